@@ -137,7 +137,11 @@ pub fn check_range(
         if hi_open { ")" } else { "]" }
     );
     if !value.is_finite() {
-        return Err(Error::invalid(name, value, format!("must be a finite number in {range}")));
+        return Err(Error::invalid(
+            name,
+            value,
+            format!("must be a finite number in {range}"),
+        ));
     }
     let above = if lo_open { value > lo } else { value >= lo };
     let below = if hi_open { value < hi } else { value <= hi };
@@ -150,7 +154,11 @@ pub fn check_range(
 
 fn fmt_end(x: f64) -> String {
     if x.is_infinite() {
-        if x > 0.0 { "inf".into() } else { "-inf".into() }
+        if x > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else {
         format!("{x}")
     }

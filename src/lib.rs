@@ -1,6 +1,9 @@
 //! ewtune: privacy accounting for differentially private training.
+pub mod accountant;
 pub mod cumulants;
+pub mod edgeworth;
 pub mod error;
+pub mod event;
 pub mod mechanism;
 pub mod precision;
 pub mod special;

@@ -339,7 +339,9 @@ mod tests {
     #[test]
     fn interval_ops_enclose_the_exact_result() {
         let p = Precision(64);
-        let third = Interval::from_f64(p, 1.0).div(&Interval::from_f64(p, 3.0)).unwrap();
+        let third = Interval::from_f64(p, 1.0)
+            .div(&Interval::from_f64(p, 3.0))
+            .unwrap();
         // 3 * [1/3] must contain 1 exactly.
         let one = third.mul(&Interval::from_f64(p, 3.0));
         assert!(one.contains(&Float::with_val(64, 1)));

@@ -18,7 +18,9 @@ fn certified_cumulants_match_mpmath_reference_to_1e9() {
         let q: f64 = row["q"].parse().unwrap();
         let sigma: f64 = row["sigma"].parse().unwrap();
         let m = Mechanism::SubsampledGaussian(SubsampledGaussian::new(sigma, q).unwrap());
-        let c = m.certified_cumulants(Direction::Remove, Precision(256)).unwrap();
+        let c = m
+            .certified_cumulants(Direction::Remove, Precision(256))
+            .unwrap();
         let f = m.cumulants(Direction::Remove);
         let side = &row["side"];
         for j in 1..=6 {
@@ -55,7 +57,11 @@ fn enclosures_are_narrow_and_nested_across_precisions_on_a_grid() {
                 for j in 0..4 {
                     for (a, b) in [(&lo.p[j], &hi.p[j]), (&lo.q[j], &hi.q[j])] {
                         let mid = Float::with_val(600, &b.lo + &b.hi) / 2;
-                        assert!(a.contains(&mid), "q={q} σ={sigma} κ{}: 512-bit escapes", j + 1);
+                        assert!(
+                            a.contains(&mid),
+                            "q={q} σ={sigma} κ{}: 512-bit escapes",
+                            j + 1
+                        );
                         if q < 1.0 || j < 2 {
                             assert!(
                                 a.rel_width() < 1e-60,

@@ -102,10 +102,17 @@ mod tests {
             0.041226489956332,
             -0.071201254668617,
         ];
-        let c = Laplace::new(2.0).unwrap().certified_cumulants(Precision(256));
+        let c = Laplace::new(2.0)
+            .unwrap()
+            .certified_cumulants(Precision(256));
         for j in 0..4 {
             let got = c.p[j].mid_f64();
-            assert!((got - want[j]).abs() <= 1e-14, "κ{}: {got} vs {}", j + 1, want[j]);
+            assert!(
+                (got - want[j]).abs() <= 1e-14,
+                "κ{}: {got} vs {}",
+                j + 1,
+                want[j]
+            );
             assert!(c.p[j].rel_width() < 1e-60);
             let gq = c.q[j].mid_f64();
             let sign = if j % 2 == 0 { -1.0 } else { 1.0 };
@@ -124,7 +131,8 @@ mod tests {
             let k = [
                 1.0 - a - e1,
                 3.0 - 2.0 * e1 - 4.0 * a * e1 - e2,
-                14.0 - 6.0 * (2.0 * a * a + 2.0 * a + 1.0) * e1 - 6.0 * (2.0 * a + 1.0) * e2
+                14.0 - 6.0 * (2.0 * a * a + 2.0 * a + 1.0) * e1
+                    - 6.0 * (2.0 * a + 1.0) * e2
                     - 2.0 * e3,
                 90.0 - 8.0 * (4.0 * a.powi(3) + 6.0 * a * a + 6.0 * a + 3.0) * e1
                     - 12.0 * (8.0 * a * a + 8.0 * a + 3.0) * e2
@@ -136,7 +144,13 @@ mod tests {
                 // f64 closed forms cancel badly for small a: compare with a tolerance scaled
                 // to the terms' size.
                 let tol = 1e-12 * (1.0 + 90.0);
-                assert!((c.p[j] - k[j]).abs() <= tol, "b={b} κ{}: {} vs {}", j + 1, c.p[j], k[j]);
+                assert!(
+                    (c.p[j] - k[j]).abs() <= tol,
+                    "b={b} κ{}: {} vs {}",
+                    j + 1,
+                    c.p[j],
+                    k[j]
+                );
             }
         }
     }

@@ -40,7 +40,9 @@ impl Direction {
 }
 
 /// Which neighbouring relation a number covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Adjacency {
     /// Remove ordering only (what prv_accountant and the original EA/EW-Tune code report).

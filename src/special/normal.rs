@@ -80,7 +80,10 @@ mod tests {
         for (z, want) in cases {
             let got = ln_sf(z);
             let tol = 1e-13 * want.abs();
-            assert!((got - want).abs() <= tol, "z={z}: {got} vs {want} (tol {tol:e})");
+            assert!(
+                (got - want).abs() <= tol,
+                "z={z}: {got} vs {want} (tol {tol:e})"
+            );
         }
     }
 

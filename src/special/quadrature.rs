@@ -156,7 +156,11 @@ fn components(q: f64, mu: f64, lambda: f64) -> Vec<(f64, f64, u32)> {
     let mut out = Vec::with_capacity(m as usize + 2);
     for i in 0..=m {
         let lw = ln_binom(m, i)
-            + if m > i { (m - i) as f64 * (-q).ln_1p() } else { 0.0 }
+            + if m > i {
+                (m - i) as f64 * (-q).ln_1p()
+            } else {
+                0.0
+            }
             + if i > 0 { i as f64 * q.ln() } else { 0.0 }
             + 0.5 * (i as f64) * (i as f64 - 1.0) * mu * mu;
         if lw.is_finite() {
@@ -192,7 +196,12 @@ fn ln_tail_poly_gauss(k: u32, a_shift: f64, y0: f64) -> f64 {
     // (y + A)^k ≤ ((Y0 + A)/Y0)^k y^k;  ∫ y^k φ = 2^{k/2}/(2√π) Γ((k+1)/2, Y0²/2).
     let s = (k as f64 + 1.0) / 2.0;
     let x = 0.5 * y0 * y0;
-    let ln_gamma_up = (s - 1.0) * x.ln() - x + if s > 1.0 { (x / (x - s + 1.0)).ln() } else { 0.0 };
+    let ln_gamma_up = (s - 1.0) * x.ln() - x
+        + if s > 1.0 {
+            (x / (x - s + 1.0)).ln()
+        } else {
+            0.0
+        };
     k as f64 * ((y0 + a_shift) / y0).ln() + 0.5 * k as f64 * std::f64::consts::LN_2
         - (2.0 * std::f64::consts::PI.sqrt()).ln()
         + ln_gamma_up
@@ -229,7 +238,8 @@ fn ln_abs_estimates(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<
     let h = (2.0 * std::f64::consts::PI * a / 60.0).min(0.125);
     let tt = 14.0 + max_shift(mu, tilts) + max_k as f64;
     let n = (tt / h).ceil() as i64;
-    let mut acc: Vec<Vec<(f64, f64)>> = vec![vec![(f64::NEG_INFINITY, 0.0); max_k + 1]; tilts.len()];
+    let mut acc: Vec<Vec<(f64, f64)>> =
+        vec![vec![(f64::NEG_INFINITY, 0.0); max_k + 1]; tilts.len()];
     for j in -n..=n {
         let x = j as f64 * h;
         let l = loss.loss_f64(x);
@@ -305,9 +315,7 @@ pub fn certified_moments(
         let h = (2f64).powi(-m);
         let a = a_max.min(2.0 * std::f64::consts::PI / h);
         let ok = (0..tilts.len()).all(|ti| {
-            (0..=kmax).all(|k| {
-                ln_disc(q, mu, &tilts[ti], k, a, h) <= ln_target[ti][k as usize]
-            })
+            (0..=kmax).all(|k| ln_disc(q, mu, &tilts[ti], k, a, h) <= ln_target[ti][k as usize])
         });
         if ok || m >= 14 {
             break (h, a);
@@ -358,7 +366,16 @@ pub fn certified_moments(
             for j in s..(s + chunk).min(n + 1) {
                 let x = Float::with_val(wp.0, j) * &h_f; // exact
                 node(
-                    &x, &mu_i, &half_mu2, &q_f, &one_minus_q, tilts, &centers, max_k, wp, &mut acc,
+                    &x,
+                    &mu_i,
+                    &half_mu2,
+                    &q_f,
+                    &one_minus_q,
+                    tilts,
+                    &centers,
+                    max_k,
+                    wp,
+                    &mut acc,
                 );
             }
             acc
@@ -399,7 +416,11 @@ pub fn certified_moments(
         }
         values.push(row);
     }
-    if values.iter().flatten().any(|v| v.lo.is_nan() || v.hi.is_nan()) {
+    if values
+        .iter()
+        .flatten()
+        .any(|v| v.lo.is_nan() || v.hi.is_nan())
+    {
         return Err(Error::PrecisionExhausted {
             what: "quadrature produced NaN".into(),
             bits,
@@ -518,7 +539,11 @@ pub fn moments_f64(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<V
         let l = loss.loss_f64(x);
         let phi = (-0.5 * x * x).exp();
         for (ti, t) in tilts.iter().enumerate() {
-            let wgt = if t.lambda == 0.0 { phi } else { (t.lambda * l).exp() * phi };
+            let wgt = if t.lambda == 0.0 {
+                phi
+            } else {
+                (t.lambda * l).exp() * phi
+            };
             let d = l - t.center;
             let mut p = wgt;
             acc[ti][0] += p;
@@ -565,7 +590,12 @@ mod tests {
     fn integer_lambda_oracle_is_enclosed_to_1e60() {
         for &(q, sigma) in &[(0.01, 0.8), (0.3, 2.0), (1e-4, 1.0)] {
             let loss = SubsampledLoss { sigma, q };
-            let tilts: Vec<Tilt> = (0..=4).map(|j| Tilt { lambda: j as f64, center: 0.0 }).collect();
+            let tilts: Vec<Tilt> = (0..=4)
+                .map(|j| Tilt {
+                    lambda: j as f64,
+                    center: 0.0,
+                })
+                .collect();
             let r = certified_moments(&loss, &tilts, 0, Precision(256)).unwrap();
             for j in 0..=4u32 {
                 let e = &r.values[j as usize][0];
@@ -578,8 +608,20 @@ mod tests {
 
     #[test]
     fn f64_moments_agree_with_certified() {
-        let loss = SubsampledLoss { sigma: 0.8, q: 0.01 };
-        let tilts = [Tilt { lambda: 0.0, center: 0.0 }, Tilt { lambda: 1.0, center: 0.0 }];
+        let loss = SubsampledLoss {
+            sigma: 0.8,
+            q: 0.01,
+        };
+        let tilts = [
+            Tilt {
+                lambda: 0.0,
+                center: 0.0,
+            },
+            Tilt {
+                lambda: 1.0,
+                center: 0.0,
+            },
+        ];
         let f = moments_f64(&loss, &tilts, 4);
         let c = certified_moments(&loss, &tilts, 4, Precision(128)).unwrap();
         for t in 0..2 {

@@ -1,0 +1,232 @@
+//! The DP-event vocabulary (modelled on Google's dp_accounting) and its flattening into a
+//! list of (mechanism, count) pairs.
+
+use crate::error::{Error, Result};
+use crate::mechanism::{Gaussian, Laplace, Mechanism, SubsampledGaussian};
+use serde::{Deserialize, Serialize};
+
+/// A differentially private event: a mechanism or a composition of events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DpEvent {
+    /// The Gaussian mechanism with noise multiplier `sigma` (sensitivity 1).
+    Gaussian {
+        /// Noise multiplier σ > 0.
+        sigma: f64,
+    },
+    /// The Laplace mechanism with scale `scale` (sensitivity 1).
+    Laplace {
+        /// Scale b > 0.
+        scale: f64,
+    },
+    /// `event` applied to a Poisson sample of the data with rate `sampling_rate`.
+    PoissonSampled {
+        /// q ∈ (0, 1].
+        sampling_rate: f64,
+        /// The event run on the sample.
+        event: Box<DpEvent>,
+    },
+    /// `event` composed with itself `count` times.
+    SelfComposed {
+        /// The event.
+        event: Box<DpEvent>,
+        /// How many times.
+        count: u64,
+    },
+    /// The composition of several events.
+    Composed {
+        /// The events.
+        events: Vec<DpEvent>,
+    },
+    /// Does nothing (no privacy cost).
+    NoOp,
+    /// Releases the data (infinite privacy cost).
+    NonPrivate,
+}
+
+impl DpEvent {
+    /// A one-line description.
+    pub fn describe(&self) -> String {
+        match self {
+            DpEvent::Gaussian { sigma } => format!("Gaussian(sigma={sigma})"),
+            DpEvent::Laplace { scale } => format!("Laplace(scale={scale})"),
+            DpEvent::PoissonSampled {
+                sampling_rate,
+                event,
+            } => format!("PoissonSampled(q={sampling_rate}, {})", event.describe()),
+            DpEvent::SelfComposed { event, count } => {
+                format!("SelfComposed({} x {count})", event.describe())
+            }
+            DpEvent::Composed { events } => format!("Composed({} events)", events.len()),
+            DpEvent::NoOp => "NoOp".into(),
+            DpEvent::NonPrivate => "NonPrivate".into(),
+        }
+    }
+
+    /// The DP-SGD event: `steps` Poisson-sampled Gaussian steps.
+    pub fn dpsgd(sigma: f64, sampling_rate: f64, steps: u64) -> DpEvent {
+        DpEvent::SelfComposed {
+            event: Box::new(DpEvent::PoissonSampled {
+                sampling_rate,
+                event: Box::new(DpEvent::Gaussian { sigma }),
+            }),
+            count: steps,
+        }
+    }
+}
+
+impl From<Mechanism> for DpEvent {
+    fn from(m: Mechanism) -> Self {
+        match m {
+            Mechanism::Gaussian(g) => DpEvent::Gaussian { sigma: g.sigma() },
+            Mechanism::Laplace(l) => DpEvent::Laplace { scale: l.scale() },
+            Mechanism::SubsampledGaussian(s) => DpEvent::PoissonSampled {
+                sampling_rate: s.sampling_rate(),
+                event: Box::new(DpEvent::Gaussian { sigma: s.sigma() }),
+            },
+        }
+    }
+}
+
+/// A flattened composition: mechanisms with their counts, plus a non-private flag.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Composition {
+    /// (mechanism, count) pairs, merged when equal.
+    pub parts: Vec<(Mechanism, u64)>,
+    /// Whether a non-private event was composed (ε = ∞).
+    pub non_private: bool,
+}
+
+impl Composition {
+    /// Whether nothing was composed.
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty() && !self.non_private
+    }
+
+    /// Total number of mechanism invocations.
+    pub fn steps(&self) -> u64 {
+        self.parts.iter().map(|(_, c)| c).sum()
+    }
+
+    /// Whether every part is a Gaussian mechanism (the composition is then exactly Gaussian).
+    pub fn all_gaussian(&self) -> bool {
+        self.parts.iter().all(|(m, _)| match m {
+            Mechanism::Gaussian(_) => true,
+            Mechanism::SubsampledGaussian(s) => s.sampling_rate() == 1.0,
+            _ => false,
+        })
+    }
+
+    /// Add `count` copies of a mechanism.
+    pub fn push(&mut self, m: Mechanism, count: u64) {
+        if count == 0 {
+            return;
+        }
+        if let Some(p) = self.parts.iter_mut().find(|(x, _)| *x == m) {
+            p.1 = p.1.saturating_add(count);
+        } else {
+            self.parts.push((m, count));
+        }
+    }
+
+    /// Flatten `count` copies of `event` into `self`, validating parameters.
+    /// `accountant` names the caller in errors.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for bad parameters; [`Error::UnsupportedEvent`] naming the
+    /// sub-event for a Poisson-sampled event other than a Gaussian.
+    pub fn add_event(
+        &mut self,
+        event: &DpEvent,
+        count: u64,
+        accountant: &'static str,
+    ) -> Result<()> {
+        match event {
+            DpEvent::Gaussian { sigma } => {
+                self.push(Mechanism::Gaussian(Gaussian::new(*sigma)?), count)
+            }
+            DpEvent::Laplace { scale } => {
+                self.push(Mechanism::Laplace(Laplace::new(*scale)?), count)
+            }
+            DpEvent::PoissonSampled {
+                sampling_rate,
+                event: inner,
+            } => match inner.as_ref() {
+                DpEvent::Gaussian { sigma } => self.push(
+                    Mechanism::SubsampledGaussian(SubsampledGaussian::new(*sigma, *sampling_rate)?),
+                    count,
+                ),
+                DpEvent::NoOp => {}
+                other => {
+                    return Err(Error::UnsupportedEvent {
+                        accountant,
+                        event: format!("{} inside {}", other.describe(), event.describe()),
+                        reason: "only a Gaussian mechanism can be Poisson-sampled".into(),
+                    })
+                }
+            },
+            DpEvent::SelfComposed { event, count: c } => {
+                self.add_event(event, count.saturating_mul(*c), accountant)?
+            }
+            DpEvent::Composed { events } => {
+                for e in events {
+                    self.add_event(e, count, accountant)?;
+                }
+            }
+            DpEvent::NoOp => {}
+            DpEvent::NonPrivate => {
+                if count > 0 {
+                    self.non_private = true
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Flatten one event.
+    ///
+    /// # Errors
+    /// As [`Composition::add_event`].
+    pub fn from_event(event: &DpEvent, count: u64, accountant: &'static str) -> Result<Self> {
+        let mut c = Composition::default();
+        c.add_event(event, count, accountant)?;
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flattens_nested_events_and_merges_counts() {
+        let e = DpEvent::Composed {
+            events: vec![
+                DpEvent::dpsgd(0.8, 0.01, 100),
+                DpEvent::SelfComposed {
+                    event: Box::new(DpEvent::dpsgd(0.8, 0.01, 10)),
+                    count: 3,
+                },
+                DpEvent::NoOp,
+            ],
+        };
+        let c = Composition::from_event(&e, 2, "test").unwrap();
+        assert_eq!(c.parts.len(), 1);
+        assert_eq!(c.parts[0].1, 2 * (100 + 30));
+        let bad = DpEvent::PoissonSampled {
+            sampling_rate: 0.1,
+            event: Box::new(DpEvent::Laplace { scale: 1.0 }),
+        };
+        let err = Composition::from_event(&bad, 1, "test").unwrap_err();
+        assert!(err.to_string().contains("Laplace"), "{err}");
+        let err = Composition::from_event(&DpEvent::Gaussian { sigma: -1.0 }, 1, "t").unwrap_err();
+        assert!(err.to_string().contains("sigma"), "{err}");
+    }
+
+    #[test]
+    fn events_round_trip_through_json() {
+        let e = DpEvent::dpsgd(0.8, 0.01, 100);
+        let s = serde_json::to_string(&e).unwrap();
+        assert_eq!(serde_json::from_str::<DpEvent>(&s).unwrap(), e);
+    }
+}
