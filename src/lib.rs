@@ -1,5 +1,6 @@
 //! ewtune: privacy accounting for differentially private training.
 pub mod accountant;
+pub mod bounds;
 pub mod cli;
 pub mod cumulants;
 pub mod edgeworth;
