@@ -1,6 +1,7 @@
 //! ewtune: privacy accounting for differentially private training.
 pub mod accountant;
 pub mod bounds;
+pub mod cgf;
 pub mod cli;
 pub mod cumulants;
 pub mod edgeworth;
