@@ -60,6 +60,27 @@ pub(crate) fn be_interval(constant: &str, rho: &Interval, var: &Interval) -> Int
     div(&dec(constant).mul(&rho), &v.mul(&sqrt(&v)))
 }
 
+/// The iid bound in Shevtsova's two-constant form, min(0.4748·ρ/σ³, 0.33554·(ρ/σ³ + 0.415))/√n,
+/// from the totals Σρ = nρ (upper) and Σσ² = nσ² (lower enclosure end used).
+///
+/// # References
+/// Shevtsova (2011), arXiv 1111.6554, Theorem 1 (0.33554(β3 + 0.415σ³)/(σ³√n)) and the
+/// abstract's 0.4748.
+pub(crate) fn be_iid_interval(n: f64, total_rho: &Interval, total_var: &Interval) -> Interval {
+    let a = be_interval(BE_IID, total_rho, total_var);
+    // ρ/σ³ = √n·Σρ/(Σσ²)^{3/2}.
+    let v = Interval::new(total_var.lo.clone(), total_var.lo.clone());
+    let r = Interval::new(total_rho.hi.clone(), total_rho.hi.clone());
+    let sqrt_n = sqrt(&pt(n));
+    let ratio = div(&sqrt_n.mul(&r), &v.mul(&sqrt(&v)));
+    let b = div(&dec("0.33554").mul(&ratio.add(&dec("0.415"))), &sqrt_n);
+    if b.hi < a.hi {
+        b
+    } else {
+        a
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
