@@ -60,7 +60,7 @@ pub struct CertifiedCgf {
     /// Fourth central moment.
     pub mu4: Interval,
     /// Upper end: a certified upper bound on E_λ|L − K'(λ)|³ (exact for the Gaussian,
-    /// Cauchy–Schwarz √(μ2·μ4) otherwise).
+    /// otherwise [`abs_third_bound`]: Cauchy–Schwarz or the support bound, whichever is smaller).
     pub abs3: Interval,
 }
 
@@ -189,15 +189,74 @@ pub fn cgf_certified(
                     }
                 }
             }
-            from_moments(&row, est.mean, lambda)
+            let mut c = from_moments(&row, est.mean, lambda)?;
+            c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
+            Ok(c)
         }
         Mechanism::Laplace(l) => {
             // Symmetric pair: both orderings have the same PLLR laws.
             let row = laplace_moments(l.scale(), lambda, precision)?;
-            let c = 0.0;
-            from_moments(&row, c, lambda)
+            let mut c = from_moments(&row, 0.0, lambda)?;
+            c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
+            Ok(c)
         }
     }
+}
+
+/// Certified bounds on the support of the ordering's PLLR: (lower, upper), `None` where
+/// unbounded. Subsampled Gaussian (q < 1): remove L ≥ ln(1 − q), add −L ≤ −ln(1 − q); Laplace
+/// |L| ≤ a = 1/b; Gaussian unbounded.
+pub fn loss_support(mech: &Mechanism, dir: Direction) -> (Option<f64>, Option<f64>) {
+    match mech {
+        Mechanism::Gaussian(_) => (None, None),
+        Mechanism::SubsampledGaussian(s) if s.sampling_rate() == 1.0 => (None, None),
+        Mechanism::SubsampledGaussian(s) => {
+            let mut l = Float::with_val(64, -s.sampling_rate());
+            l.ln_1p_round(Round::Down);
+            let lo = l.to_f64_round(Round::Down);
+            match dir {
+                Direction::Remove => (Some(lo), None),
+                Direction::Add => (None, Some(-lo)),
+            }
+        }
+        Mechanism::Laplace(l) => {
+            let mut a = Float::with_val(64, 1);
+            a.div_assign_round(&Float::with_val(64, l.scale()), Round::Up);
+            let a = a.to_f64_round(Round::Up);
+            (Some(-a), Some(a))
+        }
+    }
+}
+
+/// A certified upper bound (the `hi` end) on E|X|³ for X = L − m with mean m, central moments
+/// μ2, μ3, μ4 and L supported in `support`:
+/// min of √(μ2·μ4) (Cauchy–Schwarz), μ3 + 2(m − lo)μ2 when L ≥ lo (|X|³ = X³ + 2(X⁻)³ and
+/// X⁻ ≤ m − lo), and −μ3 + 2(hi − m)μ2 when L ≤ hi.
+pub fn abs_third_bound(
+    mean: &Interval,
+    mu2: &Interval,
+    mu3: &Interval,
+    mu4: &Interval,
+    support: (Option<f64>, Option<f64>),
+) -> Interval {
+    let prec = Precision(mu2.prec());
+    let mut best = sqrt_iv(&nonneg(&mu2.mul(mu4)));
+    let two = Float::with_val(8, 2);
+    if let Some(lo) = support.0 {
+        let b = nonneg(&mean.sub(&Interval::from_f64(prec, lo)));
+        let v = mu3.add(&b.mul(&nonneg(mu2)).scale_nonneg(&two));
+        if v.hi < best.hi {
+            best = nonneg(&v);
+        }
+    }
+    if let Some(hi) = support.1 {
+        let b = nonneg(&Interval::from_f64(prec, hi).sub(mean));
+        let v = mu3.neg().add(&b.mul(&nonneg(mu2)).scale_nonneg(&two));
+        if v.hi < best.hi {
+            best = nonneg(&v);
+        }
+    }
+    best
 }
 
 /// From M_k = E_P[e^{λL}(L − c)^k], k = 0..=4, to K, mean, central moments.
