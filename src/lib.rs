@@ -60,6 +60,8 @@
 #![warn(missing_docs)]
 
 pub mod accountant;
+pub mod bounds;
+pub mod cgf;
 pub mod cli;
 pub mod cumulants;
 pub mod edgeworth;

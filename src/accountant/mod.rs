@@ -6,6 +6,7 @@
 
 pub mod edgeworth;
 pub mod invert;
+pub mod saddlepoint;
 
 use crate::error::{Error, Result};
 use crate::event::DpEvent;
@@ -14,6 +15,7 @@ use crate::precision::Precision;
 use serde::Serialize;
 
 pub use edgeworth::{EdgeworthAccountant, EdgeworthParams};
+pub use saddlepoint::{SaddlePointAccountant, SaddlePointParams};
 
 /// What a reported number guarantees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -199,16 +201,20 @@ pub trait Accountant: Send {
 pub enum AccountantKind {
     /// Edgeworth expansion of orders 0–3 (estimate; certified bracket with `bracket`).
     Edgeworth,
+    /// Saddle-point (tilted) accountant: estimate plus a certified bracket, cost flat in steps.
+    Saddlepoint,
 }
 
 impl AccountantKind {
     /// Every kind, in the order `compare` lists them.
-    pub const ALL: &'static [AccountantKind] = &[AccountantKind::Edgeworth];
+    pub const ALL: &'static [AccountantKind] =
+        &[AccountantKind::Edgeworth, AccountantKind::Saddlepoint];
 
     /// CLI name.
     pub fn name(self) -> &'static str {
         match self {
             AccountantKind::Edgeworth => "edgeworth",
+            AccountantKind::Saddlepoint => "saddlepoint",
         }
     }
 
@@ -270,6 +276,12 @@ pub fn build(kind: AccountantKind, options: &AccountantOptions) -> Result<Box<dy
             adjacency: options.adjacency,
             precision: options.precision,
             bracket: options.bracket,
+        })?),
+        AccountantKind::Saddlepoint => Box::new(SaddlePointAccountant::new(SaddlePointParams {
+            order: options.order,
+            adjacency: options.adjacency,
+            precision: options.precision.unwrap_or(Precision(128)),
+            bracket: true,
         })?),
     })
 }

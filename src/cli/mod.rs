@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod cumulants;
+pub mod edgeworth_bound;
 pub mod query;
 pub mod report;
 
@@ -26,6 +27,8 @@ pub enum Command {
     Delta(query::DeltaArgs),
     /// Cumulants κ1..κ6 of a mechanism's privacy loss, both sides, with certified enclosures.
     Cumulants(cumulants::CumulantsArgs),
+    /// The Derumigny–Girard–Guyonvarch bound on the first-order Edgeworth error (MATH.md §5).
+    EdgeworthBound(edgeworth_bound::EdgeworthBoundArgs),
     /// The main job: the EW-Tune setting (four GLUE tasks, δ = 1e-5 and 1e-6) by every accountant.
     Report(report::ReportArgs),
 }
@@ -39,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Epsilon(a) => query::run_epsilon(a),
         Command::Delta(a) => query::run_delta(a),
         Command::Cumulants(a) => cumulants::run(a),
+        Command::EdgeworthBound(a) => edgeworth_bound::run(a),
         Command::Report(a) => report::run(a),
     }
 }
