@@ -4,6 +4,7 @@
 //! [`Accountant::epsilon`] / [`Accountant::delta`] with a [`Report`] that says what kind of
 //! number it is ([`Guarantee`]) and which adjacency ordering(s) it covers.
 
+pub mod contour;
 pub mod edgeworth;
 pub mod invert;
 
@@ -13,6 +14,7 @@ use crate::mechanism::{Adjacency, Direction};
 use crate::precision::Precision;
 use serde::Serialize;
 
+pub use contour::{ContourAccountant, ContourParams};
 pub use edgeworth::{EdgeworthAccountant, EdgeworthParams};
 
 /// What a reported number guarantees.
@@ -199,16 +201,19 @@ pub trait Accountant: Send {
 pub enum AccountantKind {
     /// Edgeworth expansion of orders 0–3 (estimate; certified bracket with `bracket`).
     Edgeworth,
+    /// Exact inversion along the saddle-point contour (certified bracket).
+    Contour,
 }
 
 impl AccountantKind {
     /// Every kind, in the order `compare` lists them.
-    pub const ALL: &'static [AccountantKind] = &[AccountantKind::Edgeworth];
+    pub const ALL: &'static [AccountantKind] = &[AccountantKind::Edgeworth, AccountantKind::Contour];
 
     /// CLI name.
     pub fn name(self) -> &'static str {
         match self {
             AccountantKind::Edgeworth => "edgeworth",
+            AccountantKind::Contour => "contour",
         }
     }
 
@@ -270,6 +275,10 @@ pub fn build(kind: AccountantKind, options: &AccountantOptions) -> Result<Box<dy
             adjacency: options.adjacency,
             precision: options.precision,
             bracket: options.bracket,
+        })?),
+        AccountantKind::Contour => Box::new(ContourAccountant::new(ContourParams {
+            adjacency: options.adjacency,
+            tolerance: options.tolerance,
         })?),
     })
 }
