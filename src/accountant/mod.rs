@@ -4,6 +4,7 @@
 //! [`Accountant::epsilon`] / [`Accountant::delta`] with a [`Report`] that says what kind of
 //! number it is ([`Guarantee`]) and which adjacency ordering(s) it covers.
 
+pub mod contour;
 pub mod edgeworth;
 pub mod invert;
 pub mod saddlepoint;
@@ -14,6 +15,7 @@ use crate::mechanism::{Adjacency, Direction};
 use crate::precision::Precision;
 use serde::Serialize;
 
+pub use contour::{ContourAccountant, ContourParams};
 pub use edgeworth::{EdgeworthAccountant, EdgeworthParams};
 pub use saddlepoint::{SaddlePointAccountant, SaddlePointParams};
 
@@ -203,18 +205,24 @@ pub enum AccountantKind {
     Edgeworth,
     /// Saddle-point (tilted) accountant: estimate plus a certified bracket, cost flat in steps.
     Saddlepoint,
+    /// Exact inversion along the saddle-point contour (certified bracket).
+    Contour,
 }
 
 impl AccountantKind {
     /// Every kind, in the order `compare` lists them.
-    pub const ALL: &'static [AccountantKind] =
-        &[AccountantKind::Edgeworth, AccountantKind::Saddlepoint];
+    pub const ALL: &'static [AccountantKind] = &[
+        AccountantKind::Edgeworth,
+        AccountantKind::Saddlepoint,
+        AccountantKind::Contour,
+    ];
 
     /// CLI name.
     pub fn name(self) -> &'static str {
         match self {
             AccountantKind::Edgeworth => "edgeworth",
             AccountantKind::Saddlepoint => "saddlepoint",
+            AccountantKind::Contour => "contour",
         }
     }
 
@@ -282,6 +290,10 @@ pub fn build(kind: AccountantKind, options: &AccountantOptions) -> Result<Box<dy
             adjacency: options.adjacency,
             precision: options.precision.unwrap_or(Precision(128)),
             bracket: true,
+        })?),
+        AccountantKind::Contour => Box::new(ContourAccountant::new(ContourParams {
+            adjacency: options.adjacency,
+            tolerance: options.tolerance,
         })?),
     })
 }
