@@ -5,7 +5,9 @@
 //! number it is ([`Guarantee`]) and which adjacency ordering(s) it covers.
 
 pub mod edgeworth;
+pub mod gdp;
 pub mod invert;
+pub mod rdp;
 
 use crate::error::{Error, Result};
 use crate::event::DpEvent;
@@ -14,6 +16,8 @@ use crate::precision::Precision;
 use serde::Serialize;
 
 pub use edgeworth::{EdgeworthAccountant, EdgeworthParams};
+pub use gdp::GdpAccountant;
+pub use rdp::{RdpAccountant, RdpParams};
 
 /// What a reported number guarantees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -199,16 +203,26 @@ pub trait Accountant: Send {
 pub enum AccountantKind {
     /// Edgeworth expansion of orders 0–3 (estimate; certified bracket with `bracket`).
     Edgeworth,
+    /// Rényi DP with the Mironov–Talwar–Zhang series (certified upper bound).
+    Rdp,
+    /// GDP / CLT of Bu et al. (estimate; exact for Gaussian mechanisms).
+    Gdp,
 }
 
 impl AccountantKind {
     /// Every kind, in the order `compare` lists them.
-    pub const ALL: &'static [AccountantKind] = &[AccountantKind::Edgeworth];
+    pub const ALL: &'static [AccountantKind] = &[
+        AccountantKind::Edgeworth,
+        AccountantKind::Rdp,
+        AccountantKind::Gdp,
+    ];
 
     /// CLI name.
     pub fn name(self) -> &'static str {
         match self {
             AccountantKind::Edgeworth => "edgeworth",
+            AccountantKind::Rdp => "rdp",
+            AccountantKind::Gdp => "gdp",
         }
     }
 
@@ -271,6 +285,11 @@ pub fn build(kind: AccountantKind, options: &AccountantOptions) -> Result<Box<dy
             precision: options.precision,
             bracket: options.bracket,
         })?),
+        AccountantKind::Rdp => Box::new(RdpAccountant::new(RdpParams {
+            adjacency: options.adjacency,
+            ..RdpParams::default()
+        })?),
+        AccountantKind::Gdp => Box::new(GdpAccountant::new(options.adjacency)),
     })
 }
 
