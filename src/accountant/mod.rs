@@ -6,7 +6,9 @@
 
 pub mod contour;
 pub mod edgeworth;
+pub mod gdp;
 pub mod invert;
+pub mod rdp;
 pub mod saddlepoint;
 
 use crate::error::{Error, Result};
@@ -17,6 +19,8 @@ use serde::Serialize;
 
 pub use contour::{ContourAccountant, ContourParams};
 pub use edgeworth::{EdgeworthAccountant, EdgeworthParams};
+pub use gdp::GdpAccountant;
+pub use rdp::{RdpAccountant, RdpParams};
 pub use saddlepoint::{SaddlePointAccountant, SaddlePointParams};
 
 /// What a reported number guarantees.
@@ -207,6 +211,10 @@ pub enum AccountantKind {
     Saddlepoint,
     /// Exact inversion along the saddle-point contour (certified bracket).
     Contour,
+    /// Rényi DP with the Mironov–Talwar–Zhang series (certified upper bound).
+    Rdp,
+    /// GDP / CLT of Bu et al. (estimate; exact for Gaussian mechanisms).
+    Gdp,
 }
 
 impl AccountantKind {
@@ -215,6 +223,8 @@ impl AccountantKind {
         AccountantKind::Edgeworth,
         AccountantKind::Saddlepoint,
         AccountantKind::Contour,
+        AccountantKind::Rdp,
+        AccountantKind::Gdp,
     ];
 
     /// CLI name.
@@ -223,6 +233,8 @@ impl AccountantKind {
             AccountantKind::Edgeworth => "edgeworth",
             AccountantKind::Saddlepoint => "saddlepoint",
             AccountantKind::Contour => "contour",
+            AccountantKind::Rdp => "rdp",
+            AccountantKind::Gdp => "gdp",
         }
     }
 
@@ -295,6 +307,11 @@ pub fn build(kind: AccountantKind, options: &AccountantOptions) -> Result<Box<dy
             adjacency: options.adjacency,
             tolerance: options.tolerance,
         })?),
+        AccountantKind::Rdp => Box::new(RdpAccountant::new(RdpParams {
+            adjacency: options.adjacency,
+            ..RdpParams::default()
+        })?),
+        AccountantKind::Gdp => Box::new(GdpAccountant::new(options.adjacency)),
     })
 }
 

@@ -2,6 +2,7 @@
 //! every number comes from the library.
 
 pub mod args;
+pub mod compare;
 pub mod cumulants;
 pub mod edgeworth_bound;
 pub mod query;
@@ -31,6 +32,8 @@ pub enum Command {
     EdgeworthBound(edgeworth_bound::EdgeworthBoundArgs),
     /// The main job: the EW-Tune setting (four GLUE tasks, δ = 1e-5 and 1e-6) by every accountant.
     Report(report::ReportArgs),
+    /// Every applicable accountant side by side (value, bracket, guarantee, adjacency, time).
+    Compare(compare::CompareArgs),
 }
 
 /// Run a parsed command; the binary maps errors to exit codes.
@@ -44,5 +47,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cumulants(a) => cumulants::run(a),
         Command::EdgeworthBound(a) => edgeworth_bound::run(a),
         Command::Report(a) => report::run(a),
+        Command::Compare(a) => compare::run(a),
     }
 }
