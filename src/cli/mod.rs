@@ -2,9 +2,12 @@
 //! every number comes from the library.
 
 pub mod args;
+pub mod calibrate;
 pub mod cumulants;
+pub mod plot;
 pub mod query;
 pub mod report;
+pub mod sweep;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +31,12 @@ pub enum Command {
     Cumulants(cumulants::CumulantsArgs),
     /// The main job: the EW-Tune setting (four GLUE tasks, δ = 1e-5 and 1e-6) by every accountant.
     Report(report::ReportArgs),
+    /// Calibrate: the smallest σ (or largest steps / sampling rate) meeting a target (ε, δ).
+    Calibrate(calibrate::CalibrateArgs),
+    /// Run a parameter grid from a config file, in parallel, to a CSV (resumable, shardable).
+    Sweep(sweep::SweepArgs),
+    /// Figures (PNG and SVG) from sweep CSVs.
+    Plot(plot::PlotArgs),
 }
 
 /// Run a parsed command; the binary maps errors to exit codes.
@@ -40,5 +49,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Delta(a) => query::run_delta(a),
         Command::Cumulants(a) => cumulants::run(a),
         Command::Report(a) => report::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::Plot(a) => plot::run(a),
     }
 }
