@@ -74,8 +74,13 @@ pub fn header(timing: bool) -> Vec<&'static str> {
     h
 }
 
+/// Shortest round-trip text of `x`, in exponent form below 1e-3 and from 1e7 on.
 fn num(x: f64) -> String {
-    format!("{x}")
+    if x != 0.0 && x.is_finite() && (x.abs() < 1e-3 || x.abs() >= 1e7) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }
 
 fn opt(x: Option<f64>) -> String {
@@ -276,6 +281,21 @@ pub struct SweepInfo {
     pub wall_seconds: f64,
 }
 
+/// The machine, for metadata: logical CPUs and the CPU model (Linux `/proc/cpuinfo`).
+pub fn machine() -> serde_json::Value {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    serde_json::json!({ "logical_cpus": cpus, "cpu_model": model, "os": std::env::consts::OS })
+}
+
 /// FNV-1a 64-bit hash (hex), to tell configurations apart in the metadata.
 pub fn fnv1a64(text: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -458,6 +478,7 @@ pub fn run_sweep(p: &SweepParams) -> Result<SweepInfo> {
             "precision_bits": p.config.precision,
             "precision": if p.config.precision == 53 { "f64".to_string() } else { format!("MPFR {} bits (certified cumulants)", p.config.precision) },
             "threads": threads,
+            "machine": machine(),
             "shard": p.shard.map(|(i, n)| format!("{i}/{n}")),
             "rows_total": rows_total,
             "rows_in_csv": rows_total.min(rows_computed + resumed),
