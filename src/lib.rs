@@ -61,6 +61,7 @@
 
 pub mod accountant;
 pub mod bounds;
+pub mod calibrate;
 pub mod cgf;
 pub mod cli;
 pub mod cumulants;
@@ -68,7 +69,9 @@ pub mod edgeworth;
 pub mod error;
 pub mod event;
 pub mod mechanism;
+pub mod plot;
 pub mod precision;
 pub mod special;
+pub mod sweep;
 
 pub use error::{Error, Result};

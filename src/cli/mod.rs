@@ -2,11 +2,14 @@
 //! every number comes from the library.
 
 pub mod args;
+pub mod calibrate;
 pub mod compare;
 pub mod cumulants;
 pub mod edgeworth_bound;
+pub mod plot;
 pub mod query;
 pub mod report;
+pub mod sweep;
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +37,12 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Every applicable accountant side by side (value, bracket, guarantee, adjacency, time).
     Compare(compare::CompareArgs),
+    /// Calibrate: the smallest σ (or largest steps / sampling rate) meeting a target (ε, δ).
+    Calibrate(calibrate::CalibrateArgs),
+    /// Run a parameter grid from a config file, in parallel, to a CSV (resumable, shardable).
+    Sweep(sweep::SweepArgs),
+    /// Figures (PNG and SVG) from sweep CSVs.
+    Plot(plot::PlotArgs),
 }
 
 /// Run a parsed command; the binary maps errors to exit codes.
@@ -48,5 +57,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::EdgeworthBound(a) => edgeworth_bound::run(a),
         Command::Report(a) => report::run(a),
         Command::Compare(a) => compare::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::Plot(a) => plot::run(a),
     }
 }
