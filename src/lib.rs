@@ -5,6 +5,7 @@ pub mod cumulants;
 pub mod edgeworth;
 pub mod error;
 pub mod event;
+pub mod harness;
 pub mod mechanism;
 pub mod precision;
 pub mod special;

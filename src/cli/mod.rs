@@ -5,6 +5,7 @@ pub mod args;
 pub mod cumulants;
 pub mod query;
 pub mod report;
+pub mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +29,8 @@ pub enum Command {
     Cumulants(cumulants::CumulantsArgs),
     /// The main job: the EW-Tune setting (four GLUE tasks, δ = 1e-5 and 1e-6) by every accountant.
     Report(report::ReportArgs),
+    /// DP-SGD on a head over fixed embeddings, σ calibrated by an accountant (TOML config).
+    Train(train::TrainArgs),
 }
 
 /// Run a parsed command; the binary maps errors to exit codes.
@@ -40,5 +43,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Delta(a) => query::run_delta(a),
         Command::Cumulants(a) => cumulants::run(a),
         Command::Report(a) => report::run(a),
+        Command::Train(a) => train::run(a),
     }
 }
