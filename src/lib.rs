@@ -68,6 +68,7 @@ pub mod cumulants;
 pub mod edgeworth;
 pub mod error;
 pub mod event;
+pub mod harness;
 pub mod mechanism;
 pub mod plot;
 pub mod precision;

@@ -10,6 +10,7 @@ pub mod plot;
 pub mod query;
 pub mod report;
 pub mod sweep;
+pub mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -43,6 +44,8 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// Figures (PNG and SVG) from sweep CSVs.
     Plot(plot::PlotArgs),
+    /// DP-SGD on a head over fixed embeddings, σ calibrated by an accountant (TOML config).
+    Train(train::TrainArgs),
 }
 
 /// Run a parsed command; the binary maps errors to exit codes.
@@ -60,5 +63,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Calibrate(a) => calibrate::run(a),
         Command::Sweep(a) => sweep::run(a),
         Command::Plot(a) => plot::run(a),
+        Command::Train(a) => train::run(a),
     }
 }
