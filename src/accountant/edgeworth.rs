@@ -302,12 +302,17 @@ impl EdgeworthAccountant {
                 .unwrap_or(1.0)
                 .max(1e-3);
             let tol = 1e-9 * guess.max(1.0);
-            let up =
+            // With Δ_Q ≥ δ, δ_up can only fall below δ where the truncated series turns
+            // negative: still a valid bound but meaningless, so it is reported as vacuous.
+            let up = if b.delta_q >= delta {
+                f64::INFINITY
+            } else {
                 match epsilon_for_delta(|e| Ok(b.delta_upper(e)), delta, guess, tol, Pick::Upper) {
                     Ok(inv) => inv.epsilon,
                     Err(Error::NoSolution(_)) => f64::INFINITY,
                     Err(e) => return Err(e),
-                };
+                }
+            };
             let low =
                 match epsilon_for_delta(|e| Ok(b.delta_lower(e)), delta, guess, tol, Pick::Lower) {
                     Ok(inv) => inv.epsilon,
