@@ -192,6 +192,27 @@ fn main() {
         }
     }
 
+    // 5. Cost against the number of steps (wall seconds of one ε query with its bracket, remove
+    // ordering, σ = 1, q = 0.001, δ = 1e-5; also measured by `cargo bench --bench saddlepoint`).
+    let mut w = fs::File::create(out.join("cost_vs_steps.csv")).expect("create");
+    writeln!(w, "accountant,steps,epsilon,lower,upper,seconds").unwrap();
+    for exp in 2..=7u32 {
+        let steps = 10u64.pow(exp);
+        let ev = DpEvent::dpsgd(1.0, 0.001, steps);
+        for kind in [AccountantKind::Saddlepoint, AccountantKind::Edgeworth] {
+            let (rep, secs) = run(kind, Adjacency::Remove, true, &ev, 1e-5);
+            writeln!(
+                w,
+                "{},{steps},{},{},{},{secs:.4}",
+                kind.name(),
+                rep.epsilon,
+                f(rep.lower),
+                f(rep.upper)
+            )
+            .unwrap();
+        }
+    }
+
     let meta = serde_json::json!({
         "program": "examples/bounds_sweep.rs",
         "command": "cargo run --release --example bounds_sweep",
