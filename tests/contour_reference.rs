@@ -215,15 +215,23 @@ fn sst2_point() {
     assert!(up >= 8.2891 - 0.01 && lo <= 8.2893, "[{lo}, {up}]");
 }
 
-/// k-fold Laplace: the exact ε (closed form, mpmath) lies in the bracket.
+/// k-fold Laplace: the exact ε (closed form, mpmath; k ≤ 10) lies in the bracket; for larger k
+/// the bracket agrees with dp_accounting's fine PLD (value discretisation 1e−5) for k ≤ 100 and
+/// lies below it (it is pessimistic) for k = 1000, where dp_accounting is off by up to ~1: at
+/// b = 0.5, k = 1000, δ = 1e−3 it reports 1257.4299 while the contour gives 1256.46804478; an
+/// independent numpy FFT of the Q-side PLLR law (grid 0.002, cell masses integrated exactly,
+/// atoms at ±a) gives δ(1256.46804478) = 1.000004e−3 and δ(1257.4299) = 9.19e−4.
+/// Tolerance 1e−7 (relative, on δ) keeps the file fast; the ε bracket must still be ≤ 1e−6.
 #[test]
 fn laplace_exact_epsilon_in_bracket() {
+    let mut exact_rows = 0;
     for row in read_csv("laplace_eps.csv") {
-        let (b, k, delta, want) = (
+        let (b, k, delta, want, fine) = (
             f(&row, "b"),
             f(&row, "k") as u64,
             f(&row, "delta"),
             f(&row, "eps_exact"),
+            f(&row, "eps_pld_fine"),
         );
         let acc = accountant(
             &DpEvent::SelfComposed {
@@ -231,17 +239,27 @@ fn laplace_exact_epsilon_in_bracket() {
                 count: k,
             },
             Adjacency::Remove,
-            1e-9,
+            1e-7,
         );
         let r = acc.epsilon(delta).unwrap();
         let (lo, up) = (r.lower.unwrap(), r.upper.unwrap());
-        // The reference is printed to ≥ 17 digits: compare with 1e−15 relative slack.
-        assert!(
-            lo <= want * (1.0 + 1e-15) && want <= up * (1.0 + 1e-15),
-            "b={b} k={k} δ={delta}: [{lo}, {up}] vs {want}"
-        );
-        assert!((up - lo) <= 1e-6 * want.max(1e-3), "b={b} k={k} δ={delta}: [{lo}, {up}]");
+        let ctx = format!("b={b} k={k} δ={delta}: [{lo}, {up}] vs exact {want}, pld fine {fine}");
+        assert!((up - lo) <= 1e-6 * up.max(1e-3), "{ctx}");
+        if want.is_finite() {
+            // The reference is printed to ≥ 17 digits: 1e−15 relative slack.
+            assert!(
+                lo <= want * (1.0 + 1e-15) && want <= up * (1.0 + 1e-15),
+                "{ctx}"
+            );
+            exact_rows += 1;
+        } else if k <= 100 {
+            // dp_accounting's fine PLD: loss grid 1e−5, so its ε is within ~2e−5 of the truth.
+            assert!((r.epsilon - fine).abs() <= 2e-5, "{ctx}");
+        } else {
+            assert!(lo <= fine + 2e-5, "{ctx}");
+        }
     }
+    assert!(exact_rows >= 100, "{exact_rows}");
 }
 
 /// q = 0.1, σ = 0.6, 10⁵ steps: where PLD/PRV grids fail, the contour answers with a narrow
