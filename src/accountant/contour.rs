@@ -308,14 +308,12 @@ impl Plan {
             .map(|(f, b)| f.n * b.ln.re.abs())
             .sum();
         let (_, _, k2) = self.cgf(lambda);
-        if !(k2 > 0.0) {
-            return Err(Error::NoConvergence {
-                what: "contour: the composed log-MGF has no curvature".into(),
-                iterations: 0,
-                residual: k2,
-            });
-        }
-        let w = 1.0 / k2.sqrt();
+        // The bump width; for a nearly degenerate tilted law (Laplace far out) fall back to λ.
+        let w = if k2 > 0.0 {
+            (1.0 / k2.sqrt()).min(1e6 * lambda)
+        } else {
+            lambda
+        };
         let mut s_est = w / ((2.0 * PI).sqrt() * lambda * (lambda - 1.0));
         if let Some((a, n)) = self.lattice {
             let ln_a = norm + (1.0 - lambda) * epsilon;

@@ -160,9 +160,7 @@ impl Transform {
             Mechanism::Laplace(l) => Transform::Laplace { a: l.epsilon0() },
             Mechanism::SubsampledGaussian(s) => {
                 if s.sampling_rate() == 1.0 {
-                    Transform::Gaussian {
-                        mu: 1.0 / s.sigma(),
-                    }
+                    Transform::Gaussian { mu: 1.0 / s.sigma() }
                 } else {
                     Transform::Subsampled {
                         q: s.sampling_rate(),
@@ -189,18 +187,12 @@ impl Transform {
                 }
             }
             Transform::Laplace { a } => {
-                let (m, _) = laplace_parts(a, z);
-                let lam = z.re;
-                // Each of the ≤ 4 exponentials has relative error ≤ u(3 + 2|z|a); the division by
-                // 2(2z − 1) and the additions add ≤ 8u of the sum of magnitudes.
-                let mags = 0.5 * (-lam * a).exp()
-                    + 0.5 * ((lam - 1.0) * a).exp()
-                    + ((lam - 1.0) * a).exp().max((-lam * a).exp())
-                        / ((z * 2.0 - 1.0) * 2.0).norm();
-                let err = mags * u * (16.0 + 4.0 * z.norm() * a);
+                let (ln_m, _, ln_mags) = laplace_parts(a, z);
+                // Each exponential has relative error ≤ u(3 + 2|z|a); the division by 2(2z − 1),
+                // the additions and the logarithms add ≤ 8u of the sum of magnitudes.
                 MgfValue {
-                    ln: m.ln(),
-                    ln_err: err.ln(),
+                    ln: ln_m,
+                    ln_err: ln_mags + (u * (16.0 + 4.0 * z.norm() * a)).ln(),
                 }
             }
             Transform::Subsampled { q, mu, add } => {
@@ -214,12 +206,10 @@ impl Transform {
     pub fn ln_atoms(&self, z: C64) -> Option<MgfValue> {
         match *self {
             Transform::Laplace { a } => {
-                let (_, at) = laplace_parts(a, z);
-                let mag = 0.5 * (-z.re * a).exp() + 0.5 * ((z.re - 1.0) * a).exp();
-                let err = mag * UNIT_ROUNDOFF * (8.0 + 4.0 * z.norm() * a);
+                let (_, ln_at, ln_mags) = laplace_parts(a, z);
                 Some(MgfValue {
-                    ln: at.ln(),
-                    ln_err: err.ln(),
+                    ln: ln_at,
+                    ln_err: ln_mags + (UNIT_ROUNDOFF * (8.0 + 4.0 * z.norm() * a)).ln(),
                 })
             }
             _ => None,
@@ -261,15 +251,16 @@ impl Transform {
         match *self {
             Transform::Gaussian { mu } => Decay::Gaussian { mu2: mu * mu },
             Transform::Laplace { a } => {
+                // Ratios to M(λ), all scaled by E1 = e^{(λ−1)a}: A/E1 = ½(1 + r),
+                // c/E1 = ½(1 + r), M/E1 from the closed form (computed to ~1e−15; shrunk by
+                // 1e−12 before dividing).
                 let (ln_m, _, _) = laplace_cgf(a, lambda);
-                let m = ln_m.exp();
-                let atom = 0.5 * (-lambda * a).exp() + 0.5 * ((lambda - 1.0) * a).exp();
-                let c = 0.5 * (((lambda - 1.0) * a).exp() + (-lambda * a).exp());
-                // M is computed to ~1e−15: shrink it by 1e−12 before dividing.
-                let m_lo = m * (1.0 - 1e-12);
+                let r = (-(2.0 * lambda - 1.0) * a).exp();
+                let m_scaled = (ln_m - (lambda - 1.0) * a).exp() * (1.0 - 1e-12);
+                let atom = 0.5 * (1.0 + r) / m_scaled;
                 Decay::Laplace {
-                    atom: atom / m_lo,
-                    cont: c / m_lo,
+                    atom,
+                    cont: atom,
                     two_l1: 2.0 * lambda - 1.0,
                 }
             }
@@ -295,43 +286,46 @@ impl Transform {
     }
 }
 
-/// (M(z), A(z)) for Laplace with a = 1/b (closed forms above).
-fn laplace_parts(a: f64, z: C64) -> (C64, C64) {
-    let e_neg = (-z * a).exp();
-    let e_pos = ((z - 1.0) * a).exp();
-    let atoms = (e_neg + e_pos) * 0.5;
+/// (ln M(z), ln A(z), |M|-scale terms) for Laplace with a = 1/b, in log space: with
+/// E1 = e^{(z−1)a} and r = e^{−(2z−1)a} (|r| < 1 for Re z > ½),
+/// M = E1·(½r + ½ + (1 − r)/(2(2z − 1))), A = E1·(½ + ½r). Returns also
+/// ln Σ|terms| (for the rounding bound).
+fn laplace_parts(a: f64, z: C64) -> (C64, C64, f64) {
+    let ln_e1 = (z - 1.0) * a;
     let w = z * 2.0 - 1.0;
+    let r = (-w * a).exp();
     let cont = if w.norm() < 1e-6 {
-        // Removable singularity at z = ½: C ≈ a e^{−a/2}/2.
-        C64::new(0.5 * a * (-0.5 * a).exp(), 0.0)
+        // Removable singularity at z = ½: (1 − r)/(2w) → a/2.
+        C64::new(0.5 * a, 0.0)
     } else {
-        (e_pos - e_neg) / (w * 2.0)
+        (C64::new(1.0, 0.0) - r) / (w * 2.0)
     };
-    (atoms + cont, atoms)
+    let atoms = (r + 1.0) * 0.5;
+    let mags = 0.5 * r.norm() + 0.5 + (1.0 + r.norm()) / (w * 2.0).norm().max(1e-300);
+    ((atoms + cont).ln() + ln_e1, atoms.ln() + ln_e1, ln_e1.re + mags.ln())
 }
 
-/// (K, K', K'') for Laplace at real λ (closed form, derivatives by the quotient rule).
+/// (K, K', K'') for Laplace at real λ > ½ (closed form, scaled by E1 = e^{(λ−1)a}).
 fn laplace_cgf(a: f64, lambda: f64) -> (f64, f64, f64) {
-    // M = ½e^{−λa} + ½e^{(λ−1)a} + (e^{(λ−1)a} − e^{−λa})/(2(2λ−1)); central differences for the
-    // derivatives are accurate enough for the saddle point (they are not used in bounds).
-    let m = |l: f64| -> f64 {
-        let w = 2.0 * l - 1.0;
-        let cont = if w.abs() < 1e-6 {
-            0.5 * a * (-0.5 * a).exp()
-        } else {
-            (((l - 1.0) * a).exp() - (-l * a).exp()) / (2.0 * w)
-        };
-        (0.5 * (-l * a).exp() + 0.5 * ((l - 1.0) * a).exp() + cont).ln()
-    };
-    let d = 1e-4 * (1.0 + lambda.abs());
-    let (k0, kp, km) = (m(lambda), m(lambda + d), m(lambda - d));
-    (
-        k0,
-        (kp - km) / (2.0 * d),
-        ((kp - 2.0 * k0 + km) / (d * d)).max(0.0),
-    )
+    let w = 2.0 * lambda - 1.0;
+    if w.abs() < 1e-4 {
+        // Near λ = ½ (not used by the contour, whose λ > 1): central differences.
+        let m = |l: f64| laplace_parts(a, C64::new(l, 0.0)).0.re;
+        let d = 1e-3;
+        let (k0, kp, km) = (m(lambda), m(lambda + d), m(lambda - d));
+        return (k0, (kp - km) / (2.0 * d), (kp - 2.0 * k0 + km) / (d * d));
+    }
+    let r = (-w * a).exp();
+    let m = 0.5 * r + 0.5 + (1.0 - r) / (2.0 * w);
+    let d = 2.0 * w * w;
+    let n = a * (1.0 + r) * w - 2.0 * (1.0 - r);
+    let m1 = 0.5 * a * (1.0 - r) + n / d;
+    let n1 = a * a * (1.0 - r) * w;
+    let d1 = 8.0 * w;
+    let m2 = 0.5 * a * a * (1.0 + r) + (n1 * d - n * d1) / (d * d);
+    let k1 = m1 / m;
+    ((lambda - 1.0) * a + m.ln(), k1, (m2 / m - k1 * k1).max(0.0))
 }
-
 struct RealSummary {
     ln_f: f64,
     mean: f64,
@@ -549,11 +543,7 @@ mod tests {
                 let diff = (v.ln.re.exp() - want.exp()).abs();
                 assert!(diff <= v.ln_err.exp(), "q={q} j={j}: {diff:e} vs bound");
                 // The bound is dominated by the worst-case rounding analysis (~u·x² at the peak).
-                assert!(
-                    v.ln_err - want < (1e-11f64).ln(),
-                    "bound {} ",
-                    v.ln_err - want
-                );
+                assert!(v.ln_err - want < (1e-11f64).ln(), "bound {} ", v.ln_err - want);
                 assert!(v.ln.im.abs() < 1e-15);
                 // The add ordering at z = 1 − j is the same integral.
                 let t = Transform::new(
@@ -571,13 +561,7 @@ mod tests {
         // Reference: the same integral with 4× the nodes of a fixed fine step (independent of
         // the adaptive step choice); tolerance 1e−13 of M(λ).
         let (q, mu) = (0.0297, 1.0 / 0.7865);
-        for &(lam, t) in &[
-            (2.5, 0.0),
-            (2.5, 3.0),
-            (7.0, 11.0),
-            (15.0, 40.0),
-            (-3.0, 7.0),
-        ] {
+        for &(lam, t) in &[(2.5, 0.0), (2.5, 3.0), (7.0, 11.0), (15.0, 40.0), (-3.0, 7.0)] {
             let zeta = C64::new(lam, t);
             let v = subsampled_mgf(q, mu, zeta, 1e-17);
             let (lo, hi) = node_range(q, mu, lam, 60.0);
@@ -592,10 +576,7 @@ mod tests {
             let r = s * h / (2.0 * PI).sqrt();
             let scale = subsampled_mgf(q, mu, C64::new(lam, 0.0), 1e-17).ln.re.exp();
             let diff = (v.ln.exp() - r).norm();
-            assert!(
-                diff <= 1e-13 * scale,
-                "λ={lam} t={t}: {diff:e} vs {scale:e}"
-            );
+            assert!(diff <= 1e-13 * scale, "λ={lam} t={t}: {diff:e} vs {scale:e}");
             assert!(v.ln_err.exp() <= 1e-12 * scale);
         }
         // Real part at real λ against special::quadrature (certified MPFR enclosure).
@@ -638,10 +619,7 @@ mod tests {
             let cont = s / (3.0 * n as f64);
             let want = (-z * a).exp() * 0.5 + (z * a).exp() * (0.5 * (-a).exp()) + cont;
             let got = t.ln_mgf(z, 1e-17).ln.exp();
-            assert!(
-                (got - want).norm() <= 1e-12 * want.norm().max(1.0),
-                "{z}: {got} {want}"
-            );
+            assert!((got - want).norm() <= 1e-12 * want.norm().max(1.0), "{z}: {got} {want}");
         }
         // M(0) = M(1) = 1.
         for z in [0.0, 1.0] {
