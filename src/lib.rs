@@ -6,6 +6,7 @@ pub mod edgeworth;
 pub mod error;
 pub mod event;
 pub mod mechanism;
+pub mod pld;
 pub mod precision;
 pub mod special;
 

@@ -7,6 +7,7 @@
 pub mod edgeworth;
 pub mod gdp;
 pub mod invert;
+pub mod pld;
 pub mod rdp;
 
 use crate::error::{Error, Result};
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 pub use edgeworth::{EdgeworthAccountant, EdgeworthParams};
 pub use gdp::GdpAccountant;
+pub use pld::{PldAccountant, PldParams};
 pub use rdp::{RdpAccountant, RdpParams};
 
 /// What a reported number guarantees.
@@ -203,6 +205,8 @@ pub trait Accountant: Send {
 pub enum AccountantKind {
     /// Edgeworth expansion of orders 0–3 (estimate; certified bracket with `bracket`).
     Edgeworth,
+    /// Discretised privacy-loss distributions composed by FFT (certified bracket).
+    Pld,
     /// Rényi DP with the Mironov–Talwar–Zhang series (certified upper bound).
     Rdp,
     /// GDP / CLT of Bu et al. (estimate; exact for Gaussian mechanisms).
@@ -213,6 +217,7 @@ impl AccountantKind {
     /// Every kind, in the order `compare` lists them.
     pub const ALL: &'static [AccountantKind] = &[
         AccountantKind::Edgeworth,
+        AccountantKind::Pld,
         AccountantKind::Rdp,
         AccountantKind::Gdp,
     ];
@@ -221,6 +226,7 @@ impl AccountantKind {
     pub fn name(self) -> &'static str {
         match self {
             AccountantKind::Edgeworth => "edgeworth",
+            AccountantKind::Pld => "pld",
             AccountantKind::Rdp => "rdp",
             AccountantKind::Gdp => "gdp",
         }
@@ -259,6 +265,8 @@ pub struct AccountantOptions {
     pub tolerance: f64,
     /// Whether to add certified error bounds (Edgeworth bracket).
     pub bracket: bool,
+    /// Most grid points a grid-based accountant (PLD) may allocate per distribution.
+    pub grid_budget: usize,
 }
 
 impl Default for AccountantOptions {
@@ -269,6 +277,7 @@ impl Default for AccountantOptions {
             precision: None,
             tolerance: 1e-9,
             bracket: false,
+            grid_budget: pld::DEFAULT_MAX_GRID_POINTS,
         }
     }
 }
@@ -284,6 +293,18 @@ pub fn build(kind: AccountantKind, options: &AccountantOptions) -> Result<Box<dy
             adjacency: options.adjacency,
             precision: options.precision,
             bracket: options.bracket,
+        })?),
+        AccountantKind::Pld => Box::new(PldAccountant::new(PldParams {
+            adjacency: options.adjacency,
+            // The shared default tolerance (1e-9) is meant for the series accountants; the
+            // PLD grid takes tolerances ≥ 1e-3 only from here (finer through PldParams).
+            tolerance: if options.tolerance >= pld::MIN_SHARED_TOLERANCE {
+                options.tolerance.min(0.5)
+            } else {
+                pld::DEFAULT_TOLERANCE
+            },
+            max_grid_points: options.grid_budget,
+            ..PldParams::default()
         })?),
         AccountantKind::Rdp => Box::new(RdpAccountant::new(RdpParams {
             adjacency: options.adjacency,
