@@ -357,7 +357,8 @@ impl PldAccountant {
             if h >= 0.5 * h0 {
                 (h0, coarse)
             } else {
-                let needed = (points0 as f64 * h0 / h).ceil();
+                // A convolution holds about twice the truncated length before truncation.
+                let needed = (2.2 * points0 as f64 * h0 / h).ceil();
                 if needed > self.params.max_grid_points as f64 {
                     let fits = self.params.tolerance * needed / self.params.max_grid_points as f64;
                     return Err(Error::BudgetExceeded {
