@@ -15,6 +15,10 @@ pub const DEFAULT_TOLERANCE: f64 = 5e-3;
 /// 1e−9, is meant for the series accountants); finer grids are available through
 /// [`PldParams::tolerance`] directly.
 pub const MIN_SHARED_TOLERANCE: f64 = 1e-3;
+/// Truncated mass of the coarse pass of a δ query (above the FFT noise floor, so that the
+/// coarse grids stay compact); the fine pass truncates 1e−3 of the coarse lower bound.
+const COARSE_DELTA_TAIL: f64 = 1e-10;
+
 /// Default grid budget: 2^22 points (peak memory about 150 MB per pmf being composed).
 pub const DEFAULT_MAX_GRID_POINTS: usize = 1 << 22;
 
@@ -42,7 +46,7 @@ impl Default for PldParams {
             adjacency: Adjacency::AddRemove,
             tolerance: DEFAULT_TOLERANCE,
             max_grid_points: DEFAULT_MAX_GRID_POINTS,
-            tail_mass: 1e-13,
+            tail_mass: 1e-12,
             grid_spacing: None,
         }
     }
@@ -331,7 +335,7 @@ impl PldAccountant {
         // coarse pass). Truncating above the FFT noise floor keeps composed grids compact.
         let tail = match query {
             Query::Epsilon => (1e-3 * x).max(self.params.tail_mass),
-            Query::Delta => self.params.tail_mass,
+            Query::Delta => COARSE_DELTA_TAIL.max(self.params.tail_mass),
         };
         let (h, bounds) = if let Some(h) = self.params.grid_spacing {
             (h, self.run(h, query, x, tail)?)
@@ -346,13 +350,19 @@ impl PldAccountant {
                 Query::Delta => x,
             };
             let sd = scale / 12.0;
-            let h = self.params.tolerance * eps_ref.max(0.05 * sd) / r_count;
+            // ε query: the bracket on ε is about R·h wide. δ query: δ moves by a relative
+            // R·h·|d ln δ/dε| ≈ R·h·z/sd, so the scale is the spread sd (or ε if larger).
+            let floor = match query {
+                Query::Epsilon => 0.05 * sd,
+                Query::Delta => sd,
+            };
+            let h = self.params.tolerance * eps_ref.max(floor) / r_count;
             let tail = match query {
                 Query::Epsilon => tail,
                 Query::Delta => coarse
                     .iter()
                     .map(|(_, b)| 1e-3 * b.lower)
-                    .fold(tail, f64::max),
+                    .fold(self.params.tail_mass, f64::max),
             };
             if h >= 0.5 * h0 {
                 (h0, coarse)
