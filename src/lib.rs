@@ -71,6 +71,7 @@ pub mod event;
 pub mod harness;
 pub mod mechanism;
 pub mod plot;
+pub mod pld;
 pub mod precision;
 pub mod special;
 pub mod sweep;

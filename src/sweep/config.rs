@@ -271,6 +271,7 @@ impl SweepConfig {
             },
             tolerance: self.tolerance,
             bracket: self.bracket,
+            ..AccountantOptions::default()
         })
     }
 
