@@ -18,8 +18,8 @@ use ewtune::calibrate::{calibrate, CalibrationParams};
 use ewtune::event::DpEvent;
 use ewtune::mechanism::{Adjacency, Direction, Mechanism, SubsampledGaussian};
 use ewtune::precision::Precision;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// q of the steps sweeps (1e2..1e7 steps stay in a meaningful ε range: ε ≈ 15 at 1e7 steps).
@@ -50,7 +50,9 @@ fn fresh_sigma() -> f64 {
 
 fn epsilon_warm(c: &mut Criterion) {
     let mut g = c.benchmark_group("epsilon_warm");
-    g.sample_size(10).measurement_time(Duration::from_secs(1)).warm_up_time(Duration::from_millis(200));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(1))
+        .warm_up_time(Duration::from_millis(200));
     for &kind in AccountantKind::ALL {
         for &m in &STEPS {
             let mut a = match build(kind, &options()) {
@@ -70,7 +72,9 @@ fn epsilon_warm(c: &mut Criterion) {
 
 fn epsilon_cold(c: &mut Criterion) {
     let mut g = c.benchmark_group("epsilon_cold");
-    g.sample_size(10).measurement_time(Duration::from_secs(1)).warm_up_time(Duration::from_millis(200));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(1))
+        .warm_up_time(Duration::from_millis(200));
     for &kind in AccountantKind::ALL {
         for &m in &STEPS {
             let run = |s: f64| {
@@ -91,7 +95,9 @@ fn epsilon_cold(c: &mut Criterion) {
 
 fn calibration(c: &mut Criterion) {
     let mut g = c.benchmark_group("calibrate");
-    g.sample_size(10).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(200));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(200));
     for &kind in AccountantKind::ALL {
         for &m in &[100u64, 10_000, 1_000_000] {
             let params = |q: f64| CalibrationParams {
@@ -118,16 +124,23 @@ fn calibration(c: &mut Criterion) {
 
 fn precision(c: &mut Criterion) {
     let mut g = c.benchmark_group("precision");
-    g.sample_size(10).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(200));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(200));
     for bits in [53u32, 128, 256, 512] {
         let opts = AccountantOptions {
-            precision: if bits == 53 { None } else { Some(Precision::new(bits).expect("bits")) },
+            precision: if bits == 53 {
+                None
+            } else {
+                Some(Precision::new(bits).expect("bits"))
+            },
             ..options()
         };
         g.bench_with_input(BenchmarkId::new("edgeworth_cold", bits), &bits, |b, _| {
             b.iter(|| {
                 let mut a = build(AccountantKind::Edgeworth, &opts).expect("build");
-                a.compose(&DpEvent::dpsgd(fresh_sigma(), Q, 1000), 1).expect("compose");
+                a.compose(&DpEvent::dpsgd(fresh_sigma(), Q, 1000), 1)
+                    .expect("compose");
                 black_box(a.epsilon(DELTA))
             })
         });
@@ -137,16 +150,22 @@ fn precision(c: &mut Criterion) {
 
 fn targets(c: &mut Criterion) {
     let mut g = c.benchmark_group("targets");
-    g.sample_size(10).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(200));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(200));
     // ε(δ) for a cached composition (Edgeworth): target ≤ 20 µs.
     let mut a = build(AccountantKind::Edgeworth, &options()).expect("build");
-    a.compose(&DpEvent::dpsgd(SIGMA, Q_TARGET, 1000), 1).expect("compose");
-    g.bench_function("edgeworth_cached_epsilon", |b| b.iter(|| black_box(a.epsilon(black_box(DELTA)))));
+    a.compose(&DpEvent::dpsgd(SIGMA, Q_TARGET, 1000), 1)
+        .expect("compose");
+    g.bench_function("edgeworth_cached_epsilon", |b| {
+        b.iter(|| black_box(a.epsilon(black_box(DELTA))))
+    });
     // Cold ε(δ) for DP-SGD incl. f64 cumulants: target ≤ 5 ms.
     g.bench_function("edgeworth_cold_epsilon_f64", |b| {
         b.iter(|| {
             let mut a = build(AccountantKind::Edgeworth, &options()).expect("build");
-            a.compose(&DpEvent::dpsgd(fresh_sigma(), Q_TARGET, 1000), 1).expect("compose");
+            a.compose(&DpEvent::dpsgd(fresh_sigma(), Q_TARGET, 1000), 1)
+                .expect("compose");
             black_box(a.epsilon(DELTA))
         })
     });
@@ -157,7 +176,9 @@ fn targets(c: &mut Criterion) {
             let m = Mechanism::SubsampledGaussian(
                 SubsampledGaussian::new(fresh_sigma(), Q_TARGET).expect("mechanism"),
             );
-            let r = m.certified_cumulants(Direction::Remove, p256).expect("remove");
+            let r = m
+                .certified_cumulants(Direction::Remove, p256)
+                .expect("remove");
             let a = m.certified_cumulants(Direction::Add, p256).expect("add");
             black_box((r, a))
         })
@@ -165,5 +186,12 @@ fn targets(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, targets, epsilon_warm, epsilon_cold, calibration, precision);
+criterion_group!(
+    benches,
+    targets,
+    epsilon_warm,
+    epsilon_cold,
+    calibration,
+    precision
+);
 criterion_main!(benches);

@@ -35,9 +35,7 @@
 //! the first violation; this bisection reaches the same crossing to a stated tolerance and does
 //! not fail when ε(2) ≥ target.
 
-use crate::accountant::{
-    build, check_delta, AccountantKind, AccountantOptions, Guarantee, Report,
-};
+use crate::accountant::{build, check_delta, AccountantKind, AccountantOptions, Guarantee, Report};
 use crate::error::{check_range, Error, Result};
 use crate::event::DpEvent;
 use serde::Serialize;
@@ -334,7 +332,9 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
     check_delta(p.delta)?;
     check_range("rel_tol", p.rel_tol, 1e-12, false, 0.1, false)?;
     let need_sigma = |v: Option<f64>| {
-        v.ok_or_else(|| Error::invalid("sigma", "(missing)", "is required unless solving for sigma"))
+        v.ok_or_else(|| {
+            Error::invalid("sigma", "(missing)", "is required unless solving for sigma")
+        })
     };
     let need_q = |v: Option<f64>| {
         v.ok_or_else(|| {
@@ -388,13 +388,23 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
     // 1. Bracket. `feas` is a feasible point, `infeas` an infeasible one (None = beyond a limit).
     let mut iterations = 0usize;
     let (ok0, r0) = s.eval(x0)?;
-    let (mut feas, mut feas_report, mut infeas): (Option<f64>, Option<Report>, Option<f64>) =
-        if ok0 { (Some(x0), r0, None) } else { (None, None, Some(x0)) };
+    let (mut feas, mut feas_report, mut infeas): (Option<f64>, Option<Report>, Option<f64>) = if ok0
+    {
+        (Some(x0), r0, None)
+    } else {
+        (None, None, Some(x0))
+    };
     // Direction towards feasibility: σ up; steps and q down.
     let toward_feasible = |x: f64, inc: bool| if inc { x / 2.0 } else { x * 2.0 };
     let toward_infeasible = |x: f64, inc: bool| if inc { x * 2.0 } else { x / 2.0 };
     let inc = s.increasing();
-    let round = |x: f64| if p.solve == Solve::Steps { x.round().max(1.0) } else { x };
+    let round = |x: f64| {
+        if p.solve == Solve::Steps {
+            x.round().max(1.0)
+        } else {
+            x
+        }
+    };
     if feas.is_none() {
         let mut x = x0;
         loop {
@@ -508,7 +518,11 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
                 // Find the feasible point just past v among the evaluations (or b).
                 let mut nearest = b;
                 for &(x, e) in &s.seen {
-                    let past = if inc { x < v && x > nearest } else { x > v && x < nearest };
+                    let past = if inc {
+                        x < v && x > nearest
+                    } else {
+                        x > v && x < nearest
+                    };
                     if past && e <= p.target_epsilon {
                         nearest = x;
                     }
@@ -540,7 +554,11 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
             continue;
         }
         let slack = 1e-9 * e1.abs().max(e2.abs()).max(1e-300);
-        let bad = if inc { e2 < e1 - slack } else { e2 > e1 + slack };
+        let bad = if inc {
+            e2 < e1 - slack
+        } else {
+            e2 > e1 + slack
+        };
         if bad {
             monotone = false;
             s.notes.push(format!(
@@ -640,7 +658,13 @@ mod tests {
                 - 1f64.exp() * crate::special::normal::cdf(-1.0 / mu - mu / 2.0)
         };
         // The root of δ(σ) = 1e-5 brackets the answer: feasible at σ, infeasible 1e-8 below.
-        assert!(d(info.sigma) <= 1e-5 * (1.0 + 1e-9), "feasible (tolerance 1e-9 relative)");
-        assert!(d(info.sigma * (1.0 - 2e-8)) > 1e-5, "within rel_tol 1e-8 of the root");
+        assert!(
+            d(info.sigma) <= 1e-5 * (1.0 + 1e-9),
+            "feasible (tolerance 1e-9 relative)"
+        );
+        assert!(
+            d(info.sigma * (1.0 - 2e-8)) > 1e-5,
+            "within rel_tol 1e-8 of the root"
+        );
     }
 }

@@ -125,7 +125,9 @@ fn push(list: &mut Vec<(String, Vec<Pt>)>, key: String, pt: Pt) {
 
 fn panels(rows: &[Row], p: &PlotParams) -> Result<Vec<Panel>> {
     let mut out: Vec<Panel> = Vec::new();
-    let first = rows.first().ok_or_else(|| Error::invalid("csv", "(empty)", "no rows to plot"))?;
+    let first = rows
+        .first()
+        .ok_or_else(|| Error::invalid("csv", "(empty)", "no rows to plot"))?;
     for col in [&p.x, &p.y]
         .into_iter()
         .chain(p.series_by.iter())
@@ -137,7 +139,13 @@ fn panels(rows: &[Row], p: &PlotParams) -> Result<Vec<Panel>> {
             return Err(Error::invalid(
                 "column",
                 col,
-                format!("not in the CSV (columns: {})", cols.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "not in the CSV (columns: {})",
+                    cols.iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             ));
         }
     }
@@ -197,7 +205,10 @@ fn panels(rows: &[Row], p: &PlotParams) -> Result<Vec<Panel>> {
                 .filter(|(_, c)| c.as_str() != "method")
                 .map(|(k, _)| k.clone())
                 .collect();
-            let name = r.get("truth_accountant").cloned().unwrap_or_else(|| "truth".into());
+            let name = r
+                .get("truth_accountant")
+                .cloned()
+                .unwrap_or_else(|| "truth".into());
             let mut label = format!("truth ({name})");
             if !others.is_empty() {
                 label = format!("{label}, {}", others.join(", "));
@@ -267,7 +278,9 @@ fn font_once() -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::BackendUnavailable("the embedded DejaVu font could not be loaded".into()))
+        Err(Error::BackendUnavailable(
+            "the embedded DejaVu font could not be loaded".into(),
+        ))
     }
 }
 
@@ -328,7 +341,10 @@ macro_rules! draw_chart {
                 let mut poly: Vec<(f64, f64)> = band.iter().map(|&(x, l, _)| (x, l)).collect();
                 poly.extend(band.iter().rev().map(|&(x, _, h)| (x, h)));
                 chart
-                    .draw_series(std::iter::once(Polygon::new(poly, color.mix(0.18).filled())))
+                    .draw_series(std::iter::once(Polygon::new(
+                        poly,
+                        color.mix(0.18).filled(),
+                    )))
                     .map_err(draw_err)?;
             }
             let line: Vec<(f64, f64)> = pts
@@ -389,7 +405,15 @@ where
     DB::ErrorType: 'static,
 {
     match (p.log_x, p.log_y) {
-        (true, true) => draw_chart!(root, panel, p, xr, yr, (xr.0..xr.1).log_scale(), (yr.0..yr.1).log_scale()),
+        (true, true) => draw_chart!(
+            root,
+            panel,
+            p,
+            xr,
+            yr,
+            (xr.0..xr.1).log_scale(),
+            (yr.0..yr.1).log_scale()
+        ),
         (true, false) => draw_chart!(root, panel, p, xr, yr, (xr.0..xr.1).log_scale(), yr.0..yr.1),
         (false, true) => draw_chart!(root, panel, p, xr, yr, xr.0..xr.1, (yr.0..yr.1).log_scale()),
         (false, false) => draw_chart!(root, panel, p, xr, yr, xr.0..xr.1, yr.0..yr.1),
@@ -398,7 +422,13 @@ where
 
 fn slug(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -423,7 +453,11 @@ pub fn plot(p: &PlotParams) -> Result<Vec<PathBuf>> {
         }
     }
     for panel in &panels {
-        let all = panel.series.iter().chain(panel.truth.iter()).flat_map(|(_, v)| v.iter());
+        let all = panel
+            .series
+            .iter()
+            .chain(panel.truth.iter())
+            .flat_map(|(_, v)| v.iter());
         let xr = range(all.clone().map(|q| q.x), p.log_x);
         let yr = range(all.flat_map(|q| [Some(q.y), q.lo, q.hi]).flatten(), p.log_y);
         let (Some(xr), Some(yr)) = (xr, yr) else {
@@ -432,20 +466,41 @@ pub fn plot(p: &PlotParams) -> Result<Vec<PathBuf>> {
         let stem = if panel.name.is_empty() {
             p.out_prefix.clone()
         } else {
-            let base = p.out_prefix.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            p.out_prefix.with_file_name(format!("{base}-{}", slug(&panel.name)))
+            let base = p
+                .out_prefix
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            p.out_prefix
+                .with_file_name(format!("{base}-{}", slug(&panel.name)))
         };
         let png = with_ext(&stem, "png");
         let svg = with_ext(&stem, "svg");
-        render(BitMapBackend::new(&png, p.size).into_drawing_area(), panel, p, xr, yr)?;
-        render(SVGBackend::new(&svg, p.size).into_drawing_area(), panel, p, xr, yr)?;
+        render(
+            BitMapBackend::new(&png, p.size).into_drawing_area(),
+            panel,
+            p,
+            xr,
+            yr,
+        )?;
+        render(
+            SVGBackend::new(&svg, p.size).into_drawing_area(),
+            panel,
+            p,
+            xr,
+            yr,
+        )?;
         written.push(png);
         written.push(svg);
     }
     if written.is_empty() {
         return Err(Error::invalid(
             "csv",
-            p.csv.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(","),
+            p.csv
+                .iter()
+                .map(|c| c.display().to_string())
+                .collect::<Vec<_>>()
+                .join(","),
             "no plottable rows (check --where filters and the x/y columns)",
         ));
     }

@@ -18,9 +18,16 @@ fn ew1_remove() -> AccountantOptions {
 }
 
 fn eps_at(sigma: f64, q: f64, steps: u64) -> f64 {
-    dpsgd_epsilon(AccountantKind::Edgeworth, &ew1_remove(), sigma, q, steps, 1e-5)
-        .expect("epsilon")
-        .epsilon
+    dpsgd_epsilon(
+        AccountantKind::Edgeworth,
+        &ew1_remove(),
+        sigma,
+        q,
+        steps,
+        1e-5,
+    )
+    .expect("epsilon")
+    .epsilon
 }
 
 /// Independent root of ε(σ) = 8 by plain bisection to 1e-12 on [0.5, 1].
@@ -53,8 +60,15 @@ fn ew_tune_sst2_sigma_within_1e4_of_root() {
     let info = calibrate(&p).expect("calibrates");
     let root = sst2_root();
     // Acceptance: within 1e-4 (absolute) of the root; and on the feasible side.
-    assert!((info.sigma - root).abs() <= 1e-4, "sigma {} vs root {root}", info.sigma);
-    assert!(info.sigma >= root - 1e-12, "returned sigma is on the feasible side");
+    assert!(
+        (info.sigma - root).abs() <= 1e-4,
+        "sigma {} vs root {root}",
+        info.sigma
+    );
+    assert!(
+        info.sigma >= root - 1e-12,
+        "returned sigma is on the feasible side"
+    );
     assert!(info.epsilon <= 8.0);
     assert_eq!(info.guarantee, Guarantee::Estimate);
     assert!(info.monotone);
@@ -137,18 +151,64 @@ fn bad_input_is_an_error_naming_the_parameter() {
         Err(Error::InvalidParameter { name, .. }) => name,
         other => panic!("expected InvalidParameter, got {other:?}"),
     };
-    assert_eq!(name(&CalibrationParams { target_epsilon: -1.0, ..base.clone() }), "target_epsilon");
-    assert_eq!(name(&CalibrationParams { target_epsilon: f64::NAN, ..base.clone() }), "target_epsilon");
-    assert_eq!(name(&CalibrationParams { delta: 1.5, ..base.clone() }), "delta");
-    assert_eq!(name(&CalibrationParams { rel_tol: 0.0, ..base.clone() }), "rel_tol");
-    assert_eq!(name(&CalibrationParams { steps: None, ..base.clone() }), "steps");
-    assert_eq!(name(&CalibrationParams { sampling_rate: Some(0.0), ..base.clone() }), "sampling_rate");
     assert_eq!(
-        name(&CalibrationParams { solve: Solve::Steps, sigma: None, ..base.clone() }),
+        name(&CalibrationParams {
+            target_epsilon: -1.0,
+            ..base.clone()
+        }),
+        "target_epsilon"
+    );
+    assert_eq!(
+        name(&CalibrationParams {
+            target_epsilon: f64::NAN,
+            ..base.clone()
+        }),
+        "target_epsilon"
+    );
+    assert_eq!(
+        name(&CalibrationParams {
+            delta: 1.5,
+            ..base.clone()
+        }),
+        "delta"
+    );
+    assert_eq!(
+        name(&CalibrationParams {
+            rel_tol: 0.0,
+            ..base.clone()
+        }),
+        "rel_tol"
+    );
+    assert_eq!(
+        name(&CalibrationParams {
+            steps: None,
+            ..base.clone()
+        }),
+        "steps"
+    );
+    assert_eq!(
+        name(&CalibrationParams {
+            sampling_rate: Some(0.0),
+            ..base.clone()
+        }),
+        "sampling_rate"
+    );
+    assert_eq!(
+        name(&CalibrationParams {
+            solve: Solve::Steps,
+            sigma: None,
+            ..base.clone()
+        }),
         "sigma"
     );
     assert_eq!(
-        name(&CalibrationParams { options: AccountantOptions { order: 7, ..ew1_remove() }, ..base.clone() }),
+        name(&CalibrationParams {
+            options: AccountantOptions {
+                order: 7,
+                ..ew1_remove()
+            },
+            ..base.clone()
+        }),
         "order"
     );
 }
@@ -211,13 +271,33 @@ fn cli_json_has_the_solved_value_under_its_name() {
     let out = Command::cargo_bin("ewtune")
         .expect("binary")
         .args([
-            "calibrate", "--target-epsilon", "8", "--delta", "1e-5", "--sampling-rate",
-            &SST2_Q.to_string(), "--steps", "660", "--accountant", "edgeworth", "--order", "1",
-            "--adjacency", "remove", "--precision", "53", "--format", "json",
+            "calibrate",
+            "--target-epsilon",
+            "8",
+            "--delta",
+            "1e-5",
+            "--sampling-rate",
+            &SST2_Q.to_string(),
+            "--steps",
+            "660",
+            "--accountant",
+            "edgeworth",
+            "--order",
+            "1",
+            "--adjacency",
+            "remove",
+            "--precision",
+            "53",
+            "--format",
+            "json",
         ])
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let s = v["sigma"].as_f64().expect("sigma");
     assert!((s - 0.78619).abs() < 1e-4, "sigma {s}");
@@ -230,9 +310,23 @@ fn cli_json_has_the_solved_value_under_its_name() {
     let out = Command::cargo_bin("ewtune")
         .expect("binary")
         .args([
-            "calibrate", "--target-epsilon", "8", "--delta", "1e-5", "--sigma", "0.8",
-            "--sampling-rate", "0.03", "--solve", "steps", "--adjacency", "remove",
-            "--precision", "53", "--format", "json",
+            "calibrate",
+            "--target-epsilon",
+            "8",
+            "--delta",
+            "1e-5",
+            "--sigma",
+            "0.8",
+            "--sampling-rate",
+            "0.03",
+            "--solve",
+            "steps",
+            "--adjacency",
+            "remove",
+            "--precision",
+            "53",
+            "--format",
+            "json",
         ])
         .output()
         .expect("runs");
@@ -244,7 +338,17 @@ fn cli_json_has_the_solved_value_under_its_name() {
     // Bad input: exit code 2 and the flag named.
     let out = Command::cargo_bin("ewtune")
         .expect("binary")
-        .args(["calibrate", "--target-epsilon", "-3", "--delta", "1e-5", "--steps", "10", "--sampling-rate", "0.1"])
+        .args([
+            "calibrate",
+            "--target-epsilon",
+            "-3",
+            "--delta",
+            "1e-5",
+            "--steps",
+            "10",
+            "--sampling-rate",
+            "0.1",
+        ])
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));

@@ -32,11 +32,17 @@ fn writes_png_and_svg_per_panel() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let svg = std::fs::read_to_string(d.path().join("figs/eps-S1.svg")).expect("svg");
     assert!(svg.contains("<svg"));
-    assert!(svg.contains("cert (band: certified bracket)"), "band labelled in the legend");
+    assert!(
+        svg.contains("cert (band: certified bracket)"),
+        "band labelled in the legend"
+    );
     assert!(svg.contains("truth (pld)"));
     assert!(svg.contains("<polygon"), "bracket drawn as a band");
     let svg2 = std::fs::read_to_string(d.path().join("figs/eps-S2.svg")).expect("svg");
-    assert!(!svg2.contains("<polygon"), "no band without bracket columns");
+    assert!(
+        !svg2.contains("<polygon"),
+        "no band without bracket columns"
+    );
 }
 
 #[test]

@@ -26,7 +26,12 @@ steps = [50000, 100000]
 delta = [0.1]
 "#;
 
-fn params(dir: &Path, shard: Option<(usize, usize)>, threads: usize, limit: Option<usize>) -> SweepParams {
+fn params(
+    dir: &Path,
+    shard: Option<(usize, usize)>,
+    threads: usize,
+    limit: Option<usize>,
+) -> SweepParams {
     SweepParams {
         config: SweepConfig::from_toml(CONFIG, "mini.toml").expect("config"),
         config_text: CONFIG.to_string(),
@@ -100,7 +105,10 @@ fn shards_concatenate_to_the_full_grid() {
     let mut cat = String::new();
     for i in 1..=5 {
         let info = run_sweep(&params(sh.path(), Some((i, 5)), 1, None)).expect("shard");
-        assert!(info.csv.to_string_lossy().ends_with(&format!("mini.shard-{i}-of-5.csv")));
+        assert!(info
+            .csv
+            .to_string_lossy()
+            .ends_with(&format!("mini.shard-{i}-of-5.csv")));
         let text = read(&info.csv);
         let mut lines = text.lines();
         let head = lines.next().expect("header");
@@ -162,10 +170,22 @@ epsilon = [8.0]
     std::fs::write(&path, cfg).expect("write");
     let out = Command::cargo_bin("ewtune")
         .expect("bin")
-        .args(["sweep", "--config", path.to_str().expect("utf8"), "--out-dir", d.path().to_str().expect("utf8"), "--threads", "1"])
+        .args([
+            "sweep",
+            "--config",
+            path.to_str().expect("utf8"),
+            "--out-dir",
+            d.path().to_str().expect("utf8"),
+            "--threads",
+            "1",
+        ])
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut rdr = csv::Reader::from_path(d.path().join("cal.csv")).expect("csv");
     let head = rdr.headers().expect("h").clone();
     let rec = rdr.records().next().expect("row").expect("ok");

@@ -45,9 +45,7 @@ impl CalibrateArgs {
         let steps = match self.steps {
             None => None,
             Some(s) if s >= 1 => Some(s as u64),
-            Some(s) => {
-                return Err(crate::Error::invalid("steps", s, "must be an integer >= 1"))
-            }
+            Some(s) => return Err(crate::Error::invalid("steps", s, "must be an integer >= 1")),
         };
         Ok(CalibrationParams {
             accountant: self.accountant.kind()?,
@@ -99,10 +97,16 @@ pub fn info_text(info: &CalibrationInfo) -> String {
         None => info.accountant.clone(),
     };
     s.push_str(&format!("accountant      {kind}\n"));
-    s.push_str(&format!("adjacency       {}\n", info.report.adjacency.name()));
+    s.push_str(&format!(
+        "adjacency       {}\n",
+        info.report.adjacency.name()
+    ));
     s.push_str(&format!("solved for      {}\n", info.solve.name()));
     s.push_str(&format!("sigma           {}\n", fmt_num(info.sigma)));
-    s.push_str(&format!("sampling_rate   {}\n", fmt_num(info.sampling_rate)));
+    s.push_str(&format!(
+        "sampling_rate   {}\n",
+        fmt_num(info.sampling_rate)
+    ));
     s.push_str(&format!("steps           {}\n", info.steps));
     s.push_str(&format!("delta           {}\n", fmt_num(info.delta)));
     s.push_str(&format!(

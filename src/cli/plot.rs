@@ -59,7 +59,12 @@ pub fn run(a: PlotArgs) -> anyhow::Result<()> {
         filters.push((k.to_string(), v.to_string()));
     }
     if a.width < 200 || a.height < 150 {
-        return Err(Error::invalid("width", format!("{}x{}", a.width, a.height), "must be at least 200x150").into());
+        return Err(Error::invalid(
+            "width",
+            format!("{}x{}", a.width, a.height),
+            "must be at least 200x150",
+        )
+        .into());
     }
     let files = plot(&PlotParams {
         csv: a.csv,

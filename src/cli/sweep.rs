@@ -44,14 +44,21 @@ pub fn run(a: SweepArgs) -> anyhow::Result<()> {
             .config
             .canonicalize()
             .ok()
-            .and_then(|p| p.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()))
+            .and_then(|p| {
+                p.parent()
+                    .and_then(|d| d.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
             .unwrap_or_else(|| "sweep".into()),
     };
     if name.is_empty() || name.contains(['/', '\\']) {
         return Err(Error::invalid("name", &name, "must be a plain file stem").into());
     }
     let shard = a.shard.as_deref().map(parse_shard).transpose()?;
-    let out_dir = a.out_dir.clone().unwrap_or_else(|| PathBuf::from("results").join(&name));
+    let out_dir = a
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(&name));
     let params = SweepParams {
         config,
         config_text: text,
@@ -70,7 +77,11 @@ pub fn run(a: SweepArgs) -> anyhow::Result<()> {
         info.rows_total,
         info.rows_computed,
         info.rows_resumed,
-        if info.complete { "" } else { ", INCOMPLETE: rerun to resume" },
+        if info.complete {
+            ""
+        } else {
+            ", INCOMPLETE: rerun to resume"
+        },
         info.wall_seconds,
         info.threads,
         info.metadata.display()

@@ -289,7 +289,11 @@ impl SweepConfig {
             }
         }
         if kinds.is_empty() {
-            return Err(Error::invalid("accountants", "[]", "list at least one accountant"));
+            return Err(Error::invalid(
+                "accountants",
+                "[]",
+                "list at least one accountant",
+            ));
         }
         let mut out = Vec::new();
         for k in kinds {
@@ -345,7 +349,11 @@ impl SweepConfig {
                 },
             });
         if self.grid.is_empty() {
-            return Err(Error::invalid("grid", "[]", "add at least one [[grid]] block"));
+            return Err(Error::invalid(
+                "grid",
+                "[]",
+                "add at least one [[grid]] block",
+            ));
         }
         let mut jobs = Vec::new();
         for g in &self.grid {
@@ -353,7 +361,10 @@ impl SweepConfig {
             for &s in &sigmas {
                 check_range("sigma", s, 0.0, true, f64::INFINITY, true)?;
             }
-            let (mut qs, mut steps) = (g.sampling_rate.expand("sampling_rate")?, g.steps.expand("steps")?);
+            let (mut qs, mut steps) = (
+                g.sampling_rate.expand("sampling_rate")?,
+                g.steps.expand("steps")?,
+            );
             match (g.train_size, g.batch_size, g.epochs) {
                 (Some(n), Some(b), Some(e)) => {
                     if b == 0 || e == 0 || n < b {
@@ -405,10 +416,18 @@ impl SweepConfig {
             }
             match self.query {
                 SweepQuery::Epsilon if deltas.is_empty() => {
-                    return Err(Error::invalid("delta", "[]", "the epsilon query needs delta values"))
+                    return Err(Error::invalid(
+                        "delta",
+                        "[]",
+                        "the epsilon query needs delta values",
+                    ))
                 }
                 SweepQuery::Delta if epsilons.is_empty() => {
-                    return Err(Error::invalid("epsilon", "[]", "the delta query needs epsilon values"))
+                    return Err(Error::invalid(
+                        "epsilon",
+                        "[]",
+                        "the delta query needs epsilon values",
+                    ))
                 }
                 SweepQuery::Calibrate if epsilons.is_empty() || deltas.is_empty() => {
                     return Err(Error::invalid(
@@ -474,16 +493,26 @@ impl SweepConfig {
                 if ok {
                     Ok(())
                 } else {
-                    Err(Error::invalid(name, "(missing)", format!("grid `{}` needs {name} values", j.grid)))
+                    Err(Error::invalid(
+                        name,
+                        "(missing)",
+                        format!("grid `{}` needs {name} values", j.grid),
+                    ))
                 }
             };
             let solving = self.query == SweepQuery::Calibrate;
-            need(j.sigma.is_some() || (solving && solve == Solve::Sigma), "sigma")?;
+            need(
+                j.sigma.is_some() || (solving && solve == Solve::Sigma),
+                "sigma",
+            )?;
             need(
                 j.sampling_rate.is_some() || (solving && solve == Solve::SamplingRate),
                 "sampling_rate",
             )?;
-            need(j.steps.is_some() || (solving && solve == Solve::Steps), "steps")?;
+            need(
+                j.steps.is_some() || (solving && solve == Solve::Steps),
+                "steps",
+            )?;
         }
         Ok(Plan {
             query: self.query,

@@ -117,7 +117,10 @@ pub fn compute_row(plan: &Plan, job: &Job, timing: bool) -> Vec<String> {
     c.insert("query", plan.query.name().to_string());
     c.insert("sigma", opt(job.sigma));
     c.insert("sampling_rate", opt(job.sampling_rate));
-    c.insert("steps", job.steps.map(|s| s.to_string()).unwrap_or_default());
+    c.insert(
+        "steps",
+        job.steps.map(|s| s.to_string()).unwrap_or_default(),
+    );
     c.insert("delta", opt(job.delta));
     c.insert("log10_delta", job.delta.map(log10).unwrap_or_default());
     let mut notes: Vec<String> = Vec::new();
@@ -283,7 +286,9 @@ pub struct SweepInfo {
 
 /// The machine, for metadata: logical CPUs and the CPU model (Linux `/proc/cpuinfo`).
 pub fn machine() -> serde_json::Value {
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {
@@ -447,7 +452,8 @@ pub fn run_sweep(p: &SweepParams) -> Result<SweepInfo> {
             }
             b = b.num_threads(t);
         }
-        b.build().map_err(|e| Error::invalid("threads", format!("{:?}", p.threads), e.to_string()))?
+        b.build()
+            .map_err(|e| Error::invalid("threads", format!("{:?}", p.threads), e.to_string()))?
     };
     let threads = pool.current_num_threads();
     let bar = if p.progress {
@@ -464,7 +470,11 @@ pub fn run_sweep(p: &SweepParams) -> Result<SweepInfo> {
     let computed = todo.len();
     let chunk = (threads * 16).max(64);
     let mut last_save = Instant::now();
-    let write_meta = |complete: bool, rows_computed: usize, rows_total: usize, wall: f64| -> Result<()> {
+    let write_meta = |complete: bool,
+                      rows_computed: usize,
+                      rows_total: usize,
+                      wall: f64|
+     -> Result<()> {
         let meta = serde_json::json!({
             "ewtune_version": env!("CARGO_PKG_VERSION"),
             "command": p.command,
