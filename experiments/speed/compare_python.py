@@ -10,8 +10,16 @@ than --budget seconds, larger step counts of that library/setting are skipped (r
 Usage: python3 experiments/speed/compare_python.py results/speed/python.csv [--budget 60]
 """
 import argparse, csv, os, platform, sys, time
+from importlib import metadata
 
-SETTINGS = [("sigma=1,q=0.01", 1.0, 0.01), ("sigma=0.8,q=0.03", 0.8, 0.03)]
+
+def version(dist):
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+SETTINGS = [("sigma=1 q=0.01", 1.0, 0.01), ("sigma=0.8 q=0.03", 0.8, 0.03)]
 STEPS = [100, 1000, 10000, 100000, 1000000, 10000000]
 DELTA = 1e-5
 
@@ -48,7 +56,7 @@ def libraries():
             a.compose(ev(s, q, m))
             return a.get_epsilon(DELTA)
 
-        ver = getattr(dp_accounting, "__version__", "0.6.0?")
+        ver = version("dp-accounting")
         libs["dp_accounting.pld (grid 1e-4)"] = (pld, ver)
         libs["dp_accounting.rdp"] = (rdp, ver)
     except ImportError as e:
@@ -65,7 +73,7 @@ def libraries():
             lo, est, up = a.compute_epsilon(delta=DELTA, num_self_compositions=m)
             return up
 
-        libs["prv_accountant (eps_error 0.01, upper)"] = (prv, getattr(prv_accountant, "__version__", "0.2.0?"))
+        libs["prv_accountant (eps_error 0.01, upper)"] = (prv, version("prv-accountant"))
     except ImportError as e:
         print(f"prv_accountant not available: {e}", file=sys.stderr)
     return libs
