@@ -15,8 +15,9 @@ $B plot --csv results/speed/speed.csv --x steps --y warm_time_seconds --log-y --
   --out results/speed/epsilon-warm-time-vs-steps --title "seconds per epsilon(delta), composed"
 $B plot --csv results/speed/speed-calibrate.csv --x steps --y time_seconds --log-y \
   --out results/speed/calibrate-time-vs-steps --title "seconds per sigma calibration (rel. tol 1e-4)"
-if python3 -c "import dp_accounting, prv_accountant" 2>/dev/null; then
-  python3 experiments/speed/compare_python.py results/speed/python.csv
+PY=${PYTHON:-python3}
+if "$PY" -c "import dp_accounting, prv_accountant" 2>/dev/null; then
+  "$PY" experiments/speed/compare_python.py results/speed/python.csv --budget 30
 else
   echo "dp_accounting / prv_accountant not installed: skipping experiments/speed/compare_python.py"
 fi
