@@ -60,12 +60,15 @@
 #![warn(missing_docs)]
 
 pub mod accountant;
+pub mod bounds;
 pub mod calibrate;
+pub mod cgf;
 pub mod cli;
 pub mod cumulants;
 pub mod edgeworth;
 pub mod error;
 pub mod event;
+pub mod harness;
 pub mod mechanism;
 pub mod plot;
 pub mod precision;

@@ -4,8 +4,12 @@
 //! [`Accountant::epsilon`] / [`Accountant::delta`] with a [`Report`] that says what kind of
 //! number it is ([`Guarantee`]) and which adjacency ordering(s) it covers.
 
+pub mod contour;
 pub mod edgeworth;
+pub mod gdp;
 pub mod invert;
+pub mod rdp;
+pub mod saddlepoint;
 
 use crate::error::{Error, Result};
 use crate::event::DpEvent;
@@ -13,7 +17,11 @@ use crate::mechanism::{Adjacency, Direction};
 use crate::precision::Precision;
 use serde::Serialize;
 
+pub use contour::{ContourAccountant, ContourParams};
 pub use edgeworth::{EdgeworthAccountant, EdgeworthParams};
+pub use gdp::GdpAccountant;
+pub use rdp::{RdpAccountant, RdpParams};
+pub use saddlepoint::{SaddlePointAccountant, SaddlePointParams};
 
 /// What a reported number guarantees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -199,16 +207,34 @@ pub trait Accountant: Send {
 pub enum AccountantKind {
     /// Edgeworth expansion of orders 0–3 (estimate; certified bracket with `bracket`).
     Edgeworth,
+    /// Saddle-point (tilted) accountant: estimate plus a certified bracket, cost flat in steps.
+    Saddlepoint,
+    /// Exact inversion along the saddle-point contour (certified bracket).
+    Contour,
+    /// Rényi DP with the Mironov–Talwar–Zhang series (certified upper bound).
+    Rdp,
+    /// GDP / CLT of Bu et al. (estimate; exact for Gaussian mechanisms).
+    Gdp,
 }
 
 impl AccountantKind {
     /// Every kind, in the order `compare` lists them.
-    pub const ALL: &'static [AccountantKind] = &[AccountantKind::Edgeworth];
+    pub const ALL: &'static [AccountantKind] = &[
+        AccountantKind::Edgeworth,
+        AccountantKind::Saddlepoint,
+        AccountantKind::Contour,
+        AccountantKind::Rdp,
+        AccountantKind::Gdp,
+    ];
 
     /// CLI name.
     pub fn name(self) -> &'static str {
         match self {
             AccountantKind::Edgeworth => "edgeworth",
+            AccountantKind::Saddlepoint => "saddlepoint",
+            AccountantKind::Contour => "contour",
+            AccountantKind::Rdp => "rdp",
+            AccountantKind::Gdp => "gdp",
         }
     }
 
@@ -271,6 +297,21 @@ pub fn build(kind: AccountantKind, options: &AccountantOptions) -> Result<Box<dy
             precision: options.precision,
             bracket: options.bracket,
         })?),
+        AccountantKind::Saddlepoint => Box::new(SaddlePointAccountant::new(SaddlePointParams {
+            order: options.order,
+            adjacency: options.adjacency,
+            precision: options.precision.unwrap_or(Precision(128)),
+            bracket: true,
+        })?),
+        AccountantKind::Contour => Box::new(ContourAccountant::new(ContourParams {
+            adjacency: options.adjacency,
+            tolerance: options.tolerance,
+        })?),
+        AccountantKind::Rdp => Box::new(RdpAccountant::new(RdpParams {
+            adjacency: options.adjacency,
+            ..RdpParams::default()
+        })?),
+        AccountantKind::Gdp => Box::new(GdpAccountant::new(options.adjacency)),
     })
 }
 

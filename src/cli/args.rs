@@ -178,9 +178,11 @@ pub fn read_events(path: &Path) -> Result<DpEvent> {
             "gaussian" => MechanismName::Gaussian,
             "laplace" => MechanismName::Laplace,
             "subsampled-gaussian" => MechanismName::SubsampledGaussian,
-            other => return Err(parse_err(format!(
+            other => {
+                return Err(parse_err(format!(
                 "events[{i}]: unknown mechanism {other:?} (gaussian, laplace, subsampled-gaussian)"
-            ))),
+            )))
+            }
         };
         if e.count == 0 {
             return Err(parse_err(format!("events[{i}]: count must be >= 1")));
