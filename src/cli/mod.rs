@@ -31,6 +31,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// DP-SGD on a head over fixed embeddings, σ calibrated by an accountant (TOML config).
     Train(train::TrainArgs),
+    /// CPU-vs-CUDA parity and private/non-private step throughput of the harness (GPU check).
+    HarnessCheck(train::HarnessCheckArgs),
 }
 
 /// Run a parsed command; the binary maps errors to exit codes.
@@ -44,5 +46,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cumulants(a) => cumulants::run(a),
         Command::Report(a) => report::run(a),
         Command::Train(a) => train::run(a),
+        Command::HarnessCheck(a) => train::run_check(a),
     }
 }
