@@ -37,6 +37,21 @@ pub struct TrainArgs {
     /// Override train.seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Override privacy.target_epsilon (σ is calibrated; clears privacy.sigma).
+    #[arg(long, conflicts_with = "sigma")]
+    pub target_epsilon: Option<f64>,
+    /// Override privacy.delta.
+    #[arg(long)]
+    pub delta: Option<f64>,
+    /// Override privacy.sigma (clears privacy.target_epsilon).
+    #[arg(long)]
+    pub sigma: Option<f64>,
+    /// Override privacy.accountant (calibration and the per-step ε log).
+    #[arg(long)]
+    pub accountant: Option<String>,
+    /// Override privacy.order (Edgeworth order).
+    #[arg(long)]
+    pub order: Option<u8>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -53,6 +68,23 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     }
     if let Some(seed) = a.seed {
         cfg.train.seed = seed;
+    }
+    if let Some(e) = a.target_epsilon {
+        cfg.privacy.target_epsilon = Some(e);
+        cfg.privacy.sigma = None;
+    }
+    if let Some(s) = a.sigma {
+        cfg.privacy.sigma = Some(s);
+        cfg.privacy.target_epsilon = None;
+    }
+    if let Some(d) = a.delta {
+        cfg.privacy.delta = d;
+    }
+    if let Some(acc) = a.accountant {
+        cfg.privacy.accountant = acc;
+    }
+    if let Some(o) = a.order {
+        cfg.privacy.order = o;
     }
     let opts = RunOptions {
         backend: match a.backend {

@@ -244,6 +244,13 @@ mod imp {
             }
             let head = self.head;
             let nb = batch.len();
+            if nb > 65_535 {
+                return Err(Error::invalid(
+                    "batch",
+                    nb,
+                    "the CUDA backend takes at most 65,535 examples per step (grid limit)",
+                ));
+            }
             let (bi, d, h, kc) = (
                 nb as i32,
                 head.dim as i32,
