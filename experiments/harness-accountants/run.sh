@@ -22,10 +22,11 @@ CFG=experiments/harness-accountants/config.toml
 OUT=results/harness-accountants
 mkdir -p "$OUT/runs"
 start=$(date +%s)
-for spec in $ACCOUNTANTS; do
-  name=${spec%%:*}; order=${spec##*:}
-  for ((s = 0; s < SEEDS; s++)); do
+for ((s = 0; s < SEEDS; s++)); do
+  for spec in $ACCOUNTANTS; do
+    name=${spec%%:*}; order=${spec##*:}
     dir="$OUT/runs/$name-$order/seed-$s"
+    mkdir -p "$(dirname "$dir")"
     if [ -f "$dir/report.json" ]; then continue; fi
     "$BIN" train --config "$CFG" --backend "$BACKEND" --quiet --seed "$s" \
       --accountant "$name" --order "$order" --target-epsilon "$EPSILON" --delta "$DELTA" \

@@ -123,7 +123,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|| "loss -".into());
             bar.set_message(format!("{loss}{eps}"));
         }
-        Event::Note(n) => bar.println(format!("note: {n}")),
+        Event::Note(n) => bar.suspend(|| eprintln!("note: {n}")),
     };
     let s = run::run(&cfg, &opts, &mut observe)?;
     bar.finish_and_clear();
