@@ -58,6 +58,8 @@ const TAU_X: f64 = 1e-17;
 const MAX_DIRECT_NODES: usize = 400_000;
 /// Largest number of t-nodes bounded one by one.
 const MAX_SCAN_NODES: usize = 4_000_000;
+/// Largest number of x-nodes (summed over the t-nodes) one contour may evaluate (~0.3 s).
+const MAX_WORK: f64 = 1.5e7;
 /// Largest n for which a homogeneous Laplace composition's lattice part is summed exactly.
 const MAX_LATTICE_N: f64 = 1e5;
 
@@ -114,6 +116,9 @@ pub struct ContourInfo {
     pub truncation: f64,
     /// Whether a lattice part was split off (Laplace).
     pub lattice: bool,
+    /// Whether the node count was capped by the work limit (the bracket is then wider than
+    /// requested; still certified).
+    pub capped: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -162,6 +167,7 @@ pub struct Contour {
     strips: Vec<Strip>,
     ln_edge0: f64,
     lattice: Option<(f64, f64)>,
+    capped: bool,
 }
 
 impl Plan {
@@ -189,6 +195,20 @@ impl Plan {
             factors,
             lattice,
             loss_max,
+        }
+    }
+
+    /// The exact bracket of a single subsampled-Gaussian step (no contour needed).
+    fn single_step(&self, epsilon: f64) -> Option<DeltaBounds> {
+        match self.factors.as_slice() {
+            [f] if f.n == 1.0 => f.t.single_step_delta(epsilon).map(|(lower, value, upper)| {
+                DeltaBounds {
+                    lower,
+                    value,
+                    upper,
+                }
+            }),
+            _ => None,
         }
     }
 
@@ -355,6 +375,7 @@ impl Plan {
             strips,
             ln_edge0,
             lattice: self.lattice,
+            capped: false,
         };
         let mut tries = 0;
         while contour.discretization(epsilon) > target {
@@ -413,7 +434,19 @@ impl Plan {
                 break;
             }
         }
-        let k_dir = k_dir.min(MAX_DIRECT_NODES);
+        // Cap the work (x-nodes summed over the t-nodes); beyond the cap the bracket widens.
+        let mut work = 0.0;
+        let mut k_cap = k_dir.min(MAX_DIRECT_NODES);
+        for k in 0..=k_cap {
+            let t = k as f64 * h;
+            work += self.factors.iter().map(|f| f.t.cost(lambda, t)).sum::<f64>();
+            if work > MAX_WORK {
+                k_cap = k;
+                break;
+            }
+        }
+        contour.capped = k_cap < k_dir;
+        let k_dir = k_cap;
         contour.trunc = (suffix[(k_dir + 1).min(k_tail + 1)] + tail) * (1.0 + 1e-12);
 
         // Direct nodes.
@@ -507,6 +540,7 @@ impl Contour {
             nodes: self.nodes.len(),
             truncation: self.trunc,
             lattice: self.lattice.is_some(),
+            capped: self.capped,
         }
     }
 
@@ -658,6 +692,9 @@ impl ContourAccountant {
                 return Ok((zero_bounds(), None));
             }
         }
+        if let Some(b) = plan.single_step(epsilon) {
+            return Ok((b, None));
+        }
         let lambda = plan.saddle(epsilon)?;
         let c = plan.build(lambda, epsilon, self.params.tolerance)?;
         Ok((c.bounds(epsilon), Some(c.info())))
@@ -681,6 +718,41 @@ impl ContourAccountant {
                 upper: 0.0,
             };
             return Ok((z, None));
+        }
+        if plan.single_step(0.0).is_some() {
+            // One subsampled-Gaussian step: bisect the exact closed form's bracket.
+            let up = |e: f64| plan.single_step(e).map_or(1.0, |b| b.upper);
+            let low = |e: f64| plan.single_step(e).map_or(1.0, |b| b.lower);
+            if up(0.0) <= delta {
+                let z = EpsilonBounds {
+                    lower: 0.0,
+                    value: 0.0,
+                    upper: 0.0,
+                };
+                return Ok((z, None));
+            }
+            let mut hi = 1.0;
+            while up(hi) > delta {
+                hi *= 2.0;
+                if hi > super::invert::EPSILON_MAX {
+                    return Err(Error::NoSolution(format!(
+                        "contour: delta_up({hi:e}) is still above {delta:e}"
+                    )));
+                }
+            }
+            let xtol = 1e-14 * hi;
+            let (_, eps_up) = bisect_bracket(|e| Ok(up(e) <= delta), 0.0, hi, xtol, 400)?;
+            let eps_low = if low(0.0) <= delta {
+                0.0
+            } else {
+                bisect_bracket(|e| Ok(low(e) <= delta), 0.0, hi, xtol, 400)?.0
+            };
+            let b = EpsilonBounds {
+                lower: eps_low,
+                value: 0.5 * (eps_low + eps_up),
+                upper: eps_up,
+            };
+            return Ok((b, None));
         }
         let ln_delta = delta.ln();
         // Initial guess from the saddle-point approximation: Newton steps on ln δ_sp(ε), whose
@@ -763,7 +835,10 @@ impl ContourAccountant {
             last = Some((b, c.info()));
             // Redesign when the answer is far from the design point (the bounds widen off-saddle).
             let width = (eps_up - eps_low) / mid.max(1e-300);
-            if (mid - design).abs() <= 1e-3 * (1.0 + design) || width <= 10.0 * tol || lower_zero
+            if (mid - design).abs() <= 1e-3 * (1.0 + design)
+                || width <= 10.0 * tol
+                || lower_zero
+                || c.capped
             {
                 break;
             }
@@ -813,13 +888,18 @@ fn zero_bounds() -> DeltaBounds {
 fn info_note(dir: Direction, info: &Option<ContourInfo>) -> Option<String> {
     info.map(|i| {
         format!(
-            "{} ordering: contour at lambda = {:.6}, {} t-nodes, step {:.3e}{}",
+            "{} ordering: contour at lambda = {:.6}, {} t-nodes, step {:.3e}{}{}",
             dir.name(),
             i.lambda,
             i.nodes,
             i.step,
             if i.lattice {
                 ", Laplace lattice part summed exactly"
+            } else {
+                ""
+            },
+            if i.capped {
+                " (node count capped by the work limit: bracket wider than requested)"
             } else {
                 ""
             }

@@ -277,6 +277,51 @@ impl Transform {
         }
     }
 
+    /// Estimated number of x-nodes one [`Transform::ln_mgf`] call at λ + it costs (1 for closed
+    /// forms); used to cap the work of a contour.
+    pub fn cost(&self, lambda: f64, t: f64) -> f64 {
+        match *self {
+            Transform::Subsampled { q, mu, add } => {
+                let alpha = if add { 1.0 - lambda } else { lambda };
+                let c = (1.0 / 1e-17f64).ln() + 4.0f64.ln();
+                let a = (PI / (2.0 * mu)).min((2.0 * c).sqrt());
+                let h = 2.0 * PI * a / (0.5 * a * a + t.abs() * mu * a + c);
+                let (lo, hi) = node_range(q, mu, alpha, c);
+                (hi - lo) / h
+            }
+            _ => 1.0,
+        }
+    }
+
+    /// The exact δ(ε) of one step of a Poisson-subsampled Gaussian (q < 1), from the monotone
+    /// PLLR: remove, x = L⁻¹(ε) = (ln((e^ε − 1 + q)/q) + μ²/2)/μ,
+    /// δ = (1−q)Φ̄(x) + qΦ̄(x−μ) − e^εΦ̄(x); add (PLLR −L, P_add = Q), y = L⁻¹(−ε) when
+    /// −ε > ln(1−q) (else δ = 0), δ = Φ(y) − e^ε[(1−q)Φ(y) + qΦ(y−μ)]. The derivative of δ in x
+    /// vanishes at x = L⁻¹(±ε), so the error of x enters at second order; the bracket is the
+    /// value ± 64u·(sum of the magnitudes of the terms) (Φ̄ via erfc to a few ulp).
+    /// Returns (lower, value, upper), or None for other mechanisms.
+    pub fn single_step_delta(&self, epsilon: f64) -> Option<(f64, f64, f64)> {
+        let Transform::Subsampled { q, mu, add } = *self else {
+            return None;
+        };
+        let (pos, neg) = if !add {
+            let x = (((epsilon.exp() - 1.0 + q) / q).ln() + 0.5 * mu * mu) / mu;
+            let a = (1.0 - q) * normal::sf(x) + q * normal::sf(x - mu);
+            (a, epsilon.exp() * normal::sf(x))
+        } else {
+            if -epsilon <= (-q).ln_1p() {
+                return Some((0.0, 0.0, 0.0));
+            }
+            // L(y) = −ε ⟺ e^{μy − μ²/2} = (e^{−ε} − 1 + q)/q.
+            let y = ((((-epsilon).exp_m1() + q) / q).ln() + 0.5 * mu * mu) / mu;
+            let a = normal::cdf(y);
+            (a, epsilon.exp() * ((1.0 - q) * normal::cdf(y) + q * normal::cdf(y - mu)))
+        };
+        let v = pos - neg;
+        let e = 64.0 * UNIT_ROUNDOFF * (pos + neg) * (1.0 + epsilon);
+        Some(((v - e).max(0.0), v.max(0.0), (v + e).min(1.0)))
+    }
+
     /// The largest value L can take when it is bounded above (Laplace: a), else None.
     pub fn loss_max(&self) -> Option<f64> {
         match *self {
