@@ -1,4 +1,6 @@
 //! The contour accountant against exact oracles and other software (tests/reference/).
+// mpmath reference values are pasted with all their printed digits.
+#![allow(clippy::excessive_precision)]
 
 mod common;
 
@@ -35,7 +37,7 @@ fn gaussian_matches_the_exact_formula() {
             f(&row, "eps"),
             f(&row, "delta_exact"),
         );
-        if !(want >= 1e-300) {
+        if want.is_nan() || want < 1e-300 {
             continue;
         }
         let acc = accountant(
@@ -102,7 +104,13 @@ fn gaussian_matches_the_exact_formula() {
     }
     // And edgeworth::gaussian_delta (f64) for δ ≥ 1e−30, where that oracle's own error is below
     // 1e−13 (further out it drifts to ~4e−12, e.g. σ = 1, ε = 32.94).
-    for &(sigma, k) in &[(1.0, 1u64), (0.5, 10), (2.0, 100), (5.0, 1000), (20.0, 100_000)] {
+    for &(sigma, k) in &[
+        (1.0, 1u64),
+        (0.5, 10),
+        (2.0, 100),
+        (5.0, 1000),
+        (20.0, 100_000),
+    ] {
         let mu = (k as f64).sqrt() / sigma;
         let acc = accountant(
             &DpEvent::SelfComposed {
@@ -185,8 +193,14 @@ fn check_dpsgd_row(row: &std::collections::HashMap<String, String>, require_narr
     let ctx = format!("q={q} σ={sigma} steps={steps} δ={delta}: remove {rem:?} add {add:?}");
     let pld_rem = f(row, "eps_pld_remove");
     let pld_add = f(row, "eps_pld_add");
-    assert!(rem.lower <= pld_rem * (1.0 + PLD_TOL), "{ctx} pld_remove {pld_rem}");
-    assert!(add.lower <= pld_add * (1.0 + PLD_TOL), "{ctx} pld_add {pld_add}");
+    assert!(
+        rem.lower <= pld_rem * (1.0 + PLD_TOL),
+        "{ctx} pld_remove {pld_rem}"
+    );
+    assert!(
+        add.lower <= pld_add * (1.0 + PLD_TOL),
+        "{ctx} pld_add {pld_add}"
+    );
     let opt = f(row, "eps_pld_optimistic");
     assert!(
         rem.upper.max(add.upper) >= opt * (1.0 - PLD_TOL),
@@ -303,7 +317,11 @@ fn laplace_exact_epsilon_in_bracket() {
 /// bracket.
 #[test]
 fn large_epsilon_large_steps_answers() {
-    let acc = accountant(&DpEvent::dpsgd(0.6, 0.1, 100_000), Adjacency::AddRemove, 1e-9);
+    let acc = accountant(
+        &DpEvent::dpsgd(0.6, 0.1, 100_000),
+        Adjacency::AddRemove,
+        1e-9,
+    );
     let r = acc.epsilon(1e-5).unwrap();
     let (lo, up) = (r.lower.unwrap(), r.upper.unwrap());
     assert!(r.epsilon.is_finite() && r.epsilon > 10.0, "{}", r.epsilon);

@@ -46,7 +46,9 @@ use super::{check_delta, check_epsilon, Accountant, Guarantee, OrderingValue, Qu
 use crate::error::{Error, Result};
 use crate::event::{Composition, DpEvent};
 use crate::mechanism::{Adjacency, Direction};
-use crate::special::complex_quadrature::{logsumexp, Decay, MgfValue, Transform, C64, UNIT_ROUNDOFF};
+use crate::special::complex_quadrature::{
+    logsumexp, Decay, MgfValue, Transform, C64, UNIT_ROUNDOFF,
+};
 use crate::special::roots::{bisect_bracket, brent};
 use rayon::prelude::*;
 use std::f64::consts::PI;
@@ -201,13 +203,14 @@ impl Plan {
     /// The exact bracket of a single subsampled-Gaussian step (no contour needed).
     fn single_step(&self, epsilon: f64) -> Option<DeltaBounds> {
         match self.factors.as_slice() {
-            [f] if f.n == 1.0 => f.t.single_step_delta(epsilon).map(|(lower, value, upper)| {
-                DeltaBounds {
-                    lower,
-                    value,
-                    upper,
-                }
-            }),
+            [f] if f.n == 1.0 => {
+                f.t.single_step_delta(epsilon)
+                    .map(|(lower, value, upper)| DeltaBounds {
+                        lower,
+                        value,
+                        upper,
+                    })
+            }
             _ => None,
         }
     }
@@ -263,7 +266,10 @@ impl Plan {
             let (d, ln_eta) = decays[0];
             if let Decay::Laplace { atom, cont, two_l1 } = d {
                 let c = cont / (two_l1 * two_l1 + 4.0 * t * t).sqrt();
-                return n.ln() + c.ln() + (n - 1.0) * (atom + c).min(1.0).ln() + n * ln_eta.exp().ln_1p()
+                return n.ln()
+                    + c.ln()
+                    + (n - 1.0) * (atom + c).min(1.0).ln()
+                    + n * ln_eta.exp().ln_1p()
                     - lz;
             }
         }
@@ -310,7 +316,12 @@ impl Plan {
         let u = UNIT_ROUNDOFF;
         let z0 = C64::new(lambda, 0.0);
         let base: Vec<MgfValue> = self.factors.iter().map(|f| f.t.ln_mgf(z0, TAU_X)).collect();
-        let norm: f64 = self.factors.iter().zip(&base).map(|(f, b)| f.n * b.ln.re).sum();
+        let norm: f64 = self
+            .factors
+            .iter()
+            .zip(&base)
+            .map(|(f, b)| f.n * b.ln.re)
+            .sum();
         let norm_abs: f64 = self
             .factors
             .iter()
@@ -409,8 +420,7 @@ impl Plan {
             .fold(0.0, f64::max);
         let mut t_prime = c_max.max(4.0 * w).max(h);
         let ln_target_tail = (target / 2.0).ln();
-        while self.ln_tail(&decays, t_prime) > ln_target_tail
-            && t_prime / h < MAX_SCAN_NODES as f64
+        while self.ln_tail(&decays, t_prime) > ln_target_tail && t_prime / h < MAX_SCAN_NODES as f64
         {
             t_prime *= 1.25;
         }
@@ -439,7 +449,11 @@ impl Plan {
         let mut k_cap = k_dir.min(MAX_DIRECT_NODES);
         for k in 0..=k_cap {
             let t = k as f64 * h;
-            work += self.factors.iter().map(|f| f.t.cost(lambda, t)).sum::<f64>();
+            work += self
+                .factors
+                .iter()
+                .map(|f| f.t.cost(lambda, t))
+                .sum::<f64>();
             if work > MAX_WORK {
                 k_cap = k;
                 break;
@@ -574,8 +588,9 @@ impl Contour {
             + self.trunc
             + self.discretization(epsilon);
         let ln_a = self.norm + (1.0 - self.lambda) * epsilon;
-        let ln_a_err =
-            4.0 * u * (self.norm_abs + self.norm.abs() + ((1.0 - self.lambda) * epsilon).abs() + 1.0);
+        let ln_a_err = 4.0
+            * u
+            * (self.norm_abs + self.norm.abs() + ((1.0 - self.lambda) * epsilon).abs() + 1.0);
         let up_s = s + e;
         let lo_s = s - e;
         let mut out = DeltaBounds {
@@ -619,7 +634,8 @@ fn lattice_delta(a: f64, n: f64, epsilon: f64) -> DeltaBounds {
             continue;
         }
         let lc = statrs::function::factorial::ln_binomial(nn, j);
-        let lt = lc - n * std::f64::consts::LN_2 - j as f64 * a + s + (-(epsilon - s).exp_m1()).ln();
+        let lt =
+            lc - n * std::f64::consts::LN_2 - j as f64 * a + s + (-(epsilon - s).exp_m1()).ln();
         worst = worst.max(lc.abs() + (j as f64 * a).abs() + s.abs());
         terms.push(lt);
     }
@@ -1003,7 +1019,10 @@ mod tests {
             let (b, _) = acc.delta_bounds(Direction::Remove, eps).unwrap();
             let want = gd(1.0, eps);
             assert!(b.lower <= want && want <= b.upper, "{eps}: {b:?} {want}");
-            assert!((b.value - want).abs() <= 1e-12 * want, "{eps}: {b:?} {want}");
+            assert!(
+                (b.value - want).abs() <= 1e-12 * want,
+                "{eps}: {b:?} {want}"
+            );
         }
     }
 }

@@ -207,7 +207,8 @@ pub enum AccountantKind {
 
 impl AccountantKind {
     /// Every kind, in the order `compare` lists them.
-    pub const ALL: &'static [AccountantKind] = &[AccountantKind::Edgeworth, AccountantKind::Contour];
+    pub const ALL: &'static [AccountantKind] =
+        &[AccountantKind::Edgeworth, AccountantKind::Contour];
 
     /// CLI name.
     pub fn name(self) -> &'static str {

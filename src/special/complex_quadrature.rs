@@ -160,7 +160,9 @@ impl Transform {
             Mechanism::Laplace(l) => Transform::Laplace { a: l.epsilon0() },
             Mechanism::SubsampledGaussian(s) => {
                 if s.sampling_rate() == 1.0 {
-                    Transform::Gaussian { mu: 1.0 / s.sigma() }
+                    Transform::Gaussian {
+                        mu: 1.0 / s.sigma(),
+                    }
                 } else {
                     Transform::Subsampled {
                         q: s.sampling_rate(),
@@ -315,7 +317,10 @@ impl Transform {
             // L(y) = −ε ⟺ e^{μy − μ²/2} = (e^{−ε} − 1 + q)/q.
             let y = ((((-epsilon).exp_m1() + q) / q).ln() + 0.5 * mu * mu) / mu;
             let a = normal::cdf(y);
-            (a, epsilon.exp() * ((1.0 - q) * normal::cdf(y) + q * normal::cdf(y - mu)))
+            (
+                a,
+                epsilon.exp() * ((1.0 - q) * normal::cdf(y) + q * normal::cdf(y - mu)),
+            )
         };
         let v = pos - neg;
         let e = 64.0 * UNIT_ROUNDOFF * (pos + neg) * (1.0 + epsilon);
@@ -347,7 +352,11 @@ fn laplace_parts(a: f64, z: C64) -> (C64, C64, f64) {
     };
     let atoms = (r + 1.0) * 0.5;
     let mags = 0.5 * r.norm() + 0.5 + (1.0 + r.norm()) / (w * 2.0).norm().max(1e-300);
-    ((atoms + cont).ln() + ln_e1, atoms.ln() + ln_e1, ln_e1.re + mags.ln())
+    (
+        (atoms + cont).ln() + ln_e1,
+        atoms.ln() + ln_e1,
+        ln_e1.re + mags.ln(),
+    )
 }
 
 /// (K, K', K'') for Laplace at real λ > ½ (closed form, scaled by E1 = e^{(λ−1)a}).
@@ -429,13 +438,13 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
         let mut var_sum = 0.0;
         let mut first = 0.0;
         let mut last = 0.0;
-        for j in 0..n {
+        for (j, sj) in ss.iter().enumerate() {
             let x = lo + j as f64 * h;
             let wv = mu * x - 0.5 * mu * mu;
             let y = -(wv + logit);
             let softplus = if y > 30.0 { y } else { y.exp().ln_1p() };
             let ln_lp = mu.ln() - softplus;
-            let g = (ss[j] - m - ln_lp).exp();
+            let g = (sj - m - ln_lp).exp();
             if let Some(p) = prev {
                 var_sum += (g - p).abs();
             } else {
@@ -588,7 +597,11 @@ mod tests {
                 let diff = (v.ln.re.exp() - want.exp()).abs();
                 assert!(diff <= v.ln_err.exp(), "q={q} j={j}: {diff:e} vs bound");
                 // The bound is dominated by the worst-case rounding analysis (~u·x² at the peak).
-                assert!(v.ln_err - want < (1e-11f64).ln(), "bound {} ", v.ln_err - want);
+                assert!(
+                    v.ln_err - want < (1e-11f64).ln(),
+                    "bound {} ",
+                    v.ln_err - want
+                );
                 assert!(v.ln.im.abs() < 1e-15);
                 // The add ordering at z = 1 − j is the same integral.
                 let t = Transform::new(
@@ -606,7 +619,13 @@ mod tests {
         // Reference: the same integral with 4× the nodes of a fixed fine step (independent of
         // the adaptive step choice); tolerance 1e−13 of M(λ).
         let (q, mu) = (0.0297, 1.0 / 0.7865);
-        for &(lam, t) in &[(2.5, 0.0), (2.5, 3.0), (7.0, 11.0), (15.0, 40.0), (-3.0, 7.0)] {
+        for &(lam, t) in &[
+            (2.5, 0.0),
+            (2.5, 3.0),
+            (7.0, 11.0),
+            (15.0, 40.0),
+            (-3.0, 7.0),
+        ] {
             let zeta = C64::new(lam, t);
             let v = subsampled_mgf(q, mu, zeta, 1e-17);
             let (lo, hi) = node_range(q, mu, lam, 60.0);
@@ -621,7 +640,10 @@ mod tests {
             let r = s * h / (2.0 * PI).sqrt();
             let scale = subsampled_mgf(q, mu, C64::new(lam, 0.0), 1e-17).ln.re.exp();
             let diff = (v.ln.exp() - r).norm();
-            assert!(diff <= 1e-13 * scale, "λ={lam} t={t}: {diff:e} vs {scale:e}");
+            assert!(
+                diff <= 1e-13 * scale,
+                "λ={lam} t={t}: {diff:e} vs {scale:e}"
+            );
             assert!(v.ln_err.exp() <= 1e-12 * scale);
         }
         // Real part at real λ against special::quadrature (certified MPFR enclosure).
@@ -664,7 +686,10 @@ mod tests {
             let cont = s / (3.0 * n as f64);
             let want = (-z * a).exp() * 0.5 + (z * a).exp() * (0.5 * (-a).exp()) + cont;
             let got = t.ln_mgf(z, 1e-17).ln.exp();
-            assert!((got - want).norm() <= 1e-12 * want.norm().max(1.0), "{z}: {got} {want}");
+            assert!(
+                (got - want).norm() <= 1e-12 * want.norm().max(1.0),
+                "{z}: {got} {want}"
+            );
         }
         // M(0) = M(1) = 1.
         for z in [0.0, 1.0] {
