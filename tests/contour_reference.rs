@@ -166,13 +166,12 @@ fn gaussian_matches_the_exact_formula() {
     }
 }
 
-/// Rows of the DP-SGD grid the fast test covers: one step (exact closed form) or q·steps ≥ 2
-/// (and σ ≥ 0.8 unless q ≥ 0.05: at σ = 0.6, e^{μ²} ≈ 16 makes the rare sampled steps dominate).
+/// Rows of the DP-SGD grid the fast test covers: one step (exact closed form) or q·steps ≥ 2.
 /// Where q·steps < 2 (a record is expected to be sampled about once or less) the remove-ordering
 /// PLLR is nearly atomic, its tilted characteristic function decays slowly in t, and the work cap
-/// leaves a wider (still certified) bracket at seconds per row: see the ignored test below.
-fn fast_row(q: f64, sigma: f64, steps: u64) -> bool {
-    steps == 1 || (q * steps as f64 >= 2.0 && (sigma >= 0.8 || q >= 0.05))
+/// can leave a wider (still certified) bracket at seconds per row: see the ignored test below.
+fn fast_row(q: f64, steps: u64) -> bool {
+    steps == 1 || q * steps as f64 >= 2.0
 }
 
 fn check_dpsgd_row(row: &std::collections::HashMap<String, String>, require_narrow: bool) -> f64 {
@@ -180,6 +179,9 @@ fn check_dpsgd_row(row: &std::collections::HashMap<String, String>, require_narr
     // absolute plus FFT error; allow 1e−3 relative (PLD_TOL). PRV's lower bound is certified up to
     // its eps_error; allow 1e−9 relative for its own float output (PRV_TOL).
     const PLD_TOL: f64 = 1e-3;
+    // ... plus one grid step absolute (matters at small ε: q = 0.004, σ = 4, 10 steps, δ = 1e−6:
+    // dp_accounting 0.0112919 vs the contour's certified [0.01131144, 0.01131145]).
+    const PLD_ABS: f64 = 1e-4;
     const PRV_TOL: f64 = 1e-9;
     let (q, sigma, steps, delta) = (
         f(row, "q"),
@@ -203,7 +205,7 @@ fn check_dpsgd_row(row: &std::collections::HashMap<String, String>, require_narr
     );
     let opt = f(row, "eps_pld_optimistic");
     assert!(
-        rem.upper.max(add.upper) >= opt * (1.0 - PLD_TOL),
+        rem.upper.max(add.upper) >= opt * (1.0 - PLD_TOL) - PLD_ABS,
         "{ctx} optimistic {opt}"
     );
     let mut ratio = f64::INFINITY;
@@ -226,7 +228,7 @@ fn dpsgd_grid_against_prv_and_dp_accounting() {
     let mut worst_ratio = f64::INFINITY;
     let mut n = 0;
     for row in read_csv("dpsgd_eps.csv") {
-        if !fast_row(f(&row, "q"), f(&row, "sigma"), f(&row, "steps") as u64) {
+        if !fast_row(f(&row, "q"), f(&row, "steps") as u64) {
             continue;
         }
         worst_ratio = worst_ratio.min(check_dpsgd_row(&row, true));
@@ -241,7 +243,7 @@ fn dpsgd_grid_against_prv_and_dp_accounting() {
 #[ignore = "slow: ~2-5 s per row where the near-atomic PLLR hits the work cap"]
 fn dpsgd_grid_sparse_sampling_rows() {
     for row in read_csv("dpsgd_eps.csv") {
-        if fast_row(f(&row, "q"), f(&row, "sigma"), f(&row, "steps") as u64) {
+        if fast_row(f(&row, "q"), f(&row, "steps") as u64) {
             continue;
         }
         let ratio = check_dpsgd_row(&row, false);
