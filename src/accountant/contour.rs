@@ -25,7 +25,10 @@
 //! - **Truncation**: |M_i(λ+it)| ≤ M_i(λ)·D_i(t) with D_i the per-step [`Decay`] bound (Gaussian
 //!   exact, third-moment and total-variation bounds for densities, atom + 1/t for Laplace); the
 //!   omitted nodes are bounded one by one up to a point T and beyond T by the integral of a
-//!   power-law envelope Π(C_i/t)^{p_i n_i}/t².
+//!   power-law envelope Π(C_i/t)^{p_i n_i}/t². Where these bounds leave a gap (between the
+//!   third-moment and the TV regions |M| is bounded only by M(λ)), |M̃(λ+it_j)| plus its error is
+//!   evaluated on a coarse grid and |M| in between bounded by the Lipschitz constant
+//!   |d/dt M(λ+it)| ≤ E[|L|e^{λL}] = M(λ)·E_λ|L|.
 //! - **Laplace atoms**: a homogeneous Laplace composition (n ≤ 10⁵) splits off its lattice part
 //!   exactly: M^n = A^n + (M^n − A^n), with A the atom part; the lattice term is the finite sum
 //!   Σ_j C(n,j) 2^{−n} e^{−ja}(e^{(2j−n)a} − e^ε)_+ and the remainder decays like
