@@ -196,11 +196,11 @@ fn check_dpsgd_row(row: &std::collections::HashMap<String, String>, require_narr
     let pld_rem = f(row, "eps_pld_remove");
     let pld_add = f(row, "eps_pld_add");
     assert!(
-        rem.lower <= pld_rem * (1.0 + PLD_TOL),
+        rem.lower <= pld_rem * (1.0 + PLD_TOL) + PLD_ABS,
         "{ctx} pld_remove {pld_rem}"
     );
     assert!(
-        add.lower <= pld_add * (1.0 + PLD_TOL),
+        add.lower <= pld_add * (1.0 + PLD_TOL) + PLD_ABS,
         "{ctx} pld_add {pld_add}"
     );
     let opt = f(row, "eps_pld_optimistic");
