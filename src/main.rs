@@ -13,7 +13,11 @@ fn main() {
     let cli = Cli::parse(); // clap exits with code 2 on usage errors
     if let Err(e) = run(cli) {
         let code = match e.downcast_ref::<Error>() {
-            Some(Error::InvalidParameter { name, value, reason }) => {
+            Some(Error::InvalidParameter {
+                name,
+                value,
+                reason,
+            }) => {
                 eprintln!("error: {} = {value}: {reason}", flag(name));
                 2
             }

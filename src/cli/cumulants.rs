@@ -34,7 +34,12 @@ pub struct CumulantsArgs {
 /// Bad input or a failed quadrature.
 pub fn run(a: CumulantsArgs) -> anyhow::Result<()> {
     if !(1..=MAX_ORDER).contains(&a.max_order) {
-        return Err(Error::invalid("max_order", a.max_order, format!("must be between 1 and {MAX_ORDER}")).into());
+        return Err(Error::invalid(
+            "max_order",
+            a.max_order,
+            format!("must be between 1 and {MAX_ORDER}"),
+        )
+        .into());
     }
     let m = a.mechanism.mechanism()?;
     let steps = a.mechanism.steps()?;
@@ -75,7 +80,11 @@ pub fn run(a: CumulantsArgs) -> anyhow::Result<()> {
     match a.format {
         Format::Json => println!("{doc}"),
         Format::Text => {
-            println!("{} x {steps}, {} bits (certified enclosures)", m.describe(), precision.bits());
+            println!(
+                "{} x {steps}, {} bits (certified enclosures)",
+                m.describe(),
+                precision.bits()
+            );
             for o in doc["orderings"].as_array().expect("invariant: array") {
                 println!("{} ordering", o["direction"].as_str().unwrap_or(""));
                 for side in ["P", "Q"] {

@@ -153,7 +153,10 @@ impl ReportCells {
 }
 
 /// The methods listed: Edgeworth at each order, then every other accountant with defaults.
-fn methods(cfg: &ReportConfig, adjacency: Adjacency) -> Vec<(String, AccountantKind, AccountantOptions)> {
+fn methods(
+    cfg: &ReportConfig,
+    adjacency: Adjacency,
+) -> Vec<(String, AccountantKind, AccountantOptions)> {
     let mut v = Vec::new();
     for &o in &cfg.orders {
         v.push((
@@ -188,12 +191,20 @@ fn methods(cfg: &ReportConfig, adjacency: Adjacency) -> Vec<(String, AccountantK
 pub fn rows(cfg: &ReportConfig) -> Result<Vec<Row>> {
     let adjacency = Adjacency::parse(&cfg.adjacency)?;
     if cfg.batch_size == 0 || cfg.epochs == 0 {
-        return Err(Error::invalid("batch_size", cfg.batch_size, "batch_size and epochs must be >= 1"));
+        return Err(Error::invalid(
+            "batch_size",
+            cfg.batch_size,
+            "batch_size and epochs must be >= 1",
+        ));
     }
     let mut jobs = Vec::new();
     for t in &cfg.tasks {
         if t.train_size < cfg.batch_size {
-            return Err(Error::invalid("train_size", t.train_size, "must be >= batch_size"));
+            return Err(Error::invalid(
+                "train_size",
+                t.train_size,
+                "must be >= batch_size",
+            ));
         }
         let q = cfg.batch_size as f64 / t.train_size as f64;
         let steps = cfg.epochs * (t.train_size / cfg.batch_size);
@@ -245,7 +256,11 @@ pub fn rows(cfg: &ReportConfig) -> Result<Vec<Row>> {
 }
 
 fn cell(r: &ReportCells) -> String {
-    let mut s = if r.epsilon.is_nan() { "error".to_string() } else { format!("{:.4}", r.epsilon) };
+    let mut s = if r.epsilon.is_nan() {
+        "error".to_string()
+    } else {
+        format!("{:.4}", r.epsilon)
+    };
     if let (Some(l), Some(u)) = (r.epsilon_lower, r.epsilon_upper) {
         s = format!("{s} [{:.4},{:.4}]", l, u);
     }
@@ -264,7 +279,10 @@ pub fn table(rows: &[Row]) -> String {
         }
     }
     let mut out = String::new();
-    let mut header = format!("{:<6} {:>8} {:>5} {:>6} {:>7}", "task", "q", "steps", "delta", "sigma");
+    let mut header = format!(
+        "{:<6} {:>8} {:>5} {:>6} {:>7}",
+        "task", "q", "steps", "delta", "sigma"
+    );
     for m in &methods {
         header.push_str(&format!(" {:>14}", m));
     }
@@ -311,8 +329,21 @@ pub fn write_csv<W: std::io::Write>(rows: &[Row], w: W) -> Result<()> {
     };
     let mut wtr = csv::Writer::from_writer(w);
     wtr.write_record([
-        "task", "sampling_rate", "steps", "delta", "log10_delta", "sigma", "method", "epsilon",
-        "epsilon_lower", "epsilon_upper", "guarantee", "adjacency", "valid", "seconds", "notes",
+        "task",
+        "sampling_rate",
+        "steps",
+        "delta",
+        "log10_delta",
+        "sigma",
+        "method",
+        "epsilon",
+        "epsilon_lower",
+        "epsilon_upper",
+        "guarantee",
+        "adjacency",
+        "valid",
+        "seconds",
+        "notes",
     ])
     .map_err(io)?;
     for r in rows {
@@ -362,7 +393,12 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
         }
     };
     let start = Instant::now();
-    eprintln!("ewtune report: {} tasks x {} deltas x {} sigmas ...", cfg.tasks.len(), cfg.deltas.len(), cfg.sigmas.len());
+    eprintln!(
+        "ewtune report: {} tasks x {} deltas x {} sigmas ...",
+        cfg.tasks.len(),
+        cfg.deltas.len(),
+        cfg.sigmas.len()
+    );
     let rows = rows(&cfg)?;
     match a.format {
         ReportFormat::Text => {

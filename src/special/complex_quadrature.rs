@@ -160,7 +160,9 @@ impl Transform {
             Mechanism::Laplace(l) => Transform::Laplace { a: l.epsilon0() },
             Mechanism::SubsampledGaussian(s) => {
                 if s.sampling_rate() == 1.0 {
-                    Transform::Gaussian { mu: 1.0 / s.sigma() }
+                    Transform::Gaussian {
+                        mu: 1.0 / s.sigma(),
+                    }
                 } else {
                     Transform::Subsampled {
                         q: s.sampling_rate(),
@@ -277,6 +279,68 @@ impl Transform {
         }
     }
 
+    /// Estimated number of x-nodes one [`Transform::ln_mgf`] call at λ + it costs (1 for closed
+    /// forms); used to cap the work of a contour.
+    pub fn cost(&self, lambda: f64, t: f64) -> f64 {
+        match *self {
+            Transform::Subsampled { q, mu, add } => {
+                let alpha = if add { 1.0 - lambda } else { lambda };
+                let c = (1.0 / 1e-17f64).ln() + 4.0f64.ln();
+                let a = (PI / (2.0 * mu)).min((2.0 * c).sqrt());
+                let h = 2.0 * PI * a / (0.5 * a * a + t.abs() * mu * a + c);
+                let (lo, hi) = node_range(q, mu, alpha, c);
+                (hi - lo) / h
+            }
+            _ => 1.0,
+        }
+    }
+
+    /// The exact δ(ε) of one step of a Poisson-subsampled Gaussian (q < 1), from the monotone
+    /// PLLR: remove, x = L⁻¹(ε) = (ln((e^ε − 1 + q)/q) + μ²/2)/μ,
+    /// δ = (1−q)Φ̄(x) + qΦ̄(x−μ) − e^εΦ̄(x); add (PLLR −L, P_add = Q), y = L⁻¹(−ε) when
+    /// −ε > ln(1−q) (else δ = 0), δ = Φ(y) − e^ε[(1−q)Φ(y) + qΦ(y−μ)]. The derivative of δ in x
+    /// vanishes at x = L⁻¹(±ε), so the error of x enters at second order; the bracket is the
+    /// value ± 64u·(sum of the magnitudes of the terms) (Φ̄ via erfc to a few ulp).
+    /// Returns (lower, value, upper), or None for other mechanisms.
+    pub fn single_step_delta(&self, epsilon: f64) -> Option<(f64, f64, f64)> {
+        let Transform::Subsampled { q, mu, add } = *self else {
+            return None;
+        };
+        let (pos, neg) = if !add {
+            let x = (((epsilon.exp() - 1.0 + q) / q).ln() + 0.5 * mu * mu) / mu;
+            let a = (1.0 - q) * normal::sf(x) + q * normal::sf(x - mu);
+            (a, epsilon.exp() * normal::sf(x))
+        } else {
+            if -epsilon <= (-q).ln_1p() {
+                return Some((0.0, 0.0, 0.0));
+            }
+            // L(y) = −ε ⟺ e^{μy − μ²/2} = (e^{−ε} − 1 + q)/q.
+            let y = ((((-epsilon).exp_m1() + q) / q).ln() + 0.5 * mu * mu) / mu;
+            let a = normal::cdf(y);
+            (
+                a,
+                epsilon.exp() * ((1.0 - q) * normal::cdf(y) + q * normal::cdf(y - mu)),
+            )
+        };
+        let v = pos - neg;
+        let e = 64.0 * UNIT_ROUNDOFF * (pos + neg) * (1.0 + epsilon);
+        Some(((v - e).max(0.0), v.max(0.0), (v + e).min(1.0)))
+    }
+
+    /// An upper bound on E_λ|L| under the tilted law (|d/dt M(λ+it)| ≤ M(λ)·E_λ|L|): f64
+    /// trapezoid (step ≤ 0.02) with a relative margin 1e−2; None for the closed forms (their decay
+    /// bounds are used as they are).
+    pub fn tilted_abs_mean(&self, lambda: f64) -> Option<f64> {
+        match *self {
+            Transform::Subsampled { q, mu, add } => {
+                let alpha = if add { 1.0 - lambda } else { lambda };
+                let hh = (0.5 / (1.0 + alpha.abs() * mu * mu).sqrt()).min(0.02);
+                Some(subsampled_real(q, mu, alpha, hh, false).mean_abs * 1.01)
+            }
+            _ => None,
+        }
+    }
+
     /// The largest value L can take when it is bounded above (Laplace: a), else None.
     pub fn loss_max(&self) -> Option<f64> {
         match *self {
@@ -302,7 +366,11 @@ fn laplace_parts(a: f64, z: C64) -> (C64, C64, f64) {
     };
     let atoms = (r + 1.0) * 0.5;
     let mags = 0.5 * r.norm() + 0.5 + (1.0 + r.norm()) / (w * 2.0).norm().max(1e-300);
-    ((atoms + cont).ln() + ln_e1, atoms.ln() + ln_e1, ln_e1.re + mags.ln())
+    (
+        (atoms + cont).ln() + ln_e1,
+        atoms.ln() + ln_e1,
+        ln_e1.re + mags.ln(),
+    )
 }
 
 /// (K, K', K'') for Laplace at real λ > ½ (closed form, scaled by E1 = e^{(λ−1)a}).
@@ -331,6 +399,7 @@ struct RealSummary {
     mean: f64,
     var: f64,
     rho3: f64,
+    mean_abs: f64,
     tv: f64,
 }
 
@@ -367,13 +436,16 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
     let mean = ws.iter().zip(&ls).map(|(w, l)| w * l).sum::<f64>() / tot;
     let mut var = 0.0;
     let mut rho3 = 0.0;
+    let mut mean_abs = 0.0;
     for (w, l) in ws.iter().zip(&ls) {
         let d = l - mean;
         var += w * d * d;
         rho3 += w * (d * d).abs() * d.abs();
+        mean_abs += w * l.abs();
     }
     var /= tot;
     rho3 /= tot;
+    mean_abs /= tot;
     let ln_f = m + (tot * h).ln() - LN_SQRT_2PI;
     let mut tv = f64::INFINITY;
     if with_tv {
@@ -384,13 +456,13 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
         let mut var_sum = 0.0;
         let mut first = 0.0;
         let mut last = 0.0;
-        for j in 0..n {
+        for (j, sj) in ss.iter().enumerate() {
             let x = lo + j as f64 * h;
             let wv = mu * x - 0.5 * mu * mu;
             let y = -(wv + logit);
             let softplus = if y > 30.0 { y } else { y.exp().ln_1p() };
             let ln_lp = mu.ln() - softplus;
-            let g = (ss[j] - m - ln_lp).exp();
+            let g = (sj - m - ln_lp).exp();
             if let Some(p) = prev {
                 var_sum += (g - p).abs();
             } else {
@@ -406,6 +478,7 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
         mean,
         var,
         rho3,
+        mean_abs,
         tv,
     }
 }
@@ -543,7 +616,11 @@ mod tests {
                 let diff = (v.ln.re.exp() - want.exp()).abs();
                 assert!(diff <= v.ln_err.exp(), "q={q} j={j}: {diff:e} vs bound");
                 // The bound is dominated by the worst-case rounding analysis (~u·x² at the peak).
-                assert!(v.ln_err - want < (1e-11f64).ln(), "bound {} ", v.ln_err - want);
+                assert!(
+                    v.ln_err - want < (1e-11f64).ln(),
+                    "bound {} ",
+                    v.ln_err - want
+                );
                 assert!(v.ln.im.abs() < 1e-15);
                 // The add ordering at z = 1 − j is the same integral.
                 let t = Transform::new(
@@ -561,7 +638,13 @@ mod tests {
         // Reference: the same integral with 4× the nodes of a fixed fine step (independent of
         // the adaptive step choice); tolerance 1e−13 of M(λ).
         let (q, mu) = (0.0297, 1.0 / 0.7865);
-        for &(lam, t) in &[(2.5, 0.0), (2.5, 3.0), (7.0, 11.0), (15.0, 40.0), (-3.0, 7.0)] {
+        for &(lam, t) in &[
+            (2.5, 0.0),
+            (2.5, 3.0),
+            (7.0, 11.0),
+            (15.0, 40.0),
+            (-3.0, 7.0),
+        ] {
             let zeta = C64::new(lam, t);
             let v = subsampled_mgf(q, mu, zeta, 1e-17);
             let (lo, hi) = node_range(q, mu, lam, 60.0);
@@ -576,7 +659,10 @@ mod tests {
             let r = s * h / (2.0 * PI).sqrt();
             let scale = subsampled_mgf(q, mu, C64::new(lam, 0.0), 1e-17).ln.re.exp();
             let diff = (v.ln.exp() - r).norm();
-            assert!(diff <= 1e-13 * scale, "λ={lam} t={t}: {diff:e} vs {scale:e}");
+            assert!(
+                diff <= 1e-13 * scale,
+                "λ={lam} t={t}: {diff:e} vs {scale:e}"
+            );
             assert!(v.ln_err.exp() <= 1e-12 * scale);
         }
         // Real part at real λ against special::quadrature (certified MPFR enclosure).
@@ -619,7 +705,10 @@ mod tests {
             let cont = s / (3.0 * n as f64);
             let want = (-z * a).exp() * 0.5 + (z * a).exp() * (0.5 * (-a).exp()) + cont;
             let got = t.ln_mgf(z, 1e-17).ln.exp();
-            assert!((got - want).norm() <= 1e-12 * want.norm().max(1.0), "{z}: {got} {want}");
+            assert!(
+                (got - want).norm() <= 1e-12 * want.norm().max(1.0),
+                "{z}: {got} {want}"
+            );
         }
         // M(0) = M(1) = 1.
         for z in [0.0, 1.0] {
