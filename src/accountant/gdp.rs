@@ -188,9 +188,17 @@ mod tests {
         a.compose(&DpEvent::Gaussian { sigma: 2.0 }, 4).unwrap();
         let r = a.delta(0.5).unwrap();
         assert_eq!(r.guarantee, Guarantee::Exact);
-        assert!((r.delta / 2.3842170813e-01 - 1.0).abs() < 1e-9, "{}", r.delta);
+        assert!(
+            (r.delta / 2.3842170813e-01 - 1.0).abs() < 1e-9,
+            "{}",
+            r.delta
+        );
         let r = a.delta(1.0).unwrap();
-        assert!((r.delta / 1.2693673751e-01 - 1.0).abs() < 1e-9, "{}", r.delta);
+        assert!(
+            (r.delta / 1.2693673751e-01 - 1.0).abs() < 1e-9,
+            "{}",
+            r.delta
+        );
         let e = a.epsilon(1.2693673751e-01).unwrap();
         assert!((e.epsilon - 1.0).abs() < 1e-8, "{}", e.epsilon);
     }

@@ -180,7 +180,9 @@ impl PldAccountant {
         });
         let mut total: Option<Pmf> = None;
         for p in parts {
-            let one = p.law.discretise(h, share / (2.0 * p.count as f64), rounding);
+            let one = p
+                .law
+                .discretise(h, share / (2.0 * p.count as f64), rounding);
             if one.len() > self.params.max_grid_points {
                 return Err(Error::BudgetExceeded {
                     what: "PLD grid of one mechanism".into(),
@@ -254,7 +256,10 @@ impl PldAccountant {
         while let Some((&(d, _), up)) = it.next() {
             if self.shift_ok(&self.parts(d), h) {
                 let summands: u64 = self.parts(d).iter().map(|p| p.count).sum();
-                let lo = up.as_ref().map(|p| p.optimistic_shift(summands)).map_err(Clone::clone);
+                let lo = up
+                    .as_ref()
+                    .map(|p| p.optimistic_shift(summands))
+                    .map_err(Clone::clone);
                 pmfs.push(up);
                 pmfs.push(lo);
             } else {
@@ -268,10 +273,7 @@ impl PldAccountant {
             let up = pmfs[2 * i].as_ref().map_err(Clone::clone)?;
             let lo = pmfs[2 * i + 1].as_ref().map_err(Clone::clone)?;
             let (lower, upper) = match query {
-                Query::Epsilon => (
-                    lo.epsilon_bound(x).unwrap_or(0.0),
-                    up.epsilon_bound(x),
-                ),
+                Query::Epsilon => (lo.epsilon_bound(x).unwrap_or(0.0), up.epsilon_bound(x)),
                 Query::Delta => (lo.delta_bound(x), Some(up.delta_bound(x))),
             };
             out.push((
