@@ -18,7 +18,11 @@ fn composed(kind: AccountantKind, event: &DpEvent) -> Option<Box<dyn Accountant>
             Some(a)
         }
         Err(Error::UnsupportedEvent { .. }) => {
-            assert!(a.compose(event, 1).is_err(), "{}: compose after unsupported", kind.name());
+            assert!(
+                a.compose(event, 1).is_err(),
+                "{}: compose after unsupported",
+                kind.name()
+            );
             None
         }
         Err(e) => panic!("{}: supports failed with {e}", kind.name()),
@@ -41,14 +45,25 @@ fn check_order(r: &Report, what: &str) {
 fn every_accountant_answers_a_dpsgd_event() {
     let ev = DpEvent::dpsgd(1.0, 0.01, 200);
     for &kind in AccountantKind::ALL {
-        let a = composed(kind, &ev).unwrap_or_else(|| panic!("{} must support DP-SGD", kind.name()));
+        let a =
+            composed(kind, &ev).unwrap_or_else(|| panic!("{} must support DP-SGD", kind.name()));
         assert_eq!(a.name(), kind.name());
         let r = a.epsilon(1e-5).unwrap();
-        assert!(r.epsilon.is_finite() && r.epsilon > 0.0, "{}: {}", kind.name(), r.epsilon);
+        assert!(
+            r.epsilon.is_finite() && r.epsilon > 0.0,
+            "{}: {}",
+            kind.name(),
+            r.epsilon
+        );
         assert_eq!(r.accountant, kind.name());
         check_order(&r, kind.name());
         let d = a.delta(1.0).unwrap();
-        assert!((0.0..=1.0).contains(&d.delta), "{}: {}", kind.name(), d.delta);
+        assert!(
+            (0.0..=1.0).contains(&d.delta),
+            "{}: {}",
+            kind.name(),
+            d.delta
+        );
         check_order(&d, kind.name());
     }
 }
@@ -66,9 +81,14 @@ fn poisson_sampled_laplace_is_unsupported_naming_the_sub_event() {
     };
     for &kind in AccountantKind::ALL {
         let mut a = fresh(kind);
-        for e in [a.supports(&bad).unwrap_err(), a.compose(&bad, 1).unwrap_err()] {
+        for e in [
+            a.supports(&bad).unwrap_err(),
+            a.compose(&bad, 1).unwrap_err(),
+        ] {
             match &e {
-                Error::UnsupportedEvent { accountant, event, .. } => {
+                Error::UnsupportedEvent {
+                    accountant, event, ..
+                } => {
                     assert_eq!(*accountant, kind.name());
                     assert!(event.contains("Laplace"), "{}: {e}", kind.name());
                 }
@@ -99,10 +119,15 @@ fn bad_delta_and_epsilon_are_rejected_by_name() {
 
 #[test]
 fn delta_is_non_increasing_in_epsilon() {
-    let events = [DpEvent::dpsgd(1.0, 0.01, 100), DpEvent::Gaussian { sigma: 2.0 }];
+    let events = [
+        DpEvent::dpsgd(1.0, 0.01, 100),
+        DpEvent::Gaussian { sigma: 2.0 },
+    ];
     for ev in &events {
         for &kind in AccountantKind::ALL {
-            let Some(a) = composed(kind, ev) else { continue };
+            let Some(a) = composed(kind, ev) else {
+                continue;
+            };
             let mut prev: Option<Report> = None;
             for eps in [0.25, 0.5, 1.0, 2.0, 4.0] {
                 let r = a.delta(eps).unwrap();
@@ -144,21 +169,36 @@ fn gaussian_composition_is_close_to_exact() {
             let name = kind.name();
             match r.guarantee {
                 Guarantee::Exact => {
-                    assert!((v / exact - 1.0).abs() < 1e-8, "{name} eps={eps}: {v} vs {exact}")
+                    assert!(
+                        (v / exact - 1.0).abs() < 1e-8,
+                        "{name} eps={eps}: {v} vs {exact}"
+                    )
                 }
                 Guarantee::Bracket => {
                     let (lo, up) = (r.lower.unwrap(), r.upper.unwrap());
-                    assert!(lo <= exact && exact <= up, "{name}: {exact} not in [{lo}, {up}]");
+                    assert!(
+                        lo <= exact && exact <= up,
+                        "{name}: {exact} not in [{lo}, {up}]"
+                    );
                     assert!(up <= exact * 1.1, "{name}: upper {up} far above {exact}");
                 }
                 Guarantee::UpperBound => {
-                    assert!(v >= exact * (1.0 - 1e-12), "{name}: {v} below exact {exact}")
+                    assert!(
+                        v >= exact * (1.0 - 1e-12),
+                        "{name}: {v} below exact {exact}"
+                    )
                 }
                 Guarantee::LowerBound => {
-                    assert!(v <= exact * (1.0 + 1e-12), "{name}: {v} above exact {exact}")
+                    assert!(
+                        v <= exact * (1.0 + 1e-12),
+                        "{name}: {v} above exact {exact}"
+                    )
                 }
                 Guarantee::Estimate => {
-                    assert!((v / exact - 1.0).abs() < 0.1, "{name} eps={eps}: {v} vs {exact}")
+                    assert!(
+                        (v / exact - 1.0).abs() < 0.1,
+                        "{name} eps={eps}: {v} vs {exact}"
+                    )
                 }
             }
         }
@@ -177,7 +217,9 @@ fn epsilon_of_delta_round_trips() {
     ];
     for ev in &events {
         for &kind in AccountantKind::ALL {
-            let Some(a) = composed(kind, ev) else { continue };
+            let Some(a) = composed(kind, ev) else {
+                continue;
+            };
             let eps = 1.5;
             let d = a.delta(eps).unwrap();
             match d.guarantee {
@@ -197,7 +239,11 @@ fn epsilon_of_delta_round_trips() {
                     assert!(e_up.lower.unwrap() <= eps, "{}: {e_up:?}", kind.name());
                     let e_lo = a.epsilon(d.lower.unwrap()).unwrap();
                     assert!(e_lo.upper.unwrap() >= eps, "{}: {e_lo:?}", kind.name());
-                    assert!((e_up.upper.unwrap() / eps - 1.0).abs() < 0.05, "{}", kind.name());
+                    assert!(
+                        (e_up.upper.unwrap() / eps - 1.0).abs() < 0.05,
+                        "{}",
+                        kind.name()
+                    );
                 }
                 _ => {}
             }
@@ -212,7 +258,12 @@ fn nothing_composed_is_free_and_non_private_is_infinite() {
         assert_eq!(a.epsilon(1e-5).unwrap().epsilon, 0.0, "{}", kind.name());
         let mut b = fresh(kind);
         b.compose(&DpEvent::NonPrivate, 1).unwrap();
-        assert_eq!(b.epsilon(1e-5).unwrap().epsilon, f64::INFINITY, "{}", kind.name());
+        assert_eq!(
+            b.epsilon(1e-5).unwrap().epsilon,
+            f64::INFINITY,
+            "{}",
+            kind.name()
+        );
         assert_eq!(b.delta(1.0).unwrap().delta, 1.0, "{}", kind.name());
     }
 }

@@ -50,7 +50,10 @@ fn dpsgd_bracket_matches_dp_accounting_and_prv() {
         // Tolerance: our certified upper bound at most 0.5% above dp_accounting's
         // pessimistic ε, and never below a certified lower bound of theirs.
         assert!(up <= eps_pld * 1.005, "{ctx}");
-        assert!(up >= eps_opt, "{ctx}: below dp_accounting's optimistic {eps_opt}");
+        assert!(
+            up >= eps_opt,
+            "{ctx}: below dp_accounting's optimistic {eps_opt}"
+        );
         assert!(lo <= eps_pld, "{ctx}");
         assert!(lo <= up && r.lower.is_some());
         if let (Some(pl), Some(pu)) = (num(row, "eps_prv_lower"), num(row, "eps_prv_upper")) {
@@ -81,7 +84,10 @@ fn gaussian_exact_epsilon_inside_the_bracket() {
             "sigma={sigma} k={k} delta={delta}: {exact} not in [{lo}, {up}]"
         );
         // Width: the grid is chosen for a relative width of about 0.5%.
-        assert!(up - lo <= 0.02 * exact + 1e-9, "sigma={sigma} k={k}: [{lo}, {up}]");
+        assert!(
+            up - lo <= 0.02 * exact + 1e-9,
+            "sigma={sigma} k={k}: [{lo}, {up}]"
+        );
     }
     for (sigma, k) in [(1.0, 1u64), (2.0, 100), (0.8, 10)] {
         let mut a = pld();
@@ -91,7 +97,10 @@ fn gaussian_exact_epsilon_inside_the_bracket() {
         let exact = g.epsilon(1e-12).unwrap().epsilon;
         let r = a.epsilon(1e-12).unwrap();
         let (lo, up) = (r.lower.unwrap(), r.upper.unwrap());
-        assert!(lo <= exact && exact <= up, "1e-12: {exact} not in [{lo}, {up}]");
+        assert!(
+            lo <= exact && exact <= up,
+            "1e-12: {exact} not in [{lo}, {up}]"
+        );
         assert!(!r.vacuous);
     }
 }
@@ -123,8 +132,12 @@ fn laplace_exact_epsilon_inside_the_bracket() {
                 "b={b} k={k} delta={delta}: {exact} not in [{lo}, {up}]"
             );
             n += 1;
-        } else if let (Some(pl), Some(pu)) = (num(row, "eps_prv_lower"), num(row, "eps_prv_upper")) {
-            assert!(up >= pl && lo <= pu, "b={b} k={k} delta={delta}: [{lo}, {up}] vs prv [{pl}, {pu}]");
+        } else if let (Some(pl), Some(pu)) = (num(row, "eps_prv_lower"), num(row, "eps_prv_upper"))
+        {
+            assert!(
+                up >= pl && lo <= pu,
+                "b={b} k={k} delta={delta}: [{lo}, {up}] vs prv [{pl}, {pu}]"
+            );
         }
     }
     assert!(n >= 100, "{n} exact rows");
@@ -146,7 +159,11 @@ fn rdp_matches_dp_accounting_on_the_same_orders() {
         let dropped: Vec<f64> = notes
             .split("did not converge):")
             .nth(1)
-            .map(|s| s.split_whitespace().filter_map(|t| t.parse().ok()).collect())
+            .map(|s| {
+                s.split_whitespace()
+                    .filter_map(|t| t.parse().ok())
+                    .collect()
+            })
             .unwrap_or_default();
         let orders: Vec<f64> = RdpParams::dp_accounting_orders()
             .into_iter()
@@ -206,7 +223,10 @@ fn large_composition_answers_or_refuses_within_budget() {
         }
         Err(e @ Error::BudgetExceeded { .. }) => {
             let msg = e.to_string();
-            assert!(msg.contains("grid points") && msg.contains("tolerance"), "{msg}");
+            assert!(
+                msg.contains("grid points") && msg.contains("tolerance"),
+                "{msg}"
+            );
         }
         Err(e) => panic!("unexpected error: {e}"),
     }

@@ -15,6 +15,10 @@ pub const DEFAULT_TOLERANCE: f64 = 5e-3;
 /// 1e−9, is meant for the series accountants); finer grids are available through
 /// [`PldParams::tolerance`] directly.
 pub const MIN_SHARED_TOLERANCE: f64 = 1e-3;
+/// A tolerance that does not fit the grid budget is relaxed by up to this factor (with a
+/// note); beyond it the call fails with [`Error::BudgetExceeded`].
+const MAX_RELAXATION: f64 = 4.0;
+
 /// Truncated mass of the coarse pass of a δ query (above the FFT noise floor, so that the
 /// coarse grids stay compact); the fine pass truncates 1e−3 of the coarse lower bound.
 const COARSE_DELTA_TAIL: f64 = 1e-10;
@@ -30,8 +34,9 @@ pub struct PldParams {
     /// Target relative width of the bracket: the grid spacing is h = tolerance·ε/R with R
     /// the number of discretised summands, since each rounding moves the loss by < h.
     pub tolerance: f64,
-    /// Most grid points one pmf may hold; beyond it the call fails with
-    /// [`Error::BudgetExceeded`] (and says which tolerance would fit).
+    /// Most grid points one pmf may hold. When the tolerance needs more, it is relaxed by up
+    /// to 4x (with a note); beyond that the call fails with [`Error::BudgetExceeded`] (and
+    /// says which tolerance would fit).
     pub max_grid_points: usize,
     /// Total probability mass truncated (moved to +∞ for the upper bound, dropped for the
     /// lower bound) in a δ query; an ε query truncates max(1e−3·δ, tail_mass).
@@ -180,7 +185,9 @@ impl PldAccountant {
         });
         let mut total: Option<Pmf> = None;
         for p in parts {
-            let one = p.law.discretise(h, share / (2.0 * p.count as f64), rounding);
+            let one = p
+                .law
+                .discretise(h, share / (2.0 * p.count as f64), rounding);
             if one.len() > self.params.max_grid_points {
                 return Err(Error::BudgetExceeded {
                     what: "PLD grid of one mechanism".into(),
@@ -254,7 +261,10 @@ impl PldAccountant {
         while let Some((&(d, _), up)) = it.next() {
             if self.shift_ok(&self.parts(d), h) {
                 let summands: u64 = self.parts(d).iter().map(|p| p.count).sum();
-                let lo = up.as_ref().map(|p| p.optimistic_shift(summands)).map_err(Clone::clone);
+                let lo = up
+                    .as_ref()
+                    .map(|p| p.optimistic_shift(summands))
+                    .map_err(Clone::clone);
                 pmfs.push(up);
                 pmfs.push(lo);
             } else {
@@ -268,10 +278,7 @@ impl PldAccountant {
             let up = pmfs[2 * i].as_ref().map_err(Clone::clone)?;
             let lo = pmfs[2 * i + 1].as_ref().map_err(Clone::clone)?;
             let (lower, upper) = match query {
-                Query::Epsilon => (
-                    lo.epsilon_bound(x).unwrap_or(0.0),
-                    up.epsilon_bound(x),
-                ),
+                Query::Epsilon => (lo.epsilon_bound(x).unwrap_or(0.0), up.epsilon_bound(x)),
                 Query::Delta => (lo.delta_bound(x), Some(up.delta_bound(x))),
             };
             out.push((
@@ -343,10 +350,42 @@ impl PldAccountant {
             // Coarse pass (~4096 points across the composed law), then the grid the
             // tolerance asks for.
             let h0 = scale / 4096.0;
-            let coarse = self.run(h0, query, x, tail)?;
+            let mut coarse = self.run(h0, query, x, tail)?;
+            let mut h0 = h0;
+            let ends = |c: &[(Direction, Bounds)]| {
+                let lo = c.iter().map(|(_, b)| b.lower).fold(0.0, f64::max);
+                let up = c
+                    .iter()
+                    .map(|(_, b)| b.upper.unwrap_or(f64::INFINITY))
+                    .fold(0.0, f64::max);
+                (lo, up)
+            };
+            if query == Query::Epsilon {
+                // A coarse grid over many summands gives a wide bracket: refine (at most
+                // three times) to a ~10% bracket before sizing the final grid on its lower end.
+                for _ in 0..3 {
+                    let (lo, up) = ends(&coarse);
+                    let mid = if up.is_finite() {
+                        0.5 * (lo + up)
+                    } else {
+                        2.0 * lo + 1.0
+                    };
+                    let h1 = 0.1 * mid / r_count;
+                    let points = coarse.iter().map(|(_, b)| b.points).max().unwrap_or(1);
+                    let predicted = 2.2 * points as f64 * h0 / h1;
+                    if up - lo <= 0.2 * mid
+                        || h1 >= 0.5 * h0
+                        || predicted > 0.25 * self.params.max_grid_points as f64
+                    {
+                        break;
+                    }
+                    coarse = self.run(h1, query, x, tail)?;
+                    h0 = h1;
+                }
+            }
             let points0 = coarse.iter().map(|(_, b)| b.points).max().unwrap_or(1);
             let eps_ref = match query {
-                Query::Epsilon => coarse.iter().map(|(_, b)| b.lower).fold(0.0, f64::max),
+                Query::Epsilon => ends(&coarse).0,
                 Query::Delta => x,
             };
             let sd = scale / 12.0;
@@ -369,20 +408,28 @@ impl PldAccountant {
             } else {
                 // A convolution holds about twice the truncated length before truncation.
                 let needed = (2.2 * points0 as f64 * h0 / h).ceil();
-                if needed > self.params.max_grid_points as f64 {
-                    let fits = self.params.tolerance * needed / self.params.max_grid_points as f64;
-                    return Err(Error::BudgetExceeded {
-                        what: format!(
-                            "PLD grid for tolerance {} (h = {h:.3e})",
-                            self.params.tolerance
-                        ),
-                        needed: format!("about {needed:.3e} grid points"),
-                        budget: format!(
-                            "{} grid points; a tolerance of about {:.2e} fits",
-                            self.params.max_grid_points,
-                            fits * 1.2
-                        ),
-                    });
+                let budget = self.params.max_grid_points as f64;
+                let mut h = h;
+                if needed > budget {
+                    let fits = 1.2 * self.params.tolerance * needed / budget;
+                    if fits > MAX_RELAXATION * self.params.tolerance {
+                        return Err(Error::BudgetExceeded {
+                            what: format!(
+                                "PLD grid for tolerance {} (h = {h:.3e})",
+                                self.params.tolerance
+                            ),
+                            needed: format!("about {needed:.3e} grid points"),
+                            budget: format!(
+                                "{} grid points; a tolerance of about {fits:.2e} fits",
+                                self.params.max_grid_points
+                            ),
+                        });
+                    }
+                    h *= 1.2 * needed / budget;
+                    notes.push(format!(
+                        "tolerance relaxed from {} to about {fits:.2e} to fit the grid budget of {} points",
+                        self.params.tolerance, self.params.max_grid_points
+                    ));
                 }
                 (h, self.run(h, query, x, tail)?)
             }

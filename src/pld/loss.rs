@@ -78,7 +78,7 @@ fn l_of(q: f64, mu: f64, x: f64) -> f64 {
 /// quadrature error is then far below f64 rounding), else a difference of the tail functions
 /// on the side away from 0 (which then loses at most a factor ~10 to cancellation).
 pub fn normal_mass(a: f64, b: f64) -> f64 {
-    if !(b > a) {
+    if b.partial_cmp(&a) != Some(std::cmp::Ordering::Greater) {
         return 0.0;
     }
     if a == f64::NEG_INFINITY {
@@ -103,7 +103,11 @@ pub fn normal_mass(a: f64, b: f64) -> f64 {
             0.236_926_885_056_189_1,
             0.236_926_885_056_189_1,
         ];
-        let s: f64 = T.iter().zip(W.iter()).map(|(t, w)| w * normal::pdf(m + d * t)).sum();
+        let s: f64 = T
+            .iter()
+            .zip(W.iter())
+            .map(|(t, w)| w * normal::pdf(m + d * t))
+            .sum();
         d * s
     } else if a >= 0.0 {
         normal::sf(a) - normal::sf(b)
@@ -153,10 +157,7 @@ impl LossLaw {
                     (0.5 * (1.0 - (-a).exp()), 0.0)
                 } else {
                     let t = -(a - l) / 2.0;
-                    (
-                        0.5 * (t.exp() - (-a).exp()),
-                        (-0.5 * t.exp_m1()).max(0.0),
-                    )
+                    (0.5 * (t.exp() - (-a).exp()), (-0.5 * t.exp_m1()).max(0.0))
                 }
             }
             LossLaw::SubsampledRemove { q, mu } => {
@@ -182,7 +183,7 @@ impl LossLaw {
 
     /// The continuous part's mass in (la, lb], accurate to a few ulp relative.
     pub fn cont_mass(&self, la: f64, lb: f64) -> f64 {
-        if !(lb > la) {
+        if lb.partial_cmp(&la) != Some(std::cmp::Ordering::Greater) {
             return 0.0;
         }
         match *self {
@@ -202,9 +203,7 @@ impl LossLaw {
                 let (xa, xb) = (x_of(q, mu, la), x_of(q, mu, lb));
                 (1.0 - q) * normal_mass(xa, xb) + q * normal_mass(xa - mu, xb - mu)
             }
-            LossLaw::SubsampledAdd { q, mu } => {
-                normal_mass(x_of(q, mu, -lb), x_of(q, mu, -la))
-            }
+            LossLaw::SubsampledAdd { q, mu } => normal_mass(x_of(q, mu, -lb), x_of(q, mu, -la)),
         }
     }
 
@@ -264,7 +263,11 @@ impl LossLaw {
         // Pessimistic boundary i sits at ℓ_{k_lo + i − 1} (i = 0: below the window);
         // optimistic boundary i at ℓ_{k_lo + i}; both moved by η in the safe direction.
         let bound_l = |i: usize| {
-            let k = if pess { k_lo + i as i64 - 1 } else { k_lo + i as i64 };
+            let k = if pess {
+                k_lo + i as i64 - 1
+            } else {
+                k_lo + i as i64
+            };
             let l = k as f64 * h;
             if pess {
                 l - eta(l)

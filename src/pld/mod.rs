@@ -506,8 +506,11 @@ mod tests {
 
     #[test]
     fn fft_and_direct_convolution_agree_within_the_error_bound() {
-        let p = loss::LossLaw::SubsampledRemove { q: 0.1, mu: 1.0 }
-            .discretise(1e-2, 1e-18, Rounding::Pessimistic);
+        let p = loss::LossLaw::SubsampledRemove { q: 0.1, mu: 1.0 }.discretise(
+            1e-2,
+            1e-18,
+            Rounding::Pessimistic,
+        );
         let mut c = Convolver::new(Limits {
             max_points: 1 << 22,
         });
