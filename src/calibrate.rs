@@ -103,7 +103,7 @@ pub struct CalibrationParams {
     pub steps: Option<u64>,
     /// Relative tolerance on σ or q (default 1e-4); ignored for steps (solved exactly).
     pub rel_tol: f64,
-    /// Points of the envelope check grid (default 16; 0 disables the check).
+    /// Points of the envelope check grid (default 8; 0 disables the check).
     pub envelope_points: usize,
     /// Most accountant evaluations allowed (default 400).
     pub max_evaluations: usize,
@@ -121,7 +121,7 @@ impl Default for CalibrationParams {
             sampling_rate: None,
             steps: None,
             rel_tol: 1e-4,
-            envelope_points: 16,
+            envelope_points: 8,
             max_evaluations: 400,
         }
     }
@@ -411,8 +411,20 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
             let lim = if inc { lo_lim } else { hi_lim };
             if x == lim {
                 let why = s.first_error.clone().unwrap_or_default();
+                let at_lim = s
+                    .seen
+                    .iter()
+                    .rev()
+                    .find(|(x, _)| *x == lim)
+                    .map(|&(_, e)| e)
+                    .unwrap_or(f64::INFINITY);
+                let kind = if s.certified == Some(true) {
+                    "the certified upper end of epsilon"
+                } else {
+                    "epsilon"
+                };
                 return Err(Error::NoSolution(format!(
-                    "no {name} in the search range meets epsilon <= {} at delta = {} ({name} = {lim} gives more){}",
+                    "no {name} in the search range meets epsilon <= {} at delta = {} ({name} = {lim} gives {kind} = {at_lim}){}",
                     p.target_epsilon,
                     p.delta,
                     if why.is_empty() { String::new() } else { format!("; {why}") }

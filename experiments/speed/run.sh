@@ -7,8 +7,8 @@ cd "$(dirname "$0")/../.."
 cargo build --release
 B=target/release/ewtune
 rm -f results/speed/speed.csv results/speed/speed.json results/speed/speed-calibrate.csv results/speed/speed-calibrate.json
-$B sweep --config experiments/speed/config.toml --threads 1 --out-dir results/speed
-$B sweep --config experiments/speed/calibrate.toml --threads 1 --out-dir results/speed
+$B sweep --config experiments/speed/config.toml --threads 1 --out-dir results/speed --quiet
+$B sweep --config experiments/speed/calibrate.toml --threads 1 --out-dir results/speed --quiet
 $B plot --csv results/speed/speed.csv --x steps --y time_seconds --log-y --panel-by grid \
   --out results/speed/epsilon-time-vs-steps --title "seconds per epsilon(delta), cold"
 $B plot --csv results/speed/speed.csv --x steps --y warm_time_seconds --log-y --panel-by grid \

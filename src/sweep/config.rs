@@ -128,6 +128,11 @@ pub struct Grid {
     pub delta: Values,
     /// ε values (for the delta and calibrate queries).
     pub epsilon: Values,
+    /// If set, only these accountants (names) get rows in this block (e.g. to leave a slow
+    /// accountant out of the largest step counts).
+    pub accountants: Option<Vec<String>>,
+    /// `false` leaves the truth columns empty in this block (when the truth is too slow there).
+    pub truth: Option<bool>,
 }
 
 /// A sweep configuration file.
@@ -214,6 +219,8 @@ pub struct Job {
     pub epsilon: Option<f64>,
     /// Index into the method list.
     pub method: usize,
+    /// Whether to fill the truth columns.
+    pub truth: bool,
 }
 
 /// The expanded sweep.
@@ -407,6 +414,17 @@ impl SweepConfig {
                     ));
                 }
             }
+            let allowed: Vec<usize> = match &g.accountants {
+                None => (0..methods.len()).collect(),
+                Some(names) => {
+                    for n in names {
+                        AccountantKind::parse(n)?;
+                    }
+                    (0..methods.len())
+                        .filter(|&i| names.iter().any(|n| n == methods[i].kind.name()))
+                        .collect()
+                }
+            };
             let deltas = g.delta.expand("delta")?;
             for &d in &deltas {
                 crate::accountant::check_delta(d)?;
@@ -470,7 +488,7 @@ impl SweepConfig {
                     for &q in &q_list {
                         for &d in &deltas {
                             for &e in &epsilons {
-                                for mi in 0..methods.len() {
+                                for mi in allowed.iter().copied() {
                                     jobs.push(Job {
                                         row: jobs.len(),
                                         grid: g.label.clone(),
@@ -480,6 +498,7 @@ impl SweepConfig {
                                         delta: d,
                                         epsilon: e,
                                         method: mi,
+                                        truth: g.truth.unwrap_or(true),
                                     });
                                 }
                             }

@@ -30,7 +30,8 @@ use crate::calibrate::{calibrate, calibration_epsilon, CalibrationParams};
 use crate::error::{Error, Result};
 use crate::event::DpEvent;
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, OnceLock};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -103,6 +104,34 @@ fn guarantee_cell(r: &Report) -> String {
     }
 }
 
+type TruthKey = (String, u64, u64, u64, u64);
+
+/// ε at (σ, q, steps, δ) by `t`, memoised for the process: every method of a grid point shares
+/// the truth, and a method that is the truth accountant with the same options shares it too
+/// (the value does not depend on which thread computes it first).
+fn truth_epsilon(t: &Method, sigma: f64, q: f64, steps: u64, delta: f64) -> Result<Report> {
+    static CACHE: OnceLock<Mutex<HashMap<TruthKey, Result<Report>>>> = OnceLock::new();
+    let key = (
+        format!("{}:{:?}", t.label, t.options),
+        sigma.to_bits(),
+        q.to_bits(),
+        steps,
+        delta.to_bits(),
+    );
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(r) = cache.lock().ok().and_then(|g| g.get(&key).cloned()) {
+        return r;
+    }
+    let r = build(t.kind, &t.options).and_then(|mut a| {
+        a.compose(&DpEvent::dpsgd(sigma, q, steps), 1)?;
+        a.epsilon(delta)
+    });
+    if let Ok(mut g) = cache.lock() {
+        g.insert(key, r.clone());
+    }
+    r
+}
+
 /// Compute one row (never fails: an error becomes a row with guarantee `error`).
 pub fn compute_row(plan: &Plan, job: &Job, timing: bool) -> Vec<String> {
     let m = &plan.methods[job.method];
@@ -136,12 +165,18 @@ pub fn compute_row(plan: &Plan, job: &Job, timing: bool) -> Vec<String> {
                     job.steps.expect("invariant: plan checked steps"),
                 );
                 let mut a = build(m.kind, &m.options)?;
-                a.compose(&DpEvent::dpsgd(s, q, n), 1)?;
-                let r = if plan.query == SweepQuery::Epsilon {
+                let r = if plan.query == SweepQuery::Epsilon && !timing {
+                    // Shared with the truth column when the method is the truth accountant.
+                    let d = job.delta.expect("invariant: epsilon query has delta");
+                    at = Some((s, q, n, d));
+                    truth_epsilon(m, s, q, n, d)?
+                } else if plan.query == SweepQuery::Epsilon {
+                    a.compose(&DpEvent::dpsgd(s, q, n), 1)?;
                     let d = job.delta.expect("invariant: epsilon query has delta");
                     at = Some((s, q, n, d));
                     a.epsilon(d)?
                 } else {
+                    a.compose(&DpEvent::dpsgd(s, q, n), 1)?;
                     a.delta(job.epsilon.expect("invariant: delta query has epsilon"))?
                 };
                 if timing {
@@ -206,12 +241,9 @@ pub fn compute_row(plan: &Plan, job: &Job, timing: bool) -> Vec<String> {
         notes.push(e.to_string());
     }
     let elapsed = start.elapsed().as_secs_f64();
-    if let (Some(t), Some((s, q, n, d))) = (&plan.truth, at) {
+    if let (Some(t), Some((s, q, n, d)), true) = (&plan.truth, at, job.truth) {
         c.insert("truth_accountant", t.label.clone());
-        let tr = build(t.kind, &t.options).and_then(|mut a| {
-            a.compose(&DpEvent::dpsgd(s, q, n), 1)?;
-            a.epsilon(d)
-        });
+        let tr = truth_epsilon(t, s, q, n, d);
         match tr {
             Ok(r) => {
                 let (up, _) = calibration_epsilon(&r);
