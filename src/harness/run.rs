@@ -340,6 +340,9 @@ pub struct StepRecord {
     pub epsilon: Option<f64>,
     /// Its guarantee.
     pub guarantee: Option<String>,
+    /// Whether the accountant considers that ε valid (see the final report's notes).
+    #[serde(default)]
+    pub epsilon_valid: Option<bool>,
     /// Examples per second of this step.
     pub examples_per_second: f64,
     /// Wall time of this step in seconds.
@@ -629,12 +632,16 @@ pub fn run(
         let secs = ts.elapsed().as_secs_f64();
         let last = t + 1 == steps;
         if last || (t + 1) % cfg.train.log_every.max(1) == 0 {
-            let (epsilon, guarantee) = if cfg.train.private {
+            let (epsilon, guarantee, epsilon_valid) = if cfg.train.private {
                 let r =
                     privacy::epsilon_spent(kind, &acc_opts, sigma, q, t + 1, cfg.privacy.delta)?;
-                (Some(r.epsilon), Some(r.guarantee.name().to_string()))
+                (
+                    Some(r.epsilon),
+                    Some(r.guarantee.name().to_string()),
+                    Some(r.valid),
+                )
             } else {
-                (None, None)
+                (None, None, None)
             };
             let rec = StepRecord {
                 step: t,
@@ -644,6 +651,7 @@ pub fn run(
                 batch_size: st.batch_size,
                 epsilon,
                 guarantee,
+                epsilon_valid,
                 examples_per_second: st.batch_size as f64 / secs.max(1e-12),
                 step_seconds: secs,
             };
