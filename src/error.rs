@@ -105,14 +105,16 @@ impl Error {
         }
     }
 
-    /// Whether the error is the caller's fault (bad input), as opposed to a failed computation.
-    /// The CLI maps this to exit code 2 (otherwise 1).
+    /// Whether the error is the caller's fault (bad input: parameters, unsupported events,
+    /// unreadable or malformed files, a request over budget), as opposed to a failed
+    /// computation. The CLI maps this to exit code 2 (otherwise 1).
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
             Error::InvalidParameter { .. }
                 | Error::UnsupportedEvent { .. }
                 | Error::Parse { .. }
+                | Error::Io { .. }
                 | Error::BudgetExceeded { .. }
         )
     }

@@ -9,7 +9,8 @@ use crate::edgeworth::{
 use crate::error::{Error, Result};
 use crate::event::{Composition, DpEvent};
 use crate::mechanism::{Adjacency, Direction};
-use crate::precision::Precision;
+use crate::precision::{Interval, Precision};
+use rug::Float;
 
 /// Parameters of [`EdgeworthAccountant`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -21,7 +22,9 @@ pub struct EdgeworthParams {
     /// `Some(p)`: cumulants from the certified MPFR quadrature at p bits (midpoints);
     /// `None`: the fast f64 path.
     pub precision: Option<Precision>,
-    /// Also compute the certified Derumigny–Girard–Guyonvarch bracket (when available).
+    /// Also compute the certified Derumigny–Girard–Guyonvarch bracket (MATH.md §5, "The δ
+    /// bracket"): cumulants from the certified quadrature at `precision` (128 bits when
+    /// `None`), the order-1 series whatever `order` is.
     pub bracket: bool,
 }
 
@@ -51,6 +54,113 @@ pub struct EdgeworthAccountant {
     params: EdgeworthParams,
     composition: Composition,
     summed: Vec<(Direction, Cumulants)>,
+    brackets: Vec<SideBounds>,
+}
+
+/// The certified ingredients of one ordering's δ bracket: the order-1 series of each side and
+/// the DGG sup-errors Δ_P, Δ_Q of their CDFs.
+#[derive(Debug, Clone)]
+pub struct SideBounds {
+    /// The ordering.
+    pub direction: Direction,
+    /// Order-1 series, P side.
+    pub p: Series,
+    /// Order-1 series, Q side.
+    pub q: Series,
+    /// Upper bound on sup_x |P(S ≤ x) − F̃_P(x)| (P side), incl. the f64 margin.
+    pub delta_p: f64,
+    /// Same for the Q side.
+    pub delta_q: f64,
+}
+
+/// Absolute margin added to each Δ for evaluating the order-1 series in f64 from the f64
+/// midpoints of certified cumulants (their enclosures are ~1e−60 wide; the f64 survival
+/// function is accurate to ~1e−15 absolute).
+pub const BRACKET_F64_MARGIN: f64 = 1e-12;
+
+/// DGG Δ for one side of one ordering, from per-part certified cumulants.
+///
+/// Per summand: μ2 = κ2, μ3 = κ3, μ4 = κ4 + 3κ2², E|X|³ bounded by
+/// [`crate::cgf::abs_third_bound`] (Cauchy–Schwarz √(μ2μ4), or the one-sided support bound
+/// μ3 + 2(m − inf L)μ2 — |L − c|³ is not analytic, so the trapezoid cannot integrate it
+/// spectrally), E|X| ≤ σ. Then, with
+/// N = Σn_i and V = Σn_iμ2: K4 = N·Σn_iμ4/V², K3 = √N·Σn_iρ_i/V^{3/2}, |λ3| =
+/// √N·|Σn_iμ3|/V^{3/2}, K̃3 = K3 + 1 (one part, iid) or K3 + √N·Σn_iσ_i³/V^{3/2}.
+/// Per-part input of [`dgg_delta`]: certified cumulants κ1..κ6 of one side, count, support.
+type SidePart = (Vec<Interval>, u64, (Option<f64>, Option<f64>));
+
+fn dgg_delta(parts: &[SidePart], precision: Precision) -> Result<f64> {
+    use crate::bounds::{dgg_bound, DggInputs, DggSetup, DEFAULT_ETA};
+    let wp = Precision(precision.0 + 16);
+    let mut v = Interval::zero(wp);
+    let mut m3 = Interval::zero(wp);
+    let mut m4 = Interval::zero(wp);
+    let mut rho = Interval::zero(wp);
+    let mut s3 = Interval::zero(wp);
+    let mut count = 0f64;
+    let three = Float::with_val(64, 3);
+    for (k, n, support) in parts {
+        let nf = Float::with_val(64, *n);
+        let mu2 = k[1].clone();
+        let mu4 = k[3].add(&mu2.mul(&mu2).scale_nonneg(&three));
+        let r = crate::cgf::abs_third_bound(&k[0], &mu2, &k[2], &mu4, *support);
+        let sd = mu2.monotone(|x, rr| x.sqrt_round(rr));
+        v.add_assign(&mu2.scale_nonneg(&nf));
+        m3.add_assign(&k[2].scale_nonneg(&nf));
+        m4.add_assign(&mu4.scale_nonneg(&nf));
+        rho.add_assign(&r.scale_nonneg(&nf));
+        s3.add_assign(&sd.mul(&sd).mul(&sd).scale_nonneg(&nf));
+        count += *n as f64;
+    }
+    let iid = parts.len() == 1;
+    let nn = Interval::from_f64(wp, count);
+    let sqrt_n = nn.monotone(|x, r| x.sqrt_round(r));
+    let v_lo = Interval::point(v.lo.clone());
+    let v15 = v_lo.mul(&v_lo.monotone(|x, r| x.sqrt_round(r)));
+    let k4 = nn.mul(&m4).div(&v_lo.mul(&v_lo))?.hi_f64().max(1.0);
+    let k3 = sqrt_n.mul(&rho).div(&v15)?.hi_f64();
+    let l3 = sqrt_n.mul(&m3).div(&v15)?;
+    let l3 = l3.lo_f64().abs().max(l3.hi_f64().abs());
+    let kt = if iid {
+        Interval::from_f64(wp, k3)
+            .add(&Interval::from_f64(wp, 1.0))
+            .hi_f64()
+    } else {
+        Interval::from_f64(wp, k3)
+            .add(&sqrt_n.mul(&s3).div(&v15)?)
+            .hi_f64()
+    };
+    let b = dgg_bound(
+        DggSetup {
+            iid,
+            unskewed: false,
+        },
+        &DggInputs {
+            n: count,
+            k4,
+            k3,
+            lambda3: l3,
+            k3_tilde: kt,
+        },
+        DEFAULT_ETA,
+    )?;
+    Ok(b.edgeworth + BRACKET_F64_MARGIN)
+}
+
+impl SideBounds {
+    /// Certified upper bound δ_up(ε) = SF̃_Q + Δ_Q − e^ε·max(0, SF̃_P − Δ_P), clipped to [0, 1].
+    pub fn delta_upper(&self, epsilon: f64) -> f64 {
+        let sq = self.q.sf(epsilon) + self.delta_q;
+        let sp = (self.p.sf(epsilon) - self.delta_p).max(0.0);
+        (sq - epsilon.exp() * sp).clamp(0.0, 1.0) * (1.0 + 1e-12)
+    }
+
+    /// Certified lower bound δ_low(ε) = SF̃_Q − Δ_Q − e^ε(SF̃_P + Δ_P), clipped to [0, 1].
+    pub fn delta_lower(&self, epsilon: f64) -> f64 {
+        let sq = self.q.sf(epsilon) - self.delta_q;
+        let sp = (self.p.sf(epsilon) + self.delta_p).min(1.0);
+        ((sq - epsilon.exp() * sp) * (1.0 - 1e-12)).clamp(0.0, 1.0)
+    }
 }
 
 impl EdgeworthAccountant {
@@ -68,6 +178,7 @@ impl EdgeworthAccountant {
             params,
             composition: Composition::default(),
             summed: Vec::new(),
+            brackets: Vec::new(),
         })
     }
 
@@ -94,7 +205,36 @@ impl EdgeworthAccountant {
             }
             self.summed.push((dir, k));
         }
+        self.brackets.clear();
+        if self.params.bracket && !self.composition.parts.is_empty() {
+            let prec = self.params.precision.unwrap_or(Precision(128));
+            for &dir in self.params.adjacency.directions() {
+                let mut ps = Vec::new();
+                let mut qs = Vec::new();
+                let mut mid = Cumulants::ZERO;
+                for (m, n) in &self.composition.parts {
+                    let c = m.certified_cumulants(dir, prec)?;
+                    let sup = crate::cgf::loss_support(m, dir);
+                    ps.push((c.p.clone(), *n, sup));
+                    qs.push((c.q.clone(), *n, sup));
+                    mid += c.mid().times(*n);
+                }
+                let (p, q) = series_pair(&mid, 1)?;
+                self.brackets.push(SideBounds {
+                    direction: dir,
+                    p,
+                    q,
+                    delta_p: dgg_delta(&ps, prec)?,
+                    delta_q: dgg_delta(&qs, prec)?,
+                });
+            }
+        }
         Ok(())
+    }
+
+    /// The certified bracket ingredients per ordering (empty unless `bracket`).
+    pub fn side_bounds(&self) -> &[SideBounds] {
+        &self.brackets
     }
 
     fn series(&self) -> Result<Vec<(Direction, Series, Series)>> {
@@ -147,6 +287,63 @@ impl EdgeworthAccountant {
     }
 }
 
+impl EdgeworthAccountant {
+    /// Fill `lower`/`upper` of an ε report from the certified δ curves: ε_up is the first
+    /// crossing of δ_up (`Pick::Upper`), ε_low that of δ_low (`Pick::Lower`); when δ_up never
+    /// falls to δ the bracket is vacuous (upper = +∞).
+    fn epsilon_bracket(&self, r: &mut Report, delta: f64) -> Result<()> {
+        let (mut lo, mut hi) = (0f64, 0f64);
+        for b in &self.brackets {
+            let guess = r
+                .orderings
+                .iter()
+                .find(|o| o.direction == b.direction)
+                .map(|o| o.value)
+                .unwrap_or(1.0)
+                .max(1e-3);
+            let tol = 1e-9 * guess.max(1.0);
+            // With Δ_Q ≥ δ, δ_up can only fall below δ where the truncated series turns
+            // negative: still a valid bound but meaningless, so it is reported as vacuous.
+            let up = if b.delta_q >= delta {
+                f64::INFINITY
+            } else {
+                match epsilon_for_delta(|e| Ok(b.delta_upper(e)), delta, guess, tol, Pick::Upper) {
+                    Ok(inv) => inv.epsilon,
+                    Err(Error::NoSolution(_)) => f64::INFINITY,
+                    Err(e) => return Err(e),
+                }
+            };
+            let low =
+                match epsilon_for_delta(|e| Ok(b.delta_lower(e)), delta, guess, tol, Pick::Lower) {
+                    Ok(inv) => inv.epsilon,
+                    Err(Error::NoSolution(_)) => 0.0,
+                    Err(e) => return Err(e),
+                };
+            if let Some(o) = r.orderings.iter_mut().find(|o| o.direction == b.direction) {
+                o.lower = Some(low);
+                o.upper = Some(up);
+            }
+            lo = lo.max(low);
+            hi = hi.max(up);
+        }
+        r.guarantee = Guarantee::Bracket;
+        r.lower = Some(lo);
+        r.upper = Some(hi);
+        r.vacuous = !hi.is_finite();
+        if r.vacuous {
+            r.notes.push(format!(
+                "the certified Edgeworth bracket is vacuous at delta = {delta:e}: the DGG error of the Q side ({}) is not below delta",
+                self.brackets
+                    .iter()
+                    .map(|b| format!("{:.3e}", b.delta_q))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Accountant for EdgeworthAccountant {
     fn name(&self) -> &'static str {
         "edgeworth"
@@ -190,6 +387,30 @@ impl Accountant for EdgeworthAccountant {
                 .push("the estimate is negative (the true delta is >= 0)".into());
         }
         r.set_value(best);
+        if !self.brackets.is_empty() {
+            let (mut lo, mut hi) = (0f64, 0f64);
+            for b in &self.brackets {
+                let (l, u) = (b.delta_lower(epsilon), b.delta_upper(epsilon));
+                if let Some(o) = r.orderings.iter_mut().find(|o| o.direction == b.direction) {
+                    o.lower = Some(l);
+                    o.upper = Some(u);
+                }
+                lo = lo.max(l);
+                hi = hi.max(u);
+            }
+            r.guarantee = Guarantee::Bracket;
+            r.lower = Some(lo);
+            r.upper = Some(hi);
+            r.vacuous = hi >= 1.0 || (lo == 0.0 && hi >= 0.5);
+            r.notes.push(format!(
+                "bracket: order-1 series with Derumigny-Girard-Guyonvarch errors (Delta_P, Delta_Q) = {}",
+                self.brackets
+                    .iter()
+                    .map(|b| format!("{}: ({:.3e}, {:.3e})", b.direction.name(), b.delta_p, b.delta_q))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
         Ok(r)
     }
 
@@ -250,6 +471,9 @@ impl Accountant for EdgeworthAccountant {
             best = best.max(inv.epsilon);
         }
         r.set_value(best);
+        if !self.brackets.is_empty() {
+            self.epsilon_bracket(&mut r, delta)?;
+        }
         Ok(r)
     }
 }

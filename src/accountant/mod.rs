@@ -4,8 +4,13 @@
 //! [`Accountant::epsilon`] / [`Accountant::delta`] with a [`Report`] that says what kind of
 //! number it is ([`Guarantee`]) and which adjacency ordering(s) it covers.
 
+pub mod contour;
 pub mod edgeworth;
+pub mod gdp;
 pub mod invert;
+pub mod pld;
+pub mod rdp;
+pub mod saddlepoint;
 
 use crate::error::{Error, Result};
 use crate::event::DpEvent;
@@ -13,7 +18,12 @@ use crate::mechanism::{Adjacency, Direction};
 use crate::precision::Precision;
 use serde::Serialize;
 
+pub use contour::{ContourAccountant, ContourParams};
 pub use edgeworth::{EdgeworthAccountant, EdgeworthParams};
+pub use gdp::GdpAccountant;
+pub use pld::{PldAccountant, PldParams};
+pub use rdp::{RdpAccountant, RdpParams};
+pub use saddlepoint::{SaddlePointAccountant, SaddlePointParams};
 
 /// What a reported number guarantees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -199,16 +209,38 @@ pub trait Accountant: Send {
 pub enum AccountantKind {
     /// Edgeworth expansion of orders 0–3 (estimate; certified bracket with `bracket`).
     Edgeworth,
+    /// Saddle-point (tilted) accountant: estimate plus a certified bracket, cost flat in steps.
+    Saddlepoint,
+    /// Exact inversion along the saddle-point contour (certified bracket).
+    Contour,
+    /// Discretised privacy-loss distributions composed by FFT (certified bracket).
+    Pld,
+    /// Rényi DP with the Mironov–Talwar–Zhang series (certified upper bound).
+    Rdp,
+    /// GDP / CLT of Bu et al. (estimate; exact for Gaussian mechanisms).
+    Gdp,
 }
 
 impl AccountantKind {
     /// Every kind, in the order `compare` lists them.
-    pub const ALL: &'static [AccountantKind] = &[AccountantKind::Edgeworth];
+    pub const ALL: &'static [AccountantKind] = &[
+        AccountantKind::Edgeworth,
+        AccountantKind::Saddlepoint,
+        AccountantKind::Contour,
+        AccountantKind::Pld,
+        AccountantKind::Rdp,
+        AccountantKind::Gdp,
+    ];
 
     /// CLI name.
     pub fn name(self) -> &'static str {
         match self {
             AccountantKind::Edgeworth => "edgeworth",
+            AccountantKind::Saddlepoint => "saddlepoint",
+            AccountantKind::Contour => "contour",
+            AccountantKind::Pld => "pld",
+            AccountantKind::Rdp => "rdp",
+            AccountantKind::Gdp => "gdp",
         }
     }
 
@@ -245,6 +277,8 @@ pub struct AccountantOptions {
     pub tolerance: f64,
     /// Whether to add certified error bounds (Edgeworth bracket).
     pub bracket: bool,
+    /// Most grid points a grid-based accountant (PLD) may allocate per distribution.
+    pub grid_budget: usize,
 }
 
 impl Default for AccountantOptions {
@@ -255,6 +289,7 @@ impl Default for AccountantOptions {
             precision: None,
             tolerance: 1e-9,
             bracket: false,
+            grid_budget: pld::DEFAULT_MAX_GRID_POINTS,
         }
     }
 }
@@ -271,6 +306,33 @@ pub fn build(kind: AccountantKind, options: &AccountantOptions) -> Result<Box<dy
             precision: options.precision,
             bracket: options.bracket,
         })?),
+        AccountantKind::Saddlepoint => Box::new(SaddlePointAccountant::new(SaddlePointParams {
+            order: options.order,
+            adjacency: options.adjacency,
+            precision: options.precision.unwrap_or(Precision(128)),
+            bracket: true,
+        })?),
+        AccountantKind::Contour => Box::new(ContourAccountant::new(ContourParams {
+            adjacency: options.adjacency,
+            tolerance: options.tolerance,
+        })?),
+        AccountantKind::Pld => Box::new(PldAccountant::new(PldParams {
+            adjacency: options.adjacency,
+            // The shared default tolerance (1e-9) is meant for the series accountants; the
+            // PLD grid takes tolerances ≥ 1e-3 only from here (finer through PldParams).
+            tolerance: if options.tolerance >= pld::MIN_SHARED_TOLERANCE {
+                options.tolerance.min(0.5)
+            } else {
+                pld::DEFAULT_TOLERANCE
+            },
+            max_grid_points: options.grid_budget,
+            ..PldParams::default()
+        })?),
+        AccountantKind::Rdp => Box::new(RdpAccountant::new(RdpParams {
+            adjacency: options.adjacency,
+            ..RdpParams::default()
+        })?),
+        AccountantKind::Gdp => Box::new(GdpAccountant::new(options.adjacency)),
     })
 }
 

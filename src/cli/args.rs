@@ -54,7 +54,13 @@ pub struct MechanismArgs {
 }
 
 fn need(v: Option<f64>, flag: &'static str, mech: &str) -> Result<f64> {
-    v.ok_or_else(|| Error::invalid(flag, "(missing)", format!("is required for --mechanism {mech}")))
+    v.ok_or_else(|| {
+        Error::invalid(
+            flag,
+            "(missing)",
+            format!("is required for --mechanism {mech}"),
+        )
+    })
 }
 
 impl MechanismArgs {
@@ -63,9 +69,9 @@ impl MechanismArgs {
     /// # Errors
     /// Missing or invalid flags.
     pub fn mechanism(&self) -> Result<Mechanism> {
-        let name = self
-            .mechanism
-            .ok_or_else(|| Error::invalid("mechanism", "(missing)", "give --mechanism or --events"))?;
+        let name = self.mechanism.ok_or_else(|| {
+            Error::invalid("mechanism", "(missing)", "give --mechanism or --events")
+        })?;
         mechanism_from(name, self.sigma, self.sampling_rate, self.scale)
     }
 
@@ -75,7 +81,11 @@ impl MechanismArgs {
     /// `steps` < 1.
     pub fn steps(&self) -> Result<u64> {
         if self.steps < 1 {
-            return Err(Error::invalid("steps", self.steps, "must be an integer >= 1"));
+            return Err(Error::invalid(
+                "steps",
+                self.steps,
+                "must be an integer >= 1",
+            ));
         }
         Ok(self.steps as u64)
     }
@@ -108,12 +118,18 @@ pub fn mechanism_from(
     scale: Option<f64>,
 ) -> Result<Mechanism> {
     Ok(match name {
-        MechanismName::Gaussian => Mechanism::Gaussian(Gaussian::new(need(sigma, "sigma", "gaussian")?)?),
-        MechanismName::Laplace => Mechanism::Laplace(Laplace::new(need(scale, "scale", "laplace")?)?),
-        MechanismName::SubsampledGaussian => Mechanism::SubsampledGaussian(SubsampledGaussian::new(
-            need(sigma, "sigma", "subsampled-gaussian")?,
-            need(sampling_rate, "sampling_rate", "subsampled-gaussian")?,
-        )?),
+        MechanismName::Gaussian => {
+            Mechanism::Gaussian(Gaussian::new(need(sigma, "sigma", "gaussian")?)?)
+        }
+        MechanismName::Laplace => {
+            Mechanism::Laplace(Laplace::new(need(scale, "scale", "laplace")?)?)
+        }
+        MechanismName::SubsampledGaussian => {
+            Mechanism::SubsampledGaussian(SubsampledGaussian::new(
+                need(sigma, "sigma", "subsampled-gaussian")?,
+                need(sampling_rate, "sampling_rate", "subsampled-gaussian")?,
+            )?)
+        }
     })
 }
 
@@ -164,8 +180,8 @@ pub fn read_events(path: &Path) -> Result<DpEvent> {
             "subsampled-gaussian" => MechanismName::SubsampledGaussian,
             other => {
                 return Err(parse_err(format!(
-                    "events[{i}]: unknown mechanism {other:?} (gaussian, laplace, subsampled-gaussian)"
-                )))
+                "events[{i}]: unknown mechanism {other:?} (gaussian, laplace, subsampled-gaussian)"
+            )))
             }
         };
         if e.count == 0 {
@@ -202,6 +218,9 @@ pub struct AccountantArgs {
     /// Add the certified Edgeworth error bracket (lower/upper).
     #[arg(long)]
     pub bracket: bool,
+    /// Most grid points the PLD accountant may use per distribution (memory ≈ 40 bytes each).
+    #[arg(long, default_value_t = crate::accountant::pld::DEFAULT_MAX_GRID_POINTS)]
+    pub grid_budget: usize,
 }
 
 impl AccountantArgs {
@@ -233,6 +252,7 @@ impl AccountantArgs {
             precision,
             tolerance: self.tolerance,
             bracket: self.bracket,
+            grid_budget: self.grid_budget,
         })
     }
 }
@@ -273,10 +293,18 @@ pub fn report_text(r: &Report) -> String {
         None => r.accountant.clone(),
     };
     s.push_str(&format!("accountant  {kind}\n"));
-    s.push_str(&format!("guarantee   {}{}\n", r.guarantee.name(), if r.vacuous { " (vacuous)" } else { "" }));
+    s.push_str(&format!(
+        "guarantee   {}{}\n",
+        r.guarantee.name(),
+        if r.vacuous { " (vacuous)" } else { "" }
+    ));
     s.push_str(&format!("adjacency   {}\n", r.adjacency.name()));
     s.push_str(&format!("epsilon     {}\n", fmt_num(r.epsilon)));
-    s.push_str(&format!("delta       {}  (log10 {})\n", fmt_num(r.delta), fmt_num(r.log10_delta)));
+    s.push_str(&format!(
+        "delta       {}  (log10 {})\n",
+        fmt_num(r.delta),
+        fmt_num(r.log10_delta)
+    ));
     if r.lower.is_some() || r.upper.is_some() {
         s.push_str(&format!(
             "bracket     [{}, {}]\n",
@@ -285,7 +313,11 @@ pub fn report_text(r: &Report) -> String {
         ));
     }
     for o in &r.orderings {
-        s.push_str(&format!("  {:<8}  {}\n", o.direction.name(), fmt_num(o.value)));
+        s.push_str(&format!(
+            "  {:<8}  {}\n",
+            o.direction.name(),
+            fmt_num(o.value)
+        ));
     }
     if !r.valid {
         s.push_str("WARNING     the approximation is invalid at this point (see notes)\n");

@@ -43,7 +43,8 @@ pub struct SubsampledLoss {
 /// One weighted family of moments: ∫ e^{λL}(L − c)^k dP for k = 0..=max_k.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tilt {
-    /// The exponent λ ≥ 0 (0: P side, 1: Q side).
+    /// The exponent λ (0: P side, 1: Q side; λ < 0, e.g. the add ordering's 1 − λ, needs
+    /// q < 1).
     pub lambda: f64,
     /// The centre c (an exact f64).
     pub center: f64,
@@ -151,7 +152,13 @@ fn logsumexp(v: &[f64]) -> f64 {
 /// The mixture components of the majorant of e^{λL}: (ln weight, shift s = iμ, i).
 /// (1 − q + q e^w)^λ ≤ Σ_i C(m,i)(1−q)^{m−i} q^i e^{i w} (m = λ integer) or 1 + that (m = ⌈λ⌉);
 /// e^{i w}φ(x) = e^{i(i−1)μ²/2}φ(x − iμ).
+///
+/// For λ < 0 (q < 1): |1 − q + q e^{w+iθ}| ≥ Re(·) ≥ 1 − q for |θ| ≤ π/3, so
+/// |e^{λL}| ≤ (1 − q)^λ on the strip and on the real line: one unshifted component.
 fn components(q: f64, mu: f64, lambda: f64) -> Vec<(f64, f64, u32)> {
+    if lambda < 0.0 {
+        return vec![(lambda * (-q).ln_1p(), 0.0, 0)];
+    }
     let m = lambda.ceil() as u32;
     let mut out = Vec::with_capacity(m as usize + 2);
     for i in 0..=m {
@@ -246,10 +253,10 @@ fn ln_abs_estimates(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<
         let lnphi = -0.5 * x * x;
         for (ti, t) in tilts.iter().enumerate() {
             let d = (l - t.center).abs();
-            for k in 0..=max_k {
+            for (k, slot) in acc[ti].iter_mut().enumerate().take(max_k + 1) {
                 let v = t.lambda * l + k as f64 * d.ln() + lnphi;
                 if v.is_finite() {
-                    let (m, s) = &mut acc[ti][k];
+                    let (m, s) = slot;
                     if v > *m {
                         *s = *s * (*m - v).exp() + 1.0;
                         *m = v;
@@ -276,7 +283,8 @@ fn ln_abs_estimates(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<
 /// and T ≤ 400; beyond those limits the enclosure is still valid, only wider.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for σ ≤ 0, q ∉ (0, 1], λ < 0 or non-finite centres.
+/// [`Error::InvalidParameter`] for σ ≤ 0, q ∉ (0, 1], |λ| > 1e6, λ < 0 with q = 1, or
+/// non-finite centres.
 pub fn certified_moments(
     loss: &SubsampledLoss,
     tilts: &[Tilt],
@@ -286,7 +294,14 @@ pub fn certified_moments(
     crate::error::check_range("sigma", loss.sigma, 0.0, true, f64::INFINITY, true)?;
     crate::error::check_range("sampling_rate", loss.q, 0.0, true, 1.0, false)?;
     for t in tilts {
-        crate::error::check_range("lambda", t.lambda, 0.0, false, 1e6, false)?;
+        crate::error::check_range("lambda", t.lambda, -1e6, false, 1e6, false)?;
+        if t.lambda < 0.0 && loss.q >= 1.0 {
+            return Err(Error::invalid(
+                "lambda",
+                t.lambda,
+                "a negative tilt needs sampling_rate < 1 (q = 1 is the Gaussian: use its closed form)",
+            ));
+        }
         crate::error::check_range("center", t.center, f64::MIN, false, f64::MAX, false)?;
     }
     let bits = precision.bits();
@@ -506,21 +521,25 @@ fn node(
             gauss.clone()
         } else if t.lambda == 1.0 {
             z.mul(&gauss)
-        } else if t.lambda.fract() == 0.0 && t.lambda <= u32::MAX as f64 {
+        } else if t.lambda > 0.0 && t.lambda.fract() == 0.0 && t.lambda <= u32::MAX as f64 {
             let m = t.lambda as u32;
             z.monotone(|v, r| v.pow_assign_round(m, r)).mul(&gauss)
-        } else {
+        } else if t.lambda > 0.0 {
             let lam = exact(wp, t.lambda);
             l.scale_nonneg(&lam).exp().mul(&gauss)
+        } else {
+            // e^{λL} = e^{|λ|·(−L)} for λ < 0.
+            let lam = exact(wp, -t.lambda);
+            l.neg().scale_nonneg(&lam).exp().mul(&gauss)
         };
         let mut d = l.clone();
         d.lo.sub_assign_round(&centers[ti], Round::Down);
         d.hi.sub_assign_round(&centers[ti], Round::Up);
         let mut p = weight;
         acc[ti][0].add_assign(&p);
-        for k in 1..=max_k {
+        for slot in acc[ti].iter_mut().take(max_k + 1).skip(1) {
             p = p.mul(&d);
-            acc[ti][k].add_assign(&p);
+            slot.add_assign(&p);
         }
     }
 }
@@ -547,9 +566,9 @@ pub fn moments_f64(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<V
             let d = l - t.center;
             let mut p = wgt;
             acc[ti][0] += p;
-            for k in 1..=max_k {
+            for slot in acc[ti].iter_mut().take(max_k + 1).skip(1) {
                 p *= d;
-                acc[ti][k] += p;
+                *slot += p;
             }
         }
     }
@@ -604,6 +623,45 @@ mod tests {
                 assert!(e.rel_width() < 1e-60, "width {} at j={j}", e.rel_width());
             }
         }
+    }
+
+    #[test]
+    fn negative_tilt_is_enclosed() {
+        // E_P[e^{−L}] = E_Q[e^{−2L}]: the λ = −1 integral equals ∫ e^{−2L} e^{L} dP, and both
+        // must agree with the f64 trapezoid; also E_P[e^{-L}·e^{L}] = 1 via k-weights.
+        let loss = SubsampledLoss {
+            sigma: 0.8,
+            q: 0.05,
+        };
+        let tilts = [
+            Tilt {
+                lambda: -1.0,
+                center: 0.0,
+            },
+            Tilt {
+                lambda: -2.5,
+                center: 0.1,
+            },
+        ];
+        let c = certified_moments(&loss, &tilts, 3, Precision(128)).unwrap();
+        let f = moments_f64(&loss, &tilts, 3);
+        for t in 0..2 {
+            for k in 0..=3 {
+                let e = &c.values[t][k];
+                assert!(e.rel_width() < 1e-30, "t={t} k={k} width {}", e.rel_width());
+                assert!(
+                    (f[t][k] - e.mid_f64()).abs() <= 1e-11 * e.mid_f64().abs(),
+                    "t={t} k={k}: {} vs {}",
+                    f[t][k],
+                    e.mid_f64()
+                );
+            }
+        }
+        // E_P[e^{−L}] ≥ 1 by Jensen (E_P[L] ≤ 0), and ≤ 1/(1 − q).
+        let m0 = &c.values[0][0];
+        assert!(m0.lo_f64() > 1.0 && m0.hi_f64() < 1.0 / 0.95);
+        let q1 = SubsampledLoss { sigma: 1.0, q: 1.0 };
+        assert!(certified_moments(&q1, &tilts, 0, Precision(128)).is_err());
     }
 
     #[test]

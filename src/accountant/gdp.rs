@@ -1,0 +1,216 @@
+//! The GDP / central-limit accountant of Bu et al. (MATH.md §7).
+//!
+//! Every part of the composition is mapped to a Gaussian-DP parameter and the parameters add
+//! in quadrature: a Gaussian mechanism with noise multiplier σ composed n times is exactly
+//! μ = √n/σ; n Poisson-subsampled Gaussian steps are approximated by the CLT of Bu et al.,
+//! μ = q·√(n(e^{1/σ²} − 1)). The (ε, δ) curve is then the Dong–Roth–Su formula
+//! δ(ε) = Φ(−ε/μ + μ/2) − e^ε Φ(−ε/μ − μ/2).
+
+use super::invert::{epsilon_for_delta, Pick};
+use super::{check_delta, check_epsilon, Accountant, Guarantee, OrderingValue, Query, Report};
+use crate::edgeworth::gaussian_delta;
+use crate::error::{Error, Result};
+use crate::event::{Composition, DpEvent};
+use crate::mechanism::{Adjacency, Mechanism};
+
+/// The GDP/CLT accountant.
+///
+/// # Guarantee
+/// `exact` when every composed mechanism is a Gaussian (or a subsampled Gaussian with q = 1);
+/// otherwise an `estimate` (the CLT is asymptotic and known to under-state ε for finite n).
+/// The same value is reported for both orderings (the μ-GDP curve is symmetric).
+///
+/// # Errors
+/// The Laplace mechanism has no GDP limit here: [`Error::UnsupportedEvent`].
+///
+/// # References
+/// Bu, Dong, Long, Su, *Deep learning with Gaussian differential privacy*, HDSR 2020, Thm 4
+/// (μ = q√(n(e^{1/σ²} − 1))); Dong, Roth, Su, *Gaussian differential privacy*, JRSS-B 2022,
+/// Cor. 2.13 (the (ε, δ) curve of μ-GDP).
+#[derive(Debug, Clone)]
+pub struct GdpAccountant {
+    adjacency: Adjacency,
+    composition: Composition,
+}
+
+impl GdpAccountant {
+    /// A new accountant covering `adjacency` (the value is the same for every ordering).
+    pub fn new(adjacency: Adjacency) -> Self {
+        GdpAccountant {
+            adjacency,
+            composition: Composition::default(),
+        }
+    }
+
+    /// μ of the composition so far: √(Σ μ_i²).
+    pub fn mu(&self) -> f64 {
+        self.composition
+            .parts
+            .iter()
+            .map(|(m, n)| mu_squared(m, *n))
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    fn check(&self, event: &DpEvent) -> Result<Composition> {
+        let c = Composition::from_event(event, 1, "gdp")?;
+        for (m, _) in &c.parts {
+            if let Mechanism::Laplace(_) = m {
+                return Err(Error::UnsupportedEvent {
+                    accountant: "gdp",
+                    event: m.describe(),
+                    reason: "the GDP/CLT accountant covers Gaussian and Poisson-subsampled Gaussian mechanisms only".into(),
+                });
+            }
+        }
+        Ok(c)
+    }
+
+    fn base(&self, query: Query, epsilon: f64, delta: f64) -> Report {
+        let mut r = Report::new("gdp", query, epsilon, delta, self.adjacency);
+        r.guarantee = if self.composition.all_gaussian() {
+            Guarantee::Exact
+        } else {
+            Guarantee::Estimate
+        };
+        r.notes.push(format!("mu = {:.10}", self.mu()));
+        r
+    }
+
+    fn trivial(&self, query: Query, epsilon: f64, delta: f64) -> Option<Report> {
+        let value = if self.composition.non_private {
+            if query == Query::Epsilon {
+                f64::INFINITY
+            } else {
+                1.0
+            }
+        } else if self.composition.parts.is_empty() {
+            0.0
+        } else {
+            return None;
+        };
+        let mut r = Report::new("gdp", query, epsilon, delta, self.adjacency);
+        r.guarantee = Guarantee::Exact;
+        r.set_value(value);
+        r.notes.push(if self.composition.non_private {
+            "a non-private event was composed".into()
+        } else {
+            "nothing composed".into()
+        });
+        Some(r)
+    }
+
+    fn per_ordering(&self, r: &mut Report, value: f64) {
+        for &d in self.adjacency.directions() {
+            r.orderings.push(OrderingValue {
+                direction: d,
+                value,
+                lower: None,
+                upper: None,
+            });
+        }
+    }
+}
+
+/// μ² of `count` compositions of `m`: count/σ² for a Gaussian (exact), q²·count·(e^{1/σ²} − 1)
+/// for a subsampled Gaussian (Bu et al. CLT). Laplace is rejected before this is called.
+fn mu_squared(m: &Mechanism, count: u64) -> f64 {
+    let n = count as f64;
+    match m {
+        Mechanism::Gaussian(g) => n / (g.sigma() * g.sigma()),
+        Mechanism::SubsampledGaussian(s) => {
+            let inv = 1.0 / (s.sigma() * s.sigma());
+            if s.sampling_rate() == 1.0 {
+                n * inv
+            } else {
+                s.sampling_rate() * s.sampling_rate() * n * inv.exp_m1()
+            }
+        }
+        Mechanism::Laplace(_) => f64::NAN,
+    }
+}
+
+impl Accountant for GdpAccountant {
+    fn name(&self) -> &'static str {
+        "gdp"
+    }
+
+    fn supports(&self, event: &DpEvent) -> Result<()> {
+        self.check(event).map(|_| ())
+    }
+
+    fn compose(&mut self, event: &DpEvent, count: u64) -> Result<()> {
+        self.check(event)?;
+        self.composition.add_event(event, count, "gdp")
+    }
+
+    fn delta(&self, epsilon: f64) -> Result<Report> {
+        check_epsilon(epsilon)?;
+        if let Some(r) = self.trivial(Query::Delta, epsilon, 0.0) {
+            return Ok(r);
+        }
+        let mut r = self.base(Query::Delta, epsilon, 0.0);
+        let d = gaussian_delta(self.mu(), epsilon).clamp(0.0, 1.0);
+        r.set_value(d);
+        self.per_ordering(&mut r, d);
+        Ok(r)
+    }
+
+    fn epsilon(&self, delta: f64) -> Result<Report> {
+        check_delta(delta)?;
+        if let Some(r) = self.trivial(Query::Epsilon, 0.0, delta) {
+            return Ok(r);
+        }
+        let mut r = self.base(Query::Epsilon, 0.0, delta);
+        let mu = self.mu();
+        let guess = mu * mu / 2.0 + mu * (-2.0 * delta.ln()).sqrt();
+        let inv = epsilon_for_delta(
+            |e| Ok(gaussian_delta(mu, e)),
+            delta,
+            guess,
+            1e-13 * guess.max(1.0),
+            Pick::Root,
+        )?;
+        r.set_value(inv.epsilon);
+        self.per_ordering(&mut r, inv.epsilon);
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaussian_composition_is_exact_dong_roth_su() {
+        // MATH.md §2: μ_tot = 1 gives δ(0.5) = 2.3842170813e−01, δ(1) = 1.2693673751e−01.
+        let mut a = GdpAccountant::new(Adjacency::AddRemove);
+        a.compose(&DpEvent::Gaussian { sigma: 2.0 }, 4).unwrap();
+        let r = a.delta(0.5).unwrap();
+        assert_eq!(r.guarantee, Guarantee::Exact);
+        assert!(
+            (r.delta / 2.3842170813e-01 - 1.0).abs() < 1e-9,
+            "{}",
+            r.delta
+        );
+        let r = a.delta(1.0).unwrap();
+        assert!(
+            (r.delta / 1.2693673751e-01 - 1.0).abs() < 1e-9,
+            "{}",
+            r.delta
+        );
+        let e = a.epsilon(1.2693673751e-01).unwrap();
+        assert!((e.epsilon - 1.0).abs() < 1e-8, "{}", e.epsilon);
+    }
+
+    #[test]
+    fn subsampled_uses_bu_et_al_mu_and_rejects_laplace() {
+        let mut a = GdpAccountant::new(Adjacency::Remove);
+        a.compose(&DpEvent::dpsgd(1.0, 0.01, 10_000), 1).unwrap();
+        let want = 0.01 * (10_000.0 * (1f64.exp() - 1.0)).sqrt();
+        assert!((a.mu() - want).abs() < 1e-12 * want);
+        assert_eq!(a.delta(1.0).unwrap().guarantee, Guarantee::Estimate);
+        let err = a.compose(&DpEvent::Laplace { scale: 1.0 }, 1).unwrap_err();
+        assert!(matches!(err, Error::UnsupportedEvent { .. }), "{err}");
+    }
+}

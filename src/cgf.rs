@@ -1,0 +1,483 @@
+//! The cumulant generating function of the privacy loss and the moments of its tilted law
+//! (MATH.md §6).
+//!
+//! For one ordering with PLLR L and base law P: K(λ) = log E_P[e^{λL}], K(0) = K(1) = 0,
+//! K(λ) = (λ − 1)·D_λ(Q‖P). The tilted law has density ∝ e^{λL} dP; its mean is K'(λ), its
+//! variance K''(λ), and its central moments E_λ[(L − K')^j] are computed here from
+//! E_P[e^{λL}(L − c)^k], k ≤ 4, for a centre c near K'(λ).
+//!
+//! The add ordering is the swapped pair: PLLR −L under P_add = Q_remove, so
+//! E_{P_add}[e^{λ(−L)}(−L − c)^k] = (−1)^k E_P[e^{(1−λ)L}(L + c)^k] — a negative exponent for
+//! λ > 1, which the certified quadrature supports for q < 1.
+//!
+//! Mechanisms: Gaussian (closed form: K = λ(λ−1)μ²/2, tilted law N((λ − ½)μ², μ²)), Laplace
+//! (closed form: atoms at ±a and an exponential density between, integrated exactly), and the
+//! Poisson-subsampled Gaussian ([`crate::special::quadrature`]).
+//!
+//! # References
+//! Mironov, *Rényi differential privacy* (2017) for K = (λ−1)D_λ; Alghamdi et al., *The
+//! Saddle-Point Method in Differential Privacy*, ICML 2023, §3.
+
+use crate::cumulants::cumulants_from_moments;
+use crate::error::{Error, Result};
+use crate::mechanism::{Direction, Mechanism};
+use crate::precision::{exact, Interval, Precision};
+use crate::special::quadrature::{certified_moments, moments_f64, SubsampledLoss, Tilt};
+use rug::float::Round;
+use rug::ops::DivAssignRound;
+use rug::Float;
+
+/// K(λ) and the tilted law's mean, variance and third and fourth central moments (f64).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CgfValue {
+    /// λ.
+    pub lambda: f64,
+    /// K(λ).
+    pub k: f64,
+    /// K'(λ) (tilted mean).
+    pub mean: f64,
+    /// K''(λ) (tilted variance).
+    pub var: f64,
+    /// Tilted third central moment (= K'''(λ)).
+    pub mu3: f64,
+    /// Tilted fourth central moment.
+    pub mu4: f64,
+}
+
+/// Certified enclosures of the same quantities, plus an upper bound on E_λ|L − K'|³.
+#[derive(Debug, Clone)]
+pub struct CertifiedCgf {
+    /// λ (exact).
+    pub lambda: f64,
+    /// K(λ).
+    pub k: Interval,
+    /// K'(λ).
+    pub mean: Interval,
+    /// K''(λ).
+    pub var: Interval,
+    /// Third central moment.
+    pub mu3: Interval,
+    /// Fourth central moment.
+    pub mu4: Interval,
+    /// Upper end: a certified upper bound on E_λ|L − K'(λ)|³ (exact for the Gaussian,
+    /// otherwise [`abs_third_bound`]: Cauchy–Schwarz or the support bound, whichever is smaller).
+    pub abs3: Interval,
+}
+
+/// f64 values at λ (estimates; relative accuracy ~1e−10 for the subsampled Gaussian).
+///
+/// # Errors
+/// Non-finite λ.
+pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue> {
+    crate::error::check_range("lambda", lambda, -1e6, false, 1e6, false)?;
+    match mech {
+        Mechanism::Gaussian(g) => Ok(gaussian_f64(g.mu(), lambda)),
+        Mechanism::SubsampledGaussian(s) if s.sampling_rate() == 1.0 => {
+            Ok(gaussian_f64(1.0 / s.sigma(), lambda))
+        }
+        Mechanism::SubsampledGaussian(s) => {
+            let loss = s.loss();
+            let (lam, sign) = match dir {
+                Direction::Remove => (lambda, 1.0),
+                Direction::Add => (1.0 - lambda, -1.0),
+            };
+            // Two passes: centre 0, then centre at the tilted mean.
+            let m = moments_f64(
+                &loss,
+                &[Tilt {
+                    lambda: lam,
+                    center: 0.0,
+                }],
+                1,
+            );
+            let c = m[0][1] / m[0][0];
+            let m = moments_f64(
+                &loss,
+                &[Tilt {
+                    lambda: lam,
+                    center: c,
+                }],
+                4,
+            );
+            let m0 = m[0][0];
+            let n: Vec<f64> = (0..=4).map(|k| m[0][k] / m0).collect();
+            // Moments of L − c under the tilt (remove) or of −L + c (add: sign flip).
+            let d = n[1];
+            let mu2 = n[2] - d * d;
+            let mu3 = n[3] - 3.0 * d * n[2] + 2.0 * d * d * d;
+            let mu4 = n[4] - 4.0 * d * n[3] + 6.0 * d * d * n[2] - 3.0 * d.powi(4);
+            Ok(CgfValue {
+                lambda,
+                k: m0.ln(),
+                mean: sign * (c + d),
+                var: mu2,
+                mu3: sign * mu3,
+                mu4,
+            })
+        }
+        Mechanism::Laplace(_) => {
+            let c = cgf_certified(mech, dir, lambda, Precision(96))?;
+            Ok(CgfValue {
+                lambda,
+                k: c.k.mid_f64(),
+                mean: c.mean.mid_f64(),
+                var: c.var.mid_f64(),
+                mu3: c.mu3.mid_f64(),
+                mu4: c.mu4.mid_f64(),
+            })
+        }
+    }
+}
+
+fn gaussian_f64(mu: f64, lambda: f64) -> CgfValue {
+    let mu2 = mu * mu;
+    CgfValue {
+        lambda,
+        k: 0.5 * lambda * (lambda - 1.0) * mu2,
+        mean: (lambda - 0.5) * mu2,
+        var: mu2,
+        mu3: 0.0,
+        mu4: 3.0 * mu2 * mu2,
+    }
+}
+
+/// Certified values at an exact λ.
+///
+/// # Guarantee
+/// Every interval contains the exact value (MPFR interval arithmetic; the subsampled Gaussian
+/// through the certified quadrature), `abs3.hi` bounds E_λ|L − K'|³ from above.
+///
+/// # Errors
+/// Non-finite λ, or a failed quadrature.
+pub fn cgf_certified(
+    mech: &Mechanism,
+    dir: Direction,
+    lambda: f64,
+    precision: Precision,
+) -> Result<CertifiedCgf> {
+    crate::error::check_range("lambda", lambda, -1e6, false, 1e6, false)?;
+    match mech {
+        Mechanism::Gaussian(g) => Ok(gaussian_certified(g.sigma(), lambda, precision)),
+        Mechanism::SubsampledGaussian(s) if s.sampling_rate() == 1.0 => {
+            Ok(gaussian_certified(s.sigma(), lambda, precision))
+        }
+        Mechanism::SubsampledGaussian(s) => {
+            let est = cgf_f64(mech, dir, lambda)?;
+            let loss: SubsampledLoss = s.loss();
+            let (tilt, sign) = match dir {
+                Direction::Remove => (
+                    Tilt {
+                        lambda,
+                        center: est.mean,
+                    },
+                    false,
+                ),
+                Direction::Add => (
+                    Tilt {
+                        lambda: 1.0 - lambda,
+                        center: -est.mean,
+                    },
+                    true,
+                ),
+            };
+            let m = certified_moments(&loss, &[tilt], 4, precision)?;
+            let mut row = m.values[0].clone();
+            if sign {
+                for (k, v) in row.iter_mut().enumerate() {
+                    if k % 2 == 1 {
+                        *v = v.neg();
+                    }
+                }
+            }
+            let mut c = from_moments(&row, est.mean, lambda)?;
+            c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
+            Ok(c)
+        }
+        Mechanism::Laplace(l) => {
+            // Symmetric pair: both orderings have the same PLLR laws.
+            let row = laplace_moments(l.scale(), lambda, precision)?;
+            let mut c = from_moments(&row, 0.0, lambda)?;
+            c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
+            Ok(c)
+        }
+    }
+}
+
+/// Certified bounds on the support of the ordering's PLLR: (lower, upper), `None` where
+/// unbounded. Subsampled Gaussian (q < 1): remove L ≥ ln(1 − q), add −L ≤ −ln(1 − q); Laplace
+/// |L| ≤ a = 1/b; Gaussian unbounded.
+pub fn loss_support(mech: &Mechanism, dir: Direction) -> (Option<f64>, Option<f64>) {
+    match mech {
+        Mechanism::Gaussian(_) => (None, None),
+        Mechanism::SubsampledGaussian(s) if s.sampling_rate() == 1.0 => (None, None),
+        Mechanism::SubsampledGaussian(s) => {
+            let mut l = Float::with_val(64, -s.sampling_rate());
+            l.ln_1p_round(Round::Down);
+            let lo = l.to_f64_round(Round::Down);
+            match dir {
+                Direction::Remove => (Some(lo), None),
+                Direction::Add => (None, Some(-lo)),
+            }
+        }
+        Mechanism::Laplace(l) => {
+            let mut a = Float::with_val(64, 1);
+            a.div_assign_round(&Float::with_val(64, l.scale()), Round::Up);
+            let a = a.to_f64_round(Round::Up);
+            (Some(-a), Some(a))
+        }
+    }
+}
+
+/// A certified upper bound (the `hi` end) on E|X|³ for X = L − m with mean m, central moments
+/// μ2, μ3, μ4 and L supported in `support`:
+/// min of √(μ2·μ4) (Cauchy–Schwarz), μ3 + 2(m − lo)μ2 when L ≥ lo (|X|³ = X³ + 2(X⁻)³ and
+/// X⁻ ≤ m − lo), and −μ3 + 2(hi − m)μ2 when L ≤ hi.
+pub fn abs_third_bound(
+    mean: &Interval,
+    mu2: &Interval,
+    mu3: &Interval,
+    mu4: &Interval,
+    support: (Option<f64>, Option<f64>),
+) -> Interval {
+    let prec = Precision(mu2.prec());
+    let mut best = sqrt_iv(&nonneg(&mu2.mul(mu4)));
+    let two = Float::with_val(8, 2);
+    if let Some(lo) = support.0 {
+        let b = nonneg(&mean.sub(&Interval::from_f64(prec, lo)));
+        let v = mu3.add(&b.mul(&nonneg(mu2)).scale_nonneg(&two));
+        if v.hi < best.hi {
+            best = nonneg(&v);
+        }
+    }
+    if let Some(hi) = support.1 {
+        let b = nonneg(&Interval::from_f64(prec, hi).sub(mean));
+        let v = mu3.neg().add(&b.mul(&nonneg(mu2)).scale_nonneg(&two));
+        if v.hi < best.hi {
+            best = nonneg(&v);
+        }
+    }
+    best
+}
+
+/// From M_k = E_P[e^{λL}(L − c)^k], k = 0..=4, to K, mean, central moments.
+fn from_moments(row: &[Interval], center: f64, lambda: f64) -> Result<CertifiedCgf> {
+    let m0 = &row[0];
+    if m0.lo.is_nan() || m0.lo <= 0 {
+        return Err(Error::PrecisionExhausted {
+            what: format!("E[e^(lambda L)] enclosure not positive at lambda = {lambda}"),
+            bits: m0.prec(),
+        });
+    }
+    let k = m0.ln();
+    let mut norm = vec![Interval::from_f64(Precision(m0.prec()), 1.0)];
+    for v in &row[1..=4] {
+        norm.push(v.div(m0)?);
+    }
+    let kap = cumulants_from_moments(&norm, center, 4)?;
+    let var = kap[1].clone();
+    let three = Float::with_val(64, 3);
+    let mu4 = kap[3].add(&var.mul(&var).scale_nonneg(&three));
+    let abs3 = sqrt_iv(&nonneg(&var.mul(&mu4)));
+    Ok(CertifiedCgf {
+        lambda,
+        k,
+        mean: kap[0].clone(),
+        var,
+        mu3: kap[2].clone(),
+        mu4,
+        abs3,
+    })
+}
+
+fn nonneg(x: &Interval) -> Interval {
+    let zero = Float::new(x.prec());
+    let lo = if x.lo.is_sign_negative() {
+        zero.clone()
+    } else {
+        x.lo.clone()
+    };
+    let hi = if x.hi.is_sign_negative() {
+        zero
+    } else {
+        x.hi.clone()
+    };
+    Interval::new(lo, hi)
+}
+
+fn sqrt_iv(x: &Interval) -> Interval {
+    x.monotone(|v, r| v.sqrt_round(r))
+}
+
+fn gaussian_certified(sigma: f64, lambda: f64, precision: Precision) -> CertifiedCgf {
+    let wp = precision.0 + 16;
+    let s = Float::with_val(wp, sigma);
+    let mut lo = Float::with_val(wp, 1);
+    lo.div_assign_round(&s, Round::Down);
+    let mut hi = Float::with_val(wp, 1);
+    hi.div_assign_round(&s, Round::Up);
+    let mu = Interval::new(lo, hi);
+    let mu2 = mu.mul(&mu);
+    let lam = Interval::from_f64(Precision(wp), lambda);
+    let half = Interval::from_f64(Precision(wp), 0.5);
+    let k = lam
+        .mul(&lam.sub(&Interval::from_f64(Precision(wp), 1.0)))
+        .mul(&mu2)
+        .mul(&half);
+    let mean = lam.sub(&half).mul(&mu2);
+    let mu4 = mu2.mul(&mu2).scale_nonneg(&Float::with_val(wp, 3));
+    // E|Z|³ = 2√(2/π) for Z ~ N(0,1).
+    let two_over_pi = Interval::new(
+        {
+            let mut x = Float::with_val(wp, 2);
+            x.div_assign_round(&crate::precision::pi(Precision(wp), Round::Up), Round::Down);
+            x
+        },
+        {
+            let mut x = Float::with_val(wp, 2);
+            x.div_assign_round(&crate::precision::pi(Precision(wp), Round::Down), Round::Up);
+            x
+        },
+    );
+    let abs3 = sqrt_iv(&two_over_pi)
+        .scale_nonneg(&Float::with_val(wp, 2))
+        .mul(&mu2)
+        .mul(&mu);
+    CertifiedCgf {
+        lambda,
+        k,
+        mean,
+        var: mu2,
+        mu3: Interval::zero(Precision(wp)),
+        mu4,
+        abs3,
+    }
+}
+
+/// E_P[e^{λL} L^k], k = 0..=4, for the Laplace pair (a = 1/b):
+/// ½e^{−λa}(−a)^k + ½e^{(λ−1)a}a^k + ¼e^{−a/2}∫_{−a}^{a} u^k e^{(λ−½)u} du, the integral by
+/// the exact recursion G_k = [u^k e^{βu}/β] − (k/β)G_{k−1} (β = λ − ½ ≠ 0) or
+/// (a^{k+1} − (−a)^{k+1})/(k+1) (β = 0), with guard bits against its cancellation.
+fn laplace_moments(scale: f64, lambda: f64, precision: Precision) -> Result<Vec<Interval>> {
+    let beta_f = lambda - 0.5;
+    let a_f = 1.0 / scale;
+    let guard = 64
+        + (8.0 * (-(beta_f.abs() * a_f).log2()).max(0.0))
+            .ceil()
+            .min(4000.0) as u32
+        + (4.0 * (-a_f.log2()).max(0.0)).ceil().min(4000.0) as u32;
+    let wp = Precision(precision.0 + guard);
+    let b = Float::with_val(wp.0, scale);
+    let mut lo = Float::with_val(wp.0, 1);
+    lo.div_assign_round(&b, Round::Down);
+    let mut hi = Float::with_val(wp.0, 1);
+    hi.div_assign_round(&b, Round::Up);
+    let a = Interval::new(lo, hi);
+    let lam = Interval::point(exact(wp, lambda));
+    let one = Interval::from_f64(wp, 1.0);
+    let half = Interval::from_f64(wp, 0.5);
+    let quarter = Interval::from_f64(wp, 0.25);
+    let beta = Interval::point(exact(wp, beta_f));
+    let w_minus = lam.mul(&a).neg().exp().mul(&half); // ½e^{−λa}
+    let w_plus = lam.sub(&one).mul(&a).exp().mul(&half); // ½e^{(λ−1)a}
+    let dens = a.mul(&half).neg().exp().mul(&quarter); // ¼e^{−a/2}
+    let neg_a = a.neg();
+    let mut g: Vec<Interval> = Vec::with_capacity(5);
+    if beta_f == 0.0 {
+        for k in 0..=4u32 {
+            let v = a
+                .powi(k + 1)
+                .sub(&neg_a.powi(k + 1))
+                .div(&Interval::from_f64(wp, (k + 1) as f64))?;
+            g.push(v);
+        }
+    } else {
+        let eb = beta.mul(&a).exp();
+        let emb = beta.mul(&neg_a).exp();
+        for k in 0..=4u32 {
+            let boundary = a.powi(k).mul(&eb).sub(&neg_a.powi(k).mul(&emb));
+            let v = if k == 0 {
+                boundary.div(&beta)?
+            } else {
+                boundary
+                    .sub(&g[(k - 1) as usize].mul(&Interval::from_f64(wp, k as f64)))
+                    .div(&beta)?
+            };
+            g.push(v);
+        }
+    }
+    let mut out = Vec::with_capacity(5);
+    for k in 0..=4u32 {
+        let v = w_minus
+            .mul(&neg_a.powi(k))
+            .add(&w_plus.mul(&a.powi(k)))
+            .add(&dens.mul(&g[k as usize]));
+        out.push(v);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mechanism::{Gaussian, Laplace, SubsampledGaussian};
+
+    #[test]
+    fn k_vanishes_at_zero_and_one_and_matches_the_integer_oracle() {
+        let s = SubsampledGaussian::new(0.8, 0.01).unwrap();
+        let m = Mechanism::SubsampledGaussian(s);
+        for dir in [Direction::Remove, Direction::Add] {
+            for lam in [0.0, 1.0] {
+                let c = cgf_certified(&m, dir, lam, Precision(128)).unwrap();
+                assert!(c.k.lo_f64() <= 0.0 && c.k.hi_f64() >= 0.0, "{dir:?} {lam}");
+                assert!(c.k.width_f64() < 1e-30);
+            }
+        }
+        // Remove, λ = 3: E = Σ C(3,i)(1−q)^{3−i}q^i e^{i(i−1)μ²/2}.
+        let (q, mu2) = (0.01f64, 1.0 / 0.64);
+        let want: f64 = (0..=3)
+            .map(|i: i32| {
+                let c = [1.0, 3.0, 3.0, 1.0][i as usize];
+                c * (1.0 - q).powi(3 - i) * q.powi(i) * (0.5 * (i * (i - 1)) as f64 * mu2).exp()
+            })
+            .sum::<f64>()
+            .ln();
+        let c = cgf_certified(&m, Direction::Remove, 3.0, Precision(128)).unwrap();
+        // The f64 oracle itself loses ~1e-13 relative to the cancellation in ln(1 + small).
+        assert!(
+            (c.k.mid_f64() - want).abs() < 1e-11 * want.abs(),
+            "{:?} {want}",
+            c.k
+        );
+        let f = cgf_f64(&m, Direction::Remove, 3.0).unwrap();
+        assert!((f.k - want).abs() < 1e-10 * want.abs());
+        assert!((f.mean - c.mean.mid_f64()).abs() < 1e-9 * f.mean.abs());
+        assert!((f.var - c.var.mid_f64()).abs() < 1e-9 * f.var);
+        // Add ordering, λ = 0 mean is E_{P_add}[−L] = −E_Q[L] = −κ1^Q.
+        let k = m.cumulants(Direction::Add);
+        let c = cgf_certified(&m, Direction::Add, 0.0, Precision(128)).unwrap();
+        assert!((c.mean.mid_f64() - k.p[0]).abs() < 1e-9 * k.p[0].abs());
+        let f = cgf_f64(&m, Direction::Add, 2.5).unwrap();
+        let c = cgf_certified(&m, Direction::Add, 2.5, Precision(128)).unwrap();
+        assert!((f.k - c.k.mid_f64()).abs() < 1e-9 * f.k.abs());
+        assert!((f.mean - c.mean.mid_f64()).abs() < 1e-9 * f.mean.abs());
+    }
+
+    #[test]
+    fn gaussian_and_laplace_closed_forms() {
+        let g = Mechanism::Gaussian(Gaussian::new(2.0).unwrap());
+        let c = cgf_certified(&g, Direction::Add, 3.0, Precision(128)).unwrap();
+        assert!(c.k.contains(&Float::with_val(128, 0.75)));
+        // Laplace: K(0) = K(1) = 0, cumulants at λ = 0 match the closed forms of MATH.md §2.
+        let l = Mechanism::Laplace(Laplace::new(2.0).unwrap());
+        let c0 = cgf_certified(&l, Direction::Remove, 0.0, Precision(128)).unwrap();
+        assert!(c0.k.width_f64() < 1e-30 && c0.k.lo_f64() <= 0.0 && c0.k.hi_f64() >= 0.0);
+        assert!((c0.mean.mid_f64() - -0.106530659712633).abs() < 1e-14);
+        assert!((c0.var.mid_f64() - 0.205997919978024).abs() < 1e-14);
+        assert!((c0.mu3.mid_f64() - 0.041226489956332).abs() < 1e-14);
+        let c1 = cgf_certified(&l, Direction::Remove, 1.0, Precision(128)).unwrap();
+        assert!(c1.k.lo_f64() <= 0.0 && c1.k.hi_f64() >= 0.0);
+        assert!((c1.mean.mid_f64() - 0.106530659712633).abs() < 1e-14);
+        let ch = cgf_certified(&l, Direction::Remove, 0.5, Precision(128)).unwrap();
+        assert!(ch.k.hi_f64() < 0.0);
+    }
+}

@@ -1,0 +1,86 @@
+//! `ewtune plot`: figures (PNG and SVG) from sweep CSVs.
+
+use crate::error::Error;
+use crate::plot::{plot, PlotParams};
+use clap::Args;
+use std::path::PathBuf;
+
+/// Arguments of `ewtune plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// Sweep CSV file(s).
+    #[arg(long, required = true)]
+    pub csv: Vec<PathBuf>,
+    /// x column (e.g. steps, sigma).
+    #[arg(long, default_value = "steps")]
+    pub x: String,
+    /// y column (its `_lower`/`_upper` columns are drawn as a band, `truth_<y>` dashed).
+    #[arg(long, default_value = "epsilon")]
+    pub y: String,
+    /// Comma-separated columns naming a series.
+    #[arg(long, default_value = "method", value_delimiter = ',')]
+    pub series_by: Vec<String>,
+    /// Column splitting figures (one figure per value).
+    #[arg(long)]
+    pub panel_by: Option<String>,
+    /// Keep only rows with COLUMN=VALUE (repeatable).
+    #[arg(long = "where")]
+    pub filters: Vec<String>,
+    /// Linear x axis (default logarithmic).
+    #[arg(long)]
+    pub linear_x: bool,
+    /// Logarithmic y axis (default linear).
+    #[arg(long)]
+    pub log_y: bool,
+    /// Output prefix: writes PREFIX[-PANEL].png and .svg.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Figure title.
+    #[arg(long, default_value = "")]
+    pub title: String,
+    /// Width in pixels.
+    #[arg(long, default_value_t = 1000)]
+    pub width: u32,
+    /// Height in pixels.
+    #[arg(long, default_value_t = 700)]
+    pub height: u32,
+}
+
+/// Run `ewtune plot`.
+///
+/// # Errors
+/// Bad arguments, unreadable CSV or a drawing failure.
+pub fn run(a: PlotArgs) -> anyhow::Result<()> {
+    let mut filters = Vec::new();
+    for f in &a.filters {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| Error::invalid("where", f, "must be COLUMN=VALUE"))?;
+        filters.push((k.to_string(), v.to_string()));
+    }
+    if a.width < 200 || a.height < 150 {
+        return Err(Error::invalid(
+            "width",
+            format!("{}x{}", a.width, a.height),
+            "must be at least 200x150",
+        )
+        .into());
+    }
+    let files = plot(&PlotParams {
+        csv: a.csv,
+        x: a.x,
+        y: a.y,
+        series_by: a.series_by,
+        panel_by: a.panel_by,
+        filters,
+        log_x: !a.linear_x,
+        log_y: a.log_y,
+        out_prefix: a.out,
+        title: a.title,
+        size: (a.width, a.height),
+    })?;
+    for f in files {
+        println!("{}", f.display());
+    }
+    Ok(())
+}

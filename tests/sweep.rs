@@ -1,0 +1,199 @@
+//! Sweeps: deterministic CSV, resume after interruption, shards concatenating to the grid.
+
+use assert_cmd::Command;
+use ewtune::sweep::{run_sweep, SweepConfig, SweepParams};
+use std::path::Path;
+
+const CONFIG: &str = r#"
+name = "mini"
+query = "epsilon"
+accountants = ["edgeworth"]
+orders = [0, 1, 2]
+adjacency = "remove"
+
+[[grid]]
+label = "A"
+sigma = [0.8, 1.0]
+sampling_rate = [0.01]
+steps = { start = 10, stop = 1000, num = 4, log = true }
+delta = [1e-5, 1e-6]
+
+[[grid]]
+label = "S3"
+sigma = [0.8]
+sampling_rate_scaling = 0.08
+steps = [50000, 100000]
+delta = [0.1]
+"#;
+
+fn params(
+    dir: &Path,
+    shard: Option<(usize, usize)>,
+    threads: usize,
+    limit: Option<usize>,
+) -> SweepParams {
+    SweepParams {
+        config: SweepConfig::from_toml(CONFIG, "mini.toml").expect("config"),
+        config_text: CONFIG.to_string(),
+        out_dir: dir.to_path_buf(),
+        name: "mini".into(),
+        shard,
+        threads: Some(threads),
+        limit,
+        progress: false,
+        command: "test".into(),
+    }
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).expect("csv")
+}
+
+#[test]
+fn grid_size_and_columns() {
+    let d = tempfile::tempdir().expect("tmp");
+    let info = run_sweep(&params(d.path(), None, 2, None)).expect("sweep");
+    // A: 2 σ × 4 steps × 2 δ × 3 orders = 48; S3: 2 steps × 1 δ × 3 orders = 6.
+    assert_eq!(info.rows_total, 54);
+    assert!(info.complete);
+    let text = read(&info.csv);
+    let mut lines = text.lines();
+    let head = lines.next().expect("header");
+    assert!(head.starts_with("row,grid,method,accountant,order,adjacency,query,sigma,sampling_rate,steps,delta,log10_delta"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 54);
+    for (i, r) in rows.iter().enumerate() {
+        assert!(r.starts_with(&format!("{i},")), "row {i} in order");
+    }
+    // S3's q = 0.08·sqrt(ln m / m) at m = 50000 (relative 1e-15).
+    let s3: Vec<&str> = rows[48].split(',').collect();
+    let q: f64 = s3[8].parse().expect("q");
+    let m = 50000f64;
+    assert!((q / (0.08 * (m.ln() / m).sqrt()) - 1.0).abs() < 1e-15);
+    let meta: serde_json::Value = serde_json::from_str(&read(&info.metadata)).expect("json");
+    assert_eq!(meta["complete"], true);
+    assert_eq!(meta["threads"], 2);
+    assert!(meta["config_hash"].as_str().expect("hash").len() == 16);
+}
+
+#[test]
+fn interrupted_then_resumed_equals_uninterrupted() {
+    let full = tempfile::tempdir().expect("tmp");
+    let a = run_sweep(&params(full.path(), None, 2, None)).expect("sweep");
+    let part = tempfile::tempdir().expect("tmp");
+    let b1 = run_sweep(&params(part.path(), None, 1, Some(7))).expect("first part");
+    assert!(!b1.complete);
+    assert_eq!(b1.rows_computed, 7);
+    let b2 = run_sweep(&params(part.path(), None, 2, Some(20))).expect("second part");
+    assert_eq!(b2.rows_resumed, 7);
+    assert_eq!(b2.rows_computed, 20);
+    let b3 = run_sweep(&params(part.path(), None, 2, None)).expect("rest");
+    assert_eq!(b3.rows_resumed, 27);
+    assert!(b3.complete);
+    assert_eq!(read(&a.csv), read(&b3.csv), "same bytes");
+    // Rerunning a complete sweep computes nothing.
+    let b4 = run_sweep(&params(part.path(), None, 2, None)).expect("noop");
+    assert_eq!(b4.rows_computed, 0);
+    assert_eq!(read(&a.csv), read(&b4.csv));
+}
+
+#[test]
+fn shards_concatenate_to_the_full_grid() {
+    let full = tempfile::tempdir().expect("tmp");
+    let a = run_sweep(&params(full.path(), None, 2, None)).expect("sweep");
+    let sh = tempfile::tempdir().expect("tmp");
+    let mut cat = String::new();
+    for i in 1..=5 {
+        let info = run_sweep(&params(sh.path(), Some((i, 5)), 1, None)).expect("shard");
+        assert!(info
+            .csv
+            .to_string_lossy()
+            .ends_with(&format!("mini.shard-{i}-of-5.csv")));
+        let text = read(&info.csv);
+        let mut lines = text.lines();
+        let head = lines.next().expect("header");
+        if i == 1 {
+            cat.push_str(head);
+            cat.push('\n');
+        }
+        for l in lines {
+            cat.push_str(l);
+            cat.push('\n');
+        }
+    }
+    assert_eq!(read(&a.csv), cat);
+}
+
+#[test]
+fn a_different_config_refuses_to_resume() {
+    let d = tempfile::tempdir().expect("tmp");
+    run_sweep(&params(d.path(), None, 1, Some(3))).expect("part");
+    let mut p = params(d.path(), None, 1, None);
+    p.config_text.push_str("\n# changed\n");
+    assert!(run_sweep(&p).is_err());
+}
+
+#[test]
+fn bad_configs_are_errors() {
+    for (bad, what) in [
+        ("query = \"epsilon\"\n[[grid]]\nsigma=[1.0]\nsampling_rate=[0.1]\nsteps=[10]\n", "delta"),
+        ("accountants = [\"nope\"]\n[[grid]]\nsigma=[1.0]\nsampling_rate=[0.1]\nsteps=[10]\ndelta=[1e-5]\n", "accountant"),
+        ("[[grid]]\nsigma=[-1.0]\nsampling_rate=[0.1]\nsteps=[10]\ndelta=[1e-5]\n", "sigma"),
+        ("[[grid]]\nsigma=[1.0]\nsampling_rate=[1.5]\nsteps=[10]\ndelta=[1e-5]\n", "sampling_rate"),
+        ("[[grid]]\nsigma=[1.0]\nsampling_rate=[0.1]\nsteps=[10]\ndelta=[2.0]\n", "delta"),
+    ] {
+        let cfg = SweepConfig::from_toml(bad, "bad.toml").expect("parses");
+        let e = cfg.plan().expect_err("invalid");
+        assert!(e.to_string().contains(what), "{e} should name {what}");
+    }
+    assert!(SweepConfig::from_toml("unknown_key = 1\n", "bad.toml").is_err());
+}
+
+#[test]
+fn calibrate_query_rows_and_cli() {
+    let cfg = r#"
+name = "cal"
+query = "calibrate"
+accountants = ["edgeworth"]
+orders = [1]
+adjacency = "remove"
+[[grid]]
+label = "SST-2"
+train_size = 67349
+batch_size = 2000
+epochs = 20
+delta = [1e-5]
+epsilon = [8.0]
+"#;
+    let d = tempfile::tempdir().expect("tmp");
+    let path = d.path().join("cal.toml");
+    std::fs::write(&path, cfg).expect("write");
+    let out = Command::cargo_bin("ewtune")
+        .expect("bin")
+        .args([
+            "sweep",
+            "--config",
+            path.to_str().expect("utf8"),
+            "--out-dir",
+            d.path().to_str().expect("utf8"),
+            "--threads",
+            "1",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rdr = csv::Reader::from_path(d.path().join("cal.csv")).expect("csv");
+    let head = rdr.headers().expect("h").clone();
+    let rec = rdr.records().next().expect("row").expect("ok");
+    let col = |n: &str| rec[head.iter().position(|h| h == n).expect("column")].to_string();
+    assert_eq!(col("steps"), "660");
+    let sigma: f64 = col("sigma").parse().expect("sigma");
+    // Same point as the calibrate acceptance test: root in (0.7860, 0.7865].
+    assert!(sigma > 0.7860 && sigma < 0.7866, "sigma {sigma}");
+    assert!(col("epsilon").parse::<f64>().expect("eps") <= 8.0);
+    assert_eq!(col("target_epsilon"), "8");
+}
