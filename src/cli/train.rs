@@ -137,11 +137,16 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     );
     if let Some(c) = &s.calibration {
         println!(
-            "sigma           {:.6} (calibrated by {} to epsilon {:.4} [{}] at delta {:e})",
+            "sigma           {:.6} (calibrated by {} to epsilon {:.4} [{}{}] at delta {:e})",
             s.sigma,
             c.accountant,
             c.epsilon,
             c.guarantee.name(),
+            if c.valid {
+                ""
+            } else {
+                ", flagged invalid: see report.json"
+            },
             s.delta
         );
     } else {
