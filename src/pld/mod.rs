@@ -22,8 +22,14 @@
 //! ‖x ∗ y‖₂ ≤ ‖x‖₂‖y‖₁. A δ read off the pmf is then off by at most
 //! err1 + err2·√(#grid points above 0), plus a relative 4·N·u for the sums; both are added
 //! to the upper bound and subtracted from the lower one. This bound is what limits the
-//! smallest δ that can be certified (≈ 1e−10 for a million-point grid after a thousand-fold
-//! composition); below it the bound is reported as vacuous.
+//! smallest δ that can be certified; it grows with the number of compositions and the grid
+//! (measured: 3e−13 for one step, 2.7e−8 at q = 0.01, σ = 0.8, 1000 steps on 8e5 points,
+//! 3.5e−7 at q = 0.0051, σ = 0.573, 3920 steps on 1.6e6 points, where it widens the ε
+//! bracket at δ = 1e−6 to ~5%); where it exceeds δ the upper bound is reported as vacuous.
+//!
+//! The f64 evaluation of the loss inverse x(ℓ) is covered by shifting every grid boundary by
+//! η = 1e−11·(1 + μ + |ℓ|) in the safe direction; Gauss–Legendre bin masses are taken as
+//! accurate to 64 ulp (their quadrature error is far below that for the bin widths used).
 
 pub mod loss;
 
