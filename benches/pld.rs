@@ -13,7 +13,8 @@ fn pld_epsilon(c: &mut Criterion) {
         g.bench_function(format!("q{q}_sigma{sigma}_steps{steps}_delta1e-5"), |b| {
             b.iter(|| {
                 let mut a = PldAccountant::new(PldParams::default()).expect("valid params");
-                a.compose(&DpEvent::dpsgd(sigma, q, steps), 1).expect("supported");
+                a.compose(&DpEvent::dpsgd(sigma, q, steps), 1)
+                    .expect("supported");
                 black_box(a.epsilon(1e-5).expect("answer"))
             })
         });
@@ -25,7 +26,8 @@ fn rdp_epsilon(c: &mut Criterion) {
     c.bench_function("rdp_epsilon_q0.01_sigma0.8_steps1000", |b| {
         b.iter(|| {
             let mut a = RdpAccountant::new(RdpParams::default()).expect("valid params");
-            a.compose(&DpEvent::dpsgd(0.8, 0.01, 1000), 1).expect("supported");
+            a.compose(&DpEvent::dpsgd(0.8, 0.01, 1000), 1)
+                .expect("supported");
             black_box(a.epsilon(1e-5).expect("answer"))
         })
     });
