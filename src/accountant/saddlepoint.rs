@@ -455,12 +455,6 @@ impl SaddlePointAccountant {
                     tol,
                     Pick::Upper,
                 ) {
-                    if std::env::var("EWTUNE_SP_DEBUG").is_ok() {
-                        eprintln!(
-                            "factor {factor}: lambda {} eps_up {}",
-                            tt.lambda, inv.epsilon
-                        );
-                    }
                     upper = upper.min(inv.epsilon);
                 }
             }
