@@ -408,18 +408,6 @@ impl SaddlePointAccountant {
     pub fn delta_bracket(&self, dir: Direction, epsilon: f64) -> Result<DeltaBracket> {
         let lambda = self.saddle(dir, epsilon)?;
         let t = self.certified_totals(dir, lambda)?;
-        if std::env::var("EWTUNE_SP_DEBUG").is_ok() {
-            eprintln!(
-                "lambda={} K={} mean={} var={} k3={} dBE={} dDGG={:?}",
-                t.lambda,
-                t.k.mid_f64(),
-                t.mean.mid_f64(),
-                t.var.mid_f64(),
-                t.kappa3.mid_f64(),
-                t.delta_be.hi_f64(),
-                t.delta_dgg.as_ref().map(|d| d.hi_f64())
-            );
-        }
         let mut b = self.bracket_at(&t, epsilon)?;
         b.upper = b.upper.min(self.always_valid_delta(dir, epsilon)?);
         Ok(b)
@@ -467,12 +455,6 @@ impl SaddlePointAccountant {
                     tol,
                     Pick::Upper,
                 ) {
-                    if std::env::var("EWTUNE_SP_DEBUG").is_ok() {
-                        eprintln!(
-                            "factor {factor}: lambda {} eps_up {}",
-                            tt.lambda, inv.epsilon
-                        );
-                    }
                     upper = upper.min(inv.epsilon);
                 }
             }
