@@ -30,12 +30,19 @@ pub fn cdf(z: f64) -> f64 {
 
 /// The Mills ratio R(z) = Φ̄(z)/φ(z) for any real z (finite for z > −38; +inf below).
 ///
-/// For z ≥ 5 a continued fraction evaluated backwards (error below 1e−17 relative there);
-/// otherwise erfc scaled by e^{z²/2}.
+/// For z ≥ 5 a continued fraction evaluated backwards, truncated after 32, 20 or 12 terms for
+/// z in [5, 8), [8, 15), [15, ∞) (truncation error below 3e−19 relative there, checked against
+/// mpmath at 40 digits); otherwise erfc scaled by e^{z²/2}.
 pub fn mills(z: f64) -> f64 {
     if z >= 5.0 {
         // R(z) = 1/(z + 1/(z + 2/(z + 3/(z + ...)))).
-        let n = 80;
+        let n = if z < 8.0 {
+            32
+        } else if z < 15.0 {
+            20
+        } else {
+            12
+        };
         let mut t = z;
         for k in (1..=n).rev() {
             t = z + k as f64 / t;
@@ -84,6 +91,24 @@ mod tests {
                 (got - want).abs() <= tol,
                 "z={z}: {got} vs {want} (tol {tol:e})"
             );
+        }
+    }
+
+    /// Mills ratio against mpmath (40 digits) on both sides of each truncation switch:
+    /// 1e-15 relative.
+    #[test]
+    fn mills_matches_mpmath() {
+        let cases: [(f64, f64); 6] = [
+            (5.0, 0.192_808_104_715_315_76),
+            (7.99, 0.123_281_585_289_414_94),
+            (8.0, 0.123_131_963_257_932_3),
+            (14.99, 0.066_418_129_333_491_8),
+            (15.0, 0.066_374_235_823_250_17),
+            (40.0, 0.024_984_404_205_720_57),
+        ];
+        for (z, want) in cases {
+            let got = mills(z);
+            assert!((got - want).abs() <= 1e-15 * want, "z={z}: {got} vs {want}");
         }
     }
 
