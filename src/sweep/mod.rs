@@ -31,8 +31,8 @@ use crate::error::{Error, Result};
 use crate::event::DpEvent;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, OnceLock};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 /// The CSV header for a sweep (with or without the timing columns).
