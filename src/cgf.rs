@@ -262,7 +262,7 @@ pub fn abs_third_bound(
 /// From M_k = E_P[e^{λL}(L − c)^k], k = 0..=4, to K, mean, central moments.
 fn from_moments(row: &[Interval], center: f64, lambda: f64) -> Result<CertifiedCgf> {
     let m0 = &row[0];
-    if !(m0.lo > 0) {
+    if m0.lo.is_nan() || m0.lo <= 0 {
         return Err(Error::PrecisionExhausted {
             what: format!("E[e^(lambda L)] enclosure not positive at lambda = {lambda}"),
             bits: m0.prec(),

@@ -70,6 +70,7 @@ pub mod error;
 pub mod event;
 pub mod harness;
 pub mod mechanism;
+pub mod pld;
 pub mod plot;
 pub mod precision;
 pub mod special;

@@ -333,9 +333,24 @@ fn bad_input_exits_2_with_a_one_line_message_naming_the_flag() {
 }
 
 #[test]
-fn report_runs_on_the_embedded_default() {
+fn report_runs_on_a_small_config() {
+    // The embedded default (4 tasks x 2 deltas x 4 sigmas x every accountant) is the README's
+    // main job; one task and one sigma keep this test short.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("report.toml");
+    std::fs::write(
+        &cfg,
+        "tasks = [{ name = \"SST-2\", train_size = 67349 }]\ndeltas = [1e-5]\nsigmas = [0.7865]\n",
+    )
+    .unwrap();
     let out = ewtune()
-        .args(["report", "--format", "csv"])
+        .args([
+            "report",
+            "--format",
+            "csv",
+            "--config",
+            cfg.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(

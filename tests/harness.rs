@@ -464,3 +464,49 @@ fn cuda_parity() {
         }
     }
 }
+
+/// The real binary: `ewtune train --config` on a synthetic config, stopped and resumed, prints
+/// the calibrated σ and the ε table; a bad key is a usage error (exit 2).
+#[test]
+fn cli_train_stop_and_resume() {
+    let t = tempfile::tempdir().expect("tmp");
+    let cfg = config(t.path(), "", "target_epsilon = 2.0");
+    let path = t.path().join("run.toml");
+    std::fs::write(&path, toml::to_string(&cfg).expect("toml")).expect("write");
+    let out = assert_cmd::Command::cargo_bin("ewtune")
+        .expect("binary")
+        .args(["train", "--config"])
+        .arg(&path)
+        .args(["--backend", "cpu", "--quiet", "--stop-after", "10"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("stopped early"));
+    let out = assert_cmd::Command::cargo_bin("ewtune")
+        .expect("binary")
+        .args(["train", "--config"])
+        .arg(&path)
+        .args(["--backend", "auto", "--quiet", "--resume"])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("calibrated by edgeworth"), "{stdout}");
+    assert!(stdout.contains("epsilon edgeworth"), "{stdout}");
+    std::fs::write(&path, "[data]\nsource = \"synthetic\"\nbogus = 1\n").expect("write");
+    let out = assert_cmd::Command::cargo_bin("ewtune")
+        .expect("binary")
+        .args(["train", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -25,7 +25,10 @@
 //! - **Truncation**: |M_i(λ+it)| ≤ M_i(λ)·D_i(t) with D_i the per-step [`Decay`] bound (Gaussian
 //!   exact, third-moment and total-variation bounds for densities, atom + 1/t for Laplace); the
 //!   omitted nodes are bounded one by one up to a point T and beyond T by the integral of a
-//!   power-law envelope Π(C_i/t)^{p_i n_i}/t².
+//!   power-law envelope Π(C_i/t)^{p_i n_i}/t². Where these bounds leave a gap (between the
+//!   third-moment and the TV regions |M| is bounded only by M(λ)), |M̃(λ+it_j)| plus its error is
+//!   evaluated on a coarse grid and |M| in between bounded by the Lipschitz constant
+//!   |d/dt M(λ+it)| ≤ E[|L|e^{λL}] = M(λ)·E_λ|L|.
 //! - **Laplace atoms**: a homogeneous Laplace composition (n ≤ 10⁵) splits off its lattice part
 //!   exactly: M^n = A^n + (M^n − A^n), with A the atom part; the lattice term is the finite sum
 //!   Σ_j C(n,j) 2^{−n} e^{−ja}(e^{(2j−n)a} − e^ε)_+ and the remainder decays like
@@ -60,6 +63,8 @@ const TAU_X: f64 = 1e-17;
 const MAX_DIRECT_NODES: usize = 400_000;
 /// Largest number of t-nodes bounded one by one.
 const MAX_SCAN_NODES: usize = 4_000_000;
+/// Largest number of x-nodes (summed over the t-nodes) one contour may evaluate (~0.3 s).
+const MAX_WORK: f64 = 1.5e7;
 /// Largest n for which a homogeneous Laplace composition's lattice part is summed exactly.
 const MAX_LATTICE_N: f64 = 1e5;
 
@@ -116,6 +121,9 @@ pub struct ContourInfo {
     pub truncation: f64,
     /// Whether a lattice part was split off (Laplace).
     pub lattice: bool,
+    /// Whether the node count was capped by the work limit (the bracket is then wider than
+    /// requested; still certified).
+    pub capped: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -142,6 +150,30 @@ struct Node {
     mag: f64,
 }
 
+/// |M(λ+it)|/M̃(λ) on a coarse grid t_j = j·step (upper bounds), with the Lipschitz slope
+/// E_λ|L|·M(λ)/M̃(λ) for the points in between.
+#[derive(Debug, Clone)]
+struct Coarse {
+    step: f64,
+    slope: f64,
+    ratios: Vec<f64>,
+}
+
+impl Coarse {
+    fn bound(&self, t: f64) -> f64 {
+        let x = t / self.step;
+        let j = x.floor();
+        if j < 0.0 || (j as usize) + 1 >= self.ratios.len() {
+            return 1.0;
+        }
+        let j = j as usize;
+        let dl = t - j as f64 * self.step;
+        let dr = (j + 1) as f64 * self.step - t;
+        (self.ratios[j] + dl.max(0.0) * self.slope)
+            .min(self.ratios[j + 1] + dr.max(0.0) * self.slope)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Strip {
     /// +1: toward the pole (Re z = λ − a), −1: away (Re z = λ + a).
@@ -164,6 +196,7 @@ pub struct Contour {
     strips: Vec<Strip>,
     ln_edge0: f64,
     lattice: Option<(f64, f64)>,
+    capped: bool,
 }
 
 impl Plan {
@@ -191,6 +224,21 @@ impl Plan {
             factors,
             lattice,
             loss_max,
+        }
+    }
+
+    /// The exact bracket of a single subsampled-Gaussian step (no contour needed).
+    fn single_step(&self, epsilon: f64) -> Option<DeltaBounds> {
+        match self.factors.as_slice() {
+            [f] if f.n == 1.0 => {
+                f.t.single_step_delta(epsilon)
+                    .map(|(lower, value, upper)| DeltaBounds {
+                        lower,
+                        value,
+                        upper,
+                    })
+            }
+            _ => None,
         }
     }
 
@@ -237,8 +285,14 @@ impl Plan {
         Ok((phi - 0.5 * (2.0 * PI * phi2).ln(), lam))
     }
 
-    /// Per-node bound |G(t)| ≤ e^{ln b(t)} (units of S·2π/h... i.e. of G).
-    fn ln_node_bound(&self, decays: &[(Decay, f64)], lambda: f64, t: f64) -> f64 {
+    /// Per-node bound |G(t)| ≤ e^{ln b(t)}.
+    fn ln_node_bound(
+        &self,
+        decays: &[(Decay, f64)],
+        coarse: &[Option<Coarse>],
+        lambda: f64,
+        t: f64,
+    ) -> f64 {
         let z = C64::new(lambda, t);
         let lz = (z * (z - 1.0)).norm().ln();
         if let Some((_, n)) = self.lattice {
@@ -255,7 +309,14 @@ impl Plan {
         self.factors
             .iter()
             .zip(decays)
-            .map(|(f, (d, ln_eta))| f.n * (d.bound(t).ln() + ln_eta.exp().ln_1p()))
+            .zip(coarse)
+            .map(|((f, (d, ln_eta)), c)| {
+                let b = match c {
+                    Some(c) => d.bound(t).min(c.bound(t)),
+                    None => d.bound(t),
+                };
+                f.n * (b.ln() + ln_eta.exp().ln_1p())
+            })
             .sum::<f64>()
             - lz
     }
@@ -308,14 +369,12 @@ impl Plan {
             .map(|(f, b)| f.n * b.ln.re.abs())
             .sum();
         let (_, _, k2) = self.cgf(lambda);
-        if !(k2 > 0.0) {
-            return Err(Error::NoConvergence {
-                what: "contour: the composed log-MGF has no curvature".into(),
-                iterations: 0,
-                residual: k2,
-            });
-        }
-        let w = 1.0 / k2.sqrt();
+        // The bump width; for a nearly degenerate tilted law (Laplace far out) fall back to λ.
+        let w = if k2 > 0.0 {
+            (1.0 / k2.sqrt()).min(1e6 * lambda)
+        } else {
+            lambda
+        };
         let mut s_est = w / ((2.0 * PI).sqrt() * lambda * (lambda - 1.0));
         if let Some((a, n)) = self.lattice {
             let ln_a = norm + (1.0 - lambda) * epsilon;
@@ -367,6 +426,7 @@ impl Plan {
             strips,
             ln_edge0,
             lattice: self.lattice,
+            capped: false,
         };
         let mut tries = 0;
         while contour.discretization(epsilon) > target {
@@ -407,24 +467,86 @@ impl Plan {
         let t_prime = t_prime.min(MAX_SCAN_NODES as f64 * h);
         let ln_tail = self.ln_tail(&decays, t_prime);
         let k_tail = ((t_prime + h) / h).ceil() as usize;
-        let scan: Vec<f64> = (1..=k_tail)
-            .into_par_iter()
-            .map(|k| (h / PI) * self.ln_node_bound(&decays, lambda, k as f64 * h).exp())
-            .collect();
-        // suffix[k] = Σ_{j ≥ k} scan[j−1], k = 1..=k_tail+1.
-        let mut suffix = vec![0.0; k_tail + 2];
-        for k in (1..=k_tail).rev() {
-            suffix[k] = suffix[k + 1] + scan[k - 1];
-        }
         let tail = ln_tail.exp();
-        let mut k_dir = k_tail;
-        for k in 0..=k_tail {
-            if suffix[k + 1] + tail <= target {
-                k_dir = k;
+        let scan_once = |coarse: &[Option<Coarse>]| -> (usize, Vec<f64>) {
+            let scan: Vec<f64> = (1..=k_tail)
+                .into_par_iter()
+                .map(|k| {
+                    (h / PI)
+                        * self
+                            .ln_node_bound(&decays, coarse, lambda, k as f64 * h)
+                            .exp()
+                })
+                .collect();
+            // suffix[k] = Σ_{j ≥ k} scan[j−1], k = 1..=k_tail+1.
+            let mut suffix = vec![0.0; k_tail + 2];
+            for k in (1..=k_tail).rev() {
+                suffix[k] = suffix[k + 1] + scan[k - 1];
+            }
+            let mut k_dir = k_tail;
+            for k in 0..=k_tail {
+                if suffix[k + 1] + tail <= target {
+                    k_dir = k;
+                    break;
+                }
+            }
+            (k_dir, suffix)
+        };
+        let none: Vec<Option<Coarse>> = vec![None; self.factors.len()];
+        let (mut k_dir, mut suffix) = scan_once(&none);
+        // Where the decay bounds leave a gap (|M| bounded only by 1 between the third-moment and
+        // the TV regions), evaluate |M̃| on a coarse grid and bound it in between by the Lipschitz
+        // constant E_λ|L|·M(λ); worth it when the coarse grid is much cheaper than the nodes.
+        let t_need = k_dir as f64 * h;
+        let coarse: Vec<Option<Coarse>> = self
+            .factors
+            .iter()
+            .zip(&base)
+            .map(|(f, b)| {
+                let m_abs = f.t.tilted_abs_mean(lambda)?;
+                let step = (0.02 / m_abs).max(h);
+                let count = (t_need / step).ceil() as usize + 1;
+                if count * 4 > k_dir || count > 20_000 {
+                    return None;
+                }
+                let ratios: Vec<f64> = (0..=count)
+                    .into_par_iter()
+                    .map(|j| {
+                        let v = f.t.ln_mgf(C64::new(lambda, j as f64 * step), TAU_X);
+                        ((v.ln.re - b.ln.re).exp() + (v.ln_err - b.ln.re).exp()) * (1.0 + 1e-12)
+                    })
+                    .collect();
+                Some(Coarse {
+                    step,
+                    slope: m_abs * (1.0 + (b.ln_err - b.ln.re).exp()),
+                    ratios,
+                })
+            })
+            .collect();
+        if coarse.iter().any(|c| c.is_some()) {
+            let (k2, s2) = scan_once(&coarse);
+            if k2 < k_dir {
+                k_dir = k2;
+                suffix = s2;
+            }
+        }
+        // Cap the work (x-nodes summed over the t-nodes); beyond the cap the bracket widens.
+        let mut work = 0.0;
+        let mut k_cap = k_dir.min(MAX_DIRECT_NODES);
+        for k in 0..=k_cap {
+            let t = k as f64 * h;
+            work += self
+                .factors
+                .iter()
+                .map(|f| f.t.cost(lambda, t))
+                .sum::<f64>();
+            if work > MAX_WORK {
+                k_cap = k;
                 break;
             }
         }
-        let k_dir = k_dir.min(MAX_DIRECT_NODES);
+        contour.capped = k_cap < k_dir;
+        let k_dir = k_cap;
         contour.trunc = (suffix[(k_dir + 1).min(k_tail + 1)] + tail) * (1.0 + 1e-12);
 
         // Direct nodes.
@@ -518,6 +640,7 @@ impl Contour {
             nodes: self.nodes.len(),
             truncation: self.trunc,
             lattice: self.lattice.is_some(),
+            capped: self.capped,
         }
     }
 
@@ -671,6 +794,9 @@ impl ContourAccountant {
                 return Ok((zero_bounds(), None));
             }
         }
+        if let Some(b) = plan.single_step(epsilon) {
+            return Ok((b, None));
+        }
         let lambda = plan.saddle(epsilon)?;
         let c = plan.build(lambda, epsilon, self.params.tolerance)?;
         Ok((c.bounds(epsilon), Some(c.info())))
@@ -694,6 +820,41 @@ impl ContourAccountant {
                 upper: 0.0,
             };
             return Ok((z, None));
+        }
+        if plan.single_step(0.0).is_some() {
+            // One subsampled-Gaussian step: bisect the exact closed form's bracket.
+            let up = |e: f64| plan.single_step(e).map_or(1.0, |b| b.upper);
+            let low = |e: f64| plan.single_step(e).map_or(1.0, |b| b.lower);
+            if up(0.0) <= delta {
+                let z = EpsilonBounds {
+                    lower: 0.0,
+                    value: 0.0,
+                    upper: 0.0,
+                };
+                return Ok((z, None));
+            }
+            let mut hi = 1.0;
+            while up(hi) > delta {
+                hi *= 2.0;
+                if hi > super::invert::EPSILON_MAX {
+                    return Err(Error::NoSolution(format!(
+                        "contour: delta_up({hi:e}) is still above {delta:e}"
+                    )));
+                }
+            }
+            let xtol = 1e-14 * hi;
+            let (_, eps_up) = bisect_bracket(|e| Ok(up(e) <= delta), 0.0, hi, xtol, 400)?;
+            let eps_low = if low(0.0) <= delta {
+                0.0
+            } else {
+                bisect_bracket(|e| Ok(low(e) <= delta), 0.0, hi, xtol, 400)?.0
+            };
+            let b = EpsilonBounds {
+                lower: eps_low,
+                value: 0.5 * (eps_low + eps_up),
+                upper: eps_up,
+            };
+            return Ok((b, None));
         }
         let ln_delta = delta.ln();
         // Initial guess from the saddle-point approximation: Newton steps on ln δ_sp(ε), whose
@@ -776,7 +937,11 @@ impl ContourAccountant {
             last = Some((b, c.info()));
             // Redesign when the answer is far from the design point (the bounds widen off-saddle).
             let width = (eps_up - eps_low) / mid.max(1e-300);
-            if (mid - design).abs() <= 1e-3 * (1.0 + design) || width <= 10.0 * tol || lower_zero {
+            if (mid - design).abs() <= 1e-3 * (1.0 + design)
+                || width <= 10.0 * tol
+                || lower_zero
+                || c.capped
+            {
                 break;
             }
             design = mid;
@@ -825,13 +990,18 @@ fn zero_bounds() -> DeltaBounds {
 fn info_note(dir: Direction, info: &Option<ContourInfo>) -> Option<String> {
     info.map(|i| {
         format!(
-            "{} ordering: contour at lambda = {:.6}, {} t-nodes, step {:.3e}{}",
+            "{} ordering: contour at lambda = {:.6}, {} t-nodes, step {:.3e}{}{}",
             dir.name(),
             i.lambda,
             i.nodes,
             i.step,
             if i.lattice {
                 ", Laplace lattice part summed exactly"
+            } else {
+                ""
+            },
+            if i.capped {
+                " (node count capped by the work limit: bracket wider than requested)"
             } else {
                 ""
             }

@@ -86,10 +86,10 @@ pub const BRACKET_F64_MARGIN: f64 = 1e-12;
 /// spectrally), E|X| ≤ σ. Then, with
 /// N = Σn_i and V = Σn_iμ2: K4 = N·Σn_iμ4/V², K3 = √N·Σn_iρ_i/V^{3/2}, |λ3| =
 /// √N·|Σn_iμ3|/V^{3/2}, K̃3 = K3 + 1 (one part, iid) or K3 + √N·Σn_iσ_i³/V^{3/2}.
-fn dgg_delta(
-    parts: &[(Vec<Interval>, u64, (Option<f64>, Option<f64>))],
-    precision: Precision,
-) -> Result<f64> {
+/// Per-part input of [`dgg_delta`]: certified cumulants κ1..κ6 of one side, count, support.
+type SidePart = (Vec<Interval>, u64, (Option<f64>, Option<f64>));
+
+fn dgg_delta(parts: &[SidePart], precision: Precision) -> Result<f64> {
     use crate::bounds::{dgg_bound, DggInputs, DggSetup, DEFAULT_ETA};
     let wp = Precision(precision.0 + 16);
     let mut v = Interval::zero(wp);
@@ -302,12 +302,17 @@ impl EdgeworthAccountant {
                 .unwrap_or(1.0)
                 .max(1e-3);
             let tol = 1e-9 * guess.max(1.0);
-            let up =
+            // With Δ_Q ≥ δ, δ_up can only fall below δ where the truncated series turns
+            // negative: still a valid bound but meaningless, so it is reported as vacuous.
+            let up = if b.delta_q >= delta {
+                f64::INFINITY
+            } else {
                 match epsilon_for_delta(|e| Ok(b.delta_upper(e)), delta, guess, tol, Pick::Upper) {
                     Ok(inv) => inv.epsilon,
                     Err(Error::NoSolution(_)) => f64::INFINITY,
                     Err(e) => return Err(e),
-                };
+                }
+            };
             let low =
                 match epsilon_for_delta(|e| Ok(b.delta_lower(e)), delta, guess, tol, Pick::Lower) {
                     Ok(inv) => inv.epsilon,

@@ -8,6 +8,7 @@ pub mod contour;
 pub mod edgeworth;
 pub mod gdp;
 pub mod invert;
+pub mod pld;
 pub mod rdp;
 pub mod saddlepoint;
 
@@ -20,6 +21,7 @@ use serde::Serialize;
 pub use contour::{ContourAccountant, ContourParams};
 pub use edgeworth::{EdgeworthAccountant, EdgeworthParams};
 pub use gdp::GdpAccountant;
+pub use pld::{PldAccountant, PldParams};
 pub use rdp::{RdpAccountant, RdpParams};
 pub use saddlepoint::{SaddlePointAccountant, SaddlePointParams};
 
@@ -211,6 +213,8 @@ pub enum AccountantKind {
     Saddlepoint,
     /// Exact inversion along the saddle-point contour (certified bracket).
     Contour,
+    /// Discretised privacy-loss distributions composed by FFT (certified bracket).
+    Pld,
     /// Rényi DP with the Mironov–Talwar–Zhang series (certified upper bound).
     Rdp,
     /// GDP / CLT of Bu et al. (estimate; exact for Gaussian mechanisms).
@@ -223,6 +227,7 @@ impl AccountantKind {
         AccountantKind::Edgeworth,
         AccountantKind::Saddlepoint,
         AccountantKind::Contour,
+        AccountantKind::Pld,
         AccountantKind::Rdp,
         AccountantKind::Gdp,
     ];
@@ -233,6 +238,7 @@ impl AccountantKind {
             AccountantKind::Edgeworth => "edgeworth",
             AccountantKind::Saddlepoint => "saddlepoint",
             AccountantKind::Contour => "contour",
+            AccountantKind::Pld => "pld",
             AccountantKind::Rdp => "rdp",
             AccountantKind::Gdp => "gdp",
         }
@@ -271,6 +277,8 @@ pub struct AccountantOptions {
     pub tolerance: f64,
     /// Whether to add certified error bounds (Edgeworth bracket).
     pub bracket: bool,
+    /// Most grid points a grid-based accountant (PLD) may allocate per distribution.
+    pub grid_budget: usize,
 }
 
 impl Default for AccountantOptions {
@@ -281,6 +289,7 @@ impl Default for AccountantOptions {
             precision: None,
             tolerance: 1e-9,
             bracket: false,
+            grid_budget: pld::DEFAULT_MAX_GRID_POINTS,
         }
     }
 }
@@ -306,6 +315,18 @@ pub fn build(kind: AccountantKind, options: &AccountantOptions) -> Result<Box<dy
         AccountantKind::Contour => Box::new(ContourAccountant::new(ContourParams {
             adjacency: options.adjacency,
             tolerance: options.tolerance,
+        })?),
+        AccountantKind::Pld => Box::new(PldAccountant::new(PldParams {
+            adjacency: options.adjacency,
+            // The shared default tolerance (1e-9) is meant for the series accountants; the
+            // PLD grid takes tolerances ≥ 1e-3 only from here (finer through PldParams).
+            tolerance: if options.tolerance >= pld::MIN_SHARED_TOLERANCE {
+                options.tolerance.min(0.5)
+            } else {
+                pld::DEFAULT_TOLERANCE
+            },
+            max_grid_points: options.grid_budget,
+            ..PldParams::default()
         })?),
         AccountantKind::Rdp => Box::new(RdpAccountant::new(RdpParams {
             adjacency: options.adjacency,

@@ -144,7 +144,7 @@ pub fn dgg_bound(setup: DggSetup, inputs: &DggInputs, eta: f64) -> Result<DggBou
         edgeworth: value,
         berry_esseen: be,
         eta,
-        vacuous: !(value < 1.0),
+        vacuous: value.is_nan() || value >= 1.0,
     })
 }
 

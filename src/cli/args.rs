@@ -218,6 +218,9 @@ pub struct AccountantArgs {
     /// Add the certified Edgeworth error bracket (lower/upper).
     #[arg(long)]
     pub bracket: bool,
+    /// Most grid points the PLD accountant may use per distribution (memory ≈ 40 bytes each).
+    #[arg(long, default_value_t = crate::accountant::pld::DEFAULT_MAX_GRID_POINTS)]
+    pub grid_budget: usize,
 }
 
 impl AccountantArgs {
@@ -249,6 +252,7 @@ impl AccountantArgs {
             precision,
             tolerance: self.tolerance,
             bracket: self.bracket,
+            grid_budget: self.grid_budget,
         })
     }
 }

@@ -32,6 +32,13 @@ pub struct CompareArgs {
     pub format: Format,
 }
 
+/// What is asked: ε for a δ, or δ for an ε.
+#[derive(Debug, Clone, Copy)]
+enum Query {
+    Epsilon(f64),
+    Delta(f64),
+}
+
 /// One accountant's outcome.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -46,13 +53,9 @@ pub enum Outcome {
 /// # Errors
 /// Bad input (flags, δ, ε); per-accountant failures are returned as [`Outcome::Skipped`].
 pub fn outcomes(a: &CompareArgs) -> crate::Result<Vec<Outcome>> {
-    match (a.delta, a.epsilon) {
-        (Some(d), _) => {
-            crate::accountant::check_delta(d)?;
-        }
-        (None, Some(e)) => {
-            crate::accountant::check_epsilon(e)?;
-        }
+    let ask = match (a.delta, a.epsilon) {
+        (Some(d), _) => Query::Epsilon(crate::accountant::check_delta(d)?),
+        (None, Some(e)) => Query::Delta(crate::accountant::check_epsilon(e)?),
         (None, None) => {
             return Err(Error::invalid(
                 "delta",
@@ -60,7 +63,7 @@ pub fn outcomes(a: &CompareArgs) -> crate::Result<Vec<Outcome>> {
                 "give --delta or --epsilon",
             ));
         }
-    }
+    };
     let event = a.mechanism.event()?;
     let options = a.accountant.options()?;
     let mut out = Vec::new();
@@ -69,10 +72,9 @@ pub fn outcomes(a: &CompareArgs) -> crate::Result<Vec<Outcome>> {
         let res = build(kind, &options).and_then(|mut acc| {
             acc.supports(&event)?;
             acc.compose(&event, 1)?;
-            match (a.delta, a.epsilon) {
-                (Some(d), _) => acc.epsilon(d),
-                (None, Some(e)) => acc.delta(e),
-                (None, None) => unreachable!("checked above"),
+            match ask {
+                Query::Epsilon(d) => acc.epsilon(d),
+                Query::Delta(e) => acc.delta(e),
             }
         });
         out.push(match res {

@@ -46,6 +46,8 @@ pub enum Command {
     Plot(plot::PlotArgs),
     /// DP-SGD on a head over fixed embeddings, σ calibrated by an accountant (TOML config).
     Train(train::TrainArgs),
+    /// CPU-vs-CUDA parity and private/non-private step throughput of the harness (GPU check).
+    HarnessCheck(train::HarnessCheckArgs),
 }
 
 /// Run a parsed command; the binary maps errors to exit codes.
@@ -64,5 +66,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sweep(a) => sweep::run(a),
         Command::Plot(a) => plot::run(a),
         Command::Train(a) => train::run(a),
+        Command::HarnessCheck(a) => train::run_check(a),
     }
 }

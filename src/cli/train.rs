@@ -37,6 +37,21 @@ pub struct TrainArgs {
     /// Override train.seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Override privacy.target_epsilon (σ is calibrated; clears privacy.sigma).
+    #[arg(long, conflicts_with = "sigma")]
+    pub target_epsilon: Option<f64>,
+    /// Override privacy.delta.
+    #[arg(long)]
+    pub delta: Option<f64>,
+    /// Override privacy.sigma (clears privacy.target_epsilon).
+    #[arg(long)]
+    pub sigma: Option<f64>,
+    /// Override privacy.accountant (calibration and the per-step ε log).
+    #[arg(long)]
+    pub accountant: Option<String>,
+    /// Override privacy.order (Edgeworth order).
+    #[arg(long)]
+    pub order: Option<u8>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -53,6 +68,23 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     }
     if let Some(seed) = a.seed {
         cfg.train.seed = seed;
+    }
+    if let Some(e) = a.target_epsilon {
+        cfg.privacy.target_epsilon = Some(e);
+        cfg.privacy.sigma = None;
+    }
+    if let Some(s) = a.sigma {
+        cfg.privacy.sigma = Some(s);
+        cfg.privacy.target_epsilon = None;
+    }
+    if let Some(d) = a.delta {
+        cfg.privacy.delta = d;
+    }
+    if let Some(acc) = a.accountant {
+        cfg.privacy.accountant = acc;
+    }
+    if let Some(o) = a.order {
+        cfg.privacy.order = o;
     }
     let opts = RunOptions {
         backend: match a.backend {
@@ -91,7 +123,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|| "loss -".into());
             bar.set_message(format!("{loss}{eps}"));
         }
-        Event::Note(n) => bar.println(format!("note: {n}")),
+        Event::Note(n) => bar.suspend(|| eprintln!("note: {n}")),
     };
     let s = run::run(&cfg, &opts, &mut observe)?;
     bar.finish_and_clear();
@@ -105,11 +137,16 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     );
     if let Some(c) = &s.calibration {
         println!(
-            "sigma           {:.6} (calibrated by {} to epsilon {:.4} [{}] at delta {:e})",
+            "sigma           {:.6} (calibrated by {} to epsilon {:.4} [{}{}] at delta {:e})",
             s.sigma,
             c.accountant,
             c.epsilon,
             c.guarantee.name(),
+            if c.valid {
+                ""
+            } else {
+                ", flagged invalid: see report.json"
+            },
             s.delta
         );
     } else {
@@ -143,4 +180,94 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         cfg.output.dir.join("report.json").display()
     );
     Ok(())
+}
+
+/// `ewtune harness-check` arguments (used by scripts/gpu-check.sh).
+#[derive(Debug, Clone, Args)]
+pub struct HarnessCheckArgs {
+    /// Parity steps K (CPU vs CUDA).
+    #[arg(long, default_value_t = 50)]
+    pub parity_steps: u64,
+    /// Timed steps per throughput measurement.
+    #[arg(long, default_value_t = 30)]
+    pub timed_steps: u64,
+    /// Expected batch sizes to time.
+    #[arg(long, value_delimiter = ',', default_value = "256,1024,4096")]
+    pub batch: Vec<f64>,
+    /// Also time the CPU backend (slow; smaller step count).
+    #[arg(long)]
+    pub cpu: bool,
+    /// Write the JSON here (also printed).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Run `ewtune harness-check`: parity and throughput JSON.
+///
+/// # Errors
+/// CUDA unavailable (the report then says so and the exit code is 1).
+pub fn run_check(a: HarnessCheckArgs) -> anyhow::Result<()> {
+    use crate::harness::check;
+    use crate::harness::model::HeadKind;
+    let mut doc = serde_json::Map::new();
+    doc.insert("version".into(), env!("CARGO_PKG_VERSION").into());
+    doc.insert(
+        "command".into(),
+        std::env::args().collect::<Vec<_>>().join(" ").into(),
+    );
+    let parity = check::parity(a.parity_steps);
+    let mut failed = None;
+    match &parity {
+        Ok(p) => {
+            doc.insert("parity".into(), serde_json::to_value(p)?);
+        }
+        Err(e) => {
+            doc.insert("parity_error".into(), e.to_string().into());
+            failed = Some(e.clone());
+        }
+    }
+    let mut rows = Vec::new();
+    let mut backends = vec!["cuda"];
+    if a.cpu {
+        backends.push("cpu");
+    }
+    for be in backends {
+        for &b in &a.batch {
+            for (kind, hidden) in [(HeadKind::Linear, 0), (HeadKind::Mlp, 512)] {
+                let steps = if be == "cpu" {
+                    a.timed_steps.min(10)
+                } else {
+                    a.timed_steps
+                };
+                match check::throughput(be, kind, hidden, b, steps) {
+                    Ok(t) => {
+                        eprintln!(
+                            "{be:4} {kind:?} batch {b}: private {:.3} ms, non-private {:.3} ms, overhead {:.3}x",
+                            t.private_step_seconds * 1e3,
+                            t.nonprivate_step_seconds * 1e3,
+                            t.overhead
+                        );
+                        rows.push(serde_json::to_value(t)?);
+                    }
+                    Err(e) => {
+                        rows.push(serde_json::json!({"backend": be, "error": e.to_string()}));
+                        failed.get_or_insert(e);
+                    }
+                }
+            }
+        }
+    }
+    doc.insert("throughput".into(), rows.into());
+    let text = serde_json::to_string_pretty(&serde_json::Value::Object(doc))?;
+    println!("{text}");
+    if let Some(p) = a.out {
+        if let Some(dir) = p.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&p, &text)?;
+    }
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }

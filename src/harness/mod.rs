@@ -18,6 +18,7 @@
 //! Abadi et al., CCS 2016 (DP-SGD); Bu et al., ICML 2023 (book-keeping); Salmon et al., SC'11
 //! (Philox).
 
+pub mod check;
 pub mod checkpoint;
 pub mod cpu;
 pub mod cuda;

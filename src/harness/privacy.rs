@@ -40,6 +40,11 @@ pub struct Calibration {
     pub epsilon: f64,
     /// What that ε guarantees.
     pub guarantee: Guarantee,
+    /// False when the accountant flags its answer at `sigma` as invalid (e.g. a truncated
+    /// Edgeworth series with a negative survival function there); `notes` say why.
+    pub valid: bool,
+    /// The accountant's notes at `sigma`.
+    pub notes: Vec<String>,
     /// Bisection iterations.
     pub iterations: usize,
 }
@@ -117,6 +122,8 @@ pub fn calibrate_sigma(
         sigma: hi,
         epsilon: r.epsilon,
         guarantee: r.guarantee,
+        valid: r.valid,
+        notes: r.notes,
         iterations,
     })
 }

@@ -6,6 +6,35 @@
 //! * `checkpoint/state.safetensors` + `checkpoint/state.json` — see [`crate::harness::checkpoint`];
 //! * `report.json` — [`RunSummary`]: configuration, σ and how it was obtained, accuracies, ε by
 //!   every accountant with its guarantee, timings.
+//!
+//! # Configuration (TOML; unknown keys are errors)
+//! ```toml
+//! [data]
+//! source = "synthetic"        # or "embeddings" (path = FILE.emb) or "rotten-tomatoes"
+//! n = 2000                    # synthetic: examples, dim, classes, separation, data_seed
+//! test_fraction = 0.2
+//! split_seed = 0
+//! [model]
+//! head = "mlp"                # or "linear"
+//! hidden = 64
+//! [train]
+//! steps = 200                 # or epochs = 5
+//! batch_size = 64             # expected batch size, or sampling_rate = q
+//! optimizer = "adam"          # or "sgd"; lr, beta1, beta2, adam_eps
+//! lr = 0.002
+//! clip_norm = 1.0
+//! private = true              # false: sigma = 0 and C = inf on the same code path
+//! seed = 0                    # Poisson batches, noise, initialisation
+//! log_every = 1
+//! checkpoint_every = 50
+//! [privacy]
+//! target_epsilon = 1.0        # or sigma = 1.1
+//! delta = 1e-5
+//! accountant = "edgeworth"    # calibration and the per-step epsilon log
+//! order = 1
+//! [output]
+//! dir = "runs/demo"
+//! ```
 
 use crate::accountant::{AccountantKind, AccountantOptions};
 use crate::error::{Error, Result};
@@ -340,6 +369,9 @@ pub struct StepRecord {
     pub epsilon: Option<f64>,
     /// Its guarantee.
     pub guarantee: Option<String>,
+    /// Whether the accountant considers that ε valid (see the final report's notes).
+    #[serde(default)]
+    pub epsilon_valid: Option<bool>,
     /// Examples per second of this step.
     pub examples_per_second: f64,
     /// Wall time of this step in seconds.
@@ -629,12 +661,16 @@ pub fn run(
         let secs = ts.elapsed().as_secs_f64();
         let last = t + 1 == steps;
         if last || (t + 1) % cfg.train.log_every.max(1) == 0 {
-            let (epsilon, guarantee) = if cfg.train.private {
+            let (epsilon, guarantee, epsilon_valid) = if cfg.train.private {
                 let r =
                     privacy::epsilon_spent(kind, &acc_opts, sigma, q, t + 1, cfg.privacy.delta)?;
-                (Some(r.epsilon), Some(r.guarantee.name().to_string()))
+                (
+                    Some(r.epsilon),
+                    Some(r.guarantee.name().to_string()),
+                    Some(r.valid),
+                )
             } else {
-                (None, None)
+                (None, None, None)
             };
             let rec = StepRecord {
                 step: t,
@@ -644,6 +680,7 @@ pub fn run(
                 batch_size: st.batch_size,
                 epsilon,
                 guarantee,
+                epsilon_valid,
                 examples_per_second: st.batch_size as f64 / secs.max(1e-12),
                 step_seconds: secs,
             };

@@ -189,18 +189,12 @@ impl Transform {
                 }
             }
             Transform::Laplace { a } => {
-                let (m, _) = laplace_parts(a, z);
-                let lam = z.re;
-                // Each of the ≤ 4 exponentials has relative error ≤ u(3 + 2|z|a); the division by
-                // 2(2z − 1) and the additions add ≤ 8u of the sum of magnitudes.
-                let mags = 0.5 * (-lam * a).exp()
-                    + 0.5 * ((lam - 1.0) * a).exp()
-                    + ((lam - 1.0) * a).exp().max((-lam * a).exp())
-                        / ((z * 2.0 - 1.0) * 2.0).norm();
-                let err = mags * u * (16.0 + 4.0 * z.norm() * a);
+                let (ln_m, _, ln_mags) = laplace_parts(a, z);
+                // Each exponential has relative error ≤ u(3 + 2|z|a); the division by 2(2z − 1),
+                // the additions and the logarithms add ≤ 8u of the sum of magnitudes.
                 MgfValue {
-                    ln: m.ln(),
-                    ln_err: err.ln(),
+                    ln: ln_m,
+                    ln_err: ln_mags + (u * (16.0 + 4.0 * z.norm() * a)).ln(),
                 }
             }
             Transform::Subsampled { q, mu, add } => {
@@ -214,12 +208,10 @@ impl Transform {
     pub fn ln_atoms(&self, z: C64) -> Option<MgfValue> {
         match *self {
             Transform::Laplace { a } => {
-                let (_, at) = laplace_parts(a, z);
-                let mag = 0.5 * (-z.re * a).exp() + 0.5 * ((z.re - 1.0) * a).exp();
-                let err = mag * UNIT_ROUNDOFF * (8.0 + 4.0 * z.norm() * a);
+                let (_, ln_at, ln_mags) = laplace_parts(a, z);
                 Some(MgfValue {
-                    ln: at.ln(),
-                    ln_err: err.ln(),
+                    ln: ln_at,
+                    ln_err: ln_mags + (UNIT_ROUNDOFF * (8.0 + 4.0 * z.norm() * a)).ln(),
                 })
             }
             _ => None,
@@ -261,15 +253,16 @@ impl Transform {
         match *self {
             Transform::Gaussian { mu } => Decay::Gaussian { mu2: mu * mu },
             Transform::Laplace { a } => {
+                // Ratios to M(λ), all scaled by E1 = e^{(λ−1)a}: A/E1 = ½(1 + r),
+                // c/E1 = ½(1 + r), M/E1 from the closed form (computed to ~1e−15; shrunk by
+                // 1e−12 before dividing).
                 let (ln_m, _, _) = laplace_cgf(a, lambda);
-                let m = ln_m.exp();
-                let atom = 0.5 * (-lambda * a).exp() + 0.5 * ((lambda - 1.0) * a).exp();
-                let c = 0.5 * (((lambda - 1.0) * a).exp() + (-lambda * a).exp());
-                // M is computed to ~1e−15: shrink it by 1e−12 before dividing.
-                let m_lo = m * (1.0 - 1e-12);
+                let r = (-(2.0 * lambda - 1.0) * a).exp();
+                let m_scaled = (ln_m - (lambda - 1.0) * a).exp() * (1.0 - 1e-12);
+                let atom = 0.5 * (1.0 + r) / m_scaled;
                 Decay::Laplace {
-                    atom: atom / m_lo,
-                    cont: c / m_lo,
+                    atom,
+                    cont: atom,
                     two_l1: 2.0 * lambda - 1.0,
                 }
             }
@@ -286,6 +279,68 @@ impl Transform {
         }
     }
 
+    /// Estimated number of x-nodes one [`Transform::ln_mgf`] call at λ + it costs (1 for closed
+    /// forms); used to cap the work of a contour.
+    pub fn cost(&self, lambda: f64, t: f64) -> f64 {
+        match *self {
+            Transform::Subsampled { q, mu, add } => {
+                let alpha = if add { 1.0 - lambda } else { lambda };
+                let c = (1.0 / 1e-17f64).ln() + 4.0f64.ln();
+                let a = (PI / (2.0 * mu)).min((2.0 * c).sqrt());
+                let h = 2.0 * PI * a / (0.5 * a * a + t.abs() * mu * a + c);
+                let (lo, hi) = node_range(q, mu, alpha, c);
+                (hi - lo) / h
+            }
+            _ => 1.0,
+        }
+    }
+
+    /// The exact δ(ε) of one step of a Poisson-subsampled Gaussian (q < 1), from the monotone
+    /// PLLR: remove, x = L⁻¹(ε) = (ln((e^ε − 1 + q)/q) + μ²/2)/μ,
+    /// δ = (1−q)Φ̄(x) + qΦ̄(x−μ) − e^εΦ̄(x); add (PLLR −L, P_add = Q), y = L⁻¹(−ε) when
+    /// −ε > ln(1−q) (else δ = 0), δ = Φ(y) − e^ε[(1−q)Φ(y) + qΦ(y−μ)]. The derivative of δ in x
+    /// vanishes at x = L⁻¹(±ε), so the error of x enters at second order; the bracket is the
+    /// value ± 64u·(sum of the magnitudes of the terms) (Φ̄ via erfc to a few ulp).
+    /// Returns (lower, value, upper), or None for other mechanisms.
+    pub fn single_step_delta(&self, epsilon: f64) -> Option<(f64, f64, f64)> {
+        let Transform::Subsampled { q, mu, add } = *self else {
+            return None;
+        };
+        let (pos, neg) = if !add {
+            let x = (((epsilon.exp() - 1.0 + q) / q).ln() + 0.5 * mu * mu) / mu;
+            let a = (1.0 - q) * normal::sf(x) + q * normal::sf(x - mu);
+            (a, epsilon.exp() * normal::sf(x))
+        } else {
+            if -epsilon <= (-q).ln_1p() {
+                return Some((0.0, 0.0, 0.0));
+            }
+            // L(y) = −ε ⟺ e^{μy − μ²/2} = (e^{−ε} − 1 + q)/q.
+            let y = ((((-epsilon).exp_m1() + q) / q).ln() + 0.5 * mu * mu) / mu;
+            let a = normal::cdf(y);
+            (
+                a,
+                epsilon.exp() * ((1.0 - q) * normal::cdf(y) + q * normal::cdf(y - mu)),
+            )
+        };
+        let v = pos - neg;
+        let e = 64.0 * UNIT_ROUNDOFF * (pos + neg) * (1.0 + epsilon);
+        Some(((v - e).max(0.0), v.max(0.0), (v + e).min(1.0)))
+    }
+
+    /// An upper bound on E_λ|L| under the tilted law (|d/dt M(λ+it)| ≤ M(λ)·E_λ|L|): f64
+    /// trapezoid (step ≤ 0.02) with a relative margin 1e−2; None for the closed forms (their decay
+    /// bounds are used as they are).
+    pub fn tilted_abs_mean(&self, lambda: f64) -> Option<f64> {
+        match *self {
+            Transform::Subsampled { q, mu, add } => {
+                let alpha = if add { 1.0 - lambda } else { lambda };
+                let hh = (0.5 / (1.0 + alpha.abs() * mu * mu).sqrt()).min(0.02);
+                Some(subsampled_real(q, mu, alpha, hh, false).mean_abs * 1.01)
+            }
+            _ => None,
+        }
+    }
+
     /// The largest value L can take when it is bounded above (Laplace: a), else None.
     pub fn loss_max(&self) -> Option<f64> {
         match *self {
@@ -295,48 +350,56 @@ impl Transform {
     }
 }
 
-/// (M(z), A(z)) for Laplace with a = 1/b (closed forms above).
-fn laplace_parts(a: f64, z: C64) -> (C64, C64) {
-    let e_neg = (-z * a).exp();
-    let e_pos = ((z - 1.0) * a).exp();
-    let atoms = (e_neg + e_pos) * 0.5;
+/// (ln M(z), ln A(z), |M|-scale terms) for Laplace with a = 1/b, in log space: with
+/// E1 = e^{(z−1)a} and r = e^{−(2z−1)a} (|r| < 1 for Re z > ½),
+/// M = E1·(½r + ½ + (1 − r)/(2(2z − 1))), A = E1·(½ + ½r). Returns also
+/// ln Σ|terms| (for the rounding bound).
+fn laplace_parts(a: f64, z: C64) -> (C64, C64, f64) {
+    let ln_e1 = (z - 1.0) * a;
     let w = z * 2.0 - 1.0;
+    let r = (-w * a).exp();
     let cont = if w.norm() < 1e-6 {
-        // Removable singularity at z = ½: C ≈ a e^{−a/2}/2.
-        C64::new(0.5 * a * (-0.5 * a).exp(), 0.0)
+        // Removable singularity at z = ½: (1 − r)/(2w) → a/2.
+        C64::new(0.5 * a, 0.0)
     } else {
-        (e_pos - e_neg) / (w * 2.0)
+        (C64::new(1.0, 0.0) - r) / (w * 2.0)
     };
-    (atoms + cont, atoms)
-}
-
-/// (K, K', K'') for Laplace at real λ (closed form, derivatives by the quotient rule).
-fn laplace_cgf(a: f64, lambda: f64) -> (f64, f64, f64) {
-    // M = ½e^{−λa} + ½e^{(λ−1)a} + (e^{(λ−1)a} − e^{−λa})/(2(2λ−1)); central differences for the
-    // derivatives are accurate enough for the saddle point (they are not used in bounds).
-    let m = |l: f64| -> f64 {
-        let w = 2.0 * l - 1.0;
-        let cont = if w.abs() < 1e-6 {
-            0.5 * a * (-0.5 * a).exp()
-        } else {
-            (((l - 1.0) * a).exp() - (-l * a).exp()) / (2.0 * w)
-        };
-        (0.5 * (-l * a).exp() + 0.5 * ((l - 1.0) * a).exp() + cont).ln()
-    };
-    let d = 1e-4 * (1.0 + lambda.abs());
-    let (k0, kp, km) = (m(lambda), m(lambda + d), m(lambda - d));
+    let atoms = (r + 1.0) * 0.5;
+    let mags = 0.5 * r.norm() + 0.5 + (1.0 + r.norm()) / (w * 2.0).norm().max(1e-300);
     (
-        k0,
-        (kp - km) / (2.0 * d),
-        ((kp - 2.0 * k0 + km) / (d * d)).max(0.0),
+        (atoms + cont).ln() + ln_e1,
+        atoms.ln() + ln_e1,
+        ln_e1.re + mags.ln(),
     )
 }
 
+/// (K, K', K'') for Laplace at real λ > ½ (closed form, scaled by E1 = e^{(λ−1)a}).
+fn laplace_cgf(a: f64, lambda: f64) -> (f64, f64, f64) {
+    let w = 2.0 * lambda - 1.0;
+    if w.abs() < 1e-4 {
+        // Near λ = ½ (not used by the contour, whose λ > 1): central differences.
+        let m = |l: f64| laplace_parts(a, C64::new(l, 0.0)).0.re;
+        let d = 1e-3;
+        let (k0, kp, km) = (m(lambda), m(lambda + d), m(lambda - d));
+        return (k0, (kp - km) / (2.0 * d), (kp - 2.0 * k0 + km) / (d * d));
+    }
+    let r = (-w * a).exp();
+    let m = 0.5 * r + 0.5 + (1.0 - r) / (2.0 * w);
+    let d = 2.0 * w * w;
+    let n = a * (1.0 + r) * w - 2.0 * (1.0 - r);
+    let m1 = 0.5 * a * (1.0 - r) + n / d;
+    let n1 = a * a * (1.0 - r) * w;
+    let d1 = 8.0 * w;
+    let m2 = 0.5 * a * a * (1.0 + r) + (n1 * d - n * d1) / (d * d);
+    let k1 = m1 / m;
+    ((lambda - 1.0) * a + m.ln(), k1, (m2 / m - k1 * k1).max(0.0))
+}
 struct RealSummary {
     ln_f: f64,
     mean: f64,
     var: f64,
     rho3: f64,
+    mean_abs: f64,
     tv: f64,
 }
 
@@ -373,13 +436,16 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
     let mean = ws.iter().zip(&ls).map(|(w, l)| w * l).sum::<f64>() / tot;
     let mut var = 0.0;
     let mut rho3 = 0.0;
+    let mut mean_abs = 0.0;
     for (w, l) in ws.iter().zip(&ls) {
         let d = l - mean;
         var += w * d * d;
         rho3 += w * (d * d).abs() * d.abs();
+        mean_abs += w * l.abs();
     }
     var /= tot;
     rho3 /= tot;
+    mean_abs /= tot;
     let ln_f = m + (tot * h).ln() - LN_SQRT_2PI;
     let mut tv = f64::INFINITY;
     if with_tv {
@@ -390,13 +456,13 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
         let mut var_sum = 0.0;
         let mut first = 0.0;
         let mut last = 0.0;
-        for j in 0..n {
+        for (j, sj) in ss.iter().enumerate() {
             let x = lo + j as f64 * h;
             let wv = mu * x - 0.5 * mu * mu;
             let y = -(wv + logit);
             let softplus = if y > 30.0 { y } else { y.exp().ln_1p() };
             let ln_lp = mu.ln() - softplus;
-            let g = (ss[j] - m - ln_lp).exp();
+            let g = (sj - m - ln_lp).exp();
             if let Some(p) = prev {
                 var_sum += (g - p).abs();
             } else {
@@ -412,6 +478,7 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
         mean,
         var,
         rho3,
+        mean_abs,
         tv,
     }
 }

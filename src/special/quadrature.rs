@@ -253,10 +253,10 @@ fn ln_abs_estimates(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<
         let lnphi = -0.5 * x * x;
         for (ti, t) in tilts.iter().enumerate() {
             let d = (l - t.center).abs();
-            for k in 0..=max_k {
+            for (k, slot) in acc[ti].iter_mut().enumerate().take(max_k + 1) {
                 let v = t.lambda * l + k as f64 * d.ln() + lnphi;
                 if v.is_finite() {
-                    let (m, s) = &mut acc[ti][k];
+                    let (m, s) = slot;
                     if v > *m {
                         *s = *s * (*m - v).exp() + 1.0;
                         *m = v;
@@ -537,9 +537,9 @@ fn node(
         d.hi.sub_assign_round(&centers[ti], Round::Up);
         let mut p = weight;
         acc[ti][0].add_assign(&p);
-        for k in 1..=max_k {
+        for slot in acc[ti].iter_mut().take(max_k + 1).skip(1) {
             p = p.mul(&d);
-            acc[ti][k].add_assign(&p);
+            slot.add_assign(&p);
         }
     }
 }
@@ -566,9 +566,9 @@ pub fn moments_f64(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<V
             let d = l - t.center;
             let mut p = wgt;
             acc[ti][0] += p;
-            for k in 1..=max_k {
+            for slot in acc[ti].iter_mut().take(max_k + 1).skip(1) {
                 p *= d;
-                acc[ti][k] += p;
+                *slot += p;
             }
         }
     }

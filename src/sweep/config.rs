@@ -278,6 +278,7 @@ impl SweepConfig {
             },
             tolerance: self.tolerance,
             bracket: self.bracket,
+            ..AccountantOptions::default()
         })
     }
 

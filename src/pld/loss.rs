@@ -1,0 +1,378 @@
+//! Q-side laws of the privacy loss of each mechanism and their discretisation on a grid
+//! (MATH.md §1–2, §7).
+//!
+//! Each law is given by its continuous part (CDF F and survival function S, both evaluated
+//! directly so that either tail keeps full relative precision) and its atoms. The loss of
+//! one ordering under that ordering's Q is what the PLD accountant needs:
+//! δ(ε) = E_Q[(1 − e^{ε−L})₊].
+
+use super::{Pmf, Rounding};
+use crate::mechanism::Direction;
+use crate::special::normal;
+
+/// The Q-side law of one mechanism's privacy loss in one ordering.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LossLaw {
+    /// L ~ N(μ²/2, μ²): the Gaussian mechanism (both orderings), μ = 1/σ (or the μ_tot of a
+    /// composition of Gaussians, which is exactly Gaussian with μ_tot² = Σ μ_i²).
+    Gaussian {
+        /// μ.
+        mu: f64,
+    },
+    /// The Laplace mechanism with a = 1/b (both orderings): atom 1/2 at +a, atom e^{−a}/2 at
+    /// −a, continuous CDF (e^{−(a−ℓ)/2} − e^{−a})/2 on (−a, a).
+    Laplace {
+        /// a = 1/b.
+        a: f64,
+    },
+    /// Poisson-subsampled Gaussian, remove ordering: Q = (1−q)N(0,1) + qN(μ,1),
+    /// L(x) = ln(1 − q + q e^{μx − μ²/2}), increasing in x with inverse
+    /// x(ℓ) = (ln((e^ℓ − (1−q))/q) + μ²/2)/μ for ℓ > ln(1−q).
+    SubsampledRemove {
+        /// q ∈ (0, 1).
+        q: f64,
+        /// μ = 1/σ.
+        mu: f64,
+    },
+    /// Poisson-subsampled Gaussian, add ordering: the loss is −L(x) with x ~ N(0,1).
+    SubsampledAdd {
+        /// q ∈ (0, 1).
+        q: f64,
+        /// μ = 1/σ.
+        mu: f64,
+    },
+}
+
+/// x(ℓ) for the subsampled Gaussian, or −∞ when ℓ ≤ ln(1 − q).
+fn x_of(q: f64, mu: f64, l: f64) -> f64 {
+    let ln1q = (-q).ln_1p();
+    if l <= ln1q {
+        return f64::NEG_INFINITY;
+    }
+    // ln(e^ℓ − (1 − q)) without cancellation or overflow.
+    let ln_v = if l > 30.0 {
+        l + (-(1.0 - q) * (-l).exp()).ln_1p()
+    } else if l >= 0.0 {
+        (l.exp_m1() + q).ln()
+    } else {
+        (1.0 - q).ln() + (l - ln1q).exp_m1().ln()
+    };
+    (ln_v - q.ln() + 0.5 * mu * mu) / mu
+}
+
+/// L(x) = ln(1 − q + q e^{μx − μ²/2}) evaluated stably (MATH.md §2).
+fn l_of(q: f64, mu: f64, x: f64) -> f64 {
+    let w = mu * x - 0.5 * mu * mu;
+    let u = q * w.exp_m1();
+    if u.abs() <= 0.5 {
+        u.ln_1p()
+    } else {
+        let (a, b) = ((-q).ln_1p(), q.ln() + w);
+        let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+        hi + (lo - hi).exp().ln_1p()
+    }
+}
+
+/// P(a < Z ≤ b) for Z ~ N(0,1) with a relative error of a few ulp, also for short intervals
+/// far in a tail: 5-point Gauss–Legendre on [a, b] when (b − a)/2·(|mid| + 3) ≤ 0.3 (the
+/// quadrature error is then far below f64 rounding), else a difference of the tail functions
+/// on the side away from 0 (which then loses at most a factor ~10 to cancellation).
+pub fn normal_mass(a: f64, b: f64) -> f64 {
+    if b.partial_cmp(&a) != Some(std::cmp::Ordering::Greater) {
+        return 0.0;
+    }
+    if a == f64::NEG_INFINITY {
+        return normal::cdf(b);
+    }
+    if b == f64::INFINITY {
+        return normal::sf(a);
+    }
+    let (m, d) = (0.5 * (a + b), 0.5 * (b - a));
+    if d * (m.abs() + 3.0) <= 0.3 {
+        const T: [f64; 5] = [
+            0.0,
+            0.538_469_310_105_683_1,
+            -0.538_469_310_105_683_1,
+            0.906_179_845_938_664,
+            -0.906_179_845_938_664,
+        ];
+        const W: [f64; 5] = [
+            0.568_888_888_888_888_9,
+            0.478_628_670_499_366_5,
+            0.478_628_670_499_366_5,
+            0.236_926_885_056_189_1,
+            0.236_926_885_056_189_1,
+        ];
+        let s: f64 = T
+            .iter()
+            .zip(W.iter())
+            .map(|(t, w)| w * normal::pdf(m + d * t))
+            .sum();
+        d * s
+    } else if a >= 0.0 {
+        normal::sf(a) - normal::sf(b)
+    } else if b <= 0.0 {
+        normal::cdf(b) - normal::cdf(a)
+    } else {
+        1.0 - normal::sf(b) - normal::cdf(a)
+    }
+    .max(0.0)
+}
+
+/// The safety shift η of a grid boundary at loss ℓ (see [`LossLaw::discretise`]).
+pub fn boundary_shift(slope: f64, l: f64) -> f64 {
+    1e-11 * (1.0 + slope + l.abs())
+}
+
+/// Upper quantile z with Φ̄(z) ≤ τ (a safe over-estimate: Φ̄(z) ≤ φ(z)/z).
+pub fn z_tail(tau: f64) -> f64 {
+    let t = tau.clamp(1e-300, 0.25);
+    let mut z = (2.0 * (1.0 / t).ln()).sqrt();
+    while normal::ln_sf(z) > t.ln() {
+        z += 0.25;
+    }
+    z
+}
+
+impl LossLaw {
+    /// The law for a mechanism ordering.
+    pub fn subsampled(q: f64, mu: f64, direction: Direction) -> LossLaw {
+        match direction {
+            Direction::Remove => LossLaw::SubsampledRemove { q, mu },
+            Direction::Add => LossLaw::SubsampledAdd { q, mu },
+        }
+    }
+
+    /// (F(ℓ), S(ℓ)): the continuous part's mass at or below ℓ and above ℓ.
+    pub fn cont(&self, l: f64) -> (f64, f64) {
+        match *self {
+            LossLaw::Gaussian { mu } => {
+                let z = (l - 0.5 * mu * mu) / mu;
+                (normal::cdf(z), normal::sf(z))
+            }
+            LossLaw::Laplace { a } => {
+                if l <= -a {
+                    (0.0, 0.5 * (1.0 - (-a).exp()))
+                } else if l >= a {
+                    (0.5 * (1.0 - (-a).exp()), 0.0)
+                } else {
+                    let t = -(a - l) / 2.0;
+                    (0.5 * (t.exp() - (-a).exp()), (-0.5 * t.exp_m1()).max(0.0))
+                }
+            }
+            LossLaw::SubsampledRemove { q, mu } => {
+                let x = x_of(q, mu, l);
+                if x == f64::NEG_INFINITY {
+                    return (0.0, 1.0);
+                }
+                (
+                    (1.0 - q) * normal::cdf(x) + q * normal::cdf(x - mu),
+                    (1.0 - q) * normal::sf(x) + q * normal::sf(x - mu),
+                )
+            }
+            LossLaw::SubsampledAdd { q, mu } => {
+                // P(−L(x) ≤ ℓ) = P(L(x) ≥ −ℓ) = Φ̄(x(−ℓ)).
+                let x = x_of(q, mu, -l);
+                if x == f64::NEG_INFINITY {
+                    return (1.0, 0.0);
+                }
+                (normal::sf(x), normal::cdf(x))
+            }
+        }
+    }
+
+    /// The continuous part's mass in (la, lb], accurate to a few ulp relative.
+    pub fn cont_mass(&self, la: f64, lb: f64) -> f64 {
+        if lb.partial_cmp(&la) != Some(std::cmp::Ordering::Greater) {
+            return 0.0;
+        }
+        match *self {
+            LossLaw::Gaussian { mu } => {
+                let m = 0.5 * mu * mu;
+                normal_mass((la - m) / mu, (lb - m) / mu)
+            }
+            LossLaw::Laplace { a } => {
+                let (la, lb) = (la.max(-a), lb.min(a));
+                if lb <= la {
+                    return 0.0;
+                }
+                let (ta, tb) = (-(a - la) / 2.0, -(a - lb) / 2.0);
+                0.5 * ta.exp() * (tb - ta).exp_m1()
+            }
+            LossLaw::SubsampledRemove { q, mu } => {
+                let (xa, xb) = (x_of(q, mu, la), x_of(q, mu, lb));
+                (1.0 - q) * normal_mass(xa, xb) + q * normal_mass(xa - mu, xb - mu)
+            }
+            LossLaw::SubsampledAdd { q, mu } => normal_mass(x_of(q, mu, -lb), x_of(q, mu, -la)),
+        }
+    }
+
+    /// Atoms (location, mass).
+    pub fn atoms(&self) -> Vec<(f64, f64)> {
+        match *self {
+            LossLaw::Laplace { a } => vec![(-a, 0.5 * (-a).exp()), (a, 0.5)],
+            _ => Vec::new(),
+        }
+    }
+
+    /// A window [lo, hi] outside which the law has mass ≤ τ on each side.
+    pub fn window(&self, tau: f64) -> (f64, f64) {
+        let z = z_tail(tau);
+        match *self {
+            LossLaw::Gaussian { mu } => (0.5 * mu * mu - z * mu, 0.5 * mu * mu + z * mu),
+            LossLaw::Laplace { a } => (-a, a),
+            LossLaw::SubsampledRemove { q, mu } => ((-q).ln_1p(), l_of(q, mu, mu + z)),
+            LossLaw::SubsampledAdd { q, mu } => (-l_of(q, mu, z), -(-q).ln_1p()),
+        }
+    }
+
+    /// A scale of the law's argument in loss units, for the safety shift of grid boundaries
+    /// (|dℓ/dx| ≤ μ for the Gaussian-based laws).
+    pub fn slope(&self) -> f64 {
+        match *self {
+            LossLaw::Gaussian { mu }
+            | LossLaw::SubsampledRemove { mu, .. }
+            | LossLaw::SubsampledAdd { mu, .. } => mu,
+            LossLaw::Laplace { a } => a,
+        }
+    }
+
+    /// Discretise on the grid ℓ_k = k·h with the given rounding, keeping mass ≤ τ outside
+    /// the window (pessimistic: mass below the window is rounded up to its first point, mass
+    /// above goes to +∞; optimistic: mass below is dropped, mass above is rounded down to the
+    /// last point).
+    ///
+    /// Grid boundaries are evaluated shifted by η = 1e−11·(1 + slope + |ℓ|) in the safe
+    /// direction (down for pessimistic, up for optimistic), which covers the f64 error of the
+    /// argument x(ℓ); the value error of each F/S evaluation (≤ 16u·min(F, S)) is carried in
+    /// the pmf's error bounds.
+    pub fn discretise(&self, h: f64, tau: f64, rounding: Rounding) -> Pmf {
+        const U: f64 = f64::EPSILON / 2.0;
+        let (lo, hi) = self.window(tau);
+        // One spare point at each end keeps atoms at the window's edges inside it.
+        let k_lo = (lo / h).floor() as i64 - 1;
+        let k_hi = (hi / h).ceil() as i64 + 1;
+        let len = (k_hi - k_lo + 1) as usize;
+        let slope = self.slope();
+        let eta = |l: f64| boundary_shift(slope, l);
+        // Boundary values: b_i for i = 0..=len: the boundary between bins.
+        // Pessimistic: bin k collects (ℓ_{k−1}, ℓ_k]; optimistic: [ℓ_k, ℓ_{k+1}).
+        let pess = rounding == Rounding::Pessimistic;
+        let mut f = Vec::with_capacity(2);
+        let mut s = Vec::with_capacity(2);
+        // Pessimistic boundary i sits at ℓ_{k_lo + i − 1} (i = 0: below the window);
+        // optimistic boundary i at ℓ_{k_lo + i}; both moved by η in the safe direction.
+        let bound_l = |i: usize| {
+            let k = if pess {
+                k_lo + i as i64 - 1
+            } else {
+                k_lo + i as i64
+            };
+            let l = k as f64 * h;
+            if pess {
+                l - eta(l)
+            } else {
+                l + eta(l)
+            }
+        };
+        for i in [0, len] {
+            let (a, b) = self.cont(bound_l(i));
+            f.push(a);
+            s.push(b);
+        }
+        let mut masses = vec![0.0; len];
+        let mut err_sq = 0.0;
+        let vt = |i: usize| 16.0 * U * f[i].min(s[i]);
+        let (f0, s_end) = (f[0], s[1]);
+        for (k, m) in masses.iter_mut().enumerate() {
+            let (la, lb) = (bound_l(k), bound_l(k + 1));
+            *m = self.cont_mass(la, lb);
+            let e = 64.0 * U * *m;
+            err_sq += e * e;
+        }
+        let mut inf_mass = 0.0;
+        let mut err1 = 0.0;
+        // Tails: pessimistic bottom (F at boundary 0) joins bin 0, top (S at boundary len)
+        // goes to +∞; optimistic bottom (F at boundary 0) is dropped, top joins the last bin.
+        if pess {
+            masses[0] += f0;
+            inf_mass += s_end;
+        } else {
+            masses[len - 1] += s_end;
+        }
+        err1 += vt(0) + vt(1);
+        for (x, p) in self.atoms() {
+            let t = x / h;
+            let k = if pess {
+                let mut k = t.ceil() as i64;
+                if (k as f64) * h < x + eta(x) {
+                    k += 1;
+                }
+                k
+            } else {
+                let mut k = t.floor() as i64;
+                if (k as f64) * h > x - eta(x) {
+                    k -= 1;
+                }
+                k
+            };
+            let idx = (k - k_lo).clamp(0, len as i64 - 1) as usize;
+            if pess && k > k_hi {
+                inf_mass += p;
+            } else if !pess && k < k_lo {
+                // dropped
+            } else {
+                masses[idx] += p;
+            }
+            err1 += 2.0 * U * p;
+        }
+        let mut pmf = Pmf {
+            h,
+            offset: k_lo,
+            masses,
+            inf_mass,
+            rounding,
+            err2: err_sq.sqrt(),
+            err1,
+            lifted: if pess { f0 } else { 0.0 },
+        };
+        pmf.trim();
+        pmf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inverse_of_the_subsampled_loss_round_trips() {
+        for &(q, mu) in &[(0.01, 1.25), (0.1, 1.0 / 0.6), (0.5, 0.25)] {
+            for &x in &[-5.0, -1.0, 0.0, 1.0, 3.0, 8.0, 30.0] {
+                let l = l_of(q, mu, x);
+                let back = x_of(q, mu, l);
+                assert!(
+                    (back - x).abs() < 1e-6 * (1.0 + x.abs()),
+                    "q={q} mu={mu} x={x}: l={l} back={back}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn discretised_masses_sum_to_one() {
+        let laws = [
+            LossLaw::Gaussian { mu: 1.0 },
+            LossLaw::Laplace { a: 0.5 },
+            LossLaw::SubsampledRemove { q: 0.01, mu: 1.25 },
+            LossLaw::SubsampledAdd { q: 0.01, mu: 1.25 },
+        ];
+        for law in laws {
+            for r in [Rounding::Pessimistic, Rounding::Optimistic] {
+                let p = law.discretise(1e-3, 1e-18, r);
+                let tot: f64 = p.masses.iter().sum::<f64>() + p.inf_mass;
+                assert!((tot - 1.0).abs() < 1e-12, "{law:?} {r:?}: {tot}");
+            }
+        }
+    }
+}

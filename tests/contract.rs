@@ -1,0 +1,269 @@
+//! One contract suite run against every accountant in `AccountantKind::ALL`.
+
+use ewtune::accountant::{build, Accountant, AccountantKind, AccountantOptions, Guarantee, Report};
+use ewtune::edgeworth::gaussian_delta;
+use ewtune::event::DpEvent;
+use ewtune::Error;
+
+fn fresh(kind: AccountantKind) -> Box<dyn Accountant> {
+    build(kind, &AccountantOptions::default()).unwrap()
+}
+
+fn composed(kind: AccountantKind, event: &DpEvent) -> Option<Box<dyn Accountant>> {
+    let mut a = fresh(kind);
+    match a.supports(event) {
+        Ok(()) => {
+            a.compose(event, 1)
+                .unwrap_or_else(|e| panic!("{}: supports but compose fails: {e}", kind.name()));
+            Some(a)
+        }
+        Err(Error::UnsupportedEvent { .. }) => {
+            assert!(
+                a.compose(event, 1).is_err(),
+                "{}: compose after unsupported",
+                kind.name()
+            );
+            None
+        }
+        Err(e) => panic!("{}: supports failed with {e}", kind.name()),
+    }
+}
+
+/// lower ≤ value ≤ upper whenever the bounds are given (tolerance 1e-12 relative).
+fn check_order(r: &Report, what: &str) {
+    let v = r.value();
+    let slack = 1e-12 * v.abs().max(1e-300);
+    if let Some(lo) = r.lower {
+        assert!(lo <= v + slack, "{what}: lower {lo} > value {v}");
+    }
+    if let Some(up) = r.upper {
+        assert!(v <= up + slack, "{what}: value {v} > upper {up}");
+    }
+}
+
+#[test]
+fn every_accountant_answers_a_dpsgd_event() {
+    let ev = DpEvent::dpsgd(1.0, 0.01, 200);
+    for &kind in AccountantKind::ALL {
+        let a =
+            composed(kind, &ev).unwrap_or_else(|| panic!("{} must support DP-SGD", kind.name()));
+        assert_eq!(a.name(), kind.name());
+        let r = a.epsilon(1e-5).unwrap();
+        assert!(
+            r.epsilon.is_finite() && r.epsilon > 0.0,
+            "{}: {}",
+            kind.name(),
+            r.epsilon
+        );
+        assert_eq!(r.accountant, kind.name());
+        check_order(&r, kind.name());
+        let d = a.delta(1.0).unwrap();
+        assert!(
+            (0.0..=1.0).contains(&d.delta),
+            "{}: {}",
+            kind.name(),
+            d.delta
+        );
+        check_order(&d, kind.name());
+    }
+}
+
+#[test]
+fn poisson_sampled_laplace_is_unsupported_naming_the_sub_event() {
+    let bad = DpEvent::Composed {
+        events: vec![
+            DpEvent::Gaussian { sigma: 1.0 },
+            DpEvent::PoissonSampled {
+                sampling_rate: 0.1,
+                event: Box::new(DpEvent::Laplace { scale: 2.0 }),
+            },
+        ],
+    };
+    for &kind in AccountantKind::ALL {
+        let mut a = fresh(kind);
+        for e in [
+            a.supports(&bad).unwrap_err(),
+            a.compose(&bad, 1).unwrap_err(),
+        ] {
+            match &e {
+                Error::UnsupportedEvent {
+                    accountant, event, ..
+                } => {
+                    assert_eq!(*accountant, kind.name());
+                    assert!(event.contains("Laplace"), "{}: {e}", kind.name());
+                }
+                other => panic!("{}: expected UnsupportedEvent, got {other}", kind.name()),
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_delta_and_epsilon_are_rejected_by_name() {
+    for &kind in AccountantKind::ALL {
+        let a = composed(kind, &DpEvent::Gaussian { sigma: 1.0 }).unwrap();
+        for d in [0.0, 1.0, -0.5, 2.0, f64::NAN, f64::INFINITY] {
+            match a.epsilon(d) {
+                Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "delta"),
+                other => panic!("{}: delta = {d}: {other:?}", kind.name()),
+            }
+        }
+        for e in [-1.0, f64::NAN, f64::INFINITY] {
+            match a.delta(e) {
+                Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "epsilon"),
+                other => panic!("{}: epsilon = {e}: {other:?}", kind.name()),
+            }
+        }
+    }
+}
+
+#[test]
+fn delta_is_non_increasing_in_epsilon() {
+    let events = [
+        DpEvent::dpsgd(1.0, 0.01, 100),
+        DpEvent::Gaussian { sigma: 2.0 },
+    ];
+    for ev in &events {
+        for &kind in AccountantKind::ALL {
+            let Some(a) = composed(kind, ev) else {
+                continue;
+            };
+            let mut prev: Option<Report> = None;
+            for eps in [0.25, 0.5, 1.0, 2.0, 4.0] {
+                let r = a.delta(eps).unwrap();
+                check_order(&r, kind.name());
+                if let Some(p) = &prev {
+                    // Same-call values: non-increasing up to 1e-9 relative; bracket ends of
+                    // separate calls: upper(ε1) ≥ lower(ε2) for ε1 < ε2.
+                    assert!(
+                        r.delta <= p.delta * (1.0 + 1e-9) + 1e-300,
+                        "{} {}: delta({eps}) = {} > {}",
+                        kind.name(),
+                        ev.describe(),
+                        r.delta,
+                        p.delta
+                    );
+                    if let (Some(up), Some(lo)) = (p.upper, r.lower) {
+                        assert!(up >= lo, "{}: upper {up} < next lower {lo}", kind.name());
+                    }
+                }
+                prev = Some(r);
+            }
+        }
+    }
+}
+
+/// Gaussian composition (μ_tot = 1) against Dong–Roth–Su, with a tolerance per guarantee.
+#[test]
+fn gaussian_composition_is_close_to_exact() {
+    let ev = DpEvent::SelfComposed {
+        event: Box::new(DpEvent::Gaussian { sigma: 2.0 }),
+        count: 4,
+    };
+    for &kind in AccountantKind::ALL {
+        let a = composed(kind, &ev).unwrap();
+        for eps in [0.5, 1.0, 3.0] {
+            let exact = gaussian_delta(1.0, eps);
+            let r = a.delta(eps).unwrap();
+            let v = r.delta;
+            let name = kind.name();
+            match r.guarantee {
+                Guarantee::Exact => {
+                    assert!(
+                        (v / exact - 1.0).abs() < 1e-8,
+                        "{name} eps={eps}: {v} vs {exact}"
+                    )
+                }
+                Guarantee::Bracket => {
+                    let (lo, up) = (r.lower.unwrap(), r.upper.unwrap());
+                    assert!(
+                        lo <= exact && exact <= up,
+                        "{name}: {exact} not in [{lo}, {up}]"
+                    );
+                    assert!(up <= exact * 1.1, "{name}: upper {up} far above {exact}");
+                }
+                Guarantee::UpperBound => {
+                    assert!(
+                        v >= exact * (1.0 - 1e-12),
+                        "{name}: {v} below exact {exact}"
+                    )
+                }
+                Guarantee::LowerBound => {
+                    assert!(
+                        v <= exact * (1.0 + 1e-12),
+                        "{name}: {v} above exact {exact}"
+                    )
+                }
+                Guarantee::Estimate => {
+                    assert!(
+                        (v / exact - 1.0).abs() < 0.1,
+                        "{name} eps={eps}: {v} vs {exact}"
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// ε(δ(ε)) returns ε for exact and bracket accountants.
+#[test]
+fn epsilon_of_delta_round_trips() {
+    let events = [
+        DpEvent::SelfComposed {
+            event: Box::new(DpEvent::Gaussian { sigma: 1.5 }),
+            count: 3,
+        },
+        DpEvent::dpsgd(0.9, 0.02, 300),
+    ];
+    for ev in &events {
+        for &kind in AccountantKind::ALL {
+            let Some(a) = composed(kind, ev) else {
+                continue;
+            };
+            let eps = 1.5;
+            let d = a.delta(eps).unwrap();
+            match d.guarantee {
+                Guarantee::Exact => {
+                    let e = a.epsilon(d.delta).unwrap();
+                    assert!(
+                        (e.epsilon - eps).abs() < 1e-6,
+                        "{}: {} vs {eps}",
+                        kind.name(),
+                        e.epsilon
+                    );
+                }
+                Guarantee::Bracket if !d.vacuous => {
+                    // ε(δ_up(ε)) ≤ ε ≤ ε(δ_low(ε)) for the true curve; the certified ends
+                    // must be consistent with that (tolerance: the bracket itself).
+                    let e_up = a.epsilon(d.upper.unwrap()).unwrap();
+                    assert!(e_up.lower.unwrap() <= eps, "{}: {e_up:?}", kind.name());
+                    let e_lo = a.epsilon(d.lower.unwrap()).unwrap();
+                    assert!(e_lo.upper.unwrap() >= eps, "{}: {e_lo:?}", kind.name());
+                    assert!(
+                        (e_up.upper.unwrap() / eps - 1.0).abs() < 0.05,
+                        "{}",
+                        kind.name()
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn nothing_composed_is_free_and_non_private_is_infinite() {
+    for &kind in AccountantKind::ALL {
+        let a = fresh(kind);
+        assert_eq!(a.epsilon(1e-5).unwrap().epsilon, 0.0, "{}", kind.name());
+        let mut b = fresh(kind);
+        b.compose(&DpEvent::NonPrivate, 1).unwrap();
+        assert_eq!(
+            b.epsilon(1e-5).unwrap().epsilon,
+            f64::INFINITY,
+            "{}",
+            kind.name()
+        );
+        assert_eq!(b.delta(1.0).unwrap().delta, 1.0, "{}", kind.name());
+    }
+}
