@@ -459,7 +459,24 @@ pub fn plot(p: &PlotParams) -> Result<Vec<PathBuf>> {
             .chain(panel.truth.iter())
             .flat_map(|(_, v)| v.iter());
         let xr = range(all.clone().map(|q| q.x), p.log_x);
-        let yr = range(all.flat_map(|q| [Some(q.y), q.lo, q.hi]).flatten(), p.log_y);
+        // The y range follows the estimates and the truth; bracket ends widen it only when they
+        // are within one data span of it (a near-vacuous bracket is clipped at the frame).
+        let core = range(all.clone().map(|q| q.y), p.log_y);
+        let yr = core.and_then(|(a, b)| {
+            let near = |v: f64| {
+                if p.log_y {
+                    v > 0.0 && v >= a * a / b && v <= b * b / a
+                } else {
+                    v >= a - (b - a) && v <= b + (b - a)
+                }
+            };
+            range(
+                all.flat_map(|q| [Some(q.y), q.lo, q.hi])
+                    .flatten()
+                    .filter(|&v| near(v)),
+                p.log_y,
+            )
+        });
         let (Some(xr), Some(yr)) = (xr, yr) else {
             continue;
         };

@@ -244,7 +244,10 @@ fn certified_accountant_calibrates_on_the_upper_end() {
             delta: 1e-5,
             sampling_rate: Some(0.01),
             steps: Some(100),
-            rel_tol: 1e-3,
+            // Coarse (1e-2, no envelope scan): the test is about which end is used, not accuracy,
+            // and must stay fast for the slower certified accountants.
+            rel_tol: 1e-2,
+            envelope_points: 0,
             ..CalibrationParams::default()
         };
         let info = match calibrate(&p) {

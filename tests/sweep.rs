@@ -197,3 +197,44 @@ epsilon = [8.0]
     assert!(col("epsilon").parse::<f64>().expect("eps") <= 8.0);
     assert_eq!(col("target_epsilon"), "8");
 }
+
+#[test]
+fn block_accountant_filter_and_truth_switch() {
+    let cfg = r#"
+accountants = ["all"]
+orders = [0, 1]
+truth = ["no-such-accountant"]
+[[grid]]
+label = "all"
+sigma = [1.0]
+sampling_rate = [0.01]
+steps = [10]
+delta = [1e-5]
+[[grid]]
+label = "ew-only"
+accountants = ["edgeworth"]
+truth = false
+sigma = [1.0]
+sampling_rate = [0.01]
+steps = [10]
+delta = [1e-5]
+"#;
+    let plan = SweepConfig::from_toml(cfg, "c.toml")
+        .expect("config")
+        .plan()
+        .expect("plan");
+    let n_all = plan.methods.len();
+    assert!(n_all >= 2);
+    let ew: Vec<_> = plan.jobs.iter().filter(|j| j.grid == "ew-only").collect();
+    assert_eq!(ew.len(), 2, "edgeworth orders 0 and 1 only");
+    assert!(ew
+        .iter()
+        .all(|j| plan.methods[j.method].kind.name() == "edgeworth" && !j.truth));
+    assert_eq!(plan.jobs.len(), n_all + 2);
+    assert!(plan.truth.is_none(), "an unknown truth name is skipped");
+    let bad = cfg.replace("accountants = [\"edgeworth\"]", "accountants = [\"nope\"]");
+    assert!(SweepConfig::from_toml(&bad, "c.toml")
+        .expect("config")
+        .plan()
+        .is_err());
+}
