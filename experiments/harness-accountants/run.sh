@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-target/release/ewtune}
 SEEDS=${SEEDS:-20}
-ACCOUNTANTS=${ACCOUNTANTS:-"edgeworth:0 edgeworth:1 edgeworth:2 edgeworth:3"}
+ACCOUNTANTS=${ACCOUNTANTS:-"edgeworth:0 edgeworth:1 edgeworth:2 edgeworth:3 saddlepoint:1 contour:1 pld:1 rdp:1 gdp:1"}
 EPSILON=${EPSILON:-1.0}
 DELTA=${DELTA:-1e-5}
 BACKEND=${BACKEND:-cpu}

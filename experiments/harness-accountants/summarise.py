@@ -10,6 +10,7 @@ ap.add_argument("out")
 ap.add_argument("--command", default="")
 ap.add_argument("--seconds", type=float, default=float("nan"))
 ap.add_argument("--version", default="")
+ap.add_argument("--reference", default="pld-1", help="accountant the paired differences are taken against (first one if absent)")
 a = ap.parse_args()
 
 runs = {}
@@ -26,6 +27,9 @@ def order_key(name):
 accs = sorted(runs, key=order_key)
 if not accs:
     raise SystemExit("no runs found")
+if a.reference in accs:
+    accs.remove(a.reference)
+    accs.insert(0, a.reference)
 seeds = sorted(set.intersection(*(set(runs[x]) for x in accs)))
 ref = accs[0]
 
