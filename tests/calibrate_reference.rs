@@ -12,7 +12,7 @@ use ewtune::calibrate::{calibrate, CalibrationParams};
 use ewtune::mechanism::Adjacency;
 
 #[test]
-#[ignore = "fails at 1.5e-3 (q=0.01, sigma=0.8, delta=1e-6): the pld accountant's certified upper end is 0.4% above dp_accounting's epsilon there; run with --ignored"]
+#[ignore = "open (issue 6): with PLD tolerance 1e-3 the certified upper end still sits up to 0.1% above dp_accounting's pessimistic epsilon, so the calibrated sigma differs by 1.02e-3 at q=0.01, sigma=1, delta=1e-6 (limit 1e-3); run with --ignored"]
 fn pld_calibration_recovers_dp_accounting_sigma() {
     let kind = match AccountantKind::parse("pld") {
         Ok(k) => k,

@@ -457,7 +457,7 @@ impl Accountant for EdgeworthAccountant {
             }
             if !inv.monotone {
                 r.notes.push(format!(
-                    "{} ordering: the order-{} delta curve is not monotone (it rises again after falling); epsilon is its first crossing of delta",
+                    "{} ordering: the order-{} delta curve is not monotone (it rises above delta after falling below); epsilon is the first point where it is <= delta",
                     dir.name(),
                     self.params.order
                 ));

@@ -49,18 +49,31 @@ pub fn epsilon_for_delta(
     xtol: f64,
     pick: Pick,
 ) -> Result<Inversion> {
-    let mut evals = 0usize;
+    let evals = std::cell::Cell::new(0usize);
     let mut f = |e: f64| -> Result<f64> {
-        evals += 1;
+        evals.set(evals.get() + 1);
         curve(e)
     };
     let d0 = f(0.0)?;
     if d0 <= delta {
-        // Also check a little to the right for non-monotone curves.
+        // ε = 0 by definition; but an approximation may rise above δ later (non-monotone):
+        // scan to the guessed scale so that callers can report it.
+        let span = if guess.is_finite() && guess > 0.0 {
+            2.0 * guess
+        } else {
+            2.0
+        };
+        let mut monotone = true;
+        for i in 1..=12 {
+            if f(span * i as f64 / 12.0)? > delta {
+                monotone = false;
+                break;
+            }
+        }
         return Ok(Inversion {
             epsilon: 0.0,
-            monotone: true,
-            evaluations: 1,
+            monotone,
+            evaluations: evals.get(),
         });
     }
     let mut hi = if guess.is_finite() && guess > 0.0 {
@@ -129,7 +142,7 @@ pub fn epsilon_for_delta(
     Ok(Inversion {
         epsilon,
         monotone,
-        evaluations: evals,
+        evaluations: evals.get(),
     })
 }
 
@@ -152,5 +165,16 @@ mod tests {
         assert!(!r.monotone);
         assert!((r.epsilon - 10f64.ln()).abs() < 1e-6, "{}", r.epsilon);
         assert!(epsilon_for_delta(|_| Ok(0.5), 0.1, 1.0, 1e-9, Pick::Root).is_err());
+        // Below δ at 0 but rising above it later: ε = 0, flagged as not monotone.
+        let r = epsilon_for_delta(
+            |e| Ok(0.2 * (-(e - 1.0) * (e - 1.0)).exp()),
+            0.1,
+            1.0,
+            1e-9,
+            Pick::Root,
+        )
+        .unwrap();
+        assert_eq!(r.epsilon, 0.0);
+        assert!(!r.monotone);
     }
 }
