@@ -31,7 +31,7 @@
 //! `steps`), on the infeasible side.
 //!
 //! # References
-//! EW-Tune (Sander et al. 2023) calibrates by a descending linear scan from σ = 2 that stops at
+//! EW-Tune (Behnia, Ebrahimi, Pacheco, Padmanabhan, ICDMW 2022) calibrates by a descending linear scan from σ = 2 that stops at
 //! the first violation; this bisection reaches the same crossing to a stated tolerance and does
 //! not fail when ε(2) ≥ target.
 
