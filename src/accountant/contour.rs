@@ -957,25 +957,15 @@ impl ContourAccountant {
     }
 
     fn trivial(&self, query: Query, epsilon: f64, delta: f64) -> Option<Report> {
-        if self.composition.non_private {
-            let mut r = self.base_report(query, epsilon, delta);
-            r.guarantee = Guarantee::Exact;
-            r.set_value(if query == Query::Epsilon {
-                f64::INFINITY
-            } else {
-                1.0
-            });
-            r.notes.push("a non-private event was composed".into());
-            return Some(r);
-        }
-        if self.composition.parts.is_empty() {
-            let mut r = self.base_report(query, epsilon, delta);
-            r.guarantee = Guarantee::Exact;
-            r.set_value(0.0);
-            r.notes.push("nothing composed".into());
-            return Some(r);
-        }
-        None
+        let adjacency = self.params.adjacency;
+        Report::trivial(
+            self.name(),
+            &self.composition,
+            query,
+            epsilon,
+            delta,
+            adjacency,
+        )
     }
 }
 

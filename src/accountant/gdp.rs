@@ -78,26 +78,15 @@ impl GdpAccountant {
     }
 
     fn trivial(&self, query: Query, epsilon: f64, delta: f64) -> Option<Report> {
-        let value = if self.composition.non_private {
-            if query == Query::Epsilon {
-                f64::INFINITY
-            } else {
-                1.0
-            }
-        } else if self.composition.parts.is_empty() {
-            0.0
-        } else {
-            return None;
-        };
-        let mut r = Report::new("gdp", query, epsilon, delta, self.adjacency);
-        r.guarantee = Guarantee::Exact;
-        r.set_value(value);
-        r.notes.push(if self.composition.non_private {
-            "a non-private event was composed".into()
-        } else {
-            "nothing composed".into()
-        });
-        Some(r)
+        let adjacency = self.adjacency;
+        Report::trivial(
+            self.name(),
+            &self.composition,
+            query,
+            epsilon,
+            delta,
+            adjacency,
+        )
     }
 
     fn per_ordering(&self, r: &mut Report, value: f64) {

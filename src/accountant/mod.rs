@@ -118,6 +118,36 @@ pub struct Report {
 }
 
 impl Report {
+    /// The exact answer for a composition that is empty (ε = 0 / δ = 0) or contains a
+    /// non-private event (ε = ∞ / δ = 1), with a note; `None` for any other composition.
+    /// Shared by every accountant.
+    pub fn trivial(
+        accountant: &str,
+        composition: &crate::event::Composition,
+        query: Query,
+        epsilon: f64,
+        delta: f64,
+        adjacency: Adjacency,
+    ) -> Option<Report> {
+        let (value, note) = if composition.non_private {
+            let v = if query == Query::Epsilon {
+                f64::INFINITY
+            } else {
+                1.0
+            };
+            (v, "a non-private event was composed")
+        } else if composition.parts.is_empty() {
+            (0.0, "nothing composed")
+        } else {
+            return None;
+        };
+        let mut r = Report::new(accountant, query, epsilon, delta, adjacency);
+        r.guarantee = Guarantee::Exact;
+        r.set_value(value);
+        r.notes.push(note.into());
+        Some(r)
+    }
+
     /// A report skeleton for the given query.
     pub fn new(
         accountant: &str,

@@ -296,28 +296,20 @@ impl PldAccountant {
     }
 
     fn trivial(&self, query: Query, epsilon: f64, delta: f64) -> Option<Report> {
-        let value = if self.composition.non_private {
-            if query == Query::Epsilon {
-                f64::INFINITY
-            } else {
-                1.0
-            }
-        } else if self.composition.parts.is_empty() {
-            0.0
-        } else {
-            return None;
-        };
-        let mut r = Report::new("pld", query, epsilon, delta, self.params.adjacency);
-        r.guarantee = Guarantee::Exact;
-        r.set_value(value);
-        r.lower = Some(value);
-        r.upper = Some(value);
-        r.notes.push(if self.composition.non_private {
-            "a non-private event was composed".into()
-        } else {
-            "nothing composed".into()
-        });
-        Some(r)
+        let adjacency = self.params.adjacency;
+        Report::trivial(
+            self.name(),
+            &self.composition,
+            query,
+            epsilon,
+            delta,
+            adjacency,
+        )
+        .map(|mut r| {
+            r.lower = Some(r.value());
+            r.upper = Some(r.value());
+            r
+        })
     }
 
     /// Choose h, run, and build the report.

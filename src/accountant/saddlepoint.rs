@@ -485,30 +485,36 @@ impl SaddlePointAccountant {
     }
 
     fn trivial(&self, query: Query, epsilon: f64, delta: f64) -> Option<Report> {
-        if self.composition.non_private || self.composition.parts.is_empty() {
-            let mut r = self.base_report(query, epsilon, delta);
-            r.guarantee = Guarantee::Exact;
-            let v = if self.composition.non_private {
-                if query == Query::Epsilon {
-                    f64::INFINITY
-                } else {
-                    1.0
-                }
-            } else {
-                0.0
-            };
-            r.set_value(v);
-            r.lower = Some(v);
-            r.upper = Some(v);
-            r.notes.push(if self.composition.non_private {
-                "a non-private event was composed".into()
-            } else {
-                "nothing composed".into()
-            });
-            return Some(r);
-        }
-        None
+        let adjacency = self.params.adjacency;
+        Report::trivial(
+            self.name(),
+            &self.composition,
+            query,
+            epsilon,
+            delta,
+            adjacency,
+        )
+        .map(|mut r| {
+            r.lower = Some(r.value());
+            r.upper = Some(r.value());
+            r
+        })
     }
+}
+
+/// `value` moved into `[lower, upper]` when outside it (a note is added when it moves by more
+/// than 1e−9 relative, i.e. more than rounding).
+fn into_bracket(value: f64, lower: f64, upper: f64, notes: &mut Vec<String>) -> f64 {
+    if lower.is_nan() || upper.is_nan() || lower > upper || (lower..=upper).contains(&value) {
+        return value;
+    }
+    let moved = value.clamp(lower, upper);
+    if (moved - value).abs() > 1e-9 * value.abs() {
+        notes.push(format!(
+            "the saddle-point estimate {value:e} fell outside the certified bracket and was moved to {moved:e}"
+        ));
+    }
+    moved
 }
 
 fn is_gaussian(m: &Mechanism) -> bool {
@@ -630,9 +636,12 @@ impl Accountant for SaddlePointAccountant {
         let mut r = self.base_report(Query::Delta, epsilon, 0.0);
         let (mut best, mut lo_all, mut hi_all) = (0f64, 0f64, 0f64);
         for &dir in self.params.adjacency.directions() {
-            let est = self.ln_delta_estimate(dir, epsilon)?.exp();
+            let mut est = self.ln_delta_estimate(dir, epsilon)?.exp();
             let (lower, upper) = if self.params.bracket {
                 let b = self.delta_bracket(dir, epsilon)?;
+                // The truth lies in the certified bracket: an estimate outside it (by f64
+                // rounding, or by the approximation's own error) is moved to its nearer end.
+                est = into_bracket(est, b.lower, b.upper, &mut r.notes);
                 (Some(b.lower), Some(b.upper))
             } else {
                 (None, None)
@@ -669,6 +678,11 @@ impl Accountant for SaddlePointAccountant {
         let (mut best, mut lo_all, mut hi_all) = (0f64, 0f64, 0f64);
         for &dir in self.params.adjacency.directions() {
             let (est, lower, upper, monotone) = self.epsilon_bracket(dir, delta)?;
+            let est = if self.params.bracket {
+                into_bracket(est, lower, upper, &mut r.notes)
+            } else {
+                est.min(upper)
+            };
             if !monotone {
                 r.notes.push(format!(
                     "{} ordering: the saddle-point delta estimate is not monotone; epsilon is its first crossing",
