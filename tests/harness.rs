@@ -2,6 +2,14 @@
 //! non-private switch against an independent plain-SGD loop, noise statistics, resume, a tiny
 //! end-to-end run, the data loader, and CUDA parity (skipped with a message without a GPU).
 
+/// Writes past libtest's output capture, so a skip message shows in a plain `cargo test` run.
+macro_rules! visible {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 use ewtune::harness::cpu::CpuBackend;
 use ewtune::harness::data::{self, Dataset};
 use ewtune::harness::dpsgd::{poisson_batch, Backend, Optimizer, StepParams, TrainState};
@@ -380,7 +388,7 @@ fn rotten_tomatoes_loader() {
         let s = data::read_rotten_tomatoes(&real).expect("real file");
         assert_eq!(s.len(), 12_752);
     } else {
-        eprintln!(
+        visible!(
             "SKIPPED real-data check: {} missing (run scripts/fetch-data.sh)",
             real.display()
         );
@@ -432,7 +440,7 @@ fn cuda_parity() {
         let mut gpu = match ewtune::harness::cuda::CudaBackend::new(head, &d.x, &d.y, &st) {
             Ok(g) => g,
             Err(e) => {
-                eprintln!("SKIPPED cuda_parity: {e}");
+                visible!("SKIPPED cuda_parity: {e}");
                 return;
             }
         };

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The project's test command (the README's, and what .ci/run calls): system set-up, the whole
+# suite, then the CUDA-feature build and its tests, which need no GPU and no CUDA install:
+# kernels are compiled by NVRTC from the PyPI wheel when it can be installed (the test says
+# SKIPPED otherwise), and GPU parity skips with a message when no device is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cargo test --release
+nvrtc_dir="${NVRTC_DIR:-$HOME/.cache/ewtune-nvrtc}"
+if [ ! -d "$nvrtc_dir/nvidia/cuda_nvrtc/lib" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check --target "$nvrtc_dir" \
+    nvidia-cuda-nvrtc-cu12==12.2.140 || echo "test.sh: NVRTC wheel not installed; the NVRTC test will skip" >&2
+fi
+LD_LIBRARY_PATH="$nvrtc_dir/nvidia/cuda_nvrtc/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  cargo test --release --features cuda --test nvrtc --test harness
