@@ -423,11 +423,11 @@ mod tests {
 
     #[test]
     fn k_vanishes_at_zero_and_one_and_matches_the_integer_oracle() {
-        let s = SubsampledGaussian::new(0.8, 0.01).unwrap();
+        let s = SubsampledGaussian::new(0.8, 0.01).expect("test setup");
         let m = Mechanism::SubsampledGaussian(s);
         for dir in [Direction::Remove, Direction::Add] {
             for lam in [0.0, 1.0] {
-                let c = cgf_certified(&m, dir, lam, Precision(128)).unwrap();
+                let c = cgf_certified(&m, dir, lam, Precision(128)).expect("test setup");
                 assert!(c.k.lo_f64() <= 0.0 && c.k.hi_f64() >= 0.0, "{dir:?} {lam}");
                 assert!(c.k.width_f64() < 1e-30);
             }
@@ -441,43 +441,43 @@ mod tests {
             })
             .sum::<f64>()
             .ln();
-        let c = cgf_certified(&m, Direction::Remove, 3.0, Precision(128)).unwrap();
+        let c = cgf_certified(&m, Direction::Remove, 3.0, Precision(128)).expect("test setup");
         // The f64 oracle itself loses ~1e-13 relative to the cancellation in ln(1 + small).
         assert!(
             (c.k.mid_f64() - want).abs() < 1e-11 * want.abs(),
             "{:?} {want}",
             c.k
         );
-        let f = cgf_f64(&m, Direction::Remove, 3.0).unwrap();
+        let f = cgf_f64(&m, Direction::Remove, 3.0).expect("test setup");
         assert!((f.k - want).abs() < 1e-10 * want.abs());
         assert!((f.mean - c.mean.mid_f64()).abs() < 1e-9 * f.mean.abs());
         assert!((f.var - c.var.mid_f64()).abs() < 1e-9 * f.var);
         // Add ordering, λ = 0 mean is E_{P_add}[−L] = −E_Q[L] = −κ1^Q.
         let k = m.cumulants(Direction::Add);
-        let c = cgf_certified(&m, Direction::Add, 0.0, Precision(128)).unwrap();
+        let c = cgf_certified(&m, Direction::Add, 0.0, Precision(128)).expect("test setup");
         assert!((c.mean.mid_f64() - k.p[0]).abs() < 1e-9 * k.p[0].abs());
-        let f = cgf_f64(&m, Direction::Add, 2.5).unwrap();
-        let c = cgf_certified(&m, Direction::Add, 2.5, Precision(128)).unwrap();
+        let f = cgf_f64(&m, Direction::Add, 2.5).expect("test setup");
+        let c = cgf_certified(&m, Direction::Add, 2.5, Precision(128)).expect("test setup");
         assert!((f.k - c.k.mid_f64()).abs() < 1e-9 * f.k.abs());
         assert!((f.mean - c.mean.mid_f64()).abs() < 1e-9 * f.mean.abs());
     }
 
     #[test]
     fn gaussian_and_laplace_closed_forms() {
-        let g = Mechanism::Gaussian(Gaussian::new(2.0).unwrap());
-        let c = cgf_certified(&g, Direction::Add, 3.0, Precision(128)).unwrap();
+        let g = Mechanism::Gaussian(Gaussian::new(2.0).expect("test setup"));
+        let c = cgf_certified(&g, Direction::Add, 3.0, Precision(128)).expect("test setup");
         assert!(c.k.contains(&Float::with_val(128, 0.75)));
         // Laplace: K(0) = K(1) = 0, cumulants at λ = 0 match the closed forms of MATH.md §2.
-        let l = Mechanism::Laplace(Laplace::new(2.0).unwrap());
-        let c0 = cgf_certified(&l, Direction::Remove, 0.0, Precision(128)).unwrap();
+        let l = Mechanism::Laplace(Laplace::new(2.0).expect("test setup"));
+        let c0 = cgf_certified(&l, Direction::Remove, 0.0, Precision(128)).expect("test setup");
         assert!(c0.k.width_f64() < 1e-30 && c0.k.lo_f64() <= 0.0 && c0.k.hi_f64() >= 0.0);
         assert!((c0.mean.mid_f64() - -0.106530659712633).abs() < 1e-14);
         assert!((c0.var.mid_f64() - 0.205997919978024).abs() < 1e-14);
         assert!((c0.mu3.mid_f64() - 0.041226489956332).abs() < 1e-14);
-        let c1 = cgf_certified(&l, Direction::Remove, 1.0, Precision(128)).unwrap();
+        let c1 = cgf_certified(&l, Direction::Remove, 1.0, Precision(128)).expect("test setup");
         assert!(c1.k.lo_f64() <= 0.0 && c1.k.hi_f64() >= 0.0);
         assert!((c1.mean.mid_f64() - 0.106530659712633).abs() < 1e-14);
-        let ch = cgf_certified(&l, Direction::Remove, 0.5, Precision(128)).unwrap();
+        let ch = cgf_certified(&l, Direction::Remove, 0.5, Precision(128)).expect("test setup");
         assert!(ch.k.hi_f64() < 0.0);
     }
 }

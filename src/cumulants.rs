@@ -214,7 +214,7 @@ mod tests {
         }
         let p = Precision(128);
         let mi: Vec<Interval> = m.iter().map(|&v| Interval::from_f64(p, v)).collect();
-        let ki = cumulants_from_moments(&mi, 2.0, 6).unwrap();
+        let ki = cumulants_from_moments(&mi, 2.0, 6).expect("test setup");
         for j in 0..6 {
             assert!(ki[j].contains(&Float::with_val(128, want[j])));
         }

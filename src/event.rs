@@ -210,7 +210,7 @@ mod tests {
                 DpEvent::NoOp,
             ],
         };
-        let c = Composition::from_event(&e, 2, "test").unwrap();
+        let c = Composition::from_event(&e, 2, "test").expect("test setup");
         assert_eq!(c.parts.len(), 1);
         assert_eq!(c.parts[0].1, 2 * (100 + 30));
         let bad = DpEvent::PoissonSampled {
@@ -226,7 +226,7 @@ mod tests {
     #[test]
     fn events_round_trip_through_json() {
         let e = DpEvent::dpsgd(0.8, 0.01, 100);
-        let s = serde_json::to_string(&e).unwrap();
-        assert_eq!(serde_json::from_str::<DpEvent>(&s).unwrap(), e);
+        let s = serde_json::to_string(&e).expect("test setup");
+        assert_eq!(serde_json::from_str::<DpEvent>(&s).expect("test setup"), e);
     }
 }

@@ -341,7 +341,7 @@ mod tests {
         let p = Precision(64);
         let third = Interval::from_f64(p, 1.0)
             .div(&Interval::from_f64(p, 3.0))
-            .unwrap();
+            .expect("test setup");
         // 3 * [1/3] must contain 1 exactly.
         let one = third.mul(&Interval::from_f64(p, 3.0));
         assert!(one.contains(&Float::with_val(64, 1)));

@@ -1089,10 +1089,13 @@ mod tests {
             adjacency: Adjacency::Remove,
             tolerance: 1e-12,
         })
-        .unwrap();
-        acc.compose(&DpEvent::Gaussian { sigma: 1.0 }, 1).unwrap();
+        .expect("test setup");
+        acc.compose(&DpEvent::Gaussian { sigma: 1.0 }, 1)
+            .expect("test setup");
         for eps in [0.0, 0.5, 1.0, 3.0, 10.0] {
-            let (b, _) = acc.delta_bounds(Direction::Remove, eps).unwrap();
+            let (b, _) = acc
+                .delta_bounds(Direction::Remove, eps)
+                .expect("test setup");
             let want = gd(1.0, eps);
             assert!(b.lower <= want && want <= b.upper, "{eps}: {b:?} {want}");
             assert!(

@@ -174,31 +174,36 @@ mod tests {
     fn gaussian_composition_is_exact_dong_roth_su() {
         // MATH.md §2: μ_tot = 1 gives δ(0.5) = 2.3842170813e−01, δ(1) = 1.2693673751e−01.
         let mut a = GdpAccountant::new(Adjacency::AddRemove);
-        a.compose(&DpEvent::Gaussian { sigma: 2.0 }, 4).unwrap();
-        let r = a.delta(0.5).unwrap();
+        a.compose(&DpEvent::Gaussian { sigma: 2.0 }, 4)
+            .expect("test setup");
+        let r = a.delta(0.5).expect("test setup");
         assert_eq!(r.guarantee, Guarantee::Exact);
         assert!(
             (r.delta / 2.3842170813e-01 - 1.0).abs() < 1e-9,
             "{}",
             r.delta
         );
-        let r = a.delta(1.0).unwrap();
+        let r = a.delta(1.0).expect("test setup");
         assert!(
             (r.delta / 1.2693673751e-01 - 1.0).abs() < 1e-9,
             "{}",
             r.delta
         );
-        let e = a.epsilon(1.2693673751e-01).unwrap();
+        let e = a.epsilon(1.2693673751e-01).expect("test setup");
         assert!((e.epsilon - 1.0).abs() < 1e-8, "{}", e.epsilon);
     }
 
     #[test]
     fn subsampled_uses_bu_et_al_mu_and_rejects_laplace() {
         let mut a = GdpAccountant::new(Adjacency::Remove);
-        a.compose(&DpEvent::dpsgd(1.0, 0.01, 10_000), 1).unwrap();
+        a.compose(&DpEvent::dpsgd(1.0, 0.01, 10_000), 1)
+            .expect("test setup");
         let want = 0.01 * (10_000.0 * (1f64.exp() - 1.0)).sqrt();
         assert!((a.mu() - want).abs() < 1e-12 * want);
-        assert_eq!(a.delta(1.0).unwrap().guarantee, Guarantee::Estimate);
+        assert_eq!(
+            a.delta(1.0).expect("test setup").guarantee,
+            Guarantee::Estimate
+        );
         let err = a.compose(&DpEvent::Laplace { scale: 1.0 }, 1).unwrap_err();
         assert!(matches!(err, Error::UnsupportedEvent { .. }), "{err}");
     }

@@ -152,16 +152,19 @@ mod tests {
 
     #[test]
     fn inverts_a_monotone_curve_and_flags_a_bumpy_one() {
-        let r = epsilon_for_delta(|e| Ok((-e).exp()), 1e-3, 1.0, 1e-12, Pick::Root).unwrap();
+        let r = epsilon_for_delta(|e| Ok((-e).exp()), 1e-3, 1.0, 1e-12, Pick::Root)
+            .expect("test setup");
         assert!((r.epsilon - 1e3f64.ln()).abs() < 1e-10 && r.monotone);
-        let up = epsilon_for_delta(|e| Ok((-e).exp()), 1e-3, 1.0, 1e-9, Pick::Upper).unwrap();
+        let up = epsilon_for_delta(|e| Ok((-e).exp()), 1e-3, 1.0, 1e-9, Pick::Upper)
+            .expect("test setup");
         assert!((-up.epsilon).exp() <= 1e-3 && up.epsilon - 1e3f64.ln() < 1e-9);
-        let lo = epsilon_for_delta(|e| Ok((-e).exp()), 1e-3, 1.0, 1e-9, Pick::Lower).unwrap();
+        let lo = epsilon_for_delta(|e| Ok((-e).exp()), 1e-3, 1.0, 1e-9, Pick::Lower)
+            .expect("test setup");
         assert!((-lo.epsilon).exp() > 1e-3);
         // A bump above δ at ε ≈ 5 after an earlier crossing near 2.3: the first crossing is
         // returned and the curve is flagged.
         let bumpy = |e: f64| Ok((-e).exp() + 0.2 * (-(e - 5.0) * (e - 5.0) * 4.0).exp());
-        let r = epsilon_for_delta(bumpy, 0.1, 4.0, 1e-12, Pick::Root).unwrap();
+        let r = epsilon_for_delta(bumpy, 0.1, 4.0, 1e-12, Pick::Root).expect("test setup");
         assert!(!r.monotone);
         assert!((r.epsilon - 10f64.ln()).abs() < 1e-6, "{}", r.epsilon);
         assert!(epsilon_for_delta(|_| Ok(0.5), 0.1, 1.0, 1e-9, Pick::Root).is_err());
@@ -173,7 +176,7 @@ mod tests {
             1e-9,
             Pick::Root,
         )
-        .unwrap();
+        .expect("test setup");
         assert_eq!(r.epsilon, 0.0);
         assert!(!r.monotone);
     }

@@ -719,12 +719,13 @@ mod tests {
 
     #[test]
     fn gaussian_composition_is_exact_and_bracketed() {
-        let mut a = SaddlePointAccountant::new(SaddlePointParams::default()).unwrap();
-        a.compose(&DpEvent::Gaussian { sigma: 10.0 }, 100).unwrap();
+        let mut a = SaddlePointAccountant::new(SaddlePointParams::default()).expect("test setup");
+        a.compose(&DpEvent::Gaussian { sigma: 10.0 }, 100)
+            .expect("test setup");
         // μ_tot = 1.
         for &eps in &[0.5, 1.0, 3.0] {
             let truth = gaussian_delta(1.0, eps);
-            let r = a.delta(eps).unwrap();
+            let r = a.delta(eps).expect("test setup");
             assert!(
                 (r.delta / truth - 1.0).abs() < 1e-9,
                 "{eps}: {} vs {truth}",
@@ -733,13 +734,16 @@ mod tests {
             // The f64 oracle is accurate to ~1e-15 relative; the bracket is a few ulps wide.
             let slack = 1e-13 * truth;
             assert!(
-                r.lower.unwrap() <= truth + slack && truth - slack <= r.upper.unwrap(),
+                r.lower.expect("test setup") <= truth + slack
+                    && truth - slack <= r.upper.expect("test setup"),
                 "{r:?}"
             );
         }
-        let r = a.epsilon(1e-5).unwrap();
-        assert!(r.lower.unwrap() <= r.epsilon && r.epsilon <= r.upper.unwrap());
-        assert!(gaussian_delta(1.0, r.upper.unwrap()) <= 1e-5);
-        assert!(gaussian_delta(1.0, r.lower.unwrap()) >= 1e-5);
+        let r = a.epsilon(1e-5).expect("test setup");
+        assert!(
+            r.lower.expect("test setup") <= r.epsilon && r.epsilon <= r.upper.expect("test setup")
+        );
+        assert!(gaussian_delta(1.0, r.upper.expect("test setup")) <= 1e-5);
+        assert!(gaussian_delta(1.0, r.lower.expect("test setup")) >= 1e-5);
     }
 }

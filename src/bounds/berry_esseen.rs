@@ -88,9 +88,9 @@ mod tests {
     #[test]
     fn bernoulli_half_value() {
         // X = ±1 w.p. 1/2: σ = ρ = 1, n = 100 → 0.04748.
-        let b = berry_esseen_iid(100.0, 1.0, 1.0).unwrap();
+        let b = berry_esseen_iid(100.0, 1.0, 1.0).expect("test setup");
         assert!((0.04748..0.04748 * (1.0 + 1e-15)).contains(&b), "{b}");
-        let c = berry_esseen_inid(100.0, 100.0).unwrap();
+        let c = berry_esseen_inid(100.0, 100.0).expect("test setup");
         assert!((0.056..0.056 * (1.0 + 1e-15)).contains(&c), "{c}");
         assert!(berry_esseen_iid(0.5, 1.0, 1.0).is_err());
     }

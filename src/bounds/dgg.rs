@@ -454,12 +454,31 @@ mod tests {
             iid: true,
             unskewed: false,
         };
-        let b = dgg_bound(s, &DggInputs::from_k4(1000.0, 9.0, true).unwrap(), 0.1).unwrap();
+        let b = dgg_bound(
+            s,
+            &DggInputs::from_k4(1000.0, 9.0, true).expect("test setup"),
+            0.1,
+        )
+        .expect("test setup");
         assert!((b.edgeworth / 0.16268570580505 - 1.0).abs() < 1e-9, "{b:?}");
-        let b2 = dgg_bound(s, &DggInputs::from_k4(1e5, 9.0, true).unwrap(), 0.1).unwrap();
+        let b2 = dgg_bound(
+            s,
+            &DggInputs::from_k4(1e5, 9.0, true).expect("test setup"),
+            0.1,
+        )
+        .expect("test setup");
         assert!(b2.edgeworth < b.edgeworth);
-        let o = dgg_bound_optimized(s, &DggInputs::from_k4(1000.0, 9.0, true).unwrap()).unwrap();
+        let o = dgg_bound_optimized(
+            s,
+            &DggInputs::from_k4(1000.0, 9.0, true).expect("test setup"),
+        )
+        .expect("test setup");
         assert!(o.edgeworth <= b.edgeworth);
-        assert!(dgg_bound(s, &DggInputs::from_k4(1000.0, 9.0, true).unwrap(), 0.4).is_err());
+        assert!(dgg_bound(
+            s,
+            &DggInputs::from_k4(1000.0, 9.0, true).expect("test setup"),
+            0.4
+        )
+        .is_err());
     }
 }

@@ -103,7 +103,7 @@ mod tests {
             -0.071201254668617,
         ];
         let c = Laplace::new(2.0)
-            .unwrap()
+            .expect("test setup")
             .certified_cumulants(Precision(256));
         for j in 0..4 {
             let got = c.p[j].mid_f64();
@@ -139,7 +139,7 @@ mod tests {
                     - 24.0 * (2.0 * a + 1.0) * e3
                     - 6.0 * e4,
             ];
-            let c = Laplace::new(b).unwrap().cumulants_f64();
+            let c = Laplace::new(b).expect("test setup").cumulants_f64();
             for j in 0..4 {
                 // f64 closed forms cancel badly for small a: compare with a tolerance scaled
                 // to the terms' size.

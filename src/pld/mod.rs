@@ -520,7 +520,7 @@ mod tests {
         let mut c = Convolver::new(Limits {
             max_points: 1 << 22,
         });
-        let fft = c.convolve(&p, &p).unwrap();
+        let fft = c.convolve(&p, &p).expect("test setup");
         let mut direct = vec![0.0; 2 * p.len() - 1];
         for (i, x) in p.masses.iter().enumerate() {
             for (j, y) in p.masses.iter().enumerate() {

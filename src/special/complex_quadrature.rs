@@ -624,7 +624,9 @@ mod tests {
                 assert!(v.ln.im.abs() < 1e-15);
                 // The add ordering at z = 1 − j is the same integral.
                 let t = Transform::new(
-                    &Mechanism::SubsampledGaussian(SubsampledGaussian::new(sigma, q).unwrap()),
+                    &Mechanism::SubsampledGaussian(
+                        SubsampledGaussian::new(sigma, q).expect("test setup"),
+                    ),
                     Direction::Add,
                 );
                 let w = t.ln_mgf(C64::new(1.0 - j as f64, 0.0), 1e-17);
@@ -676,7 +678,7 @@ mod tests {
             lambda: 3.7,
             center: 0.0,
         }];
-        let m = certified_moments(&loss, &tilts, 0, Precision(128)).unwrap();
+        let m = certified_moments(&loss, &tilts, 0, Precision(128)).expect("test setup");
         let want = m.values[0][0].mid_f64();
         let got = subsampled_mgf(0.0297, 1.0 / 0.7865, C64::new(3.7, 0.0), 1e-17);
         assert!((got.ln.re.exp() - want).abs() <= 1e-14 * want);
@@ -685,7 +687,7 @@ mod tests {
     #[test]
     fn laplace_closed_form_matches_quadrature_of_its_law() {
         // M(z) = ½e^{−za} + ½e^{−a}e^{za} + ∫_0^1 e^{za(2x−1)}(a/2)e^{−ax}dx, by Simpson (fine).
-        let lap = Laplace::new(2.0).unwrap();
+        let lap = Laplace::new(2.0).expect("test setup");
         let t = Transform::new(&Mechanism::Laplace(lap), Direction::Remove);
         let a = 0.5;
         for &z in &[C64::new(2.0, 0.0), C64::new(1.5, 3.0), C64::new(4.0, -20.0)] {
@@ -719,7 +721,9 @@ mod tests {
 
     #[test]
     fn decay_bounds_hold_on_a_grid() {
-        let s = Mechanism::SubsampledGaussian(SubsampledGaussian::new(0.7865, 0.0297).unwrap());
+        let s = Mechanism::SubsampledGaussian(
+            SubsampledGaussian::new(0.7865, 0.0297).expect("test setup"),
+        );
         for dir in [Direction::Remove, Direction::Add] {
             let t = Transform::new(&s, dir);
             let lam = 6.0;

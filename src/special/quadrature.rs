@@ -615,7 +615,7 @@ mod tests {
                     center: 0.0,
                 })
                 .collect();
-            let r = certified_moments(&loss, &tilts, 0, Precision(256)).unwrap();
+            let r = certified_moments(&loss, &tilts, 0, Precision(256)).expect("test setup");
             for j in 0..=4u32 {
                 let e = &r.values[j as usize][0];
                 let want = oracle(q, sigma, j, 256);
@@ -643,7 +643,7 @@ mod tests {
                 center: 0.1,
             },
         ];
-        let c = certified_moments(&loss, &tilts, 3, Precision(128)).unwrap();
+        let c = certified_moments(&loss, &tilts, 3, Precision(128)).expect("test setup");
         let f = moments_f64(&loss, &tilts, 3);
         for t in 0..2 {
             for k in 0..=3 {
@@ -681,7 +681,7 @@ mod tests {
             },
         ];
         let f = moments_f64(&loss, &tilts, 4);
-        let c = certified_moments(&loss, &tilts, 4, Precision(128)).unwrap();
+        let c = certified_moments(&loss, &tilts, 4, Precision(128)).expect("test setup");
         for t in 0..2 {
             for k in 0..=4 {
                 let want = c.values[t][k].mid_f64();

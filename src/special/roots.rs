@@ -129,14 +129,15 @@ mod tests {
 
     #[test]
     fn brent_finds_cubic_root() {
-        let r = brent(|x| Ok(x * x * x - 2.0), 0.0, 2.0, 1e-14, 100).unwrap();
+        let r = brent(|x| Ok(x * x * x - 2.0), 0.0, 2.0, 1e-14, 100).expect("test setup");
         assert!((r - 2f64.cbrt()).abs() < 1e-13, "{r}");
         assert!(brent(|x| Ok(x * x + 1.0), 0.0, 2.0, 1e-14, 100).is_err());
     }
 
     #[test]
     fn bisect_keeps_the_bracket() {
-        let (lo, hi) = bisect_bracket(|x| Ok(x * x >= 2.0), 0.0, 2.0, 1e-12, 200).unwrap();
+        let (lo, hi) =
+            bisect_bracket(|x| Ok(x * x >= 2.0), 0.0, 2.0, 1e-12, 200).expect("test setup");
         assert!(lo * lo < 2.0 && hi * hi >= 2.0 && hi - lo <= 1e-12);
     }
 }
