@@ -319,6 +319,11 @@ pub fn certified_moments(
             if k == 1 && t.center != 0.0 {
                 scale = scale.max(t.center.abs().ln() + est[ti][0]);
             }
+            if !scale.is_finite() {
+                // The integrand vanished on the estimate's grid: aim relative to the weight's
+                // own mass instead of chasing an unbounded target up to the h and T limits.
+                scale = est[ti][0];
+            }
             ln_target[ti][k] = scale + ln_rel;
         }
     }
