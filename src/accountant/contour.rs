@@ -1004,10 +1004,6 @@ impl Accountant for ContourAccountant {
         "contour"
     }
 
-    fn supports(&self, event: &DpEvent) -> Result<()> {
-        Composition::from_event(event, 1, self.name()).map(|_| ())
-    }
-
     fn compose(&mut self, event: &DpEvent, count: u64) -> Result<()> {
         self.composition.add_event(event, count, "contour")
     }

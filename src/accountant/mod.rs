@@ -208,11 +208,15 @@ pub trait Accountant: Send {
     /// Short name (`edgeworth`, `pld`, `rdp`, `gdp`, `saddlepoint`, `contour`).
     fn name(&self) -> &'static str;
 
-    /// `Ok(())` if the accountant can handle `event` (and every sub-event).
+    /// `Ok(())` if the accountant can handle `event` (and every sub-event). The default accepts
+    /// whatever [`crate::event::Composition`] can flatten; accountants with narrower support
+    /// override it.
     ///
     /// # Errors
     /// [`Error::UnsupportedEvent`] naming the first unsupported sub-event.
-    fn supports(&self, event: &DpEvent) -> Result<()>;
+    fn supports(&self, event: &DpEvent) -> Result<()> {
+        crate::event::Composition::from_event(event, 1, self.name()).map(|_| ())
+    }
 
     /// Compose `count` copies of `event` into the accountant's state.
     ///

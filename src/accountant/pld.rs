@@ -489,10 +489,6 @@ impl Accountant for PldAccountant {
         "pld"
     }
 
-    fn supports(&self, event: &DpEvent) -> Result<()> {
-        Composition::from_event(event, 1, "pld").map(|_| ())
-    }
-
     fn compose(&mut self, event: &DpEvent, count: u64) -> Result<()> {
         self.composition.add_event(event, count, "pld")
     }

@@ -224,10 +224,6 @@ impl Accountant for RdpAccountant {
         "rdp"
     }
 
-    fn supports(&self, event: &DpEvent) -> Result<()> {
-        Composition::from_event(event, 1, "rdp").map(|_| ())
-    }
-
     fn compose(&mut self, event: &DpEvent, count: u64) -> Result<()> {
         self.composition.add_event(event, count, "rdp")
     }
