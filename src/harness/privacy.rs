@@ -5,7 +5,7 @@
 //! `DpEvent::dpsgd(σ, q, T)` (T-fold composition of the Poisson-subsampled Gaussian).
 
 use crate::accountant::{build, AccountantKind, AccountantOptions, Guarantee, Report};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::event::DpEvent;
 use serde::Serialize;
 
@@ -49,18 +49,17 @@ pub struct Calibration {
     pub iterations: usize,
 }
 
-/// The smallest σ (to relative accuracy `rel_tol`) whose ε(δ) by `kind` is ≤ `target_epsilon`.
-///
-/// ε is non-increasing in σ. The search doubles σ from 1 until ε ≤ target, halves down to find
-/// ε > target (an accountant error at small σ counts as ε > target), then bisects in ln σ and
-/// returns the upper end of the bracket, so ε(σ) ≤ target holds for the accountant used.
+/// The smallest σ (to relative accuracy `rel_tol`) whose ε(δ) by `kind` is ≤ `target_epsilon`,
+/// found by [`crate::calibrate::calibrate`] (bracket and bisection on the monotone envelope;
+/// certified accountants are calibrated on their certified upper end), with the accountant's
+/// full report at that σ.
 ///
 /// # Guarantee
 /// ε(σ) ≤ target *as computed by the accountant*; for an estimate accountant this is an
 /// estimate of the true ε.
 ///
 /// # Errors
-/// Invalid targets, [`Error::NoSolution`] when σ = 2¹² does not reach the target.
+/// Invalid targets; [`crate::Error::NoSolution`] when no σ in the search range reaches the target.
 pub fn calibrate_sigma(
     kind: AccountantKind,
     options: &AccountantOptions,
@@ -70,61 +69,27 @@ pub fn calibrate_sigma(
     steps: u64,
     rel_tol: f64,
 ) -> Result<Calibration> {
-    crate::error::check_range(
-        "target_epsilon",
+    let info = crate::calibrate::calibrate(&crate::calibrate::CalibrationParams {
+        accountant: kind,
+        options: options.clone(),
         target_epsilon,
-        0.0,
-        true,
-        f64::INFINITY,
-        true,
-    )?;
-    crate::accountant::check_delta(delta)?;
-    crate::error::check_range("sampling_rate", sampling_rate, 0.0, true, 1.0, false)?;
-    let eps = |s: f64| -> f64 {
-        match epsilon_spent(kind, options, s, sampling_rate, steps, delta) {
-            Ok(r) if r.epsilon.is_finite() => r.epsilon,
-            _ => f64::INFINITY,
-        }
-    };
-    let mut hi = 1.0;
-    let mut iterations = 0;
-    while eps(hi) > target_epsilon {
-        hi *= 2.0;
-        iterations += 1;
-        if hi > 4096.0 {
-            return Err(Error::NoSolution(format!(
-                "{} needs sigma > 4096 for epsilon <= {target_epsilon} at delta {delta}, q {sampling_rate}, {steps} steps",
-                kind.name()
-            )));
-        }
-    }
-    let mut lo = hi / 2.0;
-    while eps(lo) <= target_epsilon {
-        hi = lo;
-        lo /= 2.0;
-        iterations += 1;
-        if lo < 1e-3 {
-            break;
-        }
-    }
-    while hi / lo - 1.0 > rel_tol && iterations < 200 {
-        let mid = (lo * hi).sqrt();
-        if eps(mid) <= target_epsilon {
-            hi = mid;
-        } else {
-            lo = mid;
-        }
-        iterations += 1;
-    }
-    let r = epsilon_spent(kind, options, hi, sampling_rate, steps, delta)?;
+        delta,
+        sampling_rate: Some(sampling_rate),
+        steps: Some(steps),
+        rel_tol,
+        ..crate::calibrate::CalibrationParams::default()
+    })?;
+    let r = epsilon_spent(kind, options, info.sigma, sampling_rate, steps, delta)?;
+    let mut notes = info.notes;
+    notes.extend(r.notes);
     Ok(Calibration {
         accountant: kind.name().to_string(),
-        sigma: hi,
+        sigma: info.sigma,
         epsilon: r.epsilon,
         guarantee: r.guarantee,
         valid: r.valid,
-        notes: r.notes,
-        iterations,
+        notes,
+        iterations: info.iterations,
     })
 }
 
