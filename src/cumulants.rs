@@ -140,7 +140,7 @@ impl CertifiedCumulants {
 }
 
 /// Cumulants from moments about a centre c: `m[k]` encloses E[(X − c)^k] for k = 1..=n
-/// (m[0] is ignored and taken as exactly 1). Returns κ_1..κ_n of X (κ_1 includes c).
+/// (`m[0]` is ignored and taken as exactly 1). Returns κ_1..κ_n of X (κ_1 includes c).
 ///
 /// κ_n = m_n − Σ_{k=1}^{n−1} C(n−1, k−1) κ_k m_{n−k} (MATH.md §3), applied to X − c, whose
 /// cumulants equal those of X except κ_1 (shifted by c).

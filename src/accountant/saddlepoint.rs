@@ -14,7 +14,7 @@
 //!   point nK'(λ) = ε; order 2 adds the first Edgeworth (skewness) term. E[h(W)] is a closed
 //!   form in Φ̄ (evaluated with MPFR `erfc`).
 //! - **Certified bracket**: ∫|h_λ'| = 2h_max with h_max = ((λ−1)/λ)^λ/(λ−1), so a uniform CDF
-//!   error Δ of the tilted sum gives |δ(ε)e^{−nK+(λ−1)ε} − E_G[h]| ≤ 2h_max·Δ. Δ comes from
+//!   error Δ of the tilted sum gives |δ(ε)e^{−nK+(λ−1)ε} − E_G(h)| ≤ 2h_max·Δ. Δ comes from
 //!   Berry–Esseen (Shevtsova: 0.4748 iid, 0.5600 otherwise) against the normal G, and from the
 //!   Derumigny–Girard–Guyonvarch bound against the order-1 Edgeworth G; the two brackets are
 //!   intersected. E_λ|X|³ is bounded by Cauchy–Schwarz √(μ2·μ4) (μ_j the certified tilted

@@ -11,10 +11,10 @@
 //! CUDA's `exp`/`log`/`cos` within 2 ulp), not bit for bit.
 //!
 //! Probing never panics: the driver library is checked with `is_culib_present()` and context
-//! creation runs under `catch_unwind`; any failure becomes [`Error::BackendUnavailable`], on
+//! creation runs under `catch_unwind`; any failure becomes [`crate::Error::BackendUnavailable`], on
 //! which `--backend auto` falls back to the CPU with a message.
 //!
-//! Without the feature, a twin with the same API returns [`Error::BackendUnavailable`].
+//! Without the feature, a twin with the same API returns [`crate::Error::BackendUnavailable`].
 
 /// The kernel source (compiled by NVRTC at run time).
 pub const KERNEL_SOURCE: &str = include_str!("kernels/dpsgd.cu");

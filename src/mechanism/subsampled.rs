@@ -57,7 +57,7 @@ impl SubsampledGaussian {
 
     /// f64 cumulants of the remove ordering.
     ///
-    /// Means use the control variate u = q·expm1(w) (E_P[u] = 0, E_Q[u] = q²(e^{μ²} − 1)
+    /// Means use the control variate u = q·expm1(w) (`E_P[u] = 0`, `E_Q[u] = q²(e^{μ²} − 1)`
     /// exactly), so κ1 keeps full relative precision even when it is 1e−11 of the integrand's
     /// size; higher cumulants come from central moments about those means.
     pub fn cumulants_f64(&self) -> Cumulants {
