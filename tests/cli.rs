@@ -370,3 +370,44 @@ fn report_runs_on_a_small_config() {
     let eps: f64 = line.split(',').nth(7).unwrap().parse().unwrap();
     assert!((eps - 7.99289890103279).abs() < 1e-6, "{eps}");
 }
+
+#[test]
+fn mechanism_is_inferred_from_the_flags_and_a_missing_one_exits_2() {
+    // --sampling-rate implies the subsampled Gaussian: the same ε as the explicit form above.
+    let v = json_out(&[
+        "epsilon",
+        "--sigma",
+        "0.8",
+        "--sampling-rate",
+        "0.01",
+        "--steps",
+        "100",
+        "--delta",
+        "0.015",
+        "--adjacency",
+        "remove",
+        "--format",
+        "json",
+    ]);
+    let e = v["epsilon"].as_f64().unwrap();
+    assert!((e - 0.218516255033342).abs() < 1e-8, "{e}");
+    // --sigma alone is the Gaussian mechanism, whose δ(ε) is exact.
+    let g = json_out(&[
+        "delta",
+        "--sigma",
+        "1",
+        "--epsilon",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(g["guarantee"], "exact", "{g}");
+    // Nothing to infer from: exit 2 naming --mechanism.
+    let out = ewtune()
+        .args(["epsilon", "--delta", "1e-5", "--steps", "10"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--mechanism"), "{err}");
+}

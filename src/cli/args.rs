@@ -33,8 +33,9 @@ pub enum Format {
 /// What is being accounted for: one mechanism repeated `--steps` times, or an events file.
 #[derive(Debug, Clone, Args)]
 pub struct MechanismArgs {
-    /// The mechanism.
-    #[arg(long, value_enum, required_unless_present = "events")]
+    /// The mechanism. When omitted it is inferred from the flags given: `--sampling-rate` →
+    /// subsampled-gaussian, else `--sigma` → gaussian, else `--scale` → laplace.
+    #[arg(long, value_enum)]
     pub mechanism: Option<MechanismName>,
     /// Noise multiplier σ > 0 (gaussian, subsampled-gaussian).
     #[arg(long, allow_negative_numbers = true)]
@@ -69,9 +70,20 @@ impl MechanismArgs {
     /// # Errors
     /// Missing or invalid flags.
     pub fn mechanism(&self) -> Result<Mechanism> {
-        let name = self.mechanism.ok_or_else(|| {
-            Error::invalid("mechanism", "(missing)", "give --mechanism or --events")
-        })?;
+        let name = match self.mechanism {
+            Some(name) => name,
+            None if self.sampling_rate.is_some() => MechanismName::SubsampledGaussian,
+            None if self.sigma.is_some() && self.scale.is_none() => MechanismName::Gaussian,
+            None if self.scale.is_some() && self.sigma.is_none() => MechanismName::Laplace,
+            None => {
+                return Err(Error::invalid(
+                    "mechanism",
+                    "(missing)",
+                    "give --mechanism gaussian|laplace|subsampled-gaussian (or --sigma, \
+                     --sampling-rate, --scale to infer it), or --events",
+                ))
+            }
+        };
         mechanism_from(name, self.sigma, self.sampling_rate, self.scale)
     }
 
