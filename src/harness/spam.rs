@@ -51,12 +51,21 @@ pub struct SpamCorpus {
 /// itself containing the group folders).
 ///
 /// # Errors
-/// [`Error::Io`] when a group folder or file cannot be read.
+/// [`Error::Io`] naming `dir` when it holds no corpus, or a group folder or file that cannot be
+/// read.
 pub fn read_spam_assassin(dir: &Path) -> Result<SpamCorpus> {
     let root = if dir.join("data").join(GROUPS[0].0).is_dir() {
         dir.join("data")
-    } else {
+    } else if dir.join(GROUPS[0].0).is_dir() {
         dir.to_path_buf()
+    } else {
+        return Err(Error::Io {
+            path: dir.display().to_string(),
+            message: format!(
+                "no SpamAssassin corpus here (expected data/{}/*.txt; run scripts/fetch-data.sh --spam)",
+                GROUPS[0].0
+            ),
+        });
     };
     let io = |p: &Path, e: std::io::Error| Error::Io {
         path: p.display().to_string(),
@@ -427,6 +436,16 @@ mod tests {
         let mut raw = b"Subject: long\n\n".to_vec();
         raw.extend(std::iter::repeat_n(b"\xc3\xa9 ".as_slice(), 3 * MAX_CHARS).flatten());
         assert_eq!(email_text(&raw).chars().count(), MAX_CHARS);
+    }
+
+    #[test]
+    fn a_folder_without_the_corpus_is_a_clear_error() {
+        let e = read_spam_assassin(Path::new("/nonexistent/spam")).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("/nonexistent/spam") && m.contains("fetch-data.sh --spam"),
+            "{m}"
+        );
     }
 
     #[test]
