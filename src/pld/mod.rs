@@ -222,6 +222,23 @@ impl Pmf {
         }
     }
 
+    /// The finite part of a pessimistic pmf read as a lower law: the +∞ atom is dropped and
+    /// the mass lifted from below the windows is added to the error (δ read off it moves by
+    /// at most that mass). Used by the connect-the-dots lower bounds, which read it at a
+    /// shifted ε (see [`crate::accountant::PldAccountant`]).
+    pub fn lower_view(&self) -> Pmf {
+        Pmf {
+            h: self.h,
+            offset: self.offset,
+            masses: self.masses.clone(),
+            inf_mass: 0.0,
+            rounding: Rounding::Optimistic,
+            err2: self.err2,
+            err1: self.err1 + self.lifted,
+            lifted: 0.0,
+        }
+    }
+
     /// The loss value of grid point i.
     pub fn loss(&self, i: usize) -> f64 {
         (self.offset + i as i64) as f64 * self.h
