@@ -429,16 +429,17 @@ impl PldAccountant {
     }
 
     /// Bounds for every distinct ordering at grid spacing h; `query` is ε (for δ) or δ.
-    fn run(&self, h: f64, query: Query, x: f64, tail: f64) -> Result<Vec<(Direction, Bounds)>> {
-        let _t0 = std::time::Instant::now();
-        let _r = self.run_inner(h, query, x, tail);
-        if std::env::var("PLD_DEBUG").is_ok() { eprintln!("run h={h:.3e} {:.3}s {:?}", _t0.elapsed().as_secs_f64(), _r.as_ref().map(|v| v.iter().map(|(_, b)| (b.lower, b.upper, b.points)).collect::<Vec<_>>())); }
-        _r
-    }
-    fn run_inner(&self, h: f64, query: Query, x: f64, tail: f64) -> Result<Vec<(Direction, Bounds)>> {
-        let dirs = self.distinct_directions();
+    fn run(
+        &self,
+        dirs: &[Direction],
+        h: f64,
+        query: Query,
+        x: f64,
+        tail: f64,
+    ) -> Result<Vec<(Direction, Bounds)>> {
         if self.use_ctd(&self.parts(dirs[0])) {
             let computed: Vec<Result<Pmf>> = dirs
+                .to_vec()
                 .par_iter()
                 .map(|&d| self.compose_pmf(&self.parts(d), h, Rounding::Pessimistic, tail, true))
                 .collect();
@@ -464,7 +465,7 @@ impl PldAccountant {
             return Ok(out);
         }
         let mut jobs: Vec<(Direction, Rounding)> = Vec::new();
-        for &d in &dirs {
+        for &d in dirs {
             jobs.push((d, Rounding::Pessimistic));
             if !self.shift_ok(&self.parts(d), h) {
                 jobs.push((d, Rounding::Optimistic));
@@ -557,12 +558,12 @@ impl PldAccountant {
             Query::Delta => COARSE_DELTA_TAIL.max(self.params.tail_mass),
         };
         let (h, bounds) = if let Some(h) = self.params.grid_spacing {
-            (h, self.run(h, query, x, tail)?)
+            (h, self.run(&dirs, h, query, x, tail)?)
         } else {
             // Coarse pass (~4096 points across the composed law), then the grid the
             // tolerance asks for.
             let h0 = scale / 4096.0;
-            let mut coarse = self.run(h0, query, x, tail)?;
+            let mut coarse = self.run(&dirs, h0, query, x, tail)?;
             let mut h0 = h0;
             let ends = |c: &[(Direction, Bounds)]| {
                 let lo = c.iter().map(|(_, b)| b.lower).fold(0.0, f64::max);
@@ -595,7 +596,7 @@ impl PldAccountant {
                     {
                         break;
                     }
-                    coarse = self.run(h1, query, x, tail)?;
+                    coarse = self.run(&dirs, h1, query, x, tail)?;
                     h0 = h1;
                 }
             }
@@ -672,7 +673,17 @@ impl PldAccountant {
                         self.params.tolerance, self.params.max_grid_points
                     ));
                 }
-                (h, self.run(h, query, x, tail)?)
+                // An ordering whose coarse upper end lies below another's coarse lower end
+                // cannot change the bracket (the maximum over orderings): keep its coarse
+                // bounds and refine only the others.
+                let top_lower = ends(&coarse).0;
+                let (keep, skip): (Vec<_>, Vec<_>) = coarse
+                    .into_iter()
+                    .partition(|(_, b)| b.upper.map_or(true, |u| u >= top_lower));
+                let keep_dirs: Vec<Direction> = keep.iter().map(|(d, _)| *d).collect();
+                let mut fine = self.run(&keep_dirs, h, query, x, tail)?;
+                fine.extend(skip);
+                (h, fine)
             }
         };
         let mut r = Report::new("pld", query, epsilon, delta, self.params.adjacency);

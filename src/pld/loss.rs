@@ -311,8 +311,10 @@ impl LossLaw {
             err2: err_sq.sqrt(),
             err1: vt(f0, s0) + vt(f_end, s_end),
             lifted: f0,
+            log_mgf: Vec::new(),
         };
         pmf.trim();
+        pmf.init_mgf();
         Some(pmf)
     }
 
@@ -444,8 +446,10 @@ impl LossLaw {
             err2: err_sq.sqrt(),
             err1,
             lifted: if pess { f0 } else { 0.0 },
+            log_mgf: Vec::new(),
         };
         pmf.trim();
+        pmf.init_mgf();
         pmf
     }
 }
