@@ -763,3 +763,57 @@ impl Accountant for PldAccountant {
         self.answer(Query::Delta, epsilon)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edgeworth::gaussian_delta;
+
+    /// n unmerged Gaussian summands (μ = 0.1 each) composed by FFT on a coarse connect-the-dots
+    /// grid: the exact δ of the composition (Gaussian with μ = 0.1·√n) must lie inside the
+    /// certified bracket, and the second-order lower bound must keep the bracket narrow where
+    /// the deterministic shift n·h would not.
+    #[test]
+    fn connect_the_dots_bracket_contains_the_exact_composed_gaussian() {
+        let (mu, n, h) = (0.1f64, 1000u64, 2e-3);
+        let law = LossLaw::Gaussian { mu };
+        let one = law
+            .discretise_connect_dots(h, 1e-14)
+            .expect("Gaussian has no atoms");
+        let mut conv = Convolver::new(Limits {
+            max_points: 1 << 22,
+        });
+        let up = conv.self_compose(&one, n, 1e-12).expect("fits");
+        let eta = law.max_boundary_shift(h, 1e-300);
+        let mu_tot = mu * (n as f64).sqrt();
+        for eps in [0.5, 1.0, 2.0, 4.0] {
+            let exact = gaussian_delta(mu_tot, eps);
+            let (lo, up_d, lo2) =
+                PldAccountant::ctd_bounds(&up, n as f64, eta, Query::Delta, eps);
+            let up_d = up_d.expect("delta query has an upper end");
+            assert!(lo <= exact && exact <= up_d, "eps {eps}: {lo:e} {exact:e} {up_d:e}");
+            // Tolerance: 1% relative width (the deterministic shift n·h = 2 alone would give
+            // a lower end below exact·1e-2 here).
+            assert!(
+                (up_d - lo) / exact < 1e-2,
+                "eps {eps}: bracket [{lo:e}, {up_d:e}] around {exact:e} (second order {lo2:?})"
+            );
+        }
+        let delta = 1e-6;
+        let (lo, up_e, _) = PldAccountant::ctd_bounds(&up, n as f64, eta, Query::Epsilon, delta);
+        let up_e = up_e.expect("certifiable");
+        // ε of the exact curve by bisection (δ is decreasing in ε).
+        let (mut a, mut b) = (0.0, 20.0);
+        for _ in 0..200 {
+            let m = 0.5 * (a + b);
+            if gaussian_delta(mu_tot, m) > delta {
+                a = m;
+            } else {
+                b = m;
+            }
+        }
+        assert!(lo <= a && b <= up_e, "[{lo}, {up_e}] vs exact {a}");
+        // Tolerance: 0.5% relative width.
+        assert!((up_e - lo) / a < 5e-3, "[{lo}, {up_e}] vs exact {a}");
+    }
+}
