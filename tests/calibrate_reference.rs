@@ -68,7 +68,10 @@ fn pld_calibration_recovers_dp_accounting_sigma() {
         })
         .expect("calibrates");
         let rel = (info.sigma / sigma - 1.0).abs();
-        visible!("q={q} sigma={sigma} delta={delta}: calibrated {} (rel {rel:.2e})", info.sigma);
+        visible!(
+            "q={q} sigma={sigma} delta={delta}: calibrated {} (rel {rel:.2e})",
+            info.sigma
+        );
         // Tolerance: 1e-3 relative on σ (acceptance criterion of issue 6).
         assert!(
             rel <= 1e-3,

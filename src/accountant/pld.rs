@@ -47,8 +47,10 @@ pub enum Discretisation {
 pub struct PldParams {
     /// Ordering(s) to cover.
     pub adjacency: Adjacency,
-    /// Target relative width of the bracket: the grid spacing is h = tolerance·ε/R with R
-    /// the number of discretised summands, since each rounding moves the loss by < h.
+    /// Target relative width of the bracket. Round-up: h = tolerance·ε/R with R the number of
+    /// discretised summands (each rounding moves the loss by < h). Connect-the-dots: the
+    /// largest of that rule, the Hoeffding rule (R·h²/8 + h·√(R·ln(1/δ′)/2) = tolerance·ε)
+    /// and an h² extrapolation of the coarse pass's second-order bracket.
     pub tolerance: f64,
     /// Most grid points one pmf may hold. When the tolerance needs more, it is relaxed by up
     /// to 4x (with a note); beyond that the call fails with [`Error::BudgetExceeded`] (and
@@ -79,8 +81,11 @@ impl Default for PldParams {
 /// The PLD accountant.
 ///
 /// For each ordering the Q-side law of the privacy loss of every mechanism is discretised on
-/// a grid of spacing h twice, rounding loss values up (pessimistic) and down (optimistic);
-/// n-fold compositions are formed by FFT with repeated squaring, heterogeneous parts by
+/// a grid of spacing h by connect-the-dots (a dominating pair; lower bounds from the same
+/// composed pmf, see `ctd_bounds` in the source: a deterministic, a Hoeffding and a
+/// second-order bound, the best taken), or, for laws with atoms (Laplace) or with
+/// [`Discretisation::RoundUp`], twice, rounding loss values up (pessimistic) and down
+/// (optimistic); n-fold compositions are formed by FFT with repeated squaring, heterogeneous parts by
 /// further convolutions, and Gaussian mechanisms are merged exactly first (a composition of
 /// Gaussians is the Gaussian with μ² = Σ μ_i²). δ(ε) = E_Q[(1 − e^{ε−S})₊] is read off both
 /// composed laws; ε(δ) is the first crossing of each bound curve.
@@ -98,8 +103,11 @@ impl Default for PldParams {
 /// # References
 /// Koskela, Jälkö, Honkela, *Computing tight differential privacy guarantees using FFT*,
 /// AISTATS 2020; Gopi, Lee, Wutschitz, *Numerical composition of differential privacy*,
-/// NeurIPS 2021; Doroshenko et al., *Connect the dots*, PETS 2022 (pessimistic/optimistic
-/// rounding, §3).
+/// NeurIPS 2021 (Thm 5.5: Hoeffding bound on the rounding error); Doroshenko, Ghazi, Kamath,
+/// Kumar, Manurangsi, *Connect the dots: tighter discrete approximations of privacy loss
+/// distributions*, PETS 2022 (pessimistic/optimistic rounding §3, connect-the-dots §4);
+/// Hoeffding, *Probability inequalities for sums of bounded random variables*, JASA 1963
+/// (Lemma: a centred variable in an interval of length h is sub-Gaussian with proxy h²/4).
 #[derive(Debug, Clone)]
 pub struct PldAccountant {
     params: PldParams,
@@ -679,7 +687,7 @@ impl PldAccountant {
                 let top_lower = ends(&coarse).0;
                 let (keep, skip): (Vec<_>, Vec<_>) = coarse
                     .into_iter()
-                    .partition(|(_, b)| b.upper.map_or(true, |u| u >= top_lower));
+                    .partition(|(_, b)| b.upper.is_none_or(|u| u >= top_lower));
                 let keep_dirs: Vec<Direction> = keep.iter().map(|(d, _)| *d).collect();
                 let mut fine = self.run(&keep_dirs, h, query, x, tail)?;
                 fine.extend(skip);
@@ -788,10 +796,12 @@ mod tests {
         let mu_tot = mu * (n as f64).sqrt();
         for eps in [0.5, 1.0, 2.0, 4.0] {
             let exact = gaussian_delta(mu_tot, eps);
-            let (lo, up_d, lo2) =
-                PldAccountant::ctd_bounds(&up, n as f64, eta, Query::Delta, eps);
+            let (lo, up_d, lo2) = PldAccountant::ctd_bounds(&up, n as f64, eta, Query::Delta, eps);
             let up_d = up_d.expect("delta query has an upper end");
-            assert!(lo <= exact && exact <= up_d, "eps {eps}: {lo:e} {exact:e} {up_d:e}");
+            assert!(
+                lo <= exact && exact <= up_d,
+                "eps {eps}: {lo:e} {exact:e} {up_d:e}"
+            );
             // Tolerance: 1% relative width (the deterministic shift n·h = 2 alone would give
             // a lower end below exact·1e-2 here).
             assert!(

@@ -481,9 +481,7 @@ mod tests {
         ];
         for law in laws {
             let h = 1e-2;
-            let p = law
-                .discretise_connect_dots(h, 1e-18)
-                .expect("no atoms");
+            let p = law.discretise_connect_dots(h, 1e-18).expect("no atoms");
             let tot: f64 = p.masses.iter().sum::<f64>() + p.inf_mass;
             // Tolerance: 1e-12 on a total of 1 (f64 sums of ~1e3 terms).
             assert!((tot - 1.0).abs() < 1e-12, "{law:?}: {tot}");
