@@ -7,6 +7,7 @@ use crate::event::{Composition, DpEvent};
 use crate::mechanism::{Adjacency, Direction, Mechanism};
 use crate::pld::loss::{boundary_shift, LossLaw};
 use crate::pld::{Convolver, Limits, Pmf, Rounding};
+use crate::special::normal;
 use rayon::prelude::*;
 
 /// Default target relative width of the ε bracket.
@@ -26,13 +27,30 @@ const COARSE_DELTA_TAIL: f64 = 1e-10;
 /// Default grid budget: 2^22 points (peak memory about 150 MB per pmf being composed).
 pub const DEFAULT_MAX_GRID_POINTS: usize = 1 << 22;
 
+/// How each mechanism's privacy loss is put on the grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Discretisation {
+    /// Connect-the-dots for laws without atoms (it is never worse: its upper bound has an
+    /// O(h²) error per summand and its lower bound is at least as good as a shift by one grid
+    /// step per summand), round-up/round-down when a mechanism has atoms (Laplace).
+    #[default]
+    Auto,
+    /// Every loss rounded up (upper bound) and down (lower bound): the bracket is about
+    /// (summands + 1)·h wide.
+    RoundUp,
+    /// Connect-the-dots (falls back to round-up for laws with atoms).
+    ConnectDots,
+}
+
 /// Parameters of [`PldAccountant`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct PldParams {
     /// Ordering(s) to cover.
     pub adjacency: Adjacency,
-    /// Target relative width of the bracket: the grid spacing is h = tolerance·ε/R with R
-    /// the number of discretised summands, since each rounding moves the loss by < h.
+    /// Target relative width of the bracket. Round-up: h = tolerance·ε/R with R the number of
+    /// discretised summands (each rounding moves the loss by < h). Connect-the-dots: the
+    /// largest of that rule, the Hoeffding rule (R·h²/8 + h·√(R·ln(1/δ′)/2) = tolerance·ε)
+    /// and an h² extrapolation of the coarse pass's second-order bracket.
     pub tolerance: f64,
     /// Most grid points one pmf may hold. When the tolerance needs more, it is relaxed by up
     /// to 4x (with a note); beyond that the call fails with [`Error::BudgetExceeded`] (and
@@ -43,6 +61,8 @@ pub struct PldParams {
     pub tail_mass: f64,
     /// A fixed grid spacing h instead of the tolerance rule.
     pub grid_spacing: Option<f64>,
+    /// Discretisation method.
+    pub discretisation: Discretisation,
 }
 
 impl Default for PldParams {
@@ -53,6 +73,7 @@ impl Default for PldParams {
             max_grid_points: DEFAULT_MAX_GRID_POINTS,
             tail_mass: 1e-12,
             grid_spacing: None,
+            discretisation: Discretisation::Auto,
         }
     }
 }
@@ -60,8 +81,11 @@ impl Default for PldParams {
 /// The PLD accountant.
 ///
 /// For each ordering the Q-side law of the privacy loss of every mechanism is discretised on
-/// a grid of spacing h twice, rounding loss values up (pessimistic) and down (optimistic);
-/// n-fold compositions are formed by FFT with repeated squaring, heterogeneous parts by
+/// a grid of spacing h by connect-the-dots (a dominating pair; lower bounds from the same
+/// composed pmf, see `ctd_bounds` in the source: a deterministic, a Hoeffding and a
+/// second-order bound, the best taken), or, for laws with atoms (Laplace) or with
+/// [`Discretisation::RoundUp`], twice, rounding loss values up (pessimistic) and down
+/// (optimistic); n-fold compositions are formed by FFT with repeated squaring, heterogeneous parts by
 /// further convolutions, and Gaussian mechanisms are merged exactly first (a composition of
 /// Gaussians is the Gaussian with μ² = Σ μ_i²). δ(ε) = E_Q[(1 − e^{ε−S})₊] is read off both
 /// composed laws; ε(δ) is the first crossing of each bound curve.
@@ -79,8 +103,11 @@ impl Default for PldParams {
 /// # References
 /// Koskela, Jälkö, Honkela, *Computing tight differential privacy guarantees using FFT*,
 /// AISTATS 2020; Gopi, Lee, Wutschitz, *Numerical composition of differential privacy*,
-/// NeurIPS 2021; Doroshenko et al., *Connect the dots*, PETS 2022 (pessimistic/optimistic
-/// rounding, §3).
+/// NeurIPS 2021 (Thm 5.5: Hoeffding bound on the rounding error); Doroshenko, Ghazi, Kamath,
+/// Kumar, Manurangsi, *Connect the dots: tighter discrete approximations of privacy loss
+/// distributions*, PETS 2022 (pessimistic/optimistic rounding §3, connect-the-dots §4);
+/// Hoeffding, *Probability inequalities for sums of bounded random variables*, JASA 1963
+/// (Lemma: a centred variable in an interval of length h is sub-Gaussian with proxy h²/4).
 #[derive(Debug, Clone)]
 pub struct PldAccountant {
     params: PldParams,
@@ -102,6 +129,9 @@ struct Bounds {
     points: usize,
     err: f64,
     inf_mass: f64,
+    /// Connect-the-dots only: the lower end from the second-order bound alone (for sizing the
+    /// grid: its distance to `upper` shrinks like h²).
+    lower2: Option<f64>,
 }
 
 impl PldAccountant {
@@ -176,7 +206,14 @@ impl PldAccountant {
         parts.iter().map(|p| p.count as f64).sum::<f64>().max(1.0)
     }
 
-    fn compose_pmf(&self, parts: &[Part], h: f64, rounding: Rounding, tail: f64) -> Result<Pmf> {
+    fn compose_pmf(
+        &self,
+        parts: &[Part],
+        h: f64,
+        rounding: Rounding,
+        tail: f64,
+        ctd: bool,
+    ) -> Result<Pmf> {
         // Truncation budget: an equal share per part and one for combining the parts; a
         // single step's tails enter `count` times.
         let share = tail / (parts.len() as f64 + 1.0);
@@ -185,9 +222,14 @@ impl PldAccountant {
         });
         let mut total: Option<Pmf> = None;
         for p in parts {
-            let one = p
-                .law
-                .discretise(h, share / (2.0 * p.count as f64), rounding);
+            let tau = share / (2.0 * p.count as f64);
+            let one = if ctd {
+                p.law
+                    .discretise_connect_dots(h, tau)
+                    .expect("invariant: connect-the-dots is chosen only for laws without atoms")
+            } else {
+                p.law.discretise(h, tau, rounding)
+            };
             if one.len() > self.params.max_grid_points {
                 return Err(Error::BudgetExceeded {
                     what: "PLD grid of one mechanism".into(),
@@ -206,6 +248,158 @@ impl PldAccountant {
             });
         }
         Ok(total.unwrap_or_else(|| Pmf::identity(h, rounding)))
+    }
+
+    /// Whether the parts are discretised by connect-the-dots (see [`Discretisation`]).
+    fn use_ctd(&self, parts: &[Part]) -> bool {
+        if parts.iter().any(|p| p.law.has_atoms()) {
+            return false;
+        }
+        self.params.discretisation != Discretisation::RoundUp
+    }
+
+    /// The largest boundary safety shift η of any part at spacing h.
+    fn max_eta(parts: &[Part], h: f64) -> f64 {
+        parts
+            .iter()
+            .map(|p| p.law.max_boundary_shift(h, 1e-300))
+            .fold(0.0, f64::max)
+    }
+
+    /// The grid spacing whose bracket is about `width` wide (in loss units) for `r` summands:
+    /// round-up gives (r + 1)·h; connect-the-dots gives the smaller of r·h (deterministic
+    /// shift) and r·h²/8 + h·√(r·ln(1/δ′)/2) (Hoeffding shift, `log_inv` = ln(1/δ′)).
+    fn spacing_for_width(ctd: bool, r: f64, log_inv: f64, width: f64) -> f64 {
+        let a = (r * log_inv / 2.0).sqrt();
+        if !ctd || r <= a {
+            return width / r;
+        }
+        2.0 * width / (a + (a * a + r * width / 2.0).sqrt())
+    }
+
+    /// Certified (lower, upper) for one ordering from a connect-the-dots pmf `up` of `r`
+    /// summands with boundary shift η, and the second-order lower end alone.
+    ///
+    /// Upper: read off `up` directly (a dominating pair, composed). Lower: every summand's
+    /// rounding D = R(ℓ) − ℓ takes, given ℓ, one of two values h apart, lies in (−h, h + 2η)
+    /// and has conditional mean in [0, m], m = h²/8 + 5η + 300u·h/(1 − e^{−h}) (see
+    /// [`LossLaw::discretise_connect_dots`]), independently across summands. Apart from the
+    /// lifted and truncated mass, the composed rounded sum is S̃ = S + M + N with 0 ≤ M ≤ c =
+    /// r·m and N conditionally centred and sub-Gaussian with variance proxy v = r(h + 2η)²/4
+    /// (Hoeffding's lemma). With f_ε(s) = (1 − e^{ε−s})₊, non-decreasing, f_ε(s − a) =
+    /// f_{ε+a}(s), and δ̃ the certified lower reading of the finite part minus the lifted mass
+    /// ([`Pmf::lower_view`]), three lower bounds hold and the best is returned:
+    /// 1. deterministic: S̃ ≤ S + r(h + 2η), so δ(ε) ≥ δ̃(ε + r(h + 2η));
+    /// 2. Hoeffding (as in Gopi, Lee, Wutschitz 2021, Thm 5.5): S̃ ≤ S + c + t except with
+    ///    probability δ′ = e^{−t²/2v}, so δ(ε) ≥ δ̃(ε + c + t) − δ′;
+    /// 3. second order: δ(ε) ≥ δ̃(ε + c) − E[f_ε(S + N) − f_ε(S)], and since g(s) = 1 − e^{ε−s}
+    ///    is concave with slope e^{ε−s} ≤ 1 and f_ε(s) ≤ (s − ε)₊, given the losses
+    ///    E[f_ε(S + N)] − f_ε(S) ≤ ψ(|S − ε|) with ψ(d) = ∫_d^∞ e^{−t²/2v} dt = √(2πv)·Φ̄(d/√v)
+    ///    (the first-order term vanishes because N is centred given the losses). As
+    ///    |S − ε| ≥ |S̃ − ε| − c − |N| and P(|N| > T) ≤ 2e^{−T²/2v}, the excess is at most
+    ///    Σ_k p̃_k ψ((|s_k − ε| − c − T)₊) + ψ(0)·(2e^{−T²/2v} + truncated and lifted mass +
+    ///    the ℓ1 error of the p̃_k summed). Its width shrinks like h² (the O(h) terms of 1 and 2
+    ///    cancel in expectation), so it allows a much coarser grid for many summands.
+    ///
+    /// For ε(δ): the true δ(ε) is non-increasing, so any ε_b with a lower bound on δ(ε_b)
+    /// above δ is a certified lower bound on ε(δ); the second-order bound is bisected for the
+    /// largest such ε_b.
+    fn ctd_bounds(
+        up: &Pmf,
+        r: f64,
+        eta: f64,
+        query: Query,
+        x: f64,
+    ) -> (f64, Option<f64>, Option<f64>) {
+        const U: f64 = f64::EPSILON / 2.0;
+        let h = up.h;
+        let hr = h + 2.0 * eta;
+        let t_det = r * hr;
+        let m = h * h / 8.0 * (1.0 + 1e-6) + 5.0 * eta + 300.0 * U * h / -(-h).exp_m1();
+        let c = r * m;
+        let v = r * hr * hr / 4.0;
+        let hoeffding = |dp: f64| c + (2.0 * v * (1.0 / dp).ln()).sqrt();
+        let view = up.lower_view();
+        match query {
+            Query::Epsilon => {
+                let upper = up.epsilon_bound(x);
+                let mut lower = view.epsilon_bound(x).map_or(0.0, |e| e - t_det);
+                for k in [3.0, 10.0, 30.0, 100.0, 1000.0] {
+                    let dp = x / k;
+                    if let Some(e) = view.epsilon_bound(x + dp) {
+                        lower = lower.max(e - hoeffding(dp));
+                    }
+                }
+                let lower = lower.max(0.0);
+                // Bisect the second-order bound between the first-order lower end and the
+                // upper end for the largest ε_b whose lower bound on δ(ε_b) exceeds δ.
+                let second = |e: f64| Self::second_order_lower(up, &view, e, c, v, x);
+                let mut lower2 = None;
+                if let Some(u) = upper {
+                    // Start from the first-order end, or from 0 where the second-order bound
+                    // is not yet above δ there (coarse grids).
+                    let a0 = if second(lower) > x { lower } else { 0.0 };
+                    let (mut a, mut b) = (a0, u);
+                    if a0 == lower || second(a0) > x {
+                        for _ in 0..40 {
+                            let mid = 0.5 * (a + b);
+                            if second(mid) > x {
+                                a = mid;
+                            } else {
+                                b = mid;
+                            }
+                            if b - a <= 1e-6 * (b - a0).max(1e-300) {
+                                break;
+                            }
+                        }
+                        lower2 = Some(a);
+                    }
+                }
+                (lower.max(lower2.unwrap_or(0.0)), upper, lower2)
+            }
+            Query::Delta => {
+                let upper = up.delta_bound(x);
+                let mut lower = view.delta_bound(x + t_det);
+                for k in [3.0, 10.0, 30.0, 100.0, 1e3, 1e4, 1e6] {
+                    let dp = upper / k;
+                    if dp > 0.0 {
+                        lower = lower.max(view.delta_bound(x + hoeffding(dp)) - dp);
+                    }
+                }
+                let lower2 = Self::second_order_lower(up, &view, x, c, v, upper).max(0.0);
+                (lower.max(lower2).max(0.0), Some(upper), Some(lower2))
+            }
+        }
+    }
+
+    /// Bound 3 of [`PldAccountant::ctd_bounds`] at ε: δ̃(ε + c) minus the smoothing excess;
+    /// T is chosen so that ψ(0)·2e^{−T²/2v} ≤ 1e−4·`scale` (a δ of the size being bounded).
+    fn second_order_lower(up: &Pmf, view: &Pmf, eps: f64, c: f64, v: f64, scale: f64) -> f64 {
+        const U: f64 = f64::EPSILON / 2.0;
+        let sv = v.sqrt();
+        let root = (2.0 * std::f64::consts::PI * v).sqrt();
+        let psi0 = 0.5 * root;
+        let ratio = (2.0 * psi0 / (1e-4 * scale.max(1e-300))).max(2.0);
+        let t = sv * (2.0 * ratio.ln()).sqrt();
+        // Points farther than `reach` from ε contribute at most ψ(K√v) each (K = 12).
+        const K: f64 = 12.0;
+        let far = root * normal::sf(K);
+        let reach = c + t + K * sv;
+        let h = up.h;
+        let n = up.masses.len() as i64;
+        let i_lo = (((eps - reach) / h).floor() as i64 - up.offset).clamp(0, n);
+        let i_hi = (((eps + reach) / h).ceil() as i64 - up.offset + 1).clamp(0, n);
+        let mut sum = 0.0;
+        for i in i_lo as usize..i_hi as usize {
+            let d = ((up.loss(i) - eps).abs() - c - t).max(0.0);
+            sum += up.masses[i] * normal::sf(d / sv);
+        }
+        let window = (i_hi - i_lo).max(1) as f64;
+        let l1_err = view.err1 + view.err2 * window.sqrt();
+        let excess = root * sum * (1.0 + 4.0 * window * U + 1e-12)
+            + far
+            + psi0 * (2.0 * (-t * t / (2.0 * v)).exp() + up.inf_mass + l1_err);
+        view.delta_bound(eps + c) - excess * (1.0 + 1e-9)
     }
 
     /// Whether the optimistic law can be derived from the pessimistic one by a shift (no
@@ -243,10 +437,43 @@ impl PldAccountant {
     }
 
     /// Bounds for every distinct ordering at grid spacing h; `query` is ε (for δ) or δ.
-    fn run(&self, h: f64, query: Query, x: f64, tail: f64) -> Result<Vec<(Direction, Bounds)>> {
-        let dirs = self.distinct_directions();
+    fn run(
+        &self,
+        dirs: &[Direction],
+        h: f64,
+        query: Query,
+        x: f64,
+        tail: f64,
+    ) -> Result<Vec<(Direction, Bounds)>> {
+        if self.use_ctd(&self.parts(dirs[0])) {
+            let computed: Vec<Result<Pmf>> = dirs
+                .to_vec()
+                .par_iter()
+                .map(|&d| self.compose_pmf(&self.parts(d), h, Rounding::Pessimistic, tail, true))
+                .collect();
+            let mut out = Vec::new();
+            for (&d, up) in dirs.iter().zip(computed) {
+                let up = up?;
+                let parts = self.parts(d);
+                let r = self.roundings(&parts);
+                let eta = Self::max_eta(&parts, h);
+                let (lower, upper, lower2) = Self::ctd_bounds(&up, r, eta, query, x);
+                out.push((
+                    d,
+                    Bounds {
+                        lower,
+                        upper,
+                        points: up.len(),
+                        err: up.error_bound() + up.inf_mass,
+                        inf_mass: up.inf_mass,
+                        lower2,
+                    },
+                ));
+            }
+            return Ok(out);
+        }
         let mut jobs: Vec<(Direction, Rounding)> = Vec::new();
-        for &d in &dirs {
+        for &d in dirs {
             jobs.push((d, Rounding::Pessimistic));
             if !self.shift_ok(&self.parts(d), h) {
                 jobs.push((d, Rounding::Optimistic));
@@ -254,7 +481,7 @@ impl PldAccountant {
         }
         let computed: Vec<Result<Pmf>> = jobs
             .par_iter()
-            .map(|&(d, r)| self.compose_pmf(&self.parts(d), h, r, tail))
+            .map(|&(d, r)| self.compose_pmf(&self.parts(d), h, r, tail, false))
             .collect();
         let mut pmfs: Vec<Result<Pmf>> = Vec::new();
         let mut it = jobs.iter().zip(computed);
@@ -289,6 +516,7 @@ impl PldAccountant {
                     points: up.len().max(lo.len()),
                     err: up.error_bound() + up.inf_mass,
                     inf_mass: up.inf_mass,
+                    lower2: None,
                 },
             ));
         }
@@ -324,6 +552,7 @@ impl PldAccountant {
         let dirs = self.distinct_directions();
         let parts = self.parts(dirs[0]);
         let r_count = self.roundings(&parts);
+        let ctd = self.use_ctd(&parts);
         let scale = dirs
             .iter()
             .map(|&d| self.scale(&self.parts(d), d))
@@ -337,12 +566,12 @@ impl PldAccountant {
             Query::Delta => COARSE_DELTA_TAIL.max(self.params.tail_mass),
         };
         let (h, bounds) = if let Some(h) = self.params.grid_spacing {
-            (h, self.run(h, query, x, tail)?)
+            (h, self.run(&dirs, h, query, x, tail)?)
         } else {
             // Coarse pass (~4096 points across the composed law), then the grid the
             // tolerance asks for.
             let h0 = scale / 4096.0;
-            let mut coarse = self.run(h0, query, x, tail)?;
+            let mut coarse = self.run(&dirs, h0, query, x, tail)?;
             let mut h0 = h0;
             let ends = |c: &[(Direction, Bounds)]| {
                 let lo = c.iter().map(|(_, b)| b.lower).fold(0.0, f64::max);
@@ -357,12 +586,16 @@ impl PldAccountant {
                 // three times) to a ~10% bracket before sizing the final grid on its lower end.
                 for _ in 0..3 {
                     let (lo, up) = ends(&coarse);
+                    if ctd && up.is_finite() && coarse.iter().all(|(_, b)| b.lower2.is_some()) {
+                        // The second-order bound sizes the final grid directly (below).
+                        break;
+                    }
                     let mid = if up.is_finite() {
                         0.5 * (lo + up)
                     } else {
                         2.0 * lo + 1.0
                     };
-                    let h1 = 0.1 * mid / r_count;
+                    let h1 = Self::spacing_for_width(ctd, r_count, (100.0 / x).ln(), 0.1 * mid);
                     let points = coarse.iter().map(|(_, b)| b.points).max().unwrap_or(1);
                     let predicted = 2.2 * points as f64 * h0 / h1;
                     if up - lo <= 0.2 * mid
@@ -371,7 +604,7 @@ impl PldAccountant {
                     {
                         break;
                     }
-                    coarse = self.run(h1, query, x, tail)?;
+                    coarse = self.run(&dirs, h1, query, x, tail)?;
                     h0 = h1;
                 }
             }
@@ -387,7 +620,32 @@ impl PldAccountant {
                 Query::Epsilon => 0.05 * sd,
                 Query::Delta => sd,
             };
-            let h = self.params.tolerance * eps_ref.max(floor) / r_count;
+            let log_inv = match query {
+                Query::Epsilon => (100.0 / x).ln(),
+                Query::Delta => (100.0 / ends(&coarse).1.clamp(1e-300, 1.0)).ln(),
+            };
+            let mut h = Self::spacing_for_width(
+                ctd,
+                r_count,
+                log_inv,
+                self.params.tolerance * eps_ref.max(floor),
+            );
+            if ctd && coarse.iter().all(|(_, b)| b.lower2.is_some()) {
+                // The second-order bracket shrinks like h²: extrapolate from the coarse pass
+                // (ε: absolute width tolerance·ε; δ: relative width tolerance), with a 0.8
+                // safety factor, and never use a finer grid than the first-order rule.
+                let (lo, up) = ends(&coarse);
+                let (w0, w) = match query {
+                    Query::Epsilon => (up - lo, self.params.tolerance * eps_ref.max(floor)),
+                    Query::Delta => ((up - lo) / up.max(1e-300), self.params.tolerance),
+                };
+                if up.is_finite() && w0 > 0.0 {
+                    h = h.max(0.8 * h0 * (w / w0).min(1.0).sqrt());
+                }
+                if w0 <= w {
+                    h = h.max(h0);
+                }
+            }
             let tail = match query {
                 Query::Epsilon => tail,
                 Query::Delta => coarse
@@ -423,7 +681,17 @@ impl PldAccountant {
                         self.params.tolerance, self.params.max_grid_points
                     ));
                 }
-                (h, self.run(h, query, x, tail)?)
+                // An ordering whose coarse upper end lies below another's coarse lower end
+                // cannot change the bracket (the maximum over orderings): keep its coarse
+                // bounds and refine only the others.
+                let top_lower = ends(&coarse).0;
+                let (keep, skip): (Vec<_>, Vec<_>) = coarse
+                    .into_iter()
+                    .partition(|(_, b)| b.upper.is_none_or(|u| u >= top_lower));
+                let keep_dirs: Vec<Direction> = keep.iter().map(|(d, _)| *d).collect();
+                let mut fine = self.run(&keep_dirs, h, query, x, tail)?;
+                fine.extend(skip);
+                (h, fine)
             }
         };
         let mut r = Report::new("pld", query, epsilon, delta, self.params.adjacency);
@@ -501,5 +769,61 @@ impl Accountant for PldAccountant {
     fn delta(&self, epsilon: f64) -> Result<Report> {
         check_epsilon(epsilon)?;
         self.answer(Query::Delta, epsilon)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edgeworth::gaussian_delta;
+
+    /// n unmerged Gaussian summands (μ = 0.1 each) composed by FFT on a coarse connect-the-dots
+    /// grid: the exact δ of the composition (Gaussian with μ = 0.1·√n) must lie inside the
+    /// certified bracket, and the second-order lower bound must keep the bracket narrow where
+    /// the deterministic shift n·h would not.
+    #[test]
+    fn connect_the_dots_bracket_contains_the_exact_composed_gaussian() {
+        let (mu, n, h) = (0.1f64, 1000u64, 2e-3);
+        let law = LossLaw::Gaussian { mu };
+        let one = law
+            .discretise_connect_dots(h, 1e-14)
+            .expect("Gaussian has no atoms");
+        let mut conv = Convolver::new(Limits {
+            max_points: 1 << 22,
+        });
+        let up = conv.self_compose(&one, n, 1e-12).expect("fits");
+        let eta = law.max_boundary_shift(h, 1e-300);
+        let mu_tot = mu * (n as f64).sqrt();
+        for eps in [0.5, 1.0, 2.0, 4.0] {
+            let exact = gaussian_delta(mu_tot, eps);
+            let (lo, up_d, lo2) = PldAccountant::ctd_bounds(&up, n as f64, eta, Query::Delta, eps);
+            let up_d = up_d.expect("delta query has an upper end");
+            assert!(
+                lo <= exact && exact <= up_d,
+                "eps {eps}: {lo:e} {exact:e} {up_d:e}"
+            );
+            // Tolerance: 1% relative width (the deterministic shift n·h = 2 alone would give
+            // a lower end below exact·1e-2 here).
+            assert!(
+                (up_d - lo) / exact < 1e-2,
+                "eps {eps}: bracket [{lo:e}, {up_d:e}] around {exact:e} (second order {lo2:?})"
+            );
+        }
+        let delta = 1e-6;
+        let (lo, up_e, _) = PldAccountant::ctd_bounds(&up, n as f64, eta, Query::Epsilon, delta);
+        let up_e = up_e.expect("certifiable");
+        // ε of the exact curve by bisection (δ is decreasing in ε).
+        let (mut a, mut b) = (0.0, 20.0);
+        for _ in 0..200 {
+            let m = 0.5 * (a + b);
+            if gaussian_delta(mu_tot, m) > delta {
+                a = m;
+            } else {
+                b = m;
+            }
+        }
+        assert!(lo <= a && b <= up_e, "[{lo}, {up_e}] vs exact {a}");
+        // Tolerance: 0.5% relative width.
+        assert!((up_e - lo) / a < 5e-3, "[{lo}, {up_e}] vs exact {a}");
     }
 }

@@ -2,13 +2,19 @@
 //! (MATH.md §1, §7).
 //!
 //! A [`Pmf`] is the Q-side law of a privacy loss rounded onto the grid ℓ_k = k·h, plus an
-//! atom at +∞. Rounding every loss value **up** (pessimistic) gives a random variable that
+//! atom at +∞. The accountant's default is the connect-the-dots discretisation
+//! ([`loss::LossLaw::discretise_connect_dots`]: a dominating pair with an O(h²) error per
+//! summand, whose lower bounds are derived in [`crate::accountant::PldAccountant`]); the
+//! round-up/round-down scheme below is kept for laws with atoms. Rounding every loss value
+//! **up** (pessimistic) gives a random variable that
 //! dominates the true loss, so δ(ε) = E_Q[(1 − e^{ε−S})₊] (non-decreasing in S) computed
 //! from it is an upper bound; rounding **down** (optimistic) and dropping tail mass gives a
 //! lower bound. Both are kept through composition: convolution of rounded summands is the
 //! law of the sum of rounded summands. Tails beyond a window of mass τ are moved in the safe
 //! direction (pessimistic: lower tail up to the window's first point, upper tail to +∞;
-//! optimistic: lower tail dropped, upper tail down to the last point).
+//! optimistic: both dropped). During composition the cut points and the moved amounts come
+//! from Chernoff bounds of tracked MGF bounds ([`Pmf::log_mgf`]), not from sums of computed
+//! masses, so truncation adds no floating-point error.
 //!
 //! # Floating-point error
 //! Each pmf carries bounds on the error of its computed masses against the exact rounded
@@ -19,13 +25,15 @@
 //! accurately computed twiddles), an ℓ2 error of at most
 //! 4(γ + u)(‖a‖₂‖b‖₁ + ‖a‖₁‖b‖₂) (the factor 4 covers forward, pointwise product, inverse
 //! and realfft's extra butterfly stage); errors of the inputs propagate by Young's inequality
-//! ‖x ∗ y‖₂ ≤ ‖x‖₂‖y‖₁. A δ read off the pmf is then off by at most
-//! err1 + err2·√(#grid points above 0), plus a relative 4·N·u for the sums; both are added
-//! to the upper bound and subtracted from the lower one. This bound is what limits the
-//! smallest δ that can be certified; it grows with the number of compositions and the grid
-//! (measured: 3e−13 for one step, 2.7e−8 at q = 0.01, σ = 0.8, 1000 steps on 8e5 points,
-//! 3.5e−7 at q = 0.0051, σ = 0.573, 3920 steps on 1.6e6 points, where it widens the ε
-//! bracket at δ = 1e−6 to ~5%); where it exceeds δ the upper bound is reported as vacuous.
+//! ‖x ∗ y‖₂ ≤ ‖x‖₂‖y‖₁. A δ read off the pmf at ε is then off by at most
+//! err1 + err2·√(#grid points above ε) ([`Pmf::error_bound_at`]), plus a relative 4·N·u for
+//! the sums; both are added to the upper bound and subtracted from the lower one. This bound
+//! is what limits the smallest δ that can be certified; it grows with the number of
+//! compositions (measured, connect-the-dots grids at the default tolerance: ~1e−9 at
+//! q = 0.01, σ = 2, 100 steps; 2e−8 at q = 0.004, σ = 1, 1000 steps; 2.2e−8 at
+//! q = 0.0051, σ = 0.573, 3920 steps, where the ε bracket at δ = 1e−6 is 0.5% wide — it was
+//! 3.5e−7 and ~5% before truncation used Chernoff bounds); where it exceeds δ the upper
+//! bound is reported as vacuous.
 //!
 //! The f64 evaluation of the loss inverse x(ℓ) is covered by shifting every grid boundary by
 //! η = 1e−11·(1 + μ + |ℓ|) in the safe direction; Gauss–Legendre bin masses are taken as
@@ -68,6 +76,30 @@ pub struct Pmf {
     /// Probability mass that a pessimistic pmf moved *up* from below its windows (at most
     /// this much of the law may sit above the true loss by more than the rounding).
     pub lifted: f64,
+    /// Upper bounds on ln E[e^{±λ_j S}; S finite] of the exact-arithmetic law this pmf
+    /// approximates, for λ_j = 2^{j−6}, j < [`MGF_ORDERS`] (first the + signs, then the −
+    /// signs); empty when unknown. Tails are truncated by the Chernoff bounds these give,
+    /// never by sums of computed masses, so truncation adds no floating-point error.
+    pub log_mgf: Vec<f64>,
+}
+
+/// Number of tilts λ_j = 2^{j−6} (j < MGF_ORDERS) tracked per sign in [`Pmf::log_mgf`].
+pub const MGF_ORDERS: usize = 16;
+
+fn mgf_lambda(j: usize) -> f64 {
+    (2.0f64).powi(j as i32 - 6)
+}
+
+/// ln(e^a + e^b).
+fn log_add(a: f64, b: f64) -> f64 {
+    if a == f64::NEG_INFINITY {
+        return b;
+    }
+    if b == f64::NEG_INFINITY {
+        return a;
+    }
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    hi + (lo - hi).exp().ln_1p()
 }
 
 /// Where resources are bounded.
@@ -89,7 +121,45 @@ impl Pmf {
             err2: 0.0,
             err1: 0.0,
             lifted: 0.0,
+            log_mgf: vec![0.0; 2 * MGF_ORDERS],
         }
+    }
+
+    /// Fill [`Pmf::log_mgf`] from the masses of a freshly discretised pmf whose entries carry
+    /// relative errors ≤ 64u of a bin mass that sits at most one grid step away (the
+    /// factor 1 + 256u·e^{|λ|h} + 4Nu covers them, the summation and the squarings
+    /// e^{2λs} = (e^{λs})², which double a relative error 15 times: 1e−10), plus `err1` of
+    /// lumped error at either end.
+    pub fn init_mgf(&mut self) {
+        const U: f64 = f64::EPSILON / 2.0;
+        let n = self.masses.len();
+        let mut out = vec![0.0; 2 * MGF_ORDERS];
+        for (sign_idx, sign) in [1.0f64, -1.0].into_iter().enumerate() {
+            let s_ref = if sign > 0.0 {
+                self.loss(n - 1)
+            } else {
+                self.loss(0)
+            };
+            let mut sums = [0.0f64; MGF_ORDERS];
+            let l0 = mgf_lambda(0);
+            for (k, &m) in self.masses.iter().enumerate() {
+                if m == 0.0 {
+                    continue;
+                }
+                let mut e = (sign * l0 * (self.loss(k) - s_ref)).exp();
+                for sum in sums.iter_mut() {
+                    *sum += m * e;
+                    e *= e;
+                }
+            }
+            for (j, sum) in sums.iter().enumerate() {
+                let lam = mgf_lambda(j);
+                let factor = 1.0 + 256.0 * U * (lam * self.h).exp() + 4.0 * n as f64 * U + 1e-10;
+                out[sign_idx * MGF_ORDERS + j] =
+                    sign * lam * s_ref + (sum * factor + self.err1).ln();
+            }
+        }
+        self.log_mgf = out;
     }
 
     /// Number of grid points.
@@ -121,9 +191,21 @@ impl Pmf {
     }
 
     /// Move the tails of mass ≤ τ/2 each in the safe direction (see the module docs).
+    ///
+    /// With [`Pmf::log_mgf`] known, the cut points and moved amounts come from Chernoff
+    /// bounds P(S > s) ≤ E[e^{λS}]e^{−λs}, P(S < s) ≤ E[e^{−λS}]e^{λs} (minimised over the
+    /// tracked λ): a pessimistic pmf puts the bound on the upper tail at +∞ and the bound on
+    /// the lower tail at the first kept point (more mass than the exact law has there, which
+    /// only raises δ), an optimistic one drops both tails (which only lowers δ). The computed
+    /// masses of the cut entries are discarded with their errors, so, unlike moving computed
+    /// sums, this adds no floating-point error term.
     pub fn truncate(&mut self, tau: f64) {
         let n = self.masses.len();
         if n < 3 {
+            return;
+        }
+        if self.log_mgf.len() == 2 * MGF_ORDERS {
+            self.truncate_chernoff(tau);
             return;
         }
         let half = 0.5 * tau;
@@ -158,6 +240,62 @@ impl Pmf {
         self.offset += lo as i64;
     }
 
+    fn truncate_chernoff(&mut self, tau: f64) {
+        const U: f64 = f64::EPSILON / 2.0;
+        let n = self.masses.len();
+        let lt = (0.5 * tau).ln();
+        let h = self.h;
+        let (mut s_up, mut s_dn) = (f64::INFINITY, f64::NEG_INFINITY);
+        for j in 0..MGF_ORDERS {
+            let lam = mgf_lambda(j);
+            s_up = s_up.min((self.log_mgf[j] - lt) / lam);
+            s_dn = s_dn.max((lt - self.log_mgf[MGF_ORDERS + j]) / lam);
+        }
+        let idx = |s: f64, up: bool| -> i64 {
+            let k = if up { (s / h).ceil() } else { (s / h).floor() };
+            k.clamp(-9e15, 9e15) as i64 - self.offset
+        };
+        let hi = idx(s_up, true).clamp(0, n as i64 - 1) as usize;
+        let lo = idx(s_dn, false).clamp(0, n as i64 - 1) as usize;
+        if lo >= hi || (lo == 0 && hi == n - 1) {
+            return;
+        }
+        let bound_above = |s: f64, lm: &[f64]| {
+            (0..MGF_ORDERS)
+                .map(|j| (lm[j] - mgf_lambda(j) * s).exp())
+                .fold(f64::INFINITY, f64::min)
+        };
+        let bound_below = |s: f64, lm: &[f64]| {
+            (0..MGF_ORDERS)
+                .map(|j| (lm[MGF_ORDERS + j] + mgf_lambda(j) * s).exp())
+                .fold(f64::INFINITY, f64::min)
+        };
+        let (s_hi, s_lo) = (self.loss(hi), self.loss(lo));
+        match self.rounding {
+            Rounding::Pessimistic => {
+                if hi < n - 1 {
+                    self.inf_mass += bound_above(s_hi, &self.log_mgf) * (1.0 + 1e-12);
+                }
+                if lo > 0 {
+                    let a = bound_below(s_lo, &self.log_mgf) * (1.0 + 1e-12);
+                    self.err1 += 2.0 * U * (a + self.masses[lo]);
+                    self.masses[lo] += a;
+                    self.lifted += a;
+                    let la = a.ln();
+                    for j in 0..MGF_ORDERS {
+                        let lam = mgf_lambda(j);
+                        self.log_mgf[j] = log_add(self.log_mgf[j], la + lam * s_lo);
+                        self.log_mgf[MGF_ORDERS + j] =
+                            log_add(self.log_mgf[MGF_ORDERS + j], la - lam * s_lo);
+                    }
+                }
+            }
+            Rounding::Optimistic => {}
+        }
+        self.masses = self.masses[lo..=hi].to_vec();
+        self.offset += lo as i64;
+    }
+
     fn norms(&self) -> (f64, f64) {
         let n1: f64 = self.masses.iter().sum();
         let n2: f64 = self.masses.iter().map(|m| m * m).sum::<f64>().sqrt();
@@ -171,6 +309,17 @@ impl Pmf {
             .len()
             .saturating_sub((-self.offset).max(0) as usize)
             .max(1);
+        self.err1 + self.err2 * (above as f64).sqrt()
+    }
+
+    /// The δ error of a reading at ε: err1 + err2·√(#points above ε), since the reading
+    /// weights (1 − e^{ε−s})₊ vanish at and below ε and are ≤ 1 above (Cauchy–Schwarz on the
+    /// diffuse part). Non-increasing in ε.
+    pub fn error_bound_at(&self, epsilon: f64) -> f64 {
+        let n = self.masses.len() as i64;
+        // First index with loss > ε.
+        let first = ((epsilon / self.h).floor() as i64 + 1 - self.offset).clamp(0, n);
+        let above = (n - first).max(1);
         self.err1 + self.err2 * (above as f64).sqrt()
     }
 
@@ -219,6 +368,25 @@ impl Pmf {
             err2: self.err2,
             err1: self.err1 + self.lifted,
             lifted: 0.0,
+            log_mgf: Vec::new(),
+        }
+    }
+
+    /// The finite part of a pessimistic pmf read as a lower law: the +∞ atom is dropped and
+    /// the mass lifted from below the windows is added to the error (δ read off it moves by
+    /// at most that mass). Used by the connect-the-dots lower bounds, which read it at a
+    /// shifted ε (see [`crate::accountant::PldAccountant`]).
+    pub fn lower_view(&self) -> Pmf {
+        Pmf {
+            h: self.h,
+            offset: self.offset,
+            masses: self.masses.clone(),
+            inf_mass: 0.0,
+            rounding: Rounding::Optimistic,
+            err2: self.err2,
+            err1: self.err1 + self.lifted,
+            lifted: 0.0,
+            log_mgf: Vec::new(),
         }
     }
 
@@ -233,9 +401,10 @@ impl Pmf {
     pub fn delta_bound(&self, epsilon: f64) -> f64 {
         let g = self.delta_raw(epsilon);
         let r = self.rel_sum_err();
+        let e = self.error_bound_at(epsilon.max(0.0));
         match self.rounding {
-            Rounding::Pessimistic => (g * (1.0 + r) + self.error_bound()).min(1.0),
-            Rounding::Optimistic => (g * (1.0 - r) - self.error_bound()).max(0.0),
+            Rounding::Pessimistic => (g * (1.0 + r) + e).min(1.0),
+            Rounding::Optimistic => (g * (1.0 - r) - e).max(0.0),
         }
     }
 
@@ -243,9 +412,37 @@ impl Pmf {
     /// pessimistic pmf a certified upper bound on ε(δ) (`None` when the bound never gets to
     /// δ: δ is below the smallest certifiable value), for an optimistic pmf a certified lower
     /// bound.
+    ///
+    /// The error term is [`Pmf::error_bound_at`] of a point known to lie on the safe side of
+    /// the answer: first that of ε = 0 (valid everywhere), then refined once. An upper end b
+    /// found with the error term of a point c ≤ b is valid (the term only shrinks above c); a
+    /// lower end found with the term of a point at or below it is valid likewise.
     pub fn epsilon_bound(&self, delta: f64) -> Option<f64> {
+        let a = self.epsilon_bound_with(delta, self.error_bound_at(0.0));
+        match self.rounding {
+            Rounding::Pessimistic => {
+                let a = a?;
+                let Some(b) = self.epsilon_bound_with(delta, self.error_bound_at(a)) else {
+                    return Some(a);
+                };
+                let c = (2.0 * b - a).max(0.0);
+                match self.epsilon_bound_with(delta, self.error_bound_at(c)) {
+                    Some(b2) if b2 >= c => Some(b2.min(a)),
+                    _ => Some(a),
+                }
+            }
+            Rounding::Optimistic => {
+                let a = a?;
+                match self.epsilon_bound_with(delta, self.error_bound_at(a)) {
+                    Some(b) if b >= a => Some(b),
+                    _ => Some(a),
+                }
+            }
+        }
+    }
+
+    fn epsilon_bound_with(&self, delta: f64, e: f64) -> Option<f64> {
         let r = self.rel_sum_err();
-        let e = self.error_bound();
         // Target for the raw curve ĝ.
         let t = match self.rounding {
             Rounding::Pessimistic => (delta - e) / (1.0 + r),
@@ -409,6 +606,15 @@ impl Convolver {
             err2,
             err1,
             lifted: a.lifted + b.lifted,
+            log_mgf: if a.log_mgf.len() == b.log_mgf.len() {
+                a.log_mgf
+                    .iter()
+                    .zip(&b.log_mgf)
+                    .map(|(x, y)| x + y)
+                    .collect()
+            } else {
+                Vec::new()
+            },
         };
         out.trim();
         Ok(out)
