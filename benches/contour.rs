@@ -1,5 +1,12 @@
-//! ε(δ) by the contour accountant against the number of steps (q = 0.01, σ = 1, δ = 1e−5,
-//! remove ordering, tolerance 1e−7 on δ). Run: `cargo bench --bench contour`.
+//! ε(δ) by the contour accountant. Run: `cargo bench --bench contour`.
+//!
+//! - `contour_epsilon/STEPS`: q = 0.01, σ = 1, δ = 1e−5, remove ordering, tolerance 1e−7 on δ,
+//!   10²…10⁷ steps (cost independent of the number of steps).
+//! - `contour_small_q/NAME`: the small-q settings where a nearly atomic PLLR makes the contour
+//!   expensive, both orderings (add-remove), tolerance 1e−6 on δ: EA S2 (q = 5e−4, σ = 1,
+//!   δ = 1e−5, 200 steps), EA S3 (σ = 0.8, δ = 0.1, q = 0.08·sqrt(ln m/m), m = 10⁶ and 10⁷) and
+//!   the EW-Tune MNLI and QQP tasks (q = 2000/N, 20·⌊N/2000⌋ steps, σ = 0.573, δ = 1e−6, remove
+//!   ordering, as a calibration evaluates them).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ewtune::accountant::{Accountant, ContourAccountant, ContourParams};
@@ -7,17 +14,21 @@ use ewtune::event::DpEvent;
 use ewtune::mechanism::{Adjacency, Direction};
 use std::hint::black_box;
 
+fn accountant(adjacency: Adjacency, tolerance: f64, event: &DpEvent) -> ContourAccountant {
+    let mut acc = ContourAccountant::new(ContourParams {
+        adjacency,
+        tolerance,
+    })
+    .expect("valid tolerance");
+    acc.compose(event, 1).expect("valid event");
+    acc
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("contour_epsilon");
     g.sample_size(10);
     for steps in [100u64, 1_000, 10_000, 100_000, 1_000_000, 10_000_000] {
-        let mut acc = ContourAccountant::new(ContourParams {
-            adjacency: Adjacency::Remove,
-            tolerance: 1e-7,
-        })
-        .expect("valid tolerance");
-        acc.compose(&DpEvent::dpsgd(1.0, 0.01, steps), 1)
-            .expect("valid event");
+        let acc = accountant(Adjacency::Remove, 1e-7, &DpEvent::dpsgd(1.0, 0.01, steps));
         g.bench_with_input(BenchmarkId::from_parameter(steps), &steps, |b, _| {
             b.iter(|| {
                 black_box(
@@ -25,6 +36,46 @@ fn bench(c: &mut Criterion) {
                         .expect("epsilon"),
                 )
             })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("contour_small_q");
+    g.sample_size(10);
+    let s3 = |m: f64| 0.08 * (m.ln() / m).sqrt();
+    let settings: [(&str, Adjacency, f64, f64, u64, f64); 6] = [
+        ("S2_m200", Adjacency::AddRemove, 5e-4, 1.0, 200, 1e-5),
+        ("S3_m1e6", Adjacency::AddRemove, s3(1e6), 0.8, 1_000_000, 0.1),
+        ("S3_m1e7", Adjacency::AddRemove, s3(1e7), 0.8, 10_000_000, 0.1),
+        (
+            "MNLI_sigma0.573_delta1e-6",
+            Adjacency::Remove,
+            2000.0 / 392_702.0,
+            0.573,
+            20 * (392_702 / 2000),
+            1e-6,
+        ),
+        (
+            "QQP_sigma0.573_delta1e-6",
+            Adjacency::Remove,
+            2000.0 / 363_849.0,
+            0.573,
+            20 * (363_849 / 2000),
+            1e-6,
+        ),
+        (
+            "MNLI_sigma0.573_delta1e-6_addremove",
+            Adjacency::AddRemove,
+            2000.0 / 392_702.0,
+            0.573,
+            20 * (392_702 / 2000),
+            1e-6,
+        ),
+    ];
+    for (name, adjacency, q, sigma, steps, delta) in settings {
+        let acc = accountant(adjacency, 1e-6, &DpEvent::dpsgd(sigma, q, steps));
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(acc.epsilon(delta).expect("epsilon")))
         });
     }
     g.finish();

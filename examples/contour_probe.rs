@@ -1,5 +1,5 @@
 //! Probe one DP-SGD setting with the contour accountant: `cargo run --release --example
-//! contour_probe -- Q SIGMA STEPS DELTA` prints both orderings' ε brackets, nodes and seconds.
+//! contour_probe -- Q SIGMA STEPS DELTA [TOLERANCE]` prints both orderings' ε brackets, nodes and seconds.
 
 use ewtune::accountant::{Accountant, ContourAccountant, ContourParams};
 use ewtune::event::DpEvent;
@@ -10,10 +10,13 @@ fn main() -> anyhow::Result<()> {
         .skip(1)
         .map(|s| s.parse::<f64>())
         .collect::<Result<_, _>>()?;
-    anyhow::ensure!(a.len() == 4, "usage: contour_probe Q SIGMA STEPS DELTA");
+    anyhow::ensure!(
+        a.len() == 4 || a.len() == 5,
+        "usage: contour_probe Q SIGMA STEPS DELTA [TOLERANCE]"
+    );
     let mut acc = ContourAccountant::new(ContourParams {
         adjacency: Adjacency::AddRemove,
-        tolerance: 1e-9,
+        tolerance: a.get(4).copied().unwrap_or(1e-9),
     })?;
     acc.compose(&DpEvent::dpsgd(a[1], a[0], a[2] as u64), 1)?;
     for dir in [Direction::Remove, Direction::Add] {
