@@ -38,6 +38,7 @@
 
 use super::invert::{epsilon_for_delta, Pick};
 use super::{check_delta, check_epsilon, Accountant, Guarantee, OrderingValue, Query, Report};
+use super::contour::{ContourAccountant, ContourParams};
 use crate::bounds::berry_esseen::{be_iid_interval, be_interval};
 use crate::bounds::{dgg_bound, DggInputs, DggSetup, BE_INID, DEFAULT_ETA};
 use crate::cgf::{cgf_certified, cgf_f64, CertifiedCgf};
@@ -60,6 +61,9 @@ pub struct SaddlePointParams {
     pub precision: Precision,
     /// Compute the certified bracket (default true); false gives the estimate only.
     pub bracket: bool,
+    /// Intersect the Kolmogorov-distance bracket (Berry–Esseen / DGG / always-valid) with the
+    /// certified Fourier inversion of the same tilted law (default true; see the module docs).
+    pub fourier: bool,
 }
 
 impl Default for SaddlePointParams {
@@ -69,6 +73,7 @@ impl Default for SaddlePointParams {
             adjacency: Adjacency::AddRemove,
             precision: Precision(128),
             bracket: true,
+            fourier: true,
         }
     }
 }
@@ -77,6 +82,9 @@ impl Default for SaddlePointParams {
 const LAMBDA_MAX: f64 = 4096.0;
 /// Multipliers of (λ* − 1) tried for the certified upper ε (λ* the saddle point).
 const UPPER_TILT_FACTORS: [f64; 5] = [1.0, 0.9, 1.2, 1.5, 2.0];
+/// Relative δ tolerance asked of the Fourier inversion (it only has to beat the
+/// Kolmogorov-distance bracket, whose relative width is O(1) at small sampling rates).
+const FOURIER_TOLERANCE: f64 = 1e-6;
 /// Smallest tilt used (the representation needs λ > 1 for a bounded h_λ).
 const LAMBDA_MIN: f64 = 1.0 + 1.0 / 1024.0;
 
@@ -114,6 +122,32 @@ pub struct DeltaBracket {
     pub lower: f64,
     /// Certified upper bound on δ(ε).
     pub upper: f64,
+}
+
+/// One ordering's ε estimate and certified bracket, with the parts it was assembled from.
+///
+/// # Guarantee
+/// `lower ≤ ε(δ) ≤ upper` (certified); `kolmogorov` and `fourier` are each certified brackets on
+/// their own, and `[lower, upper]` is their intersection. `estimate` is the saddle-point
+/// estimate (not a bound).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpsilonBracket {
+    /// The saddle-point estimate (first crossing of the estimated δ curve).
+    pub estimate: f64,
+    /// Certified lower bound on ε(δ).
+    pub lower: f64,
+    /// Certified upper bound on ε(δ).
+    pub upper: f64,
+    /// The bracket from the Kolmogorov-distance bounds of the tilted sum (Berry–Esseen, DGG)
+    /// and the always-valid bound alone.
+    pub kolmogorov: (f64, f64),
+    /// The bracket from the Fourier inversion of the tilted law (None: not requested, or it
+    /// failed; the failure is then in `fourier_error`).
+    pub fourier: Option<(f64, f64)>,
+    /// Why the Fourier inversion gave nothing, when it was requested.
+    pub fourier_error: Option<String>,
+    /// Whether the estimated δ curve was monotone in the search bracket.
+    pub monotone: bool,
 }
 
 impl SaddlePointAccountant {
@@ -410,14 +444,45 @@ impl SaddlePointAccountant {
         let t = self.certified_totals(dir, lambda)?;
         let mut b = self.bracket_at(&t, epsilon)?;
         b.upper = b.upper.min(self.always_valid_delta(dir, epsilon)?);
+        if self.params.fourier {
+            if let Ok(f) = self.fourier_delta(dir, epsilon) {
+                b.lower = b.lower.max(f.lower);
+                b.upper = b.upper.min(f.upper);
+            }
+        }
         Ok(b)
+    }
+
+    /// The contour (Fourier-inversion) accountant on the same composition, one ordering.
+    fn fourier_accountant(&self, dir: Direction) -> Result<ContourAccountant> {
+        let adjacency = match dir {
+            Direction::Remove => Adjacency::Remove,
+            Direction::Add => Adjacency::Add,
+        };
+        let mut c = ContourAccountant::new(ContourParams {
+            adjacency,
+            tolerance: FOURIER_TOLERANCE,
+        })?;
+        for (m, n) in &self.composition.parts {
+            c.compose(&mechanism_event(m), *n)?;
+        }
+        Ok(c)
+    }
+
+    /// Certified δ bracket from the Fourier inversion of the tilted law.
+    fn fourier_delta(&self, dir: Direction, epsilon: f64) -> Result<DeltaBracket> {
+        let (b, _) = self.fourier_accountant(dir)?.delta_bounds(dir, epsilon)?;
+        Ok(DeltaBracket {
+            lower: b.lower.max(0.0),
+            upper: b.upper.min(1.0),
+        })
     }
 
     /// The ε estimate and certified [lower, upper] of one ordering.
     ///
     /// # Errors
     /// Failed quadrature or root finding.
-    pub fn epsilon_bracket(&self, dir: Direction, delta: f64) -> Result<(f64, f64, f64, bool)> {
+    pub fn epsilon_bracket(&self, dir: Direction, delta: f64) -> Result<EpsilonBracket> {
         let ln_delta = delta.ln();
         // Estimate.
         let k = self.totals_f64(dir, 1.0)?;
@@ -470,7 +535,30 @@ impl SaddlePointAccountant {
                 }
             }
         }
-        Ok((eps_hat, lower, upper, est.monotone))
+        let kolmogorov = (lower, upper);
+        let (mut fourier, mut fourier_error) = (None, None);
+        if self.params.bracket && self.params.fourier {
+            match self
+                .fourier_accountant(dir)
+                .and_then(|c| c.epsilon_bounds(dir, delta))
+            {
+                Ok((b, _)) => {
+                    fourier = Some((b.lower, b.upper));
+                    lower = lower.max(b.lower);
+                    upper = upper.min(b.upper);
+                }
+                Err(e) => fourier_error = Some(e.to_string()),
+            }
+        }
+        Ok(EpsilonBracket {
+            estimate: eps_hat,
+            lower,
+            upper,
+            kolmogorov,
+            fourier,
+            fourier_error,
+            monotone: est.monotone,
+        })
     }
 
     fn base_report(&self, query: Query, epsilon: f64, delta: f64) -> Report {
@@ -515,6 +603,18 @@ fn into_bracket(value: f64, lower: f64, upper: f64, notes: &mut Vec<String>) -> 
         ));
     }
     moved
+}
+
+/// The event whose flattening is `m` (to hand the composition to another accountant).
+fn mechanism_event(m: &Mechanism) -> DpEvent {
+    match m {
+        Mechanism::Gaussian(g) => DpEvent::Gaussian { sigma: g.sigma() },
+        Mechanism::SubsampledGaussian(s) => DpEvent::PoissonSampled {
+            sampling_rate: s.sampling_rate(),
+            event: Box::new(DpEvent::Gaussian { sigma: s.sigma() }),
+        },
+        Mechanism::Laplace(l) => DpEvent::Laplace { scale: l.scale() },
+    }
 }
 
 fn is_gaussian(m: &Mechanism) -> bool {
@@ -673,7 +773,14 @@ impl Accountant for SaddlePointAccountant {
         let mut r = self.base_report(Query::Epsilon, 0.0, delta);
         let (mut best, mut lo_all, mut hi_all) = (0f64, 0f64, 0f64);
         for &dir in self.params.adjacency.directions() {
-            let (est, lower, upper, monotone) = self.epsilon_bracket(dir, delta)?;
+            let b = self.epsilon_bracket(dir, delta)?;
+            let (est, lower, upper, monotone) = (b.estimate, b.lower, b.upper, b.monotone);
+            if let Some(e) = &b.fourier_error {
+                r.notes.push(format!(
+                    "{} ordering: the Fourier inversion of the tilted law failed ({e}); the bracket is the Kolmogorov-distance one",
+                    dir.name()
+                ));
+            }
             let est = if self.params.bracket {
                 into_bracket(est, lower, upper, &mut r.notes)
             } else {
@@ -743,3 +850,4 @@ mod tests {
         assert!(gaussian_delta(1.0, r.lower.expect("test setup")) >= 1e-5);
     }
 }
+
