@@ -361,7 +361,7 @@ impl SaddlePointAccountant {
             rho += nf * a3.hi_f64();
             count += nf;
         }
-        if !(var > 0.0) {
+        if var.is_nan() || var <= 0.0 {
             return Ok(f64::INFINITY);
         }
         let v3 = var * var.sqrt();
@@ -638,7 +638,10 @@ impl SaddlePointAccountant {
         }
         let kolmogorov = (lower, upper);
         let (mut fourier, mut fourier_error) = (None, None);
-        if self.params.bracket && self.params.fourier {
+        // Skip the inversion where the Kolmogorov bracket is already tight (e.g. exactly normal
+        // tilted laws).
+        let tight = upper <= lower * (1.0 + 1e-9);
+        if self.params.bracket && self.params.fourier && !tight {
             match self
                 .fourier_accountant(dir)
                 .and_then(|c| c.epsilon_bounds(dir, delta))
@@ -920,6 +923,29 @@ impl Accountant for SaddlePointAccountant {
 mod tests {
     use super::*;
     use crate::edgeworth::gaussian_delta;
+
+    #[test]
+    fn mechanism_events_flatten_back_to_the_same_parts() {
+        // The Fourier part hands the composition to the contour accountant through these events.
+        let mut c = Composition::default();
+        let events = [
+            DpEvent::Gaussian { sigma: 1.5 },
+            DpEvent::Laplace { scale: 2.0 },
+            DpEvent::PoissonSampled {
+                sampling_rate: 0.01,
+                event: Box::new(DpEvent::Gaussian { sigma: 0.8 }),
+            },
+        ];
+        for (i, e) in events.iter().enumerate() {
+            c.add_event(e, i as u64 + 1, "test").expect("test setup");
+        }
+        let mut d = Composition::default();
+        for (m, n) in &c.parts {
+            d.add_event(&mechanism_event(m), *n, "test")
+                .expect("test setup");
+        }
+        assert_eq!(c.parts, d.parts);
+    }
 
     #[test]
     fn gaussian_composition_is_exact_and_bracketed() {
