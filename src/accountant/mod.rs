@@ -345,6 +345,7 @@ pub fn build(kind: AccountantKind, options: &AccountantOptions) -> Result<Box<dy
             adjacency: options.adjacency,
             precision: options.precision.unwrap_or(Precision(128)),
             bracket: true,
+            ..SaddlePointParams::default()
         })?),
         AccountantKind::Contour => Box::new(ContourAccountant::new(ContourParams {
             adjacency: options.adjacency,
