@@ -50,7 +50,7 @@ use crate::error::{Error, Result};
 use crate::event::{Composition, DpEvent};
 use crate::mechanism::{Adjacency, Direction};
 use crate::special::complex_quadrature::{
-    logsumexp, Decay, MgfValue, Transform, C64, UNIT_ROUNDOFF,
+    ln_expm1, logsumexp, Decay, MgfValue, Transform, C64, UNIT_ROUNDOFF,
 };
 use crate::special::roots::{bisect_bracket, brent};
 use rayon::prelude::*;
@@ -625,7 +625,7 @@ impl Contour {
         for s in &self.strips {
             let ln_m = (s.ln_edge + s.side * s.a * epsilon).max(self.ln_edge0);
             let q = 2.0 * PI * s.a / self.h;
-            let v = (ln_m - q.exp_m1().ln()).exp();
+            let v = (ln_m - ln_expm1(q)).exp();
             let i = if s.side > 0.0 { 0 } else { 1 };
             best[i] = best[i].min(v);
         }
