@@ -70,6 +70,8 @@ fn saddle(adjacency: Adjacency, event: &DpEvent, delta: f64) -> Saddle {
     let t = Instant::now();
     let mut a = SaddlePointAccountant::new(SaddlePointParams {
         adjacency,
+        // Both certified parts are recorded (the Fourier part is opt-in in the accountant).
+        fourier: true,
         ..SaddlePointParams::default()
     })
     .expect("build");
