@@ -21,14 +21,22 @@
 //!   ∫|G| ≤ (1/2π)·Π(M_i(λ−s)/M̃_i(λ))^{n_i} e^{sε}·π/(λ−s−1) (|M(λ'+it)| ≤ M(λ'),
 //!   |z||z−1| ≥ (λ'−1)² + t²), log-convex in s, so its sup over a strip is at an edge; the error
 //!   is ≤ M₋/(e^{2πa₋/h} − 1) + M₊/(e^{2πa₊/h} − 1) with a₋ < λ − 1 toward the pole and any a₊
-//!   away from it (best of a list of widths, recomputed for each ε).
+//!   away from it (best of a list of widths, recomputed for each ε); ln(e^{2πa/h} − 1) is
+//!   evaluated without overflow. A tilted law that is nearly a lattice (small q at large λ: a
+//!   sampled record contributes L ≈ λμ² + ln q) makes the integrand nearly periodic in t, and
+//!   the away-side majorant grows so fast that only a small h meets the bound.
 //! - **Truncation**: |M_i(λ+it)| ≤ M_i(λ)·D_i(t) with D_i the per-step [`Decay`] bound (Gaussian
-//!   exact, third-moment and total-variation bounds for densities, atom + 1/t for Laplace); the
+//!   exact, third-moment, total-variation and split bounds p_k + C_k/t for densities, atom + 1/t
+//!   for Laplace); the
 //!   omitted nodes are bounded one by one up to a point T and beyond T by the integral of a
 //!   power-law envelope Π(C_i/t)^{p_i n_i}/t². Where these bounds leave a gap (between the
 //!   third-moment and the TV regions |M| is bounded only by M(λ)), |M̃(λ+it_j)| plus its error is
 //!   evaluated on a coarse grid and |M| in between bounded by the Lipschitz constant
 //!   |d/dt M(λ+it)| ≤ E[|L|e^{λL}] = M(λ)·E_λ|L|.
+//! - **Cost**: the subsampled transform at the direct nodes (and at the coarse grid) is evaluated
+//!   in blocks of up to 64 consecutive t sharing one x-grid
+//!   ([`crate::special::complex_quadrature::subsampled_mgf_rotated`]): L(x_j) and the real weights
+//!   once per block, the phases by complex rotation between sin/cos reseeds.
 //! - **Laplace atoms**: a homogeneous Laplace composition (n ≤ 10⁵) splits off its lattice part
 //!   exactly: M^n = A^n + (M^n − A^n), with A the atom part; the lattice term is the finite sum
 //!   Σ_j C(n,j) 2^{−n} e^{−ja}(e^{(2j−n)a} − e^ε)_+ and the remainder decays like
@@ -522,9 +530,7 @@ impl Plan {
                 if count * 4 > k_dir || count > 20_000 {
                     return None;
                 }
-                let coarse_cost: f64 = (0..=count)
-                    .map(|j| f.t.cost(lambda, j as f64 * step))
-                    .sum();
+                let coarse_cost: f64 = (0..=count).map(|j| f.t.cost(lambda, j as f64 * step)).sum();
                 if coarse_cost * 4.0 > direct_cost {
                     return None;
                 }

@@ -253,7 +253,11 @@ impl Transform {
         match *self {
             Transform::Subsampled { q, mu, add } => {
                 // add: ζ = 1 − z = (1 − λ) − it.
-                let (alpha, sign) = if add { (1.0 - lambda, -1.0) } else { (lambda, 1.0) };
+                let (alpha, sign) = if add {
+                    (1.0 - lambda, -1.0)
+                } else {
+                    (lambda, 1.0)
+                };
                 let betas: Vec<f64> = ts.iter().map(|t| sign * t).collect();
                 subsampled_mgf_rotated(q, mu, alpha, &betas, tau, rotations)
             }
@@ -750,8 +754,8 @@ pub fn subsampled_mgf_rotated(
             let round = (term_err + 3.0 * u * abs_sum * (1.0 + n as f64 * u)) * scale_ln.exp()
                 + 16.0 * u * ln.re.exp();
             // Discretisation: 2M/(e^{2πa/h} − 1), M = e^{a²/2 + |β|μa + c_neg}·2F(α).
-            let ln_disc = LN_2 + 0.5 * a * a + beta.abs() * mu * a + ln_cneg(a) + LN_2 + ln_f_re
-                - ln_e;
+            let ln_disc =
+                LN_2 + 0.5 * a * a + beta.abs() * mu * a + ln_cneg(a) + LN_2 + ln_f_re - ln_e;
             let ln_err = logsumexp(&[round.ln(), ln_disc, ln_trunc]);
             MgfValue { ln, ln_err }
         })
@@ -905,16 +909,26 @@ mod tests {
     fn batched_and_rotated_values_agree_with_single_evaluations() {
         // Two certified enclosures of the same M(ζ) must overlap: |M̃_batch − M̃_single| ≤ the sum
         // of their error bounds; and the batch bounds stay within 1e−12 of M(α) (rounding-level).
-        for &(q, mu, alpha) in &[(0.0297, 1.0 / 0.7865, 6.0), (5e-4, 1.0, 15.0), (0.01, 1.0, -7.0)] {
+        for &(q, mu, alpha) in &[
+            (0.0297, 1.0 / 0.7865, 6.0),
+            (5e-4, 1.0, 15.0),
+            (0.01, 1.0, -7.0),
+        ] {
             let betas: Vec<f64> = (0..40).map(|k| 3.0 + 0.37 * k as f64).collect();
-            let scale = subsampled_mgf(q, mu, C64::new(alpha, 0.0), 1e-17).ln.re.exp();
+            let scale = subsampled_mgf(q, mu, C64::new(alpha, 0.0), 1e-17)
+                .ln
+                .re
+                .exp();
             for rot in [0usize, 16] {
                 let batch = subsampled_mgf_rotated(q, mu, alpha, &betas, 1e-17, rot);
                 for (b, v) in betas.iter().zip(&batch) {
                     let single = subsampled_mgf(q, mu, C64::new(alpha, *b), 1e-17);
                     let diff = (v.ln.exp() - single.ln.exp()).norm();
                     let bound = v.ln_err.exp() + single.ln_err.exp();
-                    assert!(diff <= bound, "q={q} α={alpha} β={b} rot={rot}: {diff:e} > {bound:e}");
+                    assert!(
+                        diff <= bound,
+                        "q={q} α={alpha} β={b} rot={rot}: {diff:e} > {bound:e}"
+                    );
                     assert!(v.ln_err.exp() <= 1e-12 * scale, "β={b} rot={rot}");
                 }
             }
@@ -927,9 +941,8 @@ mod tests {
         // sits in a spike near ln(1 − q), so TV/t is weak for t up to ~10⁴; the split bounds
         // must hold (tolerance 1e−9 relative + 1e−15, the quadrature's accuracy) and must be
         // informative: below 0.999 somewhere on the grid where TV/t is still ≥ 1.
-        let s = Mechanism::SubsampledGaussian(
-            SubsampledGaussian::new(1.0, 5e-4).expect("test setup"),
-        );
+        let s =
+            Mechanism::SubsampledGaussian(SubsampledGaussian::new(1.0, 5e-4).expect("test setup"));
         for (dir, lam) in [(Direction::Remove, 15.0), (Direction::Add, 8.0)] {
             let t = Transform::new(&s, dir);
             let d = t.decay(lam);
@@ -953,7 +966,10 @@ mod tests {
                     informative = true;
                 }
             }
-            assert!(informative, "{dir:?}: split bounds never below 0.999 where TV/t ≥ 1");
+            assert!(
+                informative,
+                "{dir:?}: split bounds never below 0.999 where TV/t ≥ 1"
+            );
         }
     }
 
