@@ -66,6 +66,9 @@ pub struct MgfValue {
 }
 
 /// A bound on |M(λ + it)| / M(λ) for one step (the characteristic function of the tilted law).
+// One Decay per factor per contour, passed by reference in the scans: the 640-byte Density
+// variant (fixed-size split table, to stay Copy) costs nothing measurable.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Decay {
     /// Gaussian: exactly exp(−t²μ²/2).
