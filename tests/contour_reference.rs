@@ -240,7 +240,7 @@ fn dpsgd_grid_against_prv_and_dp_accounting() {
 
 /// The rows with q·steps < 2: still certified (containment checked), width reported.
 #[test]
-#[ignore = "slow: ~2-5 s per row where the near-atomic PLLR hits the work cap"]
+#[ignore = "slow (~110 s for 108 rows) and 14 ten-step rows at q <= 0.004 are not yet 1000x narrower than PRV: experiments/contour/README.md"]
 fn dpsgd_grid_sparse_sampling_rows() {
     for row in read_csv("dpsgd_eps.csv") {
         if fast_row(f(&row, "q"), f(&row, "steps") as u64) {
