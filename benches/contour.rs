@@ -45,8 +45,22 @@ fn bench(c: &mut Criterion) {
     let s3 = |m: f64| 0.08 * (m.ln() / m).sqrt();
     let settings: [(&str, Adjacency, f64, f64, u64, f64); 6] = [
         ("S2_m200", Adjacency::AddRemove, 5e-4, 1.0, 200, 1e-5),
-        ("S3_m1e6", Adjacency::AddRemove, s3(1e6), 0.8, 1_000_000, 0.1),
-        ("S3_m1e7", Adjacency::AddRemove, s3(1e7), 0.8, 10_000_000, 0.1),
+        (
+            "S3_m1e6",
+            Adjacency::AddRemove,
+            s3(1e6),
+            0.8,
+            1_000_000,
+            0.1,
+        ),
+        (
+            "S3_m1e7",
+            Adjacency::AddRemove,
+            s3(1e7),
+            0.8,
+            10_000_000,
+            0.1,
+        ),
         (
             "MNLI_sigma0.573_delta1e-6",
             Adjacency::Remove,

@@ -21,14 +21,22 @@
 //!   ∫|G| ≤ (1/2π)·Π(M_i(λ−s)/M̃_i(λ))^{n_i} e^{sε}·π/(λ−s−1) (|M(λ'+it)| ≤ M(λ'),
 //!   |z||z−1| ≥ (λ'−1)² + t²), log-convex in s, so its sup over a strip is at an edge; the error
 //!   is ≤ M₋/(e^{2πa₋/h} − 1) + M₊/(e^{2πa₊/h} − 1) with a₋ < λ − 1 toward the pole and any a₊
-//!   away from it (best of a list of widths, recomputed for each ε).
+//!   away from it (best of a list of widths, recomputed for each ε); ln(e^{2πa/h} − 1) is
+//!   evaluated without overflow. A tilted law that is nearly a lattice (small q at large λ: a
+//!   sampled record contributes L ≈ λμ² + ln q) makes the integrand nearly periodic in t, and
+//!   the away-side majorant grows so fast that only a small h meets the bound.
 //! - **Truncation**: |M_i(λ+it)| ≤ M_i(λ)·D_i(t) with D_i the per-step [`Decay`] bound (Gaussian
-//!   exact, third-moment and total-variation bounds for densities, atom + 1/t for Laplace); the
+//!   exact, third-moment, total-variation and split bounds p_k + C_k/t for densities, atom + 1/t
+//!   for Laplace); the
 //!   omitted nodes are bounded one by one up to a point T and beyond T by the integral of a
 //!   power-law envelope Π(C_i/t)^{p_i n_i}/t². Where these bounds leave a gap (between the
 //!   third-moment and the TV regions |M| is bounded only by M(λ)), |M̃(λ+it_j)| plus its error is
 //!   evaluated on a coarse grid and |M| in between bounded by the Lipschitz constant
 //!   |d/dt M(λ+it)| ≤ E[|L|e^{λL}] = M(λ)·E_λ|L|.
+//! - **Cost**: the subsampled transform at the direct nodes (and at the coarse grid) is evaluated
+//!   in blocks of up to 64 consecutive t sharing one x-grid
+//!   ([`crate::special::complex_quadrature::subsampled_mgf_rotated`]): L(x_j) and the real weights
+//!   once per block, the phases by complex rotation between sin/cos reseeds.
 //! - **Laplace atoms**: a homogeneous Laplace composition (n ≤ 10⁵) splits off its lattice part
 //!   exactly: M^n = A^n + (M^n − A^n), with A the atom part; the lattice term is the finite sum
 //!   Σ_j C(n,j) 2^{−n} e^{−ja}(e^{(2j−n)a} − e^ε)_+ and the remainder decays like
@@ -50,7 +58,7 @@ use crate::error::{Error, Result};
 use crate::event::{Composition, DpEvent};
 use crate::mechanism::{Adjacency, Direction};
 use crate::special::complex_quadrature::{
-    ln_expm1, logsumexp, Decay, MgfValue, Transform, C64, UNIT_ROUNDOFF,
+    logsumexp, Decay, MgfValue, Transform, C64, UNIT_ROUNDOFF,
 };
 use crate::special::roots::{bisect_bracket, brent};
 use rayon::prelude::*;
@@ -63,8 +71,9 @@ const TAU_X: f64 = 1e-17;
 const MAX_DIRECT_NODES: usize = 400_000;
 /// Largest number of t-nodes bounded one by one.
 const MAX_SCAN_NODES: usize = 4_000_000;
-/// Largest number of x-nodes (summed over the t-nodes) one contour may evaluate (~0.3 s).
-const MAX_WORK: f64 = 1.5e7;
+/// Largest number of x-nodes (summed over the t-nodes) one contour may evaluate (~0.3 s with the
+/// batched transforms, which share L(x_j) and propagate phases across nearby t-nodes).
+const MAX_WORK: f64 = 6e7;
 /// Largest n for which a homogeneous Laplace composition's lattice part is summed exactly.
 const MAX_LATTICE_N: f64 = 1e5;
 
@@ -498,21 +507,36 @@ impl Plan {
         // the TV regions), evaluate |M̃| on a coarse grid and bound it in between by the Lipschitz
         // constant E_λ|L|·M(λ); worth it when the coarse grid is much cheaper than the nodes.
         let t_need = k_dir as f64 * h;
+        // The Lipschitz slack slope·step/2 may use part of 1 − r*, where r* is the ratio whose
+        // n-th power (n = all steps) meets the target: a short composition tolerates a coarser
+        // grid (at most 0.2, at least 0.02 as for a long one).
+        let n_total: f64 = self.factors.iter().map(|f| f.n).sum();
+        let r_star = ((target * 1e-3).ln() / n_total).exp();
+        let slack = (0.5 * (1.0 - r_star)).clamp(0.02, 0.2);
+        // Direct nodes up to t_need cost about k_dir·cost(t_need/2) (cost is affine in t).
+        let direct_cost: f64 = self
+            .factors
+            .iter()
+            .map(|f| (k_dir as f64 + 1.0) * f.t.cost(lambda, 0.5 * t_need))
+            .sum();
         let coarse: Vec<Option<Coarse>> = self
             .factors
             .iter()
             .zip(&base)
             .map(|(f, b)| {
                 let m_abs = f.t.tilted_abs_mean(lambda)?;
-                let step = (0.02 / m_abs).max(h);
+                let step = (slack / m_abs).max(h);
                 let count = (t_need / step).ceil() as usize + 1;
                 if count * 4 > k_dir || count > 20_000 {
                     return None;
                 }
-                let ratios: Vec<f64> = (0..=count)
-                    .into_par_iter()
-                    .map(|j| {
-                        let v = f.t.ln_mgf(C64::new(lambda, j as f64 * step), TAU_X);
+                let coarse_cost: f64 = (0..=count).map(|j| f.t.cost(lambda, j as f64 * step)).sum();
+                if coarse_cost * 4.0 > direct_cost {
+                    return None;
+                }
+                let ratios: Vec<f64> = eval_grid(&f.t, lambda, step, count, 0)
+                    .iter()
+                    .map(|v| {
                         ((v.ln.re - b.ln.re).exp() + (v.ln_err - b.ln.re).exp()) * (1.0 + 1e-12)
                     })
                     .collect();
@@ -551,6 +575,15 @@ impl Plan {
 
         // Direct nodes.
         let lattice_atoms = self.lattice.is_some();
+        let rot = rotations(tol, n_total);
+        let values: Vec<Vec<MgfValue>> = self
+            .factors
+            .iter()
+            .map(|f| eval_grid(&f.t, lambda, h, k_dir, rot))
+            .collect();
+        let node_values: Vec<Vec<MgfValue>> = (0..=k_dir)
+            .map(|k| values.iter().map(|v| v[k]).collect())
+            .collect();
         let nodes: Vec<Node> = (0..=k_dir)
             .into_par_iter()
             .map(|k| {
@@ -564,8 +597,7 @@ impl Plan {
                 let mut mag = 0.0;
                 let mut ln_sum_a = C64::new(0.0, 0.0);
                 let (mut ln_ra, mut ln_upa, mut mag_a) = (0.0, 0.0, 0.0);
-                for (f, b) in self.factors.iter().zip(&base) {
-                    let v = f.t.ln_mgf(z, TAU_X);
+                for ((f, b), &v) in self.factors.iter().zip(&base).zip(&node_values[k]) {
                     let d = v.ln - b.ln.re;
                     ln_sum += d * f.n;
                     ln_r += f.n * d.re;
@@ -607,6 +639,48 @@ impl Plan {
             .collect();
         contour.nodes = nodes;
         Ok(contour)
+    }
+}
+
+/// Phase propagations per sin/cos in the node transforms: each adds ≤ 5u relative to M(λ) per
+/// step, which the n-th power multiplies by n; keep R·5u·n below 1% of the tolerance (≤ 16).
+fn rotations(tol: f64, n_total: f64) -> usize {
+    let r = (1e-2 * tol / (5.0 * UNIT_ROUNDOFF * n_total)).floor();
+    r.clamp(0.0, 16.0) as usize
+}
+
+/// M̃ at λ + i·k·step for k = 0..=k_max, in parallel blocks of consecutive nodes that share one
+/// x-grid (the step of the block's largest t): at most 64 nodes, and the last t at most 1.25×
+/// the first (or ≤ 5, where the x-step hardly depends on t) so that little work is wasted.
+fn eval_grid(t: &Transform, lambda: f64, step: f64, k_max: usize, rot: usize) -> Vec<MgfValue> {
+    let mut blocks: Vec<(usize, usize)> = Vec::new();
+    let mut k0 = 0;
+    while k0 <= k_max {
+        let t0 = (k0 as f64 * step).max(4.0);
+        let mut k1 = k0;
+        while k1 < k_max && k1 - k0 < 63 && ((k1 + 1) as f64 * step) <= 1.25 * t0 {
+            k1 += 1;
+        }
+        blocks.push((k0, k1));
+        k0 = k1 + 1;
+    }
+    let values: Vec<Vec<MgfValue>> = blocks
+        .par_iter()
+        .map(|&(k0, k1)| {
+            let ts: Vec<f64> = (k0..=k1).map(|k| k as f64 * step).collect();
+            t.ln_mgf_batch(lambda, &ts, TAU_X, rot)
+        })
+        .collect();
+    values.into_iter().flatten().collect()
+}
+
+/// ln(e^x − 1) for x > 0 without overflow (e^x − 1 overflows past x ≈ 709.8; ln of that
+/// infinity once turned a huge strip majorant into a zero discretisation bound).
+fn ln_expm1(x: f64) -> f64 {
+    if x > 30.0 {
+        x + (-(-x).exp()).ln_1p()
+    } else {
+        x.exp_m1().ln()
     }
 }
 
