@@ -508,9 +508,15 @@ impl Pmf {
     }
 }
 
-/// FFT convolution with a reusable planner.
+thread_local! {
+    /// FFT plans (twiddle tables) are reused by every convolution on the same thread, across
+    /// compositions and accountant calls: planning a length costs about as much as an FFT.
+    static PLANNER: std::cell::RefCell<RealFftPlanner<f64>> =
+        std::cell::RefCell::new(RealFftPlanner::new());
+}
+
+/// FFT convolution under a grid budget (plans are cached per thread).
 pub struct Convolver {
-    planner: RealFftPlanner<f64>,
     limits: Limits,
 }
 
@@ -540,10 +546,7 @@ fn fft_len(n: usize) -> usize {
 impl Convolver {
     /// A convolver bounded by `limits`.
     pub fn new(limits: Limits) -> Self {
-        Convolver {
-            planner: RealFftPlanner::new(),
-            limits,
-        }
+        Convolver { limits }
     }
 
     fn check(&self, what: &str, needed: usize) -> Result<()> {
@@ -622,8 +625,10 @@ impl Convolver {
 
     fn fft_convolve(&mut self, a: &[f64], b: &[f64], same: bool, len: usize) -> Vec<f64> {
         let m = fft_len(len);
-        let fwd = self.planner.plan_fft_forward(m);
-        let inv = self.planner.plan_fft_inverse(m);
+        let (fwd, inv) = PLANNER.with(|p| {
+            let mut p = p.borrow_mut();
+            (p.plan_fft_forward(m), p.plan_fft_inverse(m))
+        });
         let mut buf = fwd.make_input_vec();
         buf[..a.len()].copy_from_slice(a);
         let mut spec_a = fwd.make_output_vec();
