@@ -705,7 +705,6 @@ impl PldAccountant {
                     .partition(|(_, b)| b.upper.is_none_or(|u| u >= top_lower));
                 let keep_dirs: Vec<Direction> = keep.iter().map(|(d, _)| *d).collect();
                 let mut fine = self.run(&keep_dirs, h, query, x, tail)?;
-                let mut h = h;
                 if second_order {
                     let wf = width(&fine);
                     let points = fine.iter().map(|(_, b)| b.points).max().unwrap_or(1) as f64;
