@@ -237,7 +237,10 @@ impl PldAccountant {
                     budget: format!("{} grid points", self.params.max_grid_points),
                 });
             }
-            let composed = conv.self_compose(&one, p.count, share / 4.0)?;
+            let composed = match conv.self_compose_power(&one, p.count, share / 4.0)? {
+                Some(c) => c,
+                None => conv.self_compose(&one, p.count, share / 4.0)?,
+            };
             total = Some(match total {
                 None => composed,
                 Some(t) => {
@@ -818,7 +821,18 @@ mod tests {
         let mut conv = Convolver::new(Limits {
             max_points: 1 << 22,
         });
-        let up = conv.self_compose(&one, n, 1e-12).expect("fits");
+        let squared = conv.self_compose(&one, n, 1e-12).expect("fits");
+        let power = conv
+            .self_compose_power(&one, n, 1e-12)
+            .expect("fits")
+            .expect("MGF bounds known");
+        for up in [squared, power] {
+            check_against_exact_gaussian(&up, &law, mu, n, h);
+        }
+    }
+
+    fn check_against_exact_gaussian(up: &Pmf, law: &LossLaw, mu: f64, n: u64, h: f64) {
+        let up = up.clone();
         let eta = law.max_boundary_shift(h, 1e-300);
         let mu_tot = mu * (n as f64).sqrt();
         for eps in [0.5, 1.0, 2.0, 4.0] {
