@@ -50,10 +50,9 @@ fn pld_calibration_recovers_dp_accounting_sigma() {
         let info = calibrate(&CalibrationParams {
             accountant: kind,
             // Calibration on a certified accountant uses its upper end. The connect-the-dots
-            // upper end sits within ~0.02% of dp_accounting's (also connect-the-dots) ε at
-            // δ = 1e-5; at δ = 1e-6 the FFT error bound adds up to ~0.1%. PLD tolerance 1e-3
-            // (its finest from the shared options) keeps the grid fine enough for both
-            // (measured: σ within 5.5e-4 relative, 2026-11-28).
+            // upper end sits within ~0.01% of dp_accounting's (also connect-the-dots) ε; PLD
+            // tolerance 1e-3 (its finest from the shared options) keeps the FFT error term at
+            // δ = 1e-6 small too (measured 2026-11-28: σ within 4.7e-5 relative, 6 s).
             options: AccountantOptions {
                 adjacency: Adjacency::AddRemove,
                 tolerance: 1e-3,

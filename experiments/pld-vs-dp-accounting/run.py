@@ -75,6 +75,7 @@ def main():
         dpa = None
     os.makedirs(OUT, exist_ok=True)
     rows = []
+    load_start = os.getloadavg()
     started = time.perf_counter()
     for s in cfg["settings"]:
         for rep in range(cfg.get("repeats", 1)):
@@ -82,6 +83,7 @@ def main():
             row = dict(setting=s["name"], q=s["sampling_rate"], sigma=s["sigma"],
                        steps=s["steps"], delta=s["delta"], repeat=rep,
                        ewtune_lower=r["lower"], ewtune_upper=r["upper"],
+                       bracket_rel_width=(r["upper"] - r["lower"]) / r["upper"],
                        ewtune_wall_s=round(wall, 4), ewtune_cpu_s=round(cpu, 4),
                        ewtune_internal_s=round(r["seconds"], 4))
             if dpa:
@@ -89,7 +91,7 @@ def main():
                 row.update(dp_accounting_eps=eps, dp_accounting_wall_s=round(dwall, 4),
                            dp_accounting_cpu_s=round(dcpu, 4),
                            upper_rel_diff=(r["upper"] - eps) / eps,
-                           speedup_wall=dwall / wall)
+                           speedup_wall=dwall / wall, speedup_cpu=dcpu / max(cpu, 1e-9))
             rows.append(row)
             print(json.dumps(row), flush=True)
     keys = list(dict.fromkeys(k for r in rows for k in r))
@@ -105,7 +107,8 @@ def main():
         dp_accounting=dpa, python=platform.python_version(),
         machine=dict(platform=platform.platform(), processor=platform.processor(),
                      machine=platform.machine(), cpu_count=os.cpu_count(),
-                     note="shared machine; compare ratios within this run"),
+                     note="shared machine; compare ratios within this run",
+                     loadavg_start=load_start, loadavg_end=os.getloadavg()),
         wall_s=round(time.perf_counter() - started, 2))
     with open(os.path.join(OUT, "metadata.json"), "w") as f:
         json.dump(meta, f, indent=2)

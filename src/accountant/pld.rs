@@ -237,7 +237,10 @@ impl PldAccountant {
                     budget: format!("{} grid points", self.params.max_grid_points),
                 });
             }
-            let composed = conv.self_compose(&one, p.count, share / 4.0)?;
+            let composed = match conv.self_compose_power(&one, p.count, share / 4.0)? {
+                Some(c) => c,
+                None => conv.self_compose(&one, p.count, share / 4.0)?,
+            };
             total = Some(match total {
                 None => composed,
                 Some(t) => {
@@ -630,20 +633,31 @@ impl PldAccountant {
                 log_inv,
                 self.params.tolerance * eps_ref.max(floor),
             );
-            if ctd && coarse.iter().all(|(_, b)| b.lower2.is_some()) {
-                // The second-order bracket shrinks like h²: extrapolate from the coarse pass
-                // (ε: absolute width tolerance·ε; δ: relative width tolerance), with a 0.8
-                // safety factor, and never use a finer grid than the first-order rule.
-                let (lo, up) = ends(&coarse);
-                let (w0, w) = match query {
-                    Query::Epsilon => (up - lo, self.params.tolerance * eps_ref.max(floor)),
-                    Query::Delta => ((up - lo) / up.max(1e-300), self.params.tolerance),
-                };
-                if up.is_finite() && w0 > 0.0 {
-                    h = h.max(0.8 * h0 * (w / w0).min(1.0).sqrt());
+            // Connect-the-dots with a second-order lower end: the bracket shrinks like h^p,
+            // p ≈ 2 asymptotically (less on coarse grids, where the Hoeffding and FFT-error
+            // terms still matter). Extrapolate with p = 2 from the coarse pass; if the fine
+            // bracket is still too wide, measure p from the two passes and refine once more
+            // (below). Never use a finer grid than the first-order rule asks for.
+            let mut needs_refine: Option<bool> = None;
+            let width = |c: &[(Direction, Bounds)]| {
+                let (lo, up) = ends(c);
+                match query {
+                    Query::Epsilon => up - lo,
+                    Query::Delta => (up - lo) / up.max(1e-300),
                 }
-                if w0 <= w {
-                    h = h.max(h0);
+            };
+            let w_target = match query {
+                Query::Epsilon => self.params.tolerance * eps_ref.max(floor),
+                Query::Delta => self.params.tolerance,
+            };
+            let w0 = width(&coarse);
+            let second_order = ctd && coarse.iter().all(|(_, b)| b.lower2.is_some());
+            if second_order {
+                if w0.is_finite() && w0 > w_target {
+                    h = h.max(h0 * (w_target / w0).sqrt()).min(h0);
+                    needs_refine = Some(true);
+                } else {
+                    needs_refine = Some(false);
                 }
             }
             let tail = match query {
@@ -653,7 +667,11 @@ impl PldAccountant {
                     .map(|(_, b)| 1e-3 * b.lower)
                     .fold(self.params.tail_mass, f64::max),
             };
-            if h >= 0.5 * h0 {
+            let keep_coarse = match needs_refine {
+                Some(refine) => !refine || h >= 0.95 * h0,
+                None => h >= 0.5 * h0,
+            };
+            if keep_coarse {
                 (h0, coarse)
             } else {
                 // A convolution holds about twice the truncated length before truncation.
@@ -690,6 +708,18 @@ impl PldAccountant {
                     .partition(|(_, b)| b.upper.is_none_or(|u| u >= top_lower));
                 let keep_dirs: Vec<Direction> = keep.iter().map(|(d, _)| *d).collect();
                 let mut fine = self.run(&keep_dirs, h, query, x, tail)?;
+                if second_order {
+                    let wf = width(&fine);
+                    let points = fine.iter().map(|(_, b)| b.points).max().unwrap_or(1) as f64;
+                    if wf.is_finite() && wf > 1.05 * w_target && w0.is_finite() && wf > 0.0 {
+                        let p = ((w0 / wf).ln() / (h0 / h).ln()).clamp(1.0, 2.5);
+                        let h2 = 0.9 * h * (w_target / wf).powf(1.0 / p);
+                        if 1.2 * points * h / h2 <= 0.5 * budget {
+                            fine = self.run(&keep_dirs, h2, query, x, tail)?;
+                            h = h2;
+                        }
+                    }
+                }
                 fine.extend(skip);
                 (h, fine)
             }
@@ -791,7 +821,18 @@ mod tests {
         let mut conv = Convolver::new(Limits {
             max_points: 1 << 22,
         });
-        let up = conv.self_compose(&one, n, 1e-12).expect("fits");
+        let squared = conv.self_compose(&one, n, 1e-12).expect("fits");
+        let power = conv
+            .self_compose_power(&one, n, 1e-12)
+            .expect("fits")
+            .expect("MGF bounds known");
+        for up in [squared, power] {
+            check_against_exact_gaussian(&up, &law, mu, n, h);
+        }
+    }
+
+    fn check_against_exact_gaussian(up: &Pmf, law: &LossLaw, mu: f64, n: u64, h: f64) {
+        let up = up.clone();
         let eta = law.max_boundary_shift(h, 1e-300);
         let mu_tot = mu * (n as f64).sqrt();
         for eps in [0.5, 1.0, 2.0, 4.0] {
