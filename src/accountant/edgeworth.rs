@@ -152,14 +152,14 @@ impl SideBounds {
     pub fn delta_upper(&self, epsilon: f64) -> f64 {
         let sq = self.q.sf(epsilon) + self.delta_q;
         let sp = (self.p.sf(epsilon) - self.delta_p).max(0.0);
-        (sq - epsilon.exp() * sp).clamp(0.0, 1.0) * (1.0 + 1e-12)
+        (sq - crate::edgeworth::exp_eps_times(epsilon, sp)).clamp(0.0, 1.0) * (1.0 + 1e-12)
     }
 
     /// Certified lower bound δ_low(ε) = SF̃_Q − Δ_Q − e^ε(SF̃_P + Δ_P), clipped to [0, 1].
     pub fn delta_lower(&self, epsilon: f64) -> f64 {
         let sq = self.q.sf(epsilon) - self.delta_q;
         let sp = (self.p.sf(epsilon) + self.delta_p).min(1.0);
-        ((sq - epsilon.exp() * sp) * (1.0 - 1e-12)).clamp(0.0, 1.0)
+        ((sq - crate::edgeworth::exp_eps_times(epsilon, sp)) * (1.0 - 1e-12)).clamp(0.0, 1.0)
     }
 }
 

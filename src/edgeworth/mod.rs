@@ -139,8 +139,31 @@ pub fn delta_estimate(p: &Series, q: &Series, epsilon: f64) -> Result<f64> {
         what: format!("P side, epsilon = {epsilon}"),
         value: v,
     })?;
-    // δ = e^{lq}·(1 − e^{ε + lp − lq}).
-    Ok(-lq.exp() * (epsilon + lp - lq).exp_m1())
+    Ok(signed_delta_from_logs(lq, lp, epsilon))
+}
+
+/// e^{lq} − e^{ε + lp} = e^{lq}(1 − e^{ε + lp − lq}) without overflow to NaN: ±∞ or 0 where
+/// the exponentials leave the f64 range, never NaN (e^ε overflows for ε > 709).
+fn signed_delta_from_logs(lq: f64, lp: f64, epsilon: f64) -> f64 {
+    if lq == f64::NEG_INFINITY {
+        return -(epsilon + lp).exp();
+    }
+    let x = epsilon + lp - lq;
+    if x > 700.0 {
+        // e^{lq}(1 − e^x) = −e^{lq + x}(1 − e^{−x}), the last factor 1 to f64 precision.
+        return -(lq + x).exp();
+    }
+    -lq.exp() * x.exp_m1()
+}
+
+/// e^ε·s without the NaN of ∞·0: 0 for s = 0, and computed as sign(s)·e^{ε + ln|s|} so that
+/// it overflows to ±∞ only when the product itself does.
+pub fn exp_eps_times(epsilon: f64, s: f64) -> f64 {
+    if s == 0.0 {
+        0.0
+    } else {
+        s.signum() * (epsilon + s.abs().ln()).exp()
+    }
 }
 
 /// The signed estimate SF̃_Q(ε) − e^ε SF̃_P(ε) without validity checks, and whether both
@@ -150,8 +173,8 @@ pub fn delta_estimate(p: &Series, q: &Series, epsilon: f64) -> Result<f64> {
 /// answer, but callers must report that the series was invalid somewhere.
 pub fn delta_estimate_signed(p: &Series, q: &Series, epsilon: f64) -> (f64, bool) {
     match (q.ln_sf(epsilon), p.ln_sf(epsilon)) {
-        (Ok(lq), Ok(lp)) => (-lq.exp() * (epsilon + lp - lq).exp_m1(), true),
-        _ => (q.sf(epsilon) - epsilon.exp() * p.sf(epsilon), false),
+        (Ok(lq), Ok(lp)) => (signed_delta_from_logs(lq, lp, epsilon), true),
+        _ => (q.sf(epsilon) - exp_eps_times(epsilon, p.sf(epsilon)), false),
     }
 }
 
@@ -174,6 +197,22 @@ pub fn gaussian_delta(mu: f64, epsilon: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_epsilon_gives_no_nan() {
+        // e^ε overflows for ε > 709: the products must not become ∞·0 = NaN.
+        assert_eq!(exp_eps_times(1500.0, 0.0), 0.0);
+        assert_eq!(exp_eps_times(1500.0, 1e-300), f64::INFINITY);
+        assert!((exp_eps_times(2.0, 0.25) - 0.25 * 2f64.exp()).abs() < 1e-15);
+        assert_eq!(
+            signed_delta_from_logs(f64::NEG_INFINITY, f64::NEG_INFINITY, 1500.0),
+            0.0
+        );
+        let d = signed_delta_from_logs(-800.0, -700.0, 1500.0);
+        assert!(d == f64::NEG_INFINITY, "{d}");
+        let d = signed_delta_from_logs(-10.0, -2000.0, 1500.0);
+        assert!(d > 0.0 && (d - (-10f64).exp()).abs() < 1e-18, "{d}");
+    }
 
     #[test]
     fn gaussian_delta_check_values() {
