@@ -3,7 +3,7 @@
 //! M/(e^{2πa/h} − 1) once overflowed e^{2πa/h} to ∞ and reported a zero discretisation error,
 //! giving a "certified" bracket that excluded the truth (q = 0.001, σ = 2, 10–100 steps).
 
-use ewtune::accountant::{build, Accountant, AccountantKind, AccountantOptions};
+use ewtune::accountant::{build, AccountantKind, AccountantOptions};
 use ewtune::event::DpEvent;
 use ewtune::mechanism::Adjacency;
 
