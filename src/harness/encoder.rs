@@ -86,7 +86,11 @@ fn compute(
     cache: &std::path::Path,
     source: &str,
 ) -> Result<Dataset> {
-    let model_dir = need(&cfg.model_dir, "data.model_dir", "a text source")?;
+    let model_dir = need(
+        &cfg.model_dir,
+        "data.model_dir",
+        "rotten-tomatoes or spam-assassin",
+    )?;
     let enc = bert::MiniLm::load(&model_dir)?;
     let texts: Vec<&str> = snippets.iter().map(|s| s.text.as_str()).collect();
     let emb = enc.embed(&texts, 64)?;

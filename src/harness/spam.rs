@@ -440,7 +440,7 @@ mod tests {
 
     #[test]
     fn a_folder_without_the_corpus_is_a_clear_error() {
-        let e = read_spam_assassin(Path::new("/nonexistent/spam")).unwrap_err();
+        let e = read_spam_assassin(Path::new("/nonexistent/spam")).expect_err("no corpus there");
         let m = e.to_string();
         assert!(
             m.contains("/nonexistent/spam") && m.contains("fetch-data.sh --spam"),
@@ -452,10 +452,10 @@ mod tests {
     fn duplicates_are_kept_once_and_label_conflicts_dropped() {
         let dir = std::env::temp_dir().join(format!("ewtune-spam-{}", std::process::id()));
         for (g, _) in GROUPS {
-            std::fs::create_dir_all(dir.join("data").join(g)).unwrap();
+            std::fs::create_dir_all(dir.join("data").join(g)).expect("test setup: create dir");
         }
         let w = |g: &str, f: &str, s: &str| {
-            std::fs::write(dir.join("data").join(g).join(f), s).unwrap();
+            std::fs::write(dir.join("data").join(g).join(f), s).expect("test setup: write file");
         };
         w("easy-ham-1", "1.txt", "Subject: a\n\nsame");
         w("easy-ham-2", "2.txt", "Subject: a\n\nsame");
@@ -464,8 +464,8 @@ mod tests {
         w("spam-2", "5.txt", "Subject: c\n\nspam");
         w("spam-2", "6.txt", "Subject:\n\n");
         w("spam-2", "ignored.json", "{}");
-        let c = read_spam_assassin(&dir).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
+        let c = read_spam_assassin(&dir).expect("test corpus reads");
+        std::fs::remove_dir_all(&dir).expect("test cleanup");
         assert_eq!((c.files, c.duplicates, c.conflicts, c.empty), (6, 1, 1, 1));
         let got: Vec<_> = c
             .snippets

@@ -359,17 +359,9 @@ impl Pmf {
     /// pass lifted from below its windows, which is added to the error (δ changes by at most
     /// the mass moved). The +∞ atom is dropped.
     pub fn optimistic_shift(&self, summands: u64) -> Pmf {
-        Pmf {
-            h: self.h,
-            offset: self.offset - summands as i64 - 1,
-            masses: self.masses.clone(),
-            inf_mass: 0.0,
-            rounding: Rounding::Optimistic,
-            err2: self.err2,
-            err1: self.err1 + self.lifted,
-            lifted: 0.0,
-            log_mgf: Vec::new(),
-        }
+        let mut p = self.lower_view();
+        p.offset -= summands as i64 + 1;
+        p
     }
 
     /// The finite part of a pessimistic pmf read as a lower law: the +∞ atom is dropped and
