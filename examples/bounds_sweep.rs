@@ -5,8 +5,8 @@
 //! results/bounds, all sections; SECTIONS a comma list of dpsgd, laplace, ewtune, large_m, cost).
 
 use ewtune::accountant::{
-    build, Accountant, AccountantKind, AccountantOptions, Report, SaddlePointAccountant,
-    SaddlePointParams,
+    build, Accountant, AccountantKind, AccountantOptions, FourierPart, Report,
+    SaddlePointAccountant, SaddlePointParams,
 };
 use ewtune::event::DpEvent;
 use ewtune::mechanism::Adjacency;
@@ -70,8 +70,9 @@ fn saddle(adjacency: Adjacency, event: &DpEvent, delta: f64) -> Saddle {
     let t = Instant::now();
     let mut a = SaddlePointAccountant::new(SaddlePointParams {
         adjacency,
-        // Both certified parts are recorded (the Fourier part is opt-in in the accountant).
-        fourier: true,
+        // Both certified parts are recorded on every row (by default the accountant adds the
+        // Fourier part only where the Kolmogorov part is loose).
+        fourier: FourierPart::Always,
         ..SaddlePointParams::default()
     })
     .expect("build");

@@ -411,3 +411,49 @@ fn mechanism_is_inferred_from_the_flags_and_a_missing_one_exits_2() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--mechanism"), "{err}");
 }
+
+#[test]
+fn saddlepoint_adds_the_fourier_part_unless_kolmogorov_only() {
+    // QQP (q = 2000/363849, 3620 steps), σ = 0.7, δ = 1e-5, remove: the Kolmogorov-distance
+    // bracket is loose there (lower end 0), so the default adds the Fourier part and says so.
+    let base = [
+        "epsilon",
+        "--accountant",
+        "saddlepoint",
+        "--sigma",
+        "0.7",
+        "--sampling-rate",
+        "0.005496785",
+        "--steps",
+        "3620",
+        "--delta",
+        "1e-5",
+        "--adjacency",
+        "remove",
+        "--format",
+        "json",
+    ];
+    let with = json_out(&base);
+    let mut args = base.to_vec();
+    args.push("--kolmogorov-only");
+    let without = json_out(&args);
+    let notes = |v: &serde_json::Value| v["notes"].to_string();
+    assert!(notes(&with).contains("Fourier part"), "{with}");
+    assert!(!notes(&without).contains("Fourier part"), "{without}");
+    let (lo, hi) = (
+        with["lower"].as_f64().unwrap(),
+        with["upper"].as_f64().unwrap(),
+    );
+    let (klo, khi) = (
+        without["lower"].as_f64().unwrap(),
+        without["upper"].as_f64().unwrap(),
+    );
+    // Both certified: they overlap; the intersection is inside the Kolmogorov bracket and
+    // certified to ~1e-6 relative (the Fourier part's δ tolerance).
+    assert!(klo <= lo && hi <= khi, "[{lo}, {hi}] vs [{klo}, {khi}]");
+    assert!(hi - lo <= 1e-5 * hi, "[{lo}, {hi}]");
+    assert!(
+        khi > 1.03 * hi,
+        "the Kolmogorov part alone is looser: {khi} vs {hi}"
+    );
+}

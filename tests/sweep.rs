@@ -238,3 +238,34 @@ delta = [1e-5]
         .plan()
         .is_err());
 }
+
+#[test]
+fn saddlepoint_kolmogorov_is_its_own_method() {
+    let cfg = r#"
+accountants = ["saddlepoint", "saddlepoint-kolmogorov"]
+[[grid]]
+label = "a"
+sigma = [1.0]
+sampling_rate = [0.01]
+steps = [10]
+delta = [1e-5]
+[[grid]]
+label = "k-only"
+accountants = ["saddlepoint-kolmogorov"]
+sigma = [1.0]
+sampling_rate = [0.01]
+steps = [10]
+delta = [1e-5]
+"#;
+    let plan = SweepConfig::from_toml(cfg, "c.toml")
+        .expect("config")
+        .plan()
+        .expect("plan");
+    let labels: Vec<_> = plan.methods.iter().map(|m| m.label.as_str()).collect();
+    assert_eq!(labels, ["saddlepoint", "saddlepoint-kolmogorov"]);
+    assert!(!plan.methods[0].options.kolmogorov_only);
+    assert!(plan.methods[1].options.kolmogorov_only);
+    let k: Vec<_> = plan.jobs.iter().filter(|j| j.grid == "k-only").collect();
+    assert_eq!(k.len(), 1);
+    assert_eq!(plan.methods[k[0].method].label, "saddlepoint-kolmogorov");
+}

@@ -23,7 +23,7 @@ pub use edgeworth::{EdgeworthAccountant, EdgeworthParams};
 pub use gdp::GdpAccountant;
 pub use pld::{PldAccountant, PldParams};
 pub use rdp::{RdpAccountant, RdpParams};
-pub use saddlepoint::{SaddlePointAccountant, SaddlePointParams};
+pub use saddlepoint::{FourierPart, SaddlePointAccountant, SaddlePointParams};
 
 /// What a reported number guarantees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -313,6 +313,9 @@ pub struct AccountantOptions {
     pub bracket: bool,
     /// Most grid points a grid-based accountant (PLD) may allocate per distribution.
     pub grid_budget: usize,
+    /// Saddle-point accountant: report the Kolmogorov-distance bracket alone, without the
+    /// Fourier part it adds where that bracket is loose ([`saddlepoint::FourierPart`]).
+    pub kolmogorov_only: bool,
 }
 
 impl Default for AccountantOptions {
@@ -324,6 +327,7 @@ impl Default for AccountantOptions {
             tolerance: 1e-9,
             bracket: false,
             grid_budget: pld::DEFAULT_MAX_GRID_POINTS,
+            kolmogorov_only: false,
         }
     }
 }
@@ -345,6 +349,11 @@ pub fn build(kind: AccountantKind, options: &AccountantOptions) -> Result<Box<dy
             adjacency: options.adjacency,
             precision: options.precision.unwrap_or(Precision(128)),
             bracket: true,
+            fourier: if options.kolmogorov_only {
+                FourierPart::Off
+            } else {
+                FourierPart::WhenLoose
+            },
             ..SaddlePointParams::default()
         })?),
         AccountantKind::Contour => Box::new(ContourAccountant::new(ContourParams {

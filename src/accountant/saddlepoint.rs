@@ -26,15 +26,17 @@
 //! - **Tilt of the upper end**: every λ > 1 gives a certified upper curve, so the upper ε is the
 //!   smallest over the saddle point, a few multiples of it, and the λ minimising an f64 proxy of
 //!   the certified upper end (golden section; the chosen λ is then certified).
-//! - **Fourier part** (`fourier`, default **off**; opt-in): E_λ[h_λ(S − ε)] = (1/2π)∫ ĥ_λ(t)·E_λ e^{it(S−ε)} dt
-//!   exactly, which is the contour integral of MATH.md §6 at the same kind of tilt; its
-//!   certified evaluation ([`super::contour::ContourAccountant`], relative δ tolerance
-//!   `FOURIER_TOLERANCE`) is a second certified bracket, and the reported bracket is the
-//!   intersection (each end the better one; an intersection of certified brackets is certified).
-//!   If the inversion fails, the Kolmogorov bracket stands alone and a note says so. It is off
-//!   by default so that `saddlepoint` stays its own method (Berry–Esseen / DGG on the tilted
-//!   sum, flat and sub-second in the number of steps) next to `contour` in `compare`, instead of
-//!   repeating the contour's answer at the contour's cost.
+//! - **Fourier part** (`fourier`, default [`FourierPart::WhenLoose`]):
+//!   E_λ[h_λ(S − ε)] = (1/2π)∫ ĥ_λ(t)·E_λ e^{it(S−ε)} dt exactly, which is the contour integral
+//!   of MATH.md §6 at the same kind of tilt; its certified evaluation
+//!   ([`super::contour::ContourAccountant`], relative δ tolerance `FOURIER_TOLERANCE`) is a
+//!   second certified bracket from the same tilted representation, and the reported bracket is
+//!   the intersection (each end the better one; an intersection of certified brackets is
+//!   certified). By default it is computed only where the Kolmogorov-distance bracket is looser
+//!   than `FOURIER_TRIGGER` (relative width), which at small sampling rates is always (see
+//!   below); the report then says which part set each end. [`FourierPart::Off`]
+//!   (`--kolmogorov-only` on the CLI) gives the Kolmogorov-distance bracket alone. If the
+//!   inversion fails, the Kolmogorov bracket stands alone and a note says so.
 //!
 //! **Why the Kolmogorov-distance bracket stays loose at small sampling rates.** With
 //! W ~ N(0, τ²), τ² = nK''(λ), E[h_λ(W)] ≈ 1/(τ√(2π)λ(λ−1)), while the error term is
@@ -82,10 +84,35 @@ pub struct SaddlePointParams {
     pub precision: Precision,
     /// Compute the certified bracket (default true); false gives the estimate only.
     pub bracket: bool,
-    /// Intersect the Kolmogorov-distance bracket (Berry–Esseen / DGG / always-valid) with the
-    /// certified Fourier inversion of the same tilted law (default false; see the module docs).
-    /// Off: the Kolmogorov-distance bracket alone (cheaper by one contour evaluation).
-    pub fourier: bool,
+    /// When to intersect the Kolmogorov-distance bracket (Berry–Esseen / DGG / always-valid)
+    /// with the certified Fourier inversion of the same tilted law (default
+    /// [`FourierPart::WhenLoose`]; see the module docs).
+    pub fourier: FourierPart,
+}
+
+/// When the saddle-point accountant adds the Fourier part to its certified bracket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FourierPart {
+    /// Never: the Kolmogorov-distance bracket (Berry–Esseen / DGG / always-valid) alone.
+    Off,
+    /// Only where the Kolmogorov-distance bracket's relative width exceeds
+    /// [`FOURIER_TRIGGER`] (the default).
+    #[default]
+    WhenLoose,
+    /// Always (except where the Kolmogorov bracket is already exact to 1e-9).
+    Always,
+}
+
+impl FourierPart {
+    /// Whether a Kolmogorov-distance bracket `[lower, upper]` calls for the Fourier part.
+    fn wanted(self, lower: f64, upper: f64) -> bool {
+        let tight = upper <= lower * (1.0 + 1e-9);
+        match self {
+            FourierPart::Off => false,
+            FourierPart::Always => !tight,
+            FourierPart::WhenLoose => !tight && !(upper - lower <= FOURIER_TRIGGER * upper),
+        }
+    }
 }
 
 impl Default for SaddlePointParams {
@@ -95,7 +122,7 @@ impl Default for SaddlePointParams {
             adjacency: Adjacency::AddRemove,
             precision: Precision(128),
             bracket: true,
-            fourier: false,
+            fourier: FourierPart::WhenLoose,
         }
     }
 }
@@ -104,6 +131,9 @@ impl Default for SaddlePointParams {
 const LAMBDA_MAX: f64 = 4096.0;
 /// Multipliers of (λ* − 1) tried for the certified upper ε (λ* the saddle point).
 const UPPER_TILT_FACTORS: [f64; 5] = [1.0, 0.9, 1.2, 1.5, 2.0];
+/// Relative width of the Kolmogorov-distance bracket (ε: (upper − lower)/upper; δ likewise)
+/// above which [`FourierPart::WhenLoose`] adds the Fourier part.
+pub const FOURIER_TRIGGER: f64 = 0.01;
 /// Relative δ tolerance asked of the Fourier inversion (it only has to beat the
 /// Kolmogorov-distance bracket, whose relative width is O(1) at small sampling rates).
 const FOURIER_TOLERANCE: f64 = 1e-6;
@@ -532,22 +562,44 @@ impl SaddlePointAccountant {
         Ok(k)
     }
 
-    /// The certified δ-bracket of one ordering at ε (saddle-point λ).
+    /// The certified δ-bracket of one ordering at ε (saddle-point λ), with a note saying how it
+    /// was assembled when the Fourier part was added or failed.
     ///
     /// # Errors
     /// Failed quadrature or root finding.
-    pub fn delta_bracket(&self, dir: Direction, epsilon: f64) -> Result<DeltaBracket> {
+    pub fn delta_bracket(
+        &self,
+        dir: Direction,
+        epsilon: f64,
+    ) -> Result<(DeltaBracket, Option<String>)> {
         let lambda = self.saddle(dir, epsilon)?;
         let t = self.certified_totals(dir, lambda)?;
         let mut b = self.bracket_at(&t, epsilon)?;
         b.upper = b.upper.min(self.always_valid_delta(dir, epsilon)?);
-        if self.params.fourier {
-            if let Ok(f) = self.fourier_delta(dir, epsilon) {
-                b.lower = b.lower.max(f.lower);
-                b.upper = b.upper.min(f.upper);
+        let mut note = None;
+        if self.params.fourier.wanted(b.lower, b.upper) {
+            match self.fourier_delta(dir, epsilon) {
+                Ok(f) => {
+                    note = Some(format!(
+                        "{} ordering: the certified bracket is the intersection of the Kolmogorov-distance part [{:e}, {:e}] (Berry-Esseen/DGG/always-valid) and the Fourier part [{:e}, {:e}] (inversion of the tilted law, as the contour accountant)",
+                        dir.name(),
+                        b.lower,
+                        b.upper,
+                        f.lower,
+                        f.upper
+                    ));
+                    b.lower = b.lower.max(f.lower);
+                    b.upper = b.upper.min(f.upper);
+                }
+                Err(e) => {
+                    note = Some(format!(
+                        "{} ordering: the Fourier inversion of the tilted law gave nothing ({e}); the bracket is the Kolmogorov-distance one",
+                        dir.name()
+                    ))
+                }
             }
         }
-        Ok(b)
+        Ok((b, note))
     }
 
     /// The contour (Fourier-inversion) accountant on the same composition, one ordering.
@@ -642,9 +694,8 @@ impl SaddlePointAccountant {
         let kolmogorov = (lower, upper);
         let (mut fourier, mut fourier_error) = (None, None::<String>);
         // Skip the inversion where the Kolmogorov bracket is already tight (e.g. exactly normal
-        // tilted laws).
-        let tight = upper <= lower * (1.0 + 1e-9);
-        if self.params.bracket && self.params.fourier && !tight {
+        // tilted laws), and by default where it is within FOURIER_TRIGGER.
+        if self.params.bracket && self.params.fourier.wanted(lower, upper) {
             match self
                 .fourier_accountant(dir)
                 .and_then(|c| c.epsilon_bounds(dir, delta))
@@ -841,7 +892,8 @@ impl Accountant for SaddlePointAccountant {
         for &dir in self.params.adjacency.directions() {
             let mut est = self.ln_delta_estimate(dir, epsilon)?.exp();
             let (lower, upper) = if self.params.bracket {
-                let b = self.delta_bracket(dir, epsilon)?;
+                let (b, note) = self.delta_bracket(dir, epsilon)?;
+                r.notes.extend(note);
                 // The truth lies in the certified bracket: an estimate outside it (by f64
                 // rounding, or by the approximation's own error) is moved to its nearer end.
                 est = into_bracket(est, b.lower, b.upper, &mut r.notes);
@@ -882,6 +934,22 @@ impl Accountant for SaddlePointAccountant {
         for &dir in self.params.adjacency.directions() {
             let b = self.epsilon_bracket(dir, delta)?;
             let (est, lower, upper, monotone) = (b.estimate, b.lower, b.upper, b.monotone);
+            if let Some((f_lo, f_hi)) = b.fourier {
+                let (k_lo, k_hi) = b.kolmogorov;
+                let part = |v: f64, k: f64| {
+                    if v == k {
+                        "Kolmogorov-distance"
+                    } else {
+                        "Fourier"
+                    }
+                };
+                r.notes.push(format!(
+                    "{} ordering: the certified bracket is the intersection of the Kolmogorov-distance part [{k_lo}, {k_hi}] (Berry-Esseen/DGG/always-valid) and the Fourier part [{f_lo}, {f_hi}] (inversion of the tilted law, as the contour accountant); lower end from the {} part, upper end from the {} part",
+                    dir.name(),
+                    part(lower, k_lo),
+                    part(upper, k_hi)
+                ));
+            }
             if let Some(e) = &b.fourier_error {
                 r.notes.push(format!(
                     "{} ordering: the Fourier inversion of the tilted law gave nothing ({e}); the bracket is the Kolmogorov-distance one",

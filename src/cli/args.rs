@@ -233,6 +233,10 @@ pub struct AccountantArgs {
     /// Most grid points the PLD accountant may use per distribution (memory ≈ 40 bytes each).
     #[arg(long, default_value_t = crate::accountant::pld::DEFAULT_MAX_GRID_POINTS)]
     pub grid_budget: usize,
+    /// Saddle-point accountant: the Kolmogorov-distance (Berry–Esseen / DGG) bracket alone,
+    /// without the Fourier part added where that bracket is loose.
+    #[arg(long)]
+    pub kolmogorov_only: bool,
 }
 
 impl AccountantArgs {
@@ -265,6 +269,7 @@ impl AccountantArgs {
             tolerance: self.tolerance,
             bracket: self.bracket,
             grid_budget: self.grid_budget,
+            kolmogorov_only: self.kolmogorov_only,
         })
     }
 }

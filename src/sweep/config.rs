@@ -187,6 +187,10 @@ impl Default for SweepConfig {
     }
 }
 
+/// Method name, in `accountants`, of the saddle-point accountant with its Kolmogorov-distance
+/// (Berry–Esseen / DGG) bracket alone (`--kolmogorov-only` on the CLI).
+pub const SADDLEPOINT_KOLMOGOROV: &str = "saddlepoint-kolmogorov";
+
 /// One method: an accountant kind with its options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Method {
@@ -289,14 +293,17 @@ impl SweepConfig {
     pub fn methods(&self) -> Result<Vec<Method>> {
         let base = self.base_options()?;
         let mut kinds = Vec::new();
+        let mut kolmogorov_only = false;
         for a in &self.accountants {
             if a == "all" {
                 kinds.extend_from_slice(AccountantKind::ALL);
+            } else if a == SADDLEPOINT_KOLMOGOROV {
+                kolmogorov_only = true;
             } else {
                 kinds.push(AccountantKind::parse(a)?);
             }
         }
-        if kinds.is_empty() {
+        if kinds.is_empty() && !kolmogorov_only {
             return Err(Error::invalid(
                 "accountants",
                 "[]",
@@ -331,6 +338,17 @@ impl SweepConfig {
                     options: base.clone(),
                 });
             }
+        }
+        if kolmogorov_only {
+            out.push(Method {
+                label: SADDLEPOINT_KOLMOGOROV.to_string(),
+                kind: AccountantKind::Saddlepoint,
+                order: None,
+                options: AccountantOptions {
+                    kolmogorov_only: true,
+                    ..base.clone()
+                },
+            });
         }
         Ok(out)
     }
@@ -417,11 +435,17 @@ impl SweepConfig {
             let allowed: Vec<usize> = match &g.accountants {
                 None => (0..methods.len()).collect(),
                 Some(names) => {
-                    for n in names {
+                    for n in names.iter().filter(|n| *n != SADDLEPOINT_KOLMOGOROV) {
                         AccountantKind::parse(n)?;
                     }
+                    // A kind name allows every method of that kind; a method label (e.g.
+                    // `saddlepoint-kolmogorov`) allows that method.
                     (0..methods.len())
-                        .filter(|&i| names.iter().any(|n| n == methods[i].kind.name()))
+                        .filter(|&i| {
+                            names
+                                .iter()
+                                .any(|n| n == methods[i].kind.name() || *n == methods[i].label)
+                        })
                         .collect()
                 }
             };
