@@ -1,5 +1,7 @@
 //! Cost of the saddle-point accountant (estimate + certified bracket) against the number of
-//! steps: flat from 10^2 to 10^7 (the CGF of the composition is n·K(λ)).
+//! steps: flat from 10^2 to 10^7 (the CGF of the composition is n·K(λ)). Two groups: the
+//! default (Fourier part added where the Kolmogorov-distance bracket is loose) and
+//! `--kolmogorov-only`.
 //!
 //! Run: `cargo bench --bench saddlepoint`.
 
@@ -10,26 +12,32 @@ use ewtune::mechanism::Adjacency;
 use std::time::Duration;
 
 fn bench(c: &mut Criterion) {
-    let mut g = c.benchmark_group("saddlepoint_epsilon_bracket");
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(8));
-    for exp in 2..=7u32 {
-        let steps = 10u64.pow(exp);
-        g.bench_with_input(BenchmarkId::from_parameter(steps), &steps, |b, &steps| {
-            b.iter(|| {
-                let opts = AccountantOptions {
-                    adjacency: Adjacency::Remove,
-                    ..AccountantOptions::default()
-                };
-                let mut a = build(AccountantKind::Saddlepoint, &opts).expect("build");
-                a.compose(&DpEvent::dpsgd(1.0, 0.001, steps), 1)
-                    .expect("compose");
-                a.epsilon(1e-5).expect("epsilon")
-            })
-        });
+    for (group, kolmogorov_only) in [
+        ("saddlepoint_epsilon_bracket", false),
+        ("saddlepoint_kolmogorov_only", true),
+    ] {
+        let mut g = c.benchmark_group(group);
+        g.sample_size(10)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(8));
+        for exp in 2..=7u32 {
+            let steps = 10u64.pow(exp);
+            g.bench_with_input(BenchmarkId::from_parameter(steps), &steps, |b, &steps| {
+                b.iter(|| {
+                    let opts = AccountantOptions {
+                        adjacency: Adjacency::Remove,
+                        kolmogorov_only,
+                        ..AccountantOptions::default()
+                    };
+                    let mut a = build(AccountantKind::Saddlepoint, &opts).expect("build");
+                    a.compose(&DpEvent::dpsgd(1.0, 0.001, steps), 1)
+                        .expect("compose");
+                    a.epsilon(1e-5).expect("epsilon")
+                })
+            });
+        }
+        g.finish();
     }
-    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -354,7 +354,6 @@ pub fn build(kind: AccountantKind, options: &AccountantOptions) -> Result<Box<dy
             } else {
                 FourierPart::WhenLoose
             },
-            ..SaddlePointParams::default()
         })?),
         AccountantKind::Contour => Box::new(ContourAccountant::new(ContourParams {
             adjacency: options.adjacency,

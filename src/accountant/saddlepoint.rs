@@ -110,7 +110,13 @@ impl FourierPart {
         match self {
             FourierPart::Off => false,
             FourierPart::Always => !tight,
-            FourierPart::WhenLoose => !tight && !(upper - lower <= FOURIER_TRIGGER * upper),
+            // NaN-safe: a bracket whose width cannot be compared counts as loose.
+            FourierPart::WhenLoose => {
+                !tight
+                    && (upper - lower)
+                        .partial_cmp(&(FOURIER_TRIGGER * upper))
+                        .is_none_or(|o| o == std::cmp::Ordering::Greater)
+            }
         }
     }
 }
