@@ -152,7 +152,8 @@ impl ReportCells {
     }
 }
 
-/// The methods listed: Edgeworth at each order, then every other accountant with defaults.
+/// The methods listed: Edgeworth at each order, then every other accountant with defaults
+/// (and the saddle-point accountant once more with its Kolmogorov-distance bracket alone).
 fn methods(
     cfg: &ReportConfig,
     adjacency: Adjacency,
@@ -179,6 +180,19 @@ fn methods(
                     ..Default::default()
                 },
             ));
+            if k == AccountantKind::Saddlepoint {
+                // Its own tilted bound too: the default bracket adds the Fourier part (as tight
+                // as contour's) where the Kolmogorov-distance part is loose.
+                v.push((
+                    crate::sweep::SADDLEPOINT_KOLMOGOROV.to_string(),
+                    k,
+                    AccountantOptions {
+                        adjacency,
+                        kolmogorov_only: true,
+                        ..Default::default()
+                    },
+                ));
+            }
         }
     }
     v

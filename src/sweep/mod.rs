@@ -23,7 +23,9 @@
 
 pub mod config;
 
-pub use config::{Grid, Job, Method, Plan, SweepConfig, SweepQuery, Values};
+pub use config::{
+    Grid, Job, Method, Plan, SweepConfig, SweepQuery, Values, SADDLEPOINT_KOLMOGOROV,
+};
 
 use crate::accountant::{build, Report};
 use crate::calibrate::{calibrate, calibration_epsilon, CalibrationParams};
