@@ -534,7 +534,9 @@ impl Plan {
                 if coarse_cost * 4.0 > direct_cost {
                     return None;
                 }
-                let ratios: Vec<f64> = eval_grid(&f.t, lambda, step, count, 0)
+                // Upper bounds only (the propagated-phase and block-sum errors are in ln_err):
+                // the cheapest evaluation, whatever the tolerance.
+                let ratios: Vec<f64> = eval_grid(&f.t, lambda, step, count, 63, 32)
                     .iter()
                     .map(|v| {
                         ((v.ln.re - b.ln.re).exp() + (v.ln_err - b.ln.re).exp()) * (1.0 + 1e-12)
@@ -576,10 +578,15 @@ impl Plan {
         // Direct nodes.
         let lattice_atoms = self.lattice.is_some();
         let rot = rotations(tol, n_total);
+        let block = if rot > 0 {
+            summation_block(tol, n_total)
+        } else {
+            0
+        };
         let values: Vec<Vec<MgfValue>> = self
             .factors
             .iter()
-            .map(|f| eval_grid(&f.t, lambda, h, k_dir, rot))
+            .map(|f| eval_grid(&f.t, lambda, h, k_dir, rot, block))
             .collect();
         let node_values: Vec<Vec<MgfValue>> = (0..=k_dir)
             .map(|k| values.iter().map(|v| v[k]).collect())
@@ -643,16 +650,36 @@ impl Plan {
 }
 
 /// Phase propagations per sin/cos in the node transforms: each adds ≤ 5u relative to M(λ) per
-/// step, which the n-th power multiplies by n; keep R·5u·n below 1% of the tolerance (≤ 16).
+/// step, which the n-th power multiplies by n; keep R·5u·n below 1% of the tolerance (≤ 63: a
+/// block of [`eval_grid`] has at most 64 nodes, so one sin/cos seeds the whole block).
 fn rotations(tol: f64, n_total: f64) -> usize {
     let r = (1e-2 * tol / (5.0 * UNIT_ROUNDOFF * n_total)).floor();
-    r.clamp(0.0, 16.0) as usize
+    r.clamp(0.0, 63.0) as usize
+}
+
+/// Run length B of the plain partial sums in the node transforms (0: compensate every term): the
+/// summation bound grows from 3u to √2(B + 2)u relative to M(λ) per step, multiplied by n in the
+/// n-th power; use B = 32 only where √2·34u·n stays below 1% of the tolerance.
+fn summation_block(tol: f64, n_total: f64) -> usize {
+    let b = 32.0;
+    if std::f64::consts::SQRT_2 * (b + 2.0) * UNIT_ROUNDOFF * n_total <= 1e-2 * tol {
+        b as usize
+    } else {
+        0
+    }
 }
 
 /// M̃ at λ + i·k·step for k = 0..=k_max, in parallel blocks of consecutive nodes that share one
 /// x-grid (the step of the block's largest t): at most 64 nodes, and the last t at most 1.25×
 /// the first (or ≤ 5, where the x-step hardly depends on t) so that little work is wasted.
-fn eval_grid(t: &Transform, lambda: f64, step: f64, k_max: usize, rot: usize) -> Vec<MgfValue> {
+fn eval_grid(
+    t: &Transform,
+    lambda: f64,
+    step: f64,
+    k_max: usize,
+    rot: usize,
+    block: usize,
+) -> Vec<MgfValue> {
     let mut blocks: Vec<(usize, usize)> = Vec::new();
     let mut k0 = 0;
     while k0 <= k_max {
@@ -668,7 +695,7 @@ fn eval_grid(t: &Transform, lambda: f64, step: f64, k_max: usize, rot: usize) ->
         .par_iter()
         .map(|&(k0, k1)| {
             let ts: Vec<f64> = (k0..=k1).map(|k| k as f64 * step).collect();
-            t.ln_mgf_batch(lambda, &ts, TAU_X, rot)
+            t.ln_mgf_batch(lambda, &ts, TAU_X, rot, block)
         })
         .collect();
     values.into_iter().flatten().collect()
