@@ -34,7 +34,7 @@
 //!   evaluated on a coarse grid and |M| in between bounded by the Lipschitz constant
 //!   |d/dt M(λ+it)| ≤ E[|L|e^{λL}] = M(λ)·E_λ|L|.
 //! - **Cost**: the subsampled transform at the direct nodes (and at the coarse grid) is evaluated
-//!   in blocks of up to 64 consecutive t sharing one x-grid
+//!   in blocks of up to 128 consecutive t sharing one x-grid
 //!   ([`crate::special::complex_quadrature::subsampled_mgf_rotated`]): L(x_j) and the real weights
 //!   once per block, the phases by complex rotation from one sin/cos seed per block and x-node
 //!   (up to 64 rotations where the tolerance allows), summed in vectorised plain chunks of 32
@@ -665,7 +665,7 @@ impl Plan {
 
 /// Phase propagations per sin/cos in the node transforms: each adds ≤ 5u relative to M(λ) per
 /// step, which the n-th power multiplies by n; keep R·5u·n below 1% of the tolerance (≤ 63: a
-/// block of [`eval_grid`] has at most 64 nodes, so one sin/cos seeds the whole block).
+/// run of 64 nodes needs one sin/cos seed per x-node).
 fn rotations(tol: f64, n_total: f64) -> usize {
     let r = (1e-2 * tol / (5.0 * UNIT_ROUNDOFF * n_total)).floor();
     r.clamp(0.0, 63.0) as usize
@@ -684,7 +684,7 @@ fn summation_block(tol: f64, n_total: f64) -> usize {
 }
 
 /// M̃ at λ + i·k·step for k = 0..=k_max, in parallel blocks of consecutive nodes that share one
-/// x-grid (the step of the block's largest t): at most 64 nodes, and the last t at most 1.25×
+/// x-grid (the step of the block's largest t): at most 128 nodes, and the last t at most 1.25×
 /// the first (or ≤ 5, where the x-step hardly depends on t) so that little work is wasted.
 fn eval_grid(
     t: &Transform,
@@ -699,7 +699,7 @@ fn eval_grid(
     while k0 <= k_max {
         let t0 = (k0 as f64 * step).max(4.0);
         let mut k1 = k0;
-        while k1 < k_max && k1 - k0 < 63 && ((k1 + 1) as f64 * step) <= 1.25 * t0 {
+        while k1 < k_max && k1 - k0 < 127 && ((k1 + 1) as f64 * step) <= 1.25 * t0 {
             k1 += 1;
         }
         blocks.push((k0, k1));
