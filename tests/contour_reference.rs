@@ -238,20 +238,37 @@ fn dpsgd_grid_against_prv_and_dp_accounting() {
     eprintln!("{n} rows; narrowest PRV/contour width ratio: {worst_ratio:.3e}");
 }
 
-/// The rows with q·steps < 2: still certified (containment checked), width reported.
+/// The rows with q·steps < 2 (108 rows, ~25 s): containment in [PRV lower, dp_accounting
+/// pessimistic] on every row, and ≥ 1000× narrower than PRV's bracket on every row except the
+/// ten-step rows at q = 0.001, where the tilted law is ~99% spike and the node budget for short
+/// compositions runs out first (ratios printed; experiments/contour/README.md, "Still open").
 #[test]
-#[ignore = "slow (~110 s for 108 rows) and 14 ten-step rows at q <= 0.004 are not yet 1000x narrower than PRV: experiments/contour/README.md"]
 fn dpsgd_grid_sparse_sampling_rows() {
+    let mut n = 0;
+    let mut open = Vec::new();
     for row in read_csv("dpsgd_eps.csv") {
-        if fast_row(f(&row, "q"), f(&row, "steps") as u64) {
+        let (q, steps) = (f(&row, "q"), f(&row, "steps") as u64);
+        if fast_row(q, steps) {
             continue;
         }
-        let ratio = check_dpsgd_row(&row, false);
+        let known_open = q <= 0.001 && steps == 10;
+        let started = std::time::Instant::now();
+        let ratio = check_dpsgd_row(&row, !known_open);
         eprintln!(
-            "q={} σ={} steps={} δ={}: PRV/contour width ratio {ratio:.3e}",
-            row["q"], row["sigma"], row["steps"], row["delta"]
+            "q={} σ={} steps={} δ={}: PRV/contour width ratio {ratio:.3e} ({:.2} s)",
+            row["q"],
+            row["sigma"],
+            row["steps"],
+            row["delta"],
+            started.elapsed().as_secs_f64()
         );
+        if ratio < 1000.0 {
+            open.push(format!("σ={} δ={}", row["sigma"], row["delta"]));
+        }
+        n += 1;
     }
+    assert_eq!(n, 108, "rows with q·steps < 2");
+    eprintln!("q = 0.001, 10 steps, below 1000×: {open:?}");
 }
 
 /// Regression: q = 0.001, σ = 1.5, 100 steps, remove. The tilted PLLR at the saddle point

@@ -34,9 +34,13 @@
 //!   evaluated on a coarse grid and |M| in between bounded by the Lipschitz constant
 //!   |d/dt M(λ+it)| ≤ E[|L|e^{λL}] = M(λ)·E_λ|L|.
 //! - **Cost**: the subsampled transform at the direct nodes (and at the coarse grid) is evaluated
-//!   in blocks of up to 64 consecutive t sharing one x-grid
+//!   in blocks of up to 128 consecutive t sharing one x-grid
 //!   ([`crate::special::complex_quadrature::subsampled_mgf_rotated`]): L(x_j) and the real weights
-//!   once per block, the phases by complex rotation between sin/cos reseeds.
+//!   once per block, the phases by complex rotation from one sin/cos seed per block and x-node
+//!   (up to 64 rotations where the tolerance allows), summed in vectorised plain chunks of 32
+//!   x-nodes between compensated additions (where √2·34u·n stays below 1% of the tolerance).
+//!   Compositions of fewer than 100 steps (outside the cost target) get a 8× larger work cap: at
+//!   small q·n their tilted law is nearly a spike and the integrand decays slowly in t.
 //! - **Laplace atoms**: a homogeneous Laplace composition (n ≤ 10⁵) splits off its lattice part
 //!   exactly: M^n = A^n + (M^n − A^n), with A the atom part; the lattice term is the finite sum
 //!   Σ_j C(n,j) 2^{−n} e^{−ja}(e^{(2j−n)a} − e^ε)_+ and the remainder decays like
@@ -58,7 +62,7 @@ use crate::error::{Error, Result};
 use crate::event::{Composition, DpEvent};
 use crate::mechanism::{Adjacency, Direction};
 use crate::special::complex_quadrature::{
-    logsumexp, Decay, MgfValue, Transform, C64, UNIT_ROUNDOFF,
+    logsumexp, Decay, MgfValue, Transform, C64, SUM_BLOCK, UNIT_ROUNDOFF,
 };
 use crate::special::roots::{bisect_bracket, brent};
 use rayon::prelude::*;
@@ -74,6 +78,11 @@ const MAX_SCAN_NODES: usize = 4_000_000;
 /// Largest number of x-nodes (summed over the t-nodes) one contour may evaluate (~0.3 s with the
 /// batched transforms, which share L(x_j) and propagate phases across nearby t-nodes).
 const MAX_WORK: f64 = 6e7;
+/// The work cap for compositions of fewer than 100 steps (outside the cost target of 10²…10⁷
+/// steps; ~1 s per ordering): at small q·n the tilted law is nearly a spike and the integrand
+/// decays slowly (the ten-step DP-SGD rows at q = 0.004 need it for a bracket 1000× narrower
+/// than PRV's).
+const MAX_WORK_SHORT: f64 = 4.8e8;
 /// Largest n for which a homogeneous Laplace composition's lattice part is summed exactly.
 const MAX_LATTICE_N: f64 = 1e5;
 
@@ -534,7 +543,9 @@ impl Plan {
                 if coarse_cost * 4.0 > direct_cost {
                     return None;
                 }
-                let ratios: Vec<f64> = eval_grid(&f.t, lambda, step, count, 0)
+                // Upper bounds only (the propagated-phase and block-sum errors are in ln_err):
+                // the cheapest evaluation, whatever the tolerance.
+                let ratios: Vec<f64> = eval_grid(&f.t, lambda, step, count, 63, SUM_BLOCK)
                     .iter()
                     .map(|v| {
                         ((v.ln.re - b.ln.re).exp() + (v.ln_err - b.ln.re).exp()) * (1.0 + 1e-12)
@@ -555,6 +566,11 @@ impl Plan {
             }
         }
         // Cap the work (x-nodes summed over the t-nodes); beyond the cap the bracket widens.
+        let max_work = if n_total < 100.0 {
+            MAX_WORK_SHORT
+        } else {
+            MAX_WORK
+        };
         let mut work = 0.0;
         let mut k_cap = k_dir.min(MAX_DIRECT_NODES);
         for k in 0..=k_cap {
@@ -564,7 +580,7 @@ impl Plan {
                 .iter()
                 .map(|f| f.t.cost(lambda, t))
                 .sum::<f64>();
-            if work > MAX_WORK {
+            if work > max_work {
                 k_cap = k;
                 break;
             }
@@ -576,10 +592,15 @@ impl Plan {
         // Direct nodes.
         let lattice_atoms = self.lattice.is_some();
         let rot = rotations(tol, n_total);
+        let block = if rot > 0 {
+            summation_block(tol, n_total)
+        } else {
+            0
+        };
         let values: Vec<Vec<MgfValue>> = self
             .factors
             .iter()
-            .map(|f| eval_grid(&f.t, lambda, h, k_dir, rot))
+            .map(|f| eval_grid(&f.t, lambda, h, k_dir, rot, block))
             .collect();
         let node_values: Vec<Vec<MgfValue>> = (0..=k_dir)
             .map(|k| values.iter().map(|v| v[k]).collect())
@@ -643,22 +664,42 @@ impl Plan {
 }
 
 /// Phase propagations per sin/cos in the node transforms: each adds ≤ 5u relative to M(λ) per
-/// step, which the n-th power multiplies by n; keep R·5u·n below 1% of the tolerance (≤ 16).
+/// step, which the n-th power multiplies by n; keep R·5u·n below 1% of the tolerance (≤ 63: a
+/// run of 64 nodes needs one sin/cos seed per x-node).
 fn rotations(tol: f64, n_total: f64) -> usize {
     let r = (1e-2 * tol / (5.0 * UNIT_ROUNDOFF * n_total)).floor();
-    r.clamp(0.0, 16.0) as usize
+    r.clamp(0.0, 63.0) as usize
+}
+
+/// Run length B of the plain partial sums in the node transforms (0: compensate every term): the
+/// summation bound grows from 3u to √2(B + 2)u relative to M(λ) per step, multiplied by n in the
+/// n-th power; use B = 32 only where √2·34u·n stays below 1% of the tolerance.
+fn summation_block(tol: f64, n_total: f64) -> usize {
+    let b = SUM_BLOCK as f64;
+    if std::f64::consts::SQRT_2 * (b + 2.0) * UNIT_ROUNDOFF * n_total <= 1e-2 * tol {
+        SUM_BLOCK
+    } else {
+        0
+    }
 }
 
 /// M̃ at λ + i·k·step for k = 0..=k_max, in parallel blocks of consecutive nodes that share one
-/// x-grid (the step of the block's largest t): at most 64 nodes, and the last t at most 1.25×
+/// x-grid (the step of the block's largest t): at most 128 nodes, and the last t at most 1.25×
 /// the first (or ≤ 5, where the x-step hardly depends on t) so that little work is wasted.
-fn eval_grid(t: &Transform, lambda: f64, step: f64, k_max: usize, rot: usize) -> Vec<MgfValue> {
+fn eval_grid(
+    t: &Transform,
+    lambda: f64,
+    step: f64,
+    k_max: usize,
+    rot: usize,
+    block: usize,
+) -> Vec<MgfValue> {
     let mut blocks: Vec<(usize, usize)> = Vec::new();
     let mut k0 = 0;
     while k0 <= k_max {
         let t0 = (k0 as f64 * step).max(4.0);
         let mut k1 = k0;
-        while k1 < k_max && k1 - k0 < 63 && ((k1 + 1) as f64 * step) <= 1.25 * t0 {
+        while k1 < k_max && k1 - k0 < 127 && ((k1 + 1) as f64 * step) <= 1.25 * t0 {
             k1 += 1;
         }
         blocks.push((k0, k1));
@@ -668,7 +709,7 @@ fn eval_grid(t: &Transform, lambda: f64, step: f64, k_max: usize, rot: usize) ->
         .par_iter()
         .map(|&(k0, k1)| {
             let ts: Vec<f64> = (k0..=k1).map(|k| k as f64 * step).collect();
-            t.ln_mgf_batch(lambda, &ts, TAU_X, rot)
+            t.ln_mgf_batch(lambda, &ts, TAU_X, rot, block)
         })
         .collect();
     values.into_iter().flatten().collect()
