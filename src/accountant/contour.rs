@@ -39,7 +39,7 @@
 //!   once per block, the phases by complex rotation from one sin/cos seed per block and x-node
 //!   (up to 64 rotations where the tolerance allows), summed in vectorised plain chunks of 32
 //!   x-nodes between compensated additions (where √2·34u·n stays below 1% of the tolerance).
-//!   Compositions of fewer than 100 steps (outside the cost target) get a 8× larger work cap: at
+//!   Compositions of fewer than 100 steps (outside the cost target) get a 20× larger work cap: at
 //!   small q·n their tilted law is nearly a spike and the integrand decays slowly in t.
 //! - **Laplace atoms**: a homogeneous Laplace composition (n ≤ 10⁵) splits off its lattice part
 //!   exactly: M^n = A^n + (M^n − A^n), with A the atom part; the lattice term is the finite sum
@@ -79,10 +79,10 @@ const MAX_SCAN_NODES: usize = 4_000_000;
 /// batched transforms, which share L(x_j) and propagate phases across nearby t-nodes).
 const MAX_WORK: f64 = 6e7;
 /// The work cap for compositions of fewer than 100 steps (outside the cost target of 10²…10⁷
-/// steps; ~1 s per ordering): at small q·n the tilted law is nearly a spike and the integrand
-/// decays slowly (the ten-step DP-SGD rows at q = 0.004 need it for a bracket 1000× narrower
-/// than PRV's).
-const MAX_WORK_SHORT: f64 = 4.8e8;
+/// steps; up to ~1.6 s per ordering): at small q·n the tilted law is nearly a spike and the
+/// integrand decays slowly (the ten-step DP-SGD rows at q = 0.004, and at q = 0.001 with
+/// σ = 0.8, need it for a bracket 1000× narrower than PRV's).
+const MAX_WORK_SHORT: f64 = 1.2e9;
 /// Largest n for which a homogeneous Laplace composition's lattice part is summed exactly.
 const MAX_LATTICE_N: f64 = 1e5;
 
