@@ -953,7 +953,8 @@ impl ContourAccountant {
                 hi *= 2.0;
                 if hi > super::invert::EPSILON_MAX {
                     return Err(Error::NoSolution(format!(
-                        "contour: delta_up({hi:e}) is still above {delta:e}"
+                        "contour: the certified delta_up stays above {delta:e} up to epsilon = {:e}, the largest epsilon searched",
+                        super::invert::EPSILON_MAX
                     )));
                 }
             }
@@ -1019,7 +1020,13 @@ impl ContourAccountant {
                 d *= 2.0;
                 hi = design + d;
                 n_exp += 1;
-                if n_exp > 60 || hi > super::invert::EPSILON_MAX {
+                if hi > super::invert::EPSILON_MAX {
+                    return Err(Error::NoSolution(format!(
+                        "contour: the certified delta_up stays above {delta:e} up to epsilon = {:e}, the largest epsilon searched (the saddle-point estimate of epsilon is {design:e})",
+                        super::invert::EPSILON_MAX
+                    )));
+                }
+                if n_exp > 60 {
                     return Err(Error::NoSolution(format!(
                         "contour: delta_up({hi:e}) is still above {delta:e}"
                     )));
