@@ -250,6 +250,18 @@ pub struct Contour {
 /// The window parameters of a plan: (q, μ, n, x₀, s).
 type WindowParams = (f64, f64, f64, f64, f64);
 
+/// When [`Plan::build_with`] takes the analytic-window path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WindowMode {
+    /// Where the plain contour is capped and the window pays (the accountant's choice).
+    Auto,
+    /// Wherever it applies (no work cap).
+    Force,
+    /// Never (tests: the plain contour for comparison).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Never,
+}
+
 impl Plan {
     fn new(composition: &Composition, direction: Direction) -> Plan {
         let factors: Vec<Factor> = composition
@@ -404,7 +416,7 @@ impl Plan {
 
     /// Evaluate the contour at λ, designed for ε with relative tolerance `tol`.
     fn build(&self, lambda: f64, epsilon: f64, tol: f64) -> Result<Contour> {
-        self.build_with(lambda, epsilon, tol, false)
+        self.build_with(lambda, epsilon, tol, WindowMode::Auto)
     }
 
     /// The analytic window of a single subsampled-Gaussian factor in the remove ordering with
@@ -423,14 +435,8 @@ impl Plan {
         }
     }
 
-    /// [`Plan::build`]; `force_window` takes the analytic-window path wherever it applies (tests).
-    fn build_with(
-        &self,
-        lambda: f64,
-        epsilon: f64,
-        tol: f64,
-        force_window: bool,
-    ) -> Result<Contour> {
+    /// [`Plan::build`] with a choice of the analytic-window path (tests compare the two).
+    fn build_with(&self, lambda: f64, epsilon: f64, tol: f64, mode: WindowMode) -> Result<Contour> {
         let u = UNIT_ROUNDOFF;
         let z0 = C64::new(lambda, 0.0);
         let base: Vec<MgfValue> = self.factors.iter().map(|f| f.t.ln_mgf(z0, TAU_X)).collect();
@@ -647,9 +653,14 @@ impl Plan {
             }
         }
         contour.capped = k_cap < k_dir;
-        if contour.capped || force_window {
+        let try_window = match mode {
+            WindowMode::Auto => contour.capped,
+            WindowMode::Force => true,
+            WindowMode::Never => false,
+        };
+        if try_window {
             if let Some(wp) = self.window_params(epsilon) {
-                let budget = if force_window {
+                let budget = if mode == WindowMode::Force {
                     f64::INFINITY
                 } else {
                     max_work
@@ -1403,9 +1414,13 @@ mod tests {
         let plan = Plan::new(&comp, Direction::Remove);
         let eps = 0.3;
         let lam = plan.saddle(eps).expect("test setup");
-        let plain = plan.build_with(lam, eps, 1e-9, false).expect("test setup");
+        let plain = plan
+            .build_with(lam, eps, 1e-9, WindowMode::Never)
+            .expect("test setup");
         assert!(plain.window.is_none() && !plain.capped);
-        let win = plan.build_with(lam, eps, 1e-9, true).expect("test setup");
+        let win = plan
+            .build_with(lam, eps, 1e-9, WindowMode::Force)
+            .expect("test setup");
         assert!(win.window.is_some() && !win.capped);
         for e in [0.28, 0.3, 0.32] {
             let (p, w) = (plain.bounds(e), win.bounds(e));
@@ -1443,6 +1458,34 @@ mod tests {
                 "{w:?} {b:?} {r}"
             );
         }
+    }
+
+    /// Where the plain contour is capped (q = 0.001, σ = 0.6, 10 steps, remove, ε = 0.333; the
+    /// tilted law is ~99% spike) the window path is taken, its bracket overlaps the plain one and
+    /// is ≥ 1000× narrower.
+    #[test]
+    fn window_path_is_taken_where_the_plain_contour_is_capped() {
+        let mut comp = Composition::default();
+        comp.add_event(&DpEvent::dpsgd(0.6, 0.001, 10), 1, "contour")
+            .expect("test setup");
+        let plan = Plan::new(&comp, Direction::Remove);
+        let eps = 0.333;
+        let lam = plan.saddle(eps).expect("test setup");
+        let plain = plan
+            .build_with(lam, eps, 1e-9, WindowMode::Never)
+            .expect("test setup");
+        assert!(plain.capped && plain.window.is_none());
+        let win = plan
+            .build_with(lam, eps, 1e-9, WindowMode::Auto)
+            .expect("test setup");
+        assert!(win.window.is_some() && !win.capped);
+        let (p, w) = (plain.bounds(eps), win.bounds(eps));
+        assert!(p.lower <= w.upper && w.lower <= p.upper, "{p:?} {w:?}");
+        assert!(
+            (w.upper - w.lower) * 1e3 <= p.upper - p.lower,
+            "{p:?} {w:?}"
+        );
+        eprintln!("plain {p:?}\nwindow {w:?}");
     }
 
     #[test]
