@@ -45,6 +45,21 @@
 //!   exactly: M^n = A^n + (M^n − A^n), with A the atom part; the lattice term is the finite sum
 //!   Σ_j C(n,j) 2^{−n} e^{−ja}(e^{(2j−n)a} − e^ε)_+ and the remainder decays like
 //!   n|C|(A(λ)+|C|)^{n−1}/t³.
+//! - **Analytic window** (one subsampled-Gaussian factor, remove ordering, n < 100, only where the
+//!   plain contour hits its work cap): at small q·n the tilted law is ~99% a spike near ln(1 − q),
+//!   |M(λ+it)/M(λ)|ⁿ stays near (spike mass)ⁿ up to t ~ 10⁴ and the plain integrand decays only
+//!   like 1/t². With w(x) = Φ((x₀ − x)/s), x₀ = L⁻¹(0.7ε/n), s = 0.1, P = wP + (1 − w)P (both
+//!   nonnegative) and M = M_w + M_{1−w}:
+//!   δ(ε) = (1/2π)∫ĥ(λ+it)(Mⁿ − M_wⁿ)(λ+it)dt + R, where Mⁿ − M_wⁿ is the transform of the
+//!   nonnegative measure P^{⊗n} − (wP)^{⊗n} (so the inversion formula holds for it, and
+//!   |Mⁿ − M_wⁿ|(λ'+it) ≤ M(λ')ⁿ keeps the strip bound of the step), and
+//!   0 ≤ R = E_{(wP)^{⊗n}}[(e^S − e^ε)₊] ≤ min_{λ'} e^{−(λ'−1)ε}h_max(λ')M_w(λ')ⁿ (MATH.md §6,
+//!   h ≤ h_max), added to δ_up only. M_w comes from the certified windowed quadrature
+//!   ([`crate::special::complex_quadrature::subsampled_mgf_windowed`]); the tail uses
+//!   |Mⁿ − M_wⁿ| ≤ n|M_{1−w}|M(λ)^{n−1} with the shifted-contour bound |M_{1−w}(λ+it)| ≤ B(t)
+//!   ([`crate::special::complex_quadrature::ln_window_tail_bound`], non-increasing in t), so the
+//!   omitted nodes sum to ≤ (1/π)n(1+η)^{n−1}B(T)/(M̃(λ)T). Analysis and f64 check:
+//!   experiments/contour/README.md, `window_split.py`.
 //! - **Rounding**: each node carries the error of M̃ (the M̃ error η propagates as
 //!   Π(r + η)^{n} − Π r^{n}) plus u(8 + 4Σ n_i(|ln M̃_i(z)| + |ln M̃_i(λ)|)) for forming the power,
 //!   3u(|tε| + 1) for the phase; the compensated node sum adds 3u Σ|terms|; ln A carries
@@ -62,7 +77,8 @@ use crate::error::{Error, Result};
 use crate::event::{Composition, DpEvent};
 use crate::mechanism::{Adjacency, Direction};
 use crate::special::complex_quadrature::{
-    logsumexp, Decay, MgfValue, Transform, C64, SUM_BLOCK, UNIT_ROUNDOFF,
+    ln_window_tail_bound, logsumexp, subsampled_mgf_windowed, Decay, MgfValue, Transform, C64,
+    SUM_BLOCK, UNIT_ROUNDOFF,
 };
 use crate::special::roots::{bisect_bracket, brent};
 use rayon::prelude::*;
@@ -85,6 +101,16 @@ const MAX_WORK: f64 = 6e7;
 const MAX_WORK_SHORT: f64 = 1.2e9;
 /// Largest n for which a homogeneous Laplace composition's lattice part is summed exactly.
 const MAX_LATTICE_N: f64 = 1e5;
+/// Most t-nodes of a window contour.
+const MAX_WINDOW_NODES: usize = 60_000;
+/// Width s of the analytic window (units of x).
+const WINDOW_S: f64 = 0.1;
+/// The window sits at x₀ = L⁻¹(WINDOW_FRAC·ε/n).
+const WINDOW_FRAC: f64 = 0.7;
+/// The λ' at which the bound on R is evaluated.
+const WINDOW_R_LAMBDAS: [f64; 11] = [
+    1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0, 150.0, 200.0, 300.0,
+];
 
 /// Parameters of [`ContourAccountant`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -142,6 +168,8 @@ pub struct ContourInfo {
     /// Whether the node count was capped by the work limit (the bracket is then wider than
     /// requested; still certified).
     pub capped: bool,
+    /// Whether the analytic-window path was used (module docs).
+    pub window: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -215,6 +243,23 @@ pub struct Contour {
     ln_edge0: f64,
     lattice: Option<(f64, f64)>,
     capped: bool,
+    /// Analytic-window path: (n, [(λ', upper bound on ln M_w(λ'))]) for the bound on R.
+    window: Option<(f64, Vec<(f64, f64)>)>,
+}
+
+/// The window parameters of a plan: (q, μ, n, x₀, s).
+type WindowParams = (f64, f64, f64, f64, f64);
+
+/// When [`Plan::build_with`] takes the analytic-window path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WindowMode {
+    /// Where the plain contour is capped and the window pays (the accountant's choice).
+    Auto,
+    /// Wherever it applies (no work cap).
+    Force,
+    /// Never (tests: the plain contour for comparison).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Never,
 }
 
 impl Plan {
@@ -371,6 +416,27 @@ impl Plan {
 
     /// Evaluate the contour at λ, designed for ε with relative tolerance `tol`.
     fn build(&self, lambda: f64, epsilon: f64, tol: f64) -> Result<Contour> {
+        self.build_with(lambda, epsilon, tol, WindowMode::Auto)
+    }
+
+    /// The analytic window of a single subsampled-Gaussian factor in the remove ordering with
+    /// n < 100 steps: x₀ = L⁻¹(WINDOW_FRAC·ε/n), s = WINDOW_S (None where it does not apply).
+    fn window_params(&self, epsilon: f64) -> Option<WindowParams> {
+        match self.factors.as_slice() {
+            [Factor {
+                t: Transform::Subsampled { q, mu, add: false },
+                n,
+            }] if *n < 100.0 && epsilon > 0.0 => {
+                let y = WINDOW_FRAC * epsilon / n;
+                let x0 = ((y.exp_m1() + q) / q).ln() / mu + 0.5 * mu;
+                x0.is_finite().then_some((*q, *mu, *n, x0, WINDOW_S))
+            }
+            _ => None,
+        }
+    }
+
+    /// [`Plan::build`] with a choice of the analytic-window path (tests compare the two).
+    fn build_with(&self, lambda: f64, epsilon: f64, tol: f64, mode: WindowMode) -> Result<Contour> {
         let u = UNIT_ROUNDOFF;
         let z0 = C64::new(lambda, 0.0);
         let base: Vec<MgfValue> = self.factors.iter().map(|f| f.t.ln_mgf(z0, TAU_X)).collect();
@@ -445,6 +511,7 @@ impl Plan {
             ln_edge0,
             lattice: self.lattice,
             capped: false,
+            window: None,
         };
         let mut tries = 0;
         while contour.discretization(epsilon) > target {
@@ -586,6 +653,25 @@ impl Plan {
             }
         }
         contour.capped = k_cap < k_dir;
+        let try_window = match mode {
+            WindowMode::Auto => contour.capped,
+            WindowMode::Force => true,
+            WindowMode::Never => false,
+        };
+        if try_window {
+            if let Some(wp) = self.window_params(epsilon) {
+                let budget = if mode == WindowMode::Force {
+                    f64::INFINITY
+                } else {
+                    max_work
+                };
+                if let Some(c) =
+                    self.build_window(contour.clone(), lambda, &base[0], target, tol, wp, budget)
+                {
+                    return Ok(c);
+                }
+            }
+        }
         let k_dir = k_cap;
         contour.trunc = (suffix[(k_dir + 1).min(k_tail + 1)] + tail) * (1.0 + 1e-12);
 
@@ -663,6 +749,94 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The analytic-window contour (module docs): nodes of Mⁿ − M_wⁿ up to the T where the
+    /// shifted-contour tail bound meets half the target, and the λ' table for the bound on R.
+    /// None where that T needs more than `max_work` x-nodes (both transforms) or more than
+    /// [`MAX_WINDOW_NODES`] t-nodes: the window does not pay there (the plain path is used).
+    #[allow(clippy::too_many_arguments)]
+    fn build_window(
+        &self,
+        mut contour: Contour,
+        lambda: f64,
+        base: &MgfValue,
+        target: f64,
+        tol: f64,
+        (q, mu, n, x0, s): WindowParams,
+        max_work: f64,
+    ) -> Option<Contour> {
+        let u = UNIT_ROUNDOFF;
+        let h = contour.h;
+        let f = self.factors[0];
+        // (1/π)·n·(1+η)^{n−1}·B(T)/(M̃(λ)·T), η the relative error of M̃(λ).
+        let eta = (base.ln_err - base.ln.re).exp();
+        let ln_pre = n.ln() + (n - 1.0) * eta.ln_1p() - base.ln.re - PI.ln();
+        let tail = |t: f64| (ln_pre + ln_window_tail_bound(q, mu, lambda, x0, s, t) - t.ln()).exp();
+        let mut work = 0.0;
+        let mut k_max = MAX_WINDOW_NODES;
+        for k in 0..=MAX_WINDOW_NODES {
+            work += 2.0 * f.t.cost(lambda, k as f64 * h);
+            if work > max_work {
+                k_max = k;
+                break;
+            }
+        }
+        let t_max = k_max as f64 * h;
+        if t_max <= 0.0 || tail(t_max) > 0.5 * target {
+            return None;
+        }
+        let mut t_end = (64.0 * h).max(50.0).min(t_max);
+        while tail(t_end) > 0.5 * target && t_end < t_max {
+            t_end = (1.25 * t_end).min(t_max);
+        }
+        let k_dir = (t_end / h).ceil() as usize;
+        let tl = tail(k_dir as f64 * h);
+        contour.capped = false;
+        contour.trunc = tl * (1.0 + 1e-12);
+        let rot = rotations(tol, n);
+        let block = if rot > 0 { summation_block(tol, n) } else { 0 };
+        let vm = eval_grid(&f.t, lambda, h, k_dir, rot, block);
+        let vw = eval_grid_with(h, k_dir, |ts| {
+            subsampled_mgf_windowed(q, mu, lambda, ts, TAU_X, rot, block, Some((x0, s)))
+        });
+        let b = base.ln.re;
+        contour.nodes = (0..=k_dir)
+            .into_par_iter()
+            .map(|k| {
+                let t = k as f64 * h;
+                let z = C64::new(lambda, t);
+                let zz = z * (z - 1.0);
+                let zabs = zz.norm();
+                let part = |v: &MgfValue| {
+                    let d = v.ln - b;
+                    let c = (d * n).exp() / zz;
+                    let err = power_error(n * d.re, n * logsumexp(&[d.re, v.ln_err - b])) / zabs;
+                    let round = c.norm() * u * (8.0 + 4.0 * n * (v.ln.norm() + b.abs()));
+                    (c, err + round)
+                };
+                let (cm, em) = part(&vm[k]);
+                let (cw, ew) = part(&vw[k]);
+                Node {
+                    t,
+                    c: cm - cw,
+                    err: em + ew + 2.0 * u * (cm.norm() + cw.norm()),
+                    mag: cm.norm() + cw.norm(),
+                }
+            })
+            .collect();
+        // Upper bounds on ln M_w(λ') (value plus its certified error, and a margin for the sum).
+        let table: Vec<(f64, f64)> = WINDOW_R_LAMBDAS
+            .iter()
+            .map(|&lp| {
+                let v = subsampled_mgf_windowed(q, mu, lp, &[0.0], TAU_X, 0, 0, Some((x0, s)))[0];
+                (lp, logsumexp(&[v.ln.re, v.ln_err]) + 1e-12)
+            })
+            .collect();
+        contour.window = Some((n, table));
+        Some(contour)
+    }
+}
+
 /// Phase propagations per sin/cos in the node transforms: each adds ≤ 5u relative to M(λ) per
 /// step, which the n-th power multiplies by n; keep R·5u·n below 1% of the tolerance (≤ 63: a
 /// run of 64 nodes needs one sin/cos seed per x-node).
@@ -694,6 +868,16 @@ fn eval_grid(
     rot: usize,
     block: usize,
 ) -> Vec<MgfValue> {
+    eval_grid_with(step, k_max, |ts| {
+        t.ln_mgf_batch(lambda, ts, TAU_X, rot, block)
+    })
+}
+
+/// [`eval_grid`] with any batch evaluator (the t-values of one block in, their values out).
+fn eval_grid_with<F>(step: f64, k_max: usize, eval: F) -> Vec<MgfValue>
+where
+    F: Fn(&[f64]) -> Vec<MgfValue> + Sync,
+{
     let mut blocks: Vec<(usize, usize)> = Vec::new();
     let mut k0 = 0;
     while k0 <= k_max {
@@ -709,7 +893,7 @@ fn eval_grid(
         .par_iter()
         .map(|&(k0, k1)| {
             let ts: Vec<f64> = (k0..=k1).map(|k| k as f64 * step).collect();
-            t.ln_mgf_batch(lambda, &ts, TAU_X, rot, block)
+            eval(&ts)
         })
         .collect();
     values.into_iter().flatten().collect()
@@ -756,6 +940,7 @@ impl Contour {
             truncation: self.trunc,
             lattice: self.lattice.is_some(),
             capped: self.capped,
+            window: self.window.is_some(),
         }
     }
 
@@ -814,6 +999,17 @@ impl Contour {
             out.upper += lat.upper;
             out.lower *= 1.0 - 2.0 * u;
             out.upper *= 1.0 + 2.0 * u;
+        }
+        if let Some((n, table)) = &self.window {
+            // R ≤ min_{λ'} e^{−(λ'−1)ε}·h_max(λ')·M_w(λ')ⁿ, h_max = ((λ'−1)/λ')^{λ'}/(λ'−1); δ_up only.
+            let ln_r = table
+                .iter()
+                .map(|&(lp, ln_mw)| {
+                    let ln_hmax = lp * ((lp - 1.0) / lp).ln() - (lp - 1.0).ln();
+                    -(lp - 1.0) * epsilon + ln_hmax + n * ln_mw
+                })
+                .fold(f64::INFINITY, f64::min);
+            out.upper += ln_r.exp() * (1.0 + 1e-9);
         }
         out.upper = out.upper.min(1.0);
         out.lower = out.lower.max(0.0);
@@ -1102,13 +1298,18 @@ fn zero_bounds() -> DeltaBounds {
 fn info_note(dir: Direction, info: &Option<ContourInfo>) -> Option<String> {
     info.map(|i| {
         format!(
-            "{} ordering: contour at lambda = {:.6}, {} t-nodes, step {:.3e}{}{}",
+            "{} ordering: contour at lambda = {:.6}, {} t-nodes, step {:.3e}{}{}{}",
             dir.name(),
             i.lambda,
             i.nodes,
             i.step,
             if i.lattice {
                 ", Laplace lattice part summed exactly"
+            } else {
+                ""
+            },
+            if i.window {
+                ", analytic window (spike part bounded by R, added to the upper end)"
             } else {
                 ""
             },
@@ -1200,6 +1401,92 @@ impl Accountant for ContourAccountant {
 mod tests {
     use super::*;
     use crate::edgeworth::gaussian_delta as gd;
+
+    /// The analytic-window path against the plain path where both work (q = 0.004, σ = 0.8,
+    /// 10 steps, remove, tolerance 1e−9; the plain contour is not capped there): the brackets
+    /// overlap and the window's is at most as wide (plus 1e−3 relative slack for the different
+    /// truncation); R's bound enters δ_up only.
+    #[test]
+    fn window_path_agrees_with_the_plain_path() {
+        let mut comp = Composition::default();
+        comp.add_event(&DpEvent::dpsgd(0.8, 0.004, 10), 1, "contour")
+            .expect("test setup");
+        let plan = Plan::new(&comp, Direction::Remove);
+        let eps = 0.3;
+        let lam = plan.saddle(eps).expect("test setup");
+        let plain = plan
+            .build_with(lam, eps, 1e-9, WindowMode::Never)
+            .expect("test setup");
+        assert!(plain.window.is_none() && !plain.capped);
+        let win = plan
+            .build_with(lam, eps, 1e-9, WindowMode::Force)
+            .expect("test setup");
+        assert!(win.window.is_some() && !win.capped);
+        for e in [0.28, 0.3, 0.32] {
+            let (p, w) = (plain.bounds(e), win.bounds(e));
+            assert!(p.lower <= w.upper && w.lower <= p.upper, "{e}: {p:?} {w:?}");
+            assert!(
+                w.upper - w.lower <= (p.upper - p.lower) * (1.0 + 1e-3),
+                "{e}: {p:?} {w:?}"
+            );
+            // R only in δ_up: without the R table the lower end is the same and the upper end
+            // is lower by exactly the R bound.
+            let mut no_r = win.clone();
+            no_r.window = None;
+            let b = no_r.bounds(e);
+            assert_eq!(b.lower, w.lower);
+            assert!(b.upper <= w.upper);
+        }
+        // Where R's bound is not negligible (ε far below the design), it is the difference.
+        let (n, table) = win.window.clone().expect("window path");
+        let e = 1e-3;
+        let r = table
+            .iter()
+            .map(|&(lp, ln_mw)| {
+                -(lp - 1.0) * e + lp * ((lp - 1.0) / lp).ln() - (lp - 1.0).ln() + n * ln_mw
+            })
+            .fold(f64::INFINITY, f64::min)
+            .exp();
+        let mut no_r = win.clone();
+        no_r.window = None;
+        let (w, b) = (win.bounds(e), no_r.bounds(e));
+        assert_eq!(b.lower, w.lower);
+        if b.upper + r < 1.0 {
+            // Tolerance: 1e−8 relative for the rounding of the two sums.
+            assert!(
+                ((w.upper - b.upper) - r).abs() <= 1e-8 * (r + b.upper),
+                "{w:?} {b:?} {r}"
+            );
+        }
+    }
+
+    /// Where the plain contour is capped (q = 0.001, σ = 0.6, 10 steps, remove, ε = 0.333; the
+    /// tilted law is ~99% spike) the window path is taken, its bracket overlaps the plain one and
+    /// is ≥ 1000× narrower.
+    #[test]
+    fn window_path_is_taken_where_the_plain_contour_is_capped() {
+        let mut comp = Composition::default();
+        comp.add_event(&DpEvent::dpsgd(0.6, 0.001, 10), 1, "contour")
+            .expect("test setup");
+        let plan = Plan::new(&comp, Direction::Remove);
+        let eps = 0.333;
+        let lam = plan.saddle(eps).expect("test setup");
+        let plain = plan
+            .build_with(lam, eps, 1e-9, WindowMode::Never)
+            .expect("test setup");
+        assert!(plain.capped && plain.window.is_none());
+        let win = plan
+            .build_with(lam, eps, 1e-9, WindowMode::Auto)
+            .expect("test setup");
+        assert!(win.window.is_some() && !win.capped);
+        let (p, w) = (plain.bounds(eps), win.bounds(eps));
+        assert!(p.lower <= w.upper && w.lower <= p.upper, "{p:?} {w:?}");
+        assert!(
+            (w.upper - w.lower) * 1e3 <= p.upper - p.lower,
+            "{p:?} {w:?}"
+        );
+        eprintln!("plain {p:?}\nwindow {w:?}");
+    }
 
     #[test]
     fn gaussian_delta_is_exact_and_bracketed() {
