@@ -1402,17 +1402,21 @@ mod tests {
     use super::*;
     use crate::edgeworth::gaussian_delta as gd;
 
+    /// The remove-ordering plan of `steps` DP-SGD steps.
+    fn remove_plan(sigma: f64, q: f64, steps: u64) -> Plan {
+        let mut comp = Composition::default();
+        comp.add_event(&DpEvent::dpsgd(sigma, q, steps), 1, "contour")
+            .expect("test setup");
+        Plan::new(&comp, Direction::Remove)
+    }
+
     /// The analytic-window path against the plain path where both work (q = 0.004, σ = 0.8,
     /// 10 steps, remove, tolerance 1e−9; the plain contour is not capped there): the brackets
     /// overlap and the window's is at most as wide (plus 1e−3 relative slack for the different
     /// truncation); R's bound enters δ_up only.
     #[test]
     fn window_path_agrees_with_the_plain_path() {
-        let mut comp = Composition::default();
-        comp.add_event(&DpEvent::dpsgd(0.8, 0.004, 10), 1, "contour")
-            .expect("test setup");
-        let plan = Plan::new(&comp, Direction::Remove);
-        let eps = 0.3;
+        let (plan, eps) = (remove_plan(0.8, 0.004, 10), 0.3);
         let lam = plan.saddle(eps).expect("test setup");
         let plain = plan
             .build_with(lam, eps, 1e-9, WindowMode::Never)
@@ -1465,11 +1469,7 @@ mod tests {
     /// is ≥ 1000× narrower.
     #[test]
     fn window_path_is_taken_where_the_plain_contour_is_capped() {
-        let mut comp = Composition::default();
-        comp.add_event(&DpEvent::dpsgd(0.6, 0.001, 10), 1, "contour")
-            .expect("test setup");
-        let plan = Plan::new(&comp, Direction::Remove);
-        let eps = 0.333;
+        let (plan, eps) = (remove_plan(0.6, 0.001, 10), 0.333);
         let lam = plan.saddle(eps).expect("test setup");
         let plain = plan
             .build_with(lam, eps, 1e-9, WindowMode::Never)

@@ -586,23 +586,15 @@ impl SaddlePointAccountant {
         if self.params.fourier.wanted(b.lower, b.upper) {
             match self.fourier_delta(dir, epsilon) {
                 Ok(f) => {
-                    note = Some(format!(
-                        "{} ordering: the certified bracket is the intersection of the Kolmogorov-distance part [{:e}, {:e}] (Berry-Esseen/DGG/always-valid) and the Fourier part [{:e}, {:e}] (inversion of the tilted law, as the contour accountant)",
-                        dir.name(),
-                        b.lower,
-                        b.upper,
-                        f.lower,
-                        f.upper
+                    note = Some(intersection_note(
+                        dir,
+                        &format!("[{:e}, {:e}]", b.lower, b.upper),
+                        &format!("[{:e}, {:e}]", f.lower, f.upper),
                     ));
                     b.lower = b.lower.max(f.lower);
                     b.upper = b.upper.min(f.upper);
                 }
-                Err(e) => {
-                    note = Some(format!(
-                        "{} ordering: the Fourier inversion of the tilted law gave nothing ({e}); the bracket is the Kolmogorov-distance one",
-                        dir.name()
-                    ))
-                }
+                Err(e) => note = Some(fourier_failure_note(dir, &e.to_string())),
             }
         }
         Ok((b, note))
@@ -752,6 +744,23 @@ impl SaddlePointAccountant {
             r
         })
     }
+}
+
+/// Report note: the certified bracket of one ordering is the intersection of its two parts
+/// (each given as formatted text).
+fn intersection_note(dir: Direction, kolmogorov: &str, fourier: &str) -> String {
+    format!(
+        "{} ordering: the certified bracket is the intersection of the Kolmogorov-distance part {kolmogorov} (Berry-Esseen/DGG/always-valid) and the Fourier part {fourier} (inversion of the tilted law, as the contour accountant)",
+        dir.name()
+    )
+}
+
+/// Report note: the Fourier part was wanted but failed; the Kolmogorov bracket stands alone.
+fn fourier_failure_note(dir: Direction, error: &str) -> String {
+    format!(
+        "{} ordering: the Fourier inversion of the tilted law gave nothing ({error}); the bracket is the Kolmogorov-distance one",
+        dir.name()
+    )
 }
 
 /// `value` moved into `[lower, upper]` when outside it (a note is added when it moves by more
@@ -950,17 +959,18 @@ impl Accountant for SaddlePointAccountant {
                     }
                 };
                 r.notes.push(format!(
-                    "{} ordering: the certified bracket is the intersection of the Kolmogorov-distance part [{k_lo}, {k_hi}] (Berry-Esseen/DGG/always-valid) and the Fourier part [{f_lo}, {f_hi}] (inversion of the tilted law, as the contour accountant); lower end from the {} part, upper end from the {} part",
-                    dir.name(),
+                    "{}; lower end from the {} part, upper end from the {} part",
+                    intersection_note(
+                        dir,
+                        &format!("[{k_lo}, {k_hi}]"),
+                        &format!("[{f_lo}, {f_hi}]")
+                    ),
                     part(lower, k_lo),
                     part(upper, k_hi)
                 ));
             }
             if let Some(e) = &b.fourier_error {
-                r.notes.push(format!(
-                    "{} ordering: the Fourier inversion of the tilted law gave nothing ({e}); the bracket is the Kolmogorov-distance one",
-                    dir.name()
-                ));
+                r.notes.push(fourier_failure_note(dir, e));
             }
             let est = if self.params.bracket {
                 into_bracket(est, lower, upper, &mut r.notes)
