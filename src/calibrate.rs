@@ -36,7 +36,7 @@
 //! not fail when ε(2) ≥ target.
 
 use crate::accountant::{build, check_delta, AccountantKind, AccountantOptions, Guarantee, Report};
-use crate::error::{check_range, Error, Result};
+use crate::error::{Error, Result};
 use crate::event::DpEvent;
 use serde::Serialize;
 use std::time::Instant;
@@ -321,16 +321,9 @@ impl Search<'_> {
 /// MATH.md §8.
 pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
     let start = Instant::now();
-    check_range(
-        "target_epsilon",
-        p.target_epsilon,
-        0.0,
-        true,
-        f64::INFINITY,
-        true,
-    )?;
+    crate::error::Range::above(0.0).check("target_epsilon", p.target_epsilon)?;
     check_delta(p.delta)?;
-    check_range("rel_tol", p.rel_tol, 1e-12, false, 0.1, false)?;
+    crate::error::Range::closed(1e-12, 0.1).check("rel_tol", p.rel_tol)?;
     let need_sigma = |v: Option<f64>| {
         v.ok_or_else(|| {
             Error::invalid("sigma", "(missing)", "is required unless solving for sigma")
@@ -349,12 +342,12 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
         Solve::Sigma => p.sigma.unwrap_or(1.0),
         _ => need_sigma(p.sigma)?,
     };
-    check_range("sigma", sigma, 0.0, true, f64::INFINITY, true)?;
+    crate::error::Range::above(0.0).check("sigma", sigma)?;
     let q = match p.solve {
         Solve::SamplingRate => p.sampling_rate.unwrap_or(0.01),
         _ => need_q(p.sampling_rate)?,
     };
-    check_range("sampling_rate", q, 0.0, true, 1.0, false)?;
+    crate::error::Range::left_open(0.0, 1.0).check("sampling_rate", q)?;
     let steps = match p.solve {
         Solve::Steps => p.steps.unwrap_or(1000),
         _ => p.steps.ok_or_else(|| {

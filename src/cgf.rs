@@ -69,7 +69,7 @@ pub struct CertifiedCgf {
 /// # Errors
 /// Non-finite λ.
 pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue> {
-    crate::error::check_range("lambda", lambda, -1e6, false, 1e6, false)?;
+    crate::error::Range::closed(-1e6, 1e6).check("lambda", lambda)?;
     match mech {
         Mechanism::Gaussian(g) => Ok(gaussian_f64(g.mu(), lambda)),
         Mechanism::SubsampledGaussian(s) if s.sampling_rate() == 1.0 => {
@@ -155,7 +155,7 @@ pub fn cgf_certified(
     lambda: f64,
     precision: Precision,
 ) -> Result<CertifiedCgf> {
-    crate::error::check_range("lambda", lambda, -1e6, false, 1e6, false)?;
+    crate::error::Range::closed(-1e6, 1e6).check("lambda", lambda)?;
     match mech {
         Mechanism::Gaussian(g) => Ok(gaussian_certified(g.sigma(), lambda, precision)),
         Mechanism::SubsampledGaussian(s) if s.sampling_rate() == 1.0 => {

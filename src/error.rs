@@ -74,6 +74,15 @@ pub enum Error {
         /// The configured budget.
         budget: String,
     },
+    /// A certified answer could not be produced (the bracket could not be made valid, or the
+    /// required work exceeds what the method can do). The call refuses instead of printing a
+    /// number; the message says what could not be certified and why. Exit code 1.
+    #[error("not certified: {0}")]
+    NotCertified(String),
+    /// An internal consistency check failed (a bug or a numerical breakdown, never the
+    /// caller's input). Exit code 1.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// A compute backend (CUDA) is not available.
     #[error("backend unavailable: {0}")]
     BackendUnavailable(String),
@@ -120,37 +129,127 @@ impl Error {
     }
 }
 
-/// Check that a finite `value` lies in an interval; the error names the parameter and the range.
+/// An interval of accepted values for a parameter, with each end open or closed.
 ///
-/// `lo_open`/`hi_open` say whether the ends are excluded.
-pub fn check_range(
-    name: &'static str,
-    value: f64,
+/// [`Range::check`] accepts finite values inside it and otherwise returns an
+/// [`Error::InvalidParameter`] that names the parameter and prints the interval.
+///
+/// # Examples
+/// ```
+/// use ewtune::error::Range;
+/// assert_eq!(Range::open(0.0, 1.0).check("delta", 1e-5), Ok(1e-5));
+/// let e = Range::open(0.0, 1.0).check("delta", 1.5).unwrap_err();
+/// assert_eq!(e.to_string(), "invalid delta = 1.5: must lie in (0, 1)");
+/// assert!(Range::above(0.0).check("sigma", f64::NAN).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Range {
     lo: f64,
     lo_open: bool,
     hi: f64,
     hi_open: bool,
-) -> Result<f64> {
-    let range = format!(
-        "{}{}, {}{}",
-        if lo_open { "(" } else { "[" },
-        fmt_end(lo),
-        fmt_end(hi),
-        if hi_open { ")" } else { "]" }
-    );
-    if !value.is_finite() {
-        return Err(Error::invalid(
-            name,
-            value,
-            format!("must be a finite number in {range}"),
-        ));
+}
+
+impl Range {
+    /// (lo, hi).
+    pub const fn open(lo: f64, hi: f64) -> Self {
+        Range {
+            lo,
+            lo_open: true,
+            hi,
+            hi_open: true,
+        }
     }
-    let above = if lo_open { value > lo } else { value >= lo };
-    let below = if hi_open { value < hi } else { value <= hi };
-    if above && below {
-        Ok(value)
-    } else {
-        Err(Error::invalid(name, value, format!("must lie in {range}")))
+
+    /// [lo, hi].
+    pub const fn closed(lo: f64, hi: f64) -> Self {
+        Range {
+            lo,
+            lo_open: false,
+            hi,
+            hi_open: false,
+        }
+    }
+
+    /// (lo, hi].
+    pub const fn left_open(lo: f64, hi: f64) -> Self {
+        Range {
+            lo,
+            lo_open: true,
+            hi,
+            hi_open: false,
+        }
+    }
+
+    /// [lo, hi).
+    pub const fn right_open(lo: f64, hi: f64) -> Self {
+        Range {
+            lo,
+            lo_open: false,
+            hi,
+            hi_open: true,
+        }
+    }
+
+    /// (lo, ∞): finite values above `lo`.
+    pub const fn above(lo: f64) -> Self {
+        Range::open(lo, f64::INFINITY)
+    }
+
+    /// [lo, ∞): finite values at least `lo`.
+    pub const fn at_least(lo: f64) -> Self {
+        Range::right_open(lo, f64::INFINITY)
+    }
+
+    /// Any finite number.
+    pub const fn finite() -> Self {
+        Range::open(f64::NEG_INFINITY, f64::INFINITY)
+    }
+
+    /// Whether `value` is finite and inside the interval.
+    pub fn contains(&self, value: f64) -> bool {
+        let above = if self.lo_open {
+            value > self.lo
+        } else {
+            value >= self.lo
+        };
+        let below = if self.hi_open {
+            value < self.hi
+        } else {
+            value <= self.hi
+        };
+        value.is_finite() && above && below
+    }
+
+    /// `Ok(value)` if it is finite and inside the interval.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `name`, the value and the interval.
+    pub fn check(&self, name: &'static str, value: f64) -> Result<f64> {
+        if self.contains(value) {
+            Ok(value)
+        } else if !value.is_finite() {
+            Err(Error::invalid(
+                name,
+                value,
+                format!("must be a finite number in {self}"),
+            ))
+        } else {
+            Err(Error::invalid(name, value, format!("must lie in {self}")))
+        }
+    }
+}
+
+impl std::fmt::Display for Range {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}{}, {}{}",
+            if self.lo_open { "(" } else { "[" },
+            fmt_end(self.lo),
+            fmt_end(self.hi),
+            if self.hi_open { ")" } else { "]" }
+        )
     }
 }
 
@@ -172,11 +271,19 @@ mod tests {
 
     #[test]
     fn range_messages_name_parameter_and_range() {
-        let e = check_range("delta", 1.5, 0.0, true, 1.0, true).unwrap_err();
+        let e = Range::open(0.0, 1.0)
+            .check("delta", 1.5)
+            .unwrap_err();
         assert_eq!(e.to_string(), "invalid delta = 1.5: must lie in (0, 1)");
-        let e = check_range("sigma", f64::NAN, 0.0, true, f64::INFINITY, true).unwrap_err();
+        let e = Range::above(0.0)
+            .check("sigma", f64::NAN)
+            .unwrap_err();
         assert!(e.to_string().contains("finite"), "{e}");
-        assert!(check_range("q", 1.0, 0.0, true, 1.0, false).is_ok());
-        assert!(check_range("q", 0.0, 0.0, true, 1.0, false).is_err());
+        assert!(Range::left_open(0.0, 1.0)
+            .check("q", 1.0)
+            .is_ok());
+        assert!(Range::left_open(0.0, 1.0)
+            .check("q", 0.0)
+            .is_err());
     }
 }

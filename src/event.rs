@@ -129,6 +129,14 @@ impl Composition {
         }
     }
 
+    /// Add every part of `other` (and its non-private flag) to `self`.
+    pub fn merge(&mut self, other: Composition) {
+        for (m, c) in other.parts {
+            self.push(m, c);
+        }
+        self.non_private |= other.non_private;
+    }
+
     /// Flatten `count` copies of `event` into `self`, validating parameters.
     /// `accountant` names the caller in errors.
     ///

@@ -1074,7 +1074,7 @@ impl ContourAccountant {
     /// # Errors
     /// `tolerance` must lie in (0, 1).
     pub fn new(params: ContourParams) -> Result<Self> {
-        crate::error::check_range("tolerance", params.tolerance, 0.0, true, 1.0, true)?;
+        crate::error::Range::open(0.0, 1.0).check("tolerance", params.tolerance)?;
         Ok(ContourAccountant {
             params,
             composition: Composition::default(),

@@ -7,11 +7,11 @@
 //! δ(ε) = Φ(−ε/μ + μ/2) − e^ε Φ(−ε/μ − μ/2).
 
 use super::invert::{epsilon_for_delta, Pick};
-use super::{check_delta, check_epsilon, Accountant, Guarantee, OrderingValue, Query, Report};
+use super::{Bracket, Guarantee, OrderingAccountant, OrderingAnswer, Query, Report};
 use crate::edgeworth::gaussian_delta;
 use crate::error::{Error, Result};
-use crate::event::{Composition, DpEvent};
-use crate::mechanism::{Adjacency, Mechanism};
+use crate::event::Composition;
+use crate::mechanism::{Adjacency, Direction, Mechanism};
 
 /// The GDP/CLT accountant.
 ///
@@ -51,54 +51,6 @@ impl GdpAccountant {
             .sum::<f64>()
             .sqrt()
     }
-
-    fn check(&self, event: &DpEvent) -> Result<Composition> {
-        let c = Composition::from_event(event, 1, "gdp")?;
-        for (m, _) in &c.parts {
-            if let Mechanism::Laplace(_) = m {
-                return Err(Error::UnsupportedEvent {
-                    accountant: "gdp",
-                    event: m.describe(),
-                    reason: "the GDP/CLT accountant covers Gaussian and Poisson-subsampled Gaussian mechanisms only".into(),
-                });
-            }
-        }
-        Ok(c)
-    }
-
-    fn base(&self, query: Query, epsilon: f64, delta: f64) -> Report {
-        let mut r = Report::new("gdp", query, epsilon, delta, self.adjacency);
-        r.guarantee = if self.composition.all_gaussian() {
-            Guarantee::Exact
-        } else {
-            Guarantee::Estimate
-        };
-        r.notes.push(format!("mu = {:.10}", self.mu()));
-        r
-    }
-
-    fn trivial(&self, query: Query, epsilon: f64, delta: f64) -> Option<Report> {
-        let adjacency = self.adjacency;
-        Report::trivial(
-            self.name(),
-            &self.composition,
-            query,
-            epsilon,
-            delta,
-            adjacency,
-        )
-    }
-
-    fn per_ordering(&self, r: &mut Report, value: f64) {
-        for &d in self.adjacency.directions() {
-            r.orderings.push(OrderingValue {
-                direction: d,
-                value,
-                lower: None,
-                upper: None,
-            });
-        }
-    }
 }
 
 /// μ² of `count` compositions of `m`: count/σ² for a Gaussian (exact), q²·count·(e^{1/σ²} − 1)
@@ -119,38 +71,53 @@ fn mu_squared(m: &Mechanism, count: u64) -> f64 {
     }
 }
 
-impl Accountant for GdpAccountant {
+impl OrderingAccountant for GdpAccountant {
     fn name(&self) -> &'static str {
         "gdp"
     }
 
-    fn supports(&self, event: &DpEvent) -> Result<()> {
-        self.check(event).map(|_| ())
+    fn adjacency(&self) -> Adjacency {
+        self.adjacency
     }
 
-    fn compose(&mut self, event: &DpEvent, count: u64) -> Result<()> {
-        self.check(event)?;
-        self.composition.add_event(event, count, "gdp")
+    fn composition(&self) -> &Composition {
+        &self.composition
     }
 
-    fn delta(&self, epsilon: f64) -> Result<Report> {
-        check_epsilon(epsilon)?;
-        if let Some(r) = self.trivial(Query::Delta, epsilon, 0.0) {
-            return Ok(r);
+    fn absorb(&mut self, added: Composition) -> Result<()> {
+        self.composition.merge(added);
+        Ok(())
+    }
+
+    fn check(&self, added: &Composition) -> Result<()> {
+        for (m, _) in &added.parts {
+            if let Mechanism::Laplace(_) = m {
+                return Err(Error::UnsupportedEvent {
+                    accountant: "gdp",
+                    event: m.describe(),
+                    reason: "the GDP/CLT accountant covers Gaussian and Poisson-subsampled Gaussian mechanisms only".into(),
+                });
+            }
         }
-        let mut r = self.base(Query::Delta, epsilon, 0.0);
-        let d = gaussian_delta(self.mu(), epsilon).clamp(0.0, 1.0);
-        r.set_value(d);
-        self.per_ordering(&mut r, d);
-        Ok(r)
+        Ok(())
     }
 
-    fn epsilon(&self, delta: f64) -> Result<Report> {
-        check_delta(delta)?;
-        if let Some(r) = self.trivial(Query::Epsilon, 0.0, delta) {
-            return Ok(r);
+    fn guarantee(&self, _query: Query) -> Guarantee {
+        if self.composition.all_gaussian() {
+            Guarantee::Exact
+        } else {
+            Guarantee::Estimate
         }
-        let mut r = self.base(Query::Epsilon, 0.0, delta);
+    }
+
+    /// The μ-GDP curve is symmetric: the same δ for both orderings.
+    fn delta_for(&self, _direction: Direction, epsilon: f64) -> Result<OrderingAnswer> {
+        // `+ 0.0` turns a −0 into +0.
+        let d = gaussian_delta(self.mu(), epsilon).clamp(0.0, 1.0) + 0.0;
+        Ok(OrderingAnswer::new(Bracket::estimate(d)))
+    }
+
+    fn epsilon_for(&self, _direction: Direction, delta: f64) -> Result<OrderingAnswer> {
         let mu = self.mu();
         let guess = mu * mu / 2.0 + mu * (-2.0 * delta.ln()).sqrt();
         let inv = epsilon_for_delta(
@@ -160,15 +127,20 @@ impl Accountant for GdpAccountant {
             1e-13 * guess.max(1.0),
             Pick::Root,
         )?;
-        r.set_value(inv.epsilon);
-        self.per_ordering(&mut r, inv.epsilon);
-        Ok(r)
+        Ok(OrderingAnswer::new(Bracket::estimate(inv.epsilon)))
+    }
+
+    fn finish(&self, report: &mut Report) -> Result<()> {
+        report.notes.insert(0, format!("mu = {:.10}", self.mu()));
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accountant::Accountant;
+    use crate::event::DpEvent;
 
     #[test]
     fn gaussian_composition_is_exact_dong_roth_su() {

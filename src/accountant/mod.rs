@@ -13,7 +13,7 @@ pub mod rdp;
 pub mod saddlepoint;
 
 use crate::error::{Error, Result};
-use crate::event::DpEvent;
+use crate::event::{Composition, DpEvent};
 use crate::mechanism::{Adjacency, Direction};
 use crate::precision::Precision;
 use serde::Serialize;
@@ -203,38 +203,266 @@ impl Report {
     }
 }
 
-/// The interface every accountant implements.
+/// The interface every accountant offers to its users (modelled on dp_accounting's
+/// `PrivacyAccountant`): compose events, then ask for ε(δ) or δ(ε).
+///
+/// Implement [`OrderingAccountant`] instead of this trait: a blanket implementation turns
+/// any [`OrderingAccountant`] into an [`Accountant`] and does the shared work once
+/// (validation of ε and δ, the trivial compositions, the loop over adjacency orderings, the
+/// [`Report`]).
 pub trait Accountant: Send {
     /// Short name (`edgeworth`, `pld`, `rdp`, `gdp`, `saddlepoint`, `contour`).
     fn name(&self) -> &'static str;
 
-    /// `Ok(())` if the accountant can handle `event` (and every sub-event). The default accepts
-    /// whatever [`crate::event::Composition`] can flatten; accountants with narrower support
-    /// override it.
+    /// `Ok(())` if the accountant can handle `event` (and every sub-event).
     ///
     /// # Errors
-    /// [`Error::UnsupportedEvent`] naming the first unsupported sub-event.
+    /// [`Error::UnsupportedEvent`] naming the first unsupported sub-event, or
+    /// [`Error::InvalidParameter`] for bad parameters.
     fn supports(&self, event: &DpEvent) -> Result<()> {
-        crate::event::Composition::from_event(event, 1, self.name()).map(|_| ())
+        Composition::from_event(event, 1, self.name()).map(|_| ())
     }
 
-    /// Compose `count` copies of `event` into the accountant's state.
+    /// Compose `count` copies of `event` into the accountant's state. On error the state is
+    /// unchanged.
     ///
     /// # Errors
-    /// As [`Accountant::supports`], plus [`Error::InvalidParameter`] for bad parameters.
+    /// As [`Accountant::supports`].
     fn compose(&mut self, event: &DpEvent, count: u64) -> Result<()>;
 
     /// ε for a given δ ∈ (0, 1).
     ///
     /// # Errors
-    /// Bad δ, or a computation that failed.
+    /// [`Error::InvalidParameter`] for a bad δ; a computation that failed or could not be
+    /// certified ([`Error::NotCertified`]).
     fn epsilon(&self, delta: f64) -> Result<Report>;
 
     /// δ for a given ε ≥ 0.
     ///
     /// # Errors
-    /// Bad ε, or a computation that failed.
+    /// [`Error::InvalidParameter`] for a bad ε; a computation that failed or could not be
+    /// certified ([`Error::NotCertified`]).
     fn delta(&self, epsilon: f64) -> Result<Report>;
+}
+
+/// A computed quantity with its certified ends, when the accountant certifies them.
+///
+/// The one bracket type of every accountant. `lower ≤ value ≤ upper` whenever both ends are
+/// present and the accountant's answer is valid; a missing end means "not certified" (an
+/// estimate has neither end; RDP has only an upper end).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Bracket {
+    /// The accountant's value: its estimate, or a point inside the certified ends.
+    pub value: f64,
+    /// Certified lower bound on the true quantity, when known.
+    pub lower: Option<f64>,
+    /// Certified upper bound on the true quantity, when known.
+    pub upper: Option<f64>,
+}
+
+impl Bracket {
+    /// An estimate without certified ends.
+    pub fn estimate(value: f64) -> Self {
+        Bracket {
+            value,
+            lower: None,
+            upper: None,
+        }
+    }
+
+    /// A certified enclosure `[lower, upper]` with `value` inside it.
+    pub fn certified(lower: f64, value: f64, upper: f64) -> Self {
+        Bracket {
+            value,
+            lower: Some(lower),
+            upper: Some(upper),
+        }
+    }
+
+    /// A certified upper bound that is also the reported value.
+    pub fn upper_bound(value: f64) -> Self {
+        Bracket {
+            value,
+            lower: None,
+            upper: Some(value),
+        }
+    }
+
+    /// `upper − lower` when both ends are known.
+    pub fn width(&self) -> Option<f64> {
+        Some(self.upper? - self.lower?)
+    }
+}
+
+/// One adjacency ordering's answer, as an [`OrderingAccountant`] returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderingAnswer {
+    /// The computed quantity (ε or δ) for this ordering.
+    pub bracket: Bracket,
+    /// Caveats for the report, already naming the ordering where that matters.
+    pub notes: Vec<String>,
+    /// False when the approximation is known to be invalid at the answer (see
+    /// [`Report::valid`]).
+    pub valid: bool,
+}
+
+impl OrderingAnswer {
+    /// A valid answer without notes.
+    pub fn new(bracket: Bracket) -> Self {
+        OrderingAnswer {
+            bracket,
+            notes: Vec::new(),
+            valid: true,
+        }
+    }
+
+    /// Add a note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+/// What an accountant implements: the computation for one adjacency ordering. The blanket
+/// implementation of [`Accountant`] calls it once per ordering of [`OrderingAccountant::adjacency`]
+/// with an ε or δ that is already validated and a composition that is neither empty nor
+/// non-private, and reports the maximum over the orderings.
+pub trait OrderingAccountant: Send {
+    /// Short name, used in reports and errors.
+    fn name(&self) -> &'static str;
+
+    /// The ordering(s) covered.
+    fn adjacency(&self) -> Adjacency;
+
+    /// The composition so far.
+    fn composition(&self) -> &Composition;
+
+    /// Add a validated composition to the state (the default merges it into the stored
+    /// [`Composition`]; accountants that keep derived state update it here).
+    ///
+    /// # Errors
+    /// A failure computing derived state; the state must then be left unchanged.
+    fn absorb(&mut self, added: Composition) -> Result<()>;
+
+    /// Reject compositions this accountant cannot handle (the default accepts everything
+    /// [`Composition`] can flatten).
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedEvent`] naming the mechanism.
+    fn check(&self, _added: &Composition) -> Result<()> {
+        Ok(())
+    }
+
+    /// What the reported number guarantees for this query on the current composition.
+    fn guarantee(&self, query: Query) -> Guarantee;
+
+    /// δ(ε) for one ordering; `epsilon` is finite and ≥ 0.
+    ///
+    /// # Errors
+    /// A computation that failed or could not be certified.
+    fn delta_for(&self, direction: Direction, epsilon: f64) -> Result<OrderingAnswer>;
+
+    /// ε(δ) for one ordering; `delta` ∈ (0, 1).
+    ///
+    /// # Errors
+    /// A computation that failed or could not be certified.
+    fn epsilon_for(&self, direction: Direction, delta: f64) -> Result<OrderingAnswer>;
+
+    /// Whether the combined bracket says nothing. The default: a δ bracket whose upper end is
+    /// ≥ 1, or an ε bracket whose upper end is infinite.
+    fn vacuous(&self, query: Query, bracket: &Bracket) -> bool {
+        match (query, bracket.upper) {
+            (Query::Delta, Some(u)) => u >= 1.0,
+            (Query::Epsilon, Some(u)) => u.is_infinite(),
+            _ => false,
+        }
+    }
+
+    /// Accountant-wide additions to the finished report (extra notes, the Edgeworth order).
+    ///
+    /// # Errors
+    /// A computation that failed.
+    fn finish(&self, _report: &mut Report) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl<T: OrderingAccountant> Accountant for T {
+    fn name(&self) -> &'static str {
+        OrderingAccountant::name(self)
+    }
+
+    fn supports(&self, event: &DpEvent) -> Result<()> {
+        let c = Composition::from_event(event, 1, OrderingAccountant::name(self))?;
+        self.check(&c)
+    }
+
+    fn compose(&mut self, event: &DpEvent, count: u64) -> Result<()> {
+        let c = Composition::from_event(event, count, OrderingAccountant::name(self))?;
+        self.check(&c)?;
+        self.absorb(c)
+    }
+
+    fn epsilon(&self, delta: f64) -> Result<Report> {
+        answer(self, Query::Epsilon, check_delta(delta)?)
+    }
+
+    fn delta(&self, epsilon: f64) -> Result<Report> {
+        answer(self, Query::Delta, check_epsilon(epsilon)?)
+    }
+}
+
+/// The shared part of every query: the trivial compositions, the loop over orderings, the
+/// maximum (value and each certified end), and the report.
+fn answer<A: OrderingAccountant + ?Sized>(acc: &A, query: Query, given: f64) -> Result<Report> {
+    let (epsilon, delta) = match query {
+        Query::Epsilon => (0.0, given),
+        Query::Delta => (given, 0.0),
+    };
+    let adjacency = acc.adjacency();
+    if let Some(r) = Report::trivial(
+        acc.name(),
+        acc.composition(),
+        query,
+        epsilon,
+        delta,
+        adjacency,
+    ) {
+        return Ok(r);
+    }
+    let mut r = Report::new(acc.name(), query, epsilon, delta, adjacency);
+    r.guarantee = acc.guarantee(query);
+    let mut combined: Option<Bracket> = None;
+    for &dir in adjacency.directions() {
+        let a = match query {
+            Query::Epsilon => acc.epsilon_for(dir, given)?,
+            Query::Delta => acc.delta_for(dir, given)?,
+        };
+        let b = a.bracket;
+        r.orderings.push(OrderingValue {
+            direction: dir,
+            value: b.value,
+            lower: b.lower,
+            upper: b.upper,
+        });
+        r.notes.extend(a.notes);
+        r.valid &= a.valid;
+        combined = Some(match combined {
+            None => b,
+            Some(c) => Bracket {
+                value: c.value.max(b.value),
+                lower: c.lower.zip(b.lower).map(|(x, y)| x.max(y)),
+                upper: c.upper.zip(b.upper).map(|(x, y)| x.max(y)),
+            },
+        });
+    }
+    let c = combined.ok_or_else(|| Error::Internal("an adjacency covers no ordering".into()))?;
+    r.set_value(c.value);
+    r.lower = c.lower;
+    r.upper = c.upper;
+    r.vacuous = acc.vacuous(query, &c);
+    acc.finish(&mut r)?;
+    Ok(r)
 }
 
 /// The accountants the toolkit offers.
@@ -384,7 +612,7 @@ pub fn build(kind: AccountantKind, options: &AccountantOptions) -> Result<Box<dy
 /// # Errors
 /// [`Error::InvalidParameter`] naming `delta`.
 pub fn check_delta(delta: f64) -> Result<f64> {
-    crate::error::check_range("delta", delta, 0.0, true, 1.0, true)
+    crate::error::Range::open(0.0, 1.0).check("delta", delta)
 }
 
 /// Validate ε ≥ 0 (finite).
@@ -392,5 +620,5 @@ pub fn check_delta(delta: f64) -> Result<f64> {
 /// # Errors
 /// [`Error::InvalidParameter`] naming `epsilon`.
 pub fn check_epsilon(epsilon: f64) -> Result<f64> {
-    crate::error::check_range("epsilon", epsilon, 0.0, false, f64::INFINITY, true)
+    crate::error::Range::at_least(0.0).check("epsilon", epsilon)
 }

@@ -2,7 +2,7 @@
 //! distributions composed by FFT (MATH.md §1, §7; the numerics live in [`crate::pld`]).
 
 use super::{check_delta, check_epsilon, Accountant, Guarantee, OrderingValue, Query, Report};
-use crate::error::{check_range, Error, Result};
+use crate::error::{Error, Result};
 use crate::event::{Composition, DpEvent};
 use crate::mechanism::{Adjacency, Direction, Mechanism};
 use crate::pld::loss::{boundary_shift, LossLaw};
@@ -139,8 +139,8 @@ impl PldAccountant {
     /// `tolerance` ∈ (0, 0.5], `tail_mass` ∈ (0, 1e−3], `max_grid_points` ≥ 1024,
     /// `grid_spacing` > 0 when given.
     pub fn new(params: PldParams) -> Result<Self> {
-        check_range("tolerance", params.tolerance, 0.0, true, 0.5, false)?;
-        check_range("tail_mass", params.tail_mass, 0.0, true, 1e-3, false)?;
+        crate::error::Range::left_open(0.0, 0.5).check("tolerance", params.tolerance)?;
+        crate::error::Range::left_open(0.0, 1e-3).check("tail_mass", params.tail_mass)?;
         if params.max_grid_points < 1024 {
             return Err(Error::invalid(
                 "max_grid_points",
@@ -149,7 +149,7 @@ impl PldAccountant {
             ));
         }
         if let Some(h) = params.grid_spacing {
-            check_range("grid_spacing", h, 0.0, true, 1.0, false)?;
+            crate::error::Range::left_open(0.0, 1.0).check("grid_spacing", h)?;
         }
         Ok(PldAccountant {
             params,

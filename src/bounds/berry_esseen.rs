@@ -33,9 +33,9 @@ pub const BE_INID: &str = "0.5600";
 /// # Errors
 /// [`crate::Error::InvalidParameter`] for n < 1, var ≤ 0 or rho < 0.
 pub fn berry_esseen_iid(n: f64, var: f64, rho: f64) -> Result<f64> {
-    crate::error::check_range("n", n, 1.0, false, f64::INFINITY, true)?;
-    crate::error::check_range("variance", var, 0.0, true, f64::INFINITY, true)?;
-    crate::error::check_range("rho", rho, 0.0, false, f64::INFINITY, true)?;
+    crate::error::Range::at_least(1.0).check("n", n)?;
+    crate::error::Range::above(0.0).check("variance", var)?;
+    crate::error::Range::at_least(0.0).check("rho", rho)?;
     let v = pt(var);
     let s3 = v.mul(&sqrt(&v));
     Ok(div(&dec(BE_IID).mul(&pt(rho)), &s3.mul(&sqrt(&pt(n)))).hi_f64())
@@ -46,8 +46,8 @@ pub fn berry_esseen_iid(n: f64, var: f64, rho: f64) -> Result<f64> {
 /// # Errors
 /// [`crate::Error::InvalidParameter`] for a total variance ≤ 0 or Σρ < 0.
 pub fn berry_esseen_inid(total_rho: f64, total_var: f64) -> Result<f64> {
-    crate::error::check_range("variance", total_var, 0.0, true, f64::INFINITY, true)?;
-    crate::error::check_range("rho", total_rho, 0.0, false, f64::INFINITY, true)?;
+    crate::error::Range::above(0.0).check("variance", total_var)?;
+    crate::error::Range::at_least(0.0).check("rho", total_rho)?;
     let v = pt(total_var);
     Ok(div(&dec(BE_INID).mul(&pt(total_rho)), &v.mul(&sqrt(&v))).hi_f64())
 }

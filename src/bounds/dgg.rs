@@ -66,7 +66,7 @@ impl DggInputs {
     /// # Errors
     /// As [`DggInputs::validate`].
     pub fn from_k4(n: f64, k4: f64, iid: bool) -> Result<Self> {
-        crate::error::check_range("k4", k4, 1.0, false, f64::INFINITY, true)?;
+        crate::error::Range::at_least(1.0).check("k4", k4)?;
         let k3 = powf(&pt(k4), 0.75).hi_f64();
         let lambda3 = dec("0.621").mul(&pt(k3)).hi_f64();
         let k3_tilde = if iid {
@@ -91,11 +91,11 @@ impl DggInputs {
     /// [`Error::InvalidParameter`] naming `n` (≥ 1), `k4` (≥ 1), `k3` (> 0), `lambda3`
     /// (finite), `k3_tilde` (> 0).
     pub fn validate(&self) -> Result<()> {
-        crate::error::check_range("n", self.n, 1.0, false, f64::INFINITY, true)?;
-        crate::error::check_range("k4", self.k4, 1.0, false, f64::INFINITY, true)?;
-        crate::error::check_range("k3", self.k3, 0.0, true, f64::INFINITY, true)?;
-        crate::error::check_range("lambda3", self.lambda3, f64::MIN, false, f64::MAX, false)?;
-        crate::error::check_range("k3_tilde", self.k3_tilde, 0.0, true, f64::INFINITY, true)?;
+        crate::error::Range::at_least(1.0).check("n", self.n)?;
+        crate::error::Range::at_least(1.0).check("k4", self.k4)?;
+        crate::error::Range::above(0.0).check("k3", self.k3)?;
+        crate::error::Range::finite().check("lambda3", self.lambda3)?;
+        crate::error::Range::above(0.0).check("k3_tilde", self.k3_tilde)?;
         Ok(())
     }
 }
@@ -120,7 +120,7 @@ pub struct DggBound {
 /// [`Error::InvalidParameter`] for invalid inputs or η ∉ (0, 1/3).
 pub fn dgg_bound(setup: DggSetup, inputs: &DggInputs, eta: f64) -> Result<DggBound> {
     inputs.validate()?;
-    crate::error::check_range("eta", eta, 0.0, true, 1.0 / 3.0, true)?;
+    crate::error::Range::open(0.0, 1.0 / 3.0).check("eta", eta)?;
     let e = edgeworth_term(setup, inputs, eta);
     let value = match &e {
         Some(v) => v.hi_f64(),

@@ -258,7 +258,7 @@ impl AccountantArgs {
         } else {
             Some(Precision::new(self.precision)?)
         };
-        crate::error::check_range("tolerance", self.tolerance, 0.0, true, 0.1, false)?;
+        crate::error::Range::left_open(0.0, 0.1).check("tolerance", self.tolerance)?;
         if self.order > 3 {
             return Err(Error::invalid("order", self.order, "must be 0, 1, 2 or 3"));
         }

@@ -225,7 +225,7 @@ pub fn rows(cfg: &ReportConfig) -> Result<Vec<Row>> {
         for &d in &cfg.deltas {
             crate::accountant::check_delta(d)?;
             for &s in &cfg.sigmas {
-                crate::error::check_range("sigma", s, 0.0, true, f64::INFINITY, true)?;
+                crate::error::Range::above(0.0).check("sigma", s)?;
                 for m in methods(cfg, adjacency) {
                     jobs.push((t.name.clone(), q, steps, d, s, m));
                 }

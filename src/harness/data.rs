@@ -73,7 +73,7 @@ impl Dataset {
     /// # Errors
     /// `test_fraction` ∉ (0, 1).
     pub fn split(&self, seed: u64, test_fraction: f64) -> Result<(Dataset, Dataset)> {
-        crate::error::check_range("test_fraction", test_fraction, 0.0, true, 1.0, true)?;
+        crate::error::Range::open(0.0, 1.0).check("test_fraction", test_fraction)?;
         let perm = permutation(self.len(), seed);
         let n_test = (test_fraction * self.len() as f64).round() as usize;
         let (test, train) = perm.split_at(n_test);
@@ -119,7 +119,7 @@ pub fn synthetic(
     if !(2..=crate::harness::model::MAX_CLASSES).contains(&classes) {
         return Err(Error::invalid("classes", classes, "must lie in [2, 16]"));
     }
-    crate::error::check_range("separation", separation, 0.0, false, f64::INFINITY, true)?;
+    crate::error::Range::at_least(0.0).check("separation", separation)?;
     let s = 1.0 / (dim as f64).sqrt();
     let mut means = vec![0.0; classes * dim];
     philox::fill_gaussian(seed, 1, Domain::Data, 0, &mut means);

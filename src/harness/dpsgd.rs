@@ -54,13 +54,13 @@ impl Optimizer {
                 beta2,
                 eps,
             } => {
-                crate::error::check_range("beta1", beta1, 0.0, false, 1.0, true)?;
-                crate::error::check_range("beta2", beta2, 0.0, false, 1.0, true)?;
-                crate::error::check_range("eps", eps, 0.0, true, f64::INFINITY, true)?;
+                crate::error::Range::right_open(0.0, 1.0).check("beta1", beta1)?;
+                crate::error::Range::right_open(0.0, 1.0).check("beta2", beta2)?;
+                crate::error::Range::above(0.0).check("eps", eps)?;
                 lr
             }
         };
-        crate::error::check_range("lr", lr, 0.0, true, f64::INFINITY, true)?;
+        crate::error::Range::above(0.0).check("lr", lr)?;
         Ok(())
     }
 
@@ -100,7 +100,7 @@ impl StepParams {
                 "must be > 0 (inf disables clipping)",
             ));
         }
-        crate::error::check_range("noise_std", self.noise_std, 0.0, false, f64::INFINITY, true)?;
+        crate::error::Range::at_least(0.0).check("noise_std", self.noise_std)?;
         if self.noise_std > 0.0 && self.clip.is_infinite() {
             return Err(Error::invalid(
                 "clip_norm",
@@ -108,14 +108,7 @@ impl StepParams {
                 "noise needs a finite clipping norm (the sensitivity)",
             ));
         }
-        crate::error::check_range(
-            "denominator",
-            self.denominator,
-            0.0,
-            true,
-            f64::INFINITY,
-            true,
-        )?;
+        crate::error::Range::above(0.0).check("denominator", self.denominator)?;
         self.optimizer.validate()
     }
 }

@@ -544,7 +544,7 @@ pub fn run(
             ))
         }
     };
-    crate::error::check_range("train.sampling_rate", q, 0.0, true, 1.0, false)?;
+    crate::error::Range::left_open(0.0, 1.0).check("train.sampling_rate", q)?;
     let steps = match (cfg.train.steps, cfg.train.epochs) {
         (Some(s), None) if s >= 1 => s,
         (None, Some(e)) if e > 0.0 && e.is_finite() => (e / q).ceil() as u64,
@@ -561,7 +561,7 @@ pub fn run(
     } else {
         match (cfg.privacy.sigma, cfg.privacy.target_epsilon) {
             (Some(s), None) => {
-                crate::error::check_range("privacy.sigma", s, 0.0, true, f64::INFINITY, true)?;
+                crate::error::Range::above(0.0).check("privacy.sigma", s)?;
                 (s, None)
             }
             (None, Some(eps)) => {

@@ -1,7 +1,7 @@
 //! The Gaussian mechanism: P = N(0,1), Q = N(μ,1), μ = 1/σ (MATH.md §2).
 
 use crate::cumulants::{CertifiedCumulants, Cumulants, MAX_ORDER};
-use crate::error::{check_range, Result};
+use crate::error::Result;
 use crate::precision::{Interval, Precision};
 use rug::float::Round;
 use rug::ops::DivAssignRound;
@@ -20,7 +20,7 @@ impl Gaussian {
     /// # Errors
     /// `sigma` must be finite and > 0.
     pub fn new(sigma: f64) -> Result<Self> {
-        check_range("sigma", sigma, 0.0, true, f64::INFINITY, true)?;
+        crate::error::Range::above(0.0).check("sigma", sigma)?;
         Ok(Gaussian { sigma })
     }
 

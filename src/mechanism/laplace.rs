@@ -1,7 +1,7 @@
 //! The Laplace mechanism: P = Lap(0, b), Q = Lap(1, b), a = 1/b (MATH.md §2).
 
 use crate::cumulants::{cumulants_from_moments, CertifiedCumulants, Cumulants, MAX_ORDER};
-use crate::error::{check_range, Result};
+use crate::error::Result;
 use crate::precision::{Interval, Precision};
 use rug::float::Round;
 use rug::ops::DivAssignRound;
@@ -21,7 +21,7 @@ impl Laplace {
     /// # Errors
     /// `scale` must be finite and > 0.
     pub fn new(scale: f64) -> Result<Self> {
-        check_range("scale", scale, 0.0, true, f64::INFINITY, true)?;
+        crate::error::Range::above(0.0).check("scale", scale)?;
         Ok(Laplace { scale })
     }
 

@@ -8,7 +8,7 @@ use super::Gaussian;
 use crate::cumulants::{
     cumulants_from_moments, cumulants_from_moments_f64, CertifiedCumulants, Cumulants, MAX_ORDER,
 };
-use crate::error::{check_range, Result};
+use crate::error::Result;
 use crate::precision::Precision;
 use crate::special::quadrature::{
     certified_moments, log1p_minus_id, moments_f64, SubsampledLoss, Tilt,
@@ -25,8 +25,8 @@ impl SubsampledGaussian {
     /// # Errors
     /// `sigma` must be finite and > 0; `sampling_rate` must lie in (0, 1].
     pub fn new(sigma: f64, sampling_rate: f64) -> Result<Self> {
-        check_range("sigma", sigma, 0.0, true, f64::INFINITY, true)?;
-        check_range("sampling_rate", sampling_rate, 0.0, true, 1.0, false)?;
+        crate::error::Range::above(0.0).check("sigma", sigma)?;
+        crate::error::Range::left_open(0.0, 1.0).check("sampling_rate", sampling_rate)?;
         Ok(SubsampledGaussian {
             sigma,
             sampling_rate,

@@ -291,10 +291,10 @@ pub fn certified_moments(
     max_k: usize,
     precision: Precision,
 ) -> Result<MomentEnclosures> {
-    crate::error::check_range("sigma", loss.sigma, 0.0, true, f64::INFINITY, true)?;
-    crate::error::check_range("sampling_rate", loss.q, 0.0, true, 1.0, false)?;
+    crate::error::Range::above(0.0).check("sigma", loss.sigma)?;
+    crate::error::Range::left_open(0.0, 1.0).check("sampling_rate", loss.q)?;
     for t in tilts {
-        crate::error::check_range("lambda", t.lambda, -1e6, false, 1e6, false)?;
+        crate::error::Range::closed(-1e6, 1e6).check("lambda", t.lambda)?;
         if t.lambda < 0.0 && loss.q >= 1.0 {
             return Err(Error::invalid(
                 "lambda",
@@ -302,7 +302,7 @@ pub fn certified_moments(
                 "a negative tilt needs sampling_rate < 1 (q = 1 is the Gaussian: use its closed form)",
             ));
         }
-        crate::error::check_range("center", t.center, f64::MIN, false, f64::MAX, false)?;
+        crate::error::Range::finite().check("center", t.center)?;
     }
     let bits = precision.bits();
     let wp = Precision(bits + 32);

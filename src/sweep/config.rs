@@ -2,7 +2,7 @@
 
 use crate::accountant::{AccountantKind, AccountantOptions};
 use crate::calibrate::Solve;
-use crate::error::{check_range, Error, Result};
+use crate::error::{Error, Result};
 use crate::mechanism::Adjacency;
 use crate::precision::Precision;
 use serde::Deserialize;
@@ -271,7 +271,7 @@ impl SweepConfig {
     /// # Errors
     /// Invalid adjacency, precision or tolerance.
     pub fn base_options(&self) -> Result<AccountantOptions> {
-        check_range("tolerance", self.tolerance, 0.0, true, 0.1, false)?;
+        crate::error::Range::left_open(0.0, 0.1).check("tolerance", self.tolerance)?;
         Ok(AccountantOptions {
             adjacency: Adjacency::parse(&self.adjacency)?,
             order: 1,
@@ -385,7 +385,7 @@ impl SweepConfig {
         for g in &self.grid {
             let sigmas = g.sigma.expand("sigma")?;
             for &s in &sigmas {
-                check_range("sigma", s, 0.0, true, f64::INFINITY, true)?;
+                crate::error::Range::above(0.0).check("sigma", s)?;
             }
             let (mut qs, mut steps) = (
                 g.sampling_rate.expand("sampling_rate")?,
@@ -420,10 +420,10 @@ impl SweepConfig {
                 steps_u.push(m.round() as u64);
             }
             for &q in &qs {
-                check_range("sampling_rate", q, 0.0, true, 1.0, false)?;
+                crate::error::Range::left_open(0.0, 1.0).check("sampling_rate", q)?;
             }
             if let Some(c) = g.sampling_rate_scaling {
-                check_range("sampling_rate_scaling", c, 0.0, true, f64::INFINITY, true)?;
+                crate::error::Range::above(0.0).check("sampling_rate_scaling", c)?;
                 if !qs.is_empty() {
                     return Err(Error::invalid(
                         "sampling_rate_scaling",
@@ -455,7 +455,7 @@ impl SweepConfig {
             }
             let epsilons = g.epsilon.expand("epsilon")?;
             for &e in &epsilons {
-                check_range("epsilon", e, 0.0, false, f64::INFINITY, true)?;
+                crate::error::Range::at_least(0.0).check("epsilon", e)?;
             }
             match self.query {
                 SweepQuery::Epsilon if deltas.is_empty() => {
@@ -497,7 +497,7 @@ impl SweepConfig {
                         (Some(c), Some(m)) => {
                             let mf = m as f64;
                             let q = c * (mf.ln() / mf).sqrt();
-                            check_range("sampling_rate", q, 0.0, true, 1.0, false)?;
+                            crate::error::Range::left_open(0.0, 1.0).check("sampling_rate", q)?;
                             vec![Some(q)]
                         }
                         (Some(_), None) => {
