@@ -40,6 +40,7 @@ The rewrite is idempotent (rewritten text no longer contains "MATH.md"). The exi
 import argparse
 import os
 import re
+import signal
 import sys
 
 DOC = "docs/math.md"
@@ -358,4 +359,6 @@ def main():
 
 
 if __name__ == "__main__":
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet when piped into head
     sys.exit(main())
