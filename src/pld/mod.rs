@@ -39,6 +39,7 @@
 //! η = 1e−11·(1 + μ + |ℓ|) in the safe direction; Gauss–Legendre bin masses are taken as
 //! accurate to 64 ulp (their quadrature error is far below that for the bin widths used).
 
+pub mod bounds;
 pub mod loss;
 
 use crate::error::{Error, Result};
