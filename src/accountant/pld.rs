@@ -191,6 +191,9 @@ struct Plan {
     scale: f64,
     /// Truncated mass of the first pass.
     tail: f64,
+    /// The finest useful spacing: 64 boundary safety shifts η (a finer grid would have the
+    /// safety margins, not the law, decide where the mass goes).
+    h_min: f64,
 }
 
 /// The largest (lower, upper) over the orderings.
@@ -540,7 +543,12 @@ impl PldAccountant {
             Query::Epsilon => (1e-3 * x).max(self.params.tail_mass),
             Query::Delta => COARSE_DELTA_TAIL.max(self.params.tail_mass),
         };
+        let h_min = dirs
+            .iter()
+            .map(|&d| 64.0 * Self::max_eta(&self.parts(d), 0.0))
+            .fold(0.0, f64::max);
         Ok(Plan {
+            h_min,
             query,
             x,
             r_count: self.roundings(&parts),
@@ -556,7 +564,7 @@ impl PldAccountant {
     /// before the final grid is sized on its lower end. Returns the spacing used.
     fn coarse_pass(&self, plan: &Plan) -> Result<(f64, Readings)> {
         let (query, x) = (plan.query, plan.x);
-        let mut h0 = plan.scale / 4096.0;
+        let mut h0 = (plan.scale / 4096.0).max(plan.h_min);
         let mut coarse = self.run(&plan.dirs, h0, query, x, plan.tail)?;
         if query == Query::Delta {
             return Ok((h0, coarse));
@@ -572,7 +580,8 @@ impl PldAccountant {
             } else {
                 2.0 * lo + 1.0
             };
-            let h1 = spacing_for_width(plan.ctd, plan.r_count, (100.0 / x).ln(), 0.1 * mid);
+            let h1 = spacing_for_width(plan.ctd, plan.r_count, (100.0 / x).ln(), 0.1 * mid)
+                .max(plan.h_min);
             let predicted = 2.2 * max_points(&coarse) as f64 * h0 / h1;
             if up - lo <= 0.2 * mid
                 || h1 >= 0.5 * h0
@@ -623,7 +632,8 @@ impl PldAccountant {
             Query::Epsilon => (100.0 / x).ln(),
             Query::Delta => (100.0 / ends(&coarse).1.clamp(1e-300, 1.0)).ln(),
         };
-        let mut h = spacing_for_width(plan.ctd, plan.r_count, log_inv, tol * eps_ref.max(floor));
+        let mut h = spacing_for_width(plan.ctd, plan.r_count, log_inv, tol * eps_ref.max(floor))
+            .max(plan.h_min);
         // Connect-the-dots with a second-order lower end: the bracket shrinks like h^p,
         // p ≈ 2 asymptotically (less on coarse grids, where the Hoeffding and FFT-error
         // terms still matter). Extrapolate with p = 2 from the coarse pass; if the fine
