@@ -368,6 +368,27 @@ pub trait OrderingAccountant: Send {
     /// A computation that failed or could not be certified.
     fn epsilon_for(&self, direction: Direction, delta: f64) -> Result<OrderingAnswer>;
 
+    /// Every ordering's answer for one query, in the order of
+    /// [`Adjacency::directions`]. The default calls [`OrderingAccountant::delta_for`] or
+    /// [`OrderingAccountant::epsilon_for`] once per ordering; an accountant whose orderings
+    /// share work (one grid sized for all of them, as PLD's) overrides it.
+    ///
+    /// # Errors
+    /// As [`OrderingAccountant::delta_for`].
+    fn orderings_for(&self, query: Query, given: f64) -> Result<Vec<(Direction, OrderingAnswer)>> {
+        self.adjacency()
+            .directions()
+            .iter()
+            .map(|&dir| {
+                let a = match query {
+                    Query::Epsilon => self.epsilon_for(dir, given)?,
+                    Query::Delta => self.delta_for(dir, given)?,
+                };
+                Ok((dir, a))
+            })
+            .collect()
+    }
+
     /// Whether the combined bracket says nothing. The default: a δ bracket whose upper end is
     /// ≥ 1, or an ε bracket whose upper end is infinite.
     fn vacuous(&self, query: Query, bracket: &Bracket) -> bool {
@@ -433,11 +454,7 @@ fn answer<A: OrderingAccountant + ?Sized>(acc: &A, query: Query, given: f64) -> 
     let mut r = Report::new(acc.name(), query, epsilon, delta, adjacency);
     r.guarantee = acc.guarantee(query);
     let mut combined: Option<Bracket> = None;
-    for &dir in adjacency.directions() {
-        let a = match query {
-            Query::Epsilon => acc.epsilon_for(dir, given)?,
-            Query::Delta => acc.delta_for(dir, given)?,
-        };
+    for (dir, a) in acc.orderings_for(query, given)? {
         let b = a.bracket;
         r.orderings.push(OrderingValue {
             direction: dir,

@@ -89,23 +89,9 @@ pub fn normal_mass(a: f64, b: f64) -> f64 {
     }
     let (m, d) = (0.5 * (a + b), 0.5 * (b - a));
     if d * (m.abs() + 3.0) <= 0.3 {
-        const T: [f64; 5] = [
-            0.0,
-            0.538_469_310_105_683_1,
-            -0.538_469_310_105_683_1,
-            0.906_179_845_938_664,
-            -0.906_179_845_938_664,
-        ];
-        const W: [f64; 5] = [
-            0.568_888_888_888_888_9,
-            0.478_628_670_499_366_5,
-            0.478_628_670_499_366_5,
-            0.236_926_885_056_189_1,
-            0.236_926_885_056_189_1,
-        ];
-        let s: f64 = T
+        let s: f64 = GL_T
             .iter()
-            .zip(W.iter())
+            .zip(GL_W.iter())
             .map(|(t, w)| w * normal::pdf(m + d * t))
             .sum();
         d * s
@@ -117,6 +103,65 @@ pub fn normal_mass(a: f64, b: f64) -> f64 {
         1.0 - normal::sf(b) - normal::cdf(a)
     }
     .max(0.0)
+}
+
+/// ln P(a < Z ≤ b) for Z ~ N(0,1), also where the mass underflows f64 (far tails), with a
+/// relative error of the mass of at most 64u·(1 + |ln P|) (see [`LossLaw::ln_cont_masses`]).
+/// Where [`normal_mass`] is in the normal range its logarithm is returned; otherwise the
+/// interval is mirrored to the upper tail and the mass is taken in log space, by 5-point
+/// Gauss–Legendre for short intervals (ln d + ln φ(m) + ln Σ w_i e^{−m·d·t_i − (d·t_i)²/2})
+/// or as ln Φ̄(a) + ln(1 − e^{ln Φ̄(b) − ln Φ̄(a)}) (the interval is then long enough that
+/// the difference loses at most a factor ~5).
+pub fn ln_normal_mass(a: f64, b: f64) -> f64 {
+    if b.partial_cmp(&a) != Some(std::cmp::Ordering::Greater) {
+        return f64::NEG_INFINITY;
+    }
+    let direct = normal_mass(a, b);
+    if direct >= 1e-290 {
+        return direct.ln();
+    }
+    let (a, b) = if a + b < 0.0 { (-b, -a) } else { (a, b) };
+    if b == f64::INFINITY {
+        return normal::ln_sf(a);
+    }
+    let (m, d) = (0.5 * (a + b), 0.5 * (b - a));
+    if d * (m.abs() + 3.0) <= 0.3 {
+        let s: f64 = GL_T
+            .iter()
+            .zip(GL_W.iter())
+            .map(|(t, w)| w * (-m * d * t - 0.5 * (d * t) * (d * t)).exp())
+            .sum();
+        d.ln() + normal::ln_pdf(m) + s.ln()
+    } else {
+        let (la, lb) = (normal::ln_sf(a), normal::ln_sf(b));
+        la + (-(lb - la).exp()).ln_1p()
+    }
+}
+
+/// 5-point Gauss–Legendre nodes on [−1, 1].
+const GL_T: [f64; 5] = [
+    0.0,
+    0.538_469_310_105_683_1,
+    -0.538_469_310_105_683_1,
+    0.906_179_845_938_664,
+    -0.906_179_845_938_664,
+];
+/// 5-point Gauss–Legendre weights.
+const GL_W: [f64; 5] = [
+    0.568_888_888_888_888_9,
+    0.478_628_670_499_366_5,
+    0.478_628_670_499_366_5,
+    0.236_926_885_056_189_1,
+    0.236_926_885_056_189_1,
+];
+
+/// ln(e^a + e^b).
+fn ln_add(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    if lo == f64::NEG_INFINITY {
+        return hi;
+    }
+    hi + (lo - hi).exp().ln_1p()
 }
 
 /// The safety shift η of a grid boundary at loss ℓ (see [`LossLaw::discretise`]).
@@ -132,6 +177,21 @@ pub fn z_tail(tau: f64) -> f64 {
         z += 0.25;
     }
     z
+}
+
+/// One connect-the-dots bin, see [`LossLaw::bin_split`].
+#[derive(Debug, Clone, Copy)]
+struct BinSplit {
+    /// Q-mass of the bin.
+    q: f64,
+    /// P·e^{ℓ_k} = ρ·Q.
+    pe: f64,
+    /// Relative error bound of `q`.
+    q_rel: f64,
+    /// Bound on the error of `pe` relative to Q (the error of ρ; ρ ≤ 1).
+    rho_rel: f64,
+    /// The bin's Q-mass underflowed to 0 (positive but below the f64 range).
+    skipped: bool,
 }
 
 impl LossLaw {
@@ -236,6 +296,80 @@ impl LossLaw {
         }
     }
 
+    /// (ln Q, ln P): the logarithms of the continuous part's Q-mass and P-mass in (la, lb],
+    /// also where either underflows f64 (bins far in a tail, or losses beyond ~700 where
+    /// e^{ℓ} overflows), each with a relative error of the mass of at most
+    /// 64u·(2 + |ln mass|) ([`ln_normal_mass`], plus one rounding of the mixture's sum).
+    /// `None` for laws with atoms.
+    pub fn ln_cont_masses(&self, la: f64, lb: f64) -> Option<(f64, f64)> {
+        let mix = |xa: f64, xb: f64, q: f64, mu: f64| {
+            ln_add(
+                (-q).ln_1p() + ln_normal_mass(xa, xb),
+                q.ln() + ln_normal_mass(xa - mu, xb - mu),
+            )
+        };
+        match *self {
+            LossLaw::Gaussian { mu } => {
+                let m = 0.5 * mu * mu;
+                Some((
+                    ln_normal_mass((la - m) / mu, (lb - m) / mu),
+                    ln_normal_mass((la + m) / mu, (lb + m) / mu),
+                ))
+            }
+            LossLaw::Laplace { .. } => None,
+            LossLaw::SubsampledRemove { q, mu } => {
+                let (xa, xb) = (x_of(q, mu, la), x_of(q, mu, lb));
+                Some((mix(xa, xb, q, mu), ln_normal_mass(xa, xb)))
+            }
+            LossLaw::SubsampledAdd { q, mu } => {
+                let (xa, xb) = (x_of(q, mu, -lb), x_of(q, mu, -la));
+                Some((ln_normal_mass(xa, xb), mix(xa, xb, q, mu)))
+            }
+        }
+    }
+
+    /// The split of one connect-the-dots bin (la, lb] with lower grid point ℓ_k: its Q-mass,
+    /// P_k·e^{ℓ_k} = ρ·Q_k with ρ ∈ [e^{−h}, 1] (the conditional mean of e^{−(ℓ − ℓ_k)}), and
+    /// bounds on the relative f64 errors of Q_k and of ρ. Where Q_k, P_k and e^{ℓ_k} are all in the
+    /// normal f64 range they are used directly (64u each); otherwise (P-masses that underflow,
+    /// losses beyond ~700) in log space ([`LossLaw::ln_cont_masses`]). `None` for an empty
+    /// bin; [`BinSplit::skipped`] when its Q-mass underflows to 0.
+    fn bin_split(&self, la: f64, lb: f64, lk: f64) -> Option<BinSplit> {
+        const U: f64 = f64::EPSILON / 2.0;
+        let qb = self.cont_mass(la, lb);
+        let pb = self.cont_mass_p(la, lb)?;
+        let ek = lk.exp();
+        if qb >= 1e-290 && pb >= 1e-290 && ek.is_finite() && ek >= 1e-290 {
+            return Some(BinSplit {
+                q: qb,
+                pe: pb * ek,
+                q_rel: 64.0 * U,
+                rho_rel: 300.0 * U,
+                skipped: false,
+            });
+        }
+        let (lq, lp) = self.ln_cont_masses(la, lb)?;
+        let q = lq.exp();
+        if lq == f64::NEG_INFINITY || q == 0.0 {
+            return Some(BinSplit {
+                q: 0.0,
+                pe: 0.0,
+                q_rel: 0.0,
+                rho_rel: 0.0,
+                skipped: lq > f64::NEG_INFINITY,
+            });
+        }
+        let pe = (lp + lk).exp();
+        let rho_rel = (64.0 * (4.0 + lp.abs() + lq.abs()) + 2.0 * lk.abs() + 8.0) * U;
+        Some(BinSplit {
+            q,
+            pe,
+            q_rel: 64.0 * (2.0 + lq.abs()) * U + 2.0 * U,
+            rho_rel,
+            skipped: false,
+        })
+    }
+
     /// The largest boundary safety shift η over the window of truncated mass τ (see
     /// [`LossLaw::discretise`]).
     pub fn max_boundary_shift(&self, h: f64, tau: f64) -> f64 {
@@ -284,21 +418,26 @@ impl LossLaw {
         let mut masses = vec![0.0; len];
         let mut err_sq = 0.0;
         masses[0] += f0;
+        let mut underflow = 0.0;
         for j in 0..len - 1 {
             let (la, lb) = (bound_l(j), bound_l(j + 1));
-            let qb = self.cont_mass(la, lb);
+            let lk = (k_lo + j as i64) as f64 * h;
+            let split = self.bin_split(la, lb, lk)?;
+            if split.skipped {
+                // A Q-mass below the f64 range: counted as lumped error.
+                underflow += f64::MIN_POSITIVE;
+            }
+            let qb = split.q;
             if qb == 0.0 {
                 continue;
             }
-            let pb = self.cont_mass_p(la, lb)?;
-            let lk = (k_lo + j as i64) as f64 * h;
             let eta = boundary_shift(slope, lk.abs() + h);
-            let d = (pb * lk.exp() - (1.0 - em) * qb) / em;
-            let margin = qb * (3.0 * eta / h + 300.0 * U / em);
+            let d = (split.pe - (1.0 - em) * qb) / em;
+            let margin = qb * (3.0 * eta / h + split.rho_rel / em);
             let d = (d - margin).clamp(0.0, qb);
             masses[j] += d;
             masses[j + 1] += qb - d;
-            let e = 64.0 * U * qb;
+            let e = split.q_rel * qb;
             err_sq += 2.0 * e * e;
         }
         let vt = |f: f64, s: f64| 16.0 * U * f.min(s);
@@ -309,7 +448,7 @@ impl LossLaw {
             inf_mass: s_end,
             rounding: Rounding::Pessimistic,
             err2: err_sq.sqrt(),
-            err1: vt(f0, s0) + vt(f_end, s_end),
+            err1: vt(f0, s0) + vt(f_end, s_end) + underflow,
             lifted: f0,
             log_mgf: Vec::new(),
         };

@@ -39,6 +39,7 @@
 //! η = 1e−11·(1 + μ + |ℓ|) in the safe direction; Gauss–Legendre bin masses are taken as
 //! accurate to 64 ulp (their quadrature error is far below that for the bin widths used).
 
+pub mod bounds;
 pub mod loss;
 
 use crate::error::{Error, Result};
@@ -500,14 +501,37 @@ impl Pmf {
     }
 }
 
+/// A forward and an inverse real FFT plan of one length.
+type Plans = (
+    std::sync::Arc<dyn realfft::RealToComplex<f64>>,
+    std::sync::Arc<dyn realfft::ComplexToReal<f64>>,
+);
+
 thread_local! {
-    /// FFT plans (twiddle tables) are reused by every convolution on the same thread, across
-    /// compositions and accountant calls: planning a length costs about as much as an FFT.
-    static PLANNER: std::cell::RefCell<RealFftPlanner<f64>> =
-        std::cell::RefCell::new(RealFftPlanner::new());
+    /// FFT plans by length, reused by every convolution on the same thread across
+    /// compositions and accountant calls (planning a length costs about as much as an FFT).
+    /// Each length is planned by a fresh planner, so its plan (and the rounding of every
+    /// FFT computed with it) is a function of the length alone: a planner shared across
+    /// lengths reuses the sub-FFTs it planned before, which made answers depend on which
+    /// lengths a thread had planned earlier (thread scheduling in sweeps, resumed runs).
+    static PLANS: std::cell::RefCell<std::collections::HashMap<usize, Plans>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
-/// FFT convolution under a grid budget (plans are cached per thread).
+/// The plans of length m (see [`PLANS`]).
+fn plans(m: usize) -> Plans {
+    PLANS.with(|p| {
+        p.borrow_mut()
+            .entry(m)
+            .or_insert_with(|| {
+                let mut planner = RealFftPlanner::<f64>::new();
+                (planner.plan_fft_forward(m), planner.plan_fft_inverse(m))
+            })
+            .clone()
+    })
+}
+
+/// FFT convolution under a grid budget (plans are cached per thread and length).
 pub struct Convolver {
     limits: Limits,
 }
@@ -617,10 +641,7 @@ impl Convolver {
 
     fn fft_convolve(&mut self, a: &[f64], b: &[f64], same: bool, len: usize) -> Vec<f64> {
         let m = fft_len(len);
-        let (fwd, inv) = PLANNER.with(|p| {
-            let mut p = p.borrow_mut();
-            (p.plan_fft_forward(m), p.plan_fft_inverse(m))
-        });
+        let (fwd, inv) = plans(m);
         let mut buf = fwd.make_input_vec();
         buf[..a.len()].copy_from_slice(a);
         let mut spec_a = fwd.make_output_vec();
@@ -717,10 +738,7 @@ impl Convolver {
         } else {
             0.0
         };
-        let (fwd, inv) = PLANNER.with(|pl| {
-            let mut pl = pl.borrow_mut();
-            (pl.plan_fft_forward(m), pl.plan_fft_inverse(m))
-        });
+        let (fwd, inv) = plans(m);
         let mut buf = fwd.make_input_vec();
         buf[..p.len()].copy_from_slice(&p.masses);
         let mut spec = fwd.make_output_vec();
@@ -896,6 +914,32 @@ mod tests {
                 "eps {eps}: {a:e} vs {b:e} (tol {tol:e})"
             );
         }
+    }
+
+    /// A convolution's bits do not depend on which FFT lengths this thread planned before.
+    #[test]
+    fn convolution_is_independent_of_planning_history() {
+        let p = loss::LossLaw::SubsampledRemove { q: 0.05, mu: 1.1 }
+            .discretise_connect_dots(3e-3, 1e-14)
+            .expect("no atoms");
+        let run = || {
+            let mut c = Convolver::new(Limits {
+                max_points: 1 << 22,
+            });
+            let sq = c.convolve(&p, &p).expect("fits");
+            let pw = c.self_compose_power(&p, 77, 1e-12).expect("fits");
+            (sq.masses, pw.expect("MGF bounds known").masses)
+        };
+        let first = std::thread::spawn(run).join().expect("thread");
+        let after_others = std::thread::spawn(move || {
+            for m in [96usize, 192, 384, 768, 1536, 3072, 6144, 12288, 4608, 9216] {
+                let _ = plans(m);
+            }
+            run()
+        })
+        .join()
+        .expect("thread");
+        assert!(first == after_others);
     }
 
     #[test]
