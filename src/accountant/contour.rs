@@ -72,9 +72,13 @@
 //! MATH.md §6; Alghamdi et al., *The Saddle-Point Method in Differential Privacy* (ICML 2023) for
 //! the saddle point; Trefethen & Weideman (2014), Thm 5.1.
 
-use super::{check_delta, check_epsilon, Accountant, Guarantee, OrderingValue, Query, Report};
+use super::invert::EPSILON_MAX;
+use super::{
+    check_delta, check_epsilon, Bracket, Guarantee, OrderingAccountant, OrderingAnswer, Query,
+    Report,
+};
 use crate::error::{Error, Result};
-use crate::event::{Composition, DpEvent};
+use crate::event::Composition;
 use crate::mechanism::{Adjacency, Direction};
 use crate::special::complex_quadrature::{
     ln_window_tail_bound, logsumexp, subsampled_mgf_windowed, Decay, MgfValue, Transform, C64,
@@ -99,6 +103,14 @@ const MAX_WORK: f64 = 6e7;
 /// integrand decays slowly (the ten-step DP-SGD rows at q = 0.004, and at q = 0.001 with
 /// σ = 0.8, need it for a bracket 1000× narrower than PRV's).
 const MAX_WORK_SHORT: f64 = 1.2e9;
+/// Most x-nodes one transform evaluation (one quadrature call) may use: each costs ~32 bytes
+/// per thread, so a call stays below ~130 MB. Real parts λ (and strip edges, R-table points)
+/// whose quadrature would need more are not evaluated (the budget is checked before allocating).
+const MAX_CALL_NODES: f64 = 4e6;
+/// The real parts λ' of the Chernoff bound δ(ε) ≤ h_max(λ')·M(λ')·e^{−(λ'−1)ε} ([`Plan::ln_chernoff`]).
+const CHERNOFF_LAMBDAS: [f64; 16] = [
+    1.25, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0, 1e3, 1e4, 1e6, 1e9, 1e12, 1e15, 1e18,
+];
 /// Largest n for which a homogeneous Laplace composition's lattice part is summed exactly.
 const MAX_LATTICE_N: f64 = 1e5;
 /// Most t-nodes of a window contour.
@@ -130,26 +142,27 @@ impl Default for ContourParams {
     }
 }
 
-/// A certified enclosure of δ(ε) for one ordering.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct DeltaBounds {
-    /// Certified lower bound.
-    pub lower: f64,
-    /// The trapezoid value (the best estimate).
-    pub value: f64,
-    /// Certified upper bound.
-    pub upper: f64,
+/// A certified enclosure `lower ≤ true ≤ upper` of δ(ε) or ε(δ) for one ordering, with the
+/// best estimate `value` (the trapezoid value for δ, the midpoint for ε). Both ends are always
+/// certified here; the public API returns it as an [`Bracket`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Enclosure {
+    lower: f64,
+    value: f64,
+    upper: f64,
 }
 
-/// A certified enclosure of ε(δ) for one ordering.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct EpsilonBounds {
-    /// Certified lower bound (δ_low(lower) > δ).
-    pub lower: f64,
-    /// Midpoint of the bracket.
-    pub value: f64,
-    /// Certified upper bound (δ_up(upper) ≤ δ).
-    pub upper: f64,
+impl Enclosure {
+    /// The exact zero (δ beyond the largest loss, ε where δ(0) ≤ δ).
+    const ZERO: Enclosure = Enclosure {
+        lower: 0.0,
+        value: 0.0,
+        upper: 0.0,
+    };
+
+    fn bracket(self) -> Bracket {
+        Bracket::certified(self.lower, self.value, self.upper)
+    }
 }
 
 /// Diagnostics of one contour.
@@ -232,7 +245,7 @@ struct Strip {
 /// A contour at fixed λ with its nodes evaluated; answers δ bounds for any ε (tightest near the
 /// ε it was designed for).
 #[derive(Debug, Clone)]
-pub struct Contour {
+pub(crate) struct Contour {
     lambda: f64,
     h: f64,
     norm: f64,
@@ -279,10 +292,12 @@ impl Plan {
             }] if *n <= MAX_LATTICE_N => Some((*a, *n)),
             _ => None,
         };
+        // Rounded up: each product and sum adds at most u relative.
         let loss_max = factors
             .iter()
             .map(|f| f.t.loss_max().map(|m| m * f.n))
-            .sum::<Option<f64>>();
+            .sum::<Option<f64>>()
+            .map(|m| m * (1.0 + 4.0 * UNIT_ROUNDOFF * (factors.len() as f64 + 2.0)));
         Plan {
             factors,
             lattice,
@@ -291,11 +306,11 @@ impl Plan {
     }
 
     /// The exact bracket of a single subsampled-Gaussian step (no contour needed).
-    fn single_step(&self, epsilon: f64) -> Option<DeltaBounds> {
+    fn single_step(&self, epsilon: f64) -> Option<Enclosure> {
         match self.factors.as_slice() {
             [f] if f.n == 1.0 => {
                 f.t.single_step_delta(epsilon)
-                    .map(|(lower, value, upper)| DeltaBounds {
+                    .map(|(lower, value, upper)| Enclosure {
                         lower,
                         value,
                         upper,
@@ -319,24 +334,154 @@ impl Plan {
             .sum()
     }
 
-    /// The saddle point λ > 1 of the real integrand at ε.
+    /// Refuse compositions whose transform is not representable in f64: a Gaussian part with
+    /// n·μ² not a finite normal number (σ below ~1e−154 or above ~1e154 per step), a subsampled
+    /// part with μ² not finite.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] naming the part.
+    fn check_domain(&self) -> Result<()> {
+        for f in &self.factors {
+            let (ok, what) = match f.t {
+                Transform::Gaussian { mu } => {
+                    let m2 = f.n * mu * mu;
+                    (
+                        m2.is_normal(),
+                        format!("n*mu^2 = {m2:e} (mu = 1/sigma = {mu:e})"),
+                    )
+                }
+                Transform::Subsampled { mu, .. } => {
+                    ((mu * mu).is_finite(), format!("mu^2 = {:e}", mu * mu))
+                }
+                Transform::Laplace { a } => ((f.n * a).is_finite(), format!("n*a = {:e}", f.n * a)),
+            };
+            if !ok {
+                return Err(Error::NotCertified(format!(
+                    "contour: {what} is outside the range the f64 transforms can certify"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The saddle-point estimate of ε(δ) (Newton steps on ln δ_sp(ε), whose slope is −(λ − 1)),
+    /// the design point of the first contour.
+    fn epsilon_guess(&self, delta: f64) -> Result<f64> {
+        let ln_delta = delta.ln();
+        let (_, k1q, k2q) = self.cgf(1.0);
+        let mut eps = (k1q + (k2q * -2.0 * ln_delta).sqrt()).max(1e-3);
+        if let Some(m) = self.loss_max {
+            eps = eps.min(0.999 * m);
+        }
+        for _ in 0..30 {
+            let (ld, lam) = self.ln_delta_saddle(eps)?;
+            let step = (ld - ln_delta) / (lam - 1.0);
+            let mut next = eps + step;
+            if next <= 0.0 {
+                next = 0.5 * eps;
+            }
+            if let Some(m) = self.loss_max {
+                next = next.min(0.5 * (eps + m));
+            }
+            if !next.is_finite() {
+                return Err(Error::NotCertified(format!(
+                    "contour: the saddle-point estimate of epsilon(delta = {delta:e}) is not finite"
+                )));
+            }
+            let done = (next - eps).abs() <= 1e-9 * (1.0 + eps);
+            eps = next;
+            if done || eps < 1e-9 {
+                break;
+            }
+        }
+        Ok(eps)
+    }
+
+    /// Whether every transform at real part λ stays within [`MAX_CALL_NODES`] (the complex
+    /// quadrature at t = 0 and the real summaries); checked before anything is evaluated there.
+    fn affordable(&self, lambda: f64) -> bool {
+        lambda.is_finite()
+            && self.factors.iter().all(|f| {
+                f.t.cost(lambda, 0.0) <= MAX_CALL_NODES && f.t.real_cost(lambda) <= MAX_CALL_NODES
+            })
+    }
+
+    /// The saddle point λ > 1 of the real integrand at ε, or the largest affordable λ below it
+    /// (any λ > 1 gives a valid contour; off the saddle it needs more nodes or is wider).
+    ///
+    /// # Errors
+    /// [`Error::BudgetExceeded`] when not even λ = 1 + e^{−30} is affordable.
     fn saddle(&self, epsilon: f64) -> Result<f64> {
         let g = |v: f64| -> Result<f64> {
             let u = v.exp();
             let lam = 1.0 + u;
             let (_, k1, _) = self.cgf(lam);
-            Ok(k1 - epsilon - 1.0 / lam - 1.0 / u)
+            let r = k1 - epsilon - 1.0 / lam - 1.0 / u;
+            if r.is_nan() {
+                return Err(Error::NotCertified(format!(
+                    "contour: the cumulant generating function is not finite at lambda = {lam:e}"
+                )));
+            }
+            Ok(r)
         };
         let lo = -30.0;
+        if !self.affordable(1.0 + f64::exp(lo)) {
+            return Err(self.budget_error(1.0 + f64::exp(lo)));
+        }
         let mut hi = 0.0;
-        while g(hi)? <= 0.0 {
-            hi += 1.0;
-            if hi > 1e6f64.ln() {
-                return Ok(1.0 + hi.exp());
+        while !self.affordable(1.0 + f64::exp(hi)) {
+            hi -= 1.0;
+            if hi <= lo {
+                return Ok(1.0 + f64::exp(lo));
             }
+        }
+        while g(hi)? <= 0.0 {
+            if hi + 1.0 > 1e6f64.ln() || !self.affordable(1.0 + (hi + 1.0).exp()) {
+                return Ok(1.0 + f64::exp(hi));
+            }
+            hi += 1.0;
         }
         let v = brent(g, lo, hi, 1e-9, 200)?;
         Ok(1.0 + v.exp())
+    }
+
+    /// The refusal for a transform whose quadrature at λ exceeds [`MAX_CALL_NODES`].
+    fn budget_error(&self, lambda: f64) -> Error {
+        let need = self
+            .factors
+            .iter()
+            .map(|f| f.t.cost(lambda, 0.0).max(f.t.real_cost(lambda)))
+            .fold(0.0, f64::max);
+        Error::BudgetExceeded {
+            what: format!("contour: the transform's quadrature at lambda = {lambda:.6}"),
+            needed: format!("{need:.3e} x-nodes per evaluation"),
+            budget: format!("{MAX_CALL_NODES:e}"),
+        }
+    }
+
+    /// ln of the Chernoff bound δ(ε) ≤ min_{λ'} h_max(λ')·M(λ')·e^{−(λ'−1)ε} over
+    /// [`CHERNOFF_LAMBDAS`] (the affordable ones), h_max(λ') = ((λ'−1)/λ')^{λ'}/(λ'−1) the
+    /// largest value of (e^s − e^ε)₊·e^{−λ's + (λ'−1)ε} (MATH.md §6); M(λ') from
+    /// [`Transform::ln_mgf_upper`]. Valid for every ε ≥ 0; +∞ when no λ' is usable.
+    fn ln_chernoff(&self, epsilon: f64) -> f64 {
+        CHERNOFF_LAMBDAS
+            .iter()
+            .filter(|&&lp| self.affordable(lp))
+            .map(|&lp| {
+                let ln_hmax = lp * (-1.0 / lp).ln_1p() - (lp - 1.0).ln();
+                let ln_m = self.ln_m_upper(lp);
+                let v = ln_m - (lp - 1.0) * epsilon + ln_hmax;
+                // Rounding of the three terms: relative 8u of their magnitudes.
+                let slack = 8.0
+                    * UNIT_ROUNDOFF
+                    * (ln_m.abs() + ((lp - 1.0) * epsilon).abs() + ln_hmax.abs());
+                if v.is_nan() {
+                    f64::INFINITY
+                } else {
+                    v + slack
+                }
+            })
+            .fold(f64::INFINITY, f64::min)
     }
 
     /// The saddle-point approximation ln δ ≈ φ(λ) − ½ln(2πφ''(λ)) (for initial guesses only).
@@ -437,6 +582,9 @@ impl Plan {
 
     /// [`Plan::build`] with a choice of the analytic-window path (tests compare the two).
     fn build_with(&self, lambda: f64, epsilon: f64, tol: f64, mode: WindowMode) -> Result<Contour> {
+        if !self.affordable(lambda) {
+            return Err(self.budget_error(lambda));
+        }
         let u = UNIT_ROUNDOFF;
         let z0 = C64::new(lambda, 0.0);
         let base: Vec<MgfValue> = self.factors.iter().map(|f| f.t.ln_mgf(z0, TAU_X)).collect();
@@ -475,8 +623,18 @@ impl Plan {
         } else {
             0.0
         };
+        // An edge whose quadrature exceeds the budget is not evaluated (+∞: the strip is unused);
+        // a non-finite majorant counts as +∞ (never as a small one).
         let edge = |lp: f64| -> f64 {
-            self.ln_m_upper(lp) - norm + lat_ln2 + (PI / (lp - 1.0)).ln() - (2.0 * PI).ln()
+            if !self.affordable(lp) {
+                return f64::INFINITY;
+            }
+            let v = self.ln_m_upper(lp) - norm + lat_ln2 + (PI / (lp - 1.0)).ln() - (2.0 * PI).ln();
+            if v.is_nan() {
+                f64::INFINITY
+            } else {
+                v
+            }
         };
         let ln_edge0 = edge(lambda);
         let mut strips = Vec::new();
@@ -603,7 +761,8 @@ impl Plan {
                 let m_abs = f.t.tilted_abs_mean(lambda)?;
                 let step = (slack / m_abs).max(h);
                 let count = (t_need / step).ceil() as usize + 1;
-                if count * 4 > k_dir || count > 20_000 {
+                if count * 4 > k_dir || count > 20_000 || f.t.cost(lambda, t_need) > MAX_CALL_NODES
+                {
                     return None;
                 }
                 let coarse_cost: f64 = (0..=count).map(|j| f.t.cost(lambda, j as f64 * step)).sum();
@@ -642,11 +801,13 @@ impl Plan {
         let mut k_cap = k_dir.min(MAX_DIRECT_NODES);
         for k in 0..=k_cap {
             let t = k as f64 * h;
-            work += self
-                .factors
-                .iter()
-                .map(|f| f.t.cost(lambda, t))
-                .sum::<f64>();
+            let costs = self.factors.iter().map(|f| f.t.cost(lambda, t));
+            let call = costs.clone().fold(0.0, f64::max);
+            work += costs.sum::<f64>();
+            if call > MAX_CALL_NODES {
+                k_cap = k.saturating_sub(1);
+                break;
+            }
             if work > max_work {
                 k_cap = k;
                 break;
@@ -775,7 +936,12 @@ impl Plan {
         let mut work = 0.0;
         let mut k_max = MAX_WINDOW_NODES;
         for k in 0..=MAX_WINDOW_NODES {
-            work += 2.0 * f.t.cost(lambda, k as f64 * h);
+            let call = 2.0 * f.t.cost(lambda, k as f64 * h);
+            work += call;
+            if call > MAX_CALL_NODES {
+                k_max = k.saturating_sub(1);
+                break;
+            }
             if work > max_work {
                 k_max = k;
                 break;
@@ -827,6 +993,7 @@ impl Plan {
         // Upper bounds on ln M_w(λ') (value plus its certified error, and a margin for the sum).
         let table: Vec<(f64, f64)> = WINDOW_R_LAMBDAS
             .iter()
+            .filter(|&&lp| 2.0 * f.t.cost(lp, 0.0) <= MAX_CALL_NODES)
             .map(|&lp| {
                 let v = subsampled_mgf_windowed(q, mu, lp, &[0.0], TAU_X, 0, 0, Some((x0, s)))[0];
                 (lp, logsumexp(&[v.ln.re, v.ln_err]) + 1e-12)
@@ -920,6 +1087,9 @@ fn power_error(ln_r: f64, ln_up: f64) -> f64 {
 impl Contour {
     /// The t-trapezoid's discretisation bound at ε (units of S).
     fn discretization(&self, epsilon: f64) -> f64 {
+        if !self.ln_edge0.is_finite() {
+            return f64::INFINITY;
+        }
         let mut best = [f64::INFINITY, f64::INFINITY];
         for s in &self.strips {
             let ln_m = (s.ln_edge + s.side * s.a * epsilon).max(self.ln_edge0);
@@ -932,7 +1102,7 @@ impl Contour {
     }
 
     /// Diagnostics.
-    pub fn info(&self) -> ContourInfo {
+    fn info(&self) -> ContourInfo {
         ContourInfo {
             lambda: self.lambda,
             step: self.h,
@@ -945,7 +1115,7 @@ impl Contour {
     }
 
     /// Certified bounds on δ(ε) (valid for any ε ≥ 0; tight near the design ε).
-    pub fn bounds(&self, epsilon: f64) -> DeltaBounds {
+    fn bounds(&self, epsilon: f64) -> Enclosure {
         let u = UNIT_ROUNDOFF;
         let (mut s_re, mut s_c) = (0.0f64, 0.0f64);
         let mut abs = 0.0;
@@ -979,15 +1149,25 @@ impl Contour {
             * (self.norm_abs + self.norm.abs() + ((1.0 - self.lambda) * epsilon).abs() + 1.0);
         let up_s = s + e;
         let lo_s = s - e;
-        let mut out = DeltaBounds {
+        if !(s.is_finite() && e.is_finite() && ln_a.is_finite() && ln_a_err.is_finite()) {
+            // An overflowed or undefined term certifies nothing: the trivial bracket (never a
+            // NaN read as 0).
+            return Enclosure {
+                lower: 0.0,
+                value: f64::NAN,
+                upper: 1.0,
+            };
+        }
+        let mut out = Enclosure {
             lower: if lo_s > 0.0 {
                 (ln_a - ln_a_err + lo_s.ln()).exp() * (1.0 - 4.0 * u)
             } else {
                 0.0
             },
             value: if s > 0.0 { (ln_a + s.ln()).exp() } else { 0.0 },
+            // exp underflows to 0 only below e^{−745}: the smallest subnormal is then still above.
             upper: if up_s > 0.0 {
-                (ln_a + ln_a_err + up_s.ln()).exp() * (1.0 + 4.0 * u)
+                ((ln_a + ln_a_err + up_s.ln()).exp() * (1.0 + 4.0 * u)).max(f64::from_bits(1))
             } else {
                 0.0
             },
@@ -1021,7 +1201,7 @@ impl Contour {
 /// Σ_{j} C(n,j) 2^{−n} e^{−ja} (e^{(2j−n)a} − e^ε)_+, summed in log space; the relative rounding
 /// error of ln C(n,j) (lgamma), the products and the sum is below 64u(10 + n(ln 2 + a) + ε +
 /// ln C(n,j)) — applied outward.
-fn lattice_delta(a: f64, n: f64, epsilon: f64) -> DeltaBounds {
+fn lattice_delta(a: f64, n: f64, epsilon: f64) -> Enclosure {
     let nn = n as u64;
     let mut terms = Vec::new();
     let mut worst: f64 = 0.0;
@@ -1037,7 +1217,7 @@ fn lattice_delta(a: f64, n: f64, epsilon: f64) -> DeltaBounds {
         terms.push(lt);
     }
     if terms.is_empty() {
-        return DeltaBounds {
+        return Enclosure {
             lower: 0.0,
             value: 0.0,
             upper: 0.0,
@@ -1045,7 +1225,7 @@ fn lattice_delta(a: f64, n: f64, epsilon: f64) -> DeltaBounds {
     }
     let v = logsumexp(&terms);
     let rel = 64.0 * UNIT_ROUNDOFF * (10.0 + n * (std::f64::consts::LN_2 + a) + epsilon + worst);
-    DeltaBounds {
+    Enclosure {
         lower: (v - rel).exp(),
         value: v.exp(),
         upper: (v + rel).exp(),
@@ -1062,6 +1242,37 @@ fn lattice_delta(a: f64, n: f64, epsilon: f64) -> DeltaBounds {
 /// (relative, on δ) unless rounding (≈ n·1e−13 relative) or the node caps prevent it; the report's
 /// notes give the width achieved. Cost does not grow with the number of steps.
 ///
+/// # Refusals
+/// Where it cannot certify a useful bracket the call returns an error instead of a number
+/// ([`Error::NotCertified`], [`Error::BudgetExceeded`]): an error term of the inversion that is
+/// not finite (overflow at extreme σ), a quadrature that would need more than
+/// [`MAX_CALL_NODES`] nodes per evaluation, a bracket capped by the work limit that is wider than
+/// [`ContourAccountant::capped_width_limit`], and ε above [`super::invert::EPSILON_MAX`] (= 10⁴).
+/// δ(ε) = 0 exactly for ε at or above the largest loss (Laplace; the add ordering of the
+/// subsampled Gaussian, n·ln(1/(1 − q))), and ε = 0 exactly where the Chernoff bound already
+/// gives δ(0) ≤ δ.
+///
+/// # Examples
+/// ```
+/// use ewtune::accountant::{Accountant, ContourAccountant, ContourParams};
+/// use ewtune::edgeworth::gaussian_delta;
+/// use ewtune::event::Composition;
+/// use ewtune::mechanism::{Adjacency, Gaussian, Mechanism};
+///
+/// // Four Gaussian steps with σ = 2 compose to μ = 1: δ(1) has a closed form.
+/// let mut composition = Composition::default();
+/// composition.push(Mechanism::Gaussian(Gaussian::new(2.0)?), 4);
+/// let acc = ContourAccountant::with_composition(
+///     ContourParams { adjacency: Adjacency::AddRemove, tolerance: 1e-10 },
+///     composition,
+/// )?;
+/// let r = acc.delta(1.0)?;
+/// let exact = gaussian_delta(1.0, 1.0); // 0.12693673751
+/// let (lo, up) = (r.lower.unwrap(), r.upper.unwrap());
+/// assert!(lo <= exact && exact <= up && up - lo <= 1e-9 * exact);
+/// # Ok::<(), ewtune::Error>(())
+/// ```
+///
 /// # References
 /// MATH.md §6.
 #[derive(Debug, Clone)]
@@ -1071,228 +1282,269 @@ pub struct ContourAccountant {
 }
 
 impl ContourAccountant {
+    /// An accountant with nothing composed.
+    ///
     /// # Errors
     /// `tolerance` must lie in (0, 1).
     pub fn new(params: ContourParams) -> Result<Self> {
+        Self::with_composition(params, Composition::default())
+    }
+
+    /// An accountant for an already flattened composition (e.g. another accountant's).
+    ///
+    /// # Errors
+    /// `tolerance` must lie in (0, 1).
+    pub fn with_composition(params: ContourParams, composition: Composition) -> Result<Self> {
         crate::error::Range::open(0.0, 1.0).check("tolerance", params.tolerance)?;
         Ok(ContourAccountant {
             params,
-            composition: Composition::default(),
+            composition,
         })
     }
 
-    /// The composition so far.
-    pub fn composition(&self) -> &Composition {
-        &self.composition
+    /// The relative width above which a bracket whose node count was capped by the work limit
+    /// is refused rather than returned: max(10·tolerance, 10⁻³). Narrower capped brackets are
+    /// returned with a note saying the cap was hit.
+    pub fn capped_width_limit(&self) -> f64 {
+        (10.0 * self.params.tolerance).max(1e-3)
     }
 
-    /// Certified bounds on δ(ε) of one ordering, with the contour's diagnostics.
+    /// Certified bounds on δ(ε) of one ordering, with the contour's diagnostics (None where
+    /// no contour was needed: δ exactly 0, or a single step's closed form).
     ///
     /// # Errors
-    /// Bad ε; a saddle point that cannot be found.
+    /// Bad ε; a refusal (type docs).
     pub fn delta_bounds(
         &self,
         direction: Direction,
         epsilon: f64,
-    ) -> Result<(DeltaBounds, Option<ContourInfo>)> {
+    ) -> Result<(Bracket, Option<ContourInfo>)> {
         check_epsilon(epsilon)?;
+        let (b, info) = self.delta_enclosure(direction, epsilon)?;
+        Ok((b.bracket(), info))
+    }
+
+    /// Certified bounds on ε(δ) of one ordering (`value` the midpoint).
+    ///
+    /// # Errors
+    /// Bad δ; a refusal (type docs).
+    pub fn epsilon_bounds(
+        &self,
+        direction: Direction,
+        delta: f64,
+    ) -> Result<(Bracket, Option<ContourInfo>)> {
+        check_delta(delta)?;
+        let (b, info) = self.epsilon_enclosure(direction, delta)?;
+        Ok((b.bracket(), info))
+    }
+
+    fn delta_enclosure(
+        &self,
+        direction: Direction,
+        epsilon: f64,
+    ) -> Result<(Enclosure, Option<ContourInfo>)> {
         let plan = Plan::new(&self.composition, direction);
         if plan.factors.is_empty() {
-            return Ok((zero_bounds(), None));
+            return Ok((Enclosure::ZERO, None));
         }
         if let Some(m) = plan.loss_max {
             if epsilon >= m {
-                return Ok((zero_bounds(), None));
+                return Ok((Enclosure::ZERO, None));
             }
         }
         if let Some(b) = plan.single_step(epsilon) {
             return Ok((b, None));
         }
+        plan.check_domain()?;
         let lambda = plan.saddle(epsilon)?;
         let c = plan.build(lambda, epsilon, self.params.tolerance)?;
-        Ok((c.bounds(epsilon), Some(c.info())))
+        let b = c.bounds(epsilon);
+        let info = c.info();
+        if b.value.is_nan() {
+            return Err(Error::NotCertified(format!(
+                "contour: an error term of the inversion at lambda = {lambda:.6} is not finite \
+                 (overflow of the transform for this composition); no bracket on delta({epsilon:e}) \
+                 was established"
+            )));
+        }
+        if info.capped && b.upper - b.lower > self.capped_width_limit() * b.upper {
+            return Err(Error::NotCertified(format!(
+                "contour: the node count at lambda = {lambda:.6} is capped by the work limit and the \
+                 certified bracket on delta({epsilon:e}), [{:e}, {:e}], is wider than {:e} relative",
+                b.lower,
+                b.upper,
+                self.capped_width_limit()
+            )));
+        }
+        Ok((b, Some(info)))
     }
 
-    /// Certified bounds on ε(δ) of one ordering.
-    ///
-    /// # Errors
-    /// Bad δ; no ε below [`super::invert::EPSILON_MAX`].
-    pub fn epsilon_bounds(
+    fn epsilon_enclosure(
         &self,
         direction: Direction,
         delta: f64,
-    ) -> Result<(EpsilonBounds, Option<ContourInfo>)> {
-        check_delta(delta)?;
+    ) -> Result<(Enclosure, Option<ContourInfo>)> {
         let plan = Plan::new(&self.composition, direction);
-        if plan.factors.is_empty() {
-            let z = EpsilonBounds {
-                lower: 0.0,
-                value: 0.0,
-                upper: 0.0,
-            };
-            return Ok((z, None));
+        if plan.factors.is_empty() || plan.ln_chernoff(0.0) <= delta.ln() {
+            // δ(0) ≤ δ: ε = 0 exactly.
+            return Ok((Enclosure::ZERO, None));
         }
         if plan.single_step(0.0).is_some() {
-            // One subsampled-Gaussian step: bisect the exact closed form's bracket.
-            let up = |e: f64| plan.single_step(e).map_or(1.0, |b| b.upper);
-            let low = |e: f64| plan.single_step(e).map_or(1.0, |b| b.lower);
-            if up(0.0) <= delta {
-                let z = EpsilonBounds {
-                    lower: 0.0,
-                    value: 0.0,
-                    upper: 0.0,
-                };
-                return Ok((z, None));
-            }
-            let mut hi = 1.0;
-            while up(hi) > delta {
-                hi *= 2.0;
-                if hi > super::invert::EPSILON_MAX {
-                    return Err(Error::NoSolution(format!(
-                        "contour: the certified delta_up stays above {delta:e} up to epsilon = {:e}, the largest epsilon searched",
-                        super::invert::EPSILON_MAX
-                    )));
-                }
-            }
-            let xtol = 1e-14 * hi;
-            let (_, eps_up) = bisect_bracket(|e| Ok(up(e) <= delta), 0.0, hi, xtol, 400)?;
-            let eps_low = if low(0.0) <= delta {
-                0.0
-            } else {
-                bisect_bracket(|e| Ok(low(e) <= delta), 0.0, hi, xtol, 400)?.0
-            };
-            let b = EpsilonBounds {
-                lower: eps_low,
-                value: 0.5 * (eps_low + eps_up),
-                upper: eps_up,
-            };
-            return Ok((b, None));
+            return single_step_epsilon(&plan, delta).map(|b| (b, None));
         }
-        let ln_delta = delta.ln();
-        // Initial guess from the saddle-point approximation: Newton steps on ln δ_sp(ε), whose
-        // slope is −(λ − 1).
-        let (_, k1q, k2q) = plan.cgf(1.0);
-        let mut eps = (k1q + (k2q * -2.0 * ln_delta).sqrt()).max(1e-3);
-        if let Some(m) = plan.loss_max {
-            eps = eps.min(0.999 * m);
-        }
-        for _ in 0..30 {
-            let (ld, lam) = plan.ln_delta_saddle(eps)?;
-            let step = (ld - ln_delta) / (lam - 1.0);
-            let mut next = eps + step;
-            if next <= 0.0 {
-                next = 0.5 * eps;
-            }
-            if let Some(m) = plan.loss_max {
-                next = next.min(0.5 * (eps + m));
-            }
-            let done = (next - eps).abs() <= 1e-9 * (1.0 + eps);
-            eps = next;
-            if done || eps < 1e-9 {
-                break;
-            }
+        plan.check_domain()?;
+        let design = plan.epsilon_guess(delta)?;
+        if design > EPSILON_MAX {
+            return Err(Error::NotCertified(format!(
+                "contour: the saddle-point estimate of epsilon is {design:e} (not certified), \
+                 above {EPSILON_MAX:e}, the largest epsilon this accountant answers"
+            )));
         }
         let tol = self.params.tolerance;
-        let mut design = eps;
+        let mut design = design;
         let mut last = None;
         for _round in 0..4 {
             let lambda = plan.saddle(design)?;
             let c = plan.build(lambda, design, tol)?;
-            let up = |e: f64| c.bounds(e).upper;
-            let low = |e: f64| c.bounds(e).lower;
-            // ε = 0 already meets δ.
-            if up(0.0) <= delta {
-                let z = EpsilonBounds {
-                    lower: 0.0,
-                    value: 0.0,
-                    upper: 0.0,
-                };
-                return Ok((z, Some(c.info())));
-            }
-            let mut d = (1e-6 + 10.0 * tol) * (1.0 + design);
-            let mut hi = design + d;
-            let mut n_exp = 0;
-            while up(hi) > delta {
-                d *= 2.0;
-                hi = design + d;
-                n_exp += 1;
-                if hi > super::invert::EPSILON_MAX {
-                    return Err(Error::NoSolution(format!(
-                        "contour: the certified delta_up stays above {delta:e} up to epsilon = {:e}, the largest epsilon searched (the saddle-point estimate of epsilon is {design:e})",
-                        super::invert::EPSILON_MAX
-                    )));
-                }
-                if n_exp > 60 {
-                    return Err(Error::NoSolution(format!(
-                        "contour: delta_up({hi:e}) is still above {delta:e}"
-                    )));
-                }
-            }
-            let mut d2 = (1e-6 + 10.0 * tol) * (1.0 + design);
-            let mut lo = (design - d2).max(0.0);
-            let mut lower_zero = false;
-            while low(lo) <= delta {
-                if lo == 0.0 {
-                    lower_zero = true;
-                    break;
-                }
-                d2 *= 2.0;
-                lo = (design - d2).max(0.0);
-            }
-            let xtol = 1e-3 * tol * design.max(1e-9);
-            let (_, eps_up) = bisect_bracket(|e| Ok(up(e) <= delta), lo, hi, xtol, 200)?;
-            let eps_low = if lower_zero {
-                0.0
-            } else {
-                bisect_bracket(|e| Ok(low(e) <= delta), lo, hi, xtol, 200)?.0
-            };
-            let mid = 0.5 * (eps_low + eps_up);
-            let b = EpsilonBounds {
-                lower: eps_low,
-                value: mid,
-                upper: eps_up,
-            };
+            let (b, stop) = invert_contour(&c, delta, design, tol)?;
             last = Some((b, c.info()));
-            // Redesign when the answer is far from the design point (the bounds widen off-saddle).
-            let width = (eps_up - eps_low) / mid.max(1e-300);
-            if (mid - design).abs() <= 1e-3 * (1.0 + design)
-                || width <= 10.0 * tol
-                || lower_zero
-                || c.capped
-            {
+            if stop {
                 break;
             }
-            design = mid;
+            design = b.value;
         }
         let (b, info) = last.expect("invariant: at least one round ran");
+        if b.upper > EPSILON_MAX {
+            return Err(Error::NotCertified(format!(
+                "contour: the certified bracket on epsilon is [{:e}, {:e}], reaching above \
+                 {EPSILON_MAX:e}, the largest epsilon this accountant answers",
+                b.lower, b.upper
+            )));
+        }
+        let width = (b.upper - b.lower) / b.value.max(1e-300);
+        if info.capped && width > self.capped_width_limit() {
+            return Err(Error::NotCertified(format!(
+                "contour: the node count at lambda = {:.6} is capped by the work limit and the \
+                 certified bracket on epsilon, [{:e}, {:e}], is {width:.2e} wide relative (more \
+                 than {:e})",
+                info.lambda,
+                b.lower,
+                b.upper,
+                self.capped_width_limit()
+            )));
+        }
         Ok((b, Some(info)))
-    }
-
-    fn base_report(&self, query: Query, epsilon: f64, delta: f64) -> Report {
-        let mut r = Report::new(self.name(), query, epsilon, delta, self.params.adjacency);
-        r.guarantee = Guarantee::Bracket;
-        r
-    }
-
-    fn trivial(&self, query: Query, epsilon: f64, delta: f64) -> Option<Report> {
-        let adjacency = self.params.adjacency;
-        Report::trivial(
-            self.name(),
-            &self.composition,
-            query,
-            epsilon,
-            delta,
-            adjacency,
-        )
     }
 }
 
-fn zero_bounds() -> DeltaBounds {
-    DeltaBounds {
-        lower: 0.0,
-        value: 0.0,
-        upper: 0.0,
+/// ε(δ) of one subsampled-Gaussian step: bisection of the exact closed form's bracket.
+fn single_step_epsilon(plan: &Plan, delta: f64) -> Result<Enclosure> {
+    let up = |e: f64| plan.single_step(e).map_or(1.0, |b| b.upper);
+    let low = |e: f64| plan.single_step(e).map_or(1.0, |b| b.lower);
+    if up(0.0) <= delta {
+        return Ok(Enclosure::ZERO);
     }
+    let mut hi = 1.0;
+    while up(hi) > delta {
+        hi *= 2.0;
+        if hi > EPSILON_MAX {
+            return Err(beyond_max_error(low(EPSILON_MAX), delta, None));
+        }
+    }
+    let xtol = 1e-14 * hi;
+    let (_, eps_up) = bisect_bracket(|e| Ok(up(e) <= delta), 0.0, hi, xtol, 400)?;
+    let eps_low = if low(0.0) <= delta {
+        0.0
+    } else {
+        bisect_bracket(|e| Ok(low(e) <= delta), 0.0, hi, xtol, 400)?.0
+    };
+    Ok(Enclosure {
+        lower: eps_low,
+        value: 0.5 * (eps_low + eps_up),
+        upper: eps_up,
+    })
+}
+
+/// The refusal when the certified δ_up stays above δ up to ε = [`EPSILON_MAX`]; it says ε > 10⁴
+/// only where δ_low(10⁴) > δ certifies it.
+fn beyond_max_error(low_at_max: f64, delta: f64, design: Option<(f64, f64)>) -> Error {
+    if low_at_max > delta {
+        Error::NotCertified(format!(
+            "contour: epsilon exceeds {EPSILON_MAX:e}, the largest epsilon this accountant \
+             answers (certified: delta({EPSILON_MAX:e}) >= {low_at_max:e} > {delta:e})"
+        ))
+    } else {
+        let at = design.map_or(String::new(), |(e, l)| {
+            format!(" (contour built for epsilon = {e:e}, lambda = {l:.6})")
+        });
+        Error::NotCertified(format!(
+            "contour: could not bracket epsilon(delta = {delta:e}): the contour's upper bound on \
+             delta stays above delta up to epsilon = {EPSILON_MAX:e}{at} while its lower bound \
+             does not exceed delta there, so the bound is too loose to decide"
+        ))
+    }
+}
+
+/// Bisect one contour's certified δ bounds for the ε bracket; also says whether the answer is
+/// close enough to the design ε (or wide for another reason) that no redesign is needed.
+fn invert_contour(c: &Contour, delta: f64, design: f64, tol: f64) -> Result<(Enclosure, bool)> {
+    let up = |e: f64| c.bounds(e).upper;
+    let low = |e: f64| c.bounds(e).lower;
+    // ε = 0 already meets δ.
+    if up(0.0) <= delta {
+        return Ok((Enclosure::ZERO, true));
+    }
+    let mut d = (1e-6 + 10.0 * tol) * (1.0 + design);
+    let mut hi = design + d;
+    let mut n_exp = 0;
+    while up(hi) > delta {
+        d *= 2.0;
+        hi = design + d;
+        n_exp += 1;
+        if hi > EPSILON_MAX || n_exp > 60 {
+            let at = hi.min(EPSILON_MAX);
+            let err = beyond_max_error(low(at), delta, Some((design, c.lambda)));
+            return Err(if hi > EPSILON_MAX {
+                err
+            } else {
+                Error::NotCertified(format!(
+                    "contour: the certified upper bound on delta is still above {delta:e} at \
+                     epsilon = {hi:e} (contour built for epsilon = {design:e})"
+                ))
+            });
+        }
+    }
+    let mut d2 = (1e-6 + 10.0 * tol) * (1.0 + design);
+    let mut lo = (design - d2).max(0.0);
+    let mut lower_zero = false;
+    while low(lo) <= delta {
+        if lo == 0.0 {
+            lower_zero = true;
+            break;
+        }
+        d2 *= 2.0;
+        lo = (design - d2).max(0.0);
+    }
+    let xtol = 1e-3 * tol * design.max(1e-9);
+    let (_, eps_up) = bisect_bracket(|e| Ok(up(e) <= delta), lo, hi, xtol, 200)?;
+    let eps_low = if lower_zero {
+        0.0
+    } else {
+        bisect_bracket(|e| Ok(low(e) <= delta), lo, hi, xtol, 200)?.0
+    };
+    let mid = 0.5 * (eps_low + eps_up);
+    let b = Enclosure {
+        lower: eps_low,
+        value: mid,
+        upper: eps_up,
+    };
+    // Redesign when the answer is far from the design point (the bounds widen off-saddle).
+    let width = (eps_up - eps_low) / mid.max(1e-300);
+    let stop = (mid - design).abs() <= 1e-3 * (1.0 + design)
+        || width <= 10.0 * tol
+        || lower_zero
+        || c.capped;
+    Ok((b, stop))
 }
 
 fn info_note(dir: Direction, info: &Option<ContourInfo>) -> Option<String> {
@@ -1322,85 +1574,80 @@ fn info_note(dir: Direction, info: &Option<ContourInfo>) -> Option<String> {
     })
 }
 
-impl Accountant for ContourAccountant {
+impl OrderingAccountant for ContourAccountant {
     fn name(&self) -> &'static str {
         "contour"
     }
 
-    fn compose(&mut self, event: &DpEvent, count: u64) -> Result<()> {
-        self.composition.add_event(event, count, "contour")
+    fn adjacency(&self) -> Adjacency {
+        self.params.adjacency
     }
 
-    fn delta(&self, epsilon: f64) -> Result<Report> {
-        check_epsilon(epsilon)?;
-        if let Some(r) = self.trivial(Query::Delta, epsilon, 0.0) {
-            return Ok(r);
-        }
-        let mut r = self.base_report(Query::Delta, epsilon, 0.0);
-        let (mut lo, mut val, mut up) = (0f64, 0f64, 0f64);
-        for &dir in self.params.adjacency.directions() {
-            let (b, info) = self.delta_bounds(dir, epsilon)?;
-            r.orderings.push(OrderingValue {
-                direction: dir,
-                value: b.value,
-                lower: Some(b.lower),
-                upper: Some(b.upper),
-            });
-            if let Some(n) = info_note(dir, &info) {
-                r.notes.push(n);
-            }
-            lo = lo.max(b.lower);
-            val = val.max(b.value);
-            up = up.max(b.upper);
-        }
-        r.set_value(val.clamp(lo, up));
-        r.lower = Some(lo);
-        r.upper = Some(up);
-        r.vacuous = up >= 1.0 && lo <= 0.0;
-        if val > 0.0 {
-            r.notes
-                .push(format!("relative bracket width {:.3e}", (up - lo) / val));
-        }
-        Ok(r)
+    fn composition(&self) -> &Composition {
+        &self.composition
     }
 
-    fn epsilon(&self, delta: f64) -> Result<Report> {
-        check_delta(delta)?;
-        if let Some(r) = self.trivial(Query::Epsilon, 0.0, delta) {
-            return Ok(r);
-        }
-        let mut r = self.base_report(Query::Epsilon, 0.0, delta);
-        let (mut lo, mut up) = (0f64, 0f64);
-        for &dir in self.params.adjacency.directions() {
-            let (b, info) = self.epsilon_bounds(dir, delta)?;
-            r.orderings.push(OrderingValue {
-                direction: dir,
-                value: b.value,
-                lower: Some(b.lower),
-                upper: Some(b.upper),
-            });
-            if let Some(n) = info_note(dir, &info) {
-                r.notes.push(n);
-            }
-            lo = lo.max(b.lower);
-            up = up.max(b.upper);
-        }
-        let mid = 0.5 * (lo + up);
-        r.set_value(mid);
-        r.lower = Some(lo);
-        r.upper = Some(up);
-        if mid > 0.0 {
-            r.notes
-                .push(format!("relative bracket width {:.3e}", (up - lo) / mid));
-        }
-        Ok(r)
+    fn absorb(&mut self, added: Composition) -> Result<()> {
+        self.composition.merge(added);
+        Ok(())
     }
+
+    fn guarantee(&self, _query: Query) -> Guarantee {
+        Guarantee::Bracket
+    }
+
+    fn delta_for(&self, direction: Direction, epsilon: f64) -> Result<OrderingAnswer> {
+        let (b, info) = self.delta_enclosure(direction, epsilon)?;
+        Ok(answer_with_note(b, direction, &info))
+    }
+
+    fn epsilon_for(&self, direction: Direction, delta: f64) -> Result<OrderingAnswer> {
+        let (b, info) = self.epsilon_enclosure(direction, delta)?;
+        Ok(answer_with_note(b, direction, &info))
+    }
+
+    /// A δ bracket is vacuous when it is [0, 1] (or wider); an ε bracket never is (a refusal
+    /// replaces it).
+    fn vacuous(&self, query: Query, bracket: &Bracket) -> bool {
+        query == Query::Delta
+            && bracket.upper.is_some_and(|u| u >= 1.0)
+            && bracket.lower.is_some_and(|l| l <= 0.0)
+    }
+
+    /// ε: the midpoint of the combined bracket; δ: the largest trapezoid value clamped into the
+    /// combined bracket. Both with the relative width.
+    fn finish(&self, report: &mut Report) -> Result<()> {
+        let (Some(lo), Some(up)) = (report.lower, report.upper) else {
+            return Err(Error::Internal("contour: a bracket end is missing".into()));
+        };
+        let value = match report.query {
+            Query::Epsilon => 0.5 * (lo + up),
+            Query::Delta => report.value(),
+        };
+        if value > 0.0 {
+            report
+                .notes
+                .push(format!("relative bracket width {:.3e}", (up - lo) / value));
+        }
+        report.set_value(value.clamp(lo, up));
+        Ok(())
+    }
+}
+
+fn answer_with_note(b: Enclosure, dir: Direction, info: &Option<ContourInfo>) -> OrderingAnswer {
+    let mut a = OrderingAnswer::new(b.bracket());
+    if let Some(n) = info_note(dir, info) {
+        a.notes.push(n);
+    }
+    a
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accountant::Accountant;
     use crate::edgeworth::gaussian_delta as gd;
+    use crate::event::DpEvent;
 
     /// The remove-ordering plan of `steps` DP-SGD steps.
     fn remove_plan(sigma: f64, q: f64, steps: u64) -> Plan {
@@ -1499,7 +1746,7 @@ mod tests {
             .expect("test setup");
         for eps in [0.0, 0.5, 1.0, 3.0, 10.0] {
             let (b, _) = acc
-                .delta_bounds(Direction::Remove, eps)
+                .delta_enclosure(Direction::Remove, eps)
                 .expect("test setup");
             let want = gd(1.0, eps);
             assert!(b.lower <= want && want <= b.upper, "{eps}: {b:?} {want}");
