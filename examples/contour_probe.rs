@@ -25,9 +25,9 @@ fn main() -> anyhow::Result<()> {
         println!(
             "{}: [{:.12}, {:.12}] width {:.2e} {:?} {:.3} s",
             dir.name(),
-            b.lower,
-            b.upper,
-            (b.upper - b.lower) / b.value,
+            b.lower.unwrap(),
+            b.upper.unwrap(),
+            (b.upper.unwrap() - b.lower.unwrap()) / b.value,
             info,
             t.elapsed().as_secs_f64()
         );

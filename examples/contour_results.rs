@@ -51,16 +51,16 @@ fn main() -> anyhow::Result<()> {
             let t = Instant::now();
             let (b, _) = acc.epsilon_bounds(dir, *delta)?;
             let secs = t.elapsed().as_secs_f64();
-            let w = (b.upper - b.lower) / b.value;
+            let w = (b.upper.unwrap() - b.lower.unwrap()) / b.value;
             worst = worst.max(w);
             writeln!(
                 f,
                 "{name},{q},{sigma},{steps},{delta},{},{:.15},{:.15},{w:.3e},{secs:.4}",
                 dir.name(),
-                b.lower,
-                b.upper
+                b.lower.unwrap(),
+                b.upper.unwrap()
             )?;
-            println!("{name} q={q:.6} σ={sigma} steps={steps} δ={delta} {}: [{:.12}, {:.12}] width {w:.2e} ({secs:.3} s)", dir.name(), b.lower, b.upper);
+            println!("{name} q={q:.6} σ={sigma} steps={steps} δ={delta} {}: [{:.12}, {:.12}] width {w:.2e} ({secs:.3} s)", dir.name(), b.lower.unwrap(), b.upper.unwrap());
         }
     }
     // Cost against the number of steps (q = 0.01, σ = 1, δ = 1e−5, remove ordering).
@@ -76,15 +76,17 @@ fn main() -> anyhow::Result<()> {
         let (b, info) = acc.epsilon_bounds(Direction::Remove, 1e-5)?;
         let secs = t.elapsed().as_secs_f64();
         let nodes = info.map_or(0, |i| i.nodes);
-        let w = (b.upper - b.lower) / b.value;
+        let w = (b.upper.unwrap() - b.lower.unwrap()) / b.value;
         writeln!(
             g,
             "{steps},{:.15},{:.15},{w:.3e},{nodes},{secs:.4}",
-            b.lower, b.upper
+            b.lower.unwrap(),
+            b.upper.unwrap()
         )?;
         println!(
             "steps={steps}: [{:.12}, {:.12}] width {w:.2e}, {nodes} nodes, {secs:.3} s",
-            b.lower, b.upper
+            b.lower.unwrap(),
+            b.upper.unwrap()
         );
     }
     // Small q (nearly atomic PLLR): EA S2/S3 and EW-Tune MNLI/QQP, both orderings, tolerance
@@ -132,19 +134,19 @@ fn main() -> anyhow::Result<()> {
             let (b, info) = acc.epsilon_bounds(dir, delta)?;
             let secs = t.elapsed().as_secs_f64();
             let (nodes, capped) = info.map_or((0, false), |i| (i.nodes, i.capped));
-            let w = (b.upper - b.lower) / b.value;
+            let w = (b.upper.unwrap() - b.lower.unwrap()) / b.value;
             writeln!(
                 k,
                 "{name},{q},{sigma},{steps},{delta},{},{:.15},{:.15},{w:.3e},{nodes},{capped},{secs:.4}",
                 dir.name(),
-                b.lower,
-                b.upper
+                b.lower.unwrap(),
+                b.upper.unwrap()
             )?;
             println!(
                 "{name} q={q:.6} σ={sigma} steps={steps} δ={delta} {}: [{:.12}, {:.12}] width {w:.2e}, {nodes} nodes{} ({secs:.3} s)",
                 dir.name(),
-                b.lower,
-                b.upper,
+                b.lower.unwrap(),
+                b.upper.unwrap(),
                 if capped { ", capped" } else { "" }
             );
         }

@@ -64,8 +64,8 @@ fn add_remove_is_the_max_of_both_orderings() {
     let (rem, _) = a.epsilon_bounds(Direction::Remove, 1e-6).unwrap();
     let (add, _) = a.epsilon_bounds(Direction::Add, 1e-6).unwrap();
     let r = a.epsilon(1e-6).unwrap();
-    assert_eq!(r.upper.unwrap(), rem.upper.max(add.upper));
-    assert!(rem.lower > add.upper);
+    assert_eq!(r.upper.unwrap(), rem.upper.unwrap().max(add.upper.unwrap()));
+    assert!(rem.lower.unwrap() > add.upper.unwrap());
     // δ(ε) is non-increasing in ε (certified: δ_up(ε2) < δ_low(ε1) for ε2 well above ε1).
     let d1 = a.delta(1.0).unwrap();
     let d2 = a.delta(1.1).unwrap();

@@ -606,22 +606,21 @@ impl SaddlePointAccountant {
             Direction::Remove => Adjacency::Remove,
             Direction::Add => Adjacency::Add,
         };
-        let mut c = ContourAccountant::new(ContourParams {
-            adjacency,
-            tolerance: FOURIER_TOLERANCE,
-        })?;
-        for (m, n) in &self.composition.parts {
-            c.compose(&mechanism_event(m), *n)?;
-        }
-        Ok(c)
+        ContourAccountant::with_composition(
+            ContourParams {
+                adjacency,
+                tolerance: FOURIER_TOLERANCE,
+            },
+            self.composition.clone(),
+        )
     }
 
     /// Certified δ bracket from the Fourier inversion of the tilted law.
     fn fourier_delta(&self, dir: Direction, epsilon: f64) -> Result<DeltaBracket> {
         let (b, _) = self.fourier_accountant(dir)?.delta_bounds(dir, epsilon)?;
         Ok(DeltaBracket {
-            lower: b.lower.max(0.0),
-            upper: b.upper.min(1.0),
+            lower: b.lower.unwrap_or(0.0).max(0.0),
+            upper: b.upper.unwrap_or(1.0).min(1.0),
         })
     }
 
@@ -699,9 +698,10 @@ impl SaddlePointAccountant {
                 .and_then(|c| c.epsilon_bounds(dir, delta))
             {
                 Ok((b, _)) => {
-                    fourier = Some((b.lower, b.upper));
-                    lower = lower.max(b.lower);
-                    upper = upper.min(b.upper);
+                    let (lo, up) = (b.lower.unwrap_or(0.0), b.upper.unwrap_or(f64::INFINITY));
+                    fourier = Some((lo, up));
+                    lower = lower.max(lo);
+                    upper = upper.min(up);
                 }
                 Err(e) => fourier_error = Some(e.to_string()),
             }
@@ -779,6 +779,7 @@ fn into_bracket(value: f64, lower: f64, upper: f64, notes: &mut Vec<String>) -> 
 }
 
 /// The event whose flattening is `m` (to hand the composition to another accountant).
+#[cfg(test)]
 fn mechanism_event(m: &Mechanism) -> DpEvent {
     match m {
         Mechanism::Gaussian(g) => DpEvent::Gaussian { sigma: g.sigma() },

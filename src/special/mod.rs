@@ -3,7 +3,6 @@
 //!
 //! The certified (MPFR) quadrature lives in [`quadrature`].
 
-pub mod complex_quadrature;
 pub mod hermite;
 pub mod normal;
 pub mod quadrature;

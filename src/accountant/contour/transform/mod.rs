@@ -361,11 +361,42 @@ impl Transform {
                 let alpha = if add { 1.0 - lambda } else { lambda };
                 let c = (1.0 / 1e-17f64).ln() + 4.0f64.ln();
                 let a = (PI / (2.0 * mu)).min((2.0 * c).sqrt());
-                let h = 2.0 * PI * a / (0.5 * a * a + t.abs() * mu * a + c);
+                // As in subsampled_mgf_windowed, including the strip term of Re ζ < 0.
+                let c_neg = if alpha < 0.0 {
+                    -alpha * -(0.5 * mu * a).cos().ln()
+                } else {
+                    0.0
+                };
+                let h = 2.0 * PI * a / (0.5 * a * a + t.abs() * mu * a + c_neg + c);
                 let (lo, hi) = node_range(q, mu, alpha, c);
-                (hi - lo) / h
+                let n = (hi - lo) / h;
+                if n.is_nan() {
+                    f64::INFINITY
+                } else {
+                    n
+                }
             }
             _ => 1.0,
+        }
+    }
+
+    /// Estimated number of x-nodes of the real-λ summaries ([`Transform::cgf`],
+    /// [`Transform::decay`], [`Transform::tilted_abs_mean`]) at λ (0 for closed forms); the
+    /// contour checks it against its budget before evaluating them.
+    pub fn real_cost(&self, lambda: f64) -> f64 {
+        match *self {
+            Transform::Subsampled { q, mu, add } => {
+                let alpha = if add { 1.0 - lambda } else { lambda };
+                let hh = (0.5 / (1.0 + alpha.abs() * mu * mu).sqrt()).min(0.02);
+                let (lo, hi) = node_range(q, mu, alpha, 40.0);
+                let n = (hi - lo) / hh;
+                if n.is_nan() {
+                    f64::INFINITY
+                } else {
+                    n
+                }
+            }
+            _ => 0.0,
         }
     }
 
@@ -415,10 +446,15 @@ impl Transform {
         }
     }
 
-    /// The largest value L can take when it is bounded above (Laplace: a), else None.
+    /// An upper bound on the largest value L can take when it is bounded above, else None:
+    /// Laplace, a; the subsampled Gaussian's add ordering, whose loss −L(x) =
+    /// −ln(1 − q + q·e^{μx − μ²/2}) < −ln(1 − q) (rounded up by 4u relative).
     pub fn loss_max(&self) -> Option<f64> {
         match *self {
             Transform::Laplace { a } => Some(a),
+            Transform::Subsampled { q, add: true, .. } => {
+                Some(-(-q).ln_1p() * (1.0 + 4.0 * UNIT_ROUNDOFF))
+            }
             _ => None,
         }
     }

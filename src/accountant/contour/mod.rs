@@ -1,0 +1,680 @@
+//! Exact certified accounting by inversion along the saddle-point contour (MATH.md §6).
+//!
+//! For the composed PLLR S = Σ L_i under P, f(s) = (e^s − e^ε)_+ has two-sided Laplace transform
+//! e^{(1−z)ε}/(z(z−1)) for Re z > 1, so for every λ > 1
+//!
+//! ```text
+//! δ(ε) = (1/2π) ∫ Π_i M_i(λ+it)^{n_i} · e^{(1−λ−it)ε} / ((λ+it)(λ+it−1)) dt          (exact)
+//! ```
+//!
+//! with M_i(z) = E_P[e^{zL_i}] ([`transform`]). Writing
+//! A = Π M̃_i(λ)^{n_i} e^{(1−λ)ε} and G(t) = Π (M_i(λ+it)/M̃_i(λ))^{n_i} e^{−itε}/(z(z−1)),
+//! δ = A·S with S = (1/2π)∫G; G(−t) = conj G(t), so the trapezoid is
+//! S_h = (h/2π)[G(0) + 2 Σ_{k≥1} Re G(kh)].
+//!
+//! # Choices
+//! - **λ** is the saddle point of the real integrand: Σ n_i K_i'(λ) = ε + 1/λ + 1/(λ−1); the
+//!   integrand is then a bump of width w = (Σ n_i K_i''(λ))^{−1/2} and the number of nodes does
+//!   not grow with n.
+//! - **Step h** from the Trefethen–Weideman bound (SIAM Review 56 (2014), Thm 5.1, applied to
+//!   each half-strip): G is analytic in t for Re z ∉ {0, 1}; on the line Re z = λ − s,
+//!   ∫|G| ≤ (1/2π)·Π(M_i(λ−s)/M̃_i(λ))^{n_i} e^{sε}·π/(λ−s−1) (|M(λ'+it)| ≤ M(λ'),
+//!   |z||z−1| ≥ (λ'−1)² + t²), log-convex in s, so its sup over a strip is at an edge; the error
+//!   is ≤ M₋/(e^{2πa₋/h} − 1) + M₊/(e^{2πa₊/h} − 1) with a₋ < λ − 1 toward the pole and any a₊
+//!   away from it (best of a list of widths, recomputed for each ε); ln(e^{2πa/h} − 1) is
+//!   evaluated without overflow. A tilted law that is nearly a lattice (small q at large λ: a
+//!   sampled record contributes L ≈ λμ² + ln q) makes the integrand nearly periodic in t, and
+//!   the away-side majorant grows so fast that only a small h meets the bound.
+//! - **Truncation**: |M_i(λ+it)| ≤ M_i(λ)·D_i(t) with D_i the per-step [`Decay`] bound (Gaussian
+//!   exact, third-moment, total-variation and split bounds p_k + C_k/t for densities, atom + 1/t
+//!   for Laplace); the
+//!   omitted nodes are bounded one by one up to a point T and beyond T by the integral of a
+//!   power-law envelope Π(C_i/t)^{p_i n_i}/t². Where these bounds leave a gap (between the
+//!   third-moment and the TV regions |M| is bounded only by M(λ)), |M̃(λ+it_j)| plus its error is
+//!   evaluated on a coarse grid and |M| in between bounded by the Lipschitz constant
+//!   |d/dt M(λ+it)| ≤ E[|L|e^{λL}] = M(λ)·E_λ|L|.
+//! - **Cost**: the subsampled transform at the direct nodes (and at the coarse grid) is evaluated
+//!   in blocks of up to 128 consecutive t sharing one x-grid
+//!   ([`transform::subsampled_mgf_rotated`]): L(x_j) and the real weights
+//!   once per block, the phases by complex rotation from one sin/cos seed per block and x-node
+//!   (up to 64 rotations where the tolerance allows), summed in vectorised plain chunks of 32
+//!   x-nodes between compensated additions (where √2·34u·n stays below 1% of the tolerance).
+//!   Compositions of fewer than 100 steps (outside the cost target) get a 20× larger work cap: at
+//!   small q·n their tilted law is nearly a spike and the integrand decays slowly in t.
+//! - **Laplace atoms**: a homogeneous Laplace composition (n ≤ 10⁵) splits off its lattice part
+//!   exactly: M^n = A^n + (M^n − A^n), with A the atom part; the lattice term is the finite sum
+//!   Σ_j C(n,j) 2^{−n} e^{−ja}(e^{(2j−n)a} − e^ε)_+ and the remainder decays like
+//!   n|C|(A(λ)+|C|)^{n−1}/t³.
+//! - **Analytic window** (one subsampled-Gaussian factor, remove ordering, n < 100, only where the
+//!   plain contour hits its work cap): at small q·n the tilted law is ~99% a spike near ln(1 − q),
+//!   |M(λ+it)/M(λ)|ⁿ stays near (spike mass)ⁿ up to t ~ 10⁴ and the plain integrand decays only
+//!   like 1/t². With w(x) = Φ((x₀ − x)/s), x₀ = L⁻¹(0.7ε/n), s = 0.1, P = wP + (1 − w)P (both
+//!   nonnegative) and M = M_w + M_{1−w}:
+//!   δ(ε) = (1/2π)∫ĥ(λ+it)(Mⁿ − M_wⁿ)(λ+it)dt + R, where Mⁿ − M_wⁿ is the transform of the
+//!   nonnegative measure P^{⊗n} − (wP)^{⊗n} (so the inversion formula holds for it, and
+//!   |Mⁿ − M_wⁿ|(λ'+it) ≤ M(λ')ⁿ keeps the strip bound of the step), and
+//!   0 ≤ R = E_{(wP)^{⊗n}}[(e^S − e^ε)₊] ≤ min_{λ'} e^{−(λ'−1)ε}h_max(λ')M_w(λ')ⁿ (MATH.md §6,
+//!   h ≤ h_max), added to δ_up only. M_w comes from the certified windowed quadrature
+//!   ([`transform::subsampled_mgf_windowed`]); the tail uses
+//!   |Mⁿ − M_wⁿ| ≤ n|M_{1−w}|M(λ)^{n−1} with the shifted-contour bound |M_{1−w}(λ+it)| ≤ B(t)
+//!   ([`transform::ln_window_tail_bound`], non-increasing in t), so the
+//!   omitted nodes sum to ≤ (1/π)n(1+η)^{n−1}B(T)/(M̃(λ)T). Analysis and f64 check:
+//!   experiments/contour/README.md, `window_split.py`.
+//! - **Rounding**: each node carries the error of M̃ (the M̃ error η propagates as
+//!   Π(r + η)^{n} − Π r^{n}) plus u(8 + 4Σ n_i(|ln M̃_i(z)| + |ln M̃_i(λ)|)) for forming the power,
+//!   3u(|tε| + 1) for the phase; the compensated node sum adds 3u Σ|terms|; ln A carries
+//!   4u(Σ n_i|ln M̃_i(λ)| + |(1−λ)ε|).
+//!
+//! All error terms are added in the safe direction: δ_low ≤ δ ≤ δ_up. ε(δ) is bracketed by
+//! bisection on δ_up (a certified upper bound on ε) and on δ_low (a certified lower bound).
+//!
+//! # References
+//! MATH.md §6; Alghamdi et al., *The Saddle-Point Method in Differential Privacy* (ICML 2023) for
+//! the saddle point; Trefethen & Weideman (2014), Thm 5.1.
+
+use self::transform::{
+    ln_window_tail_bound, logsumexp, subsampled_mgf_windowed, Decay, MgfValue, Transform, C64,
+    SUM_BLOCK, UNIT_ROUNDOFF,
+};
+use super::invert::EPSILON_MAX;
+use super::{
+    check_delta, check_epsilon, Bracket, Guarantee, OrderingAccountant, OrderingAnswer, Query,
+    Report,
+};
+use crate::error::{Error, Result};
+use crate::event::Composition;
+use crate::mechanism::{Adjacency, Direction};
+use crate::special::roots::{bisect_bracket, brent};
+use rayon::prelude::*;
+use std::f64::consts::PI;
+
+mod integral;
+mod lattice;
+mod plan;
+pub mod transform;
+mod window;
+
+use integral::*;
+use lattice::*;
+use plan::*;
+use window::*;
+
+/// Parameters of [`ContourAccountant`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContourParams {
+    /// Ordering(s) to cover.
+    pub adjacency: Adjacency,
+    /// Requested relative width of the certified δ bracket (ε brackets follow from it).
+    pub tolerance: f64,
+}
+
+impl Default for ContourParams {
+    fn default() -> Self {
+        ContourParams {
+            adjacency: Adjacency::AddRemove,
+            tolerance: 1e-9,
+        }
+    }
+}
+
+/// A certified enclosure `lower ≤ true ≤ upper` of δ(ε) or ε(δ) for one ordering, with the
+/// best estimate `value` (the trapezoid value for δ, the midpoint for ε). Both ends are always
+/// certified here; the public API returns it as an [`Bracket`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Enclosure {
+    lower: f64,
+    value: f64,
+    upper: f64,
+}
+
+impl Enclosure {
+    /// The exact zero (δ beyond the largest loss, ε where δ(0) ≤ δ).
+    const ZERO: Enclosure = Enclosure {
+        lower: 0.0,
+        value: 0.0,
+        upper: 0.0,
+    };
+
+    fn bracket(self) -> Bracket {
+        Bracket::certified(self.lower, self.value, self.upper)
+    }
+}
+
+/// Diagnostics of one contour.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ContourInfo {
+    /// The real part λ of the contour.
+    pub lambda: f64,
+    /// t-step.
+    pub step: f64,
+    /// Number of t-nodes evaluated (including t = 0).
+    pub nodes: usize,
+    /// Bound on the omitted nodes (in units of S).
+    pub truncation: f64,
+    /// Whether a lattice part was split off (Laplace).
+    pub lattice: bool,
+    /// Whether the node count was capped by the work limit (the bracket is then wider than
+    /// requested; still certified).
+    pub capped: bool,
+    /// Whether the analytic-window path was used (module docs).
+    pub window: bool,
+}
+
+/// The contour-inversion accountant: certified δ_low ≤ δ ≤ δ_up and ε brackets from the exact
+/// inversion integral along the saddle-point contour (module docs).
+///
+/// # Guarantee
+/// A **bracket**: `lower` and `upper` are certified (every error term bounded and added in the
+/// safe direction, under the rounding model of [`transform`]); `value`
+/// is the midpoint (ε) or the trapezoid value (δ). The requested `tolerance` sets the width
+/// (relative, on δ) unless rounding (≈ n·1e−13 relative) or the node caps prevent it; the report's
+/// notes give the width achieved. Cost does not grow with the number of steps.
+///
+/// # Refusals
+/// Where it cannot certify a useful bracket the call returns an error instead of a number
+/// ([`Error::NotCertified`], [`Error::BudgetExceeded`]): an error term of the inversion that is
+/// not finite (overflow at extreme σ), a quadrature that would need more than
+/// 4·10⁶ nodes per evaluation, a bracket capped by the work limit that is wider than
+/// [`ContourAccountant::capped_width_limit`], and ε above [`super::invert::EPSILON_MAX`] (= 10⁴).
+/// δ(ε) = 0 exactly for ε at or above the largest loss (Laplace; the add ordering of the
+/// subsampled Gaussian, n·ln(1/(1 − q))), and ε = 0 exactly where the Chernoff bound already
+/// gives δ(0) ≤ δ.
+///
+/// # Examples
+/// ```
+/// use ewtune::accountant::{Accountant, ContourAccountant, ContourParams};
+/// use ewtune::edgeworth::gaussian_delta;
+/// use ewtune::event::Composition;
+/// use ewtune::mechanism::{Adjacency, Gaussian, Mechanism};
+///
+/// // Four Gaussian steps with σ = 2 compose to μ = 1: δ(1) has a closed form.
+/// let mut composition = Composition::default();
+/// composition.push(Mechanism::Gaussian(Gaussian::new(2.0)?), 4);
+/// let acc = ContourAccountant::with_composition(
+///     ContourParams { adjacency: Adjacency::AddRemove, tolerance: 1e-10 },
+///     composition,
+/// )?;
+/// let r = acc.delta(1.0)?;
+/// let exact = gaussian_delta(1.0, 1.0); // 0.12693673751
+/// let (lo, up) = (r.lower.unwrap(), r.upper.unwrap());
+/// assert!(lo <= exact && exact <= up && up - lo <= 1e-9 * exact);
+/// # Ok::<(), ewtune::Error>(())
+/// ```
+///
+/// # References
+/// MATH.md §6.
+#[derive(Debug, Clone)]
+pub struct ContourAccountant {
+    params: ContourParams,
+    composition: Composition,
+}
+
+impl ContourAccountant {
+    /// An accountant with nothing composed.
+    ///
+    /// # Errors
+    /// `tolerance` must lie in (0, 1).
+    pub fn new(params: ContourParams) -> Result<Self> {
+        Self::with_composition(params, Composition::default())
+    }
+
+    /// An accountant for an already flattened composition (e.g. another accountant's).
+    ///
+    /// # Errors
+    /// `tolerance` must lie in (0, 1).
+    pub fn with_composition(params: ContourParams, composition: Composition) -> Result<Self> {
+        crate::error::Range::open(0.0, 1.0).check("tolerance", params.tolerance)?;
+        Ok(ContourAccountant {
+            params,
+            composition,
+        })
+    }
+
+    /// The relative width above which a bracket whose node count was capped by the work limit
+    /// is refused rather than returned: max(10·tolerance, 10⁻³). Narrower capped brackets are
+    /// returned with a note saying the cap was hit.
+    pub fn capped_width_limit(&self) -> f64 {
+        (10.0 * self.params.tolerance).max(1e-3)
+    }
+
+    /// Certified bounds on δ(ε) of one ordering, with the contour's diagnostics (None where
+    /// no contour was needed: δ exactly 0, or a single step's closed form).
+    ///
+    /// # Errors
+    /// Bad ε; a refusal (type docs).
+    pub fn delta_bounds(
+        &self,
+        direction: Direction,
+        epsilon: f64,
+    ) -> Result<(Bracket, Option<ContourInfo>)> {
+        check_epsilon(epsilon)?;
+        let (b, info) = self.delta_enclosure(direction, epsilon)?;
+        Ok((b.bracket(), info))
+    }
+
+    /// Certified bounds on ε(δ) of one ordering (`value` the midpoint).
+    ///
+    /// # Errors
+    /// Bad δ; a refusal (type docs).
+    pub fn epsilon_bounds(
+        &self,
+        direction: Direction,
+        delta: f64,
+    ) -> Result<(Bracket, Option<ContourInfo>)> {
+        check_delta(delta)?;
+        let (b, info) = self.epsilon_enclosure(direction, delta)?;
+        Ok((b.bracket(), info))
+    }
+
+    fn delta_enclosure(
+        &self,
+        direction: Direction,
+        epsilon: f64,
+    ) -> Result<(Enclosure, Option<ContourInfo>)> {
+        let plan = Plan::new(&self.composition, direction);
+        if plan.factors.is_empty() {
+            return Ok((Enclosure::ZERO, None));
+        }
+        if let Some(m) = plan.loss_max {
+            if epsilon >= m {
+                return Ok((Enclosure::ZERO, None));
+            }
+        }
+        if let Some(b) = plan.single_step(epsilon) {
+            return Ok((b, None));
+        }
+        plan.check_domain()?;
+        let lambda = plan.saddle(epsilon)?;
+        let c = plan.build(lambda, epsilon, self.params.tolerance)?;
+        let b = c.bounds(epsilon);
+        let info = c.info();
+        if b.value.is_nan() {
+            return Err(Error::NotCertified(format!(
+                "contour: an error term of the inversion at lambda = {lambda:.6} is not finite \
+                 (overflow of the transform for this composition); no bracket on delta({epsilon:e}) \
+                 was established"
+            )));
+        }
+        if info.capped && b.upper - b.lower > self.capped_width_limit() * b.upper {
+            return Err(Error::NotCertified(format!(
+                "contour: the node count at lambda = {lambda:.6} is capped by the work limit and the \
+                 certified bracket on delta({epsilon:e}), [{:e}, {:e}], is wider than {:e} relative",
+                b.lower,
+                b.upper,
+                self.capped_width_limit()
+            )));
+        }
+        Ok((b, Some(info)))
+    }
+
+    fn epsilon_enclosure(
+        &self,
+        direction: Direction,
+        delta: f64,
+    ) -> Result<(Enclosure, Option<ContourInfo>)> {
+        let plan = Plan::new(&self.composition, direction);
+        if plan.factors.is_empty() || plan.ln_chernoff(0.0) <= delta.ln() {
+            // δ(0) ≤ δ: ε = 0 exactly.
+            return Ok((Enclosure::ZERO, None));
+        }
+        if plan.single_step(0.0).is_some() {
+            return single_step_epsilon(&plan, delta).map(|b| (b, None));
+        }
+        plan.check_domain()?;
+        let design = plan.epsilon_guess(delta)?;
+        if design > EPSILON_MAX {
+            return Err(Error::NotCertified(format!(
+                "contour: the saddle-point estimate of epsilon is {design:e} (not certified), \
+                 above {EPSILON_MAX:e}, the largest epsilon this accountant answers"
+            )));
+        }
+        let tol = self.params.tolerance;
+        let mut design = design;
+        let mut last = None;
+        for _round in 0..4 {
+            let lambda = plan.saddle(design)?;
+            let c = plan.build(lambda, design, tol)?;
+            let (b, stop) = invert_contour(&c, delta, design, tol)?;
+            last = Some((b, c.info()));
+            if stop {
+                break;
+            }
+            design = b.value;
+        }
+        let (b, info) = last.expect("invariant: at least one round ran");
+        if b.upper > EPSILON_MAX {
+            return Err(Error::NotCertified(format!(
+                "contour: the certified bracket on epsilon is [{:e}, {:e}], reaching above \
+                 {EPSILON_MAX:e}, the largest epsilon this accountant answers",
+                b.lower, b.upper
+            )));
+        }
+        let width = (b.upper - b.lower) / b.value.max(1e-300);
+        if info.capped && width > self.capped_width_limit() {
+            return Err(Error::NotCertified(format!(
+                "contour: the node count at lambda = {:.6} is capped by the work limit and the \
+                 certified bracket on epsilon, [{:e}, {:e}], is {width:.2e} wide relative (more \
+                 than {:e})",
+                info.lambda,
+                b.lower,
+                b.upper,
+                self.capped_width_limit()
+            )));
+        }
+        Ok((b, Some(info)))
+    }
+}
+
+/// ε(δ) of one subsampled-Gaussian step: bisection of the exact closed form's bracket.
+fn single_step_epsilon(plan: &Plan, delta: f64) -> Result<Enclosure> {
+    let up = |e: f64| plan.single_step(e).map_or(1.0, |b| b.upper);
+    let low = |e: f64| plan.single_step(e).map_or(1.0, |b| b.lower);
+    if up(0.0) <= delta {
+        return Ok(Enclosure::ZERO);
+    }
+    let mut hi = 1.0;
+    while up(hi) > delta {
+        hi *= 2.0;
+        if hi > EPSILON_MAX {
+            return Err(beyond_max_error(low(EPSILON_MAX), delta, None));
+        }
+    }
+    let xtol = 1e-14 * hi;
+    let (_, eps_up) = bisect_bracket(|e| Ok(up(e) <= delta), 0.0, hi, xtol, 400)?;
+    let eps_low = if low(0.0) <= delta {
+        0.0
+    } else {
+        bisect_bracket(|e| Ok(low(e) <= delta), 0.0, hi, xtol, 400)?.0
+    };
+    Ok(Enclosure {
+        lower: eps_low,
+        value: 0.5 * (eps_low + eps_up),
+        upper: eps_up,
+    })
+}
+
+/// The refusal when the certified δ_up stays above δ up to ε = [`EPSILON_MAX`]; it says ε > 10⁴
+/// only where δ_low(10⁴) > δ certifies it.
+fn beyond_max_error(low_at_max: f64, delta: f64, design: Option<(f64, f64)>) -> Error {
+    if low_at_max > delta {
+        Error::NotCertified(format!(
+            "contour: epsilon exceeds {EPSILON_MAX:e}, the largest epsilon this accountant \
+             answers (certified: delta({EPSILON_MAX:e}) >= {low_at_max:e} > {delta:e})"
+        ))
+    } else {
+        let at = design.map_or(String::new(), |(e, l)| {
+            format!(" (contour built for epsilon = {e:e}, lambda = {l:.6})")
+        });
+        Error::NotCertified(format!(
+            "contour: could not bracket epsilon(delta = {delta:e}): the contour's upper bound on \
+             delta stays above delta up to epsilon = {EPSILON_MAX:e}{at} while its lower bound \
+             does not exceed delta there, so the bound is too loose to decide"
+        ))
+    }
+}
+
+/// Bisect one contour's certified δ bounds for the ε bracket; also says whether the answer is
+/// close enough to the design ε (or wide for another reason) that no redesign is needed.
+fn invert_contour(c: &Contour, delta: f64, design: f64, tol: f64) -> Result<(Enclosure, bool)> {
+    let up = |e: f64| c.bounds(e).upper;
+    let low = |e: f64| c.bounds(e).lower;
+    // ε = 0 already meets δ.
+    if up(0.0) <= delta {
+        return Ok((Enclosure::ZERO, true));
+    }
+    let mut d = (1e-6 + 10.0 * tol) * (1.0 + design);
+    let mut hi = design + d;
+    let mut n_exp = 0;
+    while up(hi) > delta {
+        d *= 2.0;
+        hi = design + d;
+        n_exp += 1;
+        if hi > EPSILON_MAX || n_exp > 60 {
+            let at = hi.min(EPSILON_MAX);
+            let err = beyond_max_error(low(at), delta, Some((design, c.lambda)));
+            return Err(if hi > EPSILON_MAX {
+                err
+            } else {
+                Error::NotCertified(format!(
+                    "contour: the certified upper bound on delta is still above {delta:e} at \
+                     epsilon = {hi:e} (contour built for epsilon = {design:e})"
+                ))
+            });
+        }
+    }
+    let mut d2 = (1e-6 + 10.0 * tol) * (1.0 + design);
+    let mut lo = (design - d2).max(0.0);
+    let mut lower_zero = false;
+    while low(lo) <= delta {
+        if lo == 0.0 {
+            lower_zero = true;
+            break;
+        }
+        d2 *= 2.0;
+        lo = (design - d2).max(0.0);
+    }
+    let xtol = 1e-3 * tol * design.max(1e-9);
+    let (_, eps_up) = bisect_bracket(|e| Ok(up(e) <= delta), lo, hi, xtol, 200)?;
+    let eps_low = if lower_zero {
+        0.0
+    } else {
+        bisect_bracket(|e| Ok(low(e) <= delta), lo, hi, xtol, 200)?.0
+    };
+    let mid = 0.5 * (eps_low + eps_up);
+    let b = Enclosure {
+        lower: eps_low,
+        value: mid,
+        upper: eps_up,
+    };
+    // Redesign when the answer is far from the design point (the bounds widen off-saddle).
+    let width = (eps_up - eps_low) / mid.max(1e-300);
+    let stop = (mid - design).abs() <= 1e-3 * (1.0 + design)
+        || width <= 10.0 * tol
+        || lower_zero
+        || c.capped;
+    Ok((b, stop))
+}
+
+fn info_note(dir: Direction, info: &Option<ContourInfo>) -> Option<String> {
+    info.map(|i| {
+        format!(
+            "{} ordering: contour at lambda = {:.6}, {} t-nodes, step {:.3e}{}{}{}",
+            dir.name(),
+            i.lambda,
+            i.nodes,
+            i.step,
+            if i.lattice {
+                ", Laplace lattice part summed exactly"
+            } else {
+                ""
+            },
+            if i.window {
+                ", analytic window (spike part bounded by R, added to the upper end)"
+            } else {
+                ""
+            },
+            if i.capped {
+                " (node count capped by the work limit: bracket wider than requested)"
+            } else {
+                ""
+            }
+        )
+    })
+}
+
+impl OrderingAccountant for ContourAccountant {
+    fn name(&self) -> &'static str {
+        "contour"
+    }
+
+    fn adjacency(&self) -> Adjacency {
+        self.params.adjacency
+    }
+
+    fn composition(&self) -> &Composition {
+        &self.composition
+    }
+
+    fn absorb(&mut self, added: Composition) -> Result<()> {
+        self.composition.merge(added);
+        Ok(())
+    }
+
+    fn guarantee(&self, _query: Query) -> Guarantee {
+        Guarantee::Bracket
+    }
+
+    fn delta_for(&self, direction: Direction, epsilon: f64) -> Result<OrderingAnswer> {
+        let (b, info) = self.delta_enclosure(direction, epsilon)?;
+        Ok(answer_with_note(b, direction, &info))
+    }
+
+    fn epsilon_for(&self, direction: Direction, delta: f64) -> Result<OrderingAnswer> {
+        let (b, info) = self.epsilon_enclosure(direction, delta)?;
+        Ok(answer_with_note(b, direction, &info))
+    }
+
+    /// A δ bracket is vacuous when it is [0, 1] (or wider); an ε bracket never is (a refusal
+    /// replaces it).
+    fn vacuous(&self, query: Query, bracket: &Bracket) -> bool {
+        query == Query::Delta
+            && bracket.upper.is_some_and(|u| u >= 1.0)
+            && bracket.lower.is_some_and(|l| l <= 0.0)
+    }
+
+    /// ε: the midpoint of the combined bracket; δ: the largest trapezoid value clamped into the
+    /// combined bracket. Both with the relative width.
+    fn finish(&self, report: &mut Report) -> Result<()> {
+        let (Some(lo), Some(up)) = (report.lower, report.upper) else {
+            return Err(Error::Internal("contour: a bracket end is missing".into()));
+        };
+        let value = match report.query {
+            Query::Epsilon => 0.5 * (lo + up),
+            Query::Delta => report.value(),
+        };
+        if value > 0.0 {
+            report
+                .notes
+                .push(format!("relative bracket width {:.3e}", (up - lo) / value));
+        }
+        report.set_value(value.clamp(lo, up));
+        Ok(())
+    }
+}
+
+fn answer_with_note(b: Enclosure, dir: Direction, info: &Option<ContourInfo>) -> OrderingAnswer {
+    let mut a = OrderingAnswer::new(b.bracket());
+    if let Some(n) = info_note(dir, info) {
+        a.notes.push(n);
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accountant::Accountant;
+    use crate::edgeworth::gaussian_delta as gd;
+    use crate::event::DpEvent;
+
+    /// The remove-ordering plan of `steps` DP-SGD steps.
+    fn remove_plan(sigma: f64, q: f64, steps: u64) -> Plan {
+        let mut comp = Composition::default();
+        comp.add_event(&DpEvent::dpsgd(sigma, q, steps), 1, "contour")
+            .expect("test setup");
+        Plan::new(&comp, Direction::Remove)
+    }
+
+    /// The analytic-window path against the plain path where both work (q = 0.004, σ = 0.8,
+    /// 10 steps, remove, tolerance 1e−9; the plain contour is not capped there): the brackets
+    /// overlap and the window's is at most as wide (plus 1e−3 relative slack for the different
+    /// truncation); R's bound enters δ_up only.
+    #[test]
+    fn window_path_agrees_with_the_plain_path() {
+        let (plan, eps) = (remove_plan(0.8, 0.004, 10), 0.3);
+        let lam = plan.saddle(eps).expect("test setup");
+        let plain = plan
+            .build_with(lam, eps, 1e-9, WindowMode::Never)
+            .expect("test setup");
+        assert!(plain.window.is_none() && !plain.capped);
+        let win = plan
+            .build_with(lam, eps, 1e-9, WindowMode::Force)
+            .expect("test setup");
+        assert!(win.window.is_some() && !win.capped);
+        for e in [0.28, 0.3, 0.32] {
+            let (p, w) = (plain.bounds(e), win.bounds(e));
+            assert!(p.lower <= w.upper && w.lower <= p.upper, "{e}: {p:?} {w:?}");
+            assert!(
+                w.upper - w.lower <= (p.upper - p.lower) * (1.0 + 1e-3),
+                "{e}: {p:?} {w:?}"
+            );
+            // R only in δ_up: without the R table the lower end is the same and the upper end
+            // is lower by exactly the R bound.
+            let mut no_r = win.clone();
+            no_r.window = None;
+            let b = no_r.bounds(e);
+            assert_eq!(b.lower, w.lower);
+            assert!(b.upper <= w.upper);
+        }
+        // Where R's bound is not negligible (ε far below the design), it is the difference.
+        let e = 1e-3;
+        let r = win.window.as_ref().expect("window path").ln_bound(e).exp();
+        let mut no_r = win.clone();
+        no_r.window = None;
+        let (w, b) = (win.bounds(e), no_r.bounds(e));
+        assert_eq!(b.lower, w.lower);
+        if b.upper + r < 1.0 {
+            // Tolerance: 1e−8 relative for the rounding of the two sums.
+            assert!(
+                ((w.upper - b.upper) - r).abs() <= 1e-8 * (r + b.upper),
+                "{w:?} {b:?} {r}"
+            );
+        }
+    }
+
+    /// Where the plain contour is capped (q = 0.001, σ = 0.6, 10 steps, remove, ε = 0.333; the
+    /// tilted law is ~99% spike) the window path is taken, its bracket overlaps the plain one and
+    /// is ≥ 1000× narrower.
+    #[test]
+    fn window_path_is_taken_where_the_plain_contour_is_capped() {
+        let (plan, eps) = (remove_plan(0.6, 0.001, 10), 0.333);
+        let lam = plan.saddle(eps).expect("test setup");
+        let plain = plan
+            .build_with(lam, eps, 1e-9, WindowMode::Never)
+            .expect("test setup");
+        assert!(plain.capped && plain.window.is_none());
+        let win = plan
+            .build_with(lam, eps, 1e-9, WindowMode::Auto)
+            .expect("test setup");
+        assert!(win.window.is_some() && !win.capped);
+        let (p, w) = (plain.bounds(eps), win.bounds(eps));
+        assert!(p.lower <= w.upper && w.lower <= p.upper, "{p:?} {w:?}");
+        assert!(
+            (w.upper - w.lower) * 1e3 <= p.upper - p.lower,
+            "{p:?} {w:?}"
+        );
+        eprintln!("plain {p:?}\nwindow {w:?}");
+    }
+
+    #[test]
+    fn gaussian_delta_is_exact_and_bracketed() {
+        let mut acc = ContourAccountant::new(ContourParams {
+            adjacency: Adjacency::Remove,
+            tolerance: 1e-12,
+        })
+        .expect("test setup");
+        acc.compose(&DpEvent::Gaussian { sigma: 1.0 }, 1)
+            .expect("test setup");
+        for eps in [0.0, 0.5, 1.0, 3.0, 10.0] {
+            let (b, _) = acc
+                .delta_enclosure(Direction::Remove, eps)
+                .expect("test setup");
+            let want = gd(1.0, eps);
+            assert!(b.lower <= want && want <= b.upper, "{eps}: {b:?} {want}");
+            assert!(
+                (b.value - want).abs() <= 1e-12 * want,
+                "{eps}: {b:?} {want}"
+            );
+        }
+    }
+}

@@ -1,0 +1,796 @@
+//! The plan of one ordering's contour: the composed transform, the saddle point, the step,
+//! the truncation and the direct nodes (module docs of [`super`]).
+
+use super::*;
+
+/// Target relative accuracy of each M̃ quadrature (below the rounding floor, so the step is set
+/// by rounding-level accuracy).
+pub(super) const TAU_X: f64 = 1e-17;
+/// Largest number of t-nodes evaluated directly.
+pub(super) const MAX_DIRECT_NODES: usize = 400_000;
+/// Largest number of t-nodes bounded one by one.
+pub(super) const MAX_SCAN_NODES: usize = 4_000_000;
+/// Largest number of x-nodes (summed over the t-nodes) one contour may evaluate (~0.3 s with the
+/// batched transforms, which share L(x_j) and propagate phases across nearby t-nodes).
+pub(super) const MAX_WORK: f64 = 6e7;
+/// The work cap for compositions of fewer than 100 steps (outside the cost target of 10²…10⁷
+/// steps; up to ~1.6 s per ordering): at small q·n the tilted law is nearly a spike and the
+/// integrand decays slowly (the ten-step DP-SGD rows at q = 0.004, and at q = 0.001 with
+/// σ = 0.8, need it for a bracket 1000× narrower than PRV's).
+pub(super) const MAX_WORK_SHORT: f64 = 1.2e9;
+/// Most x-nodes one transform evaluation (one quadrature call) may use: each costs ~32 bytes
+/// per thread, so a call stays below ~130 MB. Real parts λ (and strip edges, R-table points)
+/// whose quadrature would need more are not evaluated (the budget is checked before allocating).
+pub(super) const MAX_CALL_NODES: f64 = 4e6;
+/// The real parts λ' of the Chernoff bound δ(ε) ≤ h_max(λ')·M(λ')·e^{−(λ'−1)ε} ([`Plan::ln_chernoff`]).
+pub(super) const CHERNOFF_LAMBDAS: [f64; 16] = [
+    1.25, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0, 1e3, 1e4, 1e6, 1e9, 1e12, 1e15, 1e18,
+];
+/// Largest n for which a homogeneous Laplace composition's lattice part is summed exactly.
+pub(super) const MAX_LATTICE_N: f64 = 1e5;
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Factor {
+    pub(super) t: Transform,
+    pub(super) n: f64,
+}
+
+/// The composed transform of one ordering.
+#[derive(Debug, Clone)]
+pub(super) struct Plan {
+    pub(super) factors: Vec<Factor>,
+    /// Homogeneous Laplace composition (lattice part summed exactly).
+    pub(super) lattice: Option<Lattice>,
+    /// Σ n_i·max L_i when every PLLR is bounded above (δ(ε) = 0 beyond it).
+    pub(super) loss_max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Node {
+    pub(super) t: f64,
+    pub(super) c: C64,
+    pub(super) err: f64,
+    pub(super) mag: f64,
+}
+
+/// |M(λ+it)|/M̃(λ) on a coarse grid t_j = j·step (upper bounds), with the Lipschitz slope
+/// E_λ|L|·M(λ)/M̃(λ) for the points in between.
+#[derive(Debug, Clone)]
+pub(super) struct Coarse {
+    pub(super) step: f64,
+    pub(super) slope: f64,
+    pub(super) ratios: Vec<f64>,
+}
+
+impl Coarse {
+    pub(super) fn bound(&self, t: f64) -> f64 {
+        let x = t / self.step;
+        let j = x.floor();
+        if j < 0.0 || (j as usize) + 1 >= self.ratios.len() {
+            return 1.0;
+        }
+        let j = j as usize;
+        let dl = t - j as f64 * self.step;
+        let dr = (j + 1) as f64 * self.step - t;
+        (self.ratios[j] + dl.max(0.0) * self.slope)
+            .min(self.ratios[j + 1] + dr.max(0.0) * self.slope)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Strip {
+    /// +1: toward the pole (Re z = λ − a), −1: away (Re z = λ + a).
+    pub(super) side: f64,
+    pub(super) a: f64,
+    /// ln of the edge majorant without the e^{±aε} factor, in units of S.
+    pub(super) ln_edge: f64,
+}
+
+/// When [`Plan::build_with`] takes the analytic-window path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum WindowMode {
+    /// Where the plain contour is capped and the window pays (the accountant's choice).
+    Auto,
+    /// Wherever it applies (no work cap).
+    Force,
+    /// Never (tests: the plain contour for comparison).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Never,
+}
+
+impl Plan {
+    pub(super) fn new(composition: &Composition, direction: Direction) -> Plan {
+        let factors: Vec<Factor> = composition
+            .parts
+            .iter()
+            .map(|(m, n)| Factor {
+                t: Transform::new(m, direction),
+                n: *n as f64,
+            })
+            .collect();
+        let lattice = match factors.as_slice() {
+            [Factor {
+                t: Transform::Laplace { a },
+                n,
+            }] if *n <= MAX_LATTICE_N => Some(Lattice { a: *a, n: *n }),
+            _ => None,
+        };
+        // Rounded up: each product and sum adds at most u relative.
+        let loss_max = factors
+            .iter()
+            .map(|f| f.t.loss_max().map(|m| m * f.n))
+            .sum::<Option<f64>>()
+            .map(|m| m * (1.0 + 4.0 * UNIT_ROUNDOFF * (factors.len() as f64 + 2.0)));
+        Plan {
+            factors,
+            lattice,
+            loss_max,
+        }
+    }
+
+    /// The exact bracket of a single subsampled-Gaussian step (no contour needed).
+    pub(super) fn single_step(&self, epsilon: f64) -> Option<Enclosure> {
+        match self.factors.as_slice() {
+            [f] if f.n == 1.0 => {
+                f.t.single_step_delta(epsilon)
+                    .map(|(lower, value, upper)| Enclosure {
+                        lower,
+                        value,
+                        upper,
+                    })
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn cgf(&self, lambda: f64) -> (f64, f64, f64) {
+        self.factors.iter().fold((0.0, 0.0, 0.0), |acc, f| {
+            let (k, k1, k2) = f.t.cgf(lambda);
+            (acc.0 + f.n * k, acc.1 + f.n * k1, acc.2 + f.n * k2)
+        })
+    }
+
+    pub(super) fn ln_m_upper(&self, lambda: f64) -> f64 {
+        self.factors
+            .iter()
+            .map(|f| f.n * f.t.ln_mgf_upper(lambda))
+            .sum()
+    }
+
+    /// Refuse compositions whose transform is not representable in f64: a Gaussian part with
+    /// n·μ² not a finite normal number (σ below ~1e−154 or above ~1e154 per step), a subsampled
+    /// part with μ² not finite.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] naming the part.
+    pub(super) fn check_domain(&self) -> Result<()> {
+        for f in &self.factors {
+            let (ok, what) = match f.t {
+                Transform::Gaussian { mu } => {
+                    let m2 = f.n * mu * mu;
+                    (
+                        m2.is_normal(),
+                        format!("n*mu^2 = {m2:e} (mu = 1/sigma = {mu:e})"),
+                    )
+                }
+                Transform::Subsampled { mu, .. } => {
+                    ((mu * mu).is_finite(), format!("mu^2 = {:e}", mu * mu))
+                }
+                Transform::Laplace { a } => ((f.n * a).is_finite(), format!("n*a = {:e}", f.n * a)),
+            };
+            if !ok {
+                return Err(Error::NotCertified(format!(
+                    "contour: {what} is outside the range the f64 transforms can certify"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The saddle-point estimate of ε(δ) (Newton steps on ln δ_sp(ε), whose slope is −(λ − 1)),
+    /// the design point of the first contour.
+    pub(super) fn epsilon_guess(&self, delta: f64) -> Result<f64> {
+        let ln_delta = delta.ln();
+        let (_, k1q, k2q) = self.cgf(1.0);
+        let mut eps = (k1q + (k2q * -2.0 * ln_delta).sqrt()).max(1e-3);
+        if let Some(m) = self.loss_max {
+            eps = eps.min(0.999 * m);
+        }
+        for _ in 0..30 {
+            let (ld, lam) = self.ln_delta_saddle(eps)?;
+            let step = (ld - ln_delta) / (lam - 1.0);
+            let mut next = eps + step;
+            if next <= 0.0 {
+                next = 0.5 * eps;
+            }
+            if let Some(m) = self.loss_max {
+                next = next.min(0.5 * (eps + m));
+            }
+            if !next.is_finite() {
+                return Err(Error::NotCertified(format!(
+                    "contour: the saddle-point estimate of epsilon(delta = {delta:e}) is not finite"
+                )));
+            }
+            let done = (next - eps).abs() <= 1e-9 * (1.0 + eps);
+            eps = next;
+            if done || eps < 1e-9 {
+                break;
+            }
+        }
+        Ok(eps)
+    }
+
+    /// Whether every transform at real part λ stays within [`MAX_CALL_NODES`] (the complex
+    /// quadrature at t = 0 and the real summaries); checked before anything is evaluated there.
+    pub(super) fn affordable(&self, lambda: f64) -> bool {
+        lambda.is_finite()
+            && self.factors.iter().all(|f| {
+                f.t.cost(lambda, 0.0) <= MAX_CALL_NODES && f.t.real_cost(lambda) <= MAX_CALL_NODES
+            })
+    }
+
+    /// The saddle point λ > 1 of the real integrand at ε, or the largest affordable λ below it
+    /// (any λ > 1 gives a valid contour; off the saddle it needs more nodes or is wider).
+    ///
+    /// # Errors
+    /// [`Error::BudgetExceeded`] when not even λ = 1 + e^{−30} is affordable.
+    pub(super) fn saddle(&self, epsilon: f64) -> Result<f64> {
+        let g = |v: f64| -> Result<f64> {
+            let u = v.exp();
+            let lam = 1.0 + u;
+            let (_, k1, _) = self.cgf(lam);
+            let r = k1 - epsilon - 1.0 / lam - 1.0 / u;
+            if r.is_nan() {
+                return Err(Error::NotCertified(format!(
+                    "contour: the cumulant generating function is not finite at lambda = {lam:e}"
+                )));
+            }
+            Ok(r)
+        };
+        let lo = -30.0;
+        if !self.affordable(1.0 + f64::exp(lo)) {
+            return Err(self.budget_error(1.0 + f64::exp(lo)));
+        }
+        let mut hi = 0.0;
+        while !self.affordable(1.0 + f64::exp(hi)) {
+            hi -= 1.0;
+            if hi <= lo {
+                return Ok(1.0 + f64::exp(lo));
+            }
+        }
+        while g(hi)? <= 0.0 {
+            if hi + 1.0 > 1e6f64.ln() || !self.affordable(1.0 + (hi + 1.0).exp()) {
+                return Ok(1.0 + f64::exp(hi));
+            }
+            hi += 1.0;
+        }
+        let v = brent(g, lo, hi, 1e-9, 200)?;
+        Ok(1.0 + v.exp())
+    }
+
+    /// The refusal for a transform whose quadrature at λ exceeds [`MAX_CALL_NODES`].
+    pub(super) fn budget_error(&self, lambda: f64) -> Error {
+        let need = self
+            .factors
+            .iter()
+            .map(|f| f.t.cost(lambda, 0.0).max(f.t.real_cost(lambda)))
+            .fold(0.0, f64::max);
+        Error::BudgetExceeded {
+            what: format!("contour: the transform's quadrature at lambda = {lambda:.6}"),
+            needed: format!("{need:.3e} x-nodes per evaluation"),
+            budget: format!("{MAX_CALL_NODES:e}"),
+        }
+    }
+
+    /// ln of the Chernoff bound δ(ε) ≤ min_{λ'} h_max(λ')·M(λ')·e^{−(λ'−1)ε} over
+    /// [`CHERNOFF_LAMBDAS`] (the affordable ones), h_max(λ') = ((λ'−1)/λ')^{λ'}/(λ'−1) the
+    /// largest value of (e^s − e^ε)₊·e^{−λ's + (λ'−1)ε} (MATH.md §6); M(λ') from
+    /// [`Transform::ln_mgf_upper`]. Valid for every ε ≥ 0; +∞ when no λ' is usable.
+    pub(super) fn ln_chernoff(&self, epsilon: f64) -> f64 {
+        CHERNOFF_LAMBDAS
+            .iter()
+            .filter(|&&lp| self.affordable(lp))
+            .map(|&lp| {
+                let ln_hmax = lp * (-1.0 / lp).ln_1p() - (lp - 1.0).ln();
+                let ln_m = self.ln_m_upper(lp);
+                let v = ln_m - (lp - 1.0) * epsilon + ln_hmax;
+                // Rounding of the three terms: relative 8u of their magnitudes.
+                let slack = 8.0
+                    * UNIT_ROUNDOFF
+                    * (ln_m.abs() + ((lp - 1.0) * epsilon).abs() + ln_hmax.abs());
+                if v.is_nan() {
+                    f64::INFINITY
+                } else {
+                    v + slack
+                }
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// The saddle-point approximation ln δ ≈ φ(λ) − ½ln(2πφ''(λ)) (for initial guesses only).
+    pub(super) fn ln_delta_saddle(&self, epsilon: f64) -> Result<(f64, f64)> {
+        let lam = self.saddle(epsilon)?;
+        let (k, _, k2) = self.cgf(lam);
+        let phi = k + (1.0 - lam) * epsilon - lam.ln() - (lam - 1.0).ln();
+        let phi2 = k2 + 1.0 / (lam * lam) + 1.0 / ((lam - 1.0) * (lam - 1.0));
+        Ok((phi - 0.5 * (2.0 * PI * phi2).ln(), lam))
+    }
+
+    /// Per-node bound |G(t)| ≤ e^{ln b(t)}.
+    pub(super) fn ln_node_bound(
+        &self,
+        decays: &[(Decay, f64)],
+        coarse: &[Option<Coarse>],
+        lambda: f64,
+        t: f64,
+    ) -> f64 {
+        let z = C64::new(lambda, t);
+        let lz = (z * (z - 1.0)).norm().ln();
+        if let Some(Lattice { n, .. }) = self.lattice {
+            let (d, ln_eta) = decays[0];
+            if let Decay::Laplace { atom, cont, two_l1 } = d {
+                let c = cont / (two_l1 * two_l1 + 4.0 * t * t).sqrt();
+                return n.ln()
+                    + c.ln()
+                    + (n - 1.0) * (atom + c).min(1.0).ln()
+                    + n * ln_eta.exp().ln_1p()
+                    - lz;
+            }
+        }
+        self.factors
+            .iter()
+            .zip(decays)
+            .zip(coarse)
+            .map(|((f, (d, ln_eta)), c)| {
+                let b = match c {
+                    Some(c) => d.bound(t).min(c.bound(t)),
+                    None => d.bound(t),
+                };
+                f.n * (b.ln() + ln_eta.exp().ln_1p())
+            })
+            .sum::<f64>()
+            - lz
+    }
+
+    /// ln of a bound on (h/π)Σ_{t_k > T}|G(t_k)| from the power-law envelope (T' = T − h).
+    pub(super) fn ln_tail(&self, decays: &[(Decay, f64)], t_prime: f64) -> f64 {
+        if let Some(Lattice { n, .. }) = self.lattice {
+            let (d, ln_eta) = decays[0];
+            if let Decay::Laplace { atom, cont, .. } = d {
+                // n(1+η)^n (cont/(2t))(atom + cont/(2T'))^{n−1}/t²: ∫ = n(1+η)^n c/2 (..)^{n−1}/(2T'²).
+                let k = n.ln()
+                    + n * ln_eta.exp().ln_1p()
+                    + (n - 1.0) * (atom + cont / (2.0 * t_prime)).min(1.0).ln();
+                return k + (0.5 * cont).ln() - 2.0 * t_prime.ln() - (2.0 * PI).ln() + 0.0;
+            }
+        }
+        let mut ln_k = 0.0;
+        let mut ln_cp = 0.0;
+        let mut p = 0.0;
+        for (f, (d, ln_eta)) in self.factors.iter().zip(decays) {
+            let (lk, c, pi) = d.envelope(t_prime);
+            if pi > 0.0 && c > t_prime {
+                return f64::INFINITY;
+            }
+            ln_k += f.n * (lk + ln_eta.exp().ln_1p());
+            if pi > 0.0 {
+                ln_cp += f.n * pi * c.ln();
+                p += f.n * pi;
+            }
+        }
+        // (1/π)∫_{T'}^∞ K C^P t^{−P−2} dt.
+        ln_k + ln_cp - (p + 1.0) * t_prime.ln() - (p + 1.0).ln() - PI.ln()
+    }
+
+    /// Evaluate the contour at λ, designed for ε with relative tolerance `tol`.
+    pub(super) fn build(&self, lambda: f64, epsilon: f64, tol: f64) -> Result<Contour> {
+        self.build_with(lambda, epsilon, tol, WindowMode::Auto)
+    }
+}
+
+impl Plan {
+    /// [`Plan::build`] with a choice of the analytic-window path (tests compare the two).
+    pub(super) fn build_with(
+        &self,
+        lambda: f64,
+        epsilon: f64,
+        tol: f64,
+        mode: WindowMode,
+    ) -> Result<Contour> {
+        if !self.affordable(lambda) {
+            return Err(self.budget_error(lambda));
+        }
+        let u = UNIT_ROUNDOFF;
+        let z0 = C64::new(lambda, 0.0);
+        let base: Vec<MgfValue> = self.factors.iter().map(|f| f.t.ln_mgf(z0, TAU_X)).collect();
+        let norm: f64 = self
+            .factors
+            .iter()
+            .zip(&base)
+            .map(|(f, b)| f.n * b.ln.re)
+            .sum();
+        let norm_abs: f64 = self
+            .factors
+            .iter()
+            .zip(&base)
+            .map(|(f, b)| f.n * b.ln.re.abs())
+            .sum();
+        let (_, _, k2) = self.cgf(lambda);
+        // The bump width; for a nearly degenerate tilted law (Laplace far out) fall back to λ.
+        let w = if k2 > 0.0 {
+            (1.0 / k2.sqrt()).min(1e6 * lambda)
+        } else {
+            lambda
+        };
+        let mut s_est = w / ((2.0 * PI).sqrt() * lambda * (lambda - 1.0));
+        if let Some(Lattice { a, n }) = self.lattice {
+            let ln_a = norm + (1.0 - lambda) * epsilon;
+            let lat = lattice_delta(a, n, epsilon);
+            if lat.value > 0.0 {
+                s_est += (lat.value.ln() - ln_a).exp();
+            }
+        }
+        let target = tol * s_est / 8.0;
+
+        // Strip candidates.
+        let lat_ln2 = if self.lattice.is_some() {
+            std::f64::consts::LN_2
+        } else {
+            0.0
+        };
+        // An edge whose quadrature exceeds the budget is not evaluated (+∞: the strip is unused);
+        // a non-finite majorant counts as +∞ (never as a small one).
+        let edge = |lp: f64| -> f64 {
+            if !self.affordable(lp) {
+                return f64::INFINITY;
+            }
+            let v = self.ln_m_upper(lp) - norm + lat_ln2 + (PI / (lp - 1.0)).ln() - (2.0 * PI).ln();
+            if v.is_nan() {
+                f64::INFINITY
+            } else {
+                v
+            }
+        };
+        let ln_edge0 = edge(lambda);
+        let mut strips = Vec::new();
+        for f in [0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.85] {
+            let a = f * (lambda - 1.0);
+            strips.push(Strip {
+                side: 1.0,
+                a,
+                ln_edge: edge(lambda - a),
+            });
+        }
+        let mut ups: Vec<f64> = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
+            .iter()
+            .map(|m| m * w)
+            .collect();
+        ups.extend([0.5, 1.0, 2.0].iter().map(|m| m * (lambda - 1.0)));
+        for a in ups {
+            strips.push(Strip {
+                side: -1.0,
+                a,
+                ln_edge: edge(lambda + a),
+            });
+        }
+        let mut contour = Contour {
+            lambda,
+            h: w,
+            norm,
+            norm_abs,
+            nodes: Vec::new(),
+            trunc: 0.0,
+            strips,
+            ln_edge0,
+            lattice: self.lattice,
+            capped: false,
+            window: None,
+        };
+        let mut tries = 0;
+        while contour.discretization(epsilon) > target {
+            contour.h /= 1.5;
+            tries += 1;
+            if tries > 80 {
+                break;
+            }
+        }
+        let h = contour.h;
+
+        // Truncation: per-node bounds up to T, the envelope beyond.
+        let decays: Vec<(Decay, f64)> = self
+            .factors
+            .iter()
+            .zip(&base)
+            .map(|(f, b)| (f.t.decay(lambda), b.ln_err - b.ln.re))
+            .collect();
+        let c_max = self
+            .factors
+            .iter()
+            .zip(&decays)
+            .map(|(_, (d, _))| {
+                let (_, c, p) = d.envelope(1.0);
+                if p > 0.0 {
+                    c
+                } else {
+                    0.0
+                }
+            })
+            .fold(0.0, f64::max);
+        let mut t_prime = c_max.max(4.0 * w).max(h);
+        let ln_target_tail = (target / 2.0).ln();
+        while self.ln_tail(&decays, t_prime) > ln_target_tail && t_prime / h < MAX_SCAN_NODES as f64
+        {
+            t_prime *= 1.25;
+        }
+        let t_prime = t_prime.min(MAX_SCAN_NODES as f64 * h);
+        let ln_tail = self.ln_tail(&decays, t_prime);
+        let k_tail = ((t_prime + h) / h).ceil() as usize;
+        let tail = ln_tail.exp();
+        let scan_once = |coarse: &[Option<Coarse>]| -> (usize, Vec<f64>) {
+            let scan: Vec<f64> = (1..=k_tail)
+                .into_par_iter()
+                .map(|k| {
+                    (h / PI)
+                        * self
+                            .ln_node_bound(&decays, coarse, lambda, k as f64 * h)
+                            .exp()
+                })
+                .collect();
+            // suffix[k] = Σ_{j ≥ k} scan[j−1], k = 1..=k_tail+1.
+            let mut suffix = vec![0.0; k_tail + 2];
+            for k in (1..=k_tail).rev() {
+                suffix[k] = suffix[k + 1] + scan[k - 1];
+            }
+            let mut k_dir = k_tail;
+            for k in 0..=k_tail {
+                if suffix[k + 1] + tail <= target {
+                    k_dir = k;
+                    break;
+                }
+            }
+            (k_dir, suffix)
+        };
+        let none: Vec<Option<Coarse>> = vec![None; self.factors.len()];
+        let (mut k_dir, mut suffix) = scan_once(&none);
+        // Where the decay bounds leave a gap (|M| bounded only by 1 between the third-moment and
+        // the TV regions), evaluate |M̃| on a coarse grid and bound it in between by the Lipschitz
+        // constant E_λ|L|·M(λ); worth it when the coarse grid is much cheaper than the nodes.
+        let t_need = k_dir as f64 * h;
+        // The Lipschitz slack slope·step/2 may use part of 1 − r*, where r* is the ratio whose
+        // n-th power (n = all steps) meets the target: a short composition tolerates a coarser
+        // grid (at most 0.2, at least 0.02 as for a long one).
+        let n_total: f64 = self.factors.iter().map(|f| f.n).sum();
+        let r_star = ((target * 1e-3).ln() / n_total).exp();
+        let slack = (0.5 * (1.0 - r_star)).clamp(0.02, 0.2);
+        // Direct nodes up to t_need cost about k_dir·cost(t_need/2) (cost is affine in t).
+        let direct_cost: f64 = self
+            .factors
+            .iter()
+            .map(|f| (k_dir as f64 + 1.0) * f.t.cost(lambda, 0.5 * t_need))
+            .sum();
+        let coarse: Vec<Option<Coarse>> = self
+            .factors
+            .iter()
+            .zip(&base)
+            .map(|(f, b)| {
+                let m_abs = f.t.tilted_abs_mean(lambda)?;
+                let step = (slack / m_abs).max(h);
+                let count = (t_need / step).ceil() as usize + 1;
+                if count * 4 > k_dir || count > 20_000 || f.t.cost(lambda, t_need) > MAX_CALL_NODES
+                {
+                    return None;
+                }
+                let coarse_cost: f64 = (0..=count).map(|j| f.t.cost(lambda, j as f64 * step)).sum();
+                if coarse_cost * 4.0 > direct_cost {
+                    return None;
+                }
+                // Upper bounds only (the propagated-phase and block-sum errors are in ln_err):
+                // the cheapest evaluation, whatever the tolerance.
+                let ratios: Vec<f64> = eval_grid(&f.t, lambda, step, count, 63, SUM_BLOCK)
+                    .iter()
+                    .map(|v| {
+                        ((v.ln.re - b.ln.re).exp() + (v.ln_err - b.ln.re).exp()) * (1.0 + 1e-12)
+                    })
+                    .collect();
+                Some(Coarse {
+                    step,
+                    slope: m_abs * (1.0 + (b.ln_err - b.ln.re).exp()),
+                    ratios,
+                })
+            })
+            .collect();
+        if coarse.iter().any(|c| c.is_some()) {
+            let (k2, s2) = scan_once(&coarse);
+            if k2 < k_dir {
+                k_dir = k2;
+                suffix = s2;
+            }
+        }
+        // Cap the work (x-nodes summed over the t-nodes); beyond the cap the bracket widens.
+        let max_work = if n_total < 100.0 {
+            MAX_WORK_SHORT
+        } else {
+            MAX_WORK
+        };
+        let mut work = 0.0;
+        let mut k_cap = k_dir.min(MAX_DIRECT_NODES);
+        for k in 0..=k_cap {
+            let t = k as f64 * h;
+            let costs = self.factors.iter().map(|f| f.t.cost(lambda, t));
+            let call = costs.clone().fold(0.0, f64::max);
+            work += costs.sum::<f64>();
+            if call > MAX_CALL_NODES {
+                k_cap = k.saturating_sub(1);
+                break;
+            }
+            if work > max_work {
+                k_cap = k;
+                break;
+            }
+        }
+        contour.capped = k_cap < k_dir;
+        let try_window = match mode {
+            WindowMode::Auto => contour.capped,
+            WindowMode::Force => true,
+            WindowMode::Never => false,
+        };
+        if try_window {
+            if let Some(wp) = self.window_params(epsilon) {
+                let budget = if mode == WindowMode::Force {
+                    f64::INFINITY
+                } else {
+                    max_work
+                };
+                if let Some(c) =
+                    self.build_window(contour.clone(), lambda, &base[0], target, tol, wp, budget)
+                {
+                    return Ok(c);
+                }
+            }
+        }
+        let k_dir = k_cap;
+        contour.trunc = (suffix[(k_dir + 1).min(k_tail + 1)] + tail) * (1.0 + 1e-12);
+
+        // Direct nodes.
+        let lattice_atoms = self.lattice.is_some();
+        let rot = rotations(tol, n_total);
+        let block = if rot > 0 {
+            summation_block(tol, n_total)
+        } else {
+            0
+        };
+        let values: Vec<Vec<MgfValue>> = self
+            .factors
+            .iter()
+            .map(|f| eval_grid(&f.t, lambda, h, k_dir, rot, block))
+            .collect();
+        let node_values: Vec<Vec<MgfValue>> = (0..=k_dir)
+            .map(|k| values.iter().map(|v| v[k]).collect())
+            .collect();
+        let nodes: Vec<Node> = (0..=k_dir)
+            .into_par_iter()
+            .map(|k| {
+                let t = k as f64 * h;
+                let z = C64::new(lambda, t);
+                let zz = z * (z - 1.0);
+                let zabs = zz.norm();
+                let mut ln_sum = C64::new(0.0, 0.0);
+                let mut ln_r = 0.0;
+                let mut ln_up = 0.0;
+                let mut mag = 0.0;
+                let mut ln_sum_a = C64::new(0.0, 0.0);
+                let (mut ln_ra, mut ln_upa, mut mag_a) = (0.0, 0.0, 0.0);
+                for ((f, b), &v) in self.factors.iter().zip(&base).zip(&node_values[k]) {
+                    let d = v.ln - b.ln.re;
+                    ln_sum += d * f.n;
+                    ln_r += f.n * d.re;
+                    ln_up += f.n * logsumexp(&[d.re, v.ln_err - b.ln.re]);
+                    mag += f.n * (v.ln.norm() + b.ln.re.abs());
+                    if lattice_atoms {
+                        if let Some(av) = f.t.ln_atoms(z) {
+                            let da = av.ln - b.ln.re;
+                            ln_sum_a += da * f.n;
+                            ln_ra += f.n * da.re;
+                            ln_upa += f.n * logsumexp(&[da.re, av.ln_err - b.ln.re]);
+                            mag_a += f.n * (av.ln.norm() + b.ln.re.abs());
+                        }
+                    }
+                }
+                let cm = ln_sum.exp() / zz;
+                let err_m = power_error(ln_r, ln_up) / zabs;
+                let round_m = cm.norm() * u * (8.0 + 4.0 * mag);
+                if lattice_atoms {
+                    let ca = ln_sum_a.exp() / zz;
+                    let err_a = power_error(ln_ra, ln_upa) / zabs;
+                    let round_a = ca.norm() * u * (8.0 + 4.0 * mag_a);
+                    let c = cm - ca;
+                    Node {
+                        t,
+                        c,
+                        err: err_m + round_m + err_a + round_a + 2.0 * u * (cm.norm() + ca.norm()),
+                        mag: cm.norm() + ca.norm(),
+                    }
+                } else {
+                    Node {
+                        t,
+                        c: cm,
+                        err: err_m + round_m,
+                        mag: cm.norm(),
+                    }
+                }
+            })
+            .collect();
+        contour.nodes = nodes;
+        Ok(contour)
+    }
+}
+
+/// Phase propagations per sin/cos in the node transforms: each adds ≤ 5u relative to M(λ) per
+/// step, which the n-th power multiplies by n; keep R·5u·n below 1% of the tolerance (≤ 63: a
+/// run of 64 nodes needs one sin/cos seed per x-node).
+pub(super) fn rotations(tol: f64, n_total: f64) -> usize {
+    let r = (1e-2 * tol / (5.0 * UNIT_ROUNDOFF * n_total)).floor();
+    r.clamp(0.0, 63.0) as usize
+}
+
+/// Run length B of the plain partial sums in the node transforms (0: compensate every term): the
+/// summation bound grows from 3u to √2(B + 2)u relative to M(λ) per step, multiplied by n in the
+/// n-th power; use B = 32 only where √2·34u·n stays below 1% of the tolerance.
+pub(super) fn summation_block(tol: f64, n_total: f64) -> usize {
+    let b = SUM_BLOCK as f64;
+    if std::f64::consts::SQRT_2 * (b + 2.0) * UNIT_ROUNDOFF * n_total <= 1e-2 * tol {
+        SUM_BLOCK
+    } else {
+        0
+    }
+}
+
+/// M̃ at λ + i·k·step for k = 0..=k_max, in parallel blocks of consecutive nodes that share one
+/// x-grid (the step of the block's largest t): at most 128 nodes, and the last t at most 1.25×
+/// the first (or ≤ 5, where the x-step hardly depends on t) so that little work is wasted.
+pub(super) fn eval_grid(
+    t: &Transform,
+    lambda: f64,
+    step: f64,
+    k_max: usize,
+    rot: usize,
+    block: usize,
+) -> Vec<MgfValue> {
+    eval_grid_with(step, k_max, |ts| {
+        t.ln_mgf_batch(lambda, ts, TAU_X, rot, block)
+    })
+}
+
+/// [`eval_grid`] with any batch evaluator (the t-values of one block in, their values out).
+pub(super) fn eval_grid_with<F>(step: f64, k_max: usize, eval: F) -> Vec<MgfValue>
+where
+    F: Fn(&[f64]) -> Vec<MgfValue> + Sync,
+{
+    let mut blocks: Vec<(usize, usize)> = Vec::new();
+    let mut k0 = 0;
+    while k0 <= k_max {
+        let t0 = (k0 as f64 * step).max(4.0);
+        let mut k1 = k0;
+        while k1 < k_max && k1 - k0 < 127 && ((k1 + 1) as f64 * step) <= 1.25 * t0 {
+            k1 += 1;
+        }
+        blocks.push((k0, k1));
+        k0 = k1 + 1;
+    }
+    let values: Vec<Vec<MgfValue>> = blocks
+        .par_iter()
+        .map(|&(k0, k1)| {
+            let ts: Vec<f64> = (k0..=k1).map(|k| k as f64 * step).collect();
+            eval(&ts)
+        })
+        .collect();
+    values.into_iter().flatten().collect()
+}
+
+/// Π(r + η)^n − Π r^n given ln Π r^n and ln Π (r+η)^n.
+pub(super) fn power_error(ln_r: f64, ln_up: f64) -> f64 {
+    if ln_r == f64::NEG_INFINITY {
+        return ln_up.exp();
+    }
+    ln_r.exp() * (ln_up - ln_r).exp_m1() * (1.0 + 8.0 * UNIT_ROUNDOFF)
+}
