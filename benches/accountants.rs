@@ -13,7 +13,7 @@
 //! `results/bench/summary.csv` by `experiments/bench/run.sh`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use ewtune::accountant::{build, AccountantKind, AccountantOptions};
+use ewtune::accountant::{build, AccountantKind, AccountantSettings};
 use ewtune::calibrate::{calibrate, CalibrationParams};
 use ewtune::event::DpEvent;
 use ewtune::mechanism::{Adjacency, Direction, Mechanism, SubsampledGaussian};
@@ -30,12 +30,12 @@ const SIGMA: f64 = 1.0;
 const DELTA: f64 = 1e-5;
 const STEPS: [u64; 6] = [100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
 
-fn options() -> AccountantOptions {
-    AccountantOptions {
+fn options() -> AccountantSettings {
+    AccountantSettings {
         adjacency: Adjacency::AddRemove,
-        order: 1,
+        order: Some(1),
         precision: None,
-        ..AccountantOptions::default()
+        ..AccountantSettings::default()
     }
 }
 
@@ -55,7 +55,7 @@ fn epsilon_warm(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(200));
     for &kind in AccountantKind::ALL {
         for &m in &STEPS {
-            let mut a = match build(kind, &options()) {
+            let mut a = match build(&options().config(kind)) {
                 Ok(a) => a,
                 Err(_) => continue,
             };
@@ -78,7 +78,7 @@ fn epsilon_cold(c: &mut Criterion) {
     for &kind in AccountantKind::ALL {
         for &m in &STEPS {
             let run = |s: f64| {
-                let mut a = build(kind, &options())?;
+                let mut a = build(&options().config(kind))?;
                 a.compose(&DpEvent::dpsgd(s, Q, m), 1)?;
                 a.epsilon(DELTA)
             };
@@ -101,8 +101,7 @@ fn calibration(c: &mut Criterion) {
     for &kind in AccountantKind::ALL {
         for &m in &[100u64, 10_000, 1_000_000] {
             let params = |q: f64| CalibrationParams {
-                accountant: kind,
-                options: options(),
+                accountant: options().config(kind),
                 target_epsilon: 2.0,
                 delta: DELTA,
                 sampling_rate: Some(q),
@@ -128,7 +127,7 @@ fn precision(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(2))
         .warm_up_time(Duration::from_millis(200));
     for bits in [53u32, 128, 256, 512] {
-        let opts = AccountantOptions {
+        let opts = AccountantSettings {
             precision: if bits == 53 {
                 None
             } else {
@@ -138,7 +137,7 @@ fn precision(c: &mut Criterion) {
         };
         g.bench_with_input(BenchmarkId::new("edgeworth_cold", bits), &bits, |b, _| {
             b.iter(|| {
-                let mut a = build(AccountantKind::Edgeworth, &opts).expect("build");
+                let mut a = build(&opts.config(AccountantKind::Edgeworth)).expect("build");
                 a.compose(&DpEvent::dpsgd(fresh_sigma(), Q, 1000), 1)
                     .expect("compose");
                 black_box(a.epsilon(DELTA))
@@ -154,7 +153,7 @@ fn targets(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(2))
         .warm_up_time(Duration::from_millis(200));
     // ε(δ) for a cached composition (Edgeworth): target ≤ 20 µs.
-    let mut a = build(AccountantKind::Edgeworth, &options()).expect("build");
+    let mut a = build(&options().config(AccountantKind::Edgeworth)).expect("build");
     a.compose(&DpEvent::dpsgd(SIGMA, Q_TARGET, 1000), 1)
         .expect("compose");
     g.bench_function("edgeworth_cached_epsilon", |b| {
@@ -163,7 +162,7 @@ fn targets(c: &mut Criterion) {
     // Cold ε(δ) for DP-SGD incl. f64 cumulants: target ≤ 5 ms.
     g.bench_function("edgeworth_cold_epsilon_f64", |b| {
         b.iter(|| {
-            let mut a = build(AccountantKind::Edgeworth, &options()).expect("build");
+            let mut a = build(&options().config(AccountantKind::Edgeworth)).expect("build");
             a.compose(&DpEvent::dpsgd(fresh_sigma(), Q_TARGET, 1000), 1)
                 .expect("compose");
             black_box(a.epsilon(DELTA))

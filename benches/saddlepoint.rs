@@ -6,7 +6,7 @@
 //! Run: `cargo bench --bench saddlepoint`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use ewtune::accountant::{build, AccountantKind, AccountantOptions};
+use ewtune::accountant::{build, AccountantKind, AccountantSettings};
 use ewtune::event::DpEvent;
 use ewtune::mechanism::Adjacency;
 use std::time::Duration;
@@ -24,12 +24,12 @@ fn bench(c: &mut Criterion) {
             let steps = 10u64.pow(exp);
             g.bench_with_input(BenchmarkId::from_parameter(steps), &steps, |b, &steps| {
                 b.iter(|| {
-                    let opts = AccountantOptions {
+                    let opts = AccountantSettings {
                         adjacency: Adjacency::Remove,
                         kolmogorov_only,
-                        ..AccountantOptions::default()
+                        ..AccountantSettings::default()
                     };
-                    let mut a = build(AccountantKind::Saddlepoint, &opts).expect("build");
+                    let mut a = build(&opts.config(AccountantKind::Saddlepoint)).expect("build");
                     a.compose(&DpEvent::dpsgd(1.0, 0.001, steps), 1)
                         .expect("compose");
                     a.epsilon(1e-5).expect("epsilon")

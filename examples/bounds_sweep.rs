@@ -5,7 +5,7 @@
 //! results/bounds, all sections; SECTIONS a comma list of dpsgd, laplace, ewtune, large_m, cost).
 
 use ewtune::accountant::{
-    build, Accountant, AccountantKind, AccountantOptions, FourierPart, Report,
+    build, Accountant, AccountantKind, AccountantSettings, FourierPart, Report,
     SaddlePointAccountant, SaddlePointParams,
 };
 use ewtune::event::DpEvent;
@@ -41,13 +41,13 @@ fn run(
     event: &DpEvent,
     delta: f64,
 ) -> (Report, f64) {
-    let opts = AccountantOptions {
+    let opts = AccountantSettings {
         adjacency,
         bracket,
-        ..AccountantOptions::default()
+        ..AccountantSettings::default()
     };
     let t = Instant::now();
-    let mut a = build(kind, &opts).expect("build");
+    let mut a = build(&opts.config(kind)).expect("build");
     a.compose(event, 1).expect("compose");
     let r = a.epsilon(delta).expect("epsilon");
     (r, t.elapsed().as_secs_f64())

@@ -10,6 +10,7 @@ bash scripts/setup.sh
 # real-data checks run; they skip with a message if the download fails.
 bash scripts/fetch-data.sh --spam || echo "test.sh: harness data not fetched; real-data checks will skip" >&2
 cargo test --release
+bash scripts/check-library.sh
 nvrtc_dir="${NVRTC_DIR:-$HOME/.cache/ewtune-nvrtc}"
 if [ ! -d "$nvrtc_dir/nvidia/cuda_nvrtc/lib" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --target "$nvrtc_dir" \

@@ -35,7 +35,7 @@
 //! the first violation; this bisection reaches the same crossing to a stated tolerance and does
 //! not fail when ε(2) ≥ target.
 
-use crate::accountant::{build, check_delta, AccountantKind, AccountantOptions, Guarantee, Report};
+use crate::accountant::{build, check_delta, AccountantConfig, Guarantee, Report};
 use crate::error::{Error, Result};
 use crate::event::DpEvent;
 use serde::Serialize;
@@ -85,10 +85,8 @@ impl Solve {
 /// Inputs of [`calibrate`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CalibrationParams {
-    /// Accountant.
-    pub accountant: AccountantKind,
-    /// Accountant options (adjacency, order, precision, ...).
-    pub options: AccountantOptions,
+    /// The accountant with its parameters (adjacency, order, precision, ...).
+    pub accountant: AccountantConfig,
     /// Target ε > 0.
     pub target_epsilon: f64,
     /// δ ∈ (0, 1).
@@ -112,8 +110,7 @@ pub struct CalibrationParams {
 impl Default for CalibrationParams {
     fn default() -> Self {
         CalibrationParams {
-            accountant: AccountantKind::Edgeworth,
-            options: AccountantOptions::default(),
+            accountant: AccountantConfig::Edgeworth(Default::default()),
             target_epsilon: 1.0,
             delta: 1e-5,
             solve: Solve::Sigma,
@@ -211,14 +208,13 @@ pub fn calibration_epsilon(r: &Report) -> (f64, bool) {
 /// # Errors
 /// Invalid parameters or a failed computation.
 pub fn dpsgd_epsilon(
-    kind: AccountantKind,
-    options: &AccountantOptions,
+    accountant: &AccountantConfig,
     sigma: f64,
     sampling_rate: f64,
     steps: u64,
     delta: f64,
 ) -> Result<Report> {
-    let mut a = build(kind, options)?;
+    let mut a = build(accountant)?;
     a.compose(&DpEvent::dpsgd(sigma, sampling_rate, steps), 1)?;
     a.epsilon(delta)
 }
@@ -252,7 +248,7 @@ impl Search<'_> {
             Solve::SamplingRate => (self.sigma, x, self.steps),
             Solve::Steps => (self.sigma, self.q, x as u64),
         };
-        match dpsgd_epsilon(self.p.accountant, &self.p.options, s, q, m, self.p.delta) {
+        match dpsgd_epsilon(&self.p.accountant, s, q, m, self.p.delta) {
             Ok(r) => {
                 let (e, cert) = calibration_epsilon(&r);
                 self.certified.get_or_insert(cert);
@@ -358,7 +354,7 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
         return Err(Error::invalid("steps", 0, "must be an integer >= 1"));
     }
     // Validate the options once (bad order/precision is a usage error).
-    build(p.accountant, &p.options)?;
+    build(&p.accountant)?;
 
     let mut s = Search {
         p,
@@ -626,12 +622,12 @@ mod tests {
     use super::*;
     use crate::mechanism::Adjacency;
 
-    fn ew(order: u8) -> AccountantOptions {
-        AccountantOptions {
+    fn ew(order: u8) -> AccountantConfig {
+        AccountantConfig::Edgeworth(crate::accountant::EdgeworthParams {
             adjacency: Adjacency::Remove,
             order,
-            ..AccountantOptions::default()
-        }
+            ..Default::default()
+        })
     }
 
     #[test]
@@ -646,7 +642,7 @@ mod tests {
     fn gaussian_sigma_matches_closed_form() {
         // q = 1, one step: the Gaussian mechanism; Edgeworth is exact there (Balle–Wang).
         let p = CalibrationParams {
-            options: ew(0),
+            accountant: ew(0),
             target_epsilon: 1.0,
             delta: 1e-5,
             sampling_rate: Some(1.0),

@@ -63,14 +63,17 @@ pub mod accountant;
 pub mod bounds;
 pub mod calibrate;
 pub mod cgf;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod cumulants;
 pub mod edgeworth;
 pub mod error;
 pub mod event;
+#[cfg(feature = "cli")]
 pub mod harness;
 pub mod mechanism;
 pub mod pld;
+#[cfg(feature = "cli")]
 pub mod plot;
 pub mod precision;
 pub mod special;

@@ -2,6 +2,7 @@
 //! 2 bad usage or input).
 
 use clap::Parser;
+use ewtune::cli::args::error_text;
 use ewtune::cli::{run, Cli};
 use ewtune::Error;
 
@@ -18,11 +19,12 @@ fn main() {
                 value,
                 reason,
             }) => {
-                eprintln!("error: {} = {value}: {reason}", flag(name));
+                let text = format!("{} = {value}: {reason}", flag(name));
+                eprintln!("error: {}", error_text(&text));
                 2
             }
             Some(err) => {
-                eprintln!("error: {err}");
+                eprintln!("error: {}", error_text(&err.to_string()));
                 if err.is_usage() {
                     2
                 } else {
@@ -30,7 +32,7 @@ fn main() {
                 }
             }
             None => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", error_text(&format!("{e:#}")));
                 1
             }
         };

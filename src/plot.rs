@@ -432,6 +432,24 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
+/// Largest figure side in pixels (a PNG's bitmap is width × height × 3 bytes: 300 MB at the
+/// limit).
+pub const MAX_SIDE: u32 = 10_000;
+
+/// Refuse sizes plotters cannot draw (too small for the labels) or that would allocate a huge
+/// bitmap.
+fn check_size((width, height): (u32, u32)) -> Result<()> {
+    if !(200..=MAX_SIDE).contains(&width) {
+        let why = format!("must be an integer in [200, {MAX_SIDE}] pixels");
+        return Err(Error::invalid("width", width, why));
+    }
+    if !(150..=MAX_SIDE).contains(&height) {
+        let why = format!("must be an integer in [150, {MAX_SIDE}] pixels");
+        return Err(Error::invalid("height", height, why));
+    }
+    Ok(())
+}
+
 /// Draw the figures; returns the files written (PNG and SVG per panel).
 ///
 /// # Errors
@@ -440,6 +458,7 @@ pub fn plot(p: &PlotParams) -> Result<Vec<PathBuf>> {
     if p.csv.is_empty() {
         return Err(Error::invalid("csv", "(none)", "give at least one CSV"));
     }
+    check_size(p.size)?;
     font_once()?;
     let rows = read_rows(&p.csv)?;
     let panels = panels(&rows, p)?;

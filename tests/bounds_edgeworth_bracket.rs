@@ -4,7 +4,7 @@
 mod common;
 
 use assert_cmd::Command;
-use ewtune::accountant::{build, AccountantKind, AccountantOptions, Report};
+use ewtune::accountant::{build, AccountantKind, AccountantSettings, Report};
 use ewtune::edgeworth::gaussian_delta;
 use ewtune::event::DpEvent;
 use ewtune::mechanism::Adjacency;
@@ -14,12 +14,12 @@ fn query(
     ev: &DpEvent,
     f: impl Fn(&dyn ewtune::accountant::Accountant) -> Report,
 ) -> Report {
-    let opts = AccountantOptions {
+    let opts = AccountantSettings {
         adjacency: Adjacency::AddRemove,
         bracket: true,
-        ..AccountantOptions::default()
+        ..AccountantSettings::default()
     };
-    let mut a = build(kind, &opts).unwrap();
+    let mut a = build(&opts.config(kind)).unwrap();
     a.compose(ev, 1).unwrap();
     f(a.as_ref())
 }

@@ -2,25 +2,24 @@
 //! calibration, errors, and the CLI's JSON contract.
 
 use assert_cmd::Command;
-use ewtune::accountant::{AccountantKind, AccountantOptions, Guarantee};
+use ewtune::accountant::{AccountantKind, AccountantSettings, Guarantee};
 use ewtune::calibrate::{calibrate, dpsgd_epsilon, CalibrationParams, Solve};
 use ewtune::mechanism::Adjacency;
 use ewtune::Error;
 
 const SST2_Q: f64 = 2000.0 / 67349.0;
 
-fn ew1_remove() -> AccountantOptions {
-    AccountantOptions {
+fn ew1_remove() -> AccountantSettings {
+    AccountantSettings {
         adjacency: Adjacency::Remove,
-        order: 1,
-        ..AccountantOptions::default()
+        order: Some(1),
+        ..AccountantSettings::default()
     }
 }
 
 fn eps_at(sigma: f64, q: f64, steps: u64) -> f64 {
     dpsgd_epsilon(
-        AccountantKind::Edgeworth,
-        &ew1_remove(),
+        &ew1_remove().config(AccountantKind::Edgeworth),
         sigma,
         q,
         steps,
@@ -48,8 +47,7 @@ fn sst2_root() -> f64 {
 #[test]
 fn ew_tune_sst2_sigma_within_1e4_of_root() {
     let p = CalibrationParams {
-        accountant: AccountantKind::Edgeworth,
-        options: ew1_remove(),
+        accountant: ew1_remove().config(AccountantKind::Edgeworth),
         target_epsilon: 8.0,
         delta: 1e-5,
         solve: Solve::Sigma,
@@ -81,7 +79,7 @@ fn ew_tune_sst2_sigma_within_1e4_of_root() {
 #[test]
 fn steps_solve_is_the_largest_feasible_count() {
     let p = CalibrationParams {
-        options: ew1_remove(),
+        accountant: ew1_remove().config(AccountantKind::Edgeworth),
         target_epsilon: 8.0,
         delta: 1e-5,
         solve: Solve::Steps,
@@ -100,7 +98,7 @@ fn steps_solve_is_the_largest_feasible_count() {
 #[test]
 fn sampling_rate_solve_within_tolerance() {
     let p = CalibrationParams {
-        options: ew1_remove(),
+        accountant: ew1_remove().config(AccountantKind::Edgeworth),
         target_epsilon: 2.0,
         delta: 1e-6,
         solve: Solve::SamplingRate,
@@ -112,9 +110,15 @@ fn sampling_rate_solve_within_tolerance() {
     let info = calibrate(&p).expect("calibrates");
     let q = info.sampling_rate;
     let e = |q: f64| {
-        dpsgd_epsilon(AccountantKind::Edgeworth, &ew1_remove(), 1.0, q, 1000, 1e-6)
-            .expect("eps")
-            .epsilon
+        dpsgd_epsilon(
+            &ew1_remove().config(AccountantKind::Edgeworth),
+            1.0,
+            q,
+            1000,
+            1e-6,
+        )
+        .expect("eps")
+        .epsilon
     };
     assert!(e(q) <= 2.0, "feasible");
     // rel_tol 1e-6 on q: 2e-6 larger is infeasible.
@@ -124,7 +128,7 @@ fn sampling_rate_solve_within_tolerance() {
 #[test]
 fn sampling_rate_one_when_target_is_loose() {
     let p = CalibrationParams {
-        options: ew1_remove(),
+        accountant: ew1_remove().config(AccountantKind::Edgeworth),
         target_epsilon: 1000.0,
         delta: 1e-5,
         solve: Solve::SamplingRate,
@@ -140,7 +144,7 @@ fn sampling_rate_one_when_target_is_loose() {
 #[test]
 fn bad_input_is_an_error_naming_the_parameter() {
     let base = CalibrationParams {
-        options: ew1_remove(),
+        accountant: ew1_remove().config(AccountantKind::Edgeworth),
         target_epsilon: 8.0,
         delta: 1e-5,
         sampling_rate: Some(SST2_Q),
@@ -203,10 +207,11 @@ fn bad_input_is_an_error_naming_the_parameter() {
     );
     assert_eq!(
         name(&CalibrationParams {
-            options: AccountantOptions {
-                order: 7,
+            accountant: AccountantSettings {
+                order: Some(7),
                 ..ew1_remove()
-            },
+            }
+            .config(AccountantKind::Edgeworth),
             ..base.clone()
         }),
         "order"
@@ -217,7 +222,7 @@ fn bad_input_is_an_error_naming_the_parameter() {
 fn unreachable_target_is_no_solution() {
     // One step at q = 1 with σ ≥ 1e4 gives ε ≈ 5e-4 > 1e-9: no σ in range reaches it.
     let p = CalibrationParams {
-        options: ew1_remove(),
+        accountant: ew1_remove().config(AccountantKind::Edgeworth),
         target_epsilon: 1e-9,
         delta: 1e-5,
         sampling_rate: Some(1.0),
@@ -232,14 +237,13 @@ fn certified_accountant_calibrates_on_the_upper_end() {
     // Generic over every kind: when an accountant reports a certified bracket or upper bound,
     // the calibrated sigma must satisfy epsilon_upper(sigma) <= target and say upper_bound.
     for &kind in AccountantKind::ALL {
-        let options = AccountantOptions {
+        let options = AccountantSettings {
             adjacency: Adjacency::Remove,
             bracket: true,
-            ..AccountantOptions::default()
+            ..AccountantSettings::default()
         };
         let p = CalibrationParams {
-            accountant: kind,
-            options: options.clone(),
+            accountant: options.clone().config(kind),
             target_epsilon: 2.0,
             delta: 1e-5,
             sampling_rate: Some(0.01),
@@ -258,7 +262,7 @@ fn certified_accountant_calibrates_on_the_upper_end() {
                 continue;
             }
         };
-        let r = dpsgd_epsilon(kind, &options, info.sigma, 0.01, 100, 1e-5).expect("eps");
+        let r = dpsgd_epsilon(&options.config(kind), info.sigma, 0.01, 100, 1e-5).expect("eps");
         let (used, certified) = ewtune::calibrate::calibration_epsilon(&r);
         assert!(used <= 2.0, "{}: {used} > target", kind.name());
         if certified {

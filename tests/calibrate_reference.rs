@@ -15,7 +15,7 @@ macro_rules! visible {
 
 mod common;
 
-use ewtune::accountant::{AccountantKind, AccountantOptions};
+use ewtune::accountant::{AccountantKind, AccountantSettings};
 use ewtune::calibrate::{calibrate, CalibrationParams};
 use ewtune::mechanism::Adjacency;
 
@@ -48,16 +48,16 @@ fn pld_calibration_recovers_dp_accounting_sigma() {
         let delta: f64 = r["delta"].parse().expect("delta");
         let eps: f64 = r["eps_pld"].parse().expect("eps_pld");
         let info = calibrate(&CalibrationParams {
-            accountant: kind,
             // Calibration on a certified accountant uses its upper end. The connect-the-dots
             // upper end sits within ~0.01% of dp_accounting's (also connect-the-dots) ε; PLD
             // tolerance 1e-3 (its finest from the shared options) keeps the FFT error term at
             // δ = 1e-6 small too (measured 2026-11-28: σ within 4.7e-5 relative, 6 s).
-            options: AccountantOptions {
+            accountant: AccountantSettings {
                 adjacency: Adjacency::AddRemove,
-                tolerance: 1e-3,
-                ..AccountantOptions::default()
-            },
+                tolerance: Some(1e-3),
+                ..AccountantSettings::default()
+            }
+            .config(kind),
             target_epsilon: eps,
             delta,
             sampling_rate: Some(q),

@@ -3,12 +3,12 @@
 //! ≤ 1e-6 and overlaps every other certified accountant's bracket (pld, the saddle-point
 //! accountant's Kolmogorov-distance bracket) and lies below RDP's upper bound.
 
-use ewtune::accountant::{build, AccountantKind, AccountantOptions, Report};
+use ewtune::accountant::{build, AccountantKind, AccountantSettings, Report};
 use ewtune::event::DpEvent;
 use ewtune::mechanism::Adjacency;
 
-fn run(kind: AccountantKind, options: AccountantOptions, event: &DpEvent, delta: f64) -> Report {
-    let mut a = build(kind, &options).expect("build");
+fn run(kind: AccountantKind, options: AccountantSettings, event: &DpEvent, delta: f64) -> Report {
+    let mut a = build(&options.config(kind)).expect("build");
     a.compose(event, 1).expect("compose");
     a.epsilon(delta).expect("epsilon")
 }
@@ -25,14 +25,14 @@ fn bracket(r: &Report) -> (f64, f64) {
 const TOLERANCE: f64 = 1e-7;
 
 fn check(label: &str, event: DpEvent, delta: f64) {
-    let base = AccountantOptions {
+    let base = AccountantSettings {
         adjacency: Adjacency::AddRemove,
-        ..AccountantOptions::default()
+        ..AccountantSettings::default()
     };
     let c = run(
         AccountantKind::Contour,
-        AccountantOptions {
-            tolerance: TOLERANCE,
+        AccountantSettings {
+            tolerance: Some(TOLERANCE),
             ..base.clone()
         },
         &event,
@@ -50,7 +50,7 @@ fn check(label: &str, event: DpEvent, delta: f64) {
     let pld = run(AccountantKind::Pld, base.clone(), &event, delta);
     let sk = run(
         AccountantKind::Saddlepoint,
-        AccountantOptions {
+        AccountantSettings {
             kolmogorov_only: true,
             ..base.clone()
         },

@@ -3,7 +3,7 @@
 //! M/(e^{2πa/h} − 1) once overflowed e^{2πa/h} to ∞ and reported a zero discretisation error,
 //! giving a "certified" bracket that excluded the truth (q = 0.001, σ = 2, 10–100 steps).
 
-use ewtune::accountant::{build, AccountantKind, AccountantOptions};
+use ewtune::accountant::{build, AccountantKind, AccountantSettings};
 use ewtune::event::DpEvent;
 use ewtune::mechanism::Adjacency;
 
@@ -18,11 +18,11 @@ const DP_ACCOUNTING_PESSIMISTIC: [(u64, f64); 3] = [
 ];
 
 fn delta(kind: AccountantKind, steps: u64) -> (f64, f64) {
-    let opts = AccountantOptions {
+    let opts = AccountantSettings {
         adjacency: Adjacency::Remove,
-        ..AccountantOptions::default()
+        ..AccountantSettings::default()
     };
-    let mut acc = build(kind, &opts).expect("accountant");
+    let mut acc = build(&opts.config(kind)).expect("accountant");
     acc.compose(&DpEvent::dpsgd(2.0, 0.001, steps), 1)
         .expect("compose");
     let r = acc.delta(0.01).expect("delta");

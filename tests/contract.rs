@@ -1,12 +1,14 @@
 //! One contract suite run against every accountant in `AccountantKind::ALL`.
 
-use ewtune::accountant::{build, Accountant, AccountantKind, AccountantOptions, Guarantee, Report};
+use ewtune::accountant::{
+    build, Accountant, AccountantKind, AccountantSettings, Guarantee, Report,
+};
 use ewtune::edgeworth::gaussian_delta;
 use ewtune::event::DpEvent;
 use ewtune::Error;
 
 fn fresh(kind: AccountantKind) -> Box<dyn Accountant> {
-    build(kind, &AccountantOptions::default()).unwrap()
+    build(&AccountantSettings::default().config(kind)).unwrap()
 }
 
 fn composed(kind: AccountantKind, event: &DpEvent) -> Option<Box<dyn Accountant>> {

@@ -7,18 +7,18 @@ mod common;
 
 use ewtune::accountant::saddlepoint::EpsilonBracket;
 use ewtune::accountant::{
-    build, Accountant, AccountantKind, AccountantOptions, FourierPart, Report,
+    build, Accountant, AccountantKind, AccountantSettings, FourierPart, Report,
     SaddlePointAccountant, SaddlePointParams,
 };
 use ewtune::event::DpEvent;
 use ewtune::mechanism::{Adjacency, Direction};
 
 fn eps(event: &DpEvent, delta: f64, adjacency: Adjacency) -> Report {
-    let opts = AccountantOptions {
+    let opts = AccountantSettings {
         adjacency,
-        ..AccountantOptions::default()
+        ..AccountantSettings::default()
     };
-    let mut a = build(AccountantKind::Saddlepoint, &opts).unwrap();
+    let mut a = build(&opts.config(AccountantKind::Saddlepoint)).unwrap();
     a.compose(event, 1).unwrap();
     a.epsilon(delta).unwrap()
 }
@@ -235,11 +235,11 @@ fn default_accountant_meets_the_ewtune_acceptance_at_mnli_and_says_which_part_bi
     let event = DpEvent::dpsgd(0.5, q, steps);
     let rep = eps(&event, 1e-6, Adjacency::AddRemove);
     let mut c = build(
-        AccountantKind::Contour,
-        &AccountantOptions {
-            tolerance: 1e-9,
-            ..AccountantOptions::default()
-        },
+        &AccountantSettings {
+            tolerance: Some(1e-9),
+            ..AccountantSettings::default()
+        }
+        .config(AccountantKind::Contour),
     )
     .unwrap();
     c.compose(&event, 1).unwrap();
@@ -262,12 +262,12 @@ fn default_accountant_meets_the_ewtune_acceptance_at_mnli_and_says_which_part_bi
 }
 
 fn eps_kolmogorov_only(event: &DpEvent, delta: f64) -> Report {
-    let opts = AccountantOptions {
+    let opts = AccountantSettings {
         adjacency: Adjacency::AddRemove,
         kolmogorov_only: true,
-        ..AccountantOptions::default()
+        ..AccountantSettings::default()
     };
-    let mut a = build(AccountantKind::Saddlepoint, &opts).unwrap();
+    let mut a = build(&opts.config(AccountantKind::Saddlepoint)).unwrap();
     a.compose(event, 1).unwrap();
     a.epsilon(delta).unwrap()
 }

@@ -1,7 +1,8 @@
 //! Sweeps: deterministic CSV, resume after interruption, shards concatenating to the grid.
 
 use assert_cmd::Command;
-use ewtune::sweep::{run_sweep, SweepConfig, SweepParams};
+use ewtune::accountant::FourierPart;
+use ewtune::sweep::{run_sweep, Silent, SweepConfig, SweepParams};
 use std::path::Path;
 
 const CONFIG: &str = r#"
@@ -28,9 +29,9 @@ delta = [0.1]
 
 fn params(
     dir: &Path,
-    shard: Option<(usize, usize)>,
+    shard: Option<(u64, u64)>,
     threads: usize,
-    limit: Option<usize>,
+    limit: Option<u64>,
 ) -> SweepParams {
     SweepParams {
         config: SweepConfig::from_toml(CONFIG, "mini.toml").expect("config"),
@@ -40,7 +41,6 @@ fn params(
         shard,
         threads: Some(threads),
         limit,
-        progress: false,
         command: "test".into(),
     }
 }
@@ -52,7 +52,7 @@ fn read(p: &Path) -> String {
 #[test]
 fn grid_size_and_columns() {
     let d = tempfile::tempdir().expect("tmp");
-    let info = run_sweep(&params(d.path(), None, 2, None)).expect("sweep");
+    let info = run_sweep(&params(d.path(), None, 2, None), &Silent).expect("sweep");
     // A: 2 σ × 4 steps × 2 δ × 3 orders = 48; S3: 2 steps × 1 δ × 3 orders = 6.
     assert_eq!(info.rows_total, 54);
     assert!(info.complete);
@@ -79,20 +79,20 @@ fn grid_size_and_columns() {
 #[test]
 fn interrupted_then_resumed_equals_uninterrupted() {
     let full = tempfile::tempdir().expect("tmp");
-    let a = run_sweep(&params(full.path(), None, 2, None)).expect("sweep");
+    let a = run_sweep(&params(full.path(), None, 2, None), &Silent).expect("sweep");
     let part = tempfile::tempdir().expect("tmp");
-    let b1 = run_sweep(&params(part.path(), None, 1, Some(7))).expect("first part");
+    let b1 = run_sweep(&params(part.path(), None, 1, Some(7)), &Silent).expect("first part");
     assert!(!b1.complete);
     assert_eq!(b1.rows_computed, 7);
-    let b2 = run_sweep(&params(part.path(), None, 2, Some(20))).expect("second part");
+    let b2 = run_sweep(&params(part.path(), None, 2, Some(20)), &Silent).expect("second part");
     assert_eq!(b2.rows_resumed, 7);
     assert_eq!(b2.rows_computed, 20);
-    let b3 = run_sweep(&params(part.path(), None, 2, None)).expect("rest");
+    let b3 = run_sweep(&params(part.path(), None, 2, None), &Silent).expect("rest");
     assert_eq!(b3.rows_resumed, 27);
     assert!(b3.complete);
     assert_eq!(read(&a.csv), read(&b3.csv), "same bytes");
     // Rerunning a complete sweep computes nothing.
-    let b4 = run_sweep(&params(part.path(), None, 2, None)).expect("noop");
+    let b4 = run_sweep(&params(part.path(), None, 2, None), &Silent).expect("noop");
     assert_eq!(b4.rows_computed, 0);
     assert_eq!(read(&a.csv), read(&b4.csv));
 }
@@ -100,11 +100,11 @@ fn interrupted_then_resumed_equals_uninterrupted() {
 #[test]
 fn shards_concatenate_to_the_full_grid() {
     let full = tempfile::tempdir().expect("tmp");
-    let a = run_sweep(&params(full.path(), None, 2, None)).expect("sweep");
+    let a = run_sweep(&params(full.path(), None, 2, None), &Silent).expect("sweep");
     let sh = tempfile::tempdir().expect("tmp");
     let mut cat = String::new();
     for i in 1..=5 {
-        let info = run_sweep(&params(sh.path(), Some((i, 5)), 1, None)).expect("shard");
+        let info = run_sweep(&params(sh.path(), Some((i, 5)), 1, None), &Silent).expect("shard");
         assert!(info
             .csv
             .to_string_lossy()
@@ -127,10 +127,10 @@ fn shards_concatenate_to_the_full_grid() {
 #[test]
 fn a_different_config_refuses_to_resume() {
     let d = tempfile::tempdir().expect("tmp");
-    run_sweep(&params(d.path(), None, 1, Some(3))).expect("part");
+    run_sweep(&params(d.path(), None, 1, Some(3)), &Silent).expect("part");
     let mut p = params(d.path(), None, 1, None);
     p.config_text.push_str("\n# changed\n");
-    assert!(run_sweep(&p).is_err());
+    assert!(run_sweep(&p, &Silent).is_err());
 }
 
 #[test]
@@ -225,12 +225,13 @@ delta = [1e-5]
         .expect("plan");
     let n_all = plan.methods.len();
     assert!(n_all >= 2);
-    let ew: Vec<_> = plan.jobs.iter().filter(|j| j.grid == "ew-only").collect();
+    let jobs: Vec<_> = plan.jobs(0, plan.len()).collect();
+    let ew: Vec<_> = jobs.iter().filter(|j| j.grid == "ew-only").collect();
     assert_eq!(ew.len(), 2, "edgeworth orders 0 and 1 only");
     assert!(ew
         .iter()
         .all(|j| plan.methods[j.method].kind.name() == "edgeworth" && !j.truth));
-    assert_eq!(plan.jobs.len(), n_all + 2);
+    assert_eq!(plan.len(), n_all as u64 + 2);
     assert!(plan.truth.is_none(), "an unknown truth name is skipped");
     let bad = cfg.replace("accountants = [\"edgeworth\"]", "accountants = [\"nope\"]");
     assert!(SweepConfig::from_toml(&bad, "c.toml")
@@ -263,9 +264,16 @@ delta = [1e-5]
         .expect("plan");
     let labels: Vec<_> = plan.methods.iter().map(|m| m.label.as_str()).collect();
     assert_eq!(labels, ["saddlepoint", "saddlepoint-kolmogorov"]);
-    assert!(!plan.methods[0].options.kolmogorov_only);
-    assert!(plan.methods[1].options.kolmogorov_only);
-    let k: Vec<_> = plan.jobs.iter().filter(|j| j.grid == "k-only").collect();
+    let fourier = |m: &ewtune::sweep::Method| match &m.config {
+        ewtune::accountant::AccountantConfig::Saddlepoint(p) => p.fourier,
+        other => panic!("not a saddle-point method: {other:?}"),
+    };
+    assert_eq!(fourier(&plan.methods[0]), FourierPart::WhenLoose);
+    assert_eq!(fourier(&plan.methods[1]), FourierPart::Off);
+    let k: Vec<_> = plan
+        .jobs(0, plan.len())
+        .filter(|j| j.grid == "k-only")
+        .collect();
     assert_eq!(k.len(), 1);
     assert_eq!(plan.methods[k[0].method].label, "saddlepoint-kolmogorov");
 }

@@ -482,8 +482,10 @@ fn answer<A: OrderingAccountant + ?Sized>(acc: &A, query: Query, given: f64) -> 
     Ok(r)
 }
 
-/// The accountants the toolkit offers.
+/// The accountants the toolkit offers. Spelled in kebab case on the command line, in JSON
+/// and in sweep configs ([`AccountantKind::name`], [`std::fmt::Display`], [`std::str::FromStr`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum AccountantKind {
     /// Edgeworth expansion of orders 0–3 (estimate; certified bracket with `bracket`).
@@ -511,7 +513,7 @@ impl AccountantKind {
         AccountantKind::Gdp,
     ];
 
-    /// CLI name.
+    /// The name on the CLI, in JSON and in reports (the one spelling table).
     pub fn name(self) -> &'static str {
         match self {
             AccountantKind::Edgeworth => "edgeworth",
@@ -523,11 +525,25 @@ impl AccountantKind {
         }
     }
 
-    /// Parse a CLI name.
+    /// Parse a name (as [`std::str::FromStr`]).
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `accountant` with the accepted names.
     pub fn parse(s: &str) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl std::fmt::Display for AccountantKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl std::str::FromStr for AccountantKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
         Self::ALL
             .iter()
             .copied()
@@ -543,84 +559,179 @@ impl AccountantKind {
     }
 }
 
-/// Options shared by the accountant constructors; each accountant reads the fields it needs.
+/// One accountant with its own typed parameters: what [`build`] takes. Every field is a
+/// parameter of that accountant; nothing is silently ignored or replaced.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AccountantOptions {
-    /// Ordering(s) to cover.
-    pub adjacency: Adjacency,
-    /// Edgeworth order (0–3).
-    pub order: u8,
-    /// MPFR precision for certified cumulants; `None` for the fast f64 path.
-    pub precision: Option<Precision>,
-    /// Requested accuracy (relative) where an accountant can trade accuracy for time.
-    pub tolerance: f64,
-    /// Whether to add certified error bounds (Edgeworth bracket).
-    pub bracket: bool,
-    /// Most grid points a grid-based accountant (PLD) may allocate per distribution.
-    pub grid_budget: usize,
-    /// Saddle-point accountant: report the Kolmogorov-distance bracket alone, without the
-    /// Fourier part it adds where that bracket is loose ([`saddlepoint::FourierPart`]).
-    pub kolmogorov_only: bool,
+pub enum AccountantConfig {
+    /// [`EdgeworthAccountant`].
+    Edgeworth(EdgeworthParams),
+    /// [`SaddlePointAccountant`].
+    Saddlepoint(SaddlePointParams),
+    /// [`ContourAccountant`].
+    Contour(ContourParams),
+    /// [`PldAccountant`].
+    Pld(PldParams),
+    /// [`RdpAccountant`].
+    Rdp(RdpParams),
+    /// [`GdpAccountant`] (its only parameter is the adjacency).
+    Gdp {
+        /// Ordering(s) to cover.
+        adjacency: Adjacency,
+    },
 }
 
-impl Default for AccountantOptions {
-    fn default() -> Self {
-        AccountantOptions {
-            adjacency: Adjacency::AddRemove,
-            order: 1,
-            precision: None,
-            tolerance: 1e-9,
-            bracket: false,
-            grid_budget: pld::DEFAULT_MAX_GRID_POINTS,
-            kolmogorov_only: false,
+impl AccountantConfig {
+    /// The accountant's own defaults, for the given adjacency.
+    pub fn default_for(kind: AccountantKind, adjacency: Adjacency) -> Self {
+        match kind {
+            AccountantKind::Edgeworth => AccountantConfig::Edgeworth(EdgeworthParams {
+                adjacency,
+                ..EdgeworthParams::default()
+            }),
+            AccountantKind::Saddlepoint => AccountantConfig::Saddlepoint(SaddlePointParams {
+                adjacency,
+                ..SaddlePointParams::default()
+            }),
+            AccountantKind::Contour => AccountantConfig::Contour(ContourParams {
+                adjacency,
+                ..ContourParams::default()
+            }),
+            AccountantKind::Pld => AccountantConfig::Pld(PldParams {
+                adjacency,
+                ..PldParams::default()
+            }),
+            AccountantKind::Rdp => AccountantConfig::Rdp(RdpParams {
+                adjacency,
+                ..RdpParams::default()
+            }),
+            AccountantKind::Gdp => AccountantConfig::Gdp { adjacency },
+        }
+    }
+
+    /// Which accountant.
+    pub fn kind(&self) -> AccountantKind {
+        match self {
+            AccountantConfig::Edgeworth(_) => AccountantKind::Edgeworth,
+            AccountantConfig::Saddlepoint(_) => AccountantKind::Saddlepoint,
+            AccountantConfig::Contour(_) => AccountantKind::Contour,
+            AccountantConfig::Pld(_) => AccountantKind::Pld,
+            AccountantConfig::Rdp(_) => AccountantKind::Rdp,
+            AccountantConfig::Gdp { .. } => AccountantKind::Gdp,
+        }
+    }
+
+    /// The ordering(s) covered.
+    pub fn adjacency(&self) -> Adjacency {
+        match self {
+            AccountantConfig::Edgeworth(p) => p.adjacency,
+            AccountantConfig::Saddlepoint(p) => p.adjacency,
+            AccountantConfig::Contour(p) => p.adjacency,
+            AccountantConfig::Pld(p) => p.adjacency,
+            AccountantConfig::Rdp(p) => p.adjacency,
+            AccountantConfig::Gdp { adjacency } => *adjacency,
+        }
+    }
+
+    /// The Edgeworth order, for the accountants that have one.
+    pub fn order(&self) -> Option<u8> {
+        match self {
+            AccountantConfig::Edgeworth(p) => Some(p.order),
+            AccountantConfig::Saddlepoint(p) => Some(p.order),
+            _ => None,
         }
     }
 }
 
-/// Build an accountant of the given kind.
+/// The knobs a front end (the CLI's flags, a sweep config) offers for every accountant at
+/// once. [`AccountantSettings::config`] hands each accountant the ones that are its
+/// parameters; a knob left `None` keeps that accountant's own default.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountantSettings {
+    /// Ordering(s) to cover.
+    pub adjacency: Adjacency,
+    /// Edgeworth order 0–3 (edgeworth, saddlepoint).
+    pub order: Option<u8>,
+    /// MPFR precision of the certified cumulants (edgeworth: `None` is the f64 path;
+    /// saddlepoint: `None` is its default, 128 bits).
+    pub precision: Option<Precision>,
+    /// Relative tolerance (contour: on δ; pld: the target width of the ε bracket).
+    pub tolerance: Option<f64>,
+    /// Edgeworth: add the certified Derumigny–Girard–Guyonvarch bracket.
+    pub bracket: bool,
+    /// PLD: most grid points per distribution.
+    pub grid_budget: Option<usize>,
+    /// Saddle point: the Kolmogorov-distance bracket alone (no Fourier part).
+    pub kolmogorov_only: bool,
+}
+
+impl AccountantSettings {
+    /// The typed configuration of `kind` from these settings.
+    pub fn config(&self, kind: AccountantKind) -> AccountantConfig {
+        let mut c = AccountantConfig::default_for(kind, self.adjacency);
+        match &mut c {
+            AccountantConfig::Edgeworth(p) => {
+                p.order = self.order.unwrap_or(p.order);
+                p.precision = self.precision;
+                p.bracket = self.bracket;
+            }
+            AccountantConfig::Saddlepoint(p) => {
+                p.order = self.order.unwrap_or(p.order);
+                p.precision = self.precision.unwrap_or(p.precision);
+                if self.kolmogorov_only {
+                    p.fourier = FourierPart::Off;
+                }
+            }
+            AccountantConfig::Contour(p) => p.tolerance = self.tolerance.unwrap_or(p.tolerance),
+            AccountantConfig::Pld(p) => {
+                p.tolerance = self.tolerance.unwrap_or(p.tolerance);
+                p.max_grid_points = self.grid_budget.unwrap_or(p.max_grid_points);
+            }
+            AccountantConfig::Rdp(_) | AccountantConfig::Gdp { .. } => {}
+        }
+        c
+    }
+
+    /// The settings given (not left at their defaults) that `kind` has no parameter for, as
+    /// (name, value) pairs; the CLI refuses them for a single accountant instead of ignoring
+    /// them.
+    pub fn inapplicable(&self, kind: AccountantKind) -> Vec<(&'static str, String)> {
+        use AccountantKind as K;
+        let mut out = Vec::new();
+        let mut given = |name, value: Option<String>, applies: bool| {
+            if let (Some(v), false) = (value, applies) {
+                out.push((name, v));
+            }
+        };
+        let flag = |on: bool| on.then(|| "true".to_string());
+        let edgeworth_like = matches!(kind, K::Edgeworth | K::Saddlepoint);
+        given("order", self.order.map(|o| o.to_string()), edgeworth_like);
+        let tolerance = self.tolerance.map(|t| t.to_string());
+        given("tolerance", tolerance, matches!(kind, K::Contour | K::Pld));
+        given("bracket", flag(self.bracket), kind == K::Edgeworth);
+        let budget = self.grid_budget.map(|g| g.to_string());
+        given("grid_budget", budget, kind == K::Pld);
+        given(
+            "kolmogorov_only",
+            flag(self.kolmogorov_only),
+            kind == K::Saddlepoint,
+        );
+        out
+    }
+}
+
+/// Build an accountant from its typed configuration.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for options the accountant rejects.
-pub fn build(kind: AccountantKind, options: &AccountantOptions) -> Result<Box<dyn Accountant>> {
-    Ok(match kind {
-        AccountantKind::Edgeworth => Box::new(EdgeworthAccountant::new(EdgeworthParams {
-            order: options.order,
-            adjacency: options.adjacency,
-            precision: options.precision,
-            bracket: options.bracket,
-        })?),
-        AccountantKind::Saddlepoint => Box::new(SaddlePointAccountant::new(SaddlePointParams {
-            order: options.order,
-            adjacency: options.adjacency,
-            precision: options.precision.unwrap_or(Precision(128)),
-            bracket: true,
-            fourier: if options.kolmogorov_only {
-                FourierPart::Off
-            } else {
-                FourierPart::WhenLoose
-            },
-        })?),
-        AccountantKind::Contour => Box::new(ContourAccountant::new(ContourParams {
-            adjacency: options.adjacency,
-            tolerance: options.tolerance,
-        })?),
-        AccountantKind::Pld => Box::new(PldAccountant::new(PldParams {
-            adjacency: options.adjacency,
-            // The shared default tolerance (1e-9) is meant for the series accountants; the
-            // PLD grid takes tolerances ≥ 1e-3 only from here (finer through PldParams).
-            tolerance: if options.tolerance >= pld::MIN_SHARED_TOLERANCE {
-                options.tolerance.min(0.5)
-            } else {
-                pld::DEFAULT_TOLERANCE
-            },
-            max_grid_points: options.grid_budget,
-            ..PldParams::default()
-        })?),
-        AccountantKind::Rdp => Box::new(RdpAccountant::new(RdpParams {
-            adjacency: options.adjacency,
-            ..RdpParams::default()
-        })?),
-        AccountantKind::Gdp => Box::new(GdpAccountant::new(options.adjacency)),
+/// [`Error::InvalidParameter`] for parameters the accountant rejects (e.g. a PLD tolerance
+/// below what its grid budget can honour).
+pub fn build(config: &AccountantConfig) -> Result<Box<dyn Accountant>> {
+    Ok(match config {
+        AccountantConfig::Edgeworth(p) => Box::new(EdgeworthAccountant::new(*p)?),
+        AccountantConfig::Saddlepoint(p) => Box::new(SaddlePointAccountant::new(*p)?),
+        AccountantConfig::Contour(p) => Box::new(ContourAccountant::new(*p)?),
+        AccountantConfig::Pld(p) => Box::new(PldAccountant::new(p.clone())?),
+        AccountantConfig::Rdp(p) => Box::new(RdpAccountant::new(p.clone())?),
+        AccountantConfig::Gdp { adjacency } => Box::new(GdpAccountant::new(*adjacency)),
     })
 }
 

@@ -1,6 +1,6 @@
 //! Argument groups shared by several subcommands.
 
-use crate::accountant::{AccountantKind, AccountantOptions, Report};
+use crate::accountant::{AccountantConfig, AccountantKind, AccountantSettings, Report};
 use crate::error::{Error, Result};
 use crate::event::DpEvent;
 use crate::mechanism::{Adjacency, Gaussian, Laplace, Mechanism, SubsampledGaussian};
@@ -30,38 +30,120 @@ pub enum Format {
     Json,
 }
 
-/// What is being accounted for: one mechanism repeated `--steps` times, or an events file.
+/// The mechanism flags, the same for every subcommand that takes a mechanism.
 #[derive(Debug, Clone, Args)]
-pub struct MechanismArgs {
+pub struct MechanismFlags {
     /// The mechanism. When omitted it is inferred from the flags given: `--sampling-rate` →
     /// subsampled-gaussian, else `--sigma` → gaussian, else `--scale` → laplace.
     #[arg(long, value_enum)]
     pub mechanism: Option<MechanismName>,
     /// Noise multiplier σ > 0 (gaussian, subsampled-gaussian).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub sigma: Option<f64>,
-    /// Poisson sampling rate q ∈ (0, 1] (subsampled-gaussian).
-    #[arg(long, allow_negative_numbers = true)]
+    /// Poisson sampling rate q ∈ (0, 1] (subsampled-gaussian only).
+    #[arg(long, allow_hyphen_values = true)]
     pub sampling_rate: Option<f64>,
-    /// Laplace scale b > 0 (laplace).
-    #[arg(long, allow_negative_numbers = true)]
+    /// Laplace scale b > 0 (laplace only).
+    #[arg(long, allow_hyphen_values = true)]
     pub scale: Option<f64>,
-    /// Number of compositions (≥ 1).
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+}
+
+impl MechanismFlags {
+    /// The mechanism named (or inferred).
+    ///
+    /// # Errors
+    /// Neither `--mechanism` nor a flag to infer it from.
+    pub fn name(&self) -> Result<MechanismName> {
+        match self.mechanism {
+            Some(name) => Ok(name),
+            None if self.sampling_rate.is_some() => Ok(MechanismName::SubsampledGaussian),
+            None if self.sigma.is_some() && self.scale.is_none() => Ok(MechanismName::Gaussian),
+            None if self.scale.is_some() && self.sigma.is_none() => Ok(MechanismName::Laplace),
+            None => Err(Error::invalid(
+                "mechanism",
+                "(missing)",
+                "give --mechanism gaussian|laplace|subsampled-gaussian (or --sigma, \
+                 --sampling-rate, --scale to infer it), or --events",
+            )),
+        }
+    }
+
+    /// The single mechanism (errors name the missing flag, or a flag the mechanism has no use
+    /// for, instead of ignoring it).
+    ///
+    /// # Errors
+    /// Missing, inapplicable or invalid flags.
+    pub fn mechanism(&self) -> Result<Mechanism> {
+        mechanism_from(self.name()?, self.sigma, self.sampling_rate, self.scale)
+    }
+}
+
+/// Largest `--steps` (10¹⁵, as in sweeps: [`crate::sweep::MAX_STEPS`]).
+pub const MAX_STEPS: u64 = crate::sweep::MAX_STEPS;
+
+/// Check a step count given as a signed integer (so that `-1` reaches this range check).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming `steps` outside [1, [`MAX_STEPS`]].
+pub fn check_steps(steps: i64) -> Result<u64> {
+    if steps < 1 || steps as u64 > MAX_STEPS {
+        return Err(Error::invalid(
+            "steps",
+            steps,
+            format!("must be an integer in [1, {MAX_STEPS:e}]"),
+        ));
+    }
+    Ok(steps as u64)
+}
+
+/// What is being accounted for: one mechanism repeated `--steps` times, or an events file.
+#[derive(Debug, Clone, Args)]
+pub struct MechanismArgs {
+    /// The mechanism and its parameters.
+    #[command(flatten)]
+    pub flags: MechanismFlags,
+    /// Number of compositions, 1 to 10^15.
+    #[arg(long, default_value_t = 1, allow_hyphen_values = true)]
     pub steps: i64,
     /// A JSON or TOML file listing (mechanism, count) entries; replaces the mechanism flags.
     #[arg(long, conflicts_with_all = ["mechanism", "sigma", "sampling_rate", "scale"])]
     pub events: Option<PathBuf>,
 }
 
-fn need(v: Option<f64>, flag: &'static str, mech: &str) -> Result<f64> {
+fn need(v: Option<f64>, flag: &'static str, mech: MechanismName) -> Result<f64> {
     v.ok_or_else(|| {
         Error::invalid(
             flag,
             "(missing)",
-            format!("is required for --mechanism {mech}"),
+            format!("is required for --mechanism {}", mech.cli_name()),
         )
     })
+}
+
+fn refuse(v: Option<f64>, flag: &'static str, mech: MechanismName) -> Result<()> {
+    match v {
+        None => Ok(()),
+        Some(x) => Err(Error::invalid(
+            flag,
+            x,
+            format!(
+                "does not apply to --mechanism {} (subsampled-gaussian takes --sigma and \
+                 --sampling-rate, gaussian --sigma, laplace --scale)",
+                mech.cli_name()
+            ),
+        )),
+    }
+}
+
+impl MechanismName {
+    /// The CLI and events-file spelling.
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            MechanismName::Gaussian => "gaussian",
+            MechanismName::Laplace => "laplace",
+            MechanismName::SubsampledGaussian => "subsampled-gaussian",
+        }
+    }
 }
 
 impl MechanismArgs {
@@ -70,36 +152,15 @@ impl MechanismArgs {
     /// # Errors
     /// Missing or invalid flags.
     pub fn mechanism(&self) -> Result<Mechanism> {
-        let name = match self.mechanism {
-            Some(name) => name,
-            None if self.sampling_rate.is_some() => MechanismName::SubsampledGaussian,
-            None if self.sigma.is_some() && self.scale.is_none() => MechanismName::Gaussian,
-            None if self.scale.is_some() && self.sigma.is_none() => MechanismName::Laplace,
-            None => {
-                return Err(Error::invalid(
-                    "mechanism",
-                    "(missing)",
-                    "give --mechanism gaussian|laplace|subsampled-gaussian (or --sigma, \
-                     --sampling-rate, --scale to infer it), or --events",
-                ))
-            }
-        };
-        mechanism_from(name, self.sigma, self.sampling_rate, self.scale)
+        self.flags.mechanism()
     }
 
-    /// The steps count as u64 ≥ 1.
+    /// The steps count, in [1, [`MAX_STEPS`]].
     ///
     /// # Errors
-    /// `steps` < 1.
+    /// `steps` out of range.
     pub fn steps(&self) -> Result<u64> {
-        if self.steps < 1 {
-            return Err(Error::invalid(
-                "steps",
-                self.steps,
-                "must be an integer >= 1",
-            ));
-        }
-        Ok(self.steps as u64)
+        check_steps(self.steps)
     }
 
     /// The event to compose (once).
@@ -122,7 +183,7 @@ impl MechanismArgs {
 /// Build a mechanism from its CLI name and flags.
 ///
 /// # Errors
-/// Missing or invalid parameters, named by flag.
+/// Missing, inapplicable or invalid parameters, named by flag.
 pub fn mechanism_from(
     name: MechanismName,
     sigma: Option<f64>,
@@ -131,15 +192,20 @@ pub fn mechanism_from(
 ) -> Result<Mechanism> {
     Ok(match name {
         MechanismName::Gaussian => {
-            Mechanism::Gaussian(Gaussian::new(need(sigma, "sigma", "gaussian")?)?)
+            refuse(sampling_rate, "sampling_rate", name)?;
+            refuse(scale, "scale", name)?;
+            Mechanism::Gaussian(Gaussian::new(need(sigma, "sigma", name)?)?)
         }
         MechanismName::Laplace => {
-            Mechanism::Laplace(Laplace::new(need(scale, "scale", "laplace")?)?)
+            refuse(sigma, "sigma", name)?;
+            refuse(sampling_rate, "sampling_rate", name)?;
+            Mechanism::Laplace(Laplace::new(need(scale, "scale", name)?)?)
         }
         MechanismName::SubsampledGaussian => {
+            refuse(scale, "scale", name)?;
             Mechanism::SubsampledGaussian(SubsampledGaussian::new(
-                need(sigma, "sigma", "subsampled-gaussian")?,
-                need(sampling_rate, "sampling_rate", "subsampled-gaussian")?,
+                need(sigma, "sigma", name)?,
+                need(sampling_rate, "sampling_rate", name)?,
             )?)
         }
     })
@@ -186,16 +252,12 @@ pub fn read_events(path: &Path) -> Result<DpEvent> {
     }
     let mut events = Vec::new();
     for (i, e) in file.events.iter().enumerate() {
-        let name = match e.mechanism.as_str() {
-            "gaussian" => MechanismName::Gaussian,
-            "laplace" => MechanismName::Laplace,
-            "subsampled-gaussian" => MechanismName::SubsampledGaussian,
-            other => {
-                return Err(parse_err(format!(
-                "events[{i}]: unknown mechanism {other:?} (gaussian, laplace, subsampled-gaussian)"
-            )))
-            }
-        };
+        let name = MechanismName::from_str(&e.mechanism, false).map_err(|_| {
+            parse_err(format!(
+                "events[{i}]: unknown mechanism {:?} (gaussian, laplace, subsampled-gaussian)",
+                e.mechanism
+            ))
+        })?;
         if e.count == 0 {
             return Err(parse_err(format!("events[{i}]: count must be >= 1")));
         }
@@ -209,30 +271,35 @@ pub fn read_events(path: &Path) -> Result<DpEvent> {
     Ok(DpEvent::Composed { events })
 }
 
-/// Accountant selection and options.
+/// Accountant selection and its parameters. A flag that is not a parameter of the chosen
+/// accountant is refused (for `compare`, each accountant takes the flags that apply to it).
 #[derive(Debug, Clone, Args)]
 pub struct AccountantArgs {
-    /// Accountant: edgeworth (and the others listed by `ewtune compare`).
-    #[arg(long, default_value = "edgeworth")]
-    pub accountant: String,
-    /// Edgeworth order 0–3 (0 = CLT).
-    #[arg(long, default_value_t = 1)]
-    pub order: u8,
+    /// Accountant (default edgeworth).
+    #[arg(long, value_enum)]
+    pub accountant: Option<AccountantKind>,
+    /// Edgeworth order 0–3 (0 = CLT) for edgeworth and saddlepoint (default 1).
+    #[arg(long, allow_hyphen_values = true)]
+    pub order: Option<i64>,
     /// Adjacency: add-remove (max of both orderings), remove or add.
-    #[arg(long, default_value = "add-remove")]
-    pub adjacency: String,
-    /// MPFR precision in bits for certified cumulants; 53 selects the fast f64 path.
-    #[arg(long, default_value_t = 256)]
-    pub precision: u32,
-    /// Requested relative accuracy for accountants that can trade it for time.
-    #[arg(long, default_value_t = 1e-9)]
-    pub tolerance: f64,
-    /// Add the certified Edgeworth error bracket (lower/upper).
+    #[arg(long, value_enum, default_value_t = Adjacency::AddRemove)]
+    pub adjacency: Adjacency,
+    /// MPFR precision in bits for certified cumulants (edgeworth, saddlepoint); 53 selects
+    /// the fast f64 path.
+    #[arg(long, default_value_t = 256, allow_hyphen_values = true)]
+    pub precision: i64,
+    /// Relative tolerance in (0, 0.1]: contour (on δ; default 1e-9) and pld (target width of
+    /// the ε bracket; default 5e-3). Passed on as given: pld refuses one its grid budget
+    /// cannot honour.
+    #[arg(long, allow_hyphen_values = true)]
+    pub tolerance: Option<f64>,
+    /// Add the certified Edgeworth error bracket (lower/upper; edgeworth only).
     #[arg(long)]
     pub bracket: bool,
-    /// Most grid points the PLD accountant may use per distribution (memory ≈ 40 bytes each).
-    #[arg(long, default_value_t = crate::accountant::pld::DEFAULT_MAX_GRID_POINTS)]
-    pub grid_budget: usize,
+    /// Most grid points the PLD accountant may use per distribution (memory ≈ 40 bytes each;
+    /// pld only; default 2^22).
+    #[arg(long, allow_hyphen_values = true)]
+    pub grid_budget: Option<i64>,
     /// Saddle-point accountant: the Kolmogorov-distance (Berry–Esseen / DGG) bracket alone,
     /// without the Fourier part added where that bracket is loose.
     #[arg(long)]
@@ -240,37 +307,60 @@ pub struct AccountantArgs {
 }
 
 impl AccountantArgs {
-    /// The accountant kind.
-    ///
-    /// # Errors
-    /// Unknown name.
-    pub fn kind(&self) -> Result<AccountantKind> {
-        AccountantKind::parse(&self.accountant)
+    /// The accountant kind (edgeworth unless `--accountant` names another).
+    pub fn kind(&self) -> AccountantKind {
+        self.accountant.unwrap_or(AccountantKind::Edgeworth)
     }
 
-    /// Options for [`crate::accountant::build`].
+    /// The flags as settings for every accountant (each takes those that apply).
     ///
     /// # Errors
-    /// Invalid adjacency, precision or tolerance.
-    pub fn options(&self) -> Result<AccountantOptions> {
-        let precision = if self.precision == 53 {
-            None
-        } else {
-            Some(Precision::new(self.precision)?)
+    /// Out-of-range order, precision, tolerance or grid budget.
+    pub fn settings(&self) -> Result<AccountantSettings> {
+        let precision = match self.precision {
+            53 => None,
+            p if (1..=i64::from(u32::MAX)).contains(&p) => Some(Precision::new(p as u32)?),
+            p => return Err(Error::invalid("precision", p, "must be 53 or a bit count")),
         };
-        crate::error::Range::left_open(0.0, 0.1).check("tolerance", self.tolerance)?;
-        if self.order > 3 {
-            return Err(Error::invalid("order", self.order, "must be 0, 1, 2 or 3"));
+        let order = match self.order {
+            None => None,
+            Some(o @ 0..=3) => Some(o as u8),
+            Some(o) => return Err(Error::invalid("order", o, "must be 0, 1, 2 or 3")),
+        };
+        if let Some(t) = self.tolerance {
+            crate::error::Range::left_open(0.0, 0.1).check("tolerance", t)?;
         }
-        Ok(AccountantOptions {
-            adjacency: Adjacency::parse(&self.adjacency)?,
-            order: self.order,
+        let grid_budget = match self.grid_budget {
+            None => None,
+            Some(g) if g >= 2 => Some(usize::try_from(g).unwrap_or(usize::MAX)),
+            Some(g) => return Err(Error::invalid("grid_budget", g, "must be an integer >= 2")),
+        };
+        Ok(AccountantSettings {
+            adjacency: self.adjacency,
+            order,
             precision,
             tolerance: self.tolerance,
             bracket: self.bracket,
-            grid_budget: self.grid_budget,
+            grid_budget,
             kolmogorov_only: self.kolmogorov_only,
         })
+    }
+
+    /// The chosen accountant's typed configuration.
+    ///
+    /// # Errors
+    /// Out-of-range values, or a flag that is not a parameter of the chosen accountant.
+    pub fn config(&self) -> Result<AccountantConfig> {
+        let s = self.settings()?;
+        let kind = self.kind();
+        if let Some((flag, value)) = s.inapplicable(kind).into_iter().next() {
+            return Err(Error::invalid(
+                flag,
+                value,
+                format!("is not a parameter of --accountant {kind}"),
+            ));
+        }
+        Ok(s.config(kind))
     }
 }
 
@@ -282,27 +372,43 @@ pub fn print_report(r: &Report, format: Format) {
     }
 }
 
-/// A report as a JSON value (non-finite numbers become strings "inf"/"-inf"/"nan").
-pub fn report_json(r: &Report) -> serde_json::Value {
-    let mut v = serde_json::to_value(r).expect("invariant: Report serialises");
-    fix_nonfinite(&mut v, r);
-    v
-}
-
-fn fix_nonfinite(v: &mut serde_json::Value, r: &Report) {
-    let pairs = [
-        ("epsilon", r.epsilon),
-        ("delta", r.delta),
-        ("log10_delta", r.log10_delta),
-    ];
-    for (k, x) in pairs {
-        if !x.is_finite() {
-            v[k] = serde_json::Value::String(format!("{x}"));
-        }
+/// A number for JSON: finite numbers as numbers (−0 as 0), +∞ / −∞ as the strings `"inf"` /
+/// `"-inf"` (an unbounded ε, a vacuous end, log10 of δ = 0), NaN as `"nan"`. JSON has no
+/// infinity; a string keeps the document valid and unambiguous (`null` means "not known").
+pub fn json_num(x: f64) -> serde_json::Value {
+    if x.is_finite() {
+        serde_json::json!(if x == 0.0 { 0.0 } else { x })
+    } else if x.is_nan() {
+        serde_json::Value::String("nan".into())
+    } else if x > 0.0 {
+        serde_json::Value::String("inf".into())
+    } else {
+        serde_json::Value::String("-inf".into())
     }
 }
 
-/// A report as aligned text.
+fn json_opt(x: Option<f64>) -> serde_json::Value {
+    x.map_or(serde_json::Value::Null, json_num)
+}
+
+/// A report as a JSON value; numbers as [`json_num`] writes them.
+pub fn report_json(r: &Report) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).expect("invariant: Report serialises");
+    v["epsilon"] = json_num(r.epsilon);
+    v["delta"] = json_num(r.delta);
+    v["log10_delta"] = json_num(r.log10_delta);
+    v["lower"] = json_opt(r.lower);
+    v["upper"] = json_opt(r.upper);
+    for (i, o) in r.orderings.iter().enumerate() {
+        v["orderings"][i]["value"] = json_num(o.value);
+        v["orderings"][i]["lower"] = json_opt(o.lower);
+        v["orderings"][i]["upper"] = json_opt(o.upper);
+    }
+    v
+}
+
+/// A report as aligned text. No number prints as `inf` or `NaN`: an infinite value is
+/// "unbounded" (ε) and log10 of δ = 0 is left out.
 pub fn report_text(r: &Report) -> String {
     let mut s = String::new();
     let kind = match r.order {
@@ -315,13 +421,17 @@ pub fn report_text(r: &Report) -> String {
         r.guarantee.name(),
         if r.vacuous { " (vacuous)" } else { "" }
     ));
-    s.push_str(&format!("adjacency   {}\n", r.adjacency.name()));
+    s.push_str(&format!("adjacency   {}\n", r.adjacency));
     s.push_str(&format!("epsilon     {}\n", fmt_num(r.epsilon)));
-    s.push_str(&format!(
-        "delta       {}  (log10 {})\n",
-        fmt_num(r.delta),
-        fmt_num(r.log10_delta)
-    ));
+    if r.log10_delta.is_finite() {
+        s.push_str(&format!(
+            "delta       {}  (log10 {})\n",
+            fmt_num(r.delta),
+            fmt_num(r.log10_delta)
+        ));
+    } else {
+        s.push_str(&format!("delta       {}\n", fmt_num(r.delta)));
+    }
     if r.lower.is_some() || r.upper.is_some() {
         s.push_str(&format!(
             "bracket     [{}, {}]\n",
@@ -330,17 +440,13 @@ pub fn report_text(r: &Report) -> String {
         ));
     }
     for o in &r.orderings {
-        s.push_str(&format!(
-            "  {:<8}  {}\n",
-            o.direction.name(),
-            fmt_num(o.value)
-        ));
+        s.push_str(&format!("  {:<8}  {}\n", o.direction, fmt_num(o.value)));
     }
     if !r.valid {
         s.push_str("WARNING     the approximation is invalid at this point (see notes)\n");
     }
     for n in &r.notes {
-        s.push_str(&format!("note        {n}\n"));
+        s.push_str(&format!("note        {}\n", plain_text(n)));
     }
     if r.seconds > 0.0 {
         s.push_str(&format!("seconds     {:.6}\n", r.seconds));
@@ -348,14 +454,59 @@ pub fn report_text(r: &Report) -> String {
     s
 }
 
-/// Format a number compactly with enough digits.
+/// Format a number compactly with enough digits; +∞ is "unbounded", −∞ "-unbounded", NaN
+/// "undefined", −0 prints as 0.
 pub fn fmt_num(x: f64) -> String {
-    if !x.is_finite() {
-        return format!("{x}");
+    if x.is_nan() {
+        return "undefined".into();
     }
+    if x.is_infinite() {
+        return if x > 0.0 { "unbounded" } else { "-unbounded" }.into();
+    }
+    let x = if x == 0.0 { 0.0 } else { x };
     if x != 0.0 && (x.abs() < 1e-4 || x.abs() >= 1e6) {
         format!("{x:.10e}")
     } else {
         format!("{x:.10}")
     }
+}
+
+/// Text for people: the words `inf`, `-inf`, `infinity` and `NaN` (as Rust prints non-finite
+/// numbers inside library messages) become `unbounded` and `undefined`.
+pub fn plain_text(s: &str) -> String {
+    replace_words(s, |w| match w {
+        "inf" | "infinity" | "Infinity" => Some("unbounded"),
+        "NaN" | "nan" => Some("undefined"),
+        _ => None,
+    })
+}
+
+/// An error message for people: non-finite numbers as `∞`, `-∞` and "not a number" (an
+/// interval reads `[0, ∞)`).
+pub fn error_text(s: &str) -> String {
+    replace_words(s, |w| match w {
+        "inf" | "infinity" | "Infinity" => Some("∞"),
+        "NaN" | "nan" => Some("not-a-number"),
+        _ => None,
+    })
+}
+
+/// Replace whole words (runs of letters, digits and `_`) by `f`'s answer.
+pub fn replace_words(s: &str, f: impl Fn(&str) -> Option<&'static str>) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(f(word).unwrap_or(word));
+        word.clear();
+    };
+    for ch in s.chars() {
+        if ch.is_alphanumeric() || ch == '_' {
+            word.push(ch);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }

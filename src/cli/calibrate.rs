@@ -1,32 +1,32 @@
 //! `ewtune calibrate`: the smallest σ (or largest steps / sampling rate) meeting (ε, δ).
 
-use super::args::{fmt_num, AccountantArgs, Format};
+use super::args::{check_steps, fmt_num, AccountantArgs, Format, MechanismFlags, MechanismName};
 use crate::calibrate::{calibrate, CalibrationInfo, CalibrationParams, Solve};
+use crate::mechanism::Mechanism;
 use clap::Args;
 
 /// Arguments of `ewtune calibrate`.
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
     /// Target ε > 0.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub target_epsilon: f64,
     /// δ ∈ (0, 1).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub delta: f64,
-    /// Noise multiplier σ > 0 (required unless --solve sigma, where it is the starting point).
-    #[arg(long, allow_negative_numbers = true)]
-    pub sigma: Option<f64>,
-    /// Poisson sampling rate q ∈ (0, 1] (required unless --solve sampling-rate).
-    #[arg(long, allow_negative_numbers = true)]
-    pub sampling_rate: Option<f64>,
-    /// Number of DP-SGD steps ≥ 1 (required unless --solve steps).
-    #[arg(long, allow_negative_numbers = true)]
+    /// The mechanism flags of every subcommand. DP-SGD is the subsampled Gaussian
+    /// (`--sigma`, `--sampling-rate`); `--mechanism gaussian` is q = 1. With --solve sigma,
+    /// `--sigma` is the starting point; with --solve sampling-rate, `--sampling-rate` is.
+    #[command(flatten)]
+    pub mechanism: MechanismFlags,
+    /// Number of DP-SGD steps, 1 to 10^15 (required unless --solve steps).
+    #[arg(long, allow_hyphen_values = true)]
     pub steps: Option<i64>,
     /// What to solve for: sigma (smallest), steps (largest) or sampling-rate (largest).
-    #[arg(long, default_value = "sigma")]
-    pub solve: String,
+    #[arg(long, value_enum, default_value_t = SolveArg::Sigma)]
+    pub solve: SolveArg,
     /// Relative tolerance on σ or q (steps are solved exactly).
-    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1e-4, allow_hyphen_values = true)]
     pub rel_tol: f64,
     /// Accountant options.
     #[command(flatten)]
@@ -36,25 +36,81 @@ pub struct CalibrateArgs {
     pub format: Format,
 }
 
+/// `--solve` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SolveArg {
+    /// The smallest noise multiplier σ.
+    Sigma,
+    /// The largest number of steps.
+    Steps,
+    /// The largest sampling rate q.
+    #[value(alias = "sampling_rate")]
+    SamplingRate,
+}
+
+impl From<SolveArg> for Solve {
+    fn from(s: SolveArg) -> Self {
+        match s {
+            SolveArg::Sigma => Solve::Sigma,
+            SolveArg::Steps => Solve::Steps,
+            SolveArg::SamplingRate => Solve::SamplingRate,
+        }
+    }
+}
+
 impl CalibrateArgs {
+    /// σ and q from the mechanism flags: the subsampled Gaussian (either may be the solved
+    /// one, then it is only a starting point), or the Gaussian mechanism (q = 1).
+    ///
+    /// # Errors
+    /// Laplace (not DP-SGD), or flags the mechanism has no use for.
+    fn sigma_and_rate(&self, solve: Solve) -> crate::Result<(Option<f64>, Option<f64>)> {
+        let f = &self.mechanism;
+        let name = match f.mechanism {
+            Some(n) => n,
+            None if f.scale.is_some() => MechanismName::Laplace,
+            None => MechanismName::SubsampledGaussian,
+        };
+        // Fill the solved parameter with a placeholder so that the shared checks run.
+        let sigma = f.sigma.or((solve == Solve::Sigma).then_some(1.0));
+        let rate = match (name, solve) {
+            (MechanismName::SubsampledGaussian, Solve::SamplingRate) => {
+                f.sampling_rate.or(Some(0.5))
+            }
+            _ => f.sampling_rate,
+        };
+        let m = super::args::mechanism_from(name, sigma, rate, f.scale)?;
+        match m {
+            Mechanism::Laplace(_) => Err(crate::Error::invalid(
+                "mechanism",
+                name.cli_name(),
+                "calibrate solves DP-SGD: subsampled-gaussian, or gaussian (q = 1)",
+            )),
+            Mechanism::Gaussian(_) if solve == Solve::SamplingRate => Err(crate::Error::invalid(
+                "solve",
+                "sampling-rate",
+                "needs --mechanism subsampled-gaussian (gaussian has q = 1)",
+            )),
+            Mechanism::Gaussian(_) => Ok((f.sigma, Some(1.0))),
+            _ => Ok((f.sigma, f.sampling_rate)),
+        }
+    }
+
     /// The library parameters.
     ///
     /// # Errors
     /// Invalid flags.
     pub fn params(&self) -> crate::Result<CalibrationParams> {
-        let steps = match self.steps {
-            None => None,
-            Some(s) if s >= 1 => Some(s as u64),
-            Some(s) => return Err(crate::Error::invalid("steps", s, "must be an integer >= 1")),
-        };
+        let steps = self.steps.map(check_steps).transpose()?;
+        let solve = Solve::from(self.solve);
+        let (sigma, sampling_rate) = self.sigma_and_rate(solve)?;
         Ok(CalibrationParams {
-            accountant: self.accountant.kind()?,
-            options: self.accountant.options()?,
+            accountant: self.accountant.config()?,
             target_epsilon: self.target_epsilon,
             delta: self.delta,
-            solve: Solve::parse(&self.solve)?,
-            sigma: self.sigma,
-            sampling_rate: self.sampling_rate,
+            solve,
+            sigma,
+            sampling_rate,
             steps,
             rel_tol: self.rel_tol,
             ..CalibrationParams::default()
@@ -72,10 +128,10 @@ pub fn info_json(info: &CalibrationInfo) -> serde_json::Value {
         "target_epsilon": info.target_epsilon,
         "delta": info.delta,
         "log10_delta": info.delta.log10(),
-        "epsilon": info.epsilon,
+        "epsilon": super::args::json_num(info.epsilon),
         "accountant": info.accountant,
         "order": info.report.order,
-        "adjacency": info.report.adjacency.name(),
+        "adjacency": info.report.adjacency.to_string(),
         "guarantee": info.guarantee.name(),
         "iterations": info.iterations,
         "evaluations": info.evaluations,
@@ -97,10 +153,7 @@ pub fn info_text(info: &CalibrationInfo) -> String {
         None => info.accountant.clone(),
     };
     s.push_str(&format!("accountant      {kind}\n"));
-    s.push_str(&format!(
-        "adjacency       {}\n",
-        info.report.adjacency.name()
-    ));
+    s.push_str(&format!("adjacency       {}\n", info.report.adjacency));
     s.push_str(&format!("solved for      {}\n", info.solve.name()));
     s.push_str(&format!("sigma           {}\n", fmt_num(info.sigma)));
     s.push_str(&format!(
@@ -120,7 +173,7 @@ pub fn info_text(info: &CalibrationInfo) -> String {
         info.iterations, info.evaluations
     ));
     for n in &info.notes {
-        s.push_str(&format!("note            {n}\n"));
+        s.push_str(&format!("note            {}\n", super::args::plain_text(n)));
     }
     s.push_str(&format!("seconds         {:.6}\n", info.seconds));
     s

@@ -6,8 +6,8 @@ use crate::error::Error;
 use clap::Args;
 use std::time::Instant;
 
-/// Arguments of `ewtune compare` (the flags of `epsilon`/`delta`; `--accountant` is ignored:
-/// every accountant is run).
+/// Arguments of `ewtune compare` (the flags of `epsilon`/`delta`; `--accountant` is refused:
+/// every accountant is run, each with the flags that are its parameters).
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// What is composed.
@@ -16,13 +16,13 @@ pub struct CompareArgs {
     /// Target δ ∈ (0, 1): compare ε.
     #[arg(
         long,
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         required_unless_present = "epsilon",
         conflicts_with = "epsilon"
     )]
     pub delta: Option<f64>,
     /// ε ≥ 0: compare δ.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub epsilon: Option<f64>,
     /// Accountant options (shared by every accountant).
     #[command(flatten)]
@@ -64,12 +64,19 @@ pub fn outcomes(a: &CompareArgs) -> crate::Result<Vec<Outcome>> {
             ));
         }
     };
+    if let Some(k) = a.accountant.accountant {
+        return Err(Error::invalid(
+            "accountant",
+            k,
+            "compare runs every accountant; leave --accountant out",
+        ));
+    }
     let event = a.mechanism.event()?;
-    let options = a.accountant.options()?;
+    let settings = a.accountant.settings()?;
     let mut out = Vec::new();
     for &kind in AccountantKind::ALL {
         let start = Instant::now();
-        let res = build(kind, &options).and_then(|mut acc| {
+        let res = build(&settings.config(kind)).and_then(|mut acc| {
             acc.supports(&event)?;
             acc.compose(&event, 1)?;
             match ask {
@@ -120,7 +127,7 @@ pub fn table(outcomes: &[Outcome], query_delta: bool) -> String {
                     opt(r.lower),
                     opt(r.upper),
                     g,
-                    r.adjacency.name(),
+                    r.adjacency.to_string(),
                     r.seconds
                 ));
                 for n in &r.notes {
@@ -135,7 +142,7 @@ pub fn table(outcomes: &[Outcome], query_delta: bool) -> String {
     }
     s.push_str("(* vacuous bound, ! approximation invalid at the answer)\n");
     for n in notes {
-        s.push_str(&format!("note  {n}\n"));
+        s.push_str(&format!("note  {}\n", super::args::plain_text(&n)));
     }
     s
 }

@@ -15,14 +15,14 @@ pub struct CumulantsArgs {
     #[command(flatten)]
     pub mechanism: MechanismArgs,
     /// Highest order (1–6).
-    #[arg(long, default_value_t = 6)]
-    pub max_order: usize,
+    #[arg(long, default_value_t = 6, allow_hyphen_values = true)]
+    pub max_order: i64,
     /// MPFR precision in bits.
-    #[arg(long, default_value_t = 256)]
-    pub precision: u32,
+    #[arg(long, default_value_t = 256, allow_hyphen_values = true)]
+    pub precision: i64,
     /// Ordering: remove or add (add-remove prints both).
-    #[arg(long, default_value = "add-remove")]
-    pub adjacency: String,
+    #[arg(long, value_enum, default_value_t = Adjacency::AddRemove)]
+    pub adjacency: Adjacency,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -33,7 +33,7 @@ pub struct CumulantsArgs {
 /// # Errors
 /// Bad input or a failed quadrature.
 pub fn run(a: CumulantsArgs) -> anyhow::Result<()> {
-    if !(1..=MAX_ORDER).contains(&a.max_order) {
+    if !(1..=MAX_ORDER as i64).contains(&a.max_order) {
         return Err(Error::invalid(
             "max_order",
             a.max_order,
@@ -43,13 +43,16 @@ pub fn run(a: CumulantsArgs) -> anyhow::Result<()> {
     }
     let m = a.mechanism.mechanism()?;
     let steps = a.mechanism.steps()?;
-    let precision = Precision::new(a.precision)?;
-    let adjacency = Adjacency::parse(&a.adjacency)?;
+    let precision = u32::try_from(a.precision)
+        .map_err(|_| Error::invalid("precision", a.precision, "must be a bit count"))
+        .and_then(Precision::new)?;
+    let adjacency = a.adjacency;
+    let max_order = a.max_order as usize;
     let mut out = Vec::new();
     for &dir in adjacency.directions() {
         let c = m.certified_cumulants(dir, precision)?.times(steps);
         let side = |v: &[crate::precision::Interval]| {
-            v[..a.max_order]
+            v[..max_order]
                 .iter()
                 .enumerate()
                 .map(|(j, x)| {

@@ -11,22 +11,22 @@ use clap::Args;
 #[derive(Debug, Args)]
 pub struct EdgeworthBoundArgs {
     /// Number of summands n ≥ 1.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub n: f64,
     /// Upper bound on the average standardised fourth moment K4 (≥ 1; 9 covers most laws).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub k4: f64,
     /// Upper bound on K3 (default K4^{3/4}).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub k3: Option<f64>,
     /// Bound on |λ3|, the average skewness (default 0.621·K3).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub lambda3: Option<f64>,
     /// Upper bound on K̃3 (default K3 + 1 for iid, 2·K3 otherwise).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub k3_tilde: Option<f64>,
     /// The free parameter η ∈ (0, 1/3) (default 0.1; ignored with --optimize-eta).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub eta: Option<f64>,
     /// Minimise the bound over η.
     #[arg(long)]

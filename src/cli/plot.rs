@@ -38,12 +38,12 @@ pub struct PlotArgs {
     /// Figure title.
     #[arg(long, default_value = "")]
     pub title: String,
-    /// Width in pixels.
-    #[arg(long, default_value_t = 1000)]
-    pub width: u32,
-    /// Height in pixels.
-    #[arg(long, default_value_t = 700)]
-    pub height: u32,
+    /// Width in pixels, 200 to 10000.
+    #[arg(long, default_value_t = 1000, allow_hyphen_values = true)]
+    pub width: i64,
+    /// Height in pixels, 150 to 10000.
+    #[arg(long, default_value_t = 700, allow_hyphen_values = true)]
+    pub height: i64,
 }
 
 /// Run `ewtune plot`.
@@ -58,14 +58,17 @@ pub fn run(a: PlotArgs) -> anyhow::Result<()> {
             .ok_or_else(|| Error::invalid("where", f, "must be COLUMN=VALUE"))?;
         filters.push((k.to_string(), v.to_string()));
     }
-    if a.width < 200 || a.height < 150 {
-        return Err(Error::invalid(
-            "width",
-            format!("{}x{}", a.width, a.height),
-            "must be at least 200x150",
-        )
-        .into());
-    }
+    // The library checks the range; here only what fits no pixel count at all.
+    let side = |name: &'static str, v: i64, min: u32| {
+        u32::try_from(v).map_err(|_| {
+            let why = format!(
+                "must be an integer in [{min}, {}] pixels",
+                crate::plot::MAX_SIDE
+            );
+            Error::invalid(name, v, why)
+        })
+    };
+    let size = (side("width", a.width, 200)?, side("height", a.height, 150)?);
     let files = plot(&PlotParams {
         csv: a.csv,
         x: a.x,
@@ -77,7 +80,7 @@ pub fn run(a: PlotArgs) -> anyhow::Result<()> {
         log_y: a.log_y,
         out_prefix: a.out,
         title: a.title,
-        size: (a.width, a.height),
+        size,
     })?;
     for f in files {
         println!("{}", f.display());

@@ -12,7 +12,7 @@ pub struct EpsilonArgs {
     #[command(flatten)]
     pub mechanism: MechanismArgs,
     /// Target δ ∈ (0, 1).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub delta: f64,
     /// Accountant options.
     #[command(flatten)]
@@ -29,7 +29,7 @@ pub struct DeltaArgs {
     #[command(flatten)]
     pub mechanism: MechanismArgs,
     /// ε ≥ 0.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub epsilon: f64,
     /// Accountant options.
     #[command(flatten)]
@@ -45,10 +45,9 @@ fn compute(
     f: impl FnOnce(&dyn crate::accountant::Accountant) -> crate::Result<Report>,
 ) -> anyhow::Result<Report> {
     let event = mech.event()?;
-    let kind = acc.kind()?;
-    let options = acc.options()?;
+    let config = acc.config()?;
     let start = Instant::now();
-    let mut a = build(kind, &options)?;
+    let mut a = build(&config)?;
     a.compose(&event, 1)?;
     let mut r = f(a.as_ref())?;
     r.seconds = start.elapsed().as_secs_f64();

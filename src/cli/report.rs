@@ -1,7 +1,7 @@
 //! `ewtune report`: the main job. ε at the EW-Tune setting (MATH.md §9) by every accountant,
 //! side by side, on an embedded default configuration (or `--config FILE.toml`).
 
-use crate::accountant::{build, AccountantKind, AccountantOptions, Report};
+use crate::accountant::{build, AccountantConfig, AccountantKind, AccountantSettings, Report};
 use crate::error::{Error, Result};
 use crate::event::DpEvent;
 use crate::mechanism::Adjacency;
@@ -154,45 +154,38 @@ impl ReportCells {
 
 /// The methods listed: Edgeworth at each order, then every other accountant with defaults
 /// (and the saddle-point accountant once more with its Kolmogorov-distance bracket alone).
-fn methods(
-    cfg: &ReportConfig,
-    adjacency: Adjacency,
-) -> Vec<(String, AccountantKind, AccountantOptions)> {
+fn methods(cfg: &ReportConfig, adjacency: Adjacency) -> Vec<(String, AccountantConfig)> {
+    let base = AccountantSettings {
+        adjacency,
+        ..Default::default()
+    };
     let mut v = Vec::new();
     for &o in &cfg.orders {
+        let s = AccountantSettings {
+            order: Some(o),
+            ..base.clone()
+        };
         v.push((
             format!("edgeworth-{o}"),
-            AccountantKind::Edgeworth,
-            AccountantOptions {
-                adjacency,
-                order: o,
-                ..Default::default()
-            },
+            s.config(AccountantKind::Edgeworth),
         ));
     }
     for &k in AccountantKind::ALL {
-        if k != AccountantKind::Edgeworth {
+        if k == AccountantKind::Edgeworth {
+            continue;
+        }
+        v.push((k.name().to_string(), base.config(k)));
+        if k == AccountantKind::Saddlepoint {
+            // Its own tilted bound too: the default bracket adds the Fourier part (as tight
+            // as contour's) where the Kolmogorov-distance part is loose.
+            let s = AccountantSettings {
+                kolmogorov_only: true,
+                ..base.clone()
+            };
             v.push((
-                k.name().to_string(),
-                k,
-                AccountantOptions {
-                    adjacency,
-                    ..Default::default()
-                },
+                crate::sweep::SADDLEPOINT_KOLMOGOROV.to_string(),
+                s.config(k),
             ));
-            if k == AccountantKind::Saddlepoint {
-                // Its own tilted bound too: the default bracket adds the Fourier part (as tight
-                // as contour's) where the Kolmogorov-distance part is loose.
-                v.push((
-                    crate::sweep::SADDLEPOINT_KOLMOGOROV.to_string(),
-                    k,
-                    AccountantOptions {
-                        adjacency,
-                        kolmogorov_only: true,
-                        ..Default::default()
-                    },
-                ));
-            }
         }
     }
     v
@@ -234,9 +227,9 @@ pub fn rows(cfg: &ReportConfig) -> Result<Vec<Row>> {
     }
     Ok(jobs
         .into_par_iter()
-        .map(|(task, q, steps, delta, sigma, (label, kind, opts))| {
+        .map(|(task, q, steps, delta, sigma, (label, config))| {
             let start = Instant::now();
-            let res = build(kind, &opts).and_then(|mut a| {
+            let res = build(&config).and_then(|mut a| {
                 a.compose(&DpEvent::dpsgd(sigma, q, steps), 1)?;
                 a.epsilon(delta)
             });
@@ -250,7 +243,7 @@ pub fn rows(cfg: &ReportConfig) -> Result<Vec<Row>> {
                     epsilon_lower: None,
                     epsilon_upper: None,
                     guarantee: "error".into(),
-                    adjacency: adjacency.name().into(),
+                    adjacency: adjacency.to_string(),
                     seconds: start.elapsed().as_secs_f64(),
                     valid: false,
                     notes: e.to_string(),
@@ -270,13 +263,20 @@ pub fn rows(cfg: &ReportConfig) -> Result<Vec<Row>> {
 }
 
 fn cell(r: &ReportCells) -> String {
+    let num = |x: f64| {
+        if x.is_finite() {
+            format!("{x:.4}")
+        } else {
+            "unbounded".to_string()
+        }
+    };
     let mut s = if r.epsilon.is_nan() {
         "error".to_string()
     } else {
-        format!("{:.4}", r.epsilon)
+        num(r.epsilon)
     };
     if let (Some(l), Some(u)) = (r.epsilon_lower, r.epsilon_upper) {
-        s = format!("{s} [{:.4},{:.4}]", l, u);
+        s = format!("{s} [{},{}]", num(l), num(u));
     }
     if !r.valid && !r.epsilon.is_nan() {
         s.push('!');
@@ -332,7 +332,51 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
-/// Write rows as CSV.
+/// One CSV line of the report.
+#[derive(Debug, Serialize)]
+struct CsvRow<'a> {
+    task: &'a str,
+    sampling_rate: f64,
+    steps: u64,
+    delta: String,
+    log10_delta: f64,
+    sigma: f64,
+    method: &'a str,
+    epsilon: f64,
+    epsilon_lower: Option<f64>,
+    epsilon_upper: Option<f64>,
+    guarantee: &'a str,
+    adjacency: &'a str,
+    valid: bool,
+    seconds: String,
+    notes: &'a str,
+}
+
+impl<'a> CsvRow<'a> {
+    fn new(r: &'a Row) -> Self {
+        let c = &r.report;
+        CsvRow {
+            task: &r.task,
+            sampling_rate: r.sampling_rate,
+            steps: r.steps,
+            delta: format!("{:e}", r.delta),
+            log10_delta: r.delta.log10(),
+            sigma: r.sigma,
+            method: &r.method,
+            epsilon: c.epsilon,
+            epsilon_lower: c.epsilon_lower,
+            epsilon_upper: c.epsilon_upper,
+            guarantee: &c.guarantee,
+            adjacency: &c.adjacency,
+            valid: c.valid,
+            seconds: format!("{:.6}", c.seconds),
+            notes: &c.notes,
+        }
+    }
+}
+
+/// Write rows as CSV (an infinite ε is written `inf`, a failed one `NaN`, as Rust and
+/// pandas spell them).
 ///
 /// # Errors
 /// [`Error::Io`] on write failure.
@@ -342,44 +386,8 @@ pub fn write_csv<W: std::io::Write>(rows: &[Row], w: W) -> Result<()> {
         message: e.to_string(),
     };
     let mut wtr = csv::Writer::from_writer(w);
-    wtr.write_record([
-        "task",
-        "sampling_rate",
-        "steps",
-        "delta",
-        "log10_delta",
-        "sigma",
-        "method",
-        "epsilon",
-        "epsilon_lower",
-        "epsilon_upper",
-        "guarantee",
-        "adjacency",
-        "valid",
-        "seconds",
-        "notes",
-    ])
-    .map_err(io)?;
     for r in rows {
-        let c = &r.report;
-        wtr.write_record([
-            r.task.clone(),
-            format!("{}", r.sampling_rate),
-            r.steps.to_string(),
-            format!("{:e}", r.delta),
-            format!("{}", r.delta.log10()),
-            format!("{}", r.sigma),
-            r.method.clone(),
-            format!("{}", c.epsilon),
-            c.epsilon_lower.map(|v| v.to_string()).unwrap_or_default(),
-            c.epsilon_upper.map(|v| v.to_string()).unwrap_or_default(),
-            c.guarantee.clone(),
-            c.adjacency.clone(),
-            c.valid.to_string(),
-            format!("{:.6}", c.seconds),
-            c.notes.clone(),
-        ])
-        .map_err(io)?;
+        wtr.serialize(CsvRow::new(r)).map_err(io)?;
     }
     wtr.flush().map_err(|e| Error::Io {
         path: "csv output".into(),

@@ -1,7 +1,7 @@
 //! `ewtune sweep`: run a grid from a config file to `results/<name>/<name>.csv`.
 
 use crate::error::Error;
-use crate::sweep::{parse_shard, run_sweep, SweepConfig, SweepParams};
+use crate::sweep::{parse_shard, run_sweep, Progress, SweepConfig, SweepParams, MAX_THREADS};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -14,15 +14,15 @@ pub struct SweepArgs {
     /// Compute only shard i of n (1-based, contiguous rows); output `<name>.shard-i-of-n.csv`.
     #[arg(long)]
     pub shard: Option<String>,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// Worker threads, 1 to 1024 (default: all cores).
+    #[arg(long, allow_hyphen_values = true)]
+    pub threads: Option<i64>,
     /// Output directory (default `results/<name>`).
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
-    /// Compute at most this many new rows, then stop (the CSV stays resumable).
-    #[arg(long)]
-    pub limit: Option<usize>,
+    /// Compute at most this many new rows (≥ 1), then stop (the CSV stays resumable).
+    #[arg(long, allow_hyphen_values = true)]
+    pub limit: Option<i64>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -33,6 +33,19 @@ pub struct SweepArgs {
 /// # Errors
 /// Bad configuration or I/O failure.
 pub fn run(a: SweepArgs) -> anyhow::Result<()> {
+    let threads = match a.threads {
+        Some(t) if !(1..=MAX_THREADS as i64).contains(&t) => {
+            let why = format!("must be an integer in [1, {MAX_THREADS}]");
+            return Err(Error::invalid("threads", t, why).into());
+        }
+        t => t.map(|t| t as usize),
+    };
+    let limit = match a.limit {
+        Some(l) if l < 1 => {
+            return Err(Error::invalid("limit", l, "must be an integer >= 1").into());
+        }
+        l => l.map(|l| l as u64),
+    };
     let text = std::fs::read_to_string(&a.config).map_err(|e| Error::Io {
         path: a.config.display().to_string(),
         message: e.to_string(),
@@ -65,12 +78,16 @@ pub fn run(a: SweepArgs) -> anyhow::Result<()> {
         out_dir,
         name,
         shard,
-        threads: a.threads,
-        limit: a.limit,
-        progress: !a.quiet,
+        threads,
+        limit,
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
-    let info = run_sweep(&params)?;
+    let bar = Bar(if a.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(0)
+    });
+    let info = run_sweep(&params, &bar)?;
     eprintln!(
         "{}: {} rows ({} computed, {} resumed{}) in {:.2} s on {} threads; metadata {}",
         info.csv.display(),
@@ -87,4 +104,26 @@ pub fn run(a: SweepArgs) -> anyhow::Result<()> {
         info.metadata.display()
     );
     Ok(())
+}
+
+/// The sweep's progress as an indicatif bar on stderr.
+struct Bar(indicatif::ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, rows: u64) {
+        self.0.set_length(rows);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})",
+        ) {
+            self.0.set_style(style.progress_chars("=> "));
+        }
+    }
+
+    fn row_done(&self) {
+        self.0.inc(1);
+    }
+
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
 }

@@ -29,28 +29,28 @@ pub struct TrainArgs {
     #[arg(long)]
     pub resume: bool,
     /// Stop after this many steps in total, with a checkpoint (resume later with --resume).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub stop_after: Option<u64>,
     /// Override output.dir.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Override train.seed.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub seed: Option<u64>,
     /// Override privacy.target_epsilon (σ is calibrated; clears privacy.sigma).
-    #[arg(long, conflicts_with = "sigma")]
+    #[arg(long, conflicts_with = "sigma", allow_hyphen_values = true)]
     pub target_epsilon: Option<f64>,
     /// Override privacy.delta.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub delta: Option<f64>,
     /// Override privacy.sigma (clears privacy.target_epsilon).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub sigma: Option<f64>,
     /// Override privacy.accountant (calibration and the per-step ε log).
     #[arg(long)]
     pub accountant: Option<String>,
     /// Override privacy.order (Edgeworth order).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub order: Option<u8>,
     /// No progress bar.
     #[arg(long)]
@@ -137,10 +137,10 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     );
     if let Some(c) = &s.calibration {
         println!(
-            "sigma           {:.6} (calibrated by {} to epsilon {:.4} [{}{}] at delta {:e})",
+            "sigma           {:.6} (calibrated by {} to epsilon {} [{}{}] at delta {:e})",
             s.sigma,
             c.accountant,
-            c.epsilon,
+            super::args::fmt_num(c.epsilon),
             c.guarantee.name(),
             if c.valid {
                 ""
@@ -157,9 +157,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     for row in &s.epsilon {
         match (&row.report, &row.error) {
             (Some(r), _) => println!(
-                "epsilon {:<10} {:.4} [{}{}{}]",
+                "epsilon {:<10} {} [{}{}{}]",
                 row.accountant,
-                r.epsilon,
+                super::args::fmt_num(r.epsilon),
                 r.guarantee.name(),
                 if r.vacuous { ", vacuous" } else { "" },
                 if r.valid {
@@ -168,7 +168,11 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
                     ", invalid: see report.json notes"
                 }
             ),
-            (None, Some(e)) => println!("epsilon {:<10} failed: {e}", row.accountant),
+            (None, Some(e)) => println!(
+                "epsilon {:<10} failed: {}",
+                row.accountant,
+                super::args::plain_text(e)
+            ),
             _ => {}
         }
     }
@@ -186,13 +190,18 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
 #[derive(Debug, Clone, Args)]
 pub struct HarnessCheckArgs {
     /// Parity steps K (CPU vs CUDA).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, allow_hyphen_values = true)]
     pub parity_steps: u64,
     /// Timed steps per throughput measurement.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, allow_hyphen_values = true)]
     pub timed_steps: u64,
     /// Expected batch sizes to time.
-    #[arg(long, value_delimiter = ',', default_value = "256,1024,4096")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "256,1024,4096",
+        allow_hyphen_values = true
+    )]
     pub batch: Vec<f64>,
     /// Also time the CPU backend (slow; smaller step count).
     #[arg(long)]

@@ -96,12 +96,31 @@ pub fn permutation(n: usize, seed: u64) -> Vec<usize> {
     keyed.into_iter().map(|(_, i)| i).collect()
 }
 
+/// The most bytes of embeddings a run may hold in memory (n × dim × 8).
+pub const MAX_DATA_BYTES: u64 = 8 << 30;
+
+/// Refuse, before allocating, a data set of `n` × `dim` f64 over [`MAX_DATA_BYTES`].
+///
+/// # Errors
+/// [`Error::BudgetExceeded`].
+pub fn check_data_budget(n: usize, dim: usize) -> Result<()> {
+    let bytes = (n as u128) * (dim as u128) * 8;
+    if bytes > u128::from(MAX_DATA_BYTES) {
+        return Err(Error::BudgetExceeded {
+            what: format!("embeddings of {n} examples x {dim} dimensions"),
+            needed: format!("{bytes} bytes"),
+            budget: format!("{MAX_DATA_BYTES} bytes"),
+        });
+    }
+    Ok(())
+}
+
 /// A synthetic embedding set: class means m_k ~ N(0, I/dim)·`separation`·√dim/… , examples
 /// x = m_y + N(0, I/dim), then L2-normalised (like sentence embeddings). Labels balanced by
 /// cycling. Deterministic in `seed`.
 ///
 /// # Errors
-/// Zero sizes or classes ∉ [2, 16].
+/// Zero sizes or classes ∉ [2, 16] (naming `n` or `dim`); more than [`MAX_DATA_BYTES`].
 pub fn synthetic(
     n: usize,
     dim: usize,
@@ -109,13 +128,13 @@ pub fn synthetic(
     separation: f64,
     seed: u64,
 ) -> Result<Dataset> {
-    if n == 0 || dim == 0 {
-        return Err(Error::invalid(
-            "n",
-            n,
-            "synthetic data needs n >= 1 and dim >= 1",
-        ));
+    if n == 0 {
+        return Err(Error::invalid("n", n, "synthetic data needs n >= 1"));
     }
+    if dim == 0 {
+        return Err(Error::invalid("dim", dim, "synthetic data needs dim >= 1"));
+    }
+    check_data_budget(n, dim)?;
     if !(2..=crate::harness::model::MAX_CLASSES).contains(&classes) {
         return Err(Error::invalid("classes", classes, "must lie in [2, 16]"));
     }

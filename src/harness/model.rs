@@ -67,6 +67,10 @@ pub struct Example {
     pub sqnorm: f64,
 }
 
+/// The most parameters a head may have (each is held in several f64 buffers: weights,
+/// gradient sums, optimiser moments; 2^27 parameters is about 1 GiB apiece).
+pub const MAX_PARAMS: usize = 1 << 27;
+
 impl Head {
     /// Validate and build.
     ///
@@ -90,10 +94,21 @@ impl Head {
                 "must be >= 1 for the mlp head",
             ));
         }
+        let hidden = if kind == HeadKind::Mlp { hidden } else { 0 };
+        let out_in = if kind == HeadKind::Mlp { hidden } else { dim };
+        // Parameters: (dim + 1)·hidden for the MLP's first layer, (out_in + 1)·classes after.
+        let params = (dim as u128 + 1) * hidden as u128 + (out_in as u128 + 1) * classes as u128;
+        if params > MAX_PARAMS as u128 {
+            return Err(Error::BudgetExceeded {
+                what: format!("a {kind:?} head on {dim} dimensions (hidden {hidden})"),
+                needed: format!("{params} parameters"),
+                budget: format!("{MAX_PARAMS} parameters"),
+            });
+        }
         Ok(Head {
             kind,
             dim,
-            hidden: if kind == HeadKind::Mlp { hidden } else { 0 },
+            hidden,
             classes,
         })
     }

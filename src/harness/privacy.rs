@@ -4,12 +4,14 @@
 //! A run of T steps of Poisson rate q and noise multiplier σ is the event
 //! `DpEvent::dpsgd(σ, q, T)` (T-fold composition of the Poisson-subsampled Gaussian).
 
-use crate::accountant::{build, AccountantKind, AccountantOptions, Guarantee, Report};
+use crate::accountant::{
+    build, AccountantConfig, AccountantKind, AccountantSettings, Guarantee, Report,
+};
 use crate::error::Result;
 use crate::event::DpEvent;
 use serde::Serialize;
 
-/// ε after `steps` steps (δ given) by the accountant `kind`.
+/// ε after `steps` steps (δ given) by the accountant `config`.
 ///
 /// # Guarantee
 /// Whatever the accountant's report says (`report.guarantee`).
@@ -17,14 +19,13 @@ use serde::Serialize;
 /// # Errors
 /// Invalid parameters, or the accountant's failure.
 pub fn epsilon_spent(
-    kind: AccountantKind,
-    options: &AccountantOptions,
+    config: &AccountantConfig,
     sigma: f64,
     sampling_rate: f64,
     steps: u64,
     delta: f64,
 ) -> Result<Report> {
-    let mut acc = build(kind, options)?;
+    let mut acc = build(config)?;
     acc.compose(&DpEvent::dpsgd(sigma, sampling_rate, steps.max(1)), 1)?;
     acc.epsilon(delta)
 }
@@ -61,8 +62,7 @@ pub struct Calibration {
 /// # Errors
 /// Invalid targets; [`crate::Error::NoSolution`] when no σ in the search range reaches the target.
 pub fn calibrate_sigma(
-    kind: AccountantKind,
-    options: &AccountantOptions,
+    config: &AccountantConfig,
     target_epsilon: f64,
     delta: f64,
     sampling_rate: f64,
@@ -70,8 +70,7 @@ pub fn calibrate_sigma(
     rel_tol: f64,
 ) -> Result<Calibration> {
     let info = crate::calibrate::calibrate(&crate::calibrate::CalibrationParams {
-        accountant: kind,
-        options: options.clone(),
+        accountant: config.clone(),
         target_epsilon,
         delta,
         sampling_rate: Some(sampling_rate),
@@ -79,11 +78,11 @@ pub fn calibrate_sigma(
         rel_tol,
         ..crate::calibrate::CalibrationParams::default()
     })?;
-    let r = epsilon_spent(kind, options, info.sigma, sampling_rate, steps, delta)?;
+    let r = epsilon_spent(config, info.sigma, sampling_rate, steps, delta)?;
     let mut notes = info.notes;
     notes.extend(r.notes);
     Ok(Calibration {
-        accountant: kind.name().to_string(),
+        accountant: config.kind().name().to_string(),
         sigma: info.sigma,
         epsilon: r.epsilon,
         guarantee: r.guarantee,
@@ -106,7 +105,7 @@ pub struct EpsilonRow {
 
 /// ε(δ) for the run by every accountant in [`AccountantKind::ALL`].
 pub fn epsilon_all(
-    options: &AccountantOptions,
+    settings: &AccountantSettings,
     sigma: f64,
     sampling_rate: f64,
     steps: u64,
@@ -116,7 +115,7 @@ pub fn epsilon_all(
         .iter()
         .map(|&k| {
             let t0 = std::time::Instant::now();
-            match epsilon_spent(k, options, sigma, sampling_rate, steps, delta) {
+            match epsilon_spent(&settings.config(k), sigma, sampling_rate, steps, delta) {
                 Ok(mut r) => {
                     r.seconds = t0.elapsed().as_secs_f64();
                     EpsilonRow {

@@ -36,7 +36,7 @@
 //! dir = "runs/demo"
 //! ```
 
-use crate::accountant::{AccountantKind, AccountantOptions};
+use crate::accountant::{AccountantKind, AccountantSettings};
 use crate::error::{Error, Result};
 use crate::harness::checkpoint::{self, CheckpointMeta};
 use crate::harness::cpu::CpuBackend;
@@ -523,10 +523,11 @@ pub fn run(
     observe: &mut dyn FnMut(Event<'_>),
 ) -> Result<RunSummary> {
     let kind = AccountantKind::parse(&cfg.privacy.accountant)?;
-    let acc_opts = AccountantOptions {
-        order: cfg.privacy.order,
-        ..AccountantOptions::default()
+    let acc_settings = AccountantSettings {
+        order: Some(cfg.privacy.order),
+        ..AccountantSettings::default()
     };
+    let acc_config = acc_settings.config(kind);
     crate::accountant::check_delta(cfg.privacy.delta)?;
     let (train, test) = load_data(&cfg.data)?;
     if train.is_empty() {
@@ -565,7 +566,7 @@ pub fn run(
                 (s, None)
             }
             (None, Some(eps)) => {
-                let c = privacy::calibrate_sigma(kind, &acc_opts, eps, cfg.privacy.delta, q, steps, 1e-6)?;
+                let c = privacy::calibrate_sigma(&acc_config, eps, cfg.privacy.delta, q, steps, 1e-6)?;
                 (c.sigma, Some(c))
             }
             _ => {
@@ -669,8 +670,7 @@ pub fn run(
         let last = t + 1 == steps;
         if last || (t + 1) % cfg.train.log_every.max(1) == 0 {
             let (epsilon, guarantee, epsilon_valid) = if cfg.train.private {
-                let r =
-                    privacy::epsilon_spent(kind, &acc_opts, sigma, q, t + 1, cfg.privacy.delta)?;
+                let r = privacy::epsilon_spent(&acc_config, sigma, q, t + 1, cfg.privacy.delta)?;
                 (
                     Some(r.epsilon),
                     Some(r.guarantee.name().to_string()),
@@ -709,7 +709,7 @@ pub fn run(
     let (train_accuracy, train_loss) = evaluate(&head, &state.params, &train);
     let (test_accuracy, _) = evaluate(&head, &state.params, &test);
     let epsilon = if cfg.train.private && end == steps {
-        privacy::epsilon_all(&acc_opts, sigma, q, steps, cfg.privacy.delta)
+        privacy::epsilon_all(&acc_settings, sigma, q, steps, cfg.privacy.delta)
     } else {
         Vec::new()
     };

@@ -39,10 +39,17 @@ impl Direction {
     }
 }
 
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// Which neighbouring relation a number covers.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
 )]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Adjacency {
     /// Remove ordering only (what prv_accountant and the original EA/EW-Tune code report).
@@ -73,21 +80,30 @@ impl Adjacency {
         }
     }
 
-    /// Parse `remove`, `add` or `add-remove`.
+    /// Parse `remove`, `add` or `add-remove` (as [`std::str::FromStr`]).
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `adjacency` otherwise.
     pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "remove" => Ok(Adjacency::Remove),
-            "add" => Ok(Adjacency::Add),
-            "add-remove" | "add_remove" => Ok(Adjacency::AddRemove),
-            _ => Err(Error::invalid(
-                "adjacency",
-                s,
-                "must be one of remove, add, add-remove",
-            )),
-        }
+        s.parse()
+    }
+}
+
+impl std::fmt::Display for Adjacency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl std::str::FromStr for Adjacency {
+    type Err = Error;
+
+    /// The [`Adjacency::name`] spellings; `add_remove` is accepted for `add-remove`.
+    fn from_str(s: &str) -> Result<Self> {
+        [Adjacency::Remove, Adjacency::Add, Adjacency::AddRemove]
+            .into_iter()
+            .find(|a| a.name() == s || (s == "add_remove" && *a == Adjacency::AddRemove))
+            .ok_or_else(|| Error::invalid("adjacency", s, "must be one of remove, add, add-remove"))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Sweep configuration (TOML) and its expansion into an ordered list of jobs.
 
-use crate::accountant::{AccountantKind, AccountantOptions};
+use crate::accountant::{AccountantConfig, AccountantKind, AccountantSettings};
 use crate::calibrate::Solve;
 use crate::error::{Error, Result};
 use crate::mechanism::Adjacency;
@@ -155,8 +155,9 @@ pub struct SweepConfig {
     pub adjacency: String,
     /// MPFR precision in bits for certified cumulants; 53 = the f64 path.
     pub precision: u32,
-    /// Accountant tolerance.
-    pub tolerance: f64,
+    /// Relative tolerance for the accountants that take one (contour, pld); unset, each uses
+    /// its own default (contour 1e-9 on δ, pld 5e-3 on the ε bracket width).
+    pub tolerance: Option<f64>,
     /// Request certified brackets where an accountant offers them.
     pub bracket: bool,
     /// Add the wall-clock time columns (makes the CSV differ from run to run).
@@ -178,7 +179,7 @@ impl Default for SweepConfig {
             orders: vec![1],
             adjacency: "add-remove".into(),
             precision: 53,
-            tolerance: 1e-9,
+            tolerance: None,
             bracket: false,
             timing: false,
             truth: Vec::new(),
@@ -191,24 +192,28 @@ impl Default for SweepConfig {
 /// (Berry–Esseen / DGG) bracket alone (`--kolmogorov-only` on the CLI).
 pub const SADDLEPOINT_KOLMOGOROV: &str = "saddlepoint-kolmogorov";
 
-/// One method: an accountant kind with its options.
+/// The largest step count a sweep accepts (10¹⁵, exactly representable in the f64 a TOML
+/// number arrives as); larger values are refused instead of saturating.
+pub const MAX_STEPS: u64 = 1_000_000_000_000_000;
+
+/// One method: an accountant with its parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Method {
     /// Label (`edgeworth-1`, `pld`, ...).
     pub label: String,
     /// Kind.
     pub kind: AccountantKind,
-    /// Edgeworth order (when meaningful).
+    /// Edgeworth order (for the `edgeworth-<order>` methods).
     pub order: Option<u8>,
-    /// Options.
-    pub options: AccountantOptions,
+    /// The accountant's typed configuration.
+    pub config: AccountantConfig,
 }
 
 /// One row to compute.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     /// Global row index in the full grid.
-    pub row: usize,
+    pub row: u64,
     /// Grid label.
     pub grid: String,
     /// σ (the starting point when solving for σ).
@@ -227,6 +232,85 @@ pub struct Job {
     pub truth: bool,
 }
 
+/// Where q comes from in a block.
+#[derive(Debug, Clone, PartialEq)]
+enum Rates {
+    /// The listed values (one `None` when the block gives none).
+    List(Vec<Option<f64>>),
+    /// q = c·sqrt(ln m / m) for each step count m (one q per m).
+    Scaling(f64),
+}
+
+/// One expanded grid block: its value lists, whose Cartesian product (σ, steps, q, δ, ε,
+/// method, in that order) are its rows. Rows are produced on demand ([`Plan::job`]), so a
+/// large grid costs nothing until its rows are computed.
+#[derive(Debug, Clone, PartialEq)]
+struct Block {
+    label: String,
+    sigmas: Vec<Option<f64>>,
+    steps: Vec<Option<u64>>,
+    rates: Rates,
+    deltas: Vec<Option<f64>>,
+    epsilons: Vec<Option<f64>>,
+    methods: Vec<usize>,
+    truth: bool,
+    /// Global index of the block's first row.
+    first: u64,
+    /// Rows in the block.
+    rows: u64,
+}
+
+impl Block {
+    /// The radices of the row index, outermost first: σ, steps, q, δ, ε, method.
+    fn radices(&self) -> [u64; 6] {
+        let nq = match &self.rates {
+            Rates::List(v) => v.len(),
+            Rates::Scaling(_) => 1,
+        };
+        [
+            self.sigmas.len(),
+            self.steps.len(),
+            nq,
+            self.deltas.len(),
+            self.epsilons.len(),
+            self.methods.len(),
+        ]
+        .map(|n| n as u64)
+    }
+
+    fn job(&self, row: u64) -> Job {
+        let radices = self.radices();
+        let mut rest = row - self.first;
+        let mut digit = [0usize; 6];
+        for k in (0..6).rev() {
+            digit[k] = (rest % radices[k]) as usize;
+            rest /= radices[k];
+        }
+        let steps = self.steps[digit[1]];
+        let sampling_rate = match &self.rates {
+            Rates::List(v) => v[digit[2]],
+            Rates::Scaling(c) => steps.map(|m| scaled_rate(*c, m)),
+        };
+        Job {
+            row,
+            grid: self.label.clone(),
+            sigma: self.sigmas[digit[0]],
+            sampling_rate,
+            steps,
+            delta: self.deltas[digit[3]],
+            epsilon: self.epsilons[digit[4]],
+            method: self.methods[digit[5]],
+            truth: self.truth,
+        }
+    }
+}
+
+/// q = c·sqrt(ln m / m) (the EA paper's setting S3).
+fn scaled_rate(c: f64, m: u64) -> f64 {
+    let mf = m as f64;
+    c * (mf.ln() / mf).sqrt()
+}
+
 /// The expanded sweep.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -238,15 +322,40 @@ pub struct Plan {
     pub methods: Vec<Method>,
     /// The truth accountant, if one was requested and is available.
     pub truth: Option<Method>,
-    /// Every row, in output order.
-    pub jobs: Vec<Job>,
-    /// Options shared by all methods.
-    pub base: AccountantOptions,
     /// Relative tolerance of calibration.
     pub rel_tol: f64,
+    blocks: Vec<Block>,
+    rows: u64,
 }
 
-fn list_or_none(v: Vec<f64>) -> Vec<Option<f64>> {
+impl Plan {
+    /// Rows in the whole grid.
+    pub fn len(&self) -> u64 {
+        self.rows
+    }
+
+    /// Whether the grid has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Row `row` (< [`Plan::len`]) of the grid.
+    pub fn job(&self, row: u64) -> Job {
+        let b = self
+            .blocks
+            .iter()
+            .find(|b| row < b.first + b.rows)
+            .expect("invariant: row < Plan::len");
+        b.job(row)
+    }
+
+    /// The rows `[lo, hi)`, produced one at a time.
+    pub fn jobs(&self, lo: u64, hi: u64) -> impl Iterator<Item = Job> + '_ {
+        (lo..hi.min(self.rows)).map(|i| self.job(i))
+    }
+}
+
+fn list_or_none<T>(v: Vec<T>) -> Vec<Option<T>> {
     if v.is_empty() {
         vec![None]
     } else {
@@ -255,10 +364,12 @@ fn list_or_none(v: Vec<f64>) -> Vec<Option<f64>> {
 }
 
 impl SweepConfig {
-    /// Parse a TOML configuration.
+    /// Parse a TOML configuration (feature `cli`; the engine itself takes the deserialised
+    /// [`SweepConfig`] from any serde source).
     ///
     /// # Errors
     /// [`Error::Parse`] naming `path`.
+    #[cfg(feature = "cli")]
     pub fn from_toml(text: &str, path: &str) -> Result<Self> {
         toml::from_str(text).map_err(|e| Error::Parse {
             path: path.to_string(),
@@ -266,15 +377,16 @@ impl SweepConfig {
         })
     }
 
-    /// Options shared by every method.
+    /// The settings shared by every method.
     ///
     /// # Errors
     /// Invalid adjacency, precision or tolerance.
-    pub fn base_options(&self) -> Result<AccountantOptions> {
-        crate::error::Range::left_open(0.0, 0.1).check("tolerance", self.tolerance)?;
-        Ok(AccountantOptions {
+    pub fn settings(&self) -> Result<AccountantSettings> {
+        if let Some(t) = self.tolerance {
+            crate::error::Range::left_open(0.0, 0.1).check("tolerance", t)?;
+        }
+        Ok(AccountantSettings {
             adjacency: Adjacency::parse(&self.adjacency)?,
-            order: 1,
             precision: if self.precision == 53 {
                 None
             } else {
@@ -282,7 +394,7 @@ impl SweepConfig {
             },
             tolerance: self.tolerance,
             bracket: self.bracket,
-            ..AccountantOptions::default()
+            ..AccountantSettings::default()
         })
     }
 
@@ -291,7 +403,7 @@ impl SweepConfig {
     /// # Errors
     /// Unknown accountant names or bad orders.
     pub fn methods(&self) -> Result<Vec<Method>> {
-        let base = self.base_options()?;
+        let base = self.settings()?;
         let mut kinds = Vec::new();
         let mut kolmogorov_only = false;
         for a in &self.accountants {
@@ -310,58 +422,50 @@ impl SweepConfig {
                 "list at least one accountant",
             ));
         }
+        let method = |label: String, kind, order, settings: AccountantSettings| Method {
+            label,
+            kind,
+            order,
+            config: settings.config(kind),
+        };
         let mut out = Vec::new();
         for k in kinds {
-            if k == AccountantKind::Edgeworth {
-                if self.orders.is_empty() {
-                    return Err(Error::invalid("orders", "[]", "list at least one order"));
+            if k != AccountantKind::Edgeworth {
+                out.push(method(k.name().to_string(), k, None, base.clone()));
+                continue;
+            }
+            if self.orders.is_empty() {
+                return Err(Error::invalid("orders", "[]", "list at least one order"));
+            }
+            for &o in &self.orders {
+                if o > 3 {
+                    return Err(Error::invalid("orders", o, "must be 0, 1, 2 or 3"));
                 }
-                for &o in &self.orders {
-                    if o > 3 {
-                        return Err(Error::invalid("orders", o, "must be 0, 1, 2 or 3"));
-                    }
-                    out.push(Method {
-                        label: format!("{}-{o}", k.name()),
-                        kind: k,
-                        order: Some(o),
-                        options: AccountantOptions {
-                            order: o,
-                            ..base.clone()
-                        },
-                    });
-                }
-            } else {
-                out.push(Method {
-                    label: k.name().to_string(),
-                    kind: k,
-                    order: None,
-                    options: base.clone(),
-                });
+                let s = AccountantSettings {
+                    order: Some(o),
+                    ..base.clone()
+                };
+                out.push(method(format!("{k}-{o}"), k, Some(o), s));
             }
         }
         if kolmogorov_only {
-            out.push(Method {
-                label: SADDLEPOINT_KOLMOGOROV.to_string(),
-                kind: AccountantKind::Saddlepoint,
-                order: None,
-                options: AccountantOptions {
-                    kolmogorov_only: true,
-                    ..base.clone()
-                },
-            });
+            let s = AccountantSettings {
+                kolmogorov_only: true,
+                ..base.clone()
+            };
+            let k = AccountantKind::Saddlepoint;
+            out.push(method(SADDLEPOINT_KOLMOGOROV.to_string(), k, None, s));
         }
         Ok(out)
     }
 
-    /// Expand the grid into jobs (deterministic order: block, σ, steps, q, δ, ε, method).
-    ///
-    /// # Errors
-    /// Invalid values, named by key.
-    pub fn plan(&self) -> Result<Plan> {
-        let methods = self.methods()?;
-        let base = self.base_options()?;
-        let solve = Solve::parse(&self.solve)?;
-        let truth = self
+    /// The truth accountant: the first available of `truth`, with its certified bracket.
+    fn truth_method(&self) -> Result<Option<Method>> {
+        let base = AccountantSettings {
+            bracket: true,
+            ..self.settings()?
+        };
+        Ok(self
             .truth
             .iter()
             .find_map(|t| AccountantKind::parse(t).ok())
@@ -369,11 +473,19 @@ impl SweepConfig {
                 label: k.name().to_string(),
                 kind: k,
                 order: None,
-                options: AccountantOptions {
-                    bracket: true,
-                    ..base.clone()
-                },
-            });
+                config: base.config(k),
+            }))
+    }
+
+    /// Expand the grid (deterministic order: block, σ, steps, q, δ, ε, method). Only the value
+    /// lists are expanded; rows are produced on demand ([`Plan::jobs`]).
+    ///
+    /// # Errors
+    /// Invalid values, named by key; a grid of more than `u64::MAX` rows.
+    pub fn plan(&self) -> Result<Plan> {
+        let methods = self.methods()?;
+        let solve = Solve::parse(&self.solve)?;
+        let truth = self.truth_method()?;
         if self.grid.is_empty() {
             return Err(Error::invalid(
                 "grid",
@@ -381,48 +493,41 @@ impl SweepConfig {
                 "add at least one [[grid]] block",
             ));
         }
-        let mut jobs = Vec::new();
+        let mut blocks = Vec::new();
+        let mut first = 0u64;
         for g in &self.grid {
-            let sigmas = g.sigma.expand("sigma")?;
-            for &s in &sigmas {
-                crate::error::Range::above(0.0).check("sigma", s)?;
-            }
-            let (mut qs, mut steps) = (
-                g.sampling_rate.expand("sampling_rate")?,
-                g.steps.expand("steps")?,
-            );
-            match (g.train_size, g.batch_size, g.epochs) {
-                (Some(n), Some(b), Some(e)) => {
-                    if b == 0 || e == 0 || n < b {
-                        return Err(Error::invalid(
-                            "train_size",
-                            n,
-                            "needs batch_size >= 1, epochs >= 1 and train_size >= batch_size",
-                        ));
-                    }
-                    qs = vec![b as f64 / n as f64];
-                    steps = vec![(e * (n / b)) as f64];
-                }
-                (None, None, None) => {}
-                _ => {
-                    return Err(Error::invalid(
-                        "train_size",
-                        "(partial)",
-                        "give all of train_size, batch_size and epochs, or none",
-                    ))
-                }
-            }
-            let mut steps_u: Vec<u64> = Vec::new();
-            for &m in &steps {
-                if !(m.is_finite() && m >= 1.0) {
-                    return Err(Error::invalid("steps", m, "must be >= 1"));
-                }
-                steps_u.push(m.round() as u64);
-            }
-            for &q in &qs {
-                crate::error::Range::left_open(0.0, 1.0).check("sampling_rate", q)?;
-            }
-            if let Some(c) = g.sampling_rate_scaling {
+            let mut b = self.block(g, &methods, solve)?;
+            b.first = first;
+            b.rows = b
+                .radices()
+                .iter()
+                .try_fold(1u64, |acc, &n| acc.checked_mul(n))
+                .ok_or_else(|| too_many_rows(&g.label))?;
+            first = first
+                .checked_add(b.rows)
+                .ok_or_else(|| too_many_rows(&g.label))?;
+            blocks.push(b);
+        }
+        Ok(Plan {
+            query: self.query,
+            solve,
+            methods,
+            truth,
+            rel_tol: self.rel_tol,
+            blocks,
+            rows: first,
+        })
+    }
+
+    /// One block's value lists, checked.
+    fn block(&self, g: &Grid, methods: &[Method], solve: Solve) -> Result<Block> {
+        let sigmas = g.sigma.expand("sigma")?;
+        for &s in &sigmas {
+            crate::error::Range::above(0.0).check("sigma", s)?;
+        }
+        let (qs, steps) = block_rates_and_steps(g)?;
+        let rates = match g.sampling_rate_scaling {
+            Some(c) => {
                 crate::error::Range::above(0.0).check("sampling_rate_scaling", c)?;
                 if !qs.is_empty() {
                     return Err(Error::invalid(
@@ -431,141 +536,165 @@ impl SweepConfig {
                         "give either sampling_rate or sampling_rate_scaling",
                     ));
                 }
-            }
-            let allowed: Vec<usize> = match &g.accountants {
-                None => (0..methods.len()).collect(),
-                Some(names) => {
-                    for n in names.iter().filter(|n| *n != SADDLEPOINT_KOLMOGOROV) {
-                        AccountantKind::parse(n)?;
-                    }
-                    // A kind name allows every method of that kind; a method label (e.g.
-                    // `saddlepoint-kolmogorov`) allows that method.
-                    (0..methods.len())
-                        .filter(|&i| {
-                            names
-                                .iter()
-                                .any(|n| n == methods[i].kind.name() || *n == methods[i].label)
-                        })
-                        .collect()
-                }
-            };
-            let deltas = g.delta.expand("delta")?;
-            for &d in &deltas {
-                crate::accountant::check_delta(d)?;
-            }
-            let epsilons = g.epsilon.expand("epsilon")?;
-            for &e in &epsilons {
-                crate::error::Range::at_least(0.0).check("epsilon", e)?;
-            }
-            match self.query {
-                SweepQuery::Epsilon if deltas.is_empty() => {
+                if steps.is_empty() {
                     return Err(Error::invalid(
-                        "delta",
-                        "[]",
-                        "the epsilon query needs delta values",
-                    ))
+                        "sampling_rate_scaling",
+                        "(no steps)",
+                        "needs steps",
+                    ));
                 }
-                SweepQuery::Delta if epsilons.is_empty() => {
-                    return Err(Error::invalid(
-                        "epsilon",
-                        "[]",
-                        "the delta query needs epsilon values",
-                    ))
+                for &m in &steps {
+                    crate::error::Range::left_open(0.0, 1.0)
+                        .check("sampling_rate", scaled_rate(c, m))?;
                 }
-                SweepQuery::Calibrate if epsilons.is_empty() || deltas.is_empty() => {
-                    return Err(Error::invalid(
-                        "epsilon",
-                        "[]",
-                        "the calibrate query needs epsilon (targets) and delta values",
-                    ))
-                }
-                _ => {}
+                Rates::Scaling(c)
             }
-            let (deltas, epsilons) = match self.query {
-                SweepQuery::Epsilon => (list_or_none(deltas), vec![None]),
-                SweepQuery::Delta => (vec![None], list_or_none(epsilons)),
-                SweepQuery::Calibrate => (list_or_none(deltas), list_or_none(epsilons)),
-            };
-            let steps_opt: Vec<Option<u64>> = if steps_u.is_empty() {
-                vec![None]
-            } else {
-                steps_u.iter().copied().map(Some).collect()
-            };
-            for &s in &list_or_none(sigmas) {
-                for &m in &steps_opt {
-                    let q_list: Vec<Option<f64>> = match (g.sampling_rate_scaling, m) {
-                        (Some(c), Some(m)) => {
-                            let mf = m as f64;
-                            let q = c * (mf.ln() / mf).sqrt();
-                            crate::error::Range::left_open(0.0, 1.0).check("sampling_rate", q)?;
-                            vec![Some(q)]
-                        }
-                        (Some(_), None) => {
-                            return Err(Error::invalid(
-                                "sampling_rate_scaling",
-                                "(no steps)",
-                                "needs steps",
-                            ))
-                        }
-                        _ => list_or_none(qs.clone()),
-                    };
-                    for &q in &q_list {
-                        for &d in &deltas {
-                            for &e in &epsilons {
-                                for mi in allowed.iter().copied() {
-                                    jobs.push(Job {
-                                        row: jobs.len(),
-                                        grid: g.label.clone(),
-                                        sigma: s,
-                                        sampling_rate: q,
-                                        steps: m,
-                                        delta: d,
-                                        epsilon: e,
-                                        method: mi,
-                                        truth: g.truth.unwrap_or(true),
-                                    });
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // Parameters a query needs.
-        for j in &jobs {
-            let need = |ok: bool, name: &'static str| {
-                if ok {
-                    Ok(())
-                } else {
-                    Err(Error::invalid(
-                        name,
-                        "(missing)",
-                        format!("grid `{}` needs {name} values", j.grid),
-                    ))
-                }
-            };
-            let solving = self.query == SweepQuery::Calibrate;
-            need(
-                j.sigma.is_some() || (solving && solve == Solve::Sigma),
-                "sigma",
-            )?;
-            need(
-                j.sampling_rate.is_some() || (solving && solve == Solve::SamplingRate),
-                "sampling_rate",
-            )?;
-            need(
-                j.steps.is_some() || (solving && solve == Solve::Steps),
-                "steps",
-            )?;
-        }
-        Ok(Plan {
-            query: self.query,
-            solve,
-            methods,
-            truth,
-            jobs,
-            base,
-            rel_tol: self.rel_tol,
-        })
+            None => Rates::List(list_or_none(qs)),
+        };
+        let (deltas, epsilons) = self.block_queries(g)?;
+        let b = Block {
+            label: g.label.clone(),
+            sigmas: list_or_none(sigmas),
+            steps: list_or_none(steps),
+            rates,
+            deltas,
+            epsilons,
+            methods: allowed_methods(g, methods)?,
+            truth: g.truth.unwrap_or(true),
+            first: 0,
+            rows: 0,
+        };
+        self.check_block_has_inputs(&b, solve)?;
+        Ok(b)
     }
+
+    /// δ and ε lists of a block, as the query needs them.
+    fn block_queries(&self, g: &Grid) -> Result<(Vec<Option<f64>>, Vec<Option<f64>>)> {
+        let deltas = g.delta.expand("delta")?;
+        for &d in &deltas {
+            crate::accountant::check_delta(d)?;
+        }
+        let epsilons = g.epsilon.expand("epsilon")?;
+        for &e in &epsilons {
+            crate::error::Range::at_least(0.0).check("epsilon", e)?;
+        }
+        let missing = |name: &'static str, why: &str| Err(Error::invalid(name, "[]", why));
+        match self.query {
+            SweepQuery::Epsilon if deltas.is_empty() => {
+                missing("delta", "the epsilon query needs delta values")
+            }
+            SweepQuery::Delta if epsilons.is_empty() => {
+                missing("epsilon", "the delta query needs epsilon values")
+            }
+            SweepQuery::Calibrate if epsilons.is_empty() || deltas.is_empty() => missing(
+                "epsilon",
+                "the calibrate query needs epsilon (targets) and delta values",
+            ),
+            SweepQuery::Epsilon => Ok((list_or_none(deltas), vec![None])),
+            SweepQuery::Delta => Ok((vec![None], list_or_none(epsilons))),
+            SweepQuery::Calibrate => Ok((list_or_none(deltas), list_or_none(epsilons))),
+        }
+    }
+
+    /// The parameters the query needs are present (or solved for).
+    fn check_block_has_inputs(&self, b: &Block, solve: Solve) -> Result<()> {
+        let solving = |s: Solve| self.query == SweepQuery::Calibrate && solve == s;
+        let has_q = match &b.rates {
+            Rates::List(v) => v[0].is_some(),
+            Rates::Scaling(_) => true,
+        };
+        let checks = [
+            (b.sigmas[0].is_some() || solving(Solve::Sigma), "sigma"),
+            (has_q || solving(Solve::SamplingRate), "sampling_rate"),
+            (b.steps[0].is_some() || solving(Solve::Steps), "steps"),
+        ];
+        for (ok, name) in checks {
+            if !ok {
+                return Err(Error::invalid(
+                    name,
+                    "(missing)",
+                    format!("grid `{}` needs {name} values", b.label),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn too_many_rows(label: &str) -> Error {
+    Error::BudgetExceeded {
+        what: format!("sweep grid (block `{label}`)"),
+        needed: "more than 2^64 rows".into(),
+        budget: format!("{} rows", u64::MAX),
+    }
+}
+
+/// The sampling rates and step counts of a block (from `train_size`/`batch_size`/`epochs`
+/// when given), checked: q ∈ (0, 1], steps integers in [1, [`MAX_STEPS`]].
+fn block_rates_and_steps(g: &Grid) -> Result<(Vec<f64>, Vec<u64>)> {
+    let (mut qs, mut steps) = (
+        g.sampling_rate.expand("sampling_rate")?,
+        g.steps.expand("steps")?,
+    );
+    match (g.train_size, g.batch_size, g.epochs) {
+        (Some(n), Some(b), Some(e)) => {
+            if b == 0 || e == 0 || n < b {
+                return Err(Error::invalid(
+                    "train_size",
+                    n,
+                    "needs batch_size >= 1, epochs >= 1 and train_size >= batch_size",
+                ));
+            }
+            qs = vec![b as f64 / n as f64];
+            let m = e
+                .checked_mul(n / b)
+                .filter(|&m| m <= MAX_STEPS)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "epochs",
+                        e,
+                        format!("epochs * floor(train_size / batch_size) must be <= {MAX_STEPS:e}"),
+                    )
+                })?;
+            steps = vec![m as f64];
+        }
+        (None, None, None) => {}
+        _ => {
+            return Err(Error::invalid(
+                "train_size",
+                "(partial)",
+                "give all of train_size, batch_size and epochs, or none",
+            ))
+        }
+    }
+    for &q in &qs {
+        crate::error::Range::left_open(0.0, 1.0).check("sampling_rate", q)?;
+    }
+    let steps_u = steps
+        .iter()
+        .map(|&m| {
+            crate::error::Range::closed(1.0, MAX_STEPS as f64).check("steps", m)?;
+            Ok(m.round() as u64)
+        })
+        .collect::<Result<Vec<u64>>>()?;
+    Ok((qs, steps_u))
+}
+
+/// The methods allowed in a block: all, or those named by kind or label in `accountants`.
+fn allowed_methods(g: &Grid, methods: &[Method]) -> Result<Vec<usize>> {
+    let Some(names) = &g.accountants else {
+        return Ok((0..methods.len()).collect());
+    };
+    for n in names.iter().filter(|n| *n != SADDLEPOINT_KOLMOGOROV) {
+        AccountantKind::parse(n)?;
+    }
+    // A kind name allows every method of that kind; a method label (e.g.
+    // `saddlepoint-kolmogorov`) allows that method.
+    Ok((0..methods.len())
+        .filter(|&i| {
+            names
+                .iter()
+                .any(|n| n == methods[i].kind.name() || *n == methods[i].label)
+        })
+        .collect())
 }

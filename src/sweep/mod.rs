@@ -24,7 +24,7 @@
 pub mod config;
 
 pub use config::{
-    Grid, Job, Method, Plan, SweepConfig, SweepQuery, Values, SADDLEPOINT_KOLMOGOROV,
+    Grid, Job, Method, Plan, SweepConfig, SweepQuery, Values, MAX_STEPS, SADDLEPOINT_KOLMOGOROV,
 };
 
 use crate::accountant::{build, Report};
@@ -108,13 +108,29 @@ fn guarantee_cell(r: &Report) -> String {
 
 type TruthKey = (String, u64, u64, u64, u64);
 
+/// The DP-SGD point (σ, q, steps) and δ at which a row's truth ε is evaluated: the row's own
+/// point, or the calibrated one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct TruthPoint {
+    sigma: f64,
+    sampling_rate: f64,
+    steps: u64,
+    delta: f64,
+}
+
 /// ε at (σ, q, steps, δ) by `t`, memoised for the process: every method of a grid point shares
 /// the truth, and a method that is the truth accountant with the same options shares it too
 /// (the value does not depend on which thread computes it first).
-fn truth_epsilon(t: &Method, sigma: f64, q: f64, steps: u64, delta: f64) -> Result<Report> {
+fn truth_epsilon(t: &Method, at: TruthPoint) -> Result<Report> {
+    let TruthPoint {
+        sigma,
+        sampling_rate: q,
+        steps,
+        delta,
+    } = at;
     static CACHE: OnceLock<Mutex<HashMap<TruthKey, Result<Report>>>> = OnceLock::new();
     let key = (
-        format!("{}:{:?}", t.label, t.options),
+        format!("{}:{:?}", t.label, t.config),
         sigma.to_bits(),
         q.to_bits(),
         steps,
@@ -124,7 +140,7 @@ fn truth_epsilon(t: &Method, sigma: f64, q: f64, steps: u64, delta: f64) -> Resu
     if let Some(r) = cache.lock().ok().and_then(|g| g.get(&key).cloned()) {
         return r;
     }
-    let r = build(t.kind, &t.options).and_then(|mut a| {
+    let r = build(&t.config).and_then(|mut a| {
         a.compose(&DpEvent::dpsgd(sigma, q, steps), 1)?;
         a.epsilon(delta)
     });
@@ -134,134 +150,50 @@ fn truth_epsilon(t: &Method, sigma: f64, q: f64, steps: u64, delta: f64) -> Resu
     r
 }
 
+/// The cells of one row, by column name.
+type Cells = BTreeMap<&'static str, String>;
+
 /// Compute one row (never fails: an error becomes a row with guarantee `error`).
 pub fn compute_row(plan: &Plan, job: &Job, timing: bool) -> Vec<String> {
     let m = &plan.methods[job.method];
     let start = Instant::now();
-    let mut c: BTreeMap<&'static str, String> = BTreeMap::new();
-    c.insert("row", job.row.to_string());
-    c.insert("grid", job.grid.clone());
-    c.insert("method", m.label.clone());
-    c.insert("accountant", m.kind.name().to_string());
-    c.insert("order", m.order.map(|o| o.to_string()).unwrap_or_default());
-    c.insert("adjacency", m.options.adjacency.name().to_string());
-    c.insert("query", plan.query.name().to_string());
-    c.insert("sigma", opt(job.sigma));
-    c.insert("sampling_rate", opt(job.sampling_rate));
-    c.insert(
-        "steps",
-        job.steps.map(|s| s.to_string()).unwrap_or_default(),
-    );
-    c.insert("delta", opt(job.delta));
-    c.insert("log10_delta", job.delta.map(log10).unwrap_or_default());
+    let mut c = input_cells(plan, job, m);
     let mut notes: Vec<String> = Vec::new();
     let mut warm = None;
-    // (σ, q, steps) at which the truth is evaluated, and δ.
-    let mut at: Option<(f64, f64, u64, f64)> = None;
-    let res: Result<()> = (|| {
-        match plan.query {
-            SweepQuery::Epsilon | SweepQuery::Delta => {
-                let (s, q, n) = (
-                    job.sigma.expect("invariant: plan checked sigma"),
-                    job.sampling_rate.expect("invariant: plan checked q"),
-                    job.steps.expect("invariant: plan checked steps"),
-                );
-                let mut a = build(m.kind, &m.options)?;
-                let r = if plan.query == SweepQuery::Epsilon && !timing {
-                    // Shared with the truth column when the method is the truth accountant.
-                    let d = job.delta.expect("invariant: epsilon query has delta");
-                    at = Some((s, q, n, d));
-                    truth_epsilon(m, s, q, n, d)?
-                } else if plan.query == SweepQuery::Epsilon {
-                    a.compose(&DpEvent::dpsgd(s, q, n), 1)?;
-                    let d = job.delta.expect("invariant: epsilon query has delta");
-                    at = Some((s, q, n, d));
-                    a.epsilon(d)?
-                } else {
-                    a.compose(&DpEvent::dpsgd(s, q, n), 1)?;
-                    a.delta(job.epsilon.expect("invariant: delta query has epsilon"))?
-                };
-                if timing {
-                    let t = Instant::now();
-                    let _again = if plan.query == SweepQuery::Epsilon {
-                        a.epsilon(r.delta)
-                    } else {
-                        a.delta(r.epsilon)
-                    };
-                    warm = Some(t.elapsed().as_secs_f64());
-                }
-                c.insert("epsilon", num(r.epsilon));
-                c.insert("delta", num(r.delta));
-                c.insert("log10_delta", log10(r.delta));
-                let (lo, hi) = if plan.query == SweepQuery::Epsilon {
-                    ("epsilon_lower", "epsilon_upper")
-                } else {
-                    ("delta_lower", "delta_upper")
-                };
-                c.insert(lo, opt(r.lower));
-                c.insert(hi, opt(r.upper));
-                c.insert("guarantee", guarantee_cell(&r));
-                c.insert("vacuous", r.vacuous.to_string());
-                c.insert("valid", r.valid.to_string());
-                notes.extend(r.notes.iter().cloned());
-            }
-            SweepQuery::Calibrate => {
-                let p = CalibrationParams {
-                    accountant: m.kind,
-                    options: m.options.clone(),
-                    target_epsilon: job.epsilon.expect("invariant: calibrate has epsilon"),
-                    delta: job.delta.expect("invariant: calibrate has delta"),
-                    solve: plan.solve,
-                    sigma: job.sigma,
-                    sampling_rate: job.sampling_rate,
-                    steps: job.steps,
-                    rel_tol: plan.rel_tol,
-                    ..CalibrationParams::default()
-                };
-                let info = calibrate(&p)?;
-                c.insert("sigma", num(info.sigma));
-                c.insert("sampling_rate", num(info.sampling_rate));
-                c.insert("steps", info.steps.to_string());
-                c.insert("target_epsilon", num(info.target_epsilon));
-                c.insert("epsilon", num(info.epsilon));
-                c.insert("epsilon_lower", opt(info.report.lower));
-                c.insert("epsilon_upper", opt(info.report.upper));
-                c.insert("guarantee", info.guarantee.name().to_string());
-                c.insert("vacuous", info.report.vacuous.to_string());
-                c.insert("valid", info.report.valid.to_string());
-                c.insert("monotone", info.monotone.to_string());
-                c.insert("iterations", info.iterations.to_string());
-                at = Some((info.sigma, info.sampling_rate, info.steps, info.delta));
-                notes.extend(info.notes.iter().cloned());
-            }
+    // The point of the truth column: the row's own for ε rows, the calibrated one otherwise.
+    let mut at = match (
+        plan.query,
+        job.sigma,
+        job.sampling_rate,
+        job.steps,
+        job.delta,
+    ) {
+        (SweepQuery::Epsilon, Some(sigma), Some(sampling_rate), Some(steps), Some(delta)) => {
+            Some(TruthPoint {
+                sigma,
+                sampling_rate,
+                steps,
+                delta,
+            })
         }
-        Ok(())
-    })();
+        _ => None,
+    };
+    let res = match plan.query {
+        SweepQuery::Epsilon | SweepQuery::Delta => {
+            query_cells(plan, job, m, timing, &mut c, &mut notes, &mut warm)
+        }
+        SweepQuery::Calibrate => {
+            calibrate_cells(plan, job, m, &mut c, &mut notes).map(|p| at = Some(p))
+        }
+    };
     if let Err(e) = res {
         c.insert("guarantee", "error".into());
         c.insert("valid", "false".into());
         notes.push(e.to_string());
     }
     let elapsed = start.elapsed().as_secs_f64();
-    if let (Some(t), Some((s, q, n, d)), true) = (&plan.truth, at, job.truth) {
-        c.insert("truth_accountant", t.label.clone());
-        let tr = truth_epsilon(t, s, q, n, d);
-        match tr {
-            Ok(r) => {
-                let (up, _) = calibration_epsilon(&r);
-                c.insert("truth_epsilon", num(r.epsilon));
-                c.insert("truth_epsilon_lower", opt(r.lower));
-                c.insert(
-                    "truth_epsilon_upper",
-                    opt(r.upper.or(if up.is_finite() { Some(up) } else { None })),
-                );
-                c.insert("truth_guarantee", guarantee_cell(&r));
-            }
-            Err(e) => {
-                c.insert("truth_guarantee", "error".into());
-                notes.push(format!("truth: {e}"));
-            }
-        }
+    if let (Some(t), Some(at), true) = (&plan.truth, at, job.truth) {
+        truth_cells(t, at, &mut c, &mut notes);
     }
     if timing {
         c.insert("time_seconds", num(elapsed));
@@ -273,6 +205,157 @@ pub fn compute_row(plan: &Plan, job: &Job, timing: bool) -> Vec<String> {
         .map(|h| c.remove(h).unwrap_or_default())
         .collect()
 }
+
+/// The columns that describe the row's input.
+fn input_cells(plan: &Plan, job: &Job, m: &Method) -> Cells {
+    let mut c = Cells::new();
+    c.insert("row", job.row.to_string());
+    c.insert("grid", job.grid.clone());
+    c.insert("method", m.label.clone());
+    c.insert("accountant", m.kind.name().to_string());
+    c.insert("order", m.order.map(|o| o.to_string()).unwrap_or_default());
+    c.insert("adjacency", m.config.adjacency().name().to_string());
+    c.insert("query", plan.query.name().to_string());
+    c.insert("sigma", opt(job.sigma));
+    c.insert("sampling_rate", opt(job.sampling_rate));
+    c.insert(
+        "steps",
+        job.steps.map(|s| s.to_string()).unwrap_or_default(),
+    );
+    c.insert("delta", opt(job.delta));
+    c.insert("log10_delta", job.delta.map(log10).unwrap_or_default());
+    c
+}
+
+/// An ε(δ) or δ(ε) row.
+fn query_cells(
+    plan: &Plan,
+    job: &Job,
+    m: &Method,
+    timing: bool,
+    c: &mut Cells,
+    notes: &mut Vec<String>,
+    warm: &mut Option<f64>,
+) -> Result<()> {
+    let (sigma, sampling_rate, steps) = (
+        job.sigma.expect("invariant: plan checked sigma"),
+        job.sampling_rate.expect("invariant: plan checked q"),
+        job.steps.expect("invariant: plan checked steps"),
+    );
+    let mut a = build(&m.config)?;
+    let r = if plan.query == SweepQuery::Epsilon {
+        let point = TruthPoint {
+            sigma,
+            sampling_rate,
+            steps,
+            delta: job.delta.expect("invariant: epsilon query has delta"),
+        };
+        if timing {
+            a.compose(&DpEvent::dpsgd(sigma, sampling_rate, steps), 1)?;
+            a.epsilon(point.delta)?
+        } else {
+            // Shared with the truth column when the method is the truth accountant.
+            truth_epsilon(m, point)?
+        }
+    } else {
+        a.compose(&DpEvent::dpsgd(sigma, sampling_rate, steps), 1)?;
+        a.delta(job.epsilon.expect("invariant: delta query has epsilon"))?
+    };
+    if timing {
+        let t = Instant::now();
+        let _again = if plan.query == SweepQuery::Epsilon {
+            a.epsilon(r.delta)
+        } else {
+            a.delta(r.epsilon)
+        };
+        *warm = Some(t.elapsed().as_secs_f64());
+    }
+    c.insert("epsilon", num(r.epsilon));
+    c.insert("delta", num(r.delta));
+    c.insert("log10_delta", log10(r.delta));
+    let (lo, hi) = if plan.query == SweepQuery::Epsilon {
+        ("epsilon_lower", "epsilon_upper")
+    } else {
+        ("delta_lower", "delta_upper")
+    };
+    c.insert(lo, opt(r.lower));
+    c.insert(hi, opt(r.upper));
+    c.insert("guarantee", guarantee_cell(&r));
+    c.insert("vacuous", r.vacuous.to_string());
+    c.insert("valid", r.valid.to_string());
+    notes.extend(r.notes.iter().cloned());
+    Ok(())
+}
+
+/// A calibration row; returns the calibrated point for the truth column.
+fn calibrate_cells(
+    plan: &Plan,
+    job: &Job,
+    m: &Method,
+    c: &mut Cells,
+    notes: &mut Vec<String>,
+) -> Result<TruthPoint> {
+    let p = CalibrationParams {
+        accountant: m.config.clone(),
+        target_epsilon: job.epsilon.expect("invariant: calibrate has epsilon"),
+        delta: job.delta.expect("invariant: calibrate has delta"),
+        solve: plan.solve,
+        sigma: job.sigma,
+        sampling_rate: job.sampling_rate,
+        steps: job.steps,
+        rel_tol: plan.rel_tol,
+        ..CalibrationParams::default()
+    };
+    let info = calibrate(&p)?;
+    c.insert("sigma", num(info.sigma));
+    c.insert("sampling_rate", num(info.sampling_rate));
+    c.insert("steps", info.steps.to_string());
+    c.insert("target_epsilon", num(info.target_epsilon));
+    c.insert("epsilon", num(info.epsilon));
+    c.insert("epsilon_lower", opt(info.report.lower));
+    c.insert("epsilon_upper", opt(info.report.upper));
+    c.insert("guarantee", info.guarantee.name().to_string());
+    c.insert("vacuous", info.report.vacuous.to_string());
+    c.insert("valid", info.report.valid.to_string());
+    c.insert("monotone", info.monotone.to_string());
+    c.insert("iterations", info.iterations.to_string());
+    notes.extend(info.notes.iter().cloned());
+    Ok(TruthPoint {
+        sigma: info.sigma,
+        sampling_rate: info.sampling_rate,
+        steps: info.steps,
+        delta: info.delta,
+    })
+}
+
+/// The truth columns: the truth accountant's ε at the row's point.
+fn truth_cells(t: &Method, at: TruthPoint, c: &mut Cells, notes: &mut Vec<String>) {
+    c.insert("truth_accountant", t.label.clone());
+    match truth_epsilon(t, at) {
+        Ok(r) => {
+            let (up, _) = calibration_epsilon(&r);
+            c.insert("truth_epsilon", num(r.epsilon));
+            c.insert("truth_epsilon_lower", opt(r.lower));
+            c.insert(
+                "truth_epsilon_upper",
+                opt(r.upper.or(if up.is_finite() { Some(up) } else { None })),
+            );
+            c.insert("truth_guarantee", guarantee_cell(&r));
+        }
+        Err(e) => {
+            c.insert("truth_guarantee", "error".into());
+            notes.push(format!("truth: {e}"));
+        }
+    }
+}
+
+/// The most worker threads a sweep accepts.
+pub const MAX_THREADS: usize = 1024;
+
+/// The most rows one run may hold (those already in the CSV plus those it computes): the
+/// CSV is kept in memory and rewritten atomically, about 1 kB a row. Larger grids run in
+/// shards (`shard`) or pieces (`limit`).
+pub const MAX_ROWS_PER_RUN: u64 = 2_000_000;
 
 /// Options of [`run_sweep`].
 #[derive(Debug, Clone)]
@@ -286,16 +369,30 @@ pub struct SweepParams {
     /// Output stem (`<name>`).
     pub name: String,
     /// `(i, n)`, 1-based.
-    pub shard: Option<(usize, usize)>,
-    /// Worker threads (`None` = rayon's default).
+    pub shard: Option<(u64, u64)>,
+    /// Worker threads, 1..=[`MAX_THREADS`] (`None` = rayon's default).
     pub threads: Option<usize>,
     /// Compute at most this many new rows (then stop, leaving a resumable CSV).
-    pub limit: Option<usize>,
-    /// Show a progress bar on stderr.
-    pub progress: bool,
+    pub limit: Option<u64>,
     /// The command line, recorded in the metadata.
     pub command: String,
 }
+
+/// Progress of a sweep, reported to whoever runs it (the CLI draws a bar).
+pub trait Progress: Sync {
+    /// The run will compute `rows` rows.
+    fn start(&self, _rows: u64) {}
+    /// One more row is done.
+    fn row_done(&self) {}
+    /// The run is over.
+    fn finish(&self) {}
+}
+
+/// No progress reports.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Progress for Silent {}
 
 /// What a sweep did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -305,11 +402,11 @@ pub struct SweepInfo {
     /// The metadata JSON written.
     pub metadata: PathBuf,
     /// Rows in this (shard of the) grid.
-    pub rows_total: usize,
+    pub rows_total: u64,
     /// Rows computed in this run.
-    pub rows_computed: usize,
+    pub rows_computed: u64,
     /// Rows taken from the existing CSV.
-    pub rows_resumed: usize,
+    pub rows_resumed: u64,
     /// Whether every row of the shard is now in the CSV.
     pub complete: bool,
     /// Threads used.
@@ -356,11 +453,11 @@ fn io_err(path: &Path, e: impl ToString) -> Error {
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] naming `shard`.
-pub fn parse_shard(s: &str) -> Result<(usize, usize)> {
+pub fn parse_shard(s: &str) -> Result<(u64, u64)> {
     let bad = || Error::invalid("shard", s, "must be i/n with 1 <= i <= n (e.g. 2/4)");
     let (a, b) = s.split_once('/').ok_or_else(bad)?;
-    let i: usize = a.trim().parse().map_err(|_| bad())?;
-    let n: usize = b.trim().parse().map_err(|_| bad())?;
+    let i: u64 = a.trim().parse().map_err(|_| bad())?;
+    let n: u64 = b.trim().parse().map_err(|_| bad())?;
     if n == 0 || i == 0 || i > n {
         return Err(bad());
     }
@@ -368,19 +465,21 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize)> {
 }
 
 /// The rows `[lo, hi)` of shard `(i, n)` of `total` rows.
-pub fn shard_range(total: usize, shard: Option<(usize, usize)>) -> (usize, usize) {
+pub fn shard_range(total: u64, shard: Option<(u64, u64)>) -> (u64, u64) {
+    let part = |k: u64, n: u64| (u128::from(k) * u128::from(total) / u128::from(n)) as u64;
     match shard {
         None => (0, total),
-        Some((i, n)) => ((i - 1) * total / n, i * total / n),
+        Some((i, n)) => (part(i - 1, n), part(i, n)),
     }
 }
 
+/// The rows already in the output CSV (within `range`), checked against the plan.
 fn read_existing(
     path: &Path,
     header: &[&str],
     plan: &Plan,
-    range: (usize, usize),
-) -> Result<BTreeMap<usize, Vec<String>>> {
+    range: (u64, u64),
+) -> Result<BTreeMap<u64, Vec<String>>> {
     let mut rows = BTreeMap::new();
     if !path.exists() {
         return Ok(rows);
@@ -402,13 +501,13 @@ fn read_existing(
         if rec.len() != header.len() {
             continue;
         }
-        let Ok(i) = rec[0].parse::<usize>() else {
+        let Ok(i) = rec[0].parse::<u64>() else {
             continue;
         };
         if i < range.0 || i >= range.1 {
             continue;
         }
-        let job = &plan.jobs[i];
+        let job = plan.job(i);
         if rec[1] != job.grid || rec[2] != plan.methods[job.method].label {
             return Err(Error::Parse {
                 path: path.display().to_string(),
@@ -422,7 +521,9 @@ fn read_existing(
     Ok(rows)
 }
 
-fn write_atomic(path: &Path, header: &[&str], rows: &BTreeMap<usize, Vec<String>>) -> Result<()> {
+/// Write the CSV to a temporary file and rename it over `path`: a reader (or a resume after a
+/// kill) sees the old file or the new one, never a torn one.
+fn write_atomic(path: &Path, header: &[&str], rows: &BTreeMap<u64, Vec<String>>) -> Result<()> {
     let tmp = path.with_extension("csv.tmp");
     {
         let f = std::fs::File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
@@ -436,116 +537,175 @@ fn write_atomic(path: &Path, header: &[&str], rows: &BTreeMap<usize, Vec<String>
     std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
 }
 
-/// Run a sweep: compute the missing rows of the (shard of the) grid and write the CSV and the
-/// metadata JSON.
-///
-/// # Errors
-/// Invalid configuration, an existing output from another configuration, or I/O failure.
-/// (Accountant failures become rows with guarantee `error`.)
-pub fn run_sweep(p: &SweepParams) -> Result<SweepInfo> {
-    let start = Instant::now();
-    let plan = p.config.plan()?;
-    let timing = p.config.timing;
-    let head = header(timing);
-    let range = shard_range(plan.jobs.len(), p.shard);
-    std::fs::create_dir_all(&p.out_dir).map_err(|e| io_err(&p.out_dir, e))?;
-    let stem = match p.shard {
-        None => p.name.clone(),
-        Some((i, n)) => format!("{}.shard-{i}-of-{n}", p.name),
-    };
-    let csv_path = p.out_dir.join(format!("{stem}.csv"));
-    let meta_path = p.out_dir.join(format!("{stem}.json"));
-    let hash = fnv1a64(&p.config_text);
-    if csv_path.exists() && meta_path.exists() {
-        let text = std::fs::read_to_string(&meta_path).map_err(|e| io_err(&meta_path, e))?;
+/// The output files of a run.
+struct Outputs {
+    csv: PathBuf,
+    meta: PathBuf,
+    hash: String,
+}
+
+impl Outputs {
+    fn new(p: &SweepParams) -> Result<Self> {
+        std::fs::create_dir_all(&p.out_dir).map_err(|e| io_err(&p.out_dir, e))?;
+        let stem = match p.shard {
+            None => p.name.clone(),
+            Some((i, n)) => format!("{}.shard-{i}-of-{n}", p.name),
+        };
+        Ok(Outputs {
+            csv: p.out_dir.join(format!("{stem}.csv")),
+            meta: p.out_dir.join(format!("{stem}.json")),
+            hash: fnv1a64(&p.config_text),
+        })
+    }
+
+    /// Refuse to resume results of another configuration.
+    fn check_same_config(&self) -> Result<()> {
+        if !(self.csv.exists() && self.meta.exists()) {
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(&self.meta).map_err(|e| io_err(&self.meta, e))?;
         let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Parse {
-            path: meta_path.display().to_string(),
+            path: self.meta.display().to_string(),
             message: e.to_string(),
         })?;
-        if v["config_hash"].as_str() != Some(hash.as_str()) {
+        if v["config_hash"].as_str() != Some(self.hash.as_str()) {
             return Err(Error::Parse {
-                path: meta_path.display().to_string(),
+                path: self.meta.display().to_string(),
                 message: "the existing results come from a different configuration (config_hash differs); move them away to start afresh".into(),
             });
         }
+        Ok(())
     }
-    let mut rows = read_existing(&csv_path, &head, &plan, range)?;
-    let resumed = rows.len();
-    let mut todo: Vec<&Job> = plan.jobs[range.0..range.1]
-        .iter()
-        .filter(|j| !rows.contains_key(&j.row))
-        .collect();
-    if let Some(l) = p.limit {
-        todo.truncate(l);
+}
+
+/// What the metadata file records about the run so far.
+struct RunState {
+    threads: usize,
+    rows_total: u64,
+    rows_in_csv: u64,
+    rows_computed: u64,
+    rows_resumed: u64,
+    complete: bool,
+    wall: f64,
+}
+
+fn write_meta(p: &SweepParams, plan: &Plan, out: &Outputs, st: &RunState) -> Result<()> {
+    let meta = serde_json::json!({
+        "ewtune_version": env!("CARGO_PKG_VERSION"),
+        "command": p.command,
+        "config_hash": out.hash,
+        "config_hash_algorithm": "fnv1a64 of the config file text",
+        "config": p.config_text,
+        "name": p.name,
+        "query": plan.query.name(),
+        "methods": plan.methods.iter().map(|m| m.label.clone()).collect::<Vec<_>>(),
+        "truth": plan.truth.as_ref().map(|t| t.label.clone()),
+        "precision_bits": p.config.precision,
+        "precision": if p.config.precision == 53 { "f64".to_string() } else { format!("MPFR {} bits (certified cumulants)", p.config.precision) },
+        "threads": st.threads,
+        "machine": machine(),
+        "shard": p.shard.map(|(i, n)| format!("{i}/{n}")),
+        "rows_total": st.rows_total,
+        "rows_in_csv": st.rows_in_csv,
+        "rows_computed_this_run": st.rows_computed,
+        "rows_resumed": st.rows_resumed,
+        "complete": st.complete,
+        "wall_seconds_this_run": st.wall,
+        "finished_unix_seconds": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    });
+    let text = serde_json::to_string_pretty(&meta).expect("invariant: json serialises");
+    std::fs::write(&out.meta, text + "\n").map_err(|e| io_err(&out.meta, e))
+}
+
+/// The worker pool, with the thread count checked before anything runs.
+fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
+        if !(1..=MAX_THREADS).contains(&t) {
+            return Err(Error::invalid(
+                "threads",
+                t,
+                format!("must lie in [1, {MAX_THREADS}]"),
+            ));
+        }
+        b = b.num_threads(t);
     }
-    let pool = {
-        let mut b = rayon::ThreadPoolBuilder::new();
-        if let Some(t) = p.threads {
-            if t == 0 {
-                return Err(Error::invalid("threads", 0, "must be >= 1"));
-            }
-            b = b.num_threads(t);
-        }
-        b.build()
-            .map_err(|e| Error::invalid("threads", format!("{:?}", p.threads), e.to_string()))?
-    };
-    let threads = pool.current_num_threads();
-    let bar = if p.progress {
-        let b = indicatif::ProgressBar::new(todo.len() as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})",
-        ) {
-            b.set_style(style.progress_chars("=> "));
-        }
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let computed = todo.len();
-    let chunk = (threads * 16).max(64);
-    let mut last_save = Instant::now();
-    let write_meta = |complete: bool,
-                      rows_computed: usize,
-                      rows_total: usize,
-                      wall: f64|
-     -> Result<()> {
-        let meta = serde_json::json!({
-            "ewtune_version": env!("CARGO_PKG_VERSION"),
-            "command": p.command,
-            "config_hash": hash,
-            "config_hash_algorithm": "fnv1a64 of the config file text",
-            "config": p.config_text,
-            "name": p.name,
-            "query": plan.query.name(),
-            "methods": plan.methods.iter().map(|m| m.label.clone()).collect::<Vec<_>>(),
-            "truth": plan.truth.as_ref().map(|t| t.label.clone()),
-            "precision_bits": p.config.precision,
-            "precision": if p.config.precision == 53 { "f64".to_string() } else { format!("MPFR {} bits (certified cumulants)", p.config.precision) },
-            "threads": threads,
-            "machine": machine(),
-            "shard": p.shard.map(|(i, n)| format!("{i}/{n}")),
-            "rows_total": rows_total,
-            "rows_in_csv": rows_total.min(rows_computed + resumed),
-            "rows_computed_this_run": rows_computed,
-            "rows_resumed": resumed,
-            "complete": complete,
-            "wall_seconds_this_run": wall,
-            "finished_unix_seconds": std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
+    b.build()
+        .map_err(|e| Error::Internal(format!("could not start the worker threads: {e}")))
+}
+
+/// How many rows this run computes: the missing rows of the range, at most `limit`, checked
+/// against [`MAX_ROWS_PER_RUN`] before anything is allocated.
+fn rows_to_compute(range: (u64, u64), resumed: u64, limit: Option<u64>) -> Result<u64> {
+    let missing = (range.1 - range.0).saturating_sub(resumed);
+    let todo = limit.map_or(missing, |l| l.min(missing));
+    let held = resumed.saturating_add(todo);
+    if held > MAX_ROWS_PER_RUN {
+        return Err(Error::BudgetExceeded {
+            what: "sweep rows held by one run (the CSV is rewritten from memory)".into(),
+            needed: format!("{held} rows ({resumed} in the CSV + {todo} to compute)"),
+            budget: format!(
+                "{MAX_ROWS_PER_RUN} rows; run it in pieces with --limit or --shard i/n"
+            ),
         });
-        let text = serde_json::to_string_pretty(&meta).expect("invariant: json serialises");
-        std::fs::write(&meta_path, text + "\n").map_err(|e| io_err(&meta_path, e))
+    }
+    Ok(todo)
+}
+
+/// Run a sweep: compute the missing rows of the (shard of the) grid and write the CSV and the
+/// metadata JSON. The CSV (header and any resumed rows) is written before the first row is
+/// computed and rewritten atomically every couple of seconds, so a run killed at any point
+/// leaves a valid CSV to resume from. Rows do not depend on the thread count or on resumption.
+///
+/// # Errors
+/// Invalid configuration or thread count, a run over [`MAX_ROWS_PER_RUN`], an existing
+/// output from another configuration, or I/O failure. (Accountant failures become rows with
+/// guarantee `error`.)
+pub fn run_sweep(p: &SweepParams, progress: &dyn Progress) -> Result<SweepInfo> {
+    let start = Instant::now();
+    let pool = thread_pool(p.threads)?;
+    let plan = p.config.plan()?;
+    let timing = p.config.timing;
+    let head = header(timing);
+    let range = shard_range(plan.len(), p.shard);
+    let out = Outputs::new(p)?;
+    out.check_same_config()?;
+    let mut rows = read_existing(&out.csv, &head, &plan, range)?;
+    let resumed = rows.len() as u64;
+    let todo = rows_to_compute(range, resumed, p.limit)?;
+    let mut st = RunState {
+        threads: pool.current_num_threads(),
+        rows_total: range.1 - range.0,
+        rows_in_csv: resumed,
+        rows_computed: 0,
+        rows_resumed: resumed,
+        complete: resumed == range.1 - range.0,
+        wall: 0.0,
     };
-    let total = range.1 - range.0;
-    let mut done = 0usize;
-    for part in todo.chunks(chunk) {
+    write_atomic(&out.csv, &head, &rows)?;
+    write_meta(p, &plan, &out, &st)?;
+    progress.start(todo);
+    let chunk = (st.threads * 16).max(64);
+    let mut pending = plan
+        .jobs(range.0, range.1)
+        .filter(|j| !rows.contains_key(&j.row))
+        .take(todo as usize)
+        .collect::<Vec<Job>>()
+        .into_iter();
+    let mut last_save = Instant::now();
+    loop {
+        let part: Vec<Job> = pending.by_ref().take(chunk).collect();
+        if part.is_empty() {
+            break;
+        }
         let new: Vec<Vec<String>> = pool.install(|| {
             part.par_iter()
                 .map(|j| {
                     let r = compute_row(&plan, j, timing);
-                    bar.inc(1);
+                    progress.row_done();
                     r
                 })
                 .collect()
@@ -553,26 +713,29 @@ pub fn run_sweep(p: &SweepParams) -> Result<SweepInfo> {
         for (j, r) in part.iter().zip(new) {
             rows.insert(j.row, r);
         }
-        done += part.len();
+        st.rows_computed += part.len() as u64;
         if last_save.elapsed().as_secs_f64() > 2.0 {
-            write_atomic(&csv_path, &head, &rows)?;
-            write_meta(false, done, total, start.elapsed().as_secs_f64())?;
+            st.rows_in_csv = rows.len() as u64;
+            st.wall = start.elapsed().as_secs_f64();
+            write_atomic(&out.csv, &head, &rows)?;
+            write_meta(p, &plan, &out, &st)?;
             last_save = Instant::now();
         }
     }
-    bar.finish_and_clear();
-    write_atomic(&csv_path, &head, &rows)?;
-    let complete = rows.len() == total;
-    let wall = start.elapsed().as_secs_f64();
-    write_meta(complete, computed, total, wall)?;
+    progress.finish();
+    write_atomic(&out.csv, &head, &rows)?;
+    st.rows_in_csv = rows.len() as u64;
+    st.complete = st.rows_in_csv == st.rows_total;
+    st.wall = start.elapsed().as_secs_f64();
+    write_meta(p, &plan, &out, &st)?;
     Ok(SweepInfo {
-        csv: csv_path,
-        metadata: meta_path,
-        rows_total: total,
-        rows_computed: computed,
+        csv: out.csv,
+        metadata: out.meta,
+        rows_total: st.rows_total,
+        rows_computed: st.rows_computed,
         rows_resumed: resumed,
-        complete,
-        threads,
-        wall_seconds: wall,
+        complete: st.complete,
+        threads: st.threads,
+        wall_seconds: st.wall,
     })
 }
