@@ -1,0 +1,460 @@
+"""ewtune: certified differential-privacy accounting, from Python.
+
+The accounting runs in Rust (the ``ewtune`` crate) with the GIL released, so threads run
+queries in parallel. Every answer is a :class:`Report` that says what its number is
+(``guarantee``: ``exact``, ``upper_bound``, ``lower_bound``, ``estimate`` or ``bracket``)
+and, for certified accountants, the certified interval ``[lower, upper]``.
+
+Quick start::
+
+    import ewtune
+    r = ewtune.epsilon(1e-5, sigma=0.8, sampling_rate=0.01, steps=1000)
+    r.epsilon, r.guarantee, (r.lower, r.upper)
+
+Accountants (``accountant=``): ``contour`` (default here: exact δ(ε) by contour
+inversion, a certified bracket of relative width ~1e-10, milliseconds), ``saddlepoint``,
+``edgeworth`` (the CLI's default, an estimate), ``pld`` (certified bracket), ``rdp``
+(upper bound), ``gdp`` (CLT estimate). Options mirror the CLI's flags: ``adjacency``
+(``add-remove``, ``remove``, ``add``), ``order`` (0-3), ``precision`` (bits; 53 = f64),
+``tolerance``, ``bracket``, ``grid_budget``, ``kolmogorov_only``.
+
+Drop-ins: :mod:`ewtune.dp_accounting` (``PrivacyAccountant`` subclasses) and
+:mod:`ewtune.opacus` (Opacus accountants).
+
+Bad input raises ``ValueError`` subclasses naming the parameter and its range; a failed
+computation raises :class:`ComputationError` (:class:`CertificationError` when a certified
+answer could not be produced).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from . import _ewtune
+from ._errors import (
+    BudgetExceededError,
+    CertificationError,
+    ComputationError,
+    InvalidParameterError,
+    NoSolutionError,
+    UnsupportedEventError,
+)
+
+__version__: str = _ewtune.__version__
+ACCOUNTANTS: Tuple[str, ...] = tuple(_ewtune.ACCOUNTANTS)
+
+__all__ = [
+    "ACCOUNTANTS", "Accountant", "BudgetExceededError", "Calibration", "CertificationError",
+    "Composed", "ComputationError", "Gaussian", "InvalidParameterError", "Laplace",
+    "NoOp", "NoSolutionError", "NonPrivate", "Ordering", "PoissonSampled", "Report",
+    "SelfComposed", "UnsupportedEventError", "calibrate", "compare", "delta", "dpsgd",
+    "epsilon",
+]
+
+# ---------------------------------------------------------------------------------------
+# Events
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gaussian:
+    """The Gaussian mechanism with noise multiplier ``sigma`` (sensitivity 1)."""
+
+    sigma: float
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": "gaussian", "sigma": self.sigma}
+
+
+@dataclass(frozen=True)
+class Laplace:
+    """The Laplace mechanism with scale ``scale`` (sensitivity 1)."""
+
+    scale: float
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": "laplace", "scale": self.scale}
+
+
+@dataclass(frozen=True)
+class PoissonSampled:
+    """``event`` run on a Poisson sample with rate ``sampling_rate`` in (0, 1].
+
+    Only a Gaussian can be Poisson-sampled (a sampled Laplace raises UnsupportedEventError).
+    """
+
+    sampling_rate: float
+    event: "Event"
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": "poisson_sampled", "sampling_rate": self.sampling_rate,
+                "event": _event_dict(self.event)}
+
+
+@dataclass(frozen=True)
+class SelfComposed:
+    """``event`` composed with itself ``count`` times."""
+
+    event: "Event"
+    count: int
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": "self_composed", "event": _event_dict(self.event),
+                "count": _count(self.count)}
+
+
+@dataclass(frozen=True)
+class Composed:
+    """The composition of several events."""
+
+    events: Sequence["Event"]
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": "composed", "events": [_event_dict(e) for e in self.events]}
+
+
+@dataclass(frozen=True)
+class NoOp:
+    """Does nothing (no privacy cost)."""
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": "no_op"}
+
+
+@dataclass(frozen=True)
+class NonPrivate:
+    """Releases the data (infinite privacy cost)."""
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": "non_private"}
+
+
+Event = Union[Gaussian, Laplace, PoissonSampled, SelfComposed, Composed, NoOp, NonPrivate,
+              Mapping[str, Any], Any]
+
+
+def dpsgd(sigma: float, sampling_rate: float, steps: int) -> SelfComposed:
+    """The DP-SGD event: ``steps`` Poisson-sampled Gaussian steps."""
+    return SelfComposed(PoissonSampled(sampling_rate, Gaussian(sigma)), steps)
+
+
+def _count(count: Any) -> int:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0 or count >= 2**64:
+        err = InvalidParameterError(f"invalid count = {count!r}: must be an integer in [0, 2^64)")
+        err.parameter = "count"
+        raise err
+    return int(count)
+
+
+def _dp_accounting_dict(event: Any) -> Optional[Dict[str, Any]]:
+    """The dict form of a dp_accounting DpEvent, or None if ``event`` is not one."""
+    mod = type(event).__module__ or ""
+    if not mod.startswith("dp_accounting"):
+        return None
+    name = type(event).__name__
+    if name == "GaussianDpEvent":
+        return {"type": "gaussian", "sigma": event.noise_multiplier}
+    if name == "LaplaceDpEvent":
+        # dp_accounting's Laplace noise_multiplier is the scale b at sensitivity 1.
+        return {"type": "laplace", "scale": event.noise_multiplier}
+    if name == "PoissonSampledDpEvent":
+        return {"type": "poisson_sampled", "sampling_rate": event.sampling_probability,
+                "event": _event_dict(event.event)}
+    if name == "SelfComposedDpEvent":
+        return {"type": "self_composed", "event": _event_dict(event.event),
+                "count": _count(event.count)}
+    if name == "ComposedDpEvent":
+        return {"type": "composed", "events": [_event_dict(e) for e in event.events]}
+    if name == "NoOpDpEvent":
+        return {"type": "no_op"}
+    if name == "NonPrivateDpEvent":
+        return {"type": "non_private"}
+    raise UnsupportedEventError(
+        f"ewtune does not support the dp_accounting event {event!r} ({name}); supported: "
+        "Gaussian, Laplace, PoissonSampled(Gaussian), SelfComposed, Composed, NoOp, NonPrivate")
+
+
+def _event_dict(event: Any) -> Dict[str, Any]:
+    """The dict form (the Rust serde shape) of an ewtune event, a dict or a dp_accounting event."""
+    if hasattr(event, "to_dict") and type(event).__module__ == __name__:
+        return event.to_dict()
+    if isinstance(event, Mapping):
+        return dict(event)
+    d = _dp_accounting_dict(event)
+    if d is not None:
+        return d
+    err = InvalidParameterError(
+        f"invalid event = {event!r}: must be an ewtune event (Gaussian, PoissonSampled, ...), "
+        "an event dict or a dp_accounting DpEvent")
+    err.parameter = "event"
+    raise err
+
+
+# ---------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """One adjacency ordering's value (``direction`` is ``remove`` or ``add``)."""
+
+    direction: str
+    value: float
+    lower: Optional[float]
+    upper: Optional[float]
+
+
+@dataclass(frozen=True)
+class Report:
+    """An accountant's answer, with the fields of the CLI's ``--format json`` object.
+
+    ``query`` says which quantity was computed (``epsilon`` for a given δ or ``delta`` for a
+    given ε); both ``epsilon`` and ``delta`` are filled. ``lower``/``upper`` are certified
+    bounds on the computed quantity when the accountant certifies them (None otherwise).
+    ``guarantee`` is ``exact``, ``upper_bound``, ``lower_bound``, ``estimate`` or
+    ``bracket``. ``vacuous`` marks a certified bound that says nothing; ``valid`` is False
+    when the approximation is known to be invalid at the answer (``notes`` say where).
+    """
+
+    accountant: str
+    query: str
+    epsilon: float
+    delta: float
+    log10_delta: float
+    guarantee: str
+    adjacency: str
+    order: Optional[int]
+    lower: Optional[float]
+    upper: Optional[float]
+    vacuous: bool
+    valid: bool
+    orderings: Tuple[Ordering, ...]
+    notes: Tuple[str, ...]
+    seconds: float = 0.0
+
+    @property
+    def value(self) -> float:
+        """The computed quantity (ε or δ, by ``query``)."""
+        return self.epsilon if self.query == "epsilon" else self.delta
+
+    @property
+    def bracket(self) -> Tuple[Optional[float], Optional[float]]:
+        """``(lower, upper)``: the certified interval (None for an end that is not certified)."""
+        return (self.lower, self.upper)
+
+    @property
+    def certified(self) -> bool:
+        """Whether the computed quantity has a certified upper end."""
+        return self.upper is not None or self.guarantee == "exact"
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The report as the CLI's JSON object (non-finite numbers as in Python)."""
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["orderings"] = [vars(o).copy() if hasattr(o, "__dict__") else
+                          {k: getattr(o, k) for k in o.__dataclass_fields__}
+                          for o in self.orderings]
+        d["notes"] = list(self.notes)
+        return d
+
+    @classmethod
+    def _from(cls, d: Mapping[str, Any]) -> "Report":
+        d = dict(d)
+        d["orderings"] = tuple(Ordering(**o) for o in d["orderings"])
+        d["notes"] = tuple(d["notes"])
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The answer of :func:`calibrate`: σ, steps and q (one solved), the ε they give and
+    the report of the final evaluation. On a certified accountant ``epsilon`` is the
+    certified upper end, so the solved parameter is certified (``guarantee``)."""
+
+    solve: str
+    sigma: float
+    steps: int
+    sampling_rate: float
+    target_epsilon: float
+    delta: float
+    epsilon: float
+    accountant: str
+    guarantee: str
+    iterations: int
+    evaluations: int
+    lower: Optional[float]
+    upper: Optional[float]
+    monotone: bool
+    notes: Tuple[str, ...]
+    report: Report
+    seconds: float
+
+    @property
+    def value(self) -> float:
+        """The solved parameter."""
+        return {"sigma": self.sigma, "steps": self.steps,
+                "sampling_rate": self.sampling_rate}[self.solve]
+
+    @classmethod
+    def _from(cls, d: Mapping[str, Any]) -> "Calibration":
+        d = dict(d)
+        d["notes"] = tuple(d["notes"])
+        d["report"] = Report._from(d["report"])
+        return cls(**d)
+
+
+# ---------------------------------------------------------------------------------------
+# Accountants and functions
+# ---------------------------------------------------------------------------------------
+
+
+def _options(accountant: str, options: Mapping[str, Any]) -> Dict[str, Any]:
+    known = {"adjacency", "order", "precision", "tolerance", "bracket", "grid_budget",
+             "kolmogorov_only"}
+    unknown = set(options) - known
+    if unknown:
+        raise TypeError(f"unknown accountant option(s) {sorted(unknown)}; known: {sorted(known)}")
+    d = {k: v for k, v in options.items() if v is not None}
+    d["accountant"] = accountant
+    return d
+
+
+class Accountant:
+    """An ewtune accountant: compose events, then ask for ε(δ) or δ(ε).
+
+    ``Accountant("contour", adjacency="add-remove", tolerance=1e-9)``; the options are the
+    CLI's flags (see the module docstring). ``compose`` returns ``self`` so calls chain.
+    Queries release the GIL; one accountant's queries are serialised, different
+    accountants' queries run in parallel threads.
+    """
+
+    def __init__(self, accountant: str = "contour", **options: Any) -> None:
+        self._raw = _ewtune.RawAccountant(_options(accountant, options))
+
+    @property
+    def name(self) -> str:
+        """The accountant's name (``contour``, ``pld``, ...)."""
+        return self._raw.name
+
+    def check(self, event: Event) -> None:
+        """Raise (UnsupportedEventError / InvalidParameterError) unless ``event`` can be composed."""
+        self._raw.supports(_event_dict(event))
+
+    def supports(self, event: Event) -> bool:
+        """Whether ``event`` (and every sub-event) can be composed. Bad parameters raise."""
+        try:
+            self.check(event)
+        except UnsupportedEventError:
+            return False
+        return True
+
+    def compose(self, event: Event, count: int = 1) -> "Accountant":
+        """Compose ``count`` copies of ``event``; on error nothing is composed."""
+        self._raw.compose(_event_dict(event), _count(count))
+        return self
+
+    def epsilon(self, delta: float) -> Report:
+        """ε for δ in (0, 1), as a :class:`Report`."""
+        return Report._from(self._raw.epsilon(float(delta)))
+
+    def delta(self, epsilon: float) -> Report:
+        """δ for ε ≥ 0, as a :class:`Report`."""
+        return Report._from(self._raw.delta(float(epsilon)))
+
+    def __repr__(self) -> str:
+        return f"ewtune.Accountant({self.name!r})"
+
+
+def _make_event(event: Optional[Event], sigma: Optional[float], sampling_rate: Optional[float],
+                steps: Optional[int]) -> Event:
+    if event is not None:
+        if sigma is not None or sampling_rate is not None or steps is not None:
+            raise TypeError("give either event= or sigma/sampling_rate/steps, not both")
+        return event
+    if sigma is None:
+        raise TypeError("give event= or sigma= (with sampling_rate= and steps=)")
+    steps = 1 if steps is None else steps
+    base: Event = Gaussian(sigma) if sampling_rate is None else PoissonSampled(
+        sampling_rate, Gaussian(sigma))
+    return SelfComposed(base, steps)
+
+
+def epsilon(delta: float, event: Optional[Event] = None, *, sigma: Optional[float] = None,
+            sampling_rate: Optional[float] = None, steps: Optional[int] = None,
+            accountant: str = "contour", **options: Any) -> Report:
+    """ε(δ) of a composition, as :class:`Report` (``ewtune epsilon``).
+
+    Give the composition either as ``event`` (an ewtune event, an event dict or a
+    dp_accounting DpEvent) or as DP-SGD parameters: ``sigma`` (noise multiplier),
+    ``sampling_rate`` (Poisson rate q; omit for the plain Gaussian mechanism) and ``steps``.
+
+    ``delta`` must lie in (0, 1). ``accountant`` is one of ``contour`` (default: certified
+    bracket, relative width ~1e-10), ``saddlepoint``, ``edgeworth``, ``pld``, ``rdp``,
+    ``gdp``; ``options`` are the CLI's flags (``adjacency="add-remove"|"remove"|"add"``,
+    ``order=1``, ``precision=256``, ``tolerance=1e-9``, ``bracket=False``,
+    ``grid_budget``, ``kolmogorov_only=False``).
+
+    Example: ``ewtune.epsilon(1e-5, sigma=0.8, sampling_rate=0.01, steps=1000).epsilon``.
+    The certified interval is ``report.bracket``; ``report.guarantee`` says what the
+    number is. Raises ValueError for bad input (naming the parameter and its range) and
+    ComputationError / CertificationError when a computation fails or cannot be certified.
+    """
+    acc = Accountant(accountant, **options)
+    acc.compose(_make_event(event, sigma, sampling_rate, steps))
+    return acc.epsilon(delta)
+
+
+def delta(epsilon: float, event: Optional[Event] = None, *, sigma: Optional[float] = None,
+          sampling_rate: Optional[float] = None, steps: Optional[int] = None,
+          accountant: str = "contour", **options: Any) -> Report:
+    """δ(ε) of a composition for ε ≥ 0, as :class:`Report` (``ewtune delta``).
+
+    Arguments as :func:`epsilon`.
+    """
+    acc = Accountant(accountant, **options)
+    acc.compose(_make_event(event, sigma, sampling_rate, steps))
+    return acc.delta(epsilon)
+
+
+def calibrate(target_epsilon: float, delta: float, *, solve: str = "sigma",
+              sigma: Optional[float] = None, sampling_rate: Optional[float] = None,
+              steps: Optional[int] = None, accountant: str = "contour", rel_tol: float = 1e-4,
+              envelope_points: int = 8, max_evaluations: int = 400,
+              **options: Any) -> Calibration:
+    """Solve DP-SGD for σ, steps or q at a target (ε, δ) (``ewtune calibrate``).
+
+    ``solve`` is ``sigma`` (give ``sampling_rate`` and ``steps``), ``steps`` (give ``sigma``
+    and ``sampling_rate``) or ``sampling_rate`` (give ``sigma`` and ``steps``). On a
+    certified accountant (default ``contour``) the certified upper end of ε is used, so the
+    answer is certified: the smallest σ (largest steps or q) whose certified ε is at most
+    ``target_epsilon``, to relative tolerance ``rel_tol`` (steps exactly).
+    Returns a :class:`Calibration`; ``.value`` is the solved parameter.
+    """
+    if steps is not None:
+        steps = _count(steps)
+    d = _ewtune.calibrate(_options(accountant, options), float(target_epsilon), float(delta),
+                          solve, sigma, sampling_rate, steps, float(rel_tol),
+                          int(envelope_points), int(max_evaluations))
+    return Calibration._from(d)
+
+
+def compare(delta: Optional[float] = None, event: Optional[Event] = None, *,
+            epsilon: Optional[float] = None, sigma: Optional[float] = None,
+            sampling_rate: Optional[float] = None, steps: Optional[int] = None,
+            **options: Any) -> Dict[str, Union[Report, str]]:
+    """Every accountant on one composition (``ewtune compare``): a dict from accountant name
+    to its :class:`Report`, or to a string saying why it did not apply or failed.
+
+    Give ``delta`` (compare ε) or ``epsilon`` (compare δ), and the composition as in
+    :func:`epsilon`; ``options`` are shared by every accountant.
+    """
+    ev = _event_dict(_make_event(event, sigma, sampling_rate, steps))
+    out: Dict[str, Union[Report, str]] = {}
+    rows = _ewtune.compare(_options("contour", options), ev,
+                           None if delta is None else float(delta),
+                           None if epsilon is None else float(epsilon))
+    for name, rep, reason in rows:
+        out[name] = Report._from(rep) if rep is not None else reason
+    return out

@@ -1,0 +1,155 @@
+"""ewtune's dp_accounting drop-ins: dp_accounting's own contract suite, values, calibration."""
+
+import math
+
+import pytest
+
+dp_accounting = pytest.importorskip("dp_accounting")
+from dp_accounting import dp_event, mechanism_calibration  # noqa: E402
+from dp_accounting import privacy_accountant_test  # noqa: E402
+from dp_accounting.pld import pld_privacy_accountant  # noqa: E402
+from dp_accounting.rdp import rdp_privacy_accountant  # noqa: E402
+
+import ewtune  # noqa: E402
+from ewtune import dp_accounting as ewdp  # noqa: E402
+
+ALL = [ewdp.ContourAccountant, ewdp.PldAccountant, ewdp.SaddlePointAccountant,
+       ewdp.EdgeworthAccountant, ewdp.RdpAccountant, ewdp.GdpAccountant]
+
+
+class TestContract(privacy_accountant_test.PrivacyAccountantTest):
+    """dp_accounting's abstract PrivacyAccountant contract, for every ewtune accountant."""
+
+    def _make_test_accountants(self):
+        return [cls() for cls in ALL]
+
+
+def dpsgd(sigma, q, steps):
+    return dp_event.SelfComposedDpEvent(
+        dp_event.PoissonSampledDpEvent(q, dp_event.GaussianDpEvent(sigma)), steps)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_subclasses_base(cls):
+    acc = cls()
+    assert isinstance(acc, dp_accounting.PrivacyAccountant)
+    assert acc.neighboring_relation is dp_accounting.NeighboringRelation.ADD_OR_REMOVE_ONE
+
+
+def test_replace_one_is_refused_honestly():
+    with pytest.raises(ValueError, match="ADD_OR_REMOVE_ONE"):
+        ewdp.ContourAccountant(dp_accounting.NeighboringRelation.REPLACE_ONE)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_poisson_sampled_laplace_is_unsupported_and_named(cls):
+    inner = dp_event.PoissonSampledDpEvent(0.1, dp_event.LaplaceDpEvent(1.0))
+    event = dp_event.ComposedDpEvent([dpsgd(1.0, 0.01, 10), inner])
+    acc = cls()
+    assert not acc.supports(event)
+    details = acc._maybe_compose(event, 1, False)
+    assert details.invalid_event == inner
+    with pytest.raises(dp_accounting.UnsupportedEventError, match="caused by subevent"):
+        acc.compose(event)
+    # Nothing was composed.
+    assert acc.get_epsilon(1e-5) == 0
+    assert isinstance(acc.ledger, dp_event.NoOpDpEvent)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_other_dp_accounting_events_are_unsupported(cls):
+    for ev in [dp_event.RandomizedResponseDpEvent(0.5, 2),
+               dp_event.SampledWithoutReplacementDpEvent(100, 10, dp_event.GaussianDpEvent(1)),
+               dp_event.DiscreteLaplaceDpEvent(1.0, 1)]:
+        assert not cls().supports(ev)
+
+
+def test_bad_parameters_raise_value_error_naming_them():
+    acc = ewdp.ContourAccountant()
+    with pytest.raises(ValueError, match="sigma"):
+        acc.compose(dp_event.GaussianDpEvent(-1.0))
+    with pytest.raises(ValueError, match="sampling_rate"):
+        acc.compose(dpsgd(1.0, 1.5, 10))
+    assert isinstance(acc.ledger, dp_event.NoOpDpEvent)
+    acc.compose(dpsgd(1.0, 0.01, 10))
+    with pytest.raises(ValueError, match="target_delta"):
+        acc.get_epsilon(-0.1)
+
+
+@pytest.mark.parametrize("sigma,q,steps", [(1.0, 0.01, 100), (0.8, 0.03, 1000),
+                                           (2.0, 0.1, 50)])
+@pytest.mark.parametrize("delta", [1e-5, 1e-7])
+def test_contour_bracket_contains_the_truth_as_dp_accounting_brackets_it(sigma, q, steps, delta):
+    """dp_accounting's PLD (pessimistic: an upper bound on ε up to its tail truncation) must
+    not lie below ewtune's certified lower end, and the two agree to the PLD's grid error."""
+    ev = dpsgd(sigma, q, steps)
+    acc = ewdp.ContourAccountant().compose(ev)
+    lo, hi = acc.bracket(delta)
+    assert lo <= acc.get_epsilon(delta) == hi
+    assert (hi - lo) <= 1e-8 * hi
+    pld = pld_privacy_accountant.PLDAccountant(value_discretization_interval=1e-4)
+    pld.compose(ev)
+    eps_pld = pld.get_epsilon(delta)
+    assert eps_pld >= lo * (1 - 1e-9)
+    assert eps_pld <= hi * 1.01 + 1e-3
+    rdp = rdp_privacy_accountant.RdpAccountant()
+    rdp.compose(ev)
+    assert rdp.get_epsilon(delta) >= lo
+
+
+def test_heterogeneous_composition_against_dp_accounting_pld():
+    ev = dp_event.ComposedDpEvent([
+        dpsgd(1.0, 0.01, 500),
+        dpsgd(0.8, 0.02, 300),
+        dp_event.SelfComposedDpEvent(dp_event.GaussianDpEvent(8.0), 3),
+        dp_event.NoOpDpEvent(),
+    ])
+    delta = 1e-6
+    pld = pld_privacy_accountant.PLDAccountant(value_discretization_interval=1e-4)
+    pld.compose(ev)
+    eps_pld = pld.get_epsilon(delta)
+    for cls in [ewdp.ContourAccountant, ewdp.PldAccountant]:
+        acc = cls().compose(ev)
+        lo, hi = acc.bracket(delta)
+        assert lo <= hi
+        assert eps_pld >= lo * (1 - 1e-9), (cls, lo, eps_pld)
+        assert abs(eps_pld - hi) <= 0.01 * hi, (cls, hi, eps_pld)
+    # The same composition built the native way gives the same answer.
+    native = ewtune.Composed([ewtune.dpsgd(1.0, 0.01, 500), ewtune.dpsgd(0.8, 0.02, 300),
+                              ewtune.SelfComposed(ewtune.Gaussian(8.0), 3)])
+    r = ewtune.epsilon(delta, native)
+    assert r.upper == ewdp.ContourAccountant().compose(ev).get_epsilon(delta)
+
+
+def test_delta_queries_and_laplace():
+    ev = dpsgd(1.0, 0.01, 1000)
+    acc = ewdp.ContourAccountant().compose(ev)
+    eps = acc.get_epsilon(1e-5)
+    d = acc.get_delta(eps)
+    assert d == pytest.approx(1e-5, rel=1e-6)
+    lo, hi = acc.delta_bracket(eps)
+    assert lo <= 1e-5 * (1 + 1e-6) and hi >= 1e-5 * (1 - 1e-6)
+    assert acc.get_epsilon(0) == math.inf
+    assert acc.get_delta(math.inf) == 0
+    lap = ewdp.PldAccountant().compose(dp_event.LaplaceDpEvent(2.0), 3)
+    assert lap.get_epsilon(0) == pytest.approx(1.5)
+    assert lap.get_delta(1.5) == 0
+    assert lap.get_delta(1.0) > 0
+
+
+def test_calibrate_dp_mechanism_with_ewtune_accountant():
+    q, steps, delta, target = 0.01, 1000, 1e-5, 2.0
+
+    def make_event(sigma):
+        return dpsgd(sigma, q, steps)
+
+    sigma = mechanism_calibration.calibrate_dp_mechanism(
+        ewdp.ContourAccountant, make_event, target, delta,
+        mechanism_calibration.LowerEndpointAndGuess(0.3, 1.0), tol=1e-4)
+    eps = ewdp.ContourAccountant().compose(make_event(sigma)).get_epsilon(delta)
+    assert eps <= target
+    assert eps > target * 0.99
+    # ewtune's own calibration (certified upper end) agrees to the tolerances.
+    c = ewtune.calibrate(target, delta, sampling_rate=q, steps=steps)
+    assert c.sigma == pytest.approx(sigma, rel=2e-3)
+    assert c.epsilon <= target
