@@ -312,12 +312,25 @@ impl ContourAccountant {
         delta: f64,
     ) -> Result<(Enclosure, Option<ContourInfo>)> {
         let plan = Plan::new(&self.composition, direction);
-        if plan.factors.is_empty() || plan.ln_chernoff(0.0) <= delta.ln() {
-            // δ(0) ≤ δ: ε = 0 exactly.
+        if plan.factors.is_empty() {
             return Ok((Enclosure::ZERO, None));
         }
+        match self.epsilon_by_contour(&plan, delta) {
+            // Where the contour cannot certify, the Chernoff bound may still give δ(0) ≤ δ,
+            // hence ε = 0 exactly (e.g. σ = 1e300, where μ² underflows). Only on this path: it
+            // costs a dozen real quadratures.
+            Err(_) if plan.ln_chernoff(0.0) <= delta.ln() => Ok((Enclosure::ZERO, None)),
+            other => other,
+        }
+    }
+
+    fn epsilon_by_contour(
+        &self,
+        plan: &Plan,
+        delta: f64,
+    ) -> Result<(Enclosure, Option<ContourInfo>)> {
         if plan.single_step(0.0).is_some() {
-            return single_step_epsilon(&plan, delta).map(|b| (b, None));
+            return single_step_epsilon(plan, delta).map(|b| (b, None));
         }
         plan.check_domain()?;
         let design = plan.epsilon_guess(delta)?;
