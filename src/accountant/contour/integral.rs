@@ -20,17 +20,20 @@ pub(super) struct Contour {
     pub(super) window: Option<WindowRemainder>,
 }
 
-/// ln(e^x − 1) for x > 0 without overflow (e^x − 1 overflows past x ≈ 709.8; ln of that
-/// infinity once turned a huge strip majorant into a zero discretisation bound).
-pub(super) fn ln_expm1(x: f64) -> f64 {
-    if x > 30.0 {
-        x + (-(-x).exp()).ln_1p()
-    } else {
-        x.exp_m1().ln()
-    }
-}
-
 impl Contour {
+    /// Shrink the step h (from the bump width, by factors 1.5, at most 80 times) until the
+    /// discretisation bound at ε meets the target.
+    pub(super) fn choose_step(&mut self, epsilon: f64, target: f64) {
+        let mut tries = 0;
+        while self.discretization(epsilon) > target {
+            self.h /= 1.5;
+            tries += 1;
+            if tries > 80 {
+                break;
+            }
+        }
+    }
+
     /// The t-trapezoid's discretisation bound at ε (units of S).
     pub(super) fn discretization(&self, epsilon: f64) -> f64 {
         if !self.ln_edge0.is_finite() {

@@ -86,6 +86,37 @@ pub(super) struct Strip {
     pub(super) ln_edge: f64,
 }
 
+/// The transforms at the real point λ (t = 0), the normaliser of every node.
+#[derive(Debug, Clone)]
+pub(super) struct Base {
+    /// ln M̃_i(λ) with its error, per factor.
+    pub(super) values: Vec<MgfValue>,
+    /// Σ n_i·ln M̃_i(λ).
+    pub(super) norm: f64,
+    /// Σ n_i·|ln M̃_i(λ)|.
+    pub(super) norm_abs: f64,
+}
+
+/// The truncation set-up of [`Plan::truncation`].
+#[derive(Debug, Clone)]
+pub(super) struct Truncation {
+    /// Per factor: the decay bound of |M(λ+it)|/M(λ) and ln of M̃(λ)'s relative error.
+    pub(super) decays: Vec<(Decay, f64)>,
+    /// The last node bounded one by one (t = k_tail·h ≥ T').
+    pub(super) k_tail: usize,
+    /// The envelope's bound on the nodes beyond T'.
+    pub(super) tail: f64,
+}
+
+/// The result of [`Plan::scan`].
+#[derive(Debug, Clone)]
+pub(super) struct Scan {
+    /// The last direct node the target asks for.
+    pub(super) k_dir: usize,
+    /// suffix[k] = the bounds of nodes k, k + 1, …, k_tail summed.
+    pub(super) suffix: Vec<f64>,
+}
+
 /// When [`Plan::build_with`] takes the analytic-window path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum WindowMode {
@@ -400,28 +431,96 @@ impl Plan {
         if !self.affordable(lambda) {
             return Err(self.budget_error(lambda));
         }
-        let u = UNIT_ROUNDOFF;
+        let base = self.base(lambda);
+        let w = self.bump_width(lambda);
+        let target = tol * self.s_estimate(lambda, epsilon, w, base.norm) / 8.0;
+        let mut contour = self.strip_contour(lambda, w, &base);
+        contour.choose_step(epsilon, target);
+        let h = contour.h;
+        let trunc = self.truncation(&base, lambda, w, h, target);
+        let none: Vec<Option<Coarse>> = vec![None; self.factors.len()];
+        let mut scan = self.scan(&trunc, &none, lambda, h, target);
+        let coarse = self.coarse_grids(&base, lambda, h, scan.k_dir, target);
+        if coarse.iter().any(|c| c.is_some()) {
+            let second = self.scan(&trunc, &coarse, lambda, h, target);
+            if second.k_dir < scan.k_dir {
+                scan = second;
+            }
+        }
+        let max_work = if self.n_total() < 100.0 {
+            MAX_WORK_SHORT
+        } else {
+            MAX_WORK
+        };
+        let k_cap = self.work_cap(lambda, h, scan.k_dir, max_work);
+        contour.capped = k_cap < scan.k_dir;
+        let try_window = match mode {
+            WindowMode::Auto => contour.capped,
+            WindowMode::Force => true,
+            WindowMode::Never => false,
+        };
+        if try_window {
+            if let Some(wp) = self.window_params(epsilon) {
+                let budget = if mode == WindowMode::Force {
+                    f64::INFINITY
+                } else {
+                    max_work
+                };
+                let first = &base.values[0];
+                if let Some(c) =
+                    self.build_window(contour.clone(), lambda, first, target, tol, wp, budget)
+                {
+                    return Ok(c);
+                }
+            }
+        }
+        contour.trunc =
+            (scan.suffix[(k_cap + 1).min(trunc.k_tail + 1)] + trunc.tail) * (1.0 + 1e-12);
+        contour.nodes = self.direct_nodes(&base.values, lambda, h, k_cap, tol);
+        Ok(contour)
+    }
+
+    /// Total number of steps.
+    pub(super) fn n_total(&self) -> f64 {
+        self.factors.iter().map(|f| f.n).sum()
+    }
+
+    /// The transforms at the real point λ (t = 0): the normaliser of every node.
+    pub(super) fn base(&self, lambda: f64) -> Base {
         let z0 = C64::new(lambda, 0.0);
-        let base: Vec<MgfValue> = self.factors.iter().map(|f| f.t.ln_mgf(z0, TAU_X)).collect();
-        let norm: f64 = self
+        let values: Vec<MgfValue> = self.factors.iter().map(|f| f.t.ln_mgf(z0, TAU_X)).collect();
+        let norm = self
             .factors
             .iter()
-            .zip(&base)
+            .zip(&values)
             .map(|(f, b)| f.n * b.ln.re)
             .sum();
-        let norm_abs: f64 = self
+        let norm_abs = self
             .factors
             .iter()
-            .zip(&base)
+            .zip(&values)
             .map(|(f, b)| f.n * b.ln.re.abs())
             .sum();
+        Base {
+            values,
+            norm,
+            norm_abs,
+        }
+    }
+
+    /// The bump width w = (Σ n_i K_i''(λ))^{−1/2}; for a nearly degenerate tilted law (Laplace
+    /// far out) λ.
+    pub(super) fn bump_width(&self, lambda: f64) -> f64 {
         let (_, _, k2) = self.cgf(lambda);
-        // The bump width; for a nearly degenerate tilted law (Laplace far out) fall back to λ.
-        let w = if k2 > 0.0 {
+        if k2 > 0.0 {
             (1.0 / k2.sqrt()).min(1e6 * lambda)
         } else {
             lambda
-        };
+        }
+    }
+
+    /// An estimate of S (δ = A·S) that sets the absolute target of the error terms.
+    pub(super) fn s_estimate(&self, lambda: f64, epsilon: f64, w: f64, norm: f64) -> f64 {
         let mut s_est = w / ((2.0 * PI).sqrt() * lambda * (lambda - 1.0));
         if let Some(Lattice { a, n }) = self.lattice {
             let ln_a = norm + (1.0 - lambda) * epsilon;
@@ -430,28 +529,30 @@ impl Plan {
                 s_est += (lat.value.ln() - ln_a).exp();
             }
         }
-        let target = tol * s_est / 8.0;
+        s_est
+    }
 
-        // Strip candidates.
+    /// The contour skeleton with its strip candidates (toward the pole and away from it) for the
+    /// discretisation bound; an edge whose quadrature exceeds the budget is not evaluated (+∞:
+    /// the strip is unused), a non-finite majorant counts as +∞ (never as a small one).
+    pub(super) fn strip_contour(&self, lambda: f64, w: f64, base: &Base) -> Contour {
         let lat_ln2 = if self.lattice.is_some() {
             std::f64::consts::LN_2
         } else {
             0.0
         };
-        // An edge whose quadrature exceeds the budget is not evaluated (+∞: the strip is unused);
-        // a non-finite majorant counts as +∞ (never as a small one).
         let edge = |lp: f64| -> f64 {
             if !self.affordable(lp) {
                 return f64::INFINITY;
             }
-            let v = self.ln_m_upper(lp) - norm + lat_ln2 + (PI / (lp - 1.0)).ln() - (2.0 * PI).ln();
+            let v = self.ln_m_upper(lp) - base.norm + lat_ln2 + (PI / (lp - 1.0)).ln()
+                - (2.0 * PI).ln();
             if v.is_nan() {
                 f64::INFINITY
             } else {
                 v
             }
         };
-        let ln_edge0 = edge(lambda);
         let mut strips = Vec::new();
         for f in [0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.85] {
             let a = f * (lambda - 1.0);
@@ -473,41 +574,40 @@ impl Plan {
                 ln_edge: edge(lambda + a),
             });
         }
-        let mut contour = Contour {
+        Contour {
             lambda,
             h: w,
-            norm,
-            norm_abs,
+            norm: base.norm,
+            norm_abs: base.norm_abs,
             nodes: Vec::new(),
             trunc: 0.0,
             strips,
-            ln_edge0,
+            ln_edge0: edge(lambda),
             lattice: self.lattice,
             capped: false,
             window: None,
-        };
-        let mut tries = 0;
-        while contour.discretization(epsilon) > target {
-            contour.h /= 1.5;
-            tries += 1;
-            if tries > 80 {
-                break;
-            }
         }
-        let h = contour.h;
+    }
 
-        // Truncation: per-node bounds up to T, the envelope beyond.
+    /// Truncation set-up: the per-factor decay bounds and the point T' beyond which the
+    /// power-law envelope bounds the omitted nodes by half the target (or the scan limit).
+    pub(super) fn truncation(
+        &self,
+        base: &Base,
+        lambda: f64,
+        w: f64,
+        h: f64,
+        target: f64,
+    ) -> Truncation {
         let decays: Vec<(Decay, f64)> = self
             .factors
             .iter()
-            .zip(&base)
+            .zip(&base.values)
             .map(|(f, b)| (f.t.decay(lambda), b.ln_err - b.ln.re))
             .collect();
-        let c_max = self
-            .factors
+        let c_max = decays
             .iter()
-            .zip(&decays)
-            .map(|(_, (d, _))| {
+            .map(|(d, _)| {
                 let (_, c, p) = d.envelope(1.0);
                 if p > 0.0 {
                     c
@@ -523,44 +623,61 @@ impl Plan {
             t_prime *= 1.25;
         }
         let t_prime = t_prime.min(MAX_SCAN_NODES as f64 * h);
-        let ln_tail = self.ln_tail(&decays, t_prime);
-        let k_tail = ((t_prime + h) / h).ceil() as usize;
-        let tail = ln_tail.exp();
-        let scan_once = |coarse: &[Option<Coarse>]| -> (usize, Vec<f64>) {
-            let scan: Vec<f64> = (1..=k_tail)
-                .into_par_iter()
-                .map(|k| {
-                    (h / PI)
-                        * self
-                            .ln_node_bound(&decays, coarse, lambda, k as f64 * h)
-                            .exp()
-                })
-                .collect();
-            // suffix[k] = Σ_{j ≥ k} scan[j−1], k = 1..=k_tail+1.
-            let mut suffix = vec![0.0; k_tail + 2];
-            for k in (1..=k_tail).rev() {
-                suffix[k] = suffix[k + 1] + scan[k - 1];
-            }
-            let mut k_dir = k_tail;
-            for k in 0..=k_tail {
-                if suffix[k + 1] + tail <= target {
-                    k_dir = k;
-                    break;
-                }
-            }
-            (k_dir, suffix)
-        };
-        let none: Vec<Option<Coarse>> = vec![None; self.factors.len()];
-        let (mut k_dir, mut suffix) = scan_once(&none);
-        // Where the decay bounds leave a gap (|M| bounded only by 1 between the third-moment and
-        // the TV regions), evaluate |M̃| on a coarse grid and bound it in between by the Lipschitz
-        // constant E_λ|L|·M(λ); worth it when the coarse grid is much cheaper than the nodes.
+        let tail = self.ln_tail(&decays, t_prime).exp();
+        Truncation {
+            decays,
+            k_tail: ((t_prime + h) / h).ceil() as usize,
+            tail,
+        }
+    }
+
+    /// Per-node bounds up to the envelope's T': the first k whose omitted nodes (bounded one by
+    /// one, plus the envelope tail) meet the target, and the suffix sums of the bounds.
+    pub(super) fn scan(
+        &self,
+        trunc: &Truncation,
+        coarse: &[Option<Coarse>],
+        lambda: f64,
+        h: f64,
+        target: f64,
+    ) -> Scan {
+        let k_tail = trunc.k_tail;
+        let bounds: Vec<f64> = (1..=k_tail)
+            .into_par_iter()
+            .map(|k| {
+                (h / PI)
+                    * self
+                        .ln_node_bound(&trunc.decays, coarse, lambda, k as f64 * h)
+                        .exp()
+            })
+            .collect();
+        // suffix[k] = Σ_{j ≥ k} bounds[j−1], k = 1..=k_tail+1.
+        let mut suffix = vec![0.0; k_tail + 2];
+        for k in (1..=k_tail).rev() {
+            suffix[k] = suffix[k + 1] + bounds[k - 1];
+        }
+        let k_dir = (0..=k_tail)
+            .find(|&k| suffix[k + 1] + trunc.tail <= target)
+            .unwrap_or(k_tail);
+        Scan { k_dir, suffix }
+    }
+
+    /// Where the decay bounds leave a gap (|M| bounded only by 1 between the third-moment and
+    /// the TV regions), |M̃| on a coarse grid, bounded in between by the Lipschitz constant
+    /// E_λ|L|·M(λ); only where the coarse grid is much cheaper than the direct nodes.
+    pub(super) fn coarse_grids(
+        &self,
+        base: &Base,
+        lambda: f64,
+        h: f64,
+        k_dir: usize,
+        target: f64,
+    ) -> Vec<Option<Coarse>> {
         let t_need = k_dir as f64 * h;
         // The Lipschitz slack slope·step/2 may use part of 1 − r*, where r* is the ratio whose
         // n-th power (n = all steps) meets the target: a short composition tolerates a coarser
         // grid (at most 0.2, at least 0.02 as for a long one).
-        let n_total: f64 = self.factors.iter().map(|f| f.n).sum();
-        let r_star = ((target * 1e-3).ln() / n_total).exp();
+        let r_star = ((target * 1e-3).ln() / self.n_total()).exp();
         let slack = (0.5 * (1.0 - r_star)).clamp(0.02, 0.2);
         // Direct nodes up to t_need cost about k_dir·cost(t_need/2) (cost is affine in t).
         let direct_cost: f64 = self
@@ -568,10 +685,9 @@ impl Plan {
             .iter()
             .map(|f| (k_dir as f64 + 1.0) * f.t.cost(lambda, 0.5 * t_need))
             .sum();
-        let coarse: Vec<Option<Coarse>> = self
-            .factors
+        self.factors
             .iter()
-            .zip(&base)
+            .zip(&base.values)
             .map(|(f, b)| {
                 let m_abs = f.t.tilted_abs_mean(lambda)?;
                 let step = (slack / m_abs).max(h);
@@ -598,61 +714,40 @@ impl Plan {
                     ratios,
                 })
             })
-            .collect();
-        if coarse.iter().any(|c| c.is_some()) {
-            let (k2, s2) = scan_once(&coarse);
-            if k2 < k_dir {
-                k_dir = k2;
-                suffix = s2;
-            }
-        }
-        // Cap the work (x-nodes summed over the t-nodes); beyond the cap the bracket widens.
-        let max_work = if n_total < 100.0 {
-            MAX_WORK_SHORT
-        } else {
-            MAX_WORK
-        };
+            .collect()
+    }
+
+    /// The last direct node within the work cap (x-nodes summed over the t-nodes) and the
+    /// per-call budget; beyond it the bracket widens.
+    pub(super) fn work_cap(&self, lambda: f64, h: f64, k_dir: usize, max_work: f64) -> usize {
         let mut work = 0.0;
-        let mut k_cap = k_dir.min(MAX_DIRECT_NODES);
+        let k_cap = k_dir.min(MAX_DIRECT_NODES);
         for k in 0..=k_cap {
             let t = k as f64 * h;
             let costs = self.factors.iter().map(|f| f.t.cost(lambda, t));
             let call = costs.clone().fold(0.0, f64::max);
             work += costs.sum::<f64>();
             if call > MAX_CALL_NODES {
-                k_cap = k.saturating_sub(1);
-                break;
+                return k.saturating_sub(1);
             }
             if work > max_work {
-                k_cap = k;
-                break;
+                return k;
             }
         }
-        contour.capped = k_cap < k_dir;
-        let try_window = match mode {
-            WindowMode::Auto => contour.capped,
-            WindowMode::Force => true,
-            WindowMode::Never => false,
-        };
-        if try_window {
-            if let Some(wp) = self.window_params(epsilon) {
-                let budget = if mode == WindowMode::Force {
-                    f64::INFINITY
-                } else {
-                    max_work
-                };
-                if let Some(c) =
-                    self.build_window(contour.clone(), lambda, &base[0], target, tol, wp, budget)
-                {
-                    return Ok(c);
-                }
-            }
-        }
-        let k_dir = k_cap;
-        contour.trunc = (suffix[(k_dir + 1).min(k_tail + 1)] + tail) * (1.0 + 1e-12);
+        k_cap
+    }
 
-        // Direct nodes.
-        let lattice_atoms = self.lattice.is_some();
+    /// The direct nodes c_k = Π(M̃_i(λ+it_k)/M̃_i(λ))^{n_i}/(z(z−1)) with their error bounds
+    /// (module docs, "Rounding"); with a Laplace lattice part its atoms-only power is subtracted.
+    pub(super) fn direct_nodes(
+        &self,
+        base: &[MgfValue],
+        lambda: f64,
+        h: f64,
+        k_dir: usize,
+        tol: f64,
+    ) -> Vec<Node> {
+        let n_total = self.n_total();
         let rot = rotations(tol, n_total);
         let block = if rot > 0 {
             summation_block(tol, n_total)
@@ -664,64 +759,64 @@ impl Plan {
             .iter()
             .map(|f| eval_grid(&f.t, lambda, h, k_dir, rot, block))
             .collect();
-        let node_values: Vec<Vec<MgfValue>> = (0..=k_dir)
-            .map(|k| values.iter().map(|v| v[k]).collect())
-            .collect();
-        let nodes: Vec<Node> = (0..=k_dir)
+        (0..=k_dir)
             .into_par_iter()
             .map(|k| {
-                let t = k as f64 * h;
-                let z = C64::new(lambda, t);
-                let zz = z * (z - 1.0);
-                let zabs = zz.norm();
-                let mut ln_sum = C64::new(0.0, 0.0);
-                let mut ln_r = 0.0;
-                let mut ln_up = 0.0;
-                let mut mag = 0.0;
-                let mut ln_sum_a = C64::new(0.0, 0.0);
-                let (mut ln_ra, mut ln_upa, mut mag_a) = (0.0, 0.0, 0.0);
-                for ((f, b), &v) in self.factors.iter().zip(&base).zip(&node_values[k]) {
-                    let d = v.ln - b.ln.re;
-                    ln_sum += d * f.n;
-                    ln_r += f.n * d.re;
-                    ln_up += f.n * logsumexp(&[d.re, v.ln_err - b.ln.re]);
-                    mag += f.n * (v.ln.norm() + b.ln.re.abs());
-                    if lattice_atoms {
-                        if let Some(av) = f.t.ln_atoms(z) {
-                            let da = av.ln - b.ln.re;
-                            ln_sum_a += da * f.n;
-                            ln_ra += f.n * da.re;
-                            ln_upa += f.n * logsumexp(&[da.re, av.ln_err - b.ln.re]);
-                            mag_a += f.n * (av.ln.norm() + b.ln.re.abs());
-                        }
-                    }
-                }
-                let cm = ln_sum.exp() / zz;
-                let err_m = power_error(ln_r, ln_up) / zabs;
-                let round_m = cm.norm() * u * (8.0 + 4.0 * mag);
-                if lattice_atoms {
-                    let ca = ln_sum_a.exp() / zz;
-                    let err_a = power_error(ln_ra, ln_upa) / zabs;
-                    let round_a = ca.norm() * u * (8.0 + 4.0 * mag_a);
-                    let c = cm - ca;
-                    Node {
-                        t,
-                        c,
-                        err: err_m + round_m + err_a + round_a + 2.0 * u * (cm.norm() + ca.norm()),
-                        mag: cm.norm() + ca.norm(),
-                    }
-                } else {
-                    Node {
-                        t,
-                        c: cm,
-                        err: err_m + round_m,
-                        mag: cm.norm(),
-                    }
-                }
+                let node_values: Vec<MgfValue> = values.iter().map(|v| v[k]).collect();
+                self.node(base, &node_values, lambda, k as f64 * h)
             })
-            .collect();
-        contour.nodes = nodes;
-        Ok(contour)
+            .collect()
+    }
+
+    /// One direct node from the factors' transforms at λ + it.
+    fn node(&self, base: &[MgfValue], values: &[MgfValue], lambda: f64, t: f64) -> Node {
+        let u = UNIT_ROUNDOFF;
+        let lattice_atoms = self.lattice.is_some();
+        let z = C64::new(lambda, t);
+        let zz = z * (z - 1.0);
+        let zabs = zz.norm();
+        let mut ln_sum = C64::new(0.0, 0.0);
+        let mut ln_r = 0.0;
+        let mut ln_up = 0.0;
+        let mut mag = 0.0;
+        let mut ln_sum_a = C64::new(0.0, 0.0);
+        let (mut ln_ra, mut ln_upa, mut mag_a) = (0.0, 0.0, 0.0);
+        for ((f, b), &v) in self.factors.iter().zip(base).zip(values) {
+            let d = v.ln - b.ln.re;
+            ln_sum += d * f.n;
+            ln_r += f.n * d.re;
+            ln_up += f.n * logsumexp(&[d.re, v.ln_err - b.ln.re]);
+            mag += f.n * (v.ln.norm() + b.ln.re.abs());
+            if lattice_atoms {
+                if let Some(av) = f.t.ln_atoms(z) {
+                    let da = av.ln - b.ln.re;
+                    ln_sum_a += da * f.n;
+                    ln_ra += f.n * da.re;
+                    ln_upa += f.n * logsumexp(&[da.re, av.ln_err - b.ln.re]);
+                    mag_a += f.n * (av.ln.norm() + b.ln.re.abs());
+                }
+            }
+        }
+        let cm = ln_sum.exp() / zz;
+        let err_m = power_error(ln_r, ln_up) / zabs;
+        let round_m = cm.norm() * u * (8.0 + 4.0 * mag);
+        if !lattice_atoms {
+            return Node {
+                t,
+                c: cm,
+                err: err_m + round_m,
+                mag: cm.norm(),
+            };
+        }
+        let ca = ln_sum_a.exp() / zz;
+        let err_a = power_error(ln_ra, ln_upa) / zabs;
+        let round_a = ca.norm() * u * (8.0 + 4.0 * mag_a);
+        Node {
+            t,
+            c: cm - ca,
+            err: err_m + round_m + err_a + round_a + 2.0 * u * (cm.norm() + ca.norm()),
+            mag: cm.norm() + ca.norm(),
+        }
     }
 }
 

@@ -764,8 +764,53 @@ pub fn subsampled_mgf_windowed(
     let scale_ln = m + h.ln() - LN_SQRT_2PI;
     let ln_f_re = real.sum().ln() + scale_ln;
     // Truncation beyond the first and last nodes (independent of β).
-    let x0 = lo;
-    let xn = lo + (n - 1) as f64 * h;
+    let ln_trunc = ln_truncation(q, mu, alpha, lo, lo + (n - 1) as f64 * h, window);
+    // ln(e^{2πa/h} − 1), also where e^{2πa/h} overflows (|β| large).
+    let ln_e = ln_expm1(2.0 * PI * a / h);
+    // Sums per β: direct sin/cos, or propagated phases in runs of `rotations` + 1.
+    let PhaseSums {
+        sums,
+        since_seed,
+        equally_spaced,
+        step,
+    } = phase_sums(&ws, &ls, real, betas, rotations, block);
+    betas
+        .iter()
+        .zip(sums.iter().zip(&since_seed))
+        .map(|(&beta, (&(re, im), &k_rot))| {
+            let zn = alpha.hypot(beta);
+            let rot = if k_rot > 0 {
+                k_rot as f64 * u * (5.0 * abs_sum + step.abs() * wl) + 4.0 * u * beta.abs() * wl
+            } else {
+                0.0
+            };
+            let term_err = err0 + zn * err1 + rot;
+            let sum = C64::new(re.sum(), im.sum());
+            let ln = sum.ln() + scale_ln;
+            let sum_err = if block > 0 && rotations > 0 && equally_spaced {
+                std::f64::consts::SQRT_2
+                    * (SUM_BLOCK as f64 + 2.0)
+                    * u
+                    * abs_sum
+                    * (1.0 + n as f64 * u)
+            } else {
+                3.0 * u * abs_sum * (1.0 + n as f64 * u)
+            };
+            let round = (term_err + sum_err) * scale_ln.exp() + 16.0 * u * ln.re.exp();
+            // Discretisation: 2M/(e^{2πa/h} − 1), M = e^{a²/2 + |β|μa + c_neg}·2F(α).
+            let ln_disc =
+                LN_2 + 0.5 * a * a + win_ln + beta.abs() * mu * a + ln_cneg(a) + LN_2 + ln_f_re
+                    - ln_e;
+            let ln_err = logsumexp(&[round.ln(), ln_disc, ln_trunc]);
+            MgfValue { ln, ln_err }
+        })
+        .collect()
+}
+
+/// ln of the bound on the trapezoid's omitted nodes beyond x₀ = `x0` and x_n = `xn` (module
+/// docs, "truncation"; with a window, its Gaussian decay above x₀ of the window, see
+/// [`subsampled_mgf_windowed`]).
+fn ln_truncation(q: f64, mu: f64, alpha: f64, x0: f64, xn: f64, window: Option<(f64, f64)>) -> f64 {
     let ln_trunc = if alpha >= 0.0 {
         let ln_c = (alpha - 1.0).max(0.0) * LN_2;
         let shift = alpha * mu;
@@ -779,7 +824,7 @@ pub fn subsampled_mgf_windowed(
     } else {
         -alpha * -(-q).ln_1p() + logsumexp(&[normal::ln_sf(-x0), normal::ln_sf(xn)])
     };
-    let ln_trunc = match window {
+    match window {
         Some((wx0, s)) if alpha >= 0.0 && xn >= wx0 => {
             // Lower end as without the window (w ≤ 1); upper end with the window's Gaussian decay.
             let ln_c = (alpha - 1.0).max(0.0) * LN_2;
@@ -801,15 +846,33 @@ pub fn subsampled_mgf_windowed(
             logsumexp(&[lower, upper_w.min(upper_plain)]) + 1e-12
         }
         _ => ln_trunc,
-    };
-    // ln(e^{2πa/h} − 1), also where e^{2πa/h} overflows (|β| large).
-    let q_h = 2.0 * PI * a / h;
-    let ln_e = if q_h > 30.0 {
-        q_h + (-(-q_h).exp()).ln_1p()
-    } else {
-        q_h.exp_m1().ln()
-    };
-    // Sums per β: direct sin/cos, or propagated phases in runs of `rotations` + 1.
+    }
+}
+
+/// The compensated sums Σ_j w_j e^{iβ_k L_j} of [`subsampled_mgf_rotated`], per β_k.
+struct PhaseSums {
+    /// (real, imaginary) compensated sums per β.
+    sums: Vec<(Kahan, Kahan)>,
+    /// Per β: the number of propagated rotations since its sin/cos seed.
+    since_seed: Vec<usize>,
+    /// Whether the β are equally spaced (phase propagation applies).
+    equally_spaced: bool,
+    /// Their spacing Δ (0 for one β).
+    step: f64,
+}
+
+/// Sums per β: direct sin/cos, or propagated phases in runs of `rotations` + 1, plain chunks of
+/// [`SUM_BLOCK`] with `block` > 0 (see [`subsampled_mgf_rotated`]).
+fn phase_sums(
+    ws: &[f64],
+    ls: &[f64],
+    real: Kahan,
+    betas: &[f64],
+    rotations: usize,
+    block: usize,
+) -> PhaseSums {
+    let u = UNIT_ROUNDOFF;
+    let n = ws.len();
     let nb = betas.len();
     let mut sums = vec![(Kahan::default(), Kahan::default()); nb];
     let mut since_seed = vec![0usize; nb];
@@ -875,7 +938,7 @@ pub fn subsampled_mgf_windowed(
                     }
                 }
             } else {
-                for ((&w, &l), &(sr, cr)) in ws.iter().zip(&ls).zip(&rotors) {
+                for ((&w, &l), &(sr, cr)) in ws.iter().zip(ls).zip(&rotors) {
                     let (s0, c0) = (b0 * l).sin_cos();
                     let (mut s, mut c) = (s0, c0);
                     for sm in sums.iter_mut().take(run1 + 1).skip(run0) {
@@ -893,7 +956,7 @@ pub fn subsampled_mgf_windowed(
             if beta == 0.0 {
                 sm.0 = real;
             } else {
-                for (&w, &l) in ws.iter().zip(&ls) {
+                for (&w, &l) in ws.iter().zip(ls) {
                     let (s, co) = (beta * l).sin_cos();
                     sm.0.add(w * co);
                     sm.1.add(w * s);
@@ -901,37 +964,22 @@ pub fn subsampled_mgf_windowed(
             }
         }
     }
-    betas
-        .iter()
-        .zip(sums.iter().zip(&since_seed))
-        .map(|(&beta, (&(re, im), &k_rot))| {
-            let zn = alpha.hypot(beta);
-            let rot = if k_rot > 0 {
-                k_rot as f64 * u * (5.0 * abs_sum + step.abs() * wl) + 4.0 * u * beta.abs() * wl
-            } else {
-                0.0
-            };
-            let term_err = err0 + zn * err1 + rot;
-            let sum = C64::new(re.sum(), im.sum());
-            let ln = sum.ln() + scale_ln;
-            let sum_err = if block > 0 && rotations > 0 && equally_spaced {
-                std::f64::consts::SQRT_2
-                    * (SUM_BLOCK as f64 + 2.0)
-                    * u
-                    * abs_sum
-                    * (1.0 + n as f64 * u)
-            } else {
-                3.0 * u * abs_sum * (1.0 + n as f64 * u)
-            };
-            let round = (term_err + sum_err) * scale_ln.exp() + 16.0 * u * ln.re.exp();
-            // Discretisation: 2M/(e^{2πa/h} − 1), M = e^{a²/2 + |β|μa + c_neg}·2F(α).
-            let ln_disc =
-                LN_2 + 0.5 * a * a + win_ln + beta.abs() * mu * a + ln_cneg(a) + LN_2 + ln_f_re
-                    - ln_e;
-            let ln_err = logsumexp(&[round.ln(), ln_disc, ln_trunc]);
-            MgfValue { ln, ln_err }
-        })
-        .collect()
+    PhaseSums {
+        sums,
+        since_seed,
+        equally_spaced,
+        step,
+    }
+}
+
+/// ln(e^x − 1) for x > 0 without overflow (e^x − 1 overflows past x ≈ 709.8; ln of that
+/// infinity once turned a huge strip majorant into a zero discretisation bound).
+pub fn ln_expm1(x: f64) -> f64 {
+    if x > 30.0 {
+        x + (-(-x).exp()).ln_1p()
+    } else {
+        x.exp_m1().ln()
+    }
 }
 
 /// ln of an upper bound on |F_{1−w}(λ + it)| for every |t| ≥ `t`, where
