@@ -183,14 +183,14 @@ impl SaddlePointAccountant {
         let hmax = h_max(t.lambda, wp)?;
         let two_hmax = hmax.add(&hmax);
         let mu0 = t.mean.sub(&eps);
+        let kappa3 = t.delta_dgg.as_ref().map(|_| &t.kappa3);
+        let (i0, i1) = tilted_h_expectations(t.lambda, &mu0, &t.var, kappa3, wp)?;
         // Normal + Berry–Esseen.
-        let i0 = tilted_h_expectation(t.lambda, &mu0, &t.var, None, wp)?;
         let e0 = two_hmax.mul(&Interval::point(t.delta_be.hi.clone()));
         let mut lo = i0.sub(&e0);
         let mut hi = i0.add(&e0);
         // Order-1 Edgeworth + DGG.
-        if let Some(d) = &t.delta_dgg {
-            let i1 = tilted_h_expectation(t.lambda, &mu0, &t.var, Some(&t.kappa3), wp)?;
+        if let (Some(d), Some(i1)) = (&t.delta_dgg, i1) {
             let e1 = two_hmax.mul(&Interval::point(d.hi.clone()));
             let lo1 = i1.sub(&e1);
             let hi1 = i1.add(&e1);
@@ -277,8 +277,9 @@ impl SaddlePointAccountant {
     }
 
     /// The Kolmogorov-distance ε bracket of one ordering around the estimate `eps_hat` (saddle
-    /// point `lambda`): the upper end is the smallest over several certified tilts, the lower
-    /// end needs Δ < 1 (else 0); `always_valid` caps the upper end.
+    /// point `lambda`) from the saddle tilt alone: the lower end needs Δ < 1 (else 0);
+    /// `always_valid` caps the upper end. [`Self::kolmogorov_upper_tilts`] tightens the upper
+    /// end with other tilts.
     pub(super) fn kolmogorov_epsilon(
         &self,
         dir: Direction,
@@ -287,45 +288,15 @@ impl SaddlePointAccountant {
         lambda: f64,
         always_valid: f64,
     ) -> Result<EpsilonEnds> {
-        let mut upper = always_valid;
-        let mut lower = 0.0;
         let t = self.certified_totals(dir, lambda)?;
-        let tol = 1e-9 * eps_hat.max(1.0);
-        // Any λ > 1 gives a valid upper curve: try the saddle point and a few neighbours
-        // (at δ = 1e-5 the saddle point wins; at δ = 0.1 larger tilts do).
-        // The tilt minimising an f64 proxy of the certified upper end joins the list.
-        let mut factors = UPPER_TILT_FACTORS.to_vec();
-        if !t.exact_normal {
-            if let Ok(l) = self.optimal_upper_tilt(dir, lambda, eps_hat, delta.ln()) {
-                factors.push((l - 1.0) / (lambda - 1.0));
-            }
-        }
-        for &factor in &factors {
-            let tt = if factor == 1.0 {
-                t.clone()
-            } else {
-                let l = (1.0 + (lambda - 1.0) * factor).min(LAMBDA_MAX);
-                match self.certified_totals(dir, l) {
-                    Ok(tt) => tt,
-                    Err(_) => continue,
-                }
-            };
-            if let Ok(inv) = epsilon_for_delta(
-                |e| Ok(self.bracket_at(&tt, e)?.upper),
-                delta,
-                eps_hat.max(1e-3),
-                tol,
-                Pick::Upper,
-            ) {
-                upper = upper.min(inv.epsilon);
-            }
-        }
+        let upper = always_valid.min(self.upper_at(&t, delta, eps_hat));
+        let mut lower = 0.0;
         if t.exact_normal || t.delta_be.hi < 1 {
             if let Ok(inv) = epsilon_for_delta(
                 |e| Ok(self.bracket_at(&t, e)?.lower),
                 delta,
                 eps_hat.max(1e-3),
-                tol,
+                inversion_tolerance(eps_hat),
                 Pick::Lower,
             ) {
                 lower = inv.epsilon;
@@ -333,6 +304,52 @@ impl SaddlePointAccountant {
         }
         Ok(EpsilonEnds { lower, upper })
     }
+
+    /// The certified upper ε of the δ-upper curve of the totals `t` (∞ when it fails).
+    fn upper_at(&self, t: &Totals, delta: f64, eps_hat: f64) -> f64 {
+        epsilon_for_delta(
+            |e| Ok(self.bracket_at(t, e)?.upper),
+            delta,
+            eps_hat.max(1e-3),
+            inversion_tolerance(eps_hat),
+            Pick::Upper,
+        )
+        .map_or(f64::INFINITY, |inv| inv.epsilon)
+    }
+
+    /// The smallest certified upper ε over tilts other than the saddle point (`upper` if none is
+    /// smaller): any λ > 1 gives a valid upper curve; a few multiples of (λ* − 1) are tried (at
+    /// δ = 1e-5 the saddle point wins; at δ = 0.1 larger tilts do), and the tilt minimising an
+    /// f64 proxy of the certified upper end.
+    pub(super) fn kolmogorov_upper_tilts(
+        &self,
+        dir: Direction,
+        delta: f64,
+        eps_hat: f64,
+        lambda: f64,
+        upper: f64,
+    ) -> f64 {
+        let mut factors = UPPER_TILT_FACTORS.to_vec();
+        let exact_normal = self.composition.parts.iter().all(|(m, _)| is_gaussian(m));
+        if !exact_normal {
+            if let Ok(l) = self.optimal_upper_tilt(dir, lambda, eps_hat, delta.ln()) {
+                factors.push((l - 1.0) / (lambda - 1.0));
+            }
+        }
+        let mut upper = upper;
+        for &factor in factors.iter().filter(|&&f| f != 1.0) {
+            let l = (1.0 + (lambda - 1.0) * factor).min(LAMBDA_MAX);
+            if let Ok(tt) = self.certified_totals(dir, l) {
+                upper = upper.min(self.upper_at(&tt, delta, eps_hat));
+            }
+        }
+        upper
+    }
+}
+
+/// Absolute ε tolerance of the certified inversions.
+fn inversion_tolerance(eps_hat: f64) -> f64 {
+    1e-9 * eps_hat.max(1.0)
 }
 
 /// The DGG error Δ of the tilted sum against its order-1 Edgeworth expansion (None where it is
@@ -492,8 +509,10 @@ fn mills_ratio(x: &Interval) -> Interval {
         }
         one.div(&d).expect("invariant: the denominator is >= x > 0")
     };
-    let target = Float::with_val(53, 2f64.powi(-(wp.0 as i32 - 8)));
-    let mut n = 8;
+    // Relative width asked: 2^-90 (far below the f64 ends reported, even after the
+    // cancellation in E[h_λ]) or the working precision, whichever is coarser.
+    let target = Float::with_val(53, 2f64.powi(-(wp.0 as i32 - 8).min(90)));
+    let mut n = 16;
     loop {
         let (a, b) = (convergent(n), convergent(n + 1));
         let lo = if a.lo < b.lo {
@@ -535,22 +554,39 @@ pub(super) fn tilted_h_expectation(
     kappa3: Option<&Interval>,
     wp: Precision,
 ) -> Result<Interval> {
+    let (normal, edgeworth) = tilted_h_expectations(lambda, mu0, var, kappa3, wp)?;
+    Ok(edgeworth.unwrap_or(normal))
+}
+
+/// [`tilted_h_expectation`] under the normal law and, when `kappa3` is given, under the
+/// order-1 Edgeworth law too (sharing the normal tail values).
+pub(super) fn tilted_h_expectations(
+    lambda: f64,
+    mu0: &Interval,
+    var: &Interval,
+    kappa3: Option<&Interval>,
+    wp: Precision,
+) -> Result<(Interval, Option<Interval>)> {
     let tau = var.monotone(|v, r| v.sqrt_round(r));
     let half = Float::with_val(wp.0, 0.5);
-    let term = |a_f: f64| -> Result<Interval> {
+    let term = |a_f: f64| -> Result<(Interval, Option<Interval>)> {
         let a = Interval::from_f64(wp, a_f);
         let atau = a.mul(&tau);
         let big_a = atau.mul(&atau).scale_nonneg(&half).sub(&a.mul(mu0));
         let t = atau.sub(&mu0.div(&tau)?);
         let s0 = big_a.exp().mul(&phi_bar(&t));
-        let mut v = s0.clone();
-        if let Some(k3) = kappa3 {
-            let e_phi = exp_phi(&big_a, &t);
-            v = v.add(&skew_term(&atau, &t, &e_phi, &s0, k3, var, &tau, wp)?);
-        }
-        Ok(v)
+        let skewed = match kappa3 {
+            Some(k3) => {
+                let e_phi = exp_phi(&big_a, &t);
+                Some(s0.add(&skew_term(&atau, &t, &e_phi, &s0, k3, var, &tau, wp)?))
+            }
+            None => None,
+        };
+        Ok((s0, skewed))
     };
-    Ok(term(lambda - 1.0)?.sub(&term(lambda)?))
+    let (n1, e1) = term(lambda - 1.0)?;
+    let (n2, e2) = term(lambda)?;
+    Ok((n1.sub(&n2), e1.zip(e2).map(|(x, y)| x.sub(&y))))
 }
 
 /// γ/6·∫ He3(u − s)φ(u) du over (t, ∞) (times e^{A}), s = aτ:

@@ -519,10 +519,32 @@ impl SaddlePointAccountant {
         }
         let mut lower = 0.0;
         let mut tilt = None;
+        // With a lower end of 0 the Kolmogorov-distance bracket calls for the Fourier part
+        // whatever the tilt of its upper end; by default the other tilts are then tried only
+        // where the Fourier part fails or does not set the upper end.
+        let mut deferred = false;
         if self.params.bracket {
             let t = self.saddle(dir, eps_hat.max(1e-9))?;
             let e = self.kolmogorov_epsilon(dir, delta, eps_hat, t.lambda, upper)?;
             (lower, upper, tilt) = (e.lower, e.upper, Some(t));
+            deferred = self.params.fourier == FourierPart::WhenLoose
+                && lower == 0.0
+                && upper > 0.0
+                && !t.beyond;
+            if !deferred {
+                upper = self.kolmogorov_upper_tilts(dir, delta, eps_hat, t.lambda, upper);
+            }
+        }
+        let fourier = match tilt.filter(|_| self.params.fourier.wanted(lower, upper)) {
+            Some(t) => Some(self.fourier_part(t, || self.fourier_epsilon(dir, delta))),
+            None => None,
+        };
+        if deferred {
+            let binds = matches!(&fourier, Some(Ok(f)) if ends(f).1 <= upper);
+            if !binds {
+                let t = tilt.expect("invariant: deferred only with a bracket");
+                upper = self.kolmogorov_upper_tilts(dir, delta, eps_hat, t.lambda, upper);
+            }
         }
         let mut p = BracketParts {
             bracket: Bracket::upper_bound(upper),
@@ -533,10 +555,10 @@ impl SaddlePointAccountant {
             monotone: est.monotone,
             notes: Vec::new(),
         };
-        // Skip the inversion where the Kolmogorov bracket is already tight (e.g. exactly normal
-        // tilted laws), and by default where it is within FOURIER_TRIGGER.
-        if let Some(t) = tilt.filter(|_| self.params.fourier.wanted(lower, upper)) {
-            match self.fourier_part(t, || self.fourier_epsilon(dir, delta)) {
+        // The inversion is skipped where the Kolmogorov bracket is already tight (e.g. exactly
+        // normal tilted laws), and by default where it is within FOURIER_TRIGGER.
+        if let Some(f) = fourier {
+            match f {
                 Ok(f) => {
                     let (f_lo, f_hi) = ends(&f);
                     let (k_lo, k_hi) = (lower, upper);
