@@ -535,10 +535,9 @@ impl SaddlePointAccountant {
                 upper = self.kolmogorov_upper_tilts(dir, delta, eps_hat, t.lambda, upper);
             }
         }
-        let fourier = match tilt.filter(|_| self.params.fourier.wanted(lower, upper)) {
-            Some(t) => Some(self.fourier_part(t, || self.fourier_epsilon(dir, delta))),
-            None => None,
-        };
+        let fourier = tilt
+            .filter(|_| self.params.fourier.wanted(lower, upper))
+            .map(|t| self.fourier_part(t, || self.fourier_epsilon(dir, delta)));
         if deferred {
             let binds = matches!(&fourier, Some(Ok(f)) if ends(f).1 <= upper);
             if !binds {
