@@ -89,12 +89,15 @@ fn saddle(adjacency: Adjacency, event: &DpEvent, delta: f64) -> Saddle {
     };
     for &dir in adjacency.directions() {
         let b = a.epsilon_bracket(dir, delta).expect("epsilon bracket");
+        let end = |x: Option<f64>| x.unwrap_or(f64::NAN);
         s.estimate = s.estimate.max(b.estimate);
-        s.lower = s.lower.max(b.lower);
-        s.upper = s.upper.max(b.upper);
-        s.k_lower = s.k_lower.max(b.kolmogorov.0);
-        s.k_upper = s.k_upper.max(b.kolmogorov.1);
-        let (fl, fu) = b.fourier.unwrap_or((f64::NAN, f64::NAN));
+        s.lower = s.lower.max(end(b.bracket.lower));
+        s.upper = s.upper.max(end(b.bracket.upper));
+        s.k_lower = s.k_lower.max(end(b.kolmogorov.lower));
+        s.k_upper = s.k_upper.max(end(b.kolmogorov.upper));
+        let (fl, fu) = b
+            .fourier
+            .map_or((f64::NAN, f64::NAN), |f| (end(f.lower), end(f.upper)));
         s.f_lower = s.f_lower.max(fl);
         s.f_upper = s.f_upper.max(fu);
     }

@@ -5,9 +5,9 @@
 
 mod common;
 
-use ewtune::accountant::saddlepoint::EpsilonBracket;
+use ewtune::accountant::saddlepoint::BracketParts;
 use ewtune::accountant::{
-    build, Accountant, AccountantKind, AccountantSettings, FourierPart, Report,
+    build, Accountant, AccountantKind, AccountantSettings, Bracket, FourierPart, Report,
     SaddlePointAccountant, SaddlePointParams,
 };
 use ewtune::event::DpEvent;
@@ -85,7 +85,7 @@ fn laplace_brackets_contain_the_exact_epsilon() {
             "b={b} k={k} delta={delta}: [{lo}, {hi}] vs {exact}"
         );
         // The Kolmogorov-distance part alone (both orderings have the same law here).
-        let (klo, khi) = parts(&ev, delta, FourierPart::Off).kolmogorov;
+        let (klo, khi) = ends(&parts(&ev, delta, FourierPart::Off).kolmogorov);
         assert!(
             klo <= exact * (1.0 + REF_SLACK) && exact <= khi * (1.0 + REF_SLACK),
             "kolmogorov b={b} k={k} delta={delta}: [{klo}, {khi}] vs {exact}"
@@ -146,8 +146,13 @@ fn ewtune_sst2_upper_end_within_ten_percent_of_the_truth() {
     assert!(common::rel(rep.epsilon, 8.2891) < 0.01, "{}", rep.epsilon);
 }
 
+/// Both certified ends of a bracket.
+fn ends(b: &Bracket) -> (f64, f64) {
+    (b.lower.unwrap(), b.upper.unwrap())
+}
+
 /// The per-ordering bracket of the saddle-point accountant with its parts.
-fn parts(event: &DpEvent, delta: f64, fourier: FourierPart) -> EpsilonBracket {
+fn parts(event: &DpEvent, delta: f64, fourier: FourierPart) -> BracketParts {
     let mut a = SaddlePointAccountant::new(SaddlePointParams {
         adjacency: Adjacency::Remove,
         fourier,
@@ -177,21 +182,19 @@ fn ewtune_settings_brackets_are_tight_and_the_two_certified_parts_agree() {
         for (sigma, delta) in [(0.5, 1e-6), (0.7865, 1e-5)] {
             let b = parts(&DpEvent::dpsgd(sigma, q, steps), delta, FourierPart::Always);
             let at = format!("N={n} sigma={sigma} delta={delta}: {b:?}");
-            let (f_lo, f_hi) = b.fourier.expect("the Fourier inversion succeeds here");
-            let (k_lo, k_hi) = b.kolmogorov;
+            let (f_lo, f_hi) = ends(&b.fourier.expect("the Fourier inversion succeeds here"));
+            let (k_lo, k_hi) = ends(&b.kolmogorov);
+            let (lower, upper) = ends(&b.bracket);
             assert!(f_lo <= f_hi && k_lo <= k_hi, "{at}");
             assert!(
                 k_lo <= f_hi && f_lo <= k_hi,
                 "certified parts disjoint: {at}"
             );
-            assert!(
-                b.lower == k_lo.max(f_lo) && b.upper == k_hi.min(f_hi),
-                "{at}"
-            );
+            assert!(lower == k_lo.max(f_lo) && upper == k_hi.min(f_hi), "{at}");
             // Acceptance: finite, and the upper end within 10% of the truth (≥ f_lo).
-            assert!(b.upper.is_finite() && b.upper <= 1.10 * f_lo, "{at}");
+            assert!(upper.is_finite() && upper <= 1.10 * f_lo, "{at}");
             // A non-trivial certified lower end (within 10% of the truth ≤ f_hi).
-            assert!(b.lower >= 0.90 * f_hi, "{at}");
+            assert!(lower >= 0.90 * f_hi, "{at}");
             // The Kolmogorov part alone: finite and within its measured tolerance.
             assert!(k_hi.is_finite() && k_hi <= (1.0 + k_tol) * f_lo, "{at}");
         }
@@ -203,10 +206,11 @@ fn without_fourier_the_bracket_is_the_kolmogorov_one() {
     let (q, steps) = (2000.0 / 67349.0, 20 * (67349 / 2000));
     let b = parts(&DpEvent::dpsgd(0.7865, q, steps), 1e-5, FourierPart::Off);
     assert!(b.fourier.is_none() && b.fourier_error.is_none());
-    assert_eq!((b.lower, b.upper), b.kolmogorov);
+    let (lower, upper) = ends(&b.bracket);
+    assert_eq!((lower, upper), ends(&b.kolmogorov));
     // Truth 8.2891 (MATH.md §6); measured upper 8.871 (+7.0%).
-    assert!(b.lower <= 8.2891 && 8.2891 <= b.upper, "{b:?}");
-    assert!(b.upper <= 1.08 * 8.2891, "{b:?}");
+    assert!(lower <= 8.2891 && 8.2891 <= upper, "{b:?}");
+    assert!(upper <= 1.08 * 8.2891, "{b:?}");
 }
 
 #[test]
@@ -216,13 +220,12 @@ fn few_sampled_steps_fourier_part_contains_the_convolution_truth() {
     // certified parts must now contain the independent convolution bracket
     // (experiments/bounds/convolution_check.py: remove ε(1e-5) ∈ [0.0146094, 0.0146494]).
     let b = parts(&DpEvent::dpsgd(2.0, 0.001, 100), 1e-5, FourierPart::Always);
-    let (f_lo, f_hi) = b.fourier.expect("the Fourier inversion succeeds here");
+    let (f_lo, f_hi) = ends(&b.fourier.expect("the Fourier inversion succeeds here"));
     assert!(f_lo <= 0.0146494 && 0.0146094 <= f_hi, "{b:?}");
-    assert!(b.lower <= 0.0146494 && 0.0146094 <= b.upper, "{b:?}");
-    assert!(
-        b.kolmogorov.0 <= 0.0146494 && 0.0146094 <= b.kolmogorov.1,
-        "{b:?}"
-    );
+    let (lower, upper) = ends(&b.bracket);
+    assert!(lower <= 0.0146494 && 0.0146094 <= upper, "{b:?}");
+    let (k_lo, k_hi) = ends(&b.kolmogorov);
+    assert!(k_lo <= 0.0146494 && 0.0146094 <= k_hi, "{b:?}");
 }
 
 #[test]
