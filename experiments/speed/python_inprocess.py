@@ -20,7 +20,10 @@ cached); `median` is the median of --repeats calls when the first took < 2 s (el
 The conditions (load average, OPENBLAS_*/OMP_* variables, CPU, versions) are recorded in the
 outputs.
 
-Usage: python experiments/speed/python_inprocess.py [--part mnli|grid|all] [--budget 20]
+  threads - the thread batch alone, appended to results/python/threads.csv with the
+          RAYON_NUM_THREADS setting.
+
+Usage: python experiments/speed/python_inprocess.py [--part mnli|grid|threads|all] [--budget 20]
 """
 import argparse, csv, json, os, platform, statistics, sys, time
 from concurrent.futures import ThreadPoolExecutor
@@ -207,15 +210,46 @@ def part_grid(libs, out_path, budget, repeats):
         w.writerows(rows)
 
 
+def part_threads(out_dir):
+    """Thread speed-up alone, appended to results/python/threads.csv with the rayon setting
+    (contour queries are parallel inside already: run once as is and once with
+    RAYON_NUM_THREADS=1 to see what releasing the GIL gives single-threaded queries)."""
+    import ewtune
+    d, q, m = MNLI["delta"], MNLI["q"], MNLI["steps"]
+    res = {}
+    for threads in (1, 2):
+        sig = [0.55 + 0.01 * i + 1e-7 * threads for i in range(16)]
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(threads) as ex:
+            out = list(ex.map(lambda x: ewtune.epsilon(d, sigma=x, sampling_rate=q,
+                                                       steps=m).upper, sig))
+        res[threads] = time.perf_counter() - t0
+        assert all(v > 0 for v in out)
+    path = os.path.join(out_dir, "threads.csv")
+    new = not os.path.exists(path)
+    os.makedirs(out_dir, exist_ok=True)
+    with open(path, "a", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["date_utc", "rayon_num_threads", "queries", "seconds_1_thread",
+                        "seconds_2_threads", "speedup", "load_1min_before", "cpus"])
+        w.writerow([time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+                    os.environ.get("RAYON_NUM_THREADS", "default"), 16, res[1], res[2],
+                    res[1] / res[2], os.getloadavg()[0], os.cpu_count()])
+    print("threads", os.environ.get("RAYON_NUM_THREADS", "default"), res, res[1] / res[2])
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--part", choices=["mnli", "grid", "all"], default="all")
+    ap.add_argument("--part", choices=["mnli", "grid", "threads", "all"], default="all")
     ap.add_argument("--budget", type=float, default=20.0)
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
     libs = libraries()
     if a.part in ("mnli", "all"):
         part_mnli(libs, "results/python", a.repeats)
+    if a.part in ("threads", "all"):
+        part_threads("results/python")
     if a.part in ("grid", "all"):
         part_grid(libs, "results/speed/python.csv", a.budget, a.repeats)
 
