@@ -16,8 +16,11 @@ $B plot --csv results/speed/speed.csv --x steps --y warm_time_seconds --log-y --
 $B plot --csv results/speed/speed-calibrate.csv --x steps --y time_seconds --log-y \
   --out results/speed/calibrate-time-vs-steps --title "seconds per sigma calibration (rel. tol 1e-4)"
 PY=${PYTHON:-python3}
-if "$PY" -c "import dp_accounting, prv_accountant" 2>/dev/null; then
-  "$PY" experiments/speed/compare_python.py results/speed/python.csv --budget 30
+# Peers in-process, side by side with ewtune's Python package in one process (needs
+# `pip install dp-accounting==0.6.0 prv-accountant==0.2.0` and `pip install ./python`;
+# missing ones are skipped). Conditions (load, thread variables) go into the CSV's first line.
+if "$PY" -c "import dp_accounting" 2>/dev/null; then
+  "$PY" experiments/speed/python_inprocess.py --part grid --budget 20
 else
-  echo "dp_accounting / prv_accountant not installed: skipping experiments/speed/compare_python.py"
+  echo "dp_accounting not installed: skipping experiments/speed/python_inprocess.py"
 fi
