@@ -471,7 +471,13 @@ impl PldAccountant {
             let up = up?;
             let parts = self.parts(d);
             let r = self.roundings(&parts);
-            let eta = Self::max_eta(&parts, h);
+            // The lower bounds use a mean shift of 5η beyond h²/8 and 300u·h/(1 − e^{−h});
+            // where the log-space split needs a larger margin, η is raised to cover it.
+            let excess = parts
+                .iter()
+                .map(|p| p.law.split_mean_excess(h, 1e-300))
+                .fold(0.0, f64::max);
+            let eta = Self::max_eta(&parts, h) + excess / 5.0;
             let b = ctd_bounds(&up, r, eta, query, x);
             out.push((
                 d,

@@ -377,6 +377,33 @@ impl LossLaw {
         boundary_shift(self.slope(), lo.abs().max(hi.abs()) + 2.0 * h)
     }
 
+    /// The bound on the error of ρ = P·e^{ℓ_k}/Q that connect-the-dots' safety margin may
+    /// use at spacing h: 300u where the window stays within |ℓ| ≤ 600 (the direct path; a
+    /// far-tail bin that needs the log path with a larger error is counted as lifted mass),
+    /// else the largest log-path error over the window, with |ln Q| ≤ 745 (smaller Q-masses
+    /// are skipped), |ln P| ≤ |ln Q| + |ℓ| + h (ρ ∈ [e^{−h}, 1]) and |ℓ| ≤ L = the window's
+    /// reach (MATH.md §PLD log-space split).
+    pub fn split_error_cap(&self, h: f64, tau: f64) -> f64 {
+        const U: f64 = f64::EPSILON / 2.0;
+        let (lo, hi) = self.window(tau);
+        let l = lo.abs().max(hi.abs()) + 2.0 * h;
+        if l <= 600.0 {
+            300.0 * U
+        } else {
+            (64.0 * (4.0 + 2.0 * 745.0 + l + h) + 2.0 * l + 8.0) * U
+        }
+    }
+
+    /// How much the split's conditional mean shift E[R(ℓ)] − ℓ may exceed the
+    /// h²/8 + 5η + 300u·h/(1 − e^{−h}) of [`LossLaw::discretise_connect_dots`]: the margin
+    /// for the error cap beyond 300u, h·(cap − 300u)/(1 − e^{−h}); 0 for windows within
+    /// |ℓ| ≤ 600.
+    pub fn split_mean_excess(&self, h: f64, tau: f64) -> f64 {
+        const U: f64 = f64::EPSILON / 2.0;
+        let em = -(-h).exp_m1();
+        h * (self.split_error_cap(h, tau) - 300.0 * U).max(0.0) / em
+    }
+
     /// Connect-the-dots discretisation (Doroshenko et al., PETS 2022, §4): the Q-mass of every
     /// bin (ℓ_k, ℓ_{k+1}] is split between its two end points so that the P-mass ∫e^{−ℓ}dQ is
     /// preserved: ℓ ↦ ℓ_k with probability (e^{−ℓ} − e^{−ℓ_{k+1}})/(e^{−ℓ_k} − e^{−ℓ_{k+1}}),
@@ -391,7 +418,8 @@ impl LossLaw {
     /// only makes the law stochastically larger, so the pmf stays pessimistic. Seen as a
     /// random rounding ℓ ↦ R(ℓ) applied independently to every summand, it satisfies
     /// R(ℓ) − ℓ ∈ (−h, h + 2η) and E[R(ℓ)] − ℓ ≤ h²/8 + 5η + 300u·h/(1 − e^{−h}) (the exact
-    /// split is mean-increasing by at most h²/8, checked numerically for h ≤ 1; the margin adds
+    /// split is mean-increasing by at most h²/8 for every h, by Hoeffding's lemma since
+    /// E[e^{−R}] = e^{−ℓ} (MATH.md §PLD mean shift); the margin adds
     /// at most 3η + 300u·h/(1 − e^{−h}); boundary misplacement 2η), which is what the
     /// accountant's lower bound uses. The value error of Q_k (64u relative) goes to `err2`.
     ///
@@ -419,6 +447,8 @@ impl LossLaw {
         let mut err_sq = 0.0;
         masses[0] += f0;
         let mut underflow = 0.0;
+        let cap = self.split_error_cap(h, tau);
+        let mut exceptional = 0.0;
         for j in 0..len - 1 {
             let (la, lb) = (bound_l(j), bound_l(j + 1));
             let lk = (k_lo + j as i64) as f64 * h;
@@ -433,6 +463,11 @@ impl LossLaw {
             }
             let eta = boundary_shift(slope, lk.abs() + h);
             let d = (split.pe - (1.0 - em) * qb) / em;
+            if split.rho_rel > cap {
+                // A far-tail bin whose margin exceeds what the mean-shift bound covers: its
+                // mass counts as lifted (a lower reading subtracts it).
+                exceptional += qb;
+            }
             let margin = qb * (3.0 * eta / h + split.rho_rel / em);
             let d = (d - margin).clamp(0.0, qb);
             masses[j] += d;
@@ -449,7 +484,7 @@ impl LossLaw {
             rounding: Rounding::Pessimistic,
             err2: err_sq.sqrt(),
             err1: vt(f0, s0) + vt(f_end, s_end) + underflow,
-            lifted: f0,
+            lifted: f0 + exceptional * (1.0 + 1e-12),
             log_mgf: Vec::new(),
         };
         pmf.trim();

@@ -922,7 +922,7 @@ mod tests {
         let p = loss::LossLaw::SubsampledRemove { q: 0.05, mu: 1.1 }
             .discretise_connect_dots(3e-3, 1e-14)
             .expect("no atoms");
-        let run = || {
+        let run = move || {
             let mut c = Convolver::new(Limits {
                 max_points: 1 << 22,
             });
@@ -930,7 +930,8 @@ mod tests {
             let pw = c.self_compose_power(&p, 77, 1e-12).expect("fits");
             (sq.masses, pw.expect("MGF bounds known").masses)
         };
-        let first = std::thread::spawn(run).join().expect("thread");
+        let run2 = run.clone();
+        let first = std::thread::spawn(run2).join().expect("thread");
         let after_others = std::thread::spawn(move || {
             for m in [96usize, 192, 384, 768, 1536, 3072, 6144, 12288, 4608, 9216] {
                 let _ = plans(m);
