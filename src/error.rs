@@ -271,19 +271,11 @@ mod tests {
 
     #[test]
     fn range_messages_name_parameter_and_range() {
-        let e = Range::open(0.0, 1.0)
-            .check("delta", 1.5)
-            .unwrap_err();
+        let e = Range::open(0.0, 1.0).check("delta", 1.5).unwrap_err();
         assert_eq!(e.to_string(), "invalid delta = 1.5: must lie in (0, 1)");
-        let e = Range::above(0.0)
-            .check("sigma", f64::NAN)
-            .unwrap_err();
+        let e = Range::above(0.0).check("sigma", f64::NAN).unwrap_err();
         assert!(e.to_string().contains("finite"), "{e}");
-        assert!(Range::left_open(0.0, 1.0)
-            .check("q", 1.0)
-            .is_ok());
-        assert!(Range::left_open(0.0, 1.0)
-            .check("q", 0.0)
-            .is_err());
+        assert!(Range::left_open(0.0, 1.0).check("q", 1.0).is_ok());
+        assert!(Range::left_open(0.0, 1.0).check("q", 0.0).is_err());
     }
 }

@@ -4,30 +4,10 @@
 //! A run of T steps of Poisson rate q and noise multiplier σ is the event
 //! `DpEvent::dpsgd(σ, q, T)` (T-fold composition of the Poisson-subsampled Gaussian).
 
-use crate::accountant::{build, AccountantKind, AccountantOptions, Guarantee, Report};
+use crate::accountant::{AccountantKind, AccountantOptions, Guarantee, Report};
+use crate::calibrate::dpsgd_epsilon;
 use crate::error::Result;
-use crate::event::DpEvent;
 use serde::Serialize;
-
-/// ε after `steps` steps (δ given) by the accountant `kind`.
-///
-/// # Guarantee
-/// Whatever the accountant's report says (`report.guarantee`).
-///
-/// # Errors
-/// Invalid parameters, or the accountant's failure.
-pub fn epsilon_spent(
-    kind: AccountantKind,
-    options: &AccountantOptions,
-    sigma: f64,
-    sampling_rate: f64,
-    steps: u64,
-    delta: f64,
-) -> Result<Report> {
-    let mut acc = build(kind, options)?;
-    acc.compose(&DpEvent::dpsgd(sigma, sampling_rate, steps.max(1)), 1)?;
-    acc.epsilon(delta)
-}
 
 /// Result of [`calibrate_sigma`].
 #[derive(Debug, Clone, Serialize)]
@@ -79,7 +59,14 @@ pub fn calibrate_sigma(
         rel_tol,
         ..crate::calibrate::CalibrationParams::default()
     })?;
-    let r = epsilon_spent(kind, options, info.sigma, sampling_rate, steps, delta)?;
+    let r = dpsgd_epsilon(
+        kind,
+        options,
+        info.sigma,
+        sampling_rate,
+        steps.max(1),
+        delta,
+    )?;
     let mut notes = info.notes;
     notes.extend(r.notes);
     Ok(Calibration {
@@ -116,7 +103,7 @@ pub fn epsilon_all(
         .iter()
         .map(|&k| {
             let t0 = std::time::Instant::now();
-            match epsilon_spent(k, options, sigma, sampling_rate, steps, delta) {
+            match dpsgd_epsilon(k, options, sigma, sampling_rate, steps.max(1), delta) {
                 Ok(mut r) => {
                     r.seconds = t0.elapsed().as_secs_f64();
                     EpsilonRow {
