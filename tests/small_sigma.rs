@@ -23,8 +23,14 @@ fn f64_cumulants_are_finite_over_the_class() {
                 for (j, v) in c.p.iter().chain(&c.q).enumerate() {
                     assert!(v.is_finite(), "σ={sigma} q={q} {dir:?}: κ[{j}] = {v}");
                 }
-                // κ2 > 0 on both sides.
-                assert!(c.p[1] > 0.0 && c.q[1] > 0.0, "σ={sigma} q={q}: {c:?}");
+                // κ2 ≥ 0 on both sides up to rounding (at σ ≤ 0.01 the P side of the remove
+                // ordering is ln(1 − q) up to e^{−μ²/8}: its true κ2 is below 1e−40).
+                for k in [&c.p, &c.q] {
+                    assert!(
+                        k[1] >= -1e-12 * (1.0 + k[0] * k[0]),
+                        "σ={sigma} q={q}: {c:?}"
+                    );
+                }
             }
         }
     }

@@ -265,12 +265,26 @@ impl EdgeworthAccountant {
             .ok_or_else(|| {
                 Error::Internal(format!("no cumulants for the {} ordering", dir.name()))
             })?;
-        let (p, q) = series_pair(k, self.params.order)?;
+        let (p, q) = series_pair(k, self.params.order).map_err(|e| undefined_series(dir, k, e))?;
         Ok((k, p, q))
     }
 
     fn bracket_of(&self, dir: Direction) -> Option<&SideBounds> {
         self.brackets.iter().find(|b| b.direction == dir)
+    }
+}
+
+/// The computed cumulants do not define a series (K2 ≤ 0 or a non-finite cumulant): a
+/// computation refusal naming the ordering, never a bad-input error.
+fn undefined_series(dir: Direction, k: &Cumulants, e: Error) -> Error {
+    match e {
+        Error::InvalidParameter { .. } => Error::NotCertified(format!(
+            "the Edgeworth series of the {} ordering is undefined: summed cumulants P side {:?}, Q side {:?} need K2 > 0 and finite values (a K2 of 0 or below means the privacy loss is, to working precision, constant on that side, as for sigma << 1)",
+            dir.name(),
+            k.p,
+            k.q
+        )),
+        e => e,
     }
 }
 
@@ -290,7 +304,7 @@ fn side_bounds(
         qs.push((c.q.clone(), *n, sup));
         mid += c.mid().times(*n);
     }
-    let (p, q) = series_pair(&mid, 1)?;
+    let (p, q) = series_pair(&mid, 1).map_err(|e| undefined_series(dir, &mid, e))?;
     Ok(SideBounds {
         direction: dir,
         p,
