@@ -106,6 +106,23 @@ pub struct RdpCurve {
 }
 
 impl RdpAccountant {
+    /// A new accountant.
+    ///
+    /// # Examples
+    /// ```
+    /// use ewtune::accountant::{Accountant, RdpAccountant, RdpParams};
+    /// use ewtune::event::DpEvent;
+    ///
+    /// // One Gaussian with σ = 1 at the single order α = 2: RDP = α/(2σ²) = 1, and the classic
+    /// // conversion would give 1 + ln(1/δ); the improved one is smaller.
+    /// let mut acc = RdpAccountant::new(RdpParams { orders: vec![2.0], ..RdpParams::default() })?;
+    /// acc.compose(&DpEvent::Gaussian { sigma: 1.0 }, 1)?;
+    /// let r = acc.epsilon(1e-5)?;
+    /// let improved = 1.0 + (0.5f64).ln() - (2e-5f64).ln();
+    /// assert!((r.epsilon - improved).abs() < 1e-12);
+    /// # Ok::<(), ewtune::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// Every order must be finite and > 1; at least one order.
     pub fn new(params: RdpParams) -> Result<Self> {
