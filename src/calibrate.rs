@@ -85,6 +85,7 @@ impl Solve {
 /// Inputs of [`calibrate`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CalibrationParams {
+    /// Accountant.
     /// The accountant with its parameters (adjacency, order, precision, ...).
     pub accountant: AccountantConfig,
     /// Target ε > 0.
@@ -203,7 +204,25 @@ pub fn calibration_epsilon(r: &Report) -> (f64, bool) {
     }
 }
 
-/// ε(δ) of DP-SGD (σ, q, steps) by the given accountant.
+/// ε(δ) of DP-SGD (σ, q, steps) by the given accountant: `steps` compositions of the
+/// Poisson-subsampled Gaussian (0 steps compose nothing: ε = 0). The one entry point for
+/// "ε spent" (calibration, the training harness, the CLI).
+///
+/// # Guarantee
+/// Whatever the accountant's report says (`report.guarantee`).
+///
+/// # Examples
+/// ```
+/// use ewtune::accountant::AccountantConfig;
+/// use ewtune::calibrate::dpsgd_epsilon;
+/// use ewtune::mechanism::Adjacency;
+///
+/// // q = 1, one step: the Gaussian mechanism with σ = 1, μ = 1 GDP; ε(δ = 0.1269367375) = 1.
+/// let gdp = AccountantConfig::Gdp(Adjacency::AddRemove);
+/// let r = dpsgd_epsilon(&gdp, 1.0, 1.0, 1, 0.1269367375)?;
+/// assert!((r.epsilon - 1.0).abs() < 1e-8);
+/// # Ok::<(), ewtune::Error>(())
+/// ```
 ///
 /// # Errors
 /// Invalid parameters or a failed computation.
@@ -221,6 +240,8 @@ pub fn dpsgd_epsilon(
 
 struct Search<'a> {
     p: &'a CalibrationParams,
+    /// The accountant evaluations use: `p.accountant`, or the f64 path during a fast search.
+    accountant: AccountantConfig,
     sigma: f64,
     q: f64,
     steps: u64,
@@ -248,7 +269,7 @@ impl Search<'_> {
             Solve::SamplingRate => (self.sigma, x, self.steps),
             Solve::Steps => (self.sigma, self.q, x as u64),
         };
-        match dpsgd_epsilon(&self.p.accountant, s, q, m, self.p.delta) {
+        match dpsgd_epsilon(&self.accountant, s, q, m, self.p.delta) {
             Ok(r) => {
                 let (e, cert) = calibration_epsilon(&r);
                 self.certified.get_or_insert(cert);
@@ -299,209 +320,232 @@ impl Search<'_> {
             _ => (b - a).abs() <= self.p.rel_tol * a.abs().max(b.abs()),
         }
     }
+
+    fn round(&self, x: f64) -> f64 {
+        if self.p.solve == Solve::Steps {
+            x.round().max(1.0)
+        } else {
+            x
+        }
+    }
+
+    /// One step towards feasibility (σ up; steps and q down) by `factor`.
+    fn toward_feasible(&self, x: f64, factor: f64) -> f64 {
+        if self.increasing() {
+            x / factor
+        } else {
+            x * factor
+        }
+    }
+
+    fn limits(&self) -> (f64, f64) {
+        match self.p.solve {
+            Solve::Sigma => (SIGMA_MIN, SIGMA_MAX),
+            Solve::SamplingRate => (SAMPLING_RATE_MIN, 1.0),
+            Solve::Steps => (1.0, STEPS_MAX as f64),
+        }
+    }
 }
 
-/// Calibrate σ, steps or q to meet (target ε, δ); see the module docs for the method.
-///
-/// # Guarantee
-/// See the module docs: certified (`upper_bound`) for a certified accountant, else the
-/// accountant's own kind (estimate / exact). `epsilon` ≤ target always holds as evaluated.
-///
-/// # Errors
-/// [`Error::InvalidParameter`] for a bad target, δ, tolerance or a missing/invalid fixed
-/// parameter; [`Error::NoSolution`] when no value in the search range meets the target (or
-/// the target is met even at the end of the range where it should fail, e.g. σ = 1e-3);
-/// [`Error::NoConvergence`] past `max_evaluations`.
-///
-/// # References
-/// MATH.md §8.
-pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
-    let start = Instant::now();
+/// The fixed parameters of a calibration, validated.
+struct Fixed {
+    sigma: f64,
+    q: f64,
+    steps: u64,
+}
+
+fn validate(p: &CalibrationParams) -> Result<Fixed> {
     crate::error::Range::above(0.0).check("target_epsilon", p.target_epsilon)?;
     check_delta(p.delta)?;
     crate::error::Range::closed(1e-12, 0.1).check("rel_tol", p.rel_tol)?;
-    let need_sigma = |v: Option<f64>| {
-        v.ok_or_else(|| {
-            Error::invalid("sigma", "(missing)", "is required unless solving for sigma")
-        })
-    };
-    let need_q = |v: Option<f64>| {
-        v.ok_or_else(|| {
-            Error::invalid(
-                "sampling_rate",
-                "(missing)",
-                "is required unless solving for sampling-rate",
-            )
-        })
+    let missing = |name: &'static str, solve: &str| {
+        Error::invalid(
+            name,
+            "(missing)",
+            format!("is required unless solving for {solve}"),
+        )
     };
     let sigma = match p.solve {
         Solve::Sigma => p.sigma.unwrap_or(1.0),
-        _ => need_sigma(p.sigma)?,
+        _ => p.sigma.ok_or_else(|| missing("sigma", "sigma"))?,
     };
     crate::error::Range::above(0.0).check("sigma", sigma)?;
     let q = match p.solve {
         Solve::SamplingRate => p.sampling_rate.unwrap_or(0.01),
-        _ => need_q(p.sampling_rate)?,
+        _ => p
+            .sampling_rate
+            .ok_or_else(|| missing("sampling_rate", "sampling-rate"))?,
     };
     crate::error::Range::left_open(0.0, 1.0).check("sampling_rate", q)?;
     let steps = match p.solve {
         Solve::Steps => p.steps.unwrap_or(1000),
-        _ => p.steps.ok_or_else(|| {
-            Error::invalid("steps", "(missing)", "is required unless solving for steps")
-        })?,
+        _ => p.steps.ok_or_else(|| missing("steps", "steps"))?,
     };
     if steps == 0 {
         return Err(Error::invalid("steps", 0, "must be an integer >= 1"));
     }
     // Validate the options once (bad order/precision is a usage error).
     build(&p.accountant)?;
+    Ok(Fixed { sigma, q, steps })
+}
 
-    let mut s = Search {
-        p,
-        sigma,
-        q,
-        steps,
-        evaluations: 0,
-        seen: Vec::new(),
-        notes: Vec::new(),
-        first_error: None,
-        certified: None,
-    };
-    let (lo_lim, hi_lim, x0) = match p.solve {
-        Solve::Sigma => (SIGMA_MIN, SIGMA_MAX, sigma.clamp(SIGMA_MIN, SIGMA_MAX)),
-        Solve::SamplingRate => (SAMPLING_RATE_MIN, 1.0, q.clamp(SAMPLING_RATE_MIN, 1.0)),
-        Solve::Steps => (1.0, STEPS_MAX as f64, steps.clamp(1, STEPS_MAX) as f64),
-    };
-    let name = p.solve.name();
-
-    // 1. Bracket. `feas` is a feasible point, `infeas` an infeasible one (None = beyond a limit).
-    let mut iterations = 0usize;
-    let (ok0, r0) = s.eval(x0)?;
-    let (mut feas, mut feas_report, mut infeas): (Option<f64>, Option<Report>, Option<f64>) = if ok0
-    {
-        (Some(x0), r0, None)
-    } else {
-        (None, None, Some(x0))
-    };
-    // Direction towards feasibility: σ up; steps and q down.
-    let toward_feasible = |x: f64, inc: bool| if inc { x / 2.0 } else { x * 2.0 };
-    let toward_infeasible = |x: f64, inc: bool| if inc { x * 2.0 } else { x / 2.0 };
-    let inc = s.increasing();
-    let round = |x: f64| {
-        if p.solve == Solve::Steps {
-            x.round().max(1.0)
-        } else {
-            x
+/// The options of the search: the f64 cumulant path for an Edgeworth estimate with certified
+/// cumulants (the certified quadrature then runs once per evaluation otherwise; the answer is
+/// re-evaluated with `p.accountant` by [`certify_answer`]). `None` when the search uses
+/// `p.accountant` itself.
+fn fast_search_options(p: &CalibrationParams) -> Option<AccountantConfig> {
+    match &p.accountant {
+        AccountantConfig::Edgeworth(e) if e.precision.is_some() && !e.bracket => {
+            Some(AccountantConfig::Edgeworth(crate::accountant::EdgeworthParams {
+                precision: None,
+                ..e.clone()
+            }))
         }
+        _ => None,
+    }
+}
+
+/// The search state: a feasible end (with its report) and an infeasible end (`None` beyond a
+/// limit of the range).
+struct Ends {
+    feas: Option<f64>,
+    feas_report: Option<Report>,
+    infeas: Option<f64>,
+    iterations: usize,
+}
+
+/// Phase 1: expand geometrically from `x0` until [infeasible, feasible] is found.
+fn find_bracket(s: &mut Search, x0: f64) -> Result<Ends> {
+    let p = s.p;
+    let name = p.solve.name();
+    let (lo_lim, hi_lim) = s.limits();
+    let inc = s.increasing();
+    let (ok0, r0) = s.eval(x0)?;
+    let mut e = Ends {
+        feas: None,
+        feas_report: None,
+        infeas: None,
+        iterations: 0,
     };
-    if feas.is_none() {
-        let mut x = x0;
+    let mut x = x0;
+    if !ok0 {
+        e.infeas = Some(x0);
         loop {
             let lim = if inc { lo_lim } else { hi_lim };
             if x == lim {
-                let why = s.first_error.clone().unwrap_or_default();
-                let at_lim = s
-                    .seen
-                    .iter()
-                    .rev()
-                    .find(|(x, _)| *x == lim)
-                    .map(|&(_, e)| e)
-                    .unwrap_or(f64::INFINITY);
-                let kind = if s.certified == Some(true) {
-                    "the certified upper end of epsilon"
-                } else {
-                    "epsilon"
-                };
-                return Err(Error::NoSolution(format!(
-                    "no {name} in the search range meets epsilon <= {} at delta = {} ({name} = {lim} gives {kind} = {at_lim}){}",
-                    p.target_epsilon,
-                    p.delta,
-                    if why.is_empty() { String::new() } else { format!("; {why}") }
-                )));
+                return Err(no_feasible_point(s, lim));
             }
-            let nx = round(toward_feasible(x, inc)).clamp(lo_lim, hi_lim);
-            iterations += 1;
+            let nx = s.round(s.toward_feasible(x, 2.0)).clamp(lo_lim, hi_lim);
+            e.iterations += 1;
             let (ok, r) = s.eval(nx)?;
             if ok {
-                feas = Some(nx);
-                feas_report = r;
-                infeas = Some(x);
-                break;
+                e.feas = Some(nx);
+                e.feas_report = r;
+                e.infeas = Some(x);
+                return Ok(e);
             }
-            x = nx;
-        }
-    } else {
-        let mut x = x0;
-        loop {
-            let lim = if inc { hi_lim } else { lo_lim };
-            if x == lim {
-                // Feasible at the limit of the range.
-                match p.solve {
-                    Solve::SamplingRate => {
-                        s.notes.push(
-                            "the target is met even at sampling_rate = 1 (no subsampling)".into(),
-                        );
-                        break;
-                    }
-                    _ => {
-                        return Err(Error::NoSolution(format!(
-                            "the target epsilon <= {} at delta = {} is met even at {name} = {lim}, the end of the search range",
-                            p.target_epsilon, p.delta
-                        )))
-                    }
-                }
-            }
-            let nx = round(toward_infeasible(x, inc)).clamp(lo_lim, hi_lim);
-            iterations += 1;
-            let (ok, r) = s.eval(nx)?;
-            if !ok {
-                infeas = Some(nx);
-                break;
-            }
-            feas = Some(nx);
-            feas_report = r;
             x = nx;
         }
     }
-    let outer_feasible = feas.expect("invariant: bracket has a feasible end");
-
-    // 2. Bisection, with 3. the envelope check and restarts.
-    let mut restarts = 0usize;
-    let mut monotone_env = true;
+    e.feas = Some(x0);
+    e.feas_report = r0;
     loop {
-        if let Some(mut bad) = infeas {
-            let mut good = feas.expect("invariant: feasible end");
-            while !s.narrow_enough(bad, good) {
-                let mid = s.midpoint(bad, good);
-                if mid == bad || mid == good {
-                    break;
-                }
-                iterations += 1;
-                let (ok, r) = s.eval(mid)?;
-                if ok {
-                    good = mid;
-                    feas_report = r;
-                } else {
-                    bad = mid;
-                }
+        let lim = if inc { hi_lim } else { lo_lim };
+        if x == lim {
+            // Feasible at the limit of the range.
+            if p.solve == Solve::SamplingRate {
+                s.notes
+                    .push("the target is met even at sampling_rate = 1 (no subsampling)".into());
+                return Ok(e);
             }
-            feas = Some(good);
-            infeas = Some(bad);
+            return Err(Error::NoSolution(format!(
+                "the target epsilon <= {} at delta = {} is met even at {name} = {lim}, the end of the search range",
+                p.target_epsilon, p.delta
+            )));
         }
-        if p.envelope_points == 0 || restarts >= 8 {
+        let nx = s.round(s.toward_feasible(x, 0.5)).clamp(lo_lim, hi_lim);
+        e.iterations += 1;
+        let (ok, r) = s.eval(nx)?;
+        if !ok {
+            e.infeas = Some(nx);
+            return Ok(e);
+        }
+        e.feas = Some(nx);
+        e.feas_report = r;
+        x = nx;
+    }
+}
+
+fn no_feasible_point(s: &Search, lim: f64) -> Error {
+    let p = s.p;
+    let name = p.solve.name();
+    let why = s.first_error.clone().unwrap_or_default();
+    let at_lim = s
+        .seen
+        .iter()
+        .rev()
+        .find(|(x, _)| *x == lim)
+        .map(|&(_, e)| e)
+        .unwrap_or(f64::INFINITY);
+    let kind = if s.certified == Some(true) {
+        "the certified upper end of epsilon"
+    } else {
+        "epsilon"
+    };
+    Error::NoSolution(format!(
+        "no {name} in the search range meets epsilon <= {} at delta = {} ({name} = {lim} gives {kind} = {at_lim}){}",
+        p.target_epsilon,
+        p.delta,
+        if why.is_empty() { String::new() } else { format!("; {why}") }
+    ))
+}
+
+/// Phase 2: bisect [infeasible, feasible] to the tolerance.
+fn bisect(s: &mut Search, e: &mut Ends) -> Result<()> {
+    let Some(mut bad) = e.infeas else {
+        return Ok(());
+    };
+    let mut good = e.feas.expect("invariant: feasible end");
+    while !s.narrow_enough(bad, good) {
+        let mid = s.midpoint(bad, good);
+        if mid == bad || mid == good {
             break;
         }
-        // Check the envelope between the answer and the outer feasible end.
-        let a = feas.expect("invariant: feasible end");
+        e.iterations += 1;
+        let (ok, r) = s.eval(mid)?;
+        if ok {
+            good = mid;
+            e.feas_report = r;
+        } else {
+            bad = mid;
+        }
+    }
+    e.feas = Some(good);
+    e.infeas = Some(bad);
+    Ok(())
+}
+
+/// Phase 3: bisection with the envelope check between the answer and `outer_feasible`, and
+/// restarts past a violation. Returns the number of restarts (0: the envelope held).
+fn bisect_on_envelope(s: &mut Search, e: &mut Ends, outer_feasible: f64) -> Result<usize> {
+    let p = s.p;
+    let inc = s.increasing();
+    let mut restarts = 0usize;
+    loop {
+        bisect(s, e)?;
+        if p.envelope_points == 0 || restarts >= 8 {
+            return Ok(restarts);
+        }
+        let a = e.feas.expect("invariant: feasible end");
         let b = outer_feasible;
         if a == b {
-            break;
+            return Ok(restarts);
         }
         let n = p.envelope_points;
         let mut violation: Option<f64> = None;
         for i in 1..=n {
             let t = i as f64 / (n + 1) as f64;
-            let x = round(a * (b / a).powf(t));
+            let x = s.round(a * (b / a).powf(t));
             if x == a || x == b {
                 continue;
             }
@@ -511,43 +555,66 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
                 violation = Some(x);
             }
         }
-        match violation {
-            None => break,
-            Some(v) => {
-                monotone_env = false;
-                restarts += 1;
-                // Find the feasible point just past v among the evaluations (or b).
-                let mut nearest = b;
-                for &(x, e) in &s.seen {
-                    let past = if inc {
-                        x < v && x > nearest
-                    } else {
-                        x > v && x < nearest
-                    };
-                    if past && e <= p.target_epsilon {
-                        nearest = x;
-                    }
-                }
-                infeas = Some(v);
-                feas = Some(nearest);
-                let (_, r) = s.eval(nearest)?;
-                feas_report = r;
+        let Some(v) = violation else {
+            return Ok(restarts);
+        };
+        restarts += 1;
+        // Find the feasible point just past v among the evaluations (or b).
+        let mut nearest = b;
+        for &(x, eps) in &s.seen {
+            let past = if inc {
+                x < v && x > nearest
+            } else {
+                x > v && x < nearest
+            };
+            if past && eps <= p.target_epsilon {
+                nearest = x;
             }
         }
+        e.infeas = Some(v);
+        e.feas = Some(nearest);
+        let (_, r) = s.eval(nearest)?;
+        e.feas_report = r;
     }
+}
 
-    let x = feas.expect("invariant: feasible end");
-    let report = match feas_report {
-        Some(r) => r,
-        None => {
-            let (_, r) = s.eval(x)?;
-            r.ok_or_else(|| Error::NoSolution(format!("the accountant failed at {name} = {x}")))?
+/// Phase 4 (after a fast search): re-evaluate the answer with the requested options, stepping
+/// towards feasibility by `rel_tol` (one step for steps) until the target is met there.
+fn certify_answer(s: &mut Search, e: &mut Ends) -> Result<()> {
+    s.accountant = s.p.accountant.clone();
+    let (lo_lim, hi_lim) = s.limits();
+    let factor = 1.0 + s.p.rel_tol;
+    let mut x = e.feas.expect("invariant: feasible end");
+    for _ in 0..32 {
+        let (ok, r) = s.eval(x)?;
+        if ok && r.is_some() {
+            e.feas = Some(x);
+            e.feas_report = r;
+            return Ok(());
         }
-    };
-    // Monotonicity of all evaluations.
+        e.infeas = Some(x);
+        let nx = if s.p.solve == Solve::Steps {
+            (x - 1.0).max(1.0)
+        } else {
+            s.toward_feasible(x, factor).clamp(lo_lim, hi_lim)
+        };
+        if nx == x {
+            break;
+        }
+        x = nx;
+    }
+    Err(Error::NoSolution(format!(
+        "the {} found with f64 cumulants does not meet the target with the certified cumulants within 32 steps of rel_tol",
+        s.p.solve.name()
+    )))
+}
+
+/// Notes on the monotonicity of every evaluation; false when a pair violates it.
+fn check_monotone(s: &mut Search) -> bool {
+    let name = s.p.solve.name();
+    let inc = s.increasing();
     let mut pts = s.seen.clone();
     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut monotone = monotone_env;
     for w in pts.windows(2) {
         let (x1, e1) = w[0];
         let (x2, e2) = w[1];
@@ -561,14 +628,103 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
             e2 > e1 + slack
         };
         if bad {
-            monotone = false;
             s.notes.push(format!(
                 "epsilon is not monotone in {name}: {e1} at {x1} vs {e2} at {x2}; the answer is on the monotone envelope of the evaluated points"
             ));
-            break;
+            return false;
         }
     }
-    if !monotone_env {
+    true
+}
+
+/// Calibrate σ, steps or q to meet (target ε, δ); see the module docs for the method.
+///
+/// # Guarantee
+/// See the module docs: certified (`upper_bound`) for a certified accountant, else the
+/// accountant's own kind (estimate / exact). `epsilon` ≤ target always holds as evaluated.
+///
+/// # Examples
+/// ```
+/// use ewtune::accountant::AccountantConfig;
+/// use ewtune::calibrate::{calibrate, CalibrationParams};
+/// use ewtune::mechanism::Adjacency;
+///
+/// // One Gaussian step (q = 1): the smallest σ with ε(δ = 0.1269367375) ≤ 1 is σ = 1 (μ = 1 GDP).
+/// let info = calibrate(&CalibrationParams {
+///     accountant: AccountantConfig::Gdp(Adjacency::AddRemove),
+///     target_epsilon: 1.0,
+///     delta: 0.1269367375,
+///     sampling_rate: Some(1.0),
+///     steps: Some(1),
+///     rel_tol: 1e-6,
+///     ..CalibrationParams::default()
+/// })?;
+/// assert!((info.sigma - 1.0).abs() < 2e-6);
+/// # Ok::<(), ewtune::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for a bad target, δ, tolerance or a missing/invalid fixed
+/// parameter; [`Error::NoSolution`] when no value in the search range meets the target (or
+/// the target is met even at the end of the range where it should fail, e.g. σ = 1e-3);
+/// [`Error::NoConvergence`] past `max_evaluations`.
+///
+/// # References
+/// MATH.md §8.
+pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
+    let start = Instant::now();
+    let Fixed { sigma, q, steps } = validate(p)?;
+    let fast = fast_search_options(p);
+    let mut s = Search {
+        p,
+        accountant: fast.clone().unwrap_or_else(|| p.accountant.clone()),
+        sigma,
+        q,
+        steps,
+        evaluations: 0,
+        seen: Vec::new(),
+        notes: Vec::new(),
+        first_error: None,
+        certified: None,
+    };
+    let (lo_lim, hi_lim) = s.limits();
+    let x0 = match p.solve {
+        Solve::Sigma => sigma,
+        Solve::SamplingRate => q,
+        Solve::Steps => steps as f64,
+    }
+    .clamp(lo_lim, hi_lim);
+    let name = p.solve.name();
+
+    // 1. Bracket; 2. bisection with 3. the envelope check and restarts.
+    let mut ends = find_bracket(&mut s, x0)?;
+    let outer_feasible = ends.feas.expect("invariant: bracket has a feasible end");
+    let restarts = bisect_on_envelope(&mut s, &mut ends, outer_feasible)?;
+    // 4. The answer at the requested precision.
+    if fast.is_some() {
+        certify_answer(&mut s, &mut ends)?;
+        if let AccountantConfig::Edgeworth(crate::accountant::EdgeworthParams {
+            precision: Some(bits),
+            ..
+        }) = &p.accountant
+        {
+            s.notes.push(format!(
+                "searched with f64 cumulants; the answer was re-evaluated with the certified quadrature at {} bits",
+                bits.bits()
+            ));
+        }
+    }
+
+    let x = ends.feas.expect("invariant: feasible end");
+    let report = match ends.feas_report.take() {
+        Some(r) => r,
+        None => {
+            let (_, r) = s.eval(x)?;
+            r.ok_or_else(|| Error::NoSolution(format!("the accountant failed at {name} = {x}")))?
+        }
+    };
+    let monotone = check_monotone(&mut s) && restarts == 0;
+    if restarts > 0 {
         s.notes.push(format!(
             "the target was violated above the first crossing ({restarts} restart(s)); the answer is the crossing of the monotone envelope"
         ));
@@ -594,8 +750,8 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
         Solve::Steps => (sigma, q, x as u64),
     };
     let bracket = match p.solve {
-        Solve::Sigma => (infeas, Some(x)),
-        _ => (Some(x), infeas),
+        Solve::Sigma => (ends.infeas, Some(x)),
+        _ => (Some(x), ends.infeas),
     };
     Ok(CalibrationInfo {
         solve: p.solve,
@@ -607,7 +763,7 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
         epsilon: eps,
         accountant: report.accountant.clone(),
         guarantee,
-        iterations,
+        iterations: ends.iterations,
         evaluations: s.evaluations,
         bracket,
         monotone,

@@ -4,7 +4,7 @@
 //! `NotCertified`; internal failures are never reported as bad input.
 
 use ewtune::accountant::{
-    build, Accountant, AccountantKind, AccountantOptions, Report, SaddlePointAccountant,
+    build, Accountant, AccountantKind, AccountantSettings, Report, SaddlePointAccountant,
     SaddlePointParams,
 };
 use ewtune::edgeworth::gaussian_delta;
@@ -18,11 +18,11 @@ use std::time::Instant;
 const MAX_SECONDS: f64 = 60.0;
 
 fn accountant(kind: AccountantKind, adjacency: Adjacency, event: &DpEvent) -> Box<dyn Accountant> {
-    let opts = AccountantOptions {
+    let opts = AccountantSettings {
         adjacency,
-        ..AccountantOptions::default()
+        ..AccountantSettings::default()
     };
-    let mut a = build(kind, &opts).unwrap();
+    let mut a = build(&opts.config(kind)).unwrap();
     a.compose(event, 1).unwrap();
     a
 }

@@ -1,13 +1,13 @@
 //! The approximate Edgeworth accountant (EA paper; what EW-Tune used at order 1).
 
 use super::invert::{epsilon_for_delta, Pick};
-use super::{check_delta, check_epsilon, Accountant, Guarantee, OrderingValue, Query, Report};
+use super::{Bracket, Guarantee, OrderingAccountant, OrderingAnswer, Query, Report};
 use crate::cumulants::Cumulants;
 use crate::edgeworth::{
     delta_estimate, delta_estimate_signed, series_pair, Series, MAX_EDGEWORTH_ORDER,
 };
 use crate::error::{Error, Result};
-use crate::event::{Composition, DpEvent};
+use crate::event::Composition;
 use crate::mechanism::{Adjacency, Direction};
 use crate::precision::{Interval, Precision};
 use rug::Float;
@@ -55,6 +55,8 @@ pub struct EdgeworthAccountant {
     composition: Composition,
     summed: Vec<(Direction, Cumulants)>,
     brackets: Vec<SideBounds>,
+    /// Notes for parts whose estimate cumulants fell back to the f64 quadrature.
+    fallbacks: Vec<String>,
 }
 
 /// The certified ingredients of one ordering's δ bracket: the order-1 series of each side and
@@ -164,6 +166,22 @@ impl SideBounds {
 }
 
 impl EdgeworthAccountant {
+    /// A new accountant.
+    ///
+    /// # Examples
+    /// ```
+    /// use ewtune::accountant::{Accountant, EdgeworthAccountant, EdgeworthParams};
+    /// use ewtune::event::DpEvent;
+    ///
+    /// // 4 Gaussian mechanisms with σ = 2 compose to μ = 1 GDP, where the series is exact:
+    /// // δ(1) = Φ(−1/2) − e·Φ(−3/2) (MATH.md §2).
+    /// let mut acc = EdgeworthAccountant::new(EdgeworthParams::default())?;
+    /// acc.compose(&DpEvent::Gaussian { sigma: 2.0 }, 4)?;
+    /// let r = acc.delta(1.0)?;
+    /// assert!((r.delta / 0.12693673751 - 1.0).abs() < 1e-9);
+    /// # Ok::<(), ewtune::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// `order` must be ≤ 3.
     pub fn new(params: EdgeworthParams) -> Result<Self> {
@@ -179,12 +197,8 @@ impl EdgeworthAccountant {
             composition: Composition::default(),
             summed: Vec::new(),
             brackets: Vec::new(),
+            fallbacks: Vec::new(),
         })
-    }
-
-    /// The composition so far.
-    pub fn composition(&self) -> &Composition {
-        &self.composition
     }
 
     /// Summed cumulants of each covered ordering.
@@ -192,41 +206,45 @@ impl EdgeworthAccountant {
         &self.summed
     }
 
+    /// The cumulants of `m` for the estimate: certified midpoints at `precision`, or the f64
+    /// quadrature when the certified one is over its budget (recorded in `fallbacks`).
+    fn estimate_cumulants(
+        &mut self,
+        m: &crate::mechanism::Mechanism,
+        dir: Direction,
+    ) -> Result<Cumulants> {
+        let Some(p) = self.params.precision else {
+            return Ok(m.cumulants(dir));
+        };
+        match m.certified_cumulants(dir, p) {
+            Ok(c) => Ok(c.mid()),
+            Err(e @ Error::BudgetExceeded { .. }) if !self.params.bracket => {
+                let note = format!("cumulants of {} from the f64 quadrature: {e}", m.describe());
+                if !self.fallbacks.contains(&note) {
+                    self.fallbacks.push(note);
+                }
+                Ok(m.cumulants(dir))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     fn resum(&mut self) -> Result<()> {
         self.summed.clear();
+        self.fallbacks.clear();
+        let parts = self.composition.parts.clone();
         for &dir in self.params.adjacency.directions() {
             let mut k = Cumulants::ZERO;
-            for (m, n) in &self.composition.parts {
-                let c = match self.params.precision {
-                    None => m.cumulants(dir),
-                    Some(p) => m.certified_cumulants(dir, p)?.mid(),
-                };
-                k += c.times(*n);
+            for (m, n) in &parts {
+                k += self.estimate_cumulants(m, dir)?.times(*n);
             }
             self.summed.push((dir, k));
         }
         self.brackets.clear();
-        if self.params.bracket && !self.composition.parts.is_empty() {
+        if self.params.bracket && !parts.is_empty() {
             let prec = self.params.precision.unwrap_or(Precision(128));
             for &dir in self.params.adjacency.directions() {
-                let mut ps = Vec::new();
-                let mut qs = Vec::new();
-                let mut mid = Cumulants::ZERO;
-                for (m, n) in &self.composition.parts {
-                    let c = m.certified_cumulants(dir, prec)?;
-                    let sup = crate::cgf::loss_support(m, dir);
-                    ps.push((c.p.clone(), *n, sup));
-                    qs.push((c.q.clone(), *n, sup));
-                    mid += c.mid().times(*n);
-                }
-                let (p, q) = series_pair(&mid, 1)?;
-                self.brackets.push(SideBounds {
-                    direction: dir,
-                    p,
-                    q,
-                    delta_p: dgg_delta(&ps, prec)?,
-                    delta_q: dgg_delta(&qs, prec)?,
-                });
+                self.brackets.push(side_bounds(&parts, dir, prec)?);
             }
         }
         Ok(())
@@ -237,233 +255,266 @@ impl EdgeworthAccountant {
         &self.brackets
     }
 
-    fn series(&self) -> Result<Vec<(Direction, Series, Series)>> {
-        self.summed
+    /// The order-`order` series pair of one ordering.
+    fn series(&self, dir: Direction) -> Result<(&Cumulants, Series, Series)> {
+        let k = self
+            .summed
             .iter()
-            .map(|(d, k)| {
-                let (p, q) = series_pair(k, self.params.order)?;
-                Ok((*d, p, q))
-            })
-            .collect()
+            .find(|(d, _)| *d == dir)
+            .map(|(_, k)| k)
+            .ok_or_else(|| {
+                Error::Internal(format!("no cumulants for the {} ordering", dir.name()))
+            })?;
+        let (p, q) = series_pair(k, self.params.order).map_err(|e| undefined_series(dir, k, e))?;
+        Ok((k, p, q))
     }
 
-    fn base_report(&self, query: Query, epsilon: f64, delta: f64) -> Report {
-        let mut r = Report::new(self.name(), query, epsilon, delta, self.params.adjacency);
-        r.order = Some(self.params.order);
-        r.guarantee = if self.composition.all_gaussian() {
-            Guarantee::Exact
-        } else {
-            Guarantee::Estimate
-        };
-        if let Some(p) = self.params.precision {
-            r.notes.push(format!(
-                "cumulants from the certified quadrature at {} bits",
-                p.bits()
-            ));
-        }
-        r
-    }
-
-    fn trivial(&self, query: Query, epsilon: f64, delta: f64) -> Option<Report> {
-        let adjacency = self.params.adjacency;
-        Report::trivial(
-            self.name(),
-            &self.composition,
-            query,
-            epsilon,
-            delta,
-            adjacency,
-        )
-        .map(|mut r| {
-            r.order = Some(self.params.order);
-            r
-        })
+    fn bracket_of(&self, dir: Direction) -> Option<&SideBounds> {
+        self.brackets.iter().find(|b| b.direction == dir)
     }
 }
 
-impl EdgeworthAccountant {
-    /// Fill `lower`/`upper` of an ε report from the certified δ curves: ε_up is the first
+/// The computed cumulants do not define a series (K2 ≤ 0 or a non-finite cumulant): a
+/// computation refusal naming the ordering, never a bad-input error.
+fn undefined_series(dir: Direction, k: &Cumulants, e: Error) -> Error {
+    match e {
+        Error::InvalidParameter { .. } => Error::NotCertified(format!(
+            "the Edgeworth series of the {} ordering is undefined: summed cumulants P side {:?}, Q side {:?} need K2 > 0 and finite values (a K2 of 0 or below means the privacy loss is, to working precision, constant on that side, as for sigma << 1)",
+            dir.name(),
+            k.p,
+            k.q
+        )),
+        e => e,
+    }
+}
+
+/// The certified ingredients of one ordering's δ bracket.
+fn side_bounds(
+    parts: &[(crate::mechanism::Mechanism, u64)],
+    dir: Direction,
+    prec: Precision,
+) -> Result<SideBounds> {
+    let mut ps = Vec::new();
+    let mut qs = Vec::new();
+    let mut mid = Cumulants::ZERO;
+    for (m, n) in parts {
+        let c = m.certified_cumulants(dir, prec)?;
+        let sup = crate::cgf::loss_support(m, dir);
+        ps.push((c.p.clone(), *n, sup));
+        qs.push((c.q.clone(), *n, sup));
+        mid += c.mid().times(*n);
+    }
+    let (p, q) = series_pair(&mid, 1).map_err(|e| undefined_series(dir, &mid, e))?;
+    Ok(SideBounds {
+        direction: dir,
+        p,
+        q,
+        delta_p: dgg_delta(&ps, prec)?,
+        delta_q: dgg_delta(&qs, prec)?,
+    })
+}
+
+impl SideBounds {
+    /// The certified ε bracket (lower, upper) at δ for this ordering: ε_up is the first
     /// crossing of δ_up (`Pick::Upper`), ε_low that of δ_low (`Pick::Lower`); when δ_up never
-    /// falls to δ the bracket is vacuous (upper = +∞).
-    fn epsilon_bracket(&self, r: &mut Report, delta: f64) -> Result<()> {
-        let (mut lo, mut hi) = (0f64, 0f64);
-        for b in &self.brackets {
-            let guess = r
-                .orderings
-                .iter()
-                .find(|o| o.direction == b.direction)
-                .map(|o| o.value)
-                .unwrap_or(1.0)
-                .max(1e-3);
-            let tol = 1e-9 * guess.max(1.0);
-            // With Δ_Q ≥ δ, δ_up can only fall below δ where the truncated series turns
-            // negative: still a valid bound but meaningless, so it is reported as vacuous.
-            let up = if b.delta_q >= delta {
-                f64::INFINITY
-            } else {
-                match epsilon_for_delta(|e| Ok(b.delta_upper(e)), delta, guess, tol, Pick::Upper) {
-                    Ok(inv) => inv.epsilon,
-                    Err(Error::NoSolution(_)) => f64::INFINITY,
-                    Err(e) => return Err(e),
-                }
-            };
-            let low =
-                match epsilon_for_delta(|e| Ok(b.delta_lower(e)), delta, guess, tol, Pick::Lower) {
-                    Ok(inv) => inv.epsilon,
-                    Err(Error::NoSolution(_)) => 0.0,
-                    Err(e) => return Err(e),
-                };
-            if let Some(o) = r.orderings.iter_mut().find(|o| o.direction == b.direction) {
-                o.lower = Some(low);
-                o.upper = Some(up);
+    /// falls to δ the upper end is +∞ (vacuous).
+    fn epsilon_bracket(&self, delta: f64, estimate: f64) -> Result<(f64, f64)> {
+        let guess = estimate.max(1e-3);
+        let tol = 1e-9 * guess.max(1.0);
+        // With Δ_Q ≥ δ, δ_up can only fall below δ where the truncated series turns
+        // negative: still a valid bound but meaningless, so it is reported as vacuous.
+        let up = if self.delta_q >= delta {
+            f64::INFINITY
+        } else {
+            match epsilon_for_delta(|e| Ok(self.delta_upper(e)), delta, guess, tol, Pick::Upper) {
+                Ok(inv) => inv.epsilon,
+                Err(Error::NoSolution(_)) => f64::INFINITY,
+                Err(e) => return Err(e),
             }
-            lo = lo.max(low);
-            hi = hi.max(up);
-        }
-        r.guarantee = Guarantee::Bracket;
-        r.lower = Some(lo);
-        r.upper = Some(hi);
-        r.vacuous = !hi.is_finite();
-        if r.vacuous {
-            r.notes.push(format!(
-                "the certified Edgeworth bracket is vacuous at delta = {delta:e}: the DGG error of the Q side ({}) is not below delta",
-                self.brackets
-                    .iter()
-                    .map(|b| format!("{:.3e}", b.delta_q))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        Ok(())
+        };
+        let low =
+            match epsilon_for_delta(|e| Ok(self.delta_lower(e)), delta, guess, tol, Pick::Lower) {
+                Ok(inv) => inv.epsilon,
+                Err(Error::NoSolution(_)) => 0.0,
+                Err(e) => return Err(e),
+            };
+        Ok((low, up))
     }
 }
 
-impl Accountant for EdgeworthAccountant {
+impl OrderingAccountant for EdgeworthAccountant {
     fn name(&self) -> &'static str {
         "edgeworth"
     }
 
-    fn compose(&mut self, event: &DpEvent, count: u64) -> Result<()> {
-        self.composition.add_event(event, count, "edgeworth")?;
-        self.resum()
+    fn adjacency(&self) -> Adjacency {
+        self.params.adjacency
     }
 
-    fn delta(&self, epsilon: f64) -> Result<Report> {
-        check_epsilon(epsilon)?;
-        if let Some(r) = self.trivial(Query::Delta, epsilon, 0.0) {
-            return Ok(r);
+    fn composition(&self) -> &Composition {
+        &self.composition
+    }
+
+    fn absorb(&mut self, added: Composition) -> Result<()> {
+        let before = self.composition.clone();
+        self.composition.merge(added);
+        if let Err(e) = self.resum() {
+            self.composition = before;
+            self.resum()?;
+            return Err(e);
         }
-        let mut r = self.base_report(Query::Delta, epsilon, 0.0);
-        let mut best = f64::NEG_INFINITY;
-        for (dir, p, q) in self.series()? {
-            let d = match delta_estimate(&p, &q, epsilon) {
-                Ok(d) => d,
-                Err(e) => {
-                    r.valid = false;
-                    r.notes.push(format!("{} ordering: {e}", dir.name()));
-                    delta_estimate_signed(&p, &q, epsilon).0
-                }
-            };
-            r.orderings.push(OrderingValue {
-                direction: dir,
-                value: d,
-                lower: None,
-                upper: None,
-            });
-            best = best.max(d);
-        }
-        if best < 0.0 {
-            r.notes
-                .push("the estimate is negative (the true delta is >= 0)".into());
-        }
-        r.set_value(best);
+        Ok(())
+    }
+
+    fn guarantee(&self, _query: Query) -> Guarantee {
         if !self.brackets.is_empty() {
-            let (mut lo, mut hi) = (0f64, 0f64);
-            for b in &self.brackets {
-                let (l, u) = (b.delta_lower(epsilon), b.delta_upper(epsilon));
-                if let Some(o) = r.orderings.iter_mut().find(|o| o.direction == b.direction) {
-                    o.lower = Some(l);
-                    o.upper = Some(u);
-                }
-                lo = lo.max(l);
-                hi = hi.max(u);
+            Guarantee::Bracket
+        } else if self.composition.all_gaussian() {
+            Guarantee::Exact
+        } else {
+            Guarantee::Estimate
+        }
+    }
+
+    fn order(&self) -> Option<u8> {
+        Some(self.params.order)
+    }
+
+    fn delta_for(&self, dir: Direction, epsilon: f64) -> Result<OrderingAnswer> {
+        let (_, p, q) = self.series(dir)?;
+        let mut notes = Vec::new();
+        let mut valid = true;
+        let d = match delta_estimate(&p, &q, epsilon) {
+            Ok(d) => d,
+            Err(e) => {
+                valid = false;
+                notes.push(format!("{} ordering: {e}", dir.name()));
+                delta_estimate_signed(&p, &q, epsilon).0
             }
-            r.guarantee = Guarantee::Bracket;
-            r.lower = Some(lo);
-            r.upper = Some(hi);
-            r.vacuous = hi >= 1.0 || (lo == 0.0 && hi >= 0.5);
-            r.notes.push(format!(
-                "bracket: order-1 series with Derumigny-Girard-Guyonvarch errors (Delta_P, Delta_Q) = {}",
-                self.brackets
-                    .iter()
-                    .map(|b| format!("{}: ({:.3e}, {:.3e})", b.direction.name(), b.delta_p, b.delta_q))
-                    .collect::<Vec<_>>()
-                    .join("; ")
+        };
+        let bracket = match self.bracket_of(dir) {
+            Some(b) => Bracket {
+                value: d,
+                lower: Some(b.delta_lower(epsilon)),
+                upper: Some(b.delta_upper(epsilon)),
+            },
+            None => Bracket::estimate(d),
+        };
+        Ok(OrderingAnswer {
+            bracket,
+            notes,
+            valid,
+        })
+    }
+
+    fn epsilon_for(&self, dir: Direction, delta: f64) -> Result<OrderingAnswer> {
+        let (k, p, q) = self.series(dir)?;
+        // Start from the order-0 (Gaussian) scale: ε ≈ K1_Q + √K2·z_δ.
+        let guess = (k.q[0] + k.q[1].sqrt() * (-2.0 * delta.ln()).sqrt()).max(1e-3);
+        let mut invalid_at: Option<f64> = None;
+        let inv = epsilon_for_delta(
+            |e| {
+                let (v, ok) = delta_estimate_signed(&p, &q, e);
+                if !ok && invalid_at.is_none() {
+                    invalid_at = Some(e);
+                }
+                Ok(v)
+            },
+            delta,
+            guess,
+            1e-12 * guess.max(1.0),
+            Pick::Root,
+        )?;
+        let mut notes = Vec::new();
+        let mut valid = true;
+        let order = self.params.order;
+        if let Err(e) = delta_estimate(&p, &q, inv.epsilon) {
+            valid = false;
+            notes.push(format!("{} ordering, at the answer: {e}", dir.name()));
+        } else if let Some(e) = invalid_at {
+            notes.push(format!(
+                "{} ordering: the order-{order} series has a non-positive survival function at epsilon = {e:.6} (seen while bracketing; valid at the answer)",
+                dir.name()
             ));
         }
-        Ok(r)
+        if !inv.monotone {
+            let first = inv
+                .first_crossing
+                .map(|f| format!(" (it first falls to delta at epsilon = {f:.12})"))
+                .unwrap_or_default();
+            notes.push(format!(
+                "{} ordering: the order-{order} delta curve is not monotone (it rises above delta after falling below); epsilon is the last crossing, on the monotone envelope{first}",
+                dir.name()
+            ));
+        }
+        let bracket = match self.bracket_of(dir) {
+            Some(b) => {
+                let (low, up) = b.epsilon_bracket(delta, inv.epsilon)?;
+                Bracket {
+                    value: inv.epsilon,
+                    lower: Some(low),
+                    upper: Some(up),
+                }
+            }
+            None => Bracket::estimate(inv.epsilon),
+        };
+        Ok(OrderingAnswer {
+            bracket,
+            notes,
+            valid,
+        })
     }
 
-    fn epsilon(&self, delta: f64) -> Result<Report> {
-        check_delta(delta)?;
-        if let Some(r) = self.trivial(Query::Epsilon, 0.0, delta) {
-            return Ok(r);
+    /// δ: upper end ≥ 1, or a lower end of 0 with an upper end ≥ 1/2; ε: infinite upper end.
+    fn vacuous(&self, query: Query, bracket: &Bracket) -> bool {
+        match (query, bracket.upper) {
+            (Query::Delta, Some(u)) => u >= 1.0 || (bracket.lower == Some(0.0) && u >= 0.5),
+            (Query::Epsilon, Some(u)) => !u.is_finite(),
+            _ => false,
         }
-        let mut r = self.base_report(Query::Epsilon, 0.0, delta);
-        let mut best = 0f64;
-        for (dir, p, q) in self.series()? {
-            // Start from the order-0 (Gaussian) scale: ε ≈ K1_Q + √K2·z_δ.
-            let k = &self
-                .summed
-                .iter()
-                .find(|(d, _)| *d == dir)
-                .expect("invariant: series built from summed")
-                .1;
-            let guess = (k.q[0] + k.q[1].sqrt() * (-2.0 * delta.ln()).sqrt()).max(1e-3);
-            let mut invalid_at: Option<f64> = None;
-            let inv = epsilon_for_delta(
-                |e| {
-                    let (v, ok) = delta_estimate_signed(&p, &q, e);
-                    if !ok && invalid_at.is_none() {
-                        invalid_at = Some(e);
-                    }
-                    Ok(v)
-                },
-                delta,
-                guess,
-                1e-12 * guess.max(1.0),
-                Pick::Root,
-            )?;
-            if let Err(e) = delta_estimate(&p, &q, inv.epsilon) {
-                r.valid = false;
-                r.notes
-                    .push(format!("{} ordering, at the answer: {e}", dir.name()));
-            } else if let Some(e) = invalid_at {
-                r.notes.push(format!(
-                    "{} ordering: the order-{} series has a non-positive survival function at epsilon = {e:.6} (seen while bracketing; valid at the answer)",
-                    dir.name(),
-                    self.params.order
-                ));
+    }
+
+    fn finish(&self, r: &mut Report) -> Result<()> {
+        let mut head = Vec::new();
+        if let Some(p) = self.params.precision {
+            head.push(format!(
+                "cumulants from the certified quadrature at {} bits",
+                p.bits()
+            ));
+        }
+        head.extend(self.fallbacks.iter().cloned());
+        r.notes.splice(0..0, head);
+        match r.query {
+            Query::Delta => {
+                if r.delta < 0.0 {
+                    r.notes
+                        .push("the estimate is negative (the true delta is >= 0)".into());
+                }
+                if !self.brackets.is_empty() {
+                    r.notes.push(format!(
+                        "bracket: order-1 series with Derumigny-Girard-Guyonvarch errors (Delta_P, Delta_Q) = {}",
+                        self.brackets
+                            .iter()
+                            .map(|b| format!("{}: ({:.3e}, {:.3e})", b.direction.name(), b.delta_p, b.delta_q))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ));
+                }
             }
-            if !inv.monotone {
-                r.notes.push(format!(
-                    "{} ordering: the order-{} delta curve is not monotone (it rises above delta after falling below); epsilon is the first point where it is <= delta",
-                    dir.name(),
-                    self.params.order
-                ));
+            Query::Epsilon => {
+                if r.vacuous && !self.brackets.is_empty() {
+                    r.notes.push(format!(
+                        "the certified Edgeworth bracket is vacuous at delta = {:e}: the DGG error of the Q side ({}) is not below delta",
+                        r.delta,
+                        self.brackets
+                            .iter()
+                            .map(|b| format!("{:.3e}", b.delta_q))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
             }
-            r.orderings.push(OrderingValue {
-                direction: dir,
-                value: inv.epsilon,
-                lower: None,
-                upper: None,
-            });
-            best = best.max(inv.epsilon);
         }
-        r.set_value(best);
-        if !self.brackets.is_empty() {
-            self.epsilon_bracket(&mut r, delta)?;
-        }
-        Ok(r)
+        Ok(())
     }
 }

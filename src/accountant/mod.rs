@@ -399,6 +399,12 @@ pub trait OrderingAccountant: Send {
         }
     }
 
+    /// The series order reported in [`Report::order`] (also for the trivial compositions), for
+    /// accountants that have one.
+    fn order(&self) -> Option<u8> {
+        None
+    }
+
     /// Accountant-wide additions to the finished report (extra notes, the Edgeworth order).
     ///
     /// # Errors
@@ -449,9 +455,13 @@ fn answer<A: OrderingAccountant + ?Sized>(acc: &A, query: Query, given: f64) -> 
         delta,
         adjacency,
     ) {
-        return Ok(r);
+        return Ok(Report {
+            order: acc.order(),
+            ..r
+        });
     }
     let mut r = Report::new(acc.name(), query, epsilon, delta, adjacency);
+    r.order = acc.order();
     r.guarantee = acc.guarantee(query);
     let mut combined: Option<Bracket> = None;
     for (dir, a) in acc.orderings_for(query, given)? {

@@ -5,11 +5,12 @@
 //! by the classic or the improved conversion, minimised over the orders. An order at which a
 //! series cannot be evaluated is listed in the report's notes, never dropped silently.
 
-use super::{check_delta, check_epsilon, Accountant, Guarantee, OrderingValue, Query, Report};
+use super::{Bracket, Guarantee, OrderingAccountant, OrderingAnswer, Query, Report};
 use crate::error::{Error, Result};
-use crate::event::{Composition, DpEvent};
-use crate::mechanism::{Adjacency, Mechanism};
+use crate::event::Composition;
+use crate::mechanism::{Adjacency, Direction, Mechanism};
 use crate::special::normal;
+use std::sync::OnceLock;
 
 /// How RDP is converted to (ε, δ).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,6 +92,8 @@ impl Default for RdpParams {
 pub struct RdpAccountant {
     params: RdpParams,
     composition: Composition,
+    /// The composed curve, computed on first use and reset by each composition.
+    curve: OnceLock<RdpCurve>,
 }
 
 /// The composed RDP curve: per order, the total RDP or why it could not be computed.
@@ -103,6 +106,23 @@ pub struct RdpCurve {
 }
 
 impl RdpAccountant {
+    /// A new accountant.
+    ///
+    /// # Examples
+    /// ```
+    /// use ewtune::accountant::{Accountant, RdpAccountant, RdpParams};
+    /// use ewtune::event::DpEvent;
+    ///
+    /// // One Gaussian with σ = 1 at the single order α = 2: RDP = α/(2σ²) = 1, and the classic
+    /// // conversion would give 1 + ln(1/δ); the improved one is smaller.
+    /// let mut acc = RdpAccountant::new(RdpParams { orders: vec![2.0], ..RdpParams::default() })?;
+    /// acc.compose(&DpEvent::Gaussian { sigma: 1.0 }, 1)?;
+    /// let r = acc.epsilon(1e-5)?;
+    /// let improved = 1.0 + (0.5f64).ln() - (2e-5f64).ln();
+    /// assert!((r.epsilon - improved).abs() < 1e-12);
+    /// # Ok::<(), ewtune::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// Every order must be finite and > 1; at least one order.
     pub fn new(params: RdpParams) -> Result<Self> {
@@ -125,11 +145,16 @@ impl RdpAccountant {
         Ok(RdpAccountant {
             params,
             composition: Composition::default(),
+            curve: OnceLock::new(),
         })
     }
 
-    /// The composed RDP at every order.
-    pub fn curve(&self) -> RdpCurve {
+    /// The composed RDP at every order (computed once per composition).
+    pub fn curve(&self) -> &RdpCurve {
+        self.curve.get_or_init(|| self.compute_curve())
+    }
+
+    fn compute_curve(&self) -> RdpCurve {
         let mut values = Vec::new();
         let mut failed = Vec::new();
         'orders: for &a in &self.params.orders {
@@ -146,42 +171,6 @@ impl RdpAccountant {
             values.push((a, total));
         }
         RdpCurve { values, failed }
-    }
-
-    fn base(&self, query: Query, epsilon: f64, delta: f64, curve: &RdpCurve) -> Report {
-        let mut r = Report::new("rdp", query, epsilon, delta, self.params.adjacency);
-        r.guarantee = Guarantee::UpperBound;
-        for (a, why) in &curve.failed {
-            r.notes.push(format!(
-                "order {a} not used: the series could not be evaluated ({why})"
-            ));
-        }
-        r
-    }
-
-    fn trivial(&self, query: Query, epsilon: f64, delta: f64) -> Option<Report> {
-        let adjacency = self.params.adjacency;
-        Report::trivial(
-            self.name(),
-            &self.composition,
-            query,
-            epsilon,
-            delta,
-            adjacency,
-        )
-    }
-
-    fn finish(&self, r: &mut Report, value: f64) {
-        r.set_value(value);
-        r.upper = Some(value);
-        for &d in self.params.adjacency.directions() {
-            r.orderings.push(OrderingValue {
-                direction: d,
-                value,
-                lower: None,
-                upper: Some(value),
-            });
-        }
     }
 }
 
@@ -219,73 +208,107 @@ fn ln_delta_at(conv: Conversion, a: f64, r: f64, epsilon: f64) -> f64 {
     }
 }
 
-impl Accountant for RdpAccountant {
-    fn name(&self) -> &'static str {
-        "rdp"
-    }
-
-    fn compose(&mut self, event: &DpEvent, count: u64) -> Result<()> {
-        self.composition.add_event(event, count, "rdp")
-    }
-
-    fn epsilon(&self, delta: f64) -> Result<Report> {
-        check_delta(delta)?;
-        if let Some(r) = self.trivial(Query::Epsilon, 0.0, delta) {
-            return Ok(r);
-        }
-        let curve = self.curve();
-        let mut r = self.base(Query::Epsilon, 0.0, delta, &curve);
+impl RdpAccountant {
+    /// The best order and its ε at δ (the same for every ordering).
+    fn best_epsilon(&self, delta: f64) -> Result<(f64, f64)> {
         let conv = self.params.conversion;
-        let best = curve
+        self.curve()
             .values
             .iter()
             .map(|&(a, v)| (a, eps_at(conv, a, v, delta)))
             .filter(|(_, e)| !e.is_nan())
-            .min_by(|x, y| x.1.total_cmp(&y.1));
-        let Some((alpha, eps)) = best else {
-            return Err(Error::NoSolution(
-                "no RDP order could be evaluated (see the orders' series)".into(),
-            ));
-        };
-        let classic = curve
-            .values
-            .iter()
-            .map(|&(a, v)| eps_at(Conversion::Classic, a, v, delta))
-            .fold(f64::INFINITY, f64::min);
-        r.notes.push(format!(
-            "optimal order {alpha}; {} conversion (classic: {classic:.10})",
-            if conv == Conversion::Improved {
-                "improved"
-            } else {
-                "classic"
-            }
-        ));
-        self.finish(&mut r, eps.max(0.0));
-        Ok(r)
+            .min_by(|x, y| x.1.total_cmp(&y.1))
+            .ok_or_else(no_order)
     }
 
-    fn delta(&self, epsilon: f64) -> Result<Report> {
-        check_epsilon(epsilon)?;
-        if let Some(r) = self.trivial(Query::Delta, epsilon, 0.0) {
-            return Ok(r);
-        }
-        let curve = self.curve();
-        let mut r = self.base(Query::Delta, epsilon, 0.0, &curve);
+    /// The best order and its ln δ at ε.
+    fn best_ln_delta(&self, epsilon: f64) -> Result<(f64, f64)> {
         let conv = self.params.conversion;
-        let best = curve
+        self.curve()
             .values
             .iter()
             .map(|&(a, v)| (a, ln_delta_at(conv, a, v, epsilon)))
             .filter(|(_, d)| !d.is_nan())
-            .min_by(|x, y| x.1.total_cmp(&y.1));
-        let Some((alpha, ld)) = best else {
-            return Err(Error::NoSolution(
-                "no RDP order could be evaluated (see the orders' series)".into(),
+            .min_by(|x, y| x.1.total_cmp(&y.1))
+            .ok_or_else(no_order)
+    }
+}
+
+fn no_order() -> Error {
+    Error::NoSolution("no RDP order could be evaluated (see the orders' series)".into())
+}
+
+impl OrderingAccountant for RdpAccountant {
+    fn name(&self) -> &'static str {
+        "rdp"
+    }
+
+    fn adjacency(&self) -> Adjacency {
+        self.params.adjacency
+    }
+
+    fn composition(&self) -> &Composition {
+        &self.composition
+    }
+
+    fn absorb(&mut self, added: Composition) -> Result<()> {
+        self.composition.merge(added);
+        self.curve = OnceLock::new();
+        Ok(())
+    }
+
+    fn guarantee(&self, _query: Query) -> Guarantee {
+        Guarantee::UpperBound
+    }
+
+    /// The same A_α bounds both orderings: the same value for each.
+    fn delta_for(&self, _direction: Direction, epsilon: f64) -> Result<OrderingAnswer> {
+        let (_, ld) = self.best_ln_delta(epsilon)?;
+        Ok(OrderingAnswer::new(Bracket::upper_bound(ld.exp().min(1.0))))
+    }
+
+    fn epsilon_for(&self, _direction: Direction, delta: f64) -> Result<OrderingAnswer> {
+        let (_, eps) = self.best_epsilon(delta)?;
+        Ok(OrderingAnswer::new(Bracket::upper_bound(eps.max(0.0))))
+    }
+
+    /// An RDP bound is reported as it is (δ = 1 or ε = ∞ are not flagged as vacuous).
+    fn vacuous(&self, _query: Query, _bracket: &Bracket) -> bool {
+        false
+    }
+
+    /// The orders that could not be used, then the optimal order (and, for ε, the classic
+    /// conversion's value).
+    fn finish(&self, r: &mut Report) -> Result<()> {
+        let curve = self.curve();
+        for (a, why) in &curve.failed {
+            r.notes.push(format!(
+                "order {a} not used: the series could not be evaluated ({why})"
             ));
-        };
-        r.notes.push(format!("optimal order {alpha}"));
-        self.finish(&mut r, ld.exp().min(1.0));
-        Ok(r)
+        }
+        match r.query {
+            Query::Epsilon => {
+                let (alpha, _) = self.best_epsilon(r.delta)?;
+                let classic = curve
+                    .values
+                    .iter()
+                    .map(|&(a, v)| eps_at(Conversion::Classic, a, v, r.delta))
+                    .fold(f64::INFINITY, f64::min);
+                r.notes.push(format!(
+                    "optimal order {alpha}; {} conversion (classic: {classic:.10})",
+                    if self.params.conversion == Conversion::Improved {
+                        "improved"
+                    } else {
+                        "classic"
+                    }
+                ));
+            }
+            Query::Delta => {
+                let (alpha, _) = self.best_ln_delta(r.epsilon)?;
+                r.notes.push(format!("optimal order {alpha}"));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -4,31 +4,10 @@
 //! A run of T steps of Poisson rate q and noise multiplier σ is the event
 //! `DpEvent::dpsgd(σ, q, T)` (T-fold composition of the Poisson-subsampled Gaussian).
 
-use crate::accountant::{
-    build, AccountantConfig, AccountantKind, AccountantSettings, Guarantee, Report,
-};
+use crate::accountant::{AccountantConfig, AccountantKind, AccountantSettings, Guarantee, Report};
+use crate::calibrate::dpsgd_epsilon;
 use crate::error::Result;
-use crate::event::DpEvent;
 use serde::Serialize;
-
-/// ε after `steps` steps (δ given) by the accountant `config`.
-///
-/// # Guarantee
-/// Whatever the accountant's report says (`report.guarantee`).
-///
-/// # Errors
-/// Invalid parameters, or the accountant's failure.
-pub fn epsilon_spent(
-    config: &AccountantConfig,
-    sigma: f64,
-    sampling_rate: f64,
-    steps: u64,
-    delta: f64,
-) -> Result<Report> {
-    let mut acc = build(config)?;
-    acc.compose(&DpEvent::dpsgd(sigma, sampling_rate, steps.max(1)), 1)?;
-    acc.epsilon(delta)
-}
 
 /// Result of [`calibrate_sigma`].
 #[derive(Debug, Clone, Serialize)]
@@ -50,7 +29,7 @@ pub struct Calibration {
     pub iterations: usize,
 }
 
-/// The smallest σ (to relative accuracy `rel_tol`) whose ε(δ) by `kind` is ≤ `target_epsilon`,
+/// The smallest σ (to relative accuracy `rel_tol`) whose ε(δ) by `config` is ≤ `target_epsilon`,
 /// found by [`crate::calibrate::calibrate`] (bracket and bisection on the monotone envelope;
 /// certified accountants are calibrated on their certified upper end), with the accountant's
 /// full report at that σ.
@@ -78,7 +57,13 @@ pub fn calibrate_sigma(
         rel_tol,
         ..crate::calibrate::CalibrationParams::default()
     })?;
-    let r = epsilon_spent(config, info.sigma, sampling_rate, steps, delta)?;
+    let r = dpsgd_epsilon(
+        config,
+        info.sigma,
+        sampling_rate,
+        steps.max(1),
+        delta,
+    )?;
     let mut notes = info.notes;
     notes.extend(r.notes);
     Ok(Calibration {
@@ -115,7 +100,7 @@ pub fn epsilon_all(
         .iter()
         .map(|&k| {
             let t0 = std::time::Instant::now();
-            match epsilon_spent(&settings.config(k), sigma, sampling_rate, steps, delta) {
+            match dpsgd_epsilon(&settings.config(k), sigma, sampling_rate, steps.max(1), delta) {
                 Ok(mut r) => {
                     r.seconds = t0.elapsed().as_secs_f64();
                     EpsilonRow {

@@ -670,7 +670,7 @@ pub fn run(
         let last = t + 1 == steps;
         if last || (t + 1) % cfg.train.log_every.max(1) == 0 {
             let (epsilon, guarantee, epsilon_valid) = if cfg.train.private {
-                let r = privacy::epsilon_spent(&acc_config, sigma, q, t + 1, cfg.privacy.delta)?;
+                let r = crate::calibrate::dpsgd_epsilon(&acc_config, sigma, q, t + 1, cfg.privacy.delta)?;
                 (
                     Some(r.epsilon),
                     Some(r.guarantee.name().to_string()),

@@ -14,6 +14,10 @@ use crate::special::quadrature::{
     certified_moments, log1p_minus_id, moments_f64, SubsampledLoss, Tilt,
 };
 
+/// Largest E_Q[u] = q²(e^{μ²} − 1) for which the control-variate means are used: beyond it
+/// the cancellation E_Q[L − u] + E_Q[u] would cost more digits than the direct quadrature.
+const CONTROL_VARIATE_MAX: f64 = 1e4;
+
 /// Poisson-subsampled Gaussian with noise multiplier σ and sampling rate q ∈ (0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct SubsampledGaussian {
@@ -59,11 +63,46 @@ impl SubsampledGaussian {
     ///
     /// Means use the control variate u = q·expm1(w) (`E_P[u] = 0`, `E_Q[u] = q²(e^{μ²} − 1)`
     /// exactly), so κ1 keeps full relative precision even when it is 1e−11 of the integrand's
-    /// size; higher cumulants come from central moments about those means.
+    /// size; higher cumulants come from central moments about those means. For small σ the
+    /// control variate itself is huge (q²e^{μ²} overflows at σ ≈ 0.04) and the means come
+    /// from a direct two-pass quadrature instead (they are then O(qμ²), far from 0).
     pub fn cumulants_f64(&self) -> Cumulants {
         if self.sampling_rate == 1.0 {
             return self.gaussian().cumulants_f64();
         }
+        let (q, mu) = (self.sampling_rate, 1.0 / self.sigma);
+        let control = q * q * (mu * mu).exp_m1();
+        let (mean_p, mean_q) = if control <= CONTROL_VARIATE_MAX {
+            self.means_control_variate(control)
+        } else {
+            self.means_direct()
+        };
+        let tilts = [
+            Tilt {
+                lambda: 0.0,
+                center: mean_p,
+            },
+            Tilt {
+                lambda: 1.0,
+                center: mean_q,
+            },
+        ];
+        let m = moments_f64(&self.loss(), &tilts, MAX_ORDER);
+        let mut c = Cumulants::ZERO;
+        let kp = cumulants_from_moments_f64(&m[0], mean_p, MAX_ORDER);
+        let kq = cumulants_from_moments_f64(&m[1], mean_q, MAX_ORDER);
+        c.p.copy_from_slice(&kp);
+        c.q.copy_from_slice(&kq);
+        if control <= CONTROL_VARIATE_MAX {
+            // The centred first moments are ~0 by construction; keep the control-variate means.
+            c.p[0] = mean_p;
+            c.q[0] = mean_q;
+        }
+        c
+    }
+
+    /// (E_P[L], E_Q[L]) with the control variate u (`control` = E_Q[u]).
+    fn means_control_variate(&self, control: f64) -> (f64, f64) {
         let (q, mu) = (self.sampling_rate, 1.0 / self.sigma);
         let a = (std::f64::consts::PI / (3.0 * mu)).min(6.0);
         let h = (2.0 * std::f64::consts::PI * a / 80.0).min(0.0625);
@@ -84,28 +123,23 @@ impl SubsampledGaussian {
             sq += r * (1.0 + u) * phi;
         }
         let f = h / (2.0 * std::f64::consts::PI).sqrt();
-        let mean_p = sp * f;
-        let mean_q = sq * f + q * q * (mu * mu).exp_m1();
+        (sp * f, sq * f + control)
+    }
+
+    /// (E_P[L], E_Q[L]) by the plain trapezoid (weights formed in log space).
+    fn means_direct(&self) -> (f64, f64) {
         let tilts = [
             Tilt {
                 lambda: 0.0,
-                center: mean_p,
+                center: 0.0,
             },
             Tilt {
                 lambda: 1.0,
-                center: mean_q,
+                center: 0.0,
             },
         ];
-        let m = moments_f64(&self.loss(), &tilts, MAX_ORDER);
-        let mut c = Cumulants::ZERO;
-        let kp = cumulants_from_moments_f64(&m[0], mean_p, MAX_ORDER);
-        let kq = cumulants_from_moments_f64(&m[1], mean_q, MAX_ORDER);
-        c.p.copy_from_slice(&kp);
-        c.q.copy_from_slice(&kq);
-        // The centred first moments are ~0 by construction; keep the control-variate means.
-        c.p[0] = mean_p;
-        c.q[0] = mean_q;
-        c
+        let m = moments_f64(&self.loss(), &tilts, 1);
+        (m[0][1] / m[0][0], m[1][1] / m[1][0])
     }
 
     /// Certified cumulants of the remove ordering at `precision` (MATH.md §2 quadrature).

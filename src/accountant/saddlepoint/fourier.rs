@@ -7,8 +7,7 @@ use super::{SaddlePointAccountant, FOURIER_TOLERANCE};
 use crate::accountant::contour::{ContourAccountant, ContourParams};
 use crate::accountant::{Accountant, Bracket, Report};
 use crate::error::{Error, Result};
-use crate::event::DpEvent;
-use crate::mechanism::{Adjacency, Direction, Mechanism};
+use crate::mechanism::{Adjacency, Direction};
 
 impl SaddlePointAccountant {
     /// The contour (Fourier-inversion) accountant on the same composition, one ordering.
@@ -52,23 +51,23 @@ fn ends(r: &Report) -> Result<(f64, f64)> {
     }
 }
 
-/// The event whose flattening is `m` (to hand the composition to another accountant).
-#[cfg(test)]
-pub(super) fn mechanism_event(m: &Mechanism) -> DpEvent {
-    match m {
-        Mechanism::Gaussian(g) => DpEvent::Gaussian { sigma: g.sigma() },
-        Mechanism::SubsampledGaussian(s) => DpEvent::PoissonSampled {
-            sampling_rate: s.sampling_rate(),
-            event: Box::new(DpEvent::Gaussian { sigma: s.sigma() }),
-        },
-        Mechanism::Laplace(l) => DpEvent::Laplace { scale: l.scale() },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Composition;
+    use crate::event::{Composition, DpEvent};
+    use crate::mechanism::Mechanism;
+
+    /// The event whose flattening is `m` (to hand the composition to another accountant).
+    fn mechanism_event(m: &Mechanism) -> DpEvent {
+        match m {
+            Mechanism::Gaussian(g) => DpEvent::Gaussian { sigma: g.sigma() },
+            Mechanism::SubsampledGaussian(s) => DpEvent::PoissonSampled {
+                sampling_rate: s.sampling_rate(),
+                event: Box::new(DpEvent::Gaussian { sigma: s.sigma() }),
+            },
+            Mechanism::Laplace(l) => DpEvent::Laplace { scale: l.scale() },
+        }
+    }
 
     #[test]
     fn mechanism_events_flatten_back_to_the_same_parts() {
