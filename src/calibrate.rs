@@ -218,7 +218,7 @@ pub fn calibration_epsilon(r: &Report) -> (f64, bool) {
 /// use ewtune::mechanism::Adjacency;
 ///
 /// // q = 1, one step: the Gaussian mechanism with σ = 1, μ = 1 GDP; ε(δ = 0.1269367375) = 1.
-/// let gdp = AccountantConfig::Gdp(Adjacency::AddRemove);
+/// let gdp = AccountantConfig::Gdp { adjacency: Adjacency::AddRemove };
 /// let r = dpsgd_epsilon(&gdp, 1.0, 1.0, 1, 0.1269367375)?;
 /// assert!((r.epsilon - 1.0).abs() < 1e-8);
 /// # Ok::<(), ewtune::Error>(())
@@ -651,7 +651,7 @@ fn check_monotone(s: &mut Search) -> bool {
 ///
 /// // One Gaussian step (q = 1): the smallest σ with ε(δ = 0.1269367375) ≤ 1 is σ = 1 (μ = 1 GDP).
 /// let info = calibrate(&CalibrationParams {
-///     accountant: AccountantConfig::Gdp(Adjacency::AddRemove),
+///     accountant: AccountantConfig::Gdp { adjacency: Adjacency::AddRemove },
 ///     target_epsilon: 1.0,
 ///     delta: 0.1269367375,
 ///     sampling_rate: Some(1.0),

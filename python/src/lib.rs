@@ -11,11 +11,7 @@
 //! - maps [`Error`] to the Python exceptions of `ewtune._errors` (usage errors are
 //!   `ValueError`s naming the parameter; failed computations are `ComputationError`s).
 
-use ewtune::accountant::{
-    rdp::RdpParams, Accountant, AccountantKind, AccountantOptions, ContourAccountant,
-    ContourParams, EdgeworthAccountant, EdgeworthParams, FourierPart, GdpAccountant, PldAccountant,
-    PldParams, RdpAccountant, Report, SaddlePointAccountant, SaddlePointParams,
-};
+use ewtune::accountant::{build, Accountant, AccountantKind, AccountantSettings, Report};
 use ewtune::calibrate::{CalibrationInfo, CalibrationParams, Solve};
 use ewtune::event::DpEvent;
 use ewtune::mechanism::Adjacency;
@@ -152,7 +148,7 @@ fn event_from(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<DpEvent> {
 #[derive(Debug, Clone)]
 struct Options {
     kind: AccountantKind,
-    shared: AccountantOptions,
+    settings: AccountantSettings,
 }
 
 fn options_from(py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<Options> {
@@ -170,13 +166,14 @@ fn options_from(py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<Options> {
             .map_err(|_| e(invalid("adjacency", &v, "must be a string")))?,
         None => "add-remove".into(),
     };
-    let order: u8 = match get_item(d, "order")? {
-        Some(v) => v
-            .extract::<u8>()
-            .ok()
-            .filter(|o| *o <= 3)
-            .ok_or_else(|| e(invalid("order", &v, "must be 0, 1, 2 or 3")))?,
-        None => 1,
+    let order: Option<u8> = match get_item(d, "order")? {
+        Some(v) => Some(
+            v.extract::<u8>()
+                .ok()
+                .filter(|o| *o <= 3)
+                .ok_or_else(|| e(invalid("order", &v, "must be 0, 1, 2 or 3")))?,
+        ),
+        None => None,
     };
     let bits: u32 = match get_item(d, "precision")? {
         Some(v) => v
@@ -190,14 +187,17 @@ fn options_from(py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<Options> {
         Some(Precision::new(bits).map_err(e)?)
     };
     let tolerance = match get_item(d, "tolerance")? {
-        Some(v) => v
-            .extract::<f64>()
-            .map_err(|_| e(invalid("tolerance", &v, "must be a real number")))?,
-        None => 1e-9,
+        Some(v) => Some(
+            ewtune::error::Range::left_open(0.0, 0.1)
+                .check(
+                    "tolerance",
+                    v.extract::<f64>()
+                        .map_err(|_| e(invalid("tolerance", &v, "must be a real number")))?,
+                )
+                .map_err(e)?,
+        ),
+        None => None,
     };
-    ewtune::error::Range::left_open(0.0, 0.1)
-        .check("tolerance", tolerance)
-        .map_err(e)?;
     let flag = |key: &'static str| -> PyResult<bool> {
         match get_item(d, key)? {
             Some(v) => v
@@ -207,14 +207,15 @@ fn options_from(py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<Options> {
         }
     };
     let grid_budget = match get_item(d, "grid_budget")? {
-        Some(v) => v
-            .extract::<usize>()
-            .map_err(|_| e(invalid("grid_budget", &v, "must be a positive integer")))?,
-        None => ewtune::accountant::pld::DEFAULT_MAX_GRID_POINTS,
+        Some(v) => Some(
+            v.extract::<usize>()
+                .map_err(|_| e(invalid("grid_budget", &v, "must be a positive integer")))?,
+        ),
+        None => None,
     };
     Ok(Options {
         kind,
-        shared: AccountantOptions {
+        settings: AccountantSettings {
             adjacency: Adjacency::parse(&adjacency).map_err(e)?,
             order,
             precision,
@@ -226,47 +227,9 @@ fn options_from(py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<Options> {
     })
 }
 
-/// The accountant for `o`, built through its `*Params` struct with the settings the CLI uses.
+/// The accountant for `o`, built from the settings exactly as the CLI builds it.
 fn make_accountant(o: &Options) -> ewtune::Result<Box<dyn Accountant>> {
-    let s = &o.shared;
-    Ok(match o.kind {
-        AccountantKind::Edgeworth => Box::new(EdgeworthAccountant::new(EdgeworthParams {
-            order: s.order,
-            adjacency: s.adjacency,
-            precision: s.precision,
-            bracket: s.bracket,
-        })?),
-        AccountantKind::Saddlepoint => Box::new(SaddlePointAccountant::new(SaddlePointParams {
-            order: s.order,
-            adjacency: s.adjacency,
-            precision: s.precision.unwrap_or(Precision(128)),
-            bracket: true,
-            fourier: if s.kolmogorov_only {
-                FourierPart::Off
-            } else {
-                FourierPart::WhenLoose
-            },
-        })?),
-        AccountantKind::Contour => Box::new(ContourAccountant::new(ContourParams {
-            adjacency: s.adjacency,
-            tolerance: s.tolerance,
-        })?),
-        AccountantKind::Pld => Box::new(PldAccountant::new(PldParams {
-            adjacency: s.adjacency,
-            tolerance: if s.tolerance >= ewtune::accountant::pld::MIN_SHARED_TOLERANCE {
-                s.tolerance.min(0.5)
-            } else {
-                ewtune::accountant::pld::DEFAULT_TOLERANCE
-            },
-            max_grid_points: s.grid_budget,
-            ..PldParams::default()
-        })?),
-        AccountantKind::Rdp => Box::new(RdpAccountant::new(RdpParams {
-            adjacency: s.adjacency,
-            ..RdpParams::default()
-        })?),
-        AccountantKind::Gdp => Box::new(GdpAccountant::new(s.adjacency)),
-    })
+    build(&o.settings.config(o.kind))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -432,8 +395,7 @@ fn calibrate<'py>(
     let o = options_from(py, options)?;
     let solve = Solve::parse(solve).map_err(|e| py_err(py, e))?;
     let p = CalibrationParams {
-        accountant: o.kind,
-        options: o.shared,
+        accountant: o.settings.config(o.kind),
         target_epsilon,
         delta,
         solve,
@@ -478,7 +440,7 @@ fn compare<'py>(
             .map(|&kind| {
                 let o = Options {
                     kind,
-                    shared: base.shared.clone(),
+                    settings: base.settings.clone(),
                 };
                 let res = make_accountant(&o).and_then(|mut acc| {
                     acc.supports(&ev)?;

@@ -53,7 +53,6 @@ fn ends(r: &Report) -> Result<(f64, f64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::event::{Composition, DpEvent};
     use crate::mechanism::Mechanism;
 
