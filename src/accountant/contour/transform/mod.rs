@@ -120,7 +120,13 @@ impl Decay {
                 tv_hi,
                 ref splits,
             } => {
-                let third = (1.0 - 0.5 * t * t * var_lo).abs() + t * t * t * rho3_hi / 6.0;
+                // |E e^{itY}| ≤ |1 − t²σ²/2| + |t|³ρ₃/6 with σ² known only to lie in
+                // [var_lo, ρ₃^{2/3}] (Lyapunov: (E|Y|²)^{1/2} ≤ (E|Y|³)^{1/3}). |1 − x| is convex
+                // in x, so its supremum over the enclosure is at one of the two ends.
+                let var_hi = rho3_hi.powf(2.0 / 3.0) * (1.0 + 1e-12);
+                let x_lo = 0.5 * t * t * var_lo;
+                let x_hi = 0.5 * t * t * var_hi.max(var_lo);
+                let third = (1.0 - x_lo).abs().max((1.0 - x_hi).abs()) + t * t * t * rho3_hi / 6.0;
                 let (tv, split) = if t > 0.0 {
                     (tv_hi / t, split_bound(splits, t))
                 } else {
