@@ -305,8 +305,7 @@ macro_rules! draw_chart {
         root.fill(&WHITE).map_err(draw_err)?;
         // The legend gets its own strip right of the chart, never over the data.
         let legend_w = legend_width(panel, p, root.dim_in_pixel().0);
-        let (chart_area, legend_area) =
-            root.split_horizontally(root.dim_in_pixel().0 - legend_w);
+        let (chart_area, legend_area) = root.split_horizontally(root.dim_in_pixel().0 - legend_w);
         let mut legend: Vec<(String, ShapeStyle, bool)> = Vec::new();
         let title = if panel.name.is_empty() {
             p.title.clone()
@@ -415,7 +414,12 @@ fn legend_width(panel: &Panel, p: &PlotParams, width: u32) -> u32 {
         .iter()
         .chain(panel.truth.iter())
         .map(|(l, pts)| {
-            let band = p.bands && pts.iter().filter(|q| q.lo.is_some() && q.hi.is_some()).count() >= 2;
+            let band = p.bands
+                && pts
+                    .iter()
+                    .filter(|q| q.lo.is_some() && q.hi.is_some())
+                    .count()
+                    >= 2;
             l.chars().count() + if band { 27 } else { 0 }
         })
         .max()
