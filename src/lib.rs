@@ -5,19 +5,32 @@
 //! is: a fast **estimate**, a certified **bound** or **bracket**, or an **exact** value.
 //!
 //! ## Architecture (one module per mathematical concept)
+//! The accounting library (every module but the last three) builds without default features;
+//! the application sits behind the default feature `cli`.
+//! - [`error`]: the one [`Error`] type (bad input, unsupported event, not certified, budget
+//!   exceeded, internal failure) and [`error::Range`] for parameter checks.
 //! - [`precision`]: [`precision::Precision`] (bits, passed explicitly) and MPFR
 //!   [`precision::Interval`]s with outward rounding.
 //! - [`special`]: normal tails in log space, Hermite polynomials, root finding, and the
-//!   certified trapezoid quadrature for the subsampled Gaussian's privacy loss.
+//!   certified (real and complex) quadrature for the subsampled Gaussian's privacy loss.
 //! - [`mechanism`]: privacy-loss variables (Gaussian, Laplace, Poisson-subsampled Gaussian) in
 //!   both adjacency orderings, with f64 and certified cumulants κ1..κ6 on both sides.
 //! - [`cumulants`]: per-side cumulants; composition is addition.
+//! - [`cgf`]: the cumulant generating function of the privacy loss and its tilted moments.
 //! - [`event`]: the DP-event vocabulary (as in Google's dp_accounting) and its flattening.
 //! - [`edgeworth`]: the Edgeworth series of orders 0–3 and δ̃(ε).
+//! - [`bounds`]: certified error terms (Derumigny–Girard–Guyonvarch, Berry–Esseen).
+//! - [`pld`]: discretised privacy-loss distributions composed by FFT.
 //! - [`accountant`]: the [`accountant::Accountant`] trait, [`accountant::Report`] with its
-//!   [`accountant::Guarantee`] label, and the accountants.
-//! - [`cli`]: the `ewtune` command line (no numerics there).
-//!
+//!   [`accountant::Guarantee`] label, the accountants, and [`accountant::AccountantConfig`]
+//!   (each accountant's typed parameters) for [`accountant::build`].
+//! - [`calibrate`]: the smallest σ (or largest steps / sampling rate) meeting a target (ε, δ).
+//! - [`sweep`]: parameter grids → rows (rayon) → one deterministic, resumable CSV.
+//! - [`plot`] (feature `cli`): figures (PNG and SVG) from sweep CSVs.
+//! - [`harness`] (feature `cli`): DP-SGD on a head over fixed embeddings, σ calibrated by the
+//!   accountants (CPU; CUDA with feature `cuda`; the MiniLM encoder with feature `encoder`).
+//! - [`cli`] (feature `cli`): the `ewtune` command line (no numerics there).
+
 //! ## Example
 //! ```
 //! use ewtune::accountant::{Accountant, EdgeworthAccountant, EdgeworthParams, Guarantee};
@@ -53,7 +66,9 @@
 //! ## Features
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `cuda` | off | CUDA kernels for the DP-SGD harness through cudarc (dynamic loading, NVRTC at run time; nothing CUDA is needed to build) |
+//! | `cli` | on | the application: the `ewtune` binary (clap), [`plot`] (plotters), progress bars (indicatif), TOML configs, the EW-Tune report and the [`harness`]. Without it (`--no-default-features`) the crate is the accounting library alone |
+//! | `cuda` | off | (implies `cli`) CUDA kernels for the DP-SGD harness through cudarc (dynamic loading, NVRTC at run time; nothing CUDA is needed to build) |
+//! | `encoder` | off | (implies `cli`) the all-MiniLM-L6-v2 sentence encoder for the harness (candle, tokenizers) |
 
 // Numerical loops index several arrays in step; iterator chains would hide the formulas.
 #![allow(clippy::needless_range_loop)]

@@ -42,6 +42,10 @@ pub struct PlotParams {
     pub title: String,
     /// Size in pixels.
     pub size: (u32, u32),
+    /// Draw `<y>_lower`/`<y>_upper` as bands.
+    pub bands: bool,
+    /// Draw the line y = x (e.g. the true ε against the target ε: points above it violate).
+    pub diagonal: bool,
 }
 
 impl Default for PlotParams {
@@ -58,6 +62,8 @@ impl Default for PlotParams {
             out_prefix: PathBuf::from("figure"),
             title: String::new(),
             size: (1000, 700),
+            bands: true,
+            diagonal: false,
         }
     }
 }
@@ -297,6 +303,10 @@ macro_rules! draw_chart {
         let panel: &Panel = $panel;
         let p: &PlotParams = $p;
         root.fill(&WHITE).map_err(draw_err)?;
+        // The legend gets its own strip right of the chart, never over the data.
+        let legend_w = legend_width(panel, p, root.dim_in_pixel().0);
+        let (chart_area, legend_area) = root.split_horizontally(root.dim_in_pixel().0 - legend_w);
+        let mut legend: Vec<(String, ShapeStyle, bool)> = Vec::new();
         let title = if panel.name.is_empty() {
             p.title.clone()
         } else if p.title.is_empty() {
@@ -304,7 +314,7 @@ macro_rules! draw_chart {
         } else {
             format!("{}: {}", p.title, panel.name)
         };
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(&chart_area)
             .caption(title, ("sans-serif", 26))
             .margin(16)
             .x_label_area_size(50)
@@ -330,6 +340,7 @@ macro_rules! draw_chart {
             // Certified bracket as a band.
             let band: Vec<(f64, f64, f64)> = pts
                 .iter()
+                .filter(|_| p.bands)
                 .filter_map(|q| match (q.lo, q.hi) {
                     (Some(l), Some(h)) if ok_x(q.x) && ok_y(l) && h.is_finite() => {
                         Some((q.x, clamp_y(l), clamp_y(h)))
@@ -355,13 +366,13 @@ macro_rules! draw_chart {
             let style = ShapeStyle::from(&color).stroke_width(2);
             chart
                 .draw_series(LineSeries::new(line.clone(), style))
-                .map_err(draw_err)?
-                .label(if band.len() >= 2 {
-                    format!("{label} (band: certified bracket)")
-                } else {
-                    label.clone()
-                })
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+                .map_err(draw_err)?;
+            let label = if band.len() >= 2 {
+                format!("{label} (band: certified bracket)")
+            } else {
+                label.clone()
+            };
+            legend.push((label, style, false));
             if line.len() <= 60 {
                 chart
                     .draw_series(line.iter().map(|&c| Circle::new(c, 3, color.filled())))
@@ -377,21 +388,71 @@ macro_rules! draw_chart {
             let style = ShapeStyle::from(&BLACK).stroke_width(2);
             chart
                 .draw_series(DashedLineSeries::new(line, 8, 5, style))
-                .map_err(draw_err)?
-                .label(label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+                .map_err(draw_err)?;
+            legend.push((label.clone(), style, true));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 15))
-            .draw()
-            .map_err(draw_err)?;
+        if p.diagonal {
+            let (a, b) = ($xr.0.max($yr.0), $xr.1.min($yr.1));
+            if a < b {
+                let style = ShapeStyle::from(&RGBColor(90, 90, 90)).stroke_width(2);
+                chart
+                    .draw_series(DashedLineSeries::new(vec![(a, a), (b, b)], 4, 4, style))
+                    .map_err(draw_err)?;
+                legend.push(("y = x".to_string(), style, true));
+            }
+        }
+        draw_legend(&legend_area, &legend)?;
         root.present().map_err(draw_err)?;
         Ok::<(), Error>(())
     }};
+}
+
+/// Width of the legend strip: enough for the longest label, at most half the figure.
+fn legend_width(panel: &Panel, p: &PlotParams, width: u32) -> u32 {
+    let longest = panel
+        .series
+        .iter()
+        .chain(panel.truth.iter())
+        .map(|(l, pts)| {
+            let band = p.bands
+                && pts
+                    .iter()
+                    .filter(|q| q.lo.is_some() && q.hi.is_some())
+                    .count()
+                    >= 2;
+            l.chars().count() + if band { 27 } else { 0 }
+        })
+        .max()
+        .unwrap_or(0);
+    // DejaVu Sans at 15 px: about 8 px a character, plus the line sample and margins.
+    ((longest as u32) * 8 + 70).min(width / 2)
+}
+
+/// The legend: one line sample (dashed for truth and reference lines) and label per entry.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, ShapeStyle, bool)],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let font = ("sans-serif", 15).into_font().color(&BLACK);
+    for (i, (label, style, dashed)) in entries.iter().enumerate() {
+        let y = 60 + 22 * i as i32;
+        if *dashed {
+            for k in 0..3 {
+                let x0 = 8 + 11 * k;
+                area.draw(&PathElement::new(vec![(x0, y), (x0 + 7, y)], *style))
+                    .map_err(draw_err)?;
+            }
+        } else {
+            area.draw(&PathElement::new(vec![(8, y), (38, y)], *style))
+                .map_err(draw_err)?;
+        }
+        area.draw(&Text::new(label.clone(), (46, y - 8), font.clone()))
+            .map_err(draw_err)?;
+    }
+    Ok(())
 }
 
 fn render<DB: DrawingBackend>(

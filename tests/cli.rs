@@ -457,3 +457,573 @@ fn saddlepoint_adds_the_fourier_part_unless_kolmogorov_only() {
         "the Kolmogorov part alone is looser: {khi} vs {hi}"
     );
 }
+
+/// Runs `args`; returns (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = ewtune().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Replaces (or appends) `flag value` in a base command line.
+fn with(base: &[&str], flag: &str, value: &str) -> Vec<String> {
+    let mut v: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+    match v.iter().position(|a| a == flag) {
+        Some(i) => v[i + 1] = value.to_string(),
+        None => v.extend([flag.to_string(), value.to_string()]),
+    }
+    v
+}
+
+/// A small `train` configuration (synthetic data) in `dir`.
+fn train_config(dir: &std::path::Path, data: &str) -> std::path::PathBuf {
+    let path = dir.join("train.toml");
+    let text = format!(
+        "[data]\nsource = \"synthetic\"\n{data}\nclasses = 2\n\n[model]\nhead = \"linear\"\n\n\
+         [train]\nsteps = 3\nsampling_rate = 0.1\nlr = 0.05\nclip_norm = 1.0\nseed = 1\n\n\
+         [privacy]\nsigma = 1.0\ndelta = 1e-5\n\n[output]\ndir = \"{}\"\n",
+        dir.join("run").display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn every_numeric_flag_refuses_negative_nan_and_huge_values_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep_cfg = dir.path().join("s.toml");
+    std::fs::write(
+        &sweep_cfg,
+        "accountants = [\"gdp\"]\n[[grid]]\nsigma = [1.0]\nsampling_rate = [0.1]\nsteps = [10]\ndelta = [1e-5]\n",
+    )
+    .unwrap();
+    let csv = dir.path().join("p.csv");
+    std::fs::write(&csv, "steps,epsilon,method\n1,1.0,a\n10,2.0,a\n").unwrap();
+    let train = train_config(dir.path(), "n = 50\ndim = 4");
+    let (s, c, t) = (
+        sweep_cfg.to_str().unwrap(),
+        csv.to_str().unwrap(),
+        train.to_str().unwrap(),
+    );
+    let out = dir.path().join("fig");
+    let out = out.to_str().unwrap();
+    let dpsgd = [
+        "--sigma",
+        "1",
+        "--sampling-rate",
+        "0.1",
+        "--steps",
+        "10",
+        "--delta",
+        "1e-5",
+    ];
+    let eps: Vec<&str> = ["epsilon"].into_iter().chain(dpsgd).collect();
+    let del = [
+        "delta",
+        "--sigma",
+        "1",
+        "--sampling-rate",
+        "0.1",
+        "--epsilon",
+        "1",
+    ];
+    let cal = [
+        "calibrate",
+        "--target-epsilon",
+        "2",
+        "--delta",
+        "1e-5",
+        "--sampling-rate",
+        "0.1",
+        "--steps",
+        "10",
+    ];
+    let cum = ["cumulants", "--sigma", "1", "--sampling-rate", "0.1"];
+    let bound = ["edgeworth-bound", "--n", "1000", "--k4", "9"];
+    let sweep = ["sweep", "--config", s, "--out-dir", out, "--quiet"];
+    let plot = ["plot", "--csv", c, "--out", out];
+    let train = ["train", "--config", t, "--quiet", "--backend", "cpu"];
+    let neg_nan = ["-1", "NaN"];
+    // (command, flag, bad values besides -1 and NaN)
+    let cases: Vec<(&[&str], &str, &[&str])> = vec![
+        (&eps, "--sigma", &["inf"]),
+        (&eps, "--sampling-rate", &["1e300"]),
+        (
+            &eps,
+            "--steps",
+            &["1e300", "99999999999999999999", "2000000000000000"],
+        ),
+        (&eps, "--delta", &["1e300"]),
+        (&eps, "--order", &["1e300", "4"]),
+        (&eps, "--precision", &["1e300", "99999999999"]),
+        (&del, "--epsilon", &["inf"]),
+        (&cal, "--target-epsilon", &["inf"]),
+        (&cal, "--delta", &["1e300"]),
+        (&cal, "--sampling-rate", &["1e300"]),
+        (&cal, "--steps", &["1e300", "2000000000000000"]),
+        (&cal, "--rel-tol", &["1e300"]),
+        (&cum, "--max-order", &["1e300", "7"]),
+        (&cum, "--precision", &["1e300"]),
+        (&bound, "--n", &["inf"]),
+        (&bound, "--k4", &["inf"]),
+        (&bound, "--eta", &["1e300"]),
+        (&sweep, "--threads", &["100000", "1e300"]),
+        (&sweep, "--limit", &["1e300", "0"]),
+        (&plot, "--width", &["100000", "1e300"]),
+        (&plot, "--height", &["100000", "1e300"]),
+        (&train, "--seed", &["1e300"]),
+        (&train, "--stop-after", &["1e300"]),
+        (&train, "--delta", &["1e300"]),
+        (&train, "--sigma", &["inf"]),
+        (&train, "--target-epsilon", &["inf"]),
+    ];
+    let contour_tol = [eps.clone(), vec!["--accountant", "contour"]].concat();
+    let pld_budget = [eps.clone(), vec!["--accountant", "pld"]].concat();
+    let mut all = cases;
+    all.push((&contour_tol, "--tolerance", &["1e300"]));
+    all.push((&pld_budget, "--grid-budget", &["1e300", "1"]));
+    let lap = [
+        "epsilon",
+        "--mechanism",
+        "laplace",
+        "--scale",
+        "1",
+        "--delta",
+        "1e-5",
+    ];
+    all.push((&lap, "--scale", &["inf"]));
+    for (base, flag, more) in all {
+        for bad in neg_nan.iter().chain(more.iter()) {
+            let args = with(base, flag, bad);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (code, _, err) = run(&args);
+            assert_eq!(code, 2, "{args:?}: exit {code}, stderr {err}");
+            assert!(err.contains(flag), "{args:?}: {err} should name {flag}");
+            assert!(!err.contains("panicked"), "{args:?}: {err}");
+        }
+    }
+}
+
+/// Whole-word `inf`, `-inf` or `NaN` in `text`.
+fn has_nonfinite_word(text: &str) -> Option<String> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .find(|w| matches!(*w, "inf" | "NaN" | "nan" | "infinity"))
+        .map(|w| format!("{w:?} in {text}"))
+}
+
+#[test]
+fn text_output_never_prints_inf_or_nan() {
+    let q = (2000.0f64 / 67349.0).to_string();
+    let sst2 = [
+        "--sigma",
+        "0.7865",
+        "--sampling-rate",
+        q.as_str(),
+        "--steps",
+        "660",
+        "--adjacency",
+        "remove",
+    ];
+    let runs: Vec<Vec<&str>> = vec![
+        // A vacuous Edgeworth bracket: its upper end is +∞.
+        [&["epsilon"][..], &sst2, &["--delta", "1e-5", "--bracket"]].concat(),
+        // δ = 0 exactly: log10 δ = −∞.
+        vec![
+            "delta",
+            "--mechanism",
+            "gaussian",
+            "--sigma",
+            "1",
+            "--epsilon",
+            "50",
+            "--accountant",
+            "gdp",
+        ],
+        // Every accountant side by side, δ = 0 for some.
+        vec![
+            "compare",
+            "--mechanism",
+            "gaussian",
+            "--sigma",
+            "1",
+            "--epsilon",
+            "50",
+        ],
+        // Bad input echoes: the message must not say "inf" either.
+        vec!["epsilon", "--sigma", "1", "--delta", "inf"],
+        vec!["epsilon", "--sigma", "NaN", "--delta", "1e-5"],
+        vec![
+            "calibrate",
+            "--target-epsilon",
+            "inf",
+            "--delta",
+            "1e-5",
+            "--sampling-rate",
+            "0.1",
+            "--steps",
+            "10",
+        ],
+    ];
+    for args in runs {
+        let (code, out, err) = run(&args);
+        assert!(code == 0 || code == 2, "{args:?}: exit {code}: {err}");
+        for text in [&out, &err] {
+            if let Some(w) = has_nonfinite_word(text) {
+                panic!("{args:?}: {w}");
+            }
+        }
+    }
+    // The vacuous bracket says so in words.
+    let (_, out, _) = run(&[&["epsilon"][..], &sst2, &["--delta", "1e-5", "--bracket"]].concat());
+    assert!(out.contains("unbounded"), "{out}");
+}
+
+#[test]
+fn json_keeps_infinite_values_as_strings_and_never_negative_zero() {
+    let q = (2000.0f64 / 67349.0).to_string();
+    let v = json_out(&[
+        "epsilon",
+        "--sigma",
+        "0.7865",
+        "--sampling-rate",
+        &q,
+        "--steps",
+        "660",
+        "--adjacency",
+        "remove",
+        "--delta",
+        "1e-5",
+        "--bracket",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["upper"], "inf", "{v}");
+    assert!(v["epsilon"].is_number(), "{v}");
+    let out = ewtune()
+        .args([
+            "delta",
+            "--mechanism",
+            "gaussian",
+            "--sigma",
+            "1",
+            "--epsilon",
+            "50",
+            "--accountant",
+            "gdp",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("-0.0") && !text.contains(":-0,"), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["delta"], 0.0);
+    assert_eq!(v["log10_delta"], "-inf");
+}
+
+#[test]
+fn flags_a_mechanism_or_accountant_does_not_take_are_refused_naming_them() {
+    let cases: Vec<(Vec<&str>, &[&str])> = vec![
+        (
+            vec![
+                "epsilon",
+                "--mechanism",
+                "gaussian",
+                "--sigma",
+                "1",
+                "--sampling-rate",
+                "0.5",
+                "--delta",
+                "1e-5",
+            ],
+            &["--sampling-rate", "gaussian"],
+        ),
+        (
+            vec![
+                "epsilon",
+                "--mechanism",
+                "laplace",
+                "--scale",
+                "1",
+                "--sigma",
+                "1",
+                "--delta",
+                "1e-5",
+            ],
+            &["--sigma", "laplace"],
+        ),
+        (
+            vec![
+                "epsilon",
+                "--sigma",
+                "1",
+                "--sampling-rate",
+                "0.1",
+                "--scale",
+                "2",
+                "--delta",
+                "1e-5",
+            ],
+            &["--scale", "subsampled-gaussian"],
+        ),
+        (
+            vec![
+                "epsilon",
+                "--sigma",
+                "1",
+                "--sampling-rate",
+                "0.1",
+                "--delta",
+                "1e-5",
+                "--accountant",
+                "contour",
+                "--order",
+                "2",
+            ],
+            &["--order", "contour"],
+        ),
+        (
+            vec![
+                "epsilon",
+                "--sigma",
+                "1",
+                "--sampling-rate",
+                "0.1",
+                "--delta",
+                "1e-5",
+                "--tolerance",
+                "1e-3",
+            ],
+            &["--tolerance", "edgeworth"],
+        ),
+        (
+            vec![
+                "epsilon",
+                "--sigma",
+                "1",
+                "--sampling-rate",
+                "0.1",
+                "--delta",
+                "1e-5",
+                "--accountant",
+                "rdp",
+                "--kolmogorov-only",
+            ],
+            &["--kolmogorov-only", "rdp"],
+        ),
+        (
+            vec![
+                "compare",
+                "--sigma",
+                "1",
+                "--sampling-rate",
+                "0.1",
+                "--delta",
+                "1e-5",
+                "--accountant",
+                "pld",
+            ],
+            &["--accountant"],
+        ),
+        (
+            vec![
+                "calibrate",
+                "--mechanism",
+                "laplace",
+                "--scale",
+                "1",
+                "--target-epsilon",
+                "1",
+                "--delta",
+                "1e-5",
+                "--steps",
+                "10",
+            ],
+            &["--mechanism", "laplace"],
+        ),
+    ];
+    for (args, words) in cases {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        for w in words {
+            assert!(err.contains(w), "{args:?}: {err} should name {w}");
+        }
+    }
+}
+
+#[test]
+fn calibrate_takes_the_mechanism_flags_epsilon_takes() {
+    // The same flags as `epsilon`; gaussian is q = 1.
+    let sub = json_out(&[
+        "calibrate",
+        "--mechanism",
+        "subsampled-gaussian",
+        "--sampling-rate",
+        "0.01",
+        "--steps",
+        "100",
+        "--target-epsilon",
+        "2",
+        "--delta",
+        "1e-5",
+        "--accountant",
+        "gdp",
+        "--format",
+        "json",
+    ]);
+    let implied = json_out(&[
+        "calibrate",
+        "--sampling-rate",
+        "0.01",
+        "--steps",
+        "100",
+        "--target-epsilon",
+        "2",
+        "--delta",
+        "1e-5",
+        "--accountant",
+        "gdp",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(sub["sigma"], implied["sigma"]);
+    let g = json_out(&[
+        "calibrate",
+        "--mechanism",
+        "gaussian",
+        "--steps",
+        "1",
+        "--target-epsilon",
+        "1",
+        "--delta",
+        "1e-5",
+        "--accountant",
+        "gdp",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(g["sampling_rate"], 1.0);
+    // The σ it calibrated gives ε ≤ 1 for the Gaussian mechanism by `epsilon` too.
+    let sigma = g["sigma"].as_f64().unwrap().to_string();
+    let e = json_out(&[
+        "epsilon",
+        "--mechanism",
+        "gaussian",
+        "--sigma",
+        &sigma,
+        "--delta",
+        "1e-5",
+        "--accountant",
+        "gdp",
+        "--format",
+        "json",
+    ]);
+    let eps = e["epsilon"].as_f64().unwrap();
+    assert!(eps <= 1.0 + 1e-9 && eps > 0.999, "{eps}");
+}
+
+#[test]
+fn pld_takes_the_tolerance_it_is_given() {
+    // No silent replacement: a finer tolerance than the default gives a narrower bracket.
+    let width = |extra: &[&str]| {
+        let mut args = vec![
+            "epsilon",
+            "--sigma",
+            "1",
+            "--sampling-rate",
+            "0.01",
+            "--steps",
+            "100",
+            "--delta",
+            "1e-5",
+            "--accountant",
+            "pld",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let v = json_out(&args);
+        (v["upper"].as_f64().unwrap() - v["lower"].as_f64().unwrap())
+            / v["epsilon"].as_f64().unwrap()
+    };
+    let default = width(&[]);
+    let fine = width(&["--tolerance", "1e-4"]);
+    assert!(fine < default / 5.0, "1e-4: {fine}, default: {default}");
+    assert!(
+        fine <= 1e-4 * 4.0,
+        "relative width {fine} for tolerance 1e-4"
+    );
+}
+
+#[test]
+fn budgets_refuse_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 10^5 x 10^5 x 10^5 grid (10^15 rows): with --limit 10 it computes 10 rows, without it
+    // is refused at once.
+    let cfg = dir.path().join("huge.toml");
+    std::fs::write(
+        &cfg,
+        "name = \"huge\"\naccountants = [\"gdp\"]\n[[grid]]\nsigma = { start = 1, stop = 2, num = 100000 }\n\
+         sampling_rate = { start = 0.001, stop = 0.01, num = 100000 }\n\
+         steps = { start = 10, stop = 1000, num = 100000 }\ndelta = [1e-5]\n",
+    )
+    .unwrap();
+    let (c, o) = (cfg.to_str().unwrap(), dir.path().to_str().unwrap());
+    let (code, _, err) = run(&["sweep", "--config", c, "--out-dir", o, "--quiet"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("budget") || err.contains("rows"), "{err}");
+    let (code, _, err) = run(&[
+        "sweep",
+        "--config",
+        c,
+        "--out-dir",
+        o,
+        "--quiet",
+        "--limit",
+        "10",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(dir.path().join("huge.csv")).unwrap();
+    assert_eq!(text.lines().count(), 11, "header + 10 rows");
+    // Steps beyond 10^15 in a config are refused, not saturated.
+    let big = dir.path().join("big.toml");
+    std::fs::write(
+        &big,
+        "accountants = [\"gdp\"]\n[[grid]]\nsigma = [1.0]\nsampling_rate = [0.1]\nsteps = [1e30]\ndelta = [1e-5]\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        "sweep",
+        "--config",
+        big.to_str().unwrap(),
+        "--out-dir",
+        o,
+        "--quiet",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("steps"), "{err}");
+    // Training data of 10^11 examples or dimensions: refused before allocating, and a zero
+    // dimension is blamed on `dim`.
+    for (data, word) in [
+        ("n = 100000000000\ndim = 4", "budget"),
+        ("n = 50\ndim = 100000000000", "budget"),
+        ("n = 50\ndim = 0", "dim"),
+        ("n = 0\ndim = 4", "n"),
+    ] {
+        let t = train_config(dir.path(), data);
+        let (code, _, err) = run(&[
+            "train",
+            "--config",
+            t.to_str().unwrap(),
+            "--quiet",
+            "--backend",
+            "cpu",
+        ]);
+        assert_eq!(code, 2, "{data}: {err}");
+        assert!(err.contains(word), "{data}: {err} should say {word}");
+    }
+}

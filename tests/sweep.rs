@@ -277,3 +277,113 @@ delta = [1e-5]
     assert_eq!(k.len(), 1);
     assert_eq!(plan.methods[k[0].method].label, "saddlepoint-kolmogorov");
 }
+
+/// Every accountant (and both queries' columns) on a small grid, with the truth column.
+const ALL: &str = r#"
+name = "all"
+query = "epsilon"
+accountants = ["all", "saddlepoint-kolmogorov"]
+orders = [0, 1]
+adjacency = "add-remove"
+truth = ["contour"]
+
+[[grid]]
+label = "A"
+sigma = [0.9, 1.3]
+sampling_rate = [0.02]
+steps = [20, 300]
+delta = [1e-5]
+"#;
+
+fn all_params(dir: &Path, threads: usize, limit: Option<u64>) -> SweepParams {
+    SweepParams {
+        config: SweepConfig::from_toml(ALL, "all.toml").expect("config"),
+        config_text: ALL.to_string(),
+        out_dir: dir.to_path_buf(),
+        name: "all".into(),
+        shard: None,
+        threads: Some(threads),
+        limit,
+        command: "test".into(),
+    }
+}
+
+#[test]
+fn every_accountant_gives_the_same_bytes_for_any_thread_count_and_resumption() {
+    let one = tempfile::tempdir().expect("tmp");
+    let a = run_sweep(&all_params(one.path(), 1, None), &Silent).expect("1 thread");
+    let two = tempfile::tempdir().expect("tmp");
+    let b = run_sweep(&all_params(two.path(), 2, None), &Silent).expect("2 threads");
+    assert_eq!(read(&a.csv), read(&b.csv), "1 and 2 threads");
+    let part = tempfile::tempdir().expect("tmp");
+    let mut resumed = 0;
+    for limit in [3, 5, 100] {
+        let c = run_sweep(&all_params(part.path(), 2, Some(limit)), &Silent).expect("part");
+        resumed = c.rows_resumed;
+    }
+    assert!(resumed > 0);
+    assert_eq!(
+        read(&a.csv),
+        read(&part.path().join("all.csv")),
+        "resumed in pieces"
+    );
+    // No row failed: the comparison is between numbers.
+    assert!(!read(&a.csv).contains(",error,"), "{}", read(&a.csv));
+}
+
+/// Checks, when the first row is about to be computed, that the CSV is already on disk with
+/// its header (a kill at that moment leaves a file to resume from).
+struct HeaderOnDisk(std::path::PathBuf, std::sync::atomic::AtomicBool);
+
+impl ewtune::sweep::Progress for HeaderOnDisk {
+    fn start(&self, rows: u64) {
+        assert!(rows > 0);
+        let text = std::fs::read_to_string(&self.0).expect("the CSV exists before any row");
+        assert!(text.starts_with("row,grid,method,"), "{text}");
+        self.1.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn the_csv_is_on_disk_before_the_first_row() {
+    let d = tempfile::tempdir().expect("tmp");
+    let probe = HeaderOnDisk(d.path().join("mini.csv"), false.into());
+    run_sweep(&params(d.path(), None, 1, Some(2)), &probe).expect("sweep");
+    assert!(
+        probe.1.load(std::sync::atomic::Ordering::SeqCst),
+        "start was called"
+    );
+}
+
+#[test]
+fn thread_counts_and_grid_sizes_are_checked_before_running() {
+    let d = tempfile::tempdir().expect("tmp");
+    for t in [0, ewtune::sweep::MAX_THREADS + 1] {
+        let e = run_sweep(&params(d.path(), None, t, None), &Silent).expect_err("threads");
+        assert!(e.to_string().contains("threads"), "{e}");
+        assert!(e.is_usage(), "{e}");
+    }
+    assert!(!d.path().join("mini.csv").exists(), "nothing written");
+    // 10^6 x 10^6 x 10^6 rows: refused without --limit, 4 rows with it.
+    let huge = "name = \"huge\"\naccountants = [\"gdp\"]\n[[grid]]\n\
+        sigma = { start = 1, stop = 2, num = 1000000 }\n\
+        sampling_rate = { start = 0.001, stop = 0.01, num = 1000000 }\n\
+        steps = { start = 10, stop = 1000, num = 1000000 }\ndelta = [1e-5]\n";
+    let mut p = params(d.path(), None, 1, None);
+    p.config = SweepConfig::from_toml(huge, "huge.toml").expect("config");
+    p.config_text = huge.into();
+    p.name = "huge".into();
+    let e = run_sweep(&p, &Silent).expect_err("over budget");
+    assert!(matches!(e, ewtune::Error::BudgetExceeded { .. }), "{e}");
+    p.limit = Some(4);
+    let info = run_sweep(&p, &Silent).expect("4 rows");
+    assert_eq!(info.rows_total, 1_000_000_000_000_000_000);
+    assert_eq!(info.rows_computed, 4);
+    // Steps are integers in [1, 10^15]: 1e30 is refused, not saturated.
+    let cfg = CONFIG.replace("steps = [50000, 100000]", "steps = [1e30]");
+    let e = SweepConfig::from_toml(&cfg, "c.toml")
+        .expect("config")
+        .plan()
+        .expect_err("steps");
+    assert!(e.to_string().contains("steps"), "{e}");
+}

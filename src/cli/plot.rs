@@ -32,6 +32,12 @@ pub struct PlotArgs {
     /// Logarithmic y axis (default linear).
     #[arg(long)]
     pub log_y: bool,
+    /// Do not draw `<y>_lower`/`<y>_upper` as bands.
+    #[arg(long)]
+    pub no_bands: bool,
+    /// Draw the line y = x (e.g. the true ε against the target ε; points above it violate).
+    #[arg(long)]
+    pub diagonal: bool,
     /// Output prefix: writes PREFIX[-PANEL].png and .svg.
     #[arg(long)]
     pub out: PathBuf,
@@ -81,6 +87,8 @@ pub fn run(a: PlotArgs) -> anyhow::Result<()> {
         out_prefix: a.out,
         title: a.title,
         size,
+        bands: !a.no_bands,
+        diagonal: a.diagonal,
     })?;
     for f in files {
         println!("{}", f.display());

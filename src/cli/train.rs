@@ -62,6 +62,16 @@ pub struct TrainArgs {
 /// # Errors
 /// Configuration, data, backend or accountant failures.
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    // The overrides are checked as flags (the configuration checks its own keys).
+    if let Some(s) = a.sigma {
+        crate::error::Range::above(0.0).check("sigma", s)?;
+    }
+    if let Some(e) = a.target_epsilon {
+        crate::error::Range::above(0.0).check("target_epsilon", e)?;
+    }
+    if let Some(d) = a.delta {
+        crate::accountant::check_delta(d)?;
+    }
     let mut cfg = RunConfig::from_file(&a.config)?;
     if let Some(out) = a.out {
         cfg.output.dir = out;

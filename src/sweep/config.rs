@@ -355,6 +355,9 @@ impl Plan {
     }
 }
 
+/// One axis of a block: its values, or one `None` when the block gives none.
+type Axis = Vec<Option<f64>>;
+
 fn list_or_none<T>(v: Vec<T>) -> Vec<Option<T>> {
     if v.is_empty() {
         vec![None]
@@ -569,7 +572,7 @@ impl SweepConfig {
     }
 
     /// δ and ε lists of a block, as the query needs them.
-    fn block_queries(&self, g: &Grid) -> Result<(Vec<Option<f64>>, Vec<Option<f64>>)> {
+    fn block_queries(&self, g: &Grid) -> Result<(Axis, Axis)> {
         let deltas = g.delta.expand("delta")?;
         for &d in &deltas {
             crate::accountant::check_delta(d)?;
