@@ -294,7 +294,7 @@ impl PldAccountant {
         for p in parts {
             let (lo, hi) = p.law.window(1e-300);
             reach += p.count as f64 * lo.abs().max(hi.abs());
-            if !(lo.is_finite() && hi.is_finite()) || !(reach <= MAX_LOSS) {
+            if !(lo.is_finite() && hi.is_finite() && reach.is_finite()) || reach > MAX_LOSS {
                 let hint = match p.law {
                     LossLaw::Gaussian { .. } => {
                         " (the gdp accountant is exact for Gaussian mechanisms)"
@@ -330,7 +330,7 @@ impl PldAccountant {
             let tau = share / (2.0 * p.count as f64);
             let (lo, hi) = p.law.window(tau);
             let len = (hi - lo) / h + 5.0;
-            if !(len <= self.params.max_grid_points as f64) {
+            if len.is_nan() || len > self.params.max_grid_points as f64 {
                 return Err(Error::BudgetExceeded {
                     what: "PLD grid of one mechanism".into(),
                     needed: format!("{len:.3e} grid points"),
@@ -413,7 +413,7 @@ impl PldAccountant {
             .map(|(p, (lo, hi))| p.count as f64 * (hi - lo))
             .sum();
         let mut sd = var.max(0.0).sqrt();
-        if !(12.0 * sd <= range) {
+        if (12.0 * sd).is_nan() || 12.0 * sd > range {
             sd = parts
                 .iter()
                 .map(|p| p.count as f64 * Self::window_variance(&p.law))
