@@ -220,7 +220,7 @@ fn main() {
         println!("laplace: {lviol} violations");
     }
 
-    // 3. EW-Tune setting (MATH.md §9).
+    // 3. EW-Tune setting (docs/math.md §9).
     if want("ewtune") {
         let mut w = fs::File::create(out.join("ewtune_saddlepoint.csv")).expect("create");
         writeln!(w, "task,n_train,q,steps,sigma,delta,adjacency,estimate,lower,upper,kolmogorov_lower,kolmogorov_upper,fourier_lower,fourier_upper,upper_over_truth,kolmogorov_upper_over_truth,seconds").unwrap();

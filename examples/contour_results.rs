@@ -13,7 +13,7 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(out)?;
     let started = Instant::now();
     let tolerance = 1e-9;
-    // EW-Tune (MATH.md §9): q = 2000/N, steps = 20·⌊N/2000⌋; σ: the SST-2 value 0.7865 and the
+    // EW-Tune (docs/math.md §9): q = 2000/N, steps = 20·⌊N/2000⌋; σ: the SST-2 value 0.7865 and the
     // paper's MNLI δ = 1e−6 pair 0.573 (Edgeworth-calibrated) / 0.607 (PRV-calibrated).
     let tasks = [
         ("SST-2", 67_349u64),

@@ -1,5 +1,5 @@
 //! Calibration of DP-SGD: the smallest noise multiplier σ, or the largest number of steps or
-//! sampling rate q, that meets a target (ε, δ) under a chosen accountant (MATH.md §8).
+//! sampling rate q, that meets a target (ε, δ) under a chosen accountant (docs/math.md §8).
 //!
 //! The mechanism is DP-SGD: `steps` compositions of the Poisson-subsampled Gaussian with
 //! noise multiplier σ and rate q (q = 1 is the plain Gaussian mechanism).
@@ -670,7 +670,7 @@ fn check_monotone(s: &mut Search) -> bool {
 /// [`Error::NoConvergence`] past `max_evaluations`.
 ///
 /// # References
-/// MATH.md §8.
+/// docs/math.md §8.
 pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
     let start = Instant::now();
     let Fixed { sigma, q, steps } = validate(p)?;

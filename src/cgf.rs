@@ -1,5 +1,5 @@
 //! The cumulant generating function of the privacy loss and the moments of its tilted law
-//! (MATH.md §6).
+//! (docs/math.md §6.1).
 //!
 //! For one ordering with PLLR L and base law P: K(λ) = log E_P[e^{λL}], K(0) = K(1) = 0,
 //! K(λ) = (λ − 1)·D_λ(Q‖P). The tilted law has density ∝ e^{λL} dP; its mean is K'(λ), its
@@ -467,7 +467,7 @@ mod tests {
         let g = Mechanism::Gaussian(Gaussian::new(2.0).expect("test setup"));
         let c = cgf_certified(&g, Direction::Add, 3.0, Precision(128)).expect("test setup");
         assert!(c.k.contains(&Float::with_val(128, 0.75)));
-        // Laplace: K(0) = K(1) = 0, cumulants at λ = 0 match the closed forms of MATH.md §2.
+        // Laplace: K(0) = K(1) = 0, cumulants at λ = 0 match the closed forms of docs/math.md §2.
         let l = Mechanism::Laplace(Laplace::new(2.0).expect("test setup"));
         let c0 = cgf_certified(&l, Direction::Remove, 0.0, Precision(128)).expect("test setup");
         assert!(c0.k.width_f64() < 1e-30 && c0.k.lo_f64() <= 0.0 && c0.k.hi_f64() >= 0.0);

@@ -1,7 +1,7 @@
 //! Cumulants of privacy-loss variables on both sides, and their composition.
 //!
 //! Cumulants add over independent summands, so any composition, homogeneous or not, is one sum
-//! per side: K_j = Σ_i n_i κ_j^{(i)} (MATH.md §3). This is why the Edgeworth accountant's cost
+//! per side: K_j = Σ_i n_i κ_j^{(i)} (docs/math.md §3). This is why the Edgeworth accountant's cost
 //! does not grow with the number of steps.
 
 use crate::error::{Error, Result};
@@ -38,7 +38,7 @@ impl Cumulants {
     }
 
     /// The swapped pair (Q, P) with PLLR −L: the add ordering from the remove one
-    /// (κ_j^{P'} = (−1)^j κ_j^{Q}, κ_j^{Q'} = (−1)^j κ_j^{P}; MATH.md §1).
+    /// (κ_j^{P'} = (−1)^j κ_j^{Q}, κ_j^{Q'} = (−1)^j κ_j^{P}; docs/math.md §1).
     pub fn swapped(&self) -> Cumulants {
         let flip = |a: &[f64; MAX_ORDER]| {
             let mut o = *a;
@@ -142,7 +142,7 @@ impl CertifiedCumulants {
 /// Cumulants from moments about a centre c: `m[k]` encloses E[(X − c)^k] for k = 1..=n
 /// (`m[0]` is ignored and taken as exactly 1). Returns κ_1..κ_n of X (κ_1 includes c).
 ///
-/// κ_n = m_n − Σ_{k=1}^{n−1} C(n−1, k−1) κ_k m_{n−k} (MATH.md §3), applied to X − c, whose
+/// κ_n = m_n − Σ_{k=1}^{n−1} C(n−1, k−1) κ_k m_{n−k} (docs/math.md §3), applied to X − c, whose
 /// cumulants equal those of X except κ_1 (shifted by c).
 ///
 /// # Errors

@@ -1,4 +1,4 @@
-//! The certified Edgeworth bracket (MATH.md §5, "The δ bracket"): contains the truth, is
+//! The certified Edgeworth bracket (docs/math.md §5.4, "The δ bracket"): contains the truth, is
 //! informative in the EA paper's large-m setting and reports itself vacuous at small δ.
 
 mod common;

@@ -70,7 +70,7 @@ fn delta_of_gaussian_is_exact() {
         "json",
     ]);
     assert_eq!(v["guarantee"], "exact");
-    // MATH.md §2 check value, 1e-10 relative.
+    // docs/math.md §2 check value, 1e-10 relative.
     let d = v["delta"].as_f64().unwrap();
     assert!((d - 1.2693673751e-01).abs() < 1e-10 * d, "{d}");
 }
@@ -94,7 +94,7 @@ fn cumulants_json_gives_enclosures_per_side() {
     assert_eq!(p.as_array().unwrap().len(), 6);
     let k1 = &p[0];
     let (lo, hi) = (k1["lower"].as_f64().unwrap(), k1["upper"].as_f64().unwrap());
-    // MATH.md §2 table: κ1 = −1.671653048184515e−04 lies in the enclosure (f64 rounding outward).
+    // docs/math.md §2 table: κ1 = −1.671653048184515e−04 lies in the enclosure (f64 rounding outward).
     assert!(
         lo <= -1.671653048184515e-04 * (1.0 - 1e-15)
             && -1.671653048184515e-04 * (1.0 + 1e-15) <= hi

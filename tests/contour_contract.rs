@@ -14,7 +14,7 @@ fn acc(adjacency: Adjacency, tolerance: f64) -> ContourAccountant {
     .unwrap()
 }
 
-/// Gaussians with different σ compose to μ_tot² = Σ n_i μ_i² (MATH.md §2); the heterogeneous
+/// Gaussians with different σ compose to μ_tot² = Σ n_i μ_i² (docs/math.md §2); the heterogeneous
 /// product of transforms must reproduce it (tolerance 1e−12 relative).
 #[test]
 fn heterogeneous_gaussians_compose_exactly() {
@@ -118,7 +118,7 @@ fn cli_epsilon_with_contour_gives_a_json_bracket() {
     assert_eq!(v["accountant"], "contour");
     assert_eq!(v["guarantee"], "bracket");
     let (lo, up) = (v["lower"].as_f64().unwrap(), v["upper"].as_f64().unwrap());
-    // SST-2 point: 8.28912 (MATH.md §6), bracket ≤ 1e−9 relative.
+    // SST-2 point: 8.28912 (docs/math.md §10.10), bracket ≤ 1e−9 relative.
     assert!(
         lo <= 8.2891180 && up >= 8.2891179 && (up - lo) / lo <= 1e-9,
         "[{lo}, {up}]"

@@ -282,7 +282,7 @@ fn dpsgd_grid_sparse_sampling_rows() {
 /// (λ ≈ 30.9) is nearly a lattice (a record that is sampled contributes L ≈ 6.9), so the
 /// t-integrand is nearly periodic and the t-step must be small; the strip bound of the step once
 /// overflowed (e^{2πa/h} = ∞ gave a zero bound) and the bracket claimed δ(0.02956795869) = 1e−6.
-/// Reference: the same integral (MATH.md §6) in numpy, x-trapezoid step 4.75e−4 on [−12, 45],
+/// Reference: the same integral (docs/math.md §6.5) in numpy, x-trapezoid step 4.75e−4 on [−12, 45],
 /// t-trapezoid on [0, 1400) at steps 0.125 and 0.0625 (agree to 1e−12 relative):
 /// δ(0.02956795869) = 8.886767830e−7 (at step 0.5 the same sum gives 1.0138e−6).
 #[test]
@@ -298,7 +298,7 @@ fn nearly_lattice_tilted_law_needs_a_fine_t_step() {
     assert!(b.upper.unwrap() < 9.5e-7, "{b:?}");
 }
 
-/// The EW-Tune SST-2 point (MATH.md §4): ε ≈ 8.28912 (remove ordering).
+/// The EW-Tune SST-2 point (docs/math.md §10.10): ε ≈ 8.28912 (remove ordering).
 #[test]
 fn sst2_point() {
     let q = 2000.0 / 67349.0;

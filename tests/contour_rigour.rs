@@ -124,7 +124,7 @@ fn gaussian_delta_brackets_contain_the_closed_form_or_refuse() {
 }
 
 /// ln of a rigorous lower bound on ε(δ) for `steps` Poisson-subsampled Gaussian steps, remove
-/// ordering (docs/math-notes/contour.md, "event lower bound"): for the event A = {at least k of
+/// ordering (docs/math.md §15.1.3, "event lower bound"): for the event A = {at least k of
 /// the n steps have x_i > c}, δ(ε) ≥ Q(A) − e^ε P(A), with P(A) ≤ C(n,k)Φ̄(c)^k (union bound)
 /// and Q(A) ≥ Σ_{j=k}^{k+400} C(n,j)p^j(1−p)^{n−j}, p = (1−q)Φ̄(c) + qΦ̄(c−μ); hence
 /// ε(δ) ≥ ln(Q(A) − δ) − ln P(A), maximised over a grid of (c, k).

@@ -1,7 +1,7 @@
 //! The PLD accountant's certificates across its whole input class (issue #12): brackets
 //! contain the exact value or the call refuses, never a wrong bracket; budgets and
 //! tolerances are checked before anything is allocated; answers are pure functions of their
-//! inputs. The derivation of the subsampled lower bounds is in docs/math-notes/pld.md.
+//! inputs. The derivation of the subsampled lower bounds is in docs/math.md §15.3.4.
 
 use ewtune::accountant::pld::{GRID_BUDGET_RANGE, TOLERANCE_RANGE};
 use ewtune::accountant::{Accountant, PldAccountant, PldParams, Report};
@@ -168,7 +168,7 @@ fn ln_binomial_tail(k: u64, ln_p: f64, m: u64, upper: bool) -> f64 {
 
 /// A certified lower bound on δ(ε) of k Poisson-subsampled Gaussian steps (q, σ) in one
 /// ordering: the hockey-stick divergence sup_A Q(A) − e^ε P(A) at two families of events
-/// (docs/math-notes/pld.md, "Event lower bounds"): the sum of the k coordinates beyond a
+/// (docs/math.md §15.3.4, "Event lower bounds"): the sum of the k coordinates beyond a
 /// threshold, and the number of coordinates beyond μ/2. Remove: Q = mixture, P = N(0, 1);
 /// add: the roles swap and the events are complemented. The best event over a scan of
 /// thresholds is returned, computed in log space and lowered by 1e−9 relative for its f64

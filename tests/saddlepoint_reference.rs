@@ -131,7 +131,7 @@ fn dpsgd_brackets_are_consistent_with_the_dp_accounting_truth_bracket() {
 
 #[test]
 fn ewtune_sst2_upper_end_within_ten_percent_of_the_truth() {
-    // MATH.md §6: true ε(1e-5) ≈ 8.2891 (prv_accountant 8.2891 ± 0.01, dp_accounting
+    // docs/math.md §10.10: true ε(1e-5) ≈ 8.2891 (prv_accountant 8.2891 ± 0.01, dp_accounting
     // pessimistic 8.2893, contour inversion 8.28912), remove ordering.
     let (q, steps) = (2000.0 / 67349.0, 20 * (67349 / 2000));
     let rep = eps(&DpEvent::dpsgd(0.7865, q, steps), 1e-5, Adjacency::Remove);
@@ -165,7 +165,7 @@ fn parts(event: &DpEvent, delta: f64, fourier: FourierPart) -> BracketParts {
 
 #[test]
 fn ewtune_settings_brackets_are_tight_and_the_two_certified_parts_agree() {
-    // Four GLUE tasks (B = 2000, 20 epochs, MATH.md §9), remove ordering (the larger ε).
+    // Four GLUE tasks (B = 2000, 20 epochs, docs/math.md §9), remove ordering (the larger ε).
     // The Fourier part is the certified inversion of the tilted law (relative δ width ≤ ~1e-6):
     // the truth lies in it. The Kolmogorov-distance part (Berry–Esseen / DGG / always-valid) is an
     // independent certified bracket: the two must overlap. Its upper end is measured at
@@ -208,7 +208,7 @@ fn without_fourier_the_bracket_is_the_kolmogorov_one() {
     assert!(b.fourier.is_none() && b.fourier_error.is_none());
     let (lower, upper) = ends(&b.bracket);
     assert_eq!((lower, upper), ends(&b.kolmogorov));
-    // Truth 8.2891 (MATH.md §6); measured upper 8.871 (+7.0%).
+    // Truth 8.2891 (docs/math.md §10.10); measured upper 8.871 (+7.0%).
     assert!(lower <= 8.2891 && 8.2891 <= upper, "{b:?}");
     assert!(upper <= 1.08 * 8.2891, "{b:?}");
 }

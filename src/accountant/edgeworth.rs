@@ -22,7 +22,7 @@ pub struct EdgeworthParams {
     /// `Some(p)`: cumulants from the certified MPFR quadrature at p bits (midpoints);
     /// `None`: the fast f64 path.
     pub precision: Option<Precision>,
-    /// Also compute the certified Derumigny–Girard–Guyonvarch bracket (MATH.md §5, "The δ
+    /// Also compute the certified Derumigny–Girard–Guyonvarch bracket (docs/math.md §5.4, "The δ
     /// bracket"): cumulants from the certified quadrature at `precision` (128 bits when
     /// `None`), the order-1 series whatever `order` is.
     pub bracket: bool,
@@ -40,7 +40,7 @@ impl Default for EdgeworthParams {
 }
 
 /// The Edgeworth accountant: δ̃(ε) = SF̃_Q(ε) − e^ε SF̃_P(ε) from the summed cumulants of each
-/// side, ε̃(δ) by a bracketed root on the monotone envelope (MATH.md §4).
+/// side, ε̃(δ) by a bracketed root on the monotone envelope (docs/math.md §4).
 ///
 /// # Guarantee
 /// An **estimate**, not a bound (at the EW-Tune SST-2 point order 1 gives ε̃ = 7.99 against a
@@ -174,7 +174,7 @@ impl EdgeworthAccountant {
     /// use ewtune::event::DpEvent;
     ///
     /// // 4 Gaussian mechanisms with σ = 2 compose to μ = 1 GDP, where the series is exact:
-    /// // δ(1) = Φ(−1/2) − e·Φ(−3/2) (MATH.md §2).
+    /// // δ(1) = Φ(−1/2) − e·Φ(−3/2) (docs/math.md §2).
     /// let mut acc = EdgeworthAccountant::new(EdgeworthParams::default())?;
     /// acc.compose(&DpEvent::Gaussian { sigma: 2.0 }, 4)?;
     /// let r = acc.delta(1.0)?;

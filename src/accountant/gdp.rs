@@ -1,4 +1,4 @@
-//! The GDP / central-limit accountant of Bu et al. (MATH.md §7).
+//! The GDP / central-limit accountant of Bu et al. (docs/math.md §7).
 //!
 //! Every part of the composition is mapped to a Gaussian-DP parameter and the parameters add
 //! in quadrature: a Gaussian mechanism with noise multiplier σ composed n times is exactly
@@ -144,7 +144,7 @@ mod tests {
 
     #[test]
     fn gaussian_composition_is_exact_dong_roth_su() {
-        // MATH.md §2: μ_tot = 1 gives δ(0.5) = 2.3842170813e−01, δ(1) = 1.2693673751e−01.
+        // docs/math.md §2: μ_tot = 1 gives δ(0.5) = 2.3842170813e−01, δ(1) = 1.2693673751e−01.
         let mut a = GdpAccountant::new(Adjacency::AddRemove);
         a.compose(&DpEvent::Gaussian { sigma: 2.0 }, 4)
             .expect("test setup");

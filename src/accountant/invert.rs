@@ -1,4 +1,4 @@
-//! Inverting a δ(ε) curve: ε(δ) = the smallest ε ≥ 0 with δ(ε) ≤ δ (MATH.md §1), found by a
+//! Inverting a δ(ε) curve: ε(δ) = the smallest ε ≥ 0 with δ(ε) ≤ δ (docs/math.md §1), found by a
 //! grid scan for the crossing and a root finder inside that bracket.
 //!
 //! The true privacy curve is non-increasing, but approximations need not be; the scan reports

@@ -1,5 +1,5 @@
 //! The PLD accountant: certified upper and lower bounds from discretised privacy-loss
-//! distributions composed by FFT (MATH.md §1, §7; the numerics live in [`crate::pld`]).
+//! distributions composed by FFT (docs/math.md §1, §7, §11; the numerics live in [`crate::pld`]).
 
 use super::{Bracket, Guarantee, OrderingAccountant, OrderingAnswer, Query};
 use crate::error::{Error, Range, Result};

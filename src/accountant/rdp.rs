@@ -1,4 +1,4 @@
-//! The Rényi-DP (moments) accountant (MATH.md §7).
+//! The Rényi-DP (moments) accountant (docs/math.md §7).
 //!
 //! Per order α > 1 the Rényi divergence of each mechanism is computed in closed form or by
 //! the Mironov–Talwar–Zhang series, summed over the composition, and converted to (ε, δ)
@@ -449,7 +449,7 @@ mod tests {
 
     #[test]
     fn integer_order_matches_the_exact_moment_formula() {
-        // E_P[e^{jL}] for j = α − 1 is A_α (MATH.md §2 oracle): compare with a direct sum.
+        // E_P[e^{jL}] for j = α − 1 is A_α (docs/math.md §2 oracle): compare with a direct sum.
         let (q, sigma) = (0.01f64, 0.8f64);
         for alpha in [2u64, 3, 8, 20] {
             let mut direct = 0.0;

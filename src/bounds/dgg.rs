@@ -1,5 +1,5 @@
 //! The Derumigny–Girard–Guyonvarch (DGG) bounds on the first-order Edgeworth error, without the
-//! continuity assumption (MATH.md §5).
+//! continuity assumption (docs/math.md §5).
 //!
 //! For independent centred X_1..X_n with finite fourth moments, B̄² = (1/n)Σ E X_i²,
 //! λ3 = (1/n)Σ E X_i³/B̄³, K3 = (1/n)Σ E|X_i|³/B̄³, K4 = (1/n)Σ E X_i⁴/B̄⁴ and
@@ -11,7 +11,7 @@
 //!
 //! for every η ∈ (0, 1/3). Four setups: identically distributed (iid) or not (inid), with or
 //! without skewness (unskewed: λ3 = 0 is assumed and the skewness terms vanish). The formulas
-//! are those of MATH.md §5 (iid, skewed) and, for the other setups, of the same paper's
+//! are those of docs/math.md §5 (iid, skewed) and, for the other setups, of the same paper's
 //! Theorems A.2–A.3 (eqs. (11), (12), (17), (18)). The Berry–Esseen-type bound
 //! sup_x |P(S_n ≤ x) − Φ(x)| ≤ δ_n + |λ3|φ(0)/(6√n) follows by the triangle inequality.
 //!
@@ -280,7 +280,7 @@ fn edgeworth_term(setup: DggSetup, i: &DggInputs, eta: f64) -> Option<Interval> 
             div(&one, &pt(4.0).mul(&om2)),
             p2_576.clone(),
         ]);
-        // R̄ (MATH.md §5), D = 2π(1−3η)².
+        // R̄ (docs/math.md §5), D = 2π(1−3η)².
         let d = pt(2.0).mul(&pi_).mul(&om2);
         let cd = div(&c, &d);
         let cpi = div(&c, &pi_);

@@ -2,7 +2,7 @@
 //!
 //! - [`dgg`]: the Derumigny–Girard–Guyonvarch bounds on the distance between the CDF of a
 //!   standardised sum of independent centred variables and its first-order Edgeworth expansion
-//!   (MATH.md §5), and the Berry–Esseen-type bound derived from them;
+//!   (docs/math.md §5), and the Berry–Esseen-type bound derived from them;
 //! - [`berry_esseen`]: the classical Berry–Esseen bound with Shevtsova's constants.
 //!
 //! Every bound is computed in MPFR interval arithmetic with outward rounding and returned as an

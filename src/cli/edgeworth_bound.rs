@@ -1,5 +1,5 @@
 //! `ewtune edgeworth-bound`: the Derumigny–Girard–Guyonvarch bound on the first-order
-//! Edgeworth error of a standardised sum (MATH.md §5).
+//! Edgeworth error of a standardised sum (docs/math.md §5).
 
 use super::args::Format;
 use crate::bounds::dgg::check_eta;

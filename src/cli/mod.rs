@@ -32,7 +32,7 @@ pub enum Command {
     Delta(query::DeltaArgs),
     /// Cumulants κ1..κ6 of a mechanism's privacy loss, both sides, with certified enclosures.
     Cumulants(cumulants::CumulantsArgs),
-    /// The Derumigny–Girard–Guyonvarch bound on the first-order Edgeworth error (MATH.md §5).
+    /// The Derumigny–Girard–Guyonvarch bound on the first-order Edgeworth error (docs/math.md §5).
     EdgeworthBound(edgeworth_bound::EdgeworthBoundArgs),
     /// The main job: the EW-Tune setting (four GLUE tasks, δ = 1e-5 and 1e-6) by every accountant.
     Report(report::ReportArgs),

@@ -1,4 +1,4 @@
-//! `ewtune report`: the main job. ε at the EW-Tune setting (MATH.md §9) by every accountant,
+//! `ewtune report`: the main job. ε at the EW-Tune setting (docs/math.md §9) by every accountant,
 //! side by side, on an embedded default configuration (or `--config FILE.toml`).
 
 use crate::accountant::{build, AccountantConfig, AccountantKind, AccountantSettings, Report};

@@ -1,5 +1,5 @@
 //! The Edgeworth series of orders 0–3 for the distribution of a sum from its cumulants, and
-//! the approximate Edgeworth accountant's δ̃(ε) (MATH.md §4).
+//! the approximate Edgeworth accountant's δ̃(ε) (docs/math.md §4).
 //!
 //! Standardise z = (x − K1)/√K2, λ_j = K_j/K2^{j/2}. Then F(x) ≈ Φ(z) − φ(z)·poly(z) and the
 //! survival function is computed directly as SF(x) ≈ φ(z)·[R(z) + poly(z)] (R the Mills ratio),
@@ -124,7 +124,7 @@ impl Series {
 /// with ln δ̃ when positive.
 ///
 /// # Guarantee
-/// An estimate (biased in the tail: MATH.md §4); exact when K3..K6 vanish (Gaussian).
+/// An estimate (biased in the tail: docs/math.md §4); exact when K3..K6 vanish (Gaussian).
 ///
 /// # Errors
 /// [`Error::SeriesInvalid`] where either truncated survival function is ≤ 0.
@@ -216,7 +216,7 @@ mod tests {
 
     #[test]
     fn gaussian_delta_check_values() {
-        // MATH.md §2: μ_tot = 1.
+        // docs/math.md §2: μ_tot = 1.
         let d = gaussian_delta(1.0, 0.5);
         assert!((d - 2.3842170813e-01).abs() < 1e-11, "{d}");
         let d = gaussian_delta(1.0, 1.0);

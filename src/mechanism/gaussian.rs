@@ -1,4 +1,4 @@
-//! The Gaussian mechanism: P = N(0,1), Q = N(μ,1), μ = 1/σ (MATH.md §2).
+//! The Gaussian mechanism: P = N(0,1), Q = N(μ,1), μ = 1/σ (docs/math.md §2).
 
 use crate::cumulants::{CertifiedCumulants, Cumulants, MAX_ORDER};
 use crate::error::Result;

@@ -1,4 +1,4 @@
-//! The Laplace mechanism: P = Lap(0, b), Q = Lap(1, b), a = 1/b (MATH.md §2).
+//! The Laplace mechanism: P = Lap(0, b), Q = Lap(1, b), a = 1/b (docs/math.md §2).
 
 use crate::cumulants::{cumulants_from_moments, CertifiedCumulants, Cumulants, MAX_ORDER};
 use crate::error::Result;
@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn matches_math_md_check_values() {
-        // MATH.md §2, a = 0.5 (scale 2): κ1..κ4 under P.
+        // docs/math.md §2, a = 0.5 (scale 2): κ1..κ4 under P.
         let want = [
             -0.106530659712633,
             0.205997919978024,

@@ -1,6 +1,6 @@
 //! Privacy-loss random variables of the mechanisms the toolkit accounts for.
 //!
-//! Conventions (MATH.md §1–2): sensitivity 1; natural log; the *remove* ordering is the pair
+//! Conventions (docs/math.md §1–2): sensitivity 1; natural log; the *remove* ordering is the pair
 //! (P, Q) with P the law without the record's contribution (e.g. N(0, 1)) and Q with it
 //! (e.g. N(μ, 1)), PLLR L = log dQ/dP; the *add* ordering is the swapped pair, PLLR −L.
 //! "Add/remove" adjacency is covered by the maximum over both orderings.

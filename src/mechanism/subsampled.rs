@@ -1,4 +1,4 @@
-//! The Poisson-subsampled Gaussian mechanism (one DP-SGD step), MATH.md §2.
+//! The Poisson-subsampled Gaussian mechanism (one DP-SGD step), docs/math.md §2.
 //!
 //! Remove ordering: P = N(0,1), Q = (1 − q)N(0,1) + qN(μ,1), L(x) = log(1 − q + q e^{μx−μ²/2}).
 //! No closed-form cumulants: they are integrated ([`crate::special::quadrature`]). q = 1 is the
@@ -142,7 +142,7 @@ impl SubsampledGaussian {
         (m[0][1] / m[0][0], m[1][1] / m[1][0])
     }
 
-    /// Certified cumulants of the remove ordering at `precision` (MATH.md §2 quadrature).
+    /// Certified cumulants of the remove ordering at `precision` (docs/math.md §13 quadrature).
     ///
     /// # Errors
     /// [`crate::Error::PrecisionExhausted`] if the quadrature fails.

@@ -1,4 +1,4 @@
-//! Certified brackets read off a composed connect-the-dots pmf (MATH.md §7): the upper end
+//! Certified brackets read off a composed connect-the-dots pmf (docs/math.md §7): the upper end
 //! directly, three lower ends (deterministic shift, Hoeffding, second order) from the same
 //! pmf, and the grid spacing that makes the bracket a given width.
 

@@ -1,5 +1,5 @@
 //! Q-side laws of the privacy loss of each mechanism and their discretisation on a grid
-//! (MATH.md §1–2, §7).
+//! (docs/math.md §1–2, §11).
 //!
 //! Each law is given by its continuous part (CDF F and survival function S, both evaluated
 //! directly so that either tail keeps full relative precision) and its atoms. The loss of
@@ -60,7 +60,7 @@ fn x_of(q: f64, mu: f64, l: f64) -> f64 {
     (ln_v - q.ln() + 0.5 * mu * mu) / mu
 }
 
-/// L(x) = ln(1 − q + q e^{μx − μ²/2}) evaluated stably (MATH.md §2).
+/// L(x) = ln(1 − q + q e^{μx − μ²/2}) evaluated stably (docs/math.md §2).
 fn l_of(q: f64, mu: f64, x: f64) -> f64 {
     let w = mu * x - 0.5 * mu * mu;
     let u = q * w.exp_m1();
@@ -382,7 +382,7 @@ impl LossLaw {
     /// far-tail bin that needs the log path with a larger error is counted as lifted mass),
     /// else the largest log-path error over the window, with |ln Q| ≤ 745 (smaller Q-masses
     /// are skipped), |ln P| ≤ |ln Q| + |ℓ| + h (ρ ∈ [e^{−h}, 1]) and |ℓ| ≤ L = the window's
-    /// reach (MATH.md §PLD log-space split).
+    /// reach (docs/math.md#pld-log-space-split).
     pub fn split_error_cap(&self, h: f64, tau: f64) -> f64 {
         const U: f64 = f64::EPSILON / 2.0;
         let (lo, hi) = self.window(tau);
@@ -419,7 +419,7 @@ impl LossLaw {
     /// random rounding ℓ ↦ R(ℓ) applied independently to every summand, it satisfies
     /// R(ℓ) − ℓ ∈ (−h, h + 2η) and E[R(ℓ)] − ℓ ≤ h²/8 + 5η + 300u·h/(1 − e^{−h}) (the exact
     /// split is mean-increasing by at most h²/8 for every h, by Hoeffding's lemma since
-    /// E[e^{−R}] = e^{−ℓ} (MATH.md §PLD mean shift); the margin adds
+    /// E[e^{−R}] = e^{−ℓ} (docs/math.md#pld-mean-shift); the margin adds
     /// at most 3η + 300u·h/(1 − e^{−h}); boundary misplacement 2η), which is what the
     /// accountant's lower bound uses. The value error of Q_k (64u relative) goes to `err2`.
     ///

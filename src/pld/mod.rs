@@ -1,5 +1,5 @@
 //! Discretised privacy-loss distributions (PLDs) and their composition by FFT
-//! (MATH.md §1, §7).
+//! (docs/math.md §1, §7, §11).
 //!
 //! A [`Pmf`] is the Q-side law of a privacy loss rounded onto the grid ℓ_k = k·h, plus an
 //! atom at +∞. The accountant's default is the connect-the-dots discretisation

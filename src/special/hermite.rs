@@ -14,7 +14,7 @@ pub fn he(n: usize, z: f64) -> f64 {
     b
 }
 
-/// The Edgeworth survival-function correction poly(z) of order `order` ≤ 3 (MATH.md §4):
+/// The Edgeworth survival-function correction poly(z) of order `order` ≤ 3 (docs/math.md §4):
 /// SF(x) ≈ φ(z)·[R(z) + poly(z)] with standardised cumulants `lambda[j]` = λ_j (index j = 3..=5
 /// used; indices below 3 ignored).
 ///

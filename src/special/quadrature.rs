@@ -3,9 +3,9 @@
 //! Integrands are g(x) = e^{λL(x)}·(L(x) − c)^k·φ(x) with P = N(0,1) and
 //! L(x) = log(1 − q + q·e^{μx − μ²/2}), μ = 1/σ (the remove ordering's PLLR). λ = 0 gives
 //! P-side moments, λ = 1 Q-side moments (E_Q[f(L)] = E_P[e^L f(L)]), other λ the tilted
-//! moments and the CGF (λ integer: the binomial oracle of MATH.md §2).
+//! moments and the CGF (λ integer: the binomial oracle of docs/math.md §2).
 //!
-//! # Method (MATH.md §2, "Certified quadrature that works")
+//! # Method (docs/math.md §13, "Certified quadrature that works")
 //! The trapezoid rule with step h = 2^{−m} (exact binary nodes) on [−T, T], each term evaluated
 //! as an MPFR [`Interval`] with directed rounding, plus two error terms added outward:
 //! - **discretisation**: g is analytic in the strip |Im x| < π/μ and, for |Im x| ≤ a ≤ π/(3μ),

@@ -1,4 +1,4 @@
-//! Exact certified accounting by inversion along the saddle-point contour (MATH.md §6).
+//! Exact certified accounting by inversion along the saddle-point contour (docs/math.md §6).
 //!
 //! For the composed PLLR S = Σ L_i under P, f(s) = (e^s − e^ε)_+ has two-sided Laplace transform
 //! e^{(1−z)ε}/(z(z−1)) for Re z > 1, so for every λ > 1
@@ -53,7 +53,7 @@
 //!   δ(ε) = (1/2π)∫ĥ(λ+it)(Mⁿ − M_wⁿ)(λ+it)dt + R, where Mⁿ − M_wⁿ is the transform of the
 //!   nonnegative measure P^{⊗n} − (wP)^{⊗n} (so the inversion formula holds for it, and
 //!   |Mⁿ − M_wⁿ|(λ'+it) ≤ M(λ')ⁿ keeps the strip bound of the step), and
-//!   0 ≤ R = E_{(wP)^{⊗n}}[(e^S − e^ε)₊] ≤ min_{λ'} e^{−(λ'−1)ε}h_max(λ')M_w(λ')ⁿ (MATH.md §6,
+//!   0 ≤ R = E_{(wP)^{⊗n}}[(e^S − e^ε)₊] ≤ min_{λ'} e^{−(λ'−1)ε}h_max(λ')M_w(λ')ⁿ (docs/math.md §6,
 //!   h ≤ h_max), added to δ_up only. M_w comes from the certified windowed quadrature
 //!   ([`transform::subsampled_mgf_windowed`]); the tail uses
 //!   |Mⁿ − M_wⁿ| ≤ n|M_{1−w}|M(λ)^{n−1} with the shifted-contour bound |M_{1−w}(λ+it)| ≤ B(t)
@@ -69,7 +69,7 @@
 //! bisection on δ_up (a certified upper bound on ε) and on δ_low (a certified lower bound).
 //!
 //! # References
-//! MATH.md §6; Alghamdi et al., *The Saddle-Point Method in Differential Privacy* (ICML 2023) for
+//! docs/math.md §6; Alghamdi et al., *The Saddle-Point Method in Differential Privacy* (ICML 2023) for
 //! the saddle point; Trefethen & Weideman (2014), Thm 5.1.
 
 use self::transform::{
@@ -181,7 +181,7 @@ pub struct ContourInfo {
 /// gives δ(0) ≤ δ.
 ///
 /// # References
-/// MATH.md §6.
+/// docs/math.md §6.
 #[derive(Debug, Clone)]
 pub struct ContourAccountant {
     params: ContourParams,

@@ -315,7 +315,7 @@ impl Plan {
 
     /// ln of the Chernoff bound δ(ε) ≤ min_{λ'} h_max(λ')·M(λ')·e^{−(λ'−1)ε} over
     /// [`CHERNOFF_LAMBDAS`] (the affordable ones), h_max(λ') = ((λ'−1)/λ')^{λ'}/(λ'−1) the
-    /// largest value of (e^s − e^ε)₊·e^{−λ's + (λ'−1)ε} (MATH.md §6); M(λ') from
+    /// largest value of (e^s − e^ε)₊·e^{−λ's + (λ'−1)ε} (docs/math.md §6); M(λ') from
     /// [`Transform::ln_mgf_upper`]. Valid for every ε ≥ 0; +∞ when no λ' is usable.
     pub(super) fn ln_chernoff(&self, epsilon: f64) -> f64 {
         CHERNOFF_LAMBDAS

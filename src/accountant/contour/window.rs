@@ -49,7 +49,7 @@ pub(super) struct WindowRemainder {
 
 impl WindowRemainder {
     /// ln of R ≤ min_{λ'} e^{−(λ'−1)ε}·h_max(λ')·M_w(λ')ⁿ, h_max = ((λ'−1)/λ')^{λ'}/(λ'−1)
-    /// (MATH.md §6).
+    /// (docs/math.md §6).
     pub(super) fn ln_bound(&self, epsilon: f64) -> f64 {
         self.table
             .iter()

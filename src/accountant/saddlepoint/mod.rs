@@ -1,6 +1,6 @@
 //! The saddle-point (tilted) accountant: an estimate of δ(ε) and ε(δ) from the tilted
 //! representation of the privacy curve, with a certified bracket whose cost does not grow with
-//! the number of steps (MATH.md §6).
+//! the number of steps (docs/math.md §6).
 //!
 //! For one ordering with per-summand CGF K_i and counts n_i (S = Σ L_i, nK(λ) := Σ n_i K_i(λ)),
 //! for every λ > 1 exactly
@@ -28,7 +28,7 @@
 //!   the certified upper end (golden section; the chosen λ is then certified).
 //! - **Fourier part** (`fourier`, default [`FourierPart::WhenLoose`]):
 //!   E_λ[h_λ(S − ε)] = (1/2π)∫ ĥ_λ(t)·E_λ e^{it(S−ε)} dt exactly, which is the contour integral
-//!   of MATH.md §6 at the same kind of tilt; its certified evaluation
+//!   of docs/math.md §6 at the same kind of tilt; its certified evaluation
 //!   ([`super::contour::ContourAccountant`], relative δ tolerance `FOURIER_TOLERANCE`) is a
 //!   second certified bracket from the same tilted representation, and the reported bracket is
 //!   the intersection (each end the better one; an intersection of certified brackets is

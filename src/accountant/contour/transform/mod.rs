@@ -1,5 +1,5 @@
 //! The moment generating function M(z) = E_P[e^{zL}] of a privacy loss at complex z = λ + it,
-//! with an explicit error bound, for the contour accountant (MATH.md §6).
+//! with an explicit error bound, for the contour accountant (docs/math.md §6).
 //!
 //! Conventions: for the remove ordering L is the remove PLLR under P. The add ordering has PLLR
 //! −L under P_add = Q, so M_add(z) = E_Q[e^{−zL}] = E_P[e^{(1−z)L}] = M_remove(1 − z).
@@ -1072,7 +1072,7 @@ mod tests {
     use super::*;
     use crate::mechanism::{Laplace, SubsampledGaussian};
 
-    /// MATH.md §2 oracle: E_P[e^{jL}] = Σ C(j,i)(1−q)^{j−i}q^i e^{i(i−1)μ²/2}.
+    /// docs/math.md §2 oracle: E_P[e^{jL}] = Σ C(j,i)(1−q)^{j−i}q^i e^{i(i−1)μ²/2}.
     fn oracle(q: f64, mu: f64, j: u32) -> f64 {
         let mut terms = Vec::new();
         for i in 0..=j {
