@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command (the README's, and what .ci/run calls): system set-up, the whole
-# suite, then the CUDA-feature build and its tests, which need no GPU and no CUDA install:
+# suite, the library-alone check, the Python package, then the CUDA-feature build and its tests, which need no GPU and no CUDA install:
 # kernels are compiled by NVRTC from the PyPI wheel when it can be installed (the test says
 # SKIPPED otherwise), and GPU parity skips with a message when no device is present.
 set -euo pipefail
@@ -11,6 +11,9 @@ bash scripts/setup.sh
 bash scripts/fetch-data.sh --spam || echo "test.sh: harness data not fetched; real-data checks will skip" >&2
 cargo test --release
 bash scripts/check-library.sh
+# The Python package (python/): a venv with maturin, dp-accounting and pytest from PyPI, the
+# wheel built against the library alone, dp_accounting's own accountant contract suite.
+bash scripts/test-python.sh
 nvrtc_dir="${NVRTC_DIR:-$HOME/.cache/ewtune-nvrtc}"
 if [ ! -d "$nvrtc_dir/nvidia/cuda_nvrtc/lib" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --target "$nvrtc_dir" \

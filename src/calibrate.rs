@@ -395,12 +395,12 @@ fn validate(p: &CalibrationParams) -> Result<Fixed> {
 /// `p.accountant` itself.
 fn fast_search_options(p: &CalibrationParams) -> Option<AccountantConfig> {
     match &p.accountant {
-        AccountantConfig::Edgeworth(e) if e.precision.is_some() && !e.bracket => {
-            Some(AccountantConfig::Edgeworth(crate::accountant::EdgeworthParams {
+        AccountantConfig::Edgeworth(e) if e.precision.is_some() && !e.bracket => Some(
+            AccountantConfig::Edgeworth(crate::accountant::EdgeworthParams {
                 precision: None,
                 ..e.clone()
-            }))
-        }
+            }),
+        ),
         _ => None,
     }
 }

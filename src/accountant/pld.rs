@@ -16,10 +16,6 @@ pub const DEFAULT_TOLERANCE: f64 = 5e-3;
 /// the floating-point error floor of the FFT rather than by the grid, so a tolerance there
 /// could not be honoured; [`PldAccountant::new`] rejects it.
 pub const TOLERANCE_RANGE: Range = Range::closed(1e-6, 0.5);
-/// Finest tolerance taken from the shared `AccountantOptions::tolerance` (whose CLI default,
-/// 1e−9, is meant for the series accountants); finer grids are available through
-/// [`PldParams::tolerance`] directly.
-pub const MIN_SHARED_TOLERANCE: f64 = 1e-3;
 /// Accepted [`PldParams::max_grid_points`] (the CLI's `--grid-budget`): 1024 to 2^27 points.
 /// The FFT buffers take about 5 f64 (40 bytes) per point, so the largest budget needs about
 /// 5.4 GB; larger budgets are rejected before anything is allocated.

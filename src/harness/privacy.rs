@@ -57,13 +57,7 @@ pub fn calibrate_sigma(
         rel_tol,
         ..crate::calibrate::CalibrationParams::default()
     })?;
-    let r = dpsgd_epsilon(
-        config,
-        info.sigma,
-        sampling_rate,
-        steps.max(1),
-        delta,
-    )?;
+    let r = dpsgd_epsilon(config, info.sigma, sampling_rate, steps.max(1), delta)?;
     let mut notes = info.notes;
     notes.extend(r.notes);
     Ok(Calibration {
@@ -100,7 +94,13 @@ pub fn epsilon_all(
         .iter()
         .map(|&k| {
             let t0 = std::time::Instant::now();
-            match dpsgd_epsilon(&settings.config(k), sigma, sampling_rate, steps.max(1), delta) {
+            match dpsgd_epsilon(
+                &settings.config(k),
+                sigma,
+                sampling_rate,
+                steps.max(1),
+                delta,
+            ) {
                 Ok(mut r) => {
                     r.seconds = t0.elapsed().as_secs_f64();
                     EpsilonRow {

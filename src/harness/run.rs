@@ -512,7 +512,9 @@ pub fn run(
         let last = t + 1 == steps;
         if last || (t + 1) % cfg.train.log_every.max(1) == 0 {
             let spent = (cfg.train.private)
-                .then(|| crate::calibrate::dpsgd_epsilon(&acc_config, sigma, q, t + 1, cfg.privacy.delta))
+                .then(|| {
+                    crate::calibrate::dpsgd_epsilon(&acc_config, sigma, q, t + 1, cfg.privacy.delta)
+                })
                 .transpose()?;
             let rec = step_record(t, &st, spent.as_ref(), secs);
             let line = serde_json::to_string(&rec).map_err(|e| Error::Parse {
