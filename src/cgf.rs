@@ -163,6 +163,16 @@ pub fn cgf_certified(
         }
         Mechanism::SubsampledGaussian(s) => {
             let est = cgf_f64(mech, dir, lambda)?;
+            if !est.mean.is_finite() {
+                // The centre of the certified quadrature is this f64 estimate; where it
+                // overflows (very large tilts) nothing can be certified at this λ.
+                return Err(Error::NotCertified(format!(
+                    "the f64 estimate of the tilted mean at lambda = {lambda} is not finite (sigma = {}, sampling_rate = {}, {} ordering); no certified moments there",
+                    s.sigma(),
+                    s.sampling_rate(),
+                    dir.name()
+                )));
+            }
             let loss: SubsampledLoss = s.loss();
             let (tilt, sign) = match dir {
                 Direction::Remove => (

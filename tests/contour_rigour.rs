@@ -289,3 +289,45 @@ fn former_hangs_and_aborts_return() {
         refusal_ok(&format!("steps={steps}"), &e);
     }
 }
+
+/// Just below the add ordering's largest loss n·ln(1/(1−q)) the add ordering's saddle point runs
+/// off to λ ~ 1e5 and its contour refuses; under add-remove that ordering then gets its certified
+/// Chernoff bracket [0, U], and the report stands only because the remove ordering decides the
+/// maximum (bracket still within the width limit). Alone, the add ordering refuses.
+#[test]
+fn add_ordering_near_its_largest_loss_falls_back_to_chernoff_under_add_remove() {
+    for (sigma, q, steps) in [(1.0, 0.01, 100u64), (0.8, 0.004, 100), (2.0, 0.02, 50)] {
+        let ev = DpEvent::dpsgd(sigma, q, steps);
+        let max_loss = -(steps as f64) * (-q).ln_1p();
+        for frac in [0.995, 0.999] {
+            let eps = frac * max_loss;
+            let both = contour(Adjacency::AddRemove, &ev);
+            let remove = contour(Adjacency::Remove, &ev);
+            let r = match both.delta(eps) {
+                Ok(r) => r,
+                Err(e) => {
+                    refusal_ok(&format!("add-remove {sigma} {q} {steps} {eps}"), &e);
+                    continue;
+                }
+            };
+            let rr = remove.delta(eps).expect("the remove ordering answers");
+            let (lo, up) = (r.lower.unwrap(), r.upper.unwrap());
+            // The add ordering cannot raise the maximum above the remove bracket by more than
+            // the width limit, and the combined bracket contains the remove ordering's.
+            assert!(
+                lo >= rr.lower.unwrap() && up >= rr.upper.unwrap(),
+                "{r:?} vs {rr:?}"
+            );
+            assert!(up - lo <= 1e-3 * up, "{r:?}");
+            let add = r
+                .orderings
+                .iter()
+                .find(|o| o.direction == Direction::Add)
+                .unwrap();
+            assert!(
+                add.lower.unwrap() >= 0.0 && add.upper.unwrap() > 0.0,
+                "{add:?}"
+            );
+        }
+    }
+}

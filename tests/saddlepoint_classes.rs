@@ -107,7 +107,12 @@ fn small_sampling_rates_with_large_tilts_answer_with_certified_brackets() {
         let Some(r) = timed(&format!("eps={eps}"), || a.delta(eps)) else {
             continue;
         };
-        let t = c.delta(eps).unwrap();
+        // Compared with contour where contour answers (it refuses capped, wide brackets).
+        let t = match c.delta(eps) {
+            Ok(t) => t,
+            Err(Error::NotCertified(_)) => continue,
+            Err(e) => panic!("contour at eps={eps}: {e:?}"),
+        };
         assert!(
             r.lower.unwrap() <= t.upper.unwrap() && t.lower.unwrap() <= r.upper.unwrap(),
             "eps={eps}: {r:?} vs {t:?}"

@@ -537,13 +537,41 @@ impl OrderingAccountant for ContourAccountant {
     }
 
     fn delta_for(&self, direction: Direction, epsilon: f64) -> Result<OrderingAnswer> {
-        let (b, info) = self.delta_enclosure(direction, epsilon)?;
-        Ok(answer_with_note(b, direction, &info))
+        match self.delta_enclosure(direction, epsilon) {
+            Ok((b, info)) => Ok(answer_with_note(b, direction, &info)),
+            Err(Error::NotCertified(why)) if self.params.adjacency == Adjacency::AddRemove => {
+                // The other ordering may still decide the maximum: this ordering gets the
+                // certified Chernoff bracket [0, U]; `finish` refuses the report unless the
+                // combined bracket is within the width limit.
+                let plan = Plan::new(&self.composition, direction);
+                // exp of a very negative bound underflows: keep a positive upper end (an end
+                // of 0 would claim δ = 0, which the bound does not say).
+                let up = plan
+                    .ln_chernoff(epsilon)
+                    .exp()
+                    .max(f64::from_bits(1))
+                    .min(1.0);
+                Ok(fallback_answer(direction, up, &why))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn epsilon_for(&self, direction: Direction, delta: f64) -> Result<OrderingAnswer> {
-        let (b, info) = self.epsilon_enclosure(direction, delta)?;
-        Ok(answer_with_note(b, direction, &info))
+        match self.epsilon_enclosure(direction, delta) {
+            Ok((b, info)) => Ok(answer_with_note(b, direction, &info)),
+            Err(Error::NotCertified(why)) if self.params.adjacency == Adjacency::AddRemove => {
+                let plan = Plan::new(&self.composition, direction);
+                let up = plan
+                    .chernoff_epsilon(delta)
+                    .min(plan.loss_max.unwrap_or(f64::INFINITY));
+                if !up.is_finite() {
+                    return Err(Error::NotCertified(why));
+                }
+                Ok(fallback_answer(direction, up, &why))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// A δ bracket is vacuous when it is [0, 1] (or wider); an ε bracket never is (a refusal
@@ -564,6 +592,25 @@ impl OrderingAccountant for ContourAccountant {
             Query::Epsilon => 0.5 * (lo + up),
             Query::Delta => report.value(),
         };
+        // An ordering answered by the Chernoff fallback is acceptable only where the other
+        // ordering decides the maximum: otherwise the bracket would be far wider than asked.
+        if report.notes.iter().any(|n| n.contains(FALLBACK_NOTE))
+            && up - lo > self.capped_width_limit() * up.max(f64::MIN_POSITIVE)
+        {
+            let why: Vec<&String> = report
+                .notes
+                .iter()
+                .filter(|n| n.contains(FALLBACK_NOTE))
+                .collect();
+            return Err(Error::NotCertified(format!(
+                "contour: the combined bracket [{lo:e}, {up:e}] is wider than {:e} relative; {}",
+                self.capped_width_limit(),
+                why.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )));
+        }
         if value > 0.0 {
             report
                 .notes
@@ -572,6 +619,17 @@ impl OrderingAccountant for ContourAccountant {
         report.set_value(value.clamp(lo, up));
         Ok(())
     }
+}
+
+/// Marks the note of an ordering answered by the Chernoff fallback.
+const FALLBACK_NOTE: &str = "contour refused, Chernoff bracket used";
+
+/// One ordering answered by its certified Chernoff bracket [0, `up`] where the contour refused.
+fn fallback_answer(dir: Direction, up: f64, why: &str) -> OrderingAnswer {
+    OrderingAnswer::new(Bracket::certified(0.0, 0.5 * up, up)).with_note(format!(
+        "{} ordering: {FALLBACK_NOTE} [0, {up:e}] ({why})",
+        dir.name()
+    ))
 }
 
 fn answer_with_note(b: Enclosure, dir: Direction, info: &Option<ContourInfo>) -> OrderingAnswer {

@@ -338,6 +338,28 @@ impl Plan {
             .fold(f64::INFINITY, f64::min)
     }
 
+    /// The smallest ε at which the Chernoff bound of [`Plan::ln_chernoff`] is ≤ δ: for each λ',
+    /// ln h_max(λ') + ln M(λ') − (λ'−1)ε ≤ ln δ solved for ε, minimised over λ' (rounded up).
+    /// A certified upper bound on ε(δ) for every δ ∈ (0, 1); +∞ when no λ' is usable.
+    pub(super) fn chernoff_epsilon(&self, delta: f64) -> f64 {
+        let ln_delta = delta.ln();
+        CHERNOFF_LAMBDAS
+            .iter()
+            .filter(|&&lp| self.affordable(lp))
+            .map(|&lp| {
+                let ln_hmax = lp * (-1.0 / lp).ln_1p() - (lp - 1.0).ln();
+                let num = self.ln_m_upper(lp) + ln_hmax - ln_delta;
+                let slack = 8.0 * UNIT_ROUNDOFF * (num.abs() + ln_delta.abs() + ln_hmax.abs());
+                let e = (num + slack) / (lp - 1.0);
+                if e.is_nan() {
+                    f64::INFINITY
+                } else {
+                    (e * (1.0 + 4.0 * UNIT_ROUNDOFF)).max(0.0)
+                }
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+
     /// The saddle-point approximation ln δ ≈ φ(λ) − ½ln(2πφ''(λ)) (for initial guesses only).
     pub(super) fn ln_delta_saddle(&self, epsilon: f64) -> Result<(f64, f64)> {
         let lam = self.saddle(epsilon)?;
