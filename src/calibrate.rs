@@ -398,7 +398,7 @@ fn fast_search_options(p: &CalibrationParams) -> Option<AccountantConfig> {
         AccountantConfig::Edgeworth(e) if e.precision.is_some() && !e.bracket => Some(
             AccountantConfig::Edgeworth(crate::accountant::EdgeworthParams {
                 precision: None,
-                ..e.clone()
+                ..*e
             }),
         ),
         _ => None,
