@@ -593,7 +593,9 @@ impl OrderingAccountant for ContourAccountant {
             Query::Delta => report.value(),
         };
         // An ordering answered by the Chernoff fallback is acceptable only where the other
-        // ordering decides the maximum: otherwise the bracket would be far wider than asked.
+        // ordering decides the maximum (otherwise the bracket would be far wider than asked),
+        // or where the whole bracket is below the smallest normal f64 (width ≤ limit·2.2e-308:
+        // e.g. δ(10⁶) ∈ [0, 5e-324] is certified and says all there is to say).
         if report.notes.iter().any(|n| n.contains(FALLBACK_NOTE))
             && up - lo > self.capped_width_limit() * up.max(f64::MIN_POSITIVE)
         {
