@@ -337,8 +337,9 @@ pub trait OrderingAccountant: Send {
     /// The composition so far.
     fn composition(&self) -> &Composition;
 
-    /// Add a validated composition to the state (the default merges it into the stored
-    /// [`Composition`]; accountants that keep derived state update it here).
+    /// Add a validated composition to the state: merge it into the stored [`Composition`]
+    /// ([`Composition::merge`]) and update any state derived from it (Edgeworth's summed
+    /// cumulants, RDP's cached curve).
     ///
     /// # Errors
     /// A failure computing derived state; the state must then be left unchanged.
