@@ -17,14 +17,20 @@ OUT=${2:-results/harness-gpu}
 mkdir -p "$OUT"
 [ -x "$BIN" ] || { echo "gpu-check: $BIN not found or not executable (build with --features cuda and carry it)" >&2; exit 1; }
 # Optional NVRTC from the PyPI wheel if the machine has no CUDA toolkit on the library path.
-for d in /tmp/nvrtc/nvidia/cuda_nvrtc/lib /usr/local/cuda/lib64; do
-  [ -d "$d" ] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
+# Searched: the wheel unpacked under /tmp/nvrtc, the CUDA toolkit, and the nvidia-cuda-nvrtc wheel
+# of a Python environment (PyTorch's images ship one).
+for d in /tmp/nvrtc/nvidia/cuda_nvrtc/lib /usr/local/cuda/lib64 \
+         /usr/local/lib/python3*/dist-packages/nvidia/cu13/lib \
+         /opt/*/.venv/lib/python3*/site-packages/nvidia/cu13/lib \
+         /opt/*/.venv/lib/python3*/site-packages/nvidia/cuda_nvrtc/lib; do
+  [ -d "$d" ] && ls "$d"/libnvrtc.so* >/dev/null 2>&1 && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
 done
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "host: $(hostname)"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "nvidia-smi: unavailable"
   nproc | sed 's/^/cpu cores: /'
+  echo "LD_LIBRARY_PATH: ${LD_LIBRARY_PATH:-}"
   "$BIN" --version
 } | tee "$OUT/machine.txt"
 timeout 240 "$BIN" harness-check --parity-steps 50 --timed-steps 30 --batch 256,1024,4096 \

@@ -310,7 +310,7 @@ fn resume_equals_uninterrupted() {
     }
 }
 
-/// A tiny end-to-end run: σ calibrated to ε = 4 at δ = 1e-5 by the Edgeworth accountant,
+/// A tiny end-to-end run: σ calibrated to ε = 4 at δ = 1e-5 by the default (contour) accountant,
 /// the log's final ε is that ε (to 1e-9 relative), the head learns the separable synthetic
 /// task (test accuracy > 0.8), and the report lists every accountant.
 #[test]
@@ -507,7 +507,7 @@ fn cli_train_stop_and_resume() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("calibrated by edgeworth"), "{stdout}");
+    assert!(stdout.contains("calibrated by contour"), "{stdout}");
     assert!(stdout.contains("epsilon edgeworth"), "{stdout}");
     std::fs::write(&path, "[data]\nsource = \"synthetic\"\nbogus = 1\n").expect("write");
     let out = assert_cmd::Command::cargo_bin("ewtune")
