@@ -8,7 +8,8 @@
 # It (1) prints the driver/GPU, (2) runs `ewtune harness-check`: CPU-vs-CUDA parity of the
 # parameters after K private steps (linear/SGD and MLP/Adam; pass = max |Δθ|/(1+|θ|) <= 1e-5)
 # and the step time of a private step (ghost norms + clipping + Philox noise) against a
-# non-private step (sigma = 0, C = inf) for expected batches 256/1024/4096, and (3) a 30-step
+# non-private step (sigma = 0, C = inf) for expected batches 256/1024/4096 (CUDA and CPU), the
+# same parity with the committed PTX instead of NVRTC (EWTUNE_CUDA_KERNELS=ptx), and (3) a 30-step
 # `ewtune train --backend cuda` smoke run. Budget: well under 5 minutes on an H100/H200.
 # Results: $OUT/harness-gpu.json (commit under results/harness-gpu/ with the machine noted).
 set -euo pipefail
@@ -33,8 +34,11 @@ done
   echo "LD_LIBRARY_PATH: ${LD_LIBRARY_PATH:-}"
   "$BIN" --version
 } | tee "$OUT/machine.txt"
-timeout 240 "$BIN" harness-check --parity-steps 50 --timed-steps 30 --batch 256,1024,4096 \
+timeout 240 "$BIN" harness-check --parity-steps 50 --timed-steps 30 --batch 256,1024,4096 --cpu \
   --out "$OUT/harness-gpu.json" > /dev/null
+# The committed-PTX fallback on the same device (as used where NVRTC is missing).
+EWTUNE_CUDA_KERNELS=ptx timeout 120 "$BIN" harness-check --parity-steps 50 --timed-steps 10 \
+  --batch 1024 --out "$OUT/harness-gpu-ptx.json" > /dev/null
 # Smoke run of the CLI on the CUDA backend (synthetic embeddings, calibrated sigma).
 CFG=$(mktemp --suffix=.toml)
 cat > "$CFG" <<TOML

@@ -25,6 +25,8 @@ pub struct Parity {
     pub max_scaled_diff: f64,
     /// Whether max_scaled_diff ≤ 1e-5.
     pub pass: bool,
+    /// The device and where its kernels came from (NVRTC or the committed PTX).
+    pub device: String,
 }
 
 /// CPU vs CUDA over `steps` private steps for the linear/SGD and MLP/Adam heads on synthetic
@@ -79,6 +81,7 @@ pub fn parity(steps: u64) -> Result<Vec<Parity>> {
             steps,
             max_scaled_diff: m,
             pass: m <= 1e-5,
+            device: gpu.info.clone(),
         });
     }
     Ok(out)

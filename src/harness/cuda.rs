@@ -1,6 +1,7 @@
 //! The CUDA backend (feature `cuda`): our own f64 kernels (`kernels/dpsgd.cu`) through cudarc
 //! with dynamic loading, compiled at run time by NVRTC for `compute_90`, or loaded from the
-//! committed PTX (`kernels/dpsgd.ptx`, NVRTC 12.2, PTX ISA 8.2) when NVRTC is absent. Nothing
+//! committed PTX (`kernels/dpsgd.ptx`, NVRTC 12.2, PTX ISA 8.2) when NVRTC is absent
+//! (`EWTUNE_CUDA_KERNELS=ptx` forces the committed PTX, `=nvrtc` forbids the fallback). Nothing
 //! CUDA is needed to build.
 //!
 //! One step = four launches on the default stream: `hidden_forward` (MLP), `output_backward`
@@ -91,6 +92,28 @@ mod imp {
         }
     }
 
+    /// Where the kernels come from: `EWTUNE_CUDA_KERNELS` = `auto` (default: NVRTC, else the
+    /// committed PTX), `nvrtc` (NVRTC or fail) or `ptx` (the committed PTX, to check the fallback
+    /// on a machine that has NVRTC).
+    enum KernelChoice {
+        Auto,
+        Nvrtc,
+        Ptx,
+    }
+
+    fn kernel_choice() -> Result<KernelChoice> {
+        match std::env::var("EWTUNE_CUDA_KERNELS").as_deref() {
+            Err(_) | Ok("") | Ok("auto") => Ok(KernelChoice::Auto),
+            Ok("nvrtc") => Ok(KernelChoice::Nvrtc),
+            Ok("ptx") => Ok(KernelChoice::Ptx),
+            Ok(other) => Err(Error::invalid(
+                "EWTUNE_CUDA_KERNELS",
+                other,
+                "must be one of auto, nvrtc, ptx",
+            )),
+        }
+    }
+
     struct Kernels {
         hidden_forward: CudaFunction,
         output_backward: CudaFunction,
@@ -159,9 +182,13 @@ mod imp {
                 ));
             }
             let ctx = context()?;
-            let (ptx, source) = match compile_kernels() {
-                Ok(p) => (Ptx::from_src(p), "nvrtc"),
-                Err(_) => (Ptx::from_src(KERNEL_PTX), "committed ptx"),
+            let (ptx, source) = match kernel_choice()? {
+                KernelChoice::Ptx => (Ptx::from_src(KERNEL_PTX), "committed ptx"),
+                KernelChoice::Nvrtc => (Ptx::from_src(compile_kernels()?), "nvrtc"),
+                KernelChoice::Auto => match compile_kernels() {
+                    Ok(p) => (Ptx::from_src(p), "nvrtc"),
+                    Err(_) => (Ptx::from_src(KERNEL_PTX), "committed ptx"),
+                },
             };
             let module = ctx.load_module(ptx).map_err(dev)?;
             let f = |name: &str| module.load_function(name).map_err(dev);
