@@ -6,8 +6,15 @@ use ewtune::cli::args::error_text;
 use ewtune::cli::{run, Cli};
 use ewtune::Error;
 
+/// How a parameter is named to the user: a flag (`sampling_rate` → `--sampling-rate`), or an
+/// environment variable (an all-uppercase name such as `EWTUNE_CUDA_KERNELS`) as it is.
 fn flag(name: &str) -> String {
-    format!("--{}", name.replace('_', "-"))
+    if name.chars().any(|c| c.is_ascii_uppercase()) && !name.chars().any(|c| c.is_ascii_lowercase())
+    {
+        format!("environment variable {name}")
+    } else {
+        format!("--{}", name.replace('_', "-"))
+    }
 }
 
 fn main() {

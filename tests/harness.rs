@@ -542,3 +542,32 @@ fn spam_assassin_corpus_counts() {
         .iter()
         .all(|s| !s.text.is_empty() && s.text.chars().count() <= ewtune::harness::spam::MAX_CHARS));
 }
+
+/// `EWTUNE_CUDA_KERNELS` (auto, nvrtc, ptx) is checked before the driver is probed: a bad value
+/// is a usage error naming the variable (exit 2), with or without a GPU. Without the `cuda`
+/// feature the backend is unavailable before any variable is read (exit 1).
+#[test]
+fn cuda_kernel_source_variable_is_checked() {
+    let out = assert_cmd::Command::cargo_bin("ewtune")
+        .expect("binary")
+        .env("EWTUNE_CUDA_KERNELS", "cubin")
+        .args([
+            "harness-check",
+            "--parity-steps",
+            "1",
+            "--timed-steps",
+            "1",
+            "--batch",
+            "8",
+        ])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    if cfg!(feature = "cuda") {
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("EWTUNE_CUDA_KERNELS"), "{err}");
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        visible!("SKIPPED EWTUNE_CUDA_KERNELS check: built without the `cuda` feature");
+    }
+}

@@ -181,8 +181,9 @@ mod imp {
                     "wrong length for this head",
                 ));
             }
+            let choice = kernel_choice()?;
             let ctx = context()?;
-            let (ptx, source) = match kernel_choice()? {
+            let (ptx, source) = match choice {
                 KernelChoice::Ptx => (Ptx::from_src(KERNEL_PTX), "committed ptx"),
                 KernelChoice::Nvrtc => (Ptx::from_src(compile_kernels()?), "nvrtc"),
                 KernelChoice::Auto => match compile_kernels() {
