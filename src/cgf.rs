@@ -115,21 +115,13 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
                 mu4,
             })
         }
-        Mechanism::Laplace(_) => {
-            let c = cgf_certified(mech, dir, lambda, Precision(96))?;
-            Ok(CgfValue {
-                lambda,
-                k: c.k.mid_f64(),
-                mean: c.mean.mid_f64(),
-                var: c.var.mid_f64(),
-                mu3: c.mu3.mid_f64(),
-                mu4: c.mu4.mid_f64(),
-            })
-        }
+        // Symmetric pair: both orderings have the same PLLR laws.
+        Mechanism::Laplace(l) => Ok(laplace_f64(l.epsilon0(), lambda)),
     }
 }
 
-fn gaussian_f64(mu: f64, lambda: f64) -> CgfValue {
+/// The Gaussian closed form with μ = 1/σ: K = λ(λ − 1)μ²/2, tilted law N((λ − ½)μ², μ²).
+pub(crate) fn gaussian_f64(mu: f64, lambda: f64) -> CgfValue {
     let mu2 = mu * mu;
     CgfValue {
         lambda,
@@ -139,6 +131,95 @@ fn gaussian_f64(mu: f64, lambda: f64) -> CgfValue {
         mu3: 0.0,
         mu4: 3.0 * mu2 * mu2,
     }
+}
+
+/// The Laplace pair with a = 1/b in closed form (docs/math.md §6.1.1): with w = 2λ − 1,
+/// M(λ) = e^{(λ−1)a}·m(w), m(w) = ½ + ½e^{−aw} + ½∫₀^a e^{−wt} dt. K, K', K'' from
+/// m = ½r + ½ + (1 − r)/(2w) (r = e^{−wa}) and its first two derivatives for w ≥ 1e−4 (the
+/// form the contour has always used); the third and fourth cumulants, and K, K', K'' for
+/// w < 1e−4 (where that form cancels or overflows), from [`laplace_ln_m`].
+pub(crate) fn laplace_f64(a: f64, lambda: f64) -> CgfValue {
+    let w = 2.0 * lambda - 1.0;
+    let c = laplace_ln_m(a, w);
+    // d/dλ = 2 d/dw: K^{(j)} = 2^j (ln m)^{(j)} for j ≥ 2, K' = a + 2(ln m)'.
+    let mu3 = 8.0 * c[3];
+    let var_series = 4.0 * c[2];
+    let mu4_of = |var: f64| 16.0 * c[4] + 3.0 * var * var;
+    if w < 1e-4 {
+        // Also λ < ½ − 5e−5, where r = e^{−wa} > 1 could overflow the closed form below.
+        return CgfValue {
+            lambda,
+            k: (lambda - 1.0) * a + c[0],
+            mean: a + 2.0 * c[1],
+            var: var_series,
+            mu3,
+            mu4: mu4_of(var_series),
+        };
+    }
+    let r = (-w * a).exp();
+    let m = 0.5 * r + 0.5 + (1.0 - r) / (2.0 * w);
+    let d = 2.0 * w * w;
+    let n = a * (1.0 + r) * w - 2.0 * (1.0 - r);
+    let m1 = 0.5 * a * (1.0 - r) + n / d;
+    let n1 = a * a * (1.0 - r) * w;
+    let d1 = 8.0 * w;
+    let m2 = 0.5 * a * a * (1.0 + r) + (n1 * d - n * d1) / (d * d);
+    let k1 = m1 / m;
+    let var = (m2 / m - k1 * k1).max(0.0);
+    CgfValue {
+        lambda,
+        k: (lambda - 1.0) * a + m.ln(),
+        mean: k1,
+        var,
+        mu3,
+        mu4: mu4_of(var),
+    }
+}
+
+/// ln m(w) and its first four derivatives in w, for m(w) = ½ + ½e^{−aw} + ½I₀(w),
+/// I_j(w) = ∫₀^a t^j e^{−wt} dt (docs/math.md §6.1.1). m is the Laplace transform of a positive
+/// measure ν on [0, a] (atoms ½ at 0 and ½ at a, density ½ on (0, a)), so (−1)^j m^{(j)}/m are
+/// the raw moments of ν tilted by e^{−wt} and the derivatives of ln m are its cumulants with
+/// signs (−1)^j. For w < 0 the reflection t → a − t gives m(w) = e^{−aw}m(−w), so
+/// (ln m)(w) = −aw + (ln m)(−w) and (ln m)^{(j)}(w) = (−1)^j (ln m)^{(j)}(−w): only w ≥ 0,
+/// where e^{−aw} ≤ 1, is evaluated. I_j: the power series Σ_n (−w)^n a^{n+j+1}/(n!(n+j+1))
+/// for aw < 2 (60 terms: the tail is below 2^60/60! ≈ 1e−64 of the leading term), else the
+/// recursion I₀ = (1 − e^{−aw})/w, I_j = (j·I_{j−1} − a^j e^{−aw})/w.
+fn laplace_ln_m(a: f64, w: f64) -> [f64; 5] {
+    if w < 0.0 {
+        let c = laplace_ln_m(a, -w);
+        return [-a * w + c[0], -a - c[1], c[2], -c[3], c[4]];
+    }
+    let r = (-a * w).exp();
+    let mut i = [0.0f64; 5];
+    if a * w < 2.0 {
+        for (j, ij) in i.iter_mut().enumerate() {
+            // term_n = (−w)^n a^{n+j+1}/n!, divided by (n + j + 1) when summed.
+            let mut term = a.powi(j as i32 + 1);
+            let mut sum = 0.0;
+            for n in 0..60 {
+                sum += term / (n + j + 1) as f64;
+                term *= -w * a / (n + 1) as f64;
+            }
+            *ij = sum;
+        }
+    } else {
+        i[0] = -(-a * w).exp_m1() / w;
+        for j in 1..5 {
+            i[j] = (j as f64 * i[j - 1] - a.powi(j as i32) * r) / w;
+        }
+    }
+    // Raw moments of the tilted ν: p_j = (½a^j r + ½I_j)/m (p_0 = 1).
+    let m = 0.5 + 0.5 * r + 0.5 * i[0];
+    let p: Vec<f64> = (1..5)
+        .map(|j| (0.5 * a.powi(j as i32) * r + 0.5 * i[j]) / m)
+        .collect();
+    let (p1, p2, p3, p4) = (p[0], p[1], p[2], p[3]);
+    let k2 = p2 - p1 * p1;
+    let k3 = p3 - 3.0 * p1 * p2 + 2.0 * p1.powi(3);
+    let k4 = p4 - 4.0 * p1 * p3 - 3.0 * p2 * p2 + 12.0 * p1 * p1 * p2 - 6.0 * p1.powi(4);
+    // (ln m)^{(j)} = (−1)^j κ_j of the tilted ν.
+    [m.ln(), -p1, k2, -k3, k4]
 }
 
 /// Certified values at an exact λ.
@@ -470,6 +551,35 @@ mod tests {
         let c = cgf_certified(&m, Direction::Add, 2.5, Precision(128)).expect("test setup");
         assert!((f.k - c.k.mid_f64()).abs() < 1e-9 * f.k.abs());
         assert!((f.mean - c.mean.mid_f64()).abs() < 1e-9 * f.mean.abs());
+    }
+
+    #[test]
+    fn laplace_f64_matches_the_certified_moments() {
+        // The f64 closed form against the MPFR enclosures, across scales and tilts on both sides
+        // of λ = ½ (including the series branch near ½ and the reflection for λ < ½).
+        for b in [0.3, 1.0, 2.0, 8.0] {
+            let l = Mechanism::Laplace(Laplace::new(b).expect("test setup"));
+            for lam in [
+                -3.0, 0.0, 0.3, 0.49999, 0.5, 0.500003, 0.8, 1.0, 2.0, 7.5, 40.0,
+            ] {
+                let f = cgf_f64(&l, Direction::Remove, lam).expect("test setup");
+                let c =
+                    cgf_certified(&l, Direction::Remove, lam, Precision(128)).expect("test setup");
+                let close = |x: f64, iv: &Interval, scale: f64, what: &str| {
+                    let tol = 1e-9 * scale.max(1e-12);
+                    assert!(
+                        (x - iv.mid_f64()).abs() <= tol,
+                        "b = {b}, lambda = {lam}, {what}: f64 {x} vs {iv:?} (tolerance {tol})"
+                    );
+                };
+                let var = c.var.mid_f64();
+                close(f.k, &c.k, 1.0 + c.k.mid_f64().abs(), "K");
+                close(f.mean, &c.mean, 1.0 + c.mean.mid_f64().abs(), "K'");
+                close(f.var, &c.var, var, "K''");
+                close(f.mu3, &c.mu3, var.powf(1.5), "mu3");
+                close(f.mu4, &c.mu4, var * var, "mu4");
+            }
+        }
     }
 
     #[test]

@@ -73,8 +73,8 @@
 //! the saddle point; Trefethen & Weideman (2014), Thm 5.1.
 
 use self::transform::{
-    ln_expm1, ln_window_tail_bound, logsumexp, subsampled_mgf_windowed, Decay, MgfValue, Transform,
-    C64, SUM_BLOCK, UNIT_ROUNDOFF,
+    ln_expm1, ln_window_tail_bound, logsumexp, subsampled_mgf_windowed, Decay, MgfValue,
+    SmoothWindow, Transform, C64, SUM_BLOCK, UNIT_ROUNDOFF,
 };
 use super::invert::EPSILON_MAX;
 use super::{

@@ -29,6 +29,17 @@ pub(super) const CHERNOFF_LAMBDAS: [f64; 16] = [
 /// Largest n for which a homogeneous Laplace composition's lattice part is summed exactly.
 pub(super) const MAX_LATTICE_N: f64 = 1e5;
 
+/// The composed CGF and its first two derivatives at one real λ (f64 estimates).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct CgfTotals {
+    /// Σ n_i K_i(λ).
+    pub(super) k: f64,
+    /// Σ n_i K_i'(λ), the tilted mean.
+    pub(super) mean: f64,
+    /// Σ n_i K_i''(λ), the tilted variance.
+    pub(super) var: f64,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Factor {
     pub(super) t: Transform,
@@ -174,10 +185,15 @@ impl Plan {
         }
     }
 
-    pub(super) fn cgf(&self, lambda: f64) -> (f64, f64, f64) {
-        self.factors.iter().fold((0.0, 0.0, 0.0), |acc, f| {
-            let (k, k1, k2) = f.t.cgf(lambda);
-            (acc.0 + f.n * k, acc.1 + f.n * k1, acc.2 + f.n * k2)
+    /// Σ n_i K_i, Σ n_i K_i', Σ n_i K_i'' at real λ (f64 estimates, [`Transform::cgf`]).
+    pub(super) fn cgf(&self, lambda: f64) -> CgfTotals {
+        self.factors.iter().fold(CgfTotals::default(), |acc, f| {
+            let c = f.t.cgf(lambda);
+            CgfTotals {
+                k: acc.k + f.n * c.k,
+                mean: acc.mean + f.n * c.mean,
+                var: acc.var + f.n * c.var,
+            }
         })
     }
 
@@ -222,7 +238,11 @@ impl Plan {
     /// the design point of the first contour.
     pub(super) fn epsilon_guess(&self, delta: f64) -> Result<f64> {
         let ln_delta = delta.ln();
-        let (_, k1q, k2q) = self.cgf(1.0);
+        let CgfTotals {
+            mean: k1q,
+            var: k2q,
+            ..
+        } = self.cgf(1.0);
         let mut eps = (k1q + (k2q * -2.0 * ln_delta).sqrt()).max(1e-3);
         if let Some(m) = self.loss_max {
             eps = eps.min(0.999 * m);
@@ -269,7 +289,7 @@ impl Plan {
         let g = |v: f64| -> Result<f64> {
             let u = v.exp();
             let lam = 1.0 + u;
-            let (_, k1, _) = self.cgf(lam);
+            let k1 = self.cgf(lam).mean;
             let r = k1 - epsilon - 1.0 / lam - 1.0 / u;
             if r.is_nan() {
                 return Err(Error::NotCertified(format!(
@@ -363,7 +383,7 @@ impl Plan {
     /// The saddle-point approximation ln δ ≈ φ(λ) − ½ln(2πφ''(λ)) (for initial guesses only).
     pub(super) fn ln_delta_saddle(&self, epsilon: f64) -> Result<(f64, f64)> {
         let lam = self.saddle(epsilon)?;
-        let (k, _, k2) = self.cgf(lam);
+        let CgfTotals { k, var: k2, .. } = self.cgf(lam);
         let phi = k + (1.0 - lam) * epsilon - lam.ln() - (lam - 1.0).ln();
         let phi2 = k2 + 1.0 / (lam * lam) + 1.0 / ((lam - 1.0) * (lam - 1.0));
         Ok((phi - 0.5 * (2.0 * PI * phi2).ln(), lam))
@@ -533,7 +553,7 @@ impl Plan {
     /// The bump width w = (Σ n_i K_i''(λ))^{−1/2}; for a nearly degenerate tilted law (Laplace
     /// far out) λ.
     pub(super) fn bump_width(&self, lambda: f64) -> f64 {
-        let (_, _, k2) = self.cgf(lambda);
+        let k2 = self.cgf(lambda).var;
         if k2 > 0.0 {
             (1.0 / k2.sqrt()).min(1e6 * lambda)
         } else {

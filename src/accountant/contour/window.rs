@@ -140,7 +140,16 @@ impl Plan {
         let block = if rot > 0 { summation_block(tol, n) } else { 0 };
         let vm = eval_grid(&f.t, lambda, h, k_dir, rot, block);
         let vw = eval_grid_with(h, k_dir, |ts| {
-            subsampled_mgf_windowed(q, mu, lambda, ts, TAU_X, rot, block, Some((x0, s)))
+            subsampled_mgf_windowed(
+                q,
+                mu,
+                lambda,
+                ts,
+                TAU_X,
+                rot,
+                block,
+                Some(SmoothWindow { x0, s }),
+            )
         });
         let b = base.ln.re;
         contour.nodes = (0..=k_dir)
@@ -172,7 +181,16 @@ impl Plan {
             .iter()
             .filter(|&&lp| 2.0 * f.t.cost(lp, 0.0) <= MAX_CALL_NODES)
             .map(|&lp| {
-                let v = subsampled_mgf_windowed(q, mu, lp, &[0.0], TAU_X, 0, 0, Some((x0, s)))[0];
+                let v = subsampled_mgf_windowed(
+                    q,
+                    mu,
+                    lp,
+                    &[0.0],
+                    TAU_X,
+                    0,
+                    0,
+                    Some(SmoothWindow { x0, s }),
+                )[0];
                 WindowMoment {
                     lambda: lp,
                     ln_mw_upper: logsumexp(&[v.ln.re, v.ln_err]) + 1e-12,

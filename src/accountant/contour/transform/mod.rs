@@ -43,6 +43,7 @@
 //! Trefethen & Weideman, *The exponentially convergent trapezoidal rule*, SIAM Review 56 (2014),
 //! Thm 5.1; Higham, *Accuracy and Stability of Numerical Algorithms* (2002), §4.3 (summation).
 
+use crate::cgf::{gaussian_f64, laplace_f64, CgfValue};
 use crate::mechanism::{Direction, Mechanism};
 use crate::special::normal;
 use crate::special::quadrature::log1p_qexpm1;
@@ -297,19 +298,26 @@ impl Transform {
         }
     }
 
-    /// Estimates (K(λ), K'(λ), K''(λ)) of the cumulant generating function K = ln M at real λ.
-    pub fn cgf(&self, lambda: f64) -> (f64, f64, f64) {
+    /// Estimates of K(λ) = ln M(λ) and the tilted moments at real λ: the closed forms of
+    /// [`crate::cgf`] (the one f64 CGF of the Gaussian and Laplace, docs/math.md §6.1.1), and for
+    /// the subsampled Gaussian this module's trapezoid (step 0.05), whose discretisation error
+    /// [`Transform::ln_mgf_upper`] relies on.
+    pub fn cgf(&self, lambda: f64) -> CgfValue {
         match *self {
-            Transform::Gaussian { mu } => {
-                let m2 = mu * mu;
-                (0.5 * lambda * (lambda - 1.0) * m2, (lambda - 0.5) * m2, m2)
-            }
-            Transform::Laplace { a } => laplace_cgf(a, lambda),
+            Transform::Gaussian { mu } => gaussian_f64(mu, lambda),
+            Transform::Laplace { a } => laplace_f64(a, lambda),
             Transform::Subsampled { q, mu, add } => {
                 let alpha = if add { 1.0 - lambda } else { lambda };
                 let s = subsampled_real(q, mu, alpha, 0.05, false);
-                let d1 = if add { -s.mean } else { s.mean };
-                (s.ln_f, d1, s.var)
+                let sign = if add { -1.0 } else { 1.0 };
+                CgfValue {
+                    lambda,
+                    k: s.ln_f,
+                    mean: sign * s.mean,
+                    var: s.var,
+                    mu3: sign * s.mu3,
+                    mu4: s.mu4,
+                }
             }
         }
     }
@@ -317,7 +325,7 @@ impl Transform {
     /// An upper bound on ln M(λ) at real λ > 0 (closed forms rounded up by a relative 1e−14;
     /// the quadrature value plus 1e−9, far above its discretisation error e^{−2π²/(μh)}).
     pub fn ln_mgf_upper(&self, lambda: f64) -> f64 {
-        let (k, _, _) = self.cgf(lambda);
+        let k = self.cgf(lambda).k;
         match self {
             Transform::Subsampled { .. } => k + 1e-9 * (1.0 + k.abs()),
             _ => k + 1e-14 * (1.0 + k.abs()),
@@ -335,7 +343,7 @@ impl Transform {
                 // Ratios to M(λ), all scaled by E1 = e^{(λ−1)a}: A/E1 = ½(1 + r),
                 // c/E1 = ½(1 + r), M/E1 from the closed form (computed to ~1e−15; shrunk by
                 // 1e−12 before dividing).
-                let (ln_m, _, _) = laplace_cgf(a, lambda);
+                let ln_m = laplace_f64(a, lambda).k;
                 let r = (-(2.0 * lambda - 1.0) * a).exp();
                 let m_scaled = (ln_m - (lambda - 1.0) * a).exp() * (1.0 - 1e-12);
                 let atom = 0.5 * (1.0 + r) / m_scaled;
@@ -489,31 +497,12 @@ fn laplace_parts(a: f64, z: C64) -> (C64, C64, f64) {
     )
 }
 
-/// (K, K', K'') for Laplace at real λ > ½ (closed form, scaled by E1 = e^{(λ−1)a}).
-fn laplace_cgf(a: f64, lambda: f64) -> (f64, f64, f64) {
-    let w = 2.0 * lambda - 1.0;
-    if w.abs() < 1e-4 {
-        // Near λ = ½ (not used by the contour, whose λ > 1): central differences.
-        let m = |l: f64| laplace_parts(a, C64::new(l, 0.0)).0.re;
-        let d = 1e-3;
-        let (k0, kp, km) = (m(lambda), m(lambda + d), m(lambda - d));
-        return (k0, (kp - km) / (2.0 * d), (kp - 2.0 * k0 + km) / (d * d));
-    }
-    let r = (-w * a).exp();
-    let m = 0.5 * r + 0.5 + (1.0 - r) / (2.0 * w);
-    let d = 2.0 * w * w;
-    let n = a * (1.0 + r) * w - 2.0 * (1.0 - r);
-    let m1 = 0.5 * a * (1.0 - r) + n / d;
-    let n1 = a * a * (1.0 - r) * w;
-    let d1 = 8.0 * w;
-    let m2 = 0.5 * a * a * (1.0 + r) + (n1 * d - n * d1) / (d * d);
-    let k1 = m1 / m;
-    ((lambda - 1.0) * a + m.ln(), k1, (m2 / m - k1 * k1).max(0.0))
-}
 struct RealSummary {
     ln_f: f64,
     mean: f64,
     var: f64,
+    mu3: f64,
+    mu4: f64,
     rho3: f64,
     mean_abs: f64,
     tv: f64,
@@ -552,15 +541,21 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
     let tot: f64 = ws.iter().sum();
     let mean = ws.iter().zip(&ls).map(|(w, l)| w * l).sum::<f64>() / tot;
     let mut var = 0.0;
+    let mut mu3 = 0.0;
+    let mut mu4 = 0.0;
     let mut rho3 = 0.0;
     let mut mean_abs = 0.0;
     for (w, l) in ws.iter().zip(&ls) {
         let d = l - mean;
         var += w * d * d;
+        mu3 += w * d * d * d;
+        mu4 += w * d * d * d * d;
         rho3 += w * (d * d).abs() * d.abs();
         mean_abs += w * l.abs();
     }
     var /= tot;
+    mu3 /= tot;
+    mu4 /= tot;
     rho3 /= tot;
     mean_abs /= tot;
     let ln_f = m + (tot * h).ln() - LN_SQRT_2PI;
@@ -615,6 +610,8 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
         ln_f,
         mean,
         var,
+        mu3,
+        mu4,
         rho3,
         mean_abs,
         tv,
@@ -685,8 +682,17 @@ pub fn subsampled_mgf_rotated(
     subsampled_mgf_windowed(q, mu, alpha, betas, tau, rotations, block, None)
 }
 
+/// The smooth cut-off w(x) = Φ((x₀ − x)/s) of [`subsampled_mgf_windowed`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SmoothWindow {
+    /// Centre x₀ (w(x₀) = ½).
+    pub x0: f64,
+    /// Width s > 0.
+    pub s: f64,
+}
+
 /// [`subsampled_mgf_rotated`] of the windowed measure wP, w(x) = Φ((x₀ − x)/s), `window` =
-/// Some((x₀, s)): F_w(ζ) = ∫ Φ((x₀ − x)/s) e^{ζL(x)}φ(x)dx (None: w = 1).
+/// Some([`SmoothWindow`] { x0: x₀, s }): F_w(ζ) = ∫ Φ((x₀ − x)/s) e^{ζL(x)}φ(x)dx (None: w = 1).
 ///
 /// w is entire and |Φ(u + iv)| ≤ e^{v²/2}Φ(u) (Φ(u + iv) = ∫_{−∞}^u φ(τ + iv)dτ and
 /// |φ(τ + iv)| = φ(τ)e^{v²/2}), so the strip majorant of the module docs gains the factor
@@ -709,20 +715,20 @@ pub fn subsampled_mgf_windowed(
     tau: f64,
     rotations: usize,
     block: usize,
-    window: Option<(f64, f64)>,
+    window: Option<SmoothWindow>,
 ) -> Vec<MgfValue> {
     let u = UNIT_ROUNDOFF;
     let beta_max = betas.iter().fold(0.0f64, |m, b| m.max(b.abs()));
     let c = (1.0 / tau).ln() + 4.0f64.ln();
     let mut a = (PI / (2.0 * mu)).min((2.0 * c).sqrt());
     let mut win_ln = 0.0;
-    if let Some((_, s)) = window {
+    if let Some(SmoothWindow { s, .. }) = window {
         a = a.min((2.0 * c / (1.0 + 1.0 / (s * s))).sqrt());
         win_ln = 0.5 * a * a / (s * s);
     }
     let ln_w = |x: f64| -> (f64, f64) {
         match window {
-            Some((x0, s)) => {
+            Some(SmoothWindow { x0, s }) => {
                 let r = (x0 - x) / s;
                 (normal::ln_cdf(r), u * (16.0 + 4.0 * r * r))
             }
@@ -816,7 +822,14 @@ pub fn subsampled_mgf_windowed(
 /// ln of the bound on the trapezoid's omitted nodes beyond x₀ = `x0` and x_n = `xn` (module
 /// docs, "truncation"; with a window, its Gaussian decay above x₀ of the window, see
 /// [`subsampled_mgf_windowed`]).
-fn ln_truncation(q: f64, mu: f64, alpha: f64, x0: f64, xn: f64, window: Option<(f64, f64)>) -> f64 {
+fn ln_truncation(
+    q: f64,
+    mu: f64,
+    alpha: f64,
+    x0: f64,
+    xn: f64,
+    window: Option<SmoothWindow>,
+) -> f64 {
     let ln_trunc = if alpha >= 0.0 {
         let ln_c = (alpha - 1.0).max(0.0) * LN_2;
         let shift = alpha * mu;
@@ -831,7 +844,7 @@ fn ln_truncation(q: f64, mu: f64, alpha: f64, x0: f64, xn: f64, window: Option<(
         -alpha * -(-q).ln_1p() + logsumexp(&[normal::ln_sf(-x0), normal::ln_sf(xn)])
     };
     match window {
-        Some((wx0, s)) if alpha >= 0.0 && xn >= wx0 => {
+        Some(SmoothWindow { x0: wx0, s }) if alpha >= 0.0 && xn >= wx0 => {
             // Lower end as without the window (w ≤ 1); upper end with the window's Gaussian decay.
             let ln_c = (alpha - 1.0).max(0.0) * LN_2;
             let comp = alpha * q.ln() + 0.5 * alpha * (alpha - 1.0) * mu * mu;
@@ -1293,7 +1306,16 @@ mod tests {
         for beta in [0.0, 3.0, 40.0, 300.0] {
             let w = brute(q, mu, lam, beta, |x| normal::cdf((x0 - x) / s));
             let full = brute(q, mu, lam, beta, |_| 1.0);
-            let v = subsampled_mgf_windowed(q, mu, lam, &[beta], 1e-17, 0, 0, Some((x0, s)))[0];
+            let v = subsampled_mgf_windowed(
+                q,
+                mu,
+                lam,
+                &[beta],
+                1e-17,
+                0,
+                0,
+                Some(SmoothWindow { x0, s }),
+            )[0];
             let got = v.ln.exp();
             assert!(
                 (got - w).norm() <= v.ln_err.exp() + 1e-12 * f0,
@@ -1302,9 +1324,26 @@ mod tests {
             );
             // Rotated and block-summed phases (equally spaced β) agree within their bounds.
             let betas = [beta, beta + 0.5, beta + 1.0];
-            let rot =
-                subsampled_mgf_windowed(q, mu, lam, &betas, 1e-17, 2, SUM_BLOCK, Some((x0, s)));
-            let direct = subsampled_mgf_windowed(q, mu, lam, &betas, 1e-17, 0, 0, Some((x0, s)));
+            let rot = subsampled_mgf_windowed(
+                q,
+                mu,
+                lam,
+                &betas,
+                1e-17,
+                2,
+                SUM_BLOCK,
+                Some(SmoothWindow { x0, s }),
+            );
+            let direct = subsampled_mgf_windowed(
+                q,
+                mu,
+                lam,
+                &betas,
+                1e-17,
+                0,
+                0,
+                Some(SmoothWindow { x0, s }),
+            );
             for (a, b) in rot.iter().zip(&direct) {
                 assert!((a.ln.exp() - b.ln.exp()).norm() <= a.ln_err.exp() + b.ln_err.exp());
             }
@@ -1320,7 +1359,16 @@ mod tests {
         }
         // Far right window: the windowed transform is the plain one.
         let plain = subsampled_mgf_rotated(q, mu, lam, &[7.0], 1e-17, 0, 0)[0];
-        let far = subsampled_mgf_windowed(q, mu, lam, &[7.0], 1e-17, 0, 0, Some((60.0, s)))[0];
+        let far = subsampled_mgf_windowed(
+            q,
+            mu,
+            lam,
+            &[7.0],
+            1e-17,
+            0,
+            0,
+            Some(SmoothWindow { x0: 60.0, s }),
+        )[0];
         assert!((plain.ln.exp() - far.ln.exp()).norm() <= plain.ln_err.exp() + far.ln_err.exp());
         // The tail bound decays: informative (below 1e−6·F) by t = 1500, and non-increasing.
         let b1 = ln_window_tail_bound(q, mu, lam, x0, s, 500.0);
@@ -1331,7 +1379,16 @@ mod tests {
         );
         // Large λ' (the R bound): the windowed truncation keeps the error bound small relative
         // to the value (the plain bound would be ~e^{5·10⁴}).
-        let v = subsampled_mgf_windowed(q, mu, 200.0, &[0.0], 1e-17, 0, 0, Some((x0, s)))[0];
+        let v = subsampled_mgf_windowed(
+            q,
+            mu,
+            200.0,
+            &[0.0],
+            1e-17,
+            0,
+            0,
+            Some(SmoothWindow { x0, s }),
+        )[0];
         assert!(v.ln.re.is_finite() && v.ln_err < v.ln.re - 20.0, "{v:?}");
     }
 
