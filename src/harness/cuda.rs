@@ -33,7 +33,7 @@ mod imp {
     use super::{KERNEL_NAMES, KERNEL_SOURCE};
     use crate::error::{Error, Result};
     use crate::harness::cpu::check_data;
-    use crate::harness::dpsgd::{Backend, Optimizer, StepParams, StepStats, TrainState};
+    use crate::harness::dpsgd::{Backend, StepParams, StepStats, TrainState};
     use crate::harness::model::{Head, HeadKind};
     use cudarc::driver::{
         CudaContext, CudaFunction, CudaSlice, CudaStream, DriverError, LaunchConfig, PushKernelArg,
@@ -253,12 +253,19 @@ mod imp {
         (n as u32).div_ceil(THREADS)
     }
 
-    impl Backend for CudaBackend {
-        fn name(&self) -> &'static str {
-            "cuda"
+    /// One launch configuration: `grid` blocks of THREADS threads, no dynamic shared memory.
+    fn config(grid_x: u32, grid_y: u32) -> LaunchConfig {
+        LaunchConfig {
+            grid_dim: (grid_x, grid_y, 1),
+            block_dim: (THREADS, 1, 1),
+            shared_mem_bytes: 0,
         }
+    }
 
-        fn step(&mut self, batch: &[u32], p: &StepParams) -> Result<StepStats> {
+    /// The phases of [`Backend::step`], in launch order (module docs).
+    impl CudaBackend {
+        /// Parameters, optimizer state, batch indices and the grid limit, before any launch.
+        fn check_step(&self, batch: &[u32], p: &StepParams) -> Result<()> {
             p.validate()?;
             if p.optimizer.has_moments() != self.adam {
                 return Err(Error::invalid(
@@ -270,148 +277,128 @@ mod imp {
             if let Some(&bad) = batch.iter().find(|&&i| i as usize >= self.n) {
                 return Err(Error::invalid("batch", bad, "index out of range"));
             }
-            let head = self.head;
-            let nb = batch.len();
-            if nb > 65_535 {
+            if batch.len() > 65_535 {
                 return Err(Error::invalid(
                     "batch",
-                    nb,
+                    batch.len(),
                     "the CUDA backend takes at most 65,535 examples per step (grid limit)",
                 ));
             }
+            Ok(())
+        }
+
+        /// Copy the batch's example indices to the device (`idx[0..B]`).
+        fn upload_batch(&mut self, batch: &[u32]) -> Result<()> {
+            let mut idx = self.idx.slice_mut(0..batch.len());
+            self.stream.memcpy_htod(batch, &mut idx).map_err(dev)
+        }
+
+        /// MLP only: hidden activations `hact` of the batch (`hidden_forward`).
+        fn forward_hidden(&mut self, nb: usize) -> Result<()> {
+            let head = self.head;
+            let (bi, d, h) = (nb as i32, head.dim as i32, head.hidden as i32);
+            let mut l = self.stream.launch_builder(&self.k.hidden_forward);
+            l.arg(&self.x)
+                .arg(&self.idx)
+                .arg(&bi)
+                .arg(&d)
+                .arg(&h)
+                .arg(&self.theta)
+                .arg(&mut self.hact);
+            // SAFETY: the argument list matches hidden_forward's signature (X, idx, B, D,
+            // H, params, hout); X has n·D, idx ≥ B, params P, hout n·H ≥ B·H entries, and
+            // the kernel bounds-checks b < B, j < H.
+            unsafe { l.launch(config(grid(head.hidden), nb as u32)) }.map_err(dev)?;
+            Ok(())
+        }
+
+        /// Logits, loss, per-example gradients g2 (output) and g1 (hidden), ghost norms and
+        /// clip factors (`output_backward`, one block per example); `clip` = ∞ skips the norms.
+        fn backward_and_norms(&mut self, nb: usize, clip: f64) -> Result<()> {
+            let head = self.head;
             let (bi, d, h, kc) = (
                 nb as i32,
                 head.dim as i32,
                 head.hidden as i32,
                 head.classes as i32,
             );
-            let want_norms: i32 = p.clip.is_finite() as i32;
-            let clip = if p.clip.is_finite() { p.clip } else { 0.0 };
-            let s = self.stream.clone();
-            if nb > 0 {
-                let mut idx = self.idx.slice_mut(0..nb);
-                s.memcpy_htod(batch, &mut idx).map_err(dev)?;
-                if head.kind == HeadKind::Mlp {
-                    let mut l = s.launch_builder(&self.k.hidden_forward);
-                    l.arg(&self.x)
-                        .arg(&self.idx)
-                        .arg(&bi)
-                        .arg(&d)
-                        .arg(&h)
-                        .arg(&self.theta)
-                        .arg(&mut self.hact);
-                    // SAFETY: the argument list matches hidden_forward's signature (X, idx, B, D,
-                    // H, params, hout); X has n·D, idx ≥ B, params P, hout n·H ≥ B·H entries, and
-                    // the kernel bounds-checks b < B, j < H.
-                    unsafe {
-                        l.launch(LaunchConfig {
-                            grid_dim: (grid(head.hidden), nb as u32, 1),
-                            block_dim: (THREADS, 1, 1),
-                            shared_mem_bytes: 0,
-                        })
-                    }
-                    .map_err(dev)?;
-                }
-                let mut l = s.launch_builder(&self.k.output_backward);
-                l.arg(&self.x)
-                    .arg(&self.idx)
-                    .arg(&self.y)
-                    .arg(&bi)
-                    .arg(&d)
-                    .arg(&h)
-                    .arg(&kc)
-                    .arg(&self.theta)
-                    .arg(&self.hact)
-                    .arg(&mut self.g2)
-                    .arg(&mut self.g1)
-                    .arg(&mut self.loss)
-                    .arg(&mut self.norm)
-                    .arg(&mut self.cfac)
-                    .arg(&clip)
-                    .arg(&want_norms);
-                // SAFETY: arguments match output_backward's signature in order and type; buffers
-                // hold ≥ B rows of the widths the kernel indexes (g2 n·K, g1/hact n·H or 1 when
-                // H = 0 and then unused), K ≤ MAX_CLASSES (Head::new), one block of THREADS
-                // threads per example as the kernel's shared arrays assume.
-                unsafe {
-                    l.launch(LaunchConfig {
-                        grid_dim: (nb as u32, 1, 1),
-                        block_dim: (THREADS, 1, 1),
-                        shared_mem_bytes: 0,
-                    })
-                }
-                .map_err(dev)?;
-            }
-            // Clipped sums per layer, written into `sum` (zeros for an empty batch).
-            let p_len = head.num_params();
+            let want_norms: i32 = clip.is_finite() as i32;
+            let clip = if clip.is_finite() { clip } else { 0.0 };
+            let mut l = self.stream.launch_builder(&self.k.output_backward);
+            l.arg(&self.x)
+                .arg(&self.idx)
+                .arg(&self.y)
+                .arg(&bi)
+                .arg(&d)
+                .arg(&h)
+                .arg(&kc)
+                .arg(&self.theta)
+                .arg(&self.hact)
+                .arg(&mut self.g2)
+                .arg(&mut self.g1)
+                .arg(&mut self.loss)
+                .arg(&mut self.norm)
+                .arg(&mut self.cfac)
+                .arg(&clip)
+                .arg(&want_norms);
+            // SAFETY: arguments match output_backward's signature in order and type; buffers
+            // hold ≥ B rows of the widths the kernel indexes (g2 n·K, g1/hact n·H or 1 when
+            // H = 0 and then unused), K ≤ MAX_CLASSES (Head::new), one block of THREADS
+            // threads per example as the kernel's shared arrays assume.
+            unsafe { l.launch(config(nb as u32, 1)) }.map_err(dev)?;
+            Ok(())
+        }
+
+        /// Clipped sums Σ_b c_b g_b a_bᵀ per layer, written into `sum` (`clipped_sum`).
+        fn clipped_sums(&mut self, nb: usize) -> Result<()> {
+            let head = self.head;
             let o = head.out_offset();
             let n_out = head.out_in();
-            if nb == 0 {
-                s.memset_zeros(&mut self.sum).map_err(dev)?;
-            } else {
-                let mut layers: Vec<(bool, usize, usize, usize)> = Vec::new(); // (input is X, rows, cols, offset)
-                if head.kind == HeadKind::Mlp {
-                    layers.push((true, head.hidden, head.dim, 0));
-                }
-                layers.push((head.kind == HeadKind::Linear, head.classes, n_out, o));
-                for (is_x, rows, cols, off) in layers {
-                    let (mut lo, mut hi) = self.sum.split_at_mut(off + rows * cols);
-                    let mut w = lo.slice_mut(off..);
-                    let mut bias = hi.slice_mut(0..rows);
-                    let (r, c) = (rows as i32, cols as i32);
-                    let use_idx: i32 = is_x as i32;
-                    let gbuf = if rows == head.classes && off == o {
-                        &self.g2
-                    } else {
-                        &self.g1
-                    };
-                    let a = if is_x { &self.x } else { &self.hact };
-                    let mut l = s.launch_builder(&self.k.clipped_sum);
-                    l.arg(a)
-                        .arg(&self.idx)
-                        .arg(&use_idx)
-                        .arg(gbuf)
-                        .arg(&self.cfac)
-                        .arg(&bi)
-                        .arg(&r)
-                        .arg(&c)
-                        .arg(&mut w)
-                        .arg(&mut bias);
-                    // SAFETY: arguments match clipped_sum's signature; `w` views rows·cols and
-                    // `bias` rows entries of `sum`; A rows are idx[b] < n (X, n·D) or b < B (hact,
-                    // n·H); G has B·rows entries; threads are bounds-checked (r < R, i ≤ ncols).
-                    unsafe {
-                        l.launch(LaunchConfig {
-                            grid_dim: (grid(cols + 1), rows as u32, 1),
-                            block_dim: (THREADS, 1, 1),
-                            shared_mem_bytes: 0,
-                        })
-                    }
-                    .map_err(dev)?;
-                }
+            let bi = nb as i32;
+            let mut layers: Vec<(bool, usize, usize, usize)> = Vec::new(); // (input is X, rows, cols, offset)
+            if head.kind == HeadKind::Mlp {
+                layers.push((true, head.hidden, head.dim, 0));
             }
-            let (opt, lr, b1, b2, eps, bc1, bc2) = match p.optimizer {
-                Optimizer::Sgd { lr } => (0i32, lr, 0.0, 0.0, 1.0, 1.0, 1.0),
-                Optimizer::Adam {
-                    lr,
-                    beta1,
-                    beta2,
-                    eps,
-                } => {
-                    let t = (p.step + 1) as i32;
-                    (
-                        1,
-                        lr,
-                        beta1,
-                        beta2,
-                        eps,
-                        1.0 - beta1.powi(t),
-                        1.0 - beta2.powi(t),
-                    )
-                }
-            };
+            layers.push((head.kind == HeadKind::Linear, head.classes, n_out, o));
+            for (is_x, rows, cols, off) in layers {
+                let (mut lo, mut hi) = self.sum.split_at_mut(off + rows * cols);
+                let mut w = lo.slice_mut(off..);
+                let mut bias = hi.slice_mut(0..rows);
+                let (r, c) = (rows as i32, cols as i32);
+                let use_idx: i32 = is_x as i32;
+                let gbuf = if rows == head.classes && off == o {
+                    &self.g2
+                } else {
+                    &self.g1
+                };
+                let a = if is_x { &self.x } else { &self.hact };
+                let mut l = self.stream.launch_builder(&self.k.clipped_sum);
+                l.arg(a)
+                    .arg(&self.idx)
+                    .arg(&use_idx)
+                    .arg(gbuf)
+                    .arg(&self.cfac)
+                    .arg(&bi)
+                    .arg(&r)
+                    .arg(&c)
+                    .arg(&mut w)
+                    .arg(&mut bias);
+                // SAFETY: arguments match clipped_sum's signature; `w` views rows·cols and
+                // `bias` rows entries of `sum`; A rows are idx[b] < n (X, n·D) or b < B (hact,
+                // n·H); G has B·rows entries; threads are bounds-checked (r < R, i ≤ ncols).
+                unsafe { l.launch(config(grid(cols + 1), rows as u32)) }.map_err(dev)?;
+            }
+            Ok(())
+        }
+
+        /// Philox noise, division by the denominator and the SGD/Adam update of θ
+        /// (`noise_update`, one thread per coordinate).
+        fn noise_and_update(&mut self, p: &StepParams) -> Result<()> {
+            let p_len = self.head.num_params();
+            let c = p.optimizer.at_step(p.step);
+            let opt = c.adam as i32;
             let n_p = p_len as i32;
-            let mut l = s.launch_builder(&self.k.noise_update);
+            let mut l = self.stream.launch_builder(&self.k.noise_update);
             l.arg(&mut self.theta)
                 .arg(&self.sum)
                 .arg(&mut self.m)
@@ -422,24 +409,21 @@ mod imp {
                 .arg(&p.noise_std)
                 .arg(&p.denominator)
                 .arg(&opt)
-                .arg(&lr)
-                .arg(&b1)
-                .arg(&b2)
-                .arg(&eps)
-                .arg(&bc1)
-                .arg(&bc2);
+                .arg(&c.lr)
+                .arg(&c.beta1)
+                .arg(&c.beta2)
+                .arg(&c.eps)
+                .arg(&c.bias1)
+                .arg(&c.bias2);
             // SAFETY: arguments match noise_update's signature (u64 seed/step as unsigned long
             // long); theta and sum hold P entries, m and v P entries for Adam (opt = 1) and are
             // not touched for SGD; threads are bounds-checked (i < n).
-            unsafe {
-                l.launch(LaunchConfig {
-                    grid_dim: (grid(p_len), 1, 1),
-                    block_dim: (THREADS, 1, 1),
-                    shared_mem_bytes: 0,
-                })
-            }
-            .map_err(dev)?;
-            self.steps_done = p.step + 1;
+            unsafe { l.launch(config(grid(p_len), 1)) }.map_err(dev)?;
+            Ok(())
+        }
+
+        /// Mean loss, mean norm (NaN without clipping) and the clipped fraction of the batch.
+        fn statistics(&self, nb: usize, clip: f64) -> Result<StepStats> {
             if nb == 0 {
                 return Ok(StepStats {
                     batch_size: 0,
@@ -448,19 +432,45 @@ mod imp {
                     frac_clipped: 0.0,
                 });
             }
+            let s = &self.stream;
             let loss = s.clone_dtoh(&self.loss.slice(0..nb)).map_err(dev)?;
             let norm = s.clone_dtoh(&self.norm.slice(0..nb)).map_err(dev)?;
             let cfac = s.clone_dtoh(&self.cfac.slice(0..nb)).map_err(dev)?;
             Ok(StepStats {
                 batch_size: nb,
                 loss: loss.iter().sum::<f64>() / nb as f64,
-                mean_norm: if p.clip.is_finite() {
+                mean_norm: if clip.is_finite() {
                     norm.iter().sum::<f64>() / nb as f64
                 } else {
                     f64::NAN
                 },
                 frac_clipped: cfac.iter().filter(|&&c| c < 1.0).count() as f64 / nb as f64,
             })
+        }
+    }
+
+    impl Backend for CudaBackend {
+        fn name(&self) -> &'static str {
+            "cuda"
+        }
+
+        fn step(&mut self, batch: &[u32], p: &StepParams) -> Result<StepStats> {
+            self.check_step(batch, p)?;
+            let nb = batch.len();
+            if nb > 0 {
+                self.upload_batch(batch)?;
+                if self.head.kind == HeadKind::Mlp {
+                    self.forward_hidden(nb)?;
+                }
+                self.backward_and_norms(nb, p.clip)?;
+                self.clipped_sums(nb)?;
+            } else {
+                // Clipped sums of an empty batch: zeros.
+                self.stream.memset_zeros(&mut self.sum).map_err(dev)?;
+            }
+            self.noise_and_update(p)?;
+            self.steps_done = p.step + 1;
+            self.statistics(nb, p.clip)
         }
 
         fn state(&self) -> Result<TrainState> {

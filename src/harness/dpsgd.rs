@@ -46,28 +46,73 @@ impl Optimizer {
     /// # Errors
     /// [`Error::InvalidParameter`] naming `lr`, `beta1`, `beta2` or `eps`.
     pub fn validate(&self) -> Result<()> {
-        let lr = match *self {
-            Optimizer::Sgd { lr } => lr,
+        let c = self.at_step(0);
+        if c.adam {
+            crate::error::Range::right_open(0.0, 1.0).check("beta1", c.beta1)?;
+            crate::error::Range::right_open(0.0, 1.0).check("beta2", c.beta2)?;
+            crate::error::Range::above(0.0).check("eps", c.eps)?;
+        }
+        crate::error::Range::above(0.0).check("lr", c.lr)?;
+        Ok(())
+    }
+
+    /// The scalars of the update at step `step` (0-based), shared by the CPU update and the CUDA
+    /// kernel's arguments: Adam's bias corrections 1 − β^t with t = step + 1; for SGD β1 = β2 = 0,
+    /// eps = 1 and corrections 1 (unused).
+    pub fn at_step(&self, step: u64) -> OptimizerStep {
+        match *self {
+            Optimizer::Sgd { lr } => OptimizerStep {
+                adam: false,
+                lr,
+                beta1: 0.0,
+                beta2: 0.0,
+                eps: 1.0,
+                bias1: 1.0,
+                bias2: 1.0,
+            },
             Optimizer::Adam {
                 lr,
                 beta1,
                 beta2,
                 eps,
             } => {
-                crate::error::Range::right_open(0.0, 1.0).check("beta1", beta1)?;
-                crate::error::Range::right_open(0.0, 1.0).check("beta2", beta2)?;
-                crate::error::Range::above(0.0).check("eps", eps)?;
-                lr
+                let t = (step + 1) as i32;
+                OptimizerStep {
+                    adam: true,
+                    lr,
+                    beta1,
+                    beta2,
+                    eps,
+                    bias1: 1.0 - beta1.powi(t),
+                    bias2: 1.0 - beta2.powi(t),
+                }
             }
-        };
-        crate::error::Range::above(0.0).check("lr", lr)?;
-        Ok(())
+        }
     }
 
     /// Whether the optimizer keeps moment vectors.
     pub fn has_moments(&self) -> bool {
         matches!(self, Optimizer::Adam { .. })
     }
+}
+
+/// The optimizer's scalars at one step ([`Optimizer::at_step`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OptimizerStep {
+    /// Adam (moments kept) rather than SGD.
+    pub adam: bool,
+    /// Learning rate.
+    pub lr: f64,
+    /// First-moment decay β1 (0 for SGD).
+    pub beta1: f64,
+    /// Second-moment decay β2 (0 for SGD).
+    pub beta2: f64,
+    /// ε in Adam's denominator (1 for SGD).
+    pub eps: f64,
+    /// 1 − β1^t (1 for SGD).
+    pub bias1: f64,
+    /// 1 − β2^t (1 for SGD).
+    pub bias2: f64,
 }
 
 /// Everything a backend needs for step `step` (0-based).
@@ -195,26 +240,19 @@ pub fn update_coordinate(
         0.0
     };
     let g = (sum + noise) / p.denominator;
-    match p.optimizer {
-        Optimizer::Sgd { lr } => *theta -= lr * g,
-        Optimizer::Adam {
-            lr,
-            beta1,
-            beta2,
-            eps,
-        } => {
-            let (m, v) = match (m, v) {
-                (Some(m), Some(v)) => (m, v),
-                _ => return, // invariant: callers pass moments for Adam
-            };
-            let t = (p.step + 1) as i32;
-            *m = beta1 * *m + (1.0 - beta1) * g;
-            *v = beta2 * *v + (1.0 - beta2) * g * g;
-            let mhat = *m / (1.0 - beta1.powi(t));
-            let vhat = *v / (1.0 - beta2.powi(t));
-            *theta -= lr * mhat / (vhat.sqrt() + eps);
-        }
+    let c = p.optimizer.at_step(p.step);
+    if !c.adam {
+        *theta -= c.lr * g;
+        return;
     }
+    let (Some(m), Some(v)) = (m, v) else {
+        return; // invariant: callers pass moments for Adam
+    };
+    *m = c.beta1 * *m + (1.0 - c.beta1) * g;
+    *v = c.beta2 * *v + (1.0 - c.beta2) * g * g;
+    let mhat = *m / c.bias1;
+    let vhat = *v / c.bias2;
+    *theta -= c.lr * mhat / (vhat.sqrt() + c.eps);
 }
 
 /// The Poisson batch of step `step`: example i is kept iff u(seed, i, step) < q, with u the

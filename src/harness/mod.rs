@@ -33,5 +33,5 @@ pub mod privacy;
 pub mod run;
 pub mod spam;
 
-pub use dpsgd::{Backend, Optimizer, StepParams, StepStats, TrainState};
+pub use dpsgd::{Backend, Optimizer, OptimizerStep, StepParams, StepStats, TrainState};
 pub use model::{Head, HeadKind};
