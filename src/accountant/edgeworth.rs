@@ -343,17 +343,7 @@ impl SideBounds {
 }
 
 impl OrderingAccountant for EdgeworthAccountant {
-    fn name(&self) -> &'static str {
-        "edgeworth"
-    }
-
-    fn adjacency(&self) -> Adjacency {
-        self.params.adjacency
-    }
-
-    fn composition(&self) -> &Composition {
-        &self.composition
-    }
+    ordering_accessors!("edgeworth");
 
     fn absorb(&mut self, added: Composition) -> Result<()> {
         let before = self.composition.clone();

@@ -4,6 +4,34 @@
 //! [`Accountant::epsilon`] / [`Accountant::delta`] with a [`Report`] that says what kind of
 //! number it is ([`Guarantee`]) and which adjacency ordering(s) it covers.
 
+/// The accessors that every accountant storing `params.adjacency` and a `composition` field
+/// writes the same way: [`OrderingAccountant::name`], [`OrderingAccountant::adjacency`],
+/// [`OrderingAccountant::composition`], and with `merge` also an
+/// [`OrderingAccountant::absorb`] that only merges (no derived state to update).
+macro_rules! ordering_accessors {
+    ($name:literal) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+
+        fn adjacency(&self) -> Adjacency {
+            self.params.adjacency
+        }
+
+        fn composition(&self) -> &Composition {
+            &self.composition
+        }
+    };
+    ($name:literal, merge) => {
+        ordering_accessors!($name);
+
+        fn absorb(&mut self, added: Composition) -> Result<()> {
+            self.composition.merge(added);
+            Ok(())
+        }
+    };
+}
+
 pub mod contour;
 pub mod edgeworth;
 pub mod gdp;

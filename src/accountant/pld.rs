@@ -833,22 +833,7 @@ impl PldParams {
 }
 
 impl OrderingAccountant for PldAccountant {
-    fn name(&self) -> &'static str {
-        "pld"
-    }
-
-    fn adjacency(&self) -> Adjacency {
-        self.params.adjacency
-    }
-
-    fn composition(&self) -> &Composition {
-        &self.composition
-    }
-
-    fn absorb(&mut self, added: Composition) -> Result<()> {
-        self.composition.merge(added);
-        Ok(())
-    }
+    ordering_accessors!("pld", merge);
 
     fn guarantee(&self, _query: Query) -> Guarantee {
         Guarantee::Bracket

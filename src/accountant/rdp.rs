@@ -212,23 +212,22 @@ impl RdpAccountant {
     /// The best order and its ε at δ (the same for every ordering).
     fn best_epsilon(&self, delta: f64) -> Result<(f64, f64)> {
         let conv = self.params.conversion;
-        self.curve()
-            .values
-            .iter()
-            .map(|&(a, v)| (a, eps_at(conv, a, v, delta)))
-            .filter(|(_, e)| !e.is_nan())
-            .min_by(|x, y| x.1.total_cmp(&y.1))
-            .ok_or_else(no_order)
+        self.best_order(|a, v| eps_at(conv, a, v, delta))
     }
 
     /// The best order and its ln δ at ε.
     fn best_ln_delta(&self, epsilon: f64) -> Result<(f64, f64)> {
         let conv = self.params.conversion;
+        self.best_order(|a, v| ln_delta_at(conv, a, v, epsilon))
+    }
+
+    /// The order α minimising `value(α, RDP(α))` over the curve, NaN values skipped.
+    fn best_order(&self, value: impl Fn(f64, f64) -> f64) -> Result<(f64, f64)> {
         self.curve()
             .values
             .iter()
-            .map(|&(a, v)| (a, ln_delta_at(conv, a, v, epsilon)))
-            .filter(|(_, d)| !d.is_nan())
+            .map(|&(a, v)| (a, value(a, v)))
+            .filter(|(_, x)| !x.is_nan())
             .min_by(|x, y| x.1.total_cmp(&y.1))
             .ok_or_else(no_order)
     }
@@ -239,17 +238,7 @@ fn no_order() -> Error {
 }
 
 impl OrderingAccountant for RdpAccountant {
-    fn name(&self) -> &'static str {
-        "rdp"
-    }
-
-    fn adjacency(&self) -> Adjacency {
-        self.params.adjacency
-    }
-
-    fn composition(&self) -> &Composition {
-        &self.composition
-    }
+    ordering_accessors!("rdp");
 
     fn absorb(&mut self, added: Composition) -> Result<()> {
         self.composition.merge(added);

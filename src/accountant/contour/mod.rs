@@ -514,57 +514,21 @@ fn info_note(dir: Direction, info: &Option<ContourInfo>) -> Option<String> {
     })
 }
 
-impl OrderingAccountant for ContourAccountant {
-    fn name(&self) -> &'static str {
-        "contour"
-    }
-
-    fn adjacency(&self) -> Adjacency {
-        self.params.adjacency
-    }
-
-    fn composition(&self) -> &Composition {
-        &self.composition
-    }
-
-    fn absorb(&mut self, added: Composition) -> Result<()> {
-        self.composition.merge(added);
-        Ok(())
-    }
-
-    fn guarantee(&self, _query: Query) -> Guarantee {
-        Guarantee::Bracket
-    }
-
-    fn delta_for(&self, direction: Direction, epsilon: f64) -> Result<OrderingAnswer> {
-        match self.delta_enclosure(direction, epsilon) {
+impl ContourAccountant {
+    /// The enclosure's answer, or where it could not be certified for add-remove adjacency, the
+    /// certified Chernoff bracket [0, U] with U = `chernoff_upper(plan)`: the other ordering may
+    /// still decide the maximum, and `finish` refuses the report unless the combined bracket is
+    /// within the width limit. A non-finite U keeps the refusal.
+    fn or_fallback(
+        &self,
+        direction: Direction,
+        enclosure: Result<(Enclosure, Option<ContourInfo>)>,
+        chernoff_upper: impl FnOnce(&Plan) -> f64,
+    ) -> Result<OrderingAnswer> {
+        match enclosure {
             Ok((b, info)) => Ok(answer_with_note(b, direction, &info)),
             Err(Error::NotCertified(why)) if self.params.adjacency == Adjacency::AddRemove => {
-                // The other ordering may still decide the maximum: this ordering gets the
-                // certified Chernoff bracket [0, U]; `finish` refuses the report unless the
-                // combined bracket is within the width limit.
-                let plan = Plan::new(&self.composition, direction);
-                // exp of a very negative bound underflows: keep a positive upper end (an end
-                // of 0 would claim δ = 0, which the bound does not say).
-                let up = plan
-                    .ln_chernoff(epsilon)
-                    .exp()
-                    .max(f64::from_bits(1))
-                    .min(1.0);
-                Ok(fallback_answer(direction, up, &why))
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    fn epsilon_for(&self, direction: Direction, delta: f64) -> Result<OrderingAnswer> {
-        match self.epsilon_enclosure(direction, delta) {
-            Ok((b, info)) => Ok(answer_with_note(b, direction, &info)),
-            Err(Error::NotCertified(why)) if self.params.adjacency == Adjacency::AddRemove => {
-                let plan = Plan::new(&self.composition, direction);
-                let up = plan
-                    .chernoff_epsilon(delta)
-                    .min(plan.loss_max.unwrap_or(f64::INFINITY));
+                let up = chernoff_upper(&Plan::new(&self.composition, direction));
                 if !up.is_finite() {
                     return Err(Error::NotCertified(why));
                 }
@@ -572,6 +536,40 @@ impl OrderingAccountant for ContourAccountant {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+impl OrderingAccountant for ContourAccountant {
+    ordering_accessors!("contour", merge);
+
+    fn guarantee(&self, _query: Query) -> Guarantee {
+        Guarantee::Bracket
+    }
+
+    fn delta_for(&self, direction: Direction, epsilon: f64) -> Result<OrderingAnswer> {
+        // The fallback's certified Chernoff bound; exp of a very negative bound underflows: keep
+        // a positive upper end (an end of 0 would claim δ = 0, which the bound does not say).
+        self.or_fallback(
+            direction,
+            self.delta_enclosure(direction, epsilon),
+            |plan| {
+                plan.ln_chernoff(epsilon)
+                    .exp()
+                    .max(f64::from_bits(1))
+                    .min(1.0)
+            },
+        )
+    }
+
+    fn epsilon_for(&self, direction: Direction, delta: f64) -> Result<OrderingAnswer> {
+        self.or_fallback(
+            direction,
+            self.epsilon_enclosure(direction, delta),
+            |plan| {
+                plan.chernoff_epsilon(delta)
+                    .min(plan.loss_max.unwrap_or(f64::INFINITY))
+            },
+        )
     }
 
     /// A δ bracket is vacuous when it is [0, 1] (or wider); an ε bracket never is (a refusal

@@ -612,22 +612,7 @@ impl SaddlePointAccountant {
 }
 
 impl OrderingAccountant for SaddlePointAccountant {
-    fn name(&self) -> &'static str {
-        "saddlepoint"
-    }
-
-    fn adjacency(&self) -> Adjacency {
-        self.params.adjacency
-    }
-
-    fn composition(&self) -> &Composition {
-        &self.composition
-    }
-
-    fn absorb(&mut self, added: Composition) -> Result<()> {
-        self.composition.merge(added);
-        Ok(())
-    }
+    ordering_accessors!("saddlepoint", merge);
 
     fn guarantee(&self, _query: Query) -> Guarantee {
         if self.params.bracket {
