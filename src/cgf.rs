@@ -401,12 +401,7 @@ fn sqrt_iv(x: &Interval) -> Interval {
 
 fn gaussian_certified(sigma: f64, lambda: f64, precision: Precision) -> CertifiedCgf {
     let wp = precision.0 + 16;
-    let s = Float::with_val(wp, sigma);
-    let mut lo = Float::with_val(wp, 1);
-    lo.div_assign_round(&s, Round::Down);
-    let mut hi = Float::with_val(wp, 1);
-    hi.div_assign_round(&s, Round::Up);
-    let mu = Interval::new(lo, hi);
+    let mu = Interval::recip_of(wp, sigma);
     let mu2 = mu.mul(&mu);
     let lam = Interval::from_f64(Precision(wp), lambda);
     let half = Interval::from_f64(Precision(wp), 0.5);
@@ -457,12 +452,7 @@ fn laplace_moments(scale: f64, lambda: f64, precision: Precision) -> Result<Vec<
             .min(4000.0) as u32
         + (4.0 * (-a_f.log2()).max(0.0)).ceil().min(4000.0) as u32;
     let wp = Precision(precision.0 + guard);
-    let b = Float::with_val(wp.0, scale);
-    let mut lo = Float::with_val(wp.0, 1);
-    lo.div_assign_round(&b, Round::Down);
-    let mut hi = Float::with_val(wp.0, 1);
-    hi.div_assign_round(&b, Round::Up);
-    let a = Interval::new(lo, hi);
+    let a = Interval::recip_of(wp.0, scale);
     let lam = Interval::point(exact(wp, lambda));
     let one = Interval::from_f64(wp, 1.0);
     let half = Interval::from_f64(wp, 0.5);

@@ -128,10 +128,18 @@ impl Interval {
 
     /// `self + other`.
     pub fn add(&self, other: &Interval) -> Interval {
-        let mut lo = self.lo.clone();
-        lo.add_assign_round(&other.lo, Round::Down);
-        let mut hi = self.hi.clone();
-        hi.add_assign_round(&other.hi, Round::Up);
+        let mut r = self.clone();
+        r.add_assign(other);
+        r
+    }
+
+    /// An enclosure of 1/x at `precision` bits (x a nonzero f64, exact at that precision).
+    pub fn recip_of(precision: u32, x: f64) -> Interval {
+        let x = Float::with_val(precision, x);
+        let mut lo = Float::with_val(precision, 1);
+        lo.div_assign_round(&x, Round::Down);
+        let mut hi = Float::with_val(precision, 1);
+        hi.div_assign_round(&x, Round::Up);
         Interval { lo, hi }
     }
 

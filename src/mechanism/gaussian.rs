@@ -3,8 +3,6 @@
 use crate::cumulants::{CertifiedCumulants, Cumulants, MAX_ORDER};
 use crate::error::Result;
 use crate::precision::{Interval, Precision};
-use rug::float::Round;
-use rug::ops::DivAssignRound;
 use rug::Float;
 
 /// Gaussian mechanism with noise multiplier σ (sensitivity 1).
@@ -48,12 +46,7 @@ impl Gaussian {
     /// Enclosures of the cumulants (μ = 1/σ with outward rounding).
     pub fn certified_cumulants(&self, precision: Precision) -> CertifiedCumulants {
         let p = precision.0;
-        let s = Float::with_val(p, self.sigma);
-        let mut lo = Float::with_val(p, 1);
-        lo.div_assign_round(&s, Round::Down);
-        let mut hi = Float::with_val(p, 1);
-        hi.div_assign_round(&s, Round::Up);
-        let mu = Interval::new(lo, hi);
+        let mu = Interval::recip_of(p, self.sigma);
         let mu2 = mu.mul(&mu);
         let half = mu2.scale_nonneg(&Float::with_val(p, 0.5));
         let zero = Interval::zero(precision);

@@ -3,8 +3,6 @@
 use crate::cumulants::{cumulants_from_moments, CertifiedCumulants, Cumulants, MAX_ORDER};
 use crate::error::Result;
 use crate::precision::{Interval, Precision};
-use rug::float::Round;
-use rug::ops::DivAssignRound;
 use rug::Float;
 
 /// Laplace mechanism with scale b (sensitivity 1; per-step pure-DP ε0 = a = 1/b).
@@ -48,12 +46,7 @@ impl Laplace {
         let a_f = self.epsilon0();
         let guard = 64 + (12.0 * (-a_f.log2()).max(0.0)).ceil() as u32;
         let wp = precision.0 + guard;
-        let b = Float::with_val(wp, self.scale);
-        let mut lo = Float::with_val(wp, 1);
-        lo.div_assign_round(&b, Round::Down);
-        let mut hi = Float::with_val(wp, 1);
-        hi.div_assign_round(&b, Round::Up);
-        let a = Interval::new(lo, hi);
+        let a = Interval::recip_of(wp, self.scale);
         let wpp = Precision(wp);
         let half = Float::with_val(wp, 0.5);
         let ha = a.scale_nonneg(&half);
