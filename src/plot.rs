@@ -335,6 +335,13 @@ macro_rules! draw_chart {
         let ok_x = |v: f64| v.is_finite() && (!p.log_x || v > 0.0);
         let ok_y = |v: f64| v.is_finite() && (!p.log_y || v > 0.0);
         let clamp_y = |v: f64| v.clamp($yr.0, $yr.1);
+        // The points a log axis can show, clamped into the y range.
+        let visible = |pts: &[Pt]| -> Vec<(f64, f64)> {
+            pts.iter()
+                .filter(|q| ok_x(q.x) && ok_y(q.y))
+                .map(|q| (q.x, clamp_y(q.y)))
+                .collect()
+        };
         for (i, (label, pts)) in panel.series.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             // Certified bracket as a band.
@@ -358,11 +365,7 @@ macro_rules! draw_chart {
                     )))
                     .map_err(draw_err)?;
             }
-            let line: Vec<(f64, f64)> = pts
-                .iter()
-                .filter(|q| ok_x(q.x) && ok_y(q.y))
-                .map(|q| (q.x, clamp_y(q.y)))
-                .collect();
+            let line = visible(pts);
             let style = ShapeStyle::from(&color).stroke_width(2);
             chart
                 .draw_series(LineSeries::new(line.clone(), style))
@@ -380,11 +383,7 @@ macro_rules! draw_chart {
             }
         }
         for (label, pts) in &panel.truth {
-            let line: Vec<(f64, f64)> = pts
-                .iter()
-                .filter(|q| ok_x(q.x) && ok_y(q.y))
-                .map(|q| (q.x, clamp_y(q.y)))
-                .collect();
+            let line = visible(pts);
             let style = ShapeStyle::from(&BLACK).stroke_width(2);
             chart
                 .draw_series(DashedLineSeries::new(line, 8, 5, style))

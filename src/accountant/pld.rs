@@ -441,29 +441,31 @@ impl PldAccountant {
 
     /// Readings for every distinct ordering at grid spacing h; `x` is ε (δ query) or δ.
     fn run(&self, dirs: &[Direction], h: f64, query: Query, x: f64, tail: f64) -> Result<Readings> {
+        let run = GridRun {
+            dirs,
+            h,
+            query,
+            x,
+            tail,
+        };
         if self.use_ctd(&self.parts(dirs[0])) {
-            self.run_connect_dots(dirs, h, query, x, tail)
+            self.run_connect_dots(run)
         } else {
-            self.run_rounded(dirs, h, query, x, tail)
+            self.run_rounded(run)
         }
     }
 
     /// Connect-the-dots: one composed pmf per ordering, both ends from it.
-    fn run_connect_dots(
-        &self,
-        dirs: &[Direction],
-        h: f64,
-        query: Query,
-        x: f64,
-        tail: f64,
-    ) -> Result<Readings> {
-        let computed: Vec<Result<Pmf>> = dirs
+    fn run_connect_dots(&self, run: GridRun) -> Result<Readings> {
+        let (h, tail) = (run.h, run.tail);
+        let computed: Vec<Result<Pmf>> = run
+            .dirs
             .to_vec()
             .par_iter()
             .map(|&d| self.compose_pmf(&self.parts(d), h, Rounding::Pessimistic, tail, true))
             .collect();
         let mut out = Vec::new();
-        for (&d, up) in dirs.iter().zip(computed) {
+        for (&d, up) in run.dirs.iter().zip(computed) {
             let up = up?;
             let parts = self.parts(d);
             let r = self.roundings(&parts);
@@ -474,7 +476,7 @@ impl PldAccountant {
                 .map(|p| p.law.split_mean_excess(h, 1e-300))
                 .fold(0.0, f64::max);
             let eta = Self::max_eta(&parts, h) + excess / 5.0;
-            let b = ctd_bounds(&up, r, eta, query, x);
+            let b = ctd_bounds(&up, r, eta, run.query, run.x);
             out.push((
                 d,
                 GridReading::new(b.lower, b.upper, &up, up.len(), b.lower2),
@@ -485,16 +487,10 @@ impl PldAccountant {
 
     /// Round-up/round-down: a pessimistic and an optimistic pmf per ordering (the optimistic
     /// one a shift of the pessimistic where [`PldAccountant::shift_ok`]).
-    fn run_rounded(
-        &self,
-        dirs: &[Direction],
-        h: f64,
-        query: Query,
-        x: f64,
-        tail: f64,
-    ) -> Result<Readings> {
+    fn run_rounded(&self, run: GridRun) -> Result<Readings> {
+        let (h, x) = (run.h, run.x);
         let mut jobs: Vec<(Direction, Rounding)> = Vec::new();
-        for &d in dirs {
+        for &d in run.dirs {
             jobs.push((d, Rounding::Pessimistic));
             if !self.shift_ok(&self.parts(d), h) {
                 jobs.push((d, Rounding::Optimistic));
@@ -502,7 +498,7 @@ impl PldAccountant {
         }
         let computed: Vec<Result<Pmf>> = jobs
             .par_iter()
-            .map(|&(d, r)| self.compose_pmf(&self.parts(d), h, r, tail, false))
+            .map(|&(d, r)| self.compose_pmf(&self.parts(d), h, r, run.tail, false))
             .collect();
         let mut it = jobs.iter().zip(computed);
         let mut out = Vec::new();
@@ -515,7 +511,7 @@ impl PldAccountant {
                 let (_, lo) = it.next().expect("invariant: an optimistic job follows");
                 lo?
             };
-            let (lower, upper) = match query {
+            let (lower, upper) = match run.query {
                 Query::Epsilon => (lo.epsilon_bound(x).unwrap_or(0.0), up.epsilon_bound(x)),
                 Query::Delta => (lo.delta_bound(x), Some(up.delta_bound(x))),
             };
@@ -830,6 +826,17 @@ impl PldParams {
         }
         Ok(())
     }
+}
+
+/// One grid evaluation: the orderings, the spacing h, the query and its argument `x` (ε for
+/// a δ query, δ for an ε query), and the tail mass each distribution may drop.
+#[derive(Debug, Clone, Copy)]
+struct GridRun<'a> {
+    dirs: &'a [Direction],
+    h: f64,
+    query: Query,
+    x: f64,
+    tail: f64,
 }
 
 impl OrderingAccountant for PldAccountant {

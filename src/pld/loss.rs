@@ -73,6 +73,11 @@ fn l_of(q: f64, mu: f64, x: f64) -> f64 {
     }
 }
 
+/// Σ w_i f(t_i) over the 5-point Gauss–Legendre rule on [−1, 1].
+fn gauss_legendre5(f: impl Fn(f64) -> f64) -> f64 {
+    GL_T.iter().zip(GL_W.iter()).map(|(&t, w)| w * f(t)).sum()
+}
+
 /// P(a < Z ≤ b) for Z ~ N(0,1) with a relative error of a few ulp, also for short intervals
 /// far in a tail: 5-point Gauss–Legendre on [a, b] when (b − a)/2·(|mid| + 3) ≤ 0.3 (the
 /// quadrature error is then far below f64 rounding), else a difference of the tail functions
@@ -89,12 +94,7 @@ pub fn normal_mass(a: f64, b: f64) -> f64 {
     }
     let (m, d) = (0.5 * (a + b), 0.5 * (b - a));
     if d * (m.abs() + 3.0) <= 0.3 {
-        let s: f64 = GL_T
-            .iter()
-            .zip(GL_W.iter())
-            .map(|(t, w)| w * normal::pdf(m + d * t))
-            .sum();
-        d * s
+        d * gauss_legendre5(|t| normal::pdf(m + d * t))
     } else if a >= 0.0 {
         normal::sf(a) - normal::sf(b)
     } else if b <= 0.0 {
@@ -126,11 +126,7 @@ pub fn ln_normal_mass(a: f64, b: f64) -> f64 {
     }
     let (m, d) = (0.5 * (a + b), 0.5 * (b - a));
     if d * (m.abs() + 3.0) <= 0.3 {
-        let s: f64 = GL_T
-            .iter()
-            .zip(GL_W.iter())
-            .map(|(t, w)| w * (-m * d * t - 0.5 * (d * t) * (d * t)).exp())
-            .sum();
+        let s = gauss_legendre5(|t| (-m * d * t - 0.5 * (d * t) * (d * t)).exp());
         d.ln() + normal::ln_pdf(m) + s.ln()
     } else {
         let (la, lb) = (normal::ln_sf(a), normal::ln_sf(b));

@@ -531,6 +531,18 @@ fn plans(m: usize) -> Plans {
     })
 }
 
+/// The inverse real FFT of `spec` (unnormalised); the DC and Nyquist terms of a real signal's
+/// spectrum are real, so their imaginary rounding noise is dropped first.
+fn inverse_real(inv: &dyn realfft::ComplexToReal<f64>, spec: &mut [Complex<f64>]) -> Vec<f64> {
+    let last = spec.len() - 1;
+    spec[0] = Complex::new(spec[0].re, 0.0);
+    spec[last] = Complex::new(spec[last].re, 0.0);
+    let mut out = inv.make_output_vec();
+    inv.process(spec, &mut out)
+        .expect("invariant: buffers made by the planner");
+    out
+}
+
 /// FFT convolution under a grid budget (plans are cached per thread and length).
 pub struct Convolver {
     limits: Limits,
@@ -661,13 +673,7 @@ impl Convolver {
                 *x *= *y;
             }
         }
-        // The DC and Nyquist terms of a real signal's spectrum are real.
-        let last = spec_a.len() - 1;
-        spec_a[0] = Complex::new(spec_a[0].re, 0.0);
-        spec_a[last] = Complex::new(spec_a[last].re, 0.0);
-        let mut out = inv.make_output_vec();
-        inv.process(&mut spec_a, &mut out)
-            .expect("invariant: buffers made by the planner");
+        let mut out = inverse_real(inv.as_ref(), &mut spec_a);
         let scale = 1.0 / m as f64;
         out.truncate(len);
         for x in out.iter_mut() {
@@ -748,12 +754,7 @@ impl Convolver {
         for z in spec.iter_mut() {
             *z = z.powu(e32);
         }
-        let last = spec.len() - 1;
-        spec[0] = Complex::new(spec[0].re, 0.0);
-        spec[last] = Complex::new(spec[last].re, 0.0);
-        let mut out = inv.make_output_vec();
-        inv.process(&mut spec, &mut out)
-            .expect("invariant: buffers made by the planner");
+        let out = inverse_real(inv.as_ref(), &mut spec);
         let scale = 1.0 / m as f64;
         let shift = n as i64 * p.offset;
         let mf = m as i64;
