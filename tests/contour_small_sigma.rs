@@ -25,8 +25,8 @@ fn add_ordering_is_skipped_only_where_the_remove_ordering_decides() {
     let delta = 1e-5;
     let mut skipped = 0;
     let mut inverted = 0;
-    for &(q, m) in &[(0.01, 100u64), (0.002, 1000u64)] {
-        let s_max = m as f64 * -(-q as f64).ln_1p();
+    for &(q, m) in &[(0.01_f64, 100u64), (0.002, 1000u64)] {
+        let s_max = m as f64 * -(-q).ln_1p();
         for &sigma in &[0.0625, 0.25, 0.6, 1.5] {
             let mut acc = ContourAccountant::new(ContourParams {
                 adjacency: Adjacency::AddRemove,
@@ -71,8 +71,8 @@ fn add_ordering_is_skipped_only_where_the_remove_ordering_decides() {
 /// exactly 0 there), or the call refuses; never an ε above it.
 #[test]
 fn add_ordering_upper_end_stays_at_or_below_the_largest_loss() {
-    let (q, m) = (0.01, 100u64);
-    let s_max = m as f64 * -(-q as f64).ln_1p();
+    let (q, m) = (0.01_f64, 100u64);
+    let s_max = m as f64 * -(-q).ln_1p();
     for &sigma in &[0.25, 0.5, 1.0] {
         match eps(Adjacency::Add, sigma, q, m, 1e-5) {
             Ok((lo, up)) => assert!(lo <= up && up <= s_max * (1.0 + 1e-12), "sigma {sigma}"),
