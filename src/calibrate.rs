@@ -386,6 +386,21 @@ fn validate(p: &CalibrationParams) -> Result<Fixed> {
     }
     // Validate the options once (bad order/precision is a usage error).
     build(&p.accountant)?;
+    // The contour accountant certifies no ε above EPSILON_MAX (it refuses instead): a larger
+    // target is met wherever it certifies anything, so the search would only map where it stops
+    // certifying (at small σ, tens of seconds of capped contours near that edge).
+    let eps_max = crate::accountant::invert::EPSILON_MAX;
+    if matches!(p.accountant, AccountantConfig::Contour(_)) && p.target_epsilon > eps_max {
+        return Err(Error::invalid(
+            "target_epsilon",
+            p.target_epsilon,
+            format!(
+                "must be in (0, {eps_max:e}] with the contour accountant, the largest epsilon it \
+                 certifies (docs/math.md §15.1.4); a larger target is met wherever it certifies \
+                 anything"
+            ),
+        ));
+    }
     Ok(Fixed { sigma, q, steps })
 }
 

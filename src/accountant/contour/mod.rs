@@ -346,7 +346,7 @@ impl ContourAccountant {
         for _round in 0..4 {
             let lambda = plan.saddle(design)?;
             let c = plan.build(lambda, design, tol)?;
-            let (b, stop) = invert_contour(&c, delta, design, tol)?;
+            let (b, stop) = invert_contour(&c, delta, design, tol, plan.loss_max)?;
             last = Some((b, c.info()));
             if stop {
                 break;
@@ -427,9 +427,19 @@ fn beyond_max_error(low_at_max: f64, delta: f64, design: Option<(f64, f64)>) -> 
 
 /// Bisect one contour's certified δ bounds for the ε bracket; also says whether the answer is
 /// close enough to the design ε (or wide for another reason) that no redesign is needed.
-fn invert_contour(c: &Contour, delta: f64, design: f64, tol: f64) -> Result<(Enclosure, bool)> {
-    let up = |e: f64| c.bounds(e).upper;
-    let low = |e: f64| c.bounds(e).lower;
+///
+/// `loss_max`: the largest loss m where the PLLR is bounded above (the add ordering); δ(ε) = 0
+/// exactly for ε ≥ m, so both bounds are 0 there and the upper end never passes m.
+fn invert_contour(
+    c: &Contour,
+    delta: f64,
+    design: f64,
+    tol: f64,
+    loss_max: Option<f64>,
+) -> Result<(Enclosure, bool)> {
+    let beyond = |e: f64| loss_max.is_some_and(|m| e >= m);
+    let up = |e: f64| if beyond(e) { 0.0 } else { c.bounds(e).upper };
+    let low = |e: f64| if beyond(e) { 0.0 } else { c.bounds(e).lower };
     // ε = 0 already meets δ.
     if up(0.0) <= delta {
         return Ok((Enclosure::ZERO, true));
@@ -618,6 +628,41 @@ impl OrderingAccountant for ContourAccountant {
         }
         report.set_value(value.clamp(lo, up));
         Ok(())
+    }
+
+    /// The default (one call per ordering), except that in the add-remove ε query the add
+    /// ordering is not inverted where the remove ordering's certified lower end is already at
+    /// or above the add ordering's largest loss m = n·ln(1/(1 − q)): δ_add(m) = 0 exactly, so
+    /// ε_add(δ) ∈ [0, m] and the maximum over the orderings is the remove ordering's
+    /// (docs/math.md §15.1.5). At small σ that contour sits at λ ~ 10⁴–10⁵ and took seconds
+    /// before refusing.
+    fn orderings_for(&self, query: Query, given: f64) -> Result<Vec<(Direction, OrderingAnswer)>> {
+        let mut out = Vec::with_capacity(2);
+        for &dir in self.adjacency().directions() {
+            let a = match query {
+                Query::Epsilon => {
+                    let below_other =
+                        out.iter().find_map(|(_, b): &(Direction, OrderingAnswer)| {
+                            let m = Plan::new(&self.composition, dir).loss_max?;
+                            let lo = b.bracket.lower?;
+                            (m.is_finite() && lo >= m).then_some((m, lo))
+                        });
+                    match below_other {
+                        Some((m, lo)) => OrderingAnswer::new(Bracket::certified(0.0, m, m))
+                            .with_note(format!(
+                            "{} ordering: epsilon <= {m:e}, its largest loss (delta is exactly 0 \
+                                 there), below the other ordering's certified lower end {lo:e}; \
+                                 not inverted",
+                            dir.name()
+                        )),
+                        None => self.epsilon_for(dir, given)?,
+                    }
+                }
+                Query::Delta => self.delta_for(dir, given)?,
+            };
+            out.push((dir, a));
+        }
+        Ok(out)
     }
 }
 

@@ -645,6 +645,23 @@ impl OrderingAccountant for SaddlePointAccountant {
         }
         Ok(())
     }
+
+    /// Both orderings of an add-remove query at once (`rayon::join`): they share nothing, so on
+    /// two cores the wall time is that of the slower one. The answers, and which error is
+    /// returned (the remove ordering's first), are those of the sequential default.
+    fn orderings_for(&self, query: Query, given: f64) -> Result<Vec<(Direction, OrderingAnswer)>> {
+        let one = |dir: Direction| match query {
+            Query::Epsilon => self.epsilon_for(dir, given),
+            Query::Delta => self.delta_for(dir, given),
+        };
+        match self.adjacency().directions() {
+            &[a, b] => {
+                let (ra, rb) = rayon::join(|| one(a), || one(b));
+                Ok(vec![(a, ra?), (b, rb?)])
+            }
+            dirs => dirs.iter().map(|&d| Ok((d, one(d)?))).collect(),
+        }
+    }
 }
 
 /// An ordering's answer from its parts.
