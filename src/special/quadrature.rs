@@ -1195,6 +1195,52 @@ mod tests {
     }
 
     #[test]
+    fn clenshaw_curtis_integrates_polynomials_exactly() {
+        let wp = Precision(160);
+        let rule = ClenshawCurtis::new(CC_N, wp);
+        for p in 0..=CC_N as u32 {
+            let mut s = Interval::zero(wp);
+            for (x, w) in rule.nodes.iter().zip(&rule.weights) {
+                s.add_assign(&x.powi(p).mul(w));
+            }
+            let want = if p % 2 == 1 {
+                0.0
+            } else {
+                2.0 / (p as f64 + 1.0)
+            };
+            assert!(
+                (s.mid_f64() - want).abs() < 1e-30 && s.width_f64() < 1e-30,
+                "x^{p}: {s:?}"
+            );
+        }
+        assert!(rule.weights.iter().all(|w| w.lo > 0));
+        assert!((rule.abs_weight_sum - 2.0).abs() < 1e-14);
+    }
+
+    #[test]
+    fn abs_moments_match_the_gaussian_at_q_one() {
+        // q = 1: L = μx − μ²/2 ~ N(−μ²/2, μ²) under P, so E|L − m|^k = μ^k E|Z|^k with
+        // E|Z| = √(2/π), E|Z|³ = 2√(2/π); under Q (λ = 1) the mean is +μ²/2.
+        for &sigma in &[0.5, 1.0, 4.0, 20.0] {
+            let mu = 1.0 / sigma;
+            let loss = SubsampledLoss { sigma, q: 1.0 };
+            for (lambda, m) in [(0.0, -0.5 * mu * mu), (1.0, 0.5 * mu * mu)] {
+                let r = certified_abs_moments(&loss, lambda, m, Precision(128)).expect("test");
+                let e1 = (2.0 / std::f64::consts::PI).sqrt() * mu;
+                let e3 = 2.0 * e1 * mu * mu;
+                for (v, want) in [(&r.abs1, e1), (&r.abs3, e3)] {
+                    let tol = 1e-14 * want;
+                    assert!(
+                        v.lo_f64() - tol <= want && want <= v.hi_f64() + tol,
+                        "sigma={sigma} lambda={lambda}: {v:?} vs {want}"
+                    );
+                    assert!(v.rel_width() < 1e-15, "width {}", v.rel_width());
+                }
+            }
+        }
+    }
+
+    #[test]
     fn loss_is_finite_at_q_one_far_left() {
         assert_eq!(log1p_qexpm1(1.0, -800.0), -800.0);
         let v = log1p_qexpm1(0.999, -800.0);
