@@ -318,6 +318,30 @@ fn half_width(q: f64, mu: f64, tilts: &[Tilt], kmax: u32, ln_target: &[Vec<f64>]
     tt
 }
 
+/// Step: the largest h = 2^{−m} (m ≥ 2, h ≥ 2^{−14}) with every discretisation bound under its
+/// target, and the strip half-width a used for it.
+fn step_and_strip(
+    q: f64,
+    mu: f64,
+    tilts: &[Tilt],
+    kmax: u32,
+    a_max: f64,
+    ln_target: &[Vec<f64>],
+) -> (f64, f64) {
+    let mut m = 2i32;
+    loop {
+        let h = (2f64).powi(-m);
+        let a = a_max.min(2.0 * std::f64::consts::PI / h);
+        let ok = (0..tilts.len()).all(|ti| {
+            (0..=kmax).all(|k| ln_disc(q, mu, &tilts[ti], k, a, h) <= ln_target[ti][k as usize])
+        });
+        if ok || m >= 14 {
+            return (h, a);
+        }
+        m += 1;
+    }
+}
+
 /// Certified enclosures of ∫ e^{λL}(L − c)^k dP for every tilt and k = 0..=max_k.
 ///
 /// The step h and range T are chosen so that each error bound is below 2^{−(bits+8)} times the
@@ -363,18 +387,7 @@ pub fn certified_moments(
 
     // Step: h = 2^{-m} with every discretisation bound under target.
     let a_max = std::f64::consts::PI / (3.0 * mu * (1.0 + 1e-15));
-    let mut m = 2i32;
-    let (h, a) = loop {
-        let h = (2f64).powi(-m);
-        let a = a_max.min(2.0 * std::f64::consts::PI / h);
-        let ok = (0..tilts.len()).all(|ti| {
-            (0..=kmax).all(|k| ln_disc(q, mu, &tilts[ti], k, a, h) <= ln_target[ti][k as usize])
-        });
-        if ok || m >= 14 {
-            break (h, a);
-        }
-        m += 1;
-    };
+    let (h, a) = step_and_strip(q, mu, tilts, kmax, a_max, &ln_target);
     let tt = half_width(q, mu, tilts, kmax, &ln_target);
     let n = (tt / h).round() as i64; // nodes j·h, |j| ≤ n, so |x| ≤ T exactly
     let work = (2 * n + 1) as f64 * tilts.len() as f64;
@@ -392,24 +405,7 @@ pub fn certified_moments(
     }
 
     // Interval constants.
-    let one = Float::with_val(wp.0, 1);
-    let sigma = exact(wp, loss.sigma);
-    let mu_i = Interval::new(
-        {
-            let mut x = one.clone();
-            x.div_assign_round(&sigma, Round::Down);
-            x
-        },
-        {
-            let mut x = one.clone();
-            x.div_assign_round(&sigma, Round::Up);
-            x
-        },
-    );
-    let half_mu2 = mu_i.mul(&mu_i).scale_nonneg(&Float::with_val(wp.0, 0.5));
-    let q_f = exact(wp, q);
-    // 1 − q exactly (q is a dyadic rational ≥ 2^-1074, so 1100 extra bits always suffice).
-    let one_minus_q = Float::with_val(wp.0 + 1100, &one - &q_f);
+    let consts = LossConsts::new(loss, wp);
     let centers: Vec<Float> = tilts.iter().map(|t| exact(wp, t.center)).collect();
     let h_f = exact(wp, h);
 
@@ -423,10 +419,10 @@ pub fn certified_moments(
                 let x = Float::with_val(wp.0, j) * &h_f; // exact
                 node(
                     &x,
-                    &mu_i,
-                    &half_mu2,
-                    &q_f,
-                    &one_minus_q,
+                    &consts.mu,
+                    &consts.half_mu2,
+                    &consts.q,
+                    &consts.one_minus_q,
                     tilts,
                     &centers,
                     max_k,
@@ -446,15 +442,7 @@ pub fn certified_moments(
         }
     }
     // Multiply by h/√(2π).
-    let two_pi_lo = pi(wp, Round::Down) * 2u32;
-    let two_pi_hi = pi(wp, Round::Up) * 2u32;
-    let mut inv_sqrt_lo = two_pi_hi;
-    inv_sqrt_lo.sqrt_round(Round::Up);
-    inv_sqrt_lo.recip_round(Round::Down);
-    let mut inv_sqrt_hi = two_pi_lo;
-    inv_sqrt_hi.sqrt_round(Round::Down);
-    inv_sqrt_hi.recip_round(Round::Up);
-    let factor = Interval::new(inv_sqrt_lo, inv_sqrt_hi).scale_nonneg(&h_f);
+    let factor = inv_sqrt_two_pi(wp).scale_nonneg(&h_f);
 
     let mut max_disc = 0f64;
     let mut max_trunc = 0f64;
