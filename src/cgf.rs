@@ -24,7 +24,7 @@ use crate::mechanism::{Direction, Mechanism};
 use crate::precision::{exact, Interval, Precision};
 use crate::special::quadrature::{certified_moments, moments_f64, SubsampledLoss, Tilt};
 use rug::float::Round;
-use rug::ops::DivAssignRound;
+use rug::ops::{DivAssignRound, SubAssignRound};
 use rug::Float;
 
 /// K(λ) and the tilted law's mean, variance and third and fourth central moments (f64).
@@ -360,6 +360,102 @@ pub fn abs_third_bound(
         }
     }
     best
+}
+
+/// Which law of an ordering's PLLR: P (the base law) or Q.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The base law P.
+    P,
+    /// The alternative Q.
+    Q,
+}
+
+/// Certified enclosures of E|X| and E|X|³ for X = L − E L on one side of an ordering.
+#[derive(Debug, Clone)]
+pub struct AbsCentralMoments {
+    /// E|X|.
+    pub abs1: Interval,
+    /// E|X|³.
+    pub abs3: Interval,
+}
+
+/// Certified E|X| and E|X|³ of the centred PLLR X = L − m on `side` of `dir`, given the
+/// certified mean `mean` ∋ m and variance `mu2` of that side (docs/math.md §15.9).
+///
+/// Gaussian (and q = 1): X ~ N(0, μ2), E|X| = √(2/π)·√μ2, E|X|³ = 2√(2/π)·μ2^{3/2}.
+/// Subsampled Gaussian: the split Clenshaw–Curtis quadrature
+/// [`crate::special::quadrature::certified_abs_moments`] at the f64 centre c* = mid(mean)
+/// (the add ordering's P side is the remove ordering's Q side with L negated, which leaves
+/// |X| unchanged), then moved to the true mean: with d ≥ |m − c*|,
+/// |E|L − m| − E|L − c*|| ≤ d and |E|L − m|³ − E|L − c*|³| ≤ 3d(√(μ2 + d²) + d)².
+/// `None` for the Laplace mechanism (no closed form here; callers keep [`abs_third_bound`]).
+///
+/// # Errors
+/// As the quadrature ([`Error::BudgetExceeded`] at σ below about 0.005).
+pub fn certified_abs_central(
+    mech: &Mechanism,
+    dir: Direction,
+    side: Side,
+    mean: &Interval,
+    mu2: &Interval,
+    precision: Precision,
+) -> Result<Option<AbsCentralMoments>> {
+    let wp = Precision(mean.prec().max(precision.bits()));
+    let gaussian = |mu2: &Interval| {
+        let sd = sqrt_iv(&nonneg(mu2));
+        let two_over_pi = Interval::new(
+            {
+                let mut x = Float::with_val(wp.0, 2);
+                x.div_assign_round(&crate::precision::pi(wp, Round::Up), Round::Down);
+                x
+            },
+            {
+                let mut x = Float::with_val(wp.0, 2);
+                x.div_assign_round(&crate::precision::pi(wp, Round::Down), Round::Up);
+                x
+            },
+        );
+        let c = sqrt_iv(&two_over_pi);
+        let abs1 = c.mul(&sd);
+        let abs3 = abs1.mul(&sd).mul(&sd).scale_nonneg(&Float::with_val(8, 2));
+        AbsCentralMoments { abs1, abs3 }
+    };
+    match mech {
+        Mechanism::Gaussian(_) => Ok(Some(gaussian(mu2))),
+        Mechanism::SubsampledGaussian(s) if s.sampling_rate() == 1.0 => Ok(Some(gaussian(mu2))),
+        Mechanism::SubsampledGaussian(s) => {
+            // The remove ordering's law: add's P side is remove's Q side of −L, and vice versa.
+            let remove_q = (dir == Direction::Remove) == (side == Side::Q);
+            let m = if dir == Direction::Add {
+                mean.neg()
+            } else {
+                mean.clone()
+            };
+            let c = m.mid_f64();
+            if !c.is_finite() {
+                return Err(Error::Internal(format!(
+                    "certified absolute moments: the certified mean {m:?} has no finite midpoint"
+                )));
+            }
+            let lambda = if remove_q { 1.0 } else { 0.0 };
+            let r =
+                crate::special::quadrature::certified_abs_moments(&s.loss(), lambda, c, precision)?;
+            // d ≥ |m − c| for every m in the mean's enclosure.
+            let cf = exact(wp, c);
+            let mut d1 = m.hi.clone();
+            d1.sub_assign_round(&cf, Round::Up);
+            let mut d2 = cf.clone();
+            d2.sub_assign_round(&m.lo, Round::Up);
+            let d = Interval::point(if d1 > d2 { d1 } else { d2 }.abs());
+            let s2 = sqrt_iv(&Interval::point(mu2.hi.clone().abs()).add(&d.mul(&d))).add(&d);
+            let e3 = d.mul(&s2).mul(&s2).scale_nonneg(&Float::with_val(8, 3));
+            let abs1 = nonneg(&r.abs1.widen(&d.hi));
+            let abs3 = nonneg(&r.abs3.widen(&e3.hi));
+            Ok(Some(AbsCentralMoments { abs1, abs3 }))
+        }
+        Mechanism::Laplace(_) => Ok(None),
+    }
 }
 
 /// From M_k = E_P[e^{λL}(L − c)^k], k = 0..=4, to K, mean, central moments.

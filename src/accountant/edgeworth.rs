@@ -82,17 +82,26 @@ pub const BRACKET_F64_MARGIN: f64 = 1e-12;
 
 /// DGG Δ for one side of one ordering, from per-part certified cumulants.
 ///
-/// Per summand: μ2 = κ2, μ3 = κ3, μ4 = κ4 + 3κ2², E|X|³ bounded by
-/// [`crate::cgf::abs_third_bound`] (Cauchy–Schwarz √(μ2μ4), or the one-sided support bound
-/// μ3 + 2(m − inf L)μ2 — |L − c|³ is not analytic, so the trapezoid cannot integrate it
-/// spectrally), E|X| ≤ σ. Then, with
-/// N = Σn_i and V = Σn_iμ2: K4 = N·Σn_iμ4/V², K3 = √N·Σn_iρ_i/V^{3/2}, |λ3| =
-/// √N·|Σn_iμ3|/V^{3/2}, K̃3 = K3 + 1 (one part, iid) or K3 + √N·Σn_iσ_i³/V^{3/2}.
-/// Per-part input of [`dgg_delta`]: certified cumulants κ1..κ6 of one side, count, support.
-type SidePart = (Vec<Interval>, u64, (Option<f64>, Option<f64>));
+/// Per summand: μ2 = κ2, μ3 = κ3, μ4 = κ4 + 3κ2², E|X|³ the smaller of the certified
+/// absolute moment ([`crate::cgf::certified_abs_central`], docs/math.md §15.9, where
+/// available) and [`crate::cgf::abs_third_bound`] (Cauchy–Schwarz √(μ2μ4) or the one-sided
+/// support bound μ3 + 2(m − inf L)μ2); E|X| the smaller of the certified one and σ. Then,
+/// with N = Σn_i and V = Σn_iμ2: K4 = N·Σn_iμ4/V², K3 = √N·Σn_iρ_i/V^{3/2}, |λ3| =
+/// √N·|Σn_iμ3|/V^{3/2}, K̃3 = K3 + E|X|/σ (one part, iid) or K3 + √N·Σn_i·E|X_i|·μ2_i/V^{3/2}.
+/// Per-part input of [`dgg_delta`]: one mechanism's certified moments on one side.
+struct SidePart {
+    /// Certified cumulants κ1..κ6 of the side.
+    cumulants: Vec<Interval>,
+    /// Number of compositions of the mechanism.
+    count: u64,
+    /// Certified support bounds of the side's loss (`None`: unbounded).
+    support: (Option<f64>, Option<f64>),
+    /// Certified E|X| and E|X|³ of the centred loss, where computed.
+    abs: Option<crate::cgf::AbsCentralMoments>,
+}
 
 fn dgg_delta(parts: &[SidePart], precision: Precision) -> Result<f64> {
-    use crate::bounds::{dgg_bound, DggInputs, DggSetup, DEFAULT_ETA};
+    use crate::bounds::{dgg_bound_optimized, DggInputs, DggSetup};
     let wp = Precision(precision.0 + 16);
     let mut v = Interval::zero(wp);
     let mut m3 = Interval::zero(wp);
@@ -101,18 +110,28 @@ fn dgg_delta(parts: &[SidePart], precision: Precision) -> Result<f64> {
     let mut s3 = Interval::zero(wp);
     let mut count = 0f64;
     let three = Float::with_val(64, 3);
-    for (k, n, support) in parts {
-        let nf = Float::with_val(64, *n);
+    for part in parts {
+        let k = &part.cumulants;
+        let nf = Float::with_val(64, part.count);
         let mu2 = k[1].clone();
         let mu4 = k[3].add(&mu2.mul(&mu2).scale_nonneg(&three));
-        let r = crate::cgf::abs_third_bound(&k[0], &mu2, &k[2], &mu4, *support);
+        let mut r = crate::cgf::abs_third_bound(&k[0], &mu2, &k[2], &mu4, part.support);
         let sd = mu2.monotone(|x, rr| x.sqrt_round(rr));
+        let mut abs1 = sd.clone();
+        if let Some(a) = &part.abs {
+            if a.abs3.hi < r.hi {
+                r = a.abs3.clone();
+            }
+            if a.abs1.hi < abs1.hi {
+                abs1 = a.abs1.clone();
+            }
+        }
         v.add_assign(&mu2.scale_nonneg(&nf));
         m3.add_assign(&k[2].scale_nonneg(&nf));
         m4.add_assign(&mu4.scale_nonneg(&nf));
         rho.add_assign(&r.scale_nonneg(&nf));
-        s3.add_assign(&sd.mul(&sd).mul(&sd).scale_nonneg(&nf));
-        count += *n as f64;
+        s3.add_assign(&abs1.mul(&mu2).scale_nonneg(&nf));
+        count += part.count as f64;
     }
     let iid = parts.len() == 1;
     let nn = Interval::from_f64(wp, count);
@@ -124,15 +143,21 @@ fn dgg_delta(parts: &[SidePart], precision: Precision) -> Result<f64> {
     let l3 = sqrt_n.mul(&m3).div(&v15)?;
     let l3 = l3.lo_f64().abs().max(l3.hi_f64().abs());
     let kt = if iid {
-        Interval::from_f64(wp, k3)
-            .add(&Interval::from_f64(wp, 1.0))
-            .hi_f64()
+        // E|X|·E X²/σ³ = E|X|/σ ≤ 1.
+        let ratio = s3.div(&v_lo.mul(&v_lo.monotone(|x, r| x.sqrt_round(r))))?;
+        let ratio = if ratio.hi_f64() < 1.0 {
+            ratio
+        } else {
+            Interval::from_f64(wp, 1.0)
+        };
+        Interval::from_f64(wp, k3).add(&ratio).hi_f64()
     } else {
         Interval::from_f64(wp, k3)
             .add(&sqrt_n.mul(&s3).div(&v15)?)
             .hi_f64()
     };
-    let b = dgg_bound(
+    // Any η ∈ (0, 1/3) gives a valid bound; the one returned is certified at the η found.
+    let b = dgg_bound_optimized(
         DggSetup {
             iid,
             unskewed: false,
@@ -144,7 +169,6 @@ fn dgg_delta(parts: &[SidePart], precision: Precision) -> Result<f64> {
             lambda3: l3,
             k3_tilde: kt,
         },
-        DEFAULT_ETA,
     )?;
     Ok(b.edgeworth + BRACKET_F64_MARGIN)
 }
@@ -288,6 +312,23 @@ fn undefined_series(dir: Direction, k: &Cumulants, e: Error) -> Error {
     }
 }
 
+/// The certified absolute moments of one side, or `None` where they are not available (the
+/// Laplace mechanism, or over the quadrature's budget: [`dgg_delta`] then keeps the moment
+/// bounds, which are valid, only wider).
+fn certified_abs_or_none(
+    m: &crate::mechanism::Mechanism,
+    dir: Direction,
+    side: crate::cgf::Side,
+    k: &[Interval],
+    prec: Precision,
+) -> Result<Option<crate::cgf::AbsCentralMoments>> {
+    match crate::cgf::certified_abs_central(m, dir, side, &k[0], &k[1], prec) {
+        Ok(a) => Ok(a),
+        Err(Error::BudgetExceeded { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// The certified ingredients of one ordering's δ bracket.
 fn side_bounds(
     parts: &[(crate::mechanism::Mechanism, u64)],
@@ -299,9 +340,18 @@ fn side_bounds(
     let mut mid = Cumulants::ZERO;
     for (m, n) in parts {
         let c = m.certified_cumulants(dir, prec)?;
-        let sup = crate::cgf::loss_support(m, dir);
-        ps.push((c.p.clone(), *n, sup));
-        qs.push((c.q.clone(), *n, sup));
+        let support = crate::cgf::loss_support(m, dir);
+        for (side, k, out) in [
+            (crate::cgf::Side::P, &c.p, &mut ps),
+            (crate::cgf::Side::Q, &c.q, &mut qs),
+        ] {
+            out.push(SidePart {
+                cumulants: k.clone(),
+                count: *n,
+                support,
+                abs: certified_abs_or_none(m, dir, side, k, prec)?,
+            });
+        }
         mid += c.mid().times(*n);
     }
     let (p, q) = series_pair(&mid, 1).map_err(|e| undefined_series(dir, &mid, e))?;

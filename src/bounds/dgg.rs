@@ -193,242 +193,346 @@ pub fn dgg_bound_optimized(setup: DggSetup, inputs: &DggInputs) -> Result<DggBou
     dgg_bound(setup, inputs, best.0)
 }
 
+/// The quantities shared by the iid and inid forms of the bound (docs/math.md §5.2–5.3):
+/// the inputs as intervals, the main term and the 81.2376 and 4.3394 terms, ℓ and e3(η).
+struct Common {
+    n: Interval,
+    k4: Interval,
+    k3: Interval,
+    l3: Interval,
+    kt: Interval,
+    eta_i: Interval,
+    one: Interval,
+    pi_: Interval,
+    c: Interval,
+    sqrt_n: Interval,
+    om2: Interval,
+    main: Interval,
+    n2: Interval,
+    t81: Interval,
+    t43: Interval,
+    two_sqrt_n_kt: Interval,
+    ell: Interval,
+    eta2: Interval,
+    e3: Interval,
+    skew: bool,
+}
+
+impl Common {
+    fn new(setup: DggSetup, i: &DggInputs, eta: f64) -> Self {
+        let n = pt(i.n);
+        let k4 = pt(i.k4);
+        let k3 = pt(i.k3);
+        let l3 = abs(&pt(i.lambda3));
+        let kt = pt(i.k3_tilde);
+        let eta_i = pt(eta);
+        let one = pt(1.0);
+        let pi_ = pi();
+        let c = dec("1.0253");
+        let sqrt_n = sqrt(&n);
+        let one_m3 = one.sub(&pt(3.0).mul(&eta_i)); // 1 − 3η
+        let om2 = one_m3.mul(&one_m3); // (1 − 3η)²
+
+        // Main term: 0.1995 K̃3/√n + [0.031 K̃3² + 0.327 K4 (1/12 + 1/(4(1−3η)²))]/n.
+        let main = div(&dec("0.1995").mul(&kt), &sqrt_n).add(&div(
+            &dec("0.031").mul(&kt.mul(&kt)).add(
+                &dec("0.327")
+                    .mul(&k4)
+                    .mul(&div(&one, &pt(12.0)).add(&div(&one, &pt(4.0).mul(&om2)))),
+            ),
+            &n,
+        ));
+        // 81.2376 K̃3⁴/(16π⁴n²).
+        let pi4 = pi_.powi(4);
+        let n2 = n.mul(&n);
+        let kt4 = kt.powi(4);
+        let t81 = div(&dec("81.2376").mul(&kt4), &pt(16.0).mul(&pi4).mul(&n2));
+        // 4.3394 |λ3| K̃3³/(8π³n²).
+        let t43 = div(
+            &dec("4.3394").mul(&l3).mul(&kt.powi(3)),
+            &pt(8.0).mul(&pi_.powi(3)).mul(&n2),
+        );
+        // ℓ = min(√(2η)(n/K4)^{1/4}, 2√n/K̃3).
+        let two_sqrt_n_kt = div(&pt(2.0).mul(&sqrt_n), &kt);
+        let ell = min(
+            &sqrt(&pt(2.0).mul(&eta_i)).mul(&powf(&div(&n, &k4), 0.25)),
+            &two_sqrt_n_kt,
+        );
+        // e3(η) = exp(η²/6 + η²/(4(1−3η)²)).
+        let eta2 = eta_i.mul(&eta_i);
+        let e3 = div(&eta2, &pt(6.0))
+            .add(&div(&eta2, &pt(4.0).mul(&om2)))
+            .exp();
+        let skew = !setup.unskewed;
+        Common {
+            n,
+            k4,
+            k3,
+            l3,
+            kt,
+            eta_i,
+            one,
+            pi_,
+            c,
+            sqrt_n,
+            om2,
+            main,
+            n2,
+            t81,
+            t43,
+            two_sqrt_n_kt,
+            ell,
+            eta2,
+            e3,
+            skew,
+        }
+    }
+}
+
 /// The Edgeworth-error bound as an interval (`None` where the inid Δ of Theorem A.2 is ≤ 0,
 /// i.e. K4/n ≥ (1 − 4χ1)², and the theorem gives nothing).
 fn edgeworth_term(setup: DggSetup, i: &DggInputs, eta: f64) -> Option<Interval> {
-    let n = pt(i.n);
-    let k4 = pt(i.k4);
-    let k3 = pt(i.k3);
-    let l3 = abs(&pt(i.lambda3));
-    let kt = pt(i.k3_tilde);
-    let eta_i = pt(eta);
-    let one = pt(1.0);
-    let pi_ = pi();
-    let c = dec("1.0253");
-    let sqrt_n = sqrt(&n);
-    let one_m3 = one.sub(&pt(3.0).mul(&eta_i)); // 1 − 3η
-    let om2 = one_m3.mul(&one_m3); // (1 − 3η)²
-
-    // Main term: 0.1995 K̃3/√n + [0.031 K̃3² + 0.327 K4 (1/12 + 1/(4(1−3η)²))]/n.
-    let main = div(&dec("0.1995").mul(&kt), &sqrt_n).add(&div(
-        &dec("0.031").mul(&kt.mul(&kt)).add(
-            &dec("0.327")
-                .mul(&k4)
-                .mul(&div(&one, &pt(12.0)).add(&div(&one, &pt(4.0).mul(&om2)))),
-        ),
-        &n,
-    ));
-    // 81.2376 K̃3⁴/(16π⁴n²).
-    let pi4 = pi_.powi(4);
-    let n2 = n.mul(&n);
-    let kt4 = kt.powi(4);
-    let t81 = div(&dec("81.2376").mul(&kt4), &pt(16.0).mul(&pi4).mul(&n2));
-    // 4.3394 |λ3| K̃3³/(8π³n²).
-    let t43 = div(
-        &dec("4.3394").mul(&l3).mul(&kt.powi(3)),
-        &pt(8.0).mul(&pi_.powi(3)).mul(&n2),
-    );
-    // ℓ = min(√(2η)(n/K4)^{1/4}, 2√n/K̃3).
-    let two_sqrt_n_kt = div(&pt(2.0).mul(&sqrt_n), &kt);
-    let ell = min(
-        &sqrt(&pt(2.0).mul(&eta_i)).mul(&powf(&div(&n, &k4), 0.25)),
-        &two_sqrt_n_kt,
-    );
-    // e3(η) = exp(η²/6 + η²/(4(1−3η)²)).
-    let eta2 = eta_i.mul(&eta_i);
-    let e3 = div(&eta2, &pt(6.0))
-        .add(&div(&eta2, &pt(4.0).mul(&om2)))
-        .exp();
-    let skew = !setup.unskewed;
-
+    let t = Common::new(setup, i, eta);
     if setup.iid {
-        // P2, e2, W.
-        let mut p2 = pt(48.0)
-            .mul(&eta_i)
-            .mul(&sqrt(&div(&k4, &n)))
-            .add(&div(&pt(4.0).mul(&eta2).mul(&k4), &n));
-        if skew {
-            let k4q = powf(&k4, 0.25);
-            let nq = powf(&n, 0.25);
-            p2 = sum(&[
-                p2,
-                div(
-                    &pt(96.0).mul(&sqrt(&pt(2.0).mul(&eta_i))).mul(&l3),
-                    &k4q.mul(&nq),
-                ),
-                div(&pt(32.0).mul(&eta_i).mul(&l3.mul(&l3)), &sqrt(&k4.mul(&n))),
-                div(
-                    &pt(16.0)
-                        .mul(&sqrt(&pt(2.0)))
-                        .mul(&k4q)
-                        .mul(&l3)
-                        .mul(&powf(&eta_i, 1.5)),
-                    &powf(&n, 0.75),
-                ),
-            ]);
-        }
-        let p2_576 = div(&p2, &pt(576.0).mul(&om2));
-        let e2 = eta2
-            .mul(&sum(&[
-                div(&one, &pt(6.0)),
-                div(&one, &pt(2.0).mul(&om2)),
-                pt(2.0).mul(&p2_576),
-            ]))
-            .exp();
-        let w = sum(&[
-            div(&k4, &pt(12.0)),
-            div(&one, &pt(4.0).mul(&om2)),
-            p2_576.clone(),
-        ]);
-        // R̄ (docs/math.md §5), D = 2π(1−3η)².
-        let d = pt(2.0).mul(&pi_).mul(&om2);
-        let cd = div(&c, &d);
-        let cpi = div(&c, &pi_);
-        let n15 = n.mul(&sqrt_n);
-        let n25 = n2.mul(&sqrt_n);
-        let n3 = n2.mul(&n);
-        let mut rbar = sum(&[
-            cd.mul(&div(&k4, &pt(24.0).mul(&n2)))
-                .mul(&pt(8.0).mul(&gamma(4.0))),
-            cd.mul(&div(&k4.mul(&k4), &pt(576.0).mul(&n3)))
-                .mul(&pt(16.0).mul(&gamma(5.0))),
-            cpi.mul(&div(&e2, &pt(8.0).mul(&n2)))
-                .mul(&w)
-                .mul(&pt(16.0).mul(&gamma(5.0))),
-        ]);
-        let two72 = powf(&pt(2.0), 3.5);
-        if skew {
-            rbar = sum(&[
-                rbar,
-                cd.mul(&div(&l3, &pt(6.0).mul(&n15)))
-                    .mul(&sqrt(&pt(2.0)).mul(&gamma(1.5))),
-                cd.mul(&div(&l3.mul(&l3), &pt(36.0).mul(&n2)))
-                    .mul(&pt(8.0).mul(&gamma(4.0))),
-                cd.mul(&div(&k4.mul(&l3), &pt(72.0).mul(&n25)))
-                    .mul(&two72.mul(&gamma(4.5))),
-                cpi.mul(&div(&e2.mul(&l3), &pt(12.0).mul(&n15)))
-                    .mul(&w)
-                    .mul(&two72.mul(&gamma(4.5))),
-            ]);
-        }
-        let ell2_8 = div(&ell.mul(&ell), &pt(8.0));
-        let n_2kt2 = div(&n, &pt(2.0).mul(&kt.mul(&kt)));
-        if skew {
-            let skew_main = div(
-                &dec("0.054")
-                    .mul(&l3)
-                    .mul(&kt)
-                    .add(&dec("0.037").mul(&e3).mul(&l3.mul(&l3))),
-                &n,
-            );
-            let t1306 = div(
-                &dec("1.306").mul(&e2.sub(&e3)).mul(&l3.mul(&l3)),
-                &pt(36.0).mul(&n),
-            );
-            let tg1 = div(
-                &l3.mul(&gamma_upper(1.5, &ell).sub(&gamma_upper(1.5, &two_sqrt_n_kt))),
-                &sqrt_n,
-            );
-            let tg2 = div(
-                &c.mul(&powf(&pt(2.0), 2.5)).mul(&k3),
-                &pt(3.0).mul(&pi_).mul(&sqrt_n),
-            )
-            .mul(&gamma_upper(1.5, &ell2_8).sub(&gamma_upper(1.5, &n_2kt2)));
-            Some(sum(&[main, skew_main, t81, t43, rbar, t1306, tg1, tg2]))
-        } else {
-            let tg = div(&pt(16.0).mul(&c).mul(&k4), &pt(3.0).mul(&pi_).mul(&n))
-                .mul(&gamma_upper(2.0, &ell2_8).sub(&gamma_upper(2.0, &n_2kt2)));
-            Some(sum(&[main, t81, rbar, tg]))
-        }
+        Some(iid_term(t))
     } else {
-        // inid: P1, e1, R̄^inid; D = π(1−3η)².
-        let mut p1 = div(
-            &sum(&[pt(144.0), pt(48.0).mul(&eta_i), pt(4.0).mul(&eta2)]),
-            &pt(576.0),
+        inid_term(t)
+    }
+}
+
+/// The identically distributed bound (Theorem A.3, docs/math.md §5.2).
+fn iid_term(t: Common) -> Interval {
+    let Common {
+        n,
+        k4,
+        k3,
+        l3,
+        kt,
+        eta_i,
+        one,
+        pi_,
+        c,
+        sqrt_n,
+        om2,
+        main,
+        n2,
+        t81,
+        t43,
+        two_sqrt_n_kt,
+        ell,
+        eta2,
+        e3,
+        skew,
+    } = t;
+    // P2, e2, W.
+    let mut p2 = pt(48.0)
+        .mul(&eta_i)
+        .mul(&sqrt(&div(&k4, &n)))
+        .add(&div(&pt(4.0).mul(&eta2).mul(&k4), &n));
+    if skew {
+        let k4q = powf(&k4, 0.25);
+        let nq = powf(&n, 0.25);
+        p2 = sum(&[
+            p2,
+            div(
+                &pt(96.0).mul(&sqrt(&pt(2.0).mul(&eta_i))).mul(&l3),
+                &k4q.mul(&nq),
+            ),
+            div(&pt(32.0).mul(&eta_i).mul(&l3.mul(&l3)), &sqrt(&k4.mul(&n))),
+            div(
+                &pt(16.0)
+                    .mul(&sqrt(&pt(2.0)))
+                    .mul(&k4q)
+                    .mul(&l3)
+                    .mul(&powf(&eta_i, 1.5)),
+                &powf(&n, 0.75),
+            ),
+        ]);
+    }
+    let p2_576 = div(&p2, &pt(576.0).mul(&om2));
+    let e2 = eta2
+        .mul(&sum(&[
+            div(&one, &pt(6.0)),
+            div(&one, &pt(2.0).mul(&om2)),
+            pt(2.0).mul(&p2_576),
+        ]))
+        .exp();
+    let w = sum(&[
+        div(&k4, &pt(12.0)),
+        div(&one, &pt(4.0).mul(&om2)),
+        p2_576.clone(),
+    ]);
+    // R̄ (docs/math.md §5), D = 2π(1−3η)².
+    let d = pt(2.0).mul(&pi_).mul(&om2);
+    let cd = div(&c, &d);
+    let cpi = div(&c, &pi_);
+    let n15 = n.mul(&sqrt_n);
+    let n25 = n2.mul(&sqrt_n);
+    let n3 = n2.mul(&n);
+    let mut rbar = sum(&[
+        cd.mul(&div(&k4, &pt(24.0).mul(&n2)))
+            .mul(&pt(8.0).mul(&gamma(4.0))),
+        cd.mul(&div(&k4.mul(&k4), &pt(576.0).mul(&n3)))
+            .mul(&pt(16.0).mul(&gamma(5.0))),
+        cpi.mul(&div(&e2, &pt(8.0).mul(&n2)))
+            .mul(&w)
+            .mul(&pt(16.0).mul(&gamma(5.0))),
+    ]);
+    let two72 = powf(&pt(2.0), 3.5);
+    if skew {
+        rbar = sum(&[
+            rbar,
+            cd.mul(&div(&l3, &pt(6.0).mul(&n15)))
+                .mul(&sqrt(&pt(2.0)).mul(&gamma(1.5))),
+            cd.mul(&div(&l3.mul(&l3), &pt(36.0).mul(&n2)))
+                .mul(&pt(8.0).mul(&gamma(4.0))),
+            cd.mul(&div(&k4.mul(&l3), &pt(72.0).mul(&n25)))
+                .mul(&two72.mul(&gamma(4.5))),
+            cpi.mul(&div(&e2.mul(&l3), &pt(12.0).mul(&n15)))
+                .mul(&w)
+                .mul(&two72.mul(&gamma(4.5))),
+        ]);
+    }
+    let ell2_8 = div(&ell.mul(&ell), &pt(8.0));
+    let n_2kt2 = div(&n, &pt(2.0).mul(&kt.mul(&kt)));
+    if skew {
+        let skew_main = div(
+            &dec("0.054")
+                .mul(&l3)
+                .mul(&kt)
+                .add(&dec("0.037").mul(&e3).mul(&l3.mul(&l3))),
+            &n,
         );
-        if skew {
-            p1 = p1.add(&div(
-                &sum(&[
-                    pt(96.0).mul(&sqrt(&pt(2.0).mul(&eta_i))),
-                    pt(32.0).mul(&eta_i),
-                    pt(16.0).mul(&sqrt(&pt(2.0))).mul(&powf(&eta_i, 1.5)),
-                ]),
-                &pt(576.0),
-            ));
-        }
-        let e1 = eta2
-            .mul(&div(&one, &pt(6.0)).add(&div(&pt(2.0).mul(&p1), &om2)))
-            .exp();
-        let d = pi_.mul(&om2);
-        let r = div(&k4, &n);
-        let v = div(&one, &pt(24.0)).add(&div(&p1, &pt(2.0).mul(&om2)));
-        let mut rbar = sum(&[
-            div(&c, &pt(48.0).mul(&d))
+        let t1306 = div(
+            &dec("1.306").mul(&e2.sub(&e3)).mul(&l3.mul(&l3)),
+            &pt(36.0).mul(&n),
+        );
+        let tg1 = div(
+            &l3.mul(&gamma_upper(1.5, &ell).sub(&gamma_upper(1.5, &two_sqrt_n_kt))),
+            &sqrt_n,
+        );
+        let tg2 = div(
+            &c.mul(&powf(&pt(2.0), 2.5)).mul(&k3),
+            &pt(3.0).mul(&pi_).mul(&sqrt_n),
+        )
+        .mul(&gamma_upper(1.5, &ell2_8).sub(&gamma_upper(1.5, &n_2kt2)));
+        sum(&[main, skew_main, t81, t43, rbar, t1306, tg1, tg2])
+    } else {
+        let tg = div(&pt(16.0).mul(&c).mul(&k4), &pt(3.0).mul(&pi_).mul(&n))
+            .mul(&gamma_upper(2.0, &ell2_8).sub(&gamma_upper(2.0, &n_2kt2)));
+        sum(&[main, t81, rbar, tg])
+    }
+}
+
+/// The non-identically distributed bound (Theorem A.2, docs/math.md §5.3); `None` when Δ ≤ 0.
+fn inid_term(t: Common) -> Option<Interval> {
+    let Common {
+        n,
+        k4,
+        k3,
+        l3,
+        kt,
+        eta_i,
+        one,
+        pi_,
+        c,
+        sqrt_n,
+        om2,
+        main,
+        t81,
+        t43,
+        two_sqrt_n_kt,
+        ell,
+        eta2,
+        skew,
+        ..
+    } = t;
+    let mut p1 = div(
+        &sum(&[pt(144.0), pt(48.0).mul(&eta_i), pt(4.0).mul(&eta2)]),
+        &pt(576.0),
+    );
+    if skew {
+        p1 = p1.add(&div(
+            &sum(&[
+                pt(96.0).mul(&sqrt(&pt(2.0).mul(&eta_i))),
+                pt(32.0).mul(&eta_i),
+                pt(16.0).mul(&sqrt(&pt(2.0))).mul(&powf(&eta_i, 1.5)),
+            ]),
+            &pt(576.0),
+        ));
+    }
+    let e1 = eta2
+        .mul(&div(&one, &pt(6.0)).add(&div(&pt(2.0).mul(&p1), &om2)))
+        .exp();
+    let d = pi_.mul(&om2);
+    let r = div(&k4, &n);
+    let v = div(&one, &pt(24.0)).add(&div(&p1, &pt(2.0).mul(&om2)));
+    let mut rbar = sum(&[
+        div(&c, &pt(48.0).mul(&d))
+            .mul(&powf(&r, 1.5))
+            .mul(&pt(8.0).mul(&gamma(4.0))),
+        div(&c, &pt(1152.0).mul(&d))
+            .mul(&r.mul(&r))
+            .mul(&pt(16.0).mul(&gamma(5.0))),
+        div(&c.mul(&e1), &pt(2.0).mul(&pi_))
+            .mul(&r.mul(&r))
+            .mul(&v.mul(&v))
+            .mul(&pt(16.0).mul(&gamma(5.0))),
+    ]);
+    if skew {
+        rbar = sum(&[
+            rbar,
+            div(&c, &pt(12.0).mul(&d))
+                .mul(&powf(&r, 1.25))
+                .mul(&powf(&pt(2.0), 2.5).mul(&gamma(3.5))),
+            div(&c, &pt(72.0).mul(&d))
                 .mul(&powf(&r, 1.5))
                 .mul(&pt(8.0).mul(&gamma(4.0))),
-            div(&c, &pt(1152.0).mul(&d))
-                .mul(&r.mul(&r))
-                .mul(&pt(16.0).mul(&gamma(5.0))),
-            div(&c.mul(&e1), &pt(2.0).mul(&pi_))
-                .mul(&r.mul(&r))
-                .mul(&v.mul(&v))
+            div(&c, &pt(144.0).mul(&d))
+                .mul(&powf(&r, 1.75))
+                .mul(&powf(&pt(2.0), 3.5).mul(&gamma(4.5))),
+            div(&c.mul(&e1), &pt(6.0).mul(&pi_))
+                .mul(&div(&l3.mul(&k4), &n.mul(&sqrt_n)))
+                .mul(&v)
                 .mul(&pt(16.0).mul(&gamma(5.0))),
         ]);
-        if skew {
-            rbar = sum(&[
-                rbar,
-                div(&c, &pt(12.0).mul(&d))
-                    .mul(&powf(&r, 1.25))
-                    .mul(&powf(&pt(2.0), 2.5).mul(&gamma(3.5))),
-                div(&c, &pt(72.0).mul(&d))
-                    .mul(&powf(&r, 1.5))
-                    .mul(&pt(8.0).mul(&gamma(4.0))),
-                div(&c, &pt(144.0).mul(&d))
-                    .mul(&powf(&r, 1.75))
-                    .mul(&powf(&pt(2.0), 3.5).mul(&gamma(4.5))),
-                div(&c.mul(&e1), &pt(6.0).mul(&pi_))
-                    .mul(&div(&l3.mul(&k4), &n.mul(&sqrt_n)))
-                    .mul(&v)
-                    .mul(&pt(16.0).mul(&gamma(5.0))),
-            ]);
-        }
-        // Δ = (1 − 4χ1 − √(K4/n))/2 and the curly-brace term of eqs. (15)–(16).
-        let chi1 = dec("0.09916191");
-        let delta = div(&one.sub(&pt(4.0).mul(&chi1)).sub(&sqrt(&r)), &pt(2.0));
-        if !delta.lo.is_sign_positive() || delta.lo.is_zero() {
-            return None;
-        }
-        let p = if skew { 3.0 } else { 4.0 };
-        let kt2 = kt.mul(&kt);
-        let x_lo = pt(4.0).mul(&delta).mul(&div(&n, &kt2));
-        let x_up = pt(2.0).mul(&delta).mul(&min(
-            &eta_i.mul(&sqrt(&div(&n, &k4))),
-            &pt(2.0).mul(&div(&n, &kt2)),
+    }
+    // Δ = (1 − 4χ1 − √(K4/n))/2 and the curly-brace term of eqs. (15)–(16).
+    let chi1 = dec("0.09916191");
+    let delta = div(&one.sub(&pt(4.0).mul(&chi1)).sub(&sqrt(&r)), &pt(2.0));
+    if !delta.lo.is_sign_positive() || delta.lo.is_zero() {
+        return None;
+    }
+    let p = if skew { 3.0 } else { 4.0 };
+    let kt2 = kt.mul(&kt);
+    let x_lo = pt(4.0).mul(&delta).mul(&div(&n, &kt2));
+    let x_up = pt(2.0).mul(&delta).mul(&min(
+        &eta_i.mul(&sqrt(&div(&n, &k4))),
+        &pt(2.0).mul(&div(&n, &kt2)),
+    ));
+    // |γ(p/2, x_lo) − γ(p/2, x_up)| = |Γ(p/2, x_up) − Γ(p/2, x_lo)|.
+    let brace = div(&one, &pt(2.0))
+        .mul(&div(&one, &powf(&delta, p / 2.0)))
+        .mul(&abs(
+            &gamma_upper(p / 2.0, &x_up).sub(&gamma_upper(p / 2.0, &x_lo))
         ));
-        // |γ(p/2, x_lo) − γ(p/2, x_up)| = |Γ(p/2, x_up) − Γ(p/2, x_lo)|.
-        let brace = div(&one, &pt(2.0))
-            .mul(&div(&one, &powf(&delta, p / 2.0)))
-            .mul(&abs(
-                &gamma_upper(p / 2.0, &x_up).sub(&gamma_upper(p / 2.0, &x_lo))
-            ));
-        if skew {
-            let skew_main = div(
-                &dec("0.054")
-                    .mul(&l3)
-                    .mul(&kt)
-                    .add(&dec("0.037").mul(&e1).mul(&l3.mul(&l3))),
-                &n,
-            );
-            let tg1 = div(
-                &l3.mul(&gamma_upper(1.5, &ell).sub(&gamma_upper(1.5, &two_sqrt_n_kt))),
-                &sqrt_n,
-            );
-            let tb = div(&c.mul(&k3).mul(&brace), &pt(6.0).mul(&pi_).mul(&sqrt_n));
-            Some(sum(&[main, skew_main, t81, t43, rbar, tg1, tb]))
-        } else {
-            let tb = div(&c.mul(&k4).mul(&brace), &pt(6.0).mul(&pi_).mul(&n));
-            Some(sum(&[main, t81, rbar, tb]))
-        }
+    if skew {
+        let skew_main = div(
+            &dec("0.054")
+                .mul(&l3)
+                .mul(&kt)
+                .add(&dec("0.037").mul(&e1).mul(&l3.mul(&l3))),
+            &n,
+        );
+        let tg1 = div(
+            &l3.mul(&gamma_upper(1.5, &ell).sub(&gamma_upper(1.5, &two_sqrt_n_kt))),
+            &sqrt_n,
+        );
+        let tb = div(&c.mul(&k3).mul(&brace), &pt(6.0).mul(&pi_).mul(&sqrt_n));
+        Some(sum(&[main, skew_main, t81, t43, rbar, tg1, tb]))
+    } else {
+        let tb = div(&c.mul(&k4).mul(&brace), &pt(6.0).mul(&pi_).mul(&n));
+        Some(sum(&[main, t81, rbar, tb]))
     }
 }
 

@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::precision::{exact, pi, Interval, Precision};
 use rayon::prelude::*;
 use rug::float::Round;
-use rug::ops::{AddAssignRound, DivAssignRound, PowAssignRound, SubAssignRound};
+use rug::ops::{AddAssignRound, DivAssignRound, MulAssignRound, PowAssignRound, SubAssignRound};
 use rug::Float;
 use statrs::function::gamma::ln_gamma;
 
@@ -280,6 +280,68 @@ fn ln_abs_estimates(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<
         .collect()
 }
 
+/// ln of each (tilt, k) error target: 2^{−(bits+8)} times the integral's f64 magnitude (for
+/// k = 1 at least the centre's magnitude times the mass).
+fn ln_targets(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize, bits: u32) -> Vec<Vec<f64>> {
+    let est = ln_abs_estimates(loss, tilts, max_k);
+    let ln_rel = -((bits + 8) as f64) * std::f64::consts::LN_2;
+    let mut ln_target = vec![vec![0.0; max_k + 1]; tilts.len()];
+    for (ti, t) in tilts.iter().enumerate() {
+        for k in 0..=max_k {
+            let mut scale = est[ti][k];
+            if k == 1 && t.center != 0.0 {
+                scale = scale.max(t.center.abs().ln() + est[ti][0]);
+            }
+            if !scale.is_finite() {
+                // The integrand vanished on the estimate's grid: aim relative to the weight's
+                // own mass instead of chasing an unbounded target up to the h and T limits.
+                scale = est[ti][0];
+            }
+            ln_target[ti][k] = scale + ln_rel;
+        }
+    }
+    ln_target
+}
+
+/// Range: the smallest integer T ≤ 400 with every truncation bound under its target.
+fn half_width(q: f64, mu: f64, tilts: &[Tilt], kmax: u32, ln_target: &[Vec<f64>]) -> f64 {
+    let mut tt = (max_shift(mu, tilts) + kmax as f64 + 2.0).max(8.0).ceil();
+    loop {
+        let ok = (0..tilts.len()).all(|ti| {
+            (0..=kmax).all(|k| ln_truncation(q, mu, &tilts[ti], k, tt) <= ln_target[ti][k as usize])
+        });
+        if ok || tt >= 400.0 {
+            break;
+        }
+        tt += 1.0;
+    }
+    tt
+}
+
+/// Step: the largest h = 2^{−m} (m ≥ 2, h ≥ 2^{−14}) with every discretisation bound under its
+/// target, and the strip half-width a used for it.
+fn step_and_strip(
+    q: f64,
+    mu: f64,
+    tilts: &[Tilt],
+    kmax: u32,
+    a_max: f64,
+    ln_target: &[Vec<f64>],
+) -> (f64, f64) {
+    let mut m = 2i32;
+    loop {
+        let h = (2f64).powi(-m);
+        let a = a_max.min(2.0 * std::f64::consts::PI / h);
+        let ok = (0..tilts.len()).all(|ti| {
+            (0..=kmax).all(|k| ln_disc(q, mu, &tilts[ti], k, a, h) <= ln_target[ti][k as usize])
+        });
+        if ok || m >= 14 {
+            return (h, a);
+        }
+        m += 1;
+    }
+}
+
 /// Certified enclosures of ∫ e^{λL}(L − c)^k dP for every tilt and k = 0..=max_k.
 ///
 /// The step h and range T are chosen so that each error bound is below 2^{−(bits+8)} times the
@@ -321,50 +383,12 @@ pub fn certified_moments(
     let (q, mu) = (loss.q, loss.mu());
     let kmax = max_k as u32;
 
-    // Targets from f64 magnitudes.
-    let est = ln_abs_estimates(loss, tilts, max_k);
-    let ln_rel = -((bits + 8) as f64) * std::f64::consts::LN_2;
-    let mut ln_target = vec![vec![0.0; max_k + 1]; tilts.len()];
-    for (ti, t) in tilts.iter().enumerate() {
-        for k in 0..=max_k {
-            let mut scale = est[ti][k];
-            if k == 1 && t.center != 0.0 {
-                scale = scale.max(t.center.abs().ln() + est[ti][0]);
-            }
-            if !scale.is_finite() {
-                // The integrand vanished on the estimate's grid: aim relative to the weight's
-                // own mass instead of chasing an unbounded target up to the h and T limits.
-                scale = est[ti][0];
-            }
-            ln_target[ti][k] = scale + ln_rel;
-        }
-    }
+    let ln_target = ln_targets(loss, tilts, max_k, bits);
 
     // Step: h = 2^{-m} with every discretisation bound under target.
     let a_max = std::f64::consts::PI / (3.0 * mu * (1.0 + 1e-15));
-    let mut m = 2i32;
-    let (h, a) = loop {
-        let h = (2f64).powi(-m);
-        let a = a_max.min(2.0 * std::f64::consts::PI / h);
-        let ok = (0..tilts.len()).all(|ti| {
-            (0..=kmax).all(|k| ln_disc(q, mu, &tilts[ti], k, a, h) <= ln_target[ti][k as usize])
-        });
-        if ok || m >= 14 {
-            break (h, a);
-        }
-        m += 1;
-    };
-    // Range: T with every truncation bound under target.
-    let mut tt = (max_shift(mu, tilts) + kmax as f64 + 2.0).max(8.0).ceil();
-    loop {
-        let ok = (0..tilts.len()).all(|ti| {
-            (0..=kmax).all(|k| ln_truncation(q, mu, &tilts[ti], k, tt) <= ln_target[ti][k as usize])
-        });
-        if ok || tt >= 400.0 {
-            break;
-        }
-        tt += 1.0;
-    }
+    let (h, a) = step_and_strip(q, mu, tilts, kmax, a_max, &ln_target);
+    let tt = half_width(q, mu, tilts, kmax, &ln_target);
     let n = (tt / h).round() as i64; // nodes j·h, |j| ≤ n, so |x| ≤ T exactly
     let work = (2 * n + 1) as f64 * tilts.len() as f64;
     if work > MAX_NODE_EVALUATIONS as f64 {
@@ -381,24 +405,7 @@ pub fn certified_moments(
     }
 
     // Interval constants.
-    let one = Float::with_val(wp.0, 1);
-    let sigma = exact(wp, loss.sigma);
-    let mu_i = Interval::new(
-        {
-            let mut x = one.clone();
-            x.div_assign_round(&sigma, Round::Down);
-            x
-        },
-        {
-            let mut x = one.clone();
-            x.div_assign_round(&sigma, Round::Up);
-            x
-        },
-    );
-    let half_mu2 = mu_i.mul(&mu_i).scale_nonneg(&Float::with_val(wp.0, 0.5));
-    let q_f = exact(wp, q);
-    // 1 − q exactly (q is a dyadic rational ≥ 2^-1074, so 1100 extra bits always suffice).
-    let one_minus_q = Float::with_val(wp.0 + 1100, &one - &q_f);
+    let consts = LossConsts::new(loss, wp);
     let centers: Vec<Float> = tilts.iter().map(|t| exact(wp, t.center)).collect();
     let h_f = exact(wp, h);
 
@@ -412,10 +419,10 @@ pub fn certified_moments(
                 let x = Float::with_val(wp.0, j) * &h_f; // exact
                 node(
                     &x,
-                    &mu_i,
-                    &half_mu2,
-                    &q_f,
-                    &one_minus_q,
+                    &consts.mu,
+                    &consts.half_mu2,
+                    &consts.q,
+                    &consts.one_minus_q,
                     tilts,
                     &centers,
                     max_k,
@@ -435,15 +442,7 @@ pub fn certified_moments(
         }
     }
     // Multiply by h/√(2π).
-    let two_pi_lo = pi(wp, Round::Down) * 2u32;
-    let two_pi_hi = pi(wp, Round::Up) * 2u32;
-    let mut inv_sqrt_lo = two_pi_hi;
-    inv_sqrt_lo.sqrt_round(Round::Up);
-    inv_sqrt_lo.recip_round(Round::Down);
-    let mut inv_sqrt_hi = two_pi_lo;
-    inv_sqrt_hi.sqrt_round(Round::Down);
-    inv_sqrt_hi.recip_round(Round::Up);
-    let factor = Interval::new(inv_sqrt_lo, inv_sqrt_hi).scale_nonneg(&h_f);
+    let factor = inv_sqrt_two_pi(wp).scale_nonneg(&h_f);
 
     let mut max_disc = 0f64;
     let mut max_trunc = 0f64;
@@ -572,6 +571,463 @@ fn node(
             slot.add_assign(&p);
         }
     }
+}
+
+/// Points of each Clenshaw–Curtis panel minus one (even), docs/math.md §15.9.
+const CC_N: usize = 48;
+/// Bernstein-ellipse parameter ρ used for each panel's error bound (docs/math.md §15.9).
+const CC_RHO: f64 = 4.0;
+
+/// Certified enclosures of the absolute moments ∫ e^{λL}|L − c|^k dP for k = 1 and k = 3.
+#[derive(Debug, Clone)]
+pub struct AbsMoments {
+    /// ∫ e^{λL}|L − c| dP.
+    pub abs1: Interval,
+    /// ∫ e^{λL}|L − c|³ dP.
+    pub abs3: Interval,
+    /// Panels × points evaluated.
+    pub nodes: usize,
+}
+
+/// Certified enclosures of ∫ e^{λL}|L − c|^k dP, k ∈ {1, 3}, for λ ≥ 0 (docs/math.md §15.9).
+///
+/// |L − c|^k is not analytic at the root x0 of L(x) = c, so the line is split there: x0 is
+/// enclosed in an interval [s_lo, s_hi] (L is increasing), on [−T, s_lo] the analytic
+/// integrand is e^{λL}(c − L)^k, on [s_hi, T] it is e^{λL}(L − c)^k, each integrated by
+/// composite (n+1)-point Clenshaw–Curtis panels with the Bernstein-ellipse error bound; the
+/// sliver [s_lo, s_hi] is bounded by its width times a bound on the integrand, and the tails
+/// |x| > T by the truncation majorant of the trapezoid quadrature.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for σ ≤ 0, q ∉ (0, 1] or λ ∉ [0, 1e6]; [`Error::Internal`] for a
+/// non-finite centre; [`Error::BudgetExceeded`] when the panels would need more than
+/// [`MAX_NODE_EVALUATIONS`] evaluations (σ below about 0.005).
+pub fn certified_abs_moments(
+    loss: &SubsampledLoss,
+    lambda: f64,
+    center: f64,
+    precision: Precision,
+) -> Result<AbsMoments> {
+    crate::error::Range::above(0.0).check("sigma", loss.sigma)?;
+    crate::error::Range::left_open(0.0, 1.0).check("sampling_rate", loss.q)?;
+    crate::error::Range::closed(0.0, 1e6).check("lambda", lambda)?;
+    if !center.is_finite() {
+        return Err(Error::Internal(format!(
+            "certified absolute moments (sigma = {}, sampling_rate = {}): the centre is {center}",
+            loss.sigma, loss.q
+        )));
+    }
+    let bits = precision.bits();
+    let wp = Precision(bits + 32);
+    let (q, mu) = (loss.q, loss.mu());
+    let tilt = Tilt { lambda, center };
+    let ln_target = ln_targets(loss, &[tilt], 3, bits);
+    let tt = half_width(q, mu, &[tilt], 3, &ln_target);
+
+    // Panels: half-width r with the ellipse's semi-minor axis r(ρ − 1/ρ)/2 inside the strip
+    // |Im x| < π/(3μ) where the complex majorants hold.
+    let a_max = std::f64::consts::PI / (3.0 * mu);
+    let semi_minor = 0.5 * (CC_RHO - 1.0 / CC_RHO);
+    let r_max = (a_max * (1.0 - 1e-3) / semi_minor).min(0.5);
+    let consts = LossConsts::new(loss, wp);
+    let (s_lo, s_hi) = root_bracket(&consts, center, loss.sigma, tt);
+    let pieces = [(-tt, s_lo, -1i32), (s_hi, tt, 1i32)];
+    let mut panels = Vec::new();
+    for &(a, b, sign) in &pieces {
+        if b > a {
+            let m = ((b - a) / (2.0 * r_max)).ceil().max(1.0);
+            let count = m as usize;
+            for i in 0..count {
+                let lo = if i == 0 {
+                    a
+                } else {
+                    a + (b - a) * i as f64 / m
+                };
+                let hi = if i + 1 == count {
+                    b
+                } else {
+                    a + (b - a) * (i + 1) as f64 / m
+                };
+                panels.push((lo, hi, sign));
+            }
+        }
+    }
+    let work = panels.len() as f64 * (CC_N + 1) as f64;
+    if work > MAX_NODE_EVALUATIONS as f64 {
+        return Err(Error::BudgetExceeded {
+            what: format!(
+                "certified absolute moments at sigma = {}, sampling_rate = {q}: panels of half-width {r_max:e} over [-{tt}, {tt}]",
+                loss.sigma
+            ),
+            needed: format!("{work:.3e} node evaluations"),
+            budget: format!("{MAX_NODE_EVALUATIONS}"),
+        });
+    }
+    let rule = ClenshawCurtis::new(CC_N, wp);
+    let c_f = exact(wp, center);
+    let sums: Vec<[Interval; 2]> = panels
+        .par_iter()
+        .map(|&(lo, hi, sign)| {
+            let v = rule.panel(&consts, lo, hi, sign, lambda, &c_f);
+            let err = up_exp(wp, ln_panel_error(loss, &rule, lo, hi, lambda, center));
+            let err3 = up_exp(wp, ln_panel_error3(loss, &rule, lo, hi, lambda, center));
+            [v[0].widen(&err), v[1].widen(&err3)]
+        })
+        .collect();
+    let mut acc = [Interval::zero(wp), Interval::zero(wp)];
+    for s in sums {
+        acc[0].add_assign(&s[0]);
+        acc[1].add_assign(&s[1]);
+    }
+    // The sliver between the root's bracket ends.
+    if s_hi > s_lo {
+        let sliver = consts.sliver_bound(s_lo, s_hi, lambda, &c_f);
+        for (slot, v) in acc.iter_mut().zip(sliver) {
+            *slot = slot.add(&Interval::new(Float::new(wp.0), v));
+        }
+    }
+    let factor = inv_sqrt_two_pi(wp);
+    let mut out = Vec::with_capacity(2);
+    for (i, k) in [1u32, 3].into_iter().enumerate() {
+        let tail = up_exp(wp, ln_truncation(q, mu, &tilt, k, tt));
+        let v = acc[i].mul(&factor).widen(&tail);
+        // |L − c|^k ≥ 0.
+        let lo = if v.lo.is_sign_negative() {
+            Float::new(wp.0)
+        } else {
+            v.lo.clone()
+        };
+        out.push(Interval::new(lo, v.hi));
+    }
+    if out.iter().any(|v| v.lo.is_nan() || v.hi.is_nan()) {
+        return Err(Error::PrecisionExhausted {
+            what: "absolute-moment quadrature produced NaN".into(),
+            bits,
+        });
+    }
+    let abs3 = out.pop().expect("invariant: two values");
+    let abs1 = out.pop().expect("invariant: two values");
+    Ok(AbsMoments {
+        abs1,
+        abs3,
+        nodes: work as usize,
+    })
+}
+
+/// The interval constants of the loss at working precision.
+struct LossConsts {
+    wp: Precision,
+    mu: Interval,
+    half_mu2: Interval,
+    q: Float,
+    one_minus_q: Float,
+}
+
+impl LossConsts {
+    fn new(loss: &SubsampledLoss, wp: Precision) -> Self {
+        let one = Float::with_val(wp.0, 1);
+        let sigma = exact(wp, loss.sigma);
+        let mut lo = one.clone();
+        lo.div_assign_round(&sigma, Round::Down);
+        let mut hi = one.clone();
+        hi.div_assign_round(&sigma, Round::Up);
+        let mu = Interval::new(lo, hi);
+        let half_mu2 = mu.mul(&mu).scale_nonneg(&Float::with_val(wp.0, 0.5));
+        let q = exact(wp, loss.q);
+        let one_minus_q = Float::with_val(wp.0 + 1100, &one - &q);
+        LossConsts {
+            wp,
+            mu,
+            half_mu2,
+            q,
+            one_minus_q,
+        }
+    }
+
+    /// Enclosures of (L(x), e^{L(x)}, e^{−x²/2}) for x in the interval `x`.
+    fn eval(&self, x: &Interval) -> (Interval, Interval, Interval) {
+        let w = self.mu.mul(x).sub(&self.half_mu2);
+        let em1 = w.monotone(|v, r| v.exp_m1_round(r));
+        let u = em1.scale_nonneg(&self.q);
+        let half = Float::with_val(self.wp.0, -0.5);
+        let (l, z) = if u.lo >= half {
+            let l = u.monotone(|v, r| v.ln_1p_round(r));
+            (l, Interval::from_f64(self.wp, 1.0).add(&u))
+        } else {
+            let ew = w.exp().scale_nonneg(&self.q);
+            let mut lo = ew.lo.clone();
+            lo.add_assign_round(&self.one_minus_q, Round::Down);
+            let mut hi = ew.hi.clone();
+            hi.add_assign_round(&self.one_minus_q, Round::Up);
+            let z = Interval { lo, hi };
+            (z.ln(), z)
+        };
+        let x2 = x.mul(x);
+        // x² ≥ 0 (the product of an interval straddling 0 with itself can dip below).
+        let x2 = if x2.lo.is_sign_negative() {
+            Interval::new(Float::new(self.wp.0), x2.hi)
+        } else {
+            x2
+        };
+        let gauss = x2
+            .scale_nonneg(&Float::with_val(self.wp.0, 0.5))
+            .neg()
+            .exp();
+        (l, z, gauss)
+    }
+
+    /// e^{λL}·e^{−x²/2} from [`LossConsts::eval`]'s values.
+    fn weight(&self, l: &Interval, z: &Interval, gauss: &Interval, lambda: f64) -> Interval {
+        if lambda == 0.0 {
+            gauss.clone()
+        } else if lambda == 1.0 {
+            z.mul(gauss)
+        } else {
+            l.scale_nonneg(&exact(self.wp, lambda)).exp().mul(gauss)
+        }
+    }
+
+    /// Upper bounds on ∫_{s_lo}^{s_hi} e^{λL}|L − c|^k e^{−x²/2} dx, k = 1, 3: the width times
+    /// max |L − c| at the ends (L is monotone) to the k, times e^{λL(s_hi)}, times 1.
+    fn sliver_bound(&self, s_lo: f64, s_hi: f64, lambda: f64, c: &Float) -> [Float; 2] {
+        let (l_lo, _, _) = self.eval(&Interval::from_f64(self.wp, s_lo));
+        let (l_hi, z_hi, _) = self.eval(&Interval::from_f64(self.wp, s_hi));
+        let one = Interval::from_f64(self.wp, 1.0);
+        let wgt = self.weight(&l_hi, &z_hi, &one, lambda);
+        let cc = Interval::point(c.clone());
+        let d1 = l_lo.sub(&cc).hi.abs().max(&l_lo.sub(&cc).lo.abs());
+        let d2 = l_hi.sub(&cc).hi.abs().max(&l_hi.sub(&cc).lo.abs());
+        let d = Interval::point(d1.max(&d2));
+        let width = Interval::from_f64(self.wp, s_hi).sub(&Interval::from_f64(self.wp, s_lo));
+        let b1 = width.mul(&d).mul(&wgt);
+        let b3 = width.mul(&d.powi(3)).mul(&wgt);
+        [b1.hi, b3.hi]
+    }
+}
+
+/// f64 bracket [s_lo, s_hi] (clamped to [−T, T]) of the root x0 of L(x) = c:
+/// x0 = σ·ln(1 + expm1(c)/q) + 1/(2σ) (−∞ when c ≤ ln(1 − q), L > c everywhere).
+fn root_bracket(k: &LossConsts, c: f64, sigma: f64, tt: f64) -> (f64, f64) {
+    let wp = k.wp;
+    let em1 = Interval::from_f64(wp, c).monotone(|v, r| v.exp_m1_round(r));
+    let v = match em1.div(&Interval::point(k.q.clone())) {
+        Ok(v) => v,
+        Err(_) => return (-tt, tt),
+    };
+    let minus_one = Float::with_val(wp.0, -1);
+    let half_inv = {
+        let s = exact(wp, 2.0 * sigma); // exact: doubling
+        let mut lo = Float::with_val(wp.0, 1);
+        lo.div_assign_round(&s, Round::Down);
+        let mut hi = Float::with_val(wp.0, 1);
+        hi.div_assign_round(&s, Round::Up);
+        Interval::new(lo, hi)
+    };
+    let sig = exact(wp, sigma);
+    let end = |val: &Float, round: Round| -> f64 {
+        if *val <= minus_one {
+            return f64::NEG_INFINITY;
+        }
+        let mut w = val.clone();
+        w.ln_1p_round(round);
+        let x = Interval::point(w).scale_nonneg(&sig).add(&half_inv);
+        let e = if round == Round::Down { x.lo } else { x.hi };
+        e.to_f64_round(round)
+    };
+    let lo = end(&v.lo, Round::Down);
+    let hi = end(&v.hi, Round::Up);
+    let clamp = |x: f64| if x.is_nan() { tt } else { x.clamp(-tt, tt) };
+    let lo = if lo.is_nan() { -tt } else { clamp(lo) };
+    (lo, clamp(hi))
+}
+
+/// The (n+1)-point Clenshaw–Curtis rule on [−1, 1] (n even) with interval nodes and weights.
+struct ClenshawCurtis {
+    nodes: Vec<Interval>,
+    weights: Vec<Interval>,
+    /// Upper bound on Σ|w_j|.
+    abs_weight_sum: f64,
+}
+
+/// cos(mπ/n) enclosed: cos is 1-Lipschitz, so the value at the lower end of the enclosure
+/// of the angle, rounded to nearest, is off by at most the angle's width plus half an ulp.
+fn cos_pi_frac(m: usize, n: usize, wp: Precision) -> Interval {
+    let mut lo = pi(wp, Round::Down);
+    lo.mul_assign_round(m as u32, Round::Down);
+    lo.div_assign_round(n as u32, Round::Down);
+    let mut hi = pi(wp, Round::Up);
+    hi.mul_assign_round(m as u32, Round::Up);
+    hi.div_assign_round(n as u32, Round::Up);
+    let mut rad = hi.clone();
+    rad.sub_assign_round(&lo, Round::Up);
+    rad.add_assign_round(
+        &Float::with_val(wp.0, Float::i_exp(1, 2 - wp.0 as i32)),
+        Round::Up,
+    );
+    let mut c = lo;
+    c.cos_round(Round::Nearest);
+    Interval::point(c).widen(&rad)
+}
+
+impl ClenshawCurtis {
+    /// Nodes x_j = cos(jπ/n) and weights (Trefethen, Spectral Methods in MATLAB, clencurt):
+    /// w_0 = w_n = 1/(n² − 1), w_j = (2/n)[1 − Σ_{k=1}^{n/2−1} 2cos(2kjπ/n)/(4k² − 1)
+    /// − (−1)^j/(n² − 1)].
+    fn new(n: usize, wp: Precision) -> Self {
+        debug_assert!(n % 2 == 0 && n >= 4);
+        let nodes: Vec<Interval> = (0..=n).map(|j| cos_pi_frac(j, n, wp)).collect();
+        let one = Interval::from_f64(wp, 1.0);
+        let nn1 = Interval::from_f64(wp, (n * n - 1) as f64);
+        let end_w = one.div(&nn1).expect("invariant: n² − 1 > 0");
+        let mut weights = vec![end_w.clone(); n + 1];
+        let two_over_n = Interval::from_f64(wp, 2.0)
+            .div(&Interval::from_f64(wp, n as f64))
+            .expect("invariant: n > 0");
+        for (j, slot) in weights.iter_mut().enumerate().take(n).skip(1) {
+            let mut v = one.clone();
+            for k in 1..n / 2 {
+                let c = cos_pi_frac((2 * k * j) % (2 * n), n, wp);
+                let d = Interval::from_f64(wp, (4 * k * k - 1) as f64);
+                v = v.sub(
+                    &c.scale_nonneg(&Float::with_val(wp.0, 2))
+                        .div(&d)
+                        .expect("invariant: 4k² − 1 > 0"),
+                );
+            }
+            let last = end_w.clone();
+            v = if j % 2 == 0 {
+                v.sub(&last)
+            } else {
+                v.add(&last)
+            };
+            *slot = v.mul(&two_over_n);
+        }
+        let mut s = Interval::zero(wp);
+        for w in &weights {
+            let a = if w.lo.is_sign_negative() {
+                w.lo.clone().abs().max(&w.hi.clone().abs())
+            } else {
+                w.hi.clone()
+            };
+            s = s.add(&Interval::point(a));
+        }
+        ClenshawCurtis {
+            nodes,
+            weights,
+            abs_weight_sum: s.hi_f64(),
+        }
+    }
+
+    /// Enclosures of the rule applied on [lo, hi] to e^{λL}(sign·(L − c))^k e^{−x²/2}, k = 1, 3.
+    fn panel(
+        &self,
+        k: &LossConsts,
+        lo: f64,
+        hi: f64,
+        sign: i32,
+        lambda: f64,
+        c: &Float,
+    ) -> [Interval; 2] {
+        let wp = k.wp;
+        let a = Interval::from_f64(wp, lo);
+        let b = Interval::from_f64(wp, hi);
+        let half = Float::with_val(wp.0, 0.5);
+        let mid = a.add(&b).scale_nonneg(&half);
+        let rad = b.sub(&a).scale_nonneg(&half);
+        let cc = Interval::point(c.clone());
+        let mut s1 = Interval::zero(wp);
+        let mut s3 = Interval::zero(wp);
+        for (t, w) in self.nodes.iter().zip(&self.weights) {
+            let x = mid.add(&rad.mul(t));
+            let (l, z, gauss) = k.eval(&x);
+            let wgt = k.weight(&l, &z, &gauss, lambda).mul(w);
+            let d = if sign > 0 { l.sub(&cc) } else { cc.sub(&l) };
+            let v1 = wgt.mul(&d);
+            s1.add_assign(&v1);
+            s3.add_assign(&v1.mul(&d).mul(&d));
+        }
+        [s1.mul(&rad), s3.mul(&rad)]
+    }
+}
+
+fn ln_panel_error(
+    loss: &SubsampledLoss,
+    rule: &ClenshawCurtis,
+    lo: f64,
+    hi: f64,
+    lambda: f64,
+    c: f64,
+) -> f64 {
+    ln_cc_error(loss, rule, lo, hi, lambda, c, 1)
+}
+
+fn ln_panel_error3(
+    loss: &SubsampledLoss,
+    rule: &ClenshawCurtis,
+    lo: f64,
+    hi: f64,
+    lambda: f64,
+    c: f64,
+) -> f64 {
+    ln_cc_error(loss, rule, lo, hi, lambda, c, 3)
+}
+
+/// ln of the Clenshaw–Curtis error bound on one panel [lo, hi] for the analytic integrand
+/// e^{λL}(±(L − c))^k e^{−x²/2} (docs/math.md §15.9):
+/// r·2M(W + 2/(n(n+2)))ρ^{−n}/(ρ − 1), with r the half-width, W = Σ|w_j| and M a bound on
+/// the integrand on the image of the Bernstein ellipse E_ρ (inside the rectangle
+/// [γ − rα_ρ, γ + rα_ρ] × [−rβ_ρ, rβ_ρ], α_ρ = (ρ + 1/ρ)/2, β_ρ = (ρ − 1/ρ)/2 ≤ π/(3μ)):
+/// |L(x+ib) − c| ≤ |L(x) − c| + |b|μ·u/(1 − q + u/2) (u = q e^{μx−μ²/2}, taken at the right
+/// end), |e^{λL(x+ib)}| ≤ e^{λL(x)}, |e^{−(x+ib)²/2}| = e^{−x²/2}e^{b²/2}.
+fn ln_cc_error(
+    loss: &SubsampledLoss,
+    rule: &ClenshawCurtis,
+    lo: f64,
+    hi: f64,
+    lambda: f64,
+    c: f64,
+    k: u32,
+) -> f64 {
+    let (q, mu) = (loss.q, loss.mu());
+    let r = 0.5 * (hi - lo) * (1.0 + 1e-12);
+    let g = 0.5 * (hi + lo);
+    let alpha = 0.5 * (CC_RHO + 1.0 / CC_RHO);
+    let b_e = 0.5 * (CC_RHO - 1.0 / CC_RHO) * r;
+    let slack = 1e-9 * (1.0 + g.abs() + r);
+    let xl = g - alpha * r - slack;
+    let xr = g + alpha * r + slack;
+    let (ll, lr) = (loss.loss_f64(xl), loss.loss_f64(xr));
+    let dev = (ll - c).abs().max((lr - c).abs()) * (1.0 + 1e-9)
+        + 1e-12 * (c.abs() + ll.abs().max(lr.abs()))
+        + 1e-300;
+    let u = q * (mu * xr - 0.5 * mu * mu).exp();
+    let slope = if u.is_finite() {
+        (u / (1.0 - q + 0.5 * u)).min(2.0)
+    } else {
+        2.0
+    };
+    let a = dev + mu * b_e * slope * (1.0 + 1e-9);
+    let xmin = if xl <= 0.0 && xr >= 0.0 {
+        0.0
+    } else {
+        xl.abs().min(xr.abs())
+    };
+    let ln_m = k as f64 * a.ln() + lambda * lr - 0.5 * xmin * xmin + 0.5 * b_e * b_e;
+    let n = CC_N as f64;
+    r.ln() + std::f64::consts::LN_2 + ln_m + (rule.abs_weight_sum + 2.0 / (n * (n + 2.0))).ln()
+        - n * CC_RHO.ln()
+        - (CC_RHO - 1.0).ln()
+}
+
+/// 1/√(2π) enclosed.
+fn inv_sqrt_two_pi(wp: Precision) -> Interval {
+    let mut lo = pi(wp, Round::Up) * 2u32;
+    lo.sqrt_round(Round::Up);
+    lo.recip_round(Round::Down);
+    let mut hi = pi(wp, Round::Down) * 2u32;
+    hi.sqrt_round(Round::Down);
+    hi.recip_round(Round::Up);
+    Interval::new(lo, hi)
 }
 
 /// f64 moments ∫ e^{λL}(L − c)^k dP (plain trapezoid, no certificate; relative accuracy
@@ -722,6 +1178,52 @@ mod tests {
                     "t={t} k={k}: {} vs {want}",
                     f[t][k]
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn clenshaw_curtis_integrates_polynomials_exactly() {
+        let wp = Precision(160);
+        let rule = ClenshawCurtis::new(CC_N, wp);
+        for p in 0..=CC_N as u32 {
+            let mut s = Interval::zero(wp);
+            for (x, w) in rule.nodes.iter().zip(&rule.weights) {
+                s.add_assign(&x.powi(p).mul(w));
+            }
+            let want = if p % 2 == 1 {
+                0.0
+            } else {
+                2.0 / (p as f64 + 1.0)
+            };
+            assert!(
+                (s.mid_f64() - want).abs() < 1e-30 && s.width_f64() < 1e-30,
+                "x^{p}: {s:?}"
+            );
+        }
+        assert!(rule.weights.iter().all(|w| w.lo > 0));
+        assert!((rule.abs_weight_sum - 2.0).abs() < 1e-14);
+    }
+
+    #[test]
+    fn abs_moments_match_the_gaussian_at_q_one() {
+        // q = 1: L = μx − μ²/2 ~ N(−μ²/2, μ²) under P, so E|L − m|^k = μ^k E|Z|^k with
+        // E|Z| = √(2/π), E|Z|³ = 2√(2/π); under Q (λ = 1) the mean is +μ²/2.
+        for &sigma in &[0.5, 1.0, 4.0, 20.0] {
+            let mu = 1.0 / sigma;
+            let loss = SubsampledLoss { sigma, q: 1.0 };
+            for (lambda, m) in [(0.0, -0.5 * mu * mu), (1.0, 0.5 * mu * mu)] {
+                let r = certified_abs_moments(&loss, lambda, m, Precision(128)).expect("test");
+                let e1 = (2.0 / std::f64::consts::PI).sqrt() * mu;
+                let e3 = 2.0 * e1 * mu * mu;
+                for (v, want) in [(&r.abs1, e1), (&r.abs3, e3)] {
+                    let tol = 1e-14 * want;
+                    assert!(
+                        v.lo_f64() - tol <= want && want <= v.hi_f64() + tol,
+                        "sigma={sigma} lambda={lambda}: {v:?} vs {want}"
+                    );
+                    assert!(v.rel_width() < 1e-15, "width {}", v.rel_width());
+                }
             }
         }
     }
