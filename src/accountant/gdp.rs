@@ -130,6 +130,20 @@ impl OrderingAccountant for GdpAccountant {
         Ok(OrderingAnswer::new(Bracket::estimate(inv.epsilon)))
     }
 
+    /// Both orderings share one μ (GDP's trade-off curve is symmetric), so one solve serves
+    /// every ordering of the adjacency instead of one per ordering.
+    fn orderings_for(&self, query: Query, given: f64) -> Result<Vec<(Direction, OrderingAnswer)>> {
+        let dirs = self.adjacency().directions();
+        let Some(&first) = dirs.first() else {
+            return Err(Error::Internal("an adjacency covers no ordering".into()));
+        };
+        let a = match query {
+            Query::Epsilon => self.epsilon_for(first, given)?,
+            Query::Delta => self.delta_for(first, given)?,
+        };
+        Ok(dirs.iter().map(|&d| (d, a.clone())).collect())
+    }
+
     fn finish(&self, report: &mut Report) -> Result<()> {
         report.notes.insert(0, format!("mu = {:.10}", self.mu()));
         Ok(())
