@@ -381,7 +381,7 @@ pub struct AbsCentralMoments {
 }
 
 /// Certified E|X| and E|X|³ of the centred PLLR X = L − m on `side` of `dir`, given the
-/// certified mean `mean` ∋ m and variance `mu2` of that side (docs/math.md §15.9).
+/// certified mean `mean` ∋ m and variance `mu2` of that side (docs/math.md §15.4).
 ///
 /// Gaussian (and q = 1): X ~ N(0, μ2), E|X| = √(2/π)·√μ2, E|X|³ = 2√(2/π)·μ2^{3/2}.
 /// Subsampled Gaussian: the split Clenshaw–Curtis quadrature

@@ -1,4 +1,4 @@
-//! Certified absolute central moments E|X| and E|X|³ of the privacy loss (docs/math.md §15.9):
+//! Certified absolute central moments E|X| and E|X|³ of the privacy loss (docs/math.md §15.4):
 //! over a class of subsampled Gaussians and both orderings, the enclosures contain an
 //! independent f64 reference, are narrow, and beat the moment bound √(μ2·μ4) they replace in
 //! the DGG bracket; the Gaussian closed form holds.

@@ -113,7 +113,7 @@ fn cli_bracket_flag_adds_lower_and_upper() {
 #[test]
 fn ea_s3_bracket_contains_the_contour_value_and_uses_the_certified_absolute_moments() {
     // EA S3 (σ = 0.8, δ = 0.1, q = 0.08·sqrt(ln m / m), remove adjacency). With E|X|³ and E|X|
-    // certified (docs/math.md §15.9) and η optimised, the bracket at m = 2e5 is
+    // certified (docs/math.md §15.4) and η optimised, the bracket at m = 2e5 is
     // [0.194, 0.638] (it was [0.145, 0.945] with the moment bounds).
     for m in [50_000u64, 200_000] {
         let q = 0.08 * ((m as f64).ln() / m as f64).sqrt();

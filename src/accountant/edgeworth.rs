@@ -83,7 +83,7 @@ pub const BRACKET_F64_MARGIN: f64 = 1e-12;
 /// DGG Δ for one side of one ordering, from per-part certified cumulants.
 ///
 /// Per summand: μ2 = κ2, μ3 = κ3, μ4 = κ4 + 3κ2², E|X|³ the smaller of the certified
-/// absolute moment ([`crate::cgf::certified_abs_central`], docs/math.md §15.9, where
+/// absolute moment ([`crate::cgf::certified_abs_central`], docs/math.md §15.4, where
 /// available) and [`crate::cgf::abs_third_bound`] (Cauchy–Schwarz √(μ2μ4) or the one-sided
 /// support bound μ3 + 2(m − inf L)μ2); E|X| the smaller of the certified one and σ. Then,
 /// with N = Σn_i and V = Σn_iμ2: K4 = N·Σn_iμ4/V², K3 = √N·Σn_iρ_i/V^{3/2}, |λ3| =

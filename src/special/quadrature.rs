@@ -573,9 +573,9 @@ fn node(
     }
 }
 
-/// Points of each Clenshaw–Curtis panel minus one (even), docs/math.md §15.9.
+/// Points of each Clenshaw–Curtis panel minus one (even), docs/math.md §15.4.
 const CC_N: usize = 48;
-/// Bernstein-ellipse parameter ρ used for each panel's error bound (docs/math.md §15.9).
+/// Bernstein-ellipse parameter ρ used for each panel's error bound (docs/math.md §15.4).
 const CC_RHO: f64 = 4.0;
 
 /// Certified enclosures of the absolute moments ∫ e^{λL}|L − c|^k dP for k = 1 and k = 3.
@@ -589,7 +589,7 @@ pub struct AbsMoments {
     pub nodes: usize,
 }
 
-/// Certified enclosures of ∫ e^{λL}|L − c|^k dP, k ∈ {1, 3}, for λ ≥ 0 (docs/math.md §15.9).
+/// Certified enclosures of ∫ e^{λL}|L − c|^k dP, k ∈ {1, 3}, for λ ≥ 0 (docs/math.md §15.4).
 ///
 /// |L − c|^k is not analytic at the root x0 of L(x) = c, so the line is split there: x0 is
 /// enclosed in an interval [s_lo, s_hi] (L is increasing), on [−T, s_lo] the analytic
@@ -973,7 +973,7 @@ fn ln_panel_error3(
 }
 
 /// ln of the Clenshaw–Curtis error bound on one panel [lo, hi] for the analytic integrand
-/// e^{λL}(±(L − c))^k e^{−x²/2} (docs/math.md §15.9):
+/// e^{λL}(±(L − c))^k e^{−x²/2} (docs/math.md §15.4):
 /// r·2M(W + 2/(n(n+2)))ρ^{−n}/(ρ − 1), with r the half-width, W = Σ|w_j| and M a bound on
 /// the integrand on the image of the Bernstein ellipse E_ρ (inside the rectangle
 /// [γ − rα_ρ, γ + rα_ρ] × [−rβ_ρ, rβ_ρ], α_ρ = (ρ + 1/ρ)/2, β_ρ = (ρ − 1/ρ)/2 ≤ π/(3μ)):
