@@ -253,6 +253,55 @@ pub fn tick_label(v: f64) -> String {
     }
 }
 
+/// Tick label on an axis: on a log axis only the ticks at 1, 2 and 5 × 10^k are labelled (the
+/// others stay as grid lines), so the labels of a short log range do not run into each other.
+pub fn axis_label(v: f64, log: bool) -> String {
+    if log && v > 0.0 && v.is_finite() {
+        let m = v / 10f64.powf(v.log10().floor());
+        if ![1.0, 2.0, 5.0, 10.0]
+            .iter()
+            .any(|t| (m - t).abs() < 1e-6 * t)
+        {
+            return String::new();
+        }
+    }
+    tick_label(v)
+}
+
+/// A y value in the axis's own coordinate: itself, or its logarithm on a log axis.
+fn axis_coord(v: f64, log: bool) -> f64 {
+    if log {
+        v.max(f64::MIN_POSITIVE).ln()
+    } else {
+        v
+    }
+}
+
+/// Whether two bands (x, lower, upper) are the same bracket to the plot's resolution: the same
+/// x values, and ends within 1e-4 of the y range (in log space on a log axis), far below a pixel.
+fn same_band(a: &[(f64, f64, f64)], b: &[(f64, f64, f64)], yr: (f64, f64), log: bool) -> bool {
+    let f = |v: f64| axis_coord(v, log);
+    let tol = 1e-4 * (f(yr.1) - f(yr.0)).abs();
+    let close_y = |x: f64, y: f64| (f(x) - f(y)).abs() <= tol;
+    let close_x = |x: f64, y: f64| (x - y).abs() <= 1e-12 * x.abs().max(y.abs());
+    a.len() >= 2
+        && a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(p, q)| close_x(p.0, q.0) && close_y(p.1, q.1) && close_y(p.2, q.2))
+}
+
+/// Whether a band is everywhere thinner than 0.4% of the y range (about two pixels of a
+/// 600-pixel chart, under the 2-pixel line), measured in log space on a log axis.
+fn band_is_thin(band: &[(f64, f64, f64)], yr: (f64, f64), log: bool) -> bool {
+    let f = |v: f64| axis_coord(v, log);
+    let span = (f(yr.1) - f(yr.0)).abs();
+    span > 0.0
+        && band
+            .iter()
+            .all(|&(_, l, h)| (f(h) - f(l)).abs() < 4e-3 * span)
+}
+
 fn range(vals: impl Iterator<Item = f64>, log: bool) -> Option<(f64, f64)> {
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
@@ -325,8 +374,8 @@ macro_rules! draw_chart {
             .configure_mesh()
             .x_desc(p.x.clone())
             .y_desc(p.y.clone())
-            .x_label_formatter(&|v| tick_label(*v))
-            .y_label_formatter(&|v| tick_label(*v))
+            .x_label_formatter(&|v| axis_label(*v, p.log_x))
+            .y_label_formatter(&|v| axis_label(*v, p.log_y))
             .label_style(("sans-serif", 16))
             .axis_desc_style(("sans-serif", 18))
             .light_line_style(RGBColor(235, 235, 235))
@@ -342,6 +391,10 @@ macro_rules! draw_chart {
                 .map(|q| (q.x, clamp_y(q.y)))
                 .collect()
         };
+        // Bands already drawn (with their series' label): a bracket equal to one drawn before
+        // at the plot's resolution (e.g. the DGG bracket every Edgeworth order shares up to
+        // ~1e-10) is drawn once and named in the legend.
+        let mut drawn: Vec<(&str, Vec<(f64, f64, f64)>)> = Vec::new();
         for (i, (label, pts)) in panel.series.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             // Certified bracket as a band.
@@ -355,7 +408,11 @@ macro_rules! draw_chart {
                     _ => None,
                 })
                 .collect();
-            if band.len() >= 2 {
+            let same_as = drawn
+                .iter()
+                .find(|(_, b)| same_band(b, &band, $yr, p.log_y))
+                .map(|(l, _)| l.to_string());
+            if band.len() >= 2 && same_as.is_none() {
                 let mut poly: Vec<(f64, f64)> = band.iter().map(|&(x, l, _)| (x, l)).collect();
                 poly.extend(band.iter().rev().map(|&(x, _, h)| (x, h)));
                 chart
@@ -364,16 +421,21 @@ macro_rules! draw_chart {
                         color.mix(0.18).filled(),
                     )))
                     .map_err(draw_err)?;
+                drawn.push((label.as_str(), band.clone()));
             }
             let line = visible(pts);
             let style = ShapeStyle::from(&color).stroke_width(2);
             chart
                 .draw_series(LineSeries::new(line.clone(), style))
                 .map_err(draw_err)?;
-            let label = if band.len() >= 2 {
-                format!("{label} (band: certified bracket)")
-            } else {
+            let label = if band.len() < 2 {
                 label.clone()
+            } else if band_is_thin(&band, $yr, p.log_y) {
+                format!("{label} (bracket within the line)")
+            } else if let Some(first) = same_as {
+                format!("{label} (band: same bracket as {first})")
+            } else {
+                format!("{label} (band: certified bracket)")
             };
             legend.push((label, style, false));
             if line.len() <= 60 {
@@ -419,7 +481,7 @@ fn legend_width(panel: &Panel, p: &PlotParams, width: u32) -> u32 {
                     .filter(|q| q.lo.is_some() && q.hi.is_some())
                     .count()
                     >= 2;
-            l.chars().count() + if band { 27 } else { 0 }
+            l.chars().count() + if band { 40 } else { 0 }
         })
         .max()
         .unwrap_or(0);
@@ -621,6 +683,40 @@ mod tests {
         assert_eq!(tick_label(100000.0), "1e5");
         assert_eq!(tick_label(2.5e-4), "2.5e-4");
         assert_eq!(tick_label(0.0), "0");
+    }
+
+    #[test]
+    fn log_axes_label_one_two_five_only() {
+        assert_eq!(axis_label(1e5, true), "1e5");
+        assert_eq!(axis_label(2e5, true), "2e5");
+        assert_eq!(axis_label(5e5, true), "5e5");
+        assert_eq!(axis_label(1e6, true), "1e6");
+        assert_eq!(axis_label(3e5, true), "");
+        assert_eq!(axis_label(7e5, true), "");
+        assert_eq!(axis_label(0.3, false), "0.3");
+    }
+
+    #[test]
+    fn identical_and_thin_bands_are_recognised() {
+        let a = vec![(1.0, 0.1, 0.9), (2.0, 0.2, 0.8)];
+        let mut b = a.clone();
+        let yr = (0.0, 1.0);
+        assert!(same_band(&a, &b, yr, false));
+        b[1].2 = 0.8 + 1e-9;
+        assert!(
+            same_band(&a, &b, yr, false),
+            "equal to the plot's resolution"
+        );
+        b[1].2 = 0.81;
+        assert!(!same_band(&a, &b, yr, false));
+        assert!(
+            !same_band(&a[..1], &b[..1], yr, false),
+            "a single point is no band"
+        );
+        let thin = vec![(1.0, 0.3, 0.3 + 1e-8), (2.0, 0.35, 0.35 + 1e-8)];
+        assert!(band_is_thin(&thin, (0.0, 1.0), false));
+        assert!(!band_is_thin(&a, (0.0, 1.0), false));
+        assert!(band_is_thin(&[(1.0, 1e-5, 1.0001e-5)], (1e-8, 1.0), true));
     }
 
     #[test]
