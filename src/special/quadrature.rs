@@ -669,8 +669,8 @@ pub fn certified_abs_moments(
         .par_iter()
         .map(|&(lo, hi, sign)| {
             let v = rule.panel(&consts, lo, hi, sign, lambda, &c_f);
-            let err = up_exp(wp, ln_panel_error(loss, &rule, lo, hi, lambda, center));
-            let err3 = up_exp(wp, ln_panel_error3(loss, &rule, lo, hi, lambda, center));
+            let err = up_exp(wp, ln_cc_error(loss, &rule, lo, hi, lambda, center, 1));
+            let err3 = up_exp(wp, ln_cc_error(loss, &rule, lo, hi, lambda, center, 3));
             [v[0].widen(&err), v[1].widen(&err3)]
         })
         .collect();
@@ -948,28 +948,6 @@ impl ClenshawCurtis {
         }
         [s1.mul(&rad), s3.mul(&rad)]
     }
-}
-
-fn ln_panel_error(
-    loss: &SubsampledLoss,
-    rule: &ClenshawCurtis,
-    lo: f64,
-    hi: f64,
-    lambda: f64,
-    c: f64,
-) -> f64 {
-    ln_cc_error(loss, rule, lo, hi, lambda, c, 1)
-}
-
-fn ln_panel_error3(
-    loss: &SubsampledLoss,
-    rule: &ClenshawCurtis,
-    lo: f64,
-    hi: f64,
-    lambda: f64,
-    c: f64,
-) -> f64 {
-    ln_cc_error(loss, rule, lo, hi, lambda, c, 3)
 }
 
 /// ln of the Clenshaw–Curtis error bound on one panel [lo, hi] for the analytic integrand
