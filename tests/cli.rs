@@ -676,32 +676,50 @@ fn text_output_never_prints_inf_or_nan() {
             }
         }
     }
-    // The vacuous bracket says so in words.
+    // A vacuous bracket says so in words (PLD at δ = 1e-300: tail mass above δ).
+    let (_, out, _) = run(&[
+        "epsilon",
+        "--sigma",
+        "1",
+        "--sampling-rate",
+        "0.01",
+        "--steps",
+        "10",
+        "--delta",
+        "1e-300",
+        "--accountant",
+        "pld",
+    ]);
+    assert!(
+        out.contains("bracket     [2.") && out.contains(", unbounded]"),
+        "{out}"
+    );
+    // The Edgeworth bracket's note names the untilted band's unbounded end in words too.
     let (_, out, _) = run(&[&["epsilon"][..], &sst2, &["--delta", "1e-5", "--bracket"]].concat());
     assert!(out.contains("unbounded"), "{out}");
 }
 
 #[test]
 fn json_keeps_infinite_values_as_strings_and_never_negative_zero() {
-    let q = (2000.0f64 / 67349.0).to_string();
+    // PLD at δ = 1e-300: the truncated tail mass (counted at +∞) exceeds δ, so the upper end
+    // is unbounded while the lower end is a number.
     let v = json_out(&[
         "epsilon",
         "--sigma",
-        "0.7865",
+        "1",
         "--sampling-rate",
-        &q,
+        "0.01",
         "--steps",
-        "660",
-        "--adjacency",
-        "remove",
+        "10",
         "--delta",
-        "1e-5",
-        "--bracket",
+        "1e-300",
+        "--accountant",
+        "pld",
         "--format",
         "json",
     ]);
     assert_eq!(v["upper"], "inf", "{v}");
-    assert!(v["epsilon"].is_number(), "{v}");
+    assert!(v["lower"].is_number(), "{v}");
     let out = ewtune()
         .args([
             "delta",

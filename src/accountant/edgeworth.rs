@@ -1,6 +1,7 @@
 //! The approximate Edgeworth accountant (EA paper; what EW-Tune used at order 1).
 
 use super::invert::{epsilon_for_delta, Pick};
+use super::saddlepoint::{BracketParts, FourierPart, SaddlePointAccountant, SaddlePointParams};
 use super::{Bracket, Guarantee, OrderingAccountant, OrderingAnswer, Query, Report};
 use crate::cumulants::Cumulants;
 use crate::edgeworth::{
@@ -23,8 +24,9 @@ pub struct EdgeworthParams {
     /// `None`: the fast f64 path.
     pub precision: Option<Precision>,
     /// Also compute the certified Derumigny–Girard–Guyonvarch bracket (docs/math.md §5.4, "The δ
-    /// bracket"): cumulants from the certified quadrature at `precision` (128 bits when
-    /// `None`), the order-1 series whatever `order` is.
+    /// bracket"), intersected with the DGG band of the exponentially tilted sum (§5.5):
+    /// cumulants from the certified quadrature at `precision` (128 bits when `None`), the
+    /// order-1 series whatever `order` is.
     pub bracket: bool,
 }
 
@@ -55,6 +57,9 @@ pub struct EdgeworthAccountant {
     composition: Composition,
     summed: Vec<(Direction, Cumulants)>,
     brackets: Vec<SideBounds>,
+    /// The order-1 series of the exponentially tilted sum with its DGG error (the saddle-point
+    /// accountant's Kolmogorov-distance part, docs/math.md §5.5), intersected with `brackets`.
+    tilted: Option<SaddlePointAccountant>,
     /// Notes for parts whose estimate cumulants fell back to the f64 quadrature.
     fallbacks: Vec<String>,
 }
@@ -221,6 +226,7 @@ impl EdgeworthAccountant {
             composition: Composition::default(),
             summed: Vec::new(),
             brackets: Vec::new(),
+            tilted: None,
             fallbacks: Vec::new(),
         })
     }
@@ -265,11 +271,21 @@ impl EdgeworthAccountant {
             self.summed.push((dir, k));
         }
         self.brackets.clear();
+        self.tilted = None;
         if self.params.bracket && !parts.is_empty() {
             let prec = self.params.precision.unwrap_or(Precision(128));
             for &dir in self.params.adjacency.directions() {
                 self.brackets.push(side_bounds(&parts, dir, prec)?);
             }
+            let mut tilted = SaddlePointAccountant::new(SaddlePointParams {
+                order: 1,
+                adjacency: self.params.adjacency,
+                precision: prec,
+                bracket: true,
+                fourier: FourierPart::Off,
+            })?;
+            tilted.absorb(self.composition.clone())?;
+            self.tilted = Some(tilted);
         }
         Ok(())
     }
@@ -295,6 +311,69 @@ impl EdgeworthAccountant {
 
     fn bracket_of(&self, dir: Direction) -> Option<&SideBounds> {
         self.brackets.iter().find(|b| b.direction == dir)
+    }
+
+    /// The certified bracket of one ordering: the DGG band of the order-1 series of the sum,
+    /// `dgg` = (lower, upper), intersected with the DGG band of the order-1 series of the
+    /// exponentially tilted sum (`tilted_part` runs the saddle-point accountant's
+    /// Kolmogorov-distance part; docs/math.md §5.5). Both are certified, so their intersection
+    /// is. Where the tilted part fails, the DGG band stands alone and a note says why. The
+    /// estimate `value` is moved into the bracket (with a note) when it falls outside: the truth
+    /// cannot lie there.
+    fn intersect_tilted(
+        &self,
+        dir: Direction,
+        value: f64,
+        dgg: (f64, f64),
+        tilted_part: impl FnOnce(&SaddlePointAccountant) -> Result<BracketParts>,
+        notes: &mut Vec<String>,
+    ) -> Bracket {
+        let (mut lower, mut upper) = dgg;
+        if let Some(t) = &self.tilted {
+            match tilted_part(t) {
+                Ok(BracketParts {
+                    kolmogorov:
+                        Bracket {
+                            lower: Some(t_lo),
+                            upper: Some(t_hi),
+                            ..
+                        },
+                    ..
+                }) => {
+                    let from = |v: f64, d: f64| if v == d { "untilted" } else { "tilted" };
+                    let (lo, hi) = (lower.max(t_lo), upper.min(t_hi));
+                    notes.push(format!(
+                        "{} ordering: the certified bracket is the intersection of the DGG band of the untilted order-1 series [{lower:e}, {upper:e}] and of the exponentially tilted one [{t_lo:e}, {t_hi:e}] (docs/math.md section 5.5); lower end from the {} band, upper end from the {} band",
+                        dir.name(),
+                        from(lo, lower),
+                        from(hi, upper)
+                    ));
+                    (lower, upper) = (lo, hi);
+                }
+                Ok(_) => notes.push(format!(
+                    "{} ordering: the tilted band gave no certified ends; the untilted DGG band stands alone",
+                    dir.name()
+                )),
+                Err(e) => notes.push(format!(
+                    "{} ordering: the tilted band could not be computed ({e}); the untilted DGG band stands alone",
+                    dir.name()
+                )),
+            }
+        }
+        let mut moved = value;
+        if lower <= upper && !(lower..=upper).contains(&value) {
+            moved = value.clamp(lower, upper);
+            notes.push(format!(
+                "{} ordering: the order-{} estimate {value:e} fell outside the certified bracket and was moved to {moved:e}",
+                dir.name(),
+                self.params.order
+            ));
+        }
+        Bracket {
+            value: moved,
+            lower: Some(lower),
+            upper: Some(upper),
+        }
     }
 }
 
@@ -433,11 +512,13 @@ impl OrderingAccountant for EdgeworthAccountant {
             }
         };
         let bracket = match self.bracket_of(dir) {
-            Some(b) => Bracket {
-                value: d,
-                lower: Some(b.delta_lower(epsilon)),
-                upper: Some(b.delta_upper(epsilon)),
-            },
+            Some(b) => self.intersect_tilted(
+                dir,
+                d,
+                (b.delta_lower(epsilon), b.delta_upper(epsilon)),
+                |t| t.delta_bracket(dir, epsilon),
+                &mut notes,
+            ),
             None => Bracket::estimate(d),
         };
         Ok(OrderingAnswer {
@@ -489,12 +570,14 @@ impl OrderingAccountant for EdgeworthAccountant {
         }
         let bracket = match self.bracket_of(dir) {
             Some(b) => {
-                let (low, up) = b.epsilon_bracket(delta, inv.epsilon)?;
-                Bracket {
-                    value: inv.epsilon,
-                    lower: Some(low),
-                    upper: Some(up),
-                }
+                let ends = b.epsilon_bracket(delta, inv.epsilon)?;
+                self.intersect_tilted(
+                    dir,
+                    inv.epsilon,
+                    ends,
+                    |t| t.epsilon_bracket(dir, delta),
+                    &mut notes,
+                )
             }
             None => Bracket::estimate(inv.epsilon),
         };
