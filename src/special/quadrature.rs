@@ -51,7 +51,7 @@ pub struct Tilt {
 }
 
 impl Tilt {
-    /// The untilted-centre tilt λ (centre 0).
+    /// The tilt λ, centred at 0.
     pub fn at(lambda: f64) -> Tilt {
         Tilt {
             lambda,
