@@ -563,21 +563,9 @@ impl AccountantKind {
             AccountantKind::Gdp => "gdp",
         }
     }
-
-    /// Parse a name (as [`std::str::FromStr`]).
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] naming `accountant` with the accepted names.
-    pub fn parse(s: &str) -> Result<Self> {
-        s.parse()
-    }
 }
 
-impl std::fmt::Display for AccountantKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.name())
-    }
-}
+crate::mechanism::display_by_name!(AccountantKind, parse, "accountant");
 
 impl std::str::FromStr for AccountantKind {
     type Err = Error;
@@ -622,29 +610,18 @@ pub enum AccountantConfig {
 impl AccountantConfig {
     /// The accountant's own defaults, for the given adjacency.
     pub fn default_for(kind: AccountantKind, adjacency: Adjacency) -> Self {
-        match kind {
-            AccountantKind::Edgeworth => AccountantConfig::Edgeworth(EdgeworthParams {
-                adjacency,
-                ..EdgeworthParams::default()
-            }),
-            AccountantKind::Saddlepoint => AccountantConfig::Saddlepoint(SaddlePointParams {
-                adjacency,
-                ..SaddlePointParams::default()
-            }),
-            AccountantKind::Contour => AccountantConfig::Contour(ContourParams {
-                adjacency,
-                ..ContourParams::default()
-            }),
-            AccountantKind::Pld => AccountantConfig::Pld(PldParams {
-                adjacency,
-                ..PldParams::default()
-            }),
-            AccountantKind::Rdp => AccountantConfig::Rdp(RdpParams {
-                adjacency,
-                ..RdpParams::default()
-            }),
+        let mut c = match kind {
+            AccountantKind::Edgeworth => AccountantConfig::Edgeworth(EdgeworthParams::default()),
+            AccountantKind::Saddlepoint => {
+                AccountantConfig::Saddlepoint(SaddlePointParams::default())
+            }
+            AccountantKind::Contour => AccountantConfig::Contour(ContourParams::default()),
+            AccountantKind::Pld => AccountantConfig::Pld(PldParams::default()),
+            AccountantKind::Rdp => AccountantConfig::Rdp(RdpParams::default()),
             AccountantKind::Gdp => AccountantConfig::Gdp { adjacency },
-        }
+        };
+        *c.adjacency_mut() = adjacency;
+        c
     }
 
     /// Which accountant.
@@ -668,6 +645,18 @@ impl AccountantConfig {
             AccountantConfig::Pld(p) => p.adjacency,
             AccountantConfig::Rdp(p) => p.adjacency,
             AccountantConfig::Gdp { adjacency } => *adjacency,
+        }
+    }
+
+    /// The ordering(s) covered, to change them in place.
+    pub fn adjacency_mut(&mut self) -> &mut Adjacency {
+        match self {
+            AccountantConfig::Edgeworth(p) => &mut p.adjacency,
+            AccountantConfig::Saddlepoint(p) => &mut p.adjacency,
+            AccountantConfig::Contour(p) => &mut p.adjacency,
+            AccountantConfig::Pld(p) => &mut p.adjacency,
+            AccountantConfig::Rdp(p) => &mut p.adjacency,
+            AccountantConfig::Gdp { adjacency } => adjacency,
         }
     }
 

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::event::Composition;
 use crate::mechanism::{Adjacency, Direction, Mechanism};
 use crate::special::normal;
+use crate::special::sum::Neumaier;
 use std::sync::OnceLock;
 
 /// How RDP is converted to (ε, δ).
@@ -368,7 +369,7 @@ pub fn log_a_frac(q: f64, sigma: f64, alpha: f64) -> std::result::Result<f64, St
     let z0 = sigma * sigma * (1.0 / q - 1.0).ln() + 0.5;
     // Scaled signed sums: value = e^{scale} (sum); rescaled when a larger term appears.
     let mut scale = f64::NEG_INFINITY;
-    let (mut sum, mut comp, mut abs_sum) = (0.0f64, 0.0f64, 0.0f64);
+    let (mut sum, mut abs_sum) = (Neumaier::default(), 0.0f64);
     let mut log_abs_binom = 0.0f64;
     let mut sign = 1.0f64;
     let mut prev_mag = f64::INFINITY;
@@ -398,23 +399,15 @@ pub fn log_a_frac(q: f64, sigma: f64, alpha: f64) -> std::result::Result<f64, St
         }
         if lt > scale {
             let f = (scale - lt).exp();
-            sum *= f;
-            comp *= f;
+            sum.scale(f);
             abs_sum *= f;
             scale = lt;
         }
         let t = sign * (lt - scale).exp();
-        // Neumaier summation.
-        let s = sum + t;
-        if sum.abs() >= t.abs() {
-            comp += (sum - s) + t;
-        } else {
-            comp += (t - s) + sum;
-        }
-        sum = s;
+        sum.add(t);
         abs_sum += t.abs();
         let mag = t.abs();
-        let total = sum + comp;
+        let total = sum.sum();
         if kf > alpha + 2.0 && mag <= 1e-14 * total.abs() && mag <= prev_mag {
             if total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
                 return Err(format!("the series sums to {total:e} <= 0"));

@@ -302,237 +302,207 @@ fn edgeworth_term(setup: DggSetup, i: &DggInputs, eta: f64) -> Option<Interval> 
 
 /// The identically distributed bound (Theorem A.3, docs/math.md §5.2).
 fn iid_term(t: Common) -> Interval {
-    let Common {
-        n,
-        k4,
-        k3,
-        l3,
-        kt,
-        eta_i,
-        one,
-        pi_,
-        c,
-        sqrt_n,
-        om2,
-        main,
-        n2,
-        t81,
-        t43,
-        two_sqrt_n_kt,
-        ell,
-        eta2,
-        e3,
-        skew,
-    } = t;
     // P2, e2, W.
     let mut p2 = pt(48.0)
-        .mul(&eta_i)
-        .mul(&sqrt(&div(&k4, &n)))
-        .add(&div(&pt(4.0).mul(&eta2).mul(&k4), &n));
-    if skew {
-        let k4q = powf(&k4, 0.25);
-        let nq = powf(&n, 0.25);
+        .mul(&t.eta_i)
+        .mul(&sqrt(&div(&t.k4, &t.n)))
+        .add(&div(&pt(4.0).mul(&t.eta2).mul(&t.k4), &t.n));
+    if t.skew {
+        let k4q = powf(&t.k4, 0.25);
+        let nq = powf(&t.n, 0.25);
         p2 = sum(&[
             p2,
             div(
-                &pt(96.0).mul(&sqrt(&pt(2.0).mul(&eta_i))).mul(&l3),
+                &pt(96.0).mul(&sqrt(&pt(2.0).mul(&t.eta_i))).mul(&t.l3),
                 &k4q.mul(&nq),
             ),
-            div(&pt(32.0).mul(&eta_i).mul(&l3.mul(&l3)), &sqrt(&k4.mul(&n))),
+            div(
+                &pt(32.0).mul(&t.eta_i).mul(&t.l3.mul(&t.l3)),
+                &sqrt(&t.k4.mul(&t.n)),
+            ),
             div(
                 &pt(16.0)
                     .mul(&sqrt(&pt(2.0)))
                     .mul(&k4q)
-                    .mul(&l3)
-                    .mul(&powf(&eta_i, 1.5)),
-                &powf(&n, 0.75),
+                    .mul(&t.l3)
+                    .mul(&powf(&t.eta_i, 1.5)),
+                &powf(&t.n, 0.75),
             ),
         ]);
     }
-    let p2_576 = div(&p2, &pt(576.0).mul(&om2));
-    let e2 = eta2
+    let p2_576 = div(&p2, &pt(576.0).mul(&t.om2));
+    let e2 = t
+        .eta2
         .mul(&sum(&[
-            div(&one, &pt(6.0)),
-            div(&one, &pt(2.0).mul(&om2)),
+            div(&t.one, &pt(6.0)),
+            div(&t.one, &pt(2.0).mul(&t.om2)),
             pt(2.0).mul(&p2_576),
         ]))
         .exp();
     let w = sum(&[
-        div(&k4, &pt(12.0)),
-        div(&one, &pt(4.0).mul(&om2)),
+        div(&t.k4, &pt(12.0)),
+        div(&t.one, &pt(4.0).mul(&t.om2)),
         p2_576.clone(),
     ]);
     // R̄ (docs/math.md §5), D = 2π(1−3η)².
-    let d = pt(2.0).mul(&pi_).mul(&om2);
-    let cd = div(&c, &d);
-    let cpi = div(&c, &pi_);
-    let n15 = n.mul(&sqrt_n);
-    let n25 = n2.mul(&sqrt_n);
-    let n3 = n2.mul(&n);
+    let d = pt(2.0).mul(&t.pi_).mul(&t.om2);
+    let cd = div(&t.c, &d);
+    let cpi = div(&t.c, &t.pi_);
+    let n15 = t.n.mul(&t.sqrt_n);
+    let n25 = t.n2.mul(&t.sqrt_n);
+    let n3 = t.n2.mul(&t.n);
     let mut rbar = sum(&[
-        cd.mul(&div(&k4, &pt(24.0).mul(&n2)))
+        cd.mul(&div(&t.k4, &pt(24.0).mul(&t.n2)))
             .mul(&pt(8.0).mul(&gamma(4.0))),
-        cd.mul(&div(&k4.mul(&k4), &pt(576.0).mul(&n3)))
+        cd.mul(&div(&t.k4.mul(&t.k4), &pt(576.0).mul(&n3)))
             .mul(&pt(16.0).mul(&gamma(5.0))),
-        cpi.mul(&div(&e2, &pt(8.0).mul(&n2)))
+        cpi.mul(&div(&e2, &pt(8.0).mul(&t.n2)))
             .mul(&w)
             .mul(&pt(16.0).mul(&gamma(5.0))),
     ]);
     let two72 = powf(&pt(2.0), 3.5);
-    if skew {
+    if t.skew {
         rbar = sum(&[
             rbar,
-            cd.mul(&div(&l3, &pt(6.0).mul(&n15)))
+            cd.mul(&div(&t.l3, &pt(6.0).mul(&n15)))
                 .mul(&sqrt(&pt(2.0)).mul(&gamma(1.5))),
-            cd.mul(&div(&l3.mul(&l3), &pt(36.0).mul(&n2)))
+            cd.mul(&div(&t.l3.mul(&t.l3), &pt(36.0).mul(&t.n2)))
                 .mul(&pt(8.0).mul(&gamma(4.0))),
-            cd.mul(&div(&k4.mul(&l3), &pt(72.0).mul(&n25)))
+            cd.mul(&div(&t.k4.mul(&t.l3), &pt(72.0).mul(&n25)))
                 .mul(&two72.mul(&gamma(4.5))),
-            cpi.mul(&div(&e2.mul(&l3), &pt(12.0).mul(&n15)))
+            cpi.mul(&div(&e2.mul(&t.l3), &pt(12.0).mul(&n15)))
                 .mul(&w)
                 .mul(&two72.mul(&gamma(4.5))),
         ]);
     }
-    let ell2_8 = div(&ell.mul(&ell), &pt(8.0));
-    let n_2kt2 = div(&n, &pt(2.0).mul(&kt.mul(&kt)));
-    if skew {
+    let ell2_8 = div(&t.ell.mul(&t.ell), &pt(8.0));
+    let n_2kt2 = div(&t.n, &pt(2.0).mul(&t.kt.mul(&t.kt)));
+    if t.skew {
         let skew_main = div(
             &dec("0.054")
-                .mul(&l3)
-                .mul(&kt)
-                .add(&dec("0.037").mul(&e3).mul(&l3.mul(&l3))),
-            &n,
+                .mul(&t.l3)
+                .mul(&t.kt)
+                .add(&dec("0.037").mul(&t.e3).mul(&t.l3.mul(&t.l3))),
+            &t.n,
         );
         let t1306 = div(
-            &dec("1.306").mul(&e2.sub(&e3)).mul(&l3.mul(&l3)),
-            &pt(36.0).mul(&n),
+            &dec("1.306").mul(&e2.sub(&t.e3)).mul(&t.l3.mul(&t.l3)),
+            &pt(36.0).mul(&t.n),
         );
         let tg1 = div(
-            &l3.mul(&gamma_upper(1.5, &ell).sub(&gamma_upper(1.5, &two_sqrt_n_kt))),
-            &sqrt_n,
+            &t.l3
+                .mul(&gamma_upper(1.5, &t.ell).sub(&gamma_upper(1.5, &t.two_sqrt_n_kt))),
+            &t.sqrt_n,
         );
         let tg2 = div(
-            &c.mul(&powf(&pt(2.0), 2.5)).mul(&k3),
-            &pt(3.0).mul(&pi_).mul(&sqrt_n),
+            &t.c.mul(&powf(&pt(2.0), 2.5)).mul(&t.k3),
+            &pt(3.0).mul(&t.pi_).mul(&t.sqrt_n),
         )
         .mul(&gamma_upper(1.5, &ell2_8).sub(&gamma_upper(1.5, &n_2kt2)));
-        sum(&[main, skew_main, t81, t43, rbar, t1306, tg1, tg2])
+        sum(&[t.main, skew_main, t.t81, t.t43, rbar, t1306, tg1, tg2])
     } else {
-        let tg = div(&pt(16.0).mul(&c).mul(&k4), &pt(3.0).mul(&pi_).mul(&n))
-            .mul(&gamma_upper(2.0, &ell2_8).sub(&gamma_upper(2.0, &n_2kt2)));
-        sum(&[main, t81, rbar, tg])
+        let tg = div(
+            &pt(16.0).mul(&t.c).mul(&t.k4),
+            &pt(3.0).mul(&t.pi_).mul(&t.n),
+        )
+        .mul(&gamma_upper(2.0, &ell2_8).sub(&gamma_upper(2.0, &n_2kt2)));
+        sum(&[t.main, t.t81, rbar, tg])
     }
 }
 
 /// The non-identically distributed bound (Theorem A.2, docs/math.md §5.3); `None` when Δ ≤ 0.
 fn inid_term(t: Common) -> Option<Interval> {
-    let Common {
-        n,
-        k4,
-        k3,
-        l3,
-        kt,
-        eta_i,
-        one,
-        pi_,
-        c,
-        sqrt_n,
-        om2,
-        main,
-        t81,
-        t43,
-        two_sqrt_n_kt,
-        ell,
-        eta2,
-        skew,
-        ..
-    } = t;
     let mut p1 = div(
-        &sum(&[pt(144.0), pt(48.0).mul(&eta_i), pt(4.0).mul(&eta2)]),
+        &sum(&[pt(144.0), pt(48.0).mul(&t.eta_i), pt(4.0).mul(&t.eta2)]),
         &pt(576.0),
     );
-    if skew {
+    if t.skew {
         p1 = p1.add(&div(
             &sum(&[
-                pt(96.0).mul(&sqrt(&pt(2.0).mul(&eta_i))),
-                pt(32.0).mul(&eta_i),
-                pt(16.0).mul(&sqrt(&pt(2.0))).mul(&powf(&eta_i, 1.5)),
+                pt(96.0).mul(&sqrt(&pt(2.0).mul(&t.eta_i))),
+                pt(32.0).mul(&t.eta_i),
+                pt(16.0).mul(&sqrt(&pt(2.0))).mul(&powf(&t.eta_i, 1.5)),
             ]),
             &pt(576.0),
         ));
     }
-    let e1 = eta2
-        .mul(&div(&one, &pt(6.0)).add(&div(&pt(2.0).mul(&p1), &om2)))
+    let e1 = t
+        .eta2
+        .mul(&div(&t.one, &pt(6.0)).add(&div(&pt(2.0).mul(&p1), &t.om2)))
         .exp();
-    let d = pi_.mul(&om2);
-    let r = div(&k4, &n);
-    let v = div(&one, &pt(24.0)).add(&div(&p1, &pt(2.0).mul(&om2)));
+    let d = t.pi_.mul(&t.om2);
+    let r = div(&t.k4, &t.n);
+    let v = div(&t.one, &pt(24.0)).add(&div(&p1, &pt(2.0).mul(&t.om2)));
     let mut rbar = sum(&[
-        div(&c, &pt(48.0).mul(&d))
+        div(&t.c, &pt(48.0).mul(&d))
             .mul(&powf(&r, 1.5))
             .mul(&pt(8.0).mul(&gamma(4.0))),
-        div(&c, &pt(1152.0).mul(&d))
+        div(&t.c, &pt(1152.0).mul(&d))
             .mul(&r.mul(&r))
             .mul(&pt(16.0).mul(&gamma(5.0))),
-        div(&c.mul(&e1), &pt(2.0).mul(&pi_))
+        div(&t.c.mul(&e1), &pt(2.0).mul(&t.pi_))
             .mul(&r.mul(&r))
             .mul(&v.mul(&v))
             .mul(&pt(16.0).mul(&gamma(5.0))),
     ]);
-    if skew {
+    if t.skew {
         rbar = sum(&[
             rbar,
-            div(&c, &pt(12.0).mul(&d))
+            div(&t.c, &pt(12.0).mul(&d))
                 .mul(&powf(&r, 1.25))
                 .mul(&powf(&pt(2.0), 2.5).mul(&gamma(3.5))),
-            div(&c, &pt(72.0).mul(&d))
+            div(&t.c, &pt(72.0).mul(&d))
                 .mul(&powf(&r, 1.5))
                 .mul(&pt(8.0).mul(&gamma(4.0))),
-            div(&c, &pt(144.0).mul(&d))
+            div(&t.c, &pt(144.0).mul(&d))
                 .mul(&powf(&r, 1.75))
                 .mul(&powf(&pt(2.0), 3.5).mul(&gamma(4.5))),
-            div(&c.mul(&e1), &pt(6.0).mul(&pi_))
-                .mul(&div(&l3.mul(&k4), &n.mul(&sqrt_n)))
+            div(&t.c.mul(&e1), &pt(6.0).mul(&t.pi_))
+                .mul(&div(&t.l3.mul(&t.k4), &t.n.mul(&t.sqrt_n)))
                 .mul(&v)
                 .mul(&pt(16.0).mul(&gamma(5.0))),
         ]);
     }
-    // Δ = (1 − 4χ1 − √(K4/n))/2 and the curly-brace term of eqs. (15)–(16).
+    // Δ = (1 − 4χ1 − √(K4/t.n))/2 and the curly-brace term of eqs. (15)–(16).
     let chi1 = dec("0.09916191");
-    let delta = div(&one.sub(&pt(4.0).mul(&chi1)).sub(&sqrt(&r)), &pt(2.0));
+    let delta = div(&t.one.sub(&pt(4.0).mul(&chi1)).sub(&sqrt(&r)), &pt(2.0));
     if !delta.lo.is_sign_positive() || delta.lo.is_zero() {
         return None;
     }
-    let p = if skew { 3.0 } else { 4.0 };
-    let kt2 = kt.mul(&kt);
-    let x_lo = pt(4.0).mul(&delta).mul(&div(&n, &kt2));
+    let p = if t.skew { 3.0 } else { 4.0 };
+    let kt2 = t.kt.mul(&t.kt);
+    let x_lo = pt(4.0).mul(&delta).mul(&div(&t.n, &kt2));
     let x_up = pt(2.0).mul(&delta).mul(&min(
-        &eta_i.mul(&sqrt(&div(&n, &k4))),
-        &pt(2.0).mul(&div(&n, &kt2)),
+        &t.eta_i.mul(&sqrt(&div(&t.n, &t.k4))),
+        &pt(2.0).mul(&div(&t.n, &kt2)),
     ));
     // |γ(p/2, x_lo) − γ(p/2, x_up)| = |Γ(p/2, x_up) − Γ(p/2, x_lo)|.
-    let brace = div(&one, &pt(2.0))
-        .mul(&div(&one, &powf(&delta, p / 2.0)))
+    let brace = div(&t.one, &pt(2.0))
+        .mul(&div(&t.one, &powf(&delta, p / 2.0)))
         .mul(&abs(
             &gamma_upper(p / 2.0, &x_up).sub(&gamma_upper(p / 2.0, &x_lo))
         ));
-    if skew {
+    if t.skew {
         let skew_main = div(
             &dec("0.054")
-                .mul(&l3)
-                .mul(&kt)
-                .add(&dec("0.037").mul(&e1).mul(&l3.mul(&l3))),
-            &n,
+                .mul(&t.l3)
+                .mul(&t.kt)
+                .add(&dec("0.037").mul(&e1).mul(&t.l3.mul(&t.l3))),
+            &t.n,
         );
         let tg1 = div(
-            &l3.mul(&gamma_upper(1.5, &ell).sub(&gamma_upper(1.5, &two_sqrt_n_kt))),
-            &sqrt_n,
+            &t.l3
+                .mul(&gamma_upper(1.5, &t.ell).sub(&gamma_upper(1.5, &t.two_sqrt_n_kt))),
+            &t.sqrt_n,
         );
-        let tb = div(&c.mul(&k3).mul(&brace), &pt(6.0).mul(&pi_).mul(&sqrt_n));
-        Some(sum(&[main, skew_main, t81, t43, rbar, tg1, tb]))
+        let tb = div(
+            &t.c.mul(&t.k3).mul(&brace),
+            &pt(6.0).mul(&t.pi_).mul(&t.sqrt_n),
+        );
+        Some(sum(&[t.main, skew_main, t.t81, t.t43, rbar, tg1, tb]))
     } else {
-        let tb = div(&c.mul(&k4).mul(&brace), &pt(6.0).mul(&pi_).mul(&n));
-        Some(sum(&[main, t81, rbar, tb]))
+        let tb = div(&t.c.mul(&t.k4).mul(&brace), &pt(6.0).mul(&t.pi_).mul(&t.n));
+        Some(sum(&[t.main, t.t81, rbar, tb]))
     }
 }
 

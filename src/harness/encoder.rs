@@ -59,22 +59,19 @@ fn cached(
             return Ok(d);
         }
     }
-    compute(cfg, snippets, &data_hash, cache, source)
-}
-
-#[cfg(not(feature = "encoder"))]
-fn compute(
-    _cfg: &DataConfig,
-    _snippets: &[data::Snippet],
-    _data_hash: &str,
-    cache: &std::path::Path,
-    _source: &str,
-) -> Result<Dataset> {
-    Err(Error::BackendUnavailable(format!(
-        "no matching embedding cache at {} and this binary was built without the `encoder` feature \
-         (cargo build --release --features encoder)",
-        cache.display()
-    )))
+    #[cfg(feature = "encoder")]
+    {
+        compute(cfg, snippets, &data_hash, cache, source)
+    }
+    #[cfg(not(feature = "encoder"))]
+    {
+        let _ = (cfg, source);
+        Err(Error::BackendUnavailable(format!(
+            "no matching embedding cache at {} and this binary was built without the `encoder` \
+             feature (cargo build --release --features encoder)",
+            cache.display()
+        )))
+    }
 }
 
 #[cfg(feature = "encoder")]

@@ -178,24 +178,20 @@ pub enum OptimizerName {
     Adam,
 }
 
-/// `[privacy]`.
+/// `[privacy]`: every key is optional; a missing one takes its value from
+/// [`PrivacyConfig::default`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct PrivacyConfig {
     /// Noise multiplier σ (or give `target_epsilon`).
-    #[serde(default)]
     pub sigma: Option<f64>,
     /// Target ε: σ is calibrated by `accountant`.
-    #[serde(default)]
     pub target_epsilon: Option<f64>,
     /// δ.
-    #[serde(default = "d_delta")]
     pub delta: f64,
     /// Accountant used for calibration and the per-step log (default `contour`: certified).
-    #[serde(default = "d_acc")]
     pub accountant: String,
     /// Edgeworth order.
-    #[serde(default = "d_order")]
     pub order: u8,
 }
 fn d_delta() -> f64 {

@@ -19,6 +19,34 @@ use crate::precision::Precision;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// `Display` through the type's `name()` (its one spelling table); with `parse, "param"` also
+/// the inherent `parse`, which forwards to the type's `FromStr` (whose error names `param`).
+macro_rules! display_by_name {
+    ($t:ty) => {
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.pad(self.name())
+            }
+        }
+    };
+    ($t:ty, parse, $param:literal) => {
+        $crate::mechanism::display_by_name!($t);
+
+        impl $t {
+            #[doc = concat!(
+                                        "Parse a name (as [`std::str::FromStr`]).\n\n# Errors\n",
+                                        "[`crate::error::Error::InvalidParameter`] naming `",
+                                        $param,
+                                        "` with the accepted names."
+                                    )]
+            pub fn parse(s: &str) -> $crate::error::Result<Self> {
+                s.parse()
+            }
+        }
+    };
+}
+pub(crate) use display_by_name;
+
 /// One ordering of a neighbouring pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -39,11 +67,7 @@ impl Direction {
     }
 }
 
-impl std::fmt::Display for Direction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.name())
-    }
-}
+display_by_name!(Direction);
 
 /// Which neighbouring relation a number covers.
 #[derive(
@@ -79,21 +103,9 @@ impl Adjacency {
             Adjacency::AddRemove => "add-remove",
         }
     }
-
-    /// Parse `remove`, `add` or `add-remove` (as [`std::str::FromStr`]).
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] naming `adjacency` otherwise.
-    pub fn parse(s: &str) -> Result<Self> {
-        s.parse()
-    }
 }
 
-impl std::fmt::Display for Adjacency {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.name())
-    }
-}
+display_by_name!(Adjacency, parse, "adjacency");
 
 impl std::str::FromStr for Adjacency {
     type Err = Error;

@@ -77,16 +77,7 @@ impl SubsampledGaussian {
         } else {
             self.means_direct()
         };
-        let tilts = [
-            Tilt {
-                lambda: 0.0,
-                center: mean_p,
-            },
-            Tilt {
-                lambda: 1.0,
-                center: mean_q,
-            },
-        ];
+        let tilts = Tilt::p_and_q(mean_p, mean_q);
         let m = moments_f64(&self.loss(), &tilts, MAX_ORDER);
         let mut c = Cumulants::ZERO;
         let kp = cumulants_from_moments_f64(&m[0], mean_p, MAX_ORDER);
@@ -128,16 +119,7 @@ impl SubsampledGaussian {
 
     /// (E_P[L], E_Q[L]) by the plain trapezoid (weights formed in log space).
     fn means_direct(&self) -> (f64, f64) {
-        let tilts = [
-            Tilt {
-                lambda: 0.0,
-                center: 0.0,
-            },
-            Tilt {
-                lambda: 1.0,
-                center: 0.0,
-            },
-        ];
+        let tilts = Tilt::p_and_q(0.0, 0.0);
         let m = moments_f64(&self.loss(), &tilts, 1);
         (m[0][1] / m[0][0], m[1][1] / m[1][0])
     }
@@ -151,16 +133,7 @@ impl SubsampledGaussian {
             return Ok(self.gaussian().certified_cumulants(precision));
         }
         let est = self.cumulants_f64();
-        let tilts = [
-            Tilt {
-                lambda: 0.0,
-                center: est.p[0],
-            },
-            Tilt {
-                lambda: 1.0,
-                center: est.q[0],
-            },
-        ];
+        let tilts = Tilt::p_and_q(est.p[0], est.q[0]);
         let m = certified_moments(&self.loss(), &tilts, MAX_ORDER, precision)?;
         let p = cumulants_from_moments(&m.values[0], est.p[0], MAX_ORDER)?;
         let q = cumulants_from_moments(&m.values[1], est.q[0], MAX_ORDER)?;

@@ -50,6 +50,31 @@ pub struct Tilt {
     pub center: f64,
 }
 
+impl Tilt {
+    /// The tilt λ, centred at 0.
+    pub fn at(lambda: f64) -> Tilt {
+        Tilt {
+            lambda,
+            center: 0.0,
+        }
+    }
+
+    /// The P side (λ = 0) centred at `center_p` and the Q side (λ = 1) centred at `center_q`,
+    /// the pair from which both orderings' moments and cumulants are formed.
+    pub fn p_and_q(center_p: f64, center_q: f64) -> [Tilt; 2] {
+        [
+            Tilt {
+                lambda: 0.0,
+                center: center_p,
+            },
+            Tilt {
+                lambda: 1.0,
+                center: center_q,
+            },
+        ]
+    }
+}
+
 /// Diagnostics of a certified quadrature.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct QuadratureInfo {
@@ -1075,12 +1100,7 @@ mod tests {
     fn integer_lambda_oracle_is_enclosed_to_1e60() {
         for &(q, sigma) in &[(0.01, 0.8), (0.3, 2.0), (1e-4, 1.0)] {
             let loss = SubsampledLoss { sigma, q };
-            let tilts: Vec<Tilt> = (0..=4)
-                .map(|j| Tilt {
-                    lambda: j as f64,
-                    center: 0.0,
-                })
-                .collect();
+            let tilts: Vec<Tilt> = (0..=4).map(|j| Tilt::at(j as f64)).collect();
             let r = certified_moments(&loss, &tilts, 0, Precision(256)).expect("test setup");
             for j in 0..=4u32 {
                 let e = &r.values[j as usize][0];
@@ -1136,16 +1156,7 @@ mod tests {
             sigma: 0.8,
             q: 0.01,
         };
-        let tilts = [
-            Tilt {
-                lambda: 0.0,
-                center: 0.0,
-            },
-            Tilt {
-                lambda: 1.0,
-                center: 0.0,
-            },
-        ];
+        let tilts = Tilt::p_and_q(0.0, 0.0);
         let f = moments_f64(&loss, &tilts, 4);
         let c = certified_moments(&loss, &tilts, 4, Precision(128)).expect("test setup");
         for t in 0..2 {

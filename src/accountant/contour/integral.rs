@@ -1,6 +1,7 @@
 //! The evaluated inversion integral at one λ: certified δ bounds for any ε.
 
 use super::*;
+use crate::special::sum::Neumaier;
 
 /// A contour at fixed λ with its nodes evaluated; answers δ bounds for any ε (tightest near the
 /// ε it was designed for).
@@ -66,7 +67,7 @@ impl Contour {
     /// Certified bounds on δ(ε) (valid for any ε ≥ 0; tight near the design ε).
     pub(super) fn bounds(&self, epsilon: f64) -> Enclosure {
         let u = UNIT_ROUNDOFF;
-        let (mut s_re, mut s_c) = (0.0f64, 0.0f64);
+        let mut s_re = Neumaier::default();
         let mut abs = 0.0;
         let mut err = 0.0;
         for (k, node) in self.nodes.iter().enumerate() {
@@ -75,19 +76,13 @@ impl Contour {
             let (sn, cs) = te.sin_cos();
             // Re(c·e^{−itε}) = c.re cos + c.im sin.
             let v = wgt * (node.c.re * cs + node.c.im * sn);
-            let tsum = s_re + v;
-            if s_re.abs() >= v.abs() {
-                s_c += (s_re - tsum) + v;
-            } else {
-                s_c += (v - tsum) + s_re;
-            }
-            s_re = tsum;
+            s_re.add(v);
             abs += wgt * node.mag;
             err += wgt * (node.err + 3.0 * u * (te.abs() + 1.0) * node.mag);
         }
         let n = self.nodes.len() as f64;
         let f = self.h / (2.0 * PI);
-        let s = f * (s_re + s_c);
+        let s = f * s_re.sum();
         let e = f * (err + 3.0 * u * abs * (1.0 + n * u))
             + 4.0 * u * s.abs()
             + self.trunc

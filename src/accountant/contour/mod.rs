@@ -35,7 +35,7 @@
 //!   |d/dt M(λ+it)| ≤ E[|L|e^{λL}] = M(λ)·E_λ|L|.
 //! - **Cost**: the subsampled transform at the direct nodes (and at the coarse grid) is evaluated
 //!   in blocks of up to 128 consecutive t sharing one x-grid
-//!   ([`transform::subsampled_mgf_rotated`]): L(x_j) and the real weights
+//!   ([`transform::subsampled_mgf_windowed`]): L(x_j) and the real weights
 //!   once per block, the phases by complex rotation from one sin/cos seed per block and x-node
 //!   (up to 64 rotations where the tolerance allows), summed in vectorised plain chunks of 32
 //!   x-nodes between compensated additions (where √2·34u·n stays below 1% of the tolerance).

@@ -46,16 +46,11 @@ struct Sums {
     iid: bool,
 }
 
-/// A certified δ bracket `[lower, upper]` at one ε (both ends certified).
+/// A certified bracket `[lower, upper]` (both ends certified): on δ at one ε
+/// ([`SaddlePointAccountant::bracket_at`]), or the Kolmogorov-distance part of one ordering's
+/// ε bracket ([`SaddlePointAccountant::kolmogorov_epsilon`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct DeltaEnds {
-    pub(super) lower: f64,
-    pub(super) upper: f64,
-}
-
-/// The Kolmogorov-distance part of one ordering's ε bracket.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct EpsilonEnds {
+pub(super) struct Ends {
     pub(super) lower: f64,
     pub(super) upper: f64,
 }
@@ -149,7 +144,9 @@ impl SaddlePointAccountant {
         } else {
             0.56 * rho / v3
         };
-        let eh = tilted_h_expectation(lambda, &pt(mean - eps_hat), &pt(var), None, p)?.mid_f64();
+        let eh = tilted_h_expectations(lambda, &pt(mean - eps_hat), &pt(var), None, p)?
+            .0
+            .mid_f64();
         let ln_up = k - (lambda - 1.0) * eps_hat
             + (eh.max(0.0) + 2.0 * ln_hmax_f64(lambda).exp() * be).ln();
         let v = eps_hat + (ln_up - ln_delta) / (lambda - 1.0);
@@ -172,7 +169,7 @@ impl SaddlePointAccountant {
     }
 
     /// Certified bracket on δ(ε) from totals at a fixed λ (valid for every ε).
-    pub(super) fn bracket_at(&self, t: &Totals, epsilon: f64) -> Result<DeltaEnds> {
+    pub(super) fn bracket_at(&self, t: &Totals, epsilon: f64) -> Result<Ends> {
         let wp = Precision(t.k.prec());
         let lam = Interval::from_f64(wp, t.lambda);
         let one = Interval::from_f64(wp, 1.0);
@@ -205,7 +202,7 @@ impl SaddlePointAccountant {
         let lower = pref.mul(&lo).lo_f64().max(0.0);
         let mut upper = pref.mul(&hi).hi_f64();
         upper = upper.min(pref.mul(&hmax).hi_f64());
-        Ok(DeltaEnds {
+        Ok(Ends {
             lower,
             upper: upper.min(1.0),
         })
@@ -287,7 +284,7 @@ impl SaddlePointAccountant {
         eps_hat: f64,
         lambda: f64,
         always_valid: f64,
-    ) -> Result<EpsilonEnds> {
+    ) -> Result<Ends> {
         let t = self.certified_totals(dir, lambda)?;
         let upper = always_valid.min(self.upper_at(&t, delta, eps_hat));
         let mut lower = 0.0;
@@ -302,7 +299,7 @@ impl SaddlePointAccountant {
                 lower = inv.epsilon;
             }
         }
-        Ok(EpsilonEnds { lower, upper })
+        Ok(Ends { lower, upper })
     }
 
     /// The certified upper ε of the δ-upper curve of the totals `t` (∞ when it fails).
@@ -547,19 +544,9 @@ fn exp_phi(a: &Interval, t: &Interval) -> Interval {
 /// φ(z)(1 + γ/6·He3(z)) with γ = κ3/τ³ (order-1 Edgeworth), in closed form:
 /// E[e^{−aW}1{W>0}P(Z)] = e^{−aμ0 + a²τ²/2}∫_t^∞ P(u − aτ)φ(u)du, t = aτ − μ0/τ, with
 /// ∫_t^∞ φ = Φ̄(t), ∫uφ = φ(t), ∫u²φ = tφ(t) + Φ̄(t), ∫u³φ = (t² + 2)φ(t).
-pub(super) fn tilted_h_expectation(
-    lambda: f64,
-    mu0: &Interval,
-    var: &Interval,
-    kappa3: Option<&Interval>,
-    wp: Precision,
-) -> Result<Interval> {
-    let (normal, edgeworth) = tilted_h_expectations(lambda, mu0, var, kappa3, wp)?;
-    Ok(edgeworth.unwrap_or(normal))
-}
-
-/// [`tilted_h_expectation`] under the normal law and, when `kappa3` is given, under the
-/// order-1 Edgeworth law too (sharing the normal tail values).
+///
+/// Returns the value under the normal law and, when `kappa3` is given, under the order-1
+/// Edgeworth law too (sharing the normal tail values).
 pub(super) fn tilted_h_expectations(
     lambda: f64,
     mu0: &Interval,

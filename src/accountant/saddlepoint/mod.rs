@@ -81,7 +81,7 @@ use crate::event::Composition;
 use crate::mechanism::{Adjacency, Direction};
 use crate::precision::{Interval, Precision};
 use crate::special::roots::brent;
-use kolmogorov::tilted_h_expectation;
+use kolmogorov::tilted_h_expectations;
 
 /// Parameters of [`SaddlePointAccountant`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -388,7 +388,9 @@ impl SaddlePointAccountant {
         } else {
             None
         };
-        let i = tilted_h_expectation(lambda, &pt(t.mean - epsilon), &pt(t.var), skew.as_ref(), p)?;
+        let (normal, edgeworth) =
+            tilted_h_expectations(lambda, &pt(t.mean - epsilon), &pt(t.var), skew.as_ref(), p)?;
+        let i = edgeworth.unwrap_or(normal);
         let v = i.mid_f64();
         if v > 0.0 {
             Ok(t.k - (lambda - 1.0) * epsilon + v.ln())

@@ -47,6 +47,7 @@ use crate::cgf::{gaussian_f64, laplace_f64, CgfValue};
 use crate::mechanism::{Direction, Mechanism};
 use crate::special::normal;
 use crate::special::quadrature::log1p_qexpm1;
+use crate::special::sum::Neumaier;
 use rayon::prelude::*;
 use std::f64::consts::{LN_2, PI};
 
@@ -164,7 +165,7 @@ impl Decay {
     }
 }
 
-/// Run length of the plain partial sums of [`subsampled_mgf_rotated`] with `block` > 0.
+/// Run length of the plain partial sums of [`subsampled_mgf_windowed`] with `block` > 0.
 pub const SUM_BLOCK: usize = 32;
 
 /// Number of split bounds carried by [`Decay::Density`].
@@ -256,8 +257,8 @@ impl Transform {
 
     /// [`Transform::ln_mgf`] at λ + it_k for several t_k (one shared x-grid for the quadrature;
     /// see [`subsampled_mgf_batch`]).
-    /// `rotations`: see [`subsampled_mgf_rotated`] (0: every phase by sin/cos).
-    /// `block`: see [`subsampled_mgf_rotated`] (0: every term compensated).
+    /// `rotations`: see [`subsampled_mgf_windowed`] (0: every phase by sin/cos).
+    /// `block`: see [`subsampled_mgf_windowed`] (0: every term compensated).
     pub fn ln_mgf_batch(
         &self,
         lambda: f64,
@@ -275,7 +276,7 @@ impl Transform {
                     (lambda, 1.0)
                 };
                 let betas: Vec<f64> = ts.iter().map(|t| sign * t).collect();
-                subsampled_mgf_rotated(q, mu, alpha, &betas, tau, rotations, block)
+                subsampled_mgf_windowed(q, mu, alpha, &betas, tau, rotations, block, None)
             }
             _ => ts
                 .iter()
@@ -619,28 +620,6 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
     }
 }
 
-/// Neumaier-compensated sum.
-#[derive(Default, Clone, Copy)]
-struct Kahan {
-    s: f64,
-    c: f64,
-}
-
-impl Kahan {
-    fn add(&mut self, x: f64) {
-        let t = self.s + x;
-        if self.s.abs() >= x.abs() {
-            self.c += (self.s - t) + x;
-        } else {
-            self.c += (x - t) + self.s;
-        }
-        self.s = t;
-    }
-    fn sum(&self) -> f64 {
-        self.s + self.c
-    }
-}
-
 /// ln F(ζ), F(ζ) = ∫ e^{ζL(x)}φ(x)dx for the subsampled Gaussian (q < 1), with the error bound
 /// of the module docs; `tau` the target relative accuracy of discretisation and truncation.
 pub fn subsampled_mgf(q: f64, mu: f64, zeta: C64, tau: f64) -> MgfValue {
@@ -658,28 +637,7 @@ pub fn subsampled_mgf(q: f64, mu: f64, zeta: C64, tau: f64) -> MgfValue {
 /// sin/cos ≤ 2u + u|ΔL|, complex product ≤ 2√2u < 3u), and β_0 + iΔ differs from β_k by
 /// ≤ 4u|β_k|, a phase error ≤ 4u|β_k||L|; both are added to the rounding bound.
 pub fn subsampled_mgf_batch(q: f64, mu: f64, alpha: f64, betas: &[f64], tau: f64) -> Vec<MgfValue> {
-    subsampled_mgf_rotated(q, mu, alpha, betas, tau, 0, 0)
-}
-
-/// [`subsampled_mgf_batch`] with phase propagation (see there); `rotations` = 0 computes every
-/// phase by sin/cos.
-///
-/// `block` > 0 (used with propagated phases) sums the terms of each β in plain f64 over chunks of
-/// B = [`SUM_BLOCK`] consecutive x-nodes (four interleaved partial sums, then pairwise: any such
-/// order of B terms errs by ≤ (B − 1)u·Σ|terms|, Higham 2002, §4.2) and adds the chunk sums into
-/// the Neumaier-compensated total; the chunk's phases advance together, so the work vectorises.
-/// The summation bound 3u·Σ|terms| becomes (B + 2)u·Σ|terms|, applied with a factor √2 for the
-/// complex modulus. `block` = 0 compensates every term.
-pub fn subsampled_mgf_rotated(
-    q: f64,
-    mu: f64,
-    alpha: f64,
-    betas: &[f64],
-    tau: f64,
-    rotations: usize,
-    block: usize,
-) -> Vec<MgfValue> {
-    subsampled_mgf_windowed(q, mu, alpha, betas, tau, rotations, block, None)
+    subsampled_mgf_windowed(q, mu, alpha, betas, tau, 0, 0, None)
 }
 
 /// The smooth cut-off w(x) = Φ((x₀ − x)/s) of [`subsampled_mgf_windowed`].
@@ -691,8 +649,18 @@ pub struct SmoothWindow {
     pub s: f64,
 }
 
-/// [`subsampled_mgf_rotated`] of the windowed measure wP, w(x) = Φ((x₀ − x)/s), `window` =
-/// Some([`SmoothWindow`] { x0: x₀, s }): F_w(ζ) = ∫ Φ((x₀ − x)/s) e^{ζL(x)}φ(x)dx (None: w = 1).
+/// [`subsampled_mgf_batch`] with phase propagation (see there); `rotations` = 0 computes every
+/// phase by sin/cos.
+///
+/// `block` > 0 (used with propagated phases) sums the terms of each β in plain f64 over chunks of
+/// B = [`SUM_BLOCK`] consecutive x-nodes (four interleaved partial sums, then pairwise: any such
+/// order of B terms errs by ≤ (B − 1)u·Σ|terms|, Higham 2002, §4.2) and adds the chunk sums into
+/// the Neumaier-compensated total; the chunk's phases advance together, so the work vectorises.
+/// The summation bound 3u·Σ|terms| becomes (B + 2)u·Σ|terms|, applied with a factor √2 for the
+/// complex modulus. `block` = 0 compensates every term.
+///
+/// `window` = Some([`SmoothWindow`] { x0: x₀, s }) transforms the windowed measure wP,
+/// w(x) = Φ((x₀ − x)/s): F_w(ζ) = ∫ Φ((x₀ − x)/s) e^{ζL(x)}φ(x)dx (None: w = 1).
 ///
 /// w is entire and |Φ(u + iv)| ≤ e^{v²/2}Φ(u) (Φ(u + iv) = ∫_{−∞}^u φ(τ + iv)dτ and
 /// |φ(τ + iv)| = φ(τ)e^{v²/2}), so the strip majorant of the module docs gains the factor
@@ -705,7 +673,7 @@ pub struct SmoothWindow {
 /// the argument an error ≤ u(16 + 4r²) relative, r = (x₀ − x)/s, added to the rounding bound).
 ///
 /// # Guarantee
-/// As [`subsampled_mgf_rotated`]: `ln_err` bounds |F̃_w − F_w| under the module's assumptions.
+/// As [`subsampled_mgf_batch`]: `ln_err` bounds |F̃_w − F_w| under the module's assumptions.
 #[allow(clippy::too_many_arguments)]
 pub fn subsampled_mgf_windowed(
     q: f64,
@@ -757,7 +725,7 @@ pub fn subsampled_mgf_windowed(
         ls.push(l);
     }
     let mut ws = Vec::with_capacity(n);
-    let mut real = Kahan::default();
+    let mut real = Neumaier::default();
     let mut abs_sum = 0.0;
     let mut wl = 0.0;
     let (mut err0, mut err1) = (0.0, 0.0);
@@ -868,10 +836,10 @@ fn ln_truncation(
     }
 }
 
-/// The compensated sums Σ_j w_j e^{iβ_k L_j} of [`subsampled_mgf_rotated`], per β_k.
+/// The compensated sums Σ_j w_j e^{iβ_k L_j} of [`subsampled_mgf_windowed`], per β_k.
 struct PhaseSums {
     /// (real, imaginary) compensated sums per β.
-    sums: Vec<(Kahan, Kahan)>,
+    sums: Vec<(Neumaier, Neumaier)>,
     /// Per β: the number of propagated rotations since its sin/cos seed.
     since_seed: Vec<usize>,
     /// Whether the β are equally spaced (phase propagation applies).
@@ -881,11 +849,11 @@ struct PhaseSums {
 }
 
 /// Sums per β: direct sin/cos, or propagated phases in runs of `rotations` + 1, plain chunks of
-/// [`SUM_BLOCK`] with `block` > 0 (see [`subsampled_mgf_rotated`]).
+/// [`SUM_BLOCK`] with `block` > 0 (see [`subsampled_mgf_windowed`]).
 fn phase_sums(
     ws: &[f64],
     ls: &[f64],
-    real: Kahan,
+    real: Neumaier,
     betas: &[f64],
     rotations: usize,
     block: usize,
@@ -893,7 +861,7 @@ fn phase_sums(
     let u = UNIT_ROUNDOFF;
     let n = ws.len();
     let nb = betas.len();
-    let mut sums = vec![(Kahan::default(), Kahan::default()); nb];
+    let mut sums = vec![(Neumaier::default(), Neumaier::default()); nb];
     let mut since_seed = vec![0usize; nb];
     let equally_spaced = nb > 1 && {
         let d = (betas[nb - 1] - betas[0]) / (nb - 1) as f64;
@@ -1169,10 +1137,7 @@ mod tests {
             sigma: 0.7865,
             q: 0.0297,
         };
-        let tilts = [Tilt {
-            lambda: 3.7,
-            center: 0.0,
-        }];
+        let tilts = [Tilt::at(3.7)];
         let m = certified_moments(&loss, &tilts, 0, Precision(128)).expect("test setup");
         let want = m.values[0][0].mid_f64();
         let got = subsampled_mgf(0.0297, 1.0 / 0.7865, C64::new(3.7, 0.0), 1e-17);
@@ -1229,7 +1194,7 @@ mod tests {
                 .re
                 .exp();
             for (rot, block) in [(0usize, 0usize), (16, 0), (16, 32), (63, 0), (63, 32)] {
-                let batch = subsampled_mgf_rotated(q, mu, alpha, &betas, 1e-17, rot, block);
+                let batch = subsampled_mgf_windowed(q, mu, alpha, &betas, 1e-17, rot, block, None);
                 for (b, v) in betas.iter().zip(&batch) {
                     let single = subsampled_mgf(q, mu, C64::new(alpha, *b), 1e-17);
                     let diff = (v.ln.exp() - single.ln.exp()).norm();
@@ -1358,7 +1323,7 @@ mod tests {
             }
         }
         // Far right window: the windowed transform is the plain one.
-        let plain = subsampled_mgf_rotated(q, mu, lam, &[7.0], 1e-17, 0, 0)[0];
+        let plain = subsampled_mgf_windowed(q, mu, lam, &[7.0], 1e-17, 0, 0, None)[0];
         let far = subsampled_mgf_windowed(
             q,
             mu,
