@@ -79,7 +79,7 @@ impl CalibrateArgs {
             }
             _ => f.sampling_rate,
         };
-        let m = super::args::mechanism_from(name, sigma, rate, f.scale)?;
+        let m = super::args::mechanism_with(name, sigma, rate, f.scale, &f.lattice)?;
         match m {
             Mechanism::Laplace(_) => Err(crate::Error::invalid(
                 "mechanism",
@@ -92,6 +92,14 @@ impl CalibrateArgs {
                 "needs --mechanism subsampled-gaussian (gaussian has q = 1)",
             )),
             Mechanism::Gaussian(_) => Ok((f.sigma, Some(1.0))),
+            Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
+                Err(crate::Error::invalid(
+                    "mechanism",
+                    name.cli_name(),
+                    "calibrate solves DP-SGD: subsampled-gaussian, or gaussian (q = 1); the \
+                     lattice mechanisms' noise parameter is not calibrated here",
+                ))
+            }
             _ => Ok((f.sigma, f.sampling_rate)),
         }
     }
