@@ -17,7 +17,7 @@ const DROP: f64 = 1e-280;
 /// Most multiply-adds one composition may take; beyond it the call refuses up front.
 pub(super) const WORK_BUDGET: f64 = 2e9;
 /// The smallest positive subnormal: the absolute error of one underflowing product.
-const TINY: f64 = 4.9406564584124654e-324;
+const TINY: f64 = f64::from_bits(1);
 
 /// The n-fold Q-law of one lattice mechanism, with its error terms.
 #[derive(Debug, Clone)]
@@ -149,7 +149,7 @@ impl LatticeSum {
         let width =
             (2.0 * 40.0 * (var * nf).sqrt() + 2.0 * top as f64 + 1.0).min(nf * top as f64 + 1.0);
         let predicted = 3.0 * width * width + nf.log2().max(1.0) * (top as f64 + 1.0).powi(2);
-        if !(predicted <= WORK_BUDGET) {
+        if predicted.is_nan() || predicted > WORK_BUDGET {
             return Err(Error::NotCertified(format!(
                 "contour: exact lattice composition of {n} steps would take about {predicted:.2e} \
                  multiply-adds (lattice width {width:.0}), above the budget {WORK_BUDGET:.0e}; \
