@@ -330,27 +330,30 @@ fn ewtune(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// ε of 100 steps of RR(p = 0.5, k = 4), replace-one, by the contour, as JSON.
+const RR_CONTOUR_JSON: &[&str] = &[
+    "epsilon",
+    "--mechanism",
+    "randomized-response",
+    "--noise-parameter",
+    "0.5",
+    "--buckets",
+    "4",
+    "--steps",
+    "100",
+    "--delta",
+    "1e-5",
+    "--adjacency",
+    "replace-one",
+    "--accountant",
+    "contour",
+    "--format",
+    "json",
+];
+
 #[test]
 fn cli_answers_and_refuses_by_flag() {
-    let (rc, out, err) = ewtune(&[
-        "epsilon",
-        "--mechanism",
-        "randomized-response",
-        "--noise-parameter",
-        "0.5",
-        "--buckets",
-        "4",
-        "--steps",
-        "100",
-        "--delta",
-        "1e-5",
-        "--adjacency",
-        "replace-one",
-        "--accountant",
-        "contour",
-        "--format",
-        "json",
-    ]);
+    let (rc, out, err) = ewtune(RR_CONTOUR_JSON);
     assert_eq!(rc, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["adjacency"], "replace-one");
@@ -480,25 +483,7 @@ fn cli_events_file_takes_snake_case_keys() {
         "json",
     ]);
     assert_eq!(rc, 0, "{err}");
-    let (rc2, out2, _) = ewtune(&[
-        "epsilon",
-        "--mechanism",
-        "randomized-response",
-        "--noise-parameter",
-        "0.5",
-        "--buckets",
-        "4",
-        "--steps",
-        "100",
-        "--delta",
-        "1e-5",
-        "--adjacency",
-        "replace-one",
-        "--accountant",
-        "contour",
-        "--format",
-        "json",
-    ]);
+    let (rc2, out2, _) = ewtune(RR_CONTOUR_JSON);
     assert_eq!(rc2, 0);
     let a: serde_json::Value = serde_json::from_str(&out).expect("json");
     let b: serde_json::Value = serde_json::from_str(&out2).expect("json");
