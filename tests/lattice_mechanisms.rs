@@ -504,3 +504,112 @@ fn cli_events_file_takes_snake_case_keys() {
     assert!(err.contains("sensitivity"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn cli_calibrates_the_noise_knob_in_the_right_direction() {
+    let run = |mech: &[&str], solve: &str, adjacency: &str| {
+        let mut args = vec![
+            "calibrate",
+            "--steps",
+            "50",
+            "--target-epsilon",
+            "3",
+            "--delta",
+            "1e-5",
+            "--accountant",
+            "contour",
+            "--format",
+            "json",
+            "--solve",
+            solve,
+            "--adjacency",
+            adjacency,
+        ];
+        args.extend_from_slice(mech);
+        let (rc, out, err) = ewtune(&args);
+        assert_eq!(rc, 0, "{args:?}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        v["value"].as_f64().expect("value")
+    };
+    let rr = |k: &'static str| {
+        run(
+            &["--mechanism", "randomized-response", "--buckets", k],
+            "noise-parameter",
+            "replace-one",
+        )
+    };
+    let dl = |d: &'static str| {
+        run(
+            &["--mechanism", "discrete-laplace", "--sensitivity", d],
+            "parameter",
+            "add-remove",
+        )
+    };
+    let (p, a) = (rr("4"), dl("1"));
+    assert!(p > 0.0 && p < 1.0 && a > 0.0, "p = {p}, a = {a}");
+    // The solved knobs meet the target: ε at (p, a) is ≤ 3, at a little less noise above it.
+    let eps = |args: &[&str]| {
+        let (rc, out, err) = ewtune(args);
+        assert_eq!(rc, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        v["upper"].as_f64().expect("upper")
+    };
+    let rr_eps = |p: f64| {
+        let p = p.to_string();
+        eps(&[
+            "epsilon",
+            "--mechanism",
+            "randomized-response",
+            "--buckets",
+            "4",
+            "--noise-parameter",
+            &p,
+            "--steps",
+            "50",
+            "--delta",
+            "1e-5",
+            "--adjacency",
+            "replace-one",
+            "--accountant",
+            "contour",
+            "--format",
+            "json",
+        ])
+    };
+    let dl_eps = |a: f64| {
+        let a = a.to_string();
+        eps(&[
+            "epsilon",
+            "--mechanism",
+            "discrete-laplace",
+            "--parameter",
+            &a,
+            "--steps",
+            "50",
+            "--delta",
+            "1e-5",
+            "--accountant",
+            "contour",
+            "--format",
+            "json",
+        ])
+    };
+    assert!(rr_eps(p) <= 3.0 && rr_eps(p * 0.99) > 3.0);
+    assert!(dl_eps(a) <= 3.0 && dl_eps(a * 1.01) > 3.0);
+    // The other knob's --solve is refused, naming the flag.
+    let (rc, _, err) = ewtune(&[
+        "calibrate",
+        "--mechanism",
+        "discrete-laplace",
+        "--steps",
+        "5",
+        "--target-epsilon",
+        "1",
+        "--delta",
+        "1e-5",
+        "--solve",
+        "noise-parameter",
+    ]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("solve"), "{err}");
+}
