@@ -47,34 +47,13 @@ fn contour_and_pld_brackets_contain_the_exact_composition() {
     type Case = (&'static str, DpEvent, Adjacency, (Vec<f64>, f64), u64);
     let mut cases: Vec<Case> = Vec::new();
     for &n in &[1u64, 2, 10, 100] {
-        cases.push((
-            "rr",
-            rr(0.3, 5, n),
-            Adjacency::ReplaceOne,
-            rr_law(0.3, 5),
-            n,
-        ));
-        cases.push((
-            "rr2",
-            rr(0.6, 2, n),
-            Adjacency::ReplaceOne,
-            rr_law(0.6, 2),
-            n,
-        ));
-        cases.push((
-            "dlap1",
-            dlap(0.4, 1, n),
-            Adjacency::AddRemove,
-            dlap_law(0.4, 1),
-            n,
-        ));
-        cases.push((
-            "dlap2",
-            dlap(0.25, 2, n),
-            Adjacency::AddRemove,
-            dlap_law(0.25, 2),
-            n,
-        ));
+        for (p, k) in [(0.3, 5), (0.6, 2)] {
+            cases.push(("rr", rr(p, k, n), Adjacency::ReplaceOne, rr_law(p, k), n));
+        }
+        for (a, d) in [(0.4, 1), (0.25, 2)] {
+            let law = dlap_law(a, d);
+            cases.push(("dlap", dlap(a, d, n), Adjacency::AddRemove, law, n));
+        }
     }
     for (name, ev, adj, (q, h), n) in cases {
         let top = h * 0.5 * (q.len() - 1) as f64 * n as f64;
@@ -464,42 +443,35 @@ fn cli_events_file_takes_snake_case_keys() {
     let dir = std::env::temp_dir().join(format!("ewtune-lattice-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp");
     let path = dir.join("events.json");
-    std::fs::write(
-        &path,
+    let file = path.to_str().expect("utf8");
+    // ε(1e-5) of the events file `body` with the extra flags.
+    let with_events = |body: &str, extra: &[&str]| {
+        std::fs::write(&path, body).expect("write");
+        let mut args = vec!["epsilon", "--events", file, "--delta", "1e-5"];
+        args.extend_from_slice(extra);
+        ewtune(&args)
+    };
+    let (rc, out, err) = with_events(
         r#"{"events": [{"mechanism": "randomized-response", "noise_parameter": 0.5, "buckets": 4, "count": 100}]}"#,
-    )
-    .expect("write");
-    let (rc, out, err) = ewtune(&[
-        "epsilon",
-        "--events",
-        path.to_str().expect("utf8"),
-        "--delta",
-        "1e-5",
-        "--adjacency",
-        "replace-one",
-        "--accountant",
-        "contour",
-        "--format",
-        "json",
-    ]);
+        &[
+            "--adjacency",
+            "replace-one",
+            "--accountant",
+            "contour",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(rc, 0, "{err}");
     let (rc2, out2, _) = ewtune(RR_CONTOUR_JSON);
     assert_eq!(rc2, 0);
     let a: serde_json::Value = serde_json::from_str(&out).expect("json");
     let b: serde_json::Value = serde_json::from_str(&out2).expect("json");
     assert_eq!(a["epsilon"], b["epsilon"]);
-    std::fs::write(
-        &path,
+    let (rc, _, err) = with_events(
         r#"{"events": [{"mechanism": "discrete-laplace", "parameter": 0.5, "sensitivity": 1.5, "count": 3}]}"#,
-    )
-    .expect("write");
-    let (rc, _, err) = ewtune(&[
-        "epsilon",
-        "--events",
-        path.to_str().expect("utf8"),
-        "--delta",
-        "1e-5",
-    ]);
+        &[],
+    );
     assert_eq!(rc, 2, "{err}");
     assert!(err.contains("sensitivity"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -548,51 +520,37 @@ fn cli_calibrates_the_noise_knob_in_the_right_direction() {
     let (p, a) = (rr("4"), dl("1"));
     assert!(p > 0.0 && p < 1.0 && a > 0.0, "p = {p}, a = {a}");
     // The solved knobs meet the target: ε at (p, a) is ≤ 3, at a little less noise above it.
-    let eps = |args: &[&str]| {
-        let (rc, out, err) = ewtune(args);
+    // The certified upper end of ε(1e-5) after 50 steps, by the contour.
+    let eps = |mech: &[&str]| {
+        let mut args = vec![
+            "epsilon",
+            "--steps",
+            "50",
+            "--delta",
+            "1e-5",
+            "--accountant",
+            "contour",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(mech);
+        let (rc, out, err) = ewtune(&args);
         assert_eq!(rc, 0, "{err}");
         let v: serde_json::Value = serde_json::from_str(&out).expect("json");
         v["upper"].as_f64().expect("upper")
     };
     let rr_eps = |p: f64| {
         let p = p.to_string();
+        let mech = ["--mechanism", "randomized-response", "--buckets", "4"];
         eps(&[
-            "epsilon",
-            "--mechanism",
-            "randomized-response",
-            "--buckets",
-            "4",
-            "--noise-parameter",
-            &p,
-            "--steps",
-            "50",
-            "--delta",
-            "1e-5",
-            "--adjacency",
-            "replace-one",
-            "--accountant",
-            "contour",
-            "--format",
-            "json",
-        ])
+            &mech[..],
+            &["--noise-parameter", &p, "--adjacency", "replace-one"],
+        ]
+        .concat())
     };
     let dl_eps = |a: f64| {
         let a = a.to_string();
-        eps(&[
-            "epsilon",
-            "--mechanism",
-            "discrete-laplace",
-            "--parameter",
-            &a,
-            "--steps",
-            "50",
-            "--delta",
-            "1e-5",
-            "--accountant",
-            "contour",
-            "--format",
-            "json",
-        ])
+        eps(&["--mechanism", "discrete-laplace", "--parameter", &a])
     };
     assert!(rr_eps(p) <= 3.0 && rr_eps(p * 0.99) > 3.0);
     assert!(dl_eps(a) <= 3.0 && dl_eps(a * 1.01) > 3.0);

@@ -238,36 +238,32 @@ fn run_lattice(a: &CalibrateArgs, name: MechanismName) -> anyhow::Result<()> {
     let f = &a.mechanism;
     let l = &f.lattice;
     // Fill the solved knob with a placeholder so that the shared flag checks run.
-    let (knob, want) = match name {
-        MechanismName::RandomizedResponse => {
-            let mut flags = l.clone();
-            flags.noise_parameter = flags.noise_parameter.or(Some(0.5));
-            let m = super::args::mechanism_with(name, f.sigma, f.sampling_rate, f.scale, &flags)?;
-            let Mechanism::RandomizedResponse(r) = m else {
-                return Err(crate::Error::Internal("expected randomized response".into()).into());
-            };
-            (
+    let mut flags = l.clone();
+    let rr = name == MechanismName::RandomizedResponse;
+    flags.noise_parameter = flags.noise_parameter.or(rr.then_some(0.5));
+    flags.parameter = flags.parameter.or((!rr).then_some(1.0));
+    let (knob, want) =
+        match super::args::mechanism_with(name, f.sigma, f.sampling_rate, f.scale, &flags)? {
+            Mechanism::RandomizedResponse(r) => (
                 LatticeKnob::NoiseParameter {
                     buckets: r.buckets(),
                 },
                 SolveArg::NoiseParameter,
-            )
-        }
-        _ => {
-            let mut flags = l.clone();
-            flags.parameter = flags.parameter.or(Some(1.0));
-            let m = super::args::mechanism_with(name, f.sigma, f.sampling_rate, f.scale, &flags)?;
-            let Mechanism::DiscreteLaplace(d) = m else {
-                return Err(crate::Error::Internal("expected discrete Laplace".into()).into());
-            };
-            (
+            ),
+            Mechanism::DiscreteLaplace(d) => (
                 LatticeKnob::Parameter {
                     sensitivity: d.sensitivity(),
                 },
                 SolveArg::Parameter,
-            )
-        }
-    };
+            ),
+            other => {
+                return Err(crate::Error::Internal(format!(
+                    "calibrate: {} is not a lattice mechanism",
+                    other.describe()
+                ))
+                .into())
+            }
+        };
     if a.solve != want {
         return Err(crate::Error::invalid(
             "solve",
