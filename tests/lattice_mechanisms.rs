@@ -102,6 +102,24 @@ fn saddlepoint_bracket_contains_the_exact_delta() {
     .expect("answer");
     let (lo, up) = (r.lower.expect("lo"), r.upper.expect("up"));
     assert!(lo <= exact * (1.0 + ORACLE_TOL) && exact * (1.0 - ORACLE_TOL) <= up);
+    // ε(δ): the saddle point's certified bracket overlaps the contour's exact one, also where the
+    // tilted law concentrates on the top atom (ε near the largest loss).
+    for (p, k, n) in [(0.4, 3, 50), (0.5, 4, 100)] {
+        let ev = rr(p, k, n);
+        let s = accountant(AccountantKind::Saddlepoint, Adjacency::ReplaceOne, &ev)
+            .epsilon(1e-5)
+            .expect("saddlepoint epsilon");
+        let c = accountant(AccountantKind::Contour, Adjacency::ReplaceOne, &ev)
+            .epsilon(1e-5)
+            .expect("contour epsilon");
+        assert!(
+            s.lower.expect("l") <= c.upper.expect("u")
+                && c.lower.expect("l") <= s.upper.expect("u"),
+            "p={p} k={k} n={n}: saddlepoint {:?} vs contour {:?}",
+            (s.lower, s.upper),
+            (c.lower, c.upper)
+        );
+    }
 }
 
 #[test]

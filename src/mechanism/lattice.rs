@@ -301,7 +301,16 @@ impl Lattice {
             c[1] += w[j] * d * d * d;
             c[2] += w[j] * d * d * d * d;
         }
-        [mx + s.ln(), mean, c[0] / s, c[1] / s, c[2] / s]
+        // With two or more atoms the variance is positive; where the f64 weights of all but one
+        // atom underflow (very large |λ|) it is below the f64 range and is returned as the
+        // smallest positive normal, so that callers dividing by it see a tiny, not a zero, value.
+        let atoms = self.p.iter().filter(|&&p| p > 0.0).count();
+        let var = if atoms >= 2 {
+            (c[0] / s).max(f64::MIN_POSITIVE)
+        } else {
+            c[0] / s
+        };
+        [mx + s.ln(), mean, var, c[1] / s, c[2] / s]
     }
 }
 
