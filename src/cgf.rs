@@ -118,6 +118,19 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
         // The midpoint of the certified enclosure, not [`laplace_f64`]: at the large λ the saddle
         // point reaches, the closed form's K'' = m''/m − (m'/m)² cancels (the tilted law
         // concentrates on the atom at a), and the saddle point's choice of λ depends on it.
+        Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
+            // Finite sums over the atoms (docs/math.md §16.4); symmetric pair: both orderings.
+            let law = lattice_of(mech)?.law();
+            let [k, mean, var, mu3, mu4] = law.tilted(lambda);
+            Ok(CgfValue {
+                lambda,
+                k,
+                mean,
+                var,
+                mu3,
+                mu4,
+            })
+        }
         Mechanism::Laplace(_) => {
             let c = cgf_certified(mech, dir, lambda, Precision(96))?;
             Ok(CgfValue {
@@ -296,6 +309,22 @@ pub fn cgf_certified(
             c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
             Ok(c)
         }
+        Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
+            // Finite sums over the atoms in interval arithmetic (docs/math.md §16.4), centred at
+            // the f64 tilted mean; symmetric pair: both orderings have the same PLLR laws.
+            let lat = lattice_of(mech)?;
+            let center = lat.law().tilted(lambda)[1];
+            if !center.is_finite() {
+                return Err(Error::NotCertified(format!(
+                    "the f64 tilted mean of {} at lambda = {lambda} is not finite",
+                    mech.describe()
+                )));
+            }
+            let row = lat.certified(precision).tilted_moments(lambda, center, 4);
+            let mut c = from_moments(&row, center, lambda)?;
+            c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
+            Ok(c)
+        }
         Mechanism::Laplace(l) => {
             // Symmetric pair: both orderings have the same PLLR laws.
             let row = laplace_moments(l.scale(), lambda, precision)?;
@@ -328,7 +357,24 @@ pub fn loss_support(mech: &Mechanism, dir: Direction) -> (Option<f64>, Option<f6
             let a = a.to_f64_round(Round::Up);
             (Some(-a), Some(a))
         }
+        Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
+            // |L| ≤ h·J/2, the top atom's upper end (docs/math.md §16).
+            match lattice_of(mech) {
+                Ok(l) => {
+                    let c = l.certified(Precision(64));
+                    let top = c.atom(c.top()).hi_f64();
+                    (Some(-top), Some(top))
+                }
+                Err(_) => (None, None),
+            }
+        }
     }
+}
+
+/// The lattice law of a lattice mechanism.
+fn lattice_of(mech: &Mechanism) -> Result<crate::mechanism::LatticeMechanism> {
+    mech.lattice()
+        .ok_or_else(|| Error::Internal(format!("{} is not a lattice mechanism", mech.describe())))
 }
 
 /// A certified upper bound (the `hi` end) on E|X|³ for X = L − m with mean m, central moments
@@ -455,6 +501,7 @@ pub fn certified_abs_central(
             Ok(Some(AbsCentralMoments { abs1, abs3 }))
         }
         Mechanism::Laplace(_) => Ok(None),
+        Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => Ok(None),
     }
 }
 

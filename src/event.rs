@@ -2,6 +2,7 @@
 //! list of (mechanism, count) pairs.
 
 use crate::error::{Error, Result};
+use crate::mechanism::{Adjacency, DiscreteLaplace, RandomizedResponse};
 use crate::mechanism::{Gaussian, Laplace, Mechanism, SubsampledGaussian};
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,20 @@ pub enum DpEvent {
     NoOp,
     /// Releases the data (infinite privacy cost).
     NonPrivate,
+    /// Randomized response over `buckets` buckets with noise parameter p (replace-one only).
+    RandomizedResponse {
+        /// p ∈ [0, 1]: the probability of a uniformly random output.
+        noise_parameter: f64,
+        /// k ≥ 1.
+        buckets: u64,
+    },
+    /// The discrete Laplace mechanism P(x) ∝ e^{−a|x|} with integer sensitivity (add/remove).
+    DiscreteLaplace {
+        /// a > 0.
+        parameter: f64,
+        /// Δ ≥ 1.
+        sensitivity: u64,
+    },
 }
 
 impl DpEvent {
@@ -60,6 +75,14 @@ impl DpEvent {
             DpEvent::Composed { events } => format!("Composed({} events)", events.len()),
             DpEvent::NoOp => "NoOp".into(),
             DpEvent::NonPrivate => "NonPrivate".into(),
+            DpEvent::RandomizedResponse {
+                noise_parameter,
+                buckets,
+            } => format!("RandomizedResponse(p={noise_parameter}, k={buckets})"),
+            DpEvent::DiscreteLaplace {
+                parameter,
+                sensitivity,
+            } => format!("DiscreteLaplace(a={parameter}, sensitivity={sensitivity})"),
         }
     }
 
@@ -83,6 +106,14 @@ impl From<Mechanism> for DpEvent {
             Mechanism::SubsampledGaussian(s) => DpEvent::PoissonSampled {
                 sampling_rate: s.sampling_rate(),
                 event: Box::new(DpEvent::Gaussian { sigma: s.sigma() }),
+            },
+            Mechanism::RandomizedResponse(r) => DpEvent::RandomizedResponse {
+                noise_parameter: r.noise_parameter(),
+                buckets: r.buckets(),
+            },
+            Mechanism::DiscreteLaplace(d) => DpEvent::DiscreteLaplace {
+                parameter: d.parameter(),
+                sensitivity: d.sensitivity(),
             },
         }
     }
@@ -187,8 +218,77 @@ impl Composition {
                     self.non_private = true
                 }
             }
+            DpEvent::RandomizedResponse {
+                noise_parameter,
+                buckets,
+            } => {
+                let r = RandomizedResponse::new(*noise_parameter, *buckets)?;
+                if r.is_non_private() {
+                    self.non_private |= count > 0;
+                } else if !r.is_no_op() {
+                    self.push(Mechanism::RandomizedResponse(r), count)
+                }
+            }
+            DpEvent::DiscreteLaplace {
+                parameter,
+                sensitivity,
+            } => self.push(
+                Mechanism::DiscreteLaplace(DiscreteLaplace::new(*parameter, *sensitivity)?),
+                count,
+            ),
         }
         Ok(())
+    }
+
+    /// The composition under `adjacency` (docs/math.md §16.3): under replace-one a Gaussian
+    /// (and a subsampled Gaussian with q = 1) becomes the Gaussian with doubled sensitivity
+    /// (σ/2) and randomized response stays as it is; every other mechanism is refused.
+    /// Under the add/remove relations randomized response is refused (it is defined under
+    /// replace-one only).
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedEvent`] naming the mechanism and the relation.
+    pub fn for_adjacency(self, adjacency: Adjacency, accountant: &'static str) -> Result<Self> {
+        let refuse = |m: &Mechanism, why: &str| Error::UnsupportedEvent {
+            accountant,
+            event: m.describe(),
+            reason: format!("adjacency {adjacency} is not supported: {why}"),
+        };
+        let mut out = Composition {
+            parts: Vec::with_capacity(self.parts.len()),
+            non_private: self.non_private,
+        };
+        for (m, n) in self.parts {
+            let mapped = match (adjacency, m) {
+                (Adjacency::ReplaceOne, Mechanism::Gaussian(g)) => {
+                    Mechanism::Gaussian(Gaussian::new(0.5 * g.sigma())?)
+                }
+                (Adjacency::ReplaceOne, Mechanism::SubsampledGaussian(s))
+                    if s.sampling_rate() == 1.0 =>
+                {
+                    Mechanism::Gaussian(Gaussian::new(0.5 * s.sigma())?)
+                }
+                (Adjacency::ReplaceOne, Mechanism::RandomizedResponse(_)) => m,
+                (Adjacency::ReplaceOne, _) => {
+                    return Err(refuse(
+                        &m,
+                        "replace-one is supported for gaussian, subsampled-gaussian with \
+                         sampling_rate = 1 and randomized-response (as in dp_accounting, which \
+                         refuses Laplace under replace-one); use --adjacency add-remove",
+                    ))
+                }
+                (_, Mechanism::RandomizedResponse(_)) => {
+                    return Err(refuse(
+                        &m,
+                        "randomized response is defined under replace-one adjacency only; use \
+                         --adjacency replace-one",
+                    ))
+                }
+                _ => m,
+            };
+            out.push(mapped, n);
+        }
+        Ok(out)
     }
 
     /// Flatten one event.

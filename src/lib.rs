@@ -77,6 +77,8 @@
 pub mod accountant;
 pub mod bounds;
 pub mod calibrate;
+// Lattice mechanisms' noise knob (docs/math.md §16).
+pub mod calibrate_lattice;
 pub mod cgf;
 #[cfg(feature = "cli")]
 pub mod cli;

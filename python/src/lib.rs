@@ -131,13 +131,21 @@ fn event_from(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<DpEvent> {
         }
         "no_op" => DpEvent::NoOp,
         "non_private" => DpEvent::NonPrivate,
+        "randomized_response" => DpEvent::RandomizedResponse {
+            noise_parameter: f64_field(py, d, "noise_parameter")?,
+            buckets: u64_field(py, d, "buckets")?,
+        },
+        "discrete_laplace" => DpEvent::DiscreteLaplace {
+            parameter: f64_field(py, d, "parameter")?,
+            sensitivity: u64_field(py, d, "sensitivity")?,
+        },
         other => {
             return Err(py_err(
                 py,
                 invalid(
                     "event",
                     other,
-                    "type must be one of gaussian, laplace, poisson_sampled, self_composed, composed, no_op, non_private",
+                    "type must be one of gaussian, laplace, poisson_sampled, self_composed, composed, no_op, non_private, randomized_response, discrete_laplace",
                 ),
             ))
         }

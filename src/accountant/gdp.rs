@@ -68,6 +68,7 @@ fn mu_squared(m: &Mechanism, count: u64) -> f64 {
             }
         }
         Mechanism::Laplace(_) => f64::NAN,
+        Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => f64::NAN,
     }
 }
 
@@ -91,7 +92,10 @@ impl OrderingAccountant for GdpAccountant {
 
     fn check(&self, added: &Composition) -> Result<()> {
         for (m, _) in &added.parts {
-            if let Mechanism::Laplace(_) = m {
+            if let Mechanism::Laplace(_)
+            | Mechanism::RandomizedResponse(_)
+            | Mechanism::DiscreteLaplace(_) = m
+            {
                 return Err(Error::UnsupportedEvent {
                     accountant: "gdp",
                     event: m.describe(),

@@ -449,12 +449,18 @@ impl<T: OrderingAccountant> Accountant for T {
     }
 
     fn supports(&self, event: &DpEvent) -> Result<()> {
-        let c = Composition::from_event(event, 1, OrderingAccountant::name(self))?;
+        let name = OrderingAccountant::name(self);
+        let c = Composition::from_event(event, 1, name)?.for_adjacency(self.adjacency(), name)?;
         self.check(&c)
     }
 
+    /// The event is flattened and mapped to the accountant's adjacency
+    /// ([`Composition::for_adjacency`]: replace-one doubles a Gaussian's sensitivity, and a
+    /// mechanism without the relation is refused).
     fn compose(&mut self, event: &DpEvent, count: u64) -> Result<()> {
-        let c = Composition::from_event(event, count, OrderingAccountant::name(self))?;
+        let name = OrderingAccountant::name(self);
+        let c =
+            Composition::from_event(event, count, name)?.for_adjacency(self.adjacency(), name)?;
         self.check(&c)?;
         self.absorb(c)
     }

@@ -252,6 +252,14 @@ impl PldAccountant {
                     law: LossLaw::Laplace { a: 1.0 / l.scale() },
                     count: *n,
                 }),
+                Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
+                    if let Some(l) = m.lattice() {
+                        parts.push(Part {
+                            law: LossLaw::Lattice(l),
+                            count: *n,
+                        })
+                    }
+                }
             }
         }
         if gauss_mu2 > 0.0 {
@@ -377,7 +385,7 @@ impl PldAccountant {
     fn shift_ok(&self, parts: &[Part], h: f64) -> bool {
         let mut eta_total = 0.0;
         for p in parts {
-            if matches!(p.law, LossLaw::Laplace { .. }) {
+            if p.law.has_atoms() {
                 return false;
             }
             let (lo, hi) = p.law.window(1e-300);

@@ -324,6 +324,29 @@ pub fn rdp(m: &Mechanism, alpha: f64) -> std::result::Result<f64, String> {
             };
             Ok(log_a.max(0.0) / (alpha - 1.0))
         }
+        Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
+            // Exact finite sum (docs/math.md §16.4): D_α = K(α)/(α − 1), K(α) = ln Σ_j p_j e^{αℓ_j};
+            // the f64 log-sum-exp is raised by a rounding margin 16u·(2 + max|ln p_j| + α·max|ℓ_j|
+            // + ln(J + 1)) that covers its terms' and the sum's rounding.
+            let lat = m
+                .lattice()
+                .ok_or_else(|| "not a lattice mechanism".to_string())?
+                .law();
+            let k = lat.tilted(alpha)[0];
+            let reach = lat.atom(lat.top()).abs();
+            let lnp = lat
+                .p
+                .iter()
+                .filter(|&&p| p > 0.0)
+                .map(|p| p.ln().abs())
+                .fold(0.0, f64::max);
+            let margin =
+                16.0 * f64::EPSILON * (2.0 + lnp + alpha * reach + ((lat.top() + 1) as f64).ln());
+            if !k.is_finite() {
+                return Err(format!("the order-{alpha} moment overflows"));
+            }
+            Ok(((k + margin) / (alpha - 1.0)).max(0.0))
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use crate::accountant::{AccountantConfig, AccountantKind, AccountantSettings, Re
 use crate::error::{Error, Result};
 use crate::event::DpEvent;
 use crate::mechanism::{Adjacency, Gaussian, Laplace, Mechanism, SubsampledGaussian};
+use crate::mechanism::{DiscreteLaplace, RandomizedResponse};
 use crate::precision::Precision;
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
@@ -18,6 +19,10 @@ pub enum MechanismName {
     Laplace,
     /// Poisson-subsampled Gaussian, one DP-SGD step (`--sigma`, `--sampling-rate`).
     SubsampledGaussian,
+    /// Randomized response over k buckets (`--noise-parameter`, `--buckets`; replace-one).
+    RandomizedResponse,
+    /// Discrete Laplace (`--parameter`, integer `--sensitivity`; add/remove).
+    DiscreteLaplace,
 }
 
 /// Output format.
@@ -46,6 +51,123 @@ pub struct MechanismFlags {
     /// Laplace scale b > 0 (laplace only).
     #[arg(long, allow_hyphen_values = true)]
     pub scale: Option<f64>,
+    /// The lattice mechanisms' flags (randomized-response, discrete-laplace).
+    #[command(flatten)]
+    pub lattice: LatticeFlags,
+}
+
+/// The flags of the lattice mechanisms (docs/math.md §16).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LatticeFlags {
+    /// Randomized response: probability p ∈ [0, 1] of a uniformly random output.
+    #[arg(long, allow_hyphen_values = true)]
+    pub noise_parameter: Option<f64>,
+    /// Randomized response: number of buckets k ≥ 1.
+    #[arg(long, allow_hyphen_values = true)]
+    pub buckets: Option<f64>,
+    /// Discrete Laplace: parameter a > 0 (P(x) ∝ e^{−a|x|}).
+    #[arg(long, allow_hyphen_values = true)]
+    pub parameter: Option<f64>,
+    /// Discrete Laplace: integer sensitivity Δ ≥ 1 (default 1).
+    #[arg(long, allow_hyphen_values = true)]
+    pub sensitivity: Option<f64>,
+}
+
+impl LatticeFlags {
+    /// The flags given, as (name, value).
+    fn given(&self) -> Vec<(&'static str, f64)> {
+        [
+            ("noise_parameter", self.noise_parameter),
+            ("buckets", self.buckets),
+            ("parameter", self.parameter),
+            ("sensitivity", self.sensitivity),
+        ]
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| (n, v)))
+        .collect()
+    }
+}
+
+/// A positive integer flag (`buckets`, `sensitivity`).
+fn integer_flag(v: f64, flag: &'static str, max: u64) -> Result<u64> {
+    if v.is_finite() && v.fract() == 0.0 && v >= 1.0 && v <= max as f64 {
+        Ok(v as u64)
+    } else {
+        Err(Error::invalid(
+            flag,
+            v,
+            format!("must be an integer in [1, {max}]"),
+        ))
+    }
+}
+
+/// Build a mechanism from its CLI name, the flags of [`mechanism_from`] and the lattice flags;
+/// a flag the mechanism has no use for is refused by name.
+///
+/// # Errors
+/// Missing, inapplicable or invalid parameters, named by flag.
+pub fn mechanism_with(
+    name: MechanismName,
+    sigma: Option<f64>,
+    sampling_rate: Option<f64>,
+    scale: Option<f64>,
+    lattice: &LatticeFlags,
+) -> Result<Mechanism> {
+    let lattice_name = matches!(
+        name,
+        MechanismName::RandomizedResponse | MechanismName::DiscreteLaplace
+    );
+    if !lattice_name {
+        if let Some((flag, v)) = lattice.given().first() {
+            return Err(Error::invalid(
+                flag,
+                v,
+                format!(
+                    "does not apply to --mechanism {} (randomized-response takes \
+                     --noise-parameter and --buckets, discrete-laplace --parameter and \
+                     --sensitivity)",
+                    name.cli_name()
+                ),
+            ));
+        }
+        return mechanism_from(name, sigma, sampling_rate, scale);
+    }
+    for (v, flag) in [
+        (sigma, "sigma"),
+        (sampling_rate, "sampling_rate"),
+        (scale, "scale"),
+    ] {
+        refuse(v, flag, name)?;
+    }
+    let l = lattice;
+    Ok(match name {
+        MechanismName::RandomizedResponse => {
+            refuse(l.parameter, "parameter", name)?;
+            refuse(l.sensitivity, "sensitivity", name)?;
+            let k = integer_flag(
+                need(l.buckets, "buckets", name)?,
+                "buckets",
+                crate::mechanism::lattice::MAX_BUCKETS,
+            )?;
+            Mechanism::RandomizedResponse(RandomizedResponse::new(
+                need(l.noise_parameter, "noise_parameter", name)?,
+                k,
+            )?)
+        }
+        _ => {
+            refuse(l.noise_parameter, "noise_parameter", name)?;
+            refuse(l.buckets, "buckets", name)?;
+            let d = integer_flag(
+                l.sensitivity.unwrap_or(1.0),
+                "sensitivity",
+                crate::mechanism::lattice::MAX_SENSITIVITY,
+            )?;
+            Mechanism::DiscreteLaplace(DiscreteLaplace::new(
+                need(l.parameter, "parameter", name)?,
+                d,
+            )?)
+        }
+    })
 }
 
 impl MechanismFlags {
@@ -59,6 +181,8 @@ impl MechanismFlags {
             None if self.sampling_rate.is_some() => Ok(MechanismName::SubsampledGaussian),
             None if self.sigma.is_some() && self.scale.is_none() => Ok(MechanismName::Gaussian),
             None if self.scale.is_some() && self.sigma.is_none() => Ok(MechanismName::Laplace),
+            None if self.lattice.noise_parameter.is_some() => Ok(MechanismName::RandomizedResponse),
+            None if self.lattice.parameter.is_some() => Ok(MechanismName::DiscreteLaplace),
             None => Err(Error::invalid(
                 "mechanism",
                 "(missing)",
@@ -74,7 +198,13 @@ impl MechanismFlags {
     /// # Errors
     /// Missing, inapplicable or invalid flags.
     pub fn mechanism(&self) -> Result<Mechanism> {
-        mechanism_from(self.name()?, self.sigma, self.sampling_rate, self.scale)
+        mechanism_with(
+            self.name()?,
+            self.sigma,
+            self.sampling_rate,
+            self.scale,
+            &self.lattice,
+        )
     }
 }
 
@@ -106,7 +236,7 @@ pub struct MechanismArgs {
     #[arg(long, default_value_t = 1, allow_hyphen_values = true)]
     pub steps: i64,
     /// A JSON or TOML file listing (mechanism, count) entries; replaces the mechanism flags.
-    #[arg(long, conflicts_with_all = ["mechanism", "sigma", "sampling_rate", "scale"])]
+    #[arg(long, conflicts_with_all = ["mechanism", "sigma", "sampling_rate", "scale", "noise_parameter", "buckets", "parameter", "sensitivity"])]
     pub events: Option<PathBuf>,
 }
 
@@ -142,6 +272,8 @@ impl MechanismName {
             MechanismName::Gaussian => "gaussian",
             MechanismName::Laplace => "laplace",
             MechanismName::SubsampledGaussian => "subsampled-gaussian",
+            MechanismName::RandomizedResponse => "randomized-response",
+            MechanismName::DiscreteLaplace => "discrete-laplace",
         }
     }
 }
@@ -208,6 +340,9 @@ pub fn mechanism_from(
                 need(sampling_rate, "sampling_rate", name)?,
             )?)
         }
+        MechanismName::RandomizedResponse | MechanismName::DiscreteLaplace => {
+            mechanism_with(name, sigma, sampling_rate, scale, &LatticeFlags::default())?
+        }
     })
 }
 
@@ -225,6 +360,10 @@ struct EventEntry {
     sampling_rate: Option<f64>,
     scale: Option<f64>,
     count: u64,
+    noise_parameter: Option<f64>,
+    buckets: Option<f64>,
+    parameter: Option<f64>,
+    sensitivity: Option<f64>,
 }
 
 /// Read an events file: `{"events": [{"mechanism": "subsampled-gaussian", "sigma": 0.8,
@@ -254,14 +393,21 @@ pub fn read_events(path: &Path) -> Result<DpEvent> {
     for (i, e) in file.events.iter().enumerate() {
         let name = MechanismName::from_str(&e.mechanism, false).map_err(|_| {
             parse_err(format!(
-                "events[{i}]: unknown mechanism {:?} (gaussian, laplace, subsampled-gaussian)",
+                "events[{i}]: unknown mechanism {:?} (gaussian, laplace, subsampled-gaussian, \
+                 randomized-response, discrete-laplace)",
                 e.mechanism
             ))
         })?;
         if e.count == 0 {
             return Err(parse_err(format!("events[{i}]: count must be >= 1")));
         }
-        let m = mechanism_from(name, e.sigma, e.sampling_rate, e.scale)
+        let lattice = LatticeFlags {
+            noise_parameter: e.noise_parameter,
+            buckets: e.buckets,
+            parameter: e.parameter,
+            sensitivity: e.sensitivity,
+        };
+        let m = mechanism_with(name, e.sigma, e.sampling_rate, e.scale, &lattice)
             .map_err(|err| parse_err(format!("events[{i}]: {err}")))?;
         events.push(DpEvent::SelfComposed {
             event: Box::new(DpEvent::from(m)),

@@ -42,6 +42,23 @@ pub fn run(a: CumulantsArgs) -> anyhow::Result<()> {
         .into());
     }
     let m = a.mechanism.mechanism()?;
+    // The pair of the chosen relation (replace-one doubles a Gaussian's sensitivity; a
+    // mechanism without the relation is refused): docs/math.md §16.3.
+    let m = match crate::event::Composition::from_event(&m.into(), 1, "cumulants")?
+        .for_adjacency(a.adjacency, "cumulants")?
+        .parts
+        .as_slice()
+    {
+        [(mapped, _)] => *mapped,
+        _ => {
+            return Err(Error::invalid(
+                "mechanism",
+                m.describe(),
+                "is a no-op or non-private: its privacy loss has no cumulants",
+            )
+            .into())
+        }
+    };
     let steps = a.mechanism.steps()?;
     let precision = u32::try_from(a.precision)
         .map_err(|_| Error::invalid("precision", a.precision, "must be a bit count"))

@@ -8,9 +8,12 @@
 pub mod gaussian;
 pub mod laplace;
 pub mod subsampled;
+// Lattice mechanisms (randomized response, discrete Laplace): docs/math.md §16.
+pub mod lattice;
 
 pub use gaussian::Gaussian;
 pub use laplace::Laplace;
+pub use lattice::{DiscreteLaplace, LatticeMechanism, RandomizedResponse};
 pub use subsampled::SubsampledGaussian;
 
 use crate::cumulants::{CertifiedCumulants, Cumulants};
@@ -83,6 +86,11 @@ pub enum Adjacency {
     /// Add or remove one record: the maximum over both orderings (the default).
     #[default]
     AddRemove,
+    /// Replace one record by another (dp_accounting's `REPLACE_ONE`): the mechanism's
+    /// replace-one pair, which is symmetric for every mechanism that supports it (the Gaussian
+    /// with doubled sensitivity, randomized response), so one ordering covers it
+    /// (docs/math.md §16.3).
+    ReplaceOne,
 }
 
 impl Adjacency {
@@ -92,6 +100,7 @@ impl Adjacency {
             Adjacency::Remove => &[Direction::Remove],
             Adjacency::Add => &[Direction::Add],
             Adjacency::AddRemove => &[Direction::Remove, Direction::Add],
+            Adjacency::ReplaceOne => &[Direction::Remove],
         }
     }
 
@@ -101,6 +110,7 @@ impl Adjacency {
             Adjacency::Remove => "remove",
             Adjacency::Add => "add",
             Adjacency::AddRemove => "add-remove",
+            Adjacency::ReplaceOne => "replace-one",
         }
     }
 }
@@ -110,12 +120,23 @@ display_by_name!(Adjacency, parse, "adjacency");
 impl std::str::FromStr for Adjacency {
     type Err = Error;
 
-    /// The [`Adjacency::name`] spellings; `add_remove` is accepted for `add-remove`.
+    /// The [`Adjacency::name`] spellings; `add_remove` and `replace_one` are accepted too.
     fn from_str(s: &str) -> Result<Self> {
-        [Adjacency::Remove, Adjacency::Add, Adjacency::AddRemove]
-            .into_iter()
-            .find(|a| a.name() == s || (s == "add_remove" && *a == Adjacency::AddRemove))
-            .ok_or_else(|| Error::invalid("adjacency", s, "must be one of remove, add, add-remove"))
+        [
+            Adjacency::Remove,
+            Adjacency::Add,
+            Adjacency::AddRemove,
+            Adjacency::ReplaceOne,
+        ]
+        .into_iter()
+        .find(|a| a.name() == s || a.name().replace('-', "_") == s)
+        .ok_or_else(|| {
+            Error::invalid(
+                "adjacency",
+                s,
+                "must be one of remove, add, add-remove, replace-one",
+            )
+        })
     }
 }
 
@@ -129,6 +150,10 @@ pub enum Mechanism {
     Laplace(Laplace),
     /// Poisson-subsampled Gaussian (one DP-SGD step).
     SubsampledGaussian(SubsampledGaussian),
+    /// Randomized response over k buckets (replace-one only).
+    RandomizedResponse(RandomizedResponse),
+    /// Discrete Laplace with integer sensitivity (add/remove).
+    DiscreteLaplace(DiscreteLaplace),
 }
 
 impl Mechanism {
@@ -142,6 +167,25 @@ impl Mechanism {
                 s.sigma(),
                 s.sampling_rate()
             ),
+            Mechanism::RandomizedResponse(r) => format!(
+                "randomized-response(noise_parameter={}, buckets={})",
+                r.noise_parameter(),
+                r.buckets()
+            ),
+            Mechanism::DiscreteLaplace(d) => format!(
+                "discrete-laplace(parameter={}, sensitivity={})",
+                d.parameter(),
+                d.sensitivity()
+            ),
+        }
+    }
+
+    /// The lattice law of a lattice mechanism (docs/math.md §16), `None` for the others.
+    pub fn lattice(&self) -> Option<LatticeMechanism> {
+        match self {
+            Mechanism::RandomizedResponse(r) => Some(LatticeMechanism::RandomizedResponse(*r)),
+            Mechanism::DiscreteLaplace(d) => Some(LatticeMechanism::DiscreteLaplace(*d)),
+            _ => None,
         }
     }
 
@@ -185,6 +229,10 @@ impl Mechanism {
             Mechanism::Gaussian(g) => g.cumulants_f64(),
             Mechanism::Laplace(l) => l.cumulants_f64(),
             Mechanism::SubsampledGaussian(s) => s.cumulants_f64(),
+            Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
+                let l = self.lattice().expect("invariant: a lattice mechanism");
+                lattice::Lattice::cumulants_f64(&l)
+            }
         }
     }
 
@@ -193,6 +241,10 @@ impl Mechanism {
             Mechanism::Gaussian(g) => Ok(g.certified_cumulants(precision)),
             Mechanism::Laplace(l) => Ok(l.certified_cumulants(precision)),
             Mechanism::SubsampledGaussian(s) => s.certified_cumulants(precision),
+            Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
+                let l = self.lattice().expect("invariant: a lattice mechanism");
+                Ok(l.certified(precision).cumulants(precision))
+            }
         }
     }
 
@@ -203,6 +255,8 @@ impl Mechanism {
             Mechanism::SubsampledGaussian(s) => {
                 (2, s.sigma().to_bits(), s.sampling_rate().to_bits())
             }
+            Mechanism::RandomizedResponse(r) => (3, r.noise_parameter().to_bits(), r.buckets()),
+            Mechanism::DiscreteLaplace(d) => (4, d.parameter().to_bits(), d.sensitivity()),
         }
     }
 }

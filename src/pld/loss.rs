@@ -41,6 +41,9 @@ pub enum LossLaw {
         /// μ = 1/σ.
         mu: f64,
     },
+    /// A lattice mechanism (both orderings, docs/math.md §16): atoms only, at ℓ_j with Q-mass
+    /// p_{J−j}; no continuous part.
+    Lattice(crate::mechanism::LatticeMechanism),
 }
 
 /// x(ℓ) for the subsampled Gaussian, or −∞ when ℓ ≤ ln(1 − q).
@@ -234,6 +237,7 @@ impl LossLaw {
                 }
                 (normal::sf(x), normal::cdf(x))
             }
+            LossLaw::Lattice(_) => (0.0, 0.0),
         }
     }
 
@@ -260,12 +264,13 @@ impl LossLaw {
                 (1.0 - q) * normal_mass(xa, xb) + q * normal_mass(xa - mu, xb - mu)
             }
             LossLaw::SubsampledAdd { q, mu } => normal_mass(x_of(q, mu, -lb), x_of(q, mu, -la)),
+            LossLaw::Lattice(_) => 0.0,
         }
     }
 
     /// Whether [`LossLaw::discretise_connect_dots`] applies (laws without atoms).
     pub fn has_atoms(&self) -> bool {
-        matches!(self, LossLaw::Laplace { .. })
+        matches!(self, LossLaw::Laplace { .. } | LossLaw::Lattice(_))
     }
 
     /// The P-side mass ∫ e^{−ℓ} dQ of the continuous part in (la, lb], accurate to a few ulp
@@ -281,7 +286,7 @@ impl LossLaw {
                 let m = 0.5 * mu * mu;
                 Some(normal_mass((la + m) / mu, (lb + m) / mu))
             }
-            LossLaw::Laplace { .. } => None,
+            LossLaw::Laplace { .. } | LossLaw::Lattice(_) => None,
             LossLaw::SubsampledRemove { q, mu } => {
                 Some(normal_mass(x_of(q, mu, la), x_of(q, mu, lb)))
             }
@@ -312,7 +317,7 @@ impl LossLaw {
                     ln_normal_mass((la + m) / mu, (lb + m) / mu),
                 ))
             }
-            LossLaw::Laplace { .. } => None,
+            LossLaw::Laplace { .. } | LossLaw::Lattice(_) => None,
             LossLaw::SubsampledRemove { q, mu } => {
                 let (xa, xb) = (x_of(q, mu, la), x_of(q, mu, lb));
                 Some((mix(xa, xb, q, mu), ln_normal_mass(xa, xb)))
@@ -492,6 +497,15 @@ impl LossLaw {
     pub fn atoms(&self) -> Vec<(f64, f64)> {
         match *self {
             LossLaw::Laplace { a } => vec![(-a, 0.5 * (-a).exp()), (a, 0.5)],
+            LossLaw::Lattice(m) => {
+                // Q-mass of ℓ_j is p_{J−j} (the mirror); masses rounded to nearest from a
+                // 128-bit enclosure (relative error ≤ u, within the 2u per atom carried in err1).
+                let l = m.law();
+                (0..=l.top())
+                    .map(|j| (l.atom(j), l.p[l.top() - j]))
+                    .filter(|&(_, p)| p > 0.0)
+                    .collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -502,6 +516,10 @@ impl LossLaw {
         match *self {
             LossLaw::Gaussian { mu } => (0.5 * mu * mu - z * mu, 0.5 * mu * mu + z * mu),
             LossLaw::Laplace { a } => (-a, a),
+            LossLaw::Lattice(m) => {
+                let l = m.law();
+                (l.atom(0), l.atom(l.top()))
+            }
             LossLaw::SubsampledRemove { q, mu } => ((-q).ln_1p(), l_of(q, mu, mu + z)),
             LossLaw::SubsampledAdd { q, mu } => (-l_of(q, mu, z), -(-q).ln_1p()),
         }
@@ -515,6 +533,10 @@ impl LossLaw {
             | LossLaw::SubsampledRemove { mu, .. }
             | LossLaw::SubsampledAdd { mu, .. } => mu,
             LossLaw::Laplace { a } => a,
+            LossLaw::Lattice(m) => {
+                let l = m.law();
+                l.atom(l.top())
+            }
         }
     }
 

@@ -90,12 +90,14 @@ use std::f64::consts::PI;
 
 mod integral;
 mod lattice;
+mod lattice_exact;
 mod plan;
 pub mod transform;
 mod window;
 
 use integral::*;
 use lattice::*;
+use lattice_exact::{lattice_part, LatticeSum};
 use plan::*;
 use window::*;
 
@@ -270,6 +272,11 @@ impl ContourAccountant {
         direction: Direction,
         epsilon: f64,
     ) -> Result<(Enclosure, Option<ContourInfo>)> {
+        if let Some(part) = lattice_part(&self.composition) {
+            // Lattice mechanisms: exact lattice composition (docs/math.md §16.5).
+            let (law, n) = part?;
+            return Ok((LatticeSum::new(&law, n)?.delta(epsilon), None));
+        }
         let plan = Plan::new(&self.composition, direction);
         if plan.factors.is_empty() {
             return Ok((Enclosure::ZERO, None));
@@ -311,6 +318,11 @@ impl ContourAccountant {
         direction: Direction,
         delta: f64,
     ) -> Result<(Enclosure, Option<ContourInfo>)> {
+        if let Some(part) = lattice_part(&self.composition) {
+            // Lattice mechanisms: exact lattice composition (docs/math.md §16.5).
+            let (law, n) = part?;
+            return Ok((LatticeSum::new(&law, n)?.epsilon(delta), None));
+        }
         let plan = Plan::new(&self.composition, direction);
         if plan.factors.is_empty() {
             return Ok((Enclosure::ZERO, None));
@@ -537,7 +549,10 @@ impl ContourAccountant {
     ) -> Result<OrderingAnswer> {
         match enclosure {
             Ok((b, info)) => Ok(answer_with_note(b, direction, &info)),
-            Err(Error::NotCertified(why)) if self.params.adjacency == Adjacency::AddRemove => {
+            Err(Error::NotCertified(why))
+                if self.params.adjacency == Adjacency::AddRemove
+                    && lattice_part(&self.composition).is_none() =>
+            {
                 let up = chernoff_upper(&Plan::new(&self.composition, direction));
                 if !up.is_finite() {
                     return Err(Error::NotCertified(why));

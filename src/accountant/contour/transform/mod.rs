@@ -222,6 +222,12 @@ impl Transform {
                     }
                 }
             }
+            // Never planned: the contour accountant answers a composition with a lattice
+            // mechanism by exact lattice composition before any plan is made (lattice.rs). A NaN
+            // transform would make every error term NaN, which the accountant refuses.
+            Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
+                Transform::Gaussian { mu: f64::NAN }
+            }
         }
     }
 

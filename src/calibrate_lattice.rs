@@ -1,0 +1,185 @@
+//! Calibration of the lattice mechanisms' noise knob (docs/math.md §16): the smallest noise
+//! parameter p of randomized response, or the largest parameter a of the discrete Laplace
+//! mechanism, whose ε(δ) after `steps` compositions meets a target.
+//!
+//! ε is non-increasing in p (more noise) and non-decreasing in a (less noise), so a bisection
+//! on the accountant's certified upper end of ε (its value where it certifies none) finds the
+//! answer; the returned knob is always on the side where that upper end meets the target.
+
+use crate::accountant::{build, AccountantConfig, Report};
+use crate::error::{Error, Result};
+use crate::event::DpEvent;
+
+/// Which knob to solve for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LatticeKnob {
+    /// Randomized response over `buckets` buckets: the smallest noise parameter p ∈ (0, 1].
+    NoiseParameter {
+        /// k.
+        buckets: u64,
+    },
+    /// Discrete Laplace with integer `sensitivity`: the largest parameter a ∈ [1e−6, 1e3].
+    Parameter {
+        /// Δ.
+        sensitivity: u64,
+    },
+}
+
+/// The answer of [`calibrate_lattice`].
+#[derive(Debug, Clone)]
+pub struct LatticeCalibration {
+    /// The solved knob (p or a).
+    pub value: f64,
+    /// The other end of the final bisection bracket (where the target is not met), if any.
+    pub other_end: Option<f64>,
+    /// The accountant's report at `value`.
+    pub report: Report,
+    /// Accountant evaluations.
+    pub evaluations: usize,
+}
+
+/// Largest a searched for the discrete Laplace mechanism.
+pub const PARAMETER_MAX: f64 = 1e3;
+/// Smallest a searched.
+pub const PARAMETER_MIN: f64 = 1e-6;
+
+fn event(knob: LatticeKnob, x: f64) -> DpEvent {
+    match knob {
+        LatticeKnob::NoiseParameter { buckets } => DpEvent::RandomizedResponse {
+            noise_parameter: x,
+            buckets,
+        },
+        LatticeKnob::Parameter { sensitivity } => DpEvent::DiscreteLaplace {
+            parameter: x,
+            sensitivity,
+        },
+    }
+}
+
+/// Solve for the knob (module docs).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for a bad target, δ, steps or tolerance;
+/// [`Error::NoSolution`] when even the noisiest setting misses the target; an accountant's
+/// refusal at an evaluated point is passed on.
+pub fn calibrate_lattice(
+    accountant: &AccountantConfig,
+    knob: LatticeKnob,
+    steps: u64,
+    target_epsilon: f64,
+    delta: f64,
+    rel_tol: f64,
+) -> Result<LatticeCalibration> {
+    crate::error::Range::above(0.0).check("target_epsilon", target_epsilon)?;
+    crate::accountant::check_delta(delta)?;
+    crate::error::Range::open(0.0, 1.0).check("rel_tol", rel_tol)?;
+    if steps == 0 {
+        return Err(Error::invalid("steps", steps, "must be at least 1"));
+    }
+    let mut evaluations = 0;
+    let mut eval = |x: f64| -> Result<(bool, Report)> {
+        evaluations += 1;
+        let mut a = build(accountant)?;
+        a.compose(&event(knob, x), steps)?;
+        let r = a.epsilon(delta)?;
+        let up = r.upper.unwrap_or(r.epsilon);
+        Ok((up <= target_epsilon, r))
+    };
+    // `good` meets the target, `bad` does not; bisect (geometrically for a) until they are
+    // within rel_tol of each other.
+    let (mut good, mut bad, mut report) = match knob {
+        LatticeKnob::NoiseParameter { .. } => {
+            // p = 1 is a no-op (ε = 0).
+            let (ok, r) = eval(1.0)?;
+            if !ok {
+                return Err(Error::Internal(
+                    "randomized response with p = 1 did not meet a positive target".into(),
+                ));
+            }
+            let (ok0, r0) = eval(1e-12)?;
+            if ok0 {
+                return Ok(LatticeCalibration {
+                    value: 1e-12,
+                    other_end: None,
+                    report: r0,
+                    evaluations,
+                });
+            }
+            (1.0, 1e-12, r)
+        }
+        LatticeKnob::Parameter { .. } => {
+            let (ok, r) = eval(PARAMETER_MIN)?;
+            if !ok {
+                return Err(Error::NoSolution(format!(
+                    "even the discrete Laplace parameter a = {PARAMETER_MIN:e} gives epsilon above \
+                     {target_epsilon} at delta = {delta:e} after {steps} steps"
+                )));
+            }
+            let (ok_max, r_max) = eval(PARAMETER_MAX)?;
+            if ok_max {
+                return Ok(LatticeCalibration {
+                    value: PARAMETER_MAX,
+                    other_end: None,
+                    report: r_max,
+                    evaluations,
+                });
+            }
+            (PARAMETER_MIN, PARAMETER_MAX, r)
+        }
+    };
+    for _ in 0..200 {
+        if (good - bad).abs() <= rel_tol * good.abs().max(bad.abs()) {
+            break;
+        }
+        let mid = match knob {
+            LatticeKnob::NoiseParameter { .. } => 0.5 * (good + bad),
+            LatticeKnob::Parameter { .. } => (good * bad).sqrt(),
+        };
+        if mid == good || mid == bad {
+            break;
+        }
+        let (ok, r) = eval(mid)?;
+        if ok {
+            good = mid;
+            report = r;
+        } else {
+            bad = mid;
+        }
+    }
+    Ok(LatticeCalibration {
+        value: good,
+        other_end: Some(bad),
+        report,
+        evaluations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accountant::AccountantKind;
+    use crate::mechanism::Adjacency;
+
+    #[test]
+    fn solved_knobs_meet_the_target_and_the_other_end_does_not() {
+        let cfg = |adj| AccountantConfig::default_for(AccountantKind::Contour, adj);
+        for (knob, adj) in [
+            (
+                LatticeKnob::NoiseParameter { buckets: 4 },
+                Adjacency::ReplaceOne,
+            ),
+            (
+                LatticeKnob::Parameter { sensitivity: 2 },
+                Adjacency::AddRemove,
+            ),
+        ] {
+            let c = calibrate_lattice(&cfg(adj), knob, 50, 3.0, 1e-5, 1e-6).expect("solves");
+            assert!(c.report.upper.expect("certified") <= 3.0);
+            let other = c.other_end.expect("bisected");
+            let mut a = build(&cfg(adj)).expect("setup");
+            a.compose(&event(knob, other), 50).expect("setup");
+            assert!(a.epsilon(1e-5).expect("eps").upper.expect("up") > 3.0);
+            assert!((c.value - other).abs() <= 1e-6 * c.value.max(other));
+        }
+    }
+}
