@@ -252,6 +252,10 @@ impl PldAccountant {
                     law: LossLaw::Laplace { a: 1.0 / l.scale() },
                     count: *n,
                 }),
+                Mechanism::SubsampledLaplace(s) => parts.push(Part {
+                    law: LossLaw::subsampled_laplace(s, dir),
+                    count: *n,
+                }),
             }
         }
         if gauss_mu2 > 0.0 {
@@ -269,6 +273,7 @@ impl PldAccountant {
     fn distinct_directions(&self, wanted: &[Direction]) -> Vec<Direction> {
         let symmetric = self.composition.parts.iter().all(|(m, _)| match m {
             Mechanism::SubsampledGaussian(s) => s.sampling_rate() == 1.0,
+            Mechanism::SubsampledLaplace(s) => s.sampling_rate() == 1.0,
             _ => true,
         });
         if symmetric {
@@ -377,7 +382,7 @@ impl PldAccountant {
     fn shift_ok(&self, parts: &[Part], h: f64) -> bool {
         let mut eta_total = 0.0;
         for p in parts {
-            if matches!(p.law, LossLaw::Laplace { .. }) {
+            if p.law.has_atoms() {
                 return false;
             }
             let (lo, hi) = p.law.window(1e-300);

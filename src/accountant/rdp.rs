@@ -323,6 +323,7 @@ pub fn rdp(m: &Mechanism, alpha: f64) -> std::result::Result<f64, String> {
             };
             Ok(log_a.max(0.0) / (alpha - 1.0))
         }
+        Mechanism::SubsampledLaplace(s) => Ok(s.rdp(alpha)),
     }
 }
 

@@ -3,6 +3,7 @@
 use crate::accountant::{AccountantConfig, AccountantKind, AccountantSettings, Report};
 use crate::error::{Error, Result};
 use crate::event::DpEvent;
+use crate::mechanism::SubsampledLaplace;
 use crate::mechanism::{Adjacency, Gaussian, Laplace, Mechanism, SubsampledGaussian};
 use crate::precision::Precision;
 use clap::{Args, ValueEnum};
@@ -18,6 +19,21 @@ pub enum MechanismName {
     Laplace,
     /// Poisson-subsampled Gaussian, one DP-SGD step (`--sigma`, `--sampling-rate`).
     SubsampledGaussian,
+    /// Poisson-subsampled Laplace (`--scale`, `--sampling-rate`).
+    SubsampledLaplace,
+}
+
+/// How records are sampled before the mechanism runs (`--sampling`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Sampling {
+    /// Every record is used (the plain mechanism).
+    None,
+    /// Poisson sampling at rate `--sampling-rate`.
+    Poisson,
+    /// Truncated Poisson sampling (parsed, not yet supported).
+    TruncatedPoisson,
+    /// Fixed-size sampling without replacement (parsed, not yet supported).
+    WithoutReplacement,
 }
 
 /// Output format.
@@ -40,12 +56,19 @@ pub struct MechanismFlags {
     /// Noise multiplier σ > 0 (gaussian, subsampled-gaussian).
     #[arg(long, allow_hyphen_values = true)]
     pub sigma: Option<f64>,
-    /// Poisson sampling rate q ∈ (0, 1] (subsampled-gaussian only).
+    /// Poisson sampling rate q ∈ (0, 1] (subsampled-gaussian, subsampled-laplace, or any
+    /// mechanism with `--sampling poisson`).
     #[arg(long, allow_hyphen_values = true)]
     pub sampling_rate: Option<f64>,
     /// Laplace scale b > 0 (laplace only).
     #[arg(long, allow_hyphen_values = true)]
     pub scale: Option<f64>,
+    /// Sampling of records before the mechanism: `none` or `poisson` (default: poisson when
+    /// `--sampling-rate` is given, else none). `poisson` turns gaussian into
+    /// subsampled-gaussian and laplace into subsampled-laplace. `truncated-poisson` and
+    /// `without-replacement` are not yet supported.
+    #[arg(long, value_enum)]
+    pub sampling: Option<Sampling>,
 }
 
 impl MechanismFlags {
@@ -56,6 +79,12 @@ impl MechanismFlags {
     pub fn name(&self) -> Result<MechanismName> {
         match self.mechanism {
             Some(name) => Ok(name),
+            None if self.sampling_rate.is_some()
+                && self.scale.is_some()
+                && self.sigma.is_none() =>
+            {
+                Ok(MechanismName::SubsampledLaplace)
+            }
             None if self.sampling_rate.is_some() => Ok(MechanismName::SubsampledGaussian),
             None if self.sigma.is_some() && self.scale.is_none() => Ok(MechanismName::Gaussian),
             None if self.scale.is_some() && self.sigma.is_none() => Ok(MechanismName::Laplace),
@@ -74,7 +103,47 @@ impl MechanismFlags {
     /// # Errors
     /// Missing, inapplicable or invalid flags.
     pub fn mechanism(&self) -> Result<Mechanism> {
-        mechanism_from(self.name()?, self.sigma, self.sampling_rate, self.scale)
+        let name = self.apply_sampling(self.name()?)?;
+        mechanism_from(name, self.sigma, self.sampling_rate, self.scale)
+    }
+
+    /// The mechanism after `--sampling`: `poisson` makes gaussian subsampled-gaussian and
+    /// laplace subsampled-laplace; `none` refuses a subsampled mechanism; no `--sampling`
+    /// leaves `name` as it is.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `sampling` for `truncated-poisson`,
+    /// `without-replacement` (not yet supported) and `none` with a subsampled mechanism.
+    pub fn apply_sampling(&self, name: MechanismName) -> Result<MechanismName> {
+        use MechanismName as N;
+        match (self.sampling, name) {
+            (None, n) => Ok(n),
+            (Some(Sampling::Poisson), N::Gaussian | N::SubsampledGaussian) => {
+                Ok(N::SubsampledGaussian)
+            }
+            (Some(Sampling::Poisson), N::Laplace | N::SubsampledLaplace) => {
+                Ok(N::SubsampledLaplace)
+            }
+            (Some(Sampling::None), N::SubsampledGaussian | N::SubsampledLaplace) => {
+                Err(Error::invalid(
+                    "sampling",
+                    "none",
+                    format!(
+                        "contradicts --mechanism {} (Poisson-sampled); use --sampling poisson",
+                        name.cli_name()
+                    ),
+                ))
+            }
+            (Some(Sampling::None), n) => Ok(n),
+            (Some(s @ (Sampling::TruncatedPoisson | Sampling::WithoutReplacement)), _) => {
+                Err(Error::invalid(
+                    "sampling",
+                    s.to_possible_value()
+                        .map_or_else(String::new, |v| v.get_name().to_string()),
+                    "not yet supported: use poisson or none",
+                ))
+            }
+        }
     }
 }
 
@@ -106,7 +175,7 @@ pub struct MechanismArgs {
     #[arg(long, default_value_t = 1, allow_hyphen_values = true)]
     pub steps: i64,
     /// A JSON or TOML file listing (mechanism, count) entries; replaces the mechanism flags.
-    #[arg(long, conflicts_with_all = ["mechanism", "sigma", "sampling_rate", "scale"])]
+    #[arg(long, conflicts_with_all = ["mechanism", "sigma", "sampling_rate", "scale", "sampling"])]
     pub events: Option<PathBuf>,
 }
 
@@ -128,7 +197,7 @@ fn refuse(v: Option<f64>, flag: &'static str, mech: MechanismName) -> Result<()>
             x,
             format!(
                 "does not apply to --mechanism {} (subsampled-gaussian takes --sigma and \
-                 --sampling-rate, gaussian --sigma, laplace --scale)",
+                 --sampling-rate, gaussian --sigma, laplace --scale, subsampled-laplace --scale and --sampling-rate)",
                 mech.cli_name()
             ),
         )),
@@ -142,6 +211,7 @@ impl MechanismName {
             MechanismName::Gaussian => "gaussian",
             MechanismName::Laplace => "laplace",
             MechanismName::SubsampledGaussian => "subsampled-gaussian",
+            MechanismName::SubsampledLaplace => "subsampled-laplace",
         }
     }
 }
@@ -208,6 +278,13 @@ pub fn mechanism_from(
                 need(sampling_rate, "sampling_rate", name)?,
             )?)
         }
+        MechanismName::SubsampledLaplace => {
+            refuse(sigma, "sigma", name)?;
+            Mechanism::SubsampledLaplace(SubsampledLaplace::new(
+                need(scale, "scale", name)?,
+                need(sampling_rate, "sampling_rate", name)?,
+            )?)
+        }
     })
 }
 
@@ -254,7 +331,7 @@ pub fn read_events(path: &Path) -> Result<DpEvent> {
     for (i, e) in file.events.iter().enumerate() {
         let name = MechanismName::from_str(&e.mechanism, false).map_err(|_| {
             parse_err(format!(
-                "events[{i}]: unknown mechanism {:?} (gaussian, laplace, subsampled-gaussian)",
+                "events[{i}]: unknown mechanism {:?} (gaussian, laplace, subsampled-gaussian, subsampled-laplace)",
                 e.mechanism
             ))
         })?;

@@ -71,6 +71,7 @@ impl CalibrateArgs {
             None if f.scale.is_some() => MechanismName::Laplace,
             None => MechanismName::SubsampledGaussian,
         };
+        let name = f.apply_sampling(name)?;
         // Fill the solved parameter with a placeholder so that the shared checks run.
         let sigma = f.sigma.or((solve == Solve::Sigma).then_some(1.0));
         let rate = match (name, solve) {
@@ -92,6 +93,12 @@ impl CalibrateArgs {
                 "needs --mechanism subsampled-gaussian (gaussian has q = 1)",
             )),
             Mechanism::Gaussian(_) => Ok((f.sigma, Some(1.0))),
+            Mechanism::SubsampledLaplace(_) => Err(crate::Error::invalid(
+                "mechanism",
+                name.cli_name(),
+                "calibrate solves DP-SGD: subsampled-gaussian, or gaussian (q = 1); \
+                 subsampled-laplace is not calibrated yet",
+            )),
             _ => Ok((f.sigma, f.sampling_rate)),
         }
     }

@@ -8,10 +8,12 @@
 pub mod gaussian;
 pub mod laplace;
 pub mod subsampled;
+pub mod subsampled_laplace;
 
 pub use gaussian::Gaussian;
 pub use laplace::Laplace;
 pub use subsampled::SubsampledGaussian;
+pub use subsampled_laplace::SubsampledLaplace;
 
 use crate::cumulants::{CertifiedCumulants, Cumulants};
 use crate::error::{Error, Result};
@@ -117,6 +119,8 @@ pub enum Mechanism {
     Laplace(Laplace),
     /// Poisson-subsampled Gaussian (one DP-SGD step).
     SubsampledGaussian(SubsampledGaussian),
+    /// Poisson-subsampled Laplace mechanism, scale b and sampling rate q.
+    SubsampledLaplace(SubsampledLaplace),
 }
 
 impl Mechanism {
@@ -128,6 +132,11 @@ impl Mechanism {
             Mechanism::SubsampledGaussian(s) => format!(
                 "subsampled-gaussian(sigma={}, sampling_rate={})",
                 s.sigma(),
+                s.sampling_rate()
+            ),
+            Mechanism::SubsampledLaplace(s) => format!(
+                "subsampled-laplace(scale={}, sampling_rate={})",
+                s.scale(),
                 s.sampling_rate()
             ),
         }
@@ -173,6 +182,7 @@ impl Mechanism {
             Mechanism::Gaussian(g) => g.cumulants_f64(),
             Mechanism::Laplace(l) => l.cumulants_f64(),
             Mechanism::SubsampledGaussian(s) => s.cumulants_f64(),
+            Mechanism::SubsampledLaplace(s) => s.cumulants_f64(),
         }
     }
 
@@ -181,6 +191,7 @@ impl Mechanism {
             Mechanism::Gaussian(g) => Ok(g.certified_cumulants(precision)),
             Mechanism::Laplace(l) => Ok(l.certified_cumulants(precision)),
             Mechanism::SubsampledGaussian(s) => s.certified_cumulants(precision),
+            Mechanism::SubsampledLaplace(s) => s.certified_cumulants(precision),
         }
     }
 
@@ -190,6 +201,9 @@ impl Mechanism {
             Mechanism::Laplace(l) => (1, l.scale().to_bits(), 0),
             Mechanism::SubsampledGaussian(s) => {
                 (2, s.sigma().to_bits(), s.sampling_rate().to_bits())
+            }
+            Mechanism::SubsampledLaplace(s) => {
+                (3, s.scale().to_bits(), s.sampling_rate().to_bits())
             }
         }
     }

@@ -41,6 +41,51 @@ pub enum LossLaw {
         /// μ = 1/σ.
         mu: f64,
     },
+    /// Poisson-subsampled Laplace, q < 1, docs/math.md §15 "Poisson-subsampled Laplace".
+    /// With t the plain Laplace loss and g(t) = ln(1 − q + q e^t) (inverse
+    /// t(ℓ) = x(ℓ) − ½ of the subsampled Gaussian's x(ℓ) at μ = 1): remove: L = g(t) with
+    /// t ~ (1 − q)P_t + qQ_t; add: −g(t) with t ~ P_t. Atoms at g(±a), continuous part between.
+    SubsampledLaplace {
+        /// a = 1/b.
+        a: f64,
+        /// q ∈ (0, 1).
+        q: f64,
+        /// Add ordering.
+        add: bool,
+    },
+}
+
+/// The plain Laplace loss t(ℓ) = g^{−1}(ℓ) clamped to [−a, a] (−a where ℓ ≤ ln(1 − q)).
+fn laplace_t_of(a: f64, q: f64, l: f64) -> f64 {
+    (x_of(q, 1.0, l) - 0.5).clamp(-a, a)
+}
+
+/// (F, S) of the continuous part of the plain Laplace loss t under P_t (density
+/// ¼e^{−a/2}e^{−t/2} on (−a, a)) and under Q_t (density ¼e^{−a/2}e^{t/2}), at t ∈ [−a, a].
+fn laplace_t_cont(a: f64, t: f64) -> ((f64, f64), (f64, f64)) {
+    let ea = (-a).exp();
+    (
+        (
+            -0.5 * (-0.5 * (a + t)).exp_m1(),
+            0.5 * ea * (0.5 * (a - t)).exp_m1(),
+        ),
+        (
+            0.5 * ea * (0.5 * (a + t)).exp_m1(),
+            -0.5 * (-0.5 * (a - t)).exp_m1(),
+        ),
+    )
+}
+
+/// The continuous masses of t in (ta, tb] under P_t and Q_t (ta ≤ tb in [−a, a]).
+fn laplace_t_mass(a: f64, ta: f64, tb: f64) -> (f64, f64) {
+    if tb <= ta {
+        return (0.0, 0.0);
+    }
+    let d = (0.5 * (tb - ta)).exp_m1();
+    (
+        0.5 * (-0.5 * (a + tb)).exp() * d,
+        0.5 * (-0.5 * (a - ta)).exp() * d,
+    )
 }
 
 /// x(ℓ) for the subsampled Gaussian, or −∞ when ℓ ≤ ln(1 − q).
@@ -199,6 +244,22 @@ impl LossLaw {
         }
     }
 
+    /// The law of a subsampled Laplace ordering (q = 1: the Laplace law).
+    pub fn subsampled_laplace(
+        s: &crate::mechanism::SubsampledLaplace,
+        direction: Direction,
+    ) -> LossLaw {
+        let (a, q) = (s.epsilon0(), s.sampling_rate());
+        if q == 1.0 {
+            return LossLaw::Laplace { a };
+        }
+        LossLaw::SubsampledLaplace {
+            a,
+            q,
+            add: direction == Direction::Add,
+        }
+    }
+
     /// (F(ℓ), S(ℓ)): the continuous part's mass at or below ℓ and above ℓ.
     pub fn cont(&self, l: f64) -> (f64, f64) {
         match *self {
@@ -234,6 +295,15 @@ impl LossLaw {
                 }
                 (normal::sf(x), normal::cdf(x))
             }
+            LossLaw::SubsampledLaplace { a, q, add: false } => {
+                let ((fp, sp), (fq, sq)) = laplace_t_cont(a, laplace_t_of(a, q, l));
+                ((1.0 - q) * fp + q * fq, (1.0 - q) * sp + q * sq)
+            }
+            LossLaw::SubsampledLaplace { a, q, add: true } => {
+                // P(−g(t) ≤ ℓ) = P_t(t ≥ t(−ℓ)).
+                let ((fp, sp), _) = laplace_t_cont(a, laplace_t_of(a, q, -l));
+                (sp, fp)
+            }
         }
     }
 
@@ -260,12 +330,22 @@ impl LossLaw {
                 (1.0 - q) * normal_mass(xa, xb) + q * normal_mass(xa - mu, xb - mu)
             }
             LossLaw::SubsampledAdd { q, mu } => normal_mass(x_of(q, mu, -lb), x_of(q, mu, -la)),
+            LossLaw::SubsampledLaplace { a, q, add: false } => {
+                let (mp, mq) = laplace_t_mass(a, laplace_t_of(a, q, la), laplace_t_of(a, q, lb));
+                (1.0 - q) * mp + q * mq
+            }
+            LossLaw::SubsampledLaplace { a, q, add: true } => {
+                laplace_t_mass(a, laplace_t_of(a, q, -lb), laplace_t_of(a, q, -la)).0
+            }
         }
     }
 
     /// Whether [`LossLaw::discretise_connect_dots`] applies (laws without atoms).
     pub fn has_atoms(&self) -> bool {
-        matches!(self, LossLaw::Laplace { .. })
+        matches!(
+            self,
+            LossLaw::Laplace { .. } | LossLaw::SubsampledLaplace { .. }
+        )
     }
 
     /// The P-side mass ∫ e^{−ℓ} dQ of the continuous part in (la, lb], accurate to a few ulp
@@ -281,7 +361,7 @@ impl LossLaw {
                 let m = 0.5 * mu * mu;
                 Some(normal_mass((la + m) / mu, (lb + m) / mu))
             }
-            LossLaw::Laplace { .. } => None,
+            LossLaw::Laplace { .. } | LossLaw::SubsampledLaplace { .. } => None,
             LossLaw::SubsampledRemove { q, mu } => {
                 Some(normal_mass(x_of(q, mu, la), x_of(q, mu, lb)))
             }
@@ -312,7 +392,7 @@ impl LossLaw {
                     ln_normal_mass((la + m) / mu, (lb + m) / mu),
                 ))
             }
-            LossLaw::Laplace { .. } => None,
+            LossLaw::Laplace { .. } | LossLaw::SubsampledLaplace { .. } => None,
             LossLaw::SubsampledRemove { q, mu } => {
                 let (xa, xb) = (x_of(q, mu, la), x_of(q, mu, lb));
                 Some((mix(xa, xb, q, mu), ln_normal_mass(xa, xb)))
@@ -492,6 +572,18 @@ impl LossLaw {
     pub fn atoms(&self) -> Vec<(f64, f64)> {
         match *self {
             LossLaw::Laplace { a } => vec![(-a, 0.5 * (-a).exp()), (a, 0.5)],
+            LossLaw::SubsampledLaplace { a, q, add } => {
+                let (lo, hi) = (l_of(q, 1.0, 0.5 - a), l_of(q, 1.0, 0.5 + a));
+                let (half, half_ea) = (0.5, 0.5 * (-a).exp());
+                if add {
+                    vec![(-hi, half_ea), (-lo, half)]
+                } else {
+                    vec![
+                        (lo, (1.0 - q) * half + q * half_ea),
+                        (hi, (1.0 - q) * half_ea + q * half),
+                    ]
+                }
+            }
             _ => Vec::new(),
         }
     }
@@ -504,6 +596,14 @@ impl LossLaw {
             LossLaw::Laplace { a } => (-a, a),
             LossLaw::SubsampledRemove { q, mu } => ((-q).ln_1p(), l_of(q, mu, mu + z)),
             LossLaw::SubsampledAdd { q, mu } => (-l_of(q, mu, z), -(-q).ln_1p()),
+            LossLaw::SubsampledLaplace { a, q, add } => {
+                let (lo, hi) = (l_of(q, 1.0, 0.5 - a), l_of(q, 1.0, 0.5 + a));
+                if add {
+                    (-hi, -lo)
+                } else {
+                    (lo, hi)
+                }
+            }
         }
     }
 
@@ -515,6 +615,7 @@ impl LossLaw {
             | LossLaw::SubsampledRemove { mu, .. }
             | LossLaw::SubsampledAdd { mu, .. } => mu,
             LossLaw::Laplace { a } => a,
+            LossLaw::SubsampledLaplace { a, .. } => a,
         }
     }
 

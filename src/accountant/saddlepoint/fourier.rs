@@ -65,6 +65,7 @@ mod tests {
                 event: Box::new(DpEvent::Gaussian { sigma: s.sigma() }),
             },
             Mechanism::Laplace(l) => DpEvent::Laplace { scale: l.scale() },
+            Mechanism::SubsampledLaplace(s) => DpEvent::from(Mechanism::SubsampledLaplace(*s)),
         }
     }
 

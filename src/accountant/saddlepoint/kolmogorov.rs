@@ -430,6 +430,7 @@ pub(super) fn is_gaussian(m: &Mechanism) -> bool {
         Mechanism::Gaussian(_) => true,
         Mechanism::SubsampledGaussian(s) => s.sampling_rate() == 1.0,
         Mechanism::Laplace(_) => false,
+        Mechanism::SubsampledLaplace(_) => false,
     }
 }
 

@@ -221,6 +221,10 @@ impl Transform {
                     }
                 }
             }
+            // q = 1 is the Laplace mechanism. For q < 1 the contour accountant refuses the
+            // mechanism in its `check` (crate::mechanism::subsampled_laplace::refuse_in), so no
+            // plan is ever built for it; the Laplace transform here is never evaluated then.
+            Mechanism::SubsampledLaplace(s) => Transform::Laplace { a: s.epsilon0() },
         }
     }
 
