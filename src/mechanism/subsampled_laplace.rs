@@ -1,4 +1,4 @@
-//! The Poisson-subsampled Laplace mechanism, docs/math.md §15 "Poisson-subsampled Laplace".
+//! The Poisson-subsampled Laplace mechanism, docs/math.md §15.6.
 //!
 //! Remove ordering: P = Lap(0, b), Q = (1 − q)Lap(0, b) + q·Lap(1, b). With a = 1/b and
 //! ℓ(x) = (|x| − |x − 1|)/b ∈ [−a, a] the plain Laplace loss, the loss is
@@ -125,7 +125,7 @@ impl SubsampledLaplace {
     }
 
     /// ln E_P[e^{iℓ}] of the plain Laplace loss at integer i ≥ 0 (exact closed form,
-    /// docs/math.md §15 "Poisson-subsampled Laplace").
+    /// docs/math.md §15.6).
     fn ln_laplace_mgf(&self, i: u64) -> f64 {
         if i <= 1 {
             return 0.0;
@@ -160,7 +160,7 @@ impl SubsampledLaplace {
     /// An upper bound on ln E_P[(dQ/dP)^λ] for real λ: the atoms exactly, the continuous part
     /// by panels on which w^λ (w = 1 − q + q e^t, monotone) is bounded by its larger end value
     /// and e^{−t/2} is integrated exactly; inflated by 1e−9 relative for the f64 rounding
-    /// (docs/math.md §15 "Poisson-subsampled Laplace").
+    /// (docs/math.md §15.6).
     pub fn ln_moment_upper(&self, lambda: f64) -> f64 {
         let a = self.epsilon0();
         let ln_w = |t: f64| self.loss_of(t);

@@ -41,7 +41,7 @@ pub enum LossLaw {
         /// μ = 1/σ.
         mu: f64,
     },
-    /// Poisson-subsampled Laplace, q < 1, docs/math.md §15 "Poisson-subsampled Laplace".
+    /// Poisson-subsampled Laplace, q < 1, docs/math.md §15.6.
     /// With t the plain Laplace loss and g(t) = ln(1 − q + q e^t) (inverse
     /// t(ℓ) = x(ℓ) − ½ of the subsampled Gaussian's x(ℓ) at μ = 1): remove: L = g(t) with
     /// t ~ (1 − q)P_t + qQ_t; add: −g(t) with t ~ P_t. Atoms at g(±a), continuous part between.
