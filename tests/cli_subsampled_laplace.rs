@@ -33,208 +33,122 @@ fn with(extra: &[&str]) -> Vec<String> {
     BASE.iter().chain(extra).map(|s| s.to_string()).collect()
 }
 
-fn upper(args: &[String]) -> f64 {
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+/// The `upper` end reported for `epsilon` with BASE and the space-separated `flags`.
+fn upper(flags: &str) -> f64 {
+    let a = with(&flags.split_whitespace().collect::<Vec<_>>());
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
     json_ok(&a)["upper"].as_f64().unwrap()
 }
 
+const NAMED: &str = "--mechanism subsampled-laplace --scale 1 --sampling-rate 0.1 --accountant pld";
+
 #[test]
 fn the_four_spellings_of_a_subsampled_laplace_agree() {
-    let named = upper(&with(&[
-        "--mechanism",
-        "subsampled-laplace",
-        "--scale",
-        "1",
-        "--sampling-rate",
-        "0.1",
-        "--accountant",
-        "pld",
-    ]));
-    let inferred = upper(&with(&[
-        "--scale",
-        "1",
-        "--sampling-rate",
-        "0.1",
-        "--accountant",
-        "pld",
-    ]));
-    let axis = upper(&with(&[
-        "--mechanism",
-        "laplace",
-        "--sampling",
-        "poisson",
-        "--scale",
-        "1",
-        "--sampling-rate",
-        "0.1",
-        "--accountant",
-        "pld",
-    ]));
-    let axis_inferred = upper(&with(&[
-        "--scale",
-        "1",
-        "--sampling",
-        "poisson",
-        "--sampling-rate",
-        "0.1",
-        "--accountant",
-        "pld",
-    ]));
-    assert_eq!(named, inferred);
-    assert_eq!(named, axis);
-    assert_eq!(named, axis_inferred);
+    let named = upper(NAMED);
+    for other in [
+        "--scale 1 --sampling-rate 0.1 --accountant pld",
+        "--mechanism laplace --sampling poisson --scale 1 --sampling-rate 0.1 --accountant pld",
+        "--scale 1 --sampling poisson --sampling-rate 0.1 --accountant pld",
+    ] {
+        assert_eq!(named, upper(other), "{other}");
+    }
     // Smaller than the plain Laplace mechanism's ε.
-    let plain = upper(&with(&[
-        "--mechanism",
-        "laplace",
-        "--scale",
-        "1",
-        "--accountant",
-        "pld",
-    ]));
+    let plain = upper("--mechanism laplace --scale 1 --accountant pld");
     assert!(named < plain, "{named} vs {plain}");
     // RDP is an upper bound above the PLD value.
-    let rdp = upper(&with(&[
-        "--mechanism",
-        "subsampled-laplace",
-        "--scale",
-        "1",
-        "--sampling-rate",
-        "0.1",
-        "--accountant",
-        "rdp",
-    ]));
+    let rdp =
+        upper("--mechanism subsampled-laplace --scale 1 --sampling-rate 0.1 --accountant rdp");
     assert!(rdp >= named * 0.99, "{rdp} vs {named}");
 }
 
 #[test]
 fn sampling_poisson_turns_gaussian_into_subsampled_gaussian() {
-    let a = upper(&with(&[
-        "--mechanism",
-        "gaussian",
-        "--sampling",
-        "poisson",
-        "--sigma",
-        "1",
-        "--sampling-rate",
-        "0.1",
-        "--accountant",
-        "pld",
-    ]));
-    let b = upper(&with(&[
-        "--mechanism",
-        "subsampled-gaussian",
-        "--sigma",
-        "1",
-        "--sampling-rate",
-        "0.1",
-        "--accountant",
-        "pld",
-    ]));
-    assert_eq!(a, b);
-    let none = upper(&with(&[
-        "--mechanism",
-        "gaussian",
-        "--sampling",
-        "none",
-        "--sigma",
-        "1",
-        "--accountant",
-        "pld",
-    ]));
-    let plain = upper(&with(&[
-        "--mechanism",
-        "gaussian",
-        "--sigma",
-        "1",
-        "--accountant",
-        "pld",
-    ]));
-    assert_eq!(none, plain);
+    assert_eq!(
+        upper("--mechanism gaussian --sampling poisson --sigma 1 --sampling-rate 0.1 --accountant pld"),
+        upper("--mechanism subsampled-gaussian --sigma 1 --sampling-rate 0.1 --accountant pld")
+    );
+    assert_eq!(
+        upper("--mechanism gaussian --sampling none --sigma 1 --accountant pld"),
+        upper("--mechanism gaussian --sigma 1 --accountant pld")
+    );
 }
 
 #[test]
 fn refusals_name_the_flag_or_the_accountant() {
-    let s = |v: &[&str]| with(v);
-    for kind in ["truncated-poisson", "without-replacement"] {
-        let a = s(&[
-            "--mechanism",
-            "gaussian",
-            "--sigma",
-            "1",
-            "--sampling-rate",
-            "0.1",
-            "--sampling",
-            kind,
-        ]);
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        fails(&a, 2, &["sampling", "not yet supported"]);
-    }
-    let a = s(&[
-        "--mechanism",
-        "subsampled-laplace",
-        "--scale",
-        "1",
-        "--sampling-rate",
-        "0.1",
-        "--sampling",
-        "none",
-    ]);
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    fails(&a, 2, &["sampling", "subsampled-laplace"]);
-    let a = s(&[
-        "--mechanism",
-        "subsampled-laplace",
-        "--scale",
-        "1",
-        "--sampling-rate",
-        "1.5",
-    ]);
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    fails(&a, 2, &["sampling"]);
-    let a = s(&[
-        "--mechanism",
-        "subsampled-laplace",
-        "--scale",
-        "-1",
-        "--sampling-rate",
-        "0.5",
-    ]);
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    fails(&a, 2, &["scale"]);
-    let a = s(&[
-        "--mechanism",
-        "subsampled-laplace",
-        "--sampling-rate",
-        "0.5",
-    ]);
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    fails(&a, 2, &["scale", "subsampled-laplace"]);
-    let a = s(&[
-        "--mechanism",
-        "subsampled-laplace",
-        "--scale",
-        "1",
-        "--sigma",
-        "1",
-        "--sampling-rate",
-        "0.5",
-    ]);
-    let a: Vec<&str> = a.iter().map(String::as_str).collect();
-    fails(&a, 2, &["sigma", "subsampled-laplace"]);
+    const SL: [&str; 2] = ["--mechanism", "subsampled-laplace"];
+    let mut cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec![
+                "--sampling",
+                "truncated-poisson",
+                "--mechanism",
+                "gaussian",
+                "--sigma",
+                "1",
+            ],
+            vec!["sampling", "not yet supported"],
+        ),
+        (
+            vec!["--sampling", "without-replacement", "--scale", "1"],
+            vec!["sampling", "not yet supported"],
+        ),
+        (
+            [
+                &SL[..],
+                &[
+                    "--scale",
+                    "1",
+                    "--sampling-rate",
+                    "0.1",
+                    "--sampling",
+                    "none",
+                ],
+            ]
+            .concat(),
+            vec!["sampling", "subsampled-laplace"],
+        ),
+        (
+            [&SL[..], &["--scale", "1", "--sampling-rate", "1.5"]].concat(),
+            vec!["sampling"],
+        ),
+        (
+            [&SL[..], &["--scale", "-1", "--sampling-rate", "0.5"]].concat(),
+            vec!["scale"],
+        ),
+        (
+            [&SL[..], &["--sampling-rate", "0.5"]].concat(),
+            vec!["scale", "subsampled-laplace"],
+        ),
+        (
+            [
+                &SL[..],
+                &["--scale", "1", "--sigma", "1", "--sampling-rate", "0.5"],
+            ]
+            .concat(),
+            vec!["sigma", "subsampled-laplace"],
+        ),
+    ];
     for acc in ["contour", "edgeworth", "saddlepoint", "gdp"] {
-        let a = s(&[
-            "--mechanism",
-            "subsampled-laplace",
-            "--scale",
-            "1",
-            "--sampling-rate",
-            "0.1",
-            "--accountant",
-            acc,
-        ]);
+        cases.push((
+            [
+                &SL[..],
+                &[
+                    "--scale",
+                    "1",
+                    "--sampling-rate",
+                    "0.1",
+                    "--accountant",
+                    acc,
+                ],
+            ]
+            .concat(),
+            vec![acc, "subsampled-laplace", "pld"],
+        ));
+    }
+    for (extra, needles) in cases {
+        let a = with(&extra);
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        fails(&a, 2, &[acc, "subsampled-laplace", "pld"]);
+        fails(&a, 2, &needles);
     }
 }
 
@@ -262,16 +176,7 @@ fn events_files_take_subsampled_laplace() {
     ])["upper"]
         .as_f64()
         .unwrap();
-    let flags = upper(&with(&[
-        "--mechanism",
-        "subsampled-laplace",
-        "--scale",
-        "1",
-        "--sampling-rate",
-        "0.1",
-        "--accountant",
-        "pld",
-    ]));
+    let flags = upper(NAMED);
     assert_eq!(from_file, flags);
     std::fs::remove_dir_all(&dir).ok();
 }
