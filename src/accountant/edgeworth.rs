@@ -395,11 +395,6 @@ impl SideBounds {
 impl OrderingAccountant for EdgeworthAccountant {
     ordering_accessors!("edgeworth");
 
-    /// Subsampled Laplace with q < 1 is refused (crate::mechanism::subsampled_laplace).
-    fn check(&self, added: &Composition) -> Result<()> {
-        crate::mechanism::subsampled_laplace::refuse_in(self.name(), added)
-    }
-
     fn absorb(&mut self, added: Composition) -> Result<()> {
         let before = self.composition.clone();
         self.composition.merge(added);
