@@ -2,6 +2,7 @@
 //! list of (mechanism, count) pairs.
 
 use crate::error::{Error, Result};
+use crate::mechanism::SubsampledLaplace;
 use crate::mechanism::{Adjacency, DiscreteLaplace, RandomizedResponse};
 use crate::mechanism::{Gaussian, Laplace, Mechanism, SubsampledGaussian};
 use serde::{Deserialize, Serialize};
@@ -115,6 +116,10 @@ impl From<Mechanism> for DpEvent {
                 parameter: d.parameter(),
                 sensitivity: d.sensitivity(),
             },
+            Mechanism::SubsampledLaplace(s) => DpEvent::PoissonSampled {
+                sampling_rate: s.sampling_rate(),
+                event: Box::new(DpEvent::Laplace { scale: s.scale() }),
+            },
         }
     }
 }
@@ -196,11 +201,16 @@ impl Composition {
                     count,
                 ),
                 DpEvent::NoOp => {}
+                DpEvent::Laplace { scale } => self.push(
+                    Mechanism::SubsampledLaplace(SubsampledLaplace::new(*scale, *sampling_rate)?),
+                    count,
+                ),
                 other => {
                     return Err(Error::UnsupportedEvent {
                         accountant,
                         event: format!("{} inside {}", other.describe(), event.describe()),
-                        reason: "only a Gaussian mechanism can be Poisson-sampled".into(),
+                        reason: "only a Gaussian or a Laplace mechanism can be Poisson-sampled"
+                            .into(),
                     })
                 }
             },
@@ -323,10 +333,24 @@ mod tests {
         assert_eq!(c.parts[0].1, 2 * (100 + 30));
         let bad = DpEvent::PoissonSampled {
             sampling_rate: 0.1,
-            event: Box::new(DpEvent::Laplace { scale: 1.0 }),
+            event: Box::new(DpEvent::dpsgd(1.0, 0.1, 1)),
         };
         let err = Composition::from_event(&bad, 1, "test").unwrap_err();
-        assert!(err.to_string().contains("Laplace"), "{err}");
+        assert!(err.to_string().contains("PoissonSampled"), "{err}");
+        // A Poisson-sampled Laplace flattens to the subsampled Laplace mechanism.
+        let ok = DpEvent::PoissonSampled {
+            sampling_rate: 0.1,
+            event: Box::new(DpEvent::Laplace { scale: 1.0 }),
+        };
+        let c = Composition::from_event(&ok, 3, "test").expect("test setup");
+        assert_eq!(
+            c.parts,
+            vec![(
+                Mechanism::SubsampledLaplace(SubsampledLaplace::new(1.0, 0.1).expect("test setup")),
+                3
+            )]
+        );
+        assert_eq!(DpEvent::from(c.parts[0].0), ok);
         let err = Composition::from_event(&DpEvent::Gaussian { sigma: -1.0 }, 1, "t").unwrap_err();
         assert!(err.to_string().contains("sigma"), "{err}");
     }

@@ -69,6 +69,7 @@ fn mu_squared(m: &Mechanism, count: u64) -> f64 {
         }
         Mechanism::Laplace(_) => f64::NAN,
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => f64::NAN,
+        Mechanism::SubsampledLaplace(_) => f64::NAN,
     }
 }
 
@@ -92,6 +93,13 @@ impl OrderingAccountant for GdpAccountant {
 
     fn check(&self, added: &Composition) -> Result<()> {
         for (m, _) in &added.parts {
+            if let Mechanism::SubsampledLaplace(_) = m {
+                return Err(Error::UnsupportedEvent {
+                    accountant: "gdp",
+                    event: m.describe(),
+                    reason: "the GDP/CLT accountant covers Gaussian and Poisson-subsampled Gaussian mechanisms only (the subsampled Laplace has no Gaussian limit certified here); use pld or rdp".into(),
+                });
+            }
             if let Mechanism::Laplace(_)
             | Mechanism::RandomizedResponse(_)
             | Mechanism::DiscreteLaplace(_) = m

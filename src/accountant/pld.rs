@@ -260,6 +260,10 @@ impl PldAccountant {
                         })
                     }
                 }
+                Mechanism::SubsampledLaplace(s) => parts.push(Part {
+                    law: LossLaw::subsampled_laplace(s, dir),
+                    count: *n,
+                }),
             }
         }
         if gauss_mu2 > 0.0 {
@@ -277,6 +281,7 @@ impl PldAccountant {
     fn distinct_directions(&self, wanted: &[Direction]) -> Vec<Direction> {
         let symmetric = self.composition.parts.iter().all(|(m, _)| match m {
             Mechanism::SubsampledGaussian(s) => s.sampling_rate() == 1.0,
+            Mechanism::SubsampledLaplace(s) => s.sampling_rate() == 1.0,
             _ => true,
         });
         if symmetric {

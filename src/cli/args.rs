@@ -3,6 +3,7 @@
 use crate::accountant::{AccountantConfig, AccountantKind, AccountantSettings, Report};
 use crate::error::{Error, Result};
 use crate::event::DpEvent;
+use crate::mechanism::SubsampledLaplace;
 use crate::mechanism::{Adjacency, Gaussian, Laplace, Mechanism, SubsampledGaussian};
 use crate::mechanism::{DiscreteLaplace, RandomizedResponse};
 use crate::precision::Precision;
@@ -23,6 +24,21 @@ pub enum MechanismName {
     RandomizedResponse,
     /// Discrete Laplace (`--parameter`, integer `--sensitivity`; add/remove).
     DiscreteLaplace,
+    /// Poisson-subsampled Laplace (`--scale`, `--sampling-rate`).
+    SubsampledLaplace,
+}
+
+/// How records are sampled before the mechanism runs (`--sampling`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Sampling {
+    /// Every record is used (the plain mechanism).
+    None,
+    /// Poisson sampling at rate `--sampling-rate`.
+    Poisson,
+    /// Truncated Poisson sampling (parsed, not yet supported).
+    TruncatedPoisson,
+    /// Fixed-size sampling without replacement (parsed, not yet supported).
+    WithoutReplacement,
 }
 
 /// Output format.
@@ -45,7 +61,8 @@ pub struct MechanismFlags {
     /// Noise multiplier σ > 0 (gaussian, subsampled-gaussian).
     #[arg(long, allow_hyphen_values = true)]
     pub sigma: Option<f64>,
-    /// Poisson sampling rate q ∈ (0, 1] (subsampled-gaussian only).
+    /// Poisson sampling rate q ∈ (0, 1] (subsampled-gaussian, subsampled-laplace, or any
+    /// mechanism with `--sampling poisson`).
     #[arg(long, allow_hyphen_values = true)]
     pub sampling_rate: Option<f64>,
     /// Laplace scale b > 0 (laplace only).
@@ -54,6 +71,12 @@ pub struct MechanismFlags {
     /// The lattice mechanisms' flags (randomized-response, discrete-laplace).
     #[command(flatten)]
     pub lattice: LatticeFlags,
+    /// Sampling of records before the mechanism: `none` or `poisson` (default: poisson when
+    /// `--sampling-rate` is given, else none). `poisson` turns gaussian into
+    /// subsampled-gaussian and laplace into subsampled-laplace. `truncated-poisson` and
+    /// `without-replacement` are not yet supported.
+    #[arg(long, value_enum)]
+    pub sampling: Option<Sampling>,
 }
 
 /// The flags of the lattice mechanisms (docs/math.md §16).
@@ -178,6 +201,12 @@ impl MechanismFlags {
     pub fn name(&self) -> Result<MechanismName> {
         match self.mechanism {
             Some(name) => Ok(name),
+            None if self.sampling_rate.is_some()
+                && self.scale.is_some()
+                && self.sigma.is_none() =>
+            {
+                Ok(MechanismName::SubsampledLaplace)
+            }
             None if self.sampling_rate.is_some() => Ok(MechanismName::SubsampledGaussian),
             None if self.sigma.is_some() && self.scale.is_none() => Ok(MechanismName::Gaussian),
             None if self.scale.is_some() && self.sigma.is_none() => Ok(MechanismName::Laplace),
@@ -198,13 +227,62 @@ impl MechanismFlags {
     /// # Errors
     /// Missing, inapplicable or invalid flags.
     pub fn mechanism(&self) -> Result<Mechanism> {
+        let name = self.apply_sampling(self.name()?)?;
         mechanism_with(
-            self.name()?,
+            name,
             self.sigma,
             self.sampling_rate,
             self.scale,
             &self.lattice,
         )
+    }
+
+    /// The mechanism after `--sampling`: `poisson` makes gaussian subsampled-gaussian and
+    /// laplace subsampled-laplace; `none` refuses a subsampled mechanism; no `--sampling`
+    /// leaves `name` as it is.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `sampling` for `truncated-poisson`,
+    /// `without-replacement` (not yet supported), `none` with a subsampled mechanism and
+    /// `poisson` with a mechanism that has no Poisson-sampled form here.
+    pub fn apply_sampling(&self, name: MechanismName) -> Result<MechanismName> {
+        use MechanismName as N;
+        match (self.sampling, name) {
+            (None, n) => Ok(n),
+            (Some(Sampling::Poisson), N::Gaussian | N::SubsampledGaussian) => {
+                Ok(N::SubsampledGaussian)
+            }
+            (Some(Sampling::Poisson), N::Laplace | N::SubsampledLaplace) => {
+                Ok(N::SubsampledLaplace)
+            }
+            (Some(Sampling::Poisson), n) => Err(Error::invalid(
+                "sampling",
+                "poisson",
+                format!(
+                    "is not supported for --mechanism {} (Poisson sampling applies to gaussian and laplace)",
+                    n.cli_name()
+                ),
+            )),
+            (Some(Sampling::None), N::SubsampledGaussian | N::SubsampledLaplace) => {
+                Err(Error::invalid(
+                    "sampling",
+                    "none",
+                    format!(
+                        "contradicts --mechanism {} (Poisson-sampled); use --sampling poisson",
+                        name.cli_name()
+                    ),
+                ))
+            }
+            (Some(Sampling::None), n) => Ok(n),
+            (Some(s @ (Sampling::TruncatedPoisson | Sampling::WithoutReplacement)), _) => {
+                Err(Error::invalid(
+                    "sampling",
+                    s.to_possible_value()
+                        .map_or_else(String::new, |v| v.get_name().to_string()),
+                    "not yet supported: use poisson or none",
+                ))
+            }
+        }
     }
 }
 
@@ -236,7 +314,7 @@ pub struct MechanismArgs {
     #[arg(long, default_value_t = 1, allow_hyphen_values = true)]
     pub steps: i64,
     /// A JSON or TOML file listing (mechanism, count) entries; replaces the mechanism flags.
-    #[arg(long, conflicts_with_all = ["mechanism", "sigma", "sampling_rate", "scale", "noise_parameter", "buckets", "parameter", "sensitivity"])]
+    #[arg(long, conflicts_with_all = ["mechanism", "sigma", "sampling_rate", "scale", "noise_parameter", "buckets", "parameter", "sensitivity", "sampling"])]
     pub events: Option<PathBuf>,
 }
 
@@ -258,7 +336,7 @@ fn refuse(v: Option<f64>, flag: &'static str, mech: MechanismName) -> Result<()>
             x,
             format!(
                 "does not apply to --mechanism {} (subsampled-gaussian takes --sigma and \
-                 --sampling-rate, gaussian --sigma, laplace --scale)",
+                 --sampling-rate, gaussian --sigma, laplace --scale, subsampled-laplace --scale and --sampling-rate)",
                 mech.cli_name()
             ),
         )),
@@ -272,6 +350,7 @@ impl MechanismName {
             MechanismName::Gaussian => "gaussian",
             MechanismName::Laplace => "laplace",
             MechanismName::SubsampledGaussian => "subsampled-gaussian",
+            MechanismName::SubsampledLaplace => "subsampled-laplace",
             MechanismName::RandomizedResponse => "randomized-response",
             MechanismName::DiscreteLaplace => "discrete-laplace",
         }
@@ -343,6 +422,13 @@ pub fn mechanism_from(
         MechanismName::RandomizedResponse | MechanismName::DiscreteLaplace => {
             mechanism_with(name, sigma, sampling_rate, scale, &LatticeFlags::default())?
         }
+        MechanismName::SubsampledLaplace => {
+            refuse(sigma, "sigma", name)?;
+            Mechanism::SubsampledLaplace(SubsampledLaplace::new(
+                need(scale, "scale", name)?,
+                need(sampling_rate, "sampling_rate", name)?,
+            )?)
+        }
     })
 }
 
@@ -394,7 +480,7 @@ pub fn read_events(path: &Path) -> Result<DpEvent> {
         let name = MechanismName::from_str(&e.mechanism, false).map_err(|_| {
             parse_err(format!(
                 "events[{i}]: unknown mechanism {:?} (gaussian, laplace, subsampled-gaussian, \
-                 randomized-response, discrete-laplace)",
+                 randomized-response, discrete-laplace, subsampled-laplace)",
                 e.mechanism
             ))
         })?;

@@ -90,6 +90,7 @@ impl CalibrateArgs {
             None if f.scale.is_some() => MechanismName::Laplace,
             None => MechanismName::SubsampledGaussian,
         };
+        let name = f.apply_sampling(name)?;
         // Fill the solved parameter with a placeholder so that the shared checks run.
         let sigma = f.sigma.or((solve == Solve::Sigma).then_some(1.0));
         let rate = match (name, solve) {
@@ -119,6 +120,12 @@ impl CalibrateArgs {
                      lattice mechanisms' noise parameter is not calibrated here",
                 ))
             }
+            Mechanism::SubsampledLaplace(_) => Err(crate::Error::invalid(
+                "mechanism",
+                name.cli_name(),
+                "calibrate solves DP-SGD: subsampled-gaussian, or gaussian (q = 1); \
+                 subsampled-laplace is not calibrated yet",
+            )),
             _ => Ok((f.sigma, f.sampling_rate)),
         }
     }

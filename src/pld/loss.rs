@@ -44,6 +44,51 @@ pub enum LossLaw {
     /// A lattice mechanism (both orderings, docs/math.md §16): atoms only, at ℓ_j with Q-mass
     /// p_{J−j}; no continuous part.
     Lattice(crate::mechanism::LatticeMechanism),
+    /// Poisson-subsampled Laplace, q < 1, docs/math.md §15.5.
+    /// With t the plain Laplace loss and g(t) = ln(1 − q + q e^t) (inverse
+    /// t(ℓ) = x(ℓ) − ½ of the subsampled Gaussian's x(ℓ) at μ = 1): remove: L = g(t) with
+    /// t ~ (1 − q)P_t + qQ_t; add: −g(t) with t ~ P_t. Atoms at g(±a), continuous part between.
+    SubsampledLaplace {
+        /// a = 1/b.
+        a: f64,
+        /// q ∈ (0, 1).
+        q: f64,
+        /// Add ordering.
+        add: bool,
+    },
+}
+
+/// The plain Laplace loss t(ℓ) = g^{−1}(ℓ) clamped to [−a, a] (−a where ℓ ≤ ln(1 − q)).
+fn laplace_t_of(a: f64, q: f64, l: f64) -> f64 {
+    (x_of(q, 1.0, l) - 0.5).clamp(-a, a)
+}
+
+/// (F, S) of the continuous part of the plain Laplace loss t under P_t (density
+/// ¼e^{−a/2}e^{−t/2} on (−a, a)) and under Q_t (density ¼e^{−a/2}e^{t/2}), at t ∈ [−a, a].
+fn laplace_t_cont(a: f64, t: f64) -> ((f64, f64), (f64, f64)) {
+    let ea = (-a).exp();
+    (
+        (
+            -0.5 * (-0.5 * (a + t)).exp_m1(),
+            0.5 * ea * (0.5 * (a - t)).exp_m1(),
+        ),
+        (
+            0.5 * ea * (0.5 * (a + t)).exp_m1(),
+            -0.5 * (-0.5 * (a - t)).exp_m1(),
+        ),
+    )
+}
+
+/// The continuous masses of t in (ta, tb] under P_t and Q_t (ta ≤ tb in [−a, a]).
+fn laplace_t_mass(a: f64, ta: f64, tb: f64) -> (f64, f64) {
+    if tb <= ta {
+        return (0.0, 0.0);
+    }
+    let d = (0.5 * (tb - ta)).exp_m1();
+    (
+        0.5 * (-0.5 * (a + tb)).exp() * d,
+        0.5 * (-0.5 * (a - ta)).exp() * d,
+    )
 }
 
 /// x(ℓ) for the subsampled Gaussian, or −∞ when ℓ ≤ ln(1 − q).
@@ -202,6 +247,22 @@ impl LossLaw {
         }
     }
 
+    /// The law of a subsampled Laplace ordering (q = 1: the Laplace law).
+    pub fn subsampled_laplace(
+        s: &crate::mechanism::SubsampledLaplace,
+        direction: Direction,
+    ) -> LossLaw {
+        let (a, q) = (s.epsilon0(), s.sampling_rate());
+        if q == 1.0 {
+            return LossLaw::Laplace { a };
+        }
+        LossLaw::SubsampledLaplace {
+            a,
+            q,
+            add: direction == Direction::Add,
+        }
+    }
+
     /// (F(ℓ), S(ℓ)): the continuous part's mass at or below ℓ and above ℓ.
     pub fn cont(&self, l: f64) -> (f64, f64) {
         match *self {
@@ -238,6 +299,15 @@ impl LossLaw {
                 (normal::sf(x), normal::cdf(x))
             }
             LossLaw::Lattice(_) => (0.0, 0.0),
+            LossLaw::SubsampledLaplace { a, q, add: false } => {
+                let ((fp, sp), (fq, sq)) = laplace_t_cont(a, laplace_t_of(a, q, l));
+                ((1.0 - q) * fp + q * fq, (1.0 - q) * sp + q * sq)
+            }
+            LossLaw::SubsampledLaplace { a, q, add: true } => {
+                // P(−g(t) ≤ ℓ) = P_t(t ≥ t(−ℓ)).
+                let ((fp, sp), _) = laplace_t_cont(a, laplace_t_of(a, q, -l));
+                (sp, fp)
+            }
         }
     }
 
@@ -265,12 +335,22 @@ impl LossLaw {
             }
             LossLaw::SubsampledAdd { q, mu } => normal_mass(x_of(q, mu, -lb), x_of(q, mu, -la)),
             LossLaw::Lattice(_) => 0.0,
+            LossLaw::SubsampledLaplace { a, q, add: false } => {
+                let (mp, mq) = laplace_t_mass(a, laplace_t_of(a, q, la), laplace_t_of(a, q, lb));
+                (1.0 - q) * mp + q * mq
+            }
+            LossLaw::SubsampledLaplace { a, q, add: true } => {
+                laplace_t_mass(a, laplace_t_of(a, q, -lb), laplace_t_of(a, q, -la)).0
+            }
         }
     }
 
     /// Whether [`LossLaw::discretise_connect_dots`] applies (laws without atoms).
     pub fn has_atoms(&self) -> bool {
-        matches!(self, LossLaw::Laplace { .. } | LossLaw::Lattice(_))
+        matches!(
+            self,
+            LossLaw::Laplace { .. } | LossLaw::Lattice(_) | LossLaw::SubsampledLaplace { .. }
+        )
     }
 
     /// The P-side mass ∫ e^{−ℓ} dQ of the continuous part in (la, lb], accurate to a few ulp
@@ -286,7 +366,9 @@ impl LossLaw {
                 let m = 0.5 * mu * mu;
                 Some(normal_mass((la + m) / mu, (lb + m) / mu))
             }
-            LossLaw::Laplace { .. } | LossLaw::Lattice(_) => None,
+            LossLaw::Laplace { .. } | LossLaw::Lattice(_) | LossLaw::SubsampledLaplace { .. } => {
+                None
+            }
             LossLaw::SubsampledRemove { q, mu } => {
                 Some(normal_mass(x_of(q, mu, la), x_of(q, mu, lb)))
             }
@@ -317,7 +399,9 @@ impl LossLaw {
                     ln_normal_mass((la + m) / mu, (lb + m) / mu),
                 ))
             }
-            LossLaw::Laplace { .. } | LossLaw::Lattice(_) => None,
+            LossLaw::Laplace { .. } | LossLaw::Lattice(_) | LossLaw::SubsampledLaplace { .. } => {
+                None
+            }
             LossLaw::SubsampledRemove { q, mu } => {
                 let (xa, xb) = (x_of(q, mu, la), x_of(q, mu, lb));
                 Some((mix(xa, xb, q, mu), ln_normal_mass(xa, xb)))
@@ -506,6 +590,18 @@ impl LossLaw {
                     .filter(|&(_, p)| p > 0.0)
                     .collect()
             }
+            LossLaw::SubsampledLaplace { a, q, add } => {
+                let (lo, hi) = (l_of(q, 1.0, 0.5 - a), l_of(q, 1.0, 0.5 + a));
+                let (half, half_ea) = (0.5, 0.5 * (-a).exp());
+                if add {
+                    vec![(-hi, half_ea), (-lo, half)]
+                } else {
+                    vec![
+                        (lo, (1.0 - q) * half + q * half_ea),
+                        (hi, (1.0 - q) * half_ea + q * half),
+                    ]
+                }
+            }
             _ => Vec::new(),
         }
     }
@@ -522,6 +618,14 @@ impl LossLaw {
             }
             LossLaw::SubsampledRemove { q, mu } => ((-q).ln_1p(), l_of(q, mu, mu + z)),
             LossLaw::SubsampledAdd { q, mu } => (-l_of(q, mu, z), -(-q).ln_1p()),
+            LossLaw::SubsampledLaplace { a, q, add } => {
+                let (lo, hi) = (l_of(q, 1.0, 0.5 - a), l_of(q, 1.0, 0.5 + a));
+                if add {
+                    (-hi, -lo)
+                } else {
+                    (lo, hi)
+                }
+            }
         }
     }
 
@@ -537,6 +641,7 @@ impl LossLaw {
                 let l = m.law();
                 l.atom(l.top())
             }
+            LossLaw::SubsampledLaplace { a, .. } => a,
         }
     }
 

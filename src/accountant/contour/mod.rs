@@ -567,6 +567,11 @@ impl ContourAccountant {
 impl OrderingAccountant for ContourAccountant {
     ordering_accessors!("contour", merge);
 
+    /// Subsampled Laplace with q < 1 is refused (crate::mechanism::subsampled_laplace).
+    fn check(&self, added: &Composition) -> Result<()> {
+        crate::mechanism::subsampled_laplace::refuse_in(self.name(), added)
+    }
+
     fn guarantee(&self, _query: Query) -> Guarantee {
         Guarantee::Bracket
     }

@@ -428,6 +428,7 @@ pub(super) fn is_gaussian(m: &Mechanism) -> bool {
         Mechanism::SubsampledGaussian(s) => s.sampling_rate() == 1.0,
         Mechanism::Laplace(_) => false,
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => false,
+        Mechanism::SubsampledLaplace(_) => false,
     }
 }
 

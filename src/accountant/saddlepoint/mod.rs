@@ -616,6 +616,11 @@ impl SaddlePointAccountant {
 impl OrderingAccountant for SaddlePointAccountant {
     ordering_accessors!("saddlepoint", merge);
 
+    /// Subsampled Laplace with q < 1 is refused (crate::mechanism::subsampled_laplace).
+    fn check(&self, added: &Composition) -> Result<()> {
+        crate::mechanism::subsampled_laplace::refuse_in(self.name(), added)
+    }
+
     fn guarantee(&self, _query: Query) -> Guarantee {
         if self.params.bracket {
             Guarantee::Bracket

@@ -228,6 +228,10 @@ impl Transform {
             Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
                 Transform::Gaussian { mu: f64::NAN }
             }
+            // q = 1 is the Laplace mechanism. For q < 1 the contour accountant refuses the
+            // mechanism in its `check` (crate::mechanism::subsampled_laplace::refuse_in), so no
+            // plan is ever built for it; the Laplace transform here is never evaluated then.
+            Mechanism::SubsampledLaplace(s) => Transform::Laplace { a: s.epsilon0() },
         }
     }
 

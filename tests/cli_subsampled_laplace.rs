@@ -1,0 +1,182 @@
+//! CLI tests of `--mechanism subsampled-laplace` and the `--sampling` axis.
+
+use assert_cmd::Command;
+
+fn ewtune() -> Command {
+    Command::cargo_bin("ewtune").unwrap()
+}
+
+fn json_ok(args: &[&str]) -> serde_json::Value {
+    let out = ewtune().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn fails(args: &[&str], code: i32, needles: &[&str]) {
+    let out = ewtune().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: {n:?} not in {err}");
+    }
+}
+
+const BASE: [&str; 7] = [
+    "epsilon", "--steps", "50", "--delta", "1e-5", "--format", "json",
+];
+
+fn with(extra: &[&str]) -> Vec<String> {
+    BASE.iter().chain(extra).map(|s| s.to_string()).collect()
+}
+
+/// The `upper` end reported for `epsilon` with BASE and the space-separated `flags`.
+fn upper(flags: &str) -> f64 {
+    let a = with(&flags.split_whitespace().collect::<Vec<_>>());
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    json_ok(&a)["upper"].as_f64().unwrap()
+}
+
+const NAMED: &str = "--mechanism subsampled-laplace --scale 1 --sampling-rate 0.1 --accountant pld";
+
+#[test]
+fn the_four_spellings_of_a_subsampled_laplace_agree() {
+    let named = upper(NAMED);
+    for other in [
+        "--scale 1 --sampling-rate 0.1 --accountant pld",
+        "--mechanism laplace --sampling poisson --scale 1 --sampling-rate 0.1 --accountant pld",
+        "--scale 1 --sampling poisson --sampling-rate 0.1 --accountant pld",
+    ] {
+        assert_eq!(named, upper(other), "{other}");
+    }
+    // Smaller than the plain Laplace mechanism's ε.
+    let plain = upper("--mechanism laplace --scale 1 --accountant pld");
+    assert!(named < plain, "{named} vs {plain}");
+    // RDP is an upper bound above the PLD value.
+    let rdp =
+        upper("--mechanism subsampled-laplace --scale 1 --sampling-rate 0.1 --accountant rdp");
+    assert!(rdp >= named * 0.99, "{rdp} vs {named}");
+}
+
+#[test]
+fn sampling_poisson_turns_gaussian_into_subsampled_gaussian() {
+    assert_eq!(
+        upper("--mechanism gaussian --sampling poisson --sigma 1 --sampling-rate 0.1 --accountant pld"),
+        upper("--mechanism subsampled-gaussian --sigma 1 --sampling-rate 0.1 --accountant pld")
+    );
+    assert_eq!(
+        upper("--mechanism gaussian --sampling none --sigma 1 --accountant pld"),
+        upper("--mechanism gaussian --sigma 1 --accountant pld")
+    );
+}
+
+#[test]
+fn refusals_name_the_flag_or_the_accountant() {
+    const SL: [&str; 2] = ["--mechanism", "subsampled-laplace"];
+    let mut cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec![
+                "--sampling",
+                "truncated-poisson",
+                "--mechanism",
+                "gaussian",
+                "--sigma",
+                "1",
+            ],
+            vec!["sampling", "not yet supported"],
+        ),
+        (
+            vec!["--sampling", "without-replacement", "--scale", "1"],
+            vec!["sampling", "not yet supported"],
+        ),
+        (
+            [
+                &SL[..],
+                &[
+                    "--scale",
+                    "1",
+                    "--sampling-rate",
+                    "0.1",
+                    "--sampling",
+                    "none",
+                ],
+            ]
+            .concat(),
+            vec!["sampling", "subsampled-laplace"],
+        ),
+        (
+            [&SL[..], &["--scale", "1", "--sampling-rate", "1.5"]].concat(),
+            vec!["sampling"],
+        ),
+        (
+            [&SL[..], &["--scale", "-1", "--sampling-rate", "0.5"]].concat(),
+            vec!["scale"],
+        ),
+        (
+            [&SL[..], &["--sampling-rate", "0.5"]].concat(),
+            vec!["scale", "subsampled-laplace"],
+        ),
+        (
+            [
+                &SL[..],
+                &["--scale", "1", "--sigma", "1", "--sampling-rate", "0.5"],
+            ]
+            .concat(),
+            vec!["sigma", "subsampled-laplace"],
+        ),
+    ];
+    for acc in ["contour", "saddlepoint", "gdp"] {
+        cases.push((
+            [
+                &SL[..],
+                &[
+                    "--scale",
+                    "1",
+                    "--sampling-rate",
+                    "0.1",
+                    "--accountant",
+                    acc,
+                ],
+            ]
+            .concat(),
+            vec![acc, "subsampled-laplace", "pld"],
+        ));
+    }
+    for (extra, needles) in cases {
+        let a = with(&extra);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        fails(&a, 2, &needles);
+    }
+}
+
+#[test]
+fn events_files_take_subsampled_laplace() {
+    let dir = std::env::temp_dir().join(format!("ewtune-sl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("events.json");
+    std::fs::write(
+        &path,
+        r#"{"events": [{"mechanism": "subsampled-laplace", "scale": 1.0, "sampling_rate": 0.1, "count": 50}]}"#,
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let from_file = json_ok(&[
+        "epsilon",
+        "--events",
+        p,
+        "--delta",
+        "1e-5",
+        "--format",
+        "json",
+        "--accountant",
+        "pld",
+    ])["upper"]
+        .as_f64()
+        .unwrap();
+    let flags = upper(NAMED);
+    assert_eq!(from_file, flags);
+    std::fs::remove_dir_all(&dir).ok();
+}
