@@ -71,13 +71,18 @@ fn every_accountant_answers_a_dpsgd_event() {
 }
 
 #[test]
-fn poisson_sampled_laplace_is_unsupported_naming_the_sub_event() {
+fn poisson_sampled_randomized_response_is_unsupported_naming_the_sub_event() {
     let bad = DpEvent::Composed {
         events: vec![
             DpEvent::Gaussian { sigma: 1.0 },
             DpEvent::PoissonSampled {
                 sampling_rate: 0.1,
-                event: Box::new(DpEvent::Laplace { scale: 2.0 }),
+                // Only Gaussian and Laplace mechanisms can be Poisson-sampled (a sampled
+                // Laplace is the subsampled-laplace mechanism).
+                event: Box::new(DpEvent::RandomizedResponse {
+                    noise_parameter: 0.5,
+                    buckets: 4,
+                }),
             },
         ],
     };
@@ -92,7 +97,7 @@ fn poisson_sampled_laplace_is_unsupported_naming_the_sub_event() {
                     accountant, event, ..
                 } => {
                     assert_eq!(*accountant, kind.name());
-                    assert!(event.contains("Laplace"), "{}: {e}", kind.name());
+                    assert!(event.contains("RandomizedResponse"), "{}: {e}", kind.name());
                 }
                 other => panic!("{}: expected UnsupportedEvent, got {other}", kind.name()),
             }
