@@ -209,8 +209,8 @@ fn large_step_counts_stay_valid() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
 
-    /// δ non-increasing in ε; ε non-increasing in b, non-decreasing in steps and in q;
-    /// lower ≤ upper throughout.
+    /// δ non-increasing in ε (upper ends monotone; a lower end never above an earlier upper
+    /// end); ε non-increasing in b, non-decreasing in steps and in q; lower ≤ upper throughout.
     #[test]
     fn pld_is_monotone(b in 0.3f64..4.0, q in 0.005f64..0.5, steps in 1u64..50, e1 in 0.05f64..2.0, de in 0.01f64..1.0) {
         let grid = Some(1e-3);
@@ -218,7 +218,11 @@ proptest! {
         let (r1, r2) = (acc.delta(e1).unwrap(), acc.delta(e1 + de).unwrap());
         prop_assert!(r1.lower.unwrap() <= r1.upper.unwrap());
         prop_assert!(r2.upper.unwrap() <= r1.upper.unwrap());
-        prop_assert!(r2.lower.unwrap() <= r1.lower.unwrap());
+        // The true δ is non-increasing, so the lower end at ε + dε cannot exceed the upper end
+        // at ε. (The lower ends themselves need not be monotone: each carries its own
+        // ε-dependent error term; a run found lower(1.506) > lower(1.496) at b = 3.11,
+        // q = 0.114, 40 steps.)
+        prop_assert!(r2.lower.unwrap() <= r1.upper.unwrap());
         let eps = |b: f64, q: f64, n: u64| {
             let r = pld(Adjacency::AddRemove, grid, &event(b, q, n)).epsilon(1e-5).unwrap();
             (r.lower.unwrap(), r.upper.unwrap())
