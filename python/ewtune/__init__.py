@@ -47,10 +47,10 @@ ACCOUNTANTS: Tuple[str, ...] = tuple(_ewtune.ACCOUNTANTS)
 
 __all__ = [
     "ACCOUNTANTS", "Accountant", "BudgetExceededError", "Calibration", "CertificationError",
-    "Composed", "ComputationError", "Gaussian", "InvalidParameterError", "Laplace",
-    "NoOp", "NoSolutionError", "NonPrivate", "Ordering", "PoissonSampled", "Report",
-    "SelfComposed", "UnsupportedEventError", "calibrate", "compare", "delta", "dpsgd",
-    "epsilon",
+    "Composed", "ComputationError", "DiscreteLaplace", "Gaussian", "InvalidParameterError",
+    "Laplace", "NoOp", "NoSolutionError", "NonPrivate", "Ordering", "PoissonSampled",
+    "RandomizedResponse", "Report", "SelfComposed", "UnsupportedEventError", "calibrate",
+    "compare", "delta", "dpsgd", "epsilon",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -82,7 +82,9 @@ class Laplace:
 class PoissonSampled:
     """``event`` run on a Poisson sample with rate ``sampling_rate`` in (0, 1].
 
-    Only a Gaussian can be Poisson-sampled (a sampled Laplace raises UnsupportedEventError).
+    A Gaussian or a Laplace mechanism can be Poisson-sampled (the latter is the
+    ``subsampled-laplace`` mechanism: certified by ``pld``, bounded by ``rdp``, estimated by
+    ``edgeworth``; the other accountants refuse it).
     """
 
     sampling_rate: float
@@ -116,6 +118,33 @@ class Composed:
 
 
 @dataclass(frozen=True)
+class RandomizedResponse:
+    """Randomized response over ``buckets`` buckets with noise parameter ``noise_parameter``
+    (the true bucket with probability 1 − p, else a uniform one); defined under the
+    ``replace-one`` adjacency only (docs/math.md §16.1)."""
+
+    noise_parameter: float
+    buckets: int
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": "randomized_response", "noise_parameter": self.noise_parameter,
+                "buckets": _count(self.buckets)}
+
+
+@dataclass(frozen=True)
+class DiscreteLaplace:
+    """The discrete Laplace mechanism P(x) ∝ e^{−a|x|} with integer ``sensitivity``
+    (add/remove adjacency; docs/math.md §16.2)."""
+
+    parameter: float
+    sensitivity: int = 1
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": "discrete_laplace", "parameter": self.parameter,
+                "sensitivity": _count(self.sensitivity)}
+
+
+@dataclass(frozen=True)
 class NoOp:
     """Does nothing (no privacy cost)."""
 
@@ -132,7 +161,7 @@ class NonPrivate:
 
 
 Event = Union[Gaussian, Laplace, PoissonSampled, SelfComposed, Composed, NoOp, NonPrivate,
-              Mapping[str, Any], Any]
+              RandomizedResponse, DiscreteLaplace, Mapping[str, Any], Any]
 
 
 def dpsgd(sigma: float, sampling_rate: float, steps: int) -> SelfComposed:
@@ -171,9 +200,17 @@ def _dp_accounting_dict(event: Any) -> Optional[Dict[str, Any]]:
         return {"type": "no_op"}
     if name == "NonPrivateDpEvent":
         return {"type": "non_private"}
+    if name == "RandomizedResponseDpEvent":
+        return {"type": "randomized_response", "noise_parameter": event.noise_parameter,
+                "buckets": _count(event.num_buckets)}
+    if name == "DiscreteLaplaceDpEvent":
+        # dp_accounting's noise_parameter is a in P(x) ∝ e^{−a|x|}.
+        return {"type": "discrete_laplace", "parameter": event.noise_parameter,
+                "sensitivity": _count(event.sensitivity)}
     raise UnsupportedEventError(
         f"ewtune does not support the dp_accounting event {event!r} ({name}); supported: "
-        "Gaussian, Laplace, PoissonSampled(Gaussian), SelfComposed, Composed, NoOp, NonPrivate")
+        "Gaussian, Laplace, PoissonSampled(Gaussian or Laplace), RandomizedResponse, "
+        "DiscreteLaplace, SelfComposed, Composed, NoOp, NonPrivate")
 
 
 def _event_dict(event: Any) -> Dict[str, Any]:

@@ -15,12 +15,15 @@ dp_accounting's own ``DpEvent`` trees::
     acc.report(1e-5)           # the full ewtune.Report
 
 Supported events: ``NoOpDpEvent``, ``NonPrivateDpEvent``, ``GaussianDpEvent``,
-``LaplaceDpEvent``, ``PoissonSampledDpEvent`` of a Gaussian (or of a NoOp),
-``SelfComposedDpEvent`` and ``ComposedDpEvent`` of these. Anything else (including a
-Poisson-sampled Laplace, which ewtune's Rust side does not account for yet) makes
-``supports()`` False and ``compose()`` raise dp_accounting's ``UnsupportedEventError``
-naming the sub-event. The neighboring relation must be ``ADD_OR_REMOVE_ONE`` (ewtune
-accounts for add/remove adjacency, the maximum over both orderings).
+``LaplaceDpEvent``, ``PoissonSampledDpEvent`` of a Gaussian, a Laplace or a NoOp,
+``RandomizedResponseDpEvent``, ``DiscreteLaplaceDpEvent``, ``SelfComposedDpEvent`` and
+``ComposedDpEvent`` of these; an accountant that cannot handle one of them (e.g. contour and a
+Poisson-sampled Laplace) says so. Anything else makes ``supports()`` False and ``compose()``
+raise dp_accounting's ``UnsupportedEventError`` naming the sub-event. The neighboring relation
+is ``ADD_OR_REMOVE_ONE`` (the maximum over both orderings; the default) or ``REPLACE_ONE``
+(randomized response is defined only under it; a Gaussian is accounted with the sum moving by
+2; Laplace, discrete Laplace and Poisson-sampled mechanisms with q < 1 are refused under it, as
+ewtune's Rust side does).
 
 ``get_epsilon``/``get_delta`` return the certified upper end when the accountant certifies
 one (contour, pld, saddlepoint, rdp) and the estimate otherwise (edgeworth, gdp): a
@@ -31,6 +34,7 @@ are answered exactly, as the base class's contract asks.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any, Optional, Tuple
 
 try:
@@ -64,19 +68,28 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
         neighboring_relation: NeighboringRelation = NeighboringRelation.ADD_OR_REMOVE_ONE,
         **options: Any,
     ) -> None:
-        if neighboring_relation is not NeighboringRelation.ADD_OR_REMOVE_ONE:
+        relations = {
+            NeighboringRelation.ADD_OR_REMOVE_ONE: "add-remove",
+            NeighboringRelation.REPLACE_ONE: "replace-one",
+        }
+        if neighboring_relation not in relations:
             raise ValueError(
                 f"neighboring_relation = {neighboring_relation}: ewtune supports "
-                "NeighboringRelation.ADD_OR_REMOVE_ONE only")
+                "NeighboringRelation.ADD_OR_REMOVE_ONE and NeighboringRelation.REPLACE_ONE")
         if "adjacency" in options:
-            raise TypeError("the adjacency follows from neighboring_relation (add-remove)")
+            raise TypeError("the adjacency follows from neighboring_relation")
         super().__init__(neighboring_relation)
         self._options = options
-        self._acc = _ew.Accountant(self._kind, **options)
+        self._acc = _ew.Accountant(
+            self._kind, adjacency=relations[neighboring_relation], **options)
         self._non_private = False
         self._private = False  # something with a privacy cost was composed
         self._gaussian = False  # a Gaussian part (δ(ε) > 0 for every finite ε)
-        self._pure_epsilon = 0.0  # Σ count/scale over Laplace parts (ε at δ = 0)
+        # The largest privacy loss (ε at δ = 0) of the bounded-loss parts: exact rationals
+        # for Laplace (count/b) and discrete Laplace (count·a·Δ), f64 for the logarithms of
+        # randomized response and the Poisson-sampled Laplace (rounded up when used).
+        self._pure_exact = Fraction(0)
+        self._pure_logs = 0.0
 
     # -- composition ---------------------------------------------------------------------
 
@@ -95,10 +108,12 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
         if isinstance(event, _ev.PoissonSampledDpEvent):
             if isinstance(event.event, _ev.NoOpDpEvent):
                 return None
-            if not isinstance(event.event, _ev.GaussianDpEvent):
-                return (event, "ewtune can Poisson-sample only a Gaussian mechanism "
-                               f"(not {type(event.event).__name__})")
-        elif not isinstance(event, (_ev.GaussianDpEvent, _ev.LaplaceDpEvent)):
+            if not isinstance(event.event, (_ev.GaussianDpEvent, _ev.LaplaceDpEvent)):
+                return (event, "ewtune can Poisson-sample only a Gaussian or a Laplace "
+                               f"mechanism (not {type(event.event).__name__})")
+        elif not isinstance(event, (_ev.GaussianDpEvent, _ev.LaplaceDpEvent,
+                                    _ev.RandomizedResponseDpEvent,
+                                    _ev.DiscreteLaplaceDpEvent)):
             return (event, f"ewtune does not support {type(event).__name__}")
         try:
             self._acc.check(event)
@@ -117,13 +132,30 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
             for e in event.events:
                 self._record(e, count)
         elif isinstance(event, _ev.PoissonSampledDpEvent):
-            if not isinstance(event.event, _ev.NoOpDpEvent):
+            if isinstance(event.event, _ev.LaplaceDpEvent):
+                # Largest loss of one step: ln(1 − q + q·e^{1/b}) (docs/math.md §15.5).
+                q, a = event.sampling_probability, 1.0 / event.event.noise_multiplier
+                self._private = True
+                self._pure_logs += count * (a + math.log(q + (1.0 - q) * math.exp(-a)))
+            elif not isinstance(event.event, _ev.NoOpDpEvent):
                 self._private = self._gaussian = True
         elif isinstance(event, _ev.GaussianDpEvent):
             self._private = self._gaussian = True
         elif isinstance(event, _ev.LaplaceDpEvent):
             self._private = True
-            self._pure_epsilon += count / event.noise_multiplier
+            self._pure_exact += Fraction(count) / Fraction(event.noise_multiplier)
+        elif isinstance(event, _ev.RandomizedResponseDpEvent):
+            p, k = event.noise_parameter, event.num_buckets
+            if k > 1 and p < 1.0:
+                if p == 0.0:
+                    self._non_private = True
+                else:
+                    # Largest loss ln((1 − p + p/k)/(p/k)) (docs/math.md §16.1).
+                    self._private = True
+                    self._pure_logs += count * math.log1p(k * (1.0 - p) / p)
+        elif isinstance(event, _ev.DiscreteLaplaceDpEvent):
+            self._private = True
+            self._pure_exact += count * Fraction(event.noise_parameter) * event.sensitivity
 
     def _maybe_compose(self, event: Any, count: int, do_compose: bool):
         bad = self._check(event)
@@ -168,7 +200,7 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
         if not self._private or target_delta >= 1:
             return 0.0
         if target_delta == 0:
-            return math.inf if self._gaussian else self._pure_epsilon
+            return math.inf if self._gaussian else self._pure_epsilon_up()
         return None
 
     def _trivial_delta(self, target_epsilon: float) -> Optional[float]:
@@ -178,9 +210,20 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
             return 1.0
         if not self._private or math.isinf(target_epsilon):
             return 0.0
-        if not self._gaussian and target_epsilon >= self._pure_epsilon:
+        if not self._gaussian and target_epsilon >= self._pure_epsilon_up():
             return 0.0
         return None
+
+    def _pure_epsilon_up(self) -> float:
+        """The largest privacy loss of the composition (ε at δ = 0), rounded up: the exact
+        rational part to the next float at or above it; each logarithm carries a few ulps of
+        rounding (covered by 1e-12 relative) and the final sum one more."""
+        x = float(self._pure_exact)
+        if Fraction(x) < self._pure_exact:
+            x = math.nextafter(x, math.inf)
+        if self._pure_logs > 0.0:
+            x = math.nextafter(x + self._pure_logs * (1.0 + 1e-12), math.inf)
+        return x
 
     def get_epsilon(self, target_delta: float) -> float:
         """ε at ``target_delta``: the certified upper end when certified, else the estimate."""
