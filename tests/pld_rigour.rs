@@ -417,3 +417,42 @@ fn answers_do_not_depend_on_history_or_threads() {
         assert_eq!(k, fresh, "from a thread");
     }
 }
+
+/// δ near 1 (ε far below the composed loss's bulk): the FFT power's window was chosen from the
+/// tail budget alone, and its lower tail (below the window, but above ε) was dropped instead of
+/// lifted, while the optimistic pmf received the upper tail's Chernoff bound at +∞. Found as
+/// PLD brackets disjoint from contour's (Laplace b = 0.1, 10 steps, ε = 0: [0.9999998054,
+/// 0.9999998054] while δ(0) ≥ 1 − BC¹⁰ ≈ 1 − 1.1e-14; a lower end of 1.00005 at 30 steps). The
+/// class: Laplace scales 0.1–0.5 and subsampled Gaussians at small σ, ε = 0 and 2, against the
+/// contour accountant's bracket (docs/math.md §11), and never a lower end above 1.
+#[test]
+fn delta_near_one_brackets_hold_the_contour_value() {
+    use ewtune::accountant::{ContourAccountant, ContourParams};
+    let events = [
+        (DpEvent::Laplace { scale: 0.1 }, 5u64),
+        (DpEvent::Laplace { scale: 0.1 }, 10),
+        (DpEvent::Laplace { scale: 0.2 }, 30),
+        (DpEvent::Laplace { scale: 0.5 }, 30),
+        (DpEvent::dpsgd(0.3, 0.5, 1), 10),
+        (DpEvent::dpsgd(0.6, 0.1, 1), 100),
+    ];
+    for (ev, n) in events {
+        for eps in [0.0, 2.0] {
+            let mut p = pld(Adjacency::Remove);
+            p.compose(&ev, n).unwrap();
+            let mut c = ContourAccountant::new(ContourParams {
+                adjacency: Adjacency::Remove,
+                ..ContourParams::default()
+            })
+            .unwrap();
+            c.compose(&ev, n).unwrap();
+            let (pr, cr) = (p.delta(eps).unwrap(), c.delta(eps).unwrap());
+            let (pl, pu) = (pr.lower.unwrap(), pr.upper.unwrap());
+            let (cl, cu) = (cr.lower.unwrap(), cr.upper.unwrap());
+            assert!(
+                pl <= cu && cl <= pu && pl <= 1.0,
+                "{ev:?} x {n}, eps {eps}: pld [{pl}, {pu}] vs contour [{cl}, {cu}]"
+            );
+        }
+    }
+}

@@ -528,16 +528,6 @@ impl PldAccountant {
                 Query::Epsilon => (lo.epsilon_bound(x).unwrap_or(0.0), up.epsilon_bound(x)),
                 Query::Delta => (lo.delta_bound(x), Some(up.delta_bound(x))),
             };
-            let near_one = match run.query {
-                Query::Epsilon => x >= DELTA_CEILING,
-                Query::Delta => upper.unwrap_or(1.0) >= DELTA_CEILING,
-            };
-            if near_one {
-                return Err(Error::NotCertified(format!(
-                    "the PLD accountant does not certify delta at or above {DELTA_CEILING} ({} ordering): near delta = 1 its composed pmfs were found to miss up to ~5e-5 of mass (e.g. Laplace, scale 0.1, 10 steps, epsilon = 0: its bracket ended 2e-7 below the truth); use --accountant contour",
-                    d.name()
-                )));
-            }
             let points = up.len().max(lo.len());
             out.push((d, GridReading::new(lower, upper, &up, points, None)));
         }
@@ -557,11 +547,14 @@ impl PldAccountant {
             .iter()
             .map(|&d| self.scale(&self.parts(d), d))
             .fold(0.0, f64::max);
-        // Truncated mass: 1e-3·δ for an ε query (it is counted at +∞ in the upper bound, so
-        // it moves ε_up by a negligible amount), `tail_mass` for a δ query (refined from the
-        // coarse pass). Truncating above the FFT noise floor keeps composed grids compact.
+        // Truncated mass: min(1e-3, tolerance/4)·δ for an ε query (it is counted at +∞ in the
+        // upper bound and as an ℓ1 error of the composed pmfs, so it moves both ends by a small
+        // fraction of the requested width), `tail_mass` for a δ query (refined from the coarse
+        // pass). Truncating above the FFT noise floor keeps composed grids compact.
         let tail = match query {
-            Query::Epsilon => (1e-3 * x).max(self.params.tail_mass),
+            Query::Epsilon => {
+                (1e-3f64.min(0.25 * self.params.tolerance) * x).max(self.params.tail_mass)
+            }
             Query::Delta => COARSE_DELTA_TAIL.max(self.params.tail_mass),
         };
         let h_min = dirs
@@ -861,11 +854,6 @@ struct GridRun<'a> {
     x: f64,
     tail: f64,
 }
-
-/// The PLD accountant refuses δ at or above this value (answers and targets): near δ = 1 its
-/// composed pmfs were found to miss up to ~5e-5 of mass on Laplace compositions with small
-/// scales (a defect not yet located; `tests/pld_rigour.rs`), so brackets there are not certified.
-pub const DELTA_CEILING: f64 = 0.999;
 
 impl OrderingAccountant for PldAccountant {
     ordering_accessors!("pld", merge);

@@ -774,9 +774,11 @@ impl Convolver {
             + 8.1 * nf * U * n2 * (1.0 + gamma) * g
             + (gamma + 2.0 * U) * n2 * g;
         let err2 = p.err2 * nf * g + fresh;
-        let err1 = p.err1 * nf * g + 4.0 * U;
-        let inf_fin = -(nf * (-p.inf_mass).ln_1p()).exp_m1();
         let junk = t_lo + t_up;
+        // The n-fold law's mass outside [k_lo, k_hi] (at most `junk`, by Chernoff) wraps
+        // around the length-m cyclic transform into the window: an ℓ1 error of at most junk.
+        let err1 = p.err1 * nf * g + 4.0 * U + junk;
+        let inf_fin = -(nf * (-p.inf_mass).ln_1p()).exp_m1();
         let mut log_mgf: Vec<f64> = p.log_mgf.iter().map(|x| nf * x).collect();
         if junk > 0.0 {
             let lj = junk.ln();
@@ -787,11 +789,24 @@ impl Convolver {
                 log_mgf[MGF_ORDERS + j] = log_add(log_mgf[MGF_ORDERS + j], lj - lam * s_lo);
             }
         }
+        // Pessimistic: the upper tail goes to +∞ and the lower tail is lifted to the first
+        // kept point (both raise δ). Optimistic: both tails are dropped (both lower δ); its
+        // +∞ mass, if any, is kept as computed, rounded down.
+        let mut masses = masses;
+        let inf_mass = match p.rounding {
+            Rounding::Pessimistic => {
+                if let Some(m0) = masses.first_mut() {
+                    *m0 += t_lo;
+                }
+                inf_fin * (1.0 + 4.0 * U) + t_up
+            }
+            Rounding::Optimistic => inf_fin * (1.0 - 4.0 * U),
+        };
         let mut r = Pmf {
             h,
             offset: k_lo,
             masses,
-            inf_mass: inf_fin * (1.0 + 4.0 * U) + t_up,
+            inf_mass,
             rounding: p.rounding,
             err2,
             err1,
