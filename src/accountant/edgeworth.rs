@@ -342,6 +342,16 @@ impl EdgeworthAccountant {
                 }) => {
                     let from = |v: f64, d: f64| if v == d { "untilted" } else { "tilted" };
                     let (lo, hi) = (lower.max(t_lo), upper.min(t_hi));
+                    if lo > hi {
+                        // Two certified bands cannot be disjoint; if they are, one of them is
+                        // wrong, and only their union is sure to hold the truth.
+                        notes.push(format!(
+                            "{} ordering: the DGG bands of the untilted order-1 series [{lower:e}, {upper:e}] and of the exponentially tilted one [{t_lo:e}, {t_hi:e}] are disjoint (an internal inconsistency); the bracket is their union",
+                            dir.name()
+                        ));
+                        (lower, upper) = (lower.min(t_lo), upper.max(t_hi));
+                        return self.moved_into(dir, value, lower, upper, notes);
+                    }
                     notes.push(format!(
                         "{} ordering: the certified bracket is the intersection of the DGG band of the untilted order-1 series [{lower:e}, {upper:e}] and of the exponentially tilted one [{t_lo:e}, {t_hi:e}] (docs/math.md section 5.5); lower end from the {} band, upper end from the {} band",
                         dir.name(),
@@ -360,6 +370,19 @@ impl EdgeworthAccountant {
                 )),
             }
         }
+        self.moved_into(dir, value, lower, upper, notes)
+    }
+
+    /// The bracket [lower, upper] with the estimate `value` moved into it (with a note) when it
+    /// falls outside: the truth cannot lie there.
+    fn moved_into(
+        &self,
+        dir: Direction,
+        value: f64,
+        lower: f64,
+        upper: f64,
+        notes: &mut Vec<String>,
+    ) -> Bracket {
         let mut moved = value;
         if lower <= upper && !(lower..=upper).contains(&value) {
             moved = value.clamp(lower, upper);
