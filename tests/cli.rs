@@ -1,21 +1,25 @@
 //! CLI tests that run the real `ewtune` binary.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{ewtune, json_ok as json_out};
 use std::io::Write;
 
-fn ewtune() -> Command {
-    Command::cargo_bin("ewtune").unwrap()
-}
-
-fn json_out(args: &[&str]) -> serde_json::Value {
-    let out = ewtune().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+/// PLD at δ = 1e-300: the truncated tail mass (counted at +∞) exceeds δ, so the upper end is
+/// unbounded while the lower end is a number.
+const PLD_TAIL_ABOVE_DELTA: [&str; 11] = [
+    "epsilon",
+    "--sigma",
+    "1",
+    "--sampling-rate",
+    "0.01",
+    "--steps",
+    "10",
+    "--delta",
+    "1e-300",
+    "--accountant",
+    "pld",
+];
 
 #[test]
 fn epsilon_json_has_the_contract_fields() {
@@ -677,19 +681,7 @@ fn text_output_never_prints_inf_or_nan() {
         }
     }
     // A vacuous bracket says so in words (PLD at δ = 1e-300: tail mass above δ).
-    let (_, out, _) = run(&[
-        "epsilon",
-        "--sigma",
-        "1",
-        "--sampling-rate",
-        "0.01",
-        "--steps",
-        "10",
-        "--delta",
-        "1e-300",
-        "--accountant",
-        "pld",
-    ]);
+    let (_, out, _) = run(&PLD_TAIL_ABOVE_DELTA);
     assert!(
         out.contains("bracket     [2.") && out.contains(", unbounded]"),
         "{out}"
@@ -701,23 +693,7 @@ fn text_output_never_prints_inf_or_nan() {
 
 #[test]
 fn json_keeps_infinite_values_as_strings_and_never_negative_zero() {
-    // PLD at δ = 1e-300: the truncated tail mass (counted at +∞) exceeds δ, so the upper end
-    // is unbounded while the lower end is a number.
-    let v = json_out(&[
-        "epsilon",
-        "--sigma",
-        "1",
-        "--sampling-rate",
-        "0.01",
-        "--steps",
-        "10",
-        "--delta",
-        "1e-300",
-        "--accountant",
-        "pld",
-        "--format",
-        "json",
-    ]);
+    let v = json_out(&[&PLD_TAIL_ABOVE_DELTA[..], &["--format", "json"]].concat());
     assert_eq!(v["upper"], "inf", "{v}");
     assert!(v["lower"].is_number(), "{v}");
     let out = ewtune()

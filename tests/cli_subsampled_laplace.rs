@@ -1,20 +1,8 @@
 //! CLI tests of `--mechanism subsampled-laplace` and the `--sampling` axis.
 
-use assert_cmd::Command;
+mod common;
 
-fn ewtune() -> Command {
-    Command::cargo_bin("ewtune").unwrap()
-}
-
-fn json_ok(args: &[&str]) -> serde_json::Value {
-    let out = ewtune().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use common::{ewtune, json_ok};
 
 fn fails(args: &[&str], code: i32, needles: &[&str]) {
     let out = ewtune().args(args).output().unwrap();

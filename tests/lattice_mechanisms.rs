@@ -13,24 +13,27 @@ use std::process::Command;
 mod lattice_oracle;
 use lattice_oracle::{dlap_law, oracle_delta, rr_law};
 
-fn rr(p: f64, k: u64, n: u64) -> DpEvent {
+fn self_composed(event: DpEvent, count: u64) -> DpEvent {
     DpEvent::SelfComposed {
-        event: Box::new(DpEvent::RandomizedResponse {
-            noise_parameter: p,
-            buckets: k,
-        }),
-        count: n,
+        event: Box::new(event),
+        count,
     }
 }
 
+fn rr(p: f64, k: u64, n: u64) -> DpEvent {
+    let event = DpEvent::RandomizedResponse {
+        noise_parameter: p,
+        buckets: k,
+    };
+    self_composed(event, n)
+}
+
 fn dlap(a: f64, d: u64, n: u64) -> DpEvent {
-    DpEvent::SelfComposed {
-        event: Box::new(DpEvent::DiscreteLaplace {
-            parameter: a,
-            sensitivity: d,
-        }),
-        count: n,
-    }
+    let event = DpEvent::DiscreteLaplace {
+        parameter: a,
+        sensitivity: d,
+    };
+    self_composed(event, n)
 }
 
 fn accountant(kind: AccountantKind, adjacency: Adjacency, event: &DpEvent) -> Box<dyn Accountant> {

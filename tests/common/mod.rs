@@ -42,3 +42,19 @@ pub fn read_csv(name: &str) -> Vec<HashMap<String, String>> {
 pub fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / b.abs()
 }
+
+/// The `ewtune` binary of this build.
+pub fn ewtune() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("ewtune").unwrap()
+}
+
+/// Run `ewtune` with `args`, require success and parse its stdout as JSON.
+pub fn json_ok(args: &[&str]) -> serde_json::Value {
+    let out = ewtune().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
