@@ -144,20 +144,32 @@ pub fn email_text(raw: &[u8]) -> String {
     }
 }
 
+/// The lines of `bytes` as (start, end) offsets, `end` at the `\n` (or the end of the bytes;
+/// the newline itself excluded).
+fn line_spans(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        if pos >= bytes.len() {
+            return None;
+        }
+        let start = pos;
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| start + i);
+        pos = end + 1;
+        Some((start, end))
+    })
+}
+
 /// Unfolded headers (lower-case name, value) and the body bytes after the first blank line.
 fn split_message(raw: &[u8]) -> (Vec<(String, String)>, &[u8]) {
     let mut headers: Vec<(String, String)> = Vec::new();
-    let mut pos = 0;
-    while pos < raw.len() {
-        let end = raw[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(raw.len(), |i| pos + i);
-        let line = String::from_utf8_lossy(&raw[pos..end]);
+    for (start, end) in line_spans(raw) {
+        let line = String::from_utf8_lossy(&raw[start..end]);
         let line = line.trim_end_matches('\r');
-        pos = (end + 1).min(raw.len());
         if line.is_empty() {
-            return (headers, &raw[pos..]);
+            return (headers, &raw[(end + 1).min(raw.len())..]);
         }
         if line.starts_with([' ', '\t']) {
             if let Some(last) = headers.last_mut() {
@@ -243,18 +255,12 @@ fn split_parts<'a>(body: &'a [u8], boundary: &str) -> Vec<&'a [u8]> {
     let delim = format!("--{boundary}");
     let d = delim.as_bytes();
     let mut starts: Vec<(usize, usize, bool)> = Vec::new(); // (line start, line end, closing)
-    let mut pos = 0;
-    while pos < body.len() {
-        let end = body[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(body.len(), |i| pos + i);
-        let line = &body[pos..end];
+    for (start, end) in line_spans(body) {
+        let line = &body[start..end];
         if line.starts_with(d) {
             let rest = &line[d.len()..];
-            starts.push((pos, (end + 1).min(body.len()), rest.starts_with(b"--")));
+            starts.push((start, (end + 1).min(body.len()), rest.starts_with(b"--")));
         }
-        pos = end + 1;
     }
     let mut parts = Vec::new();
     for w in starts.windows(2) {
@@ -411,24 +417,35 @@ fn strip_html(t: &str) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn plain_mail_gives_subject_and_body() {
-        let raw = b"From someone Thu Aug 22 2002\nSubject: Hello\n  world\nFrom: a@b\n\nLine one\n\n  line two\n";
-        assert_eq!(email_text(raw), "Hello world Line one line two");
-    }
+    /// (what the case checks, raw mail, expected text).
+    const MAILS: [(&str, &[u8], &str); 4] = [
+        (
+            "plain mail: subject and body, folded header joined",
+            b"From someone Thu Aug 22 2002\nSubject: Hello\n  world\nFrom: a@b\n\nLine one\n\n  line two\n",
+            "Hello world Line one line two",
+        ),
+        (
+            "multipart: text/plain preferred, quoted-printable and RFC 2047 subject decoded",
+            b"Subject: =?utf-8?B?U3BlY2lhbA==?= offer\nContent-Type: multipart/alternative; boundary=\"XX\"\n\npreamble\n--XX\nContent-Type: text/html\n\n<html><b>bold</b></html>\n--XX\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\nCaf=C3=A9 soft=\nbreak\n--XX--\nepilogue\n",
+            "Special offer Café softbreak",
+        ),
+        (
+            "base64 body decoded",
+            b"Subject: x\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\naGVsbG8g\nd29ybGQ=\n",
+            "x hello world",
+        ),
+        (
+            "html-only mail stripped, attachments skipped",
+            b"Subject: s\nContent-Type: multipart/mixed; boundary=b1\n\n--b1\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0=\n--b1\nContent-Type: text/html\n\n<html><style>p{}</style><!-- c --><p>Buy&nbsp;now &amp; save</p><script>x()</script></html>\n--b1--\n",
+            "s Buy now & save",
+        ),
+    ];
 
     #[test]
-    fn multipart_prefers_plain_and_decodes_transfer_encodings() {
-        let raw = b"Subject: =?utf-8?B?U3BlY2lhbA==?= offer\nContent-Type: multipart/alternative; boundary=\"XX\"\n\npreamble\n--XX\nContent-Type: text/html\n\n<html><b>bold</b></html>\n--XX\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\nCaf=C3=A9 soft=\nbreak\n--XX--\nepilogue\n";
-        assert_eq!(email_text(raw), "Special offer Café softbreak");
-        let b64 = b"Subject: x\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\naGVsbG8g\nd29ybGQ=\n";
-        assert_eq!(email_text(b64), "x hello world");
-    }
-
-    #[test]
-    fn html_only_mail_is_stripped_and_attachments_skipped() {
-        let raw = b"Subject: s\nContent-Type: multipart/mixed; boundary=b1\n\n--b1\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0=\n--b1\nContent-Type: text/html\n\n<html><style>p{}</style><!-- c --><p>Buy&nbsp;now &amp; save</p><script>x()</script></html>\n--b1--\n";
-        assert_eq!(email_text(raw), "s Buy now & save");
+    fn mails_give_subject_and_decoded_plain_text() {
+        for (what, raw, want) in MAILS {
+            assert_eq!(email_text(raw), want, "{what}");
+        }
     }
 
     #[test]
