@@ -135,6 +135,18 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
             cgf_f64(&Mechanism::Laplace(s.laplace()), dir, lambda)
         }
         Mechanism::SubsampledLaplace(s) => Err(subsampled_laplace_refusal(s)),
+        Mechanism::DiscreteGaussian(g) => {
+            // A window around the tilted centre (docs/math.md §16.6); symmetric pair.
+            let [k, mean, var, mu3, mu4] = g.tilted_f64(lambda);
+            Ok(CgfValue {
+                lambda,
+                k,
+                mean,
+                var,
+                mu3,
+                mu4,
+            })
+        }
         Mechanism::Laplace(_) => {
             let c = cgf_certified(mech, dir, lambda, Precision(96))?;
             Ok(CgfValue {
@@ -340,6 +352,15 @@ pub fn cgf_certified(
             cgf_certified(&Mechanism::Laplace(s.laplace()), dir, lambda, precision)
         }
         Mechanism::SubsampledLaplace(s) => Err(subsampled_laplace_refusal(s)),
+        Mechanism::DiscreteGaussian(g) => {
+            // Window sum plus certified tails (docs/math.md §16.6), centred at the f64 tilted
+            // mean; symmetric pair: both orderings have the same PLLR laws.
+            let center = g.tilted_f64(lambda)[1];
+            let row = g.tilted_moments(lambda, center, 4, precision)?;
+            let mut c = from_moments(&row, center, lambda)?;
+            c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
+            Ok(c)
+        }
     }
 }
 
@@ -404,6 +425,8 @@ pub fn loss_support(mech: &Mechanism, dir: Direction) -> (Option<f64>, Option<f6
                 Direction::Add => (Some(-hi), Some(-lo)),
             }
         }
+        // The discrete Gaussian's loss is unbounded both ways.
+        Mechanism::DiscreteGaussian(_) => (None, None),
     }
 }
 
@@ -539,6 +562,7 @@ pub fn certified_abs_central(
         Mechanism::Laplace(_) => Ok(None),
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => Ok(None),
         Mechanism::SubsampledLaplace(_) => Ok(None),
+        Mechanism::DiscreteGaussian(_) => Ok(None),
     }
 }
 

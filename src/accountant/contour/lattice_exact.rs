@@ -35,7 +35,8 @@ pub(super) struct LatticeSum {
     abs: f64,
     /// Upper bound on the true mass dropped by truncation.
     dropped: f64,
-    /// Certified upper end of the full support's largest loss n·h·J/2 (δ is 0 beyond it).
+    /// Certified upper end of the atoms' largest loss n·h·J/2 (δ is 0 beyond it when the law
+    /// has no tail).
     full_max: f64,
 }
 
@@ -156,12 +157,15 @@ impl LatticeSum {
                  the pld accountant gives a certified bracket for long compositions"
             )));
         }
+        // Midpoints are within u relative where normal and 2^−1074 absolute where subnormal or
+        // zero; a law with a tail (the discrete Gaussian) has mass ≤ tail beyond each end, carried
+        // as dropped mass (docs/math.md §16.6).
         let base = Pmf {
             first: 0,
             m: q,
             rel: 2.0 * U,
-            abs: 0.0,
-            dropped: 0.0,
+            abs: (top as f64 + 1.0) * TINY,
+            dropped: 2.0 * law.tail * (1.0 + 4.0 * U),
         };
         let mut work = 0.0;
         let mut acc: Option<Pmf> = None;
@@ -243,6 +247,9 @@ impl LatticeSum {
         let top = self.full_max;
         let upper = if self.delta(0.0).upper <= delta {
             0.0
+        } else if self.delta(top).upper > delta {
+            // Only with a tail (its mass is carried at every ε): no certified upper end.
+            f64::INFINITY
         } else {
             bisect(0.0, top, |e| self.delta(e).upper <= delta).1
         };
