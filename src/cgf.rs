@@ -136,7 +136,7 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
         }
         Mechanism::SubsampledLaplace(s) => Err(subsampled_laplace_refusal(s)),
         Mechanism::DiscreteGaussian(g) => {
-            // A window around the tilted centre (docs/math.md §16.6); symmetric pair.
+            // A window around the tilted centre (docs/math.md §16.7); symmetric pair.
             let [k, mean, var, mu3, mu4] = g.tilted_f64(lambda);
             Ok(CgfValue {
                 lambda,
@@ -353,7 +353,7 @@ pub fn cgf_certified(
         }
         Mechanism::SubsampledLaplace(s) => Err(subsampled_laplace_refusal(s)),
         Mechanism::DiscreteGaussian(g) => {
-            // Window sum plus certified tails (docs/math.md §16.6), centred at the f64 tilted
+            // Window sum plus certified tails (docs/math.md §16.7), centred at the f64 tilted
             // mean; symmetric pair: both orderings have the same PLLR laws.
             let center = g.tilted_f64(lambda)[1];
             let row = g.tilted_moments(lambda, center, 4, precision)?;

@@ -161,7 +161,7 @@ impl DiscreteLaplace {
 }
 
 /// Half-width factor of the discrete Gaussian's kept window: M = ⌈37.5σ⌉ + 2 keeps the mass
-/// beyond each end below e^{−703}·(1 + σ/37) < 1e−300 (docs/math.md §16.6).
+/// beyond each end below e^{−703}·(1 + σ/37) < 1e−300 (docs/math.md §16.7).
 const DG_WIDTH: f64 = 37.5;
 
 /// Most atoms 2M + Δ + 1 of the discrete Gaussian's certified law (bounds σ for a given Δ).
@@ -170,7 +170,7 @@ pub const DG_MAX_ATOMS: u64 = 1_000_001;
 /// The discrete Gaussian mechanism (Canonne, Kamath & Steinke 2020): P(x) ∝ e^{−x²/(2σ²)} on the
 /// integers, integer sensitivity Δ (add/remove; both orderings have the same loss laws).
 ///
-/// Loss (docs/math.md §16.6): with y = x − Δ ~ DG(0) under the neighbour, L = −(Δ/σ²)(y + Δ/2)
+/// Loss (docs/math.md §16.7): with y = x − Δ ~ DG(0) under the neighbour, L = −(Δ/σ²)(y + Δ/2)
 /// lies on the lattice of spacing h = Δ/σ²; the certified law keeps y ∈ [−M − Δ, M] (J = 2M + Δ)
 /// and bounds the mass beyond each end by [`CertifiedLattice::tail`].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -244,7 +244,7 @@ impl DiscreteGaussian {
 
     /// An upper bound on Σ_{i ≥ 0} f(u0 + i) by f(u0)/(1 − r), with
     /// f(u) = (u + d)^k e^{−u²/(2σ²)} and r = (1 + 1/(u0 + d))^k e^{−(2u0 + 1)/(2σ²)} the bound on
-    /// f(u + 1)/f(u) for u ≥ u0 (docs/math.md §16.6). `None` if r ≥ 1 (not the case for the
+    /// f(u + 1)/f(u) for u ≥ u0 (docs/math.md §16.7). `None` if r ≥ 1 (not the case for the
     /// windows used here).
     fn tail_sum(u0: &Float, d: &Interval, k: u32, two_s2: &Interval) -> Option<Interval> {
         let wp = u0.prec();
@@ -308,7 +308,7 @@ impl DiscreteGaussian {
 
     /// M_k = E[e^{λL}(L − c)^k] for k = 0..=kmax under the neighbour (the law of the p_j),
     /// certified: a window of 2M + 2 integers around the tilted centre −λΔ plus the tail bound
-    /// of docs/math.md §16.6 on each side.
+    /// of docs/math.md §16.7 on each side.
     ///
     /// # Errors
     /// [`Error::NotCertified`] if λ or c is not finite or the tail bound fails.
@@ -455,7 +455,7 @@ impl DiscreteGaussian {
     }
 
     /// A certified upper bound on the Rényi divergence of order α > 1 (either ordering):
-    /// αΔ²/(2σ²), exact at integer α (docs/math.md §16.6), rounded up.
+    /// αΔ²/(2σ²), exact at integer α (docs/math.md §16.7), rounded up.
     pub fn rdp(&self, alpha: f64) -> f64 {
         let dd = self.sensitivity as f64;
         let v = alpha * dd * dd / (2.0 * self.sigma * self.sigma);
@@ -498,7 +498,7 @@ pub struct CertifiedLattice {
     /// P-probabilities p_0..p_J.
     pub p: Vec<Interval>,
     /// Certified upper bound on the mass (under either law) beyond each end of the atoms: 0 for
-    /// laws with finitely many atoms, positive for the discrete Gaussian (docs/math.md §16.6).
+    /// laws with finitely many atoms, positive for the discrete Gaussian (docs/math.md §16.7).
     /// [`CertifiedLattice::tilted_moments`] covers the atoms only; a law with a tail has its own.
     pub tail: f64,
 }

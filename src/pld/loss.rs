@@ -736,7 +736,7 @@ impl LossLaw {
         }
         if let LossLaw::Lattice(m) = self {
             // Mass beyond both ends of a law with a tail (the discrete Gaussian) and the f64
-            // masses' underflow (≤ 2^−1074 each), as ℓ1 error (docs/math.md §16.6).
+            // masses' underflow (≤ 2^−1074 each), as ℓ1 error (docs/math.md §16.7).
             let l = m.law();
             err1 += 2.0 * l.tail + (l.top() as f64 + 1.0) * f64::from_bits(1);
         }

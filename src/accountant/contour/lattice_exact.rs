@@ -159,7 +159,7 @@ impl LatticeSum {
         }
         // Midpoints are within u relative where normal and 2^−1074 absolute where subnormal or
         // zero; a law with a tail (the discrete Gaussian) has mass ≤ tail beyond each end, carried
-        // as dropped mass (docs/math.md §16.6).
+        // as dropped mass (docs/math.md §16.7).
         let base = Pmf {
             first: 0,
             m: q,
