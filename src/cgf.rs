@@ -120,16 +120,7 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
         // concentrates on the atom at a), and the saddle point's choice of λ depends on it.
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
             // Finite sums over the atoms (docs/math.md §16.4); symmetric pair: both orderings.
-            let law = lattice_of(mech)?.law();
-            let [k, mean, var, mu3, mu4] = law.tilted(lambda);
-            Ok(CgfValue {
-                lambda,
-                k,
-                mean,
-                var,
-                mu3,
-                mu4,
-            })
+            Ok(cgf_value(lambda, lattice_of(mech)?.law().tilted(lambda)))
         }
         Mechanism::SubsampledLaplace(s) if s.sampling_rate() == 1.0 => {
             cgf_f64(&Mechanism::Laplace(s.laplace()), dir, lambda)
@@ -137,15 +128,7 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
         Mechanism::SubsampledLaplace(s) => Err(subsampled_laplace_refusal(s)),
         Mechanism::DiscreteGaussian(g) => {
             // A window around the tilted centre (docs/math.md §16.7); symmetric pair.
-            let [k, mean, var, mu3, mu4] = g.tilted_f64(lambda);
-            Ok(CgfValue {
-                lambda,
-                k,
-                mean,
-                var,
-                mu3,
-                mu4,
-            })
+            Ok(cgf_value(lambda, g.tilted_f64(lambda)))
         }
         Mechanism::Laplace(_) => {
             let c = cgf_certified(mech, dir, lambda, Precision(96))?;
@@ -361,6 +344,19 @@ pub fn cgf_certified(
             c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
             Ok(c)
         }
+    }
+}
+
+/// A [`CgfValue`] from [K, mean, variance, μ3, μ4].
+fn cgf_value(lambda: f64, t: [f64; 5]) -> CgfValue {
+    let [k, mean, var, mu3, mu4] = t;
+    CgfValue {
+        lambda,
+        k,
+        mean,
+        var,
+        mu3,
+        mu4,
     }
 }
 

@@ -7,7 +7,6 @@ use ewtune::event::DpEvent;
 use ewtune::mechanism::{Adjacency, DiscreteGaussian};
 use proptest::prelude::*;
 use rug::Float;
-use std::process::Command;
 
 mod common;
 
@@ -259,15 +258,26 @@ proptest! {
 }
 
 fn ewtune(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_ewtune"))
-        .args(args)
-        .output()
-        .expect("run ewtune");
+    let o = common::ewtune().args(args).output().expect("run ewtune");
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
+}
+
+/// The contour's ε(1e−5) as JSON, for the flags `head` (mechanism or events).
+fn contour_json(head: &[&str]) -> serde_json::Value {
+    let mut a: Vec<&str> = head.to_vec();
+    a.extend_from_slice(&[
+        "--delta",
+        "1e-5",
+        "--accountant",
+        "contour",
+        "--format",
+        "json",
+    ]);
+    common::json_ok(&a)
 }
 
 #[test]
@@ -284,20 +294,17 @@ fn cli_answers_refuses_by_flag_and_calibrates() {
         a.extend_from_slice(extra);
         ewtune(&a)
     };
-    let (rc, out, err) = run(&[
+    let v = contour_json(&[
+        "epsilon",
+        "--mechanism",
+        "discrete-gaussian",
+        "--steps",
+        "10",
         "--sigma",
         "2",
         "--sensitivity",
         "1",
-        "--delta",
-        "1e-5",
-        "--accountant",
-        "contour",
-        "--format",
-        "json",
     ]);
-    assert_eq!(rc, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert!(v["epsilon"].as_f64().expect("eps") > 0.0);
     for (extra, flag) in [
         (
@@ -322,27 +329,14 @@ fn cli_answers_refuses_by_flag_and_calibrates() {
     assert_ne!(rc, 0, "{err}");
     assert!(err.contains("discrete-gaussian"), "{err}");
     // Events file with snake_case keys.
-    let dir = std::env::temp_dir().join(format!("ewtune-dg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp");
-    let path = dir.join("events.json");
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("events.json");
     std::fs::write(
         &path,
         r#"{"events": [{"mechanism": "discrete-gaussian", "sigma": 2.0, "sensitivity": 1, "count": 10}]}"#,
     )
     .expect("write");
-    let (rc, out2, err) = ewtune(&[
-        "epsilon",
-        "--events",
-        path.to_str().expect("path"),
-        "--delta",
-        "1e-5",
-        "--accountant",
-        "contour",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(rc, 0, "{err}");
-    let w: serde_json::Value = serde_json::from_str(&out2).expect("json");
+    let w = contour_json(&["epsilon", "--events", path.to_str().expect("path")]);
     assert_eq!(w["epsilon"], v["epsilon"]);
     // calibrate --solve sigma: the answer meets the target, the other end does not.
     let (rc, out, err) = ewtune(&[
