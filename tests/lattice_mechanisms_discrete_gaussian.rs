@@ -3,6 +3,7 @@
 //! (tests/reference/discrete_gaussian.csv), properties, and the CLI.
 
 use ewtune::accountant::{build, Accountant, AccountantConfig, AccountantKind};
+use ewtune::error::Error;
 use ewtune::event::DpEvent;
 use ewtune::mechanism::{Adjacency, DiscreteGaussian};
 use proptest::prelude::*;
@@ -189,34 +190,69 @@ fn certified_cgf_contains_the_closed_form_at_integer_orders() {
 }
 
 /// dp_accounting 0.6.0 PLD (pessimistic and optimistic, privacy buckets at grid 1e-5, 1e-4 at
-/// 1000 steps): our certified contour and PLD brackets overlap its [optimistic, pessimistic]
-/// interval on every row (slack TOL_PLD relative: its f64 bisection on an FFT-composed pmf).
+/// 1000 steps) and an exact ε (`eps_exact`, f64 FFT convolution powers of the loss lattice in
+/// numpy, tests/reference/scripts/discrete_gaussian_oracle.py): our certified contour and PLD
+/// brackets contain the exact ε (tolerance TOL_EXACT) and overlap dp_accounting's
+/// [optimistic, pessimistic] interval (slack TOL_PLD: its f64 bisection on an FFT-composed pmf)
+/// on every row where that interval contains the exact ε. At 1000 steps (grid 1e-4)
+/// dp_accounting's optimistic ε lies above the exact one on some rows (as for randomized
+/// response, tests/reference/README.md); those rows are logged and decided by the exact ε.
 #[test]
-fn certified_brackets_overlap_dp_accounting() {
+fn certified_brackets_contain_the_exact_epsilon_and_overlap_dp_accounting() {
     const TOL_PLD: f64 = 1e-9;
+    const TOL_EXACT: f64 = 1e-7;
     let rows = common::read_csv("discrete_gaussian.csv");
-    assert!(rows.len() >= 1, "{} rows", rows.len());
+    assert!(rows.len() >= 40, "{} rows", rows.len());
+    let mut off = 0;
     for r in &rows {
         let num = |k: &str| r[k].parse::<f64>().expect("number");
         let (sigma, d, steps) = (num("sigma"), num("sensitivity") as u64, num("steps") as u64);
         let (delta, pess, opt) = (num("delta"), num("eps_pld_pess"), num("eps_pld_opt"));
+        let exact = num("eps_exact");
+        let theirs_ok = opt * (1.0 - TOL_PLD) <= exact && exact <= pess * (1.0 + TOL_PLD);
+        if !theirs_ok {
+            off += 1;
+            eprintln!(
+                "sigma={sigma} d={d} x {steps} at {delta}: dp_accounting [{opt}, {pess}] misses \
+                 the exact {exact}"
+            );
+        }
+        let mut answered = 0;
         for kind in [AccountantKind::Contour, AccountantKind::Pld] {
             let rep = match accountant(kind, &dg(sigma, d, steps)).epsilon(delta) {
                 Ok(rep) => rep,
-                Err(e) if kind == AccountantKind::Pld => {
-                    eprintln!("pld refused sigma={sigma} d={d} x {steps}: {e}");
+                // A budget refusal (the contour's exact lattice composition, PLD's grid) is a
+                // refusal, not a wrong number; one of the two must answer.
+                Err(e @ Error::NotCertified(_)) | Err(e @ Error::BudgetExceeded { .. }) => {
+                    eprintln!("{kind} refused sigma={sigma} d={d} x {steps}: {e}");
                     continue;
                 }
                 Err(e) => panic!("{kind} sigma={sigma} d={d} x {steps}: {e}"),
             };
+            answered += 1;
             let (lo, up) = (rep.lower.expect("lower"), rep.upper.expect("upper"));
             assert!(
-                lo <= pess * (1.0 + TOL_PLD) && opt * (1.0 - TOL_PLD) <= up,
-                "{kind} sigma={sigma} d={d} x {steps} at {delta}: [{lo}, {up}] vs \
-                 dp_accounting [{opt}, {pess}]"
+                lo <= exact * (1.0 + TOL_EXACT) && exact * (1.0 - TOL_EXACT) <= up,
+                "{kind} sigma={sigma} d={d} x {steps} at {delta}: [{lo}, {up}] vs exact {exact}"
             );
+            if theirs_ok {
+                assert!(
+                    lo <= pess * (1.0 + TOL_PLD) && opt * (1.0 - TOL_PLD) <= up,
+                    "{kind} sigma={sigma} d={d} x {steps} at {delta}: [{lo}, {up}] vs \
+                     dp_accounting [{opt}, {pess}]"
+                );
+            }
         }
+        assert!(
+            answered >= 1,
+            "sigma={sigma} d={d} x {steps}: no accountant answered"
+        );
     }
+    // The exception is rare: most rows must be decided by the overlap itself.
+    assert!(
+        off <= rows.len() / 4,
+        "{off} rows where dp_accounting misses the exact epsilon"
+    );
 }
 
 fn eps(sigma: f64, d: u64, n: u64) -> (f64, f64) {
@@ -339,7 +375,7 @@ fn cli_answers_refuses_by_flag_and_calibrates() {
     let w = contour_json(&["epsilon", "--events", path.to_str().expect("path")]);
     assert_eq!(w["epsilon"], v["epsilon"]);
     // calibrate --solve sigma: the answer meets the target, the other end does not.
-    let (rc, out, err) = ewtune(&[
+    let c = contour_json(&[
         "calibrate",
         "--mechanism",
         "discrete-gaussian",
@@ -351,15 +387,7 @@ fn cli_answers_refuses_by_flag_and_calibrates() {
         "20",
         "--target-epsilon",
         "4",
-        "--delta",
-        "1e-5",
-        "--accountant",
-        "contour",
-        "--format",
-        "json",
     ]);
-    assert_eq!(rc, 0, "{err}");
-    let c: serde_json::Value = serde_json::from_str(&out).expect("json");
     let s = c["sigma"].as_f64().expect("sigma");
     let other = c["other_end"].as_f64().expect("other end");
     assert!(other < s, "{other} {s}");
