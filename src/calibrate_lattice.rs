@@ -24,7 +24,7 @@ pub enum LatticeKnob {
         /// Δ.
         sensitivity: u64,
     },
-    /// Discrete Gaussian with integer `sensitivity`: the smallest σ ∈ [1e−2, 1e4].
+    /// Discrete Gaussian with integer `sensitivity`: the smallest σ ∈ [1e−2, 1e3].
     Sigma {
         /// Δ.
         sensitivity: u64,
@@ -50,8 +50,8 @@ pub const PARAMETER_MAX: f64 = 1e3;
 pub const PARAMETER_MIN: f64 = 1e-6;
 /// Smallest σ of the discrete Gaussian searched.
 pub const SIGMA_MIN: f64 = 1e-2;
-/// Largest σ searched (the law's atom cap allows about 1.3e4 at sensitivity 1).
-pub const SIGMA_MAX: f64 = 1e4;
+/// Largest σ searched (the law's atom cap allows about 1.3e3 at sensitivity 1).
+pub const SIGMA_MAX: f64 = 1e3;
 
 fn event(knob: LatticeKnob, x: f64) -> DpEvent {
     match knob {

@@ -339,8 +339,9 @@ pub fn cgf_certified(
             // Window sum plus certified tails (docs/math.md §16.7), centred at the f64 tilted
             // mean; symmetric pair: both orderings have the same PLLR laws.
             let center = g.tilted_f64(lambda)[1];
-            let row = g.tilted_moments(lambda, center, 4, precision)?;
+            let (row, shift) = g.tilted_moments(lambda, center, 4, precision)?;
             let mut c = from_moments(&row, center, lambda)?;
+            c.k = c.k.add(&shift);
             c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
             Ok(c)
         }

@@ -165,7 +165,7 @@ impl DiscreteLaplace {
 const DG_WIDTH: f64 = 37.5;
 
 /// Most atoms 2M + Δ + 1 of the discrete Gaussian's certified law (bounds σ for a given Δ).
-pub const DG_MAX_ATOMS: u64 = 1_000_001;
+pub const DG_MAX_ATOMS: u64 = 100_001;
 
 /// The discrete Gaussian mechanism (Canonne, Kamath & Steinke 2020): P(x) ∝ e^{−x²/(2σ²)} on the
 /// integers, integer sensitivity Δ (add/remove; both orderings have the same loss laws).
@@ -182,7 +182,8 @@ pub struct DiscreteGaussian {
 impl DiscreteGaussian {
     /// # Errors
     /// `sensitivity` must be an integer in [1, 10⁶]; `sigma` finite and > 0, small enough that
-    /// the law keeps at most [`DG_MAX_ATOMS`] atoms (σ ≲ (10⁶ − Δ)/75).
+    /// the law keeps at most [`DG_MAX_ATOMS`] atoms (σ ≲ (10⁵ − Δ)/75; the cap keeps every
+    /// accountant's cost, linear in the atoms, to seconds).
     pub fn new(sigma: f64, sensitivity: u64) -> Result<Self> {
         crate::error::Range::above(0.0).check("sigma", sigma)?;
         if !(1..=MAX_SENSITIVITY).contains(&sensitivity) {
@@ -225,6 +226,11 @@ impl DiscreteGaussian {
     /// M, the kept window's half-width.
     fn half_width(&self) -> u64 {
         Self::half_width_of(self.sigma) as u64
+    }
+
+    /// J + 1 = 2M + Δ + 1, the certified law's number of atoms.
+    pub fn atoms(&self) -> u64 {
+        2 * self.half_width() + self.sensitivity + 1
     }
 
     /// 2σ² (interval).
@@ -306,9 +312,11 @@ impl DiscreteGaussian {
         }
     }
 
-    /// M_k = E[e^{λL}(L − c)^k] for k = 0..=kmax under the neighbour (the law of the p_j),
-    /// certified: a window of 2M + 2 integers around the tilted centre −λΔ plus the tail bound
-    /// of docs/math.md §16.7 on each side.
+    /// M_k·e^{−C} for M_k = E[e^{λL}(L − c)^k], k = 0..=kmax, under the neighbour (the law of
+    /// the p_j), and C = (λ² − λ)Δ²/(2σ²), certified: a window of 2M + 2 integers around the
+    /// tilted centre μ = −λΔ plus the tail bound of docs/math.md §16.7 on each side. The factor
+    /// e^{C} is returned as C (it leaves MPFR's exponent range for large λΔ/σ); K = ln M_0 is
+    /// ln(M_0 e^{−C}) + C, and ratios of moments do not need it.
     ///
     /// # Errors
     /// [`Error::NotCertified`] if λ or c is not finite or the tail bound fails.
@@ -318,7 +326,7 @@ impl DiscreteGaussian {
         center: f64,
         kmax: usize,
         precision: Precision,
-    ) -> Result<Vec<Interval>> {
+    ) -> Result<(Vec<Interval>, Interval)> {
         if !lambda.is_finite() || !center.is_finite() {
             return Err(Error::NotCertified(format!(
                 "discrete-gaussian: tilted moments at lambda = {lambda}, centre {center}"
@@ -335,8 +343,9 @@ impl DiscreteGaussian {
         let lam = Interval::from_f64(prec, lambda);
         let c = Interval::from_f64(prec, center);
         let half_d = Interval::point(Float::with_val(wp, self.sensitivity) / 2u32);
-        // ℓ(y) = −h(y + Δ/2); weight e^{−y²/(2σ²) + λℓ(y)}/Z.
+        // ℓ(y) = −h(y + Δ/2); weight e^{−y²/(2σ²) + λℓ(y)}/Z = e^{C}e^{−(y − μ)²/(2σ²)}/Z.
         let loss = |y: &Float| h.mul(&Interval::point(y.clone()).add(&half_d)).neg();
+        let mu_i = lam.mul(&dd).neg();
         let mu = -lambda * self.sensitivity as f64;
         if !mu.is_finite() || mu.abs() > 1e15 {
             return Err(Error::NotCertified(format!(
@@ -349,7 +358,8 @@ impl DiscreteGaussian {
         for y in a..=b {
             let yf = Float::with_val(wp, y);
             let l = loss(&yf);
-            let w = Self::gauss(&yf, &two_s2).mul(&lam.mul(&l).exp());
+            let t = Interval::point(yf).sub(&mu_i);
+            let w = t.mul(&t).div(&two_s2)?.neg().exp();
             let dl = l.sub(&c);
             let mut t = w;
             for r in row.iter_mut() {
@@ -360,14 +370,7 @@ impl DiscreteGaussian {
         // Tails: y − μ ≥ M + 1 beyond b and μ − y ≥ M + 1 below a. Completed square:
         // −y²/(2σ²) + λℓ(y) = −(y − μ)²/(2σ²) + C, C = (λ² − λ)Δ²/(2σ²); |ℓ(y) − c| ≤ h(|y − μ| + d)
         // with d = |μ − y_c|, ℓ(y_c) = c.
-        let mu_i = lam.mul(&dd).neg();
-        let cexp = lam
-            .mul(&lam)
-            .sub(&lam)
-            .mul(&dd)
-            .mul(&dd)
-            .div(&two_s2)?
-            .exp();
+        let cexp = lam.mul(&lam).sub(&lam).mul(&dd).mul(&dd).div(&two_s2)?;
         let yc = c.mul(&s2).div(&dd)?.add(&half_d).neg();
         let dv = mu_i.sub(&yc);
         let dmax = if dv.lo.clone().abs() > dv.hi.clone().abs() {
@@ -384,7 +387,7 @@ impl DiscreteGaussian {
                      {lambda} does not converge"
                 ))
             })?;
-            let t = t.add(&t).mul(&cexp).mul(&h.powi(k as u32));
+            let t = t.add(&t).mul(&h.powi(k as u32));
             let widened = if k % 2 == 0 {
                 Interval::new(Float::new(wp), t.hi)
             } else {
@@ -395,16 +398,17 @@ impl DiscreteGaussian {
         for r in row.iter_mut() {
             *r = r.div(&z)?;
         }
-        Ok(row)
+        Ok((row, cexp))
     }
 
     /// Certified cumulants κ1..κ6 of the remove ordering (same convention as
-    /// [`CertifiedLattice::cumulants`]), from [`DiscreteGaussian::tilted_moments`] at λ = 0.
+    /// [`CertifiedLattice::cumulants`]), from [`DiscreteGaussian::tilted_moments`] at λ = 0
+    /// (where C = 0).
     ///
     /// # Errors
     /// As [`DiscreteGaussian::tilted_moments`].
     pub fn cumulants(&self, precision: Precision) -> Result<CertifiedCumulants> {
-        let moments = self.tilted_moments(0.0, 0.0, MAX_ORDER, precision)?;
+        let (moments, _) = self.tilted_moments(0.0, 0.0, MAX_ORDER, precision)?;
         let p = cumulants_from_moments(&moments, 0.0, MAX_ORDER)?;
         Ok(CertifiedLattice::with_q(p, precision))
     }

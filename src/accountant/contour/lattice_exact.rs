@@ -8,6 +8,7 @@ use super::Enclosure;
 use crate::error::{Error, Result};
 use crate::event::Composition;
 use crate::mechanism::lattice::CertifiedLattice;
+use crate::mechanism::LatticeMechanism;
 use crate::precision::Precision;
 
 const U: f64 = f64::EPSILON / 2.0;
@@ -111,6 +112,23 @@ pub(super) fn lattice_part(composition: &Composition) -> Option<Result<(Certifie
     Some(match composition.parts.as_slice() {
         [(m, n)] => {
             let lat = m.lattice().expect("invariant: checked above");
+            if let LatticeMechanism::DiscreteGaussian(g) = lat {
+                // The discrete Gaussian's law has up to 10⁵ atoms: check the work before
+                // building it, with Var(index) ≤ σ² (docs/math.md §16.7)
+                // in place of the law's variance used by [`LatticeSum::new`].
+                let (nf, top) = (*n as f64, (g.atoms() - 1) as f64);
+                let width = (80.0 * g.sigma() * nf.sqrt() + 2.0 * top + 1.0).min(nf * top + 1.0);
+                let predicted = 3.0 * width * width + nf.log2().max(1.0) * (top + 1.0).powi(2);
+                if predicted > WORK_BUDGET {
+                    return Some(Err(Error::NotCertified(format!(
+                        "contour: exact lattice composition of {n} steps of {} would take \
+                         about {predicted:.2e} multiply-adds (lattice width {width:.0}), above \
+                         the budget {WORK_BUDGET:.0e}; the pld accountant gives a certified \
+                         bracket",
+                        m.describe()
+                    ))));
+                }
+            }
             Ok((lat.certified(Precision(128)), *n))
         }
         _ => Err(Error::NotCertified(format!(
