@@ -1,8 +1,9 @@
 //! Calibration of the lattice mechanisms' noise knob (docs/math.md §16): the smallest noise
-//! parameter p of randomized response, or the largest parameter a of the discrete Laplace
-//! mechanism, whose ε(δ) after `steps` compositions meets a target.
+//! parameter p of randomized response, the largest parameter a of the discrete Laplace
+//! mechanism, or the smallest σ of the discrete Gaussian, whose ε(δ) after `steps` compositions
+//! meets a target.
 //!
-//! ε is non-increasing in p (more noise) and non-decreasing in a (less noise), so a bisection
+//! ε is non-increasing in p and σ (more noise) and non-decreasing in a (less noise), so a bisection
 //! on the accountant's certified upper end of ε (its value where it certifies none) finds the
 //! answer; the returned knob is always on the side where that upper end meets the target.
 
@@ -20,6 +21,11 @@ pub enum LatticeKnob {
     },
     /// Discrete Laplace with integer `sensitivity`: the largest parameter a ∈ [1e−6, 1e3].
     Parameter {
+        /// Δ.
+        sensitivity: u64,
+    },
+    /// Discrete Gaussian with integer `sensitivity`: the smallest σ ∈ [1e−2, 1e3].
+    Sigma {
         /// Δ.
         sensitivity: u64,
     },
@@ -42,6 +48,10 @@ pub struct LatticeCalibration {
 pub const PARAMETER_MAX: f64 = 1e3;
 /// Smallest a searched.
 pub const PARAMETER_MIN: f64 = 1e-6;
+/// Smallest σ of the discrete Gaussian searched.
+pub const SIGMA_MIN: f64 = 1e-2;
+/// Largest σ searched (the law's atom cap allows about 1.3e3 at sensitivity 1).
+pub const SIGMA_MAX: f64 = 1e3;
 
 fn event(knob: LatticeKnob, x: f64) -> DpEvent {
     match knob {
@@ -51,6 +61,10 @@ fn event(knob: LatticeKnob, x: f64) -> DpEvent {
         },
         LatticeKnob::Parameter { sensitivity } => DpEvent::DiscreteLaplace {
             parameter: x,
+            sensitivity,
+        },
+        LatticeKnob::Sigma { sensitivity } => DpEvent::DiscreteGaussian {
+            sigma: x,
             sensitivity,
         },
     }
@@ -126,6 +140,51 @@ pub fn calibrate_lattice(
             }
             (PARAMETER_MIN, PARAMETER_MAX, r)
         }
+        LatticeKnob::Sigma { .. } => {
+            // Walk from σ = 1 by factors of 2 (a large σ is costly for the exact lattice
+            // composition, so the search does not start at SIGMA_MAX).
+            let (ok1, r1) = eval(1.0)?;
+            let (mut good, mut bad, mut report) = if ok1 {
+                (1.0, f64::NAN, r1)
+            } else {
+                (f64::NAN, 1.0, r1)
+            };
+            if ok1 {
+                while bad.is_nan() {
+                    let next = good * 0.5;
+                    if next < SIGMA_MIN {
+                        return Ok(LatticeCalibration {
+                            value: good,
+                            other_end: None,
+                            report,
+                            evaluations,
+                        });
+                    }
+                    let (ok, r) = eval(next)?;
+                    if ok {
+                        (good, report) = (next, r);
+                    } else {
+                        bad = next;
+                    }
+                }
+            } else {
+                while good.is_nan() {
+                    let next = bad * 2.0;
+                    if next > SIGMA_MAX {
+                        return Err(Error::NoSolution(format!(
+                            "even the discrete Gaussian with sigma = {SIGMA_MAX:e} gives                              epsilon above {target_epsilon} at delta = {delta:e} after {steps}                              steps"
+                        )));
+                    }
+                    let (ok, r) = eval(next)?;
+                    if ok {
+                        (good, report) = (next, r);
+                    } else {
+                        bad = next;
+                    }
+                }
+            }
+            (good, bad, report)
+        }
     };
     for _ in 0..200 {
         if (good - bad).abs() <= rel_tol * good.abs().max(bad.abs()) {
@@ -133,7 +192,7 @@ pub fn calibrate_lattice(
         }
         let mid = match knob {
             LatticeKnob::NoiseParameter { .. } => 0.5 * (good + bad),
-            LatticeKnob::Parameter { .. } => (good * bad).sqrt(),
+            LatticeKnob::Parameter { .. } | LatticeKnob::Sigma { .. } => (good * bad).sqrt(),
         };
         if mid == good || mid == bad {
             break;
@@ -172,6 +231,7 @@ mod tests {
                 LatticeKnob::Parameter { sensitivity: 2 },
                 Adjacency::AddRemove,
             ),
+            (LatticeKnob::Sigma { sensitivity: 1 }, Adjacency::AddRemove),
         ] {
             let c = calibrate_lattice(&cfg(adj), knob, 50, 3.0, 1e-5, 1e-6).expect("solves");
             assert!(c.report.upper.expect("certified") <= 3.0);

@@ -120,21 +120,16 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
         // concentrates on the atom at a), and the saddle point's choice of λ depends on it.
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
             // Finite sums over the atoms (docs/math.md §16.4); symmetric pair: both orderings.
-            let law = lattice_of(mech)?.law();
-            let [k, mean, var, mu3, mu4] = law.tilted(lambda);
-            Ok(CgfValue {
-                lambda,
-                k,
-                mean,
-                var,
-                mu3,
-                mu4,
-            })
+            Ok(cgf_value(lambda, lattice_of(mech)?.law().tilted(lambda)))
         }
         Mechanism::SubsampledLaplace(s) if s.sampling_rate() == 1.0 => {
             cgf_f64(&Mechanism::Laplace(s.laplace()), dir, lambda)
         }
         Mechanism::SubsampledLaplace(s) => Err(subsampled_laplace_refusal(s)),
+        Mechanism::DiscreteGaussian(g) => {
+            // A window around the tilted centre (docs/math.md §16.7); symmetric pair.
+            Ok(cgf_value(lambda, g.tilted_f64(lambda)))
+        }
         Mechanism::Laplace(_) => {
             let c = cgf_certified(mech, dir, lambda, Precision(96))?;
             Ok(CgfValue {
@@ -340,6 +335,29 @@ pub fn cgf_certified(
             cgf_certified(&Mechanism::Laplace(s.laplace()), dir, lambda, precision)
         }
         Mechanism::SubsampledLaplace(s) => Err(subsampled_laplace_refusal(s)),
+        Mechanism::DiscreteGaussian(g) => {
+            // Window sum plus certified tails (docs/math.md §16.7), centred at the f64 tilted
+            // mean; symmetric pair: both orderings have the same PLLR laws.
+            let center = g.tilted_f64(lambda)[1];
+            let (row, shift) = g.tilted_moments(lambda, center, 4, precision)?;
+            let mut c = from_moments(&row, center, lambda)?;
+            c.k = c.k.add(&shift);
+            c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
+            Ok(c)
+        }
+    }
+}
+
+/// A [`CgfValue`] from [K, mean, variance, μ3, μ4].
+fn cgf_value(lambda: f64, t: [f64; 5]) -> CgfValue {
+    let [k, mean, var, mu3, mu4] = t;
+    CgfValue {
+        lambda,
+        k,
+        mean,
+        var,
+        mu3,
+        mu4,
     }
 }
 
@@ -404,6 +422,8 @@ pub fn loss_support(mech: &Mechanism, dir: Direction) -> (Option<f64>, Option<f6
                 Direction::Add => (Some(-hi), Some(-lo)),
             }
         }
+        // The discrete Gaussian's loss is unbounded both ways.
+        Mechanism::DiscreteGaussian(_) => (None, None),
     }
 }
 
@@ -539,6 +559,7 @@ pub fn certified_abs_central(
         Mechanism::Laplace(_) => Ok(None),
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => Ok(None),
         Mechanism::SubsampledLaplace(_) => Ok(None),
+        Mechanism::DiscreteGaussian(_) => Ok(None),
     }
 }
 

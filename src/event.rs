@@ -2,6 +2,7 @@
 //! list of (mechanism, count) pairs.
 
 use crate::error::{Error, Result};
+use crate::mechanism::DiscreteGaussian;
 use crate::mechanism::SubsampledLaplace;
 use crate::mechanism::{Adjacency, DiscreteLaplace, RandomizedResponse};
 use crate::mechanism::{Gaussian, Laplace, Mechanism, SubsampledGaussian};
@@ -58,6 +59,14 @@ pub enum DpEvent {
         /// Δ ≥ 1.
         sensitivity: u64,
     },
+    /// The discrete Gaussian mechanism P(x) ∝ e^{−x²/(2σ²)} with integer sensitivity
+    /// (add/remove).
+    DiscreteGaussian {
+        /// σ > 0.
+        sigma: f64,
+        /// Δ ≥ 1.
+        sensitivity: u64,
+    },
 }
 
 impl DpEvent {
@@ -84,6 +93,9 @@ impl DpEvent {
                 parameter,
                 sensitivity,
             } => format!("DiscreteLaplace(a={parameter}, sensitivity={sensitivity})"),
+            DpEvent::DiscreteGaussian { sigma, sensitivity } => {
+                format!("DiscreteGaussian(sigma={sigma}, sensitivity={sensitivity})")
+            }
         }
     }
 
@@ -119,6 +131,10 @@ impl From<Mechanism> for DpEvent {
             Mechanism::SubsampledLaplace(s) => DpEvent::PoissonSampled {
                 sampling_rate: s.sampling_rate(),
                 event: Box::new(DpEvent::Laplace { scale: s.scale() }),
+            },
+            Mechanism::DiscreteGaussian(g) => DpEvent::DiscreteGaussian {
+                sigma: g.sigma(),
+                sensitivity: g.sensitivity(),
             },
         }
     }
@@ -244,6 +260,10 @@ impl Composition {
                 sensitivity,
             } => self.push(
                 Mechanism::DiscreteLaplace(DiscreteLaplace::new(*parameter, *sensitivity)?),
+                count,
+            ),
+            DpEvent::DiscreteGaussian { sigma, sensitivity } => self.push(
+                Mechanism::DiscreteGaussian(DiscreteGaussian::new(*sigma, *sensitivity)?),
                 count,
             ),
         }

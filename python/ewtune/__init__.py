@@ -51,6 +51,7 @@ __all__ = [
     "Laplace", "NoOp", "NoSolutionError", "NonPrivate", "Ordering", "PoissonSampled",
     "RandomizedResponse", "Report", "SelfComposed", "UnsupportedEventError", "calibrate",
     "compare", "delta", "dpsgd", "epsilon",
+    "DiscreteGaussian",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -145,6 +146,20 @@ class DiscreteLaplace:
 
 
 @dataclass(frozen=True)
+class DiscreteGaussian:
+    """The discrete Gaussian mechanism P(x) ∝ e^{−x²/(2σ²)} on the integers with integer
+    ``sensitivity`` (add/remove adjacency; docs/math.md §16.7). dp_accounting 0.6.0 has no
+    DpEvent for it."""
+
+    sigma: float
+    sensitivity: int = 1
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": "discrete_gaussian", "sigma": self.sigma,
+                "sensitivity": _count(self.sensitivity)}
+
+
+@dataclass(frozen=True)
 class NoOp:
     """Does nothing (no privacy cost)."""
 
@@ -161,7 +176,7 @@ class NonPrivate:
 
 
 Event = Union[Gaussian, Laplace, PoissonSampled, SelfComposed, Composed, NoOp, NonPrivate,
-              RandomizedResponse, DiscreteLaplace, Mapping[str, Any], Any]
+              RandomizedResponse, DiscreteLaplace, DiscreteGaussian, Mapping[str, Any], Any]
 
 
 def dpsgd(sigma: float, sampling_rate: float, steps: int) -> SelfComposed:

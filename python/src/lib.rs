@@ -139,13 +139,17 @@ fn event_from(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<DpEvent> {
             parameter: f64_field(py, d, "parameter")?,
             sensitivity: u64_field(py, d, "sensitivity")?,
         },
+        "discrete_gaussian" => DpEvent::DiscreteGaussian {
+            sigma: f64_field(py, d, "sigma")?,
+            sensitivity: u64_field(py, d, "sensitivity")?,
+        },
         other => {
             return Err(py_err(
                 py,
                 invalid(
                     "event",
                     other,
-                    "type must be one of gaussian, laplace, poisson_sampled, self_composed, composed, no_op, non_private, randomized_response, discrete_laplace",
+                    "type must be one of gaussian, laplace, poisson_sampled, self_composed, composed, no_op, non_private, randomized_response, discrete_laplace, discrete_gaussian",
                 ),
             ))
         }

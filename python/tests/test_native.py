@@ -249,3 +249,13 @@ def test_lattice_mechanisms_match_the_cli(ewtune_bin):
     j = cli(ewtune_bin, "epsilon", "--mechanism", "discrete-laplace", "--parameter", 0.5,
                  "--sensitivity", 2, "--steps", 50, "--delta", 1e-6, "--accountant", "contour")
     assert (r.lower, r.upper) == (j["lower"], j["upper"])
+
+
+def test_discrete_gaussian_equals_cli(ewtune_bin):
+    dg = ewtune.SelfComposed(ewtune.DiscreteGaussian(2.0, 1), 50)
+    r = ewtune.epsilon(1e-6, dg)
+    j = cli(ewtune_bin, "epsilon", "--mechanism", "discrete-gaussian", "--sigma", 2.0,
+            "--sensitivity", 1, "--steps", 50, "--delta", 1e-6, "--accountant", "contour")
+    assert (r.lower, r.upper) == (j["lower"], j["upper"])
+    with pytest.raises(ewtune.InvalidParameterError, match="sensitivity"):
+        ewtune.epsilon(1e-6, {"type": "discrete_gaussian", "sigma": 2.0, "sensitivity": 0})

@@ -70,6 +70,7 @@ fn mu_squared(m: &Mechanism, count: u64) -> f64 {
         Mechanism::Laplace(_) => f64::NAN,
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => f64::NAN,
         Mechanism::SubsampledLaplace(_) => f64::NAN,
+        Mechanism::DiscreteGaussian(_) => f64::NAN,
     }
 }
 
@@ -108,6 +109,13 @@ impl OrderingAccountant for GdpAccountant {
                     accountant: "gdp",
                     event: m.describe(),
                     reason: "the GDP/CLT accountant covers Gaussian and Poisson-subsampled Gaussian mechanisms only".into(),
+                });
+            }
+            if let Mechanism::DiscreteGaussian(_) = m {
+                return Err(Error::UnsupportedEvent {
+                    accountant: "gdp",
+                    event: m.describe(),
+                    reason: "the GDP accountant covers Gaussian and Poisson-subsampled Gaussian mechanisms only: the discrete Gaussian is not mu-GDP with the continuous Gaussian's mu in general (its trade-off curve differs), and no certified mu is derived here; use contour, pld, rdp or saddlepoint".into(),
                 });
             }
         }

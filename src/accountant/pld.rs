@@ -264,6 +264,10 @@ impl PldAccountant {
                     law: LossLaw::subsampled_laplace(s, dir),
                     count: *n,
                 }),
+                Mechanism::DiscreteGaussian(g) => parts.push(Part {
+                    law: LossLaw::Lattice(crate::mechanism::LatticeMechanism::DiscreteGaussian(*g)),
+                    count: *n,
+                }),
             }
         }
         if gauss_mu2 > 0.0 {

@@ -348,6 +348,8 @@ pub fn rdp(m: &Mechanism, alpha: f64) -> std::result::Result<f64, String> {
             Ok(((k + margin) / (alpha - 1.0)).max(0.0))
         }
         Mechanism::SubsampledLaplace(s) => Ok(s.rdp(alpha)),
+        // αΔ²/(2σ²), exact at integer α (docs/math.md §16.7).
+        Mechanism::DiscreteGaussian(g) => Ok(g.rdp(alpha)),
     }
 }
 

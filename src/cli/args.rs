@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::event::DpEvent;
 use crate::mechanism::SubsampledLaplace;
 use crate::mechanism::{Adjacency, Gaussian, Laplace, Mechanism, SubsampledGaussian};
-use crate::mechanism::{DiscreteLaplace, RandomizedResponse};
+use crate::mechanism::{DiscreteGaussian, DiscreteLaplace, RandomizedResponse};
 use crate::precision::Precision;
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
@@ -26,6 +26,8 @@ pub enum MechanismName {
     DiscreteLaplace,
     /// Poisson-subsampled Laplace (`--scale`, `--sampling-rate`).
     SubsampledLaplace,
+    /// Discrete Gaussian (`--sigma`, integer `--sensitivity`; add/remove).
+    DiscreteGaussian,
 }
 
 /// How records are sampled before the mechanism runs (`--sampling`).
@@ -91,7 +93,7 @@ pub struct LatticeFlags {
     /// Discrete Laplace: parameter a > 0 (P(x) ∝ e^{−a|x|}).
     #[arg(long, allow_hyphen_values = true)]
     pub parameter: Option<f64>,
-    /// Discrete Laplace: integer sensitivity Δ ≥ 1 (default 1).
+    /// Discrete Laplace and discrete Gaussian: integer sensitivity Δ ≥ 1 (default 1).
     #[arg(long, allow_hyphen_values = true)]
     pub sensitivity: Option<f64>,
 }
@@ -136,6 +138,9 @@ pub fn mechanism_with(
     scale: Option<f64>,
     lattice: &LatticeFlags,
 ) -> Result<Mechanism> {
+    if name == MechanismName::DiscreteGaussian {
+        return discrete_gaussian_with(sigma, sampling_rate, scale, lattice);
+    }
     let lattice_name = matches!(
         name,
         MechanismName::RandomizedResponse | MechanismName::DiscreteLaplace
@@ -191,6 +196,31 @@ pub fn mechanism_with(
             )?)
         }
     })
+}
+
+/// The discrete Gaussian from `--sigma` and the integer `--sensitivity` (default 1); the other
+/// flags are refused by name.
+fn discrete_gaussian_with(
+    sigma: Option<f64>,
+    sampling_rate: Option<f64>,
+    scale: Option<f64>,
+    l: &LatticeFlags,
+) -> Result<Mechanism> {
+    let name = MechanismName::DiscreteGaussian;
+    refuse(sampling_rate, "sampling_rate", name)?;
+    refuse(scale, "scale", name)?;
+    refuse(l.noise_parameter, "noise_parameter", name)?;
+    refuse(l.buckets, "buckets", name)?;
+    refuse(l.parameter, "parameter", name)?;
+    let d = integer_flag(
+        l.sensitivity.unwrap_or(1.0),
+        "sensitivity",
+        crate::mechanism::lattice::MAX_SENSITIVITY,
+    )?;
+    Ok(Mechanism::DiscreteGaussian(DiscreteGaussian::new(
+        need(sigma, "sigma", name)?,
+        d,
+    )?))
 }
 
 impl MechanismFlags {
@@ -353,6 +383,7 @@ impl MechanismName {
             MechanismName::SubsampledLaplace => "subsampled-laplace",
             MechanismName::RandomizedResponse => "randomized-response",
             MechanismName::DiscreteLaplace => "discrete-laplace",
+            MechanismName::DiscreteGaussian => "discrete-gaussian",
         }
     }
 }
@@ -429,6 +460,9 @@ pub fn mechanism_from(
                 need(sampling_rate, "sampling_rate", name)?,
             )?)
         }
+        MechanismName::DiscreteGaussian => {
+            discrete_gaussian_with(sigma, sampling_rate, scale, &LatticeFlags::default())?
+        }
     })
 }
 
@@ -480,7 +514,7 @@ pub fn read_events(path: &Path) -> Result<DpEvent> {
         let name = MechanismName::from_str(&e.mechanism, false).map_err(|_| {
             parse_err(format!(
                 "events[{i}]: unknown mechanism {:?} (gaussian, laplace, subsampled-gaussian, \
-                 randomized-response, discrete-laplace, subsampled-laplace)",
+                 randomized-response, discrete-laplace, subsampled-laplace, discrete-gaussian)",
                 e.mechanism
             ))
         })?;

@@ -126,6 +126,9 @@ impl CalibrateArgs {
                 "calibrate solves DP-SGD: subsampled-gaussian, or gaussian (q = 1); \
                  subsampled-laplace is not calibrated yet",
             )),
+            Mechanism::DiscreteGaussian(_) => Err(crate::Error::Internal(
+                "calibrate: the discrete Gaussian is calibrated by the lattice path".into(),
+            )),
             _ => Ok((f.sigma, f.sampling_rate)),
         }
     }
@@ -221,7 +224,9 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
     if let Some(mechanism) = a.mechanism.mechanism.filter(|m| {
         matches!(
             m,
-            MechanismName::RandomizedResponse | MechanismName::DiscreteLaplace
+            MechanismName::RandomizedResponse
+                | MechanismName::DiscreteLaplace
+                | MechanismName::DiscreteGaussian
         )
     }) {
         return run_lattice(&a, mechanism);
@@ -248,9 +253,11 @@ fn run_lattice(a: &CalibrateArgs, name: MechanismName) -> anyhow::Result<()> {
     let mut flags = l.clone();
     let rr = name == MechanismName::RandomizedResponse;
     flags.noise_parameter = flags.noise_parameter.or(rr.then_some(0.5));
-    flags.parameter = flags.parameter.or((!rr).then_some(1.0));
+    let dg = name == MechanismName::DiscreteGaussian;
+    flags.parameter = flags.parameter.or((!rr && !dg).then_some(1.0));
+    let sigma = f.sigma.or(dg.then_some(1.0));
     let (knob, want) =
-        match super::args::mechanism_with(name, f.sigma, f.sampling_rate, f.scale, &flags)? {
+        match super::args::mechanism_with(name, sigma, f.sampling_rate, f.scale, &flags)? {
             Mechanism::RandomizedResponse(r) => (
                 LatticeKnob::NoiseParameter {
                     buckets: r.buckets(),
@@ -262,6 +269,12 @@ fn run_lattice(a: &CalibrateArgs, name: MechanismName) -> anyhow::Result<()> {
                     sensitivity: d.sensitivity(),
                 },
                 SolveArg::Parameter,
+            ),
+            Mechanism::DiscreteGaussian(g) => (
+                LatticeKnob::Sigma {
+                    sensitivity: g.sensitivity(),
+                },
+                SolveArg::Sigma,
             ),
             other => {
                 return Err(crate::Error::Internal(format!(
@@ -278,10 +291,10 @@ fn run_lattice(a: &CalibrateArgs, name: MechanismName) -> anyhow::Result<()> {
             format!(
                 "--mechanism {} calibrates {}",
                 name.cli_name(),
-                if want == SolveArg::Parameter {
-                    "--solve parameter"
-                } else {
-                    "--solve noise-parameter"
+                match want {
+                    SolveArg::Parameter => "--solve parameter",
+                    SolveArg::Sigma => "--solve sigma",
+                    _ => "--solve noise-parameter",
                 }
             ),
         )
@@ -301,10 +314,10 @@ fn run_lattice(a: &CalibrateArgs, name: MechanismName) -> anyhow::Result<()> {
         a.delta,
         a.rel_tol,
     )?;
-    let key = if want == SolveArg::Parameter {
-        "parameter"
-    } else {
-        "noise_parameter"
+    let key = match want {
+        SolveArg::Parameter => "parameter",
+        SolveArg::Sigma => "sigma",
+        _ => "noise_parameter",
     };
     match a.format {
         Format::Json => println!(

@@ -88,6 +88,7 @@ impl RandomizedResponse {
         CertifiedLattice {
             h,
             p: vec![alpha, gamma, beta],
+            tail: 0.0,
         }
     }
 }
@@ -154,7 +155,315 @@ impl DiscreteLaplace {
         CertifiedLattice {
             h: a.scale_nonneg(&Float::with_val(wp, 2)),
             p,
+            tail: 0.0,
         }
+    }
+}
+
+/// Half-width factor of the discrete Gaussian's kept window: M = ⌈37.5σ⌉ + 2 keeps the mass
+/// beyond each end below e^{−703}·(1 + σ/37) < 1e−300 (docs/math.md §16.7).
+const DG_WIDTH: f64 = 37.5;
+
+/// Most atoms 2M + Δ + 1 of the discrete Gaussian's certified law (bounds σ for a given Δ).
+pub const DG_MAX_ATOMS: u64 = 100_001;
+
+/// The discrete Gaussian mechanism (Canonne, Kamath & Steinke 2020): P(x) ∝ e^{−x²/(2σ²)} on the
+/// integers, integer sensitivity Δ (add/remove; both orderings have the same loss laws).
+///
+/// Loss (docs/math.md §16.7): with y = x − Δ ~ DG(0) under the neighbour, L = −(Δ/σ²)(y + Δ/2)
+/// lies on the lattice of spacing h = Δ/σ²; the certified law keeps y ∈ [−M − Δ, M] (J = 2M + Δ)
+/// and bounds the mass beyond each end by [`CertifiedLattice::tail`].
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct DiscreteGaussian {
+    sigma: f64,
+    sensitivity: u64,
+}
+
+impl DiscreteGaussian {
+    /// # Errors
+    /// `sensitivity` must be an integer in [1, 10⁶]; `sigma` finite and > 0, small enough that
+    /// the law keeps at most [`DG_MAX_ATOMS`] atoms (σ ≲ (10⁵ − Δ)/75; the cap keeps every
+    /// accountant's cost, linear in the atoms, to seconds).
+    pub fn new(sigma: f64, sensitivity: u64) -> Result<Self> {
+        crate::error::Range::above(0.0).check("sigma", sigma)?;
+        if !(1..=MAX_SENSITIVITY).contains(&sensitivity) {
+            return Err(Error::invalid(
+                "sensitivity",
+                sensitivity,
+                format!("must be an integer in [1, {MAX_SENSITIVITY}]"),
+            ));
+        }
+        let m = Self::half_width_of(sigma);
+        if m >= DG_MAX_ATOMS as f64 || 2 * (m as u64) + sensitivity + 1 > DG_MAX_ATOMS {
+            let max = (DG_MAX_ATOMS - 1 - sensitivity) as f64 / (2.0 * DG_WIDTH) - 3.0 / DG_WIDTH;
+            return Err(Error::invalid(
+                "sigma",
+                sigma,
+                format!(
+                    "with sensitivity {sensitivity} must be at most about {max:.0} (the certified \
+                     law keeps 2M + sensitivity + 1 <= {DG_MAX_ATOMS} atoms, M = ceil(37.5 sigma) \
+                     + 2); the gaussian mechanism covers larger sigma"
+                ),
+            ));
+        }
+        Ok(DiscreteGaussian { sigma, sensitivity })
+    }
+
+    fn half_width_of(sigma: f64) -> f64 {
+        (DG_WIDTH * sigma).ceil() + 2.0
+    }
+
+    /// σ.
+    pub fn sigma(&self) -> f64 {
+        self.sigma
+    }
+
+    /// Δ.
+    pub fn sensitivity(&self) -> u64 {
+        self.sensitivity
+    }
+
+    /// M, the kept window's half-width.
+    fn half_width(&self) -> u64 {
+        Self::half_width_of(self.sigma) as u64
+    }
+
+    /// J + 1 = 2M + Δ + 1, the certified law's number of atoms.
+    pub fn atoms(&self) -> u64 {
+        2 * self.half_width() + self.sensitivity + 1
+    }
+
+    /// 2σ² (interval).
+    fn two_s2(&self, wp: u32) -> Interval {
+        let s = Interval::from_f64(Precision(wp), self.sigma);
+        s.mul(&s).scale_nonneg(&Float::with_val(wp, 2))
+    }
+
+    /// e^{−t²/(2σ²)} for an exact t.
+    fn gauss(t: &Float, two_s2: &Interval) -> Interval {
+        let t2 = Interval::point(t.clone()).mul(&Interval::point(t.clone()));
+        t2.div(two_s2)
+            .expect("invariant: 2 sigma^2 > 0 is a positive interval")
+            .neg()
+            .exp()
+    }
+
+    /// An upper bound on Σ_{i ≥ 0} f(u0 + i) by f(u0)/(1 − r), with
+    /// f(u) = (u + d)^k e^{−u²/(2σ²)} and r = (1 + 1/(u0 + d))^k e^{−(2u0 + 1)/(2σ²)} the bound on
+    /// f(u + 1)/f(u) for u ≥ u0 (docs/math.md §16.7). `None` if r ≥ 1 (not the case for the
+    /// windows used here).
+    fn tail_sum(u0: &Float, d: &Interval, k: u32, two_s2: &Interval) -> Option<Interval> {
+        let wp = u0.prec();
+        let one = Interval::from_f64(Precision(wp), 1.0);
+        let ud = Interval::point(u0.clone()).add(d);
+        let f = ud.powi(k).mul(&Self::gauss(u0, two_s2));
+        let step = Interval::point(Float::with_val(wp, u0 * 2u32) + 1u32);
+        let decay = step.div(two_s2).ok()?.neg().exp();
+        let grow = one.add(&one.div(&ud).ok()?).powi(k);
+        let r = grow.mul(&decay);
+        if r.hi >= 1 {
+            return None;
+        }
+        let s = f.div(&one.sub(&r)).ok()?;
+        Some(Interval::new(Float::new(wp), s.hi))
+    }
+
+    /// Z = Σ_y e^{−y²/(2σ²)} (certified) and the bound on Σ_{y > M} e^{−y²/(2σ²)}.
+    fn normaliser(&self, wp: u32) -> (Interval, Interval) {
+        let two_s2 = self.two_s2(wp);
+        let m = self.half_width();
+        let zero = Interval::zero(Precision(wp));
+        let u0 = Float::with_val(wp, m + 1);
+        let tail =
+            Self::tail_sum(&u0, &zero, 0, &two_s2).expect("invariant: M >= 37.5 sigma gives r < 1");
+        let mut z = Interval::from_f64(Precision(wp), 1.0);
+        for y in 1..=m {
+            let g = Self::gauss(&Float::with_val(wp, y), &two_s2);
+            z.add_assign(&g.add(&g));
+        }
+        let z = z.add(&tail.add(&tail));
+        (z, tail)
+    }
+
+    /// The certified loss law (see the type docs): p_j = DG(0)(M − j), j = 0..=2M + Δ.
+    pub fn certified(&self, precision: Precision) -> CertifiedLattice {
+        let wp = precision.0 + 64;
+        let two_s2 = self.two_s2(wp);
+        let (z, tail) = self.normaliser(wp);
+        let m = self.half_width() as i64;
+        let d = self.sensitivity as i64;
+        let p = (0..=(2 * m + d))
+            .map(|j| {
+                Self::gauss(&Float::with_val(wp, m - j), &two_s2)
+                    .div(&z)
+                    .expect("invariant: Z >= 1")
+            })
+            .collect();
+        let s = Interval::from_f64(Precision(wp), self.sigma);
+        let h = Interval::point(Float::with_val(wp, self.sensitivity))
+            .div(&s.mul(&s))
+            .expect("invariant: sigma^2 > 0");
+        // Mass beyond each end: at most Σ_{y > M} e^{−y²/(2σ²)}/Z (y ≤ −M − Δ has less).
+        let t = tail.div(&z).expect("invariant: Z >= 1");
+        CertifiedLattice {
+            h,
+            p,
+            tail: t.hi_f64(),
+        }
+    }
+
+    /// M_k·e^{−C} for M_k = E[e^{λL}(L − c)^k], k = 0..=kmax, under the neighbour (the law of
+    /// the p_j), and C = (λ² − λ)Δ²/(2σ²), certified: a window of 2M + 2 integers around the
+    /// tilted centre μ = −λΔ plus the tail bound of docs/math.md §16.7 on each side. The factor
+    /// e^{C} is returned as C (it leaves MPFR's exponent range for large λΔ/σ); K = ln M_0 is
+    /// ln(M_0 e^{−C}) + C, and ratios of moments do not need it.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] if λ or c is not finite or the tail bound fails.
+    pub fn tilted_moments(
+        &self,
+        lambda: f64,
+        center: f64,
+        kmax: usize,
+        precision: Precision,
+    ) -> Result<(Vec<Interval>, Interval)> {
+        if !lambda.is_finite() || !center.is_finite() {
+            return Err(Error::NotCertified(format!(
+                "discrete-gaussian: tilted moments at lambda = {lambda}, centre {center}"
+            )));
+        }
+        let wp = precision.0 + 64;
+        let prec = Precision(wp);
+        let two_s2 = self.two_s2(wp);
+        let (z, _) = self.normaliser(wp);
+        let s = Interval::from_f64(prec, self.sigma);
+        let s2 = s.mul(&s);
+        let dd = Interval::point(Float::with_val(wp, self.sensitivity));
+        let h = dd.div(&s2)?;
+        let lam = Interval::from_f64(prec, lambda);
+        let c = Interval::from_f64(prec, center);
+        let half_d = Interval::point(Float::with_val(wp, self.sensitivity) / 2u32);
+        // ℓ(y) = −h(y + Δ/2); weight e^{−y²/(2σ²) + λℓ(y)}/Z = e^{C}e^{−(y − μ)²/(2σ²)}/Z.
+        let loss = |y: &Float| h.mul(&Interval::point(y.clone()).add(&half_d)).neg();
+        let mu_i = lam.mul(&dd).neg();
+        let mu = -lambda * self.sensitivity as f64;
+        if !mu.is_finite() || mu.abs() > 1e15 {
+            return Err(Error::NotCertified(format!(
+                "discrete-gaussian: the tilted centre -lambda*sensitivity = {mu:e} is out of range"
+            )));
+        }
+        let m = self.half_width() as i64;
+        let (a, b) = (mu.floor() as i64 - m, mu.ceil() as i64 + m);
+        let mut row = vec![Interval::zero(prec); kmax + 1];
+        for y in a..=b {
+            let yf = Float::with_val(wp, y);
+            let l = loss(&yf);
+            let t = Interval::point(yf).sub(&mu_i);
+            let w = t.mul(&t).div(&two_s2)?.neg().exp();
+            let dl = l.sub(&c);
+            let mut t = w;
+            for r in row.iter_mut() {
+                r.add_assign(&t);
+                t = t.mul(&dl);
+            }
+        }
+        // Tails: y − μ ≥ M + 1 beyond b and μ − y ≥ M + 1 below a. Completed square:
+        // −y²/(2σ²) + λℓ(y) = −(y − μ)²/(2σ²) + C, C = (λ² − λ)Δ²/(2σ²); |ℓ(y) − c| ≤ h(|y − μ| + d)
+        // with d = |μ − y_c|, ℓ(y_c) = c.
+        let cexp = lam.mul(&lam).sub(&lam).mul(&dd).mul(&dd).div(&two_s2)?;
+        let yc = c.mul(&s2).div(&dd)?.add(&half_d).neg();
+        let dv = mu_i.sub(&yc);
+        let dmax = if dv.lo.clone().abs() > dv.hi.clone().abs() {
+            dv.lo.clone().abs()
+        } else {
+            dv.hi.clone().abs()
+        };
+        let d = Interval::point(dmax);
+        let u0 = Float::with_val(wp, m + 1);
+        for (k, r) in row.iter_mut().enumerate() {
+            let t = Self::tail_sum(&u0, &d, k as u32, &two_s2).ok_or_else(|| {
+                Error::NotCertified(format!(
+                    "discrete-gaussian: the tail bound of the order-{k} tilted moment at lambda = \
+                     {lambda} does not converge"
+                ))
+            })?;
+            let t = t.add(&t).mul(&h.powi(k as u32));
+            let widened = if k % 2 == 0 {
+                Interval::new(Float::new(wp), t.hi)
+            } else {
+                Interval::new(-t.hi.clone(), t.hi)
+            };
+            *r = r.add(&widened);
+        }
+        for r in row.iter_mut() {
+            *r = r.div(&z)?;
+        }
+        Ok((row, cexp))
+    }
+
+    /// Certified cumulants κ1..κ6 of the remove ordering (same convention as
+    /// [`CertifiedLattice::cumulants`]), from [`DiscreteGaussian::tilted_moments`] at λ = 0
+    /// (where C = 0).
+    ///
+    /// # Errors
+    /// As [`DiscreteGaussian::tilted_moments`].
+    pub fn cumulants(&self, precision: Precision) -> Result<CertifiedCumulants> {
+        let (moments, _) = self.tilted_moments(0.0, 0.0, MAX_ORDER, precision)?;
+        let p = cumulants_from_moments(&moments, 0.0, MAX_ORDER)?;
+        Ok(CertifiedLattice::with_q(p, precision))
+    }
+
+    /// K(λ) = ln E[e^{λL}] and the tilted law's mean, variance, third and fourth central
+    /// moments in f64 (an estimate: the window of [`DiscreteGaussian::tilted_moments`], log-sum-exp
+    /// weights).
+    pub fn tilted_f64(&self, lambda: f64) -> [f64; 5] {
+        let (s2, dd) = (self.sigma * self.sigma, self.sensitivity as f64);
+        let h = dd / s2;
+        let mu = -lambda * dd;
+        let m = self.half_width() as f64;
+        let ln_z = {
+            let mut z = 1.0;
+            let mut y = 1.0;
+            while y <= m {
+                z += 2.0 * (-(y * y) / (2.0 * s2)).exp();
+                y += 1.0;
+            }
+            z.ln()
+        };
+        let (a, b) = (mu.floor() - m, mu.ceil() + m);
+        let mut pts = Vec::new();
+        let mut y = a;
+        while y <= b {
+            pts.push((-(y - mu) * (y - mu) / (2.0 * s2), -h * (y + 0.5 * dd)));
+            y += 1.0;
+        }
+        let mx = pts.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+        let w: Vec<f64> = pts.iter().map(|p| (p.0 - mx).exp()).collect();
+        let s: f64 = w.iter().sum();
+        let mean = pts.iter().zip(&w).map(|(p, w)| w * p.1).sum::<f64>() / s;
+        let mut c = [0.0f64; 3];
+        for (p, w) in pts.iter().zip(&w) {
+            let d = p.1 - mean;
+            c[0] += w * d * d;
+            c[1] += w * d * d * d;
+            c[2] += w * d * d * d * d;
+        }
+        let k = (lambda * lambda - lambda) * dd * dd / (2.0 * s2) + mx + s.ln() - ln_z;
+        [
+            k,
+            mean,
+            (c[0] / s).max(f64::MIN_POSITIVE),
+            c[1] / s,
+            c[2] / s,
+        ]
+    }
+
+    /// A certified upper bound on the Rényi divergence of order α > 1 (either ordering):
+    /// αΔ²/(2σ²), exact at integer α (docs/math.md §16.7), rounded up.
+    pub fn rdp(&self, alpha: f64) -> f64 {
+        let dd = self.sensitivity as f64;
+        let v = alpha * dd * dd / (2.0 * self.sigma * self.sigma);
+        v * (1.0 + 8.0 * f64::EPSILON)
     }
 }
 
@@ -165,6 +474,8 @@ pub enum LatticeMechanism {
     RandomizedResponse(RandomizedResponse),
     /// Discrete Laplace.
     DiscreteLaplace(DiscreteLaplace),
+    /// Discrete Gaussian (its law has a certified tail beyond the kept atoms).
+    DiscreteGaussian(DiscreteGaussian),
 }
 
 impl LatticeMechanism {
@@ -173,6 +484,7 @@ impl LatticeMechanism {
         match self {
             LatticeMechanism::RandomizedResponse(r) => r.certified(precision),
             LatticeMechanism::DiscreteLaplace(d) => d.certified(precision),
+            LatticeMechanism::DiscreteGaussian(g) => g.certified(precision),
         }
     }
 
@@ -189,6 +501,10 @@ pub struct CertifiedLattice {
     pub h: Interval,
     /// P-probabilities p_0..p_J.
     pub p: Vec<Interval>,
+    /// Certified upper bound on the mass (under either law) beyond each end of the atoms: 0 for
+    /// laws with finitely many atoms, positive for the discrete Gaussian (docs/math.md §16.7).
+    /// [`CertifiedLattice::tilted_moments`] covers the atoms only; a law with a tail has its own.
+    pub tail: f64,
 }
 
 impl CertifiedLattice {
@@ -214,6 +530,7 @@ impl CertifiedLattice {
         Lattice {
             h: self.h.mid_f64(),
             p: self.p.iter().map(|x| x.mid_f64()).collect(),
+            tail: self.tail,
         }
     }
 
@@ -244,6 +561,11 @@ impl CertifiedLattice {
         let moments = self.tilted_moments(0.0, 0.0, MAX_ORDER);
         let p = cumulants_from_moments(&moments, 0.0, MAX_ORDER)
             .expect("invariant: MAX_ORDER + 1 moments were computed");
+        Self::with_q(p, precision)
+    }
+
+    /// The Q side of a symmetric pair's cumulants: κ_j^Q = (−1)^j κ_j^P.
+    fn with_q(p: Vec<Interval>, precision: Precision) -> CertifiedCumulants {
         let q = p
             .iter()
             .enumerate()
@@ -258,8 +580,11 @@ impl CertifiedLattice {
 pub struct Lattice {
     /// h.
     pub h: f64,
-    /// P-probabilities.
+    /// P-probabilities (f64 midpoints: relative error ≤ u where normal, absolute ≤ 2^−1074 where
+    /// subnormal or 0).
     pub p: Vec<f64>,
+    /// See [`CertifiedLattice::tail`].
+    pub tail: f64,
 }
 
 impl Lattice {

@@ -14,7 +14,7 @@ pub mod subsampled_laplace;
 
 pub use gaussian::Gaussian;
 pub use laplace::Laplace;
-pub use lattice::{DiscreteLaplace, LatticeMechanism, RandomizedResponse};
+pub use lattice::{DiscreteGaussian, DiscreteLaplace, LatticeMechanism, RandomizedResponse};
 pub use subsampled::SubsampledGaussian;
 pub use subsampled_laplace::SubsampledLaplace;
 
@@ -158,6 +158,8 @@ pub enum Mechanism {
     DiscreteLaplace(DiscreteLaplace),
     /// Poisson-subsampled Laplace mechanism, scale b and sampling rate q.
     SubsampledLaplace(SubsampledLaplace),
+    /// Discrete Gaussian with integer sensitivity (add/remove).
+    DiscreteGaussian(DiscreteGaussian),
 }
 
 impl Mechanism {
@@ -186,6 +188,11 @@ impl Mechanism {
                 s.scale(),
                 s.sampling_rate()
             ),
+            Mechanism::DiscreteGaussian(g) => format!(
+                "discrete-gaussian(sigma={}, sensitivity={})",
+                g.sigma(),
+                g.sensitivity()
+            ),
         }
     }
 
@@ -194,6 +201,7 @@ impl Mechanism {
         match self {
             Mechanism::RandomizedResponse(r) => Some(LatticeMechanism::RandomizedResponse(*r)),
             Mechanism::DiscreteLaplace(d) => Some(LatticeMechanism::DiscreteLaplace(*d)),
+            Mechanism::DiscreteGaussian(g) => Some(LatticeMechanism::DiscreteGaussian(*g)),
             _ => None,
         }
     }
@@ -243,6 +251,13 @@ impl Mechanism {
                 lattice::Lattice::cumulants_f64(&l)
             }
             Mechanism::SubsampledLaplace(s) => s.cumulants_f64(),
+            Mechanism::DiscreteGaussian(g) => g
+                .cumulants(Precision(128))
+                .map(|c| c.mid())
+                .unwrap_or_else(|_| {
+                    let l = self.lattice().expect("invariant: a lattice mechanism");
+                    lattice::Lattice::cumulants_f64(&l)
+                }),
         }
     }
 
@@ -256,6 +271,7 @@ impl Mechanism {
                 Ok(l.certified(precision).cumulants(precision))
             }
             Mechanism::SubsampledLaplace(s) => s.certified_cumulants(precision),
+            Mechanism::DiscreteGaussian(g) => g.cumulants(precision),
         }
     }
 
@@ -271,6 +287,7 @@ impl Mechanism {
             Mechanism::SubsampledLaplace(s) => {
                 (5, s.scale().to_bits(), s.sampling_rate().to_bits())
             }
+            Mechanism::DiscreteGaussian(g) => (6, g.sigma().to_bits(), g.sensitivity()),
         }
     }
 }
@@ -330,6 +347,7 @@ mod tests {
             Mechanism::RandomizedResponse(RandomizedResponse::new(x, 4).expect("test setup")),
             Mechanism::DiscreteLaplace(DiscreteLaplace::new(x, 4).expect("test setup")),
             Mechanism::SubsampledLaplace(SubsampledLaplace::new(x, q).expect("test setup")),
+            Mechanism::DiscreteGaussian(DiscreteGaussian::new(x, 4).expect("test setup")),
         ];
         let mut tags: Vec<u8> = all.iter().map(|m| m.key().0).collect();
         tags.sort_unstable();

@@ -734,6 +734,12 @@ impl LossLaw {
             }
             err1 += 2.0 * U * p;
         }
+        if let LossLaw::Lattice(m) = self {
+            // Mass beyond both ends of a law with a tail (the discrete Gaussian) and the f64
+            // masses' underflow (≤ 2^−1074 each), as ℓ1 error (docs/math.md §16.7).
+            let l = m.law();
+            err1 += 2.0 * l.tail + (l.top() as f64 + 1.0) * f64::from_bits(1);
+        }
         let mut pmf = Pmf {
             h,
             offset: k_lo,

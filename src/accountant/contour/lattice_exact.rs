@@ -8,6 +8,7 @@ use super::Enclosure;
 use crate::error::{Error, Result};
 use crate::event::Composition;
 use crate::mechanism::lattice::CertifiedLattice;
+use crate::mechanism::LatticeMechanism;
 use crate::precision::Precision;
 
 const U: f64 = f64::EPSILON / 2.0;
@@ -35,7 +36,8 @@ pub(super) struct LatticeSum {
     abs: f64,
     /// Upper bound on the true mass dropped by truncation.
     dropped: f64,
-    /// Certified upper end of the full support's largest loss n·h·J/2 (δ is 0 beyond it).
+    /// Certified upper end of the atoms' largest loss n·h·J/2 (δ is 0 beyond it when the law
+    /// has no tail).
     full_max: f64,
 }
 
@@ -110,6 +112,23 @@ pub(super) fn lattice_part(composition: &Composition) -> Option<Result<(Certifie
     Some(match composition.parts.as_slice() {
         [(m, n)] => {
             let lat = m.lattice().expect("invariant: checked above");
+            if let LatticeMechanism::DiscreteGaussian(g) = lat {
+                // The discrete Gaussian's law has up to 10⁵ atoms: check the work before
+                // building it, with Var(index) ≤ σ² (docs/math.md §16.7)
+                // in place of the law's variance used by [`LatticeSum::new`].
+                let (nf, top) = (*n as f64, (g.atoms() - 1) as f64);
+                let width = (80.0 * g.sigma() * nf.sqrt() + 2.0 * top + 1.0).min(nf * top + 1.0);
+                let predicted = 3.0 * width * width + nf.log2().max(1.0) * (top + 1.0).powi(2);
+                if predicted > WORK_BUDGET {
+                    return Some(Err(Error::NotCertified(format!(
+                        "contour: exact lattice composition of {n} steps of {} would take \
+                         about {predicted:.2e} multiply-adds (lattice width {width:.0}), above \
+                         the budget {WORK_BUDGET:.0e}; the pld accountant gives a certified \
+                         bracket",
+                        m.describe()
+                    ))));
+                }
+            }
             Ok((lat.certified(Precision(128)), *n))
         }
         _ => Err(Error::NotCertified(format!(
@@ -156,12 +175,15 @@ impl LatticeSum {
                  the pld accountant gives a certified bracket for long compositions"
             )));
         }
+        // Midpoints are within u relative where normal and 2^−1074 absolute where subnormal or
+        // zero; a law with a tail (the discrete Gaussian) has mass ≤ tail beyond each end, carried
+        // as dropped mass (docs/math.md §16.7).
         let base = Pmf {
             first: 0,
             m: q,
             rel: 2.0 * U,
-            abs: 0.0,
-            dropped: 0.0,
+            abs: (top as f64 + 1.0) * TINY,
+            dropped: 2.0 * law.tail * (1.0 + 4.0 * U),
         };
         let mut work = 0.0;
         let mut acc: Option<Pmf> = None;
@@ -243,6 +265,9 @@ impl LatticeSum {
         let top = self.full_max;
         let upper = if self.delta(0.0).upper <= delta {
             0.0
+        } else if self.delta(top).upper > delta {
+            // Only with a tail (its mass is carried at every ε): no certified upper end.
+            f64::INFINITY
         } else {
             bisect(0.0, top, |e| self.delta(e).upper <= delta).1
         };

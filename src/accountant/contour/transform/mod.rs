@@ -232,6 +232,8 @@ impl Transform {
             // mechanism in its `check` (crate::mechanism::subsampled_laplace::refuse_in), so no
             // plan is ever built for it; the Laplace transform here is never evaluated then.
             Mechanism::SubsampledLaplace(s) => Transform::Laplace { a: s.epsilon0() },
+            // Never planned either: a lattice mechanism (exact lattice composition, above).
+            Mechanism::DiscreteGaussian(_) => Transform::Gaussian { mu: f64::NAN },
         }
     }
 
