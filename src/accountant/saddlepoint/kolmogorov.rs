@@ -56,7 +56,7 @@ pub(super) struct Ends {
 }
 
 /// MPFR precision of the Kolmogorov part's certified totals where the tilted law is not exactly
-/// normal (module docs of [`super`], "Precision"): the bracket's width is then set by the
+/// normal (module docs of [`super`], "Precision"; docs/math.md §12.1): the bracket's width is then set by the
 /// Kolmogorov distance Δ, and 64 bits (quadrature target 2⁻⁷², working precision 96 bits) leave
 /// the totals' enclosures [`KOLMOGOROV_WIDTH`] narrow or they are recomputed at the requested
 /// precision.
@@ -262,7 +262,7 @@ impl SaddlePointAccountant {
     /// cumulants overflow (K(λ) beyond ~700 per step), and K is convex with K(1) = 0, so it
     /// increases beyond such a λ and overflows at every larger grid point as well (those
     /// quadratures are also the most expensive: ~40 ms at λ = 4096, σ = 0.7). Any λ > 1 gives
-    /// a valid bound; this only decides where to look.
+    /// a valid bound; this only decides where to look (docs/math.md §12.1).
     fn minimize_lambda(&self, g: impl Fn(f64) -> Result<f64>) -> Result<f64> {
         let (a, b) = ((LAMBDA_MIN - 1.0).ln(), (LAMBDA_MAX - 1.0).ln());
         // Coarse grid first (g may be +inf at large λ).
