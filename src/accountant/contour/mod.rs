@@ -99,6 +99,15 @@ use integral::*;
 use lattice::*;
 use lattice_exact::{lattice_part, LatticeSum};
 use plan::*;
+
+/// What a query asks of one ordering.
+#[derive(Debug, Clone, Copy)]
+enum Ask {
+    /// δ at this ε.
+    Delta(f64),
+    /// ε at this δ.
+    Epsilon(f64),
+}
 use window::*;
 
 /// Parameters of [`ContourAccountant`].
@@ -249,7 +258,7 @@ impl ContourAccountant {
         epsilon: f64,
     ) -> Result<(Bracket, Option<ContourInfo>)> {
         check_epsilon(epsilon)?;
-        let (b, info) = self.delta_enclosure(direction, epsilon)?;
+        let (b, info) = self.enclosure(direction, Ask::Delta(epsilon))?;
         Ok((b.bracket(), info))
     }
 
@@ -263,24 +272,45 @@ impl ContourAccountant {
         delta: f64,
     ) -> Result<(Bracket, Option<ContourInfo>)> {
         check_delta(delta)?;
-        let (b, info) = self.epsilon_enclosure(direction, delta)?;
+        let (b, info) = self.enclosure(direction, Ask::Epsilon(delta))?;
         Ok((b.bracket(), info))
     }
 
-    fn delta_enclosure(
+    /// Certified enclosure of what `ask` asks, for one ordering: a lattice mechanism by exact
+    /// lattice composition (docs/math.md §16.5), the empty composition exactly, anything else
+    /// by the contour inversion.
+    fn enclosure(
         &self,
         direction: Direction,
-        epsilon: f64,
+        ask: Ask,
     ) -> Result<(Enclosure, Option<ContourInfo>)> {
         if let Some(part) = lattice_part(&self.composition) {
-            // Lattice mechanisms: exact lattice composition (docs/math.md §16.5).
             let (law, n) = part?;
-            return Ok((LatticeSum::new(&law, n)?.delta(epsilon), None));
+            let sum = LatticeSum::new(&law, n)?;
+            let b = match ask {
+                Ask::Delta(epsilon) => sum.delta(epsilon),
+                Ask::Epsilon(delta) => sum.epsilon(delta),
+            };
+            return Ok((b, None));
         }
         let plan = Plan::new(&self.composition, direction);
         if plan.factors.is_empty() {
             return Ok((Enclosure::ZERO, None));
         }
+        match ask {
+            Ask::Delta(epsilon) => self.delta_by_contour(&plan, epsilon),
+            Ask::Epsilon(delta) => self.epsilon_or_zero(&plan, delta),
+        }
+    }
+
+    /// δ(ε) by the contour: exactly 0 at or above the largest loss, a single step's closed
+    /// form, else the inversion at the saddle point; a non-finite error term or a capped
+    /// bracket that is too wide is refused.
+    fn delta_by_contour(
+        &self,
+        plan: &Plan,
+        epsilon: f64,
+    ) -> Result<(Enclosure, Option<ContourInfo>)> {
         if let Some(m) = plan.loss_max {
             if epsilon >= m {
                 return Ok((Enclosure::ZERO, None));
@@ -313,21 +343,10 @@ impl ContourAccountant {
         Ok((b, Some(info)))
     }
 
-    fn epsilon_enclosure(
-        &self,
-        direction: Direction,
-        delta: f64,
-    ) -> Result<(Enclosure, Option<ContourInfo>)> {
-        if let Some(part) = lattice_part(&self.composition) {
-            // Lattice mechanisms: exact lattice composition (docs/math.md §16.5).
-            let (law, n) = part?;
-            return Ok((LatticeSum::new(&law, n)?.epsilon(delta), None));
-        }
-        let plan = Plan::new(&self.composition, direction);
-        if plan.factors.is_empty() {
-            return Ok((Enclosure::ZERO, None));
-        }
-        match self.epsilon_by_contour(&plan, delta) {
+    /// ε(δ) by the contour, or 0 exactly where the contour cannot certify but the Chernoff
+    /// bound already gives δ(0) ≤ δ.
+    fn epsilon_or_zero(&self, plan: &Plan, delta: f64) -> Result<(Enclosure, Option<ContourInfo>)> {
+        match self.epsilon_by_contour(plan, delta) {
             // Where the contour cannot certify, the Chernoff bound may still give δ(0) ≤ δ,
             // hence ε = 0 exactly (e.g. σ = 1e300, where μ² underflows). Only on this path: it
             // costs a dozen real quadratures.
@@ -538,22 +557,30 @@ fn info_note(dir: Direction, info: &Option<ContourInfo>) -> Option<String> {
 
 impl ContourAccountant {
     /// The enclosure's answer, or where it could not be certified for add-remove adjacency, the
-    /// certified Chernoff bracket [0, U] with U = `chernoff_upper(plan)`: the other ordering may
+    /// certified Chernoff bracket [0, U] (docs/math.md §15.1, [`Plan::ln_chernoff`] for δ,
+    /// [`Plan::chernoff_epsilon`] capped by the largest loss for ε): the other ordering may
     /// still decide the maximum, and `finish` refuses the report unless the combined bracket is
     /// within the width limit. A non-finite U keeps the refusal.
-    fn or_fallback(
-        &self,
-        direction: Direction,
-        enclosure: Result<(Enclosure, Option<ContourInfo>)>,
-        chernoff_upper: impl FnOnce(&Plan) -> f64,
-    ) -> Result<OrderingAnswer> {
-        match enclosure {
+    fn answer(&self, direction: Direction, ask: Ask) -> Result<OrderingAnswer> {
+        match self.enclosure(direction, ask) {
             Ok((b, info)) => Ok(answer_with_note(b, direction, &info)),
             Err(Error::NotCertified(why))
                 if self.params.adjacency == Adjacency::AddRemove
                     && lattice_part(&self.composition).is_none() =>
             {
-                let up = chernoff_upper(&Plan::new(&self.composition, direction));
+                let plan = Plan::new(&self.composition, direction);
+                let up = match ask {
+                    // exp of a very negative bound underflows: keep a positive upper end (an
+                    // end of 0 would claim δ = 0, which the bound does not say).
+                    Ask::Delta(epsilon) => plan
+                        .ln_chernoff(epsilon)
+                        .exp()
+                        .max(f64::from_bits(1))
+                        .min(1.0),
+                    Ask::Epsilon(delta) => plan
+                        .chernoff_epsilon(delta)
+                        .min(plan.loss_max.unwrap_or(f64::INFINITY)),
+                };
                 if !up.is_finite() {
                     return Err(Error::NotCertified(why));
                 }
@@ -577,29 +604,11 @@ impl OrderingAccountant for ContourAccountant {
     }
 
     fn delta_for(&self, direction: Direction, epsilon: f64) -> Result<OrderingAnswer> {
-        // The fallback's certified Chernoff bound; exp of a very negative bound underflows: keep
-        // a positive upper end (an end of 0 would claim δ = 0, which the bound does not say).
-        self.or_fallback(
-            direction,
-            self.delta_enclosure(direction, epsilon),
-            |plan| {
-                plan.ln_chernoff(epsilon)
-                    .exp()
-                    .max(f64::from_bits(1))
-                    .min(1.0)
-            },
-        )
+        self.answer(direction, Ask::Delta(epsilon))
     }
 
     fn epsilon_for(&self, direction: Direction, delta: f64) -> Result<OrderingAnswer> {
-        self.or_fallback(
-            direction,
-            self.epsilon_enclosure(direction, delta),
-            |plan| {
-                plan.chernoff_epsilon(delta)
-                    .min(plan.loss_max.unwrap_or(f64::INFINITY))
-            },
-        )
+        self.answer(direction, Ask::Epsilon(delta))
     }
 
     /// A δ bracket is vacuous when it is [0, 1] (or wider); an ε bracket never is (a refusal
@@ -802,7 +811,7 @@ mod tests {
             .expect("test setup");
         for eps in [0.0, 0.5, 1.0, 3.0, 10.0] {
             let (b, _) = acc
-                .delta_enclosure(Direction::Remove, eps)
+                .enclosure(Direction::Remove, Ask::Delta(eps))
                 .expect("test setup");
             let want = gd(1.0, eps);
             assert!(b.lower <= want && want <= b.upper, "{eps}: {b:?} {want}");
