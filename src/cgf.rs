@@ -135,6 +135,7 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
             cgf_f64(&Mechanism::Laplace(s.laplace()), dir, lambda)
         }
         Mechanism::SubsampledLaplace(s) => Err(subsampled_laplace_refusal(s)),
+        Mechanism::GaussianMixture(g) => Err(mixture_refusal(g)),
         Mechanism::Laplace(_) => {
             let c = cgf_certified(mech, dir, lambda, Precision(96))?;
             Ok(CgfValue {
@@ -340,7 +341,17 @@ pub fn cgf_certified(
             cgf_certified(&Mechanism::Laplace(s.laplace()), dir, lambda, precision)
         }
         Mechanism::SubsampledLaplace(s) => Err(subsampled_laplace_refusal(s)),
+        Mechanism::GaussianMixture(g) => Err(mixture_refusal(g)),
     }
+}
+
+/// Why the CGF of a Gaussian-mixture pair is refused: not implemented (docs/math.md §17).
+fn mixture_refusal(g: &crate::mechanism::GaussianMixture) -> Error {
+    Error::NotCertified(format!(
+        "the CGF of {} is not implemented (no certified tilted quadrature for Gaussian-mixture \
+         pairs yet); the pld, rdp and edgeworth accountants support this mechanism",
+        g.describe()
+    ))
 }
 
 /// Why the CGF of the subsampled Laplace (q < 1) is refused: it is not implemented yet.
@@ -404,6 +415,9 @@ pub fn loss_support(mech: &Mechanism, dir: Direction) -> (Option<f64>, Option<f6
                 Direction::Add => (Some(-hi), Some(-lo)),
             }
         }
+        // Unbounded on at least one side (a non-constant Gaussian-mixture loss grows linearly);
+        // no finite bound is claimed.
+        Mechanism::GaussianMixture(_) => (None, None),
     }
 }
 
@@ -539,6 +553,7 @@ pub fn certified_abs_central(
         Mechanism::Laplace(_) => Ok(None),
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => Ok(None),
         Mechanism::SubsampledLaplace(_) => Ok(None),
+        Mechanism::GaussianMixture(_) => Ok(None),
     }
 }
 

@@ -2,6 +2,7 @@
 //! list of (mechanism, count) pairs.
 
 use crate::error::{Error, Result};
+use crate::mechanism::GaussianMixture;
 use crate::mechanism::SubsampledLaplace;
 use crate::mechanism::{Adjacency, DiscreteLaplace, RandomizedResponse};
 use crate::mechanism::{Gaussian, Laplace, Mechanism, SubsampledGaussian};
@@ -58,6 +59,16 @@ pub enum DpEvent {
         /// Δ ≥ 1.
         sensitivity: u64,
     },
+    /// dp_accounting's `MixtureOfGaussiansDpEvent`: N(0, σ²) against Σ p_i N(c_i, σ²)
+    /// (add/remove; docs/math.md §17).
+    MixtureOfGaussians {
+        /// σ > 0.
+        sigma: f64,
+        /// c_i ≥ 0.
+        sensitivities: Vec<f64>,
+        /// p_i ≥ 0, summing to 1.
+        probabilities: Vec<f64>,
+    },
 }
 
 impl DpEvent {
@@ -84,6 +95,13 @@ impl DpEvent {
                 parameter,
                 sensitivity,
             } => format!("DiscreteLaplace(a={parameter}, sensitivity={sensitivity})"),
+            DpEvent::MixtureOfGaussians {
+                sigma,
+                sensitivities,
+                probabilities,
+            } => format!(
+                "MixtureOfGaussians(sigma={sigma}, sensitivities={sensitivities:?}, probabilities={probabilities:?})"
+            ),
         }
     }
 
@@ -119,6 +137,25 @@ impl From<Mechanism> for DpEvent {
             Mechanism::SubsampledLaplace(s) => DpEvent::PoissonSampled {
                 sampling_rate: s.sampling_rate(),
                 event: Box::new(DpEvent::Laplace { scale: s.scale() }),
+            },
+            // The replace-one pair is the Poisson-sampled Gaussian under replace-one: the event
+            // is the Poisson-sampled Gaussian (the relation is the accountant's).
+            Mechanism::GaussianMixture(GaussianMixture::ReplaceOnePoisson {
+                sigma,
+                sampling_rate,
+            }) => DpEvent::PoissonSampled {
+                sampling_rate,
+                event: Box::new(DpEvent::Gaussian { sigma }),
+            },
+            Mechanism::GaussianMixture(GaussianMixture::MixtureOfGaussians {
+                sigma,
+                len,
+                sensitivities,
+                probabilities,
+            }) => DpEvent::MixtureOfGaussians {
+                sigma,
+                sensitivities: sensitivities[..len].to_vec(),
+                probabilities: probabilities[..len].to_vec(),
             },
         }
     }
@@ -246,13 +283,27 @@ impl Composition {
                 Mechanism::DiscreteLaplace(DiscreteLaplace::new(*parameter, *sensitivity)?),
                 count,
             ),
+            DpEvent::MixtureOfGaussians {
+                sigma,
+                sensitivities,
+                probabilities,
+            } => self.push(
+                Mechanism::GaussianMixture(GaussianMixture::mixture_of_gaussians(
+                    *sigma,
+                    sensitivities,
+                    probabilities,
+                )?),
+                count,
+            ),
         }
         Ok(())
     }
 
     /// The composition under `adjacency` (docs/math.md §16.3): under replace-one a Gaussian
     /// (and a subsampled Gaussian with q = 1) becomes the Gaussian with doubled sensitivity
-    /// (σ/2) and randomized response stays as it is; every other mechanism is refused.
+    /// (σ/2), a subsampled Gaussian with q < 1 becomes its replace-one Gaussian-mixture pair
+    /// (docs/math.md §17) and randomized response stays as it is; every other mechanism is
+    /// refused.
     /// Under the add/remove relations randomized response is refused (it is defined under
     /// replace-one only).
     ///
@@ -279,11 +330,26 @@ impl Composition {
                     Mechanism::Gaussian(Gaussian::new(0.5 * s.sigma())?)
                 }
                 (Adjacency::ReplaceOne, Mechanism::RandomizedResponse(_)) => m,
+                // q < 1: the replace-one Gaussian-mixture pair (docs/math.md §17).
+                (Adjacency::ReplaceOne, Mechanism::SubsampledGaussian(s)) => {
+                    Mechanism::GaussianMixture(GaussianMixture::replace_one_poisson(
+                        s.sigma(),
+                        s.sampling_rate(),
+                    )?)
+                }
+                (Adjacency::ReplaceOne, Mechanism::GaussianMixture(g)) if g.is_symmetric() => m,
+                (_, Mechanism::GaussianMixture(g)) if g.is_symmetric() => {
+                    return Err(refuse(
+                        &m,
+                        "this is the replace-one pair of the Poisson-subsampled Gaussian; use \
+                         --adjacency replace-one",
+                    ))
+                }
                 (Adjacency::ReplaceOne, _) => {
                     return Err(refuse(
                         &m,
-                        "replace-one is supported for gaussian, subsampled-gaussian with \
-                         sampling_rate = 1 and randomized-response (as in dp_accounting, which \
+                        "replace-one is supported for gaussian, subsampled-gaussian and \
+                         randomized-response (as in dp_accounting, which \
                          refuses Laplace under replace-one); use --adjacency add-remove",
                     ))
                 }

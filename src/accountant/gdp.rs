@@ -70,6 +70,7 @@ fn mu_squared(m: &Mechanism, count: u64) -> f64 {
         Mechanism::Laplace(_) => f64::NAN,
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => f64::NAN,
         Mechanism::SubsampledLaplace(_) => f64::NAN,
+        Mechanism::GaussianMixture(_) => f64::NAN,
     }
 }
 
@@ -92,6 +93,7 @@ impl OrderingAccountant for GdpAccountant {
     }
 
     fn check(&self, added: &Composition) -> Result<()> {
+        crate::mechanism::mixture::refuse_in("gdp", added)?;
         for (m, _) in &added.parts {
             if let Mechanism::SubsampledLaplace(_) = m {
                 return Err(Error::UnsupportedEvent {

@@ -264,6 +264,10 @@ impl PldAccountant {
                     law: LossLaw::subsampled_laplace(s, dir),
                     count: *n,
                 }),
+                Mechanism::GaussianMixture(g) => parts.push(Part {
+                    law: LossLaw::Mixture(g.law_for(dir)),
+                    count: *n,
+                }),
             }
         }
         if gauss_mu2 > 0.0 {
@@ -282,6 +286,7 @@ impl PldAccountant {
         let symmetric = self.composition.parts.iter().all(|(m, _)| match m {
             Mechanism::SubsampledGaussian(s) => s.sampling_rate() == 1.0,
             Mechanism::SubsampledLaplace(s) => s.sampling_rate() == 1.0,
+            Mechanism::GaussianMixture(g) => g.is_symmetric(),
             _ => true,
         });
         if symmetric {

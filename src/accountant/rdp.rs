@@ -348,6 +348,7 @@ pub fn rdp(m: &Mechanism, alpha: f64) -> std::result::Result<f64, String> {
             Ok(((k + margin) / (alpha - 1.0)).max(0.0))
         }
         Mechanism::SubsampledLaplace(s) => Ok(s.rdp(alpha)),
+        Mechanism::GaussianMixture(g) => Ok(g.rdp(alpha)),
     }
 }
 

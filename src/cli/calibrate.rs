@@ -126,6 +126,12 @@ impl CalibrateArgs {
                 "calibrate solves DP-SGD: subsampled-gaussian, or gaussian (q = 1); \
                  subsampled-laplace is not calibrated yet",
             )),
+            Mechanism::GaussianMixture(_) => Err(crate::Error::invalid(
+                "mechanism",
+                name.cli_name(),
+                "calibrate solves DP-SGD: subsampled-gaussian, or gaussian (q = 1); the \
+                 Gaussian-mixture pairs are not calibrated yet",
+            )),
             _ => Ok((f.sigma, f.sampling_rate)),
         }
     }

@@ -11,10 +11,13 @@ pub mod subsampled;
 // Lattice mechanisms (randomized response, discrete Laplace): docs/math.md §16.
 pub mod lattice;
 pub mod subsampled_laplace;
+// Gaussian-mixture pairs (mixture of Gaussians, replace-one subsampled Gaussian): docs/math.md §17.
+pub mod mixture;
 
 pub use gaussian::Gaussian;
 pub use laplace::Laplace;
 pub use lattice::{DiscreteLaplace, LatticeMechanism, RandomizedResponse};
+pub use mixture::GaussianMixture;
 pub use subsampled::SubsampledGaussian;
 pub use subsampled_laplace::SubsampledLaplace;
 
@@ -158,6 +161,9 @@ pub enum Mechanism {
     DiscreteLaplace(DiscreteLaplace),
     /// Poisson-subsampled Laplace mechanism, scale b and sampling rate q.
     SubsampledLaplace(SubsampledLaplace),
+    /// A pair of Gaussian mixtures: dp_accounting's mixture of Gaussians, or the
+    /// Poisson-subsampled Gaussian under replace-one (docs/math.md §17).
+    GaussianMixture(GaussianMixture),
 }
 
 impl Mechanism {
@@ -186,6 +192,7 @@ impl Mechanism {
                 s.scale(),
                 s.sampling_rate()
             ),
+            Mechanism::GaussianMixture(g) => g.describe(),
         }
     }
 
@@ -243,6 +250,7 @@ impl Mechanism {
                 lattice::Lattice::cumulants_f64(&l)
             }
             Mechanism::SubsampledLaplace(s) => s.cumulants_f64(),
+            Mechanism::GaussianMixture(g) => g.law().cumulants_f64(),
         }
     }
 
@@ -256,6 +264,7 @@ impl Mechanism {
                 Ok(l.certified(precision).cumulants(precision))
             }
             Mechanism::SubsampledLaplace(s) => s.certified_cumulants(precision),
+            Mechanism::GaussianMixture(g) => g.law().certified_cumulants(precision),
         }
     }
 
@@ -271,6 +280,7 @@ impl Mechanism {
             Mechanism::SubsampledLaplace(s) => {
                 (5, s.scale().to_bits(), s.sampling_rate().to_bits())
             }
+            Mechanism::GaussianMixture(g) => g.key(),
         }
     }
 }
@@ -330,6 +340,12 @@ mod tests {
             Mechanism::RandomizedResponse(RandomizedResponse::new(x, 4).expect("test setup")),
             Mechanism::DiscreteLaplace(DiscreteLaplace::new(x, 4).expect("test setup")),
             Mechanism::SubsampledLaplace(SubsampledLaplace::new(x, q).expect("test setup")),
+            Mechanism::GaussianMixture(
+                GaussianMixture::mixture_of_gaussians(x, &[q], &[1.0]).expect("test setup"),
+            ),
+            Mechanism::GaussianMixture(
+                GaussianMixture::replace_one_poisson(x, q).expect("test setup"),
+            ),
         ];
         let mut tags: Vec<u8> = all.iter().map(|m| m.key().0).collect();
         tags.sort_unstable();

@@ -67,6 +67,7 @@ mod tests {
             Mechanism::Laplace(l) => DpEvent::Laplace { scale: l.scale() },
             Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => DpEvent::from(*m),
             Mechanism::SubsampledLaplace(s) => DpEvent::from(Mechanism::SubsampledLaplace(*s)),
+            Mechanism::GaussianMixture(_) => DpEvent::from(*m),
         }
     }
 

@@ -429,6 +429,7 @@ pub(super) fn is_gaussian(m: &Mechanism) -> bool {
         Mechanism::Laplace(_) => false,
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => false,
         Mechanism::SubsampledLaplace(_) => false,
+        Mechanism::GaussianMixture(_) => false,
     }
 }
 

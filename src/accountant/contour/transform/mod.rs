@@ -232,6 +232,9 @@ impl Transform {
             // mechanism in its `check` (crate::mechanism::subsampled_laplace::refuse_in), so no
             // plan is ever built for it; the Laplace transform here is never evaluated then.
             Mechanism::SubsampledLaplace(s) => Transform::Laplace { a: s.epsilon0() },
+            // Never planned: the contour accountant refuses Gaussian-mixture pairs in its
+            // `check` (crate::mechanism::mixture::refuse_in); a NaN transform would be refused.
+            Mechanism::GaussianMixture(_) => Transform::Gaussian { mu: f64::NAN },
         }
     }
 
