@@ -24,8 +24,17 @@ use std::sync::{Mutex, OnceLock};
 /// Most components of a `mixture-of-gaussians` (`--sensitivities`).
 pub const MAX_COMPONENTS: usize = 16;
 
-/// log2 of the number of x-panels of the certified moment enclosures (docs/math.md §17.2).
-const CERT_PANELS_LOG2: u32 = 16;
+/// Panels of the certified moment enclosures in the core [min mean − 6, max mean + 6]
+/// (docs/math.md §17.2).
+const CERT_CORE_PANELS: usize = 1 << 15;
+
+/// Panels of the certified moment enclosures in each outer stretch (6 to R beyond the means).
+const CERT_OUTER_PANELS: usize = 1 << 10;
+
+/// Working precision (bits) of the panel enclosures: their width is set by the panels (first
+/// order in the panel width, ~1e−4 relative), far above this rounding, so a higher precision
+/// would only cost time (MPFR's erfc slows down sharply with the precision).
+const CERT_BITS: u32 = 96;
 
 /// Half-width R (in noise units) beyond the extreme means where the certified moment panels
 /// stop and the tail bound of docs/math.md §17.2 takes over.
@@ -294,19 +303,27 @@ impl MixtureLaw {
                 "the f64 mean of the mixture pair {self:?} is not finite"
             )));
         }
-        let wp = precision.plus(32);
+        let wp = Precision(CERT_BITS);
         let (lo, hi) = self.mean_span();
         let (x0, x1) = (lo - TAIL_R, hi + TAIL_R);
-        let n = 1usize << CERT_PANELS_LOG2;
-        let h = (x1 - x0) / n as f64;
-        // Nodes x_i = x0 + i·h are taken as exact binary numbers (the panels need only cover
-        // [x0, x1] without gaps, not be equal).
-        let node = |i: usize| if i == n { x1 } else { x0 + i as f64 * h };
+        // Nodes: the f64 values below, taken as exact binary numbers (the panels need only cover
+        // [x0, x1] without gaps, not be equal); fine in the core, coarse outside.
+        let mut nodes = Vec::with_capacity(CERT_CORE_PANELS + 2 * CERT_OUTER_PANELS + 1);
+        for (a, b, k) in [
+            (x0, lo - 6.0, CERT_OUTER_PANELS),
+            (lo - 6.0, hi + 6.0, CERT_CORE_PANELS),
+            (hi + 6.0, x1, CERT_OUTER_PANELS),
+        ] {
+            let h = (b - a) / k as f64;
+            nodes.extend((0..k).map(|i| a + i as f64 * h));
+        }
+        nodes.push(x1);
+        let n = nodes.len() - 1;
         let kmax = MAX_ORDER;
-        let evals: Vec<(Interval, [Interval; 2])> = (0..=n)
-            .into_par_iter()
-            .map(|i| {
-                let x = Float::with_val(wp.bits(), node(i));
+        let evals: Vec<(Interval, [Interval; 2])> = nodes
+            .par_iter()
+            .map(|&xf| {
+                let x = Float::with_val(wp.bits(), xf);
                 (
                     self.loss_iv(&x, wp),
                     [cdf_iv(&self.p, &x, wp), cdf_iv(&self.q, &x, wp)],
@@ -397,17 +414,18 @@ impl MixtureLaw {
         let r = 12.0;
         let x0 = lo - r;
         let x1 = hi + r + lambda * s;
-        let n = ((x1 - x0) * (1.0 + lambda * s) / 0.002)
+        // Each panel over-counts by at most a factor e^{λS·h}: h·λS ≤ 0.005 where affordable.
+        let n = ((x1 - x0) * (1.0 + lambda * s) / 0.005)
             .ceil()
-            .clamp(4096.0, 400_000.0) as usize;
+            .clamp(2048.0, 32_768.0) as usize;
         let h = (x1 - x0) / n as f64;
-        let mut acc = lambda * self.loss(x0) + self.p.ln_mass(f64::NEG_INFINITY, x0);
-        let mut prev = x0;
-        for i in 1..=n {
-            let x = if i == n { x1 } else { x0 + i as f64 * h };
-            acc = ln_add(acc, self.p.ln_mass(prev, x) + lambda * self.loss(x));
-            prev = x;
-        }
+        let node = |i: usize| if i == n { x1 } else { x0 + i as f64 * h };
+        let head = lambda * self.loss(x0) + self.p.ln_mass(f64::NEG_INFINITY, x0);
+        let mut acc = (1..=n)
+            .into_par_iter()
+            .map(|i| self.p.ln_mass(node(i - 1), node(i)) + lambda * self.loss(node(i)))
+            .reduce(|| f64::NEG_INFINITY, ln_add);
+        acc = ln_add(acc, head);
         // Right tail: Σ_i w_i e^{λ(L(x1) − S x1)} ∫_{x1}^∞ e^{λSx} φ(x − m_i) dx
         //   = Σ_i w_i e^{λL(x1) + λS(m_i − x1) + λ²S²/2} Φ̄(x1 − m_i − λS).
         let l1 = self.loss(x1);
