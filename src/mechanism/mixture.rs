@@ -202,8 +202,8 @@ impl MixtureLaw {
         )
     }
 
-    /// x(ℓ) = sup{x : L(x) ≤ ℓ} by bisection to f64 resolution; −∞ when ℓ ≤ inf L, +∞ when
-    /// ℓ ≥ sup L.
+    /// x(ℓ) with L(x) = ℓ to a relative 1e−15 in x, by safeguarded Newton steps inside a
+    /// bracket (bisection where a step leaves it); −∞ when ℓ ≤ inf L, +∞ when ℓ ≥ sup L.
     pub fn x_of(&self, l: f64) -> f64 {
         let (lo_l, hi_l) = self.range();
         if l.is_nan() || l <= lo_l {
@@ -222,18 +222,49 @@ impl MixtureLaw {
             b *= 2.0;
             guard += 1;
         }
+        let mut x = 0.5 * (a + b);
         for _ in 0..200 {
-            let mid = 0.5 * (a + b);
-            if mid <= a || mid >= b {
+            let (lx, d) = self.loss_and_slope(x);
+            if lx <= l {
+                a = x;
+            } else {
+                b = x;
+            }
+            if b - a <= 1e-15 * (1.0 + a.abs().max(b.abs())) {
                 break;
             }
-            if self.loss(mid) <= l {
-                a = mid;
+            let newton = x - (lx - l) / d;
+            let next = if d > 0.0 && newton > a && newton < b {
+                newton
             } else {
-                b = mid;
+                0.5 * (a + b)
+            };
+            if (next - x).abs() <= 1e-15 * (1.0 + x.abs()) {
+                x = next;
+                break;
             }
+            x = next;
         }
-        a
+        x
+    }
+
+    /// (L(x), L'(x)) with L' the difference of the posterior means (docs/math.md §17.1).
+    fn loss_and_slope(&self, x: f64) -> (f64, f64) {
+        let side = |s: &Side| {
+            let top = s
+                .comps()
+                .map(|(w, m)| w.ln() + m * x - 0.5 * m * m)
+                .fold(f64::NEG_INFINITY, f64::max);
+            let (mut sum, mut mean) = (0.0, 0.0);
+            for (w, m) in s.comps() {
+                let e = (w.ln() + m * x - 0.5 * m * m - top).exp();
+                sum += e;
+                mean += e * m;
+            }
+            (top + sum.ln(), mean / sum)
+        };
+        let ((lq, mq), (lp, mp)) = (side(&self.q), side(&self.p));
+        (lq - lp, mq - mp)
     }
 
     /// Extreme means (min over both sides, max over both sides).
