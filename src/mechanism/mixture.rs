@@ -545,6 +545,9 @@ fn ln_add(a: f64, b: f64) -> f64 {
 }
 
 /// The Gaussian-mixture mechanisms (one Rust type for every pair of docs/math.md §17).
+// The mixture's lists are stored inline (a few hundred bytes) so that the type, like every
+// mechanism, is `Copy`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum GaussianMixture {
     /// dp_accounting's `MixtureOfGaussiansDpEvent`: N(0, σ²) against Σ p_i N(c_i, σ²)

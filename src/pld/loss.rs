@@ -11,6 +11,8 @@ use crate::mechanism::Direction;
 use crate::special::normal;
 
 /// The Q-side law of one mechanism's privacy loss in one ordering.
+// `Mixture` holds its component lists inline (Copy, evaluated per grid point without lookups).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LossLaw {
     /// L ~ N(μ²/2, μ²): the Gaussian mechanism (both orderings), μ = 1/σ (or the μ_tot of a

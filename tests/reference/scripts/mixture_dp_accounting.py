@@ -69,7 +69,7 @@ def main():
                     ev = dp_accounting.SampledWithoutReplacementDpEvent(
                         n, b, dp_accounting.GaussianDpEvent(s))
                     acc.compose(ev, k)
-                    f.write(f"{s!r},{n},{b},{k},{d!r},{acc.get_epsilon(d)!r}\n")
+                    f.write(f"{s!r},{n},{b},{k},{d!r},{float(acc.get_epsilon(d))!r}\n")
             f.flush()
 
 
