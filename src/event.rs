@@ -147,16 +147,14 @@ impl From<Mechanism> for DpEvent {
                 sampling_rate,
                 event: Box::new(DpEvent::Gaussian { sigma }),
             },
-            Mechanism::GaussianMixture(GaussianMixture::MixtureOfGaussians {
-                sigma,
-                len,
-                sensitivities,
-                probabilities,
-            }) => DpEvent::MixtureOfGaussians {
-                sigma,
-                sensitivities: sensitivities[..len].to_vec(),
-                probabilities: probabilities[..len].to_vec(),
-            },
+            Mechanism::GaussianMixture(g @ GaussianMixture::MixtureOfGaussians { .. }) => {
+                let (sigma, c, p) = g.lists().expect("invariant: a mixture of Gaussians");
+                DpEvent::MixtureOfGaussians {
+                    sigma,
+                    sensitivities: c.to_vec(),
+                    probabilities: p.to_vec(),
+                }
+            }
         }
     }
 }

@@ -575,20 +575,16 @@ pub enum GaussianMixture {
 impl serde::Serialize for GaussianMixture {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
+        if let Some((sigma, c, p)) = self.lists() {
+            let mut st = s.serialize_struct("GaussianMixture", 4)?;
+            st.serialize_field("pair", "mixture-of-gaussians")?;
+            st.serialize_field("sigma", &sigma)?;
+            st.serialize_field("sensitivities", c)?;
+            st.serialize_field("probabilities", p)?;
+            return st.end();
+        }
         match self {
-            GaussianMixture::MixtureOfGaussians {
-                sigma,
-                len,
-                sensitivities,
-                probabilities,
-            } => {
-                let mut st = s.serialize_struct("GaussianMixture", 4)?;
-                st.serialize_field("pair", "mixture-of-gaussians")?;
-                st.serialize_field("sigma", sigma)?;
-                st.serialize_field("sensitivities", &sensitivities[..*len])?;
-                st.serialize_field("probabilities", &probabilities[..*len])?;
-                st.end()
-            }
+            GaussianMixture::MixtureOfGaussians { .. } => unreachable!("handled above"),
             GaussianMixture::ReplaceOnePoisson {
                 sigma,
                 sampling_rate,
@@ -711,19 +707,28 @@ impl GaussianMixture {
         }
     }
 
-    /// A short description.
-    pub fn describe(&self) -> String {
+    /// (σ, sensitivities, probabilities) of a mixture of Gaussians, `None` for the others.
+    pub fn lists(&self) -> Option<(f64, &[f64], &[f64])> {
         match self {
             GaussianMixture::MixtureOfGaussians {
                 sigma,
                 len,
                 sensitivities,
                 probabilities,
-            } => format!(
-                "mixture-of-gaussians(sigma={sigma}, sensitivities={:?}, probabilities={:?})",
-                &sensitivities[..*len],
-                &probabilities[..*len]
-            ),
+            } => Some((*sigma, &sensitivities[..*len], &probabilities[..*len])),
+            _ => None,
+        }
+    }
+
+    /// A short description.
+    pub fn describe(&self) -> String {
+        if let Some((sigma, c, p)) = self.lists() {
+            return format!(
+                "mixture-of-gaussians(sigma={sigma}, sensitivities={c:?}, probabilities={p:?})"
+            );
+        }
+        match self {
+            GaussianMixture::MixtureOfGaussians { .. } => unreachable!("handled above"),
             GaussianMixture::ReplaceOnePoisson {
                 sigma,
                 sampling_rate,
@@ -735,20 +740,12 @@ impl GaussianMixture {
 
     /// The remove ordering's pair (P, Q), with a non-decreasing loss.
     pub fn law(&self) -> MixtureLaw {
+        if let Some((sigma, c, p)) = self.lists() {
+            let q: Vec<(f64, f64)> = p.iter().zip(c).map(|(p, c)| (*p, c / sigma)).collect();
+            return MixtureLaw::new(Side::new(&[(1.0, 0.0)]), Side::new(&q));
+        }
         match self {
-            GaussianMixture::MixtureOfGaussians {
-                sigma,
-                len,
-                sensitivities,
-                probabilities,
-            } => {
-                let q: Vec<(f64, f64)> = probabilities[..*len]
-                    .iter()
-                    .zip(&sensitivities[..*len])
-                    .map(|(p, c)| (*p, c / sigma))
-                    .collect();
-                MixtureLaw::new(Side::new(&[(1.0, 0.0)]), Side::new(&q))
-            }
+            GaussianMixture::MixtureOfGaussians { .. } => unreachable!("handled above"),
             GaussianMixture::ReplaceOnePoisson {
                 sigma,
                 sampling_rate,
@@ -785,13 +782,11 @@ impl GaussianMixture {
     /// # Errors
     /// `sigma` not finite and > 0.
     pub fn with_sigma(&self, sigma: f64) -> Result<Self> {
+        if let Some((_, c, p)) = self.lists() {
+            return Self::mixture_of_gaussians(sigma, c, p);
+        }
         match *self {
-            GaussianMixture::MixtureOfGaussians {
-                len,
-                sensitivities,
-                probabilities,
-                ..
-            } => Self::mixture_of_gaussians(sigma, &sensitivities[..len], &probabilities[..len]),
+            GaussianMixture::MixtureOfGaussians { .. } => unreachable!("handled above"),
             GaussianMixture::ReplaceOnePoisson { sampling_rate, .. } => {
                 Self::replace_one_poisson(sigma, sampling_rate)
             }
@@ -806,15 +801,10 @@ impl GaussianMixture {
                 sigma,
                 sampling_rate,
             } => (8, sigma.to_bits(), sampling_rate.to_bits()),
-            GaussianMixture::MixtureOfGaussians {
-                sigma,
-                len,
-                sensitivities,
-                probabilities,
-            } => {
+            GaussianMixture::MixtureOfGaussians { .. } => {
+                let (sigma, c, p) = self.lists().expect("invariant: a mixture of Gaussians");
                 let mut bits = vec![sigma.to_bits()];
-                bits.extend(sensitivities[..*len].iter().map(|v| v.to_bits()));
-                bits.extend(probabilities[..*len].iter().map(|v| v.to_bits()));
+                bits.extend(c.iter().chain(p).map(|v| v.to_bits()));
                 (7, intern(bits), 0)
             }
         }
