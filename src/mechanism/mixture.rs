@@ -832,12 +832,16 @@ fn intern(bits: Vec<u64>) -> u64 {
 pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) -> Result<()> {
     for (m, _) in &added.parts {
         if let super::Mechanism::GaussianMixture(g) = m {
+            let why = if accountant == "gdp" {
+                "the GDP/CLT accountant covers Gaussian and Poisson-subsampled Gaussian \
+                 mechanisms (add/remove) only"
+            } else {
+                "its certified CGF and transform are not implemented"
+            };
             return Err(Error::UnsupportedEvent {
                 accountant,
                 event: g.describe(),
-                reason: "its certified CGF and transform are not implemented; the pld, rdp and \
-                         edgeworth accountants support it"
-                    .into(),
+                reason: format!("{why}; the pld, rdp and edgeworth accountants support it"),
             });
         }
     }
