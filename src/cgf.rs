@@ -130,6 +130,7 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
             // A window around the tilted centre (docs/math.md §16.7); symmetric pair.
             Ok(cgf_value(lambda, g.tilted_f64(lambda)))
         }
+        Mechanism::GaussianMixture(g) => Err(mixture_refusal(g)),
         Mechanism::Laplace(_) => {
             let c = cgf_certified(mech, dir, lambda, Precision(96))?;
             Ok(CgfValue {
@@ -345,6 +346,7 @@ pub fn cgf_certified(
             c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
             Ok(c)
         }
+        Mechanism::GaussianMixture(g) => Err(mixture_refusal(g)),
     }
 }
 
@@ -359,6 +361,15 @@ fn cgf_value(lambda: f64, t: [f64; 5]) -> CgfValue {
         mu3,
         mu4,
     }
+}
+
+/// Why the CGF of a Gaussian-mixture pair is refused: not implemented (docs/math.md §17).
+fn mixture_refusal(g: &crate::mechanism::GaussianMixture) -> Error {
+    Error::NotCertified(format!(
+        "the CGF of {} is not implemented (no certified tilted quadrature for Gaussian-mixture \
+         pairs yet); the pld, rdp and edgeworth accountants support this mechanism",
+        g.describe()
+    ))
 }
 
 /// Why the CGF of the subsampled Laplace (q < 1) is refused: it is not implemented yet.
@@ -424,6 +435,9 @@ pub fn loss_support(mech: &Mechanism, dir: Direction) -> (Option<f64>, Option<f6
         }
         // The discrete Gaussian's loss is unbounded both ways.
         Mechanism::DiscreteGaussian(_) => (None, None),
+        // Unbounded on at least one side (a non-constant Gaussian-mixture loss grows linearly);
+        // no finite bound is claimed.
+        Mechanism::GaussianMixture(_) => (None, None),
     }
 }
 
@@ -560,6 +574,7 @@ pub fn certified_abs_central(
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => Ok(None),
         Mechanism::SubsampledLaplace(_) => Ok(None),
         Mechanism::DiscreteGaussian(_) => Ok(None),
+        Mechanism::GaussianMixture(_) => Ok(None),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::mechanism::DiscreteGaussian;
+use crate::mechanism::GaussianMixture;
 use crate::mechanism::SubsampledLaplace;
 use crate::mechanism::{Adjacency, DiscreteLaplace, RandomizedResponse};
 use crate::mechanism::{Gaussian, Laplace, Mechanism, SubsampledGaussian};
@@ -67,6 +68,16 @@ pub enum DpEvent {
         /// Δ ≥ 1.
         sensitivity: u64,
     },
+    /// dp_accounting's `MixtureOfGaussiansDpEvent`: N(0, σ²) against Σ p_i N(c_i, σ²)
+    /// (add/remove; docs/math.md §17).
+    MixtureOfGaussians {
+        /// σ > 0.
+        sigma: f64,
+        /// c_i ≥ 0.
+        sensitivities: Vec<f64>,
+        /// p_i ≥ 0, summing to 1.
+        probabilities: Vec<f64>,
+    },
 }
 
 impl DpEvent {
@@ -96,6 +107,13 @@ impl DpEvent {
             DpEvent::DiscreteGaussian { sigma, sensitivity } => {
                 format!("DiscreteGaussian(sigma={sigma}, sensitivity={sensitivity})")
             }
+            DpEvent::MixtureOfGaussians {
+                sigma,
+                sensitivities,
+                probabilities,
+            } => format!(
+                "MixtureOfGaussians(sigma={sigma}, sensitivities={sensitivities:?}, probabilities={probabilities:?})"
+            ),
         }
     }
 
@@ -136,6 +154,23 @@ impl From<Mechanism> for DpEvent {
                 sigma: g.sigma(),
                 sensitivity: g.sensitivity(),
             },
+            // The replace-one pair is the Poisson-sampled Gaussian under replace-one: the event
+            // is the Poisson-sampled Gaussian (the relation is the accountant's).
+            Mechanism::GaussianMixture(GaussianMixture::ReplaceOnePoisson {
+                sigma,
+                sampling_rate,
+            }) => DpEvent::PoissonSampled {
+                sampling_rate,
+                event: Box::new(DpEvent::Gaussian { sigma }),
+            },
+            Mechanism::GaussianMixture(g @ GaussianMixture::MixtureOfGaussians { .. }) => {
+                let (sigma, c, p) = g.lists().expect("invariant: a mixture of Gaussians");
+                DpEvent::MixtureOfGaussians {
+                    sigma,
+                    sensitivities: c.to_vec(),
+                    probabilities: p.to_vec(),
+                }
+            }
         }
     }
 }
@@ -266,13 +301,27 @@ impl Composition {
                 Mechanism::DiscreteGaussian(DiscreteGaussian::new(*sigma, *sensitivity)?),
                 count,
             ),
+            DpEvent::MixtureOfGaussians {
+                sigma,
+                sensitivities,
+                probabilities,
+            } => self.push(
+                Mechanism::GaussianMixture(GaussianMixture::mixture_of_gaussians(
+                    *sigma,
+                    sensitivities,
+                    probabilities,
+                )?),
+                count,
+            ),
         }
         Ok(())
     }
 
     /// The composition under `adjacency` (docs/math.md §16.3): under replace-one a Gaussian
     /// (and a subsampled Gaussian with q = 1) becomes the Gaussian with doubled sensitivity
-    /// (σ/2) and randomized response stays as it is; every other mechanism is refused.
+    /// (σ/2), a subsampled Gaussian with q < 1 becomes its replace-one Gaussian-mixture pair
+    /// (docs/math.md §17) and randomized response stays as it is; every other mechanism is
+    /// refused.
     /// Under the add/remove relations randomized response is refused (it is defined under
     /// replace-one only).
     ///
@@ -299,11 +348,26 @@ impl Composition {
                     Mechanism::Gaussian(Gaussian::new(0.5 * s.sigma())?)
                 }
                 (Adjacency::ReplaceOne, Mechanism::RandomizedResponse(_)) => m,
+                // q < 1: the replace-one Gaussian-mixture pair (docs/math.md §17).
+                (Adjacency::ReplaceOne, Mechanism::SubsampledGaussian(s)) => {
+                    Mechanism::GaussianMixture(GaussianMixture::replace_one_poisson(
+                        s.sigma(),
+                        s.sampling_rate(),
+                    )?)
+                }
+                (Adjacency::ReplaceOne, Mechanism::GaussianMixture(g)) if g.is_symmetric() => m,
+                (_, Mechanism::GaussianMixture(g)) if g.is_symmetric() => {
+                    return Err(refuse(
+                        &m,
+                        "this is the replace-one pair of the Poisson-subsampled Gaussian; use \
+                         --adjacency replace-one",
+                    ))
+                }
                 (Adjacency::ReplaceOne, _) => {
                     return Err(refuse(
                         &m,
-                        "replace-one is supported for gaussian, subsampled-gaussian with \
-                         sampling_rate = 1 and randomized-response (as in dp_accounting, which \
+                        "replace-one is supported for gaussian, subsampled-gaussian and \
+                         randomized-response (as in dp_accounting, which \
                          refuses Laplace under replace-one); use --adjacency add-remove",
                     ))
                 }

@@ -71,6 +71,7 @@ fn mu_squared(m: &Mechanism, count: u64) -> f64 {
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => f64::NAN,
         Mechanism::SubsampledLaplace(_) => f64::NAN,
         Mechanism::DiscreteGaussian(_) => f64::NAN,
+        Mechanism::GaussianMixture(_) => f64::NAN,
     }
 }
 
@@ -93,6 +94,7 @@ impl OrderingAccountant for GdpAccountant {
     }
 
     fn check(&self, added: &Composition) -> Result<()> {
+        crate::mechanism::mixture::refuse_in("gdp", added)?;
         for (m, _) in &added.parts {
             if let Mechanism::SubsampledLaplace(_) = m {
                 return Err(Error::UnsupportedEvent {

@@ -268,6 +268,10 @@ impl PldAccountant {
                     law: LossLaw::Lattice(crate::mechanism::LatticeMechanism::DiscreteGaussian(*g)),
                     count: *n,
                 }),
+                Mechanism::GaussianMixture(g) => parts.push(Part {
+                    law: LossLaw::Mixture(g.law_for(dir)),
+                    count: *n,
+                }),
             }
         }
         if gauss_mu2 > 0.0 {
@@ -286,6 +290,7 @@ impl PldAccountant {
         let symmetric = self.composition.parts.iter().all(|(m, _)| match m {
             Mechanism::SubsampledGaussian(s) => s.sampling_rate() == 1.0,
             Mechanism::SubsampledLaplace(s) => s.sampling_rate() == 1.0,
+            Mechanism::GaussianMixture(g) => g.is_symmetric(),
             _ => true,
         });
         if symmetric {

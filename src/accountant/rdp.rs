@@ -350,6 +350,7 @@ pub fn rdp(m: &Mechanism, alpha: f64) -> std::result::Result<f64, String> {
         Mechanism::SubsampledLaplace(s) => Ok(s.rdp(alpha)),
         // αΔ²/(2σ²), exact at integer α (docs/math.md §16.7).
         Mechanism::DiscreteGaussian(g) => Ok(g.rdp(alpha)),
+        Mechanism::GaussianMixture(g) => Ok(g.rdp(alpha)),
     }
 }
 

@@ -28,6 +28,9 @@ pub enum MechanismName {
     SubsampledLaplace,
     /// Discrete Gaussian (`--sigma`, integer `--sensitivity`; add/remove).
     DiscreteGaussian,
+    /// Mixture of Gaussians N(0, σ²) vs Σ p_i N(c_i, σ²) (`--sigma`, `--sensitivities`,
+    /// `--probabilities`; add/remove).
+    MixtureOfGaussians,
 }
 
 /// How records are sampled before the mechanism runs (`--sampling`).
@@ -79,6 +82,66 @@ pub struct MechanismFlags {
     /// `without-replacement` are not yet supported.
     #[arg(long, value_enum)]
     pub sampling: Option<Sampling>,
+    /// The mixture-of-gaussians flags.
+    #[command(flatten)]
+    pub mixture: MixtureFlags,
+}
+
+/// The flags of `mixture-of-gaussians` (docs/math.md §17).
+#[derive(Debug, Clone, Default, Args)]
+pub struct MixtureFlags {
+    /// Mixture of Gaussians: comma-separated sensitivities c_i ≥ 0, e.g. `0,1,2`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub sensitivities: Option<String>,
+    /// Mixture of Gaussians: comma-separated probabilities p_i ≥ 0 summing to 1, e.g.
+    /// `0.6,0.3,0.1`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub probabilities: Option<String>,
+}
+
+/// A comma-separated list of numbers, errors naming `flag`.
+fn number_list(v: &str, flag: &'static str) -> Result<Vec<f64>> {
+    v.split(',')
+        .map(|t| {
+            t.trim()
+                .parse::<f64>()
+                .map_err(|_| Error::invalid(flag, v, "must be a comma-separated list of numbers"))
+        })
+        .collect()
+}
+
+/// The mixture of Gaussians from its flags (`sigma` required; the mechanism flags of other
+/// mechanisms refused by name).
+///
+/// # Errors
+/// Missing, inapplicable or invalid flags, named.
+pub fn mixture_of_gaussians(
+    sigma: Option<f64>,
+    others: &[(&'static str, Option<f64>)],
+    sensitivities: Option<&[f64]>,
+    probabilities: Option<&[f64]>,
+) -> Result<Mechanism> {
+    let name = MechanismName::MixtureOfGaussians;
+    for (flag, v) in others {
+        refuse(*v, flag, name)?;
+    }
+    let c = sensitivities.ok_or_else(|| {
+        Error::invalid(
+            "sensitivities",
+            "(missing)",
+            "is required for --mechanism mixture-of-gaussians",
+        )
+    })?;
+    let p = probabilities.ok_or_else(|| {
+        Error::invalid(
+            "probabilities",
+            "(missing)",
+            "is required for --mechanism mixture-of-gaussians",
+        )
+    })?;
+    Ok(Mechanism::GaussianMixture(
+        crate::mechanism::GaussianMixture::mixture_of_gaussians(need(sigma, "sigma", name)?, c, p)?,
+    ))
 }
 
 /// The flags of the lattice mechanisms (docs/math.md §16).
@@ -231,6 +294,7 @@ impl MechanismFlags {
     pub fn name(&self) -> Result<MechanismName> {
         match self.mechanism {
             Some(name) => Ok(name),
+            None if self.mixture.sensitivities.is_some() => Ok(MechanismName::MixtureOfGaussians),
             None if self.sampling_rate.is_some()
                 && self.scale.is_some()
                 && self.sigma.is_none() =>
@@ -258,6 +322,43 @@ impl MechanismFlags {
     /// Missing, inapplicable or invalid flags.
     pub fn mechanism(&self) -> Result<Mechanism> {
         let name = self.apply_sampling(self.name()?)?;
+        let m = &self.mixture;
+        if name == MechanismName::MixtureOfGaussians {
+            if let Some((flag, v)) = self.lattice.given().first() {
+                refuse(Some(*v), flag, name)?;
+            }
+            let c = m
+                .sensitivities
+                .as_deref()
+                .map(|v| number_list(v, "sensitivities"))
+                .transpose()?;
+            let p = m
+                .probabilities
+                .as_deref()
+                .map(|v| number_list(v, "probabilities"))
+                .transpose()?;
+            return mixture_of_gaussians(
+                self.sigma,
+                &[("sampling_rate", self.sampling_rate), ("scale", self.scale)],
+                c.as_deref(),
+                p.as_deref(),
+            );
+        }
+        for (flag, v) in [
+            ("sensitivities", &m.sensitivities),
+            ("probabilities", &m.probabilities),
+        ] {
+            if let Some(v) = v {
+                return Err(Error::invalid(
+                    flag,
+                    v,
+                    format!(
+                        "does not apply to --mechanism {} (only mixture-of-gaussians takes it)",
+                        name.cli_name()
+                    ),
+                ));
+            }
+        }
         mechanism_with(
             name,
             self.sigma,
@@ -344,7 +445,7 @@ pub struct MechanismArgs {
     #[arg(long, default_value_t = 1, allow_hyphen_values = true)]
     pub steps: i64,
     /// A JSON or TOML file listing (mechanism, count) entries; replaces the mechanism flags.
-    #[arg(long, conflicts_with_all = ["mechanism", "sigma", "sampling_rate", "scale", "noise_parameter", "buckets", "parameter", "sensitivity", "sampling"])]
+    #[arg(long, conflicts_with_all = ["mechanism", "sigma", "sampling_rate", "scale", "noise_parameter", "buckets", "parameter", "sensitivity", "sampling", "sensitivities", "probabilities"])]
     pub events: Option<PathBuf>,
 }
 
@@ -384,6 +485,7 @@ impl MechanismName {
             MechanismName::RandomizedResponse => "randomized-response",
             MechanismName::DiscreteLaplace => "discrete-laplace",
             MechanismName::DiscreteGaussian => "discrete-gaussian",
+            MechanismName::MixtureOfGaussians => "mixture-of-gaussians",
         }
     }
 }
@@ -463,6 +565,12 @@ pub fn mechanism_from(
         MechanismName::DiscreteGaussian => {
             discrete_gaussian_with(sigma, sampling_rate, scale, &LatticeFlags::default())?
         }
+        MechanismName::MixtureOfGaussians => mixture_of_gaussians(
+            sigma,
+            &[("sampling_rate", sampling_rate), ("scale", scale)],
+            None,
+            None,
+        )?,
     })
 }
 
@@ -484,6 +592,8 @@ struct EventEntry {
     buckets: Option<f64>,
     parameter: Option<f64>,
     sensitivity: Option<f64>,
+    sensitivities: Option<Vec<f64>>,
+    probabilities: Option<Vec<f64>>,
 }
 
 /// Read an events file: `{"events": [{"mechanism": "subsampled-gaussian", "sigma": 0.8,
@@ -527,8 +637,25 @@ pub fn read_events(path: &Path) -> Result<DpEvent> {
             parameter: e.parameter,
             sensitivity: e.sensitivity,
         };
-        let m = mechanism_with(name, e.sigma, e.sampling_rate, e.scale, &lattice)
-            .map_err(|err| parse_err(format!("events[{i}]: {err}")))?;
+        let m = if name == MechanismName::MixtureOfGaussians {
+            let mut others = vec![("sampling_rate", e.sampling_rate), ("scale", e.scale)];
+            others.extend(lattice.given().into_iter().map(|(n, v)| (n, Some(v))));
+            mixture_of_gaussians(
+                e.sigma,
+                &others,
+                e.sensitivities.as_deref(),
+                e.probabilities.as_deref(),
+            )
+        } else if e.sensitivities.is_some() || e.probabilities.is_some() {
+            Err(Error::invalid(
+                "sensitivities",
+                e.mechanism.as_str(),
+                "sensitivities and probabilities apply to mixture-of-gaussians only",
+            ))
+        } else {
+            mechanism_with(name, e.sigma, e.sampling_rate, e.scale, &lattice)
+        }
+        .map_err(|err| parse_err(format!("events[{i}]: {err}")))?;
         events.push(DpEvent::SelfComposed {
             event: Box::new(DpEvent::from(m)),
             count: e.count,

@@ -129,6 +129,12 @@ impl CalibrateArgs {
             Mechanism::DiscreteGaussian(_) => Err(crate::Error::Internal(
                 "calibrate: the discrete Gaussian is calibrated by the lattice path".into(),
             )),
+            Mechanism::GaussianMixture(_) => Err(crate::Error::invalid(
+                "mechanism",
+                name.cli_name(),
+                "calibrate solves DP-SGD: subsampled-gaussian, or gaussian (q = 1); the \
+                 Gaussian-mixture pairs are not calibrated yet",
+            )),
             _ => Ok((f.sigma, f.sampling_rate)),
         }
     }

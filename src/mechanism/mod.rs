@@ -11,10 +11,13 @@ pub mod subsampled;
 // Lattice mechanisms (randomized response, discrete Laplace): docs/math.md §16.
 pub mod lattice;
 pub mod subsampled_laplace;
+// Gaussian-mixture pairs (mixture of Gaussians, replace-one subsampled Gaussian): docs/math.md §17.
+pub mod mixture;
 
 pub use gaussian::Gaussian;
 pub use laplace::Laplace;
 pub use lattice::{DiscreteGaussian, DiscreteLaplace, LatticeMechanism, RandomizedResponse};
+pub use mixture::GaussianMixture;
 pub use subsampled::SubsampledGaussian;
 pub use subsampled_laplace::SubsampledLaplace;
 
@@ -143,6 +146,8 @@ impl std::str::FromStr for Adjacency {
 }
 
 /// A mechanism whose privacy loss the accountants understand.
+// `GaussianMixture` holds its component lists inline (Copy); a few hundred bytes per mechanism.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 #[serde(tag = "mechanism", rename_all = "kebab-case")]
 pub enum Mechanism {
@@ -160,6 +165,9 @@ pub enum Mechanism {
     SubsampledLaplace(SubsampledLaplace),
     /// Discrete Gaussian with integer sensitivity (add/remove).
     DiscreteGaussian(DiscreteGaussian),
+    /// A pair of Gaussian mixtures: dp_accounting's mixture of Gaussians, or the
+    /// Poisson-subsampled Gaussian under replace-one (docs/math.md §17).
+    GaussianMixture(GaussianMixture),
 }
 
 impl Mechanism {
@@ -193,6 +201,7 @@ impl Mechanism {
                 g.sigma(),
                 g.sensitivity()
             ),
+            Mechanism::GaussianMixture(g) => g.describe(),
         }
     }
 
@@ -258,6 +267,7 @@ impl Mechanism {
                     let l = self.lattice().expect("invariant: a lattice mechanism");
                     lattice::Lattice::cumulants_f64(&l)
                 }),
+            Mechanism::GaussianMixture(g) => g.law().cumulants_f64(),
         }
     }
 
@@ -272,6 +282,7 @@ impl Mechanism {
             }
             Mechanism::SubsampledLaplace(s) => s.certified_cumulants(precision),
             Mechanism::DiscreteGaussian(g) => g.cumulants(precision),
+            Mechanism::GaussianMixture(g) => g.law().certified_cumulants(precision),
         }
     }
 
@@ -288,6 +299,7 @@ impl Mechanism {
                 (5, s.scale().to_bits(), s.sampling_rate().to_bits())
             }
             Mechanism::DiscreteGaussian(g) => (6, g.sigma().to_bits(), g.sensitivity()),
+            Mechanism::GaussianMixture(g) => g.key(),
         }
     }
 }
@@ -348,6 +360,12 @@ mod tests {
             Mechanism::DiscreteLaplace(DiscreteLaplace::new(x, 4).expect("test setup")),
             Mechanism::SubsampledLaplace(SubsampledLaplace::new(x, q).expect("test setup")),
             Mechanism::DiscreteGaussian(DiscreteGaussian::new(x, 4).expect("test setup")),
+            Mechanism::GaussianMixture(
+                GaussianMixture::mixture_of_gaussians(x, &[q], &[1.0]).expect("test setup"),
+            ),
+            Mechanism::GaussianMixture(
+                GaussianMixture::replace_one_poisson(x, q).expect("test setup"),
+            ),
         ];
         let mut tags: Vec<u8> = all.iter().map(|m| m.key().0).collect();
         tags.sort_unstable();

@@ -11,6 +11,8 @@ use crate::mechanism::Direction;
 use crate::special::normal;
 
 /// The Q-side law of one mechanism's privacy loss in one ordering.
+// `Mixture` holds its component lists inline (Copy, evaluated per grid point without lookups).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LossLaw {
     /// L ~ N(μ²/2, μ²): the Gaussian mechanism (both orderings), μ = 1/σ (or the μ_tot of a
@@ -56,6 +58,9 @@ pub enum LossLaw {
         /// Add ordering.
         add: bool,
     },
+    /// A Gaussian-mixture pair ordering (docs/math.md §17), reflected so that its loss is
+    /// non-decreasing in x: Q-CDF of L at ℓ is the Q-mass below x(ℓ) (bisection inverse).
+    Mixture(crate::mechanism::mixture::MixtureLaw),
 }
 
 /// The plain Laplace loss t(ℓ) = g^{−1}(ℓ) clamped to [−a, a] (−a where ℓ ≤ ln(1 − q)).
@@ -308,6 +313,7 @@ impl LossLaw {
                 let ((fp, sp), _) = laplace_t_cont(a, laplace_t_of(a, q, -l));
                 (sp, fp)
             }
+            LossLaw::Mixture(m) => m.q_side().cdf_sf(m.x_of(l)),
         }
     }
 
@@ -342,6 +348,7 @@ impl LossLaw {
             LossLaw::SubsampledLaplace { a, q, add: true } => {
                 laplace_t_mass(a, laplace_t_of(a, q, -lb), laplace_t_of(a, q, -la)).0
             }
+            LossLaw::Mixture(m) => m.q_side().mass(m.x_of(la), m.x_of(lb)),
         }
     }
 
@@ -376,6 +383,7 @@ impl LossLaw {
                 let (xa, xb) = (x_of(q, mu, -lb), x_of(q, mu, -la));
                 Some((1.0 - q) * normal_mass(xa, xb) + q * normal_mass(xa - mu, xb - mu))
             }
+            LossLaw::Mixture(m) => Some(m.p_side().mass(m.x_of(la), m.x_of(lb))),
         }
     }
 
@@ -409,6 +417,10 @@ impl LossLaw {
             LossLaw::SubsampledAdd { q, mu } => {
                 let (xa, xb) = (x_of(q, mu, -lb), x_of(q, mu, -la));
                 Some((ln_normal_mass(xa, xb), mix(xa, xb, q, mu)))
+            }
+            LossLaw::Mixture(m) => {
+                let (xa, xb) = (m.x_of(la), m.x_of(lb));
+                Some((m.q_side().ln_mass(xa, xb), m.p_side().ln_mass(xa, xb)))
             }
         }
     }
@@ -626,6 +638,12 @@ impl LossLaw {
                     (lo, hi)
                 }
             }
+            LossLaw::Mixture(m) => {
+                // Q-mass below x_lo and above x_hi is ≤ τ (every component's tail is).
+                let (qlo, qhi) = (m.q_side().min_mean(), m.q_side().max_mean());
+                let (lo, hi) = m.range();
+                (m.loss(qlo - z).max(lo), m.loss(qhi + z).min(hi))
+            }
         }
     }
 
@@ -642,6 +660,7 @@ impl LossLaw {
                 l.atom(l.top())
             }
             LossLaw::SubsampledLaplace { a, .. } => a,
+            LossLaw::Mixture(m) => m.slope(),
         }
     }
 

@@ -68,6 +68,7 @@ mod tests {
             Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => DpEvent::from(*m),
             Mechanism::SubsampledLaplace(s) => DpEvent::from(Mechanism::SubsampledLaplace(*s)),
             Mechanism::DiscreteGaussian(_) => DpEvent::from(*m),
+            Mechanism::GaussianMixture(_) => DpEvent::from(*m),
         }
     }
 

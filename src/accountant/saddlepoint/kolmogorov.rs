@@ -499,6 +499,7 @@ pub(super) fn is_gaussian(m: &Mechanism) -> bool {
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => false,
         Mechanism::SubsampledLaplace(_) => false,
         Mechanism::DiscreteGaussian(_) => false,
+        Mechanism::GaussianMixture(_) => false,
     }
 }
 

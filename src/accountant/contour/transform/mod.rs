@@ -234,6 +234,9 @@ impl Transform {
             Mechanism::SubsampledLaplace(s) => Transform::Laplace { a: s.epsilon0() },
             // Never planned either: a lattice mechanism (exact lattice composition, above).
             Mechanism::DiscreteGaussian(_) => Transform::Gaussian { mu: f64::NAN },
+            // Never planned: the contour accountant refuses Gaussian-mixture pairs in its
+            // `check` (crate::mechanism::mixture::refuse_in); a NaN transform would be refused.
+            Mechanism::GaussianMixture(_) => Transform::Gaussian { mu: f64::NAN },
         }
     }
 

@@ -1,0 +1,923 @@
+//! Pairs of finite Gaussian mixtures with a common variance, docs/math.md §17.
+//!
+//! Every mechanism here is a pair (P, Q) of mixtures of unit-variance normal laws on the real
+//! line (means in units of the noise σ): dp_accounting's mixture of Gaussians (P = N(0, 1),
+//! Q = Σ p_i N(c_i/σ, 1)) and the replace-one Poisson-subsampled Gaussian
+//! (P = (1 − q)N(0, 1) + qN(−1/σ, 1), Q = its mirror). The privacy loss
+//! L(x) = ln q(x) − ln p(x) is non-decreasing in x whenever every mean of P lies at or below
+//! every mean of Q (docs/math.md §17.1), which holds for both orderings after a reflection;
+//! that monotonicity gives certified panel bounds on the moments (κ1..κ6), the RDP moments and
+//! the PLD's CDF by inversion.
+
+use crate::cumulants::{
+    cumulants_from_moments, cumulants_from_moments_f64, CertifiedCumulants, Cumulants, MAX_ORDER,
+};
+use crate::error::{Error, Result};
+use crate::precision::{Interval, Precision};
+use rayon::prelude::*;
+use rug::float::Round;
+use rug::ops::{DivAssignRound, MulAssignRound, SubAssignRound};
+use rug::Float;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+/// Most components of a `mixture-of-gaussians` (`--sensitivities`).
+pub const MAX_COMPONENTS: usize = 16;
+
+/// Panels of the certified moment enclosures in the core [min mean − 6, max mean + 6]
+/// (docs/math.md §17.2).
+const CERT_CORE_PANELS: usize = 1 << 15;
+
+/// Panels of the certified moment enclosures in each outer stretch (6 to R beyond the means).
+const CERT_OUTER_PANELS: usize = 1 << 10;
+
+/// Working precision (bits) of the panel enclosures: their width is set by the panels (first
+/// order in the panel width, ~1e−4 relative), far above this rounding, so a higher precision
+/// would only cost time (MPFR's erfc slows down sharply with the precision).
+const CERT_BITS: u32 = 96;
+
+/// Half-width R (in noise units) beyond the extreme means where the certified moment panels
+/// stop and the tail bound of docs/math.md §17.2 takes over.
+const TAIL_R: f64 = 15.0;
+
+/// One side of a pair: weights (summing to 1) and unit-variance means, distinct means.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Side {
+    n: usize,
+    w: [f64; MAX_COMPONENTS],
+    m: [f64; MAX_COMPONENTS],
+}
+
+impl Side {
+    /// From (weight, mean) pairs: zero weights dropped, equal means merged, weights normalised
+    /// by their sum.
+    fn new(parts: &[(f64, f64)]) -> Side {
+        let mut s = Side {
+            n: 0,
+            w: [0.0; MAX_COMPONENTS],
+            m: [0.0; MAX_COMPONENTS],
+        };
+        let total: f64 = parts.iter().map(|p| p.0).sum();
+        for &(w, m) in parts {
+            if w <= 0.0 {
+                continue;
+            }
+            if let Some(i) = (0..s.n).find(|&i| s.m[i] == m) {
+                s.w[i] += w / total;
+            } else {
+                s.w[s.n] = w / total;
+                s.m[s.n] = m;
+                s.n += 1;
+            }
+        }
+        s
+    }
+
+    fn comps(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        (0..self.n).map(|i| (self.w[i], self.m[i]))
+    }
+
+    fn reflected(&self) -> Side {
+        let mut s = *self;
+        for i in 0..s.n {
+            s.m[i] = -s.m[i];
+        }
+        s
+    }
+
+    pub(crate) fn min_mean(&self) -> f64 {
+        self.comps().map(|c| c.1).fold(f64::INFINITY, f64::min)
+    }
+
+    pub(crate) fn max_mean(&self) -> f64 {
+        self.comps().map(|c| c.1).fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    /// ln Σ w_i e^{m_i x − m_i²/2} (the density ratio to N(0, 1) at x), f64 log-sum-exp.
+    fn ln_ratio(&self, x: f64) -> f64 {
+        let top = self
+            .comps()
+            .map(|(w, m)| w.ln() + m * x - 0.5 * m * m)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let s: f64 = self
+            .comps()
+            .map(|(w, m)| (w.ln() + m * x - 0.5 * m * m - top).exp())
+            .sum();
+        top + s.ln()
+    }
+
+    /// Density Σ w_i φ(x − m_i).
+    fn density(&self, x: f64) -> f64 {
+        self.comps()
+            .map(|(w, m)| w * crate::special::normal::pdf(x - m))
+            .sum()
+    }
+
+    /// Mass of (a, b] (a few ulp relative).
+    pub(crate) fn mass(&self, a: f64, b: f64) -> f64 {
+        self.comps()
+            .map(|(w, m)| w * crate::pld::loss::normal_mass(a - m, b - m))
+            .sum()
+    }
+
+    /// ln of the mass of (a, b], also where it underflows.
+    pub(crate) fn ln_mass(&self, a: f64, b: f64) -> f64 {
+        self.comps()
+            .map(|(w, m)| w.ln() + crate::pld::loss::ln_normal_mass(a - m, b - m))
+            .fold(f64::NEG_INFINITY, ln_add)
+    }
+
+    /// (F, S) = (mass of (−∞, x], mass of (x, ∞)).
+    pub(crate) fn cdf_sf(&self, x: f64) -> (f64, f64) {
+        use crate::special::normal;
+        self.comps().fold((0.0, 0.0), |(f, s), (w, m)| {
+            (f + w * normal::cdf(x - m), s + w * normal::sf(x - m))
+        })
+    }
+
+    /// A_s = M²/2 − ln max w with M = max |m|: |ln ratio(x)| ≤ M|x| + A_s (docs/math.md §17.2).
+    fn reach(&self) -> (f64, f64) {
+        let big = self.comps().map(|c| c.1.abs()).fold(0.0, f64::max);
+        let wmax = self.comps().map(|c| c.0).fold(0.0, f64::max);
+        (big, 0.5 * big * big - wmax.ln())
+    }
+}
+
+/// One ordering of a Gaussian-mixture pair, reflected if needed so that its privacy loss
+/// L(x) = ln q(x)/p(x) is non-decreasing in x (every mean of P ≤ every mean of Q).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MixtureLaw {
+    /// P (the law the loss is measured against).
+    p: Side,
+    /// Q.
+    q: Side,
+}
+
+impl MixtureLaw {
+    fn new(p: Side, q: Side) -> MixtureLaw {
+        debug_assert!(p.max_mean() <= q.min_mean());
+        MixtureLaw { p, q }
+    }
+
+    /// The swapped ordering, reflected x → −x to keep the loss non-decreasing.
+    pub fn swapped(&self) -> MixtureLaw {
+        MixtureLaw::new(self.q.reflected(), self.p.reflected())
+    }
+
+    /// P.
+    pub fn p_side(&self) -> &Side {
+        &self.p
+    }
+
+    /// Q.
+    pub fn q_side(&self) -> &Side {
+        &self.q
+    }
+
+    /// L(x) in f64.
+    pub fn loss(&self, x: f64) -> f64 {
+        self.q.ln_ratio(x) - self.p.ln_ratio(x)
+    }
+
+    /// An upper bound on dL/dx: max mean of Q − min mean of P (L' is a difference of two
+    /// posterior means, docs/math.md §17.1).
+    pub fn slope(&self) -> f64 {
+        self.q.max_mean() - self.p.min_mean()
+    }
+
+    /// (inf L, sup L): the limits at ∓∞ (finite when the extreme means coincide).
+    pub fn range(&self) -> (f64, f64) {
+        let end = |pm: f64, qm: f64| {
+            if pm == qm {
+                let wq = self.q.comps().find(|c| c.1 == qm).map_or(0.0, |c| c.0);
+                let wp = self.p.comps().find(|c| c.1 == pm).map_or(0.0, |c| c.0);
+                Some(wq.ln() - wp.ln())
+            } else {
+                None
+            }
+        };
+        (
+            end(self.p.min_mean(), self.q.min_mean()).unwrap_or(f64::NEG_INFINITY),
+            end(self.p.max_mean(), self.q.max_mean()).unwrap_or(f64::INFINITY),
+        )
+    }
+
+    /// x(ℓ) with L(x) = ℓ to a relative 1e−15 in x, by safeguarded Newton steps inside a
+    /// bracket (bisection where a step leaves it); −∞ when ℓ ≤ inf L, +∞ when ℓ ≥ sup L.
+    pub fn x_of(&self, l: f64) -> f64 {
+        let (lo_l, hi_l) = self.range();
+        if l.is_nan() || l <= lo_l {
+            return f64::NEG_INFINITY;
+        }
+        if l >= hi_l {
+            return f64::INFINITY;
+        }
+        let (mut a, mut b) = (-1.0f64, 1.0f64);
+        let mut guard = 0;
+        while self.loss(a) > l && guard < 2000 {
+            a *= 2.0;
+            guard += 1;
+        }
+        while self.loss(b) <= l && guard < 4000 {
+            b *= 2.0;
+            guard += 1;
+        }
+        let mut x = 0.5 * (a + b);
+        for _ in 0..200 {
+            let (lx, d) = self.loss_and_slope(x);
+            if lx <= l {
+                a = x;
+            } else {
+                b = x;
+            }
+            if b - a <= 1e-15 * (1.0 + a.abs().max(b.abs())) {
+                break;
+            }
+            let newton = x - (lx - l) / d;
+            let next = if d > 0.0 && newton > a && newton < b {
+                newton
+            } else {
+                0.5 * (a + b)
+            };
+            if (next - x).abs() <= 1e-15 * (1.0 + x.abs()) {
+                x = next;
+                break;
+            }
+            x = next;
+        }
+        x
+    }
+
+    /// (L(x), L'(x)) with L' the difference of the posterior means (docs/math.md §17.1).
+    fn loss_and_slope(&self, x: f64) -> (f64, f64) {
+        let side = |s: &Side| {
+            let top = s
+                .comps()
+                .map(|(w, m)| w.ln() + m * x - 0.5 * m * m)
+                .fold(f64::NEG_INFINITY, f64::max);
+            let (mut sum, mut mean) = (0.0, 0.0);
+            for (w, m) in s.comps() {
+                let e = (w.ln() + m * x - 0.5 * m * m - top).exp();
+                sum += e;
+                mean += e * m;
+            }
+            (top + sum.ln(), mean / sum)
+        };
+        let ((lq, mq), (lp, mp)) = (side(&self.q), side(&self.p));
+        (lq - lp, mq - mp)
+    }
+
+    /// Extreme means (min over both sides, max over both sides).
+    fn mean_span(&self) -> (f64, f64) {
+        (
+            self.p.min_mean().min(self.q.min_mean()),
+            self.p.max_mean().max(self.q.max_mean()),
+        )
+    }
+
+    /// f64 cumulants κ1..κ6 under P and under Q (trapezoid on a fine grid; an estimate).
+    pub fn cumulants_f64(&self) -> Cumulants {
+        let (lo, hi) = self.mean_span();
+        // Strip of analyticity of L: the mixture sums may vanish at |Im x| ≈ π/spread.
+        let spread = (hi - lo).max(1e-3);
+        let h = (0.02f64).min(0.1 * std::f64::consts::PI / spread);
+        let (a, b) = (lo - 40.0, hi + 40.0);
+        let n = ((b - a) / h).ceil().min(4e6) as usize;
+        let h = (b - a) / n as f64;
+        let xs: Vec<(f64, f64, f64, f64)> = (0..=n)
+            .map(|i| {
+                let x = a + i as f64 * h;
+                (x, self.loss(x), self.p.density(x), self.q.density(x))
+            })
+            .collect();
+        let mean = |side: usize| {
+            xs.iter()
+                .map(|t| t.1 * if side == 0 { t.2 } else { t.3 })
+                .sum::<f64>()
+                * h
+        };
+        let (mp, mq) = (mean(0), mean(1));
+        let mut c = Cumulants::ZERO;
+        for (side, center) in [(0usize, mp), (1, mq)] {
+            let mut m = vec![0.0; MAX_ORDER + 1];
+            for t in &xs {
+                let d = t.1 - center;
+                let w = if side == 0 { t.2 } else { t.3 } * h;
+                let mut pw = w;
+                for slot in m.iter_mut() {
+                    *slot += pw;
+                    pw *= d;
+                }
+            }
+            m[1] = 0.0;
+            let k = cumulants_from_moments_f64(&m, center, MAX_ORDER);
+            if side == 0 {
+                c.p.copy_from_slice(&k);
+            } else {
+                c.q.copy_from_slice(&k);
+            }
+        }
+        c
+    }
+
+    /// Certified κ1..κ6 under P and Q: panel enclosures of E[(L − c)^k] on
+    /// [min mean − R, max mean + R] (L monotone, so its range on a panel is its end values;
+    /// panel masses by MPFR erfc) plus the tail bound of docs/math.md §17.2.
+    ///
+    /// # Errors
+    /// [`Error::PrecisionExhausted`] if an enclosure is not finite.
+    pub fn certified_cumulants(&self, precision: Precision) -> Result<CertifiedCumulants> {
+        let est = self.cumulants_f64();
+        let centers = [est.p[0], est.q[0]];
+        if !centers.iter().all(|c| c.is_finite()) {
+            return Err(Error::Internal(format!(
+                "the f64 mean of the mixture pair {self:?} is not finite"
+            )));
+        }
+        let wp = Precision(CERT_BITS);
+        let (lo, hi) = self.mean_span();
+        let (x0, x1) = (lo - TAIL_R, hi + TAIL_R);
+        // Nodes: the f64 values below, taken as exact binary numbers (the panels need only cover
+        // [x0, x1] without gaps, not be equal); fine in the core, coarse outside.
+        let mut nodes = Vec::with_capacity(CERT_CORE_PANELS + 2 * CERT_OUTER_PANELS + 1);
+        for (a, b, k) in [
+            (x0, lo - 6.0, CERT_OUTER_PANELS),
+            (lo - 6.0, hi + 6.0, CERT_CORE_PANELS),
+            (hi + 6.0, x1, CERT_OUTER_PANELS),
+        ] {
+            let h = (b - a) / k as f64;
+            nodes.extend((0..k).map(|i| a + i as f64 * h));
+        }
+        nodes.push(x1);
+        let n = nodes.len() - 1;
+        let kmax = MAX_ORDER;
+        let evals: Vec<(Interval, [Interval; 2])> = nodes
+            .par_iter()
+            .map(|&xf| {
+                let x = Float::with_val(wp.bits(), xf);
+                (
+                    self.loss_iv(&x, wp),
+                    [cdf_iv(&self.p, &x, wp), cdf_iv(&self.q, &x, wp)],
+                )
+            })
+            .collect();
+        let zero = Interval::zero(wp);
+        let mut out: [Vec<Interval>; 2] = [vec![zero.clone(); kmax + 1], vec![zero; kmax + 1]];
+        for side in 0..2 {
+            let c = Interval::from_f64(wp, centers[side]);
+            let parts: Vec<Vec<Interval>> = (0..n)
+                .collect::<Vec<_>>()
+                .par_chunks(n / 64)
+                .map(|idx| {
+                    let mut sum = vec![Interval::zero(wp); kmax + 1];
+                    for &i in idx {
+                        let (l0, f0) = (&evals[i].0, &evals[i].1[side]);
+                        let (l1, f1) = (&evals[i + 1].0, &evals[i + 1].1[side]);
+                        let d = Interval::new(l0.lo.clone(), l1.hi.clone()).sub(&c);
+                        let mass = nonneg(&f1.sub(f0));
+                        let mut pw = mass.clone();
+                        for slot in sum.iter_mut().skip(1) {
+                            pw = pw.mul(&d);
+                            slot.add_assign(&pw);
+                        }
+                    }
+                    sum
+                })
+                .collect();
+            for part in parts {
+                for (slot, v) in out[side].iter_mut().zip(&part) {
+                    slot.add_assign(v);
+                }
+            }
+            for (k, slot) in out[side].iter_mut().enumerate().skip(1) {
+                let t = self.ln_tail_bound(k as u32, centers[side], side);
+                let mut e = Float::with_val(wp.bits(), t);
+                e.exp_round(Round::Up);
+                *slot = slot.widen(&e);
+            }
+        }
+        let bad = out
+            .iter()
+            .flatten()
+            .any(|v| !v.lo.is_finite() || !v.hi.is_finite());
+        if bad {
+            return Err(Error::PrecisionExhausted {
+                what: format!("certified moments of the mixture pair {self:?}"),
+                bits: precision.bits(),
+            });
+        }
+        let p = cumulants_from_moments(&out[0], centers[0], kmax)?;
+        let q = cumulants_from_moments(&out[1], centers[1], kmax)?;
+        Ok(CertifiedCumulants { p, q, precision })
+    }
+
+    /// An enclosure of L(x) at an exact x (MPFR, directed rounding).
+    fn loss_iv(&self, x: &Float, wp: Precision) -> Interval {
+        ln_ratio_iv(&self.q, x, wp).sub(&ln_ratio_iv(&self.p, x, wp))
+    }
+
+    /// ln of a bound on ∫_{x ∉ [x0, x1]} |L − c|^k d(side), k ≥ 1 (docs/math.md §17.2):
+    /// 4·(C/R + B)^k·R^{k−1}·φ(R) with B = M_P + M_Q, C = A_P + A_Q + |c| + B·max|mean|,
+    /// inflated by 1e−6 relative for its own f64 rounding.
+    fn ln_tail_bound(&self, k: u32, c: f64, _side: usize) -> f64 {
+        let (mp, ap) = self.p.reach();
+        let (mq, aq) = self.q.reach();
+        let b = mp + mq;
+        let big = mp.max(mq);
+        let cc = ap + aq + c.abs() + b * big;
+        let r = TAIL_R;
+        let k = f64::from(k);
+        let v = 4f64.ln()
+            + k * (cc / r + b).ln()
+            + (k - 1.0) * r.ln()
+            + crate::special::normal::ln_pdf(r);
+        v + 1e-6 * (1.0 + v.abs())
+    }
+
+    /// An upper bound on ln E_P[e^{λL}] for λ ≥ 0 (docs/math.md §17.3): panels on which
+    /// e^{λL} is bounded by its right end value (L non-decreasing), P-masses of the panels, the
+    /// left tail bounded by e^{λL(x0)}·P(x < x0), the right tail through the slope bound
+    /// L(x) ≤ L(x1) + S(x − x1); inflated by 1e−9 relative for the f64 rounding.
+    pub fn ln_moment_upper(&self, lambda: f64) -> f64 {
+        let lambda = lambda.max(0.0);
+        let (lo, hi) = self.mean_span();
+        let s = self.slope();
+        let r = 12.0;
+        let x0 = lo - r;
+        let x1 = hi + r + lambda * s;
+        // Each panel over-counts by at most a factor e^{λS·h}: h·λS ≤ 0.005 where affordable.
+        let n = ((x1 - x0) * (1.0 + lambda * s) / 0.005)
+            .ceil()
+            .clamp(2048.0, 32_768.0) as usize;
+        let h = (x1 - x0) / n as f64;
+        let node = |i: usize| if i == n { x1 } else { x0 + i as f64 * h };
+        let head = lambda * self.loss(x0) + self.p.ln_mass(f64::NEG_INFINITY, x0);
+        let mut acc = (1..=n)
+            .into_par_iter()
+            .map(|i| self.p.ln_mass(node(i - 1), node(i)) + lambda * self.loss(node(i)))
+            .reduce(|| f64::NEG_INFINITY, ln_add);
+        acc = ln_add(acc, head);
+        // Right tail: Σ_i w_i e^{λ(L(x1) − S x1)} ∫_{x1}^∞ e^{λSx} φ(x − m_i) dx
+        //   = Σ_i w_i e^{λL(x1) + λS(m_i − x1) + λ²S²/2} Φ̄(x1 − m_i − λS).
+        let l1 = self.loss(x1);
+        for (w, m) in self.p.comps() {
+            let ls = lambda * s;
+            let t = w.ln()
+                + lambda * l1
+                + ls * (m - x1)
+                + 0.5 * ls * ls
+                + crate::special::normal::ln_sf(x1 - m - ls);
+            acc = ln_add(acc, t);
+        }
+        acc + 1e-9 * (1.0 + acc.abs())
+    }
+
+    /// RDP of order α > 1 of this ordering and its swap: max(D_α(Q‖P), D_α(P‖Q)), upper bounds.
+    pub fn rdp(&self, alpha: f64) -> f64 {
+        let fwd = self.ln_moment_upper(alpha);
+        let back = self.swapped().ln_moment_upper(alpha);
+        fwd.max(back).max(0.0) / (alpha - 1.0)
+    }
+}
+
+/// An enclosure of ln Σ w_i e^{m_i x − m_i²/2} (weights and means as exact f64).
+fn ln_ratio_iv(s: &Side, x: &Float, wp: Precision) -> Interval {
+    let mut acc = Interval::zero(wp);
+    for (w, m) in s.comps() {
+        let mf = Interval::from_f64(wp, m);
+        let xm = mf.mul(&Interval::point(x.clone()));
+        let half_m2 = mf.mul(&mf).scale_nonneg(&Float::with_val(8, 0.5));
+        let e = xm.sub(&half_m2).exp();
+        acc.add_assign(&e.scale_nonneg(&Float::with_val(64, w)));
+    }
+    acc.ln()
+}
+
+/// An enclosure of Σ w_i Φ(x − m_i) at an exact x, Φ(z) = erfc(−z/√2)/2 with directed
+/// rounding (Φ is increasing, erfc decreasing).
+fn cdf_iv(s: &Side, x: &Float, wp: Precision) -> Interval {
+    let bits = wp.bits();
+    let mut acc = Interval::zero(wp);
+    let mut r2_down = Float::with_val(bits, 2);
+    r2_down.sqrt_round(Round::Down);
+    let mut r2_up = Float::with_val(bits, 2);
+    r2_up.sqrt_round(Round::Up);
+    // Φ(x − m) with x − m rounded `dir`, t = (m − x)/√2 rounded the opposite way, erfc
+    // rounded `dir` again: a lower (Down) or upper (Up) bound.
+    let phi = |m: f64, dir: Round| {
+        let anti = if dir == Round::Down {
+            Round::Up
+        } else {
+            Round::Down
+        };
+        let mut u = Float::with_val(bits, m);
+        u.sub_assign_round(x, anti);
+        // u/√2 rounded `anti`: a divisor that moves the quotient in that direction.
+        let larger = (anti == Round::Up) == u.is_sign_negative();
+        u.div_assign_round(if larger { &r2_up } else { &r2_down }, anti);
+        u.erfc_round(dir);
+        u.mul_assign_round(Float::with_val(8, 0.5), dir);
+        u
+    };
+    for (w, m) in s.comps() {
+        let v = Interval::new(phi(m, Round::Down), phi(m, Round::Up));
+        acc.add_assign(&v.scale_nonneg(&Float::with_val(64, w)));
+    }
+    acc
+}
+
+/// The interval with its lower end raised to 0 (a mass is non-negative).
+fn nonneg(v: &Interval) -> Interval {
+    if v.lo.is_sign_negative() {
+        let z = Float::new(v.lo.prec());
+        Interval::new(z, v.hi.clone().max(&Float::new(v.lo.prec())))
+    } else {
+        v.clone()
+    }
+}
+
+fn ln_add(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
+    if lo == f64::NEG_INFINITY {
+        return hi;
+    }
+    hi + (lo - hi).exp().ln_1p()
+}
+
+/// The Gaussian-mixture mechanisms (one Rust type for every pair of docs/math.md §17).
+// The mixture's lists are stored inline (a few hundred bytes) so that the type, like every
+// mechanism, is `Copy`.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum GaussianMixture {
+    /// dp_accounting's `MixtureOfGaussiansDpEvent`: N(0, σ²) against Σ p_i N(c_i, σ²)
+    /// (add/remove, both orderings).
+    MixtureOfGaussians {
+        /// σ.
+        sigma: f64,
+        /// Number of components.
+        len: usize,
+        /// c_i ≥ 0.
+        sensitivities: [f64; MAX_COMPONENTS],
+        /// p_i ≥ 0, Σ p_i = 1.
+        probabilities: [f64; MAX_COMPONENTS],
+    },
+    /// Poisson-subsampled Gaussian under replace-one: (1 − q)N(0, σ²) + qN(−1, σ²) against
+    /// (1 − q)N(0, σ²) + qN(1, σ²) (symmetric).
+    ReplaceOnePoisson {
+        /// σ.
+        sigma: f64,
+        /// q ∈ (0, 1).
+        sampling_rate: f64,
+    },
+}
+
+impl serde::Serialize for GaussianMixture {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        if let Some((sigma, c, p)) = self.lists() {
+            let mut st = s.serialize_struct("GaussianMixture", 4)?;
+            st.serialize_field("pair", "mixture-of-gaussians")?;
+            st.serialize_field("sigma", &sigma)?;
+            st.serialize_field("sensitivities", c)?;
+            st.serialize_field("probabilities", p)?;
+            return st.end();
+        }
+        match self {
+            GaussianMixture::MixtureOfGaussians { .. } => unreachable!("handled above"),
+            GaussianMixture::ReplaceOnePoisson {
+                sigma,
+                sampling_rate,
+            } => {
+                let mut st = s.serialize_struct("GaussianMixture", 3)?;
+                st.serialize_field("pair", "replace-one-poisson")?;
+                st.serialize_field("sigma", sigma)?;
+                st.serialize_field("sampling_rate", sampling_rate)?;
+                st.end()
+            }
+        }
+    }
+}
+
+impl GaussianMixture {
+    /// The mixture of Gaussians N(0, σ²) vs Σ p_i N(c_i, σ²).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `sigma` (finite, > 0), `sensitivities` (finite,
+    /// ≥ 0, at least one > 0 with p > 0, at most [`MAX_COMPONENTS`], same length as
+    /// `probabilities`) or `probabilities` (≥ 0, summing to 1 within 1e−12).
+    pub fn mixture_of_gaussians(
+        sigma: f64,
+        sensitivities: &[f64],
+        probabilities: &[f64],
+    ) -> Result<Self> {
+        crate::error::Range::above(0.0).check("sigma", sigma)?;
+        let list = |v: &[f64]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        if sensitivities.is_empty() || sensitivities.len() > MAX_COMPONENTS {
+            return Err(Error::invalid(
+                "sensitivities",
+                list(sensitivities),
+                format!("must list 1 to {MAX_COMPONENTS} values"),
+            ));
+        }
+        if probabilities.len() != sensitivities.len() {
+            return Err(Error::invalid(
+                "probabilities",
+                list(probabilities),
+                format!(
+                    "must list as many values as sensitivities ({})",
+                    sensitivities.len()
+                ),
+            ));
+        }
+        if let Some(c) = sensitivities
+            .iter()
+            .find(|c| !(c.is_finite() && **c >= 0.0))
+        {
+            return Err(Error::invalid(
+                "sensitivities",
+                c,
+                "each must be finite and >= 0 (as in dp_accounting)",
+            ));
+        }
+        if let Some(p) = probabilities
+            .iter()
+            .find(|p| !(p.is_finite() && **p >= 0.0 && **p <= 1.0))
+        {
+            return Err(Error::invalid(
+                "probabilities",
+                p,
+                "each must lie in [0, 1]",
+            ));
+        }
+        let total: f64 = probabilities.iter().sum();
+        if (total - 1.0).abs() > 1e-12 {
+            return Err(Error::invalid(
+                "probabilities",
+                list(probabilities),
+                format!("must sum to 1 within 1e-12 (they sum to {total})"),
+            ));
+        }
+        if !sensitivities
+            .iter()
+            .zip(probabilities)
+            .any(|(c, p)| *c > 0.0 && *p > 0.0)
+        {
+            return Err(Error::invalid(
+                "sensitivities",
+                list(sensitivities),
+                "need at least one value > 0 with a probability > 0",
+            ));
+        }
+        let mut c = [0.0; MAX_COMPONENTS];
+        let mut p = [0.0; MAX_COMPONENTS];
+        c[..sensitivities.len()].copy_from_slice(sensitivities);
+        p[..probabilities.len()].copy_from_slice(probabilities);
+        Ok(GaussianMixture::MixtureOfGaussians {
+            sigma,
+            len: sensitivities.len(),
+            sensitivities: c,
+            probabilities: p,
+        })
+    }
+
+    /// The Poisson-subsampled Gaussian under replace-one adjacency.
+    ///
+    /// # Errors
+    /// `sigma` finite and > 0, `sampling_rate` in (0, 1) (q = 1 is the Gaussian at σ/2).
+    pub fn replace_one_poisson(sigma: f64, sampling_rate: f64) -> Result<Self> {
+        crate::error::Range::above(0.0).check("sigma", sigma)?;
+        crate::error::Range::open(0.0, 1.0).check("sampling_rate", sampling_rate)?;
+        Ok(GaussianMixture::ReplaceOnePoisson {
+            sigma,
+            sampling_rate,
+        })
+    }
+
+    /// σ.
+    pub fn sigma(&self) -> f64 {
+        match *self {
+            GaussianMixture::MixtureOfGaussians { sigma, .. }
+            | GaussianMixture::ReplaceOnePoisson { sigma, .. } => sigma,
+        }
+    }
+
+    /// (σ, sensitivities, probabilities) of a mixture of Gaussians, `None` for the others.
+    pub fn lists(&self) -> Option<(f64, &[f64], &[f64])> {
+        match self {
+            GaussianMixture::MixtureOfGaussians {
+                sigma,
+                len,
+                sensitivities,
+                probabilities,
+            } => Some((*sigma, &sensitivities[..*len], &probabilities[..*len])),
+            _ => None,
+        }
+    }
+
+    /// A short description.
+    pub fn describe(&self) -> String {
+        if let Some((sigma, c, p)) = self.lists() {
+            return format!(
+                "mixture-of-gaussians(sigma={sigma}, sensitivities={c:?}, probabilities={p:?})"
+            );
+        }
+        match self {
+            GaussianMixture::MixtureOfGaussians { .. } => unreachable!("handled above"),
+            GaussianMixture::ReplaceOnePoisson {
+                sigma,
+                sampling_rate,
+            } => format!(
+                "subsampled-gaussian(sigma={sigma}, sampling_rate={sampling_rate}, adjacency=replace-one)"
+            ),
+        }
+    }
+
+    /// The remove ordering's pair (P, Q), with a non-decreasing loss.
+    pub fn law(&self) -> MixtureLaw {
+        if let Some((sigma, c, p)) = self.lists() {
+            let q: Vec<(f64, f64)> = p.iter().zip(c).map(|(p, c)| (*p, c / sigma)).collect();
+            return MixtureLaw::new(Side::new(&[(1.0, 0.0)]), Side::new(&q));
+        }
+        match self {
+            GaussianMixture::MixtureOfGaussians { .. } => unreachable!("handled above"),
+            GaussianMixture::ReplaceOnePoisson {
+                sigma,
+                sampling_rate,
+            } => {
+                let (q, mu) = (*sampling_rate, 1.0 / sigma);
+                MixtureLaw::new(
+                    Side::new(&[(1.0 - q, 0.0), (q, -mu)]),
+                    Side::new(&[(1.0 - q, 0.0), (q, mu)]),
+                )
+            }
+        }
+    }
+
+    /// The law of one ordering (the add ordering is the swapped, reflected pair).
+    pub fn law_for(&self, direction: super::Direction) -> MixtureLaw {
+        match direction {
+            super::Direction::Remove => self.law(),
+            super::Direction::Add => self.law().swapped(),
+        }
+    }
+
+    /// Whether both orderings have the same loss law.
+    pub fn is_symmetric(&self) -> bool {
+        matches!(self, GaussianMixture::ReplaceOnePoisson { .. })
+    }
+
+    /// RDP of order α > 1 covering both orderings.
+    pub fn rdp(&self, alpha: f64) -> f64 {
+        self.law().rdp(alpha)
+    }
+
+    /// The same mechanism with noise multiplier `sigma` (for calibration).
+    ///
+    /// # Errors
+    /// `sigma` not finite and > 0.
+    pub fn with_sigma(&self, sigma: f64) -> Result<Self> {
+        if let Some((_, c, p)) = self.lists() {
+            return Self::mixture_of_gaussians(sigma, c, p);
+        }
+        match *self {
+            GaussianMixture::MixtureOfGaussians { .. } => unreachable!("handled above"),
+            GaussianMixture::ReplaceOnePoisson { sampling_rate, .. } => {
+                Self::replace_one_poisson(sigma, sampling_rate)
+            }
+        }
+    }
+
+    /// The cumulant-cache key: tag 8 for replace-one (σ, q bits), tag 7 for a mixture of
+    /// Gaussians with its parameters interned (an exact, collision-free index).
+    pub(crate) fn key(&self) -> (u8, u64, u64) {
+        match self {
+            GaussianMixture::ReplaceOnePoisson {
+                sigma,
+                sampling_rate,
+            } => (8, sigma.to_bits(), sampling_rate.to_bits()),
+            GaussianMixture::MixtureOfGaussians { .. } => {
+                let (sigma, c, p) = self.lists().expect("invariant: a mixture of Gaussians");
+                let mut bits = vec![sigma.to_bits()];
+                bits.extend(c.iter().chain(p).map(|v| v.to_bits()));
+                (7, intern(bits), 0)
+            }
+        }
+    }
+}
+
+/// An index per distinct parameter list (exact: equal indices mean equal lists).
+fn intern(bits: Vec<u64>) -> u64 {
+    static TABLE: OnceLock<Mutex<HashMap<Vec<u64>, u64>>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut g = match table.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    let next = g.len() as u64;
+    *g.entry(bits).or_insert(next)
+}
+
+/// Refuse a composition holding a Gaussian-mixture pair in an accountant that needs its CGF
+/// at complex or real λ (contour, saddlepoint) or a Gaussian limit (gdp): not implemented.
+///
+/// # Errors
+/// [`Error::UnsupportedEvent`] naming the accountant, the mechanism and the accountants that do
+/// support it.
+pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) -> Result<()> {
+    for (m, _) in &added.parts {
+        if let super::Mechanism::GaussianMixture(g) = m {
+            let why = if accountant == "gdp" {
+                "the GDP/CLT accountant covers Gaussian and Poisson-subsampled Gaussian \
+                 mechanisms (add/remove) only"
+            } else {
+                "its certified CGF and transform are not implemented"
+            };
+            return Err(Error::UnsupportedEvent {
+                accountant,
+                event: g.describe(),
+                reason: format!("{why}; the pld, rdp and edgeworth accountants support it"),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loss_is_monotone_and_inverse_round_trips() {
+        let mogs = [
+            GaussianMixture::mixture_of_gaussians(0.8, &[0.0, 1.0, 2.0], &[0.6, 0.3, 0.1]),
+            GaussianMixture::replace_one_poisson(1.3, 0.05),
+            GaussianMixture::mixture_of_gaussians(2.0, &[1.0], &[1.0]),
+        ];
+        for m in mogs {
+            let m = m.expect("test setup");
+            for law in [m.law(), m.law().swapped()] {
+                let mut prev = f64::NEG_INFINITY;
+                for i in -400..=400 {
+                    let x = i as f64 * 0.05;
+                    let l = law.loss(x);
+                    assert!(l >= prev - 1e-12, "{m:?}: not monotone at {x}");
+                    prev = l;
+                    let back = law.x_of(l);
+                    assert!((law.loss(back) - l).abs() < 1e-9 * (1.0 + l.abs()), "{x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn single_component_is_the_gaussian() {
+        // Σ p N(c) with one component c = 1: the Gaussian mechanism with μ = 1/σ.
+        for &s in &[0.5, 1.0, 3.0] {
+            let m = GaussianMixture::mixture_of_gaussians(s, &[1.0], &[1.0]).expect("setup");
+            let c = m.law().cumulants_f64();
+            let mu = 1.0 / s;
+            assert!(
+                (c.p[0] + 0.5 * mu * mu).abs() < 1e-10 * (1.0 + mu * mu),
+                "{c:?}"
+            );
+            assert!((c.p[1] - mu * mu).abs() < 1e-10 * mu * mu);
+            assert!(c.p[2].abs() < 1e-9 * mu * mu);
+            let r = m.rdp(4.0);
+            let exact = 4.0 / (2.0 * s * s);
+            assert!(r >= exact && r <= exact * 1.01 + 1e-9, "{r} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn certified_cumulants_enclose_the_f64_estimates() {
+        let ms = [
+            GaussianMixture::mixture_of_gaussians(1.0, &[0.0, 1.0, 2.0], &[0.6, 0.3, 0.1]),
+            GaussianMixture::replace_one_poisson(0.9, 0.1),
+        ];
+        for m in ms {
+            let m = m.expect("test setup");
+            let law = m.law();
+            let c = law.certified_cumulants(Precision(128)).expect("certified");
+            let e = law.cumulants_f64();
+            for j in 0..MAX_ORDER {
+                for (iv, v) in [(&c.p[j], e.p[j]), (&c.q[j], e.q[j])] {
+                    let tol = 1e-9 * (v.abs() + 1e-9);
+                    assert!(
+                        iv.lo_f64() <= v + tol && v - tol <= iv.hi_f64(),
+                        "{m:?} κ{}: {v} outside [{}, {}]",
+                        j + 1,
+                        iv.lo_f64(),
+                        iv.hi_f64()
+                    );
+                }
+            }
+            assert!(c.p[1].rel_width() < 1e-2, "{}", c.p[1].rel_width());
+        }
+    }
+}
