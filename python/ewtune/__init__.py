@@ -51,7 +51,7 @@ __all__ = [
     "Laplace", "NoOp", "NoSolutionError", "NonPrivate", "Ordering", "PoissonSampled",
     "RandomizedResponse", "Report", "SelfComposed", "UnsupportedEventError", "calibrate",
     "compare", "delta", "dpsgd", "epsilon",
-    "DiscreteGaussian",
+    "DiscreteGaussian", "MixtureOfGaussians",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -160,6 +160,23 @@ class DiscreteGaussian:
 
 
 @dataclass(frozen=True)
+class MixtureOfGaussians:
+    """dp_accounting's mixture of Gaussians: N(0, σ²) against Σ p_i N(c_i, σ²) with
+    ``sensitivities`` c_i ≥ 0 and ``probabilities`` p_i ≥ 0 summing to 1 (add/remove
+    adjacency; docs/math.md §17). Certified by ``pld``, bounded by ``rdp``, estimated by
+    ``edgeworth``; the other accountants refuse it."""
+
+    sigma: float
+    sensitivities: Sequence[float]
+    probabilities: Sequence[float]
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": "mixture_of_gaussians", "sigma": self.sigma,
+                "sensitivities": [float(c) for c in self.sensitivities],
+                "probabilities": [float(p) for p in self.probabilities]}
+
+
+@dataclass(frozen=True)
 class NoOp:
     """Does nothing (no privacy cost)."""
 
@@ -176,7 +193,8 @@ class NonPrivate:
 
 
 Event = Union[Gaussian, Laplace, PoissonSampled, SelfComposed, Composed, NoOp, NonPrivate,
-              RandomizedResponse, DiscreteLaplace, DiscreteGaussian, Mapping[str, Any], Any]
+              RandomizedResponse, DiscreteLaplace, DiscreteGaussian, MixtureOfGaussians,
+              Mapping[str, Any], Any]
 
 
 def dpsgd(sigma: float, sampling_rate: float, steps: int) -> SelfComposed:
@@ -222,10 +240,14 @@ def _dp_accounting_dict(event: Any) -> Optional[Dict[str, Any]]:
         # dp_accounting's noise_parameter is a in P(x) ∝ e^{−a|x|}.
         return {"type": "discrete_laplace", "parameter": event.noise_parameter,
                 "sensitivity": _count(event.sensitivity)}
+    if name == "MixtureOfGaussiansDpEvent":
+        return {"type": "mixture_of_gaussians", "sigma": event.standard_deviation,
+                "sensitivities": [float(c) for c in event.sensitivities],
+                "probabilities": [float(p) for p in event.sampling_probs]}
     raise UnsupportedEventError(
         f"ewtune does not support the dp_accounting event {event!r} ({name}); supported: "
         "Gaussian, Laplace, PoissonSampled(Gaussian or Laplace), RandomizedResponse, "
-        "DiscreteLaplace, SelfComposed, Composed, NoOp, NonPrivate")
+        "DiscreteLaplace, MixtureOfGaussians, SelfComposed, Composed, NoOp, NonPrivate")
 
 
 def _event_dict(event: Any) -> Dict[str, Any]:

@@ -16,13 +16,15 @@ dp_accounting's own ``DpEvent`` trees::
 
 Supported events: ``NoOpDpEvent``, ``NonPrivateDpEvent``, ``GaussianDpEvent``,
 ``LaplaceDpEvent``, ``PoissonSampledDpEvent`` of a Gaussian, a Laplace or a NoOp,
-``RandomizedResponseDpEvent``, ``DiscreteLaplaceDpEvent``, ``SelfComposedDpEvent`` and
-``ComposedDpEvent`` of these; an accountant that cannot handle one of them (e.g. contour and a
-Poisson-sampled Laplace) says so. Anything else makes ``supports()`` False and ``compose()``
+``RandomizedResponseDpEvent``, ``DiscreteLaplaceDpEvent``, ``MixtureOfGaussiansDpEvent``,
+``SelfComposedDpEvent`` and ``ComposedDpEvent`` of these; an accountant that cannot handle one
+of them (e.g. contour and a Poisson-sampled Laplace or a mixture of Gaussians) says so. Anything else makes ``supports()`` False and ``compose()``
 raise dp_accounting's ``UnsupportedEventError`` naming the sub-event. The neighboring relation
 is ``ADD_OR_REMOVE_ONE`` (the maximum over both orderings; the default) or ``REPLACE_ONE``
 (randomized response is defined only under it; a Gaussian is accounted with the sum moving by
-2; Laplace, discrete Laplace and Poisson-sampled mechanisms with q < 1 are refused under it, as
+2; a Poisson-sampled Gaussian with q < 1 as the pair q N(−1) + (1 − q) N(0) against
+q N(1) + (1 − q) N(0), as dp_accounting does, by pld, rdp and edgeworth; Laplace, discrete
+Laplace, the mixture of Gaussians and the Poisson-sampled Laplace are refused under it, as
 ewtune's Rust side does).
 
 ``get_epsilon``/``get_delta`` return the certified upper end when the accountant certifies
@@ -113,7 +115,8 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
                                f"mechanism (not {type(event.event).__name__})")
         elif not isinstance(event, (_ev.GaussianDpEvent, _ev.LaplaceDpEvent,
                                     _ev.RandomizedResponseDpEvent,
-                                    _ev.DiscreteLaplaceDpEvent)):
+                                    _ev.DiscreteLaplaceDpEvent,
+                                    _ev.MixtureOfGaussiansDpEvent)):
             return (event, f"ewtune does not support {type(event).__name__}")
         try:
             self._acc.check(event)
@@ -156,6 +159,10 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
         elif isinstance(event, _ev.DiscreteLaplaceDpEvent):
             self._private = True
             self._pure_exact += count * Fraction(event.noise_parameter) * event.sensitivity
+        elif isinstance(event, _ev.MixtureOfGaussiansDpEvent):
+            # A sensitivity c_i > 0 with p_i > 0 makes the loss unbounded (δ(ε) > 0 for every ε).
+            if any(c != 0 and p > 0 for c, p in zip(event.sensitivities, event.sampling_probs)):
+                self._private = self._gaussian = True
 
     def _maybe_compose(self, event: Any, count: int, do_compose: bool):
         bad = self._check(event)

@@ -85,6 +85,16 @@ fn u64_field(py: Python<'_>, d: &Bound<'_, PyDict>, key: &'static str) -> PyResu
     }
 }
 
+/// A required list of numbers.
+fn f64_list(py: Python<'_>, d: &Bound<'_, PyDict>, key: &'static str) -> PyResult<Vec<f64>> {
+    match get_item(d, key)? {
+        Some(v) => v
+            .extract::<Vec<f64>>()
+            .map_err(|_| py_err(py, invalid(key, v, "must be a list of numbers"))),
+        None => Err(py_err(py, invalid(key, "(missing)", "is required"))),
+    }
+}
+
 /// A [`DpEvent`] from its dict form (the serde shape: `{"type": "poisson_sampled",
 /// "sampling_rate": q, "event": {...}}`, ...).
 fn event_from(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<DpEvent> {
@@ -143,13 +153,18 @@ fn event_from(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<DpEvent> {
             sigma: f64_field(py, d, "sigma")?,
             sensitivity: u64_field(py, d, "sensitivity")?,
         },
+        "mixture_of_gaussians" => DpEvent::MixtureOfGaussians {
+            sigma: f64_field(py, d, "sigma")?,
+            sensitivities: f64_list(py, d, "sensitivities")?,
+            probabilities: f64_list(py, d, "probabilities")?,
+        },
         other => {
             return Err(py_err(
                 py,
                 invalid(
                     "event",
                     other,
-                    "type must be one of gaussian, laplace, poisson_sampled, self_composed, composed, no_op, non_private, randomized_response, discrete_laplace, discrete_gaussian",
+                    "type must be one of gaussian, laplace, poisson_sampled, self_composed, composed, no_op, non_private, randomized_response, discrete_laplace, discrete_gaussian, mixture_of_gaussians",
                 ),
             ))
         }

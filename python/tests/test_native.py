@@ -259,3 +259,17 @@ def test_discrete_gaussian_equals_cli(ewtune_bin):
     assert (r.lower, r.upper) == (j["lower"], j["upper"])
     with pytest.raises(ewtune.InvalidParameterError, match="sensitivity"):
         ewtune.epsilon(1e-6, {"type": "discrete_gaussian", "sigma": 2.0, "sensitivity": 0})
+
+
+def test_mixture_of_gaussians_equals_cli(ewtune_bin):
+    mog = ewtune.SelfComposed(ewtune.MixtureOfGaussians(1.0, [0.0, 1.0, 2.0], [0.6, 0.3, 0.1]), 20)
+    r = ewtune.epsilon(1e-5, mog, accountant="pld")
+    j = cli(ewtune_bin, "epsilon", "--mechanism", "mixture-of-gaussians", "--sigma", 1.0,
+            "--sensitivities", "0,1,2", "--probabilities", "0.6,0.3,0.1", "--steps", 20,
+            "--delta", 1e-5, "--accountant", "pld")
+    assert (r.lower, r.upper) == (j["lower"], j["upper"])
+    with pytest.raises(ewtune.InvalidParameterError, match="probabilities"):
+        ewtune.epsilon(1e-5, ewtune.MixtureOfGaussians(1.0, [0.0, 1.0], [0.5, 0.6]),
+                       accountant="pld")
+    with pytest.raises(ewtune.UnsupportedEventError, match="pld, rdp and edgeworth"):
+        ewtune.epsilon(1e-5, mog, accountant="contour")
