@@ -172,7 +172,8 @@ pub fn calibrate_lattice(
                     let next = bad * 2.0;
                     if next > SIGMA_MAX {
                         return Err(Error::NoSolution(format!(
-                            "even the discrete Gaussian with sigma = {SIGMA_MAX:e} gives                              epsilon above {target_epsilon} at delta = {delta:e} after {steps}                              steps"
+                            "even the discrete Gaussian with sigma = {SIGMA_MAX:e} gives epsilon above \
+                             {target_epsilon} at delta = {delta:e} after {steps} steps"
                         )));
                     }
                     let (ok, r) = eval(next)?;

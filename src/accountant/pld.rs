@@ -320,9 +320,8 @@ impl PldAccountant {
                     _ => "",
                 };
                 return Err(Error::NotCertified(format!(
-                    "the {} ordering's privacy loss reaches {reach:.3e} ({:?}), beyond the ±{MAX_LOSS:e} a PLD grid can represent (grid points k·h must be exact in f64){hint}",
+                    "the {} ordering's privacy loss reaches {reach:.3e}, beyond the ±{MAX_LOSS:e} a PLD grid can represent (grid points k·h must be exact in f64){hint}",
                     dir.name(),
-                    p.law
                 )));
             }
         }

@@ -193,14 +193,28 @@ impl DiscreteGaussian {
                 format!("must be an integer in [1, {MAX_SENSITIVITY}]"),
             ));
         }
+        // The smallest half-width is M = 3 (σ → 0): above this sensitivity no σ fits the cap.
+        let max_sensitivity = DG_MAX_ATOMS - 1 - 2 * 3;
+        if sensitivity > max_sensitivity {
+            return Err(Error::invalid(
+                "sensitivity",
+                sensitivity,
+                format!(
+                    "must be an integer in [1, {max_sensitivity}] for the discrete Gaussian (the \
+                     certified law keeps 2M + sensitivity + 1 <= {DG_MAX_ATOMS} atoms, M >= 3)"
+                ),
+            ));
+        }
         let m = Self::half_width_of(sigma);
         if m >= DG_MAX_ATOMS as f64 || 2 * (m as u64) + sensitivity + 1 > DG_MAX_ATOMS {
-            let max = (DG_MAX_ATOMS - 1 - sensitivity) as f64 / (2.0 * DG_WIDTH) - 3.0 / DG_WIDTH;
+            // 2(⌈wσ⌉ + 2) + Δ + 1 ≤ N  ⇔  ⌈wσ⌉ ≤ ⌊(N − Δ − 1)/2⌋ − 2 =: k (k ≥ 1 here).
+            let k = (DG_MAX_ATOMS - 1 - sensitivity) / 2 - 2;
+            let max = k as f64 / DG_WIDTH;
             return Err(Error::invalid(
                 "sigma",
                 sigma,
                 format!(
-                    "with sensitivity {sensitivity} must be at most about {max:.0} (the certified \
+                    "with sensitivity {sensitivity} must be at most {max} (the certified \
                      law keeps 2M + sensitivity + 1 <= {DG_MAX_ATOMS} atoms, M = ceil(37.5 sigma) \
                      + 2); the gaussian mechanism covers larger sigma"
                 ),
@@ -642,6 +656,26 @@ impl Lattice {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discrete_gaussian_limits_name_the_parameter_that_breaks_the_atom_cap() {
+        // Above the largest sensitivity no sigma fits: the sensitivity is named, with its range.
+        let e = DiscreteGaussian::new(1.0, 1_000_000).expect_err("over the atom cap");
+        let m = e.to_string();
+        assert!(m.contains("sensitivity") && m.contains("[1, 99994]"), "{m}");
+        assert!(DiscreteGaussian::new(0.02, 99_994).is_ok());
+        // Otherwise sigma is named with its exact bound: ceil(37.5 sigma) <= k.
+        for (delta, sigma_ok, sigma_bad) in [(1u64, 1333.25, 1333.26), (99_994, 0.0266, 0.0267)] {
+            assert!(
+                DiscreteGaussian::new(sigma_ok, delta).is_ok(),
+                "{delta} {sigma_ok}"
+            );
+            let m = DiscreteGaussian::new(sigma_bad, delta)
+                .expect_err("over the atom cap")
+                .to_string();
+            assert!(m.contains("sigma") && m.contains("must be at most"), "{m}");
+        }
+    }
 
     #[test]
     fn probabilities_sum_to_one_and_q_is_the_mirror() {
