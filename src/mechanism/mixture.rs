@@ -572,27 +572,51 @@ pub enum GaussianMixture {
     },
 }
 
+/// A [`GaussianMixture`] with its component lists as slices ([`GaussianMixture::view`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum View<'a> {
+    /// N(0, σ²) against Σ p_i N(c_i, σ²).
+    MixtureOfGaussians {
+        /// σ.
+        sigma: f64,
+        /// c_i.
+        sensitivities: &'a [f64],
+        /// p_i.
+        probabilities: &'a [f64],
+    },
+    /// The replace-one Poisson-subsampled Gaussian.
+    ReplaceOnePoisson {
+        /// σ.
+        sigma: f64,
+        /// q.
+        sampling_rate: f64,
+    },
+}
+
 impl serde::Serialize for GaussianMixture {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        if let Some((sigma, c, p)) = self.lists() {
-            let mut st = s.serialize_struct("GaussianMixture", 4)?;
-            st.serialize_field("pair", "mixture-of-gaussians")?;
-            st.serialize_field("sigma", &sigma)?;
-            st.serialize_field("sensitivities", c)?;
-            st.serialize_field("probabilities", p)?;
-            return st.end();
-        }
-        match self {
-            GaussianMixture::MixtureOfGaussians { .. } => unreachable!("handled above"),
-            GaussianMixture::ReplaceOnePoisson {
+        match self.view() {
+            View::MixtureOfGaussians {
+                sigma,
+                sensitivities,
+                probabilities,
+            } => {
+                let mut st = s.serialize_struct("GaussianMixture", 4)?;
+                st.serialize_field("pair", "mixture-of-gaussians")?;
+                st.serialize_field("sigma", &sigma)?;
+                st.serialize_field("sensitivities", sensitivities)?;
+                st.serialize_field("probabilities", probabilities)?;
+                st.end()
+            }
+            View::ReplaceOnePoisson {
                 sigma,
                 sampling_rate,
             } => {
                 let mut st = s.serialize_struct("GaussianMixture", 3)?;
                 st.serialize_field("pair", "replace-one-poisson")?;
-                st.serialize_field("sigma", sigma)?;
-                st.serialize_field("sampling_rate", sampling_rate)?;
+                st.serialize_field("sigma", &sigma)?;
+                st.serialize_field("sampling_rate", &sampling_rate)?;
                 st.end()
             }
         }
@@ -707,29 +731,52 @@ impl GaussianMixture {
         }
     }
 
-    /// (σ, sensitivities, probabilities) of a mixture of Gaussians, `None` for the others.
-    pub fn lists(&self) -> Option<(f64, &[f64], &[f64])> {
+    /// The pair with the component lists as slices.
+    pub fn view(&self) -> View<'_> {
         match self {
             GaussianMixture::MixtureOfGaussians {
                 sigma,
                 len,
                 sensitivities,
                 probabilities,
-            } => Some((*sigma, &sensitivities[..*len], &probabilities[..*len])),
-            _ => None,
+            } => View::MixtureOfGaussians {
+                sigma: *sigma,
+                sensitivities: &sensitivities[..*len],
+                probabilities: &probabilities[..*len],
+            },
+            GaussianMixture::ReplaceOnePoisson {
+                sigma,
+                sampling_rate,
+            } => View::ReplaceOnePoisson {
+                sigma: *sigma,
+                sampling_rate: *sampling_rate,
+            },
+        }
+    }
+
+    /// (σ, sensitivities, probabilities) of a mixture of Gaussians, `None` for the others.
+    pub fn lists(&self) -> Option<(f64, &[f64], &[f64])> {
+        match self.view() {
+            View::MixtureOfGaussians {
+                sigma,
+                sensitivities,
+                probabilities,
+            } => Some((sigma, sensitivities, probabilities)),
+            View::ReplaceOnePoisson { .. } => None,
         }
     }
 
     /// A short description.
     pub fn describe(&self) -> String {
-        if let Some((sigma, c, p)) = self.lists() {
-            return format!(
+        match self.view() {
+            View::MixtureOfGaussians {
+                sigma,
+                sensitivities: c,
+                probabilities: p,
+            } => format!(
                 "mixture-of-gaussians(sigma={sigma}, sensitivities={c:?}, probabilities={p:?})"
-            );
-        }
-        match self {
-            GaussianMixture::MixtureOfGaussians { .. } => unreachable!("handled above"),
-            GaussianMixture::ReplaceOnePoisson {
+            ),
+            View::ReplaceOnePoisson {
                 sigma,
                 sampling_rate,
             } => format!(
@@ -740,17 +787,20 @@ impl GaussianMixture {
 
     /// The remove ordering's pair (P, Q), with a non-decreasing loss.
     pub fn law(&self) -> MixtureLaw {
-        if let Some((sigma, c, p)) = self.lists() {
-            let q: Vec<(f64, f64)> = p.iter().zip(c).map(|(p, c)| (*p, c / sigma)).collect();
-            return MixtureLaw::new(Side::new(&[(1.0, 0.0)]), Side::new(&q));
-        }
-        match self {
-            GaussianMixture::MixtureOfGaussians { .. } => unreachable!("handled above"),
-            GaussianMixture::ReplaceOnePoisson {
+        match self.view() {
+            View::MixtureOfGaussians {
+                sigma,
+                sensitivities: c,
+                probabilities: p,
+            } => {
+                let q: Vec<(f64, f64)> = p.iter().zip(c).map(|(p, c)| (*p, c / sigma)).collect();
+                MixtureLaw::new(Side::new(&[(1.0, 0.0)]), Side::new(&q))
+            }
+            View::ReplaceOnePoisson {
                 sigma,
                 sampling_rate,
             } => {
-                let (q, mu) = (*sampling_rate, 1.0 / sigma);
+                let (q, mu) = (sampling_rate, 1.0 / sigma);
                 MixtureLaw::new(
                     Side::new(&[(1.0 - q, 0.0), (q, -mu)]),
                     Side::new(&[(1.0 - q, 0.0), (q, mu)]),
@@ -782,12 +832,13 @@ impl GaussianMixture {
     /// # Errors
     /// `sigma` not finite and > 0.
     pub fn with_sigma(&self, sigma: f64) -> Result<Self> {
-        if let Some((_, c, p)) = self.lists() {
-            return Self::mixture_of_gaussians(sigma, c, p);
-        }
-        match *self {
-            GaussianMixture::MixtureOfGaussians { .. } => unreachable!("handled above"),
-            GaussianMixture::ReplaceOnePoisson { sampling_rate, .. } => {
+        match self.view() {
+            View::MixtureOfGaussians {
+                sensitivities,
+                probabilities,
+                ..
+            } => Self::mixture_of_gaussians(sigma, sensitivities, probabilities),
+            View::ReplaceOnePoisson { sampling_rate, .. } => {
                 Self::replace_one_poisson(sigma, sampling_rate)
             }
         }
