@@ -99,6 +99,7 @@ use integral::*;
 use lattice::*;
 use lattice_exact::{lattice_part, LatticeSum};
 use plan::*;
+use window::*;
 
 /// What a query asks of one ordering.
 #[derive(Debug, Clone, Copy)]
@@ -108,7 +109,6 @@ enum Ask {
     /// ε at this δ.
     Epsilon(f64),
 }
-use window::*;
 
 /// Parameters of [`ContourAccountant`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -557,7 +557,7 @@ fn info_note(dir: Direction, info: &Option<ContourInfo>) -> Option<String> {
 
 impl ContourAccountant {
     /// The enclosure's answer, or where it could not be certified for add-remove adjacency, the
-    /// certified Chernoff bracket [0, U] (docs/math.md §15.1, [`Plan::ln_chernoff`] for δ,
+    /// certified Chernoff bracket [0, U] (docs/math.md §15.1.1, [`Plan::ln_chernoff`] for δ,
     /// [`Plan::chernoff_epsilon`] capped by the largest loss for ε): the other ordering may
     /// still decide the maximum, and `finish` refuses the report unless the combined bracket is
     /// within the width limit. A non-finite U keeps the refusal.
