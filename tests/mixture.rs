@@ -5,8 +5,9 @@
 
 mod common;
 
+use common::pld;
 use ewtune::accountant::rdp::{RdpAccountant, RdpParams};
-use ewtune::accountant::{Accountant, PldAccountant, PldParams};
+use ewtune::accountant::{Accountant, PldAccountant};
 use ewtune::event::DpEvent;
 use ewtune::mechanism::{Adjacency, Direction, GaussianMixture, Mechanism};
 use ewtune::precision::Precision;
@@ -22,17 +23,6 @@ fn mog(sigma: f64, c: &[f64], p: &[f64], steps: u64) -> DpEvent {
         }),
         count: steps,
     }
-}
-
-fn pld(adjacency: Adjacency, grid: Option<f64>, e: &DpEvent) -> PldAccountant {
-    let mut a = PldAccountant::new(PldParams {
-        adjacency,
-        grid_spacing: grid,
-        ..PldParams::default()
-    })
-    .expect("test setup");
-    a.compose(e, 1).expect("compose");
-    a
 }
 
 fn bracket(a: &PldAccountant, delta: f64) -> (f64, f64) {

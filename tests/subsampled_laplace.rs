@@ -3,6 +3,9 @@
 //! 0.6.0 (tests/reference/subsampled_laplace.csv), q = 1 against the Laplace mechanism,
 //! RDP against PLD, monotonicity, and refusals.
 
+mod common;
+
+use common::pld;
 use ewtune::accountant::rdp::{RdpAccountant, RdpParams};
 use ewtune::accountant::{Accountant, PldAccountant, PldParams};
 use ewtune::event::DpEvent;
@@ -17,17 +20,6 @@ fn event(scale: f64, q: f64, steps: u64) -> DpEvent {
         }),
         count: steps,
     }
-}
-
-fn pld(adjacency: Adjacency, grid: Option<f64>, e: &DpEvent) -> PldAccountant {
-    let mut a = PldAccountant::new(PldParams {
-        adjacency,
-        grid_spacing: grid,
-        ..PldParams::default()
-    })
-    .expect("test setup");
-    a.compose(e, 1).expect("test setup");
-    a
 }
 
 /// Exact single-step δ(ε) of one ordering, computed in x-space (independent of the loss-space

@@ -58,3 +58,21 @@ pub fn json_ok(args: &[&str]) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// A PLD accountant (default parameters but the adjacency and an optional fixed grid spacing)
+/// with `e` composed once.
+pub fn pld(
+    adjacency: ewtune::mechanism::Adjacency,
+    grid: Option<f64>,
+    e: &ewtune::event::DpEvent,
+) -> ewtune::accountant::PldAccountant {
+    use ewtune::accountant::{Accountant, PldAccountant, PldParams};
+    let mut a = PldAccountant::new(PldParams {
+        adjacency,
+        grid_spacing: grid,
+        ..PldParams::default()
+    })
+    .expect("test setup");
+    a.compose(e, 1).expect("test setup");
+    a
+}
