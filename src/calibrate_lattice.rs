@@ -1,7 +1,7 @@
-//! Calibration of the lattice mechanisms' noise knob (docs/math.md §16): the smallest noise
-//! parameter p of randomized response, the largest parameter a of the discrete Laplace
-//! mechanism, or the smallest σ of the discrete Gaussian, whose ε(δ) after `steps` compositions
-//! meets a target.
+//! Calibration of one noise knob of a mechanism that is not DP-SGD's subsampled Gaussian
+//! (docs/math.md §16, §17): the smallest noise parameter p of randomized response, the largest
+//! parameter a of the discrete Laplace mechanism, or the smallest σ of the discrete Gaussian or
+//! of a mixture of Gaussians, whose ε(δ) after `steps` compositions meets a target.
 //!
 //! ε is non-increasing in p and σ (more noise) and non-decreasing in a (less noise), so a bisection
 //! on the accountant's certified upper end of ε (its value where it certifies none) finds the
@@ -10,6 +10,7 @@
 use crate::accountant::{build, AccountantConfig, Report};
 use crate::error::{Error, Result};
 use crate::event::DpEvent;
+use crate::mechanism::{GaussianMixture, Mechanism};
 
 /// Which knob to solve for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,6 +30,25 @@ pub enum LatticeKnob {
         /// Δ.
         sensitivity: u64,
     },
+    /// A Gaussian-mixture pair (docs/math.md §17; its σ is ignored, the other parameters are
+    /// kept): the smallest σ ∈ [1e−3, 1e6].
+    MixtureSigma {
+        /// The mixture at any σ.
+        mixture: GaussianMixture,
+    },
+}
+
+impl LatticeKnob {
+    /// The searched range of σ and the mechanism's name in messages (σ knobs only).
+    fn sigma_range(self) -> Option<(f64, f64, &'static str)> {
+        match self {
+            LatticeKnob::Sigma { .. } => Some((SIGMA_MIN, SIGMA_MAX, "the discrete Gaussian")),
+            LatticeKnob::MixtureSigma { .. } => {
+                Some((MIXTURE_SIGMA_MIN, MIXTURE_SIGMA_MAX, "the Gaussian mixture"))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The answer of [`calibrate_lattice`].
@@ -52,9 +72,13 @@ pub const PARAMETER_MIN: f64 = 1e-6;
 pub const SIGMA_MIN: f64 = 1e-2;
 /// Largest σ searched (the law's atom cap allows about 1.3e3 at sensitivity 1).
 pub const SIGMA_MAX: f64 = 1e3;
+/// Smallest σ of a Gaussian mixture searched.
+pub const MIXTURE_SIGMA_MIN: f64 = 1e-3;
+/// Largest σ of a Gaussian mixture searched.
+pub const MIXTURE_SIGMA_MAX: f64 = 1e6;
 
-fn event(knob: LatticeKnob, x: f64) -> DpEvent {
-    match knob {
+fn event(knob: LatticeKnob, x: f64) -> Result<DpEvent> {
+    Ok(match knob {
         LatticeKnob::NoiseParameter { buckets } => DpEvent::RandomizedResponse {
             noise_parameter: x,
             buckets,
@@ -67,7 +91,10 @@ fn event(knob: LatticeKnob, x: f64) -> DpEvent {
             sigma: x,
             sensitivity,
         },
-    }
+        LatticeKnob::MixtureSigma { mixture } => {
+            DpEvent::from(Mechanism::GaussianMixture(mixture.with_sigma(x)?))
+        }
+    })
 }
 
 /// Solve for the knob (module docs).
@@ -94,7 +121,7 @@ pub fn calibrate_lattice(
     let mut eval = |x: f64| -> Result<(bool, Report)> {
         evaluations += 1;
         let mut a = build(accountant)?;
-        a.compose(&event(knob, x), steps)?;
+        a.compose(&event(knob, x)?, steps)?;
         let r = a.epsilon(delta)?;
         let up = r.upper.unwrap_or(r.epsilon);
         Ok((up <= target_epsilon, r))
@@ -140,9 +167,12 @@ pub fn calibrate_lattice(
             }
             (PARAMETER_MIN, PARAMETER_MAX, r)
         }
-        LatticeKnob::Sigma { .. } => {
+        LatticeKnob::Sigma { .. } | LatticeKnob::MixtureSigma { .. } => {
+            let (sigma_min, sigma_max, what) = knob
+                .sigma_range()
+                .ok_or_else(|| Error::Internal("calibrate: a sigma knob without a range".into()))?;
             // Walk from σ = 1 by factors of 2 (a large σ is costly for the exact lattice
-            // composition, so the search does not start at SIGMA_MAX).
+            // composition, so the search does not start at the largest σ).
             let (ok1, r1) = eval(1.0)?;
             let (mut good, mut bad, mut report) = if ok1 {
                 (1.0, f64::NAN, r1)
@@ -152,7 +182,7 @@ pub fn calibrate_lattice(
             if ok1 {
                 while bad.is_nan() {
                     let next = good * 0.5;
-                    if next < SIGMA_MIN {
+                    if next < sigma_min {
                         return Ok(LatticeCalibration {
                             value: good,
                             other_end: None,
@@ -170,9 +200,9 @@ pub fn calibrate_lattice(
             } else {
                 while good.is_nan() {
                     let next = bad * 2.0;
-                    if next > SIGMA_MAX {
+                    if next > sigma_max {
                         return Err(Error::NoSolution(format!(
-                            "even the discrete Gaussian with sigma = {SIGMA_MAX:e} gives epsilon above \
+                            "even {what} with sigma = {sigma_max:e} gives epsilon above \
                              {target_epsilon} at delta = {delta:e} after {steps} steps"
                         )));
                     }
@@ -193,7 +223,9 @@ pub fn calibrate_lattice(
         }
         let mid = match knob {
             LatticeKnob::NoiseParameter { .. } => 0.5 * (good + bad),
-            LatticeKnob::Parameter { .. } | LatticeKnob::Sigma { .. } => (good * bad).sqrt(),
+            LatticeKnob::Parameter { .. }
+            | LatticeKnob::Sigma { .. }
+            | LatticeKnob::MixtureSigma { .. } => (good * bad).sqrt(),
         };
         if mid == good || mid == bad {
             break;
@@ -238,9 +270,34 @@ mod tests {
             assert!(c.report.upper.expect("certified") <= 3.0);
             let other = c.other_end.expect("bisected");
             let mut a = build(&cfg(adj)).expect("setup");
-            a.compose(&event(knob, other), 50).expect("setup");
+            a.compose(&event(knob, other).expect("setup"), 50)
+                .expect("setup");
             assert!(a.epsilon(1e-5).expect("eps").upper.expect("up") > 3.0);
             assert!((c.value - other).abs() <= 1e-6 * c.value.max(other));
+        }
+    }
+
+    /// A mixture of Gaussians (pld, certified): the solved σ meets the target, the other end
+    /// of the bracket does not, and more steps need more noise.
+    #[test]
+    fn mixture_sigma_meets_the_target_and_grows_with_steps() {
+        let cfg = AccountantConfig::default_for(AccountantKind::Pld, Adjacency::AddRemove);
+        let mixture =
+            GaussianMixture::mixture_of_gaussians(1.0, &[0.0, 1.0, 2.0], &[0.6, 0.3, 0.1])
+                .expect("setup");
+        let knob = LatticeKnob::MixtureSigma { mixture };
+        let mut last = 0.0;
+        for steps in [10, 100] {
+            let c = calibrate_lattice(&cfg, knob, steps, 2.0, 1e-5, 1e-4).expect("solves");
+            assert!(c.report.upper.expect("certified") <= 2.0);
+            let other = c.other_end.expect("bisected");
+            assert!(other < c.value && c.value - other <= 1e-4 * c.value);
+            let mut a = build(&cfg).expect("setup");
+            a.compose(&event(knob, other).expect("setup"), steps)
+                .expect("setup");
+            assert!(a.epsilon(1e-5).expect("eps").upper.expect("up") > 2.0);
+            assert!(c.value > last, "sigma {} at {steps} steps", c.value);
+            last = c.value;
         }
     }
 }

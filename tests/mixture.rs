@@ -375,3 +375,61 @@ fn cli_flags_and_refusals() {
     ]);
     assert!(r["epsilon"].as_f64().expect("epsilon") > 0.0);
 }
+
+/// `calibrate --solve sigma` for a mixture of Gaussians (pld, certified): the answer meets the
+/// target and the other end of the final bracket does not; other `--solve` values exit 2.
+#[test]
+fn cli_calibrates_the_mixture_sigma() {
+    let (c, p) = ([0.0, 1.0, 2.0], [0.6, 0.3, 0.1]);
+    let v = common::json_ok(&[
+        "calibrate",
+        "--mechanism",
+        "mixture-of-gaussians",
+        "--sensitivities",
+        "0,1,2",
+        "--probabilities",
+        "0.6,0.3,0.1",
+        "--steps",
+        "20",
+        "--target-epsilon",
+        "2",
+        "--delta",
+        "1e-5",
+        "--accountant",
+        "pld",
+        "--format",
+        "json",
+    ]);
+    let s = v["sigma"].as_f64().expect("sigma");
+    let other = v["other_end"].as_f64().expect("other end");
+    assert!(other < s && s - other <= 2e-4 * s, "{v}");
+    let up = |sigma: f64| {
+        bracket(
+            &pld(Adjacency::AddRemove, None, &mog(sigma, &c, &p, 20)),
+            1e-5,
+        )
+        .1
+    };
+    assert!(up(s) <= 2.0, "{}", up(s));
+    assert!(up(other) > 2.0, "{}", up(other));
+    let out = common::ewtune()
+        .args([
+            "calibrate",
+            "--mechanism",
+            "mixture-of-gaussians",
+            "--sensitivities",
+            "0,1,2",
+            "--probabilities",
+            "0.6,0.3,0.1",
+            "--target-epsilon",
+            "2",
+            "--delta",
+            "1e-5",
+            "--solve",
+            "steps",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--solve sigma"));
+}

@@ -129,11 +129,8 @@ impl CalibrateArgs {
             Mechanism::DiscreteGaussian(_) => Err(crate::Error::Internal(
                 "calibrate: the discrete Gaussian is calibrated by the lattice path".into(),
             )),
-            Mechanism::GaussianMixture(_) => Err(crate::Error::invalid(
-                "mechanism",
-                name.cli_name(),
-                "calibrate solves DP-SGD: subsampled-gaussian, or gaussian (q = 1); the \
-                 Gaussian-mixture pairs are not calibrated yet",
+            Mechanism::GaussianMixture(_) => Err(crate::Error::Internal(
+                "calibrate: a mixture of Gaussians is calibrated by the noise-knob path".into(),
             )),
             _ => Ok((f.sigma, f.sampling_rate)),
         }
@@ -233,6 +230,7 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
             MechanismName::RandomizedResponse
                 | MechanismName::DiscreteLaplace
                 | MechanismName::DiscreteGaussian
+                | MechanismName::MixtureOfGaussians
         )
     }) {
         return run_lattice(&a, mechanism);
@@ -260,36 +258,47 @@ fn run_lattice(a: &CalibrateArgs, name: MechanismName) -> anyhow::Result<()> {
     let rr = name == MechanismName::RandomizedResponse;
     flags.noise_parameter = flags.noise_parameter.or(rr.then_some(0.5));
     let dg = name == MechanismName::DiscreteGaussian;
-    flags.parameter = flags.parameter.or((!rr && !dg).then_some(1.0));
-    let sigma = f.sigma.or(dg.then_some(1.0));
-    let (knob, want) =
-        match super::args::mechanism_with(name, sigma, f.sampling_rate, f.scale, &flags)? {
-            Mechanism::RandomizedResponse(r) => (
-                LatticeKnob::NoiseParameter {
-                    buckets: r.buckets(),
-                },
-                SolveArg::NoiseParameter,
-            ),
-            Mechanism::DiscreteLaplace(d) => (
-                LatticeKnob::Parameter {
-                    sensitivity: d.sensitivity(),
-                },
-                SolveArg::Parameter,
-            ),
-            Mechanism::DiscreteGaussian(g) => (
-                LatticeKnob::Sigma {
-                    sensitivity: g.sensitivity(),
-                },
-                SolveArg::Sigma,
-            ),
-            other => {
-                return Err(crate::Error::Internal(format!(
-                    "calibrate: {} is not a lattice mechanism",
-                    other.describe()
-                ))
-                .into())
-            }
-        };
+    let mog = name == MechanismName::MixtureOfGaussians;
+    flags.parameter = flags.parameter.or((!rr && !dg && !mog).then_some(1.0));
+    let sigma = f.sigma.or((dg || mog).then_some(1.0));
+    let mechanism = if mog {
+        // The mixture's flags are checked by the shared parser; σ is only a placeholder.
+        let mut g = f.clone();
+        g.sigma = sigma;
+        g.mechanism()?
+    } else {
+        super::args::mechanism_with(name, sigma, f.sampling_rate, f.scale, &flags)?
+    };
+    let (knob, want) = match mechanism {
+        Mechanism::RandomizedResponse(r) => (
+            LatticeKnob::NoiseParameter {
+                buckets: r.buckets(),
+            },
+            SolveArg::NoiseParameter,
+        ),
+        Mechanism::DiscreteLaplace(d) => (
+            LatticeKnob::Parameter {
+                sensitivity: d.sensitivity(),
+            },
+            SolveArg::Parameter,
+        ),
+        Mechanism::DiscreteGaussian(g) => (
+            LatticeKnob::Sigma {
+                sensitivity: g.sensitivity(),
+            },
+            SolveArg::Sigma,
+        ),
+        Mechanism::GaussianMixture(mixture) => {
+            (LatticeKnob::MixtureSigma { mixture }, SolveArg::Sigma)
+        }
+        other => {
+            return Err(crate::Error::Internal(format!(
+                "calibrate: {} has no noise knob here",
+                other.describe()
+            ))
+            .into())
+        }
+    };
     if a.solve != want {
         return Err(crate::Error::invalid(
             "solve",
@@ -343,6 +352,7 @@ fn run_lattice(a: &CalibrateArgs, name: MechanismName) -> anyhow::Result<()> {
         ),
         Format::Text => {
             println!("accountant      {}", c.report.accountant);
+            println!("guarantee       {}", c.report.guarantee.name());
             println!("adjacency       {}", c.report.adjacency);
             println!("solved for      {key}");
             println!("{key:<16}{}", fmt_num(c.value));
