@@ -13,6 +13,8 @@ use crate::event::DpEvent;
 use crate::mechanism::{GaussianMixture, Mechanism};
 
 /// Which knob to solve for.
+// The mixture variant holds its component lists inline (Copy), as `Mechanism` does.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LatticeKnob {
     /// Randomized response over `buckets` buckets: the smallest noise parameter p ∈ (0, 1].
