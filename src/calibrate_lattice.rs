@@ -41,16 +41,36 @@ pub enum LatticeKnob {
 }
 
 impl LatticeKnob {
-    /// The searched range of σ and the mechanism's name in messages (σ knobs only).
-    fn sigma_range(self) -> Option<(f64, f64, &'static str)> {
+    /// The shape of the search for this knob.
+    fn shape(self) -> Shape {
         match self {
-            LatticeKnob::Sigma { .. } => Some((SIGMA_MIN, SIGMA_MAX, "the discrete Gaussian")),
-            LatticeKnob::MixtureSigma { .. } => {
-                Some((MIXTURE_SIGMA_MIN, MIXTURE_SIGMA_MAX, "the Gaussian mixture"))
-            }
-            _ => None,
+            LatticeKnob::NoiseParameter { .. } => Shape::NoiseParameter,
+            LatticeKnob::Parameter { .. } => Shape::Parameter,
+            LatticeKnob::Sigma { .. } => Shape::Sigma {
+                min: SIGMA_MIN,
+                max: SIGMA_MAX,
+                what: "the discrete Gaussian",
+            },
+            LatticeKnob::MixtureSigma { .. } => Shape::Sigma {
+                min: MIXTURE_SIGMA_MIN,
+                max: MIXTURE_SIGMA_MAX,
+                what: "the Gaussian mixture",
+            },
         }
     }
+}
+
+/// How a knob is searched: p ∈ (0, 1] by halving, a ∈ [1e−6, 1e3] and σ ∈ [min, max]
+/// geometrically (σ walks from 1 by factors of 2 first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shape {
+    NoiseParameter,
+    Parameter,
+    Sigma {
+        min: f64,
+        max: f64,
+        what: &'static str,
+    },
 }
 
 /// The answer of [`calibrate_lattice`].
@@ -113,6 +133,50 @@ pub fn calibrate_lattice(
     delta: f64,
     rel_tol: f64,
 ) -> Result<LatticeCalibration> {
+    let make = |x: f64| event(knob, x);
+    let target = (target_epsilon, delta, rel_tol);
+    solve(accountant, knob.shape(), &make, steps, target)
+}
+
+/// The smallest σ ∈ [1e−3, 1e6] at which `steps` compositions of `event(σ)` meet
+/// `target_epsilon` at `delta` (on the accountant's certified upper end of ε where it has one),
+/// for any event whose ε is non-increasing in σ (the caller's promise; a sweep's event
+/// template, docs/math.md §17 for the mixtures).
+///
+/// # Errors
+/// As [`calibrate_lattice`]; an invalid event at an evaluated σ is passed on.
+pub fn calibrate_sigma(
+    accountant: &AccountantConfig,
+    event: &dyn Fn(f64) -> Result<DpEvent>,
+    steps: u64,
+    target_epsilon: f64,
+    delta: f64,
+    rel_tol: f64,
+) -> Result<LatticeCalibration> {
+    let shape = Shape::Sigma {
+        min: MIXTURE_SIGMA_MIN,
+        max: MIXTURE_SIGMA_MAX,
+        what: "the event",
+    };
+    solve(
+        accountant,
+        shape,
+        event,
+        steps,
+        (target_epsilon, delta, rel_tol),
+    )
+}
+
+/// The search of [`calibrate_lattice`] and [`calibrate_sigma`]; `target` is (ε target, δ,
+/// relative tolerance).
+fn solve(
+    accountant: &AccountantConfig,
+    shape: Shape,
+    make: &dyn Fn(f64) -> Result<DpEvent>,
+    steps: u64,
+    target: (f64, f64, f64),
+) -> Result<LatticeCalibration> {
+    let (target_epsilon, delta, rel_tol) = target;
     crate::error::Range::above(0.0).check("target_epsilon", target_epsilon)?;
     crate::accountant::check_delta(delta)?;
     crate::error::Range::open(0.0, 1.0).check("rel_tol", rel_tol)?;
@@ -123,15 +187,15 @@ pub fn calibrate_lattice(
     let mut eval = |x: f64| -> Result<(bool, Report)> {
         evaluations += 1;
         let mut a = build(accountant)?;
-        a.compose(&event(knob, x)?, steps)?;
+        a.compose(&make(x)?, steps)?;
         let r = a.epsilon(delta)?;
         let up = r.upper.unwrap_or(r.epsilon);
         Ok((up <= target_epsilon, r))
     };
     // `good` meets the target, `bad` does not; bisect (geometrically for a) until they are
     // within rel_tol of each other.
-    let (mut good, mut bad, mut report) = match knob {
-        LatticeKnob::NoiseParameter { .. } => {
+    let (mut good, mut bad, mut report) = match shape {
+        Shape::NoiseParameter => {
             // p = 1 is a no-op (ε = 0).
             let (ok, r) = eval(1.0)?;
             if !ok {
@@ -150,7 +214,7 @@ pub fn calibrate_lattice(
             }
             (1.0, 1e-12, r)
         }
-        LatticeKnob::Parameter { .. } => {
+        Shape::Parameter => {
             let (ok, r) = eval(PARAMETER_MIN)?;
             if !ok {
                 return Err(Error::NoSolution(format!(
@@ -169,10 +233,11 @@ pub fn calibrate_lattice(
             }
             (PARAMETER_MIN, PARAMETER_MAX, r)
         }
-        LatticeKnob::Sigma { .. } | LatticeKnob::MixtureSigma { .. } => {
-            let (sigma_min, sigma_max, what) = knob
-                .sigma_range()
-                .ok_or_else(|| Error::Internal("calibrate: a sigma knob without a range".into()))?;
+        Shape::Sigma {
+            min: sigma_min,
+            max: sigma_max,
+            what,
+        } => {
             // Walk from σ = 1 by factors of 2 (a large σ is costly for the exact lattice
             // composition, so the search does not start at the largest σ).
             let (ok1, r1) = eval(1.0)?;
@@ -223,11 +288,9 @@ pub fn calibrate_lattice(
         if (good - bad).abs() <= rel_tol * good.abs().max(bad.abs()) {
             break;
         }
-        let mid = match knob {
-            LatticeKnob::NoiseParameter { .. } => 0.5 * (good + bad),
-            LatticeKnob::Parameter { .. }
-            | LatticeKnob::Sigma { .. }
-            | LatticeKnob::MixtureSigma { .. } => (good * bad).sqrt(),
+        let mid = match shape {
+            Shape::NoiseParameter => 0.5 * (good + bad),
+            Shape::Parameter | Shape::Sigma { .. } => (good * bad).sqrt(),
         };
         if mid == good || mid == bad {
             break;

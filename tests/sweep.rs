@@ -387,3 +387,99 @@ fn thread_counts_and_grid_sizes_are_checked_before_running() {
         .expect_err("steps");
     assert!(e.to_string().contains("steps"), "{e}");
 }
+
+/// Rows of a grid block with its own event (`event = {...}` with "$sigma"), for ε and calibrate
+/// queries: an `event` column appears, each ε equals the accountant's on the same event, ε
+/// falls with σ, and the calibrated σ meets the target while the other end of its bracket
+/// does not (pld, certified). Bad event blocks fail at plan time naming the key.
+#[test]
+fn event_blocks_sweep_any_mechanism() {
+    use ewtune::accountant::{build, AccountantConfig, AccountantKind};
+    use ewtune::event::DpEvent;
+    use ewtune::mechanism::Adjacency;
+    let mog = r#"event = { type = "mixture_of_gaussians", sigma = "$sigma", sensitivities = [0, 1, 2], probabilities = [0.6, 0.3, 0.1] }"#;
+    let run = |cfg: &str| {
+        let d = tempfile::tempdir().expect("tmp");
+        let c = SweepConfig::from_toml(cfg, "ev.toml").expect("config");
+        let p = SweepParams {
+            config: c,
+            config_text: cfg.to_string(),
+            out_dir: d.path().to_path_buf(),
+            name: "ev".into(),
+            shard: None,
+            threads: Some(1),
+            limit: None,
+            command: "test".into(),
+        };
+        let info = run_sweep(&p, &Silent).expect("sweep");
+        let mut rdr = csv::Reader::from_path(&info.csv).expect("csv");
+        let head = rdr.headers().expect("h").clone();
+        let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.expect("row")).collect();
+        (head, rows)
+    };
+    let eps_cfg = format!(
+        "query = \"epsilon\"\naccountants = [\"pld\"]\n[[grid]]\nlabel = \"mog\"\nsigma = [1.0, 2.0]\nsteps = [10]\ndelta = [1e-5]\n{mog}\n"
+    );
+    let (head, rows) = run(&eps_cfg);
+    let col = |r: &csv::StringRecord, n: &str| {
+        r[head.iter().position(|h| h == n).expect("column")].to_string()
+    };
+    assert_eq!(rows.len(), 2);
+    assert!(col(&rows[0], "event").contains("mixture_of_gaussians"));
+    assert_eq!(col(&rows[0], "sampling_rate"), "");
+    let cfg = AccountantConfig::default_for(AccountantKind::Pld, Adjacency::AddRemove);
+    let direct = |sigma: f64| {
+        let mut a = build(&cfg).expect("pld");
+        let e = DpEvent::MixtureOfGaussians {
+            sigma,
+            sensitivities: vec![0.0, 1.0, 2.0],
+            probabilities: vec![0.6, 0.3, 0.1],
+        };
+        a.compose(&e, 10).expect("compose");
+        a.epsilon(1e-5).expect("epsilon")
+    };
+    let e: Vec<f64> = rows
+        .iter()
+        .map(|r| col(r, "epsilon").parse().expect("eps"))
+        .collect();
+    assert_eq!(e[0], direct(1.0).epsilon);
+    assert_eq!(e[1], direct(2.0).epsilon);
+    assert!(e[1] < e[0], "{e:?}");
+    let cal_cfg = format!(
+        "query = \"calibrate\"\naccountants = [\"pld\"]\n[[grid]]\nlabel = \"mog\"\nsteps = [10]\ndelta = [1e-5]\nepsilon = [2.0]\n{mog}\n"
+    );
+    let (head, rows) = run(&cal_cfg);
+    let col = |r: &csv::StringRecord, n: &str| {
+        r[head.iter().position(|h| h == n).expect("column")].to_string()
+    };
+    let s: f64 = col(&rows[0], "sigma").parse().expect("sigma");
+    assert!(direct(s).upper.expect("certified") <= 2.0);
+    assert!(direct(s * (1.0 - 2e-4)).upper.expect("certified") > 2.0);
+    assert_eq!(col(&rows[0], "guarantee"), "bracket");
+    for (bad, what) in [
+        // "$sigma" without sigma values.
+        (
+            format!("[[grid]]\nsteps=[10]\ndelta=[1e-5]\n{mog}\n"),
+            "sigma",
+        ),
+        // Not a DP event.
+        (
+            "[[grid]]\nsteps=[10]\ndelta=[1e-5]\nevent = { type = \"nope\" }\n".to_string(),
+            "event",
+        ),
+        // A bad parameter inside the event.
+        (
+            "[[grid]]\nsigma=[1.0]\nsteps=[10]\ndelta=[1e-5]\nevent = { type = \"gaussian\", sigma = -1.0 }\n".to_string(),
+            "sigma",
+        ),
+        // Calibration needs "$sigma".
+        (
+            "query = \"calibrate\"\n[[grid]]\nsteps=[10]\ndelta=[1e-5]\nepsilon=[1.0]\nevent = { type = \"laplace\", scale = 1.0 }\n".to_string(),
+            "event",
+        ),
+    ] {
+        let cfg = SweepConfig::from_toml(&bad, "bad.toml").expect("parses");
+        let e = cfg.plan().expect_err("invalid");
+        assert!(e.to_string().contains(what), "{e} should name {what}");
+    }
+}

@@ -3,9 +3,11 @@
 use crate::accountant::{AccountantConfig, AccountantKind, AccountantSettings};
 use crate::calibrate::Solve;
 use crate::error::{Error, Result};
+use crate::event::{Composition, DpEvent};
 use crate::mechanism::Adjacency;
 use crate::precision::Precision;
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// A list of values: either an explicit array or a range table
 /// `{ start = 20, stop = 2000, num = 25, log = true }` (endpoints included; `log` spaces the
@@ -133,6 +135,12 @@ pub struct Grid {
     pub accountants: Option<Vec<String>>,
     /// `false` leaves the truth columns empty in this block (when the truth is too slow there).
     pub truth: Option<bool>,
+    /// A DP event in the events-file syntax (`{ type = "mixture_of_gaussians", sigma =
+    /// "$sigma", sensitivities = [0, 1, 2], probabilities = [0.6, 0.3, 0.1] }`), composed
+    /// `steps` times in each row instead of DP-SGD's Poisson-sampled Gaussian. The strings
+    /// `"$sigma"` and `"$sampling_rate"` stand for the row's σ and q (then those axes are
+    /// required; without them they are not). Calibration solves for `"$sigma"`.
+    pub event: Option<serde_json::Value>,
 }
 
 /// A sweep configuration file.
@@ -230,6 +238,8 @@ pub struct Job {
     pub method: usize,
     /// Whether to fill the truth columns.
     pub truth: bool,
+    /// The block's event template ([`Grid::event`]); `None` for DP-SGD.
+    pub event: Option<Arc<serde_json::Value>>,
 }
 
 /// Where q comes from in a block.
@@ -254,6 +264,7 @@ struct Block {
     epsilons: Vec<Option<f64>>,
     methods: Vec<usize>,
     truth: bool,
+    event: Option<Arc<serde_json::Value>>,
     /// Global index of the block's first row.
     first: u64,
     /// Rows in the block.
@@ -301,6 +312,7 @@ impl Block {
             epsilon: self.epsilons[digit[4]],
             method: self.methods[digit[5]],
             truth: self.truth,
+            event: self.event.clone(),
         }
     }
 }
@@ -337,6 +349,12 @@ impl Plan {
     /// Whether the grid has no rows.
     pub fn is_empty(&self) -> bool {
         self.rows == 0
+    }
+
+    /// Whether a block composes its own event ([`Grid::event`]): the CSV then has an `event`
+    /// column.
+    pub fn has_events(&self) -> bool {
+        self.blocks.iter().any(|b| b.event.is_some())
     }
 
     /// Row `row` (< [`Plan::len`]) of the grid.
@@ -564,6 +582,7 @@ impl SweepConfig {
             epsilons,
             methods: allowed_methods(g, methods)?,
             truth: g.truth.unwrap_or(true),
+            event: g.event.clone().map(Arc::new),
             first: 0,
             rows: 0,
         };
@@ -606,9 +625,19 @@ impl SweepConfig {
             Rates::List(v) => v[0].is_some(),
             Rates::Scaling(_) => true,
         };
+        let (need_sigma, need_q) = match &b.event {
+            None => (true, true),
+            Some(t) => self.check_event_block(b, t, solve)?,
+        };
         let checks = [
-            (b.sigmas[0].is_some() || solving(Solve::Sigma), "sigma"),
-            (has_q || solving(Solve::SamplingRate), "sampling_rate"),
+            (
+                !need_sigma || b.sigmas[0].is_some() || solving(Solve::Sigma),
+                "sigma",
+            ),
+            (
+                !need_q || has_q || solving(Solve::SamplingRate),
+                "sampling_rate",
+            ),
             (b.steps[0].is_some() || solving(Solve::Steps), "steps"),
         ];
         for (ok, name) in checks {
@@ -621,6 +650,133 @@ impl SweepConfig {
             }
         }
         Ok(())
+    }
+}
+
+impl SweepConfig {
+    /// An event block: which placeholders it uses, checked against the query (calibration
+    /// solves for `"$sigma"` only) and instantiated once at the block's first values so that a
+    /// bad event fails at plan time, naming `event`.
+    fn check_event_block(
+        &self,
+        b: &Block,
+        template: &serde_json::Value,
+        solve: Solve,
+    ) -> Result<(bool, bool)> {
+        let (uses_sigma, uses_q) = (
+            uses(template, SIGMA_SLOT),
+            uses(template, SAMPLING_RATE_SLOT),
+        );
+        if self.query == SweepQuery::Calibrate && (solve != Solve::Sigma || !uses_sigma) {
+            return Err(Error::invalid(
+                "event",
+                format!("grid `{}`", b.label),
+                "an event block calibrates sigma only: use solve = \"sigma\" and \"$sigma\" in \
+                 the event",
+            ));
+        }
+        if matches!(b.rates, Rates::Scaling(_)) && !uses_q {
+            return Err(Error::invalid(
+                "sampling_rate_scaling",
+                format!("grid `{}`", b.label),
+                "the block's event has no \"$sampling_rate\"",
+            ));
+        }
+        let q = match &b.rates {
+            Rates::List(v) => v[0],
+            Rates::Scaling(c) => b.steps[0].map(|m| scaled_rate(*c, m)),
+        };
+        let e = instantiate(template, b.sigmas[0].or(Some(1.0)), q.or(Some(0.5)))?;
+        Composition::from_event(&e, 1, "sweep")?;
+        Ok((uses_sigma, uses_q))
+    }
+}
+
+/// The placeholder of the row's σ in an event template.
+pub const SIGMA_SLOT: &str = "$sigma";
+/// The placeholder of the row's sampling rate in an event template.
+pub const SAMPLING_RATE_SLOT: &str = "$sampling_rate";
+
+/// Whether `slot` occurs as a string anywhere in `v`.
+fn uses(v: &serde_json::Value, slot: &str) -> bool {
+    match v {
+        serde_json::Value::String(s) => s == slot,
+        serde_json::Value::Array(a) => a.iter().any(|x| uses(x, slot)),
+        serde_json::Value::Object(o) => o.values().any(|x| uses(x, slot)),
+        _ => false,
+    }
+}
+
+/// The event of a template with `"$sigma"` and `"$sampling_rate"` replaced by `sigma` and
+/// `sampling_rate`.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming `event` for a placeholder without a value, a value that
+/// is not a finite number, or a template that is not a DP event.
+pub fn instantiate(
+    template: &serde_json::Value,
+    sigma: Option<f64>,
+    sampling_rate: Option<f64>,
+) -> Result<DpEvent> {
+    fn fill(v: &serde_json::Value, slots: &[(&str, Option<f64>)]) -> Result<serde_json::Value> {
+        Ok(match v {
+            serde_json::Value::String(s) => match slots.iter().find(|(k, _)| k == s) {
+                Some((k, Some(x))) => serde_json::Number::from_f64(*x)
+                    .map(serde_json::Value::Number)
+                    .ok_or_else(|| Error::invalid("event", k, "needs a finite value"))?,
+                Some((k, None)) => {
+                    return Err(Error::invalid(
+                        "event",
+                        k,
+                        "the row has no value for this placeholder",
+                    ))
+                }
+                None => v.clone(),
+            },
+            serde_json::Value::Array(a) => {
+                serde_json::Value::Array(a.iter().map(|x| fill(x, slots)).collect::<Result<_>>()?)
+            }
+            serde_json::Value::Object(o) => serde_json::Value::Object(
+                o.iter()
+                    .map(|(k, x)| Ok((k.clone(), fill(x, slots)?)))
+                    .collect::<Result<_>>()?,
+            ),
+            _ => v.clone(),
+        })
+    }
+    let slots = [(SIGMA_SLOT, sigma), (SAMPLING_RATE_SLOT, sampling_rate)];
+    let v = fill(template, &slots)?;
+    serde_json::from_value(v.clone()).map_err(|e| {
+        Error::invalid(
+            "event",
+            v,
+            format!("is not a DP event of the events-file syntax: {e}"),
+        )
+    })
+}
+
+/// `steps` compositions of the event of `template` at (σ, q), or DP-SGD's (σ, q, steps) without
+/// a template.
+///
+/// # Errors
+/// A missing DP-SGD parameter or a bad event ([`instantiate`]).
+pub fn composed_event(
+    template: Option<&serde_json::Value>,
+    sigma: Option<f64>,
+    sampling_rate: Option<f64>,
+    steps: u64,
+) -> Result<DpEvent> {
+    match template {
+        Some(t) => Ok(DpEvent::SelfComposed {
+            event: Box::new(instantiate(t, sigma, sampling_rate)?),
+            count: steps,
+        }),
+        None => match (sigma, sampling_rate) {
+            (Some(s), Some(q)) => Ok(DpEvent::dpsgd(s, q, steps)),
+            _ => Err(Error::Internal(
+                "sweep: a DP-SGD row without sigma or sampling rate".into(),
+            )),
+        },
     }
 }
 

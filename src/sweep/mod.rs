@@ -34,11 +34,17 @@ use crate::event::DpEvent;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-/// The CSV header for a sweep (with or without the timing columns).
+/// The CSV header for a sweep (with or without the timing columns) of DP-SGD rows.
 pub fn header(timing: bool) -> Vec<&'static str> {
+    header_for(timing, false)
+}
+
+/// The CSV header for a sweep; `events` adds the `event` column (a grid with event blocks,
+/// [`config::Grid::event`]).
+pub fn header_for(timing: bool, events: bool) -> Vec<&'static str> {
     let mut h = vec![
         "row",
         "grid",
@@ -47,6 +53,11 @@ pub fn header(timing: bool) -> Vec<&'static str> {
         "order",
         "adjacency",
         "query",
+    ];
+    if events {
+        h.push("event");
+    }
+    h.extend([
         "sigma",
         "sampling_rate",
         "steps",
@@ -68,7 +79,7 @@ pub fn header(timing: bool) -> Vec<&'static str> {
         "truth_epsilon_lower",
         "truth_epsilon_upper",
         "truth_guarantee",
-    ];
+    ]);
     if timing {
         h.push("time_seconds");
         h.push("warm_time_seconds");
@@ -106,43 +117,54 @@ fn guarantee_cell(r: &Report) -> String {
     }
 }
 
-type TruthKey = (String, u64, u64, u64, u64);
+type TruthKey = (String, String, u64, u64, u64, u64);
 
-/// The DP-SGD point (σ, q, steps) and δ at which a row's truth ε is evaluated: the row's own
-/// point, or the calibrated one.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The point (σ, q, steps, and the block's event template if any) and δ at which a row's truth
+/// ε is evaluated: the row's own point, or the calibrated one.
+#[derive(Debug, Clone, PartialEq)]
 struct TruthPoint {
-    sigma: f64,
-    sampling_rate: f64,
+    sigma: Option<f64>,
+    sampling_rate: Option<f64>,
     steps: u64,
     delta: f64,
+    template: Option<Arc<serde_json::Value>>,
+}
+
+impl TruthPoint {
+    fn event(&self) -> Result<DpEvent> {
+        config::composed_event(
+            self.template.as_deref(),
+            self.sigma,
+            self.sampling_rate,
+            self.steps,
+        )
+    }
 }
 
 /// ε at (σ, q, steps, δ) by `t`, memoised for the process: every method of a grid point shares
 /// the truth, and a method that is the truth accountant with the same options shares it too
 /// (the value does not depend on which thread computes it first).
-fn truth_epsilon(t: &Method, at: TruthPoint) -> Result<Report> {
-    let TruthPoint {
-        sigma,
-        sampling_rate: q,
-        steps,
-        delta,
-    } = at;
+fn truth_epsilon(t: &Method, at: &TruthPoint) -> Result<Report> {
     static CACHE: OnceLock<Mutex<HashMap<TruthKey, Result<Report>>>> = OnceLock::new();
+    let bits = |x: Option<f64>| x.map_or(u64::MAX, f64::to_bits);
     let key = (
         format!("{}:{:?}", t.label, t.config),
-        sigma.to_bits(),
-        q.to_bits(),
-        steps,
-        delta.to_bits(),
+        at.template
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        bits(at.sigma),
+        bits(at.sampling_rate),
+        at.steps,
+        at.delta.to_bits(),
     );
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     if let Some(r) = cache.lock().ok().and_then(|g| g.get(&key).cloned()) {
         return r;
     }
     let r = build(&t.config).and_then(|mut a| {
-        a.compose(&DpEvent::dpsgd(sigma, q, steps), 1)?;
-        a.epsilon(delta)
+        a.compose(&at.event()?, 1)?;
+        a.epsilon(at.delta)
     });
     if let Ok(mut g) = cache.lock() {
         g.insert(key, r.clone());
@@ -161,21 +183,14 @@ pub fn compute_row(plan: &Plan, job: &Job, timing: bool) -> Vec<String> {
     let mut notes: Vec<String> = Vec::new();
     let mut warm = None;
     // The point of the truth column: the row's own for ε rows, the calibrated one otherwise.
-    let mut at = match (
-        plan.query,
-        job.sigma,
-        job.sampling_rate,
-        job.steps,
-        job.delta,
-    ) {
-        (SweepQuery::Epsilon, Some(sigma), Some(sampling_rate), Some(steps), Some(delta)) => {
-            Some(TruthPoint {
-                sigma,
-                sampling_rate,
-                steps,
-                delta,
-            })
-        }
+    let mut at = match (plan.query, job.steps, job.delta) {
+        (SweepQuery::Epsilon, Some(steps), Some(delta)) => Some(TruthPoint {
+            sigma: job.sigma,
+            sampling_rate: job.sampling_rate,
+            steps,
+            delta,
+            template: job.event.clone(),
+        }),
         _ => None,
     };
     let res = match plan.query {
@@ -193,14 +208,14 @@ pub fn compute_row(plan: &Plan, job: &Job, timing: bool) -> Vec<String> {
     }
     let elapsed = start.elapsed().as_secs_f64();
     if let (Some(t), Some(at), true) = (&plan.truth, at, job.truth) {
-        truth_cells(t, at, &mut c, &mut notes);
+        truth_cells(t, &at, &mut c, &mut notes);
     }
     if timing {
         c.insert("time_seconds", num(elapsed));
         c.insert("warm_time_seconds", opt(warm));
     }
     c.insert("notes", notes.join("; "));
-    header(timing)
+    header_for(timing, plan.has_events())
         .iter()
         .map(|h| c.remove(h).unwrap_or_default())
         .collect()
@@ -216,6 +231,9 @@ fn input_cells(plan: &Plan, job: &Job, m: &Method) -> Cells {
     c.insert("order", m.order.map(|o| o.to_string()).unwrap_or_default());
     c.insert("adjacency", m.config.adjacency().name().to_string());
     c.insert("query", plan.query.name().to_string());
+    if let Some(t) = &job.event {
+        c.insert("event", t.to_string());
+    }
     c.insert("sigma", opt(job.sigma));
     c.insert("sampling_rate", opt(job.sampling_rate));
     c.insert(
@@ -237,28 +255,24 @@ fn query_cells(
     notes: &mut Vec<String>,
     warm: &mut Option<f64>,
 ) -> Result<()> {
-    let (sigma, sampling_rate, steps) = (
-        job.sigma.expect("invariant: plan checked sigma"),
-        job.sampling_rate.expect("invariant: plan checked q"),
-        job.steps.expect("invariant: plan checked steps"),
-    );
+    let point = TruthPoint {
+        sigma: job.sigma,
+        sampling_rate: job.sampling_rate,
+        steps: job.steps.expect("invariant: plan checked steps"),
+        delta: job.delta.unwrap_or(f64::NAN),
+        template: job.event.clone(),
+    };
     let mut a = build(&m.config)?;
     let r = if plan.query == SweepQuery::Epsilon {
-        let point = TruthPoint {
-            sigma,
-            sampling_rate,
-            steps,
-            delta: job.delta.expect("invariant: epsilon query has delta"),
-        };
         if timing {
-            a.compose(&DpEvent::dpsgd(sigma, sampling_rate, steps), 1)?;
+            a.compose(&point.event()?, 1)?;
             a.epsilon(point.delta)?
         } else {
             // Shared with the truth column when the method is the truth accountant.
-            truth_epsilon(m, point)?
+            truth_epsilon(m, &point)?
         }
     } else {
-        a.compose(&DpEvent::dpsgd(sigma, sampling_rate, steps), 1)?;
+        a.compose(&point.event()?, 1)?;
         a.delta(job.epsilon.expect("invariant: delta query has epsilon"))?
     };
     if timing {
@@ -295,6 +309,9 @@ fn calibrate_cells(
     c: &mut Cells,
     notes: &mut Vec<String>,
 ) -> Result<TruthPoint> {
+    if let Some(t) = &job.event {
+        return calibrate_event_cells(plan, job, m, t, c, notes);
+    }
     let p = CalibrationParams {
         accountant: m.config.clone(),
         target_epsilon: job.epsilon.expect("invariant: calibrate has epsilon"),
@@ -321,15 +338,68 @@ fn calibrate_cells(
     c.insert("iterations", info.iterations.to_string());
     notes.extend(info.notes.iter().cloned());
     Ok(TruthPoint {
-        sigma: info.sigma,
-        sampling_rate: info.sampling_rate,
+        sigma: Some(info.sigma),
+        sampling_rate: Some(info.sampling_rate),
         steps: info.steps,
         delta: info.delta,
+        template: None,
+    })
+}
+
+/// A calibration row of an event block: the smallest σ for the block's event
+/// ([`crate::calibrate_lattice::calibrate_sigma`]; the plan checked that the event has
+/// `"$sigma"` and that σ is solved for).
+fn calibrate_event_cells(
+    plan: &Plan,
+    job: &Job,
+    m: &Method,
+    template: &Arc<serde_json::Value>,
+    c: &mut Cells,
+    notes: &mut Vec<String>,
+) -> Result<TruthPoint> {
+    let steps = job.steps.expect("invariant: plan checked steps");
+    let (target, delta) = (
+        job.epsilon.expect("invariant: calibrate has epsilon"),
+        job.delta.expect("invariant: calibrate has delta"),
+    );
+    let q = job.sampling_rate;
+    let make = |s: f64| config::instantiate(template, Some(s), q);
+    let cal = crate::calibrate_lattice::calibrate_sigma(
+        &m.config,
+        &make,
+        steps,
+        target,
+        delta,
+        plan.rel_tol,
+    )?;
+    let r = &cal.report;
+    c.insert("sigma", num(cal.value));
+    c.insert("target_epsilon", num(target));
+    c.insert("epsilon", num(r.epsilon));
+    c.insert("epsilon_lower", opt(r.lower));
+    c.insert("epsilon_upper", opt(r.upper));
+    c.insert("guarantee", guarantee_cell(r));
+    c.insert("vacuous", r.vacuous.to_string());
+    c.insert("valid", r.valid.to_string());
+    c.insert("iterations", cal.evaluations.to_string());
+    notes.extend(r.notes.iter().cloned());
+    notes.push(format!(
+        "sigma bisected to the bracket [{}, {}] on the certified upper end of epsilon where \
+         the accountant has one",
+        num(cal.other_end.unwrap_or(cal.value).min(cal.value)),
+        num(cal.other_end.unwrap_or(cal.value).max(cal.value))
+    ));
+    Ok(TruthPoint {
+        sigma: Some(cal.value),
+        sampling_rate: q,
+        steps,
+        delta,
+        template: Some(template.clone()),
     })
 }
 
 /// The truth columns: the truth accountant's ε at the row's point.
-fn truth_cells(t: &Method, at: TruthPoint, c: &mut Cells, notes: &mut Vec<String>) {
+fn truth_cells(t: &Method, at: &TruthPoint, c: &mut Cells, notes: &mut Vec<String>) {
     c.insert("truth_accountant", t.label.clone());
     match truth_epsilon(t, at) {
         Ok(r) => {
@@ -669,7 +739,7 @@ pub fn run_sweep(p: &SweepParams, progress: &dyn Progress) -> Result<SweepInfo> 
     let pool = thread_pool(p.threads)?;
     let plan = p.config.plan()?;
     let timing = p.config.timing;
-    let head = header(timing);
+    let head = header_for(timing, plan.has_events());
     let range = shard_range(plan.len(), p.shard);
     let out = Outputs::new(p)?;
     out.check_same_config()?;
