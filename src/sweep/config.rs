@@ -135,7 +135,7 @@ pub struct Grid {
     pub accountants: Option<Vec<String>>,
     /// `false` leaves the truth columns empty in this block (when the truth is too slow there).
     pub truth: Option<bool>,
-    /// A DP event in the events-file syntax (`{ type = "mixture_of_gaussians", sigma =
+    /// A DP event as [`DpEvent`] serialises it (`{ type = "mixture_of_gaussians", sigma =
     /// "$sigma", sensitivities = [0, 1, 2], probabilities = [0.6, 0.3, 0.1] }`), composed
     /// `steps` times in each row instead of DP-SGD's Poisson-sampled Gaussian. The strings
     /// `"$sigma"` and `"$sampling_rate"` stand for the row's σ and q (then those axes are
@@ -750,7 +750,7 @@ pub fn instantiate(
         Error::invalid(
             "event",
             v,
-            format!("is not a DP event of the events-file syntax: {e}"),
+            format!("is not a DpEvent (`type` plus snake_case fields): {e}"),
         )
     })
 }
