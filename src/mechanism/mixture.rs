@@ -77,6 +77,11 @@ impl Side {
         (0..self.n).map(|i| (self.w[i], self.m[i]))
     }
 
+    /// The (weight, mean) components (the contour's transform, docs/math.md §17.9).
+    pub fn components(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.comps()
+    }
+
     fn reflected(&self) -> Side {
         let mut s = *self;
         for i in 0..s.n {

@@ -44,6 +44,7 @@
 //! Thm 5.1; Higham, *Accuracy and Stability of Numerical Algorithms* (2002), §4.3 (summation).
 
 use crate::cgf::{gaussian_f64, laplace_f64, CgfValue};
+use crate::mechanism::mixture::MixtureLaw;
 use crate::mechanism::{Direction, Mechanism};
 use crate::special::normal;
 use crate::special::quadrature::log1p_qexpm1;
@@ -58,6 +59,9 @@ pub type C64 = nalgebra::Complex<f64>;
 pub const UNIT_ROUNDOFF: f64 = f64::EPSILON / 2.0;
 
 const LN_SQRT_2PI: f64 = normal::LN_SQRT_2PI;
+
+pub mod mixture;
+pub use self::mixture::{mixture_ln_mgf, MixturePair};
 
 /// ln M̃(z) and a bound on the error of M̃.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -180,6 +184,8 @@ fn split_bound(splits: &[(f64, f64); SPLITS], t: f64) -> f64 {
 }
 
 /// The transform M(z) of one mechanism in one ordering.
+// The Mixture variant holds the pair's component lists inline (Copy, a few hundred bytes).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Transform {
     /// Gaussian with μ = 1/σ.
@@ -200,6 +206,12 @@ pub enum Transform {
         mu: f64,
         /// Add ordering (M(z) = F(1 − z)).
         add: bool,
+    },
+    /// A Gaussian-mixture pair in one ordering (docs/math.md §17.9): M(z) = E_P[e^{zL}] with
+    /// (P, Q) the ordering's law (the add ordering is the swapped, reflected pair).
+    Mixture {
+        /// The ordering's pair, L = ln dQ/dP non-decreasing.
+        law: MixtureLaw,
     },
 }
 
@@ -234,9 +246,9 @@ impl Transform {
             Mechanism::SubsampledLaplace(s) => Transform::Laplace { a: s.epsilon0() },
             // Never planned either: a lattice mechanism (exact lattice composition, above).
             Mechanism::DiscreteGaussian(_) => Transform::Gaussian { mu: f64::NAN },
-            // Never planned: the contour accountant refuses Gaussian-mixture pairs in its
-            // `check` (crate::mechanism::mixture::refuse_in); a NaN transform would be refused.
-            Mechanism::GaussianMixture(_) => Transform::Gaussian { mu: f64::NAN },
+            Mechanism::GaussianMixture(g) => Transform::Mixture {
+                law: g.law_for(direction),
+            },
         }
     }
 
@@ -267,6 +279,7 @@ impl Transform {
                 let zeta = if add { C64::new(1.0, 0.0) - z } else { z };
                 subsampled_mgf(q, mu, zeta, tau)
             }
+            Transform::Mixture { ref law } => MixturePair::new(law).ln_mgf(z, tau),
         }
     }
 
@@ -292,6 +305,9 @@ impl Transform {
                 };
                 let betas: Vec<f64> = ts.iter().map(|t| sign * t).collect();
                 subsampled_mgf_windowed(q, mu, alpha, &betas, tau, rotations, block, None)
+            }
+            Transform::Mixture { ref law } => {
+                MixturePair::new(law).mgf_batch(lambda, ts, tau, rotations, block)
             }
             _ => ts
                 .iter()
@@ -335,6 +351,7 @@ impl Transform {
                     mu4: s.mu4,
                 }
             }
+            Transform::Mixture { ref law } => MixturePair::new(law).cgf(lambda),
         }
     }
 
@@ -343,7 +360,7 @@ impl Transform {
     pub fn ln_mgf_upper(&self, lambda: f64) -> f64 {
         let k = self.cgf(lambda).k;
         match self {
-            Transform::Subsampled { .. } => k + 1e-9 * (1.0 + k.abs()),
+            Transform::Subsampled { .. } | Transform::Mixture { .. } => k + 1e-9 * (1.0 + k.abs()),
             _ => k + 1e-14 * (1.0 + k.abs()),
         }
     }
@@ -380,6 +397,7 @@ impl Transform {
                     splits: s.splits,
                 }
             }
+            Transform::Mixture { ref law } => MixturePair::new(law).decay(lambda),
         }
     }
 
@@ -406,6 +424,7 @@ impl Transform {
                     n
                 }
             }
+            Transform::Mixture { ref law } => MixturePair::new(law).cost(lambda, t),
             _ => 1.0,
         }
     }
@@ -426,6 +445,7 @@ impl Transform {
                     n
                 }
             }
+            Transform::Mixture { ref law } => MixturePair::new(law).real_cost(lambda),
             _ => 0.0,
         }
     }
@@ -438,6 +458,13 @@ impl Transform {
     /// value ± 64u·(sum of the magnitudes of the terms) (Φ̄ via erfc to a few ulp).
     /// Returns (lower, value, upper), or None for other mechanisms.
     pub fn single_step_delta(&self, epsilon: f64) -> Option<(f64, f64, f64)> {
+        if let Transform::Mixture { ref law } = *self {
+            let pair = MixturePair::new(law);
+            if pair.loss_max().is_some_and(|m| epsilon >= m) {
+                return Some((0.0, 0.0, 0.0));
+            }
+            return pair.single_step_delta(epsilon, law);
+        }
         let Transform::Subsampled { q, mu, add } = *self else {
             return None;
         };
@@ -472,6 +499,7 @@ impl Transform {
                 let hh = (0.5 / (1.0 + alpha.abs() * mu * mu).sqrt()).min(0.02);
                 Some(subsampled_real(q, mu, alpha, hh, false).mean_abs * 1.01)
             }
+            Transform::Mixture { ref law } => Some(MixturePair::new(law).tilted_abs_mean(lambda)),
             _ => None,
         }
     }
@@ -485,6 +513,7 @@ impl Transform {
             Transform::Subsampled { q, add: true, .. } => {
                 Some(-(-q).ln_1p() * (1.0 + 4.0 * UNIT_ROUNDOFF))
             }
+            Transform::Mixture { ref law } => MixturePair::new(law).loss_max(),
             _ => None,
         }
     }
