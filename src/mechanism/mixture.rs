@@ -879,8 +879,9 @@ fn intern(bits: Vec<u64>) -> u64 {
     *g.entry(bits).or_insert(next)
 }
 
-/// Refuse a composition holding a Gaussian-mixture pair in an accountant that needs its CGF
-/// at complex or real λ (contour, saddlepoint) or a Gaussian limit (gdp): not implemented.
+/// Refuse a composition holding a Gaussian-mixture pair in an accountant that needs its
+/// certified CGF at real λ (saddlepoint) or a Gaussian limit (gdp): not implemented (the contour
+/// has its own transform, docs/math.md §17.9).
 ///
 /// # Errors
 /// [`Error::UnsupportedEvent`] naming the accountant, the mechanism and the accountants that do
@@ -897,7 +898,9 @@ pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) ->
             return Err(Error::UnsupportedEvent {
                 accountant,
                 event: g.describe(),
-                reason: format!("{why}; the pld, rdp and edgeworth accountants support it"),
+                reason: format!(
+                    "{why}; the contour, pld, rdp and edgeworth accountants support it"
+                ),
             });
         }
     }
