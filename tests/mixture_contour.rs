@@ -46,7 +46,9 @@ fn overlap(a: (f64, f64), b: (f64, f64), tol: f64) -> bool {
 }
 
 /// c = {0, 1}, p = {1 − q, q} is the Poisson-subsampled Gaussian (both orderings): the contour
-/// brackets of the two paths overlap and agree to 1e−9 relative, at 1, 10 and 1000 steps.
+/// maps it to the subsampled transform (docs/math.md §17.9; the general mixture transform is
+/// compared with it inside the library, transform::mixture's tests), so the brackets agree, at
+/// 1, 10 and 1000 steps.
 #[test]
 fn two_component_mixture_reproduces_the_subsampled_contour() {
     for &(s, q) in &[(1.0, 0.01), (0.8, 0.2), (2.0, 0.5)] {

@@ -246,7 +246,30 @@ impl Transform {
             Mechanism::SubsampledLaplace(s) => Transform::Laplace { a: s.epsilon0() },
             // Never planned either: a lattice mechanism (exact lattice composition, above).
             Mechanism::DiscreteGaussian(_) => Transform::Gaussian { mu: f64::NAN },
-            Mechanism::GaussianMixture(g) => Transform::Mixture {
+            Mechanism::GaussianMixture(g) => Transform::mixture(g, direction),
+        }
+    }
+
+    /// The transform of a Gaussian-mixture pair in one ordering: a mixture of Gaussians with one
+    /// component N(c, σ²) is the Gaussian with μ = c/σ, and with two components, one at 0, the
+    /// Poisson-subsampled Gaussian with q the other's weight and μ = c/σ (docs/math.md §17.1;
+    /// their closed forms, single-step formula and analytic window apply); every other pair
+    /// uses the general mixture transform (docs/math.md §17.9).
+    pub fn mixture(g: &crate::mechanism::GaussianMixture, direction: Direction) -> Transform {
+        let law = g.law();
+        let p: Vec<(f64, f64)> = law.p_side().components().collect();
+        let q: Vec<(f64, f64)> = law.q_side().components().collect();
+        match (p.as_slice(), q.as_slice()) {
+            (&[(_, 0.0)], &[(_, m)]) => Transform::Gaussian { mu: m },
+            (&[(_, 0.0)], &[(w0, m0), (w1, m1)]) if m0 == 0.0 || m1 == 0.0 => {
+                let (q, mu) = if m0 == 0.0 { (w1, m1) } else { (w0, m0) };
+                Transform::Subsampled {
+                    q,
+                    mu,
+                    add: direction == Direction::Add,
+                }
+            }
+            _ => Transform::Mixture {
                 law: g.law_for(direction),
             },
         }
