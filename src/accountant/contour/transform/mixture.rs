@@ -28,6 +28,9 @@ use crate::special::normal;
 use crate::special::sum::Neumaier;
 use std::f64::consts::{LN_2, PI};
 
+/// Most x-nodes one evaluation allocates (the contour's own per-call budget is far lower).
+const MAX_NODES: f64 = 5e7;
+
 /// One side of the pair in the form the quadrature uses: ln weights and means.
 #[derive(Debug, Clone, Copy)]
 struct Comps {
@@ -294,7 +297,19 @@ impl MixturePair {
         let denom = 0.5 * a * a + beta_max * self.d * a + c_strip + c;
         let h = 2.0 * PI * a / denom;
         let (lo, hi) = self.node_range(alpha, c);
-        let n = ((hi - lo) / h).ceil() as usize + 1;
+        let nf = ((hi - lo) / h).ceil() + 1.0;
+        if nf.is_nan() || nf > MAX_NODES {
+            // No enclosure within the node budget (the contour checks `cost` first): an
+            // infinite error bound, which every caller treats as "not certified".
+            return vec![
+                MgfValue {
+                    ln: C64::new(f64::NAN, 0.0),
+                    ln_err: f64::INFINITY,
+                };
+                betas.len()
+            ];
+        }
+        let n = nf as usize;
         let mut ls = Vec::with_capacity(n);
         let mut ss = Vec::with_capacity(n);
         let mut errs = Vec::with_capacity(n);
@@ -409,7 +424,10 @@ impl MixturePair {
     /// (as a function of x: g = e^{ℓ_P + αL}φ/L') and the split bounds.
     fn real(&self, alpha: f64, h: f64, with_tv: bool) -> RealSummary {
         let (lo, hi) = self.node_range(alpha, 40.0);
-        let n = ((hi - lo) / h).ceil() as usize + 1;
+        // Beyond the node budget (the contour checks `real_cost` first) the summaries are NaN
+        // and infinite, which the contour refuses.
+        let nf = (((hi - lo) / h).ceil() + 1.0).min(MAX_NODES);
+        let n = if nf.is_nan() { 2 } else { nf as usize };
         let mut ls = Vec::with_capacity(n);
         let mut ss = Vec::with_capacity(n);
         let mut lps = Vec::with_capacity(n);
@@ -445,9 +463,12 @@ impl MixturePair {
                 .zip(&lps)
                 .map(|(s, dl)| (s - m - dl.ln()).exp())
                 .collect();
+            // A non-finite g (L' underflowing to 0) makes TV and the split constants infinite
+            // (no bound from them), never NaN.
             let mut suffix_var = vec![0.0; n];
             for j in (0..n.saturating_sub(1)).rev() {
-                suffix_var[j] = suffix_var[j + 1] + (gs[j + 1] - gs[j]).abs();
+                let d = (gs[j + 1] - gs[j]).abs();
+                suffix_var[j] = suffix_var[j + 1] + if d.is_nan() { f64::INFINITY } else { d };
             }
             let (first, last) = (gs[0], gs[n - 1]);
             tv = (1.1 * suffix_var[0] + 2.0 * (first + last)) / (tot * h);
@@ -467,6 +488,11 @@ impl MixturePair {
             }
             if !tv.is_finite() {
                 tv = f64::INFINITY;
+            }
+            for sp in splits.iter_mut() {
+                if !(sp.0.is_finite() && sp.1.is_finite()) {
+                    *sp = (1.0, 0.0);
+                }
             }
         }
         RealSummary {
