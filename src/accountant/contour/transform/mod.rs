@@ -379,11 +379,22 @@ impl Transform {
     }
 
     /// An upper bound on ln M(λ) at real λ > 0 (closed forms rounded up by a relative 1e−14;
-    /// the quadrature value plus 1e−9, far above its discretisation error e^{−2π²/(μh)}).
+    /// the quadrature value plus 1e−9, far above its discretisation error e^{−2π²/(μh)}; a
+    /// mixture pair: ln(M̃ + its certified error bound), docs/math.md §17.9, +∞ where the
+    /// quadrature is over budget).
     pub fn ln_mgf_upper(&self, lambda: f64) -> f64 {
+        if let Transform::Mixture { ref law } = *self {
+            let v = MixturePair::new(law).ln_mgf(C64::new(lambda, 0.0), 1e-17);
+            let up = logsumexp(&[v.ln.re, v.ln_err]);
+            return if up.is_nan() {
+                f64::INFINITY
+            } else {
+                up + 4.0 * UNIT_ROUNDOFF * (1.0 + up.abs())
+            };
+        }
         let k = self.cgf(lambda).k;
         match self {
-            Transform::Subsampled { .. } | Transform::Mixture { .. } => k + 1e-9 * (1.0 + k.abs()),
+            Transform::Subsampled { .. } => k + 1e-9 * (1.0 + k.abs()),
             _ => k + 1e-14 * (1.0 + k.abs()),
         }
     }
