@@ -221,3 +221,21 @@ fn cli_contour_answers_mixtures() {
     let e = v["epsilon"].as_f64().expect("epsilon");
     assert!(e > 0.0 && e.is_finite(), "{v}");
 }
+
+/// Where the quadrature cannot be afforded (means c/σ in the thousands) the contour refuses
+/// with an error naming the cause, never a number, a panic or a hang.
+#[test]
+fn extreme_sigma_is_refused_not_answered() {
+    let a = contour(
+        Adjacency::AddRemove,
+        1e-9,
+        &mog(1e-3, &[0.0, 1.0, 2.0], &[0.6, 0.3, 0.1], 5),
+    );
+    for r in [a.epsilon(1e-6).err(), a.delta(1.0).err()] {
+        let m = r.expect("refused").to_string();
+        assert!(
+            m.contains("contour") && (m.contains("budget") || m.contains("certif")),
+            "{m}"
+        );
+    }
+}

@@ -698,16 +698,23 @@ mod tests {
         }
     }
 
-    /// A three-component mixture against a brute-force trapezoid (fine fixed step, wide range).
+    /// A three-component mixture and the replace-one pair against a brute-force trapezoid (fine
+    /// fixed step, wide range), through the public [`mixture_ln_mgf`].
     #[test]
     fn three_components_match_a_fine_reference() {
-        let g = GaussianMixture::mixture_of_gaussians(0.9, &[0.0, 1.0, 2.0], &[0.6, 0.3, 0.1])
-            .expect("test setup");
-        for dir in [Direction::Remove, Direction::Add] {
-            let pair = MixturePair::of(&g, dir);
+        let ms = [
+            GaussianMixture::mixture_of_gaussians(0.9, &[0.0, 1.0, 2.0], &[0.6, 0.3, 0.1]),
+            GaussianMixture::replace_one_poisson(0.7, 0.05),
+        ];
+        for (g, dir) in ms
+            .iter()
+            .flat_map(|g| [(g, Direction::Remove), (g, Direction::Add)])
+        {
+            let g = g.as_ref().expect("test setup");
+            let pair = MixturePair::of(g, dir);
             for &(lam, t) in &[(2.0, 0.0), (4.0, 3.0), (6.0, 17.0)] {
                 let z = C64::new(lam, t);
-                let v = pair.ln_mgf(z, 1e-17);
+                let v = mixture_ln_mgf(g, dir, z, 1e-17);
                 let (dx, lo, hi) = (2e-4, -25.0, 40.0);
                 let mut s = C64::new(0.0, 0.0);
                 let n = ((hi - lo) / dx) as usize;
