@@ -31,6 +31,10 @@
 //!     Neumaier-compensated sums of the real and imaginary parts add ≤ 3u·Σ|terms|; the final
 //!     scaling and logarithm add 16u|M̃|.
 //!
+//! - **Gaussian-mixture pairs** ([`mixture`], docs/math.md §17.9): the same trapezoid for
+//!   M(ζ) = ∫ r_P^{1−ζ} r_Q^{ζ} φ dx with the strip, truncation and rounding bounds generalised
+//!   to finite mixtures with a common variance.
+//!
 //! # Guarantee
 //! [`MgfValue::ln_err`] is the logarithm of an upper bound on |M̃ − M| (absolute), under the
 //! assumption that the platform's exp, ln, sin, cos, log1p and expm1 are faithful to a few ulp
