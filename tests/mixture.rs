@@ -305,7 +305,7 @@ fn cli_flags_and_refusals() {
                 "--probabilities",
                 "0.5,0.5",
                 "--accountant",
-                "contour",
+                "saddlepoint",
             ],
             "pld, rdp and edgeworth",
             2,

@@ -45,8 +45,10 @@ def test_replace_one_maps_the_gaussian_and_refuses_what_it_does_not_cover():
     acc.compose(dp_event.GaussianDpEvent(4.0), 10)
     ref = ewdp.ContourAccountant().compose(dp_event.GaussianDpEvent(2.0), 10)
     assert acc.get_epsilon(1e-5) == pytest.approx(ref.get_epsilon(1e-5), rel=1e-9)
-    for ev in [dp_event.LaplaceDpEvent(1.0), dp_event.DiscreteLaplaceDpEvent(1.0, 1), dpsgd(1.0, 0.01, 10)]:
+    for ev in [dp_event.LaplaceDpEvent(1.0), dp_event.DiscreteLaplaceDpEvent(1.0, 1)]:
         assert not ewdp.ContourAccountant(rel.REPLACE_ONE).supports(ev), ev
+    # The Poisson-sampled Gaussian is dp_accounting's replace-one mixture pair (docs/math.md §17.9).
+    assert ewdp.ContourAccountant(rel.REPLACE_ONE).supports(dpsgd(1.0, 0.01, 10))
     # Randomized response is defined under replace-one only.
     assert not ewdp.ContourAccountant().supports(dp_event.RandomizedResponseDpEvent(0.5, 4))
     with pytest.raises(ValueError, match="REPLACE_ONE"):
@@ -123,7 +125,8 @@ def test_other_dp_accounting_events_are_unsupported(cls):
 @pytest.mark.parametrize("cls", ALL)
 def test_mixture_of_gaussians_is_supported_where_ewtune_certifies_or_bounds_it(cls):
     ev = dp_event.MixtureOfGaussiansDpEvent(1.0, [0.0, 1.0, 2.0], [0.6, 0.3, 0.1])
-    supported = cls in (ewdp.PldAccountant, ewdp.RdpAccountant, ewdp.EdgeworthAccountant)
+    supported = cls in (ewdp.ContourAccountant, ewdp.PldAccountant, ewdp.RdpAccountant,
+                        ewdp.EdgeworthAccountant)
     assert cls().supports(ev) == supported
     if not supported:
         details = cls()._maybe_compose(ev, 1, False)
@@ -152,6 +155,9 @@ def test_gaussian_mixture_pairs_against_dp_accounting_pld(event, relation):
     assert lo <= eps_pld * (1 + 2e-3) and eps_pld <= hi * (1 + 2e-3), (lo, hi, eps_pld)
     assert acc.get_epsilon(delta) == hi
     assert ewdp.RdpAccountant(rel).compose(ev).get_epsilon(delta) >= lo
+    # The contour's certified bracket (docs/math.md §17.9) overlaps the PLD's.
+    lo_c, hi_c = ewdp.ContourAccountant(rel).compose(ev).bracket(delta)
+    assert lo_c <= hi and lo <= hi_c and hi_c - lo_c <= 1e-6 * hi_c, (lo_c, hi_c, lo, hi)
     # Native classes give the same bracket.
     if isinstance(event, dp_event.MixtureOfGaussiansDpEvent):
         native = ewtune.MixtureOfGaussians(1.0, [0.0, 1.0, 2.0], [0.6, 0.3, 0.1])

@@ -77,6 +77,11 @@ impl Side {
         (0..self.n).map(|i| (self.w[i], self.m[i]))
     }
 
+    /// The (weight, mean) components (the contour's transform, docs/math.md §17.9).
+    pub fn components(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.comps()
+    }
+
     fn reflected(&self) -> Side {
         let mut s = *self;
         for i in 0..s.n {
@@ -874,8 +879,9 @@ fn intern(bits: Vec<u64>) -> u64 {
     *g.entry(bits).or_insert(next)
 }
 
-/// Refuse a composition holding a Gaussian-mixture pair in an accountant that needs its CGF
-/// at complex or real λ (contour, saddlepoint) or a Gaussian limit (gdp): not implemented.
+/// Refuse a composition holding a Gaussian-mixture pair in an accountant that needs its
+/// certified CGF at real λ (saddlepoint) or a Gaussian limit (gdp): not implemented (the contour
+/// has its own transform, docs/math.md §17.9).
 ///
 /// # Errors
 /// [`Error::UnsupportedEvent`] naming the accountant, the mechanism and the accountants that do
@@ -892,7 +898,9 @@ pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) ->
             return Err(Error::UnsupportedEvent {
                 accountant,
                 event: g.describe(),
-                reason: format!("{why}; the pld, rdp and edgeworth accountants support it"),
+                reason: format!(
+                    "{why}; the contour, pld, rdp and edgeworth accountants support it"
+                ),
             });
         }
     }

@@ -60,6 +60,12 @@
 //!   ([`transform::ln_window_tail_bound`], non-increasing in t), so the
 //!   omitted nodes sum to ≤ (1/π)n(1+η)^{n−1}B(T)/(M̃(λ)T). Analysis and f64 check:
 //!   experiments/contour/README.md, `window_split.py`.
+//! - **Gaussian-mixture pairs** (mixture of Gaussians, replace-one Poisson-subsampled Gaussian):
+//!   the general transform of [`transform::mixture`] (docs/math.md §17.9: strip bound with every
+//!   r_s(x + ib) in a cone of half-angle span_s·|b|/2, a Gaussian majorant for the truncation,
+//!   the `Decay::Density` bounds, an exact one-step bracket); one-component and {0, c} two-point
+//!   mixtures use the Gaussian and subsampled-Gaussian transforms. No analytic window: at small
+//!   q and few steps the replace-one bracket can be capped (wider than asked, still certified).
 //! - **Rounding**: each node carries the error of M̃ (the M̃ error η propagates as
 //!   Π(r + η)^{n} − Π r^{n}) plus u(8 + 4Σ n_i(|ln M̃_i(z)| + |ln M̃_i(λ)|)) for forming the power,
 //!   3u(|tε| + 1) for the phase; the compensated node sum adds 3u Σ|terms|; ln A carries
@@ -74,7 +80,7 @@
 
 use self::transform::{
     ln_expm1, ln_window_tail_bound, logsumexp, subsampled_mgf_windowed, Decay, MgfValue,
-    SmoothWindow, Transform, C64, SUM_BLOCK, UNIT_ROUNDOFF,
+    MixturePair, SmoothWindow, Transform, C64, SUM_BLOCK, UNIT_ROUNDOFF,
 };
 use super::invert::EPSILON_MAX;
 use super::{
@@ -594,9 +600,9 @@ impl ContourAccountant {
 impl OrderingAccountant for ContourAccountant {
     ordering_accessors!("contour", merge);
 
-    /// Subsampled Laplace with q < 1 is refused (crate::mechanism::subsampled_laplace).
+    /// Subsampled Laplace with q < 1 is refused (crate::mechanism::subsampled_laplace);
+    /// Gaussian-mixture pairs are accounted for by their transform (docs/math.md §17.9).
     fn check(&self, added: &Composition) -> Result<()> {
-        crate::mechanism::mixture::refuse_in(self.name(), added)?;
         crate::mechanism::subsampled_laplace::refuse_in(self.name(), added)
     }
 

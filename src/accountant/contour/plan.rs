@@ -224,6 +224,13 @@ impl Plan {
                     ((mu * mu).is_finite(), format!("mu^2 = {:e}", mu * mu))
                 }
                 Transform::Laplace { a } => ((f.n * a).is_finite(), format!("n*a = {:e}", f.n * a)),
+                Transform::Mixture { ref law } => {
+                    let m = MixturePair::new(law).max_abs_mean();
+                    (
+                        (m * m).is_finite(),
+                        format!("the largest mixture mean's square = {:e}", m * m),
+                    )
+                }
             };
             if !ok {
                 return Err(Error::NotCertified(format!(

@@ -31,6 +31,10 @@
 //!     Neumaier-compensated sums of the real and imaginary parts add ≤ 3u·Σ|terms|; the final
 //!     scaling and logarithm add 16u|M̃|.
 //!
+//! - **Gaussian-mixture pairs** ([`mixture`], docs/math.md §17.9): the same trapezoid for
+//!   M(ζ) = ∫ r_P^{1−ζ} r_Q^{ζ} φ dx with the strip, truncation and rounding bounds generalised
+//!   to finite mixtures with a common variance.
+//!
 //! # Guarantee
 //! [`MgfValue::ln_err`] is the logarithm of an upper bound on |M̃ − M| (absolute), under the
 //! assumption that the platform's exp, ln, sin, cos, log1p and expm1 are faithful to a few ulp
@@ -44,6 +48,7 @@
 //! Thm 5.1; Higham, *Accuracy and Stability of Numerical Algorithms* (2002), §4.3 (summation).
 
 use crate::cgf::{gaussian_f64, laplace_f64, CgfValue};
+use crate::mechanism::mixture::MixtureLaw;
 use crate::mechanism::{Direction, Mechanism};
 use crate::special::normal;
 use crate::special::quadrature::log1p_qexpm1;
@@ -58,6 +63,9 @@ pub type C64 = nalgebra::Complex<f64>;
 pub const UNIT_ROUNDOFF: f64 = f64::EPSILON / 2.0;
 
 const LN_SQRT_2PI: f64 = normal::LN_SQRT_2PI;
+
+pub mod mixture;
+pub use self::mixture::{mixture_ln_mgf, MixturePair};
 
 /// ln M̃(z) and a bound on the error of M̃.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -180,6 +188,8 @@ fn split_bound(splits: &[(f64, f64); SPLITS], t: f64) -> f64 {
 }
 
 /// The transform M(z) of one mechanism in one ordering.
+// The Mixture variant holds the pair's component lists inline (Copy, a few hundred bytes).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Transform {
     /// Gaussian with μ = 1/σ.
@@ -200,6 +210,12 @@ pub enum Transform {
         mu: f64,
         /// Add ordering (M(z) = F(1 − z)).
         add: bool,
+    },
+    /// A Gaussian-mixture pair in one ordering (docs/math.md §17.9): M(z) = E_P[e^{zL}] with
+    /// (P, Q) the ordering's law (the add ordering is the swapped, reflected pair).
+    Mixture {
+        /// The ordering's pair, L = ln dQ/dP non-decreasing.
+        law: MixtureLaw,
     },
 }
 
@@ -234,9 +250,32 @@ impl Transform {
             Mechanism::SubsampledLaplace(s) => Transform::Laplace { a: s.epsilon0() },
             // Never planned either: a lattice mechanism (exact lattice composition, above).
             Mechanism::DiscreteGaussian(_) => Transform::Gaussian { mu: f64::NAN },
-            // Never planned: the contour accountant refuses Gaussian-mixture pairs in its
-            // `check` (crate::mechanism::mixture::refuse_in); a NaN transform would be refused.
-            Mechanism::GaussianMixture(_) => Transform::Gaussian { mu: f64::NAN },
+            Mechanism::GaussianMixture(g) => Transform::mixture(g, direction),
+        }
+    }
+
+    /// The transform of a Gaussian-mixture pair in one ordering: a mixture of Gaussians with one
+    /// component N(c, σ²) is the Gaussian with μ = c/σ, and with two components, one at 0, the
+    /// Poisson-subsampled Gaussian with q the other's weight and μ = c/σ (docs/math.md §17.1;
+    /// their closed forms, single-step formula and analytic window apply); every other pair
+    /// uses the general mixture transform (docs/math.md §17.9).
+    pub fn mixture(g: &crate::mechanism::GaussianMixture, direction: Direction) -> Transform {
+        let law = g.law();
+        let p: Vec<(f64, f64)> = law.p_side().components().collect();
+        let q: Vec<(f64, f64)> = law.q_side().components().collect();
+        match (p.as_slice(), q.as_slice()) {
+            (&[(_, 0.0)], &[(_, m)]) => Transform::Gaussian { mu: m },
+            (&[(_, 0.0)], &[(w0, m0), (w1, m1)]) if m0 == 0.0 || m1 == 0.0 => {
+                let (q, mu) = if m0 == 0.0 { (w1, m1) } else { (w0, m0) };
+                Transform::Subsampled {
+                    q,
+                    mu,
+                    add: direction == Direction::Add,
+                }
+            }
+            _ => Transform::Mixture {
+                law: g.law_for(direction),
+            },
         }
     }
 
@@ -267,6 +306,7 @@ impl Transform {
                 let zeta = if add { C64::new(1.0, 0.0) - z } else { z };
                 subsampled_mgf(q, mu, zeta, tau)
             }
+            Transform::Mixture { ref law } => MixturePair::new(law).ln_mgf(z, tau),
         }
     }
 
@@ -292,6 +332,9 @@ impl Transform {
                 };
                 let betas: Vec<f64> = ts.iter().map(|t| sign * t).collect();
                 subsampled_mgf_windowed(q, mu, alpha, &betas, tau, rotations, block, None)
+            }
+            Transform::Mixture { ref law } => {
+                MixturePair::new(law).mgf_batch(lambda, ts, tau, rotations, block)
             }
             _ => ts
                 .iter()
@@ -335,12 +378,24 @@ impl Transform {
                     mu4: s.mu4,
                 }
             }
+            Transform::Mixture { ref law } => MixturePair::new(law).cgf(lambda),
         }
     }
 
     /// An upper bound on ln M(λ) at real λ > 0 (closed forms rounded up by a relative 1e−14;
-    /// the quadrature value plus 1e−9, far above its discretisation error e^{−2π²/(μh)}).
+    /// the quadrature value plus 1e−9, far above its discretisation error e^{−2π²/(μh)}; a
+    /// mixture pair: ln(M̃ + its certified error bound), docs/math.md §17.9, +∞ where the
+    /// quadrature is over budget).
     pub fn ln_mgf_upper(&self, lambda: f64) -> f64 {
+        if let Transform::Mixture { ref law } = *self {
+            let v = MixturePair::new(law).ln_mgf(C64::new(lambda, 0.0), 1e-17);
+            let up = logsumexp(&[v.ln.re, v.ln_err]);
+            return if up.is_nan() {
+                f64::INFINITY
+            } else {
+                up + 4.0 * UNIT_ROUNDOFF * (1.0 + up.abs())
+            };
+        }
         let k = self.cgf(lambda).k;
         match self {
             Transform::Subsampled { .. } => k + 1e-9 * (1.0 + k.abs()),
@@ -380,6 +435,7 @@ impl Transform {
                     splits: s.splits,
                 }
             }
+            Transform::Mixture { ref law } => MixturePair::new(law).decay(lambda),
         }
     }
 
@@ -406,6 +462,7 @@ impl Transform {
                     n
                 }
             }
+            Transform::Mixture { ref law } => MixturePair::new(law).cost(lambda, t),
             _ => 1.0,
         }
     }
@@ -426,6 +483,7 @@ impl Transform {
                     n
                 }
             }
+            Transform::Mixture { ref law } => MixturePair::new(law).real_cost(lambda),
             _ => 0.0,
         }
     }
@@ -438,6 +496,13 @@ impl Transform {
     /// value ± 64u·(sum of the magnitudes of the terms) (Φ̄ via erfc to a few ulp).
     /// Returns (lower, value, upper), or None for other mechanisms.
     pub fn single_step_delta(&self, epsilon: f64) -> Option<(f64, f64, f64)> {
+        if let Transform::Mixture { ref law } = *self {
+            let pair = MixturePair::new(law);
+            if pair.loss_max().is_some_and(|m| epsilon >= m) {
+                return Some((0.0, 0.0, 0.0));
+            }
+            return pair.single_step_delta(epsilon, law);
+        }
         let Transform::Subsampled { q, mu, add } = *self else {
             return None;
         };
@@ -472,6 +537,7 @@ impl Transform {
                 let hh = (0.5 / (1.0 + alpha.abs() * mu * mu).sqrt()).min(0.02);
                 Some(subsampled_real(q, mu, alpha, hh, false).mean_abs * 1.01)
             }
+            Transform::Mixture { ref law } => Some(MixturePair::new(law).tilted_abs_mean(lambda)),
             _ => None,
         }
     }
@@ -485,6 +551,7 @@ impl Transform {
             Transform::Subsampled { q, add: true, .. } => {
                 Some(-(-q).ln_1p() * (1.0 + 4.0 * UNIT_ROUNDOFF))
             }
+            Transform::Mixture { ref law } => MixturePair::new(law).loss_max(),
             _ => None,
         }
     }
