@@ -292,6 +292,130 @@ pub(crate) fn rdp_upper(q: f64, mu: f64, alpha: f64) -> f64 {
     v * (1.0 + 1e-12) + f64::MIN_POSITIVE
 }
 
+/// Smallest σ [`calibrate_sigma`] searches.
+pub const CALIBRATE_SIGMA_MIN: f64 = 1e-2;
+/// Largest σ [`calibrate_sigma`] searches.
+pub const CALIBRATE_SIGMA_MAX: f64 = 1e4;
+
+/// The answer of [`calibrate_sigma`].
+#[derive(Debug, Clone)]
+pub struct SigmaCalibration {
+    /// The smallest σ found whose certified upper ε meets the target.
+    pub sigma: f64,
+    /// The other end of the final bracket (a σ that misses the target), if any.
+    pub other_end: Option<f64>,
+    /// The accountant's report at `sigma`.
+    pub report: crate::accountant::Report,
+    /// Accountant evaluations.
+    pub evaluations: usize,
+}
+
+/// The smallest noise multiplier σ for which `steps` fixed-size-batch steps (b of n records)
+/// meet ε ≤ `target_epsilon` at `delta`, by the accountant's certified upper end of ε (its
+/// value where it certifies none): σ is walked from `start` by factors of 2 until the target
+/// is bracketed, then bisected geometrically to `rel_tol`. ε is non-increasing in σ (a
+/// larger σ is a post-processing of a smaller one), and the returned σ always meets the
+/// target by the accountant's own answer.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for a bad target, δ, steps, tolerance, start or b, n;
+/// [`Error::NoSolution`] when σ = [`CALIBRATE_SIGMA_MAX`] misses the target; an accountant's
+/// refusal (e.g. an adjacency other than replace-one) is passed on.
+#[allow(clippy::too_many_arguments)]
+pub fn calibrate_sigma(
+    accountant: &crate::accountant::AccountantConfig,
+    batch_size: u64,
+    dataset_size: u64,
+    steps: u64,
+    target_epsilon: f64,
+    delta: f64,
+    rel_tol: f64,
+    start: f64,
+) -> Result<SigmaCalibration> {
+    use crate::event::DpEvent;
+    crate::error::Range::above(0.0).check("target_epsilon", target_epsilon)?;
+    crate::accountant::check_delta(delta)?;
+    crate::error::Range::open(0.0, 1.0).check("rel_tol", rel_tol)?;
+    crate::error::Range::closed(CALIBRATE_SIGMA_MIN, CALIBRATE_SIGMA_MAX).check("sigma", start)?;
+    if steps == 0 {
+        return Err(Error::invalid("steps", steps, "must be at least 1"));
+    }
+    WithoutReplacement::new(start, batch_size, dataset_size)?;
+    let mut evaluations = 0;
+    let mut eval = |sigma: f64| -> Result<(bool, crate::accountant::Report)> {
+        evaluations += 1;
+        let mut a = crate::accountant::build(accountant)?;
+        let event = DpEvent::SampledWithoutReplacement {
+            source_dataset_size: dataset_size,
+            sample_size: batch_size,
+            event: Box::new(DpEvent::Gaussian { sigma }),
+        };
+        a.compose(&event, steps)?;
+        let r = a.epsilon(delta)?;
+        let up = r.upper.unwrap_or(r.epsilon);
+        Ok((up <= target_epsilon, r))
+    };
+    let (ok0, r0) = eval(start)?;
+    let (mut good, mut bad, mut report) = if ok0 {
+        (start, f64::NAN, r0)
+    } else {
+        (f64::NAN, start, r0)
+    };
+    while bad.is_nan() {
+        let next = good * 0.5;
+        if next < CALIBRATE_SIGMA_MIN {
+            return Ok(SigmaCalibration {
+                sigma: good,
+                other_end: None,
+                report,
+                evaluations,
+            });
+        }
+        let (ok, r) = eval(next)?;
+        if ok {
+            (good, report) = (next, r);
+        } else {
+            bad = next;
+        }
+    }
+    while good.is_nan() {
+        let next = bad * 2.0;
+        if next > CALIBRATE_SIGMA_MAX {
+            return Err(Error::NoSolution(format!(
+                "even sigma = {CALIBRATE_SIGMA_MAX:e} gives epsilon above {target_epsilon} at \
+                 delta = {delta:e} after {steps} fixed-size-batch steps"
+            )));
+        }
+        let (ok, r) = eval(next)?;
+        if ok {
+            (good, report) = (next, r);
+        } else {
+            bad = next;
+        }
+    }
+    for _ in 0..200 {
+        if (good - bad).abs() <= rel_tol * good.max(bad) {
+            break;
+        }
+        let mid = (good * bad).sqrt();
+        if mid == good || mid == bad {
+            break;
+        }
+        let (ok, r) = eval(mid)?;
+        if ok {
+            (good, report) = (mid, r);
+        } else {
+            bad = mid;
+        }
+    }
+    Ok(SigmaCalibration {
+        sigma: good,
+        other_end: Some(bad),
+        report,
+        evaluations,
+    })
+}
+
 /// Refuse fixed-size batches in an accountant that has no certified path for them (every
 /// accountant but pld and rdp).
 ///
