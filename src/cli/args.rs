@@ -86,11 +86,11 @@ pub struct MechanismFlags {
     #[arg(long, value_enum)]
     pub sampling: Option<Sampling>,
     /// Number of records n ≥ 1 (`--sampling without-replacement`).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub dataset_size: Option<u64>,
     /// Fixed batch size b ∈ [1, n] (`--sampling without-replacement`: b of the n records drawn
     /// without replacement per step; requires `--adjacency replace-one`).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub batch_size: Option<u64>,
     /// The mixture-of-gaussians flags.
     #[command(flatten)]

@@ -24,11 +24,11 @@ use crate::special::normal;
 pub const MAX_DATASET_SIZE: u64 = 1 << 53;
 
 /// Most panels of one RDP moment bound (docs/math.md §17.7).
-const RDP_MAX_PANELS: usize = 1 << 18;
+const RDP_MAX_PANELS: usize = 1 << 16;
 
 /// Target growth of ln r per RDP panel (the panel over-count is at most e^{this} where the
 /// panel budget allows it).
-const RDP_PANEL_GROWTH: f64 = 0.01;
+const RDP_PANEL_GROWTH: f64 = 0.02;
 
 /// b records drawn without replacement from n, then the Gaussian mechanism with noise
 /// multiplier σ on their clipped sum (replace-one adjacency; docs/math.md §17.6–§17.7).
@@ -214,23 +214,49 @@ fn l_of(q: f64, mu: f64, x: f64) -> f64 {
     }
 }
 
-/// r(y) = (1 + y)^α + (1 + y)^{1−α} − 2 − y for y ≥ 0, with a bound on its f64 error.
-fn r_and_err(y: f64, alpha: f64) -> (f64, f64) {
+/// r(y) = (1 + y)^α + (1 + y)^{1−α} − 2 − y for y ≥ 0, given l1 = ln(1 + y), with a bound on
+/// its f64 error.
+fn r_and_err(l1: f64, alpha: f64) -> (f64, f64) {
     const U: f64 = f64::EPSILON / 2.0;
-    let l1 = y.ln_1p();
+    let y = l1.exp_m1();
     let e1 = (alpha * l1).exp_m1();
     let e2 = ((1.0 - alpha) * l1).exp_m1();
     let lin_a = alpha * y;
     let lin_b = (1.0 - alpha) * y;
     let r = (e1 - lin_a) + (e2 - lin_b);
-    // Each operation errs by ≤ u relative; ln_1p and exp_m1 by a few ulp; the error of l1
-    // propagates with factor α(1 + y)^α and (α − 1)(1 + y)^{1−α}.
+    // Each operation errs by ≤ u relative; ln_1p, exp_m1 by a few ulp; the error of l1 (a few
+    // ulp relative) propagates with factor α(1 + y)^α and (α − 1)(1 + y)^{1−α}.
     let mag = e1.abs() + lin_a.abs() + e2.abs() + lin_b.abs();
-    let prop = 4.0 * U * alpha * l1 * ((1.0 + e1.abs()) + (1.0 + e2.abs()));
+    let prop = 8.0 * U * alpha * l1 * ((1.0 + e1.abs()) + (1.0 + e2.abs()));
     (r.max(0.0), 16.0 * U * mag + prop)
 }
 
-/// Upper bound on D_α of the symmetrised pair at rate q, shift μ (docs/math.md §17.7).
+/// An upper bound on ln r(y) given l1 = ln(1 + y) (−∞ where r = 0): from [`r_and_err`] where
+/// (1 + y)^α is in range, else α·l1 (r ≤ (1 + y)^α: the other terms sum to ≤ 0).
+fn ln_r_upper(l1: f64, alpha: f64) -> f64 {
+    if alpha * l1 > 600.0 {
+        return alpha * l1;
+    }
+    let (r, e) = r_and_err(l1, alpha);
+    let v = r + e;
+    if v > 0.0 {
+        v.ln() + 4.0 * f64::EPSILON
+    } else {
+        f64::NEG_INFINITY
+    }
+}
+
+/// ln(e^a + e^b).
+fn ln_add(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
+    if lo == f64::NEG_INFINITY {
+        return hi;
+    }
+    hi + (lo - hi).exp().ln_1p()
+}
+
+/// Upper bound on D_α of the symmetrised pair at rate q, shift μ (docs/math.md §17.7), summed
+/// in log space (A itself overflows f64 at large α).
 pub(crate) fn rdp_upper(q: f64, mu: f64, alpha: f64) -> f64 {
     if q >= 1.0 {
         // The Gaussian at shift μ.
@@ -238,9 +264,6 @@ pub(crate) fn rdp_upper(q: f64, mu: f64, alpha: f64) -> f64 {
     }
     let c = 0.5 * mu;
     let x1 = c + alpha * mu + 40.0;
-    let y_of = |x: f64| q * (mu * (x - c)).exp_m1();
-    // Panels [x_i, x_{i+1}], steps chosen so that ln r grows by about RDP_PANEL_GROWTH per
-    // panel, never shorter than span/RDP_MAX_PANELS; validity does not depend on the choice.
     let span = x1 - c;
     let h_min = span / RDP_MAX_PANELS as f64;
     // ln of the tail bound from x0 on: for w ≥ w0 = μ(x0 − c), 1 + y ≤ e^w(γ + (1 − γ)e^{−w0}),
@@ -252,43 +275,65 @@ pub(crate) fn rdp_upper(q: f64, mu: f64, alpha: f64) -> f64 {
             + 0.5 * alpha * (alpha - 1.0) * mu * mu
             + normal::ln_sf(x0 - alpha * mu)
     };
+    // A coarse pass (uniform panels, the same right-end bound) sizes what is negligible: a
+    // panel whose bound is below e^{−45} of it may be long.
+    let coarse = {
+        let k = 2048;
+        let hc = span / k as f64;
+        (1..=k).fold(ln_tail(x1), |acc, i| {
+            let (a, b) = (c + (i - 1) as f64 * hc, c + i as f64 * hc);
+            ln_add(
+                acc,
+                ln_r_upper(l_of(q, mu, b), alpha) + crate::pld::loss::ln_normal_mass(a, b),
+            )
+        })
+    };
     let mut x = c;
-    let mut sum = 0.0f64;
-    let mut err = 0.0f64;
+    let mut ln_sum = f64::NEG_INFINITY;
     let mut panels = 0usize;
-    let mut r_prev = 0.0f64;
+    let mut last_term = f64::NEG_INFINITY;
+    let mut lr_prev = f64::NEG_INFINITY;
     let mut growth = f64::INFINITY;
     while x < x1 {
         // Near x = c, r ~ y² ~ (x − c)²: ln r grows like 2/(x − c); elsewhere the growth of
         // the previous panel sizes the next one (validity does not depend on the choice).
         let mut h = (RDP_PANEL_GROWTH / growth.max(1e-300)).clamp(h_min, 0.5);
+        if panels > 0 && last_term < coarse - 45.0 {
+            h = h.max(0.25);
+        }
         if panels + 1 >= RDP_MAX_PANELS {
             h = x1 - x;
         }
         let xn = (x + h).min(x1);
-        let (r1, e1) = r_and_err(y_of(xn), alpha);
-        let m = crate::pld::loss::normal_mass(x, xn);
-        sum += (r1 + e1) * m;
-        err += 4.0 * f64::EPSILON * m * (r1 + e1);
-        growth = if r_prev > 0.0 && r1 > r_prev {
-            (r1 / r_prev).ln() / (xn - x)
+        let lr = ln_r_upper(l_of(q, mu, xn), alpha);
+        // Panel: r at its right end (r∘y increasing) times its normal mass; the log of the
+        // mass errs by ≤ 64u(1 + |ln mass|) (`ln_normal_mass`), covered with the log of r by
+        // 64ε(1 + |ln r| + |ln mass|).
+        let lm = crate::pld::loss::ln_normal_mass(x, xn);
+        last_term = lr + lm + 64.0 * f64::EPSILON * (1.0 + lr.abs() + lm.abs());
+        ln_sum = ln_add(ln_sum, last_term);
+        growth = if lr_prev.is_finite() && lr > lr_prev {
+            (lr - lr_prev) / (xn - x)
         } else {
             2.0 / (xn - c)
         };
-        r_prev = r1;
+        lr_prev = lr;
         x = xn;
         panels += 1;
-        if panels % 64 == 0 && sum > 0.0 && xn > alpha * mu && ln_tail(xn) < sum.ln() - 40.0 {
+        if panels % 64 == 0 && ln_sum.is_finite() && xn > alpha * mu && ln_tail(xn) < ln_sum - 40.0
+        {
             break;
         }
     }
-    let tail = ln_tail(x).exp();
-    // The y(x) rounding (a few ulp relative; r is increasing) is covered by the relative
-    // inflation; the sum by Neumaier-free accumulation of ≤ 2^18 non-negative terms
-    // (relative error ≤ 2^18·u).
-    let total = (sum + err + tail) * (1.0 + (RDP_MAX_PANELS as f64 + 64.0) * f64::EPSILON);
-    let total = total + 1e-300;
-    let v = total.ln_1p() / (alpha - 1.0);
+    // The log-sum of ≤ 2^18 terms errs by ≤ 2^18·4u relative (ln_add is monotone).
+    let ln_total =
+        ln_add(ln_sum, ln_tail(x)) + (RDP_MAX_PANELS as f64 + 64.0) * 4.0 * f64::EPSILON + 1e-12;
+    let ln_a = if ln_total > 30.0 {
+        ln_total + (-ln_total).exp().ln_1p()
+    } else {
+        ln_total.exp().ln_1p()
+    };
+    let v = ln_a.max(f64::MIN_POSITIVE) / (alpha - 1.0);
     v * (1.0 + 1e-12) + f64::MIN_POSITIVE
 }
 
@@ -466,7 +511,7 @@ mod tests {
     fn rdp_bound_behaves() {
         let mut prev = 0.0;
         for i in 0..200 {
-            let (r, _) = r_and_err(i as f64 * 0.05, 7.5);
+            let (r, _) = r_and_err((i as f64 * 0.05).ln_1p(), 7.5);
             assert!(r >= prev);
             prev = r;
         }
