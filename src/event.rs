@@ -369,8 +369,10 @@ impl Composition {
     /// The composition under `adjacency` (docs/math.md §16.3): under replace-one a Gaussian
     /// (and a subsampled Gaussian with q = 1) becomes the Gaussian with doubled sensitivity
     /// (σ/2), a subsampled Gaussian with q < 1 becomes its replace-one Gaussian-mixture pair
-    /// (docs/math.md §17) and randomized response stays as it is; every other mechanism is
-    /// refused.
+    /// (docs/math.md §17), fixed-size batches (sampling without replacement) stay the
+    /// symmetrised pair of docs/math.md §17.7 (b = n: the Gaussian at σ/2) and randomized
+    /// response stays as it is; every other mechanism is refused. Fixed-size batches are
+    /// refused under every other relation.
     /// Under the add/remove relations randomized response is refused (it is defined under
     /// replace-one only).
     ///

@@ -406,7 +406,11 @@ impl MechanismFlags {
     /// [`Error::InvalidParameter`] naming the missing or inapplicable flag, or the bad value.
     pub fn without_replacement(&self, sigma: Option<f64>) -> Result<Mechanism> {
         let name = MechanismName::Gaussian;
-        if let Some(other) = self.mechanism.filter(|m| *m != name) {
+        // The mechanism named, or the one the flags point at (`--scale` alone: laplace).
+        let named = self.mechanism.or_else(|| {
+            (self.scale.is_some() && self.sigma.is_none()).then_some(MechanismName::Laplace)
+        });
+        if let Some(other) = named.filter(|m| *m != name) {
             return Err(Error::invalid(
                 "sampling",
                 "without-replacement",

@@ -168,8 +168,9 @@ pub enum Mechanism {
     SubsampledLaplace(SubsampledLaplace),
     /// Discrete Gaussian with integer sensitivity (add/remove).
     DiscreteGaussian(DiscreteGaussian),
-    /// A pair of Gaussian mixtures: dp_accounting's mixture of Gaussians, or the
-    /// Poisson-subsampled Gaussian under replace-one (docs/math.md §17).
+    /// A pair of Gaussian mixtures: dp_accounting's mixture of Gaussians, the
+    /// Poisson-subsampled Gaussian under replace-one, or fixed-size batches without
+    /// replacement under replace-one (docs/math.md §17).
     GaussianMixture(GaussianMixture),
 }
 
