@@ -505,6 +505,27 @@ mod tests {
             .is_full_batch());
     }
 
+    /// The f64 cumulants: the pair is symmetric (κ_j^P = (−1)^j κ_j^Q), the Q-side mean is a
+    /// KL divergence (> 0), and b = n gives the Gaussian at μ = 2/σ (κ1^Q = μ²/2, κ2 = μ²).
+    #[test]
+    fn f64_cumulants_are_symmetric_and_reduce_to_the_gaussian() {
+        let c = WithoutReplacement::new(1.3, 40, 1000)
+            .expect("setup")
+            .cumulants_f64();
+        assert!(c.q[0] > 0.0, "{c:?}");
+        for j in 0..4 {
+            let sign = if j % 2 == 0 { -1.0 } else { 1.0 };
+            let tol = 1e-6 * c.q[j].abs() + 1e-12;
+            assert!((c.p[j] - sign * c.q[j]).abs() <= tol, "κ{}: {c:?}", j + 1);
+        }
+        let g = WithoutReplacement::new(2.0, 7, 7)
+            .expect("setup")
+            .cumulants_f64();
+        let mu = 1.0;
+        assert!((g.q[0] - 0.5 * mu * mu).abs() < 1e-6, "{g:?}");
+        assert!((g.q[1] - mu * mu).abs() < 1e-6, "{g:?}");
+    }
+
     /// r(y) ≥ 0 and increasing; the RDP bound at q = 1 is the Gaussian's; at small q it is
     /// of order q² and increasing in q and α.
     #[test]
