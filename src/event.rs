@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::mechanism::DiscreteGaussian;
 use crate::mechanism::GaussianMixture;
 use crate::mechanism::SubsampledLaplace;
+use crate::mechanism::WithoutReplacement;
 use crate::mechanism::{Adjacency, DiscreteLaplace, RandomizedResponse};
 use crate::mechanism::{Gaussian, Laplace, Mechanism, SubsampledGaussian};
 use serde::{Deserialize, Serialize};
@@ -78,6 +79,17 @@ pub enum DpEvent {
         /// p_i ≥ 0, summing to 1.
         probabilities: Vec<f64>,
     },
+    /// dp_accounting's `SampledWithoutReplacementDpEvent`: `event` (a Gaussian) run on
+    /// `sample_size` records drawn without replacement from `source_dataset_size`; defined
+    /// under replace-one adjacency only (docs/math.md §17.6–§17.7).
+    SampledWithoutReplacement {
+        /// n ≥ 1.
+        source_dataset_size: u64,
+        /// b ∈ [1, n].
+        sample_size: u64,
+        /// The event run on the sample (a Gaussian).
+        event: Box<DpEvent>,
+    },
 }
 
 impl DpEvent {
@@ -113,6 +125,14 @@ impl DpEvent {
                 probabilities,
             } => format!(
                 "MixtureOfGaussians(sigma={sigma}, sensitivities={sensitivities:?}, probabilities={probabilities:?})"
+            ),
+            DpEvent::SampledWithoutReplacement {
+                source_dataset_size,
+                sample_size,
+                event,
+            } => format!(
+                "SampledWithoutReplacement(n={source_dataset_size}, b={sample_size}, {})",
+                event.describe()
             ),
         }
     }
@@ -163,6 +183,13 @@ impl From<Mechanism> for DpEvent {
                 sampling_rate,
                 event: Box::new(DpEvent::Gaussian { sigma }),
             },
+            Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(w)) => {
+                DpEvent::SampledWithoutReplacement {
+                    source_dataset_size: w.dataset_size(),
+                    sample_size: w.batch_size(),
+                    event: Box::new(DpEvent::Gaussian { sigma: w.sigma() }),
+                }
+            }
             Mechanism::GaussianMixture(g @ GaussianMixture::MixtureOfGaussians { .. }) => {
                 let (sigma, c, p) = g.lists().expect("invariant: a mixture of Gaussians");
                 DpEvent::MixtureOfGaussians {
@@ -313,6 +340,28 @@ impl Composition {
                 )?),
                 count,
             ),
+            DpEvent::SampledWithoutReplacement {
+                source_dataset_size,
+                sample_size,
+                event: inner,
+            } => match inner.as_ref() {
+                DpEvent::Gaussian { sigma } => self.push(
+                    Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(
+                        WithoutReplacement::new(*sigma, *sample_size, *source_dataset_size)?,
+                    )),
+                    count,
+                ),
+                DpEvent::NoOp => {}
+                other => {
+                    return Err(Error::UnsupportedEvent {
+                        accountant,
+                        event: format!("{} inside {}", other.describe(), event.describe()),
+                        reason: "only a Gaussian mechanism can be run on a sample drawn \
+                                 without replacement"
+                            .into(),
+                    })
+                }
+            },
         }
         Ok(())
     }
@@ -320,8 +369,10 @@ impl Composition {
     /// The composition under `adjacency` (docs/math.md §16.3): under replace-one a Gaussian
     /// (and a subsampled Gaussian with q = 1) becomes the Gaussian with doubled sensitivity
     /// (σ/2), a subsampled Gaussian with q < 1 becomes its replace-one Gaussian-mixture pair
-    /// (docs/math.md §17) and randomized response stays as it is; every other mechanism is
-    /// refused.
+    /// (docs/math.md §17), fixed-size batches (sampling without replacement) stay the
+    /// symmetrised pair of docs/math.md §17.7 (b = n: the Gaussian at σ/2) and randomized
+    /// response stays as it is; every other mechanism is refused. Fixed-size batches are
+    /// refused under every other relation.
     /// Under the add/remove relations randomized response is refused (it is defined under
     /// replace-one only).
     ///
@@ -348,6 +399,22 @@ impl Composition {
                     Mechanism::Gaussian(Gaussian::new(0.5 * s.sigma())?)
                 }
                 (Adjacency::ReplaceOne, Mechanism::RandomizedResponse(_)) => m,
+                // Fixed-size batches (docs/math.md §17.7): b = n is the Gaussian at σ/2; the
+                // symmetrised pair otherwise; replace-one only.
+                (
+                    Adjacency::ReplaceOne,
+                    Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(w)),
+                ) if w.is_full_batch() => Mechanism::Gaussian(Gaussian::new(0.5 * w.sigma())?),
+                (_, Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(_)))
+                    if adjacency != Adjacency::ReplaceOne =>
+                {
+                    return Err(refuse(
+                        &m,
+                        "fixed-size batches (sampling without replacement) are accounted under \
+                         replace-one adjacency only, as in dp_accounting; use --adjacency \
+                         replace-one",
+                    ))
+                }
                 // q < 1: the replace-one Gaussian-mixture pair (docs/math.md §17).
                 (Adjacency::ReplaceOne, Mechanism::SubsampledGaussian(s)) => {
                     Mechanism::GaussianMixture(GaussianMixture::replace_one_poisson(

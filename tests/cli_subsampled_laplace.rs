@@ -78,7 +78,7 @@ fn refusals_name_the_flag_or_the_accountant() {
         ),
         (
             vec!["--sampling", "without-replacement", "--scale", "1"],
-            vec!["sampling", "not yet supported"],
+            vec!["sampling", "gaussian only"],
         ),
         (
             [

@@ -52,6 +52,7 @@ __all__ = [
     "RandomizedResponse", "Report", "SelfComposed", "UnsupportedEventError", "calibrate",
     "compare", "delta", "dpsgd", "epsilon",
     "DiscreteGaussian", "MixtureOfGaussians",
+    "SampledWithoutReplacement",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -177,6 +178,26 @@ class MixtureOfGaussians:
 
 
 @dataclass(frozen=True)
+class SampledWithoutReplacement:
+    """dp_accounting's ``SampledWithoutReplacementDpEvent``: ``event`` (a Gaussian) run on
+    ``sample_size`` records drawn without replacement from ``source_dataset_size`` (fixed-size
+    batches). Defined under the ``replace-one`` adjacency only; σ is relative to the clipping
+    norm (replacing a record moves the sum by up to 2). Accounted by the symmetrised pair of
+    docs/math.md §17.7, valid under adaptive composition: certified by ``pld``, bounded by
+    ``rdp``; the other accountants refuse it."""
+
+    source_dataset_size: int
+    sample_size: int
+    event: "Event"
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": "sampled_without_replacement",
+                "source_dataset_size": _count(self.source_dataset_size),
+                "sample_size": _count(self.sample_size),
+                "event": _event_dict(self.event)}
+
+
+@dataclass(frozen=True)
 class NoOp:
     """Does nothing (no privacy cost)."""
 
@@ -194,7 +215,7 @@ class NonPrivate:
 
 Event = Union[Gaussian, Laplace, PoissonSampled, SelfComposed, Composed, NoOp, NonPrivate,
               RandomizedResponse, DiscreteLaplace, DiscreteGaussian, MixtureOfGaussians,
-              Mapping[str, Any], Any]
+              SampledWithoutReplacement, Mapping[str, Any], Any]
 
 
 def dpsgd(sigma: float, sampling_rate: float, steps: int) -> SelfComposed:
@@ -244,10 +265,16 @@ def _dp_accounting_dict(event: Any) -> Optional[Dict[str, Any]]:
         return {"type": "mixture_of_gaussians", "sigma": event.standard_deviation,
                 "sensitivities": [float(c) for c in event.sensitivities],
                 "probabilities": [float(p) for p in event.sampling_probs]}
+    if name == "SampledWithoutReplacementDpEvent":
+        return {"type": "sampled_without_replacement",
+                "source_dataset_size": _count(event.source_dataset_size),
+                "sample_size": _count(event.sample_size),
+                "event": _event_dict(event.event)}
     raise UnsupportedEventError(
         f"ewtune does not support the dp_accounting event {event!r} ({name}); supported: "
         "Gaussian, Laplace, PoissonSampled(Gaussian or Laplace), RandomizedResponse, "
-        "DiscreteLaplace, MixtureOfGaussians, SelfComposed, Composed, NoOp, NonPrivate")
+        "DiscreteLaplace, MixtureOfGaussians, SampledWithoutReplacement(Gaussian), SelfComposed, "
+        "Composed, NoOp, NonPrivate")
 
 
 def _event_dict(event: Any) -> Dict[str, Any]:

@@ -17,7 +17,8 @@ dp_accounting's own ``DpEvent`` trees::
 Supported events: ``NoOpDpEvent``, ``NonPrivateDpEvent``, ``GaussianDpEvent``,
 ``LaplaceDpEvent``, ``PoissonSampledDpEvent`` of a Gaussian, a Laplace or a NoOp,
 ``RandomizedResponseDpEvent``, ``DiscreteLaplaceDpEvent``, ``MixtureOfGaussiansDpEvent``,
-``SelfComposedDpEvent`` and ``ComposedDpEvent`` of these; an accountant that cannot handle one
+``SampledWithoutReplacementDpEvent`` of a Gaussian or a NoOp (``REPLACE_ONE`` only; pld and
+rdp), ``SelfComposedDpEvent`` and ``ComposedDpEvent`` of these; an accountant that cannot handle one
 of them (e.g. contour and a Poisson-sampled Laplace, saddlepoint and a mixture of Gaussians) says so. Anything else makes ``supports()`` False and ``compose()``
 raise dp_accounting's ``UnsupportedEventError`` naming the sub-event. The neighboring relation
 is ``ADD_OR_REMOVE_ONE`` (the maximum over both orderings; the default) or ``REPLACE_ONE``
@@ -26,6 +27,13 @@ is ``ADD_OR_REMOVE_ONE`` (the maximum over both orderings; the default) or ``REP
 q N(1) + (1 − q) N(0), as dp_accounting does, by contour, pld, rdp and edgeworth; Laplace, discrete
 Laplace, the mixture of Gaussians and the Poisson-sampled Laplace are refused under it, as
 ewtune's Rust side does).
+
+Fixed-size batches (``SampledWithoutReplacementDpEvent``) are accounted under ``REPLACE_ONE`` by
+the symmetrised pair of docs/math.md §17.7, which stays valid when the other records' gradients
+are chosen adaptively. Their σ follows the Gaussian's ``REPLACE_ONE`` convention above
+(replacing a record moves the sum by up to 2). dp_accounting's own RDP for this event takes σ
+relative to the replace-one sensitivity (a move of 1), so its number at σ is comparable with
+ours at 2σ (docs/math.md §17.6).
 
 ``get_epsilon``/``get_delta`` return the certified upper end when the accountant certifies
 one (contour, pld, saddlepoint, rdp) and the estimate otherwise (edgeworth, gdp): a
@@ -107,7 +115,13 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
                 if bad is not None:
                     return bad
             return None
-        if isinstance(event, _ev.PoissonSampledDpEvent):
+        if isinstance(event, _ev.SampledWithoutReplacementDpEvent):
+            if isinstance(event.event, _ev.NoOpDpEvent):
+                return None
+            if not isinstance(event.event, _ev.GaussianDpEvent):
+                return (event, "ewtune can sample without replacement only for a Gaussian "
+                               f"mechanism (not {type(event.event).__name__})")
+        elif isinstance(event, _ev.PoissonSampledDpEvent):
             if isinstance(event.event, _ev.NoOpDpEvent):
                 return None
             if not isinstance(event.event, (_ev.GaussianDpEvent, _ev.LaplaceDpEvent)):
@@ -144,6 +158,9 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
                 self._private = self._gaussian = True
         elif isinstance(event, _ev.GaussianDpEvent):
             self._private = self._gaussian = True
+        elif isinstance(event, _ev.SampledWithoutReplacementDpEvent):
+            if not isinstance(event.event, _ev.NoOpDpEvent):
+                self._private = self._gaussian = True
         elif isinstance(event, _ev.LaplaceDpEvent):
             self._private = True
             self._pure_exact += Fraction(count) / Fraction(event.noise_multiplier)

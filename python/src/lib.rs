@@ -158,13 +158,18 @@ fn event_from(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<DpEvent> {
             sensitivities: f64_list(py, d, "sensitivities")?,
             probabilities: f64_list(py, d, "probabilities")?,
         },
+        "sampled_without_replacement" => DpEvent::SampledWithoutReplacement {
+            source_dataset_size: u64_field(py, d, "source_dataset_size")?,
+            sample_size: u64_field(py, d, "sample_size")?,
+            event: Box::new(event_from(py, &sub("event")?)?),
+        },
         other => {
             return Err(py_err(
                 py,
                 invalid(
                     "event",
                     other,
-                    "type must be one of gaussian, laplace, poisson_sampled, self_composed, composed, no_op, non_private, randomized_response, discrete_laplace, discrete_gaussian, mixture_of_gaussians",
+                    "type must be one of gaussian, laplace, poisson_sampled, self_composed, composed, no_op, non_private, randomized_response, discrete_laplace, discrete_gaussian, mixture_of_gaussians, sampled_without_replacement",
                 ),
             ))
         }

@@ -118,8 +118,62 @@ def test_lattice_mechanisms_against_dp_accounting_pld(event, relation):
 
 @pytest.mark.parametrize("cls", ALL)
 def test_other_dp_accounting_events_are_unsupported(cls):
-    ev = dp_event.SampledWithoutReplacementDpEvent(100, 10, dp_event.GaussianDpEvent(1))
+    ev = dp_event.SampledWithReplacementDpEvent(100, 10, dp_event.GaussianDpEvent(1))
     assert not cls().supports(ev)
+    rel = dp_accounting.NeighboringRelation.REPLACE_ONE
+    assert not cls(rel).supports(ev)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_sampled_without_replacement_is_supported_under_replace_one_by_pld_and_rdp(cls):
+    ev = dp_event.SampledWithoutReplacementDpEvent(1000, 100, dp_event.GaussianDpEvent(2.0))
+    rel = dp_accounting.NeighboringRelation.REPLACE_ONE
+    supported = cls in (ewdp.PldAccountant, ewdp.RdpAccountant)
+    assert cls(rel).supports(ev) == supported
+    if not supported:
+        assert "pld and rdp" in cls(rel)._maybe_compose(ev, 1, False).error_message
+    # Add/remove: refused, naming the relation (dp_accounting's RDP refuses it too).
+    assert not cls().supports(ev)
+    assert "replace-one" in cls()._maybe_compose(ev, 1, False).error_message
+    # Only a Gaussian can be sampled without replacement.
+    lap = dp_event.SampledWithoutReplacementDpEvent(1000, 100, dp_event.LaplaceDpEvent(1.0))
+    assert not cls(rel).supports(lap)
+
+
+@pytest.mark.parametrize("sigma,n,b,steps", [(1.0, 60000, 256, 100), (2.0, 1000, 100, 30),
+                                             (0.8, 50000, 1000, 10)])
+def test_sampled_without_replacement_against_dp_accounting_rdp(sigma, n, b, steps):
+    """dp_accounting's WOR RDP takes σ relative to the replace-one sensitivity (a move of 1,
+    docs/math.md §17.6), ewtune relative to the clipping norm (a move of 2): its number at σ
+    is an upper bound of the same quantity as ours at 2σ, so ours is never above it. The
+    drop-in and the native API agree."""
+    rel = dp_accounting.NeighboringRelation.REPLACE_ONE
+    delta = 1e-5
+    theirs_ev = dp_event.SelfComposedDpEvent(
+        dp_event.SampledWithoutReplacementDpEvent(n, b, dp_event.GaussianDpEvent(sigma)), steps)
+    theirs = rdp_privacy_accountant.RdpAccountant(
+        neighboring_relation=rel).compose(theirs_ev).get_epsilon(delta)
+    ours_ev = dp_event.SelfComposedDpEvent(
+        dp_event.SampledWithoutReplacementDpEvent(n, b, dp_event.GaussianDpEvent(2 * sigma)),
+        steps)
+    lo, hi = ewdp.PldAccountant(rel).compose(ours_ev).bracket(delta)
+    assert lo <= hi <= theirs * (1 + 1e-9)
+    assert ewdp.RdpAccountant(rel).compose(ours_ev).get_epsilon(delta) <= theirs * (1 + 1e-9)
+    native = ewtune.epsilon(
+        delta, ewtune.SelfComposed(
+            ewtune.SampledWithoutReplacement(n, b, ewtune.Gaussian(2 * sigma)), steps),
+        accountant="pld", adjacency="replace-one")
+    assert native.upper == hi
+
+
+def test_sampled_without_replacement_full_batch_is_the_gaussian_at_half_sigma():
+    rel = dp_accounting.NeighboringRelation.REPLACE_ONE
+    full = dp_event.SelfComposedDpEvent(
+        dp_event.SampledWithoutReplacementDpEvent(50, 50, dp_event.GaussianDpEvent(3.0)), 20)
+    gauss = dp_event.SelfComposedDpEvent(dp_event.GaussianDpEvent(1.5), 20)
+    a = ewdp.PldAccountant(rel).compose(full).bracket(1e-6)
+    b = ewdp.PldAccountant().compose(gauss).bracket(1e-6)
+    assert a == b
 
 
 @pytest.mark.parametrize("cls", ALL)

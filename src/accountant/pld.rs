@@ -269,7 +269,7 @@ impl PldAccountant {
                     count: *n,
                 }),
                 Mechanism::GaussianMixture(g) => parts.push(Part {
-                    law: LossLaw::Mixture(g.law_for(dir)),
+                    law: g.loss_law(dir),
                     count: *n,
                 }),
             }

@@ -42,7 +42,8 @@ pub enum Sampling {
     Poisson,
     /// Truncated Poisson sampling (parsed, not yet supported).
     TruncatedPoisson,
-    /// Fixed-size sampling without replacement (parsed, not yet supported).
+    /// Fixed-size batches drawn without replacement (`--dataset-size`, `--batch-size`;
+    /// gaussian under `--adjacency replace-one`, docs/math.md §17.7).
     WithoutReplacement,
 }
 
@@ -78,10 +79,19 @@ pub struct MechanismFlags {
     pub lattice: LatticeFlags,
     /// Sampling of records before the mechanism: `none` or `poisson` (default: poisson when
     /// `--sampling-rate` is given, else none). `poisson` turns gaussian into
-    /// subsampled-gaussian and laplace into subsampled-laplace. `truncated-poisson` and
-    /// `without-replacement` are not yet supported.
+    /// subsampled-gaussian and laplace into subsampled-laplace. `without-replacement` runs
+    /// gaussian on fixed-size batches (`--batch-size` of `--dataset-size` records), accounted
+    /// under replace-one adjacency only: give `--adjacency replace-one` (pld and rdp).
+    /// `truncated-poisson` is not yet supported.
     #[arg(long, value_enum)]
     pub sampling: Option<Sampling>,
+    /// Number of records n ≥ 1 (`--sampling without-replacement`).
+    #[arg(long, allow_hyphen_values = true)]
+    pub dataset_size: Option<u64>,
+    /// Fixed batch size b ∈ [1, n] (`--sampling without-replacement`: b of the n records drawn
+    /// without replacement per step; requires `--adjacency replace-one`).
+    #[arg(long, allow_hyphen_values = true)]
+    pub batch_size: Option<u64>,
     /// The mixture-of-gaussians flags.
     #[command(flatten)]
     pub mixture: MixtureFlags,
@@ -321,6 +331,25 @@ impl MechanismFlags {
     /// # Errors
     /// Missing, inapplicable or invalid flags.
     pub fn mechanism(&self) -> Result<Mechanism> {
+        if self.sampling == Some(Sampling::WithoutReplacement) {
+            return self.without_replacement(self.sigma);
+        }
+        if let Some(b) = self.batch_size {
+            return Err(Error::invalid(
+                "batch_size",
+                b,
+                "applies to --sampling without-replacement only",
+            ));
+        }
+        if self.sampling != Some(Sampling::TruncatedPoisson) {
+            if let Some(n) = self.dataset_size {
+                return Err(Error::invalid(
+                    "dataset_size",
+                    n,
+                    "applies to --sampling without-replacement (or truncated-poisson) only",
+                ));
+            }
+        }
         let name = self.apply_sampling(self.name()?)?;
         let m = &self.mixture;
         if name == MechanismName::MixtureOfGaussians {
@@ -368,6 +397,70 @@ impl MechanismFlags {
         )
     }
 
+    /// The fixed-size-batch Gaussian of `--sampling without-replacement` (docs/math.md §17.7)
+    /// with noise multiplier `sigma` (a placeholder when calibrating σ): `--mechanism`
+    /// gaussian (or omitted), `--dataset-size`, `--batch-size`; every other mechanism flag is
+    /// refused by name.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the missing or inapplicable flag, or the bad value.
+    pub fn without_replacement(&self, sigma: Option<f64>) -> Result<Mechanism> {
+        let name = MechanismName::Gaussian;
+        // The mechanism named, or the one the flags point at (`--scale` alone: laplace).
+        let named = self.mechanism.or_else(|| {
+            (self.scale.is_some() && self.sigma.is_none()).then_some(MechanismName::Laplace)
+        });
+        if let Some(other) = named.filter(|m| *m != name) {
+            return Err(Error::invalid(
+                "sampling",
+                "without-replacement",
+                format!(
+                    "applies to --mechanism gaussian only (fixed-size batches of a Gaussian, \
+                     as dp_accounting's SampledWithoutReplacementDpEvent), not {}",
+                    other.cli_name()
+                ),
+            ));
+        }
+        if let Some(q) = self.sampling_rate {
+            return Err(Error::invalid(
+                "sampling_rate",
+                q,
+                "does not apply with --sampling without-replacement (the batch fraction is \
+                 --batch-size / --dataset-size)",
+            ));
+        }
+        refuse(self.scale, "scale", name)?;
+        if let Some((flag, v)) = self.lattice.given().first() {
+            refuse(Some(*v), flag, name)?;
+        }
+        for (flag, v) in [
+            ("sensitivities", &self.mixture.sensitivities),
+            ("probabilities", &self.mixture.probabilities),
+        ] {
+            if let Some(v) = v {
+                return Err(Error::invalid(
+                    flag,
+                    v,
+                    "does not apply with --sampling without-replacement",
+                ));
+            }
+        }
+        let missing = |flag: &'static str| {
+            Error::invalid(
+                flag,
+                "(missing)",
+                "is required with --sampling without-replacement",
+            )
+        };
+        let n = self.dataset_size.ok_or_else(|| missing("dataset_size"))?;
+        let b = self.batch_size.ok_or_else(|| missing("batch_size"))?;
+        Ok(Mechanism::GaussianMixture(
+            crate::mechanism::GaussianMixture::WithoutReplacement(
+                crate::mechanism::WithoutReplacement::new(need(sigma, "sigma", name)?, b, n)?,
+            ),
+        ))
+    }
+
     /// The mechanism after `--sampling`: `poisson` makes gaussian subsampled-gaussian and
     /// laplace subsampled-laplace; `none` refuses a subsampled mechanism; no `--sampling`
     /// leaves `name` as it is.
@@ -405,14 +498,21 @@ impl MechanismFlags {
                 ))
             }
             (Some(Sampling::None), n) => Ok(n),
-            (Some(s @ (Sampling::TruncatedPoisson | Sampling::WithoutReplacement)), _) => {
-                Err(Error::invalid(
-                    "sampling",
-                    s.to_possible_value()
-                        .map_or_else(String::new, |v| v.get_name().to_string()),
-                    "not yet supported: use poisson or none",
-                ))
-            }
+            (Some(Sampling::WithoutReplacement), n) => Err(Error::invalid(
+                "sampling",
+                "without-replacement",
+                format!(
+                    "has no single-name form for --mechanism {} here: fixed-size batches are \
+                     built by MechanismFlags::mechanism from --dataset-size and --batch-size",
+                    n.cli_name()
+                ),
+            )),
+            (Some(s @ Sampling::TruncatedPoisson), _) => Err(Error::invalid(
+                "sampling",
+                s.to_possible_value()
+                    .map_or_else(String::new, |v| v.get_name().to_string()),
+                "not yet supported: use poisson or none",
+            )),
         }
     }
 }
@@ -445,7 +545,7 @@ pub struct MechanismArgs {
     #[arg(long, default_value_t = 1, allow_hyphen_values = true)]
     pub steps: i64,
     /// A JSON or TOML file listing (mechanism, count) entries; replaces the mechanism flags.
-    #[arg(long, conflicts_with_all = ["mechanism", "sigma", "sampling_rate", "scale", "noise_parameter", "buckets", "parameter", "sensitivity", "sampling", "sensitivities", "probabilities"])]
+    #[arg(long, conflicts_with_all = ["mechanism", "sigma", "sampling_rate", "scale", "noise_parameter", "buckets", "parameter", "sensitivity", "sampling", "sensitivities", "probabilities", "dataset_size", "batch_size"])]
     pub events: Option<PathBuf>,
 }
 

@@ -235,6 +235,9 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
     }) {
         return run_lattice(&a, mechanism);
     }
+    if a.mechanism.sampling == Some(super::args::Sampling::WithoutReplacement) {
+        return run_without_replacement(&a);
+    }
     let info = calibrate(&a.params()?)?;
     match a.format {
         Format::Json => println!("{}", info_json(&info)),
@@ -356,6 +359,85 @@ fn run_lattice(a: &CalibrateArgs, name: MechanismName) -> anyhow::Result<()> {
             println!("adjacency       {}", c.report.adjacency);
             println!("solved for      {key}");
             println!("{key:<16}{}", fmt_num(c.value));
+            println!("steps           {steps}");
+            println!("delta           {}", fmt_num(a.delta));
+            println!(
+                "epsilon         {}  (target {})",
+                fmt_num(c.report.epsilon),
+                fmt_num(a.target_epsilon)
+            );
+            println!("evaluations     {}", c.evaluations);
+        }
+    }
+    Ok(())
+}
+
+/// `ewtune calibrate --sampling without-replacement`: the smallest σ for fixed-size batches
+/// (docs/math.md §17.7; `--solve sigma` only, under `--adjacency replace-one`).
+///
+/// # Errors
+/// Bad input (another `--solve`, a flag that does not apply, a missing `--steps`), or a
+/// failed computation.
+fn run_without_replacement(a: &CalibrateArgs) -> anyhow::Result<()> {
+    use crate::mechanism::{GaussianMixture, Mechanism};
+    if a.solve != SolveArg::Sigma {
+        return Err(crate::Error::invalid(
+            "solve",
+            format!("{:?}", a.solve).to_lowercase(),
+            "--sampling without-replacement calibrates --solve sigma only",
+        )
+        .into());
+    }
+    let start = a.mechanism.sigma.unwrap_or(1.0);
+    let w = match a.mechanism.without_replacement(Some(start))? {
+        Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(w)) => w,
+        other => {
+            return Err(crate::Error::Internal(format!(
+                "calibrate: {} is not a fixed-size-batch Gaussian",
+                other.describe()
+            ))
+            .into())
+        }
+    };
+    let steps = match a.steps {
+        Some(s) => check_steps(s)?,
+        None => return Err(crate::Error::invalid("steps", "(missing)", "is required").into()),
+    };
+    let c = crate::mechanism::without_replacement::calibrate_sigma(
+        &a.accountant.config()?,
+        w.batch_size(),
+        w.dataset_size(),
+        steps,
+        a.target_epsilon,
+        a.delta,
+        a.rel_tol,
+        start,
+    )?;
+    match a.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({
+                "solve": "sigma",
+                "value": c.sigma,
+                "sigma": c.sigma,
+                "other_end": c.other_end,
+                "batch_size": w.batch_size(),
+                "dataset_size": w.dataset_size(),
+                "steps": steps,
+                "target_epsilon": a.target_epsilon,
+                "delta": a.delta,
+                "epsilon": super::args::json_num(c.report.epsilon),
+                "evaluations": c.evaluations,
+                "report": super::args::report_json(&c.report),
+            })
+        ),
+        Format::Text => {
+            println!("accountant      {}", c.report.accountant);
+            println!("adjacency       {}", c.report.adjacency);
+            println!("solved for      sigma");
+            println!("sigma           {}", fmt_num(c.sigma));
+            println!("batch_size      {}", w.batch_size());
+            println!("dataset_size    {}", w.dataset_size());
             println!("steps           {steps}");
             println!("delta           {}", fmt_num(a.delta));
             println!(

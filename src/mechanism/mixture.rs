@@ -575,6 +575,10 @@ pub enum GaussianMixture {
         /// q ∈ (0, 1).
         sampling_rate: f64,
     },
+    /// Fixed-size batches without replacement under replace-one (docs/math.md §17.6–§17.7):
+    /// accounted by the symmetrised pair built from the Poisson-subsampled Gaussian at σ/2
+    /// and γ = b/n (symmetric).
+    WithoutReplacement(super::without_replacement::WithoutReplacement),
 }
 
 /// A [`GaussianMixture`] with its component lists as slices ([`GaussianMixture::view`]).
@@ -596,6 +600,8 @@ pub enum View<'a> {
         /// q.
         sampling_rate: f64,
     },
+    /// Fixed-size batches without replacement (replace-one).
+    WithoutReplacement(super::without_replacement::WithoutReplacement),
 }
 
 impl serde::Serialize for GaussianMixture {
@@ -622,6 +628,14 @@ impl serde::Serialize for GaussianMixture {
                 st.serialize_field("pair", "replace-one-poisson")?;
                 st.serialize_field("sigma", &sigma)?;
                 st.serialize_field("sampling_rate", &sampling_rate)?;
+                st.end()
+            }
+            View::WithoutReplacement(w) => {
+                let mut st = s.serialize_struct("GaussianMixture", 4)?;
+                st.serialize_field("pair", "without-replacement")?;
+                st.serialize_field("sigma", &w.sigma())?;
+                st.serialize_field("batch_size", &w.batch_size())?;
+                st.serialize_field("dataset_size", &w.dataset_size())?;
                 st.end()
             }
         }
@@ -733,6 +747,7 @@ impl GaussianMixture {
         match *self {
             GaussianMixture::MixtureOfGaussians { sigma, .. }
             | GaussianMixture::ReplaceOnePoisson { sigma, .. } => sigma,
+            GaussianMixture::WithoutReplacement(w) => w.sigma(),
         }
     }
 
@@ -756,6 +771,7 @@ impl GaussianMixture {
                 sigma: *sigma,
                 sampling_rate: *sampling_rate,
             },
+            GaussianMixture::WithoutReplacement(w) => View::WithoutReplacement(*w),
         }
     }
 
@@ -767,7 +783,7 @@ impl GaussianMixture {
                 sensitivities,
                 probabilities,
             } => Some((sigma, sensitivities, probabilities)),
-            View::ReplaceOnePoisson { .. } => None,
+            View::ReplaceOnePoisson { .. } | View::WithoutReplacement(_) => None,
         }
     }
 
@@ -787,10 +803,14 @@ impl GaussianMixture {
             } => format!(
                 "subsampled-gaussian(sigma={sigma}, sampling_rate={sampling_rate}, adjacency=replace-one)"
             ),
+            View::WithoutReplacement(w) => w.describe(),
         }
     }
 
-    /// The remove ordering's pair (P, Q), with a non-decreasing loss.
+    /// The remove ordering's pair (P, Q), with a non-decreasing loss. For fixed-size batches
+    /// this is the remove ordering of the Poisson-subsampled Gaussian at σ/2 and γ = b/n, from
+    /// which the symmetrised pair is built (docs/math.md §17.7); that pair is what is accounted
+    /// for ([`GaussianMixture::loss_law`], [`GaussianMixture::rdp`]), not this one.
     pub fn law(&self) -> MixtureLaw {
         match self.view() {
             View::MixtureOfGaussians {
@@ -811,6 +831,46 @@ impl GaussianMixture {
                     Side::new(&[(1.0 - q, 0.0), (q, mu)]),
                 )
             }
+            View::WithoutReplacement(w) => {
+                let (q, mu) = (w.sampling_rate(), w.mu());
+                MixtureLaw::new(
+                    Side::new(&[(1.0, 0.0)]),
+                    Side::new(&[(1.0 - q, 0.0), (q, mu)]),
+                )
+            }
+        }
+    }
+
+    /// The PLD law of one ordering (docs/math.md §17.4; fixed-size batches: the symmetrised
+    /// law of §17.7, the same for both orderings).
+    pub fn loss_law(&self, direction: super::Direction) -> crate::pld::loss::LossLaw {
+        match self {
+            GaussianMixture::WithoutReplacement(w) => w.loss_law(),
+            _ => crate::pld::loss::LossLaw::Mixture(self.law_for(direction)),
+        }
+    }
+
+    /// f64 cumulants κ1..κ6 of the remove ordering (an estimate).
+    pub fn cumulants_f64(&self) -> Cumulants {
+        match self {
+            GaussianMixture::WithoutReplacement(w) => w.cumulants_f64(),
+            _ => self.law().cumulants_f64(),
+        }
+    }
+
+    /// Certified κ1..κ6 of the remove ordering.
+    ///
+    /// # Errors
+    /// As [`MixtureLaw::certified_cumulants`]; [`Error::NotCertified`] for fixed-size batches
+    /// (not implemented for the symmetrised pair).
+    pub fn certified_cumulants(&self, precision: Precision) -> Result<CertifiedCumulants> {
+        match self {
+            GaussianMixture::WithoutReplacement(w) => Err(Error::NotCertified(format!(
+                "certified cumulants of {} (its symmetrised pair, docs/math.md §17.7) are not \
+                 implemented; the pld and rdp accountants support it",
+                w.describe()
+            ))),
+            _ => self.law().certified_cumulants(precision),
         }
     }
 
@@ -824,12 +884,19 @@ impl GaussianMixture {
 
     /// Whether both orderings have the same loss law.
     pub fn is_symmetric(&self) -> bool {
-        matches!(self, GaussianMixture::ReplaceOnePoisson { .. })
+        matches!(
+            self,
+            GaussianMixture::ReplaceOnePoisson { .. } | GaussianMixture::WithoutReplacement(_)
+        )
     }
 
-    /// RDP of order α > 1 covering both orderings.
+    /// RDP of order α > 1 covering both orderings (fixed-size batches: of the symmetrised
+    /// pair, docs/math.md §17.7).
     pub fn rdp(&self, alpha: f64) -> f64 {
-        self.law().rdp(alpha)
+        match self {
+            GaussianMixture::WithoutReplacement(w) => w.rdp(alpha),
+            _ => self.law().rdp(alpha),
+        }
     }
 
     /// The same mechanism with noise multiplier `sigma` (for calibration).
@@ -846,6 +913,9 @@ impl GaussianMixture {
             View::ReplaceOnePoisson { sampling_rate, .. } => {
                 Self::replace_one_poisson(sigma, sampling_rate)
             }
+            View::WithoutReplacement(w) => {
+                Ok(GaussianMixture::WithoutReplacement(w.with_sigma(sigma)?))
+            }
         }
     }
 
@@ -857,6 +927,11 @@ impl GaussianMixture {
                 sigma,
                 sampling_rate,
             } => (8, sigma.to_bits(), sampling_rate.to_bits()),
+            GaussianMixture::WithoutReplacement(w) => (
+                9,
+                w.sigma().to_bits(),
+                intern(vec![w.batch_size(), w.dataset_size()]),
+            ),
             GaussianMixture::MixtureOfGaussians { .. } => {
                 let (sigma, c, p) = self.lists().expect("invariant: a mixture of Gaussians");
                 let mut bits = vec![sigma.to_bits()];
@@ -889,6 +964,9 @@ fn intern(bits: Vec<u64>) -> u64 {
 pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) -> Result<()> {
     for (m, _) in &added.parts {
         if let super::Mechanism::GaussianMixture(g) = m {
+            if let GaussianMixture::WithoutReplacement(_) = g {
+                return super::without_replacement::refuse_in(accountant, added);
+            }
             let why = if accountant == "gdp" {
                 "the GDP/CLT accountant covers Gaussian and Poisson-subsampled Gaussian \
                  mechanisms (add/remove) only"

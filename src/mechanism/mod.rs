@@ -13,6 +13,8 @@ pub mod lattice;
 pub mod subsampled_laplace;
 // Gaussian-mixture pairs (mixture of Gaussians, replace-one subsampled Gaussian): docs/math.md §17.
 pub mod mixture;
+// Fixed-size batches without replacement (replace-one): docs/math.md §17.6–§17.7.
+pub mod without_replacement;
 
 pub use gaussian::Gaussian;
 pub use laplace::Laplace;
@@ -20,6 +22,7 @@ pub use lattice::{DiscreteGaussian, DiscreteLaplace, LatticeMechanism, Randomize
 pub use mixture::GaussianMixture;
 pub use subsampled::SubsampledGaussian;
 pub use subsampled_laplace::SubsampledLaplace;
+pub use without_replacement::WithoutReplacement;
 
 use crate::cumulants::{CertifiedCumulants, Cumulants};
 use crate::error::{Error, Result};
@@ -165,8 +168,9 @@ pub enum Mechanism {
     SubsampledLaplace(SubsampledLaplace),
     /// Discrete Gaussian with integer sensitivity (add/remove).
     DiscreteGaussian(DiscreteGaussian),
-    /// A pair of Gaussian mixtures: dp_accounting's mixture of Gaussians, or the
-    /// Poisson-subsampled Gaussian under replace-one (docs/math.md §17).
+    /// A pair of Gaussian mixtures: dp_accounting's mixture of Gaussians, the
+    /// Poisson-subsampled Gaussian under replace-one, or fixed-size batches without
+    /// replacement under replace-one (docs/math.md §17).
     GaussianMixture(GaussianMixture),
 }
 
@@ -267,7 +271,7 @@ impl Mechanism {
                     let l = self.lattice().expect("invariant: a lattice mechanism");
                     lattice::Lattice::cumulants_f64(&l)
                 }),
-            Mechanism::GaussianMixture(g) => g.law().cumulants_f64(),
+            Mechanism::GaussianMixture(g) => g.cumulants_f64(),
         }
     }
 
@@ -282,7 +286,7 @@ impl Mechanism {
             }
             Mechanism::SubsampledLaplace(s) => s.certified_cumulants(precision),
             Mechanism::DiscreteGaussian(g) => g.cumulants(precision),
-            Mechanism::GaussianMixture(g) => g.law().certified_cumulants(precision),
+            Mechanism::GaussianMixture(g) => g.certified_cumulants(precision),
         }
     }
 
@@ -366,6 +370,9 @@ mod tests {
             Mechanism::GaussianMixture(
                 GaussianMixture::replace_one_poisson(x, q).expect("test setup"),
             ),
+            Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(
+                WithoutReplacement::new(x, 1, 4).expect("test setup"),
+            )),
         ];
         let mut tags: Vec<u8> = all.iter().map(|m| m.key().0).collect();
         tags.sort_unstable();

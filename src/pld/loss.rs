@@ -61,6 +61,49 @@ pub enum LossLaw {
     /// A Gaussian-mixture pair ordering (docs/math.md §17), reflected so that its loss is
     /// non-decreasing in x: Q-CDF of L at ℓ is the Q-mass below x(ℓ) (bisection inverse).
     Mixture(crate::mechanism::mixture::MixtureLaw),
+    /// Fixed-size batches (replace-one), the symmetrised law of docs/math.md §17.7 (both
+    /// orderings): on ℓ > 0 the `SubsampledRemove { q, mu }` law restricted to ℓ > 0, on ℓ < 0
+    /// the `SubsampledAdd { q, mu }` law restricted to ℓ < 0, and an atom (1 − q)(1 − 2Φ̄(μ/2))
+    /// at ℓ = 0, a grid point of every grid (kept there exactly by connect-the-dots).
+    WithoutReplacement {
+        /// γ = b/n ∈ (0, 1).
+        q: f64,
+        /// μ = 2/σ.
+        mu: f64,
+    },
+}
+
+/// x(ℓ) of the subsampled Gaussian with x(0) = μ/2 exactly (the split point of the
+/// symmetrised law, docs/math.md §17.7).
+fn wor_x(q: f64, mu: f64, l: f64) -> f64 {
+    if l == 0.0 {
+        0.5 * mu
+    } else {
+        x_of(q, mu, l)
+    }
+}
+
+/// The x-intervals (under the base pair of docs/math.md §17.7) behind the symmetrised law's
+/// continuous part in (la, lb]: (neg, pos) with neg = [x(−min(lb, 0)), x(−la)) for ℓ < 0
+/// (Q-mass under N(0, 1), P-mass under the Poisson mixture) and pos = (x(max(la, 0)), x(lb)]
+/// for ℓ > 0 (Q-mass under the mixture, P-mass under N(0, 1)); empty intervals as (0, 0).
+fn wor_parts(q: f64, mu: f64, la: f64, lb: f64) -> ((f64, f64), (f64, f64)) {
+    let neg = if la < 0.0 {
+        (wor_x(q, mu, -lb.min(0.0)), wor_x(q, mu, -la))
+    } else {
+        (0.0, 0.0)
+    };
+    let pos = if lb > 0.0 {
+        (wor_x(q, mu, la.max(0.0)), wor_x(q, mu, lb))
+    } else {
+        (0.0, 0.0)
+    };
+    (neg, pos)
+}
+
+/// Mass of (a, b] under (1 − q)N(0, 1) + qN(μ, 1).
+fn mix_mass(q: f64, mu: f64, a: f64, b: f64) -> f64 {
+    (1.0 - q) * normal_mass(a, b) + q * normal_mass(a - mu, b - mu)
 }
 
 /// The plain Laplace loss t(ℓ) = g^{−1}(ℓ) clamped to [−a, a] (−a where ℓ ≤ ln(1 − q)).
@@ -314,6 +357,17 @@ impl LossLaw {
                 (sp, fp)
             }
             LossLaw::Mixture(m) => m.q_side().cdf_sf(m.x_of(l)),
+            LossLaw::WithoutReplacement { q, mu } => {
+                let c = 0.5 * mu;
+                let mix_sf = |x: f64| (1.0 - q) * normal::sf(x) + q * normal::sf(x - mu);
+                if l >= 0.0 {
+                    let x = wor_x(q, mu, l);
+                    (normal::sf(c) + mix_mass(q, mu, c, x), mix_sf(x))
+                } else {
+                    let x = wor_x(q, mu, -l);
+                    (normal::sf(x), normal_mass(c, x) + mix_sf(c))
+                }
+            }
         }
     }
 
@@ -349,10 +403,15 @@ impl LossLaw {
                 laplace_t_mass(a, laplace_t_of(a, q, -lb), laplace_t_of(a, q, -la)).0
             }
             LossLaw::Mixture(m) => m.q_side().mass(m.x_of(la), m.x_of(lb)),
+            LossLaw::WithoutReplacement { q, mu } => {
+                let (n, p) = wor_parts(q, mu, la, lb);
+                normal_mass(n.0, n.1) + mix_mass(q, mu, p.0, p.1)
+            }
         }
     }
 
-    /// Whether [`LossLaw::discretise_connect_dots`] applies (laws without atoms).
+    /// Whether [`LossLaw::discretise_connect_dots`] does not apply: laws with atoms off the
+    /// grid (an atom at ℓ = 0, as in `WithoutReplacement`, is kept exactly on its grid point).
     pub fn has_atoms(&self) -> bool {
         matches!(
             self,
@@ -384,6 +443,10 @@ impl LossLaw {
                 Some((1.0 - q) * normal_mass(xa, xb) + q * normal_mass(xa - mu, xb - mu))
             }
             LossLaw::Mixture(m) => Some(m.p_side().mass(m.x_of(la), m.x_of(lb))),
+            LossLaw::WithoutReplacement { q, mu } => {
+                let (n, p) = wor_parts(q, mu, la, lb);
+                Some(mix_mass(q, mu, n.0, n.1) + normal_mass(p.0, p.1))
+            }
         }
     }
 
@@ -421,6 +484,13 @@ impl LossLaw {
             LossLaw::Mixture(m) => {
                 let (xa, xb) = (m.x_of(la), m.x_of(lb));
                 Some((m.q_side().ln_mass(xa, xb), m.p_side().ln_mass(xa, xb)))
+            }
+            LossLaw::WithoutReplacement { q, mu } => {
+                let (n, p) = wor_parts(q, mu, la, lb);
+                Some((
+                    ln_add(ln_normal_mass(n.0, n.1), mix(p.0, p.1, q, mu)),
+                    ln_add(mix(n.0, n.1, q, mu), ln_normal_mass(p.0, p.1)),
+                ))
             }
         }
     }
@@ -572,6 +642,17 @@ impl LossLaw {
             let e = split.q_rel * qb;
             err_sq += 2.0 * e * e;
         }
+        // Atoms of laws without rounding-sensitive atoms sit exactly on a grid point (ℓ = 0 of
+        // the symmetrised fixed-size-batch law, docs/math.md §17.7): R(ℓ) = ℓ, no split; the
+        // mass's own f64 error (a few ulp, and ≤ 8u absolute for 1 − 2Φ̄) goes to err1.
+        let mut atom_err = 0.0;
+        for (x, p) in self.atoms() {
+            let k = (x / h).round() as i64;
+            debug_assert!(k as f64 * h == x, "invariant: a grid atom");
+            let idx = (k - k_lo).clamp(0, len as i64 - 1) as usize;
+            masses[idx] += p;
+            atom_err += 8.0 * U * (1.0 + p);
+        }
         let vt = |f: f64, s: f64| 16.0 * U * f.min(s);
         let mut pmf = Pmf {
             h,
@@ -580,7 +661,7 @@ impl LossLaw {
             inf_mass: s_end,
             rounding: Rounding::Pessimistic,
             err2: err_sq.sqrt(),
-            err1: vt(f0, s0) + vt(f_end, s_end) + underflow,
+            err1: vt(f0, s0) + vt(f_end, s_end) + underflow + atom_err,
             lifted: f0 + exceptional * (1.0 + 1e-12),
             log_mgf: Vec::new(),
         };
@@ -614,6 +695,11 @@ impl LossLaw {
                     ]
                 }
             }
+            // At ℓ = 0 exactly (a grid point): both discretisations keep it there or round
+            // it safely, connect-the-dots adds it at its grid point (docs/math.md §17.7).
+            LossLaw::WithoutReplacement { q, mu } => {
+                vec![(0.0, crate::mechanism::without_replacement::atom(q, mu))]
+            }
             _ => Vec::new(),
         }
     }
@@ -644,6 +730,10 @@ impl LossLaw {
                 let (lo, hi) = m.range();
                 (m.loss(qlo - z).max(lo), m.loss(qhi + z).min(hi))
             }
+            // Q-mass below: N(0, 1) beyond z; above: the mixture beyond μ + z.
+            LossLaw::WithoutReplacement { q, mu } => {
+                (-l_of(q, mu, z).max(0.0), l_of(q, mu, mu + z).max(0.0))
+            }
         }
     }
 
@@ -653,7 +743,8 @@ impl LossLaw {
         match *self {
             LossLaw::Gaussian { mu }
             | LossLaw::SubsampledRemove { mu, .. }
-            | LossLaw::SubsampledAdd { mu, .. } => mu,
+            | LossLaw::SubsampledAdd { mu, .. }
+            | LossLaw::WithoutReplacement { mu, .. } => mu,
             LossLaw::Laplace { a } => a,
             LossLaw::Lattice(m) => {
                 let l = m.law();
