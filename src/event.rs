@@ -78,6 +78,20 @@ pub enum DpEvent {
         /// p_i ≥ 0, summing to 1.
         probabilities: Vec<f64>,
     },
+    /// dp_accounting's `TruncatedSubsampledGaussianDpEvent` (arXiv 2508.15089): Poisson
+    /// sampling at rate q from `dataset_size` records, truncated to at most
+    /// `truncated_batch_size` by a uniform subset, then the Gaussian mechanism
+    /// (docs/math.md §17.8).
+    TruncatedSubsampledGaussian {
+        /// n ≥ 1.
+        dataset_size: u64,
+        /// q ∈ (0, 1].
+        sampling_probability: f64,
+        /// B ≥ 1 (B ≥ n: no truncation).
+        truncated_batch_size: u64,
+        /// σ > 0.
+        noise_multiplier: f64,
+    },
 }
 
 impl DpEvent {
@@ -113,6 +127,14 @@ impl DpEvent {
                 probabilities,
             } => format!(
                 "MixtureOfGaussians(sigma={sigma}, sensitivities={sensitivities:?}, probabilities={probabilities:?})"
+            ),
+            DpEvent::TruncatedSubsampledGaussian {
+                dataset_size,
+                sampling_probability,
+                truncated_batch_size,
+                noise_multiplier,
+            } => format!(
+                "TruncatedSubsampledGaussian(n={dataset_size}, q={sampling_probability}, B={truncated_batch_size}, sigma={noise_multiplier})"
             ),
         }
     }
@@ -171,6 +193,13 @@ impl From<Mechanism> for DpEvent {
                     probabilities: p.to_vec(),
                 }
             }
+            // The relation (replace-one or not) is the accountant's, as for the mixture pair.
+            Mechanism::TruncatedPoisson(t) => DpEvent::TruncatedSubsampledGaussian {
+                dataset_size: t.dataset_size(),
+                sampling_probability: t.sampling_rate(),
+                truncated_batch_size: t.max_batch_size(),
+                noise_multiplier: t.sigma(),
+            },
         }
     }
 }
@@ -313,6 +342,20 @@ impl Composition {
                 )?),
                 count,
             ),
+            DpEvent::TruncatedSubsampledGaussian {
+                dataset_size,
+                sampling_probability,
+                truncated_batch_size,
+                noise_multiplier,
+            } => self.push(
+                crate::mechanism::TruncatedPoisson::mechanism(
+                    *dataset_size,
+                    *sampling_probability,
+                    *truncated_batch_size,
+                    *noise_multiplier,
+                )?,
+                count,
+            ),
         }
         Ok(())
     }
@@ -356,6 +399,18 @@ impl Composition {
                     )?)
                 }
                 (Adjacency::ReplaceOne, Mechanism::GaussianMixture(g)) if g.is_symmetric() => m,
+                // Truncated Poisson: the untruncated component becomes its replace-one pair
+                // (docs/math.md §17.8).
+                (Adjacency::ReplaceOne, Mechanism::TruncatedPoisson(t)) => {
+                    Mechanism::TruncatedPoisson(t.replace_one())
+                }
+                (_, Mechanism::TruncatedPoisson(t)) if t.is_replace_one() => {
+                    return Err(refuse(
+                        &m,
+                        "this is the replace-one pair of truncated Poisson sampling; use \
+                         --adjacency replace-one",
+                    ))
+                }
                 (_, Mechanism::GaussianMixture(g)) if g.is_symmetric() => {
                     return Err(refuse(
                         &m,

@@ -135,6 +135,12 @@ impl CalibrateArgs {
                 "calibrate solves DP-SGD: subsampled-gaussian, or gaussian (q = 1); the \
                  Gaussian-mixture pairs are not calibrated yet",
             )),
+            Mechanism::TruncatedPoisson(_) => Err(crate::Error::invalid(
+                "sampling",
+                "truncated-poisson",
+                "calibrate does not solve for truncated Poisson sampling yet; use epsilon or \
+                 delta with --sampling truncated-poisson",
+            )),
             _ => Ok((f.sigma, f.sampling_rate)),
         }
     }

@@ -13,6 +13,8 @@ pub mod lattice;
 pub mod subsampled_laplace;
 // Gaussian-mixture pairs (mixture of Gaussians, replace-one subsampled Gaussian): docs/math.md §17.
 pub mod mixture;
+// Truncated Poisson sampling (a weighted disjoint union of pairs): docs/math.md §17.8.
+pub mod truncated;
 
 pub use gaussian::Gaussian;
 pub use laplace::Laplace;
@@ -20,6 +22,7 @@ pub use lattice::{DiscreteGaussian, DiscreteLaplace, LatticeMechanism, Randomize
 pub use mixture::GaussianMixture;
 pub use subsampled::SubsampledGaussian;
 pub use subsampled_laplace::SubsampledLaplace;
+pub use truncated::TruncatedPoisson;
 
 use crate::cumulants::{CertifiedCumulants, Cumulants};
 use crate::error::{Error, Result};
@@ -168,6 +171,9 @@ pub enum Mechanism {
     /// A pair of Gaussian mixtures: dp_accounting's mixture of Gaussians, or the
     /// Poisson-subsampled Gaussian under replace-one (docs/math.md §17).
     GaussianMixture(GaussianMixture),
+    /// The Gaussian mechanism on a truncated Poisson sample (dp_accounting's
+    /// `TruncatedSubsampledGaussianDpEvent`; docs/math.md §17.8).
+    TruncatedPoisson(TruncatedPoisson),
 }
 
 impl Mechanism {
@@ -202,6 +208,7 @@ impl Mechanism {
                 g.sensitivity()
             ),
             Mechanism::GaussianMixture(g) => g.describe(),
+            Mechanism::TruncatedPoisson(t) => t.describe(),
         }
     }
 
@@ -268,6 +275,7 @@ impl Mechanism {
                     lattice::Lattice::cumulants_f64(&l)
                 }),
             Mechanism::GaussianMixture(g) => g.law().cumulants_f64(),
+            Mechanism::TruncatedPoisson(t) => t.cumulants_f64(),
         }
     }
 
@@ -283,6 +291,7 @@ impl Mechanism {
             Mechanism::SubsampledLaplace(s) => s.certified_cumulants(precision),
             Mechanism::DiscreteGaussian(g) => g.cumulants(precision),
             Mechanism::GaussianMixture(g) => g.law().certified_cumulants(precision),
+            Mechanism::TruncatedPoisson(t) => t.certified_cumulants(precision),
         }
     }
 
@@ -300,6 +309,7 @@ impl Mechanism {
             }
             Mechanism::DiscreteGaussian(g) => (6, g.sigma().to_bits(), g.sensitivity()),
             Mechanism::GaussianMixture(g) => g.key(),
+            Mechanism::TruncatedPoisson(t) => t.key(),
         }
     }
 }
@@ -366,6 +376,7 @@ mod tests {
             Mechanism::GaussianMixture(
                 GaussianMixture::replace_one_poisson(x, q).expect("test setup"),
             ),
+            Mechanism::TruncatedPoisson(TruncatedPoisson::new(100, q, 30, x).expect("test setup")),
         ];
         let mut tags: Vec<u8> = all.iter().map(|m| m.key().0).collect();
         tags.sort_unstable();

@@ -61,6 +61,23 @@ pub enum LossLaw {
     /// A Gaussian-mixture pair ordering (docs/math.md §17), reflected so that its loss is
     /// non-decreasing in x: Q-CDF of L at ℓ is the Q-mass below x(ℓ) (bisection inverse).
     Mixture(crate::mechanism::mixture::MixtureLaw),
+    /// A weighted disjoint union of two Gaussian-mixture pair orderings (truncated Poisson
+    /// sampling, docs/math.md §17.8): every CDF, survival function and mass is the weighted
+    /// sum of the components' (a weight of 0 drops its component).
+    Union(crate::mechanism::truncated::UnionLaw),
+}
+
+/// Σ_i w_i·f(component i) over the union's components with a positive weight.
+fn union_sum(u: &crate::mechanism::truncated::UnionLaw, f: impl Fn(&LossLaw) -> f64) -> f64 {
+    let (wa, wb) = u.weights();
+    let mut s = 0.0;
+    if wa > 0.0 {
+        s += wa * f(&LossLaw::Mixture(u.a));
+    }
+    if wb > 0.0 {
+        s += wb * f(&LossLaw::Mixture(u.b));
+    }
+    s
 }
 
 /// The plain Laplace loss t(ℓ) = g^{−1}(ℓ) clamped to [−a, a] (−a where ℓ ≤ ln(1 − q)).
@@ -314,6 +331,10 @@ impl LossLaw {
                 (sp, fp)
             }
             LossLaw::Mixture(m) => m.q_side().cdf_sf(m.x_of(l)),
+            LossLaw::Union(u) => (
+                union_sum(&u, |c| c.cont(l).0),
+                union_sum(&u, |c| c.cont(l).1),
+            ),
         }
     }
 
@@ -349,6 +370,7 @@ impl LossLaw {
                 laplace_t_mass(a, laplace_t_of(a, q, -lb), laplace_t_of(a, q, -la)).0
             }
             LossLaw::Mixture(m) => m.q_side().mass(m.x_of(la), m.x_of(lb)),
+            LossLaw::Union(u) => union_sum(&u, |c| c.cont_mass(la, lb)),
         }
     }
 
@@ -384,6 +406,7 @@ impl LossLaw {
                 Some((1.0 - q) * normal_mass(xa, xb) + q * normal_mass(xa - mu, xb - mu))
             }
             LossLaw::Mixture(m) => Some(m.p_side().mass(m.x_of(la), m.x_of(lb))),
+            LossLaw::Union(u) => Some(union_sum(&u, |c| c.cont_mass_p(la, lb).unwrap_or(0.0))),
         }
     }
 
@@ -421,6 +444,18 @@ impl LossLaw {
             LossLaw::Mixture(m) => {
                 let (xa, xb) = (m.x_of(la), m.x_of(lb));
                 Some((m.q_side().ln_mass(xa, xb), m.p_side().ln_mass(xa, xb)))
+            }
+            LossLaw::Union(u) => {
+                let (wa, wb) = u.weights();
+                let (mut lq, mut lp) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+                for (w, c) in [(wa, u.a), (wb, u.b)] {
+                    if w > 0.0 {
+                        let (q, p) = LossLaw::Mixture(c).ln_cont_masses(la, lb)?;
+                        lq = ln_add(lq, w.ln() + q);
+                        lp = ln_add(lp, w.ln() + p);
+                    }
+                }
+                Some((lq, lp))
             }
         }
     }
@@ -644,6 +679,19 @@ impl LossLaw {
                 let (lo, hi) = m.range();
                 (m.loss(qlo - z).max(lo), m.loss(qhi + z).min(hi))
             }
+            LossLaw::Union(u) => {
+                // Each component has Q-mass ≤ τ beyond its window on each side, so the
+                // weighted sum has too beyond the union of the windows.
+                let (wa, wb) = u.weights();
+                let mut out = (f64::INFINITY, f64::NEG_INFINITY);
+                for (w, c) in [(wa, u.a), (wb, u.b)] {
+                    if w > 0.0 {
+                        let (lo, hi) = LossLaw::Mixture(c).window(tau);
+                        out = (out.0.min(lo), out.1.max(hi));
+                    }
+                }
+                out
+            }
         }
     }
 
@@ -661,6 +709,7 @@ impl LossLaw {
             }
             LossLaw::SubsampledLaplace { a, .. } => a,
             LossLaw::Mixture(m) => m.slope(),
+            LossLaw::Union(u) => u.a.slope().max(u.b.slope()),
         }
     }
 

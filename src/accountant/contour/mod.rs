@@ -597,6 +597,7 @@ impl OrderingAccountant for ContourAccountant {
     /// Subsampled Laplace with q < 1 is refused (crate::mechanism::subsampled_laplace).
     fn check(&self, added: &Composition) -> Result<()> {
         crate::mechanism::mixture::refuse_in(self.name(), added)?;
+        crate::mechanism::truncated::refuse_in(self.name(), added)?;
         crate::mechanism::subsampled_laplace::refuse_in(self.name(), added)
     }
 

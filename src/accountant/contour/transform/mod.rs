@@ -237,6 +237,8 @@ impl Transform {
             // Never planned: the contour accountant refuses Gaussian-mixture pairs in its
             // `check` (crate::mechanism::mixture::refuse_in); a NaN transform would be refused.
             Mechanism::GaussianMixture(_) => Transform::Gaussian { mu: f64::NAN },
+            // Refused in `check` (crate::mechanism::truncated::refuse_in).
+            Mechanism::TruncatedPoisson(_) => Transform::Gaussian { mu: f64::NAN },
         }
     }
 
