@@ -91,6 +91,14 @@ impl CalibrateArgs {
             None => MechanismName::SubsampledGaussian,
         };
         let name = f.apply_sampling(name)?;
+        if f.sampling == Some(super::args::Sampling::TruncatedPoisson) {
+            return Err(crate::Error::invalid(
+                "sampling",
+                "truncated-poisson",
+                "calibrate does not solve for truncated Poisson sampling yet; use epsilon or \
+                 delta with --sampling truncated-poisson",
+            ));
+        }
         // Fill the solved parameter with a placeholder so that the shared checks run.
         let sigma = f.sigma.or((solve == Solve::Sigma).then_some(1.0));
         let rate = match (name, solve) {
