@@ -158,13 +158,19 @@ fn event_from(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<DpEvent> {
             sensitivities: f64_list(py, d, "sensitivities")?,
             probabilities: f64_list(py, d, "probabilities")?,
         },
+        "truncated_subsampled_gaussian" => DpEvent::TruncatedSubsampledGaussian {
+            dataset_size: u64_field(py, d, "dataset_size")?,
+            sampling_probability: f64_field(py, d, "sampling_probability")?,
+            truncated_batch_size: u64_field(py, d, "truncated_batch_size")?,
+            noise_multiplier: f64_field(py, d, "noise_multiplier")?,
+        },
         other => {
             return Err(py_err(
                 py,
                 invalid(
                     "event",
                     other,
-                    "type must be one of gaussian, laplace, poisson_sampled, self_composed, composed, no_op, non_private, randomized_response, discrete_laplace, discrete_gaussian, mixture_of_gaussians",
+                    "type must be one of gaussian, laplace, poisson_sampled, self_composed, composed, no_op, non_private, randomized_response, discrete_laplace, discrete_gaussian, mixture_of_gaussians, truncated_subsampled_gaussian",
                 ),
             ))
         }
