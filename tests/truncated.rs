@@ -326,3 +326,65 @@ fn events_file_takes_dp_accounting_field_names() {
     assert_eq!(back, event(60_000, 0.01, 700, 1.0, 3));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `calibrate --solve sigma --sampling truncated-poisson`: the certified ε at the answer meets
+/// the target, the other end of the final bracket does not, and the truncated σ is at least
+/// the plain Poisson one (truncation only adds the σ/2 component).
+#[test]
+fn cli_calibrate_sigma() {
+    let common_args = [
+        "calibrate",
+        "--target-epsilon",
+        "2",
+        "--delta",
+        "1e-5",
+        "--steps",
+        "10",
+        "--sampling-rate",
+        "0.05",
+        "--accountant",
+        "pld",
+        "--rel-tol",
+        "0.01",
+        "--format",
+        "json",
+    ];
+    let mut args = common_args.to_vec();
+    args.extend_from_slice(&[
+        "--sampling",
+        "truncated-poisson",
+        "--dataset-size",
+        "1000",
+        "--max-batch-size",
+        "55",
+    ]);
+    let out = common::json_ok(&args);
+    let sigma = out["sigma"].as_f64().expect("sigma");
+    let other = out["other_end"].as_f64().expect("other end");
+    assert!(
+        out["report"]["upper"].as_f64().expect("upper") <= 2.0,
+        "{out}"
+    );
+    assert!(other < sigma && sigma <= other * 1.0101, "{out}");
+    let t = TruncatedPoisson::new(1000, 0.05, 55, other).expect("mechanism");
+    let at_other = bracket(
+        &pld(
+            Adjacency::AddRemove,
+            None,
+            &event(1000, 0.05, 55, t.sigma(), 10),
+        ),
+        1e-5,
+    );
+    assert!(at_other.1 > 2.0, "{at_other:?} at σ = {other}");
+    let plain = common::json_ok(&common_args);
+    let plain_sigma = plain["sigma"].as_f64().expect("sigma");
+    assert!(
+        sigma >= plain_sigma * 0.99,
+        "{sigma} vs plain {plain_sigma}"
+    );
+    let mut bad = args.clone();
+    bad.extend_from_slice(&["--solve", "steps"]);
+    let out = common::ewtune().args(&bad).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("solve"));
+}

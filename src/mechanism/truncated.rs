@@ -461,6 +461,136 @@ impl TruncatedPoisson {
     }
 }
 
+/// The answer of [`calibrate_sigma`].
+#[derive(Debug, Clone)]
+pub struct SigmaCalibration {
+    /// The smallest σ found whose certified ε (the accountant's upper end) meets the target.
+    pub sigma: f64,
+    /// The largest σ found that does not meet it (or was not evaluable), within the relative
+    /// tolerance of `sigma`.
+    pub other_end: f64,
+    /// The accountant's report at `sigma`.
+    pub report: crate::accountant::Report,
+    /// Accountant evaluations.
+    pub evaluations: usize,
+}
+
+/// The smallest noise multiplier σ for `steps` truncated-Poisson steps (n, q, B) with
+/// ε(δ) ≤ `target_epsilon`, by geometric bisection on the accountant's certified upper end
+/// ([`crate::calibrate::calibration_epsilon`]; an estimate for an uncertified accountant).
+/// ε is non-increasing in σ: each component pair at a larger σ is a post-processing (added
+/// Gaussian noise) of the one at a smaller σ, and the weights do not depend on σ
+/// (docs/math.md §17.8). An accountant failure counts as not meeting the target.
+///
+/// # Errors
+/// Invalid parameters; [`Error::NoSolution`] when σ ∈ [10⁻³, 10⁴] has no feasible point;
+/// [`Error::NoConvergence`] past 200 evaluations.
+#[allow(clippy::too_many_arguments)]
+pub fn calibrate_sigma(
+    config: &crate::accountant::AccountantConfig,
+    dataset_size: u64,
+    sampling_rate: f64,
+    max_batch_size: u64,
+    steps: u64,
+    target_epsilon: f64,
+    delta: f64,
+    rel_tol: f64,
+    start: f64,
+) -> Result<SigmaCalibration> {
+    use crate::calibrate::{calibration_epsilon, SIGMA_MAX, SIGMA_MIN};
+    crate::error::Range::above(0.0).check("target_epsilon", target_epsilon)?;
+    crate::error::Range::open(0.0, 1.0).check("delta", delta)?;
+    crate::error::Range::left_open(0.0, 0.1).check("rel_tol", rel_tol)?;
+    crate::error::Range::above(0.0).check("sigma", start)?;
+    TruncatedPoisson::validate(dataset_size, sampling_rate, max_batch_size, start)?;
+    let mut evaluations = 0usize;
+    let mut eval = |sigma: f64| -> Result<Option<crate::accountant::Report>> {
+        if evaluations >= 200 {
+            return Err(Error::NoConvergence {
+                what: "calibration of sigma (truncated Poisson)".into(),
+                iterations: evaluations,
+                residual: f64::NAN,
+            });
+        }
+        evaluations += 1;
+        let event = crate::event::DpEvent::SelfComposed {
+            event: Box::new(crate::event::DpEvent::TruncatedSubsampledGaussian {
+                dataset_size,
+                sampling_probability: sampling_rate,
+                truncated_batch_size: max_batch_size,
+                noise_multiplier: sigma,
+            }),
+            count: steps,
+        };
+        let mut a = crate::accountant::build(config)?;
+        let report = a.compose(&event, 1).and_then(|_| a.epsilon(delta));
+        match report {
+            Ok(r) if calibration_epsilon(&r).0 <= target_epsilon => Ok(Some(r)),
+            Ok(_) => Ok(None),
+            Err(e) if e.is_usage() => Err(e),
+            Err(_) => Ok(None),
+        }
+    };
+    let start = start.clamp(SIGMA_MIN, SIGMA_MAX);
+    // (infeasible σ, feasible σ with its report)
+    let (mut lo, mut hi, mut best) = match eval(start)? {
+        Some(r) => {
+            let mut s = start;
+            let mut best = r;
+            loop {
+                if s <= SIGMA_MIN {
+                    return Ok(SigmaCalibration {
+                        sigma: s,
+                        other_end: 0.0,
+                        report: best,
+                        evaluations,
+                    });
+                }
+                let t = (0.5 * s).max(SIGMA_MIN);
+                match eval(t)? {
+                    Some(r) => {
+                        s = t;
+                        best = r;
+                    }
+                    None => break (t, s, best),
+                }
+            }
+        }
+        None => {
+            let mut s = start;
+            loop {
+                if s >= SIGMA_MAX {
+                    return Err(Error::NoSolution(format!(
+                        "no sigma in [{SIGMA_MIN}, {SIGMA_MAX}] meets epsilon <= \
+                         {target_epsilon} at delta = {delta}"
+                    )));
+                }
+                let t = (2.0 * s).min(SIGMA_MAX);
+                if let Some(r) = eval(t)? {
+                    break (s, t, r);
+                }
+                s = t;
+            }
+        }
+    };
+    while hi / lo - 1.0 > rel_tol {
+        let mid = (lo * hi).sqrt();
+        match eval(mid)? {
+            Some(r) => {
+                hi = mid;
+                best = r;
+            }
+            None => lo = mid,
+        }
+    }
+    Ok(SigmaCalibration {
+        sigma: hi,
+        other_end: lo,
+        report: best,
+        evaluations,
+    })
+}
+
 /// Moments E[(X − c)^k], k = 0..=6, from f64 cumulants κ1..κ6 (m_0 = 1).
 fn moments_about_f64(k: &[f64; MAX_ORDER], c: f64) -> Vec<f64> {
     let mut kk = *k;
