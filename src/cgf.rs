@@ -131,6 +131,7 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
             Ok(cgf_value(lambda, g.tilted_f64(lambda)))
         }
         Mechanism::GaussianMixture(g) => Err(mixture_refusal(g)),
+        Mechanism::TruncatedPoisson(t) => Err(crate::mechanism::truncated::cgf_refusal(t)),
         Mechanism::Laplace(_) => {
             let c = cgf_certified(mech, dir, lambda, Precision(96))?;
             Ok(CgfValue {
@@ -347,6 +348,7 @@ pub fn cgf_certified(
             Ok(c)
         }
         Mechanism::GaussianMixture(g) => Err(mixture_refusal(g)),
+        Mechanism::TruncatedPoisson(t) => Err(crate::mechanism::truncated::cgf_refusal(t)),
     }
 }
 
@@ -438,6 +440,7 @@ pub fn loss_support(mech: &Mechanism, dir: Direction) -> (Option<f64>, Option<f6
         // Unbounded on at least one side (a non-constant Gaussian-mixture loss grows linearly);
         // no finite bound is claimed.
         Mechanism::GaussianMixture(_) => (None, None),
+        Mechanism::TruncatedPoisson(_) => (None, None),
     }
 }
 
@@ -575,6 +578,7 @@ pub fn certified_abs_central(
         Mechanism::SubsampledLaplace(_) => Ok(None),
         Mechanism::DiscreteGaussian(_) => Ok(None),
         Mechanism::GaussianMixture(_) => Ok(None),
+        Mechanism::TruncatedPoisson(_) => Ok(None),
     }
 }
 

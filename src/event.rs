@@ -90,6 +90,20 @@ pub enum DpEvent {
         /// The event run on the sample (a Gaussian).
         event: Box<DpEvent>,
     },
+    /// dp_accounting's `TruncatedSubsampledGaussianDpEvent` (arXiv 2508.15089): Poisson
+    /// sampling at rate q from `dataset_size` records, truncated to at most
+    /// `truncated_batch_size` by a uniform subset, then the Gaussian mechanism
+    /// (docs/math.md §17.8).
+    TruncatedSubsampledGaussian {
+        /// n ≥ 1.
+        dataset_size: u64,
+        /// q ∈ (0, 1].
+        sampling_probability: f64,
+        /// B ≥ 1 (B ≥ n: no truncation).
+        truncated_batch_size: u64,
+        /// σ > 0.
+        noise_multiplier: f64,
+    },
 }
 
 impl DpEvent {
@@ -133,6 +147,14 @@ impl DpEvent {
             } => format!(
                 "SampledWithoutReplacement(n={source_dataset_size}, b={sample_size}, {})",
                 event.describe()
+            ),
+            DpEvent::TruncatedSubsampledGaussian {
+                dataset_size,
+                sampling_probability,
+                truncated_batch_size,
+                noise_multiplier,
+            } => format!(
+                "TruncatedSubsampledGaussian(n={dataset_size}, q={sampling_probability}, B={truncated_batch_size}, sigma={noise_multiplier})"
             ),
         }
     }
@@ -198,6 +220,13 @@ impl From<Mechanism> for DpEvent {
                     probabilities: p.to_vec(),
                 }
             }
+            // The relation (replace-one or not) is the accountant's, as for the mixture pair.
+            Mechanism::TruncatedPoisson(t) => DpEvent::TruncatedSubsampledGaussian {
+                dataset_size: t.dataset_size(),
+                sampling_probability: t.sampling_rate(),
+                truncated_batch_size: t.max_batch_size(),
+                noise_multiplier: t.sigma(),
+            },
         }
     }
 }
@@ -362,6 +391,20 @@ impl Composition {
                     })
                 }
             },
+            DpEvent::TruncatedSubsampledGaussian {
+                dataset_size,
+                sampling_probability,
+                truncated_batch_size,
+                noise_multiplier,
+            } => self.push(
+                crate::mechanism::TruncatedPoisson::mechanism(
+                    *dataset_size,
+                    *sampling_probability,
+                    *truncated_batch_size,
+                    *noise_multiplier,
+                )?,
+                count,
+            ),
         }
         Ok(())
     }
@@ -423,6 +466,18 @@ impl Composition {
                     )?)
                 }
                 (Adjacency::ReplaceOne, Mechanism::GaussianMixture(g)) if g.is_symmetric() => m,
+                // Truncated Poisson: the untruncated component becomes its replace-one pair
+                // (docs/math.md §17.8).
+                (Adjacency::ReplaceOne, Mechanism::TruncatedPoisson(t)) => {
+                    Mechanism::TruncatedPoisson(t.replace_one())
+                }
+                (_, Mechanism::TruncatedPoisson(t)) if t.is_replace_one() => {
+                    return Err(refuse(
+                        &m,
+                        "this is the replace-one pair of truncated Poisson sampling; use \
+                         --adjacency replace-one",
+                    ))
+                }
                 (_, Mechanism::GaussianMixture(g)) if g.is_symmetric() => {
                     return Err(refuse(
                         &m,

@@ -74,7 +74,7 @@ fn refusals_name_the_flag_or_the_accountant() {
                 "--sigma",
                 "1",
             ],
-            vec!["sampling", "not yet supported"],
+            vec!["sampling-rate", "truncated-poisson"],
         ),
         (
             vec!["--sampling", "without-replacement", "--scale", "1"],

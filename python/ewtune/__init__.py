@@ -52,7 +52,7 @@ __all__ = [
     "RandomizedResponse", "Report", "SelfComposed", "UnsupportedEventError", "calibrate",
     "compare", "delta", "dpsgd", "epsilon",
     "DiscreteGaussian", "MixtureOfGaussians",
-    "SampledWithoutReplacement",
+    "SampledWithoutReplacement", "TruncatedSubsampledGaussian",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -198,6 +198,27 @@ class SampledWithoutReplacement:
 
 
 @dataclass(frozen=True)
+class TruncatedSubsampledGaussian:
+    """dp_accounting's truncated Poisson sampling (``TruncatedSubsampledGaussianDpEvent``,
+    arXiv 2508.15089): Poisson sampling at rate ``sampling_probability`` from ``dataset_size``
+    records, cut to at most ``truncated_batch_size`` by a uniform subset, then the Gaussian
+    mechanism with ``noise_multiplier`` (docs/math.md §17.8). Certified by ``pld``, bounded by
+    ``rdp``, estimated by ``edgeworth``; the other accountants refuse it."""
+
+    dataset_size: int
+    sampling_probability: float
+    truncated_batch_size: int
+    noise_multiplier: float
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": "truncated_subsampled_gaussian",
+                "dataset_size": _count(self.dataset_size),
+                "sampling_probability": self.sampling_probability,
+                "truncated_batch_size": _count(self.truncated_batch_size),
+                "noise_multiplier": self.noise_multiplier}
+
+
+@dataclass(frozen=True)
 class NoOp:
     """Does nothing (no privacy cost)."""
 
@@ -215,7 +236,7 @@ class NonPrivate:
 
 Event = Union[Gaussian, Laplace, PoissonSampled, SelfComposed, Composed, NoOp, NonPrivate,
               RandomizedResponse, DiscreteLaplace, DiscreteGaussian, MixtureOfGaussians,
-              SampledWithoutReplacement, Mapping[str, Any], Any]
+              SampledWithoutReplacement, TruncatedSubsampledGaussian, Mapping[str, Any], Any]
 
 
 def dpsgd(sigma: float, sampling_rate: float, steps: int) -> SelfComposed:
@@ -270,11 +291,23 @@ def _dp_accounting_dict(event: Any) -> Optional[Dict[str, Any]]:
                 "source_dataset_size": _count(event.source_dataset_size),
                 "sample_size": _count(event.sample_size),
                 "event": _event_dict(event.event)}
+    if name == "TruncatedSubsampledGaussianDpEvent":
+        # As dp_accounting's PLD accountant: nothing sampled is a no-op, σ = 0 releases the data.
+        if (event.sampling_probability == 0 or event.truncated_batch_size == 0
+                or event.dataset_size == 0):
+            return {"type": "no_op"}
+        if event.noise_multiplier == 0:
+            return {"type": "non_private"}
+        return {"type": "truncated_subsampled_gaussian",
+                "dataset_size": _count(event.dataset_size),
+                "sampling_probability": event.sampling_probability,
+                "truncated_batch_size": _count(event.truncated_batch_size),
+                "noise_multiplier": event.noise_multiplier}
     raise UnsupportedEventError(
         f"ewtune does not support the dp_accounting event {event!r} ({name}); supported: "
         "Gaussian, Laplace, PoissonSampled(Gaussian or Laplace), RandomizedResponse, "
-        "DiscreteLaplace, MixtureOfGaussians, SampledWithoutReplacement(Gaussian), SelfComposed, "
-        "Composed, NoOp, NonPrivate")
+        "DiscreteLaplace, MixtureOfGaussians, SampledWithoutReplacement(Gaussian), "
+        "TruncatedSubsampledGaussian, SelfComposed, Composed, NoOp, NonPrivate")
 
 
 def _event_dict(event: Any) -> Dict[str, Any]:

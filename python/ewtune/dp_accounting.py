@@ -18,7 +18,8 @@ Supported events: ``NoOpDpEvent``, ``NonPrivateDpEvent``, ``GaussianDpEvent``,
 ``LaplaceDpEvent``, ``PoissonSampledDpEvent`` of a Gaussian, a Laplace or a NoOp,
 ``RandomizedResponseDpEvent``, ``DiscreteLaplaceDpEvent``, ``MixtureOfGaussiansDpEvent``,
 ``SampledWithoutReplacementDpEvent`` of a Gaussian or a NoOp (``REPLACE_ONE`` only; pld and
-rdp), ``SelfComposedDpEvent`` and ``ComposedDpEvent`` of these; an accountant that cannot handle one
+rdp), ``TruncatedSubsampledGaussianDpEvent`` (pld, rdp, edgeworth; docs/math.md §17.8),
+``SelfComposedDpEvent`` and ``ComposedDpEvent`` of these; an accountant that cannot handle one
 of them (e.g. contour and a Poisson-sampled Laplace, saddlepoint and a mixture of Gaussians) says so. Anything else makes ``supports()`` False and ``compose()``
 raise dp_accounting's ``UnsupportedEventError`` naming the sub-event. The neighboring relation
 is ``ADD_OR_REMOVE_ONE`` (the maximum over both orderings; the default) or ``REPLACE_ONE``
@@ -60,6 +61,9 @@ import ewtune as _ew
 from ewtune._errors import UnsupportedEventError as _EwUnsupported
 
 NeighboringRelation = _pa.NeighboringRelation
+# dp_accounting ≥ 0.6 has truncated Poisson sampling; an empty tuple where it does not.
+_TRUNCATED: tuple = tuple(
+    t for t in [getattr(_ev, "TruncatedSubsampledGaussianDpEvent", None)] if t is not None)
 UnsupportedEventError = _pa.UnsupportedEventError
 
 __all__ = [
@@ -130,7 +134,7 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
         elif not isinstance(event, (_ev.GaussianDpEvent, _ev.LaplaceDpEvent,
                                     _ev.RandomizedResponseDpEvent,
                                     _ev.DiscreteLaplaceDpEvent,
-                                    _ev.MixtureOfGaussiansDpEvent)):
+                                    _ev.MixtureOfGaussiansDpEvent) + _TRUNCATED):
             return (event, f"ewtune does not support {type(event).__name__}")
         try:
             self._acc.check(event)
@@ -179,6 +183,15 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
         elif isinstance(event, _ev.MixtureOfGaussiansDpEvent):
             # A sensitivity c_i > 0 with p_i > 0 makes the loss unbounded (δ(ε) > 0 for every ε).
             if any(c != 0 and p > 0 for c, p in zip(event.sensitivities, event.sampling_probs)):
+                self._private = self._gaussian = True
+
+        elif _TRUNCATED and isinstance(event, _TRUNCATED):
+            if (event.sampling_probability == 0 or event.truncated_batch_size == 0
+                    or event.dataset_size == 0):
+                pass
+            elif event.noise_multiplier == 0:
+                self._non_private = True
+            else:
                 self._private = self._gaussian = True
 
     def _maybe_compose(self, event: Any, count: int, do_compose: bool):

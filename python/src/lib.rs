@@ -163,13 +163,19 @@ fn event_from(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<DpEvent> {
             sample_size: u64_field(py, d, "sample_size")?,
             event: Box::new(event_from(py, &sub("event")?)?),
         },
+        "truncated_subsampled_gaussian" => DpEvent::TruncatedSubsampledGaussian {
+            dataset_size: u64_field(py, d, "dataset_size")?,
+            sampling_probability: f64_field(py, d, "sampling_probability")?,
+            truncated_batch_size: u64_field(py, d, "truncated_batch_size")?,
+            noise_multiplier: f64_field(py, d, "noise_multiplier")?,
+        },
         other => {
             return Err(py_err(
                 py,
                 invalid(
                     "event",
                     other,
-                    "type must be one of gaussian, laplace, poisson_sampled, self_composed, composed, no_op, non_private, randomized_response, discrete_laplace, discrete_gaussian, mixture_of_gaussians, sampled_without_replacement",
+                    "type must be one of gaussian, laplace, poisson_sampled, self_composed, composed, no_op, non_private, randomized_response, discrete_laplace, discrete_gaussian, mixture_of_gaussians, sampled_without_replacement, truncated_subsampled_gaussian",
                 ),
             ))
         }

@@ -308,3 +308,37 @@ def test_calibrate_dp_mechanism_with_ewtune_accountant():
     c = ewtune.calibrate(target, delta, sampling_rate=q, steps=steps)
     assert c.sigma == pytest.approx(sigma, rel=2e-3)
     assert c.epsilon <= target
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_truncated_poisson_is_supported_where_ewtune_certifies_or_bounds_it(cls):
+    ev = dp_event.TruncatedSubsampledGaussianDpEvent(60000, 256 / 60000, 270, 1.0)
+    supported = cls in (ewdp.PldAccountant, ewdp.RdpAccountant, ewdp.EdgeworthAccountant)
+    assert cls().supports(ev) == supported
+    if not supported:
+        details = cls()._maybe_compose(ev, 1, False)
+        assert "pld, rdp and edgeworth" in details.error_message
+
+
+@pytest.mark.parametrize("relation", ["ADD_OR_REMOVE_ONE", "REPLACE_ONE"])
+def test_truncated_poisson_against_dp_accounting_pld(relation):
+    rel = getattr(dp_accounting.NeighboringRelation, relation)
+    ev = dp_event.SelfComposedDpEvent(
+        dp_event.TruncatedSubsampledGaussianDpEvent(60000, 256 / 60000, 270, 1.0), 10)
+    delta = 1e-5
+    pld = pld_privacy_accountant.PLDAccountant(rel, value_discretization_interval=1e-4)
+    pld.compose(ev)
+    eps_pld = pld.get_epsilon(delta)
+    acc = ewdp.PldAccountant(rel).compose(ev)
+    lo, hi = acc.bracket(delta)
+    # dp_accounting's pessimistic ε is an upper estimate up to its 1e-4 grid (tests/truncated.rs).
+    assert lo <= eps_pld * (1 + 2e-3) and eps_pld <= hi * (1 + 2e-3), (lo, hi, eps_pld)
+    assert ewdp.RdpAccountant(rel).compose(ev).get_epsilon(delta) >= lo
+
+
+def test_truncated_poisson_degenerate_events_follow_dp_accounting():
+    # Nothing sampled is a no-op; σ = 0 releases the data (as dp_accounting's PLD accountant).
+    noop = dp_event.TruncatedSubsampledGaussianDpEvent(1000, 0.0, 10, 1.0)
+    assert ewdp.PldAccountant().compose(noop).get_epsilon(1e-5) == 0.0
+    leak = dp_event.TruncatedSubsampledGaussianDpEvent(1000, 0.01, 10, 0.0)
+    assert ewdp.PldAccountant().compose(leak).get_epsilon(1e-5) == math.inf

@@ -72,6 +72,7 @@ fn mu_squared(m: &Mechanism, count: u64) -> f64 {
         Mechanism::SubsampledLaplace(_) => f64::NAN,
         Mechanism::DiscreteGaussian(_) => f64::NAN,
         Mechanism::GaussianMixture(_) => f64::NAN,
+        Mechanism::TruncatedPoisson(_) => f64::NAN,
     }
 }
 
@@ -95,6 +96,7 @@ impl OrderingAccountant for GdpAccountant {
 
     fn check(&self, added: &Composition) -> Result<()> {
         crate::mechanism::mixture::refuse_in("gdp", added)?;
+        crate::mechanism::truncated::refuse_in("gdp", added)?;
         for (m, _) in &added.parts {
             if let Mechanism::SubsampledLaplace(_) = m {
                 return Err(Error::UnsupportedEvent {

@@ -272,6 +272,10 @@ impl PldAccountant {
                     law: g.loss_law(dir),
                     count: *n,
                 }),
+                Mechanism::TruncatedPoisson(t) => parts.push(Part {
+                    law: LossLaw::Union(t.law(dir)),
+                    count: *n,
+                }),
             }
         }
         if gauss_mu2 > 0.0 {
@@ -291,6 +295,7 @@ impl PldAccountant {
             Mechanism::SubsampledGaussian(s) => s.sampling_rate() == 1.0,
             Mechanism::SubsampledLaplace(s) => s.sampling_rate() == 1.0,
             Mechanism::GaussianMixture(g) => g.is_symmetric(),
+            Mechanism::TruncatedPoisson(t) => t.is_symmetric(),
             _ => true,
         });
         if symmetric {
@@ -374,7 +379,26 @@ impl PldAccountant {
                 }
             });
         }
-        Ok(total.unwrap_or_else(|| Pmf::identity(h, rounding)))
+        let mut total = total.unwrap_or_else(|| Pmf::identity(h, rounding));
+        // Truncated-Poisson parts are evaluated at an f64 weight t_f within η of the exact
+        // one: the composed δ moves by at most Σ count·η (docs/math.md §17.8), carried as
+        // lumped error (added to every upper reading, subtracted from every lower one).
+        total.err1 += self.weight_slack();
+        Ok(total)
+    }
+
+    /// Σ count·η over the truncated-Poisson parts (docs/math.md §17.8), rounded up.
+    fn weight_slack(&self) -> f64 {
+        let s: f64 = self
+            .composition
+            .parts
+            .iter()
+            .map(|(m, n)| match m {
+                Mechanism::TruncatedPoisson(t) => *n as f64 * t.weight_error(),
+                _ => 0.0,
+            })
+            .sum();
+        s * (1.0 + 1e-12)
     }
 
     /// Whether the parts are discretised by connect-the-dots (see [`Discretisation`]).

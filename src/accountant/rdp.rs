@@ -362,6 +362,8 @@ pub fn rdp(m: &Mechanism, alpha: f64) -> std::result::Result<f64, String> {
         // αΔ²/(2σ²), exact at integer α (docs/math.md §16.7).
         Mechanism::DiscreteGaussian(g) => Ok(g.rdp(alpha)),
         Mechanism::GaussianMixture(g) => Ok(g.rdp(alpha)),
+        // Rényi moments of a disjoint union mix linearly (docs/math.md §17.8).
+        Mechanism::TruncatedPoisson(t) => t.rdp(alpha),
     }
 }
 

@@ -40,7 +40,8 @@ pub enum Sampling {
     None,
     /// Poisson sampling at rate `--sampling-rate`.
     Poisson,
-    /// Truncated Poisson sampling (parsed, not yet supported).
+    /// Truncated Poisson sampling: Poisson at `--sampling-rate` from `--dataset-size` records,
+    /// cut to at most `--max-batch-size` (gaussian only; docs/math.md §17.8).
     TruncatedPoisson,
     /// Fixed-size batches drawn without replacement (`--dataset-size`, `--batch-size`;
     /// gaussian under `--adjacency replace-one`, docs/math.md §17.7).
@@ -85,13 +86,17 @@ pub struct MechanismFlags {
     /// `truncated-poisson` is not yet supported.
     #[arg(long, value_enum)]
     pub sampling: Option<Sampling>,
-    /// Number of records n ≥ 1 (`--sampling without-replacement`).
+    /// Number of records n ≥ 1 (`--sampling without-replacement` and
+    /// `--sampling truncated-poisson`).
     #[arg(long, allow_hyphen_values = true)]
     pub dataset_size: Option<u64>,
     /// Fixed batch size b ∈ [1, n] (`--sampling without-replacement`: b of the n records drawn
     /// without replacement per step; requires `--adjacency replace-one`).
     #[arg(long, allow_hyphen_values = true)]
     pub batch_size: Option<u64>,
+    /// Largest batch B ≥ 1 kept by `--sampling truncated-poisson` (B ≥ n: no truncation).
+    #[arg(long, allow_hyphen_values = true)]
+    pub max_batch_size: Option<u64>,
     /// The mixture-of-gaussians flags.
     #[command(flatten)]
     pub mixture: MixtureFlags,
@@ -346,11 +351,21 @@ impl MechanismFlags {
                 return Err(Error::invalid(
                     "dataset_size",
                     n,
-                    "applies to --sampling without-replacement (or truncated-poisson) only",
+                    "applies to --sampling without-replacement or truncated-poisson only",
                 ));
             }
         }
         let name = self.apply_sampling(self.name()?)?;
+        if self.sampling == Some(Sampling::TruncatedPoisson) {
+            return self.truncated_poisson();
+        }
+        if let Some(b) = self.max_batch_size {
+            return Err(Error::invalid(
+                "max_batch_size",
+                b,
+                "applies to --sampling truncated-poisson only",
+            ));
+        }
         let m = &self.mixture;
         if name == MechanismName::MixtureOfGaussians {
             if let Some((flag, v)) = self.lattice.given().first() {
@@ -427,6 +442,14 @@ impl MechanismFlags {
                 q,
                 "does not apply with --sampling without-replacement (the batch fraction is \
                  --batch-size / --dataset-size)",
+            ));
+        }
+        if let Some(b) = self.max_batch_size {
+            return Err(Error::invalid(
+                "max_batch_size",
+                b,
+                "applies to --sampling truncated-poisson only (fixed-size batches take \
+                 --batch-size)",
             ));
         }
         refuse(self.scale, "scale", name)?;
@@ -507,14 +530,78 @@ impl MechanismFlags {
                     n.cli_name()
                 ),
             )),
-            (Some(s @ Sampling::TruncatedPoisson), _) => Err(Error::invalid(
+            (Some(Sampling::TruncatedPoisson), N::Gaussian | N::SubsampledGaussian) => {
+                Ok(N::SubsampledGaussian)
+            }
+            (Some(Sampling::TruncatedPoisson), n) => Err(Error::invalid(
                 "sampling",
-                s.to_possible_value()
-                    .map_or_else(String::new, |v| v.get_name().to_string()),
-                "not yet supported: use poisson or none",
+                "truncated-poisson",
+                format!(
+                    "is not supported for --mechanism {} (truncated Poisson sampling applies to gaussian)",
+                    n.cli_name()
+                ),
             )),
         }
     }
+}
+
+impl MechanismFlags {
+    /// The truncated-Poisson-sampled Gaussian from `--sigma`, `--sampling-rate`,
+    /// `--dataset-size` and `--max-batch-size` (docs/math.md §17.8).
+    ///
+    /// # Errors
+    /// A missing flag, a flag that does not apply, or invalid values (each named).
+    fn truncated_poisson(&self) -> Result<Mechanism> {
+        let name = MechanismName::SubsampledGaussian;
+        refuse(self.scale, "scale", name)?;
+        if let Some((flag, v)) = self.lattice.given().first() {
+            refuse(Some(*v), flag, name)?;
+        }
+        for (flag, v) in [
+            ("sensitivities", &self.mixture.sensitivities),
+            ("probabilities", &self.mixture.probabilities),
+        ] {
+            if let Some(v) = v {
+                return Err(Error::invalid(
+                    flag,
+                    v,
+                    "does not apply to --sampling truncated-poisson",
+                ));
+            }
+        }
+        truncated_poisson_with(
+            self.sigma,
+            self.sampling_rate,
+            self.dataset_size,
+            self.max_batch_size,
+        )
+    }
+}
+
+/// The truncated-Poisson-sampled Gaussian from optional flags, naming a missing one.
+///
+/// # Errors
+/// A missing or invalid `sigma`, `sampling_rate`, `dataset_size`, `max_batch_size`.
+pub fn truncated_poisson_with(
+    sigma: Option<f64>,
+    sampling_rate: Option<f64>,
+    dataset_size: Option<u64>,
+    max_batch_size: Option<u64>,
+) -> Result<Mechanism> {
+    let missing = |flag: &'static str| {
+        Error::invalid(
+            flag,
+            "(missing)",
+            "is required for --sampling truncated-poisson (--sigma, --sampling-rate, \
+             --dataset-size, --max-batch-size)",
+        )
+    };
+    crate::mechanism::TruncatedPoisson::mechanism(
+        dataset_size.ok_or_else(|| missing("dataset_size"))?,
+        sampling_rate.ok_or_else(|| missing("sampling_rate"))?,
+        max_batch_size.ok_or_else(|| missing("max_batch_size"))?,
+        sigma.ok_or_else(|| missing("sigma"))?,
+    )
 }
 
 /// Largest `--steps` (10¹⁵, as in sweeps: [`crate::sweep::MAX_STEPS`]).
@@ -545,7 +632,7 @@ pub struct MechanismArgs {
     #[arg(long, default_value_t = 1, allow_hyphen_values = true)]
     pub steps: i64,
     /// A JSON or TOML file listing (mechanism, count) entries; replaces the mechanism flags.
-    #[arg(long, conflicts_with_all = ["mechanism", "sigma", "sampling_rate", "scale", "noise_parameter", "buckets", "parameter", "sensitivity", "sampling", "sensitivities", "probabilities", "dataset_size", "batch_size"])]
+    #[arg(long, conflicts_with_all = ["mechanism", "sigma", "sampling_rate", "scale", "noise_parameter", "buckets", "parameter", "sensitivity", "sampling", "sensitivities", "probabilities", "dataset_size", "batch_size", "max_batch_size"])]
     pub events: Option<PathBuf>,
 }
 
@@ -684,8 +771,15 @@ struct EventsFile {
 #[serde(deny_unknown_fields)]
 struct EventEntry {
     mechanism: String,
+    #[serde(alias = "noise_multiplier")]
     sigma: Option<f64>,
+    #[serde(alias = "sampling_probability")]
     sampling_rate: Option<f64>,
+    /// Truncated Poisson sampling (`truncated_subsampled_gaussian` entries).
+    dataset_size: Option<u64>,
+    /// Truncated Poisson sampling (`truncated_subsampled_gaussian` entries).
+    #[serde(alias = "truncated_batch_size")]
+    max_batch_size: Option<u64>,
     scale: Option<f64>,
     count: u64,
     noise_parameter: Option<f64>,
@@ -721,6 +815,25 @@ pub fn read_events(path: &Path) -> Result<DpEvent> {
     }
     let mut events = Vec::new();
     for (i, e) in file.events.iter().enumerate() {
+        if e.mechanism.replace('-', "_") == "truncated_subsampled_gaussian" {
+            if e.count == 0 {
+                return Err(parse_err(format!("events[{i}]: count must be >= 1")));
+            }
+            let m =
+                truncated_poisson_with(e.sigma, e.sampling_rate, e.dataset_size, e.max_batch_size)
+                    .map_err(|err| parse_err(format!("events[{i}]: {err}")))?;
+            events.push(DpEvent::SelfComposed {
+                event: Box::new(DpEvent::from(m)),
+                count: e.count,
+            });
+            continue;
+        }
+        if e.dataset_size.is_some() || e.max_batch_size.is_some() {
+            return Err(parse_err(format!(
+                "events[{i}]: dataset_size and max_batch_size apply to \
+                 truncated_subsampled_gaussian entries only"
+            )));
+        }
         let name = MechanismName::from_str(&e.mechanism, false).map_err(|_| {
             parse_err(format!(
                 "events[{i}]: unknown mechanism {:?} (gaussian, laplace, subsampled-gaussian, \

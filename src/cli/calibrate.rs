@@ -91,6 +91,14 @@ impl CalibrateArgs {
             None => MechanismName::SubsampledGaussian,
         };
         let name = f.apply_sampling(name)?;
+        if f.sampling == Some(super::args::Sampling::TruncatedPoisson) {
+            return Err(crate::Error::invalid(
+                "sampling",
+                "truncated-poisson",
+                "calibrate does not solve for truncated Poisson sampling yet; use epsilon or \
+                 delta with --sampling truncated-poisson",
+            ));
+        }
         // Fill the solved parameter with a placeholder so that the shared checks run.
         let sigma = f.sigma.or((solve == Solve::Sigma).then_some(1.0));
         let rate = match (name, solve) {
@@ -131,6 +139,12 @@ impl CalibrateArgs {
             )),
             Mechanism::GaussianMixture(_) => Err(crate::Error::Internal(
                 "calibrate: a mixture of Gaussians is calibrated by the noise-knob path".into(),
+            )),
+            Mechanism::TruncatedPoisson(_) => Err(crate::Error::invalid(
+                "sampling",
+                "truncated-poisson",
+                "calibrate does not solve for truncated Poisson sampling yet; use epsilon or \
+                 delta with --sampling truncated-poisson",
             )),
             _ => Ok((f.sigma, f.sampling_rate)),
         }
@@ -237,6 +251,9 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
     }
     if a.mechanism.sampling == Some(super::args::Sampling::WithoutReplacement) {
         return run_without_replacement(&a);
+    }
+    if a.mechanism.sampling == Some(super::args::Sampling::TruncatedPoisson) {
+        return run_truncated(&a);
     }
     let info = calibrate(&a.params()?)?;
     match a.format {
@@ -359,6 +376,99 @@ fn run_lattice(a: &CalibrateArgs, name: MechanismName) -> anyhow::Result<()> {
             println!("adjacency       {}", c.report.adjacency);
             println!("solved for      {key}");
             println!("{key:<16}{}", fmt_num(c.value));
+            println!("steps           {steps}");
+            println!("delta           {}", fmt_num(a.delta));
+            println!(
+                "epsilon         {}  (target {})",
+                fmt_num(c.report.epsilon),
+                fmt_num(a.target_epsilon)
+            );
+            println!("evaluations     {}", c.evaluations);
+        }
+    }
+    Ok(())
+}
+
+/// `ewtune calibrate --sampling truncated-poisson`: the smallest σ (docs/math.md §17.8;
+/// `--solve sigma` only; `--sigma` is the starting point).
+///
+/// # Errors
+/// Bad input (another `--solve`, a missing flag, a missing `--steps`) or a failed computation.
+fn run_truncated(a: &CalibrateArgs) -> anyhow::Result<()> {
+    if a.solve != SolveArg::Sigma {
+        return Err(crate::Error::invalid(
+            "solve",
+            format!("{:?}", a.solve).to_lowercase(),
+            "--sampling truncated-poisson calibrates --solve sigma only",
+        )
+        .into());
+    }
+    let f = &a.mechanism;
+    let start = f.sigma.unwrap_or(1.0);
+    // Validates every flag (and refuses those that do not apply) at the starting σ.
+    let m = super::args::MechanismFlags {
+        sigma: Some(start),
+        ..f.clone()
+    }
+    .mechanism()?;
+    let steps = match a.steps {
+        Some(s) => check_steps(s)?,
+        None => return Err(crate::Error::invalid("steps", "(missing)", "is required").into()),
+    };
+    let (n, q, b) = match m {
+        Mechanism::TruncatedPoisson(t) => (t.dataset_size(), t.sampling_rate(), t.max_batch_size()),
+        // B ≥ n: no truncation; the event flattens to the Poisson-subsampled Gaussian.
+        Mechanism::SubsampledGaussian(s) => (
+            f.dataset_size.unwrap_or(1),
+            s.sampling_rate(),
+            f.max_batch_size.unwrap_or(1),
+        ),
+        other => {
+            return Err(crate::Error::Internal(format!(
+                "calibrate: {} is not a truncated-Poisson Gaussian",
+                other.describe()
+            ))
+            .into())
+        }
+    };
+    let c = crate::mechanism::truncated::calibrate_sigma(
+        &a.accountant.config()?,
+        n,
+        q,
+        b,
+        steps,
+        a.target_epsilon,
+        a.delta,
+        a.rel_tol,
+        start,
+    )?;
+    match a.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({
+                "solve": "sigma",
+                "value": c.sigma,
+                "sigma": c.sigma,
+                "other_end": c.other_end,
+                "dataset_size": n,
+                "sampling_rate": q,
+                "max_batch_size": b,
+                "steps": steps,
+                "target_epsilon": a.target_epsilon,
+                "delta": a.delta,
+                "epsilon": super::args::json_num(c.report.epsilon),
+                "evaluations": c.evaluations,
+                "report": super::args::report_json(&c.report),
+            })
+        ),
+        Format::Text => {
+            println!("accountant      {}", c.report.accountant);
+            println!("adjacency       {}", c.report.adjacency);
+            println!("solved for      sigma");
+            println!("sigma           {}", fmt_num(c.sigma));
+            println!("dataset_size    {n}");
+            println!("sampling_rate   {}", fmt_num(q));
+            println!("max_batch_size  {b}");
             println!("steps           {steps}");
             println!("delta           {}", fmt_num(a.delta));
             println!(

@@ -15,6 +15,8 @@ pub mod subsampled_laplace;
 pub mod mixture;
 // Fixed-size batches without replacement (replace-one): docs/math.md §17.6–§17.7.
 pub mod without_replacement;
+// Truncated Poisson sampling (a weighted disjoint union of pairs): docs/math.md §17.8.
+pub mod truncated;
 
 pub use gaussian::Gaussian;
 pub use laplace::Laplace;
@@ -22,6 +24,7 @@ pub use lattice::{DiscreteGaussian, DiscreteLaplace, LatticeMechanism, Randomize
 pub use mixture::GaussianMixture;
 pub use subsampled::SubsampledGaussian;
 pub use subsampled_laplace::SubsampledLaplace;
+pub use truncated::TruncatedPoisson;
 pub use without_replacement::WithoutReplacement;
 
 use crate::cumulants::{CertifiedCumulants, Cumulants};
@@ -172,6 +175,9 @@ pub enum Mechanism {
     /// Poisson-subsampled Gaussian under replace-one, or fixed-size batches without
     /// replacement under replace-one (docs/math.md §17).
     GaussianMixture(GaussianMixture),
+    /// The Gaussian mechanism on a truncated Poisson sample (dp_accounting's
+    /// `TruncatedSubsampledGaussianDpEvent`; docs/math.md §17.8).
+    TruncatedPoisson(TruncatedPoisson),
 }
 
 impl Mechanism {
@@ -206,6 +212,7 @@ impl Mechanism {
                 g.sensitivity()
             ),
             Mechanism::GaussianMixture(g) => g.describe(),
+            Mechanism::TruncatedPoisson(t) => t.describe(),
         }
     }
 
@@ -272,6 +279,7 @@ impl Mechanism {
                     lattice::Lattice::cumulants_f64(&l)
                 }),
             Mechanism::GaussianMixture(g) => g.cumulants_f64(),
+            Mechanism::TruncatedPoisson(t) => t.cumulants_f64(),
         }
     }
 
@@ -287,6 +295,7 @@ impl Mechanism {
             Mechanism::SubsampledLaplace(s) => s.certified_cumulants(precision),
             Mechanism::DiscreteGaussian(g) => g.cumulants(precision),
             Mechanism::GaussianMixture(g) => g.certified_cumulants(precision),
+            Mechanism::TruncatedPoisson(t) => t.certified_cumulants(precision),
         }
     }
 
@@ -304,6 +313,7 @@ impl Mechanism {
             }
             Mechanism::DiscreteGaussian(g) => (6, g.sigma().to_bits(), g.sensitivity()),
             Mechanism::GaussianMixture(g) => g.key(),
+            Mechanism::TruncatedPoisson(t) => t.key(),
         }
     }
 }
@@ -373,6 +383,7 @@ mod tests {
             Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(
                 WithoutReplacement::new(x, 1, 4).expect("test setup"),
             )),
+            Mechanism::TruncatedPoisson(TruncatedPoisson::new(100, q, 30, x).expect("test setup")),
         ];
         let mut tags: Vec<u8> = all.iter().map(|m| m.key().0).collect();
         tags.sort_unstable();

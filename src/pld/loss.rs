@@ -71,6 +71,10 @@ pub enum LossLaw {
         /// μ = 2/σ.
         mu: f64,
     },
+    /// A weighted disjoint union of two Gaussian-mixture pair orderings (truncated Poisson
+    /// sampling, docs/math.md §17.8): every CDF, survival function and mass is the weighted
+    /// sum of the components' (a weight of 0 drops its component).
+    Union(crate::mechanism::truncated::UnionLaw),
 }
 
 /// x(ℓ) of the subsampled Gaussian with x(0) = μ/2 exactly (the split point of the
@@ -104,6 +108,19 @@ fn wor_parts(q: f64, mu: f64, la: f64, lb: f64) -> ((f64, f64), (f64, f64)) {
 /// Mass of (a, b] under (1 − q)N(0, 1) + qN(μ, 1).
 fn mix_mass(q: f64, mu: f64, a: f64, b: f64) -> f64 {
     (1.0 - q) * normal_mass(a, b) + q * normal_mass(a - mu, b - mu)
+}
+
+/// Σ_i w_i·f(component i) over the union's components with a positive weight.
+fn union_sum(u: &crate::mechanism::truncated::UnionLaw, f: impl Fn(&LossLaw) -> f64) -> f64 {
+    let (wa, wb) = u.weights();
+    let mut s = 0.0;
+    if wa > 0.0 {
+        s += wa * f(&LossLaw::Mixture(u.a));
+    }
+    if wb > 0.0 {
+        s += wb * f(&LossLaw::Mixture(u.b));
+    }
+    s
 }
 
 /// The plain Laplace loss t(ℓ) = g^{−1}(ℓ) clamped to [−a, a] (−a where ℓ ≤ ln(1 − q)).
@@ -368,6 +385,10 @@ impl LossLaw {
                     (normal::sf(x), normal_mass(c, x) + mix_sf(c))
                 }
             }
+            LossLaw::Union(u) => (
+                union_sum(&u, |c| c.cont(l).0),
+                union_sum(&u, |c| c.cont(l).1),
+            ),
         }
     }
 
@@ -407,6 +428,7 @@ impl LossLaw {
                 let (n, p) = wor_parts(q, mu, la, lb);
                 normal_mass(n.0, n.1) + mix_mass(q, mu, p.0, p.1)
             }
+            LossLaw::Union(u) => union_sum(&u, |c| c.cont_mass(la, lb)),
         }
     }
 
@@ -447,6 +469,7 @@ impl LossLaw {
                 let (n, p) = wor_parts(q, mu, la, lb);
                 Some(mix_mass(q, mu, n.0, n.1) + normal_mass(p.0, p.1))
             }
+            LossLaw::Union(u) => Some(union_sum(&u, |c| c.cont_mass_p(la, lb).unwrap_or(0.0))),
         }
     }
 
@@ -491,6 +514,18 @@ impl LossLaw {
                     ln_add(ln_normal_mass(n.0, n.1), mix(p.0, p.1, q, mu)),
                     ln_add(mix(n.0, n.1, q, mu), ln_normal_mass(p.0, p.1)),
                 ))
+            }
+            LossLaw::Union(u) => {
+                let (wa, wb) = u.weights();
+                let (mut lq, mut lp) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+                for (w, c) in [(wa, u.a), (wb, u.b)] {
+                    if w > 0.0 {
+                        let (q, p) = LossLaw::Mixture(c).ln_cont_masses(la, lb)?;
+                        lq = ln_add(lq, w.ln() + q);
+                        lp = ln_add(lp, w.ln() + p);
+                    }
+                }
+                Some((lq, lp))
             }
         }
     }
@@ -734,6 +769,19 @@ impl LossLaw {
             LossLaw::WithoutReplacement { q, mu } => {
                 (-l_of(q, mu, z).max(0.0), l_of(q, mu, mu + z).max(0.0))
             }
+            LossLaw::Union(u) => {
+                // Each component has Q-mass ≤ τ beyond its window on each side, so the
+                // weighted sum has too beyond the union of the windows.
+                let (wa, wb) = u.weights();
+                let mut out = (f64::INFINITY, f64::NEG_INFINITY);
+                for (w, c) in [(wa, u.a), (wb, u.b)] {
+                    if w > 0.0 {
+                        let (lo, hi) = LossLaw::Mixture(c).window(tau);
+                        out = (out.0.min(lo), out.1.max(hi));
+                    }
+                }
+                out
+            }
         }
     }
 
@@ -752,6 +800,7 @@ impl LossLaw {
             }
             LossLaw::SubsampledLaplace { a, .. } => a,
             LossLaw::Mixture(m) => m.slope(),
+            LossLaw::Union(u) => u.a.slope().max(u.b.slope()),
         }
     }
 

@@ -606,6 +606,7 @@ impl OrderingAccountant for ContourAccountant {
     /// accounted for by their transform (docs/math.md §17.9).
     fn check(&self, added: &Composition) -> Result<()> {
         crate::mechanism::without_replacement::refuse_in(self.name(), added)?;
+        crate::mechanism::truncated::refuse_in(self.name(), added)?;
         crate::mechanism::subsampled_laplace::refuse_in(self.name(), added)
     }
 

@@ -69,6 +69,7 @@ mod tests {
             Mechanism::SubsampledLaplace(s) => DpEvent::from(Mechanism::SubsampledLaplace(*s)),
             Mechanism::DiscreteGaussian(_) => DpEvent::from(*m),
             Mechanism::GaussianMixture(_) => DpEvent::from(*m),
+            Mechanism::TruncatedPoisson(_) => DpEvent::from(*m),
         }
     }
 

@@ -500,6 +500,7 @@ pub(super) fn is_gaussian(m: &Mechanism) -> bool {
         Mechanism::SubsampledLaplace(_) => false,
         Mechanism::DiscreteGaussian(_) => false,
         Mechanism::GaussianMixture(_) => false,
+        Mechanism::TruncatedPoisson(_) => false,
     }
 }
 

@@ -632,6 +632,7 @@ impl OrderingAccountant for SaddlePointAccountant {
     /// Subsampled Laplace with q < 1 is refused (crate::mechanism::subsampled_laplace).
     fn check(&self, added: &Composition) -> Result<()> {
         crate::mechanism::mixture::refuse_in(self.name(), added)?;
+        crate::mechanism::truncated::refuse_in(self.name(), added)?;
         crate::mechanism::subsampled_laplace::refuse_in(self.name(), added)
     }
 

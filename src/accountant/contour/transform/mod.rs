@@ -251,6 +251,8 @@ impl Transform {
             // Never planned either: a lattice mechanism (exact lattice composition, above).
             Mechanism::DiscreteGaussian(_) => Transform::Gaussian { mu: f64::NAN },
             Mechanism::GaussianMixture(g) => Transform::mixture(g, direction),
+            // Refused in `check` (crate::mechanism::truncated::refuse_in).
+            Mechanism::TruncatedPoisson(_) => Transform::Gaussian { mu: f64::NAN },
         }
     }
 
