@@ -6,7 +6,7 @@ use ewtune::accountant::contour::LatticePath;
 use ewtune::accountant::{Accountant, Bracket, ContourAccountant, ContourParams};
 use ewtune::error::Error;
 use ewtune::event::DpEvent;
-use ewtune::mechanism::Adjacency;
+use ewtune::mechanism::{Adjacency, Direction};
 
 fn rr(p: f64, k: u64) -> (DpEvent, Adjacency) {
     (
@@ -141,4 +141,57 @@ fn fourier_agrees_with_exact_composition() {
     }
     eprintln!("fourier answered {answered} of {total}");
     assert!(answered * 10 >= total * 8, "answered {answered} of {total}");
+}
+
+/// n = 10⁵, 10⁶, 10⁷ answer (or refuse with a reason) through the default accountant path;
+/// answers are ≤ 1e-6 wide and non-decreasing in n (ε(δ) and δ(ε) at a fixed ε).
+#[test]
+fn long_compositions_answer_narrow_and_monotone_in_steps() {
+    for (name, m) in grid() {
+        let mut last_eps: Option<(f64, f64)> = None;
+        let mut last_delta: Option<(f64, f64)> = None;
+        for n in [1000u64, 10_000, 100_000, 1_000_000, 10_000_000] {
+            let acc = accountant(&m, n);
+            let t = std::time::Instant::now();
+            let r = acc.epsilon_bounds(Direction::Remove, 1e-5).map(|x| x.0);
+            eprintln!(
+                "{name} n={n}: {:?} in {:?}",
+                r.as_ref().map(|b| (b.lower, b.upper)),
+                t.elapsed()
+            );
+            match r {
+                Ok(b) => {
+                    let (l, u) = ends(&b);
+                    assert!(l <= u && u - l <= 1e-6 * u, "{name} n={n}: [{l}, {u}]");
+                    if let Some((pl, _)) = last_eps {
+                        assert!(
+                            u >= pl,
+                            "{name} n={n}: epsilon upper {u} below the previous lower {pl}"
+                        );
+                    }
+                    last_eps = Some((l, u));
+                }
+                Err(e) => assert!(refused(&e), "{name} n={n}: {e}"),
+            }
+            // δ at a fixed ε that is of the order of the answers' ε at 10³ steps.
+            let eps = 2.0;
+            match acc.delta_bounds(Direction::Remove, eps).map(|x| x.0) {
+                Ok(b) => {
+                    let (l, u) = ends(&b);
+                    assert!(
+                        l <= u && (u - l) <= 1e-6 * u,
+                        "{name} n={n} δ: [{l:e}, {u:e}]"
+                    );
+                    if let Some((pl, _)) = last_delta {
+                        assert!(
+                            u >= pl,
+                            "{name} n={n}: delta upper {u:e} below previous lower {pl:e}"
+                        );
+                    }
+                    last_delta = Some((l, u));
+                }
+                Err(e) => assert!(refused(&e), "{name} n={n} δ: {e}"),
+            }
+        }
+    }
 }

@@ -594,6 +594,20 @@ impl Fourier {
             f64::INFINITY
         };
         let regime_a = theta_q <= 0.5 * theta2;
+        // Predicted window (regime b: where the Gaussian approximation of |ρ|ⁿ reaches the
+        // window threshold): refuse before evaluating nodes that could not all be taken.
+        let theta_w = if regime_a {
+            theta_q
+        } else {
+            (3.0 * t_out / (self.nf * t.var.max(1e-300))).sqrt().min(PI)
+        };
+        if theta_w * big_n / (2.0 * PI) > NODE_CAP {
+            return Err(Error::NotCertified(format!(
+                "contour: the lattice Fourier window would need about {:.2e} nodes (more than \
+                 {NODE_CAP:e}; N = {big_n:e}, c = {c:e})",
+                theta_w * big_n / (2.0 * PI)
+            )));
+        }
         let r_window = (-1.5 * t_out / self.nf).exp();
         // The window: nodes k = 0, 1, ... (θ_k = 2πk/N).
         let half_n = big_n / 2.0;
@@ -737,45 +751,77 @@ impl Fourier {
                 None
             }
         };
-        let at0 = eval(0.0);
-        if at0.is_some_and(|b| b.upper <= delta) {
-            return Ok(Enclosure::ZERO);
-        }
         let top = self.full_max;
         let stop = 1e-3 * self.width_limit();
-        // Bracket the upper end from below by doubling (from a quarter lattice step): far
-        // above ε(δ) the saddle point leaves the range where the bounds certify, so the search
-        // starts small. A point that fails to certify counts as "δ_up > δ" (upper end) and as
-        // "δ_lo ≤ δ" (lower end): both safe.
-        let mut al = if at0.is_some_and(|b| b.lower > delta) {
-            0.0
+        // Start from a normal-approximation guess of ε (far below ε(δ) the saddle point
+        // nears the pole at c = 0 and the node count grows; far above, the tilted law
+        // concentrates on the top atom and the outer bound fails), then double or halve to
+        // bracket the upper end. A point that fails to certify counts as "δ_up > δ" (upper end)
+        // and as "δ_lo ≤ δ" (lower end): both safe.
+        let (mean, var) = self.moments(0.0);
+        let guess = self.h_hi * self.nf * (mean - 0.5 * self.top as f64)
+            + self.h_hi * (2.0 * self.nf * var * -delta.ln()).sqrt();
+        let floor = (0.25 * self.h_lo).min(0.5 * top);
+        let mut e = if guess.is_finite() {
+            guess.clamp(floor, 0.5 * top)
         } else {
-            f64::NAN
+            floor
         };
-        let mut au = 0.0;
-        let mut bu = top;
-        let mut e = (0.25 * self.h_lo).min(0.5 * top);
-        while e < top {
-            match eval(e) {
-                Some(b) if b.upper <= delta => {
+        let up_ok = |r: Option<Enclosure>| r.is_some_and(|b| b.upper <= delta);
+        let lo_gt = |r: Option<Enclosure>| r.is_some_and(|b| b.lower > delta);
+        let (mut au, mut bu, mut al) = (0.0, top, f64::NAN);
+        let first = eval(e);
+        if up_ok(first) {
+            bu = e;
+            loop {
+                e *= 0.5;
+                if e < floor {
+                    let r = eval(0.0);
+                    if up_ok(r) {
+                        return Ok(Enclosure::ZERO);
+                    }
+                    if lo_gt(r) {
+                        al = 0.0;
+                    }
+                    break;
+                }
+                let r = eval(e);
+                if up_ok(r) {
+                    bu = e;
+                } else {
+                    au = e;
+                    if lo_gt(r) {
+                        al = e;
+                    }
+                    break;
+                }
+            }
+        } else {
+            au = e;
+            if lo_gt(first) {
+                al = e;
+            }
+            loop {
+                e *= 2.0;
+                if e >= top {
+                    break;
+                }
+                let r = eval(e);
+                if up_ok(r) {
                     bu = e;
                     break;
                 }
-                Some(b) => {
-                    au = e;
-                    if b.lower > delta {
-                        al = e;
-                    }
+                au = e;
+                if lo_gt(r) {
+                    al = e;
                 }
-                None => au = e,
             }
-            e *= 2.0;
         }
-        let mut bl = if al.is_nan() { 0.0 } else { bu };
+        let mut bl = bu;
         if al.is_nan() {
             al = 0.0;
         }
-        let mut joint = al == au && bl == bu;
+        let mut joint = al == au;
         for _ in 0..400 {
             let wide_u = bu - au > stop * bu;
             let wide_l = bl - al > stop * bl;
