@@ -755,8 +755,8 @@ impl Fourier {
         let stop = 1e-3 * self.width_limit();
         // Start from a normal-approximation guess of ε (far below ε(δ) the saddle point
         // nears the pole at c = 0 and the node count grows; far above, the tilted law
-        // concentrates on the top atom and the outer bound fails), then double or halve to
-        // bracket the upper end. A point that fails to certify counts as "δ_up > δ" (upper end)
+        // concentrates on the top atom and the outer bound fails), then step down or up by
+        // growing steps to bracket the upper end. A point that fails to certify counts as "δ_up > δ" (upper end)
         // and as "δ_lo ≤ δ" (lower end): both safe.
         let (mean, var) = self.moments(0.0);
         let guess = self.h_hi * self.nf * (mean - 0.5 * self.top as f64)
@@ -770,11 +770,14 @@ impl Fourier {
         let up_ok = |r: Option<Enclosure>| r.is_some_and(|b| b.upper <= delta);
         let lo_gt = |r: Option<Enclosure>| r.is_some_and(|b| b.lower > delta);
         let (mut au, mut bu, mut al) = (0.0, top, f64::NAN);
+        // Steps grow geometrically from one standard deviation of the composed loss.
+        let mut step = (self.h_hi * (self.nf * var).sqrt()).max(floor);
         let first = eval(e);
         if up_ok(first) {
             bu = e;
             loop {
-                e *= 0.5;
+                e -= step;
+                step *= 2.0;
                 if e < floor {
                     let r = eval(0.0);
                     if up_ok(r) {
@@ -802,7 +805,8 @@ impl Fourier {
                 al = e;
             }
             loop {
-                e *= 2.0;
+                e += step;
+                step *= 2.0;
                 if e >= top {
                     break;
                 }
