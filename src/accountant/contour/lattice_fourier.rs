@@ -570,7 +570,11 @@ impl Fourier {
         let lowered: Vec<f64> =
             t.w.iter()
                 .zip(&t.idx)
-                .map(|(w, d)| (w * (1.0 - U * (8.0 + 2.0 * (c * d).abs())) * 0.999_999).max(0.0))
+                .map(|(w, d)| {
+                    // ŵ_j less its relative and absolute error (as in `tilt`): w_j ≥ this.
+                    let aw = 2.0 * TINY * (1.0 + (c * d).exp()) / t.ln_s.exp();
+                    (w * (1.0 - U * (8.0 + 2.0 * (c * d).abs())) * 0.999_999 - aw).max(0.0)
+                })
                 .collect();
         work += t.idx.len() as f64 * (2.0 * dq + 1.0);
         if work > WORK_CAP {
