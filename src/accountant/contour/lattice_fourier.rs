@@ -33,7 +33,9 @@ const EXACT_FIRST: f64 = 2e6;
 /// Most window nodes of one evaluation.
 const NODE_CAP: f64 = 2e5;
 /// Most multiply-adds (atoms × evaluations of ρ) one δ evaluation may take.
-const WORK_CAP: f64 = 4e8;
+const WORK_CAP: f64 = 5e7;
+/// Failed δ evaluations after which the ε search stops (and refuses).
+const MAX_FAILS: u32 = 6;
 /// Weights below this fraction of the largest are left out of ρ (their mass goes into η).
 const KEEP: f64 = 1e-40;
 
@@ -113,7 +115,9 @@ pub(super) fn lattice_enclosure(
         LatticePath::Exact => exact(),
         LatticePath::Fourier => fourier(),
         LatticePath::Auto => {
-            if predicted_work(law, n) <= EXACT_FIRST {
+            // Few steps: the Fourier bounds rarely certify there (|G(c+iθ)/G(c)|ⁿ decays
+            // slowly) and exact composition is affordable.
+            if n < 64 || predicted_work(law, n) <= EXACT_FIRST {
                 return exact();
             }
             match fourier() {
@@ -748,9 +752,14 @@ impl Fourier {
             )));
         }
         let mut why: Option<String> = None;
+        // Evaluations that failed to certify: past MAX_FAILS the search stops (the bracket is
+        // then refused as too wide, with the first reason), so a law the bounds cannot handle
+        // costs a few evaluations, not a whole bisection.
+        let fails = std::cell::Cell::new(0u32);
         let mut eval = |e: f64| match self.delta_raw(e) {
             Ok(b) => Some(b),
             Err(x) => {
+                fails.set(fails.get() + 1);
                 why.get_or_insert(x.to_string());
                 None
             }
@@ -780,6 +789,9 @@ impl Fourier {
         if up_ok(first) {
             bu = e;
             loop {
+                if fails.get() >= MAX_FAILS {
+                    break;
+                }
                 e -= step;
                 step *= 2.0;
                 if e < floor {
@@ -809,6 +821,9 @@ impl Fourier {
                 al = e;
             }
             loop {
+                if fails.get() >= MAX_FAILS {
+                    break;
+                }
                 e += step;
                 step *= 2.0;
                 if e >= top {
@@ -831,6 +846,9 @@ impl Fourier {
         }
         let mut joint = al == au;
         for _ in 0..400 {
+            if fails.get() >= MAX_FAILS {
+                break;
+            }
             let wide_u = bu - au > stop * bu;
             let wide_l = bl - al > stop * bl;
             if !wide_u && !wide_l {
