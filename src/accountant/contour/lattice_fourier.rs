@@ -191,9 +191,7 @@ impl Fourier {
         let zero: Vec<bool> = (0..=top).map(|j| law.p[top - j].hi.is_zero()).collect();
         let q: Vec<f64> = (0..=top).map(|j| law.p[top - j].mid_f64()).collect();
         // Reduce to the lattice the support generates (0 is always in it).
-        let g = (0..=top)
-            .filter(|&j| !zero[j])
-            .fold(0usize, |a, j| gcd(a, j));
+        let g = (0..=top).filter(|&j| !zero[j]).fold(0usize, gcd);
         if g == 0 || zero[0] {
             return Err(Error::NotCertified(
                 "contour: the lattice law has a single atom (no Fourier inversion needed)".into(),
@@ -224,7 +222,7 @@ impl Fourier {
         };
         let nf = n as f64;
         let nj = nf * jr as f64;
-        if !(nj < 2f64.powi(52)) || !(h_lo > 0.0) || !h_hi.is_finite() {
+        if nj >= 2f64.powi(52) || h_lo.is_nan() || h_lo <= 0.0 || !h_hi.is_finite() {
             return Err(Error::NotCertified(format!(
                 "contour: the Fourier lattice path needs n·J < 2^52 and a finite spacing \
                  (n·J = {nj:e}, h in [{h_lo:e}, {h_hi:e}])"
@@ -557,7 +555,7 @@ impl Fourier {
             big_n *= 2.0;
             a_ln = alias(big_n);
         }
-        if !(a_ln <= tau.ln() + 20.0) {
+        if a_ln.is_nan() || a_ln > tau.ln() + 20.0 {
             return Err(Error::NotCertified(format!(
                 "contour: the aliasing bound of the lattice Fourier inversion at c = {c:e} is \
                  not small (ln = {a_ln:.3}) for any node count up to 2^50"
