@@ -1,5 +1,5 @@
 //! ε(δ) of the lattice mechanisms by the contour accountant's exact lattice composition
-//! (docs/math.md §16.5). Run: `cargo bench --bench lattice`.
+//! (docs/math.md §16.5, `LatticePath::Exact`) and by its periodic inversion (§16.8). Run: `cargo bench --bench lattice`.
 //!
 //! - `contour_lattice/rr/STEPS`: randomized response, p = 0.5, k = 4, replace-one, δ = 1e−5.
 //! - `contour_lattice/dlap/STEPS`: discrete Laplace, a = 0.3, Δ = 2, add-remove, δ = 1e−5.
@@ -7,11 +7,17 @@
 //!
 //! Steps 10²…10⁵; the cost grows with √n per squaring (about n in all), and above the work
 //! budget (RR at p = 0.5: about 3·10⁵ steps) the call refuses before allocating.
+//!
+//! - `contour_lattice_fourier/{rr,dlap,dgauss}/STEPS`: the same queries by the periodic
+//!   (Fourier) inversion of docs/math.md §16.8 alone (`LatticePath::Fourier`), 10²…10⁶ steps:
+//!   the cost does not grow with the steps. Run one group at a time:
+//!   `cargo bench --bench lattice -- contour_lattice_fourier`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use ewtune::accountant::contour::LatticePath;
 use ewtune::accountant::{Accountant, ContourAccountant, ContourParams};
 use ewtune::event::DpEvent;
-use ewtune::mechanism::{Adjacency, Direction};
+use ewtune::mechanism::Adjacency;
 use std::hint::black_box;
 
 fn accountant(adjacency: Adjacency, event: DpEvent, steps: u64) -> ContourAccountant {
@@ -24,9 +30,8 @@ fn accountant(adjacency: Adjacency, event: DpEvent, steps: u64) -> ContourAccoun
     acc
 }
 
-fn bench(c: &mut Criterion) {
-    let mut g = c.benchmark_group("contour_lattice");
-    g.sample_size(10);
+/// The three mechanisms of both groups (module docs).
+fn events() -> [(&'static str, DpEvent, Adjacency); 3] {
     let rr = DpEvent::RandomizedResponse {
         noise_parameter: 0.5,
         buckets: 4,
@@ -39,11 +44,17 @@ fn bench(c: &mut Criterion) {
         sigma: 2.0,
         sensitivity: 1,
     };
-    for (name, event, adjacency) in [
+    [
         ("rr", rr, Adjacency::ReplaceOne),
         ("dlap", dlap, Adjacency::AddRemove),
         ("dgauss", dgauss, Adjacency::AddRemove),
-    ] {
+    ]
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("contour_lattice");
+    g.sample_size(10);
+    for (name, event, adjacency) in events() {
         // The discrete Gaussian keeps 2M + Δ + 1 atoms (M = ⌈37.5σ⌉ + 2; 81 at σ = 2): at
         // 10⁵ steps its exact composition is over the work budget and the call refuses.
         let top = if name == "dgauss" { 10_000 } else { 100_000 };
@@ -55,7 +66,7 @@ fn bench(c: &mut Criterion) {
             g.bench_with_input(BenchmarkId::new(name, steps), &steps, |b, _| {
                 b.iter(|| {
                     black_box(
-                        acc.epsilon_bounds(Direction::Remove, 1e-5)
+                        acc.lattice_epsilon(1e-5, LatticePath::Exact)
                             .expect("epsilon"),
                     )
                 })
@@ -65,5 +76,30 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+fn bench_fourier(c: &mut Criterion) {
+    let mut g = c.benchmark_group("contour_lattice_fourier");
+    g.sample_size(10);
+    for (name, event, adjacency) in events() {
+        for steps in [100u64, 1_000, 10_000, 100_000, 1_000_000] {
+            let acc = accountant(adjacency, event.clone(), steps);
+            // At few steps the Fourier bounds may not certify (the default path answers
+            // there by exact composition): such points are reported and skipped.
+            if let Err(e) = acc.lattice_epsilon(1e-5, LatticePath::Fourier) {
+                eprintln!("contour_lattice_fourier/{name}/{steps}: refused: {e}");
+                continue;
+            }
+            g.bench_with_input(BenchmarkId::new(name, steps), &steps, |b, _| {
+                b.iter(|| {
+                    black_box(
+                        acc.lattice_epsilon(1e-5, LatticePath::Fourier)
+                            .expect("epsilon"),
+                    )
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_fourier);
 criterion_main!(benches);

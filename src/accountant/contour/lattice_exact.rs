@@ -8,7 +8,6 @@ use super::Enclosure;
 use crate::error::{Error, Result};
 use crate::event::Composition;
 use crate::mechanism::lattice::CertifiedLattice;
-use crate::mechanism::LatticeMechanism;
 use crate::precision::Precision;
 
 const U: f64 = f64::EPSILON / 2.0;
@@ -111,24 +110,9 @@ pub(super) fn lattice_part(composition: &Composition) -> Option<Result<(Certifie
     }
     Some(match composition.parts.as_slice() {
         [(m, n)] => {
+            // The exact path checks its work in [`LatticeSum::new`]; the Fourier path
+            // (docs/math.md §16.8) has its own budget.
             let lat = m.lattice().expect("invariant: checked above");
-            if let LatticeMechanism::DiscreteGaussian(g) = lat {
-                // The discrete Gaussian's law has up to 10⁵ atoms: check the work before
-                // building it, with Var(index) ≤ σ² (docs/math.md §16.7)
-                // in place of the law's variance used by [`LatticeSum::new`].
-                let (nf, top) = (*n as f64, (g.atoms() - 1) as f64);
-                let width = (80.0 * g.sigma() * nf.sqrt() + 2.0 * top + 1.0).min(nf * top + 1.0);
-                let predicted = 3.0 * width * width + nf.log2().max(1.0) * (top + 1.0).powi(2);
-                if predicted > WORK_BUDGET {
-                    return Some(Err(Error::NotCertified(format!(
-                        "contour: exact lattice composition of {n} steps of {} would take \
-                         about {predicted:.2e} multiply-adds (lattice width {width:.0}), above \
-                         the budget {WORK_BUDGET:.0e}; the pld accountant gives a certified \
-                         bracket",
-                        m.describe()
-                    ))));
-                }
-            }
             Ok((lat.certified(Precision(128)), *n))
         }
         _ => Err(Error::NotCertified(format!(
@@ -145,6 +129,32 @@ pub(super) fn lattice_part(composition: &Composition) -> Option<Result<(Certifie
     })
 }
 
+/// The predicted multiply-adds of [`LatticeSum::new`] for `n` copies of `law` (checked
+/// against [`WORK_BUDGET`] before anything is allocated there).
+pub(super) fn predicted_work(law: &CertifiedLattice, n: u64) -> f64 {
+    let top = law.top();
+    let q: Vec<f64> = (0..=top).map(|j| law.p[top - j].mid_f64()).collect();
+    predicted_work_of(&q, n).0
+}
+
+/// (predicted work, kept lattice width) for the Q-masses `q`.
+fn predicted_work_of(q: &[f64], n: u64) -> (f64, f64) {
+    let top = q.len() - 1;
+    let mean: f64 = q.iter().enumerate().map(|(j, &p)| j as f64 * p).sum();
+    let var: f64 = q
+        .iter()
+        .enumerate()
+        .map(|(j, &p)| (j as f64 - mean).powi(2) * p)
+        .sum();
+    // Width kept after truncation at 1e-280 (≈ 36 standard deviations each side), or the
+    // full support; binary powering costs about 3 final squarings.
+    let nf = n as f64;
+    let width =
+        (2.0 * 40.0 * (var * nf).sqrt() + 2.0 * top as f64 + 1.0).min(nf * top as f64 + 1.0);
+    let predicted = 3.0 * width * width + nf.log2().max(1.0) * (top as f64 + 1.0).powi(2);
+    (predicted, width)
+}
+
 impl LatticeSum {
     /// Compose `n` copies (docs/math.md §16.5).
     ///
@@ -156,18 +166,8 @@ impl LatticeSum {
         let f = law.mid();
         // Q-mass of index j is p_{J−j}.
         let q: Vec<f64> = (0..=top).map(|j| f.p[top - j]).collect();
-        let mean: f64 = q.iter().enumerate().map(|(j, &p)| j as f64 * p).sum();
-        let var: f64 = q
-            .iter()
-            .enumerate()
-            .map(|(j, &p)| (j as f64 - mean).powi(2) * p)
-            .sum();
-        // Width kept after truncation at 1e-280 (≈ 36 standard deviations each side), or the
-        // full support; binary powering costs about 3 final squarings.
         let nf = n as f64;
-        let width =
-            (2.0 * 40.0 * (var * nf).sqrt() + 2.0 * top as f64 + 1.0).min(nf * top as f64 + 1.0);
-        let predicted = 3.0 * width * width + nf.log2().max(1.0) * (top as f64 + 1.0).powi(2);
+        let (predicted, width) = predicted_work_of(&q, n);
         if predicted.is_nan() || predicted > WORK_BUDGET {
             return Err(Error::NotCertified(format!(
                 "contour: exact lattice composition of {n} steps would take about {predicted:.2e} \

@@ -97,13 +97,15 @@ use std::f64::consts::PI;
 mod integral;
 mod lattice;
 mod lattice_exact;
+mod lattice_fourier;
 mod plan;
 pub mod transform;
 mod window;
 
 use integral::*;
 use lattice::*;
-use lattice_exact::{lattice_part, LatticeSum};
+use lattice_exact::lattice_part;
+pub use lattice_fourier::LatticePath;
 use plan::*;
 use window::*;
 
@@ -283,7 +285,8 @@ impl ContourAccountant {
     }
 
     /// Certified enclosure of what `ask` asks, for one ordering: a lattice mechanism by exact
-    /// lattice composition (docs/math.md §16.5), the empty composition exactly, anything else
+    /// lattice composition or, for long compositions, the periodic inversion (docs/math.md
+    /// §16.5, §16.8), the empty composition exactly, anything else
     /// by the contour inversion.
     fn enclosure(
         &self,
@@ -292,11 +295,13 @@ impl ContourAccountant {
     ) -> Result<(Enclosure, Option<ContourInfo>)> {
         if let Some(part) = lattice_part(&self.composition) {
             let (law, n) = part?;
-            let sum = LatticeSum::new(&law, n)?;
-            let b = match ask {
-                Ask::Delta(epsilon) => sum.delta(epsilon),
-                Ask::Epsilon(delta) => sum.epsilon(delta),
-            };
+            let b = lattice_fourier::lattice_enclosure(
+                &law,
+                n,
+                ask,
+                self.params.tolerance,
+                LatticePath::Auto,
+            )?;
             return Ok((b, None));
         }
         let plan = Plan::new(&self.composition, direction);

@@ -1,0 +1,1042 @@
+//! The lattice mechanisms at a cost flat in the number of steps: periodic (Fourier) inversion
+//! of the n-fold lattice law along a tilted circle, certified (docs/math.md §16.8).
+//!
+//! The composed Q-law of n copies of a lattice loss lives on the indices i = 0..nJ (loss
+//! s_i = h(i − nJ/2)); with G(z) = Σ_j q_j e^{zj} its index transform,
+//!
+//! ```text
+//! δ(ε) = Σ_{i ≥ i0} Q_n(i)(1 − b e^{−h(i − i0)}) = (1/2π) ∫_{−π}^{π} G(c+iθ)^n e^{−(c+iθ)i0} k(c+iθ) dθ
+//! k(z) = 1/(1 − e^{−z}) − b/(1 − e^{−z−h}),   b = e^{ε − s_{i0}},  any c > 0
+//! ```
+//!
+//! The N-point trapezoid rule of this periodic integrand returns δ plus *aliases* (the same
+//! sum shifted by multiples of N lattice units, weighted by e^{±c·mN}), all nonnegative: the
+//! trapezoid value is an upper bound and the aliases are bounded by Chernoff bounds of the
+//! tilted law (§16.8). Only the nodes where |G(c+iθ)/G(c)|ⁿ is not negligible are evaluated;
+//! the others are bounded by a certified sup of |G(c+iθ)/G(c)| on the outer arc (a quadratic
+//! lower bound on 1 − |ρ|² near the window, a Lipschitz-checked subdivision beyond). The
+//! number of nodes does not grow with n. Every rounding error is bounded and added outward;
+//! a bound that cannot be certified refuses (the dispatcher then falls back to exact lattice
+//! composition, docs/math.md §16.5, within its budget).
+
+use super::lattice_exact::{predicted_work, LatticeSum};
+use super::{Ask, Bracket, ContourAccountant, Enclosure};
+use crate::error::{Error, Result};
+use crate::mechanism::lattice::CertifiedLattice;
+use std::f64::consts::PI;
+
+const U: f64 = f64::EPSILON / 2.0;
+const TINY: f64 = f64::from_bits(1);
+/// Compositions whose exact lattice composition is predicted below this many multiply-adds
+/// are answered exactly (faster there than the Fourier path).
+const EXACT_FIRST: f64 = 2e6;
+/// Most window nodes of one evaluation.
+const NODE_CAP: f64 = 2e5;
+/// Most multiply-adds (atoms × evaluations of ρ) one δ evaluation may take.
+const WORK_CAP: f64 = 5e7;
+/// Failed δ evaluations after which the ε search stops (and refuses).
+const MAX_FAILS: u32 = 6;
+/// Weights below this fraction of the largest are left out of ρ (their mass goes into η).
+const KEEP: f64 = 1e-40;
+
+/// Which computation answers a composition of one lattice mechanism (randomized response,
+/// discrete Laplace, discrete Gaussian) in the contour accountant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LatticePath {
+    /// Exact composition where it is cheap (small n), else the Fourier inversion, falling back
+    /// to exact composition where the Fourier bounds cannot be certified.
+    #[default]
+    Auto,
+    /// Exact lattice composition only (docs/math.md §16.5).
+    Exact,
+    /// The Fourier inversion only (docs/math.md §16.8).
+    Fourier,
+}
+
+impl ContourAccountant {
+    /// Certified δ(ε) of a composition of one lattice mechanism by the chosen path (both
+    /// orderings have the same laws, docs/math.md §16).
+    ///
+    /// # Errors
+    /// Bad ε; a composition that is not one lattice mechanism; a refusal of the path.
+    pub fn lattice_delta(&self, epsilon: f64, path: LatticePath) -> Result<Bracket> {
+        super::check_epsilon(epsilon)?;
+        self.lattice_path(Ask::Delta(epsilon), path)
+            .map(Enclosure::bracket)
+    }
+
+    /// Certified ε(δ) of a composition of one lattice mechanism by the chosen path.
+    ///
+    /// # Errors
+    /// As [`ContourAccountant::lattice_delta`], for δ.
+    pub fn lattice_epsilon(&self, delta: f64, path: LatticePath) -> Result<Bracket> {
+        super::check_delta(delta)?;
+        self.lattice_path(Ask::Epsilon(delta), path)
+            .map(Enclosure::bracket)
+    }
+
+    fn lattice_path(&self, ask: Ask, path: LatticePath) -> Result<Enclosure> {
+        let part = super::lattice_part(&self.composition).ok_or_else(|| {
+            Error::NotCertified(
+                "contour: the composition holds no lattice mechanism (lattice paths answer \
+                 randomized response, discrete Laplace and the discrete Gaussian)"
+                    .into(),
+            )
+        })?;
+        let (law, n) = part?;
+        lattice_enclosure(&law, n, ask, self.params.tolerance, path)
+    }
+}
+
+/// Certified enclosure of `ask` for n copies of one lattice law by `path` (docs/math.md §16.5,
+/// §16.8); both orderings have the same laws (docs/math.md §16).
+pub(super) fn lattice_enclosure(
+    law: &CertifiedLattice,
+    n: u64,
+    ask: Ask,
+    tolerance: f64,
+    path: LatticePath,
+) -> Result<Enclosure> {
+    let exact = || -> Result<Enclosure> {
+        let sum = LatticeSum::new(law, n)?;
+        Ok(match ask {
+            Ask::Delta(e) => sum.delta(e),
+            Ask::Epsilon(d) => sum.epsilon(d),
+        })
+    };
+    let fourier = || -> Result<Enclosure> {
+        let f = Fourier::new(law, n, tolerance)?;
+        match ask {
+            Ask::Delta(e) => f.delta(e),
+            Ask::Epsilon(d) => f.epsilon(d),
+        }
+    };
+    match path {
+        LatticePath::Exact => exact(),
+        LatticePath::Fourier => fourier(),
+        LatticePath::Auto => {
+            // Few steps: the Fourier bounds rarely certify there (|G(c+iθ)/G(c)|ⁿ decays
+            // slowly) and exact composition is affordable.
+            if n < 64 || predicted_work(law, n) <= EXACT_FIRST {
+                return exact();
+            }
+            match fourier() {
+                Err(Error::NotCertified(why)) => exact().map_err(|e| match e {
+                    Error::NotCertified(w) => Error::NotCertified(format!(
+                        "{why}; exact lattice composition instead: {w}"
+                    )),
+                    other => other,
+                }),
+                other => other,
+            }
+        }
+    }
+}
+
+/// One end's lattice data: the first index counted, b = e^{ε − s_{i0}} (rounded to the safe
+/// side) and the spacing used.
+#[derive(Debug, Clone, Copy)]
+struct Side {
+    i0: f64,
+    b: f64,
+    h: f64,
+}
+
+/// The tilted weights at c around the integer m (docs/math.md §16.8).
+#[derive(Debug, Clone)]
+struct Tilt {
+    c: f64,
+    m: f64,
+    /// ln Ŝ, Ŝ = Σ q̂_j e^{c(j−m)} (an exact f64; the weights are defined with it).
+    ln_s: f64,
+    /// Kept indices and their weights ŵ_j.
+    idx: Vec<f64>,
+    w: Vec<f64>,
+    /// |ρ̂(θ) − ρ(θ)| ≤ eta0 + eta1·θ.
+    eta0: f64,
+    eta1: f64,
+    /// Lipschitz constant of ρ (Σ w_j |j − m|, rounded up).
+    lip: f64,
+    /// Upper bound on ρ(0) = Σ w_j.
+    rho0_hi: f64,
+    /// Variance of the computed weights (an estimate, for choices only).
+    var: f64,
+}
+
+/// Certified data of the Fourier path for n copies of one lattice law.
+#[derive(Debug, Clone)]
+struct Fourier {
+    /// ln q̂_j of the reduced Q-law (−∞ where exactly 0).
+    lnq: Vec<f64>,
+    /// Largest |ln q̂_j| over the positive masses.
+    lnq_max: f64,
+    /// Reduced J.
+    top: usize,
+    /// Certified ends of the reduced spacing.
+    h_lo: f64,
+    h_hi: f64,
+    nf: f64,
+    /// n·J (exact).
+    nj: f64,
+    /// 2n·tail, rounded up (the discrete Gaussian's mass beyond the atoms).
+    tail_up: f64,
+    /// Certified upper end of the largest atom loss nhJ/2.
+    full_max: f64,
+    tol: f64,
+}
+
+impl Fourier {
+    fn new(law: &CertifiedLattice, n: u64, tol: f64) -> Result<Self> {
+        let top = law.top();
+        let zero: Vec<bool> = (0..=top).map(|j| law.p[top - j].hi.is_zero()).collect();
+        let q: Vec<f64> = (0..=top).map(|j| law.p[top - j].mid_f64()).collect();
+        // Reduce to the lattice the support generates (0 is always in it).
+        let g = (0..=top).filter(|&j| !zero[j]).fold(0usize, gcd);
+        if g == 0 || zero[0] {
+            return Err(Error::NotCertified(
+                "contour: the lattice law has a single atom (no Fourier inversion needed)".into(),
+            ));
+        }
+        let jr = top / g;
+        let lnq: Vec<f64> = (0..=jr)
+            .map(|j| {
+                if zero[g * j] || q[g * j] <= 0.0 {
+                    f64::NEG_INFINITY
+                } else {
+                    q[g * j].ln()
+                }
+            })
+            .collect();
+        let lnq_max = lnq
+            .iter()
+            .filter(|x| x.is_finite())
+            .fold(0.0f64, |a, x| a.max(x.abs()));
+        let gf = g as f64;
+        let (h_lo, h_hi) = if g == 1 {
+            (law.h.lo_f64(), law.h.hi_f64())
+        } else {
+            (
+                law.h.lo_f64() * gf * (1.0 - 2.0 * U),
+                law.h.hi_f64() * gf * (1.0 + 2.0 * U),
+            )
+        };
+        let nf = n as f64;
+        let nj = nf * jr as f64;
+        if nj >= 2f64.powi(52) || h_lo.is_nan() || h_lo <= 0.0 || !h_hi.is_finite() {
+            return Err(Error::NotCertified(format!(
+                "contour: the Fourier lattice path needs n·J < 2^52 and a finite spacing \
+                 (n·J = {nj:e}, h in [{h_lo:e}, {h_hi:e}])"
+            )));
+        }
+        let tail_up = if law.tail > 0.0 {
+            2.0 * nf * law.tail * (1.0 + 8.0 * U)
+        } else {
+            0.0
+        };
+        Ok(Fourier {
+            lnq,
+            lnq_max,
+            top: jr,
+            h_lo,
+            h_hi,
+            nf,
+            nj,
+            tail_up,
+            full_max: 0.5 * nj * h_hi * (1.0 + 4.0 * U),
+            tol,
+        })
+    }
+
+    /// The relative width above which a δ or ε bracket is refused (the dispatcher falls back).
+    fn width_limit(&self) -> f64 {
+        (10.0 * self.tol).max(1e-6)
+    }
+
+    /// The first index and b for the upper (h_hi, weights rounded up) or lower end.
+    fn side(&self, eps: f64, upper: bool) -> Result<Option<Side>> {
+        let h = if upper { self.h_hi } else { self.h_lo };
+        let half = 0.5 * self.nj;
+        // Certified end of s_i = h(i − nJ/2) (one rounded product).
+        let s = |i: f64| {
+            let v = h * (i - half);
+            if upper {
+                v + 2.0 * U * v.abs()
+            } else {
+                v - 2.0 * U * v.abs()
+            }
+        };
+        let mut i0 = (eps / h + half).floor().clamp(0.0, self.nj + 1.0);
+        for _ in 0..16 {
+            if i0 > 0.0 && s(i0 - 1.0) > eps {
+                i0 -= 1.0;
+            } else {
+                break;
+            }
+        }
+        for _ in 0..16 {
+            if i0 <= self.nj && s(i0) <= eps {
+                i0 += 1.0;
+            } else {
+                break;
+            }
+        }
+        loop {
+            if i0 > self.nj {
+                return Ok(None);
+            }
+            let si = s(i0);
+            if si <= eps || (i0 > 0.0 && s(i0 - 1.0) > eps && upper) {
+                return Err(Error::Internal(format!(
+                    "lattice Fourier: first index above epsilon = {eps} not found"
+                )));
+            }
+            let d = eps - si;
+            let margin = 4.0 * U + 2.0 * U * d.abs();
+            let b = d.exp();
+            if upper {
+                return Ok(Some(Side {
+                    i0,
+                    b: b * (1.0 - margin),
+                    h,
+                }));
+            }
+            let b = b * (1.0 + margin);
+            if b < 1.0 {
+                return Ok(Some(Side { i0, b, h }));
+            }
+            // The rounded b may reach 1: start one index later (lower weights only shrink).
+            i0 += 1.0;
+        }
+    }
+
+    /// K(x) = ln Σ q̂_j e^{x(j−m)} in f64 and an upper bound on its absolute error against
+    /// the true masses (docs/math.md §16.8).
+    fn ln_g(&self, x: f64, m: f64) -> (f64, f64) {
+        let mx = self
+            .lnq
+            .iter()
+            .enumerate()
+            .map(|(j, l)| l + x * (j as f64 - m))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let s: f64 = self
+            .lnq
+            .iter()
+            .enumerate()
+            .map(|(j, l)| (l + x * (j as f64 - m) - mx).exp())
+            .sum();
+        let v = mx + s.ln();
+        let jf = self.top as f64;
+        let err = 16.0 * U * (jf + 10.0 + x.abs() * jf + self.lnq_max + v.abs())
+            + (jf + 1.0) * TINY * (x.abs() * jf - v).exp() * 2.0;
+        (v, err)
+    }
+
+    /// The tilted law's mean and variance at c (f64 estimates, for choices).
+    fn moments(&self, c: f64) -> (f64, f64) {
+        let lw: Vec<f64> = self
+            .lnq
+            .iter()
+            .enumerate()
+            .map(|(j, l)| l + c * j as f64)
+            .collect();
+        let mx = lw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let w: Vec<f64> = lw.iter().map(|x| (x - mx).exp()).collect();
+        let s: f64 = w.iter().sum();
+        let mean = w.iter().enumerate().map(|(j, w)| j as f64 * w).sum::<f64>() / s;
+        let var = w
+            .iter()
+            .enumerate()
+            .map(|(j, w)| (j as f64 - mean).powi(2) * w)
+            .sum::<f64>()
+            / s;
+        (mean, var)
+    }
+
+    /// The saddle point of n ln G(c) − c·i0 + ln k(c) (any c > 0 is exact; this one makes the
+    /// integrand a bump of least height).
+    fn saddle(&self, side: &Side) -> f64 {
+        let psi = |lc: f64| {
+            let c = lc.exp();
+            let (mean, _) = self.moments(c);
+            let (t1, t2) = (1.0 / -(-c).exp_m1(), 1.0 / -(-c - side.h).exp_m1());
+            let k = t1 - side.b * t2;
+            let dk = -(-c).exp() * t1 * t1 + side.b * (-c - side.h).exp() * t2 * t2;
+            self.nf * mean - side.i0 + dk / k
+        };
+        let (mut a, mut b) = (1e-10f64.ln(), 60f64.ln());
+        if psi(b) < 0.0 {
+            return 60.0;
+        }
+        if psi(a) > 0.0 {
+            return 1e-10;
+        }
+        for _ in 0..64 {
+            let m = 0.5 * (a + b);
+            if psi(m) > 0.0 {
+                b = m;
+            } else {
+                a = m;
+            }
+        }
+        (0.5 * (a + b)).exp()
+    }
+
+    /// The weights ŵ_j = q̂_j e^{c(j−m)}/Ŝ and their error terms.
+    fn tilt(&self, c: f64) -> Result<Tilt> {
+        let (mean, _) = self.moments(c);
+        let m = mean.round().clamp(0.0, self.top as f64);
+        let e: Vec<f64> = self
+            .lnq
+            .iter()
+            .enumerate()
+            .map(|(j, l)| {
+                if l.is_finite() {
+                    l.exp() * (c * (j as f64 - m)).exp()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let s_hat: f64 = e.iter().sum();
+        if !(s_hat > 0.0 && s_hat.is_finite()) {
+            return Err(Error::NotCertified(format!(
+                "contour: the tilted lattice law at c = {c:e} is out of the f64 range"
+            )));
+        }
+        let wmax = e.iter().copied().fold(0.0f64, f64::max) / s_hat;
+        let (mut idx, mut w) = (Vec::new(), Vec::new());
+        let (mut eta0, mut eta1, mut lip, mut rho0, mut dropped) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (j, &ej) in e.iter().enumerate() {
+            if !self.lnq[j].is_finite() {
+                continue;
+            }
+            let d = j as f64 - m;
+            let wj = ej / s_hat;
+            // Relative error of ŵ_j: q̂ (2u), exp of a rounded product (u(1 + |c d|) + u),
+            // the product and the quotient (2u); absolute: subnormal q̂ or products.
+            let ew = U * (8.0 + 2.0 * (c * d).abs());
+            let aw = 2.0 * TINY * (1.0 + (c * d).exp()) / s_hat;
+            let hi = wj * (1.0 + ew) + aw;
+            rho0 += hi;
+            lip += hi * d.abs();
+            if wj > KEEP * wmax {
+                idx.push(d);
+                w.push(wj);
+                eta0 += wj * (ew * 1.01 + 6.0 * U) + aw;
+                eta1 += 3.0 * U * wj * d.abs() * 1.01;
+            } else {
+                dropped += hi;
+            }
+        }
+        let k = idx.len() as f64 + 2.0;
+        let sum_w: f64 = w.iter().sum();
+        eta0 += dropped + 2.0 * k * U * sum_w * 1.01;
+        let rho0_hi = rho0 * (1.0 + 2.0 * (self.top as f64 + 2.0) * U);
+        let wm: f64 = idx.iter().zip(&w).map(|(d, w)| d * w).sum::<f64>() / sum_w;
+        let var = idx
+            .iter()
+            .zip(&w)
+            .map(|(d, w)| (d - wm).powi(2) * w)
+            .sum::<f64>()
+            / sum_w;
+        if !(eta0.is_finite() && lip.is_finite() && eta0 < 1e-6) {
+            return Err(Error::NotCertified(format!(
+                "contour: the rounding bound of the tilted lattice law at c = {c:e} is not small \
+                 ({eta0:e})"
+            )));
+        }
+        Ok(Tilt {
+            c,
+            m,
+            ln_s: s_hat.ln(),
+            idx,
+            w,
+            eta0,
+            eta1,
+            lip: lip * (1.0 + 4.0 * k * U),
+            rho0_hi,
+            var,
+        })
+    }
+
+    /// ρ̂(θ) = Σ ŵ_j e^{iθ(j−m)} and its error bound.
+    fn rho(t: &Tilt, theta: f64) -> ((f64, f64), f64) {
+        let (mut re, mut im) = (0.0, 0.0);
+        for (d, w) in t.idx.iter().zip(&t.w) {
+            let (s, c) = (theta * d).sin_cos();
+            re += w * c;
+            im += w * s;
+        }
+        ((re, im), t.eta0 + t.eta1 * theta)
+    }
+
+    /// ln of a certified upper bound on the aliases (in units of e^A, docs/math.md §16.8) for
+    /// N nodes, minimised over a few Chernoff parameters.
+    fn alias_ln(&self, t: &Tilt, side: &Side, big_n: f64) -> f64 {
+        let dd = self.nf * t.m - side.i0;
+        let (g0, _) = self.ln_g(t.c, t.m);
+        let _ = g0;
+        let sig2 = (self.nf * t.var).max(1e-300);
+        let base = (big_n / sig2).min(50.0);
+        let term = |x: f64, shift: f64| {
+            let (g, ge) = self.ln_g(x, t.m);
+            let v = self.nf * (g - t.ln_s) + shift * dd
+                - shift.abs() * big_n
+                - (-(-shift.abs() * big_n).exp_m1()).ln();
+            let err = self.nf * (ge + 4.0 * U * (g.abs() + t.ln_s.abs() + 1.0))
+                + 8.0 * U * ((shift * dd).abs() + shift.abs() * big_n + v.abs() + 1.0);
+            v + err
+        };
+        let mut up = f64::INFINITY;
+        let mut down = f64::INFINITY;
+        for f in [0.125, 0.25, 0.5, 1.0, 2.0] {
+            let s = base * f;
+            up = up.min(term(t.c + s, s));
+            let s2 = s.min(t.c);
+            down = down.min(term(t.c - s2, -s2));
+        }
+        up.max(down) + std::f64::consts::LN_2 * 1.0001
+    }
+
+    /// δ(ε) with the width check.
+    fn delta(&self, eps: f64) -> Result<Enclosure> {
+        let b = self.delta_raw(eps)?;
+        if b.upper > 0.0 && b.upper - b.lower > self.width_limit() * b.upper {
+            return Err(Error::NotCertified(format!(
+                "contour: the lattice Fourier bracket on delta({eps:e}), [{:e}, {:e}], is wider \
+                 than {:e} relative",
+                b.lower,
+                b.upper,
+                self.width_limit()
+            )));
+        }
+        Ok(b)
+    }
+
+    /// Certified δ(ε) (docs/math.md §16.8).
+    fn delta_raw(&self, eps: f64) -> Result<Enclosure> {
+        let only_tail = Enclosure {
+            lower: 0.0,
+            value: 0.0,
+            upper: self.tail_up,
+        };
+        if eps >= self.full_max {
+            return Ok(only_tail);
+        }
+        let Some(up) = self.side(eps, true)? else {
+            return Ok(only_tail);
+        };
+        let lo = self.side(eps, false)?;
+        let c = self.saddle(&up);
+        let t = self.tilt(c)?;
+        let jf = self.top as f64 + 1.0;
+        let mut work = 0.0;
+        // k at the real point and its sup on the circle (|1 − e^{−z}| ≥ 1 − e^{−Re z}).
+        let kreal = |s: &Side| {
+            let (t1, t2) = (1.0 / -(-c).exp_m1(), 1.0 / -(-c - s.h).exp_m1());
+            (t1 - s.b * t2, (t1 + s.b * t2) * (1.0 + 8.0 * U))
+        };
+        let (k_c, kmax_up) = kreal(&up);
+        let kmax = lo.map_or(kmax_up, |s| kreal(&s).1.max(kmax_up));
+        let s_est = k_c / (2.0 * PI * (self.nf * t.var + 1.0)).sqrt();
+        let tau = 1e-2 * self.tol * s_est;
+        // N: a power of two with the aliases below tau.
+        let sd = (self.nf * t.var).sqrt();
+        let mut big_n = (2.0 * (8.0 * sd + 1.0))
+            .max(2.0 * (tau.ln().abs() + 5.0) / c)
+            .max(16.0);
+        big_n = 2f64.powi(big_n.log2().ceil() as i32);
+        let alias = |n: f64| {
+            let a = self.alias_ln(&t, &up, n);
+            lo.map_or(a, |s| a.max(self.alias_ln(&t, &s, n)))
+        };
+        let mut a_ln = alias(big_n);
+        while a_ln > tau.ln() && big_n < 2f64.powi(50) {
+            big_n *= 2.0;
+            a_ln = alias(big_n);
+        }
+        if a_ln.is_nan() || a_ln > tau.ln() + 20.0 {
+            return Err(Error::NotCertified(format!(
+                "contour: the aliasing bound of the lattice Fourier inversion at c = {c:e} is \
+                 not small (ln = {a_ln:.3}) for any node count up to 2^50"
+            )));
+        }
+        let alias_b = a_ln.exp();
+        // The outer target R: R^n·kmax ≤ tau.
+        let t_out = (kmax / tau).ln().max(1.0);
+        let r_target = (-t_out / self.nf).exp();
+        // Quadratic bound near the window (docs/math.md §16.8): pairs with |j − l| ≤ D.
+        let dq = (4.0 * t.var.sqrt()).ceil().max(1.0).min(self.top as f64);
+        let theta2 = PI / dq;
+        let mut v = 0.0;
+        let lowered: Vec<f64> =
+            t.w.iter()
+                .zip(&t.idx)
+                .map(|(w, d)| {
+                    // ŵ_j less its relative and absolute error (as in `tilt`): w_j ≥ this.
+                    let aw = 2.0 * TINY * (1.0 + (c * d).exp()) / t.ln_s.exp();
+                    (w * (1.0 - U * (8.0 + 2.0 * (c * d).abs())) * 0.999_999 - aw).max(0.0)
+                })
+                .collect();
+        work += t.idx.len() as f64 * (2.0 * dq + 1.0);
+        if work > WORK_CAP {
+            return Err(self.over_work(work));
+        }
+        for a in 0..t.idx.len() {
+            for b in (a + 1)..t.idx.len() {
+                let d = t.idx[b] - t.idx[a];
+                if d > dq {
+                    break;
+                }
+                v += 2.0 * lowered[a] * lowered[b] * d * d;
+            }
+        }
+        let v_lo = v * (1.0 - 4.0 * (t.idx.len() as f64 * (dq + 2.0)) * U);
+        let rho0sq = t.rho0_hi * t.rho0_hi * (1.0 + 4.0 * U);
+        let gap = (rho0sq - 1.0) + (-(-2.0 * t_out / self.nf).exp_m1()) * (1.0 + 4.0 * U);
+        let theta_q = if v_lo > 0.0 {
+            PI * (gap / (2.0 * v_lo)).sqrt() * (1.0 + 1e-9)
+        } else {
+            f64::INFINITY
+        };
+        let regime_a = theta_q <= 0.5 * theta2;
+        // Predicted window (regime b: where the Gaussian approximation of |ρ|ⁿ reaches the
+        // window threshold): refuse before evaluating nodes that could not all be taken.
+        let theta_w = if regime_a {
+            theta_q
+        } else {
+            (3.0 * t_out / (self.nf * t.var.max(1e-300))).sqrt().min(PI)
+        };
+        if theta_w * big_n / (2.0 * PI) > NODE_CAP {
+            return Err(Error::NotCertified(format!(
+                "contour: the lattice Fourier window would need about {:.2e} nodes (more than \
+                 {NODE_CAP:e}; N = {big_n:e}, c = {c:e})",
+                theta_w * big_n / (2.0 * PI)
+            )));
+        }
+        let r_window = (-1.5 * t_out / self.nf).exp();
+        // The window: nodes k = 0, 1, ... (θ_k = 2πk/N).
+        let half_n = big_n / 2.0;
+        let step = 2.0 * PI / big_n;
+        let bits = 64 - (self.nf as u64).leading_zeros();
+        let e_pow = 2.0 * bits as f64 * 3.0 * U * 1.01;
+        let mut nodes: Vec<(f64, f64, (f64, f64), f64)> = Vec::new(); // (k, θ, P̂, a_P)
+        let mut k = 0.0f64;
+        let outer_from;
+        loop {
+            let theta = step * k;
+            if regime_a && theta >= theta_q && k > 0.0 {
+                outer_from = Some(theta);
+                break;
+            }
+            if k > NODE_CAP {
+                return Err(Error::NotCertified(format!(
+                    "contour: the lattice Fourier window needs more than {NODE_CAP:e} nodes \
+                     (N = {big_n:e}, c = {c:e})"
+                )));
+            }
+            let (r, eta) = Self::rho(&t, theta);
+            work += t.idx.len() as f64;
+            let mag = r.0.hypot(r.1) * (1.0 + 2.0 * U);
+            let ln_bound = self.nf * (mag + eta).ln() * (1.0 - 1e-15);
+            let (p, a_p) = if ln_bound < -600.0 {
+                ((0.0, 0.0), ln_bound.exp() * (1.0 + 1e-10))
+            } else {
+                let p = cpow(r, self.nf as u64);
+                let pm = p.0.hypot(p.1);
+                let a = e_pow * pm * (1.0 + 2.0 * e_pow)
+                    + self.nf * eta * ((self.nf - 1.0) * (mag + eta).ln()).exp() * (1.0 + 1e-10);
+                (p, a)
+            };
+            nodes.push((k, theta, p, a_p));
+            if k >= half_n {
+                outer_from = None;
+                break;
+            }
+            if !regime_a && mag + eta <= r_window && k > 0.0 {
+                outer_from = Some(theta);
+                break;
+            }
+            k += 1.0;
+        }
+        if work > WORK_CAP {
+            return Err(self.over_work(work));
+        }
+        // Sup of |ρ| on the outer arc.
+        let ln_r_out_n = match outer_from {
+            None => f64::NEG_INFINITY,
+            Some(from) => {
+                let (start, mut sup) = if regime_a {
+                    let rq2 = (rho0sq - 2.0 * theta_q * theta_q * v_lo / (PI * PI))
+                        * (1.0 + 4.0 * U)
+                        + 4.0 * U;
+                    (theta2.max(from), rq2.max(0.0).sqrt() * (1.0 + 2.0 * U))
+                } else {
+                    (from, 0.0)
+                };
+                if start < PI {
+                    let s = outer_sup(&t, start, PI, r_target, &mut work)
+                        .map_err(|why| Error::NotCertified(format!("contour: {why}")))?;
+                    sup = sup.max(s);
+                }
+                self.nf * sup.ln() + self.nf * 4.0 * U
+            }
+        };
+        if work > WORK_CAP {
+            return Err(self.over_work(work));
+        }
+        let skipped = if outer_from.is_some() {
+            ln_r_out_n.exp() * 1.0001
+        } else {
+            0.0
+        };
+        let end = |s: &Side, upper: bool| -> (f64, f64) {
+            let dd = self.nf * t.m - s.i0;
+            let (sum, err) = node_sum(&nodes, s, c, dd, big_n);
+            let a = self.nf * t.ln_s + c * dd;
+            let a_err = 8.0 * U * (self.nf * (t.ln_s.abs() + 1.0) + (c * dd).abs() + a.abs() + 1.0);
+            let kmax_s = kreal(s).1;
+            let skip = skipped * kmax_s;
+            if upper {
+                let su = sum + err + skip;
+                let d = if su > 0.0 {
+                    (a + a_err + su.ln()).exp() * (1.0 + 8.0 * U) + TINY
+                } else {
+                    0.0
+                };
+                (d, (a + sum.max(0.0).ln()).exp())
+            } else {
+                let sl = sum - err - skip - alias_b * 1.0001;
+                let d = if sl > 0.0 {
+                    (a - a_err + sl.ln()).exp() * (1.0 - 8.0 * U)
+                } else {
+                    0.0
+                };
+                (d, 0.0)
+            }
+        };
+        let (upper, value) = end(&up, true);
+        let lower = lo.map_or(0.0, |s| end(&s, false).0);
+        let upper = (upper + self.tail_up).min(1.0);
+        let _ = jf;
+        if !(lower.is_finite() && upper.is_finite()) || lower > upper {
+            return Err(Error::NotCertified(format!(
+                "contour: the lattice Fourier bracket on delta({eps:e}) is not finite or empty \
+                 ([{lower:e}, {upper:e}])"
+            )));
+        }
+        Ok(Enclosure {
+            lower,
+            value: value.clamp(lower, upper),
+            upper,
+        })
+    }
+
+    fn over_work(&self, work: f64) -> Error {
+        Error::NotCertified(format!(
+            "contour: the lattice Fourier inversion would take more than {WORK_CAP:e} \
+             multiply-adds (at {work:.2e}; {} atoms)",
+            self.top + 1
+        ))
+    }
+
+    /// ε(δ) by bisection on the certified δ ends (δ is non-increasing in ε).
+    fn epsilon(&self, delta: f64) -> Result<Enclosure> {
+        if self.tail_up > delta {
+            return Err(Error::NotCertified(format!(
+                "contour: the discrete Gaussian's mass beyond its atoms ({:e}) is above delta = \
+                 {delta:e}: no certified upper end on epsilon",
+                self.tail_up
+            )));
+        }
+        let mut why: Option<String> = None;
+        // Evaluations that failed to certify: past MAX_FAILS the search stops (the bracket is
+        // then refused as too wide, with the first reason), so a law the bounds cannot handle
+        // costs a few evaluations, not a whole bisection.
+        let fails = std::cell::Cell::new(0u32);
+        let mut eval = |e: f64| match self.delta_raw(e) {
+            Ok(b) => Some(b),
+            Err(x) => {
+                fails.set(fails.get() + 1);
+                why.get_or_insert(x.to_string());
+                None
+            }
+        };
+        let top = self.full_max;
+        let stop = 1e-3 * self.width_limit();
+        // Start from a normal-approximation guess of ε (far below ε(δ) the saddle point
+        // nears the pole at c = 0 and the node count grows; far above, the tilted law
+        // concentrates on the top atom and the outer bound fails), then step down or up by
+        // growing steps to bracket the upper end. A point that fails to certify counts as "δ_up > δ" (upper end)
+        // and as "δ_lo ≤ δ" (lower end): both safe.
+        let (mean, var) = self.moments(0.0);
+        let guess = self.h_hi * self.nf * (mean - 0.5 * self.top as f64)
+            + self.h_hi * (2.0 * self.nf * var * -delta.ln()).sqrt();
+        let floor = (0.25 * self.h_lo).min(0.5 * top);
+        let mut e = if guess.is_finite() {
+            guess.clamp(floor, 0.5 * top)
+        } else {
+            floor
+        };
+        let up_ok = |r: Option<Enclosure>| r.is_some_and(|b| b.upper <= delta);
+        let lo_gt = |r: Option<Enclosure>| r.is_some_and(|b| b.lower > delta);
+        let (mut au, mut bu, mut al) = (0.0, top, f64::NAN);
+        // Steps grow geometrically from one standard deviation of the composed loss.
+        let mut step = (self.h_hi * (self.nf * var).sqrt()).max(floor);
+        let first = eval(e);
+        if up_ok(first) {
+            bu = e;
+            loop {
+                if fails.get() >= MAX_FAILS {
+                    break;
+                }
+                e -= step;
+                step *= 2.0;
+                if e < floor {
+                    let r = eval(0.0);
+                    if up_ok(r) {
+                        return Ok(Enclosure::ZERO);
+                    }
+                    if lo_gt(r) {
+                        al = 0.0;
+                    }
+                    break;
+                }
+                let r = eval(e);
+                if up_ok(r) {
+                    bu = e;
+                } else {
+                    au = e;
+                    if lo_gt(r) {
+                        al = e;
+                    }
+                    break;
+                }
+            }
+        } else {
+            au = e;
+            if lo_gt(first) {
+                al = e;
+            }
+            loop {
+                if fails.get() >= MAX_FAILS {
+                    break;
+                }
+                e += step;
+                step *= 2.0;
+                if e >= top {
+                    break;
+                }
+                let r = eval(e);
+                if up_ok(r) {
+                    bu = e;
+                    break;
+                }
+                au = e;
+                if lo_gt(r) {
+                    al = e;
+                }
+            }
+        }
+        let mut bl = bu;
+        if al.is_nan() {
+            al = 0.0;
+        }
+        let mut joint = al == au;
+        for _ in 0..400 {
+            if fails.get() >= MAX_FAILS {
+                break;
+            }
+            let wide_u = bu - au > stop * bu;
+            let wide_l = bl - al > stop * bl;
+            if !wide_u && !wide_l {
+                break;
+            }
+            if joint {
+                let m = 0.5 * (au + bu);
+                if m <= au || m >= bu {
+                    break;
+                }
+                let r = eval(m);
+                let up_ok = r.is_some_and(|b| b.upper <= delta);
+                let lo_ok = r.is_none_or(|b| b.lower <= delta);
+                if up_ok {
+                    bu = m;
+                    bl = m;
+                } else if !lo_ok {
+                    au = m;
+                    al = m;
+                } else {
+                    au = m;
+                    bl = m;
+                    joint = false;
+                }
+                continue;
+            }
+            if wide_u {
+                let m = 0.5 * (au + bu);
+                if m > au && m < bu {
+                    if eval(m).is_some_and(|b| b.upper <= delta) {
+                        bu = m;
+                    } else {
+                        au = m;
+                    }
+                }
+            }
+            if wide_l {
+                let m = 0.5 * (al + bl);
+                if m > al && m < bl {
+                    if eval(m).is_none_or(|b| b.lower <= delta) {
+                        bl = m;
+                    } else {
+                        al = m;
+                    }
+                }
+            }
+            if (bu - au <= stop * bu || 0.5 * (au + bu) <= au)
+                && (bl - al <= stop * bl || 0.5 * (al + bl) <= al)
+            {
+                break;
+            }
+        }
+        let (lower, upper) = (al, bu);
+        let width = (upper - lower) / upper.max(f64::MIN_POSITIVE);
+        if upper >= top && self.tail_up > 0.0 && top > 0.0 && width > self.width_limit() {
+            return Err(Error::NotCertified(format!(
+                "contour: no certified upper end on epsilon at delta = {delta:e} below the \
+                 largest atom loss {top:e}"
+            )));
+        }
+        if width > self.width_limit() {
+            return Err(Error::NotCertified(format!(
+                "contour: the lattice Fourier bracket on epsilon({delta:e}), [{lower:e}, \
+                 {upper:e}], is {width:.2e} wide relative (more than {:e}){}",
+                self.width_limit(),
+                why.map_or(String::new(), |w| format!("; {w}"))
+            )));
+        }
+        Ok(Enclosure {
+            lower,
+            value: 0.5 * (lower + upper),
+            upper,
+        })
+    }
+}
+
+/// The window's trapezoid sum (1/N)[F_0 + 2Σ Re F_k (+ F_{N/2})] for one end, with its
+/// rounding bound (docs/math.md §16.8): F_k = P̂_k·e^{iθ_k D}·k(c + iθ_k).
+fn node_sum(
+    nodes: &[(f64, f64, (f64, f64), f64)],
+    s: &Side,
+    c: f64,
+    dd: f64,
+    big_n: f64,
+) -> (f64, f64) {
+    let nn = big_n as i128;
+    let d = dd as i128;
+    let (ec, ech) = ((-c).exp(), (-c - s.h).exp());
+    let (m1, m2) = (-(-c).exp_m1(), -(-c - s.h).exp_m1());
+    let (t1r, t2r) = (1.0 / m1, 1.0 / m2);
+    let dk_bound = ec * t1r * t1r + s.b * ech * t2r * t2r;
+    let (mut sum, mut err, mut abs) = (0.0, 0.0, 0.0);
+    for &(k, theta, p, a_p) in nodes {
+        // Phase e^{iθ_k D} with (kD mod N) exact.
+        let mut r = ((k as i128) * d).rem_euclid(nn);
+        if 2 * r > nn {
+            r -= nn;
+        }
+        let ang = 2.0 * PI * (r as f64) / big_n;
+        let (ps, pc) = ang.sin_cos();
+        // k(c + iθ): 1/(1 − e^{−z}) with 1 − e^{−c}cos θ = (1 − e^{−c}) + 2e^{−c}sin²(θ/2).
+        let (sh, (sn, _)) = ((0.5 * theta).sin(), theta.sin_cos());
+        let den = |m: f64, e: f64| {
+            let re = m + 2.0 * e * sh * sh;
+            let im = e * sn;
+            let q = re * re + im * im;
+            (re / q, -im / q)
+        };
+        let t1 = den(m1, ec);
+        let t2 = den(m2, ech);
+        let kz = (t1.0 - s.b * t2.0, t1.1 - s.b * t2.1);
+        let kabs = t1.0.hypot(t1.1) + s.b * t2.0.hypot(t2.1);
+        let a_k = 32.0 * U * (1.0 + c + s.h) * kabs + 2.0 * U * theta * dk_bound;
+        let a_phi = 16.0 * U;
+        let f = cmul(cmul(p, (pc, ps)), kz);
+        let (x, z) = (p.0.hypot(p.1), kz.0.hypot(kz.1));
+        let e = (x + a_p) * (1.0 + 2.0 * U + a_phi) * (z + a_k) - x * (1.0 - 2.0 * U) * z
+            + 6.0 * U * x * z;
+        let wgt = if k == 0.0 || k == big_n / 2.0 {
+            1.0
+        } else {
+            2.0
+        };
+        sum += wgt * f.0;
+        err += wgt * e;
+        abs += wgt * f.0.abs();
+    }
+    let count = nodes.len() as f64 + 2.0;
+    let err = err * (1.0 + count * U) + count * U * abs * 1.01;
+    (sum / big_n, err / big_n + TINY)
+}
+
+/// A certified sup of |ρ| on [a, b] below `target`, by subdivision with the Lipschitz bound.
+fn outer_sup(
+    t: &Tilt,
+    a: f64,
+    b: f64,
+    target: f64,
+    work: &mut f64,
+) -> std::result::Result<f64, String> {
+    let mut stack = vec![(a, b)];
+    let mut sup = 0.0f64;
+    let per = t.idx.len() as f64;
+    while let Some((lo, hi)) = stack.pop() {
+        let mid = 0.5 * (lo + hi);
+        let r = 0.5 * (hi - lo) * (1.0 + 4.0 * U);
+        let (v, eta) = Fourier::rho(t, mid);
+        *work += per;
+        let bound = v.0.hypot(v.1) * (1.0 + 2.0 * U) + eta + t.lip * r * (1.0 + 2.0 * U);
+        if bound <= target {
+            sup = sup.max(bound);
+        } else if r < 1e-12 || *work > WORK_CAP {
+            return Err(format!(
+                "the sup of |G(c+iθ)/G(c)| on the outer arc is not certified below {target:.12} \
+                 (|ρ(θ)| ≈ {:.12} at θ = {mid:.6e}); the tilted law is nearly supported on a \
+                 coarser lattice",
+                v.0.hypot(v.1)
+            ));
+        } else {
+            stack.push((lo, mid));
+            stack.push((mid, hi));
+        }
+    }
+    Ok(sup)
+}
+
+fn cmul(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
+    (a.0 * b.0 - a.1 * b.1, a.0 * b.1 + a.1 * b.0)
+}
+
+/// x^n by binary powering (at most 2·bits(n) rounded complex products).
+fn cpow(x: (f64, f64), mut n: u64) -> (f64, f64) {
+    let mut acc = (1.0, 0.0);
+    let mut p = x;
+    while n > 0 {
+        if n & 1 == 1 {
+            acc = cmul(acc, p);
+        }
+        n >>= 1;
+        if n > 0 {
+            p = cmul(p, p);
+        }
+    }
+    acc
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
