@@ -138,37 +138,123 @@ pub fn calibrate_lattice(
     solve(accountant, knob.shape(), &make, steps, target)
 }
 
-/// The smallest σ ∈ [1e−3, 1e6] at which `steps` compositions of `event(σ)` meet
-/// `target_epsilon` at `delta` (on the accountant's certified upper end of ε where it has one),
-/// for any event whose ε is non-increasing in σ (the caller's promise; a sweep's event
-/// template, docs/math.md §17 for the mixtures).
+/// The answer of [`calibrate_sigma`].
+#[derive(Debug, Clone)]
+pub struct SigmaCalibration {
+    /// The smallest σ found whose certified ε (the accountant's upper end) meets the target.
+    pub sigma: f64,
+    /// The largest σ found that does not meet it (or was not evaluable), within the relative
+    /// tolerance of `sigma`; 0 when the smallest σ searched already meets it.
+    pub other_end: f64,
+    /// The accountant's report at `sigma`.
+    pub report: Report,
+    /// Accountant evaluations.
+    pub evaluations: usize,
+}
+
+/// The smallest noise multiplier σ ∈ [[`crate::calibrate::SIGMA_MIN`],
+/// [`crate::calibrate::SIGMA_MAX`]] at which `steps` compositions of `event(σ)` meet
+/// ε(δ) ≤ `target_epsilon`, on the accountant's certified upper end of ε
+/// ([`crate::calibrate::calibration_epsilon`]; its estimate for an uncertified accountant):
+/// σ is walked from `start` by factors of 2 until the target is bracketed, then bisected
+/// geometrically to `rel_tol`. The caller promises that ε is non-increasing in σ (a larger σ
+/// is a post-processing of a smaller one: fixed-size batches, truncated Poisson, a sweep's
+/// event template). An accountant failure other than a usage error counts as not meeting
+/// the target, so the returned σ always meets it by the accountant's own answer.
 ///
 /// # Errors
-/// As [`calibrate_lattice`]; an invalid event at an evaluated σ is passed on.
+/// Invalid parameters; a usage error of the accountant or of `event` (passed on);
+/// [`Error::NoSolution`] when σ = SIGMA_MAX misses the target; [`Error::NoConvergence`] past
+/// 200 evaluations.
 pub fn calibrate_sigma(
     accountant: &AccountantConfig,
     event: &dyn Fn(f64) -> Result<DpEvent>,
     steps: u64,
-    target_epsilon: f64,
-    delta: f64,
-    rel_tol: f64,
-) -> Result<LatticeCalibration> {
-    let shape = Shape::Sigma {
-        min: MIXTURE_SIGMA_MIN,
-        max: MIXTURE_SIGMA_MAX,
-        what: "the event",
+    target: (f64, f64, f64),
+    start: f64,
+) -> Result<SigmaCalibration> {
+    use crate::calibrate::{calibration_epsilon, SIGMA_MAX, SIGMA_MIN};
+    let (target_epsilon, delta, rel_tol) = target;
+    crate::error::Range::above(0.0).check("target_epsilon", target_epsilon)?;
+    crate::accountant::check_delta(delta)?;
+    crate::error::Range::left_open(0.0, 0.1).check("rel_tol", rel_tol)?;
+    crate::error::Range::above(0.0).check("sigma", start)?;
+    if steps == 0 {
+        return Err(Error::invalid("steps", steps, "must be at least 1"));
+    }
+    let mut evaluations = 0usize;
+    let mut eval = |sigma: f64| -> Result<Option<Report>> {
+        if evaluations >= 200 {
+            return Err(Error::NoConvergence {
+                what: "calibration of sigma".into(),
+                iterations: evaluations,
+                residual: f64::NAN,
+            });
+        }
+        evaluations += 1;
+        let e = event(sigma)?;
+        let mut a = build(accountant)?;
+        match a.compose(&e, steps).and_then(|_| a.epsilon(delta)) {
+            Ok(r) if calibration_epsilon(&r).0 <= target_epsilon => Ok(Some(r)),
+            Ok(_) => Ok(None),
+            Err(e) if e.is_usage() => Err(e),
+            Err(_) => Ok(None),
+        }
     };
-    solve(
-        accountant,
-        shape,
-        event,
-        steps,
-        (target_epsilon, delta, rel_tol),
-    )
+    let start = start.clamp(SIGMA_MIN, SIGMA_MAX);
+    // (infeasible σ, feasible σ, the report at the feasible one)
+    let (mut lo, mut hi, mut best) = match eval(start)? {
+        Some(r) => {
+            let (mut s, mut best) = (start, r);
+            loop {
+                if s <= SIGMA_MIN {
+                    return Ok(SigmaCalibration {
+                        sigma: s,
+                        other_end: 0.0,
+                        report: best,
+                        evaluations,
+                    });
+                }
+                let t = (0.5 * s).max(SIGMA_MIN);
+                match eval(t)? {
+                    Some(r) => (s, best) = (t, r),
+                    None => break (t, s, best),
+                }
+            }
+        }
+        None => {
+            let mut s = start;
+            loop {
+                if s >= SIGMA_MAX {
+                    return Err(Error::NoSolution(format!(
+                        "no sigma in [{SIGMA_MIN}, {SIGMA_MAX}] meets epsilon <= \
+                         {target_epsilon} at delta = {delta} after {steps} steps"
+                    )));
+                }
+                let t = (2.0 * s).min(SIGMA_MAX);
+                if let Some(r) = eval(t)? {
+                    break (s, t, r);
+                }
+                s = t;
+            }
+        }
+    };
+    while hi / lo - 1.0 > rel_tol {
+        let mid = (lo * hi).sqrt();
+        match eval(mid)? {
+            Some(r) => (hi, best) = (mid, r),
+            None => lo = mid,
+        }
+    }
+    Ok(SigmaCalibration {
+        sigma: hi,
+        other_end: lo,
+        report: best,
+        evaluations,
+    })
 }
 
-/// The search of [`calibrate_lattice`] and [`calibrate_sigma`]; `target` is (ε target, δ,
-/// relative tolerance).
+/// The search of [`calibrate_lattice`]; `target` is (ε target, δ, relative tolerance).
 fn solve(
     accountant: &AccountantConfig,
     shape: Shape,

@@ -249,11 +249,11 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
     }) {
         return run_lattice(&a, mechanism);
     }
-    if a.mechanism.sampling == Some(super::args::Sampling::WithoutReplacement) {
-        return run_without_replacement(&a);
-    }
-    if a.mechanism.sampling == Some(super::args::Sampling::TruncatedPoisson) {
-        return run_truncated(&a);
+    if matches!(
+        a.mechanism.sampling,
+        Some(super::args::Sampling::WithoutReplacement | super::args::Sampling::TruncatedPoisson)
+    ) {
+        return run_sampled(&a);
     }
     let info = calibrate(&a.params()?)?;
     match a.format {
@@ -389,21 +389,35 @@ fn run_lattice(a: &CalibrateArgs, name: MechanismName) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `ewtune calibrate --sampling truncated-poisson`: the smallest σ (docs/math.md §17.8;
-/// `--solve sigma` only; `--sigma` is the starting point).
+/// The per-step event at a noise multiplier σ.
+type SigmaEvent = Box<dyn Fn(f64) -> crate::Result<crate::event::DpEvent>>;
+
+/// `ewtune calibrate --sampling truncated-poisson` or `--sampling without-replacement`: the
+/// smallest σ (`--solve sigma` only; `--sigma` is the starting point) for truncated Poisson
+/// sampling (docs/math.md §17.8) or fixed-size batches (docs/math.md §17.7, under
+/// `--adjacency replace-one`), by [`crate::calibrate_lattice::calibrate_sigma`]: ε is
+/// non-increasing in σ for both (a larger σ is a post-processing of a smaller one; the
+/// truncation weights do not depend on σ).
 ///
 /// # Errors
-/// Bad input (another `--solve`, a missing flag, a missing `--steps`) or a failed computation.
-fn run_truncated(a: &CalibrateArgs) -> anyhow::Result<()> {
+/// Bad input (another `--solve`, a flag that does not apply, a missing `--steps`), or a
+/// failed computation.
+fn run_sampled(a: &CalibrateArgs) -> anyhow::Result<()> {
+    use super::args::Sampling;
+    use crate::event::DpEvent;
+    let f = &a.mechanism;
+    let scheme = match f.sampling {
+        Some(Sampling::TruncatedPoisson) => "truncated-poisson",
+        _ => "without-replacement",
+    };
     if a.solve != SolveArg::Sigma {
         return Err(crate::Error::invalid(
             "solve",
             format!("{:?}", a.solve).to_lowercase(),
-            "--sampling truncated-poisson calibrates --solve sigma only",
+            format!("--sampling {scheme} calibrates --solve sigma only"),
         )
         .into());
     }
-    let f = &a.mechanism;
     let start = f.sigma.unwrap_or(1.0);
     // Validates every flag (and refuses those that do not apply) at the starting σ.
     let m = super::args::MechanismFlags {
@@ -415,139 +429,97 @@ fn run_truncated(a: &CalibrateArgs) -> anyhow::Result<()> {
         Some(s) => check_steps(s)?,
         None => return Err(crate::Error::invalid("steps", "(missing)", "is required").into()),
     };
-    let (n, q, b) = match m {
-        Mechanism::TruncatedPoisson(t) => (t.dataset_size(), t.sampling_rate(), t.max_batch_size()),
-        // B ≥ n: no truncation; the event flattens to the Poisson-subsampled Gaussian.
-        Mechanism::SubsampledGaussian(s) => (
-            f.dataset_size.unwrap_or(1),
-            s.sampling_rate(),
-            f.max_batch_size.unwrap_or(1),
-        ),
-        other => {
-            return Err(crate::Error::Internal(format!(
-                "calibrate: {} is not a truncated-Poisson Gaussian",
-                other.describe()
-            ))
-            .into())
+    // The per-step event at σ and the scheme's parameters for the output.
+    let (event, fields): (SigmaEvent, Vec<(&str, String)>) = match m {
+        Mechanism::GaussianMixture(crate::mechanism::GaussianMixture::WithoutReplacement(w)) => {
+            let (b, n) = (w.batch_size(), w.dataset_size());
+            (
+                Box::new(move |sigma| {
+                    Ok(DpEvent::SampledWithoutReplacement {
+                        source_dataset_size: n,
+                        sample_size: b,
+                        event: Box::new(DpEvent::Gaussian { sigma }),
+                    })
+                }),
+                vec![
+                    ("batch_size", b.to_string()),
+                    ("dataset_size", n.to_string()),
+                ],
+            )
         }
-    };
-    let c = crate::mechanism::truncated::calibrate_sigma(
-        &a.accountant.config()?,
-        n,
-        q,
-        b,
-        steps,
-        a.target_epsilon,
-        a.delta,
-        a.rel_tol,
-        start,
-    )?;
-    match a.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::json!({
-                "solve": "sigma",
-                "value": c.sigma,
-                "sigma": c.sigma,
-                "other_end": c.other_end,
-                "dataset_size": n,
-                "sampling_rate": q,
-                "max_batch_size": b,
-                "steps": steps,
-                "target_epsilon": a.target_epsilon,
-                "delta": a.delta,
-                "epsilon": super::args::json_num(c.report.epsilon),
-                "evaluations": c.evaluations,
-                "report": super::args::report_json(&c.report),
-            })
-        ),
-        Format::Text => {
-            println!("accountant      {}", c.report.accountant);
-            println!("adjacency       {}", c.report.adjacency);
-            println!("solved for      sigma");
-            println!("sigma           {}", fmt_num(c.sigma));
-            println!("dataset_size    {n}");
-            println!("sampling_rate   {}", fmt_num(q));
-            println!("max_batch_size  {b}");
-            println!("steps           {steps}");
-            println!("delta           {}", fmt_num(a.delta));
-            println!(
-                "epsilon         {}  (target {})",
-                fmt_num(c.report.epsilon),
-                fmt_num(a.target_epsilon)
+        Mechanism::TruncatedPoisson(_) | Mechanism::SubsampledGaussian(_)
+            if scheme == "truncated-poisson" =>
+        {
+            // B ≥ n flattens to the Poisson-subsampled Gaussian; the event keeps (n, q, B).
+            let (n, q, b) = (
+                f.dataset_size.unwrap_or(1),
+                f.sampling_rate.unwrap_or(1.0),
+                f.max_batch_size.unwrap_or(1),
             );
-            println!("evaluations     {}", c.evaluations);
+            (
+                Box::new(move |sigma| {
+                    Ok(DpEvent::TruncatedSubsampledGaussian {
+                        dataset_size: n,
+                        sampling_probability: q,
+                        truncated_batch_size: b,
+                        noise_multiplier: sigma,
+                    })
+                }),
+                vec![
+                    ("dataset_size", n.to_string()),
+                    ("sampling_rate", q.to_string()),
+                    ("max_batch_size", b.to_string()),
+                ],
+            )
         }
-    }
-    Ok(())
-}
-
-/// `ewtune calibrate --sampling without-replacement`: the smallest σ for fixed-size batches
-/// (docs/math.md §17.7; `--solve sigma` only, under `--adjacency replace-one`).
-///
-/// # Errors
-/// Bad input (another `--solve`, a flag that does not apply, a missing `--steps`), or a
-/// failed computation.
-fn run_without_replacement(a: &CalibrateArgs) -> anyhow::Result<()> {
-    use crate::mechanism::{GaussianMixture, Mechanism};
-    if a.solve != SolveArg::Sigma {
-        return Err(crate::Error::invalid(
-            "solve",
-            format!("{:?}", a.solve).to_lowercase(),
-            "--sampling without-replacement calibrates --solve sigma only",
-        )
-        .into());
-    }
-    let start = a.mechanism.sigma.unwrap_or(1.0);
-    let w = match a.mechanism.without_replacement(Some(start))? {
-        Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(w)) => w,
         other => {
             return Err(crate::Error::Internal(format!(
-                "calibrate: {} is not a fixed-size-batch Gaussian",
+                "calibrate: {} is not a --sampling {scheme} Gaussian",
                 other.describe()
             ))
             .into())
         }
     };
-    let steps = match a.steps {
-        Some(s) => check_steps(s)?,
-        None => return Err(crate::Error::invalid("steps", "(missing)", "is required").into()),
-    };
-    let c = crate::mechanism::without_replacement::calibrate_sigma(
+    let c = crate::calibrate_lattice::calibrate_sigma(
         &a.accountant.config()?,
-        w.batch_size(),
-        w.dataset_size(),
+        &*event,
         steps,
-        a.target_epsilon,
-        a.delta,
-        a.rel_tol,
+        (a.target_epsilon, a.delta, a.rel_tol),
         start,
     )?;
     match a.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::json!({
+        Format::Json => {
+            let mut j = serde_json::json!({
                 "solve": "sigma",
                 "value": c.sigma,
                 "sigma": c.sigma,
                 "other_end": c.other_end,
-                "batch_size": w.batch_size(),
-                "dataset_size": w.dataset_size(),
                 "steps": steps,
                 "target_epsilon": a.target_epsilon,
                 "delta": a.delta,
                 "epsilon": super::args::json_num(c.report.epsilon),
                 "evaluations": c.evaluations,
                 "report": super::args::report_json(&c.report),
-            })
-        ),
+            });
+            for (k, v) in &fields {
+                let v = match (v.parse::<u64>(), v.parse::<f64>()) {
+                    (Ok(n), _) => serde_json::json!(n),
+                    (_, Ok(x)) => serde_json::json!(x),
+                    _ => serde_json::json!(v),
+                };
+                j[*k] = v;
+            }
+            println!("{j}");
+        }
         Format::Text => {
             println!("accountant      {}", c.report.accountant);
+            println!("guarantee       {}", c.report.guarantee.name());
             println!("adjacency       {}", c.report.adjacency);
             println!("solved for      sigma");
             println!("sigma           {}", fmt_num(c.sigma));
-            println!("batch_size      {}", w.batch_size());
-            println!("dataset_size    {}", w.dataset_size());
+            for (k, v) in &fields {
+                println!("{k:<16}{v}");
+            }
             println!("steps           {steps}");
             println!("delta           {}", fmt_num(a.delta));
             println!(

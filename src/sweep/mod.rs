@@ -368,12 +368,11 @@ fn calibrate_event_cells(
         &m.config,
         &make,
         steps,
-        target,
-        delta,
-        plan.rel_tol,
+        (target, delta, plan.rel_tol),
+        job.sigma.unwrap_or(1.0),
     )?;
     let r = &cal.report;
-    c.insert("sigma", num(cal.value));
+    c.insert("sigma", num(cal.sigma));
     c.insert("target_epsilon", num(target));
     c.insert("epsilon", num(r.epsilon));
     c.insert("epsilon_lower", opt(r.lower));
@@ -386,11 +385,11 @@ fn calibrate_event_cells(
     notes.push(format!(
         "sigma bisected to the bracket [{}, {}] on the certified upper end of epsilon where \
          the accountant has one",
-        num(cal.other_end.unwrap_or(cal.value).min(cal.value)),
-        num(cal.other_end.unwrap_or(cal.value).max(cal.value))
+        num(cal.other_end),
+        num(cal.sigma)
     ));
     Ok(TruthPoint {
-        sigma: Some(cal.value),
+        sigma: Some(cal.sigma),
         sampling_rate: q,
         steps,
         delta,
