@@ -11,8 +11,8 @@
 #                                          # and results/sampling/metadata.json
 #
 # Schemes: one function per scheme, `scheme_<name> EPS` printing σ, and one row in SCHEMES
-# ("name sampling adjacency valid"). To add a scheme (e.g. truncated Poisson), write its
-# function and append its row; nothing else changes.
+# ("name sampling adjacency valid"). To add a scheme, write its function and append its row;
+# nothing else changes.
 set -euo pipefail
 B=${EWTUNE:-target/release/ewtune}
 OUT=${OUT:-results/sampling}
@@ -49,11 +49,20 @@ scheme_fixed_size_max_orderings_invalid() {
   python3 -c "print(2*$(scheme_poisson_add_remove "$1"))"
 }
 
+# Truncated Poisson (dp_accounting's TruncatedSubsampledGaussianDpEvent): Poisson at rate q, batches
+# cut to at most 304 = n·q + 3 sd records; the weighted disjoint union of docs/math.md §17.8.
+scheme_truncated_poisson_add_remove() {
+  "$B" calibrate --target-epsilon "$1" --delta $DELTA --sampling truncated-poisson \
+    --dataset-size $N --sampling-rate $Q --max-batch-size 304 --steps $STEPS \
+    --solve sigma --accountant pld --adjacency add-remove --format json | json_sigma
+}
+
 SCHEMES=(
   "poisson_add_remove poisson add-remove true"
   "poisson_replace_one poisson replace-one true"
   "fixed_size_replace_one fixed-size replace-one true"
   "fixed_size_max_orderings_invalid fixed-size replace-one false"
+  "truncated_poisson_add_remove truncated-poisson add-remove true"
 )
 
 mkdir -p "$OUT"
