@@ -919,8 +919,9 @@ impl GaussianMixture {
         }
     }
 
-    /// The cumulant-cache key: tag 8 for replace-one (σ, q bits), tag 7 for a mixture of
-    /// Gaussians with its parameters interned (an exact, collision-free index).
+    /// The cumulant-cache key: tag 8 for replace-one (σ, q bits), tag 9 for fixed-size batches
+    /// (σ bits, (b, n) interned), tag 7 for a mixture of Gaussians with its parameters interned
+    /// (an exact, collision-free index). Tag 10 is truncated Poisson's.
     pub(crate) fn key(&self) -> (u8, u64, u64) {
         match self {
             GaussianMixture::ReplaceOnePoisson {

@@ -448,7 +448,7 @@ impl TruncatedPoisson {
         Ok(v * (1.0 + 1e-12) / (alpha - 1.0))
     }
 
-    /// The cumulant-cache key (tag 9, parameters interned: exact, collision-free).
+    /// The cumulant-cache key (tag 10, parameters interned: exact, collision-free).
     pub(crate) fn key(&self) -> (u8, u64, u64) {
         let bits = vec![
             self.dataset_size,
@@ -457,7 +457,7 @@ impl TruncatedPoisson {
             self.sigma.to_bits(),
             u64::from(self.replace_one),
         ];
-        (9, intern(bits), 0)
+        (10, intern(bits), 0)
     }
 }
 
