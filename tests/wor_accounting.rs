@@ -416,3 +416,88 @@ fn cli_calibrates_sigma() {
     assert!(at(sigma) <= 2.0, "{v}");
     assert!(at(sigma * (1.0 - 2e-3)) > 2.0, "{v}");
 }
+
+/// An events-file entry `sampled_without_replacement` (dp_accounting's field names or the CLI's)
+/// gives the same certified bracket as the flags; a `batch_size` on another entry, a missing
+/// field or a field that does not apply is a parse error naming it (exit 2).
+#[test]
+fn events_file_entries_match_the_flags() {
+    let d = tempfile::tempdir().expect("tmp");
+    let json = d.path().join("wor.json");
+    std::fs::write(
+        &json,
+        r#"{"events": [{"mechanism": "sampled_without_replacement", "sigma": 1.0,
+            "source_dataset_size": 60000, "sample_size": 256, "count": 100}]}"#,
+    )
+    .expect("write");
+    let toml = d.path().join("wor.toml");
+    std::fs::write(
+        &toml,
+        "[[events]]\nmechanism = \"sampled-without-replacement\"\nsigma = 1.0\n\
+         dataset_size = 60000\nbatch_size = 256\ncount = 100\n",
+    )
+    .expect("write");
+    let tail = [
+        "--delta",
+        "1e-5",
+        "--accountant",
+        "pld",
+        "--adjacency",
+        "replace-one",
+        "--format",
+        "json",
+    ];
+    let flags = {
+        let mut a = vec![
+            "epsilon",
+            "--sigma",
+            "1",
+            "--sampling",
+            "without-replacement",
+            "--dataset-size",
+            "60000",
+            "--batch-size",
+            "256",
+            "--steps",
+            "100",
+        ];
+        a.extend_from_slice(&tail);
+        common::json_ok(&a)
+    };
+    for f in [&json, &toml] {
+        let mut a = vec!["epsilon", "--events", f.to_str().expect("utf8")];
+        a.extend_from_slice(&tail);
+        let v = common::json_ok(&a);
+        assert_eq!(v["lower"], flags["lower"], "{v}");
+        assert_eq!(v["upper"], flags["upper"], "{v}");
+    }
+    for (entry, needle) in [
+        (
+            r#"{"mechanism": "gaussian", "sigma": 1.0, "batch_size": 256, "count": 10}"#,
+            "batch_size",
+        ),
+        (
+            r#"{"mechanism": "sampled_without_replacement", "sigma": 1.0, "dataset_size": 100, "count": 10}"#,
+            "batch_size",
+        ),
+        (
+            r#"{"mechanism": "sampled_without_replacement", "sigma": 1.0, "dataset_size": 100, "batch_size": 10, "sampling_rate": 0.1, "count": 10}"#,
+            "sampling_rate",
+        ),
+        (
+            r#"{"mechanism": "sampled_without_replacement", "sigma": 1.0, "dataset_size": 100, "batch_size": 200, "count": 10}"#,
+            "batch_size",
+        ),
+    ] {
+        let p = d.path().join("bad.json");
+        std::fs::write(&p, format!(r#"{{"events": [{entry}]}}"#)).expect("write");
+        let out = common::ewtune()
+            .args(["epsilon", "--events", p.to_str().expect("utf8")])
+            .args(tail)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{entry}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{entry}: {err}");
+    }
+}

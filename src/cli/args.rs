@@ -775,8 +775,13 @@ struct EventEntry {
     sigma: Option<f64>,
     #[serde(alias = "sampling_probability")]
     sampling_rate: Option<f64>,
-    /// Truncated Poisson sampling (`truncated_subsampled_gaussian` entries).
+    /// Truncated Poisson sampling (`truncated_subsampled_gaussian` entries) and fixed-size
+    /// batches (`sampled_without_replacement` entries).
+    #[serde(alias = "source_dataset_size")]
     dataset_size: Option<u64>,
+    /// Fixed-size batches (`sampled_without_replacement` entries).
+    #[serde(alias = "sample_size")]
+    batch_size: Option<u64>,
     /// Truncated Poisson sampling (`truncated_subsampled_gaussian` entries).
     #[serde(alias = "truncated_batch_size")]
     max_batch_size: Option<u64>,
@@ -788,6 +793,64 @@ struct EventEntry {
     sensitivity: Option<f64>,
     sensitivities: Option<Vec<f64>>,
     probabilities: Option<Vec<f64>>,
+}
+
+/// A `sampled_without_replacement` entry (fixed-size batches of a Gaussian, docs/math.md
+/// §17.7): `sigma`, `dataset_size` (or `source_dataset_size`), `batch_size` (or
+/// `sample_size`) and `count`, nothing else.
+fn without_replacement_entry(e: &EventEntry) -> Result<DpEvent> {
+    if e.mechanism.replace('-', "_") != "sampled_without_replacement" {
+        return Err(Error::invalid(
+            "batch_size",
+            e.batch_size.unwrap_or(0),
+            "applies to sampled_without_replacement entries only",
+        ));
+    }
+    if e.count == 0 {
+        return Err(Error::invalid("count", 0, "must be >= 1"));
+    }
+    let others = [
+        ("sampling_rate", e.sampling_rate),
+        ("scale", e.scale),
+        ("max_batch_size", e.max_batch_size.map(|b| b as f64)),
+        ("noise_parameter", e.noise_parameter),
+        ("buckets", e.buckets),
+        ("parameter", e.parameter),
+        ("sensitivity", e.sensitivity),
+    ];
+    if let Some((flag, Some(v))) = others.iter().find(|(_, v)| v.is_some()) {
+        return Err(Error::invalid(
+            flag,
+            v,
+            "does not apply to sampled_without_replacement entries",
+        ));
+    }
+    if e.sensitivities.is_some() || e.probabilities.is_some() {
+        return Err(Error::invalid(
+            "sensitivities",
+            "(given)",
+            "does not apply to sampled_without_replacement entries",
+        ));
+    }
+    let missing = |flag: &'static str| {
+        Error::invalid(
+            flag,
+            "(missing)",
+            "is required in a sampled_without_replacement entry",
+        )
+    };
+    let sigma = e.sigma.ok_or_else(|| missing("sigma"))?;
+    let n = e.dataset_size.ok_or_else(|| missing("dataset_size"))?;
+    let b = e.batch_size.ok_or_else(|| missing("batch_size"))?;
+    crate::mechanism::WithoutReplacement::new(sigma, b, n)?;
+    Ok(DpEvent::SelfComposed {
+        event: Box::new(DpEvent::SampledWithoutReplacement {
+            source_dataset_size: n,
+            sample_size: b,
+            event: Box::new(DpEvent::Gaussian { sigma }),
+        }),
+        count: e.count,
+    })
 }
 
 /// Read an events file: `{"events": [{"mechanism": "subsampled-gaussian", "sigma": 0.8,
@@ -815,6 +878,14 @@ pub fn read_events(path: &Path) -> Result<DpEvent> {
     }
     let mut events = Vec::new();
     for (i, e) in file.events.iter().enumerate() {
+        if e.batch_size.is_some() || e.mechanism.replace('-', "_") == "sampled_without_replacement"
+        {
+            events.push(
+                without_replacement_entry(e)
+                    .map_err(|err| parse_err(format!("events[{i}]: {err}")))?,
+            );
+            continue;
+        }
         if e.mechanism.replace('-', "_") == "truncated_subsampled_gaussian" {
             if e.count == 0 {
                 return Err(parse_err(format!("events[{i}]: count must be >= 1")));
@@ -831,13 +902,16 @@ pub fn read_events(path: &Path) -> Result<DpEvent> {
         if e.dataset_size.is_some() || e.max_batch_size.is_some() {
             return Err(parse_err(format!(
                 "events[{i}]: dataset_size and max_batch_size apply to \
-                 truncated_subsampled_gaussian entries only"
+                 truncated_subsampled_gaussian (dataset_size also to sampled_without_replacement) \
+                 entries only"
             )));
         }
         let name = MechanismName::from_str(&e.mechanism, false).map_err(|_| {
             parse_err(format!(
                 "events[{i}]: unknown mechanism {:?} (gaussian, laplace, subsampled-gaussian, \
-                 randomized-response, discrete-laplace, subsampled-laplace, discrete-gaussian)",
+                 randomized-response, discrete-laplace, subsampled-laplace, discrete-gaussian, \
+                 mixture-of-gaussians, truncated_subsampled_gaussian, \
+                 sampled_without_replacement)",
                 e.mechanism
             ))
         })?;
