@@ -330,6 +330,27 @@ impl MechanismFlags {
         }
     }
 
+    /// Refuse `--scale`, the lattice flags and the mixture lists, which no sampled Gaussian
+    /// takes (`why` ends the mixture lists' message).
+    ///
+    /// # Errors
+    /// The first such flag given, named.
+    fn refuse_non_gaussian_flags(&self, name: MechanismName, why: &str) -> Result<()> {
+        refuse(self.scale, "scale", name)?;
+        if let Some((flag, v)) = self.lattice.given().first() {
+            refuse(Some(*v), flag, name)?;
+        }
+        for (flag, v) in [
+            ("sensitivities", &self.mixture.sensitivities),
+            ("probabilities", &self.mixture.probabilities),
+        ] {
+            if let Some(v) = v {
+                return Err(Error::invalid(flag, v, why));
+            }
+        }
+        Ok(())
+    }
+
     /// The single mechanism (errors name the missing flag, or a flag the mechanism has no use
     /// for, instead of ignoring it).
     ///
@@ -452,22 +473,7 @@ impl MechanismFlags {
                  --batch-size)",
             ));
         }
-        refuse(self.scale, "scale", name)?;
-        if let Some((flag, v)) = self.lattice.given().first() {
-            refuse(Some(*v), flag, name)?;
-        }
-        for (flag, v) in [
-            ("sensitivities", &self.mixture.sensitivities),
-            ("probabilities", &self.mixture.probabilities),
-        ] {
-            if let Some(v) = v {
-                return Err(Error::invalid(
-                    flag,
-                    v,
-                    "does not apply with --sampling without-replacement",
-                ));
-            }
-        }
+        self.refuse_non_gaussian_flags(name, "does not apply with --sampling without-replacement")?;
         let missing = |flag: &'static str| {
             Error::invalid(
                 flag,
@@ -553,22 +559,7 @@ impl MechanismFlags {
     /// A missing flag, a flag that does not apply, or invalid values (each named).
     fn truncated_poisson(&self) -> Result<Mechanism> {
         let name = MechanismName::SubsampledGaussian;
-        refuse(self.scale, "scale", name)?;
-        if let Some((flag, v)) = self.lattice.given().first() {
-            refuse(Some(*v), flag, name)?;
-        }
-        for (flag, v) in [
-            ("sensitivities", &self.mixture.sensitivities),
-            ("probabilities", &self.mixture.probabilities),
-        ] {
-            if let Some(v) = v {
-                return Err(Error::invalid(
-                    flag,
-                    v,
-                    "does not apply to --sampling truncated-poisson",
-                ));
-            }
-        }
+        self.refuse_non_gaussian_flags(name, "does not apply to --sampling truncated-poisson")?;
         truncated_poisson_with(
             self.sigma,
             self.sampling_rate,

@@ -354,38 +354,18 @@ fn run_lattice(a: &CalibrateArgs, name: MechanismName) -> anyhow::Result<()> {
         SolveArg::Sigma => "sigma",
         _ => "noise_parameter",
     };
-    match a.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::json!({
-                "solve": key,
-                "value": c.value,
-                key: c.value,
-                "other_end": c.other_end,
-                "steps": steps,
-                "target_epsilon": a.target_epsilon,
-                "delta": a.delta,
-                "epsilon": super::args::json_num(c.report.epsilon),
-                "evaluations": c.evaluations,
-                "report": super::args::report_json(&c.report),
-            })
-        ),
-        Format::Text => {
-            println!("accountant      {}", c.report.accountant);
-            println!("guarantee       {}", c.report.guarantee.name());
-            println!("adjacency       {}", c.report.adjacency);
-            println!("solved for      {key}");
-            println!("{key:<16}{}", fmt_num(c.value));
-            println!("steps           {steps}");
-            println!("delta           {}", fmt_num(a.delta));
-            println!(
-                "epsilon         {}  (target {})",
-                fmt_num(c.report.epsilon),
-                fmt_num(a.target_epsilon)
-            );
-            println!("evaluations     {}", c.evaluations);
-        }
-    }
+    print_solved(
+        a,
+        &Solved {
+            key,
+            value: c.value,
+            other_end: serde_json::json!(c.other_end),
+            fields: &[],
+            report: &c.report,
+            evaluations: c.evaluations,
+            steps,
+        },
+    );
     Ok(())
 }
 
@@ -487,48 +467,82 @@ fn run_sampled(a: &CalibrateArgs) -> anyhow::Result<()> {
         (a.target_epsilon, a.delta, a.rel_tol),
         start,
     )?;
+    print_solved(
+        a,
+        &Solved {
+            key: "sigma",
+            value: c.sigma,
+            other_end: serde_json::json!(c.other_end),
+            fields: &fields,
+            report: &c.report,
+            evaluations: c.evaluations,
+            steps,
+        },
+    );
+    Ok(())
+}
+
+/// A solved noise knob, as [`print_solved`] prints it.
+struct Solved<'a> {
+    /// Name of the solved knob (`sigma`, `parameter`, `noise_parameter`).
+    key: &'a str,
+    /// Its value.
+    value: f64,
+    /// The other end of the final bracket (`null` when there is none).
+    other_end: serde_json::Value,
+    /// The scheme's parameters, printed after the value (numbers where they parse).
+    fields: &'a [(&'a str, String)],
+    /// The accountant's report at `value`.
+    report: &'a crate::accountant::Report,
+    /// Accountant evaluations.
+    evaluations: usize,
+    /// Steps.
+    steps: u64,
+}
+
+/// Print a solved noise knob in the requested format (the lattice, mixture and sampling-scheme
+/// calibrations share it).
+fn print_solved(a: &CalibrateArgs, s: &Solved) {
     match a.format {
         Format::Json => {
             let mut j = serde_json::json!({
-                "solve": "sigma",
-                "value": c.sigma,
-                "sigma": c.sigma,
-                "other_end": c.other_end,
-                "steps": steps,
+                "solve": s.key,
+                "value": s.value,
+                s.key: s.value,
+                "other_end": s.other_end,
+                "steps": s.steps,
                 "target_epsilon": a.target_epsilon,
                 "delta": a.delta,
-                "epsilon": super::args::json_num(c.report.epsilon),
-                "evaluations": c.evaluations,
-                "report": super::args::report_json(&c.report),
+                "epsilon": super::args::json_num(s.report.epsilon),
+                "evaluations": s.evaluations,
+                "report": super::args::report_json(s.report),
             });
-            for (k, v) in &fields {
-                let v = match (v.parse::<u64>(), v.parse::<f64>()) {
+            for (k, v) in s.fields {
+                j[*k] = match (v.parse::<u64>(), v.parse::<f64>()) {
                     (Ok(n), _) => serde_json::json!(n),
                     (_, Ok(x)) => serde_json::json!(x),
                     _ => serde_json::json!(v),
                 };
-                j[*k] = v;
             }
             println!("{j}");
         }
         Format::Text => {
-            println!("accountant      {}", c.report.accountant);
-            println!("guarantee       {}", c.report.guarantee.name());
-            println!("adjacency       {}", c.report.adjacency);
-            println!("solved for      sigma");
-            println!("sigma           {}", fmt_num(c.sigma));
-            for (k, v) in &fields {
+            println!("accountant      {}", s.report.accountant);
+            println!("guarantee       {}", s.report.guarantee.name());
+            println!("adjacency       {}", s.report.adjacency);
+            println!("solved for      {}", s.key);
+            println!("{:<16}{}", s.key, fmt_num(s.value));
+            for (k, v) in s.fields {
                 println!("{k:<16}{v}");
             }
-            println!("steps           {steps}");
+            println!("steps           {}", s.steps);
             println!("delta           {}", fmt_num(a.delta));
             println!(
                 "epsilon         {}  (target {})",
-                fmt_num(c.report.epsilon),
+                fmt_num(s.report.epsilon),
                 fmt_num(a.target_epsilon)
             );
-            println!("evaluations     {}", c.evaluations);
+            println!("evaluations     {}", s.evaluations);
         }
     }
-    Ok(())
 }
