@@ -66,6 +66,7 @@ const LN_SQRT_2PI: f64 = normal::LN_SQRT_2PI;
 
 pub mod mixture;
 pub use self::mixture::{mixture_ln_mgf, MixturePair};
+pub mod upper;
 
 /// ln M̃(z) and a bound on the error of M̃.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -385,8 +386,8 @@ impl Transform {
     }
 
     /// An upper bound on ln M(λ) at real λ > 0 (closed forms rounded up by a relative 1e−14;
-    /// the quadrature value plus 1e−9, far above its discretisation error e^{−2π²/(μh)}; a
-    /// mixture pair: ln(M̃ + its certified error bound), docs/math.md §17.9, +∞ where the
+    /// the subsampled Gaussian: [`upper::subsampled_ln_m_upper`], certified, docs/math.md
+    /// §10.3.1; a mixture pair: ln(M̃ + its certified error bound), docs/math.md §17.9, +∞ where the
     /// quadrature is over budget).
     pub fn ln_mgf_upper(&self, lambda: f64) -> f64 {
         if let Transform::Mixture { ref law } = *self {
@@ -398,11 +399,14 @@ impl Transform {
                 up + 4.0 * UNIT_ROUNDOFF * (1.0 + up.abs())
             };
         }
-        let k = self.cgf(lambda).k;
-        match self {
-            Transform::Subsampled { .. } => k + 1e-9 * (1.0 + k.abs()),
-            _ => k + 1e-14 * (1.0 + k.abs()),
+        if let Transform::Subsampled { q, mu, add } = *self {
+            // Certified: trapezoid, strip bound and omitted nodes (docs/math.md §10.3.1); twice
+            // the node cap of one call, which the affordable λ' stay below.
+            let alpha = if add { 1.0 - lambda } else { lambda };
+            return upper::subsampled_ln_m_upper(q, mu, alpha, 8e6);
         }
+        let k = self.cgf(lambda).k;
+        k + 1e-14 * (1.0 + k.abs())
     }
 
     /// A bound on |M(λ + it)|/M(λ) (see [`Decay`]); σ² and ρ₃ from an f64 trapezoid (step
