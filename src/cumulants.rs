@@ -85,6 +85,24 @@ pub struct CertifiedCumulants {
 }
 
 impl CertifiedCumulants {
+    /// Test helper: assert that each f64 cumulant of `e` lies in its enclosure, widened by
+    /// rel·(|κ| + abs) (the f64 estimate's own error); `what` names the case in the message.
+    #[cfg(test)]
+    pub(crate) fn assert_encloses(&self, e: &Cumulants, rel: f64, abs: f64, what: &str) {
+        for j in 0..MAX_ORDER {
+            for (iv, v) in [(&self.p[j], e.p[j]), (&self.q[j], e.q[j])] {
+                let tol = rel * (v.abs() + abs);
+                assert!(
+                    iv.lo_f64() <= v + tol && v - tol <= iv.hi_f64(),
+                    "{what} κ{}: {v} outside [{}, {}]",
+                    j + 1,
+                    iv.lo_f64(),
+                    iv.hi_f64()
+                );
+            }
+        }
+    }
+
     /// Midpoints as f64 cumulants.
     pub fn mid(&self) -> Cumulants {
         let mut c = Cumulants::ZERO;
