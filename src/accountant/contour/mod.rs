@@ -548,7 +548,7 @@ fn info_note(dir: Direction, info: &Option<ContourInfo>) -> Option<String> {
             i.nodes,
             i.step,
             if i.lattice {
-                ", Laplace lattice part summed exactly"
+                ", atoms-only part (Laplace lattice or the atom at 0) summed exactly"
             } else {
                 ""
             },
