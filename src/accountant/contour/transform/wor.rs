@@ -257,17 +257,22 @@ impl WorPair {
         n1 as f64 + n2 as f64
     }
 
-    /// The s-step of the real summaries at λ.
-    fn real_step(&self, lambda: f64) -> f64 {
-        let (_, hi) = node_range(self.q, self.mu, lambda.max(0.0), 40.0);
-        (0.03 / (lambda.abs() * self.mu + hi.abs() + 2.0 * self.mu + 1.0)).min(0.02)
+    /// The s-step of the real summaries at λ: fine enough for the TV estimate (f changes by
+    /// < 3% per node) with `with_tv`, else the moments' step of docs/math.md §10.5.
+    fn real_step(&self, lambda: f64, with_tv: bool) -> f64 {
+        if with_tv {
+            let (_, hi) = node_range(self.q, self.mu, lambda.max(0.0), 40.0);
+            (0.03 / (lambda.abs() * self.mu + hi.abs() + 2.0 * self.mu + 1.0)).min(0.02)
+        } else {
+            (0.5 / (1.0 + lambda.abs() * self.mu * self.mu).sqrt()).min(0.02)
+        }
     }
 
     /// Node count of the real summaries at λ.
     pub fn real_cost(&self, lambda: f64) -> f64 {
         let (_, hi) = node_range(self.q, self.mu, lambda.max(0.0), 40.0);
         let s_hi = ln_expm1((hi - 0.5 * self.mu).max(1.0));
-        let n = 2.0 * (s_hi + 40.0) / self.real_step(lambda);
+        let n = 2.0 * (s_hi + 40.0) / self.real_step(lambda, true);
         if n.is_finite() {
             n
         } else {
@@ -278,10 +283,10 @@ impl WorPair {
     /// The real-λ summaries: moments of the tilted law (the atom, +L on x > c weighted by
     /// e^{λL}φ, −L on x > c weighted by e^{(1−λ)L}φ) by the trapezoid in s, and the 1/|t|
     /// constants K₁, K₂ = f(c) + 1.1·TV(f) + 2f(end) with f = e^{αL}φ/L' (docs/math.md §17.11).
-    pub(super) fn real(&self, lambda: f64) -> WorReal {
+    pub(super) fn real(&self, lambda: f64, with_tv: bool) -> WorReal {
         let (q, mu) = (self.q, self.mu);
         let c = 0.5 * mu;
-        let hs = self.real_step(lambda);
+        let hs = self.real_step(lambda, with_tv);
         let (_, hi) = node_range(q, mu, lambda.max(0.0), 40.0);
         let s_hi = ln_expm1((hi - c).max(1.0));
         let s_lo = -40.0;
@@ -342,7 +347,11 @@ impl WorPair {
             }
             f0 + 1.1 * var + 2.0 * prev
         };
-        let k_cont = tv(|p| p.3) + tv(|p| p.4);
+        let k_cont = if with_tv {
+            tv(|p| p.3) + tv(|p| p.4)
+        } else {
+            f64::INFINITY
+        };
         WorReal {
             ln_m,
             mean,
@@ -358,7 +367,7 @@ impl WorPair {
     /// The decay bound of |M(λ + it)|/M(λ) (docs/math.md §17.11): the atom a/M(λ), the
     /// continuous part ≤ (K₁ + K₂)/(M(λ)|t|), and the third-moment bound of the whole law.
     pub fn decay(&self, lambda: f64) -> Decay {
-        let r = self.real(lambda);
+        let r = self.real(lambda, true);
         let m_lo = r.ln_m.exp() * (1.0 - 1e-9);
         Decay::AtomAtZero {
             atom: (self.atom() + 16.0 * UNIT_ROUNDOFF) / m_lo,
@@ -370,7 +379,7 @@ impl WorPair {
 
     /// f64 estimates of K(λ) and the tilted moments.
     pub fn cgf(&self, lambda: f64) -> CgfValue {
-        let r = self.real(lambda);
+        let r = self.real(lambda, false);
         CgfValue {
             lambda,
             k: r.ln_m,
@@ -383,7 +392,7 @@ impl WorPair {
 
     /// An upper bound on E_λ|ℓ| (relative margin 1e−2).
     pub fn tilted_abs_mean(&self, lambda: f64) -> f64 {
-        self.real(lambda).mean_abs * 1.01
+        self.real(lambda, false).mean_abs * 1.01
     }
 
     /// The exact one-step δ(ε): the remove ordering's for ε ≥ 0, the add ordering's below
