@@ -248,3 +248,34 @@ fn cli_contour_answers_and_calibrates() {
     let up = eps_bracket(&contour(1e-9, &wor(sigma, 60_000, 256, 1_000)), 1e-5).1;
     assert!(up <= 8.0 * (1.0 + 1e-9), "σ = {sigma}: upper {up}");
 }
+
+/// Every row of tests/reference/wor_rdp.csv (dp_accounting 0.6.0's RDP for
+/// SampledWithoutReplacementDpEvent, σ relative to the replace-one sensitivity, so ours is 2σ,
+/// docs/math.md §17.6): the contour's certified ε bracket (capped brackets included, at few
+/// steps) lies at or below dp_accounting's RDP upper bound and overlaps our certified PLD bracket.
+#[test]
+fn contour_is_below_dp_accounting_wor_rdp_on_every_row() {
+    let rows = common::read_csv("wor_rdp.csv");
+    assert!(rows.len() >= 16);
+    for r in &rows {
+        let num = |k: &str| r[k].parse::<f64>().expect("csv number");
+        let (s, n, b) = (
+            2.0 * num("sigma"),
+            num("dataset_size") as u64,
+            num("batch_size") as u64,
+        );
+        let (steps, delta) = (num("steps") as u64, num("delta"));
+        let e = wor(s, n, b, steps);
+        let ours = eps_bracket(&contour(1e-9, &e), delta);
+        let theirs = num("eps_rdp");
+        assert!(
+            ours.1 <= theirs * (1.0 + 1e-9),
+            "{r:?}: contour {ours:?} above RDP {theirs}"
+        );
+        let p = eps_bracket(&pld(Adjacency::ReplaceOne, None, &e), delta);
+        assert!(
+            overlap(ours, p, 1e-12),
+            "{r:?}: contour {ours:?}, pld {p:?}"
+        );
+    }
+}
