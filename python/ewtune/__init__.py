@@ -183,8 +183,9 @@ class SampledWithoutReplacement:
     ``sample_size`` records drawn without replacement from ``source_dataset_size`` (fixed-size
     batches). Defined under the ``replace-one`` adjacency only; σ is relative to the clipping
     norm (replacing a record moves the sum by up to 2). Accounted by the symmetrised pair of
-    docs/math.md §17.7, valid under adaptive composition: certified by ``pld``, bounded by
-    ``rdp``; the other accountants refuse it."""
+    docs/math.md §17.7, valid under adaptive composition: certified by ``pld`` and by
+    ``contour`` (homogeneous compositions, docs/math.md §17.11), bounded by ``rdp``; the other
+    accountants refuse it."""
 
     source_dataset_size: int
     sample_size: int

@@ -31,7 +31,8 @@ ewtune's Rust side does).
 
 Fixed-size batches (``SampledWithoutReplacementDpEvent``) are accounted under ``REPLACE_ONE`` by
 the symmetrised pair of docs/math.md §17.7, which stays valid when the other records' gradients
-are chosen adaptively. Their σ follows the Gaussian's ``REPLACE_ONE`` convention above
+are chosen adaptively (certified by contour, docs/math.md §17.11, and pld; bounded by rdp).
+Their σ follows the Gaussian's ``REPLACE_ONE`` convention above
 (replacing a record moves the sum by up to 2). dp_accounting's own RDP for this event takes σ
 relative to the replace-one sensitivity (a move of 1), so its number at σ is comparable with
 ours at 2σ (docs/math.md §17.6).

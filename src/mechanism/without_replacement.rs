@@ -338,7 +338,7 @@ pub(crate) fn rdp_upper(q: f64, mu: f64, alpha: f64) -> f64 {
 }
 
 /// Refuse fixed-size batches in an accountant that has no certified path for them (every
-/// accountant but pld and rdp).
+/// accountant but pld, rdp and contour; the contour: [`refuse_mixed_in`]).
 ///
 /// # Errors
 /// [`Error::UnsupportedEvent`] naming the accountant, the mechanism and the accountants that do
@@ -352,12 +352,48 @@ pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) ->
                 event: w.describe(),
                 reason: "fixed-size batches are accounted by their symmetrised pair \
                          (docs/math.md §17.7), whose certified CGF, cumulants and Gaussian \
-                         limit are not implemented; the pld and rdp accountants support it"
+                         limit are not implemented; the pld, rdp and contour accountants \
+                         support it"
                     .into(),
             });
         }
     }
     Ok(())
+}
+
+/// The contour accountant takes fixed-size batches only as a homogeneous composition (one
+/// fixed-size-batch mechanism, any number of steps): its atom split M^n = a^n + (M^n − a^n)
+/// (docs/math.md §17.11) needs the atom to be the composition's only one.
+///
+/// # Errors
+/// [`Error::UnsupportedEvent`] naming the accountant and the mechanism when `existing` and
+/// `added` together hold a fixed-size-batch part and any other part.
+pub fn refuse_mixed_in(
+    accountant: &'static str,
+    existing: &crate::event::Composition,
+    added: &crate::event::Composition,
+) -> Result<()> {
+    let mut distinct: Vec<&super::Mechanism> = Vec::new();
+    for (m, _) in existing.parts.iter().chain(&added.parts) {
+        if !distinct.contains(&m) {
+            distinct.push(m);
+        }
+    }
+    let wor = distinct.iter().find_map(|m| match m {
+        super::Mechanism::GaussianMixture(super::GaussianMixture::WithoutReplacement(w)) => Some(w),
+        _ => None,
+    });
+    match wor {
+        Some(w) if distinct.len() > 1 => Err(Error::UnsupportedEvent {
+            accountant,
+            event: w.describe(),
+            reason: "the contour accountant certifies fixed-size batches only as a homogeneous \
+                     composition (one fixed-size-batch mechanism, any number of steps; \
+                     docs/math.md §17.11); compose other mechanisms with the pld accountant"
+                .into(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -2,13 +2,52 @@
 
 use super::*;
 
-/// A homogeneous Laplace composition whose lattice part is split off: n steps, a = 1/b.
+/// A homogeneous composition whose atoms-only part is split off: n steps of Laplace (a = 1/b),
+/// or of the symmetrised fixed-size-batch pair (`at_zero`: one atom of mass a at 0,
+/// docs/math.md §17.11).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Lattice {
-    /// a = 1/b, the largest loss of one step.
+    /// Laplace: a = 1/b, the largest loss of one step; `at_zero`: the atom's mass (f64, within
+    /// 16u of the exact mass).
     pub(super) a: f64,
     /// The number of steps.
     pub(super) n: f64,
+    /// The atoms-only measure is the single atom a^n at S = 0.
+    pub(super) at_zero: bool,
+}
+
+impl Lattice {
+    /// The atoms-only measure's contribution to δ(ε).
+    pub(super) fn delta(&self, epsilon: f64) -> Enclosure {
+        if self.at_zero {
+            atom_at_zero_delta(self.a, self.n, epsilon)
+        } else {
+            lattice_delta(self.a, self.n, epsilon)
+        }
+    }
+}
+
+/// The atom a^n at S = 0 contributes E[(e^0 − e^ε)₊]·a^n = a^n(1 − e^ε)₊: 0 for ε ≥ 0
+/// (docs/math.md §17.11); below, with a ∈ [ã − 16u, ã + 16u] and the f64 rounding of the power
+/// and the product (≤ 64u(1 + n·|ln ã| + |ε|) relative), applied outward.
+pub(super) fn atom_at_zero_delta(a: f64, n: f64, epsilon: f64) -> Enclosure {
+    if epsilon >= 0.0 {
+        return Enclosure {
+            lower: 0.0,
+            value: 0.0,
+            upper: 0.0,
+        };
+    }
+    let u = UNIT_ROUNDOFF;
+    let k = -epsilon.exp_m1();
+    let rel = 64.0 * u * (1.0 + n * a.ln().abs() + epsilon.abs());
+    let lo = (n * (a - 16.0 * u).max(0.0).ln()).exp() * k * (1.0 - rel);
+    let hi = (n * (a + 16.0 * u).ln()).exp() * k * (1.0 + rel);
+    Enclosure {
+        lower: lo.max(0.0),
+        value: (n * a.ln()).exp() * k,
+        upper: hi.min(1.0),
+    }
 }
 
 /// The lattice part of an n-fold Laplace composition (a = 1/b): the atoms-only measure gives

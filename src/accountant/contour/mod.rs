@@ -548,7 +548,7 @@ fn info_note(dir: Direction, info: &Option<ContourInfo>) -> Option<String> {
             i.nodes,
             i.step,
             if i.lattice {
-                ", Laplace lattice part summed exactly"
+                ", atoms-only part (Laplace lattice or the atom at 0) summed exactly"
             } else {
                 ""
             },
@@ -605,12 +605,16 @@ impl ContourAccountant {
 impl OrderingAccountant for ContourAccountant {
     ordering_accessors!("contour", merge);
 
-    /// Subsampled Laplace with q < 1 is refused (crate::mechanism::subsampled_laplace), and so
-    /// are fixed-size batches (their symmetrised pair, docs/math.md §17.7, is not a mixture
-    /// pair: its transform needs half-line integrals); the other Gaussian-mixture pairs are
-    /// accounted for by their transform (docs/math.md §17.9).
+    /// Subsampled Laplace with q < 1 is refused (crate::mechanism::subsampled_laplace);
+    /// fixed-size batches are accounted for by the half-line transform of their symmetrised
+    /// pair (docs/math.md §17.11) in homogeneous compositions only; the other Gaussian-mixture
+    /// pairs by their transform (docs/math.md §17.9).
     fn check(&self, added: &Composition) -> Result<()> {
-        crate::mechanism::without_replacement::refuse_in(self.name(), added)?;
+        crate::mechanism::without_replacement::refuse_mixed_in(
+            self.name(),
+            &self.composition,
+            added,
+        )?;
         crate::mechanism::truncated::refuse_in(self.name(), added)?;
         crate::mechanism::subsampled_laplace::refuse_in(self.name(), added)
     }

@@ -154,7 +154,20 @@ impl Plan {
             [Factor {
                 t: Transform::Laplace { a },
                 n,
-            }] if *n <= MAX_LATTICE_N => Some(Lattice { a: *a, n: *n }),
+            }] if *n <= MAX_LATTICE_N => Some(Lattice {
+                a: *a,
+                n: *n,
+                at_zero: false,
+            }),
+            // Fixed-size batches: the atom at 0 (docs/math.md §17.11).
+            [Factor {
+                t: Transform::Wor(p),
+                n,
+            }] => Some(Lattice {
+                a: p.atom(),
+                n: *n,
+                at_zero: true,
+            }),
             _ => None,
         };
         // Rounded up: each product and sum adds at most u relative.
@@ -224,6 +237,10 @@ impl Plan {
                     ((mu * mu).is_finite(), format!("mu^2 = {:e}", mu * mu))
                 }
                 Transform::Laplace { a } => ((f.n * a).is_finite(), format!("n*a = {:e}", f.n * a)),
+                Transform::Wor(p) => (
+                    (p.mu * p.mu).is_finite() && p.atom() > 0.0,
+                    format!("mu^2 = {:e}, atom = {:e}", p.mu * p.mu, p.atom()),
+                ),
                 Transform::Mixture { ref law } => {
                     let m = MixturePair::new(law).max_abs_mean();
                     (
@@ -416,6 +433,18 @@ impl Plan {
                     + n * ln_eta.exp().ln_1p()
                     - lz;
             }
+            if let Decay::AtomAtZero { atom, cont, .. } = d {
+                // |M^n − a^n| ≤ min(n|C|(a + |C|)^{n−1}, |M|^n + a^n) (docs/math.md §17.11),
+                // with |C| ≤ min(1, cont/t) and |M| ≤ the decay bound (and the coarse grid).
+                let cc = (cont / t.abs()).min(1.0);
+                let tele = n.ln() + cc.ln() + (n - 1.0) * (atom + cc).min(1.0).ln();
+                let mb = match &coarse[0] {
+                    Some(c) => d.bound(t).min(c.bound(t)),
+                    None => d.bound(t),
+                };
+                let sum = logsumexp(&[n * mb.ln(), n * atom.min(1.0).ln()]);
+                return tele.min(sum) + n * ln_eta.exp().ln_1p() - lz;
+            }
         }
         self.factors
             .iter()
@@ -442,6 +471,13 @@ impl Plan {
                     + n * ln_eta.exp().ln_1p()
                     + (n - 1.0) * (atom + cont / (2.0 * t_prime)).min(1.0).ln();
                 return k + (0.5 * cont).ln() - 2.0 * t_prime.ln() - (2.0 * PI).ln() + 0.0;
+            }
+            if let Decay::AtomAtZero { atom, cont, .. } = d {
+                // (1/π)∫_{T'}^∞ n(1+η)^n (cont/t)(atom + cont/T')^{n−1} t^{−2} dt.
+                let k = n.ln()
+                    + n * ln_eta.exp().ln_1p()
+                    + (n - 1.0) * (atom + cont / t_prime).min(1.0).ln();
+                return k + cont.ln() - 2.0 * t_prime.ln() - (2.0 * PI).ln();
             }
         }
         let mut ln_k = 0.0;
@@ -571,9 +607,9 @@ impl Plan {
     /// An estimate of S (δ = A·S) that sets the absolute target of the error terms.
     pub(super) fn s_estimate(&self, lambda: f64, epsilon: f64, w: f64, norm: f64) -> f64 {
         let mut s_est = w / ((2.0 * PI).sqrt() * lambda * (lambda - 1.0));
-        if let Some(Lattice { a, n }) = self.lattice {
+        if let Some(lattice) = self.lattice {
             let ln_a = norm + (1.0 - lambda) * epsilon;
-            let lat = lattice_delta(a, n, epsilon);
+            let lat = lattice.delta(epsilon);
             if lat.value > 0.0 {
                 s_est += (lat.value.ln() - ln_a).exp();
             }

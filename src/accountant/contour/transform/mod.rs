@@ -65,8 +65,10 @@ pub const UNIT_ROUNDOFF: f64 = f64::EPSILON / 2.0;
 const LN_SQRT_2PI: f64 = normal::LN_SQRT_2PI;
 
 pub mod mixture;
+pub mod wor;
 pub use self::mixture::{mixture_ln_mgf, MixturePair};
 pub mod upper;
+pub use self::wor::WorPair;
 
 /// ln M̃(z) and a bound on the error of M̃.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -117,6 +119,19 @@ pub enum Decay {
         /// 2λ − 1.
         two_l1: f64,
     },
+    /// The symmetrised fixed-size-batch pair (docs/math.md §17.11): an atom at 0 plus a
+    /// continuous part C with |C(λ+it)| ≤ cont·M(λ)/|t|; also the third-moment bound of the
+    /// whole tilted law (as in `Density`).
+    AtomAtZero {
+        /// (a + its error)/M(λ).
+        atom: f64,
+        /// (K₁ + K₂)/M(λ).
+        cont: f64,
+        /// Lower bound on the tilted variance.
+        var_lo: f64,
+        /// Upper bound on the tilted E|ℓ − mean|³.
+        rho3_hi: f64,
+    },
 }
 
 impl Decay {
@@ -134,10 +149,7 @@ impl Decay {
                 // |E e^{itY}| ≤ |1 − t²σ²/2| + |t|³ρ₃/6 with σ² known only to lie in
                 // [var_lo, ρ₃^{2/3}] (Lyapunov: (E|Y|²)^{1/2} ≤ (E|Y|³)^{1/3}). |1 − x| is convex
                 // in x, so its supremum over the enclosure is at one of the two ends.
-                let var_hi = rho3_hi.powf(2.0 / 3.0) * (1.0 + 1e-12);
-                let x_lo = 0.5 * t * t * var_lo;
-                let x_hi = 0.5 * t * t * var_hi.max(var_lo);
-                let third = (1.0 - x_lo).abs().max((1.0 - x_hi).abs()) + t * t * t * rho3_hi / 6.0;
+                let third = third_moment(var_lo, rho3_hi, t);
                 let (tv, split) = if t > 0.0 {
                     (tv_hi / t, split_bound(splits, t))
                 } else {
@@ -148,6 +160,14 @@ impl Decay {
             Decay::Laplace { atom, cont, two_l1 } => {
                 (atom + cont / (two_l1 * two_l1 + 4.0 * t * t).sqrt()).min(1.0)
             }
+            Decay::AtomAtZero {
+                atom,
+                cont,
+                var_lo,
+                rho3_hi,
+            } => third_moment(var_lo, rho3_hi, t)
+                .min(atom + cont / t)
+                .min(1.0),
         }
     }
 
@@ -169,9 +189,17 @@ impl Decay {
                     (0.0, tv_hi, 1.0)
                 }
             }
-            Decay::Laplace { .. } => (self.bound(t_min).ln(), 0.0, 0.0),
+            Decay::Laplace { .. } | Decay::AtomAtZero { .. } => (self.bound(t_min).ln(), 0.0, 0.0),
         }
     }
+}
+
+/// |1 − t²σ²/2| + |t|³ρ₃/6 with σ² ∈ [var_lo, ρ₃^{2/3}] (docs/math.md §10.5), t ≥ 0.
+fn third_moment(var_lo: f64, rho3_hi: f64, t: f64) -> f64 {
+    let var_hi = rho3_hi.powf(2.0 / 3.0) * (1.0 + 1e-12);
+    let x_lo = 0.5 * t * t * var_lo;
+    let x_hi = 0.5 * t * t * var_hi.max(var_lo);
+    (1.0 - x_lo).abs().max((1.0 - x_hi).abs()) + t * t * t * rho3_hi / 6.0
 }
 
 /// Run length of the plain partial sums of [`subsampled_mgf_windowed`] with `block` > 0.
@@ -218,6 +246,8 @@ pub enum Transform {
         /// The ordering's pair, L = ln dQ/dP non-decreasing.
         law: MixtureLaw,
     },
+    /// The symmetrised fixed-size-batch pair (docs/math.md §17.11; symmetric, both orderings).
+    Wor(WorPair),
 }
 
 impl Transform {
@@ -251,6 +281,19 @@ impl Transform {
             Mechanism::SubsampledLaplace(s) => Transform::Laplace { a: s.epsilon0() },
             // Never planned either: a lattice mechanism (exact lattice composition, above).
             Mechanism::DiscreteGaussian(_) => Transform::Gaussian { mu: f64::NAN },
+            // Fixed-size batches: the symmetrised pair (b = n is the Gaussian at σ/2).
+            Mechanism::GaussianMixture(crate::mechanism::GaussianMixture::WithoutReplacement(
+                w,
+            )) => {
+                if w.is_full_batch() {
+                    Transform::Gaussian { mu: w.mu() }
+                } else {
+                    Transform::Wor(WorPair {
+                        q: w.sampling_rate(),
+                        mu: w.mu(),
+                    })
+                }
+            }
             Mechanism::GaussianMixture(g) => Transform::mixture(g, direction),
             // Refused in `check` (crate::mechanism::truncated::refuse_in).
             Mechanism::TruncatedPoisson(_) => Transform::Gaussian { mu: f64::NAN },
@@ -310,6 +353,7 @@ impl Transform {
                 subsampled_mgf(q, mu, zeta, tau)
             }
             Transform::Mixture { ref law } => MixturePair::new(law).ln_mgf(z, tau),
+            Transform::Wor(ref p) => p.ln_mgf(z, tau),
         }
     }
 
@@ -339,6 +383,7 @@ impl Transform {
             Transform::Mixture { ref law } => {
                 MixturePair::new(law).mgf_batch(lambda, ts, tau, rotations, block)
             }
+            Transform::Wor(ref p) => p.mgf_batch(lambda, ts, tau, rotations, block),
             _ => ts
                 .iter()
                 .map(|&t| self.ln_mgf(C64::new(lambda, t), tau))
@@ -356,6 +401,11 @@ impl Transform {
                     ln_err: ln_mags + (UNIT_ROUNDOFF * (8.0 + 4.0 * z.norm() * a)).ln(),
                 })
             }
+            // The atom at 0: a constant, |ã − a| ≤ 16u (docs/math.md §17.11).
+            Transform::Wor(ref p) => Some(MgfValue {
+                ln: C64::new(p.atom().ln(), 0.0),
+                ln_err: (16.0 * UNIT_ROUNDOFF).ln(),
+            }),
             _ => None,
         }
     }
@@ -382,6 +432,7 @@ impl Transform {
                 }
             }
             Transform::Mixture { ref law } => MixturePair::new(law).cgf(lambda),
+            Transform::Wor(ref p) => p.cgf(lambda),
         }
     }
 
@@ -390,8 +441,14 @@ impl Transform {
     /// §10.3.1; a mixture pair: ln(M̃ + its certified error bound), docs/math.md §17.9, +∞ where the
     /// quadrature is over budget).
     pub fn ln_mgf_upper(&self, lambda: f64) -> f64 {
-        if let Transform::Mixture { ref law } = *self {
-            let v = MixturePair::new(law).ln_mgf(C64::new(lambda, 0.0), 1e-17);
+        let certified = match *self {
+            Transform::Mixture { ref law } => {
+                Some(MixturePair::new(law).ln_mgf(C64::new(lambda, 0.0), 1e-17))
+            }
+            Transform::Wor(ref p) => Some(p.ln_mgf(C64::new(lambda, 0.0), 1e-17)),
+            _ => None,
+        };
+        if let Some(v) = certified {
             let up = logsumexp(&[v.ln.re, v.ln_err]);
             return if up.is_nan() {
                 f64::INFINITY
@@ -442,6 +499,7 @@ impl Transform {
                 }
             }
             Transform::Mixture { ref law } => MixturePair::new(law).decay(lambda),
+            Transform::Wor(ref p) => p.decay(lambda),
         }
     }
 
@@ -469,6 +527,7 @@ impl Transform {
                 }
             }
             Transform::Mixture { ref law } => MixturePair::new(law).cost(lambda, t),
+            Transform::Wor(ref p) => p.cost(lambda, t),
             _ => 1.0,
         }
     }
@@ -490,6 +549,7 @@ impl Transform {
                 }
             }
             Transform::Mixture { ref law } => MixturePair::new(law).real_cost(lambda),
+            Transform::Wor(ref p) => p.real_cost(lambda),
             _ => 0.0,
         }
     }
@@ -508,6 +568,9 @@ impl Transform {
                 return Some((0.0, 0.0, 0.0));
             }
             return pair.single_step_delta(epsilon, law);
+        }
+        if let Transform::Wor(ref p) = *self {
+            return p.single_step_delta(epsilon);
         }
         let Transform::Subsampled { q, mu, add } = *self else {
             return None;
@@ -544,6 +607,7 @@ impl Transform {
                 Some(subsampled_real(q, mu, alpha, hh, false).mean_abs * 1.01)
             }
             Transform::Mixture { ref law } => Some(MixturePair::new(law).tilted_abs_mean(lambda)),
+            Transform::Wor(ref p) => Some(p.tilted_abs_mean(lambda)),
             _ => None,
         }
     }
