@@ -64,8 +64,9 @@ impl Contour {
         }
     }
 
-    /// Certified bounds on δ(ε) (valid for any ε ≥ 0; tight near the design ε).
-    pub(super) fn bounds(&self, epsilon: f64) -> Enclosure {
+    /// The trapezoid value S_h at ε and the bound on its rounding error (both in units of S):
+    /// the nodes' own errors, the phase e^{−itε}, and the compensated sum.
+    pub(super) fn node_sum(&self, epsilon: f64) -> (f64, f64) {
         let u = UNIT_ROUNDOFF;
         let mut s_re = Neumaier::default();
         let mut abs = 0.0;
@@ -83,10 +84,17 @@ impl Contour {
         let n = self.nodes.len() as f64;
         let f = self.h / (2.0 * PI);
         let s = f * s_re.sum();
-        let e = f * (err + 3.0 * u * abs * (1.0 + n * u))
-            + 4.0 * u * s.abs()
-            + self.trunc
-            + self.discretization(epsilon);
+        (
+            s,
+            f * (err + 3.0 * u * abs * (1.0 + n * u)) + 4.0 * u * s.abs(),
+        )
+    }
+
+    /// Certified bounds on δ(ε) (valid for any ε ≥ 0; tight near the design ε).
+    pub(super) fn bounds(&self, epsilon: f64) -> Enclosure {
+        let u = UNIT_ROUNDOFF;
+        let (s, e_round) = self.node_sum(epsilon);
+        let e = e_round + self.trunc + self.discretization(epsilon);
         let ln_a = self.norm + (1.0 - self.lambda) * epsilon;
         let ln_a_err = 4.0
             * u

@@ -34,7 +34,7 @@
 //!   evaluated on a coarse grid and |M| in between bounded by the Lipschitz constant
 //!   |d/dt M(λ+it)| ≤ E[|L|e^{λL}] = M(λ)·E_λ|L|.
 //! - **Cost**: the subsampled transform at the direct nodes (and at the coarse grid) is evaluated
-//!   in blocks of up to 128 consecutive t sharing one x-grid
+//!   in blocks of up to 512 consecutive t sharing one x-grid
 //!   ([`transform::subsampled_mgf_windowed`]): L(x_j) and the real weights
 //!   once per block, the phases by complex rotation from one sin/cos seed per block and x-node
 //!   (up to 64 rotations where the tolerance allows), summed in vectorised plain chunks of 32
@@ -99,6 +99,7 @@ mod lattice;
 mod lattice_exact;
 mod lattice_fourier;
 mod plan;
+mod solve;
 pub mod transform;
 mod window;
 
@@ -107,6 +108,7 @@ use lattice::*;
 use lattice_exact::lattice_part;
 pub use lattice_fourier::LatticePath;
 use plan::*;
+use solve::*;
 use window::*;
 
 /// What a query asks of one ordering.
@@ -389,6 +391,7 @@ impl ContourAccountant {
             let lambda = plan.saddle(design)?;
             let c = plan.build(lambda, design, tol)?;
             let (b, stop) = invert_contour(&c, delta, design, tol, plan.loss_max)?;
+            let stop = stop || redesign_cannot_pay(plan, &c, b.value, tol);
             last = Some((b, c.info()));
             if stop {
                 break;
@@ -518,11 +521,18 @@ fn invert_contour(
         lo = (design - d2).max(0.0);
     }
     let xtol = 1e-3 * tol * design.max(1e-9);
-    let (_, eps_up) = bisect_bracket(|e| Ok(up(e) <= delta), lo, hi, xtol, 200)?;
+    let (_, eps_up) = crossing(|e| Ok(up(e) <= delta), |e| Ok(up(e) - delta), lo, hi, xtol)?;
     let eps_low = if lower_zero {
         0.0
     } else {
-        bisect_bracket(|e| Ok(low(e) <= delta), lo, hi, xtol, 200)?.0
+        crossing(
+            |e| Ok(low(e) <= delta),
+            |e| Ok(low(e) - delta),
+            lo,
+            hi,
+            xtol,
+        )?
+        .0
     };
     let mid = 0.5 * (eps_low + eps_up);
     let b = Enclosure {
