@@ -826,6 +826,45 @@ mod tests {
         eprintln!("plain {p:?}\nwindow {w:?}");
     }
 
+    /// The coarse grid (fine part and the 4× sparser far part) bounds |M̃(λ+it)|/M̃(λ) from
+    /// above at points between its nodes, for nearly atomic (small q) and ordinary tilted laws.
+    #[test]
+    fn coarse_grid_bounds_the_transform_between_its_nodes() {
+        let mut far_seen = false;
+        for (sigma, q, steps, eps) in [
+            (0.8, 5e-4, 200, 0.6),
+            (0.8, 5e-4, 200, 0.076),
+            (1.0, 0.01, 1000, 1.0),
+        ] {
+            let plan = remove_plan(sigma, q, steps);
+            let lam = plan.saddle(eps).expect("test setup");
+            let base = plan.base(lam);
+            let w = plan.bump_width(lam);
+            let target = 1e-9 * plan.s_estimate(lam, eps, w, base.norm) / 8.0;
+            let mut c = plan.strip_contour(lam, w, &base);
+            c.choose_step(eps, target);
+            let trunc = plan.truncation(&base, lam, w, c.h, target);
+            let none = vec![None; plan.factors.len()];
+            let scan = plan.scan(&trunc, &none, lam, c.h, target);
+            let grids = plan.coarse_grids(&base, lam, c.h, scan.k_dir, target);
+            let Some(g) = &grids[0] else { continue };
+            far_seen |= !g.far.is_empty();
+            let reach =
+                (g.ratios.len() - 1) as f64 * g.step + (g.far.len().max(1) - 1) as f64 * g.far_step;
+            let ts: Vec<f64> = (1..400)
+                .map(|i| reach * (i as f64 + 0.37) / 400.0)
+                .collect();
+            let f = plan.factors[0].t;
+            let b0 = base.values[0];
+            for &t in &ts {
+                let v = f.ln_mgf(C64::new(lam, t), TAU_X);
+                let ratio = (v.ln.re - b0.ln.re).exp() - (v.ln_err - b0.ln.re).exp();
+                assert!(ratio <= g.bound(t), "t = {t}: {ratio} > {}", g.bound(t));
+            }
+        }
+        assert!(far_seen);
+    }
+
     #[test]
     fn gaussian_delta_is_exact_and_bracketed() {
         let mut acc = ContourAccountant::new(ContourParams {
