@@ -72,7 +72,10 @@
 //!   4u(Σ n_i|ln M̃_i(λ)| + |(1−λ)ε|).
 //!
 //! All error terms are added in the safe direction: δ_low ≤ δ ≤ δ_up. ε(δ) is bracketed by
-//! bisection on δ_up (a certified upper bound on ε) and on δ_low (a certified lower bound).
+//! the crossings of δ_up (a certified upper bound on ε) and of δ_low (a certified lower bound),
+//! proposed by Brent's method and certified by evaluating both sides ([`solve::crossing`]); the
+//! contour is redesigned at the answer only where that can narrow the bracket by more than 2×
+//! (docs/math.md §10.9.1).
 //!
 //! # References
 //! docs/math.md §6; Alghamdi et al., *The Saddle-Point Method in Differential Privacy* (ICML 2023) for

@@ -67,7 +67,7 @@ pub(super) struct Node {
 /// |M(λ+it)|/M̃(λ) on a coarse grid t_j = j·step (upper bounds), with the Lipschitz slope
 /// E_λ|L|·M(λ)/M̃(λ) for the points in between; beyond the fine grid, a grid 4× sparser
 /// (`far`, from t = (ratios.len() − 1)·step on) where the ratios are small enough that its
-/// larger Lipschitz slack still meets r* ([`Plan::coarse_grids`]).
+/// larger Lipschitz slack still meets r* ([`Plan::coarse_grids`], docs/math.md §10.9.1).
 #[derive(Debug, Clone)]
 pub(super) struct Coarse {
     pub(super) step: f64,
@@ -935,8 +935,13 @@ pub(super) fn summation_block(tol: f64, n_total: f64) -> usize {
 }
 
 /// M̃ at λ + i·k·step for k = 0..=k_max, in parallel blocks of consecutive nodes that share one
-/// x-grid (the step of the block's largest t): at most 512 nodes, and the last t at most 1.25×
-/// the first (or ≤ 5, where the x-step hardly depends on t) so that little work is wasted.
+/// x-grid (the step of the block's largest t): at most 512 nodes, and the last t at most
+/// r·t₀ with r = 1 + min(1, √(80·step/t₀)) (t₀ the first t, at least 5, where the x-step hardly
+/// depends on t). A block's x-nodes cost ~80 inner rotations each to set up (L, weights, seeds),
+/// and each node then costs one rotation per x-node, whose count grows like the block's last t:
+/// per node the cost is ∝ r·80·step/(r − 1) + r·t₀, least at r − 1 = √(80·step/t₀) (wide blocks
+/// for sparse nodes at large t, as in the add ordering and the coarse grid; the rule only sets
+/// the cost, never a bound).
 pub(super) fn eval_grid(
     t: &Transform,
     lambda: f64,
@@ -959,8 +964,9 @@ where
     let mut k0 = 0;
     while k0 <= k_max {
         let t0 = (k0 as f64 * step).max(4.0);
+        let r = 1.0 + (80.0 * step / t0).sqrt().min(1.0);
         let mut k1 = k0;
-        while k1 < k_max && k1 - k0 < 511 && ((k1 + 1) as f64 * step) <= 1.25 * t0 {
+        while k1 < k_max && k1 - k0 < 511 && ((k1 + 1) as f64 * step) <= r * t0 {
             k1 += 1;
         }
         blocks.push((k0, k1));

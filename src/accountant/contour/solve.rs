@@ -1,6 +1,6 @@
 //! The ε(δ) search on one evaluated contour: where the certified bounds cross δ (Brent's method
 //! proposes, the predicate certifies), and whether redesigning the contour at the answer can
-//! narrow the bracket enough to pay for a second contour (module docs of [`super`], "ε(δ)").
+//! narrow the bracket enough to pay for a second contour (docs/math.md §10.9.1).
 
 use super::*;
 
