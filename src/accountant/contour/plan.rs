@@ -65,27 +65,41 @@ pub(super) struct Node {
 }
 
 /// |M(λ+it)|/M̃(λ) on a coarse grid t_j = j·step (upper bounds), with the Lipschitz slope
-/// E_λ|L|·M(λ)/M̃(λ) for the points in between.
+/// E_λ|L|·M(λ)/M̃(λ) for the points in between; beyond the fine grid, a grid 4× sparser
+/// (`far`, from t = (ratios.len() − 1)·step on) where the ratios are small enough that its
+/// larger Lipschitz slack still meets r* ([`Plan::coarse_grids`], docs/math.md §10.9.1).
 #[derive(Debug, Clone)]
 pub(super) struct Coarse {
     pub(super) step: f64,
     pub(super) slope: f64,
     pub(super) ratios: Vec<f64>,
+    /// Step of the far grid (4·step).
+    pub(super) far_step: f64,
+    /// The far grid's ratios, far[0] at t = (ratios.len() − 1)·step (empty: none).
+    pub(super) far: Vec<f64>,
 }
 
 impl Coarse {
     pub(super) fn bound(&self, t: f64) -> f64 {
-        let x = t / self.step;
-        let j = x.floor();
-        if j < 0.0 || (j as usize) + 1 >= self.ratios.len() {
-            return 1.0;
+        let t_far = (self.ratios.len() as f64 - 1.0) * self.step;
+        if t >= t_far && !self.far.is_empty() {
+            return lipschitz(&self.far, self.far_step, self.slope, t - t_far);
         }
-        let j = j as usize;
-        let dl = t - j as f64 * self.step;
-        let dr = (j + 1) as f64 * self.step - t;
-        (self.ratios[j] + dl.max(0.0) * self.slope)
-            .min(self.ratios[j + 1] + dr.max(0.0) * self.slope)
+        lipschitz(&self.ratios, self.step, self.slope, t)
     }
+}
+
+/// The Lipschitz bound between the grid values r_j at t_j = j·step (1 outside the grid).
+fn lipschitz(ratios: &[f64], step: f64, slope: f64, t: f64) -> f64 {
+    let x = t / step;
+    let j = x.floor();
+    if j < 0.0 || (j as usize) + 1 >= ratios.len() {
+        return 1.0;
+    }
+    let j = j as usize;
+    let dl = t - j as f64 * step;
+    let dr = (j + 1) as f64 * step - t;
+    (ratios[j] + dl.max(0.0) * slope).min(ratios[j + 1] + dr.max(0.0) * slope)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -787,16 +801,47 @@ impl Plan {
                 }
                 // Upper bounds only (the propagated-phase and block-sum errors are in ln_err):
                 // the cheapest evaluation, whatever the tolerance.
-                let ratios: Vec<f64> = eval_grid(&f.t, lambda, step, count, 63, SUM_BLOCK)
-                    .iter()
-                    .map(|v| {
-                        ((v.ln.re - b.ln.re).exp() + (v.ln_err - b.ln.re).exp()) * (1.0 + 1e-12)
-                    })
-                    .collect();
+                let ratios_at = |st: f64, k: usize| -> Vec<f64> {
+                    eval_grid(&f.t, lambda, st, k, 63, SUM_BLOCK)
+                        .iter()
+                        .map(|v| {
+                            ((v.ln.re - b.ln.re).exp() + (v.ln_err - b.ln.re).exp()) * (1.0 + 1e-12)
+                        })
+                        .collect()
+                };
+                let slope = m_abs * (1.0 + (b.ln_err - b.ln.re).exp());
+                // First a grid 4× sparser over the whole reach (its cost grows like the reach
+                // squared, as |t| sets each quadrature's x-step); the fine grid only up to the
+                // last sparse cell whose Lipschitz bound (r_j + r_{j+1} + slope·4·step)/2 exceeds
+                // r* (beyond it the ratios are far below r*: a nearly atomic tilted law needs the
+                // grid out to ~8× the direct nodes, where |M| has long decayed).
+                let far_step = 4.0 * step;
+                let far_count = (t_need / far_step).ceil() as usize + 1;
+                if far_count >= 8 {
+                    let far = ratios_at(far_step, far_count);
+                    let last_bad = (0..far_count)
+                        .rev()
+                        .find(|&j| 0.5 * (far[j] + far[j + 1] + slope * far_step) > r_star);
+                    let j0 = last_bad.map_or(0, |j| j + 1);
+                    let ratios = if j0 > 0 {
+                        ratios_at(step, 4 * j0)
+                    } else {
+                        vec![far[0]]
+                    };
+                    return Some(Coarse {
+                        step,
+                        slope,
+                        ratios,
+                        far_step,
+                        far: far[j0..].to_vec(),
+                    });
+                }
                 Some(Coarse {
                     step,
-                    slope: m_abs * (1.0 + (b.ln_err - b.ln.re).exp()),
-                    ratios,
+                    slope,
+                    ratios: ratios_at(step, count),
+                    far_step,
+                    far: Vec::new(),
                 })
             })
             .collect()
@@ -926,8 +971,13 @@ pub(super) fn summation_block(tol: f64, n_total: f64) -> usize {
 }
 
 /// M̃ at λ + i·k·step for k = 0..=k_max, in parallel blocks of consecutive nodes that share one
-/// x-grid (the step of the block's largest t): at most 128 nodes, and the last t at most 1.25×
-/// the first (or ≤ 5, where the x-step hardly depends on t) so that little work is wasted.
+/// x-grid (the step of the block's largest t): at most 512 nodes, and the last t at most
+/// r·t₀ with r = 1 + min(1, √(80·step/t₀)) (t₀ the first t, at least 5, where the x-step hardly
+/// depends on t). A block's x-nodes cost ~80 inner rotations each to set up (L, weights, seeds),
+/// and each node then costs one rotation per x-node, whose count grows like the block's last t:
+/// per node the cost is ∝ r·80·step/(r − 1) + r·t₀, least at r − 1 = √(80·step/t₀) (wide blocks
+/// for sparse nodes at large t, as in the add ordering and the coarse grid; the rule only sets
+/// the cost, never a bound).
 pub(super) fn eval_grid(
     t: &Transform,
     lambda: f64,
@@ -950,8 +1000,9 @@ where
     let mut k0 = 0;
     while k0 <= k_max {
         let t0 = (k0 as f64 * step).max(4.0);
+        let r = 1.0 + (80.0 * step / t0).sqrt().min(1.0);
         let mut k1 = k0;
-        while k1 < k_max && k1 - k0 < 127 && ((k1 + 1) as f64 * step) <= 1.25 * t0 {
+        while k1 < k_max && k1 - k0 < 511 && ((k1 + 1) as f64 * step) <= r * t0 {
             k1 += 1;
         }
         blocks.push((k0, k1));
