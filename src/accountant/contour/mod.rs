@@ -608,10 +608,10 @@ impl OrderingAccountant for ContourAccountant {
     /// Subsampled Laplace with q < 1 is refused (crate::mechanism::subsampled_laplace), and so
     /// are fixed-size batches (their symmetrised pair, docs/math.md §17.7, is not a mixture
     /// pair: its transform needs half-line integrals); the other Gaussian-mixture pairs are
-    /// accounted for by their transform (docs/math.md §17.9).
+    /// accounted for by their transform (docs/math.md §17.9), truncated Poisson sampling by the
+    /// weighted union of its components' (docs/math.md §17.10).
     fn check(&self, added: &Composition) -> Result<()> {
         crate::mechanism::without_replacement::refuse_in(self.name(), added)?;
-        crate::mechanism::truncated::refuse_in(self.name(), added)?;
         crate::mechanism::subsampled_laplace::refuse_in(self.name(), added)
     }
 

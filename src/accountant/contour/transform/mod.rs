@@ -66,6 +66,8 @@ const LN_SQRT_2PI: f64 = normal::LN_SQRT_2PI;
 
 pub mod mixture;
 pub use self::mixture::{mixture_ln_mgf, MixturePair};
+pub mod union;
+pub use self::union::Union;
 
 /// ln M̃(z) and a bound on the error of M̃.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -217,6 +219,12 @@ pub enum Transform {
         /// The ordering's pair, L = ln dQ/dP non-decreasing.
         law: MixtureLaw,
     },
+    /// A weighted disjoint union of component pairs in one ordering (truncated Poisson,
+    /// docs/math.md §17.10): M(z) = Σ_k w_k M_k(z).
+    Union {
+        /// The weights (with their error bounds) and the components.
+        u: Union,
+    },
 }
 
 impl Transform {
@@ -251,8 +259,10 @@ impl Transform {
             // Never planned either: a lattice mechanism (exact lattice composition, above).
             Mechanism::DiscreteGaussian(_) => Transform::Gaussian { mu: f64::NAN },
             Mechanism::GaussianMixture(g) => Transform::mixture(g, direction),
-            // Refused in `check` (crate::mechanism::truncated::refuse_in).
-            Mechanism::TruncatedPoisson(_) => Transform::Gaussian { mu: f64::NAN },
+            // The weighted union of its two component pairs (docs/math.md §17.10).
+            Mechanism::TruncatedPoisson(t) => Transform::Union {
+                u: Union::truncated(t, direction),
+            },
         }
     }
 
@@ -309,6 +319,7 @@ impl Transform {
                 subsampled_mgf(q, mu, zeta, tau)
             }
             Transform::Mixture { ref law } => MixturePair::new(law).ln_mgf(z, tau),
+            Transform::Union { ref u } => u.ln_mgf(z, tau),
         }
     }
 
@@ -338,6 +349,7 @@ impl Transform {
             Transform::Mixture { ref law } => {
                 MixturePair::new(law).mgf_batch(lambda, ts, tau, rotations, block)
             }
+            Transform::Union { ref u } => u.ln_mgf_batch(lambda, ts, tau, rotations, block),
             _ => ts
                 .iter()
                 .map(|&t| self.ln_mgf(C64::new(lambda, t), tau))
@@ -381,6 +393,7 @@ impl Transform {
                 }
             }
             Transform::Mixture { ref law } => MixturePair::new(law).cgf(lambda),
+            Transform::Union { ref u } => u.cgf(lambda),
         }
     }
 
@@ -397,6 +410,9 @@ impl Transform {
             } else {
                 up + 4.0 * UNIT_ROUNDOFF * (1.0 + up.abs())
             };
+        }
+        if let Transform::Union { ref u } = *self {
+            return u.ln_mgf_upper(lambda);
         }
         let k = self.cgf(lambda).k;
         match self {
@@ -438,6 +454,7 @@ impl Transform {
                 }
             }
             Transform::Mixture { ref law } => MixturePair::new(law).decay(lambda),
+            Transform::Union { ref u } => u.decay(lambda),
         }
     }
 
@@ -465,6 +482,7 @@ impl Transform {
                 }
             }
             Transform::Mixture { ref law } => MixturePair::new(law).cost(lambda, t),
+            Transform::Union { ref u } => u.cost(lambda, t),
             _ => 1.0,
         }
     }
@@ -486,6 +504,7 @@ impl Transform {
                 }
             }
             Transform::Mixture { ref law } => MixturePair::new(law).real_cost(lambda),
+            Transform::Union { ref u } => u.real_cost(lambda),
             _ => 0.0,
         }
     }
@@ -504,6 +523,9 @@ impl Transform {
                 return Some((0.0, 0.0, 0.0));
             }
             return pair.single_step_delta(epsilon, law);
+        }
+        if let Transform::Union { ref u } = *self {
+            return u.single_step_delta(epsilon);
         }
         let Transform::Subsampled { q, mu, add } = *self else {
             return None;
@@ -540,6 +562,7 @@ impl Transform {
                 Some(subsampled_real(q, mu, alpha, hh, false).mean_abs * 1.01)
             }
             Transform::Mixture { ref law } => Some(MixturePair::new(law).tilted_abs_mean(lambda)),
+            Transform::Union { ref u } => u.tilted_abs_mean(lambda),
             _ => None,
         }
     }
@@ -554,6 +577,7 @@ impl Transform {
                 Some(-(-q).ln_1p() * (1.0 + 4.0 * UNIT_ROUNDOFF))
             }
             Transform::Mixture { ref law } => MixturePair::new(law).loss_max(),
+            Transform::Union { ref u } => u.loss_max(),
             _ => None,
         }
     }
