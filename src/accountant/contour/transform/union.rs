@@ -471,3 +471,186 @@ fn density_params(d: &Decay) -> Option<DensityParams> {
         Decay::Laplace { .. } => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mechanism::GaussianMixture;
+
+    fn unions() -> Vec<Union> {
+        let mut out = Vec::new();
+        for &(n, q, b, s) in &[
+            (1000u64, 0.05, 40u64, 2.0),
+            (60_000, 256.0 / 60_000.0, 270, 1.0),
+            (10_000, 0.01, 100, 0.8),
+        ] {
+            let t = TruncatedPoisson::new(n, q, b, s).expect("test setup");
+            for dir in [Direction::Remove, Direction::Add] {
+                out.push(Union::truncated(&t, dir));
+                out.push(Union::truncated(&t.replace_one(), dir));
+            }
+        }
+        out
+    }
+
+    /// M_U(0) = M_U(1) = 1 (P_U and Q_U are probability laws) within the certified error, and
+    /// at complex z the union's enclosure overlaps the weighted sum of independent enclosures of
+    /// the components (the Poisson-subsampled component through the general mixture
+    /// quadrature of docs/math.md §17.9 instead of its own).
+    #[test]
+    fn union_matches_an_independent_weighted_sum() {
+        for un in unions() {
+            for z in [0.0, 1.0] {
+                let v = un.ln_mgf(C64::new(z, 0.0), 1e-17);
+                assert!(
+                    (v.ln.exp() - 1.0).norm() <= v.ln_err.exp() + 1e-14,
+                    "{un:?} z={z}: {v:?}"
+                );
+            }
+            let indep: Vec<Transform> = un
+                .parts
+                .iter()
+                .map(|c| Transform::Mixture {
+                    law: c.law(un.direction),
+                })
+                .collect();
+            for &(lam, t) in &[(2.0, 0.0), (3.5, 2.0), (6.0, 17.0), (1.5, 120.0)] {
+                let z = C64::new(lam, t);
+                let v = un.ln_mgf(z, 1e-17);
+                let (mut sum, mut err) = (C64::new(0.0, 0.0), 0.0);
+                for k in 0..2 {
+                    let c = indep[k].ln_mgf(z, 1e-17);
+                    sum += c.ln.exp() * un.w[k];
+                    err += c.ln_err.exp() * (un.w[k] + un.eta[k]) + un.eta[k] * c.ln.exp().norm();
+                }
+                let diff = (v.ln.exp() - sum).norm();
+                let bound = v.ln_err.exp() + err + 1e-15 * sum.norm();
+                assert!(diff <= bound, "{un:?} z={z}: {diff:e} > {bound:e}");
+                let scale = un.ln_mgf(C64::new(lam, 0.0), 1e-17).ln.re.exp();
+                assert!(v.ln_err.exp() <= 1e-11 * scale, "{z}: {v:?}");
+            }
+        }
+    }
+
+    /// The union's decay bound holds on a grid of t (the certified |M_U(λ + it)| over M_U(λ),
+    /// below the bound times 1 + 1e−9).
+    #[test]
+    fn union_decay_bound_holds() {
+        for un in unions().into_iter().step_by(3) {
+            for lam in [2.0, 6.0] {
+                let d = un.decay(lam);
+                let m0 = un.ln_mgf(C64::new(lam, 0.0), 1e-17).ln.re;
+                for k in 1..120 {
+                    let tt = k as f64 * 0.53;
+                    let v = un.ln_mgf(C64::new(lam, tt), 1e-17);
+                    let ratio = (v.ln.re - m0).exp() + (v.ln_err - m0).exp();
+                    assert!(
+                        ratio <= d.bound(tt) * (1.0 + 1e-9) + 1e-15,
+                        "{un:?} λ={lam} t={tt}: {ratio} > {}",
+                        d.bound(tt)
+                    );
+                }
+                let slope = un.tilted_abs_mean(lam).expect("slope");
+                assert!(slope.is_finite() && slope > 0.0);
+            }
+        }
+    }
+
+    /// The union's CGF: K(λ) agrees with the certified ln M_U(λ), K' with a central difference,
+    /// and the Chernoff upper bound lies above the enclosure's lower end.
+    #[test]
+    fn union_cgf_is_consistent() {
+        for un in unions() {
+            for lam in [1.5, 3.0, 8.0] {
+                let c = un.cgf(lam);
+                let v = un.ln_mgf(C64::new(lam, 0.0), 1e-17);
+                assert!(
+                    (c.k - v.ln.re).abs() <= 1e-8 * (1.0 + v.ln.re.abs()),
+                    "{c:?} {v:?}"
+                );
+                let h = 1e-4;
+                let d = (un.cgf(lam + h).k - un.cgf(lam - h).k) / (2.0 * h);
+                assert!(
+                    (d - c.mean).abs() <= 1e-5 * (1.0 + d.abs()),
+                    "{lam}: {d} vs {c:?}"
+                );
+                let d2 = (un.cgf(lam + h).mean - un.cgf(lam - h).mean) / (2.0 * h);
+                assert!(
+                    (d2 - c.var).abs() <= 1e-4 * (1.0 + d2.abs()),
+                    "{lam}: {d2} vs {c:?}"
+                );
+                // Both are upper bounds on M_U(λ): the Chernoff one is above the enclosure's
+                // lower end and close to it.
+                let up = un.ln_mgf_upper(lam);
+                let lo = (v.ln.re.exp() - v.ln_err.exp()).ln();
+                assert!(
+                    up >= lo && up - lo <= 1e-8 * (1.0 + lo.abs()),
+                    "{lam}: {up} vs {lo}"
+                );
+            }
+        }
+    }
+
+    /// The weight error is carried: weights (1, 0) with no error give the first component's
+    /// enclosure; a weight error η on the zero weight adds at least η·|M_b| to the bound; a
+    /// NaN component leaves no bound (+∞), never a number.
+    #[test]
+    fn weight_error_and_bad_components() {
+        let a = Component::Mixture(GaussianMixture::replace_one_poisson(0.5, 0.3).expect("setup"));
+        let b = Component::Subsampled(
+            crate::mechanism::SubsampledGaussian::new(1.0, 0.05).expect("setup"),
+        );
+        let z = C64::new(3.0, 1.5);
+        let only_a = Union::new([(1.0, 0.0, a), (0.0, 0.0, b)], Direction::Remove);
+        let ta = Transform::new(&a.mechanism(), Direction::Remove);
+        let (va, vu) = (ta.ln_mgf(z, 1e-17), only_a.ln_mgf(z, 1e-17));
+        assert!((va.ln.exp() - vu.ln.exp()).norm() <= 1e-14 * va.ln.exp().norm());
+        assert!(vu.ln_err >= va.ln_err);
+        let eta = 1e-6;
+        let slack = Union::new([(1.0, 0.0, a), (0.0, eta, b)], Direction::Remove);
+        let vb = Transform::new(&b.mechanism(), Direction::Remove).ln_mgf(z, 1e-17);
+        let vs = slack.ln_mgf(z, 1e-17);
+        assert!(vs.ln_err.exp() >= eta * vb.ln.exp().norm(), "{vs:?}");
+        let bad = MgfValue {
+            ln: C64::new(f64::NAN, 0.0),
+            ln_err: f64::INFINITY,
+        };
+        let v = slack.combine([va, bad]);
+        assert_eq!(v.ln_err, f64::INFINITY);
+        let only = Union::new([(1.0, 0.0, a), (0.0, 0.0, b)], Direction::Remove);
+        assert_eq!(only.combine([va, bad]).ln_err, va.ln_err.max(vu.ln_err));
+    }
+
+    /// The one-step bracket is the weighted sum of the components' (both exact) and the
+    /// largest loss is the larger of the components' (add ordering: bounded; remove: not).
+    #[test]
+    fn single_step_and_largest_loss() {
+        let t = TruncatedPoisson::new(1000, 0.05, 40, 2.0).expect("setup");
+        let un = Union::truncated(&t, Direction::Add);
+        let [ta, tb] = un.transforms();
+        for eps in [0.05, 0.3, 1.0] {
+            let (l, v, h) = un.single_step_delta(eps).expect("bracket");
+            let a = ta.single_step_delta(eps).expect("a");
+            let b = tb.single_step_delta(eps).expect("b");
+            let want = un.w[0] * a.1 + un.w[1] * b.1;
+            assert!(
+                l <= want && want <= h && l <= v && v <= h,
+                "{eps}: {l} {v} {h} {want}"
+            );
+            assert!(h - l <= 1e-9 * h.max(1e-300) + 1e-300, "{eps}: {l} {h}");
+        }
+        // The replace-one component's loss is unbounded above: no largest loss in either
+        // ordering.
+        assert_eq!(un.loss_max(), None);
+        assert_eq!(Union::truncated(&t, Direction::Remove).loss_max(), None);
+        let add_only = Union::new(
+            [
+                (0.7, 0.0, t.untruncated_component()),
+                (0.3, 0.0, t.untruncated_component()),
+            ],
+            Direction::Add,
+        );
+        let m = tb.loss_max().expect("add ordering bounded");
+        assert_eq!(add_only.loss_max(), Some(m));
+    }
+}
