@@ -269,9 +269,17 @@ impl Union {
         }
         // Each quotient of rounded logs: a relative margin 1e−12 (far above the rounding).
         let f = |x: f64, t: f64, s: f64| ((x - t).exp() * s).min(1.0);
+        // An upper weight that underflows is kept at the smallest normal number (above it).
+        let fu = |k: usize, x: f64| {
+            if self.active(k) {
+                f(x, tot_lo, 1.0 + 1e-12).max(f64::MIN_POSITIVE)
+            } else {
+                0.0
+            }
+        };
         Some((
             [f(lo[0], tot_up, 1.0 - 1e-12), f(lo[1], tot_up, 1.0 - 1e-12)],
-            [f(up[0], tot_lo, 1.0 + 1e-12), f(up[1], tot_lo, 1.0 + 1e-12)],
+            [fu(0, up[0]), fu(1, up[1])],
             [f(mid[0], tot_mid, 1.0), f(mid[1], tot_mid, 1.0)],
         ))
     }
@@ -297,7 +305,7 @@ impl Union {
         let ts = self.transforms();
         let mut parts = Vec::with_capacity(2);
         for k in 0..2 {
-            if !self.active(k) || pi_up[k] == 0.0 {
+            if !self.active(k) {
                 continue;
             }
             let Some(p) = density_params(&ts[k].decay(lambda)) else {
@@ -349,7 +357,7 @@ impl Union {
         let (_, pi_up, _) = self.tilted_weights(lambda)?;
         let ts = self.transforms();
         let mut s = 0.0;
-        for k in (0..2).filter(|&k| self.active(k) && pi_up[k] > 0.0) {
+        for k in (0..2).filter(|&k| self.active(k)) {
             let a = match ts[k] {
                 Transform::Gaussian { mu } => {
                     (ts[k].cgf(lambda).mean.abs() + mu.abs()) * (1.0 + 1e-9)
