@@ -203,8 +203,9 @@ class TruncatedSubsampledGaussian:
     """dp_accounting's truncated Poisson sampling (``TruncatedSubsampledGaussianDpEvent``,
     arXiv 2508.15089): Poisson sampling at rate ``sampling_probability`` from ``dataset_size``
     records, cut to at most ``truncated_batch_size`` by a uniform subset, then the Gaussian
-    mechanism with ``noise_multiplier`` (docs/math.md §17.8). Certified by ``pld``, bounded by
-    ``rdp``, estimated by ``edgeworth``; the other accountants refuse it."""
+    mechanism with ``noise_multiplier`` (docs/math.md §17.8). Certified by ``contour``
+    (docs/math.md §17.10) and ``pld``, bounded by ``rdp``, estimated by ``edgeworth``; the other
+    accountants refuse it."""
 
     dataset_size: int
     sampling_probability: float

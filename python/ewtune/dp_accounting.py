@@ -18,7 +18,7 @@ Supported events: ``NoOpDpEvent``, ``NonPrivateDpEvent``, ``GaussianDpEvent``,
 ``LaplaceDpEvent``, ``PoissonSampledDpEvent`` of a Gaussian, a Laplace or a NoOp,
 ``RandomizedResponseDpEvent``, ``DiscreteLaplaceDpEvent``, ``MixtureOfGaussiansDpEvent``,
 ``SampledWithoutReplacementDpEvent`` of a Gaussian or a NoOp (``REPLACE_ONE`` only; pld and
-rdp), ``TruncatedSubsampledGaussianDpEvent`` (pld, rdp, edgeworth; docs/math.md §17.8),
+rdp), ``TruncatedSubsampledGaussianDpEvent`` (contour, pld, rdp, edgeworth; docs/math.md §17.8),
 ``SelfComposedDpEvent`` and ``ComposedDpEvent`` of these; an accountant that cannot handle one
 of them (e.g. contour and a Poisson-sampled Laplace, saddlepoint and a mixture of Gaussians) says so. Anything else makes ``supports()`` False and ``compose()``
 raise dp_accounting's ``UnsupportedEventError`` naming the sub-event. The neighboring relation

@@ -313,7 +313,8 @@ def test_calibrate_dp_mechanism_with_ewtune_accountant():
 @pytest.mark.parametrize("cls", ALL)
 def test_truncated_poisson_is_supported_where_ewtune_certifies_or_bounds_it(cls):
     ev = dp_event.TruncatedSubsampledGaussianDpEvent(60000, 256 / 60000, 270, 1.0)
-    supported = cls in (ewdp.PldAccountant, ewdp.RdpAccountant, ewdp.EdgeworthAccountant)
+    supported = cls in (ewdp.ContourAccountant, ewdp.PldAccountant, ewdp.RdpAccountant,
+                        ewdp.EdgeworthAccountant)
     assert cls().supports(ev) == supported
     if not supported:
         details = cls()._maybe_compose(ev, 1, False)

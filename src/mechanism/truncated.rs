@@ -735,7 +735,7 @@ pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) ->
                 accountant,
                 event: t.describe(),
                 reason: "the truncated-Poisson pair (a weighted disjoint union, docs/math.md \
-                         §17.8) has no certified CGF or transform here yet; the pld, rdp and \
+                         §17.8) has no certified CGF here yet; the contour, pld, rdp and \
                          edgeworth accountants support it"
                     .into(),
             });
@@ -749,7 +749,7 @@ pub fn cgf_refusal(t: &TruncatedPoisson) -> Error {
     Error::NotCertified(format!(
         "the CGF of {} is not implemented (the union's MGF is the weighted sum of its \
          components', docs/math.md §17.8, but the Gaussian-mixture component has no certified \
-         CGF yet); the pld, rdp and edgeworth accountants support this mechanism",
+         CGF yet); the contour, pld, rdp and edgeworth accountants support this mechanism",
         t.describe()
     ))
 }

@@ -621,14 +621,14 @@ impl OrderingAccountant for ContourAccountant {
     /// Subsampled Laplace with q < 1 is refused (crate::mechanism::subsampled_laplace);
     /// fixed-size batches are accounted for by the half-line transform of their symmetrised
     /// pair (docs/math.md §17.11) in homogeneous compositions only; the other Gaussian-mixture
-    /// pairs by their transform (docs/math.md §17.9).
+    /// pairs by their transform (docs/math.md §17.9), truncated Poisson sampling by the weighted
+    /// union of its components' (docs/math.md §17.10).
     fn check(&self, added: &Composition) -> Result<()> {
         crate::mechanism::without_replacement::refuse_mixed_in(
             self.name(),
             &self.composition,
             added,
         )?;
-        crate::mechanism::truncated::refuse_in(self.name(), added)?;
         crate::mechanism::subsampled_laplace::refuse_in(self.name(), added)
     }
 

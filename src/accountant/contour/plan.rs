@@ -262,6 +262,7 @@ impl Plan {
                         format!("the largest mixture mean's square = {:e}", m * m),
                     )
                 }
+                Transform::Union { ref u } => u.domain(),
             };
             if !ok {
                 return Err(Error::NotCertified(format!(

@@ -69,6 +69,8 @@ pub mod wor;
 pub use self::mixture::{mixture_ln_mgf, MixturePair};
 pub mod upper;
 pub use self::wor::WorPair;
+pub mod union;
+pub use self::union::Union;
 
 /// ln M̃(z) and a bound on the error of M̃.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -253,6 +255,12 @@ pub enum Transform {
     },
     /// The symmetrised fixed-size-batch pair (docs/math.md §17.11; symmetric, both orderings).
     Wor(WorPair),
+    /// A weighted disjoint union of component pairs in one ordering (truncated Poisson,
+    /// docs/math.md §17.10): M(z) = Σ_k w_k M_k(z).
+    Union {
+        /// The weights (with their error bounds) and the components.
+        u: Union,
+    },
 }
 
 impl Transform {
@@ -300,8 +308,10 @@ impl Transform {
                 }
             }
             Mechanism::GaussianMixture(g) => Transform::mixture(g, direction),
-            // Refused in `check` (crate::mechanism::truncated::refuse_in).
-            Mechanism::TruncatedPoisson(_) => Transform::Gaussian { mu: f64::NAN },
+            // The weighted union of its two component pairs (docs/math.md §17.10).
+            Mechanism::TruncatedPoisson(t) => Transform::Union {
+                u: Union::truncated(t, direction),
+            },
         }
     }
 
@@ -359,6 +369,7 @@ impl Transform {
             }
             Transform::Mixture { ref law } => MixturePair::new(law).ln_mgf(z, tau),
             Transform::Wor(ref p) => p.ln_mgf(z, tau),
+            Transform::Union { ref u } => u.ln_mgf(z, tau),
         }
     }
 
@@ -389,6 +400,7 @@ impl Transform {
                 MixturePair::new(law).mgf_batch(lambda, ts, tau, rotations, block)
             }
             Transform::Wor(ref p) => p.mgf_batch(lambda, ts, tau, rotations, block),
+            Transform::Union { ref u } => u.ln_mgf_batch(lambda, ts, tau, rotations, block),
             _ => ts
                 .iter()
                 .map(|&t| self.ln_mgf(C64::new(lambda, t), tau))
@@ -438,6 +450,7 @@ impl Transform {
             }
             Transform::Mixture { ref law } => MixturePair::new(law).cgf(lambda),
             Transform::Wor(ref p) => p.cgf(lambda),
+            Transform::Union { ref u } => u.cgf(lambda),
         }
     }
 
@@ -460,6 +473,9 @@ impl Transform {
             } else {
                 up + 4.0 * UNIT_ROUNDOFF * (1.0 + up.abs())
             };
+        }
+        if let Transform::Union { ref u } = *self {
+            return u.ln_mgf_upper(lambda);
         }
         if let Transform::Subsampled { q, mu, add } = *self {
             // Certified: trapezoid, strip bound and omitted nodes (docs/math.md §10.3.1); twice
@@ -505,6 +521,7 @@ impl Transform {
             }
             Transform::Mixture { ref law } => MixturePair::new(law).decay(lambda),
             Transform::Wor(ref p) => p.decay(lambda),
+            Transform::Union { ref u } => u.decay(lambda),
         }
     }
 
@@ -533,6 +550,7 @@ impl Transform {
             }
             Transform::Mixture { ref law } => MixturePair::new(law).cost(lambda, t),
             Transform::Wor(ref p) => p.cost(lambda, t),
+            Transform::Union { ref u } => u.cost(lambda, t),
             _ => 1.0,
         }
     }
@@ -555,6 +573,7 @@ impl Transform {
             }
             Transform::Mixture { ref law } => MixturePair::new(law).real_cost(lambda),
             Transform::Wor(ref p) => p.real_cost(lambda),
+            Transform::Union { ref u } => u.real_cost(lambda),
             _ => 0.0,
         }
     }
@@ -576,6 +595,9 @@ impl Transform {
         }
         if let Transform::Wor(ref p) = *self {
             return p.single_step_delta(epsilon);
+        }
+        if let Transform::Union { ref u } = *self {
+            return u.single_step_delta(epsilon);
         }
         let Transform::Subsampled { q, mu, add } = *self else {
             return None;
@@ -613,6 +635,7 @@ impl Transform {
             }
             Transform::Mixture { ref law } => Some(MixturePair::new(law).tilted_abs_mean(lambda)),
             Transform::Wor(ref p) => Some(p.tilted_abs_mean(lambda)),
+            Transform::Union { ref u } => u.tilted_abs_mean(lambda),
             _ => None,
         }
     }
@@ -627,6 +650,7 @@ impl Transform {
                 Some(-(-q).ln_1p() * (1.0 + 4.0 * UNIT_ROUNDOFF))
             }
             Transform::Mixture { ref law } => MixturePair::new(law).loss_max(),
+            Transform::Union { ref u } => u.loss_max(),
             _ => None,
         }
     }
