@@ -18,6 +18,7 @@
 
 use crate::cumulants::{cumulants_from_moments_f64, Cumulants, MAX_ORDER};
 use crate::error::{Error, Result};
+use crate::pld::loss::l_of;
 use crate::special::normal;
 
 /// Largest `dataset_size` (n ≤ 2^53 keeps b/n and every count exact in f64).
@@ -199,19 +200,6 @@ impl WithoutReplacement {
 /// (1 − γ)(1 − 2Φ̄(μ/2)) (docs/math.md §17.7).
 pub(crate) fn atom(q: f64, mu: f64) -> f64 {
     ((1.0 - q) * (1.0 - 2.0 * normal::sf(0.5 * mu))).max(0.0)
-}
-
-/// L(x) = ln(1 − q + q e^{μx − μ²/2}) (docs/math.md §2.3), stably.
-fn l_of(q: f64, mu: f64, x: f64) -> f64 {
-    let w = mu * x - 0.5 * mu * mu;
-    let u = q * w.exp_m1();
-    if u.abs() <= 0.5 {
-        u.ln_1p()
-    } else {
-        let (a, b) = ((-q).ln_1p(), q.ln() + w);
-        let (hi, lo) = if a > b { (a, b) } else { (b, a) };
-        hi + (lo - hi).exp().ln_1p()
-    }
 }
 
 /// r(y) = (1 + y)^α + (1 + y)^{1−α} − 2 − y for y ≥ 0, given l1 = ln(1 + y), with a bound on

@@ -197,7 +197,7 @@ fn x_of(q: f64, mu: f64, l: f64) -> f64 {
 }
 
 /// L(x) = ln(1 − q + q e^{μx − μ²/2}) evaluated stably (docs/math.md §2).
-fn l_of(q: f64, mu: f64, x: f64) -> f64 {
+pub(crate) fn l_of(q: f64, mu: f64, x: f64) -> f64 {
     let w = mu * x - 0.5 * mu * mu;
     let u = q * w.exp_m1();
     if u.abs() <= 0.5 {
