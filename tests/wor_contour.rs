@@ -279,3 +279,57 @@ fn contour_is_below_dp_accounting_wor_rdp_on_every_row() {
         );
     }
 }
+
+/// Large σ and tiny δ, where the saddle point's λ exceeds what the transform's quadrature can
+/// afford (λ is then held below it): every answer is within the width limit (1e−3 relative at
+/// this tolerance) and above the attained lower bound, or the call refuses and says why; never
+/// a wide bracket returned as if it met the tolerance. The first row returned [0.0108, 0.0977]
+/// before, the fifth [0.0706, 0.479] (docs/math.md §15.1.4).
+#[test]
+fn lambda_held_below_the_saddle_is_narrow_or_refused() {
+    let rows: [(f64, u64, u64, u64, f64); 6] = [
+        (131.255, 25_479, 154, 146, 6.396e-128),
+        (876.11, 2_625, 1, 8_947_857, 2.142e-161),
+        (100.0, 10_000, 100, 100, 1e-100),
+        (30.0, 60_000, 256, 1_000, 1e-200),
+        (10.0, 1_000, 10, 10, 1e-60),
+        (1000.0, 100, 1, 1_000_000, 1e-300),
+    ];
+    for &(s, n, b, steps, delta) in &rows {
+        let a = contour(1e-7, &wor(s, n, b, steps));
+        match a.epsilon(delta) {
+            Ok(r) => {
+                let (lo, up) = (r.lower.expect("lower"), r.upper.expect("upper"));
+                assert!(
+                    up - lo <= a.capped_width_limit() * up,
+                    "σ={s} n={n} b={b} T={steps} δ={delta}: [{lo:e}, {up:e}] returned"
+                );
+                let g = b as f64 / n as f64;
+                // The attained lower bound (max over orderings of the composed Poisson pairs at
+                // σ/2, docs/math.md §17.6), by the add-remove contour where it answers.
+                let mut poisson = ContourAccountant::new(ContourParams {
+                    adjacency: Adjacency::AddRemove,
+                    tolerance: 1e-7,
+                })
+                .expect("setup");
+                poisson
+                    .compose(&DpEvent::dpsgd(0.5 * s, b as f64 / n as f64, steps), 1)
+                    .expect("compose");
+                let attained = poisson
+                    .epsilon(delta)
+                    .map_or(0.0, |r| r.lower.unwrap_or(0.0));
+                assert!(up >= attained * (1.0 - 1e-9), "{up} < attained {attained}");
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                assert!(
+                    msg.contains("held below the saddle point")
+                        || msg.contains("capped by the work limit")
+                        || msg.contains("large against delta")
+                        || msg.contains("budget"),
+                    "σ={s} n={n} b={b} T={steps} δ={delta}: unexpected refusal {msg}"
+                );
+            }
+        }
+    }
+}

@@ -336,7 +336,7 @@ impl ContourAccountant {
             return Ok((b, None));
         }
         plan.check_domain()?;
-        let lambda = plan.saddle(epsilon)?;
+        let (lambda, limited) = plan.saddle_or_limit(epsilon)?;
         let c = plan.build(lambda, epsilon, self.params.tolerance)?;
         let b = c.bounds(epsilon);
         let info = c.info();
@@ -347,10 +347,11 @@ impl ContourAccountant {
                  was established"
             )));
         }
-        if info.capped && b.upper - b.lower > self.capped_width_limit() * b.upper {
+        if (info.capped || limited) && b.upper - b.lower > self.capped_width_limit() * b.upper {
             return Err(Error::NotCertified(format!(
-                "contour: the node count at lambda = {lambda:.6} is capped by the work limit and the \
-                 certified bracket on delta({epsilon:e}), [{:e}, {:e}], is wider than {:e} relative",
+                "contour: {} and the certified bracket on delta({epsilon:e}), [{:e}, {:e}], is \
+                 wider than {:e} relative",
+                why_wide(&info, limited),
                 b.lower,
                 b.upper,
                 self.capped_width_limit()
@@ -391,17 +392,17 @@ impl ContourAccountant {
         let mut design = design;
         let mut last = None;
         for _round in 0..4 {
-            let lambda = plan.saddle(design)?;
+            let (lambda, limited) = plan.saddle_or_limit(design)?;
             let c = plan.build(lambda, design, tol)?;
             let (b, stop) = invert_contour(&c, delta, design, tol, plan.loss_max)?;
             let stop = stop || redesign_cannot_pay(plan, &c, b.value, tol);
-            last = Some((b, c.info()));
+            last = Some((b, c.info(), limited));
             if stop {
                 break;
             }
             design = b.value;
         }
-        let (b, info) = last.expect("invariant: at least one round ran");
+        let (b, info, limited) = last.expect("invariant: at least one round ran");
         if b.upper > EPSILON_MAX {
             return Err(Error::NotCertified(format!(
                 "contour: the certified bracket on epsilon is [{:e}, {:e}], reaching above \
@@ -410,12 +411,14 @@ impl ContourAccountant {
             )));
         }
         let width = (b.upper - b.lower) / b.value.max(1e-300);
-        if info.capped && width > self.capped_width_limit() {
+        // Every ε bracket meets the width limit or is refused (docs/math.md §15.1.4), whatever
+        // made it wide: the node cap, λ held below the saddle point, or error terms that are
+        // large against δ at this design point.
+        if width > self.capped_width_limit() {
             return Err(Error::NotCertified(format!(
-                "contour: the node count at lambda = {:.6} is capped by the work limit and the \
-                 certified bracket on epsilon, [{:e}, {:e}], is {width:.2e} wide relative (more \
-                 than {:e})",
-                info.lambda,
+                "contour: {} and the certified bracket on epsilon, [{:e}, {:e}], is {width:.2e} \
+                 wide relative (more than {:e})",
+                why_wide(&info, limited),
                 b.lower,
                 b.upper,
                 self.capped_width_limit()
@@ -423,6 +426,33 @@ impl ContourAccountant {
         }
         Ok((b, Some(info)))
     }
+}
+
+/// Why a contour's bracket may be wider than asked: its node count was capped by the work limit,
+/// or its real part λ was held below the saddle point, or neither (docs/math.md §15.1.4).
+fn why_wide(info: &ContourInfo, limited: bool) -> String {
+    let mut why = Vec::new();
+    if info.capped {
+        why.push(format!(
+            "the node count at lambda = {:.6} is capped by the work limit",
+            info.lambda
+        ));
+    }
+    if limited {
+        why.push(format!(
+            "lambda = {:.6} is held below the saddle point (the transform's quadrature above it \
+             exceeds its budget of {MAX_CALL_NODES:e} x-nodes, or lambda reaches 1e6)",
+            info.lambda
+        ));
+    }
+    if why.is_empty() {
+        why.push(format!(
+            "the contour at lambda = {:.6} ({} t-nodes) has error terms (rounding, truncation, \
+             discretisation) that are large against delta",
+            info.lambda, info.nodes
+        ));
+    }
+    why.join(" and ")
 }
 
 /// ε(δ) of one subsampled-Gaussian step: bisection of the exact closed form's bracket.

@@ -325,6 +325,16 @@ impl Plan {
     /// # Errors
     /// [`Error::BudgetExceeded`] when not even λ = 1 + e^{−30} is affordable.
     pub(super) fn saddle(&self, epsilon: f64) -> Result<f64> {
+        self.saddle_or_limit(epsilon).map(|(lambda, _)| lambda)
+    }
+
+    /// [`Plan::saddle`], and whether λ was limited below the saddle point (by the quadrature
+    /// budget of [`Plan::affordable`] or the cap λ ≤ 10⁶): such a contour is certified but may
+    /// be far wider than asked.
+    ///
+    /// # Errors
+    /// As [`Plan::saddle`].
+    pub(super) fn saddle_or_limit(&self, epsilon: f64) -> Result<(f64, bool)> {
         let g = |v: f64| -> Result<f64> {
             let u = v.exp();
             let lam = 1.0 + u;
@@ -345,17 +355,17 @@ impl Plan {
         while !self.affordable(1.0 + f64::exp(hi)) {
             hi -= 1.0;
             if hi <= lo {
-                return Ok(1.0 + f64::exp(lo));
+                return Ok((1.0 + f64::exp(lo), g(lo)? < 0.0));
             }
         }
         while g(hi)? <= 0.0 {
             if hi + 1.0 > 1e6f64.ln() || !self.affordable(1.0 + (hi + 1.0).exp()) {
-                return Ok(1.0 + f64::exp(hi));
+                return Ok((1.0 + f64::exp(hi), true));
             }
             hi += 1.0;
         }
         let v = brent(g, lo, hi, 1e-9, 200)?;
-        Ok(1.0 + v.exp())
+        Ok((1.0 + v.exp(), false))
     }
 
     /// The refusal for a transform whose quadrature at λ exceeds [`MAX_CALL_NODES`].
