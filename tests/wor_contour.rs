@@ -304,7 +304,6 @@ fn lambda_held_below_the_saddle_is_narrow_or_refused() {
                     up - lo <= a.capped_width_limit() * up,
                     "σ={s} n={n} b={b} T={steps} δ={delta}: [{lo:e}, {up:e}] returned"
                 );
-                let g = b as f64 / n as f64;
                 // The attained lower bound (max over orderings of the composed Poisson pairs at
                 // σ/2, docs/math.md §17.6), by the add-remove contour where it answers.
                 let mut poisson = ContourAccountant::new(ContourParams {
