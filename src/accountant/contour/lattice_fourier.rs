@@ -1034,24 +1034,14 @@ impl EpsSearch<'_> {
                 continue;
             }
             if wide_u {
-                let m = 0.5 * (au + bu);
-                if m > au && m < bu {
-                    if self.eval(m).is_some_and(|b| b.upper <= delta) {
-                        bu = m;
-                    } else {
-                        au = m;
-                    }
-                }
+                halve(&mut au, &mut bu, |m| {
+                    self.eval(m).is_some_and(|b| b.upper <= delta)
+                });
             }
             if wide_l {
-                let m = 0.5 * (al + bl);
-                if m > al && m < bl {
-                    if self.eval(m).is_none_or(|b| b.lower <= delta) {
-                        bl = m;
-                    } else {
-                        al = m;
-                    }
-                }
+                halve(&mut al, &mut bl, |m| {
+                    self.eval(m).is_none_or(|b| b.lower <= delta)
+                });
             }
             if (bu - au <= stop * bu || 0.5 * (au + bu) <= au)
                 && (bl - al <= stop * bl || 0.5 * (al + bl) <= al)
@@ -1060,6 +1050,19 @@ impl EpsSearch<'_> {
             }
         }
         *ends = EpsEnds { au, bu, al, bl };
+    }
+}
+
+/// One bisection step on [lo, hi] (skipped where the midpoint is not inside): the midpoint
+/// becomes `hi` where `at_or_above(m)` holds, else `lo`.
+fn halve(lo: &mut f64, hi: &mut f64, at_or_above: impl FnOnce(f64) -> bool) {
+    let m = 0.5 * (*lo + *hi);
+    if m > *lo && m < *hi {
+        if at_or_above(m) {
+            *hi = m;
+        } else {
+            *lo = m;
+        }
     }
 }
 
