@@ -54,6 +54,17 @@ impl Cumulants {
             q: flip(&self.p),
         }
     }
+
+    /// Sets one side (0: P, 1: Q) from power moments `m` about `center`
+    /// ([`cumulants_from_moments_f64`] to order [`MAX_ORDER`]).
+    pub fn set_from_moments(&mut self, side: usize, m: &[f64], center: f64) {
+        let k = cumulants_from_moments_f64(m, center, MAX_ORDER);
+        if side == 0 {
+            self.p.copy_from_slice(&k);
+        } else {
+            self.q.copy_from_slice(&k);
+        }
+    }
 }
 
 impl Add for Cumulants {
@@ -207,6 +218,16 @@ pub fn cumulants_from_moments_f64(m: &[f64], center: f64, n: usize) -> Vec<f64> 
     }
     kappa[0] += center;
     kappa
+}
+
+/// Adds w·d^k to `m[k]` for every k: one point's term of the power moments about a centre
+/// at distance d (for [`cumulants_from_moments_f64`]).
+pub fn add_powers(m: &mut [f64], d: f64, w: f64) {
+    let mut pw = w;
+    for slot in m.iter_mut() {
+        *slot += pw;
+        pw *= d;
+    }
 }
 
 fn binom(n: usize, k: usize) -> u64 {

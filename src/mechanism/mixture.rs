@@ -9,17 +9,16 @@
 //! that monotonicity gives certified panel bounds on the moments (κ1..κ6), the RDP moments and
 //! the PLD's CDF by inversion.
 
+use super::intern;
 use crate::cumulants::{
-    cumulants_from_moments, cumulants_from_moments_f64, CertifiedCumulants, Cumulants, MAX_ORDER,
+    add_powers, cumulants_from_moments, CertifiedCumulants, Cumulants, MAX_ORDER,
 };
 use crate::error::{Error, Result};
-use crate::precision::{Interval, Precision};
+use crate::precision::{opposite, Interval, Precision};
 use rayon::prelude::*;
 use rug::float::Round;
 use rug::ops::{DivAssignRound, MulAssignRound, SubAssignRound};
 use rug::Float;
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
 
 /// Most components of a `mixture-of-gaussians` (`--sensitivities`).
 pub const MAX_COMPONENTS: usize = 16;
@@ -360,19 +359,10 @@ impl MixtureLaw {
             for t in &xs {
                 let d = t.1 - center;
                 let w = if side == 0 { t.2 } else { t.3 } * h;
-                let mut pw = w;
-                for slot in m.iter_mut() {
-                    *slot += pw;
-                    pw *= d;
-                }
+                add_powers(&mut m, d, w);
             }
             m[1] = 0.0;
-            let k = cumulants_from_moments_f64(&m, center, MAX_ORDER);
-            if side == 0 {
-                c.p.copy_from_slice(&k);
-            } else {
-                c.q.copy_from_slice(&k);
-            }
+            c.set_from_moments(side, &m, center);
         }
         c
     }
@@ -562,11 +552,7 @@ fn cdf_iv(s: &Side, x: &Float, wp: Precision) -> Interval {
     // Φ(x − m) with x − m rounded `dir`, t = (m − x)/√2 rounded the opposite way, erfc
     // rounded `dir` again: a lower (Down) or upper (Up) bound.
     let phi = |m: f64, dir: Round| {
-        let anti = if dir == Round::Down {
-            Round::Up
-        } else {
-            Round::Down
-        };
+        let anti = opposite(dir);
         let mut u = Float::with_val(bits, m);
         u.sub_assign_round(x, anti);
         // u/√2 rounded `anti`: a divisor that moves the quotient in that direction.
@@ -634,7 +620,9 @@ pub enum GaussianMixture {
 }
 
 /// A [`GaussianMixture`] with its component lists as slices ([`GaussianMixture::view`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Serialises as its parameters with the pair's name in `pair`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(tag = "pair", rename_all = "kebab-case")]
 pub enum View<'a> {
     /// N(0, σ²) against Σ p_i N(c_i, σ²).
     MixtureOfGaussians {
@@ -657,40 +645,9 @@ pub enum View<'a> {
 }
 
 impl serde::Serialize for GaussianMixture {
+    /// The parameters of [`GaussianMixture::view`], tagged with the pair's name (`pair`).
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        match self.view() {
-            View::MixtureOfGaussians {
-                sigma,
-                sensitivities,
-                probabilities,
-            } => {
-                let mut st = s.serialize_struct("GaussianMixture", 4)?;
-                st.serialize_field("pair", "mixture-of-gaussians")?;
-                st.serialize_field("sigma", &sigma)?;
-                st.serialize_field("sensitivities", sensitivities)?;
-                st.serialize_field("probabilities", probabilities)?;
-                st.end()
-            }
-            View::ReplaceOnePoisson {
-                sigma,
-                sampling_rate,
-            } => {
-                let mut st = s.serialize_struct("GaussianMixture", 3)?;
-                st.serialize_field("pair", "replace-one-poisson")?;
-                st.serialize_field("sigma", &sigma)?;
-                st.serialize_field("sampling_rate", &sampling_rate)?;
-                st.end()
-            }
-            View::WithoutReplacement(w) => {
-                let mut st = s.serialize_struct("GaussianMixture", 4)?;
-                st.serialize_field("pair", "without-replacement")?;
-                st.serialize_field("sigma", &w.sigma())?;
-                st.serialize_field("batch_size", &w.batch_size())?;
-                st.serialize_field("dataset_size", &w.dataset_size())?;
-                st.end()
-            }
-        }
+        serde::Serialize::serialize(&self.view(), s)
     }
 }
 
@@ -995,18 +952,6 @@ impl GaussianMixture {
     }
 }
 
-/// An index per distinct parameter list (exact: equal indices mean equal lists).
-fn intern(bits: Vec<u64>) -> u64 {
-    static TABLE: OnceLock<Mutex<HashMap<Vec<u64>, u64>>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut g = match table.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    };
-    let next = g.len() as u64;
-    *g.entry(bits).or_insert(next)
-}
-
 /// Refuse a composition holding a Gaussian-mixture pair in an accountant that needs its
 /// certified CGF at real λ (saddlepoint) or a Gaussian limit (gdp): not implemented (the contour
 /// has its own transform, docs/math.md §17.9).
@@ -1041,6 +986,32 @@ pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The serialised form: the parameters after the pair's name, in this order.
+    #[test]
+    fn serialises_as_tagged_parameters() {
+        let json = |g: Result<GaussianMixture>| {
+            serde_json::to_string(&g.expect("test setup")).expect("serialises")
+        };
+        assert_eq!(
+            json(GaussianMixture::mixture_of_gaussians(
+                0.8,
+                &[0.0, 1.5],
+                &[0.25, 0.75]
+            )),
+            r#"{"pair":"mixture-of-gaussians","sigma":0.8,"sensitivities":[0.0,1.5],"probabilities":[0.25,0.75]}"#
+        );
+        assert_eq!(
+            json(GaussianMixture::replace_one_poisson(1.3, 0.05)),
+            r#"{"pair":"replace-one-poisson","sigma":1.3,"sampling_rate":0.05}"#
+        );
+        let w = super::super::without_replacement::WithoutReplacement::new(2.5, 10, 1000)
+            .map(GaussianMixture::WithoutReplacement);
+        assert_eq!(
+            json(w),
+            r#"{"pair":"without-replacement","sigma":2.5,"batch_size":10,"dataset_size":1000}"#
+        );
+    }
 
     #[test]
     fn loss_is_monotone_and_inverse_round_trips() {
