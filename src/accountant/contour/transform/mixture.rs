@@ -18,8 +18,8 @@
 //! f64 trapezoid estimates with the same margins as the subsampled Gaussian's (docs/math.md §10.5).
 
 use super::{
-    ln_expm1, logsumexp, phase_sums, Decay, MgfValue, PhaseSums, RealSummary, C64, LN_SQRT_2PI,
-    SPLITS, SUM_BLOCK, UNIT_ROUNDOFF,
+    ln_expm1, logsumexp, phase_sums, Decay, MgfValue, RealSummary, Totals, C64, LN_SQRT_2PI,
+    SPLITS, UNIT_ROUNDOFF,
 };
 use crate::cgf::CgfValue;
 use crate::mechanism::mixture::{MixtureLaw, MAX_COMPONENTS};
@@ -345,35 +345,21 @@ impl MixturePair {
         let ln_f_re = real.sum().ln() + scale_ln;
         let ln_trunc = self.ln_truncation(alpha, lo, lo + (n - 1) as f64 * h);
         let ln_e = ln_expm1(2.0 * PI * a / h);
-        let PhaseSums {
-            sums,
-            since_seed,
-            equally_spaced,
-            step,
-        } = phase_sums(&ws, &ls, real, betas, rotations, block);
+        let sums = phase_sums(&ws, &ls, real, betas, rotations, block);
+        let totals = Totals {
+            abs_sum,
+            wl,
+            err0,
+            err1,
+            n,
+        };
         betas
             .iter()
-            .zip(sums.iter().zip(&since_seed))
-            .map(|(&beta, (&(re, im), &k_rot))| {
-                let zn = alpha.hypot(beta);
-                let rot = if k_rot > 0 {
-                    k_rot as f64 * u * (5.0 * abs_sum + step.abs() * wl) + 4.0 * u * beta.abs() * wl
-                } else {
-                    0.0
-                };
-                let term_err = err0 + zn * err1 + rot;
-                let sum = C64::new(re.sum(), im.sum());
+            .enumerate()
+            .map(|(k, &beta)| {
+                let (sum, r) = sums.sum_and_round(k, alpha, beta, &totals, rotations, block);
                 let ln = sum.ln() + scale_ln;
-                let sum_err = if block > 0 && rotations > 0 && equally_spaced {
-                    std::f64::consts::SQRT_2
-                        * (SUM_BLOCK as f64 + 2.0)
-                        * u
-                        * abs_sum
-                        * (1.0 + n as f64 * u)
-                } else {
-                    3.0 * u * abs_sum * (1.0 + n as f64 * u)
-                };
-                let round = (term_err + sum_err) * scale_ln.exp() + 16.0 * u * ln.re.exp();
+                let round = r * scale_ln.exp() + 16.0 * u * ln.re.exp();
                 // 2M/(e^{2πa/h} − 1), M = e^{a²/2 + |β|Da + c_strip}·2F(α).
                 let ln_disc =
                     LN_2 + 0.5 * a * a + beta.abs() * self.d * a + c_strip + LN_2 + ln_f_re - ln_e;

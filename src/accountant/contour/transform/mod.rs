@@ -929,35 +929,21 @@ pub fn subsampled_mgf_windowed(
     // ln(e^{2πa/h} − 1), also where e^{2πa/h} overflows (|β| large).
     let ln_e = ln_expm1(2.0 * PI * a / h);
     // Sums per β: direct sin/cos, or propagated phases in runs of `rotations` + 1.
-    let PhaseSums {
-        sums,
-        since_seed,
-        equally_spaced,
-        step,
-    } = phase_sums(&ws, &ls, real, betas, rotations, block);
+    let sums = phase_sums(&ws, &ls, real, betas, rotations, block);
+    let totals = Totals {
+        abs_sum,
+        wl,
+        err0,
+        err1,
+        n,
+    };
     betas
         .iter()
-        .zip(sums.iter().zip(&since_seed))
-        .map(|(&beta, (&(re, im), &k_rot))| {
-            let zn = alpha.hypot(beta);
-            let rot = if k_rot > 0 {
-                k_rot as f64 * u * (5.0 * abs_sum + step.abs() * wl) + 4.0 * u * beta.abs() * wl
-            } else {
-                0.0
-            };
-            let term_err = err0 + zn * err1 + rot;
-            let sum = C64::new(re.sum(), im.sum());
+        .enumerate()
+        .map(|(k, &beta)| {
+            let (sum, r) = sums.sum_and_round(k, alpha, beta, &totals, rotations, block);
             let ln = sum.ln() + scale_ln;
-            let sum_err = if block > 0 && rotations > 0 && equally_spaced {
-                std::f64::consts::SQRT_2
-                    * (SUM_BLOCK as f64 + 2.0)
-                    * u
-                    * abs_sum
-                    * (1.0 + n as f64 * u)
-            } else {
-                3.0 * u * abs_sum * (1.0 + n as f64 * u)
-            };
-            let round = (term_err + sum_err) * scale_ln.exp() + 16.0 * u * ln.re.exp();
+            let round = r * scale_ln.exp() + 16.0 * u * ln.re.exp();
             // Discretisation: 2M/(e^{2πa/h} − 1), M = e^{a²/2 + |β|μa + c_neg}·2F(α).
             let ln_disc =
                 LN_2 + 0.5 * a * a + win_ln + beta.abs() * mu * a + ln_cneg(a) + LN_2 + ln_f_re
@@ -1027,6 +1013,61 @@ struct PhaseSums {
     equally_spaced: bool,
     /// Their spacing Δ (0 for one β).
     step: f64,
+}
+
+/// The β-independent totals of a trapezoid's rounding bound (docs/math.md §10.4), accumulated
+/// over its weights w_j = e^{e_j − m}: Σw_j, Σw_j|L_j|, and the node terms' ζ-free and per-|ζ|
+/// parts err0, err1, for n nodes.
+pub(super) struct Totals {
+    /// Σ w_j.
+    pub(super) abs_sum: f64,
+    /// Σ w_j |L_j|.
+    pub(super) wl: f64,
+    /// Σ w_j × (rounding of the exponent that does not scale with |ζ|).
+    pub(super) err0: f64,
+    /// Σ w_j × (rounding of the phase βL_j, per unit of |ζ|).
+    pub(super) err1: f64,
+    /// The number of nodes.
+    pub(super) n: usize,
+}
+
+impl PhaseSums {
+    /// The k-th β's sum Σ_j w_j e^{iβL_j} and the bound on its rounding error, in units of the
+    /// weights (docs/math.md §10.4): the node terms err0 + |ζ|·err1 with ζ = α + iβ, the
+    /// propagated phases' j(5u + u|Δ|)·Σw + 4u|β|·Σw|L| after j rotations since a seed, and the
+    /// compensated (√2(B + 2)u·Σw(1 + nu) in blocks of B = [`SUM_BLOCK`], else 3u·Σw(1 + nu))
+    /// sum. The caller adds the 16u|sum| of its own final rounding.
+    fn sum_and_round(
+        &self,
+        k: usize,
+        alpha: f64,
+        beta: f64,
+        t: &Totals,
+        rotations: usize,
+        block: usize,
+    ) -> (C64, f64) {
+        let u = UNIT_ROUNDOFF;
+        let (re, im) = &self.sums[k];
+        let k_rot = self.since_seed[k];
+        let zn = alpha.hypot(beta);
+        let rot = if k_rot > 0 {
+            k_rot as f64 * u * (5.0 * t.abs_sum + self.step.abs() * t.wl)
+                + 4.0 * u * beta.abs() * t.wl
+        } else {
+            0.0
+        };
+        let sum = C64::new(re.sum(), im.sum());
+        let sum_err = if block > 0 && rotations > 0 && self.equally_spaced {
+            std::f64::consts::SQRT_2
+                * (SUM_BLOCK as f64 + 2.0)
+                * u
+                * t.abs_sum
+                * (1.0 + t.n as f64 * u)
+        } else {
+            3.0 * u * t.abs_sum * (1.0 + t.n as f64 * u)
+        };
+        (sum, t.err0 + zn * t.err1 + rot + sum_err)
+    }
 }
 
 /// Sums per β: direct sin/cos, or propagated phases in runs of `rotations` + 1, plain chunks of

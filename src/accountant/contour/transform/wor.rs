@@ -150,29 +150,20 @@ fn halfline(
     } - ln_sigmoid(s_n);
     let ln_trunc = logsumexp(&[ln_left, ln_right]) + 1e-12;
     let ln_e = ln_expm1(2.0 * PI * a / h);
-    let PhaseSums {
-        sums,
-        since_seed,
-        equally_spaced,
-        step,
-    } = phase_sums(&ws, &ls, real, betas, rotations, block);
+    let sums = phase_sums(&ws, &ls, real, betas, rotations, block);
+    let totals = Totals {
+        abs_sum,
+        wl,
+        err0,
+        err1,
+        n,
+    };
     let ln_j = j_sum.ln() + scale;
     let mut out_sums = Vec::with_capacity(betas.len());
     let mut out_errs = Vec::with_capacity(betas.len());
-    for (&beta, (&(re, im), &k_rot)) in betas.iter().zip(sums.iter().zip(&since_seed)) {
-        let zn = alpha.hypot(beta);
-        let rot = if k_rot > 0 {
-            k_rot as f64 * u * (5.0 * abs_sum + step.abs() * wl) + 4.0 * u * beta.abs() * wl
-        } else {
-            0.0
-        };
-        let sum = C64::new(re.sum(), im.sum());
-        let sum_err = if block > 0 && rotations > 0 && equally_spaced {
-            std::f64::consts::SQRT_2 * (SUM_BLOCK as f64 + 2.0) * u * abs_sum * (1.0 + n as f64 * u)
-        } else {
-            3.0 * u * abs_sum * (1.0 + n as f64 * u)
-        };
-        let round = err0 + zn * err1 + rot + sum_err + 16.0 * u * sum.norm();
+    for (k, &beta) in betas.iter().enumerate() {
+        let (sum, r) = sums.sum_and_round(k, alpha, beta, &totals, rotations, block);
+        let round = r + 16.0 * u * sum.norm();
         // Discretisation: 2M/(e^{2πa/h} − 1), M = e^{a²/2 + |β|μa + c_α}/cos(a/2)·2J.
         let ln_disc =
             LN_2 + 0.5 * a * a + beta.abs() * mu * a + c_alpha + kappa + LN_2 + ln_j - ln_e;
