@@ -905,43 +905,31 @@ pub fn subsampled_mgf_windowed(
         m = m.max(alpha * l - 0.5 * x * x + ln_w(x).0);
         ls.push(l);
     }
-    let mut ws = Vec::with_capacity(n);
-    let mut real = Neumaier::default();
-    let mut abs_sum = 0.0;
-    let mut wl = 0.0;
-    let (mut err0, mut err1) = (0.0, 0.0);
+    let mut weights = Weights::with_capacity(n);
     for (j, &l) in ls.iter().enumerate() {
         let x = lo + j as f64 * h;
         let (lw, lw_err) = ln_w(x);
         let w = (alpha * l - 0.5 * x * x + lw - m).exp();
-        real.add(w);
-        abs_sum += w;
         let dl = u * (4.0 * l.abs() + 2.0 * (mu * x).abs() + 2.0 * mu * mu);
-        err0 += w * (u * (8.0 + x * x) + lw_err);
-        err1 += w * (2.0 * u * l.abs() + dl);
-        wl += w * l.abs();
-        ws.push(w);
+        weights.push(
+            w,
+            l.abs(),
+            u * (8.0 + x * x) + lw_err,
+            2.0 * u * l.abs() + dl,
+        );
     }
     let scale_ln = m + h.ln() - LN_SQRT_2PI;
-    let ln_f_re = real.sum().ln() + scale_ln;
+    let ln_f_re = weights.real_sum().ln() + scale_ln;
     // Truncation beyond the first and last nodes (independent of β).
     let ln_trunc = ln_truncation(q, mu, alpha, lo, lo + (n - 1) as f64 * h, window);
     // ln(e^{2πa/h} − 1), also where e^{2πa/h} overflows (|β| large).
     let ln_e = ln_expm1(2.0 * PI * a / h);
     // Sums per β: direct sin/cos, or propagated phases in runs of `rotations` + 1.
-    let sums = phase_sums(&ws, &ls, real, betas, rotations, block);
-    let totals = Totals {
-        abs_sum,
-        wl,
-        err0,
-        err1,
-        n,
-    };
+    let sums = weights.phase_sums(&ls, alpha, betas, rotations, block);
     betas
         .iter()
-        .enumerate()
-        .map(|(k, &beta)| {
-            let (sum, r) = sums.sum_and_round(k, alpha, beta, &totals, rotations, block);
+        .zip(sums)
+        .map(|(&beta, (sum, r))| {
             let ln = sum.ln() + scale_ln;
             let round = r * scale_ln.exp() + 16.0 * u * ln.re.exp();
             // Discretisation: 2M/(e^{2πa/h} − 1), M = e^{a²/2 + |β|μa + c_neg}·2F(α).
@@ -1029,6 +1017,66 @@ pub(super) struct Totals {
     pub(super) err1: f64,
     /// The number of nodes.
     pub(super) n: usize,
+}
+
+/// A trapezoid's weights w_j = e^{e_j − m} and the β-independent totals of its rounding bound
+/// (docs/math.md §10.4), accumulated node by node.
+pub(super) struct Weights {
+    ws: Vec<f64>,
+    real: Neumaier,
+    totals: Totals,
+}
+
+impl Weights {
+    /// No weights yet, room for n.
+    pub(super) fn with_capacity(n: usize) -> Self {
+        Weights {
+            ws: Vec::with_capacity(n),
+            real: Neumaier::default(),
+            totals: Totals {
+                abs_sum: 0.0,
+                wl: 0.0,
+                err0: 0.0,
+                err1: 0.0,
+                n: 0,
+            },
+        }
+    }
+
+    /// Adds the weight w of a node with |L| = `l_abs`, whose exponent's rounding is `e0` (the
+    /// ζ-free part) and `e1` (the part per unit of |ζ|).
+    pub(super) fn push(&mut self, w: f64, l_abs: f64, e0: f64, e1: f64) {
+        self.real.add(w);
+        self.totals.abs_sum += w;
+        self.totals.err0 += w * e0;
+        self.totals.err1 += w * e1;
+        self.totals.wl += w * l_abs;
+        self.totals.n += 1;
+        self.ws.push(w);
+    }
+
+    /// Σ w_j (compensated).
+    pub(super) fn real_sum(&self) -> f64 {
+        self.real.sum()
+    }
+
+    /// Per β_k: Σ_j w_j e^{iβ_k L_j} and the bound on its rounding error in units of the
+    /// weights ([`PhaseSums::sum_and_round`]); ζ = α + iβ_k.
+    pub(super) fn phase_sums(
+        self,
+        ls: &[f64],
+        alpha: f64,
+        betas: &[f64],
+        rotations: usize,
+        block: usize,
+    ) -> Vec<(C64, f64)> {
+        let sums = phase_sums(&self.ws, ls, self.real, betas, rotations, block);
+        betas
+            .iter()
+            .enumerate()
+            .map(|(k, &beta)| sums.sum_and_round(k, alpha, beta, &self.totals, rotations, block))
+            .collect()
+    }
 }
 
 impl PhaseSums {

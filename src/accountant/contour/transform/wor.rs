@@ -113,9 +113,8 @@ fn halfline(
         es.push(e);
     }
     // Pass 2: weights and the β-independent parts of the rounding bound (docs/math.md §17.11).
-    let mut ws = Vec::with_capacity(n);
-    let mut real = Neumaier::default();
-    let (mut abs_sum, mut wl, mut err0, mut err1, mut j_sum) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut weights = Weights::with_capacity(n);
+    let mut j_sum = 0.0;
     for (j, (&l, &e)) in ls.iter().zip(&es).enumerate() {
         let s = s_lo + j as f64 * h;
         let sp = softplus(s);
@@ -126,13 +125,14 @@ fn halfline(
         let dx = u * x + dsp;
         let dw = u * mu * sp + mu * dsp;
         let dl = 4.0 * u * l + dw;
-        err0 += w * (u * (16.0 + 2.0 * x * x + s.abs()) + x * dx + ds * (x + 1.0));
-        err1 += w * (2.0 * u * l + dl + ds * mu);
-        real.add(w);
-        abs_sum += w;
-        wl += w * l;
+        // L ≥ 0 here (x ≥ c = μ/2), so |L| = L.
+        weights.push(
+            w,
+            l,
+            u * (16.0 + 2.0 * x * x + s.abs()) + x * dx + ds * (x + 1.0),
+            2.0 * u * l + dl + ds * mu,
+        );
         j_sum += w * (kappa * x).exp();
-        ws.push(w);
     }
     let scale = m + h.ln() - LN_SQRT_2PI;
     // Truncation (absolute, in units of e^{scale}): left, e^{s_lo}e^{α₊L(x(s_lo))}φ(c); right,
@@ -150,19 +150,11 @@ fn halfline(
     } - ln_sigmoid(s_n);
     let ln_trunc = logsumexp(&[ln_left, ln_right]) + 1e-12;
     let ln_e = ln_expm1(2.0 * PI * a / h);
-    let sums = phase_sums(&ws, &ls, real, betas, rotations, block);
-    let totals = Totals {
-        abs_sum,
-        wl,
-        err0,
-        err1,
-        n,
-    };
+    let sums = weights.phase_sums(&ls, alpha, betas, rotations, block);
     let ln_j = j_sum.ln() + scale;
     let mut out_sums = Vec::with_capacity(betas.len());
     let mut out_errs = Vec::with_capacity(betas.len());
-    for (k, &beta) in betas.iter().enumerate() {
-        let (sum, r) = sums.sum_and_round(k, alpha, beta, &totals, rotations, block);
+    for (&beta, (sum, r)) in betas.iter().zip(sums) {
         let round = r + 16.0 * u * sum.norm();
         // Discretisation: 2M/(e^{2πa/h} − 1), M = e^{a²/2 + |β|μa + c_α}/cos(a/2)·2J.
         let ln_disc =
