@@ -348,13 +348,17 @@ impl Plan {
                 return Ok(1.0 + f64::exp(lo));
             }
         }
+        // g is increasing (K' is, and so is −1/λ − 1/(λ − 1)), so its root lies above the last
+        // point where g ≤ 0 was seen: Brent starts from that unit bracket, not from [lo, hi].
+        let mut below = lo;
         while g(hi)? <= 0.0 {
             if hi + 1.0 > 1e6f64.ln() || !self.affordable(1.0 + (hi + 1.0).exp()) {
                 return Ok(1.0 + f64::exp(hi));
             }
+            below = hi;
             hi += 1.0;
         }
-        let v = brent(g, lo, hi, 1e-9, 200)?;
+        let v = brent(g, below, hi, 1e-9, 200)?;
         Ok(1.0 + v.exp())
     }
 
