@@ -957,13 +957,18 @@ impl Plan {
 
 /// Phase propagations per sin/cos in the node transforms: each adds ≤ 5u relative to M(λ) per
 /// step, which the n-th power multiplies by n; keep R·5u·n below 1% of the tolerance, R ≤ 63
-/// (a run of 64 nodes needs one sin/cos seed per x-node), and longer runs, up to a whole block
-/// of 512 nodes (R = 511), only where R·5u·n stays below 1/8 of that budget (a loose tolerance:
-/// at 1e−7 and 200 steps the seeds were a quarter of the transforms' work, docs/math.md
-/// §10.9.1; the error term of each value carries its actual run length, §10.4).
+/// (a run of 64 nodes needs one sin/cos seed per x-node), or a whole block of 512 nodes
+/// (R = 511) where 511·5u·n stays below 1/8 of that budget (a loose tolerance, e.g. 1e−7 at 200
+/// steps: one seed per x-node per block instead of eight; runs of intermediate length widened
+/// brackets for ~1% less work, docs/math.md §10.9.1). The error term of each value carries its
+/// actual run length (§10.4).
 pub(super) fn rotations(tol: f64, n_total: f64) -> usize {
     let r = (1e-2 * tol / (5.0 * UNIT_ROUNDOFF * n_total)).floor();
-    r.clamp(0.0, 63.0).max((r / 8.0).min(511.0)) as usize
+    if r >= 8.0 * 511.0 {
+        511
+    } else {
+        r.clamp(0.0, 63.0) as usize
+    }
 }
 
 /// Run length B of the plain partial sums in the node transforms (0: compensate every term): the
@@ -1074,7 +1079,7 @@ mod tests {
 
     /// The run length of the propagated phases never spends more than its share (1% of the
     /// tolerance, R·5u·n) of the error budget, whatever the tolerance and step count; runs longer
-    /// than 64 nodes only where they cost at most 1/8 of it; at most one block (512 nodes).
+    /// than 64 nodes only where they cost at most 1/8 of it, and then a whole block (512 nodes).
     #[test]
     fn phase_runs_stay_within_the_error_budget() {
         for tol in [1e-3, 1e-5, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12] {
@@ -1088,13 +1093,16 @@ mod tests {
                     );
                 }
                 if r > 63 {
+                    assert_eq!(r, 511);
                     assert!(8.0 * r as f64 * 5.0 * UNIT_ROUNDOFF * n <= 1e-2 * tol);
                 }
             }
         }
-        // EA S2 (200 steps): whole-block runs at 1e−7, the former 64-node runs at 1e−9.
+        // EA S2 (200 steps): whole-block runs at 1e−7, the former 64-node runs at 1e−9; ten
+        // steps at 1e−9 keep the 64-node runs.
         assert_eq!(rotations(1e-7, 200.0), 511);
         assert_eq!(rotations(1e-9, 200.0), 63);
+        assert_eq!(rotations(1e-9, 10.0), 63);
     }
 
     /// A 512-node run of propagated phases (one sin/cos seed per x-node for the whole block) is a
