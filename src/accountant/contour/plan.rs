@@ -358,13 +358,17 @@ impl Plan {
                 return Ok((1.0 + f64::exp(lo), g(lo)? < 0.0));
             }
         }
+        // g is increasing (K' is, and so is −1/λ − 1/(λ − 1)), so its root lies above the last
+        // point where g ≤ 0 was seen: Brent starts from that unit bracket, not from [lo, hi].
+        let mut below = lo;
         while g(hi)? <= 0.0 {
             if hi + 1.0 > 1e6f64.ln() || !self.affordable(1.0 + (hi + 1.0).exp()) {
                 return Ok((1.0 + f64::exp(hi), true));
             }
+            below = hi;
             hi += 1.0;
         }
-        let v = brent(g, lo, hi, 1e-9, 200)?;
+        let v = brent(g, below, hi, 1e-9, 200)?;
         Ok((1.0 + v.exp(), false))
     }
 
@@ -813,7 +817,7 @@ impl Plan {
                 // Upper bounds only (the propagated-phase and block-sum errors are in ln_err):
                 // the cheapest evaluation, whatever the tolerance.
                 let ratios_at = |st: f64, k: usize| -> Vec<f64> {
-                    eval_grid(&f.t, lambda, st, k, 63, SUM_BLOCK)
+                    eval_grid_halves(&f.t, lambda, st, k, 63, SUM_BLOCK)
                         .iter()
                         .map(|v| {
                             ((v.ln.re - b.ln.re).exp() + (v.ln_err - b.ln.re).exp()) * (1.0 + 1e-12)
@@ -962,11 +966,19 @@ impl Plan {
 }
 
 /// Phase propagations per sin/cos in the node transforms: each adds ≤ 5u relative to M(λ) per
-/// step, which the n-th power multiplies by n; keep R·5u·n below 1% of the tolerance (≤ 63: a
-/// run of 64 nodes needs one sin/cos seed per x-node).
+/// step, which the n-th power multiplies by n; keep R·5u·n below 1% of the tolerance, R ≤ 63
+/// (a run of 64 nodes needs one sin/cos seed per x-node), or a whole block of 512 nodes
+/// (R = 511) where 511·5u·n stays below 1/8 of that budget (a loose tolerance, e.g. 1e−7 at 200
+/// steps: one seed per x-node per block instead of eight; runs of intermediate length widened
+/// brackets for ~1% less work, docs/math.md §10.9.1). The error term of each value carries its
+/// actual run length (§10.4).
 pub(super) fn rotations(tol: f64, n_total: f64) -> usize {
     let r = (1e-2 * tol / (5.0 * UNIT_ROUNDOFF * n_total)).floor();
-    r.clamp(0.0, 63.0) as usize
+    if r >= 8.0 * 511.0 {
+        511
+    } else {
+        r.clamp(0.0, 63.0) as usize
+    }
 }
 
 /// Run length B of the plain partial sums in the node transforms (0: compensate every term): the
@@ -1002,6 +1014,39 @@ pub(super) fn eval_grid(
     })
 }
 
+/// M̃ at λ + i·k·step for k = 0..=k_max in two parallel blocks, the halves of the index range,
+/// each on one x-grid (that of its largest t; at most 512 nodes per call): for the sparse coarse
+/// grids ([`Plan::coarse_grids`]), whose nodes are far apart in t, so that [`eval_grid`]'s rule
+/// (blocks at most doubling in t) sets up a fresh x-grid (L(x_j), weights, phase seeds) for a
+/// handful of nodes at a time. Each value is the same batched quadrature with its own error
+/// bound (the x-step of a block only has to resolve its largest |t|, docs/math.md §10.4), so
+/// the grouping changes the cost, never a bound (docs/math.md §10.9.1).
+pub(super) fn eval_grid_halves(
+    t: &Transform,
+    lambda: f64,
+    step: f64,
+    k_max: usize,
+    rot: usize,
+    block: usize,
+) -> Vec<MgfValue> {
+    let half = k_max / 2;
+    let parts: Vec<(usize, usize)> = if k_max >= 8 {
+        vec![(0, half), (half + 1, k_max)]
+    } else {
+        vec![(0, k_max)]
+    };
+    let values: Vec<Vec<MgfValue>> = parts
+        .par_iter()
+        .map(|&(k0, k1)| {
+            let ts: Vec<f64> = (k0..=k1).map(|k| k as f64 * step).collect();
+            ts.chunks(512)
+                .flat_map(|c| t.ln_mgf_batch(lambda, c, TAU_X, rot, block))
+                .collect()
+        })
+        .collect();
+    values.into_iter().flatten().collect()
+}
+
 /// [`eval_grid`] with any batch evaluator (the t-values of one block in, their values out).
 pub(super) fn eval_grid_with<F>(step: f64, k_max: usize, eval: F) -> Vec<MgfValue>
 where
@@ -1035,4 +1080,111 @@ pub(super) fn power_error(ln_r: f64, ln_up: f64) -> f64 {
         return ln_up.exp();
     }
     ln_r.exp() * (ln_up - ln_r).exp_m1() * (1.0 + 8.0 * UNIT_ROUNDOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accountant::contour::transform::{subsampled_mgf, subsampled_mgf_windowed};
+
+    /// The run length of the propagated phases never spends more than its share (1% of the
+    /// tolerance, R·5u·n) of the error budget, whatever the tolerance and step count; runs longer
+    /// than 64 nodes only where they cost at most 1/8 of it, and then a whole block (512 nodes).
+    #[test]
+    fn phase_runs_stay_within_the_error_budget() {
+        for tol in [1e-3, 1e-5, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12] {
+            for n in [1.0, 10.0, 200.0, 3920.0, 1e5, 1e7] {
+                let r = rotations(tol, n);
+                assert!(r <= 511, "tol={tol} n={n}: {r}");
+                if r > 0 {
+                    assert!(
+                        r as f64 * 5.0 * UNIT_ROUNDOFF * n <= 1e-2 * tol,
+                        "{tol} {n} {r}"
+                    );
+                }
+                if r > 63 {
+                    assert_eq!(r, 511);
+                    assert!(8.0 * r as f64 * 5.0 * UNIT_ROUNDOFF * n <= 1e-2 * tol);
+                }
+            }
+        }
+        // EA S2 (200 steps): whole-block runs at 1e−7, the former 64-node runs at 1e−9; ten
+        // steps at 1e−9 keep the 64-node runs.
+        assert_eq!(rotations(1e-7, 200.0), 511);
+        assert_eq!(rotations(1e-9, 200.0), 63);
+        assert_eq!(rotations(1e-9, 10.0), 63);
+    }
+
+    /// A 512-node run of propagated phases (one sin/cos seed per x-node for the whole block) is a
+    /// certified value: it overlaps the single evaluation within the two error bounds, and its
+    /// bound stays at rounding level relative to M(α); several q, σ, α of both signs.
+    #[test]
+    fn whole_block_phase_runs_agree_with_single_evaluations() {
+        for &(q, sigma, alpha) in &[
+            (5e-4, 0.8, 9.75),
+            (5e-4, 1.0, 15.0),
+            (0.005, 0.573, 2.7),
+            (0.01, 1.0, -7.0),
+            (0.1, 2.0, 4.0),
+        ] {
+            let mu = 1.0 / sigma;
+            let betas: Vec<f64> = (0..512).map(|k| 0.5 + 0.173 * k as f64).collect();
+            let scale = subsampled_mgf(q, mu, C64::new(alpha, 0.0), 1e-17)
+                .ln
+                .re
+                .exp();
+            for block in [0, SUM_BLOCK] {
+                let batch = subsampled_mgf_windowed(q, mu, alpha, &betas, 1e-17, 511, block, None);
+                for (k, (b, v)) in betas.iter().zip(&batch).enumerate() {
+                    if k % 31 != 0 && k != 511 {
+                        continue;
+                    }
+                    let single = subsampled_mgf(q, mu, C64::new(alpha, *b), 1e-17);
+                    let diff = (v.ln.exp() - single.ln.exp()).norm();
+                    let bound = v.ln_err.exp() + single.ln_err.exp();
+                    assert!(
+                        diff <= bound,
+                        "q={q} σ={sigma} α={alpha} β={b}: {diff:e} > {bound:e}"
+                    );
+                    assert!(
+                        v.ln_err.exp() <= 1e-11 * scale,
+                        "β={b}: {:e}",
+                        v.ln_err.exp()
+                    );
+                }
+            }
+        }
+    }
+
+    /// The coarse grid's two-block evaluation and the doubling blocks of [`eval_grid`] give
+    /// overlapping certified values at every node (remove and add ordering, several q, σ, λ).
+    #[test]
+    fn halved_grid_agrees_with_the_blocked_grid() {
+        for &(q, sigma, add, lambda, step, k_max) in &[
+            (5e-4, 0.8, false, 9.75, 17.6, 40usize),
+            (5e-4, 0.8, false, 9.75, 70.4, 20),
+            (5e-4, 0.8, true, 432.7, 70.6, 12),
+            (0.005, 0.573, false, 2.7, 3.0, 60),
+            (0.01, 1.0, true, 7.5, 1.1, 9),
+            (0.1, 2.0, false, 4.0, 0.7, 5),
+        ] {
+            let t = Transform::Subsampled {
+                q,
+                mu: 1.0 / sigma,
+                add,
+            };
+            let a = eval_grid_halves(&t, lambda, step, k_max, 63, SUM_BLOCK);
+            let b = eval_grid(&t, lambda, step, k_max, 63, SUM_BLOCK);
+            assert_eq!(a.len(), k_max + 1);
+            assert_eq!(b.len(), k_max + 1);
+            for (k, (x, y)) in a.iter().zip(&b).enumerate() {
+                let diff = (x.ln.exp() - y.ln.exp()).norm();
+                let bound = x.ln_err.exp() + y.ln_err.exp();
+                assert!(
+                    diff <= bound,
+                    "q={q} σ={sigma} λ={lambda} k={k}: {diff:e} > {bound:e}"
+                );
+            }
+        }
+    }
 }
