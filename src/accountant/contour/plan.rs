@@ -355,7 +355,7 @@ impl Plan {
         while !self.affordable(1.0 + f64::exp(hi)) {
             hi -= 1.0;
             if hi <= lo {
-                return Ok((1.0 + f64::exp(lo), g(lo)? < 0.0));
+                return Ok((1.0 + f64::exp(lo), g(lo).map_or(true, |v| v < 0.0)));
             }
         }
         // g is increasing (K' is, and so is −1/λ − 1/(λ − 1)), so its root lies above the last
