@@ -1035,16 +1035,11 @@ pub(super) fn eval_grid_halves(
     } else {
         vec![(0, k_max)]
     };
-    let values: Vec<Vec<MgfValue>> = parts
-        .par_iter()
-        .map(|&(k0, k1)| {
-            let ts: Vec<f64> = (k0..=k1).map(|k| k as f64 * step).collect();
-            ts.chunks(512)
-                .flat_map(|c| t.ln_mgf_batch(lambda, c, TAU_X, rot, block))
-                .collect()
-        })
-        .collect();
-    values.into_iter().flatten().collect()
+    eval_blocks(&parts, step, |ts| {
+        ts.chunks(512)
+            .flat_map(|c| t.ln_mgf_batch(lambda, c, TAU_X, rot, block))
+            .collect()
+    })
 }
 
 /// [`eval_grid`] with any batch evaluator (the t-values of one block in, their values out).
@@ -1064,6 +1059,15 @@ where
         blocks.push((k0, k1));
         k0 = k1 + 1;
     }
+    eval_blocks(&blocks, step, eval)
+}
+
+/// The values at t = k·step for each block (k0, k1) of consecutive indices, blocks evaluated in
+/// parallel and concatenated in order.
+fn eval_blocks<F>(blocks: &[(usize, usize)], step: f64, eval: F) -> Vec<MgfValue>
+where
+    F: Fn(&[f64]) -> Vec<MgfValue> + Sync,
+{
     let values: Vec<Vec<MgfValue>> = blocks
         .par_iter()
         .map(|&(k0, k1)| {
