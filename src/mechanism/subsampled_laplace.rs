@@ -323,7 +323,7 @@ pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) ->
                 return Err(Error::UnsupportedEvent {
                     accountant,
                     event: m.describe(),
-                    reason: "its certified CGF and transform are not implemented yet; the pld, \
+                    reason: "its certified CGF is not implemented yet; the pld, contour, \
                              rdp and edgeworth accountants support it"
                         .into(),
                 });

@@ -116,8 +116,8 @@ impl Contour {
                 0.0
             },
         };
-        if let Some(Lattice { a, n: nn }) = self.lattice {
-            let lat = lattice_delta(a, nn, epsilon);
+        if let Some(lattice) = self.lattice {
+            let lat = lattice.delta(epsilon);
             out.lower += lat.lower;
             out.value += lat.value;
             out.upper += lat.upper;

@@ -1,14 +1,78 @@
-//! The lattice part of a homogeneous Laplace composition, summed exactly.
+//! The lattice part of a homogeneous Laplace or Poisson-subsampled Laplace composition, summed
+//! exactly (docs/math.md §10.6, §15.6.4).
 
 use super::*;
 
-/// A homogeneous Laplace composition whose lattice part is split off: n steps, a = 1/b.
+/// A homogeneous composition whose lattice part is split off: n steps of a Laplace (a = 1/b,
+/// `pair` None) or of a two-atom law (`pair`: the subsampled Laplace's atoms in the ordering's
+/// z-variable).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Lattice {
-    /// a = 1/b, the largest loss of one step.
+    /// a = 1/b, the largest loss of one Laplace step.
     pub(super) a: f64,
     /// The number of steps.
     pub(super) n: f64,
+    /// The two atoms of a subsampled-Laplace step (None: the Laplace atoms ±a).
+    pub(super) pair: Option<AtomPair>,
+}
+
+impl Lattice {
+    /// The lattice part's contribution to δ(ε), enclosed.
+    pub(super) fn delta(&self, epsilon: f64) -> Enclosure {
+        match self.pair {
+            None => lattice_delta(self.a, self.n, epsilon),
+            Some(p) => pair_lattice_delta(&p, self.n, epsilon),
+        }
+    }
+}
+
+/// The lattice part of an n-fold composition of a law with atoms m_hi at ℓ_hi and m_lo at ℓ_lo
+/// (docs/math.md §15.6.4): Σ_j C(n,j) m_hi^j m_lo^{n−j} (e^{s_j} − e^ε)_+ with
+/// s_j = jℓ_hi + (n−j)ℓ_lo, summed in log space. The computed s̃_j is within
+/// d = n(err + 4u·max|ℓ|) of s_j, so each term lies between e^{s̃−d}(1 − e^{ε−s̃+d})_+ and
+/// e^{s̃+d}(1 − e^{ε−s̃−d})_+ (both monotone in s); the rest of the rounding (lgamma, the
+/// products, the masses' logarithms, the sums) is below
+/// 64u(10 + n(|ln m_hi| + |ln m_lo| + |ℓ_hi| + |ℓ_lo|) + ε + max_j(|ln C| + |terms|)) + 2n·err,
+/// applied outward.
+pub(super) fn pair_lattice_delta(p: &AtomPair, n: f64, epsilon: f64) -> Enclosure {
+    let nn = n as u64;
+    let (lh, mh) = p.hi;
+    let (ll, ml) = p.lo;
+    let d = n * (p.err + 4.0 * UNIT_ROUNDOFF * lh.abs().max(ll.abs()));
+    let mut ups = Vec::new();
+    let mut lows = Vec::new();
+    let mut vals = Vec::new();
+    let mut worst: f64 = 0.0;
+    for j in 0..=nn {
+        let jf = j as f64;
+        let s = jf * lh + (n - jf) * ll;
+        if s + d <= epsilon {
+            continue;
+        }
+        let lc = statrs::function::factorial::ln_binomial(nn, j);
+        let lw = lc + jf * mh + (n - jf) * ml;
+        worst = worst.max(lc.abs() + (jf * mh).abs() + ((n - jf) * ml).abs() + s.abs());
+        ups.push(lw + s + d + (-(epsilon - s - d).exp_m1()).ln());
+        if s > epsilon {
+            vals.push(lw + s + (-(epsilon - s).exp_m1()).ln());
+        }
+        if s - d > epsilon {
+            lows.push(lw + s - d + (-(epsilon - s + d).exp_m1()).ln());
+        }
+    }
+    if ups.is_empty() {
+        return Enclosure::ZERO;
+    }
+    let rel = 64.0
+        * UNIT_ROUNDOFF
+        * (10.0 + n * (mh.abs() + ml.abs() + lh.abs() + ll.abs()) + epsilon + worst)
+        + 2.0 * n * p.err;
+    let lse = |v: &[f64]| if v.is_empty() { f64::NEG_INFINITY } else { logsumexp(v) };
+    Enclosure {
+        lower: (lse(&lows) - rel).exp(),
+        value: lse(&vals).exp(),
+        upper: (lse(&ups) + rel).exp(),
+    }
 }
 
 /// The lattice part of an n-fold Laplace composition (a = 1/b): the atoms-only measure gives

@@ -79,7 +79,7 @@
 //! the saddle point; Trefethen & Weideman (2014), Thm 5.1.
 
 use self::transform::{
-    ln_expm1, ln_window_tail_bound, logsumexp, subsampled_mgf_windowed, Decay, MgfValue,
+    ln_expm1, ln_window_tail_bound, logsumexp, subsampled_mgf_windowed, AtomPair, Decay, MgfValue,
     MixturePair, SmoothWindow, Transform, C64, SUM_BLOCK, UNIT_ROUNDOFF,
 };
 use super::invert::EPSILON_MAX;
@@ -605,14 +605,12 @@ impl ContourAccountant {
 impl OrderingAccountant for ContourAccountant {
     ordering_accessors!("contour", merge);
 
-    /// Subsampled Laplace with q < 1 is refused (crate::mechanism::subsampled_laplace), and so
-    /// are fixed-size batches (their symmetrised pair, docs/math.md §17.7, is not a mixture
+    /// Fixed-size batches are refused (their symmetrised pair, docs/math.md §17.7, is not a mixture
     /// pair: its transform needs half-line integrals); the other Gaussian-mixture pairs are
     /// accounted for by their transform (docs/math.md §17.9).
     fn check(&self, added: &Composition) -> Result<()> {
         crate::mechanism::without_replacement::refuse_in(self.name(), added)?;
-        crate::mechanism::truncated::refuse_in(self.name(), added)?;
-        crate::mechanism::subsampled_laplace::refuse_in(self.name(), added)
+        crate::mechanism::truncated::refuse_in(self.name(), added)
     }
 
     fn guarantee(&self, _query: Query) -> Guarantee {

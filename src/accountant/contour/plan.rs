@@ -154,7 +154,19 @@ impl Plan {
             [Factor {
                 t: Transform::Laplace { a },
                 n,
-            }] if *n <= MAX_LATTICE_N => Some(Lattice { a: *a, n: *n }),
+            }] if *n <= MAX_LATTICE_N => Some(Lattice {
+                a: *a,
+                n: *n,
+                pair: None,
+            }),
+            [Factor {
+                t: Transform::SubsampledLaplace { law, add },
+                n,
+            }] if *n <= MAX_LATTICE_N => Some(Lattice {
+                a: law.a,
+                n: *n,
+                pair: Some(law.atoms(*add)),
+            }),
             _ => None,
         };
         // Rounded up: each product and sum adds at most u relative.
@@ -224,6 +236,11 @@ impl Plan {
                     ((mu * mu).is_finite(), format!("mu^2 = {:e}", mu * mu))
                 }
                 Transform::Laplace { a } => ((f.n * a).is_finite(), format!("n*a = {:e}", f.n * a)),
+                // e^{√(a² + 9)} (the quadrature's ellipse) and e^{2a} stay finite.
+                Transform::SubsampledLaplace { law, .. } => (
+                    law.a <= 300.0 && (f.n * law.a).is_finite(),
+                    format!("a = 1/b = {:e} (at most 300)", law.a),
+                ),
                 Transform::Mixture { ref law } => {
                     let m = MixturePair::new(law).max_abs_mean();
                     (
@@ -416,6 +433,15 @@ impl Plan {
                     + n * ln_eta.exp().ln_1p()
                     - lz;
             }
+            // docs/math.md §15.6.4: |M^n − A^n| ≤ n|C|(|A| + |C|)^{n−1}.
+            if let Decay::TwoAtoms { atom, cont, k } = d {
+                let c = Decay::two_atoms_cont(cont, k, t);
+                return n.ln()
+                    + c.ln()
+                    + (n - 1.0) * (atom + c).min(1.0).ln()
+                    + n * ln_eta.exp().ln_1p()
+                    - lz;
+            }
         }
         self.factors
             .iter()
@@ -442,6 +468,14 @@ impl Plan {
                     + n * ln_eta.exp().ln_1p()
                     + (n - 1.0) * (atom + cont / (2.0 * t_prime)).min(1.0).ln();
                 return k + (0.5 * cont).ln() - 2.0 * t_prime.ln() - (2.0 * PI).ln() + 0.0;
+            }
+            if let Decay::TwoAtoms { atom, k: kc, .. } = d {
+                // (1/π)∫_{T'}^∞ n(1+η)^n (k/t)(atom + k/T')^{n−1} t^{−2} dt
+                //   = n(1+η)^n k (atom + k/T')^{n−1}/(2πT'²) (docs/math.md §15.6.4).
+                let k = n.ln()
+                    + n * ln_eta.exp().ln_1p()
+                    + (n - 1.0) * (atom + kc / t_prime).min(1.0).ln();
+                return k + kc.ln() - 2.0 * t_prime.ln() - (2.0 * PI).ln();
             }
         }
         let mut ln_k = 0.0;
@@ -571,9 +605,9 @@ impl Plan {
     /// An estimate of S (δ = A·S) that sets the absolute target of the error terms.
     pub(super) fn s_estimate(&self, lambda: f64, epsilon: f64, w: f64, norm: f64) -> f64 {
         let mut s_est = w / ((2.0 * PI).sqrt() * lambda * (lambda - 1.0));
-        if let Some(Lattice { a, n }) = self.lattice {
+        if let Some(lattice) = self.lattice {
             let ln_a = norm + (1.0 - lambda) * epsilon;
-            let lat = lattice_delta(a, n, epsilon);
+            let lat = lattice.delta(epsilon);
             if lat.value > 0.0 {
                 s_est += (lat.value.ln() - ln_a).exp();
             }
