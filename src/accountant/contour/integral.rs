@@ -88,6 +88,7 @@ impl Contour {
             + self.trunc
             + self.discretization(epsilon);
         let ln_a = self.norm + (1.0 - self.lambda) * epsilon;
+        if std::env::var("H3DBG").is_ok() { eprintln!("bounds eps {epsilon} s {s:e} e {e:e} trunc {:e} disc {:e} ln_a {ln_a}", self.trunc, self.discretization(epsilon)); }
         let ln_a_err = 4.0
             * u
             * (self.norm_abs + self.norm.abs() + ((1.0 - self.lambda) * epsilon).abs() + 1.0);

@@ -520,6 +520,7 @@ impl Plan {
         let mut contour = self.strip_contour(lambda, w, &base);
         contour.choose_step(epsilon, target);
         let h = contour.h;
+        if std::env::var("H3DBG").is_ok() { eprintln!("step lam {lambda} w {w} h {h} target {target:e} disc {:e}", contour.discretization(epsilon)); }
         let trunc = self.truncation(&base, lambda, w, h, target);
         let none: Vec<Option<Coarse>> = vec![None; self.factors.len()];
         let mut scan = self.scan(&trunc, &none, lambda, h, target);
@@ -536,6 +537,7 @@ impl Plan {
             MAX_WORK
         };
         let k_cap = self.work_cap(lambda, h, scan.k_dir, max_work);
+        if std::env::var("H3DBG").is_ok() { eprintln!("build lam {lambda} w {w} h {h} target {target:e} k_dir {} k_tail {} tail {:e} k_cap {k_cap}", scan.k_dir, trunc.k_tail, trunc.tail); }
         contour.capped = k_cap < scan.k_dir;
         let try_window = match mode {
             WindowMode::Auto => contour.capped,
