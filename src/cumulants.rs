@@ -54,6 +54,17 @@ impl Cumulants {
             q: flip(&self.p),
         }
     }
+
+    /// Sets one side (0: P, 1: Q) from power moments `m` about `center`
+    /// ([`cumulants_from_moments_f64`] to order [`MAX_ORDER`]).
+    pub fn set_from_moments(&mut self, side: usize, m: &[f64], center: f64) {
+        let k = cumulants_from_moments_f64(m, center, MAX_ORDER);
+        if side == 0 {
+            self.p.copy_from_slice(&k);
+        } else {
+            self.q.copy_from_slice(&k);
+        }
+    }
 }
 
 impl Add for Cumulants {
@@ -85,6 +96,24 @@ pub struct CertifiedCumulants {
 }
 
 impl CertifiedCumulants {
+    /// Test helper: assert that each f64 cumulant of `e` lies in its enclosure, widened by
+    /// rel·(|κ| + abs) (the f64 estimate's own error); `what` names the case in the message.
+    #[cfg(test)]
+    pub(crate) fn assert_encloses(&self, e: &Cumulants, rel: f64, abs: f64, what: &str) {
+        for j in 0..MAX_ORDER {
+            for (iv, v) in [(&self.p[j], e.p[j]), (&self.q[j], e.q[j])] {
+                let tol = rel * (v.abs() + abs);
+                assert!(
+                    iv.lo_f64() <= v + tol && v - tol <= iv.hi_f64(),
+                    "{what} κ{}: {v} outside [{}, {}]",
+                    j + 1,
+                    iv.lo_f64(),
+                    iv.hi_f64()
+                );
+            }
+        }
+    }
+
     /// Midpoints as f64 cumulants.
     pub fn mid(&self) -> Cumulants {
         let mut c = Cumulants::ZERO;
@@ -189,6 +218,16 @@ pub fn cumulants_from_moments_f64(m: &[f64], center: f64, n: usize) -> Vec<f64> 
     }
     kappa[0] += center;
     kappa
+}
+
+/// Adds w·d^k to `m[k]` for every k: one point's term of the power moments about a centre
+/// at distance d (for [`cumulants_from_moments_f64`]).
+pub fn add_powers(m: &mut [f64], d: f64, w: f64) {
+    let mut pw = w;
+    for slot in m.iter_mut() {
+        *slot += pw;
+        pw *= d;
+    }
 }
 
 fn binom(n: usize, k: usize) -> u64 {

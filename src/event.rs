@@ -162,11 +162,21 @@ impl DpEvent {
     /// The DP-SGD event: `steps` Poisson-sampled Gaussian steps.
     pub fn dpsgd(sigma: f64, sampling_rate: f64, steps: u64) -> DpEvent {
         DpEvent::SelfComposed {
-            event: Box::new(DpEvent::PoissonSampled {
-                sampling_rate,
-                event: Box::new(DpEvent::Gaussian { sigma }),
-            }),
+            event: Box::new(DpEvent::poisson_gaussian(sigma, sampling_rate)),
             count: steps,
+        }
+    }
+
+    /// One DP-SGD step: the Gaussian mechanism on a Poisson sample at `sampling_rate`.
+    pub fn poisson_gaussian(sigma: f64, sampling_rate: f64) -> DpEvent {
+        DpEvent::poisson_sampled(sampling_rate, DpEvent::Gaussian { sigma })
+    }
+
+    /// `event` on a Poisson sample at `sampling_rate`.
+    pub fn poisson_sampled(sampling_rate: f64, event: DpEvent) -> DpEvent {
+        DpEvent::PoissonSampled {
+            sampling_rate,
+            event: Box::new(event),
         }
     }
 }
@@ -176,10 +186,9 @@ impl From<Mechanism> for DpEvent {
         match m {
             Mechanism::Gaussian(g) => DpEvent::Gaussian { sigma: g.sigma() },
             Mechanism::Laplace(l) => DpEvent::Laplace { scale: l.scale() },
-            Mechanism::SubsampledGaussian(s) => DpEvent::PoissonSampled {
-                sampling_rate: s.sampling_rate(),
-                event: Box::new(DpEvent::Gaussian { sigma: s.sigma() }),
-            },
+            Mechanism::SubsampledGaussian(s) => {
+                DpEvent::poisson_gaussian(s.sigma(), s.sampling_rate())
+            }
             Mechanism::RandomizedResponse(r) => DpEvent::RandomizedResponse {
                 noise_parameter: r.noise_parameter(),
                 buckets: r.buckets(),
@@ -188,10 +197,9 @@ impl From<Mechanism> for DpEvent {
                 parameter: d.parameter(),
                 sensitivity: d.sensitivity(),
             },
-            Mechanism::SubsampledLaplace(s) => DpEvent::PoissonSampled {
-                sampling_rate: s.sampling_rate(),
-                event: Box::new(DpEvent::Laplace { scale: s.scale() }),
-            },
+            Mechanism::SubsampledLaplace(s) => {
+                DpEvent::poisson_sampled(s.sampling_rate(), DpEvent::Laplace { scale: s.scale() })
+            }
             Mechanism::DiscreteGaussian(g) => DpEvent::DiscreteGaussian {
                 sigma: g.sigma(),
                 sensitivity: g.sensitivity(),
@@ -201,10 +209,7 @@ impl From<Mechanism> for DpEvent {
             Mechanism::GaussianMixture(GaussianMixture::ReplaceOnePoisson {
                 sigma,
                 sampling_rate,
-            }) => DpEvent::PoissonSampled {
-                sampling_rate,
-                event: Box::new(DpEvent::Gaussian { sigma }),
-            },
+            }) => DpEvent::poisson_gaussian(sigma, sampling_rate),
             Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(w)) => {
                 DpEvent::SampledWithoutReplacement {
                     source_dataset_size: w.dataset_size(),

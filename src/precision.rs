@@ -71,6 +71,16 @@ pub fn pi(prec: Precision, round: Round) -> Float {
     Float::with_val_round(prec.0, Constant::Pi, round).0
 }
 
+/// The opposite rounding direction (`Up` ↔ `Down`; the others are their own opposite): the
+/// direction for a divisor or subtrahend that must move a result the `round` way.
+pub fn opposite(round: Round) -> Round {
+    match round {
+        Round::Up => Round::Down,
+        Round::Down => Round::Up,
+        other => other,
+    }
+}
+
 /// A closed interval `[lo, hi]` of MPFR floats with outward-rounded arithmetic.
 ///
 /// # Guarantee

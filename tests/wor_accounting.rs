@@ -333,7 +333,7 @@ fn cli_runs_and_refuses_by_name() {
         &["--epsilon", "1", "--format", "json"],
     ));
     assert!(v["delta"].as_f64().expect("delta") > 0.0, "{v}");
-    // compare runs every accountant: pld and rdp answer, the others refuse by name.
+    // compare runs every accountant: pld, rdp and contour answer, the others refuse by name.
     let out = common::ewtune()
         .args(wor_cli(
             "compare",
@@ -352,10 +352,9 @@ fn cli_runs_and_refuses_by_name() {
         (&[("--adjacency", "")], "adjacency"),
         (&[("--adjacency", "add-remove")], "replace-one"),
         (&[("--adjacency", "remove")], "replace-one"),
-        (&[("--accountant", "contour")], "pld and rdp"),
-        (&[("--accountant", "edgeworth")], "pld and rdp"),
-        (&[("--accountant", "saddlepoint")], "pld and rdp"),
-        (&[("--accountant", "gdp")], "pld and rdp"),
+        (&[("--accountant", "edgeworth")], "pld, rdp and contour"),
+        (&[("--accountant", "saddlepoint")], "pld, rdp and contour"),
+        (&[("--accountant", "gdp")], "pld, rdp and contour"),
         (&[("--batch-size", "60001")], "batch-size"),
         (&[("--batch-size", "0")], "batch-size"),
         (&[("--dataset-size", "0")], "dataset-size"),

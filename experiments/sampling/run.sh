@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # σ needed for DP-SGD at a fixed privacy target under several sampling schemes (issue #15),
-# certified: every σ is the calibration of an accountant's certified upper end (ε ≤ target).
+# certified: every σ is the contour accountant's calibration of its certified upper end (ε ≤ target).
 # Setting: n = 50 000, batch 256 (q = γ = 256/50000 = 0.00512), 10 epochs = 1953 steps,
 # δ = 1e-5, ε ∈ {1, 2, 3, 4, 6, 8}. Clipping norm 1 (replace-one sensitivity 2).
 #
@@ -28,19 +28,19 @@ json_sigma() { python3 -c 'import json,sys; print(json.load(sys.stdin)["sigma"])
 # The Poisson-subsampled Gaussian, add/remove (both orderings).
 scheme_poisson_add_remove() {
   "$B" calibrate --target-epsilon "$1" --delta $DELTA --sampling-rate $Q --steps $STEPS \
-    --solve sigma --accountant pld --adjacency add-remove --format json | json_sigma
+    --solve sigma --accountant contour --adjacency add-remove --format json | json_sigma
 }
 # The Poisson-subsampled Gaussian, replace-one (the mixture pair of docs/math.md §17.1).
 scheme_poisson_replace_one() {
   "$B" calibrate --target-epsilon "$1" --delta $DELTA --sampling-rate $Q --steps $STEPS \
-    --solve sigma --accountant pld --adjacency replace-one --format json | json_sigma
+    --solve sigma --accountant contour --adjacency replace-one --format json | json_sigma
 }
 # Fixed-size batches (b of n without replacement), replace-one: the symmetrised pair of
 # docs/math.md §17.7, valid under adaptive composition.
 scheme_fixed_size_replace_one() {
   "$B" calibrate --target-epsilon "$1" --delta $DELTA --sampling without-replacement \
     --dataset-size $N --batch-size $BATCH --steps $STEPS \
-    --solve sigma --accountant pld --adjacency replace-one --format json | json_sigma
+    --solve sigma --accountant contour --adjacency replace-one --format json | json_sigma
 }
 # Fixed-size batches, the max over the two composed orderings of the add/remove subsampled
 # Gaussian at σ/2 (σ = 2 × the add/remove calibration): attained by a real pair of datasets,
@@ -54,7 +54,7 @@ scheme_fixed_size_max_orderings_invalid() {
 scheme_truncated_poisson_add_remove() {
   "$B" calibrate --target-epsilon "$1" --delta $DELTA --sampling truncated-poisson \
     --dataset-size $N --sampling-rate $Q --max-batch-size 304 --steps $STEPS \
-    --solve sigma --accountant pld --adjacency add-remove --format json | json_sigma
+    --solve sigma --accountant contour --adjacency add-remove --format json | json_sigma
 }
 
 SCHEMES=(
@@ -84,6 +84,6 @@ end=$(date +%s)
 cat >"$OUT/metadata.json" <<META
 {"version": "$("$B" --version | tr -d '\n')", "command": "experiments/sampling/run.sh",
  "config": {"dataset_size": $N, "batch_size": $BATCH, "sampling_rate": $Q, "steps": $STEPS,
-            "delta": $DELTA, "targets": "$TARGETS", "accountant": "pld (certified calibration)"},
+            "delta": $DELTA, "targets": "$TARGETS", "accountant": "contour (certified calibration)"},
  "wall_seconds": $((end - start))}
 META

@@ -183,8 +183,9 @@ class SampledWithoutReplacement:
     ``sample_size`` records drawn without replacement from ``source_dataset_size`` (fixed-size
     batches). Defined under the ``replace-one`` adjacency only; σ is relative to the clipping
     norm (replacing a record moves the sum by up to 2). Accounted by the symmetrised pair of
-    docs/math.md §17.7, valid under adaptive composition: certified by ``pld``, bounded by
-    ``rdp``; the other accountants refuse it."""
+    docs/math.md §17.7, valid under adaptive composition: certified by ``pld`` and by
+    ``contour`` (homogeneous compositions, docs/math.md §17.11), bounded by ``rdp``; the other
+    accountants refuse it."""
 
     source_dataset_size: int
     sample_size: int
@@ -202,8 +203,9 @@ class TruncatedSubsampledGaussian:
     """dp_accounting's truncated Poisson sampling (``TruncatedSubsampledGaussianDpEvent``,
     arXiv 2508.15089): Poisson sampling at rate ``sampling_probability`` from ``dataset_size``
     records, cut to at most ``truncated_batch_size`` by a uniform subset, then the Gaussian
-    mechanism with ``noise_multiplier`` (docs/math.md §17.8). Certified by ``pld``, bounded by
-    ``rdp``, estimated by ``edgeworth``; the other accountants refuse it."""
+    mechanism with ``noise_multiplier`` (docs/math.md §17.8). Certified by ``contour``
+    (docs/math.md §17.10) and ``pld``, bounded by ``rdp``, estimated by ``edgeworth``; the other
+    accountants refuse it."""
 
     dataset_size: int
     sampling_probability: float

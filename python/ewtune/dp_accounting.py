@@ -18,7 +18,7 @@ Supported events: ``NoOpDpEvent``, ``NonPrivateDpEvent``, ``GaussianDpEvent``,
 ``LaplaceDpEvent``, ``PoissonSampledDpEvent`` of a Gaussian, a Laplace or a NoOp,
 ``RandomizedResponseDpEvent``, ``DiscreteLaplaceDpEvent``, ``MixtureOfGaussiansDpEvent``,
 ``SampledWithoutReplacementDpEvent`` of a Gaussian or a NoOp (``REPLACE_ONE`` only; pld and
-rdp), ``TruncatedSubsampledGaussianDpEvent`` (pld, rdp, edgeworth; docs/math.md §17.8),
+rdp), ``TruncatedSubsampledGaussianDpEvent`` (contour, pld, rdp, edgeworth; docs/math.md §17.8),
 ``SelfComposedDpEvent`` and ``ComposedDpEvent`` of these; an accountant that cannot handle one
 of them (e.g. contour and a Poisson-sampled Laplace, saddlepoint and a mixture of Gaussians) says so. Anything else makes ``supports()`` False and ``compose()``
 raise dp_accounting's ``UnsupportedEventError`` naming the sub-event. The neighboring relation
@@ -31,7 +31,8 @@ ewtune's Rust side does).
 
 Fixed-size batches (``SampledWithoutReplacementDpEvent``) are accounted under ``REPLACE_ONE`` by
 the symmetrised pair of docs/math.md §17.7, which stays valid when the other records' gradients
-are chosen adaptively. Their σ follows the Gaussian's ``REPLACE_ONE`` convention above
+are chosen adaptively (certified by contour, docs/math.md §17.11, and pld; bounded by rdp).
+Their σ follows the Gaussian's ``REPLACE_ONE`` convention above
 (replacing a record moves the sum by up to 2). dp_accounting's own RDP for this event takes σ
 relative to the replace-one sensitivity (a move of 1), so its number at σ is comparable with
 ours at 2σ (docs/math.md §17.6).

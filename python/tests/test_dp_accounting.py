@@ -125,13 +125,13 @@ def test_other_dp_accounting_events_are_unsupported(cls):
 
 
 @pytest.mark.parametrize("cls", ALL)
-def test_sampled_without_replacement_is_supported_under_replace_one_by_pld_and_rdp(cls):
+def test_sampled_without_replacement_is_supported_under_replace_one_by_pld_rdp_and_contour(cls):
     ev = dp_event.SampledWithoutReplacementDpEvent(1000, 100, dp_event.GaussianDpEvent(2.0))
     rel = dp_accounting.NeighboringRelation.REPLACE_ONE
-    supported = cls in (ewdp.PldAccountant, ewdp.RdpAccountant)
+    supported = cls in (ewdp.PldAccountant, ewdp.RdpAccountant, ewdp.ContourAccountant)
     assert cls(rel).supports(ev) == supported
     if not supported:
-        assert "pld and rdp" in cls(rel)._maybe_compose(ev, 1, False).error_message
+        assert "pld, rdp and contour" in cls(rel)._maybe_compose(ev, 1, False).error_message
     # Add/remove: refused, naming the relation (dp_accounting's RDP refuses it too).
     assert not cls().supports(ev)
     assert "replace-one" in cls()._maybe_compose(ev, 1, False).error_message
@@ -313,7 +313,8 @@ def test_calibrate_dp_mechanism_with_ewtune_accountant():
 @pytest.mark.parametrize("cls", ALL)
 def test_truncated_poisson_is_supported_where_ewtune_certifies_or_bounds_it(cls):
     ev = dp_event.TruncatedSubsampledGaussianDpEvent(60000, 256 / 60000, 270, 1.0)
-    supported = cls in (ewdp.PldAccountant, ewdp.RdpAccountant, ewdp.EdgeworthAccountant)
+    supported = cls in (ewdp.ContourAccountant, ewdp.PldAccountant, ewdp.RdpAccountant,
+                        ewdp.EdgeworthAccountant)
     assert cls().supports(ev) == supported
     if not supported:
         details = cls()._maybe_compose(ev, 1, False)

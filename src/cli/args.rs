@@ -82,7 +82,8 @@ pub struct MechanismFlags {
     /// `--sampling-rate` is given, else none). `poisson` turns gaussian into
     /// subsampled-gaussian and laplace into subsampled-laplace. `without-replacement` runs
     /// gaussian on fixed-size batches (`--batch-size` of `--dataset-size` records), accounted
-    /// under replace-one adjacency only: give `--adjacency replace-one` (pld and rdp).
+    /// under replace-one adjacency only: give `--adjacency replace-one` (pld, rdp and
+    /// contour).
     /// `truncated-poisson` is not yet supported.
     #[arg(long, value_enum)]
     pub sampling: Option<Sampling>,

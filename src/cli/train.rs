@@ -1,6 +1,6 @@
 //! `ewtune train`: DP-SGD on a head over fixed embeddings, from a TOML configuration.
 
-use crate::harness::run::{self, BackendChoice, Event, RunConfig, RunOptions};
+use crate::harness::run::{self, BackendChoice, Event, RunConfig, RunOptions, RunSummary};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -62,7 +62,51 @@ pub struct TrainArgs {
 /// # Errors
 /// Configuration, data, backend or accountant failures.
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
-    // The overrides are checked as flags (the configuration checks its own keys).
+    check_overrides(&a)?;
+    let mut cfg = RunConfig::from_file(&a.config)?;
+    let opts = RunOptions {
+        backend: match a.backend {
+            BackendArg::Auto => BackendChoice::Auto,
+            BackendArg::Cpu => BackendChoice::Cpu,
+            BackendArg::Cuda => BackendChoice::Cuda,
+        },
+        resume: a.resume,
+        stop_after: a.stop_after,
+    };
+    let quiet = a.quiet;
+    apply_overrides(a, &mut cfg);
+    let bar = progress_bar(quiet);
+    let mut observe = |e: Event<'_>| match e {
+        Event::Start { start, end, .. } => {
+            bar.set_length(end);
+            bar.set_position(start);
+        }
+        Event::Step(r) => {
+            bar.set_position(r.step + 1);
+            let eps = r
+                .epsilon
+                .map(|e| format!(" eps {e:.3}"))
+                .unwrap_or_default();
+            let loss = r
+                .loss
+                .map(|l| format!("loss {l:.4}"))
+                .unwrap_or_else(|| "loss -".into());
+            bar.set_message(format!("{loss}{eps}"));
+        }
+        Event::Note(n) => bar.suspend(|| eprintln!("note: {n}")),
+    };
+    let s = run::run(&cfg, &opts, &mut observe)?;
+    bar.finish_and_clear();
+    print_summary(&s);
+    println!(
+        "wrote           {}",
+        cfg.output.dir.join("report.json").display()
+    );
+    Ok(())
+}
+
+/// The overrides are checked as flags (the configuration checks its own keys).
+fn check_overrides(a: &TrainArgs) -> anyhow::Result<()> {
     if let Some(s) = a.sigma {
         crate::error::Range::above(0.0).check("sigma", s)?;
     }
@@ -72,7 +116,11 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     if let Some(d) = a.delta {
         crate::accountant::check_delta(d)?;
     }
-    let mut cfg = RunConfig::from_file(&a.config)?;
+    Ok(())
+}
+
+/// The flags that override keys of the configuration, written into it.
+fn apply_overrides(a: TrainArgs, cfg: &mut RunConfig) {
     if let Some(out) = a.out {
         cfg.output.dir = out;
     }
@@ -96,16 +144,11 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     if let Some(o) = a.order {
         cfg.privacy.order = o;
     }
-    let opts = RunOptions {
-        backend: match a.backend {
-            BackendArg::Auto => BackendChoice::Auto,
-            BackendArg::Cpu => BackendChoice::Cpu,
-            BackendArg::Cuda => BackendChoice::Cuda,
-        },
-        resume: a.resume,
-        stop_after: a.stop_after,
-    };
-    let bar = if a.quiet {
+}
+
+/// The step bar on stderr (hidden with `--quiet`).
+fn progress_bar(quiet: bool) -> ProgressBar {
+    let bar = if quiet {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(0)
@@ -116,27 +159,11 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut observe = |e: Event<'_>| match e {
-        Event::Start { start, end, .. } => {
-            bar.set_length(end);
-            bar.set_position(start);
-        }
-        Event::Step(r) => {
-            bar.set_position(r.step + 1);
-            let eps = r
-                .epsilon
-                .map(|e| format!(" eps {e:.3}"))
-                .unwrap_or_default();
-            let loss = r
-                .loss
-                .map(|l| format!("loss {l:.4}"))
-                .unwrap_or_else(|| "loss -".into());
-            bar.set_message(format!("{loss}{eps}"));
-        }
-        Event::Note(n) => bar.suspend(|| eprintln!("note: {n}")),
-    };
-    let s = run::run(&cfg, &opts, &mut observe)?;
-    bar.finish_and_clear();
+    bar
+}
+
+/// The run's summary on stdout: data, σ, accuracies and the ε of each accountant.
+fn print_summary(s: &RunSummary) {
     println!("backend         {}", s.backend);
     println!("examples        {} train, {} test", s.n_train, s.n_test);
     println!(
@@ -189,11 +216,6 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     if s.stopped_early {
         println!("stopped early   resume with --resume");
     }
-    println!(
-        "wrote           {}",
-        cfg.output.dir.join("report.json").display()
-    );
-    Ok(())
 }
 
 /// `ewtune harness-check` arguments (used by scripts/gpu-check.sh).

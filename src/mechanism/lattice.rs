@@ -7,6 +7,7 @@
 //! swapped ordering has the same laws. [`CertifiedLattice`] holds h and the p_j as MPFR
 //! intervals, [`Lattice`] their f64 midpoints; every accountant works from these.
 
+use super::check_count;
 use crate::cumulants::{cumulants_from_moments, CertifiedCumulants, Cumulants, MAX_ORDER};
 use crate::error::{Error, Result};
 use crate::precision::{Interval, Precision};
@@ -37,13 +38,7 @@ impl RandomizedResponse {
     /// `noise_parameter` must lie in [0, 1]; `buckets` in [1, 2^52].
     pub fn new(noise_parameter: f64, buckets: u64) -> Result<Self> {
         crate::error::Range::closed(0.0, 1.0).check("noise_parameter", noise_parameter)?;
-        if !(1..=MAX_BUCKETS).contains(&buckets) {
-            return Err(Error::invalid(
-                "buckets",
-                buckets,
-                format!("must be an integer in [1, {MAX_BUCKETS}]"),
-            ));
-        }
+        check_count("buckets", buckets, MAX_BUCKETS, MAX_BUCKETS)?;
         Ok(RandomizedResponse {
             noise_parameter,
             buckets,
@@ -109,13 +104,7 @@ impl DiscreteLaplace {
     /// `parameter` must be finite and > 0; `sensitivity` an integer in [1, 10⁶].
     pub fn new(parameter: f64, sensitivity: u64) -> Result<Self> {
         crate::error::Range::above(0.0).check("parameter", parameter)?;
-        if !(1..=MAX_SENSITIVITY).contains(&sensitivity) {
-            return Err(Error::invalid(
-                "sensitivity",
-                sensitivity,
-                format!("must be an integer in [1, {MAX_SENSITIVITY}]"),
-            ));
-        }
+        check_count("sensitivity", sensitivity, MAX_SENSITIVITY, MAX_SENSITIVITY)?;
         Ok(DiscreteLaplace {
             parameter,
             sensitivity,
@@ -186,13 +175,7 @@ impl DiscreteGaussian {
     /// accountant's cost, linear in the atoms, to seconds).
     pub fn new(sigma: f64, sensitivity: u64) -> Result<Self> {
         crate::error::Range::above(0.0).check("sigma", sigma)?;
-        if !(1..=MAX_SENSITIVITY).contains(&sensitivity) {
-            return Err(Error::invalid(
-                "sensitivity",
-                sensitivity,
-                format!("must be an integer in [1, {MAX_SENSITIVITY}]"),
-            ));
-        }
+        check_count("sensitivity", sensitivity, MAX_SENSITIVITY, MAX_SENSITIVITY)?;
         // The smallest half-width is M = 3 (σ → 0): above this sensitivity no σ fits the cap.
         let max_sensitivity = DG_MAX_ATOMS - 1 - 2 * 3;
         if sensitivity > max_sensitivity {

@@ -9,17 +9,16 @@
 //! that monotonicity gives certified panel bounds on the moments (κ1..κ6), the RDP moments and
 //! the PLD's CDF by inversion.
 
+use super::intern;
 use crate::cumulants::{
-    cumulants_from_moments, cumulants_from_moments_f64, CertifiedCumulants, Cumulants, MAX_ORDER,
+    add_powers, cumulants_from_moments, CertifiedCumulants, Cumulants, MAX_ORDER,
 };
 use crate::error::{Error, Result};
-use crate::precision::{Interval, Precision};
+use crate::precision::{opposite, Interval, Precision};
 use rayon::prelude::*;
 use rug::float::Round;
 use rug::ops::{DivAssignRound, MulAssignRound, SubAssignRound};
 use rug::Float;
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
 
 /// Most components of a `mixture-of-gaussians` (`--sensitivities`).
 pub const MAX_COMPONENTS: usize = 16;
@@ -227,7 +226,59 @@ impl MixtureLaw {
             b *= 2.0;
             guard += 1;
         }
-        let mut x = 0.5 * (a + b);
+        self.refine(l, a, b, 0.5 * (a + b))
+    }
+
+    /// x(ℓ) as [`MixtureLaw::x_of`] (the same stopping rule, so the same accuracy), warm-started
+    /// from x0 = x(ℓ0) for some ℓ0 ≤ ℓ: the discretisation of a loss law evaluates x(ℓ) at
+    /// increasing grid boundaries, and a bracket [x0, x0 + s] found from one Newton step at x0
+    /// needs a few steps instead of the cold bracket's dozens. Falls back to the cold start
+    /// where x0 is not a valid lower end (L(x0) > ℓ, or x0 not finite). Deterministic: the
+    /// result depends only on (ℓ, x0).
+    pub fn x_of_from(&self, l: f64, x0: f64) -> f64 {
+        let (lo_l, hi_l) = self.range();
+        if l.is_nan() || l <= lo_l {
+            return f64::NEG_INFINITY;
+        }
+        if l >= hi_l {
+            return f64::INFINITY;
+        }
+        if !x0.is_finite() {
+            return self.x_of(l);
+        }
+        let (l0, d) = self.loss_and_slope(x0);
+        if l0 > l {
+            return self.x_of(l);
+        }
+        let floor = 1e-12 * (1.0 + x0.abs());
+        let newton = if d > 0.0 { (l - l0) / d } else { f64::NAN };
+        let mut step = if newton.is_finite() {
+            (2.0 * newton).max(floor)
+        } else {
+            1.0
+        };
+        let mut b = x0 + step;
+        let mut guard = 0;
+        while self.loss(b) <= l {
+            guard += 1;
+            if guard > 2000 || !b.is_finite() {
+                return self.x_of(l);
+            }
+            step *= 2.0;
+            b = x0 + step;
+        }
+        let start = x0 + newton;
+        let start = if start > x0 && start < b {
+            start
+        } else {
+            0.5 * (x0 + b)
+        };
+        self.refine(l, x0, b, start)
+    }
+
+    /// Safeguarded Newton for L(x) = ℓ inside a bracket [a, b] with L(a) ≤ ℓ < L(b), from x,
+    /// to a relative 1e−15 in x.
+    fn refine(&self, l: f64, mut a: f64, mut b: f64, mut x: f64) -> f64 {
         for _ in 0..200 {
             let (lx, d) = self.loss_and_slope(x);
             if lx <= l {
@@ -308,19 +359,10 @@ impl MixtureLaw {
             for t in &xs {
                 let d = t.1 - center;
                 let w = if side == 0 { t.2 } else { t.3 } * h;
-                let mut pw = w;
-                for slot in m.iter_mut() {
-                    *slot += pw;
-                    pw *= d;
-                }
+                add_powers(&mut m, d, w);
             }
             m[1] = 0.0;
-            let k = cumulants_from_moments_f64(&m, center, MAX_ORDER);
-            if side == 0 {
-                c.p.copy_from_slice(&k);
-            } else {
-                c.q.copy_from_slice(&k);
-            }
+            c.set_from_moments(side, &m, center);
         }
         c
     }
@@ -510,11 +552,7 @@ fn cdf_iv(s: &Side, x: &Float, wp: Precision) -> Interval {
     // Φ(x − m) with x − m rounded `dir`, t = (m − x)/√2 rounded the opposite way, erfc
     // rounded `dir` again: a lower (Down) or upper (Up) bound.
     let phi = |m: f64, dir: Round| {
-        let anti = if dir == Round::Down {
-            Round::Up
-        } else {
-            Round::Down
-        };
+        let anti = opposite(dir);
         let mut u = Float::with_val(bits, m);
         u.sub_assign_round(x, anti);
         // u/√2 rounded `anti`: a divisor that moves the quotient in that direction.
@@ -582,7 +620,9 @@ pub enum GaussianMixture {
 }
 
 /// A [`GaussianMixture`] with its component lists as slices ([`GaussianMixture::view`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Serialises as its parameters with the pair's name in `pair`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(tag = "pair", rename_all = "kebab-case")]
 pub enum View<'a> {
     /// N(0, σ²) against Σ p_i N(c_i, σ²).
     MixtureOfGaussians {
@@ -605,40 +645,9 @@ pub enum View<'a> {
 }
 
 impl serde::Serialize for GaussianMixture {
+    /// The parameters of [`GaussianMixture::view`], tagged with the pair's name (`pair`).
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        match self.view() {
-            View::MixtureOfGaussians {
-                sigma,
-                sensitivities,
-                probabilities,
-            } => {
-                let mut st = s.serialize_struct("GaussianMixture", 4)?;
-                st.serialize_field("pair", "mixture-of-gaussians")?;
-                st.serialize_field("sigma", &sigma)?;
-                st.serialize_field("sensitivities", sensitivities)?;
-                st.serialize_field("probabilities", probabilities)?;
-                st.end()
-            }
-            View::ReplaceOnePoisson {
-                sigma,
-                sampling_rate,
-            } => {
-                let mut st = s.serialize_struct("GaussianMixture", 3)?;
-                st.serialize_field("pair", "replace-one-poisson")?;
-                st.serialize_field("sigma", &sigma)?;
-                st.serialize_field("sampling_rate", &sampling_rate)?;
-                st.end()
-            }
-            View::WithoutReplacement(w) => {
-                let mut st = s.serialize_struct("GaussianMixture", 4)?;
-                st.serialize_field("pair", "without-replacement")?;
-                st.serialize_field("sigma", &w.sigma())?;
-                st.serialize_field("batch_size", &w.batch_size())?;
-                st.serialize_field("dataset_size", &w.dataset_size())?;
-                st.end()
-            }
-        }
+        serde::Serialize::serialize(&self.view(), s)
     }
 }
 
@@ -943,18 +952,6 @@ impl GaussianMixture {
     }
 }
 
-/// An index per distinct parameter list (exact: equal indices mean equal lists).
-fn intern(bits: Vec<u64>) -> u64 {
-    static TABLE: OnceLock<Mutex<HashMap<Vec<u64>, u64>>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut g = match table.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    };
-    let next = g.len() as u64;
-    *g.entry(bits).or_insert(next)
-}
-
 /// Refuse a composition holding a Gaussian-mixture pair in an accountant that needs its
 /// certified CGF at real λ (saddlepoint) or a Gaussian limit (gdp): not implemented (the contour
 /// has its own transform, docs/math.md §17.9).
@@ -990,6 +987,32 @@ pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) ->
 mod tests {
     use super::*;
 
+    /// The serialised form: the parameters after the pair's name, in this order.
+    #[test]
+    fn serialises_as_tagged_parameters() {
+        let json = |g: Result<GaussianMixture>| {
+            serde_json::to_string(&g.expect("test setup")).expect("serialises")
+        };
+        assert_eq!(
+            json(GaussianMixture::mixture_of_gaussians(
+                0.8,
+                &[0.0, 1.5],
+                &[0.25, 0.75]
+            )),
+            r#"{"pair":"mixture-of-gaussians","sigma":0.8,"sensitivities":[0.0,1.5],"probabilities":[0.25,0.75]}"#
+        );
+        assert_eq!(
+            json(GaussianMixture::replace_one_poisson(1.3, 0.05)),
+            r#"{"pair":"replace-one-poisson","sigma":1.3,"sampling_rate":0.05}"#
+        );
+        let w = super::super::without_replacement::WithoutReplacement::new(2.5, 10, 1000)
+            .map(GaussianMixture::WithoutReplacement);
+        assert_eq!(
+            json(w),
+            r#"{"pair":"without-replacement","sigma":2.5,"batch_size":10,"dataset_size":1000}"#
+        );
+    }
+
     #[test]
     fn loss_is_monotone_and_inverse_round_trips() {
         let mogs = [
@@ -1009,6 +1032,38 @@ mod tests {
                     let back = law.x_of(l);
                     assert!((law.loss(back) - l).abs() < 1e-9 * (1.0 + l.abs()), "{x}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn warm_started_inverse_matches_the_cold_one() {
+        // Walking a grid upwards from the previous inverse (as the PLD discretisation does)
+        // gives the cold inverse's root: the same x where L is not flat, else an x whose loss
+        // is ℓ to rounding; starts that are not below the root fall back to the cold start.
+        let mogs = [
+            GaussianMixture::mixture_of_gaussians(0.8, &[0.0, 1.0, 2.0], &[0.6, 0.3, 0.1]),
+            GaussianMixture::replace_one_poisson(1.3, 0.05),
+            GaussianMixture::replace_one_poisson(0.5, 1e-4),
+            GaussianMixture::mixture_of_gaussians(2.0, &[1.0], &[1.0]),
+        ];
+        for m in mogs {
+            let m = m.expect("test setup");
+            for law in [m.law(), m.law().swapped()] {
+                let (lo, hi) = (law.loss(-12.0), law.loss(12.0));
+                let mut x = f64::NEG_INFINITY;
+                for i in 0..=2000 {
+                    let l = lo + (hi - lo) * i as f64 / 2000.0;
+                    x = law.x_of_from(l, x);
+                    let cold = law.x_of(l);
+                    let same = (x - cold).abs() <= 1e-12 * (1.0 + cold.abs());
+                    let root = (law.loss(x) - l).abs() <= 1e-13 * (1.0 + l.abs());
+                    assert!(same || root, "{m:?} at ℓ = {l}: {x} vs {cold}");
+                }
+                // A start above the root.
+                let l = 0.5 * (lo + hi);
+                let cold = law.x_of(l);
+                assert_eq!(law.x_of_from(l, cold + 1.0), cold);
             }
         }
     }
@@ -1042,19 +1097,7 @@ mod tests {
             let m = m.expect("test setup");
             let law = m.law();
             let c = law.certified_cumulants(Precision(128)).expect("certified");
-            let e = law.cumulants_f64();
-            for j in 0..MAX_ORDER {
-                for (iv, v) in [(&c.p[j], e.p[j]), (&c.q[j], e.q[j])] {
-                    let tol = 1e-9 * (v.abs() + 1e-9);
-                    assert!(
-                        iv.lo_f64() <= v + tol && v - tol <= iv.hi_f64(),
-                        "{m:?} κ{}: {v} outside [{}, {}]",
-                        j + 1,
-                        iv.lo_f64(),
-                        iv.hi_f64()
-                    );
-                }
-            }
+            c.assert_encloses(&law.cumulants_f64(), 1e-9, 1e-9, &format!("{m:?}"));
             assert!(c.p[1].rel_width() < 1e-2, "{}", c.p[1].rel_width());
         }
     }

@@ -184,32 +184,33 @@ impl Mechanism {
     /// A short description, e.g. `subsampled-gaussian(sigma=0.8, q=0.01)`.
     pub fn describe(&self) -> String {
         match self {
-            Mechanism::Gaussian(g) => format!("gaussian(sigma={})", g.sigma()),
-            Mechanism::Laplace(l) => format!("laplace(scale={})", l.scale()),
-            Mechanism::SubsampledGaussian(s) => format!(
-                "subsampled-gaussian(sigma={}, sampling_rate={})",
-                s.sigma(),
-                s.sampling_rate()
+            Mechanism::Gaussian(g) => describe_call("gaussian", &[("sigma", &g.sigma())]),
+            Mechanism::Laplace(l) => describe_call("laplace", &[("scale", &l.scale())]),
+            Mechanism::SubsampledGaussian(s) => describe_call(
+                "subsampled-gaussian",
+                &[("sigma", &s.sigma()), ("sampling_rate", &s.sampling_rate())],
             ),
-            Mechanism::RandomizedResponse(r) => format!(
-                "randomized-response(noise_parameter={}, buckets={})",
-                r.noise_parameter(),
-                r.buckets()
+            Mechanism::RandomizedResponse(r) => describe_call(
+                "randomized-response",
+                &[
+                    ("noise_parameter", &r.noise_parameter()),
+                    ("buckets", &r.buckets()),
+                ],
             ),
-            Mechanism::DiscreteLaplace(d) => format!(
-                "discrete-laplace(parameter={}, sensitivity={})",
-                d.parameter(),
-                d.sensitivity()
+            Mechanism::DiscreteLaplace(d) => describe_call(
+                "discrete-laplace",
+                &[
+                    ("parameter", &d.parameter()),
+                    ("sensitivity", &d.sensitivity()),
+                ],
             ),
-            Mechanism::SubsampledLaplace(s) => format!(
-                "subsampled-laplace(scale={}, sampling_rate={})",
-                s.scale(),
-                s.sampling_rate()
+            Mechanism::SubsampledLaplace(s) => describe_call(
+                "subsampled-laplace",
+                &[("scale", &s.scale()), ("sampling_rate", &s.sampling_rate())],
             ),
-            Mechanism::DiscreteGaussian(g) => format!(
-                "discrete-gaussian(sigma={}, sensitivity={})",
-                g.sigma(),
-                g.sensitivity()
+            Mechanism::DiscreteGaussian(g) => describe_call(
+                "discrete-gaussian",
+                &[("sigma", &g.sigma()), ("sensitivity", &g.sensitivity())],
             ),
             Mechanism::GaussianMixture(g) => g.describe(),
             Mechanism::TruncatedPoisson(t) => t.describe(),
@@ -316,6 +317,45 @@ impl Mechanism {
             Mechanism::TruncatedPoisson(t) => t.key(),
         }
     }
+}
+
+/// `name(key=value, ...)`: the form of [`Mechanism::describe`].
+fn describe_call(name: &str, params: &[(&str, &dyn std::fmt::Display)]) -> String {
+    let params: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{name}({})", params.join(", "))
+}
+
+/// `value` when it is a count in [1, `max`], else [`Error::InvalidParameter`] naming `name`:
+/// "must be an integer in [1, `max_text`]".
+pub(crate) fn check_count(
+    name: &'static str,
+    value: u64,
+    max: u64,
+    max_text: impl std::fmt::Display,
+) -> Result<u64> {
+    if (1..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(Error::invalid(
+            name,
+            value,
+            format!("must be an integer in [1, {max_text}]"),
+        ))
+    }
+}
+
+/// An index per distinct parameter list (exact: equal indices mean equal lists), for the
+/// cache keys of mechanisms with more parameters than a key holds (each key carries its own
+/// tag, so one table serves them all).
+pub(crate) fn intern(bits: Vec<u64>) -> u64 {
+    static TABLE: OnceLock<Mutex<HashMap<Vec<u64>, u64>>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut g = match table.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    let next = g.len() as u64;
+    *g.entry(bits).or_insert(next)
 }
 
 type F64Cache = Mutex<HashMap<(u8, u64, u64), Cumulants>>;

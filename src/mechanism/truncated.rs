@@ -18,19 +18,15 @@
 //! composed δ moves by at most T·η); q' is taken at the upper end of its enclosure (the
 //! replace-one pair is monotone in its rate).
 
-use super::{Gaussian, GaussianMixture, Mechanism, SubsampledGaussian};
-use crate::cumulants::{
-    cumulants_from_moments, cumulants_from_moments_f64, CertifiedCumulants, Cumulants, MAX_ORDER,
-};
+use super::{intern, Gaussian, GaussianMixture, Mechanism, SubsampledGaussian};
+use crate::cumulants::{cumulants_from_moments, CertifiedCumulants, Cumulants, MAX_ORDER};
 use crate::error::{Error, Result};
 use crate::mechanism::mixture::MixtureLaw;
 use crate::mechanism::Direction;
-use crate::precision::{Interval, Precision};
+use crate::precision::{opposite, Interval, Precision};
 use rug::float::Round;
 use rug::ops::{AddAssignRound, DivAssignRound, MulAssignRound, SubAssignRound};
 use rug::Float;
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
 
 /// Largest `dataset_size` accepted (10¹⁵; the binomial sums' cost depends on the standard
 /// deviation √(nq(1 − q)), bounded by [`MAX_TAIL_TERMS`] before any work).
@@ -154,18 +150,15 @@ impl TruncatedPoisson {
         max_batch_size: u64,
         sigma: f64,
     ) -> Result<Mechanism> {
-        Self::validate(dataset_size, sampling_rate, max_batch_size, sigma)?;
-        if max_batch_size >= dataset_size {
-            return Ok(Mechanism::SubsampledGaussian(SubsampledGaussian::new(
-                sigma,
-                sampling_rate,
-            )?));
+        if max_batch_size < dataset_size {
+            // `new` validates (with the same errors in the same order).
+            return Self::new(dataset_size, sampling_rate, max_batch_size, sigma)
+                .map(Mechanism::TruncatedPoisson);
         }
-        Ok(Mechanism::TruncatedPoisson(Self::new(
-            dataset_size,
-            sampling_rate,
-            max_batch_size,
+        Self::validate(dataset_size, sampling_rate, max_batch_size, sigma)?;
+        Ok(Mechanism::SubsampledGaussian(SubsampledGaussian::new(
             sigma,
+            sampling_rate,
         )?))
     }
 
@@ -371,12 +364,7 @@ impl TruncatedPoisson {
             let c = wa * a[0] + wb * b[0];
             let (ma, mb) = (moments_about_f64(a, c), moments_about_f64(b, c));
             let m: Vec<f64> = ma.iter().zip(&mb).map(|(x, y)| wa * x + wb * y).collect();
-            let k = cumulants_from_moments_f64(&m, c, MAX_ORDER);
-            if side == 0 {
-                out.p.copy_from_slice(&k);
-            } else {
-                out.q.copy_from_slice(&k);
-            }
+            out.set_from_moments(side, &m, c);
         }
         out
     }
@@ -504,18 +492,6 @@ fn binom(n: usize, k: usize) -> f64 {
     r as f64
 }
 
-/// An index per distinct parameter list (exact: equal indices mean equal lists).
-fn intern(bits: Vec<u64>) -> u64 {
-    static TABLE: OnceLock<Mutex<HashMap<Vec<u64>, u64>>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut g = match table.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    };
-    let next = g.len() as u64;
-    *g.entry(bits).or_insert(next)
-}
-
 /// The certified weights of the union.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Weights {
@@ -553,11 +529,7 @@ pub fn weights(n: u64, q: f64, b: u64) -> Result<Weights> {
     let ratio = |s: &Float, t: &Float, dir: Round| {
         let mut v = Float::with_val(bits, s);
         v.mul_assign_round(b, dir);
-        let anti = if dir == Round::Up {
-            Round::Down
-        } else {
-            Round::Up
-        };
+        let anti = opposite(dir);
         let mut den = Float::with_val(bits, t);
         den.mul_assign_round(n, anti);
         v.div_assign_round(&den, dir);
@@ -735,7 +707,7 @@ pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) ->
                 accountant,
                 event: t.describe(),
                 reason: "the truncated-Poisson pair (a weighted disjoint union, docs/math.md \
-                         §17.8) has no certified CGF or transform here yet; the pld, rdp and \
+                         §17.8) has no certified CGF here yet; the contour, pld, rdp and \
                          edgeworth accountants support it"
                     .into(),
             });
@@ -749,7 +721,7 @@ pub fn cgf_refusal(t: &TruncatedPoisson) -> Error {
     Error::NotCertified(format!(
         "the CGF of {} is not implemented (the union's MGF is the weighted sum of its \
          components', docs/math.md §17.8, but the Gaussian-mixture component has no certified \
-         CGF yet); the pld, rdp and edgeworth accountants support this mechanism",
+         CGF yet); the contour, pld, rdp and edgeworth accountants support this mechanism",
         t.describe()
     ))
 }
@@ -851,18 +823,7 @@ mod tests {
         let t = TruncatedPoisson::new(1000, 0.01, 12, 1.2).expect("m");
         let e = t.cumulants_f64();
         let c = t.certified_cumulants(Precision(128)).expect("certified");
-        for j in 0..MAX_ORDER {
-            for (iv, v) in [(&c.p[j], e.p[j]), (&c.q[j], e.q[j])] {
-                let tol = 1e-8 * (v.abs() + 1e-8);
-                assert!(
-                    iv.lo_f64() <= v + tol && v - tol <= iv.hi_f64(),
-                    "κ{}: {v} outside [{}, {}]",
-                    j + 1,
-                    iv.lo_f64(),
-                    iv.hi_f64()
-                );
-            }
-        }
+        c.assert_encloses(&e, 1e-8, 1e-8, "truncated");
         // Mean and variance of a mixture: E = Σ w E_i, Var = Σ w (Var_i + E_i²) − E².
         let ka = t
             .truncated_component()

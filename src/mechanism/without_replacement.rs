@@ -16,8 +16,10 @@
 //! remove and add pairs is attained by a real pair of datasets (docs/math.md §17.6) and is a
 //! lower bound only.
 
-use crate::cumulants::{cumulants_from_moments_f64, Cumulants, MAX_ORDER};
+use super::check_count;
+use crate::cumulants::{add_powers, Cumulants, MAX_ORDER};
 use crate::error::{Error, Result};
+use crate::pld::loss::l_of;
 use crate::special::normal;
 
 /// Largest `dataset_size` (n ≤ 2^53 keeps b/n and every count exact in f64).
@@ -39,6 +41,18 @@ pub struct WithoutReplacement {
     dataset_size: u64,
 }
 
+impl serde::Serialize for WithoutReplacement {
+    /// `sigma`, `batch_size`, `dataset_size`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("WithoutReplacement", 3)?;
+        st.serialize_field("sigma", &self.sigma())?;
+        st.serialize_field("batch_size", &self.batch_size)?;
+        st.serialize_field("dataset_size", &self.dataset_size)?;
+        st.end()
+    }
+}
+
 impl WithoutReplacement {
     /// A fixed-size-batch Gaussian.
     ///
@@ -47,20 +61,18 @@ impl WithoutReplacement {
     /// [1, 2^53]) or `batch_size` (an integer in [1, dataset_size]).
     pub fn new(sigma: f64, batch_size: u64, dataset_size: u64) -> Result<Self> {
         crate::error::Range::above(0.0).check("sigma", sigma)?;
-        if !(1..=MAX_DATASET_SIZE).contains(&dataset_size) {
-            return Err(Error::invalid(
-                "dataset_size",
-                dataset_size,
-                format!("must be an integer in [1, {MAX_DATASET_SIZE}]"),
-            ));
-        }
-        if !(1..=dataset_size).contains(&batch_size) {
-            return Err(Error::invalid(
-                "batch_size",
-                batch_size,
-                format!("must be an integer in [1, dataset_size = {dataset_size}]"),
-            ));
-        }
+        check_count(
+            "dataset_size",
+            dataset_size,
+            MAX_DATASET_SIZE,
+            MAX_DATASET_SIZE,
+        )?;
+        check_count(
+            "batch_size",
+            batch_size,
+            dataset_size,
+            format_args!("dataset_size = {dataset_size}"),
+        )?;
         Ok(WithoutReplacement {
             sigma_bits: sigma.to_bits(),
             batch_size,
@@ -168,20 +180,10 @@ impl WithoutReplacement {
             let mean = m1 / m0;
             let mut m = vec![0.0; MAX_ORDER + 1];
             terms(&mut |l, w| {
-                let d = l - mean;
-                let mut pw = w / m0;
-                for slot in m.iter_mut() {
-                    *slot += pw;
-                    pw *= d;
-                }
+                add_powers(&mut m, l - mean, w / m0);
             });
             m[1] = 0.0;
-            let k = cumulants_from_moments_f64(&m, mean, MAX_ORDER);
-            if side == 0 {
-                out.p.copy_from_slice(&k);
-            } else {
-                out.q.copy_from_slice(&k);
-            }
+            out.set_from_moments(side, &m, mean);
         }
         out
     }
@@ -199,19 +201,6 @@ impl WithoutReplacement {
 /// (1 − γ)(1 − 2Φ̄(μ/2)) (docs/math.md §17.7).
 pub(crate) fn atom(q: f64, mu: f64) -> f64 {
     ((1.0 - q) * (1.0 - 2.0 * normal::sf(0.5 * mu))).max(0.0)
-}
-
-/// L(x) = ln(1 − q + q e^{μx − μ²/2}) (docs/math.md §2.3), stably.
-fn l_of(q: f64, mu: f64, x: f64) -> f64 {
-    let w = mu * x - 0.5 * mu * mu;
-    let u = q * w.exp_m1();
-    if u.abs() <= 0.5 {
-        u.ln_1p()
-    } else {
-        let (a, b) = ((-q).ln_1p(), q.ln() + w);
-        let (hi, lo) = if a > b { (a, b) } else { (b, a) };
-        hi + (lo - hi).exp().ln_1p()
-    }
 }
 
 /// r(y) = (1 + y)^α + (1 + y)^{1−α} − 2 − y for y ≥ 0, given l1 = ln(1 + y), with a bound on
@@ -338,7 +327,7 @@ pub(crate) fn rdp_upper(q: f64, mu: f64, alpha: f64) -> f64 {
 }
 
 /// Refuse fixed-size batches in an accountant that has no certified path for them (every
-/// accountant but pld and rdp).
+/// accountant but pld, rdp and contour; the contour: [`refuse_mixed_in`]).
 ///
 /// # Errors
 /// [`Error::UnsupportedEvent`] naming the accountant, the mechanism and the accountants that do
@@ -352,12 +341,70 @@ pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) ->
                 event: w.describe(),
                 reason: "fixed-size batches are accounted by their symmetrised pair \
                          (docs/math.md §17.7), whose certified CGF, cumulants and Gaussian \
-                         limit are not implemented; the pld and rdp accountants support it"
+                         limit are not implemented; the pld, rdp and contour accountants \
+                         support it"
                     .into(),
             });
         }
     }
     Ok(())
+}
+
+/// The contour accountant takes fixed-size batches only as a homogeneous composition (one
+/// fixed-size-batch mechanism, any number of steps): its atom split M^n = a^n + (M^n − a^n)
+/// (docs/math.md §17.11) needs the atom to be the composition's only one.
+///
+/// # Errors
+/// [`Error::UnsupportedEvent`] naming the accountant and the mechanism when `existing` and
+/// `added` together hold a fixed-size-batch part and any other part.
+pub fn refuse_mixed_in(
+    accountant: &'static str,
+    existing: &crate::event::Composition,
+    added: &crate::event::Composition,
+) -> Result<()> {
+    let mut distinct: Vec<&super::Mechanism> = Vec::new();
+    for (m, _) in existing.parts.iter().chain(&added.parts) {
+        if !distinct.contains(&m) {
+            distinct.push(m);
+        }
+    }
+    let wor = distinct.iter().find_map(|m| match m {
+        super::Mechanism::GaussianMixture(super::GaussianMixture::WithoutReplacement(w)) => Some(w),
+        _ => None,
+    });
+    match wor {
+        Some(w) if distinct.len() > 1 => Err(Error::UnsupportedEvent {
+            accountant,
+            event: w.describe(),
+            reason: "the contour accountant certifies fixed-size batches only as a homogeneous \
+                     composition (one fixed-size-batch mechanism, any number of steps; \
+                     docs/math.md §17.11); compose other mechanisms with the pld accountant"
+                .into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Test reference: Σ_{i ≤ k} C(k, i)(1 − q)^{k−i} q^i e^{i(i−1)μ²/2} Φ̄(μ/2 − iμ), the part of
+/// E_P[e^{kL}] above the atom in closed form, (1 − q + qe^w)^k expanded with
+/// ∫_c^∞ e^{iμx − iμ²/2}φ dx = e^{i(i−1)μ²/2}Φ̄(c − iμ), c = μ/2 (integer k ≥ 0).
+#[cfg(test)]
+pub(crate) fn positive_part_exact(q: f64, mu: f64, k: u32) -> f64 {
+    let c = 0.5 * mu;
+    let mut s = 0.0;
+    let mut binom = 1.0;
+    for i in 0..=k {
+        if i > 0 {
+            binom *= f64::from(k - i + 1) / f64::from(i);
+        }
+        let fi = f64::from(i);
+        s += binom
+            * (1.0 - q).powi((k - i) as i32)
+            * q.powi(i as i32)
+            * (fi * (fi - 1.0) * mu * mu / 2.0).exp()
+            * normal::sf(c - fi * mu);
+    }
+    s
 }
 
 #[cfg(test)]
@@ -429,19 +476,7 @@ mod tests {
     fn rdp_bound_is_above_an_independent_evaluation() {
         for &(q, mu, alpha) in &[(0.01f64, 2.0f64, 2u32), (0.05, 1.0, 5), (0.3, 1.5, 3)] {
             let c = 0.5 * mu;
-            let mut pos = 0.0;
-            let mut binom = 1.0;
-            for i in 0..=alpha {
-                if i > 0 {
-                    binom *= f64::from(alpha - i + 1) / f64::from(i);
-                }
-                let fi = f64::from(i);
-                pos += binom
-                    * (1.0 - q).powi((alpha - i) as i32)
-                    * q.powi(i as i32)
-                    * (fi * (fi - 1.0) * mu * mu / 2.0).exp()
-                    * normal::sf(c - fi * mu);
-            }
+            let pos = positive_part_exact(q, mu, alpha);
             let n = 400_000;
             let h = 40.0 / n as f64;
             let neg: f64 = (0..n)

@@ -3,25 +3,37 @@
 
 use super::*;
 
-/// A homogeneous composition whose lattice part is split off: n steps of a Laplace (a = 1/b,
-/// `pair` None) or of a two-atom law (`pair`: the subsampled Laplace's atoms in the ordering's
-/// z-variable).
+/// What the atoms-only part of a homogeneous composition is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum LatticeKind {
+    /// n steps of Laplace: the atoms ±a.
+    Laplace,
+    /// n steps of a two-atom law: the subsampled Laplace's atoms in the ordering's z-variable
+    /// (docs/math.md §15.6).
+    Pair(AtomPair),
+    /// The symmetrised fixed-size-batch pair: one atom of mass a at 0 (docs/math.md §17.11).
+    AtZero,
+}
+
+/// A homogeneous composition whose atoms-only part is split off.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Lattice {
-    /// a = 1/b, the largest loss of one Laplace step.
+    /// Laplace and the two-atom law: a = 1/b, the largest loss of one Laplace step; `AtZero`:
+    /// the atom's mass (f64, within 16u of the exact mass).
     pub(super) a: f64,
     /// The number of steps.
     pub(super) n: f64,
-    /// The two atoms of a subsampled-Laplace step (None: the Laplace atoms ±a).
-    pub(super) pair: Option<AtomPair>,
+    /// Which atoms.
+    pub(super) kind: LatticeKind,
 }
 
 impl Lattice {
-    /// The lattice part's contribution to δ(ε), enclosed.
+    /// The atoms-only measure's contribution to δ(ε), enclosed.
     pub(super) fn delta(&self, epsilon: f64) -> Enclosure {
-        match self.pair {
-            None => lattice_delta(self.a, self.n, epsilon),
-            Some(p) => pair_lattice_delta(&p, self.n, epsilon),
+        match self.kind {
+            LatticeKind::Laplace => lattice_delta(self.a, self.n, epsilon),
+            LatticeKind::Pair(p) => pair_lattice_delta(&p, self.n, epsilon),
+            LatticeKind::AtZero => atom_at_zero_delta(self.a, self.n, epsilon),
         }
     }
 }
@@ -67,11 +79,40 @@ pub(super) fn pair_lattice_delta(p: &AtomPair, n: f64, epsilon: f64) -> Enclosur
         * UNIT_ROUNDOFF
         * (10.0 + n * (mh.abs() + ml.abs() + lh.abs() + ll.abs()) + epsilon + worst)
         + 2.0 * n * p.err;
-    let lse = |v: &[f64]| if v.is_empty() { f64::NEG_INFINITY } else { logsumexp(v) };
+    let lse = |v: &[f64]| {
+        if v.is_empty() {
+            f64::NEG_INFINITY
+        } else {
+            logsumexp(v)
+        }
+    };
     Enclosure {
         lower: (lse(&lows) - rel).exp(),
         value: lse(&vals).exp(),
         upper: (lse(&ups) + rel).exp(),
+    }
+}
+
+/// The atom a^n at S = 0 contributes E[(e^0 − e^ε)₊]·a^n = a^n(1 − e^ε)₊: 0 for ε ≥ 0
+/// (docs/math.md §17.11); below, with a ∈ [ã − 16u, ã + 16u] and the f64 rounding of the power
+/// and the product (≤ 64u(1 + n·|ln ã| + |ε|) relative), applied outward.
+pub(super) fn atom_at_zero_delta(a: f64, n: f64, epsilon: f64) -> Enclosure {
+    if epsilon >= 0.0 {
+        return Enclosure {
+            lower: 0.0,
+            value: 0.0,
+            upper: 0.0,
+        };
+    }
+    let u = UNIT_ROUNDOFF;
+    let k = -epsilon.exp_m1();
+    let rel = 64.0 * u * (1.0 + n * a.ln().abs() + epsilon.abs());
+    let lo = (n * (a - 16.0 * u).max(0.0).ln()).exp() * k * (1.0 - rel);
+    let hi = (n * (a + 16.0 * u).ln()).exp() * k * (1.0 + rel);
+    Enclosure {
+        lower: lo.max(0.0),
+        value: (n * a.ln()).exp() * k,
+        upper: hi.min(1.0),
     }
 }
 

@@ -529,26 +529,53 @@ impl Fourier {
         let lo = self.side(eps, false)?;
         let c = self.saddle(&up);
         let t = self.tilt(c)?;
-        let jf = self.top as f64 + 1.0;
         let mut work = 0.0;
-        // k at the real point and its sup on the circle (|1 − e^{−z}| ≥ 1 − e^{−Re z}).
-        let kreal = |s: &Side| {
-            let (t1, t2) = (1.0 / -(-c).exp_m1(), 1.0 / -(-c - s.h).exp_m1());
-            (t1 - s.b * t2, (t1 + s.b * t2) * (1.0 + 8.0 * U))
-        };
-        let (k_c, kmax_up) = kreal(&up);
-        let kmax = lo.map_or(kmax_up, |s| kreal(&s).1.max(kmax_up));
+        let (k_c, kmax_up) = kernel_real(c, &up);
+        let kmax = lo.map_or(kmax_up, |s| kernel_real(c, &s).1.max(kmax_up));
         let s_est = k_c / (2.0 * PI * (self.nf * t.var + 1.0)).sqrt();
         let tau = 1e-2 * self.tol * s_est;
-        // N: a power of two with the aliases below tau.
+        let (big_n, alias_b) = self.node_count(&t, &up, lo.as_ref(), tau)?;
+        // The outer target R: R^n·kmax ≤ tau.
+        let t_out = (kmax / tau).ln().max(1.0);
+        let r_target = (-t_out / self.nf).exp();
+        let quad = self.quadratic(&t, t_out, &mut work)?;
+        let (nodes, outer_from) = self.window(&t, &quad, big_n, t_out, &mut work)?;
+        let skipped = self.outer_arc(&t, &quad, outer_from, r_target, &mut work)?;
+        let inv = Inversion {
+            t,
+            nodes,
+            big_n,
+            skipped,
+            alias_b,
+        };
+        let (upper, value) = self.end(&inv, &up, true);
+        let lower = lo.map_or(0.0, |s| self.end(&inv, &s, false).0);
+        let upper = (upper + self.tail_up).min(1.0);
+        if !(lower.is_finite() && upper.is_finite()) || lower > upper {
+            return Err(Error::NotCertified(format!(
+                "contour: the lattice Fourier bracket on delta({eps:e}) is not finite or empty \
+                 ([{lower:e}, {upper:e}])"
+            )));
+        }
+        Ok(Enclosure {
+            lower,
+            value: value.clamp(lower, upper),
+            upper,
+        })
+    }
+
+    /// The node count N of the trapezoid rule: a power of two with the aliases of both ends
+    /// below `tau` (docs/math.md §16.8); returns N and the certified alias bound.
+    fn node_count(&self, t: &Tilt, up: &Side, lo: Option<&Side>, tau: f64) -> Result<(f64, f64)> {
+        let c = t.c;
         let sd = (self.nf * t.var).sqrt();
         let mut big_n = (2.0 * (8.0 * sd + 1.0))
             .max(2.0 * (tau.ln().abs() + 5.0) / c)
             .max(16.0);
         big_n = 2f64.powi(big_n.log2().ceil() as i32);
         let alias = |n: f64| {
-            let a = self.alias_ln(&t, &up, n);
-            lo.map_or(a, |s| a.max(self.alias_ln(&t, &s, n)))
+            let a = self.alias_ln(t, up, n);
+            lo.map_or(a, |s| a.max(self.alias_ln(t, s, n)))
         };
         let mut a_ln = alias(big_n);
         while a_ln > tau.ln() && big_n < 2f64.powi(50) {
@@ -561,11 +588,13 @@ impl Fourier {
                  not small (ln = {a_ln:.3}) for any node count up to 2^50"
             )));
         }
-        let alias_b = a_ln.exp();
-        // The outer target R: R^n·kmax ≤ tau.
-        let t_out = (kmax / tau).ln().max(1.0);
-        let r_target = (-t_out / self.nf).exp();
-        // Quadratic bound near the window (docs/math.md §16.8): pairs with |j − l| ≤ D.
+        Ok((big_n, a_ln.exp()))
+    }
+
+    /// The quadratic bound on |ρ|² near the window (docs/math.md §16.8): pairs of kept
+    /// indices with |j − l| ≤ D, and the regime it selects. Counts its work.
+    fn quadratic(&self, t: &Tilt, t_out: f64, work: &mut f64) -> Result<Quadratic> {
+        let c = t.c;
         let dq = (4.0 * t.var.sqrt()).ceil().max(1.0).min(self.top as f64);
         let theta2 = PI / dq;
         let mut v = 0.0;
@@ -578,9 +607,9 @@ impl Fourier {
                     (w * (1.0 - U * (8.0 + 2.0 * (c * d).abs())) * 0.999_999 - aw).max(0.0)
                 })
                 .collect();
-        work += t.idx.len() as f64 * (2.0 * dq + 1.0);
-        if work > WORK_CAP {
-            return Err(self.over_work(work));
+        *work += t.idx.len() as f64 * (2.0 * dq + 1.0);
+        if *work > WORK_CAP {
+            return Err(self.over_work(*work));
         }
         for a in 0..t.idx.len() {
             for b in (a + 1)..t.idx.len() {
@@ -599,11 +628,31 @@ impl Fourier {
         } else {
             f64::INFINITY
         };
-        let regime_a = theta_q <= 0.5 * theta2;
+        Ok(Quadratic {
+            theta2,
+            v_lo,
+            rho0sq,
+            theta_q,
+            regime_a: theta_q <= 0.5 * theta2,
+        })
+    }
+
+    /// The window nodes θ_k = 2πk/N, k = 0, 1, ..., with P̂_k = ρ̂(θ_k)ⁿ and its error bound
+    /// (docs/math.md §16.8), up to the start of the outer arc (`None`: every node to N/2 was
+    /// taken). Counts its work and refuses a window over `NODE_CAP` nodes.
+    fn window(
+        &self,
+        t: &Tilt,
+        q: &Quadratic,
+        big_n: f64,
+        t_out: f64,
+        work: &mut f64,
+    ) -> Result<(Vec<Node>, Option<f64>)> {
+        let c = t.c;
         // Predicted window (regime b: where the Gaussian approximation of |ρ|ⁿ reaches the
         // window threshold): refuse before evaluating nodes that could not all be taken.
-        let theta_w = if regime_a {
-            theta_q
+        let theta_w = if q.regime_a {
+            q.theta_q
         } else {
             (3.0 * t_out / (self.nf * t.var.max(1e-300))).sqrt().min(PI)
         };
@@ -620,12 +669,12 @@ impl Fourier {
         let step = 2.0 * PI / big_n;
         let bits = 64 - (self.nf as u64).leading_zeros();
         let e_pow = 2.0 * bits as f64 * 3.0 * U * 1.01;
-        let mut nodes: Vec<(f64, f64, (f64, f64), f64)> = Vec::new(); // (k, θ, P̂, a_P)
+        let mut nodes: Vec<Node> = Vec::new();
         let mut k = 0.0f64;
         let outer_from;
         loop {
             let theta = step * k;
-            if regime_a && theta >= theta_q && k > 0.0 {
+            if q.regime_a && theta >= q.theta_q && k > 0.0 {
                 outer_from = Some(theta);
                 break;
             }
@@ -635,101 +684,104 @@ impl Fourier {
                      (N = {big_n:e}, c = {c:e})"
                 )));
             }
-            let (r, eta) = Self::rho(&t, theta);
-            work += t.idx.len() as f64;
+            let (r, eta) = Self::rho(t, theta);
+            *work += t.idx.len() as f64;
             let mag = r.0.hypot(r.1) * (1.0 + 2.0 * U);
-            let ln_bound = self.nf * (mag + eta).ln() * (1.0 - 1e-15);
-            let (p, a_p) = if ln_bound < -600.0 {
-                ((0.0, 0.0), ln_bound.exp() * (1.0 + 1e-10))
-            } else {
-                let p = cpow(r, self.nf as u64);
-                let pm = p.0.hypot(p.1);
-                let a = e_pow * pm * (1.0 + 2.0 * e_pow)
-                    + self.nf * eta * ((self.nf - 1.0) * (mag + eta).ln()).exp() * (1.0 + 1e-10);
-                (p, a)
-            };
+            let (p, a_p) = self.node_power(r, mag, eta, e_pow);
             nodes.push((k, theta, p, a_p));
             if k >= half_n {
                 outer_from = None;
                 break;
             }
-            if !regime_a && mag + eta <= r_window && k > 0.0 {
+            if !q.regime_a && mag + eta <= r_window && k > 0.0 {
                 outer_from = Some(theta);
                 break;
             }
             k += 1.0;
         }
-        if work > WORK_CAP {
-            return Err(self.over_work(work));
+        if *work > WORK_CAP {
+            return Err(self.over_work(*work));
         }
-        // Sup of |ρ| on the outer arc.
-        let ln_r_out_n = match outer_from {
-            None => f64::NEG_INFINITY,
-            Some(from) => {
-                let (start, mut sup) = if regime_a {
-                    let rq2 = (rho0sq - 2.0 * theta_q * theta_q * v_lo / (PI * PI))
-                        * (1.0 + 4.0 * U)
-                        + 4.0 * U;
-                    (theta2.max(from), rq2.max(0.0).sqrt() * (1.0 + 2.0 * U))
-                } else {
-                    (from, 0.0)
-                };
-                if start < PI {
-                    let s = outer_sup(&t, start, PI, r_target, &mut work)
-                        .map_err(|why| Error::NotCertified(format!("contour: {why}")))?;
-                    sup = sup.max(s);
-                }
-                self.nf * sup.ln() + self.nf * 4.0 * U
-            }
-        };
-        if work > WORK_CAP {
-            return Err(self.over_work(work));
-        }
-        let skipped = if outer_from.is_some() {
-            ln_r_out_n.exp() * 1.0001
+        Ok((nodes, outer_from))
+    }
+
+    /// P̂ = ρ̂ⁿ at one node and its error bound a_P, from ρ̂ = `r`, |ρ̂| rounded up (`mag`),
+    /// the error `eta` of ρ̂ and the powering bound `e_pow` (docs/math.md §16.8); a node
+    /// whose |ρ|ⁿ is below e^{−600} counts only in a_P.
+    fn node_power(&self, r: (f64, f64), mag: f64, eta: f64, e_pow: f64) -> ((f64, f64), f64) {
+        let ln_bound = self.nf * (mag + eta).ln() * (1.0 - 1e-15);
+        if ln_bound < -600.0 {
+            ((0.0, 0.0), ln_bound.exp() * (1.0 + 1e-10))
         } else {
-            0.0
-        };
-        let end = |s: &Side, upper: bool| -> (f64, f64) {
-            let dd = self.nf * t.m - s.i0;
-            let (sum, err) = node_sum(&nodes, s, c, dd, big_n);
-            let a = self.nf * t.ln_s + c * dd;
-            let a_err = 8.0 * U * (self.nf * (t.ln_s.abs() + 1.0) + (c * dd).abs() + a.abs() + 1.0);
-            let kmax_s = kreal(s).1;
-            let skip = skipped * kmax_s;
-            if upper {
-                let su = sum + err + skip;
-                let d = if su > 0.0 {
-                    (a + a_err + su.ln()).exp() * (1.0 + 8.0 * U) + TINY
-                } else {
-                    0.0
-                };
-                (d, (a + sum.max(0.0).ln()).exp())
-            } else {
-                let sl = sum - err - skip - alias_b * 1.0001;
-                let d = if sl > 0.0 {
-                    (a - a_err + sl.ln()).exp() * (1.0 - 8.0 * U)
-                } else {
-                    0.0
-                };
-                (d, 0.0)
-            }
-        };
-        let (upper, value) = end(&up, true);
-        let lower = lo.map_or(0.0, |s| end(&s, false).0);
-        let upper = (upper + self.tail_up).min(1.0);
-        let _ = jf;
-        if !(lower.is_finite() && upper.is_finite()) || lower > upper {
-            return Err(Error::NotCertified(format!(
-                "contour: the lattice Fourier bracket on delta({eps:e}) is not finite or empty \
-                 ([{lower:e}, {upper:e}])"
-            )));
+            let p = cpow(r, self.nf as u64);
+            let pm = p.0.hypot(p.1);
+            let a = e_pow * pm * (1.0 + 2.0 * e_pow)
+                + self.nf * eta * ((self.nf - 1.0) * (mag + eta).ln()).exp() * (1.0 + 1e-10);
+            (p, a)
         }
-        Ok(Enclosure {
-            lower,
-            value: value.clamp(lower, upper),
-            upper,
-        })
+    }
+
+    /// Certified bound on the skipped nodes' |P| (sup of |ρ|ⁿ on the outer arc from
+    /// `outer_from` to π, docs/math.md §16.8); 0 where the window took every node.
+    fn outer_arc(
+        &self,
+        t: &Tilt,
+        q: &Quadratic,
+        outer_from: Option<f64>,
+        r_target: f64,
+        work: &mut f64,
+    ) -> Result<f64> {
+        let Some(from) = outer_from else {
+            return Ok(0.0);
+        };
+        let (start, mut sup) = if q.regime_a {
+            let rq2 = (q.rho0sq - 2.0 * q.theta_q * q.theta_q * q.v_lo / (PI * PI))
+                * (1.0 + 4.0 * U)
+                + 4.0 * U;
+            (q.theta2.max(from), rq2.max(0.0).sqrt() * (1.0 + 2.0 * U))
+        } else {
+            (from, 0.0)
+        };
+        if start < PI {
+            let s = outer_sup(t, start, PI, r_target, work)
+                .map_err(|why| Error::NotCertified(format!("contour: {why}")))?;
+            sup = sup.max(s);
+        }
+        let ln_r_out_n = self.nf * sup.ln() + self.nf * 4.0 * U;
+        if *work > WORK_CAP {
+            return Err(self.over_work(*work));
+        }
+        Ok(ln_r_out_n.exp() * 1.0001)
+    }
+
+    /// One end of the δ bracket from the window sum (docs/math.md §16.8): the upper end
+    /// (with the skipped nodes) and an estimate, or the lower end (less the skipped nodes and
+    /// the aliases) and 0.
+    fn end(&self, inv: &Inversion, s: &Side, upper: bool) -> (f64, f64) {
+        let (t, c) = (&inv.t, inv.t.c);
+        let dd = self.nf * t.m - s.i0;
+        let (sum, err) = node_sum(&inv.nodes, s, c, dd, inv.big_n);
+        let a = self.nf * t.ln_s + c * dd;
+        let a_err = 8.0 * U * (self.nf * (t.ln_s.abs() + 1.0) + (c * dd).abs() + a.abs() + 1.0);
+        let kmax_s = kernel_real(c, s).1;
+        let skip = inv.skipped * kmax_s;
+        if upper {
+            let su = sum + err + skip;
+            let d = if su > 0.0 {
+                (a + a_err + su.ln()).exp() * (1.0 + 8.0 * U) + TINY
+            } else {
+                0.0
+            };
+            (d, (a + sum.max(0.0).ln()).exp())
+        } else {
+            let sl = sum - err - skip - inv.alias_b * 1.0001;
+            let d = if sl > 0.0 {
+                (a - a_err + sl.ln()).exp() * (1.0 - 8.0 * U)
+            } else {
+                0.0
+            };
+            (d, 0.0)
+        }
     }
 
     fn over_work(&self, work: f64) -> Error {
@@ -749,18 +801,11 @@ impl Fourier {
                 self.tail_up
             )));
         }
-        let mut why: Option<String> = None;
-        // Evaluations that failed to certify: past MAX_FAILS the search stops (the bracket is
-        // then refused as too wide, with the first reason), so a law the bounds cannot handle
-        // costs a few evaluations, not a whole bisection.
-        let fails = std::cell::Cell::new(0u32);
-        let mut eval = |e: f64| match self.delta_raw(e) {
-            Ok(b) => Some(b),
-            Err(x) => {
-                fails.set(fails.get() + 1);
-                why.get_or_insert(x.to_string());
-                None
-            }
+        let mut search = EpsSearch {
+            fourier: self,
+            delta,
+            fails: 0,
+            why: None,
         };
         let top = self.full_max;
         let stop = 1e-3 * self.width_limit();
@@ -773,41 +818,145 @@ impl Fourier {
         let guess = self.h_hi * self.nf * (mean - 0.5 * self.top as f64)
             + self.h_hi * (2.0 * self.nf * var * -delta.ln()).sqrt();
         let floor = (0.25 * self.h_lo).min(0.5 * top);
-        let mut e = if guess.is_finite() {
+        let e = if guess.is_finite() {
             guess.clamp(floor, 0.5 * top)
         } else {
             floor
         };
-        let up_ok = |r: Option<Enclosure>| r.is_some_and(|b| b.upper <= delta);
-        let lo_gt = |r: Option<Enclosure>| r.is_some_and(|b| b.lower > delta);
-        let (mut au, mut bu, mut al) = (0.0, top, f64::NAN);
         // Steps grow geometrically from one standard deviation of the composed loss.
-        let mut step = (self.h_hi * (self.nf * var).sqrt()).max(floor);
-        let first = eval(e);
-        if up_ok(first) {
+        let step = (self.h_hi * (self.nf * var).sqrt()).max(floor);
+        let Some(mut ends) = search.bracket(e, step, floor, top) else {
+            return Ok(Enclosure::ZERO);
+        };
+        search.bisect(&mut ends, stop);
+        let (lower, upper) = (ends.al, ends.bu);
+        let width = (upper - lower) / upper.max(f64::MIN_POSITIVE);
+        if upper >= top && self.tail_up > 0.0 && top > 0.0 && width > self.width_limit() {
+            return Err(Error::NotCertified(format!(
+                "contour: no certified upper end on epsilon at delta = {delta:e} below the \
+                 largest atom loss {top:e}"
+            )));
+        }
+        if width > self.width_limit() {
+            return Err(Error::NotCertified(format!(
+                "contour: the lattice Fourier bracket on epsilon({delta:e}), [{lower:e}, \
+                 {upper:e}], is {width:.2e} wide relative (more than {:e}){}",
+                self.width_limit(),
+                search.why.map_or(String::new(), |w| format!("; {w}"))
+            )));
+        }
+        Ok(Enclosure {
+            lower,
+            value: 0.5 * (lower + upper),
+            upper,
+        })
+    }
+}
+
+/// k at the real point c and its sup on the circle Re z = c (|1 − e^{−z}| ≥ 1 − e^{−Re z}),
+/// rounded up (docs/math.md §16.8).
+fn kernel_real(c: f64, s: &Side) -> (f64, f64) {
+    let (t1, t2) = (1.0 / -(-c).exp_m1(), 1.0 / -(-c - s.h).exp_m1());
+    (t1 - s.b * t2, (t1 + s.b * t2) * (1.0 + 8.0 * U))
+}
+
+/// A window node: (k, θ_k, P̂_k, a_P).
+type Node = (f64, f64, (f64, f64), f64);
+
+/// The quadratic bound near the window (docs/math.md §16.8).
+struct Quadratic {
+    /// π/D, where the quadratic bound stops holding.
+    theta2: f64,
+    /// Lower bound on Σ_{|j−l| ≤ D} 2 w_j w_l (j − l)².
+    v_lo: f64,
+    /// Upper bound on ρ(0)².
+    rho0sq: f64,
+    /// Where the quadratic bound reaches the window threshold.
+    theta_q: f64,
+    /// Whether the window ends at `theta_q` (else where |ρ̂| falls below the threshold).
+    regime_a: bool,
+}
+
+/// What both ends of one δ evaluation share: the tilt, the window nodes, N, the bound on
+/// the skipped nodes and on the aliases.
+struct Inversion {
+    t: Tilt,
+    nodes: Vec<Node>,
+    big_n: f64,
+    skipped: f64,
+    alias_b: f64,
+}
+
+/// The ε(δ) search state: evaluations that failed to certify and the first reason.
+struct EpsSearch<'a> {
+    fourier: &'a Fourier,
+    delta: f64,
+    /// Evaluations that failed to certify: past `MAX_FAILS` the search stops (the bracket is
+    /// then refused as too wide, with the first reason), so a law the bounds cannot handle
+    /// costs a few evaluations, not a whole bisection.
+    fails: u32,
+    why: Option<String>,
+}
+
+/// The ε ends of the search: the upper end's switch lies in [au, bu], the lower end's in
+/// [al, bl].
+struct EpsEnds {
+    au: f64,
+    bu: f64,
+    al: f64,
+    bl: f64,
+}
+
+impl EpsSearch<'_> {
+    /// The certified δ bracket at `e`, or `None` (counted, with the first reason kept).
+    fn eval(&mut self, e: f64) -> Option<Enclosure> {
+        match self.fourier.delta_raw(e) {
+            Ok(b) => Some(b),
+            Err(x) => {
+                self.fails += 1;
+                self.why.get_or_insert(x.to_string());
+                None
+            }
+        }
+    }
+
+    fn up_ok(&self, r: Option<Enclosure>) -> bool {
+        r.is_some_and(|b| b.upper <= self.delta)
+    }
+
+    fn lo_gt(&self, r: Option<Enclosure>) -> bool {
+        r.is_some_and(|b| b.lower > self.delta)
+    }
+
+    /// Brackets both ends by growing steps from `e`, down where `e` certifies the upper end
+    /// and up where not; `None` where ε = 0 is certified.
+    fn bracket(&mut self, mut e: f64, mut step: f64, floor: f64, top: f64) -> Option<EpsEnds> {
+        let (mut au, mut bu, mut al) = (0.0, top, f64::NAN);
+        let first = self.eval(e);
+        if self.up_ok(first) {
             bu = e;
             loop {
-                if fails.get() >= MAX_FAILS {
+                if self.fails >= MAX_FAILS {
                     break;
                 }
                 e -= step;
                 step *= 2.0;
                 if e < floor {
-                    let r = eval(0.0);
-                    if up_ok(r) {
-                        return Ok(Enclosure::ZERO);
+                    let r = self.eval(0.0);
+                    if self.up_ok(r) {
+                        return None;
                     }
-                    if lo_gt(r) {
+                    if self.lo_gt(r) {
                         al = 0.0;
                     }
                     break;
                 }
-                let r = eval(e);
-                if up_ok(r) {
+                let r = self.eval(e);
+                if self.up_ok(r) {
                     bu = e;
                 } else {
                     au = e;
-                    if lo_gt(r) {
+                    if self.lo_gt(r) {
                         al = e;
                     }
                     break;
@@ -815,11 +964,11 @@ impl Fourier {
             }
         } else {
             au = e;
-            if lo_gt(first) {
+            if self.lo_gt(first) {
                 al = e;
             }
             loop {
-                if fails.get() >= MAX_FAILS {
+                if self.fails >= MAX_FAILS {
                     break;
                 }
                 e += step;
@@ -827,24 +976,35 @@ impl Fourier {
                 if e >= top {
                     break;
                 }
-                let r = eval(e);
-                if up_ok(r) {
+                let r = self.eval(e);
+                if self.up_ok(r) {
                     bu = e;
                     break;
                 }
                 au = e;
-                if lo_gt(r) {
+                if self.lo_gt(r) {
                     al = e;
                 }
             }
         }
-        let mut bl = bu;
         if al.is_nan() {
             al = 0.0;
         }
+        Some(EpsEnds { au, bu, al, bl: bu })
+    }
+
+    /// Bisects both ends to relative width `stop`, jointly while they share one interval.
+    fn bisect(&mut self, ends: &mut EpsEnds, stop: f64) {
+        let delta = self.delta;
+        let EpsEnds {
+            mut au,
+            mut bu,
+            mut al,
+            mut bl,
+        } = *ends;
         let mut joint = al == au;
         for _ in 0..400 {
-            if fails.get() >= MAX_FAILS {
+            if self.fails >= MAX_FAILS {
                 break;
             }
             let wide_u = bu - au > stop * bu;
@@ -857,7 +1017,7 @@ impl Fourier {
                 if m <= au || m >= bu {
                     break;
                 }
-                let r = eval(m);
+                let r = self.eval(m);
                 let up_ok = r.is_some_and(|b| b.upper <= delta);
                 let lo_ok = r.is_none_or(|b| b.lower <= delta);
                 if up_ok {
@@ -874,24 +1034,14 @@ impl Fourier {
                 continue;
             }
             if wide_u {
-                let m = 0.5 * (au + bu);
-                if m > au && m < bu {
-                    if eval(m).is_some_and(|b| b.upper <= delta) {
-                        bu = m;
-                    } else {
-                        au = m;
-                    }
-                }
+                halve(&mut au, &mut bu, |m| {
+                    self.eval(m).is_some_and(|b| b.upper <= delta)
+                });
             }
             if wide_l {
-                let m = 0.5 * (al + bl);
-                if m > al && m < bl {
-                    if eval(m).is_none_or(|b| b.lower <= delta) {
-                        bl = m;
-                    } else {
-                        al = m;
-                    }
-                }
+                halve(&mut al, &mut bl, |m| {
+                    self.eval(m).is_none_or(|b| b.lower <= delta)
+                });
             }
             if (bu - au <= stop * bu || 0.5 * (au + bu) <= au)
                 && (bl - al <= stop * bl || 0.5 * (al + bl) <= al)
@@ -899,39 +1049,26 @@ impl Fourier {
                 break;
             }
         }
-        let (lower, upper) = (al, bu);
-        let width = (upper - lower) / upper.max(f64::MIN_POSITIVE);
-        if upper >= top && self.tail_up > 0.0 && top > 0.0 && width > self.width_limit() {
-            return Err(Error::NotCertified(format!(
-                "contour: no certified upper end on epsilon at delta = {delta:e} below the \
-                 largest atom loss {top:e}"
-            )));
+        *ends = EpsEnds { au, bu, al, bl };
+    }
+}
+
+/// One bisection step on [lo, hi] (skipped where the midpoint is not inside): the midpoint
+/// becomes `hi` where `at_or_above(m)` holds, else `lo`.
+fn halve(lo: &mut f64, hi: &mut f64, at_or_above: impl FnOnce(f64) -> bool) {
+    let m = 0.5 * (*lo + *hi);
+    if m > *lo && m < *hi {
+        if at_or_above(m) {
+            *hi = m;
+        } else {
+            *lo = m;
         }
-        if width > self.width_limit() {
-            return Err(Error::NotCertified(format!(
-                "contour: the lattice Fourier bracket on epsilon({delta:e}), [{lower:e}, \
-                 {upper:e}], is {width:.2e} wide relative (more than {:e}){}",
-                self.width_limit(),
-                why.map_or(String::new(), |w| format!("; {w}"))
-            )));
-        }
-        Ok(Enclosure {
-            lower,
-            value: 0.5 * (lower + upper),
-            upper,
-        })
     }
 }
 
 /// The window's trapezoid sum (1/N)[F_0 + 2Σ Re F_k (+ F_{N/2})] for one end, with its
 /// rounding bound (docs/math.md §16.8): F_k = P̂_k·e^{iθ_k D}·k(c + iθ_k).
-fn node_sum(
-    nodes: &[(f64, f64, (f64, f64), f64)],
-    s: &Side,
-    c: f64,
-    dd: f64,
-    big_n: f64,
-) -> (f64, f64) {
+fn node_sum(nodes: &[Node], s: &Side, c: f64, dd: f64, big_n: f64) -> (f64, f64) {
     let nn = big_n as i128;
     let d = dd as i128;
     let (ec, ech) = ((-c).exp(), (-c - s.h).exp());

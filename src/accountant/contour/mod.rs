@@ -34,7 +34,7 @@
 //!   evaluated on a coarse grid and |M| in between bounded by the Lipschitz constant
 //!   |d/dt M(λ+it)| ≤ E[|L|e^{λL}] = M(λ)·E_λ|L|.
 //! - **Cost**: the subsampled transform at the direct nodes (and at the coarse grid) is evaluated
-//!   in blocks of up to 128 consecutive t sharing one x-grid
+//!   in blocks of up to 512 consecutive t sharing one x-grid
 //!   ([`transform::subsampled_mgf_windowed`]): L(x_j) and the real weights
 //!   once per block, the phases by complex rotation from one sin/cos seed per block and x-node
 //!   (up to 64 rotations where the tolerance allows), summed in vectorised plain chunks of 32
@@ -72,7 +72,10 @@
 //!   4u(Σ n_i|ln M̃_i(λ)| + |(1−λ)ε|).
 //!
 //! All error terms are added in the safe direction: δ_low ≤ δ ≤ δ_up. ε(δ) is bracketed by
-//! bisection on δ_up (a certified upper bound on ε) and on δ_low (a certified lower bound).
+//! the crossings of δ_up (a certified upper bound on ε) and of δ_low (a certified lower bound),
+//! proposed by Brent's method and certified by evaluating both sides ([`solve::crossing`]); the
+//! contour is redesigned at the answer only where that can narrow the bracket by more than 2×
+//! (docs/math.md §10.9.1).
 //!
 //! # References
 //! docs/math.md §6; Alghamdi et al., *The Saddle-Point Method in Differential Privacy* (ICML 2023) for
@@ -99,6 +102,7 @@ mod lattice;
 mod lattice_exact;
 mod lattice_fourier;
 mod plan;
+mod solve;
 pub mod transform;
 mod window;
 
@@ -107,6 +111,7 @@ use lattice::*;
 use lattice_exact::lattice_part;
 pub use lattice_fourier::LatticePath;
 use plan::*;
+use solve::*;
 use window::*;
 
 /// What a query asks of one ordering.
@@ -331,7 +336,7 @@ impl ContourAccountant {
             return Ok((b, None));
         }
         plan.check_domain()?;
-        let lambda = plan.saddle(epsilon)?;
+        let (lambda, limited) = plan.saddle_or_limit(epsilon)?;
         let c = plan.build(lambda, epsilon, self.params.tolerance)?;
         let b = c.bounds(epsilon);
         let info = c.info();
@@ -342,10 +347,11 @@ impl ContourAccountant {
                  was established"
             )));
         }
-        if info.capped && b.upper - b.lower > self.capped_width_limit() * b.upper {
+        if (info.capped || limited) && b.upper - b.lower > self.capped_width_limit() * b.upper {
             return Err(Error::NotCertified(format!(
-                "contour: the node count at lambda = {lambda:.6} is capped by the work limit and the \
-                 certified bracket on delta({epsilon:e}), [{:e}, {:e}], is wider than {:e} relative",
+                "contour: {} and the certified bracket on delta({epsilon:e}), [{:e}, {:e}], is \
+                 wider than {:e} relative",
+                why_wide(&info, limited),
                 b.lower,
                 b.upper,
                 self.capped_width_limit()
@@ -386,16 +392,17 @@ impl ContourAccountant {
         let mut design = design;
         let mut last = None;
         for _round in 0..4 {
-            let lambda = plan.saddle(design)?;
+            let (lambda, limited) = plan.saddle_or_limit(design)?;
             let c = plan.build(lambda, design, tol)?;
             let (b, stop) = invert_contour(&c, delta, design, tol, plan.loss_max)?;
-            last = Some((b, c.info()));
+            let stop = stop || redesign_cannot_pay(plan, &c, b.value, tol);
+            last = Some((b, c.info(), limited));
             if stop {
                 break;
             }
             design = b.value;
         }
-        let (b, info) = last.expect("invariant: at least one round ran");
+        let (b, info, limited) = last.expect("invariant: at least one round ran");
         if b.upper > EPSILON_MAX {
             return Err(Error::NotCertified(format!(
                 "contour: the certified bracket on epsilon is [{:e}, {:e}], reaching above \
@@ -404,12 +411,14 @@ impl ContourAccountant {
             )));
         }
         let width = (b.upper - b.lower) / b.value.max(1e-300);
-        if info.capped && width > self.capped_width_limit() {
+        // Every ε bracket meets the width limit or is refused (docs/math.md §15.1.4), whatever
+        // made it wide: the node cap, λ held below the saddle point, or error terms that are
+        // large against δ at this design point.
+        if width > self.capped_width_limit() {
             return Err(Error::NotCertified(format!(
-                "contour: the node count at lambda = {:.6} is capped by the work limit and the \
-                 certified bracket on epsilon, [{:e}, {:e}], is {width:.2e} wide relative (more \
-                 than {:e})",
-                info.lambda,
+                "contour: {} and the certified bracket on epsilon, [{:e}, {:e}], is {width:.2e} \
+                 wide relative (more than {:e})",
+                why_wide(&info, limited),
                 b.lower,
                 b.upper,
                 self.capped_width_limit()
@@ -417,6 +426,33 @@ impl ContourAccountant {
         }
         Ok((b, Some(info)))
     }
+}
+
+/// Why a contour's bracket may be wider than asked: its node count was capped by the work limit,
+/// or its real part λ was held below the saddle point, or neither (docs/math.md §15.1.4).
+fn why_wide(info: &ContourInfo, limited: bool) -> String {
+    let mut why = Vec::new();
+    if info.capped {
+        why.push(format!(
+            "the node count at lambda = {:.6} is capped by the work limit",
+            info.lambda
+        ));
+    }
+    if limited {
+        why.push(format!(
+            "lambda = {:.6} is held below the saddle point (the transform's quadrature above it \
+             exceeds its budget of {MAX_CALL_NODES:e} x-nodes, or lambda reaches 1e6)",
+            info.lambda
+        ));
+    }
+    if why.is_empty() {
+        why.push(format!(
+            "the contour at lambda = {:.6} ({} t-nodes) has error terms (rounding, truncation, \
+             discretisation) that are large against delta",
+            info.lambda, info.nodes
+        ));
+    }
+    why.join(" and ")
 }
 
 /// ε(δ) of one subsampled-Gaussian step: bisection of the exact closed form's bracket.
@@ -518,11 +554,18 @@ fn invert_contour(
         lo = (design - d2).max(0.0);
     }
     let xtol = 1e-3 * tol * design.max(1e-9);
-    let (_, eps_up) = bisect_bracket(|e| Ok(up(e) <= delta), lo, hi, xtol, 200)?;
+    let (_, eps_up) = crossing(|e| Ok(up(e) <= delta), |e| Ok(up(e) - delta), lo, hi, xtol)?;
     let eps_low = if lower_zero {
         0.0
     } else {
-        bisect_bracket(|e| Ok(low(e) <= delta), lo, hi, xtol, 200)?.0
+        crossing(
+            |e| Ok(low(e) <= delta),
+            |e| Ok(low(e) - delta),
+            lo,
+            hi,
+            xtol,
+        )?
+        .0
     };
     let mid = 0.5 * (eps_low + eps_up);
     let b = Enclosure {
@@ -548,7 +591,7 @@ fn info_note(dir: Direction, info: &Option<ContourInfo>) -> Option<String> {
             i.nodes,
             i.step,
             if i.lattice {
-                ", Laplace lattice part summed exactly"
+                ", atoms-only part (Laplace lattice or the atom at 0) summed exactly"
             } else {
                 ""
             },
@@ -605,12 +648,17 @@ impl ContourAccountant {
 impl OrderingAccountant for ContourAccountant {
     ordering_accessors!("contour", merge);
 
-    /// Fixed-size batches are refused (their symmetrised pair, docs/math.md §17.7, is not a mixture
-    /// pair: its transform needs half-line integrals); the other Gaussian-mixture pairs are
-    /// accounted for by their transform (docs/math.md §17.9).
+    /// Fixed-size batches are accounted for by the half-line transform of their symmetrised
+    /// pair (docs/math.md §17.11) in homogeneous compositions only; the Poisson-subsampled
+    /// Laplace by its transform (docs/math.md §15.6), the other Gaussian-mixture pairs by theirs
+    /// (docs/math.md §17.9), truncated Poisson sampling by the weighted union of its
+    /// components' (docs/math.md §17.10).
     fn check(&self, added: &Composition) -> Result<()> {
-        crate::mechanism::without_replacement::refuse_in(self.name(), added)?;
-        crate::mechanism::truncated::refuse_in(self.name(), added)
+        crate::mechanism::without_replacement::refuse_mixed_in(
+            self.name(),
+            &self.composition,
+            added,
+        )
     }
 
     fn guarantee(&self, _query: Query) -> Guarantee {
@@ -812,6 +860,45 @@ mod tests {
             "{p:?} {w:?}"
         );
         eprintln!("plain {p:?}\nwindow {w:?}");
+    }
+
+    /// The coarse grid (fine part and the 4× sparser far part) bounds |M̃(λ+it)|/M̃(λ) from
+    /// above at points between its nodes, for nearly atomic (small q) and ordinary tilted laws.
+    #[test]
+    fn coarse_grid_bounds_the_transform_between_its_nodes() {
+        let mut far_seen = false;
+        for (sigma, q, steps, eps) in [
+            (0.8, 5e-4, 200, 0.6),
+            (0.8, 5e-4, 200, 0.076),
+            (1.0, 0.01, 1000, 1.0),
+        ] {
+            let plan = remove_plan(sigma, q, steps);
+            let lam = plan.saddle(eps).expect("test setup");
+            let base = plan.base(lam);
+            let w = plan.bump_width(lam);
+            let target = 1e-9 * plan.s_estimate(lam, eps, w, base.norm) / 8.0;
+            let mut c = plan.strip_contour(lam, w, &base);
+            c.choose_step(eps, target);
+            let trunc = plan.truncation(&base, lam, w, c.h, target);
+            let none = vec![None; plan.factors.len()];
+            let scan = plan.scan(&trunc, &none, lam, c.h, target);
+            let grids = plan.coarse_grids(&base, lam, c.h, scan.k_dir, target);
+            let Some(g) = &grids[0] else { continue };
+            far_seen |= !g.far.is_empty();
+            let reach =
+                (g.ratios.len() - 1) as f64 * g.step + (g.far.len().max(1) - 1) as f64 * g.far_step;
+            let ts: Vec<f64> = (1..400)
+                .map(|i| reach * (i as f64 + 0.37) / 400.0)
+                .collect();
+            let f = plan.factors[0].t;
+            let b0 = base.values[0];
+            for &t in &ts {
+                let v = f.ln_mgf(C64::new(lam, t), TAU_X);
+                let ratio = (v.ln.re - b0.ln.re).exp() - (v.ln_err - b0.ln.re).exp();
+                assert!(ratio <= g.bound(t), "t = {t}: {ratio} > {}", g.bound(t));
+            }
+        }
+        assert!(far_seen);
     }
 
     #[test]

@@ -65,27 +65,41 @@ pub(super) struct Node {
 }
 
 /// |M(λ+it)|/M̃(λ) on a coarse grid t_j = j·step (upper bounds), with the Lipschitz slope
-/// E_λ|L|·M(λ)/M̃(λ) for the points in between.
+/// E_λ|L|·M(λ)/M̃(λ) for the points in between; beyond the fine grid, a grid 4× sparser
+/// (`far`, from t = (ratios.len() − 1)·step on) where the ratios are small enough that its
+/// larger Lipschitz slack still meets r* ([`Plan::coarse_grids`], docs/math.md §10.9.1).
 #[derive(Debug, Clone)]
 pub(super) struct Coarse {
     pub(super) step: f64,
     pub(super) slope: f64,
     pub(super) ratios: Vec<f64>,
+    /// Step of the far grid (4·step).
+    pub(super) far_step: f64,
+    /// The far grid's ratios, far[0] at t = (ratios.len() − 1)·step (empty: none).
+    pub(super) far: Vec<f64>,
 }
 
 impl Coarse {
     pub(super) fn bound(&self, t: f64) -> f64 {
-        let x = t / self.step;
-        let j = x.floor();
-        if j < 0.0 || (j as usize) + 1 >= self.ratios.len() {
-            return 1.0;
+        let t_far = (self.ratios.len() as f64 - 1.0) * self.step;
+        if t >= t_far && !self.far.is_empty() {
+            return lipschitz(&self.far, self.far_step, self.slope, t - t_far);
         }
-        let j = j as usize;
-        let dl = t - j as f64 * self.step;
-        let dr = (j + 1) as f64 * self.step - t;
-        (self.ratios[j] + dl.max(0.0) * self.slope)
-            .min(self.ratios[j + 1] + dr.max(0.0) * self.slope)
+        lipschitz(&self.ratios, self.step, self.slope, t)
     }
+}
+
+/// The Lipschitz bound between the grid values r_j at t_j = j·step (1 outside the grid).
+fn lipschitz(ratios: &[f64], step: f64, slope: f64, t: f64) -> f64 {
+    let x = t / step;
+    let j = x.floor();
+    if j < 0.0 || (j as usize) + 1 >= ratios.len() {
+        return 1.0;
+    }
+    let j = j as usize;
+    let dl = t - j as f64 * step;
+    let dr = (j + 1) as f64 * step - t;
+    (ratios[j] + dl.max(0.0) * slope).min(ratios[j + 1] + dr.max(0.0) * slope)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -157,7 +171,7 @@ impl Plan {
             }] if *n <= MAX_LATTICE_N => Some(Lattice {
                 a: *a,
                 n: *n,
-                pair: None,
+                kind: LatticeKind::Laplace,
             }),
             [Factor {
                 t: Transform::SubsampledLaplace { law, add },
@@ -165,7 +179,16 @@ impl Plan {
             }] if *n <= MAX_LATTICE_N => Some(Lattice {
                 a: law.a,
                 n: *n,
-                pair: Some(law.atoms(*add)),
+                kind: LatticeKind::Pair(law.atoms(*add)),
+            }),
+            // Fixed-size batches: the atom at 0 (docs/math.md §17.11).
+            [Factor {
+                t: Transform::Wor(p),
+                n,
+            }] => Some(Lattice {
+                a: p.atom(),
+                n: *n,
+                kind: LatticeKind::AtZero,
             }),
             _ => None,
         };
@@ -241,6 +264,10 @@ impl Plan {
                     law.a <= 300.0 && (f.n * law.a).is_finite(),
                     format!("a = 1/b = {:e} (at most 300)", law.a),
                 ),
+                Transform::Wor(p) => (
+                    (p.mu * p.mu).is_finite() && p.atom() > 0.0,
+                    format!("mu^2 = {:e}, atom = {:e}", p.mu * p.mu, p.atom()),
+                ),
                 Transform::Mixture { ref law } => {
                     let m = MixturePair::new(law).max_abs_mean();
                     (
@@ -248,6 +275,7 @@ impl Plan {
                         format!("the largest mixture mean's square = {:e}", m * m),
                     )
                 }
+                Transform::Union { ref u } => u.domain(),
             };
             if !ok {
                 return Err(Error::NotCertified(format!(
@@ -310,6 +338,16 @@ impl Plan {
     /// # Errors
     /// [`Error::BudgetExceeded`] when not even λ = 1 + e^{−30} is affordable.
     pub(super) fn saddle(&self, epsilon: f64) -> Result<f64> {
+        self.saddle_or_limit(epsilon).map(|(lambda, _)| lambda)
+    }
+
+    /// [`Plan::saddle`], and whether λ was limited below the saddle point (by the quadrature
+    /// budget of [`Plan::affordable`] or the cap λ ≤ 10⁶): such a contour is certified but may
+    /// be far wider than asked.
+    ///
+    /// # Errors
+    /// As [`Plan::saddle`].
+    pub(super) fn saddle_or_limit(&self, epsilon: f64) -> Result<(f64, bool)> {
         let g = |v: f64| -> Result<f64> {
             let u = v.exp();
             let lam = 1.0 + u;
@@ -330,17 +368,21 @@ impl Plan {
         while !self.affordable(1.0 + f64::exp(hi)) {
             hi -= 1.0;
             if hi <= lo {
-                return Ok(1.0 + f64::exp(lo));
+                return Ok((1.0 + f64::exp(lo), g(lo)? < 0.0));
             }
         }
+        // g is increasing (K' is, and so is −1/λ − 1/(λ − 1)), so its root lies above the last
+        // point where g ≤ 0 was seen: Brent starts from that unit bracket, not from [lo, hi].
+        let mut below = lo;
         while g(hi)? <= 0.0 {
             if hi + 1.0 > 1e6f64.ln() || !self.affordable(1.0 + (hi + 1.0).exp()) {
-                return Ok(1.0 + f64::exp(hi));
+                return Ok((1.0 + f64::exp(hi), true));
             }
+            below = hi;
             hi += 1.0;
         }
-        let v = brent(g, lo, hi, 1e-9, 200)?;
-        Ok(1.0 + v.exp())
+        let v = brent(g, below, hi, 1e-9, 200)?;
+        Ok((1.0 + v.exp(), false))
     }
 
     /// The refusal for a transform whose quadrature at λ exceeds [`MAX_CALL_NODES`].
@@ -442,6 +484,18 @@ impl Plan {
                     + n * ln_eta.exp().ln_1p()
                     - lz;
             }
+            if let Decay::AtomAtZero { atom, cont, .. } = d {
+                // |M^n − a^n| ≤ min(n|C|(a + |C|)^{n−1}, |M|^n + a^n) (docs/math.md §17.11),
+                // with |C| ≤ min(1, cont/t) and |M| ≤ the decay bound (and the coarse grid).
+                let cc = (cont / t.abs()).min(1.0);
+                let tele = n.ln() + cc.ln() + (n - 1.0) * (atom + cc).min(1.0).ln();
+                let mb = match &coarse[0] {
+                    Some(c) => d.bound(t).min(c.bound(t)),
+                    None => d.bound(t),
+                };
+                let sum = logsumexp(&[n * mb.ln(), n * atom.min(1.0).ln()]);
+                return tele.min(sum) + n * ln_eta.exp().ln_1p() - lz;
+            }
         }
         self.factors
             .iter()
@@ -476,6 +530,13 @@ impl Plan {
                     + n * ln_eta.exp().ln_1p()
                     + (n - 1.0) * (atom + kc / t_prime).min(1.0).ln();
                 return k + kc.ln() - 2.0 * t_prime.ln() - (2.0 * PI).ln();
+            }
+            if let Decay::AtomAtZero { atom, cont, .. } = d {
+                // (1/π)∫_{T'}^∞ n(1+η)^n (cont/t)(atom + cont/T')^{n−1} t^{−2} dt.
+                let k = n.ln()
+                    + n * ln_eta.exp().ln_1p()
+                    + (n - 1.0) * (atom + cont / t_prime).min(1.0).ln();
+                return k + cont.ln() - 2.0 * t_prime.ln() - (2.0 * PI).ln();
             }
         }
         let mut ln_k = 0.0;
@@ -520,7 +581,6 @@ impl Plan {
         let mut contour = self.strip_contour(lambda, w, &base);
         contour.choose_step(epsilon, target);
         let h = contour.h;
-        if std::env::var("H3DBG").is_ok() { eprintln!("step lam {lambda} w {w} h {h} target {target:e} disc {:e}", contour.discretization(epsilon)); }
         let trunc = self.truncation(&base, lambda, w, h, target);
         let none: Vec<Option<Coarse>> = vec![None; self.factors.len()];
         let mut scan = self.scan(&trunc, &none, lambda, h, target);
@@ -537,7 +597,6 @@ impl Plan {
             MAX_WORK
         };
         let k_cap = self.work_cap(lambda, h, scan.k_dir, max_work);
-        if std::env::var("H3DBG").is_ok() { eprintln!("build lam {lambda} w {w} h {h} target {target:e} k_dir {} k_tail {} tail {:e} k_cap {k_cap}", scan.k_dir, trunc.k_tail, trunc.tail); }
         contour.capped = k_cap < scan.k_dir;
         let try_window = match mode {
             WindowMode::Auto => contour.capped,
@@ -787,16 +846,47 @@ impl Plan {
                 }
                 // Upper bounds only (the propagated-phase and block-sum errors are in ln_err):
                 // the cheapest evaluation, whatever the tolerance.
-                let ratios: Vec<f64> = eval_grid(&f.t, lambda, step, count, 63, SUM_BLOCK)
-                    .iter()
-                    .map(|v| {
-                        ((v.ln.re - b.ln.re).exp() + (v.ln_err - b.ln.re).exp()) * (1.0 + 1e-12)
-                    })
-                    .collect();
+                let ratios_at = |st: f64, k: usize| -> Vec<f64> {
+                    eval_grid_halves(&f.t, lambda, st, k, 63, SUM_BLOCK)
+                        .iter()
+                        .map(|v| {
+                            ((v.ln.re - b.ln.re).exp() + (v.ln_err - b.ln.re).exp()) * (1.0 + 1e-12)
+                        })
+                        .collect()
+                };
+                let slope = m_abs * (1.0 + (b.ln_err - b.ln.re).exp());
+                // First a grid 4× sparser over the whole reach (its cost grows like the reach
+                // squared, as |t| sets each quadrature's x-step); the fine grid only up to the
+                // last sparse cell whose Lipschitz bound (r_j + r_{j+1} + slope·4·step)/2 exceeds
+                // r* (beyond it the ratios are far below r*: a nearly atomic tilted law needs the
+                // grid out to ~8× the direct nodes, where |M| has long decayed).
+                let far_step = 4.0 * step;
+                let far_count = (t_need / far_step).ceil() as usize + 1;
+                if far_count >= 8 {
+                    let far = ratios_at(far_step, far_count);
+                    let last_bad = (0..far_count)
+                        .rev()
+                        .find(|&j| 0.5 * (far[j] + far[j + 1] + slope * far_step) > r_star);
+                    let j0 = last_bad.map_or(0, |j| j + 1);
+                    let ratios = if j0 > 0 {
+                        ratios_at(step, 4 * j0)
+                    } else {
+                        vec![far[0]]
+                    };
+                    return Some(Coarse {
+                        step,
+                        slope,
+                        ratios,
+                        far_step,
+                        far: far[j0..].to_vec(),
+                    });
+                }
                 Some(Coarse {
                     step,
-                    slope: m_abs * (1.0 + (b.ln_err - b.ln.re).exp()),
-                    ratios,
+                    slope,
+                    ratios: ratios_at(step, count),
+                    far_step,
+                    far: Vec::new(),
                 })
             })
             .collect()
@@ -906,11 +996,19 @@ impl Plan {
 }
 
 /// Phase propagations per sin/cos in the node transforms: each adds ≤ 5u relative to M(λ) per
-/// step, which the n-th power multiplies by n; keep R·5u·n below 1% of the tolerance (≤ 63: a
-/// run of 64 nodes needs one sin/cos seed per x-node).
+/// step, which the n-th power multiplies by n; keep R·5u·n below 1% of the tolerance, R ≤ 63
+/// (a run of 64 nodes needs one sin/cos seed per x-node), or a whole block of 512 nodes
+/// (R = 511) where 511·5u·n stays below 1/8 of that budget (a loose tolerance, e.g. 1e−7 at 200
+/// steps: one seed per x-node per block instead of eight; runs of intermediate length widened
+/// brackets for ~1% less work, docs/math.md §10.9.1). The error term of each value carries its
+/// actual run length (§10.4).
 pub(super) fn rotations(tol: f64, n_total: f64) -> usize {
     let r = (1e-2 * tol / (5.0 * UNIT_ROUNDOFF * n_total)).floor();
-    r.clamp(0.0, 63.0) as usize
+    if r >= 8.0 * 511.0 {
+        511
+    } else {
+        r.clamp(0.0, 63.0) as usize
+    }
 }
 
 /// Run length B of the plain partial sums in the node transforms (0: compensate every term): the
@@ -926,8 +1024,13 @@ pub(super) fn summation_block(tol: f64, n_total: f64) -> usize {
 }
 
 /// M̃ at λ + i·k·step for k = 0..=k_max, in parallel blocks of consecutive nodes that share one
-/// x-grid (the step of the block's largest t): at most 128 nodes, and the last t at most 1.25×
-/// the first (or ≤ 5, where the x-step hardly depends on t) so that little work is wasted.
+/// x-grid (the step of the block's largest t): at most 512 nodes, and the last t at most
+/// r·t₀ with r = 1 + min(1, √(80·step/t₀)) (t₀ the first t, at least 5, where the x-step hardly
+/// depends on t). A block's x-nodes cost ~80 inner rotations each to set up (L, weights, seeds),
+/// and each node then costs one rotation per x-node, whose count grows like the block's last t:
+/// per node the cost is ∝ r·80·step/(r − 1) + r·t₀, least at r − 1 = √(80·step/t₀) (wide blocks
+/// for sparse nodes at large t, as in the add ordering and the coarse grid; the rule only sets
+/// the cost, never a bound).
 pub(super) fn eval_grid(
     t: &Transform,
     lambda: f64,
@@ -941,6 +1044,39 @@ pub(super) fn eval_grid(
     })
 }
 
+/// M̃ at λ + i·k·step for k = 0..=k_max in two parallel blocks, the halves of the index range,
+/// each on one x-grid (that of its largest t; at most 512 nodes per call): for the sparse coarse
+/// grids ([`Plan::coarse_grids`]), whose nodes are far apart in t, so that [`eval_grid`]'s rule
+/// (blocks at most doubling in t) sets up a fresh x-grid (L(x_j), weights, phase seeds) for a
+/// handful of nodes at a time. Each value is the same batched quadrature with its own error
+/// bound (the x-step of a block only has to resolve its largest |t|, docs/math.md §10.4), so
+/// the grouping changes the cost, never a bound (docs/math.md §10.9.1).
+pub(super) fn eval_grid_halves(
+    t: &Transform,
+    lambda: f64,
+    step: f64,
+    k_max: usize,
+    rot: usize,
+    block: usize,
+) -> Vec<MgfValue> {
+    let half = k_max / 2;
+    let parts: Vec<(usize, usize)> = if k_max >= 8 {
+        vec![(0, half), (half + 1, k_max)]
+    } else {
+        vec![(0, k_max)]
+    };
+    let values: Vec<Vec<MgfValue>> = parts
+        .par_iter()
+        .map(|&(k0, k1)| {
+            let ts: Vec<f64> = (k0..=k1).map(|k| k as f64 * step).collect();
+            ts.chunks(512)
+                .flat_map(|c| t.ln_mgf_batch(lambda, c, TAU_X, rot, block))
+                .collect()
+        })
+        .collect();
+    values.into_iter().flatten().collect()
+}
+
 /// [`eval_grid`] with any batch evaluator (the t-values of one block in, their values out).
 pub(super) fn eval_grid_with<F>(step: f64, k_max: usize, eval: F) -> Vec<MgfValue>
 where
@@ -950,8 +1086,9 @@ where
     let mut k0 = 0;
     while k0 <= k_max {
         let t0 = (k0 as f64 * step).max(4.0);
+        let r = 1.0 + (80.0 * step / t0).sqrt().min(1.0);
         let mut k1 = k0;
-        while k1 < k_max && k1 - k0 < 127 && ((k1 + 1) as f64 * step) <= 1.25 * t0 {
+        while k1 < k_max && k1 - k0 < 511 && ((k1 + 1) as f64 * step) <= r * t0 {
             k1 += 1;
         }
         blocks.push((k0, k1));
@@ -973,4 +1110,111 @@ pub(super) fn power_error(ln_r: f64, ln_up: f64) -> f64 {
         return ln_up.exp();
     }
     ln_r.exp() * (ln_up - ln_r).exp_m1() * (1.0 + 8.0 * UNIT_ROUNDOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accountant::contour::transform::{subsampled_mgf, subsampled_mgf_windowed};
+
+    /// The run length of the propagated phases never spends more than its share (1% of the
+    /// tolerance, R·5u·n) of the error budget, whatever the tolerance and step count; runs longer
+    /// than 64 nodes only where they cost at most 1/8 of it, and then a whole block (512 nodes).
+    #[test]
+    fn phase_runs_stay_within_the_error_budget() {
+        for tol in [1e-3, 1e-5, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12] {
+            for n in [1.0, 10.0, 200.0, 3920.0, 1e5, 1e7] {
+                let r = rotations(tol, n);
+                assert!(r <= 511, "tol={tol} n={n}: {r}");
+                if r > 0 {
+                    assert!(
+                        r as f64 * 5.0 * UNIT_ROUNDOFF * n <= 1e-2 * tol,
+                        "{tol} {n} {r}"
+                    );
+                }
+                if r > 63 {
+                    assert_eq!(r, 511);
+                    assert!(8.0 * r as f64 * 5.0 * UNIT_ROUNDOFF * n <= 1e-2 * tol);
+                }
+            }
+        }
+        // EA S2 (200 steps): whole-block runs at 1e−7, the former 64-node runs at 1e−9; ten
+        // steps at 1e−9 keep the 64-node runs.
+        assert_eq!(rotations(1e-7, 200.0), 511);
+        assert_eq!(rotations(1e-9, 200.0), 63);
+        assert_eq!(rotations(1e-9, 10.0), 63);
+    }
+
+    /// A 512-node run of propagated phases (one sin/cos seed per x-node for the whole block) is a
+    /// certified value: it overlaps the single evaluation within the two error bounds, and its
+    /// bound stays at rounding level relative to M(α); several q, σ, α of both signs.
+    #[test]
+    fn whole_block_phase_runs_agree_with_single_evaluations() {
+        for &(q, sigma, alpha) in &[
+            (5e-4, 0.8, 9.75),
+            (5e-4, 1.0, 15.0),
+            (0.005, 0.573, 2.7),
+            (0.01, 1.0, -7.0),
+            (0.1, 2.0, 4.0),
+        ] {
+            let mu = 1.0 / sigma;
+            let betas: Vec<f64> = (0..512).map(|k| 0.5 + 0.173 * k as f64).collect();
+            let scale = subsampled_mgf(q, mu, C64::new(alpha, 0.0), 1e-17)
+                .ln
+                .re
+                .exp();
+            for block in [0, SUM_BLOCK] {
+                let batch = subsampled_mgf_windowed(q, mu, alpha, &betas, 1e-17, 511, block, None);
+                for (k, (b, v)) in betas.iter().zip(&batch).enumerate() {
+                    if k % 31 != 0 && k != 511 {
+                        continue;
+                    }
+                    let single = subsampled_mgf(q, mu, C64::new(alpha, *b), 1e-17);
+                    let diff = (v.ln.exp() - single.ln.exp()).norm();
+                    let bound = v.ln_err.exp() + single.ln_err.exp();
+                    assert!(
+                        diff <= bound,
+                        "q={q} σ={sigma} α={alpha} β={b}: {diff:e} > {bound:e}"
+                    );
+                    assert!(
+                        v.ln_err.exp() <= 1e-11 * scale,
+                        "β={b}: {:e}",
+                        v.ln_err.exp()
+                    );
+                }
+            }
+        }
+    }
+
+    /// The coarse grid's two-block evaluation and the doubling blocks of [`eval_grid`] give
+    /// overlapping certified values at every node (remove and add ordering, several q, σ, λ).
+    #[test]
+    fn halved_grid_agrees_with_the_blocked_grid() {
+        for &(q, sigma, add, lambda, step, k_max) in &[
+            (5e-4, 0.8, false, 9.75, 17.6, 40usize),
+            (5e-4, 0.8, false, 9.75, 70.4, 20),
+            (5e-4, 0.8, true, 432.7, 70.6, 12),
+            (0.005, 0.573, false, 2.7, 3.0, 60),
+            (0.01, 1.0, true, 7.5, 1.1, 9),
+            (0.1, 2.0, false, 4.0, 0.7, 5),
+        ] {
+            let t = Transform::Subsampled {
+                q,
+                mu: 1.0 / sigma,
+                add,
+            };
+            let a = eval_grid_halves(&t, lambda, step, k_max, 63, SUM_BLOCK);
+            let b = eval_grid(&t, lambda, step, k_max, 63, SUM_BLOCK);
+            assert_eq!(a.len(), k_max + 1);
+            assert_eq!(b.len(), k_max + 1);
+            for (k, (x, y)) in a.iter().zip(&b).enumerate() {
+                let diff = (x.ln.exp() - y.ln.exp()).norm();
+                let bound = x.ln_err.exp() + y.ln_err.exp();
+                assert!(
+                    diff <= bound,
+                    "q={q} σ={sigma} λ={lambda} k={k}: {diff:e} > {bound:e}"
+                );
+            }
+        }
+    }
 }

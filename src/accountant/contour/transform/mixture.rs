@@ -18,14 +18,13 @@
 //! f64 trapezoid estimates with the same margins as the subsampled Gaussian's (docs/math.md §10.5).
 
 use super::{
-    ln_expm1, logsumexp, phase_sums, Decay, MgfValue, PhaseSums, RealSummary, C64, LN_SQRT_2PI,
-    SPLITS, SUM_BLOCK, UNIT_ROUNDOFF,
+    ln_expm1, logsumexp, Decay, MgfValue, RealSummary, Weights, C64, LN_SQRT_2PI, SPLITS,
+    UNIT_ROUNDOFF,
 };
 use crate::cgf::CgfValue;
 use crate::mechanism::mixture::{MixtureLaw, MAX_COMPONENTS};
 use crate::mechanism::{Direction, GaussianMixture};
 use crate::special::normal;
-use crate::special::sum::Neumaier;
 use std::f64::consts::{LN_2, PI};
 
 /// Most x-nodes one evaluation allocates (the contour's own per-call budget is far lower).
@@ -323,57 +322,32 @@ impl MixturePair {
             ss.push(s);
             errs.push((lp, ep, el));
         }
-        let mut ws = Vec::with_capacity(n);
-        let mut real = Neumaier::default();
-        let (mut abs_sum, mut wl, mut err0, mut err1) = (0.0, 0.0, 0.0, 0.0);
+        let mut weights = Weights::with_capacity(n);
         for j in 0..n {
             let x = lo + j as f64 * h;
             let e = ss[j] - m;
-            let w = e.exp();
             let (lp, ep, el) = errs[j];
             let l = ls[j];
-            real.add(w);
-            abs_sum += w;
             // Exponent ℓ_P + αL − x²/2 − m and phase βL: the ζ-independent part
             // u(8 + x² + 2|ℓ_P| + |e|) + δℓ_P, and per |ζ|: 2u|L| + δL.
-            err0 += w * (u * (8.0 + x * x + 2.0 * lp.abs() + e.abs()) + ep);
-            err1 += w * (2.0 * u * l.abs() + el);
-            wl += w * l.abs();
-            ws.push(w);
+            weights.push(
+                e.exp(),
+                l.abs(),
+                u * (8.0 + x * x + 2.0 * lp.abs() + e.abs()) + ep,
+                2.0 * u * l.abs() + el,
+            );
         }
         let scale_ln = m + h.ln() - LN_SQRT_2PI;
-        let ln_f_re = real.sum().ln() + scale_ln;
+        let ln_f_re = weights.real_sum().ln() + scale_ln;
         let ln_trunc = self.ln_truncation(alpha, lo, lo + (n - 1) as f64 * h);
         let ln_e = ln_expm1(2.0 * PI * a / h);
-        let PhaseSums {
-            sums,
-            since_seed,
-            equally_spaced,
-            step,
-        } = phase_sums(&ws, &ls, real, betas, rotations, block);
+        let sums = weights.phase_sums(&ls, alpha, betas, rotations, block);
         betas
             .iter()
-            .zip(sums.iter().zip(&since_seed))
-            .map(|(&beta, (&(re, im), &k_rot))| {
-                let zn = alpha.hypot(beta);
-                let rot = if k_rot > 0 {
-                    k_rot as f64 * u * (5.0 * abs_sum + step.abs() * wl) + 4.0 * u * beta.abs() * wl
-                } else {
-                    0.0
-                };
-                let term_err = err0 + zn * err1 + rot;
-                let sum = C64::new(re.sum(), im.sum());
+            .zip(sums)
+            .map(|(&beta, (sum, r))| {
                 let ln = sum.ln() + scale_ln;
-                let sum_err = if block > 0 && rotations > 0 && equally_spaced {
-                    std::f64::consts::SQRT_2
-                        * (SUM_BLOCK as f64 + 2.0)
-                        * u
-                        * abs_sum
-                        * (1.0 + n as f64 * u)
-                } else {
-                    3.0 * u * abs_sum * (1.0 + n as f64 * u)
-                };
-                let round = (term_err + sum_err) * scale_ln.exp() + 16.0 * u * ln.re.exp();
+                let round = r * scale_ln.exp() + 16.0 * u * ln.re.exp();
                 // 2M/(e^{2πa/h} − 1), M = e^{a²/2 + |β|Da + c_strip}·2F(α).
                 let ln_disc =
                     LN_2 + 0.5 * a * a + beta.abs() * self.d * a + c_strip + LN_2 + ln_f_re - ln_e;

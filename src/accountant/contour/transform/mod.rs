@@ -66,8 +66,13 @@ const LN_SQRT_2PI: f64 = normal::LN_SQRT_2PI;
 
 pub mod mixture;
 pub mod sublaplace;
+pub mod wor;
 pub use self::mixture::{mixture_ln_mgf, MixturePair};
 pub use self::sublaplace::{AtomPair, SubLaplace};
+pub mod upper;
+pub use self::wor::WorPair;
+pub mod union;
+pub use self::union::Union;
 
 /// ln M̃(z) and a bound on the error of M̃.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -128,6 +133,19 @@ pub enum Decay {
         /// 2λ − 1.
         two_l1: f64,
     },
+    /// The symmetrised fixed-size-batch pair (docs/math.md §17.11): an atom at 0 plus a
+    /// continuous part C with |C(λ+it)| ≤ cont·M(λ)/|t|; also the third-moment bound of the
+    /// whole tilted law (as in `Density`).
+    AtomAtZero {
+        /// (a + its error)/M(λ).
+        atom: f64,
+        /// (K₁ + K₂)/M(λ).
+        cont: f64,
+        /// Lower bound on the tilted variance.
+        var_lo: f64,
+        /// Upper bound on the tilted E|ℓ − mean|³.
+        rho3_hi: f64,
+    },
 }
 
 impl Decay {
@@ -142,24 +160,36 @@ impl Decay {
                 tv_hi,
                 ref splits,
             } => {
-                // |E e^{itY}| ≤ |1 − t²σ²/2| + |t|³ρ₃/6 with σ² known only to lie in
-                // [var_lo, ρ₃^{2/3}] (Lyapunov: (E|Y|²)^{1/2} ≤ (E|Y|³)^{1/3}). |1 − x| is convex
-                // in x, so its supremum over the enclosure is at one of the two ends.
-                let var_hi = rho3_hi.powf(2.0 / 3.0) * (1.0 + 1e-12);
-                let x_lo = 0.5 * t * t * var_lo;
-                let x_hi = 0.5 * t * t * var_hi.max(var_lo);
-                let third = (1.0 - x_lo).abs().max((1.0 - x_hi).abs()) + t * t * t * rho3_hi / 6.0;
                 let (tv, split) = if t > 0.0 {
                     (tv_hi / t, split_bound(splits, t))
                 } else {
                     (f64::INFINITY, 1.0)
                 };
-                third.min(tv).min(split).min(1.0)
+                let rest = tv.min(split).min(1.0);
+                // The third-moment bound is at least |t|³ρ₃/6: where that already exceeds the
+                // others it cannot be the minimum (the contour's scans evaluate ~10⁵ large t).
+                if t * t * t * rho3_hi / 6.0 >= rest {
+                    return rest;
+                }
+                // |E e^{itY}| ≤ |1 − t²σ²/2| + |t|³ρ₃/6 with σ² known only to lie in
+                // [var_lo, ρ₃^{2/3}] (Lyapunov: (E|Y|²)^{1/2} ≤ (E|Y|³)^{1/3}). |1 − x| is convex
+                // in x, so its supremum over the enclosure is at one of the two ends.
+                third_moment(var_lo, rho3_hi, t).min(rest)
             }
             Decay::Laplace { atom, cont, two_l1 } => {
                 (atom + cont / (two_l1 * two_l1 + 4.0 * t * t).sqrt()).min(1.0)
             }
-            Decay::TwoAtoms { atom, cont, k } => (atom + Decay::two_atoms_cont(cont, k, t)).min(1.0),
+            Decay::TwoAtoms { atom, cont, k } => {
+                (atom + Decay::two_atoms_cont(cont, k, t)).min(1.0)
+            }
+            Decay::AtomAtZero {
+                atom,
+                cont,
+                var_lo,
+                rho3_hi,
+            } => third_moment(var_lo, rho3_hi, t)
+                .min(atom + cont / t)
+                .min(1.0),
         }
     }
 
@@ -181,7 +211,9 @@ impl Decay {
                     (0.0, tv_hi, 1.0)
                 }
             }
-            Decay::Laplace { .. } | Decay::TwoAtoms { .. } => (self.bound(t_min).ln(), 0.0, 0.0),
+            Decay::Laplace { .. } | Decay::TwoAtoms { .. } | Decay::AtomAtZero { .. } => {
+                (self.bound(t_min).ln(), 0.0, 0.0)
+            }
         }
     }
 
@@ -194,6 +226,14 @@ impl Decay {
             cont
         }
     }
+}
+
+/// |1 − t²σ²/2| + |t|³ρ₃/6 with σ² ∈ [var_lo, ρ₃^{2/3}] (docs/math.md §10.5), t ≥ 0.
+fn third_moment(var_lo: f64, rho3_hi: f64, t: f64) -> f64 {
+    let var_hi = rho3_hi.powf(2.0 / 3.0) * (1.0 + 1e-12);
+    let x_lo = 0.5 * t * t * var_lo;
+    let x_hi = 0.5 * t * t * var_hi.max(var_lo);
+    (1.0 - x_lo).abs().max((1.0 - x_hi).abs()) + t * t * t * rho3_hi / 6.0
 }
 
 /// Run length of the plain partial sums of [`subsampled_mgf_windowed`] with `block` > 0.
@@ -248,6 +288,14 @@ pub enum Transform {
         /// The ordering's pair, L = ln dQ/dP non-decreasing.
         law: MixtureLaw,
     },
+    /// The symmetrised fixed-size-batch pair (docs/math.md §17.11; symmetric, both orderings).
+    Wor(WorPair),
+    /// A weighted disjoint union of component pairs in one ordering (truncated Poisson,
+    /// docs/math.md §17.10): M(z) = Σ_k w_k M_k(z).
+    Union {
+        /// The weights (with their error bounds) and the components.
+        u: Union,
+    },
 }
 
 impl Transform {
@@ -288,9 +336,24 @@ impl Transform {
             },
             // Never planned either: a lattice mechanism (exact lattice composition, above).
             Mechanism::DiscreteGaussian(_) => Transform::Gaussian { mu: f64::NAN },
+            // Fixed-size batches: the symmetrised pair (b = n is the Gaussian at σ/2).
+            Mechanism::GaussianMixture(crate::mechanism::GaussianMixture::WithoutReplacement(
+                w,
+            )) => {
+                if w.is_full_batch() {
+                    Transform::Gaussian { mu: w.mu() }
+                } else {
+                    Transform::Wor(WorPair {
+                        q: w.sampling_rate(),
+                        mu: w.mu(),
+                    })
+                }
+            }
             Mechanism::GaussianMixture(g) => Transform::mixture(g, direction),
-            // Refused in `check` (crate::mechanism::truncated::refuse_in).
-            Mechanism::TruncatedPoisson(_) => Transform::Gaussian { mu: f64::NAN },
+            // The weighted union of its two component pairs (docs/math.md §17.10).
+            Mechanism::TruncatedPoisson(t) => Transform::Union {
+                u: Union::truncated(t, direction),
+            },
         }
     }
 
@@ -348,6 +411,8 @@ impl Transform {
             }
             Transform::Mixture { ref law } => MixturePair::new(law).ln_mgf(z, tau),
             Transform::SubsampledLaplace { law, add } => law.ln_mgf(zeta_of(z, add), tau),
+            Transform::Wor(ref p) => p.ln_mgf(z, tau),
+            Transform::Union { ref u } => u.ln_mgf(z, tau),
         }
     }
 
@@ -377,6 +442,8 @@ impl Transform {
             Transform::Mixture { ref law } => {
                 MixturePair::new(law).mgf_batch(lambda, ts, tau, rotations, block)
             }
+            Transform::Wor(ref p) => p.mgf_batch(lambda, ts, tau, rotations, block),
+            Transform::Union { ref u } => u.ln_mgf_batch(lambda, ts, tau, rotations, block),
             _ => ts
                 .iter()
                 .map(|&t| self.ln_mgf(C64::new(lambda, t), tau))
@@ -395,6 +462,11 @@ impl Transform {
                 })
             }
             Transform::SubsampledLaplace { law, add } => Some(law.ln_atoms(zeta_of(z, add))),
+            // The atom at 0: a constant, |ã − a| ≤ 16u (docs/math.md §17.11).
+            Transform::Wor(ref p) => Some(MgfValue {
+                ln: C64::new(p.atom().ln(), 0.0),
+                ln_err: (16.0 * UNIT_ROUNDOFF).ln(),
+            }),
             _ => None,
         }
     }
@@ -434,16 +506,25 @@ impl Transform {
                     mu4: s.mu4,
                 }
             }
+            Transform::Wor(ref p) => p.cgf(lambda),
+            Transform::Union { ref u } => u.cgf(lambda),
         }
     }
 
     /// An upper bound on ln M(λ) at real λ > 0 (closed forms rounded up by a relative 1e−14;
-    /// the quadrature value plus 1e−9, far above its discretisation error e^{−2π²/(μh)}; a
-    /// mixture pair: ln(M̃ + its certified error bound), docs/math.md §17.9, +∞ where the
+    /// the subsampled Gaussian: [`upper::subsampled_ln_m_upper`], certified, docs/math.md
+    /// §10.3.1; a mixture pair: ln(M̃ + its certified error bound), docs/math.md §17.9, +∞ where the
     /// quadrature is over budget).
     pub fn ln_mgf_upper(&self, lambda: f64) -> f64 {
-        if let Transform::Mixture { .. } | Transform::SubsampledLaplace { .. } = *self {
-            let v = self.ln_mgf(C64::new(lambda, 0.0), 1e-17);
+        let certified = match *self {
+            Transform::Mixture { ref law } => {
+                Some(MixturePair::new(law).ln_mgf(C64::new(lambda, 0.0), 1e-17))
+            }
+            Transform::Wor(ref p) => Some(p.ln_mgf(C64::new(lambda, 0.0), 1e-17)),
+            Transform::SubsampledLaplace { .. } => Some(self.ln_mgf(C64::new(lambda, 0.0), 1e-17)),
+            _ => None,
+        };
+        if let Some(v) = certified {
             let up = logsumexp(&[v.ln.re, v.ln_err]);
             return if up.is_nan() {
                 f64::INFINITY
@@ -451,11 +532,17 @@ impl Transform {
                 up + 4.0 * UNIT_ROUNDOFF * (1.0 + up.abs())
             };
         }
-        let k = self.cgf(lambda).k;
-        match self {
-            Transform::Subsampled { .. } => k + 1e-9 * (1.0 + k.abs()),
-            _ => k + 1e-14 * (1.0 + k.abs()),
+        if let Transform::Union { ref u } = *self {
+            return u.ln_mgf_upper(lambda);
         }
+        if let Transform::Subsampled { q, mu, add } = *self {
+            // Certified: trapezoid, strip bound and omitted nodes (docs/math.md §10.3.1); twice
+            // the node cap of one call, which the affordable λ' stay below.
+            let alpha = if add { 1.0 - lambda } else { lambda };
+            return upper::subsampled_ln_m_upper(q, mu, alpha, 8e6);
+        }
+        let k = self.cgf(lambda).k;
+        k + 1e-14 * (1.0 + k.abs())
     }
 
     /// A bound on |M(λ + it)|/M(λ) (see [`Decay`]); σ² and ρ₃ from an f64 trapezoid (step
@@ -516,6 +603,8 @@ impl Transform {
                     Decay::TwoAtoms { atom, cont, k }
                 }
             }
+            Transform::Wor(ref p) => p.decay(lambda),
+            Transform::Union { ref u } => u.decay(lambda),
         }
     }
 
@@ -546,6 +635,8 @@ impl Transform {
             Transform::SubsampledLaplace { law, add } => {
                 law.cost(zeta_of(C64::new(lambda, t), add), 1e-17)
             }
+            Transform::Wor(ref p) => p.cost(lambda, t),
+            Transform::Union { ref u } => u.cost(lambda, t),
             _ => 1.0,
         }
     }
@@ -567,6 +658,8 @@ impl Transform {
                 }
             }
             Transform::Mixture { ref law } => MixturePair::new(law).real_cost(lambda),
+            Transform::Wor(ref p) => p.real_cost(lambda),
+            Transform::Union { ref u } => u.real_cost(lambda),
             _ => 0.0,
         }
     }
@@ -585,6 +678,12 @@ impl Transform {
                 return Some((0.0, 0.0, 0.0));
             }
             return pair.single_step_delta(epsilon, law);
+        }
+        if let Transform::Wor(ref p) = *self {
+            return p.single_step_delta(epsilon);
+        }
+        if let Transform::Union { ref u } = *self {
+            return u.single_step_delta(epsilon);
         }
         let Transform::Subsampled { q, mu, add } = *self else {
             return None;
@@ -621,6 +720,8 @@ impl Transform {
                 Some(subsampled_real(q, mu, alpha, hh, false).mean_abs * 1.01)
             }
             Transform::Mixture { ref law } => Some(MixturePair::new(law).tilted_abs_mean(lambda)),
+            Transform::Wor(ref p) => Some(p.tilted_abs_mean(lambda)),
+            Transform::Union { ref u } => u.tilted_abs_mean(lambda),
             _ => None,
         }
     }
@@ -636,6 +737,7 @@ impl Transform {
             }
             Transform::Mixture { ref law } => MixturePair::new(law).loss_max(),
             Transform::SubsampledLaplace { law, add } => Some(law.loss_max(add)),
+            Transform::Union { ref u } => u.loss_max(),
             _ => None,
         }
     }
@@ -899,59 +1001,33 @@ pub fn subsampled_mgf_windowed(
         m = m.max(alpha * l - 0.5 * x * x + ln_w(x).0);
         ls.push(l);
     }
-    let mut ws = Vec::with_capacity(n);
-    let mut real = Neumaier::default();
-    let mut abs_sum = 0.0;
-    let mut wl = 0.0;
-    let (mut err0, mut err1) = (0.0, 0.0);
+    let mut weights = Weights::with_capacity(n);
     for (j, &l) in ls.iter().enumerate() {
         let x = lo + j as f64 * h;
         let (lw, lw_err) = ln_w(x);
         let w = (alpha * l - 0.5 * x * x + lw - m).exp();
-        real.add(w);
-        abs_sum += w;
         let dl = u * (4.0 * l.abs() + 2.0 * (mu * x).abs() + 2.0 * mu * mu);
-        err0 += w * (u * (8.0 + x * x) + lw_err);
-        err1 += w * (2.0 * u * l.abs() + dl);
-        wl += w * l.abs();
-        ws.push(w);
+        weights.push(
+            w,
+            l.abs(),
+            u * (8.0 + x * x) + lw_err,
+            2.0 * u * l.abs() + dl,
+        );
     }
     let scale_ln = m + h.ln() - LN_SQRT_2PI;
-    let ln_f_re = real.sum().ln() + scale_ln;
+    let ln_f_re = weights.real_sum().ln() + scale_ln;
     // Truncation beyond the first and last nodes (independent of β).
     let ln_trunc = ln_truncation(q, mu, alpha, lo, lo + (n - 1) as f64 * h, window);
     // ln(e^{2πa/h} − 1), also where e^{2πa/h} overflows (|β| large).
     let ln_e = ln_expm1(2.0 * PI * a / h);
     // Sums per β: direct sin/cos, or propagated phases in runs of `rotations` + 1.
-    let PhaseSums {
-        sums,
-        since_seed,
-        equally_spaced,
-        step,
-    } = phase_sums(&ws, &ls, real, betas, rotations, block);
+    let sums = weights.phase_sums(&ls, alpha, betas, rotations, block);
     betas
         .iter()
-        .zip(sums.iter().zip(&since_seed))
-        .map(|(&beta, (&(re, im), &k_rot))| {
-            let zn = alpha.hypot(beta);
-            let rot = if k_rot > 0 {
-                k_rot as f64 * u * (5.0 * abs_sum + step.abs() * wl) + 4.0 * u * beta.abs() * wl
-            } else {
-                0.0
-            };
-            let term_err = err0 + zn * err1 + rot;
-            let sum = C64::new(re.sum(), im.sum());
+        .zip(sums)
+        .map(|(&beta, (sum, r))| {
             let ln = sum.ln() + scale_ln;
-            let sum_err = if block > 0 && rotations > 0 && equally_spaced {
-                std::f64::consts::SQRT_2
-                    * (SUM_BLOCK as f64 + 2.0)
-                    * u
-                    * abs_sum
-                    * (1.0 + n as f64 * u)
-            } else {
-                3.0 * u * abs_sum * (1.0 + n as f64 * u)
-            };
-            let round = (term_err + sum_err) * scale_ln.exp() + 16.0 * u * ln.re.exp();
+            let round = r * scale_ln.exp() + 16.0 * u * ln.re.exp();
             // Discretisation: 2M/(e^{2πa/h} − 1), M = e^{a²/2 + |β|μa + c_neg}·2F(α).
             let ln_disc =
                 LN_2 + 0.5 * a * a + win_ln + beta.abs() * mu * a + ln_cneg(a) + LN_2 + ln_f_re
@@ -1023,9 +1099,167 @@ struct PhaseSums {
     step: f64,
 }
 
+/// The β-independent totals of a trapezoid's rounding bound (docs/math.md §10.4), accumulated
+/// over its weights w_j = e^{e_j − m}: Σw_j, Σw_j|L_j|, and the node terms' ζ-free and per-|ζ|
+/// parts err0, err1, for n nodes.
+pub(super) struct Totals {
+    /// Σ w_j.
+    pub(super) abs_sum: f64,
+    /// Σ w_j |L_j|.
+    pub(super) wl: f64,
+    /// Σ w_j × (rounding of the exponent that does not scale with |ζ|).
+    pub(super) err0: f64,
+    /// Σ w_j × (rounding of the phase βL_j, per unit of |ζ|).
+    pub(super) err1: f64,
+    /// The number of nodes.
+    pub(super) n: usize,
+}
+
+/// A trapezoid's weights w_j = e^{e_j − m} and the β-independent totals of its rounding bound
+/// (docs/math.md §10.4), accumulated node by node.
+pub(super) struct Weights {
+    ws: Vec<f64>,
+    real: Neumaier,
+    totals: Totals,
+}
+
+impl Weights {
+    /// No weights yet, room for n.
+    pub(super) fn with_capacity(n: usize) -> Self {
+        Weights {
+            ws: Vec::with_capacity(n),
+            real: Neumaier::default(),
+            totals: Totals {
+                abs_sum: 0.0,
+                wl: 0.0,
+                err0: 0.0,
+                err1: 0.0,
+                n: 0,
+            },
+        }
+    }
+
+    /// Adds the weight w of a node with |L| = `l_abs`, whose exponent's rounding is `e0` (the
+    /// ζ-free part) and `e1` (the part per unit of |ζ|).
+    pub(super) fn push(&mut self, w: f64, l_abs: f64, e0: f64, e1: f64) {
+        self.real.add(w);
+        self.totals.abs_sum += w;
+        self.totals.err0 += w * e0;
+        self.totals.err1 += w * e1;
+        self.totals.wl += w * l_abs;
+        self.totals.n += 1;
+        self.ws.push(w);
+    }
+
+    /// Σ w_j (compensated).
+    pub(super) fn real_sum(&self) -> f64 {
+        self.real.sum()
+    }
+
+    /// Per β_k: Σ_j w_j e^{iβ_k L_j} and the bound on its rounding error in units of the
+    /// weights ([`PhaseSums::sum_and_round`]); ζ = α + iβ_k.
+    pub(super) fn phase_sums(
+        self,
+        ls: &[f64],
+        alpha: f64,
+        betas: &[f64],
+        rotations: usize,
+        block: usize,
+    ) -> Vec<(C64, f64)> {
+        let sums = phase_sums(&self.ws, ls, self.real, betas, rotations, block);
+        betas
+            .iter()
+            .enumerate()
+            .map(|(k, &beta)| sums.sum_and_round(k, alpha, beta, &self.totals, rotations, block))
+            .collect()
+    }
+}
+
+impl PhaseSums {
+    /// The k-th β's sum Σ_j w_j e^{iβL_j} and the bound on its rounding error, in units of the
+    /// weights (docs/math.md §10.4): the node terms err0 + |ζ|·err1 with ζ = α + iβ, the
+    /// propagated phases' j(5u + u|Δ|)·Σw + 4u|β|·Σw|L| after j rotations since a seed, and the
+    /// compensated (√2(B + 2)u·Σw(1 + nu) in blocks of B = [`SUM_BLOCK`], else 3u·Σw(1 + nu))
+    /// sum. The caller adds the 16u|sum| of its own final rounding.
+    fn sum_and_round(
+        &self,
+        k: usize,
+        alpha: f64,
+        beta: f64,
+        t: &Totals,
+        rotations: usize,
+        block: usize,
+    ) -> (C64, f64) {
+        let u = UNIT_ROUNDOFF;
+        let (re, im) = &self.sums[k];
+        let k_rot = self.since_seed[k];
+        let zn = alpha.hypot(beta);
+        let rot = if k_rot > 0 {
+            k_rot as f64 * u * (5.0 * t.abs_sum + self.step.abs() * t.wl)
+                + 4.0 * u * beta.abs() * t.wl
+        } else {
+            0.0
+        };
+        let sum = C64::new(re.sum(), im.sum());
+        let sum_err = if block > 0 && rotations > 0 && self.equally_spaced {
+            std::f64::consts::SQRT_2
+                * (SUM_BLOCK as f64 + 2.0)
+                * u
+                * t.abs_sum
+                * (1.0 + t.n as f64 * u)
+        } else {
+            3.0 * u * t.abs_sum * (1.0 + t.n as f64 * u)
+        };
+        (sum, t.err0 + zn * t.err1 + rot + sum_err)
+    }
+}
+
 /// Sums per β: direct sin/cos, or propagated phases in runs of `rotations` + 1, plain chunks of
 /// [`SUM_BLOCK`] with `block` > 0 (see [`subsampled_mgf_windowed`]).
+///
+/// On x86-64 CPUs with AVX2 the same code runs compiled for 4-wide vectors: the chunk loops
+/// vectorise lane by lane (each lane's operations and their order unchanged, and Rust never
+/// fuses a·b + c), so the sums are bit-identical to the baseline build's and the rounding bounds
+/// hold as stated.
 fn phase_sums(
+    ws: &[f64],
+    ls: &[f64],
+    real: Neumaier,
+    betas: &[f64],
+    rotations: usize,
+    block: usize,
+) -> PhaseSums {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above), the only requirement of
+            // `phase_sums_avx2`'s target feature.
+            return unsafe { phase_sums_avx2(ws, ls, real, betas, rotations, block) };
+        }
+    }
+    phase_sums_impl(ws, ls, real, betas, rotations, block)
+}
+
+/// [`phase_sums_impl`] compiled with AVX2 enabled.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn phase_sums_avx2(
+    ws: &[f64],
+    ls: &[f64],
+    real: Neumaier,
+    betas: &[f64],
+    rotations: usize,
+    block: usize,
+) -> PhaseSums {
+    phase_sums_impl(ws, ls, real, betas, rotations, block)
+}
+
+/// The body of [`phase_sums`] (inlined into each instruction-set variant).
+#[inline(always)]
+fn phase_sums_impl(
     ws: &[f64],
     ls: &[f64],
     real: Neumaier,

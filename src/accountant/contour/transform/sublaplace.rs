@@ -179,8 +179,7 @@ impl SubLaplace {
         let (ln_m, rho) = self.ln_ellipse_max(alpha, beta_abs, s);
         let nf = n as f64;
         let w = 2.0 + 8.0 * UNIT_ROUNDOFF * (nf + 1.0) + 2.0 / (nf * (nf + 2.0));
-        let v =
-            self.ln_pref() + LN_2 + ln_m + w.ln() - nf * rho.ln() - (rho - 1.0).ln();
+        let v = self.ln_pref() + LN_2 + ln_m + w.ln() - nf * rho.ln() - (rho - 1.0).ln();
         if v.is_nan() {
             f64::INFINITY
         } else {
@@ -338,7 +337,10 @@ impl SubLaplace {
         let a = self.a;
         let (lm, lp) = self.ends();
         let c = -(4.0 * self.q).ln();
-        logsumexp(&[a + c + (alpha + 1.0) * lm, -2.0 * a + c + (alpha + 1.0) * lp])
+        logsumexp(&[
+            a + c + (alpha + 1.0) * lm,
+            -2.0 * a + c + (alpha + 1.0) * lp,
+        ])
     }
 }
 
@@ -374,7 +376,11 @@ mod tests {
                 assert!(err <= v.ln_err.exp() + 1e-15, "{q} {b} {z}: {v:?}");
                 assert!(v.ln_err.exp() < 1e-12, "{q} {b} {z}: {v:?}");
             }
-            for zeta in [C64::new(2.5, 3.0), C64::new(-1.5, 40.0), C64::new(4.0, -7.0)] {
+            for zeta in [
+                C64::new(2.5, 3.0),
+                C64::new(-1.5, 40.0),
+                C64::new(4.0, -7.0),
+            ] {
                 let v = s.ln_mgf(zeta, 1e-17);
                 let a = s.a;
                 let (lm, lp) = s.ends();
@@ -409,7 +415,11 @@ mod tests {
                     let f = s.ln_mgf(z, 1e-17);
                     let at = s.ln_atoms(z);
                     let c = (f.ln.exp() - at.ln.exp()).norm();
-                    assert!(c <= k / beta * (1.0 + 1e-6) + 1e-12 * f.ln.re.exp(), "{q} {b} {alpha} {beta}: {c} {}", k / beta);
+                    assert!(
+                        c <= k / beta * (1.0 + 1e-6) + 1e-12 * f.ln.re.exp(),
+                        "{q} {b} {alpha} {beta}: {c} {}",
+                        k / beta
+                    );
                 }
             }
         }
