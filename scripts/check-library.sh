@@ -11,3 +11,5 @@ if cargo tree -e normal --no-default-features --prefix none | grep -E "$app_crat
   exit 1
 fi
 echo "check-library.sh: the library builds without default features and pulls no application crate"
+# No function in src/ over 150 lines (issue #13); the script lists any and exits 1.
+python3 scripts/fn_lengths.py src 150

@@ -368,7 +368,7 @@ impl Plan {
         while !self.affordable(1.0 + f64::exp(hi)) {
             hi -= 1.0;
             if hi <= lo {
-                return Ok((1.0 + f64::exp(lo), g(lo)? < 0.0));
+                return Ok((1.0 + f64::exp(lo), g(lo).map_or(true, |v| v < 0.0)));
             }
         }
         // g is increasing (K' is, and so is −1/λ − 1/(λ − 1)), so its root lies above the last
@@ -1065,16 +1065,11 @@ pub(super) fn eval_grid_halves(
     } else {
         vec![(0, k_max)]
     };
-    let values: Vec<Vec<MgfValue>> = parts
-        .par_iter()
-        .map(|&(k0, k1)| {
-            let ts: Vec<f64> = (k0..=k1).map(|k| k as f64 * step).collect();
-            ts.chunks(512)
-                .flat_map(|c| t.ln_mgf_batch(lambda, c, TAU_X, rot, block))
-                .collect()
-        })
-        .collect();
-    values.into_iter().flatten().collect()
+    eval_blocks(&parts, step, |ts| {
+        ts.chunks(512)
+            .flat_map(|c| t.ln_mgf_batch(lambda, c, TAU_X, rot, block))
+            .collect()
+    })
 }
 
 /// [`eval_grid`] with any batch evaluator (the t-values of one block in, their values out).
@@ -1094,6 +1089,15 @@ where
         blocks.push((k0, k1));
         k0 = k1 + 1;
     }
+    eval_blocks(&blocks, step, eval)
+}
+
+/// The values at t = k·step for each block (k0, k1) of consecutive indices, blocks evaluated in
+/// parallel and concatenated in order.
+fn eval_blocks<F>(blocks: &[(usize, usize)], step: f64, eval: F) -> Vec<MgfValue>
+where
+    F: Fn(&[f64]) -> Vec<MgfValue> + Sync,
+{
     let values: Vec<Vec<MgfValue>> = blocks
         .par_iter()
         .map(|&(k0, k1)| {

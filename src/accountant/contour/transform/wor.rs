@@ -394,26 +394,6 @@ impl WorPair {
 mod tests {
     use super::*;
 
-    /// H at integer real ζ = k ≥ 0 in closed form: (1 − q + qe^w)^k expanded,
-    /// ∫_c^∞ e^{jμx − jμ²/2}φ dx = e^{j(j−1)μ²/2}Φ̄(c − jμ).
-    fn h_exact(q: f64, mu: f64, k: u32) -> f64 {
-        let c = 0.5 * mu;
-        let mut s = 0.0;
-        let mut binom = 1.0;
-        for j in 0..=k {
-            if j > 0 {
-                binom *= f64::from(k - j + 1) / f64::from(j);
-            }
-            let fj = f64::from(j);
-            s += binom
-                * (1.0 - q).powi((k - j) as i32)
-                * q.powi(j as i32)
-                * (fj * (fj - 1.0) * mu * mu / 2.0).exp()
-                * normal::sf(c - fj * mu);
-        }
-        s
-    }
-
     /// M(0) = M(1) = 1 (both sides of the pair are probability laws: a + Φ̄(c) + Q(x > c) = 1),
     /// within the certified error, and that error is tiny, over a grid of (q, μ).
     #[test]
@@ -443,7 +423,9 @@ mod tests {
                     let hl = halfline(q, mu, f64::from(k), &[0.0], 1e-17, 0, 0);
                     let v = hl.sums[0].re * hl.scale.exp();
                     let err = hl.errs[0] * hl.scale.exp();
-                    let exact = h_exact(q, mu, k);
+                    // H at integer real ζ = k ≥ 0 in closed form.
+                    let exact =
+                        crate::mechanism::without_replacement::positive_part_exact(q, mu, k);
                     assert!(
                         (v - exact).abs() <= err + 4e-15 * exact,
                         "q={q} mu={mu} k={k}: {v} vs {exact} (err {err})"
