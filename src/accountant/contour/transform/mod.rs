@@ -685,6 +685,9 @@ impl Transform {
         if let Transform::Union { ref u } = *self {
             return u.single_step_delta(epsilon);
         }
+        if let Transform::SubsampledLaplace { law, add } = *self {
+            return Some(law.single_step_delta(epsilon, add));
+        }
         let Transform::Subsampled { q, mu, add } = *self else {
             return None;
         };

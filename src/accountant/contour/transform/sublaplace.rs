@@ -34,6 +34,41 @@ const NODE_ERR: f64 = 20.0 * UNIT_ROUNDOFF;
 /// Bound on the absolute error of each computed weight (docs/math.md §15.6.2: ≤ 6u for N ≥ 16).
 const WEIGHT_ERR: f64 = 8.0 * UNIT_ROUNDOFF;
 
+/// The most boundary terms K of the large-|ζ| expansion of C (docs/math.md §15.6.6).
+const EXP_TERMS: usize = 48;
+
+/// The boundary-term expansion of the continuous part at large |ζ| (docs/math.md §15.6.6).
+/// In the loss variable ℓ, C(ζ) = ∫_{ℓ₋}^{ℓ₊} e^{ζℓ}φ(ℓ)dℓ with the density
+/// φ = K₀(u^{−1/2} + c₀u^{−3/2}), u = e^ℓ − c₀, c₀ = 1 − q, K₀ = ¼e^{−a/2}√q, and K
+/// integrations by parts give
+/// C(ζ) = Σ_{k<K} (−1)^k [e^{ζℓ}φ^{(k)}(ℓ)]_{ℓ₋}^{ℓ₊} ζ^{−k−1} + (−1)^K ζ^{−K}∫e^{ζℓ}φ^{(K)}dℓ.
+/// With d/dℓ = (c₀ + u)d/du, φ^{(k)} = (−1)^k K₀ Σ_j b_{k,j} u^{−1/2−j} with b_{k,j} ≥ 0, so
+/// the k-th term at an end is ±e^{ζℓ + S_k}ζ^{−k−1}, S_k = ln|φ^{(k)}(ℓ)|, and the remainder is
+/// at most |ζ|^{−K} max(e^{αℓ₋}, e^{αℓ₊}) K₀ Σ_j b_{K,j} B_j with
+/// B_j ≥ ∫_{u₋}^{u₊} u^{−1/2−j}du/(c₀ + u).
+#[derive(Debug, Clone)]
+struct Expansion {
+    /// ℓ₋, ℓ₊.
+    ell: [f64; 2],
+    /// Bound on the absolute error of each computed ℓ.
+    ell_err: f64,
+    /// S_0 at each end.
+    s0: [f64; 2],
+    /// e^{S_{k+1} − S_k} at each end, k < EXP_TERMS.
+    ratio: [Vec<f64>; 2],
+    /// Bound on the relative error of the computed e^{S_k} (built as e^{S_0}·Π ratios), k ≤
+    /// EXP_TERMS, the larger of the two ends.
+    s_err: Vec<f64>,
+    /// ln(K₀ Σ_j b_{K,j} B_j) for K ≤ EXP_TERMS, rounded up.
+    ln_d: Vec<f64>,
+}
+
+thread_local! {
+    /// The last expansion built on this thread, keyed by the bits of (q, a).
+    static EXPANSION: std::cell::RefCell<Option<((u64, u64), std::rc::Rc<Expansion>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// The (N+1)-point Clenshaw–Curtis rule on [−1, 1].
 struct CcRule {
     x: Vec<f64>,
@@ -242,7 +277,9 @@ impl SubLaplace {
     }
 
     /// ln F(ζ) with a bound on |F̃ − F| (docs/math.md §15.6.2); `tau` the target relative
-    /// accuracy of the quadrature (relative to the atoms' A(Re ζ)).
+    /// accuracy of the continuous part (relative to the atoms' A(Re ζ)): by the boundary
+    /// expansion where K ≤ 48 terms meet it (large |ζ|, docs/math.md §15.6.6), else by the
+    /// Clenshaw–Curtis rule.
     pub fn ln_mgf(&self, zeta: C64, tau: f64) -> MgfValue {
         let u = UNIT_ROUNDOFF;
         let a = self.a;
@@ -250,7 +287,21 @@ impl SubLaplace {
         let (lm, lp) = self.ends();
         let atoms = self.ln_atoms(zeta);
         let ln_a_real = logsumexp(&[alpha * lm - LN_2, alpha * lp - a - LN_2]);
-        let (n, ln_qerr) = self.choose(alpha, beta.abs(), tau.ln() + ln_a_real);
+        let ln_target = tau.ln() + ln_a_real;
+        let ex = self.expansion();
+        if let Some((k, ln_rem)) = Self::expansion_terms(&ex, zeta, ln_target) {
+            let sc = atoms.ln.re.max(ln_a_real);
+            let (c, c_err) = Self::cont_by_expansion(&ex, zeta, k, ln_rem, sc);
+            let a_s = (atoms.ln - sc).exp();
+            let total = a_s + c;
+            let err_s =
+                (atoms.ln_err - sc).exp() + c_err + 4.0 * u * (a_s.norm() + c.norm());
+            return MgfValue {
+                ln: total.ln() + sc,
+                ln_err: err_s.ln() + sc,
+            };
+        }
+        let (n, ln_qerr) = self.choose(alpha, beta.abs(), ln_target);
         let rule = cc_rule(n);
         // The largest value of αg(t) − t/2 on [−a, a] (convex for α ≥ 0, decreasing for α < 0).
         let m = (alpha * lm + 0.5 * a).max(alpha * lp - 0.5 * a);
@@ -291,11 +342,218 @@ impl SubLaplace {
         }
     }
 
-    /// The number of integrand evaluations of [`SubLaplace::ln_mgf`] at ζ (N + 1).
+    /// The expansion of C for this pair (cached per thread).
+    fn expansion(&self) -> std::rc::Rc<Expansion> {
+        let key = (self.q.to_bits(), self.a.to_bits());
+        EXPANSION.with(|c| {
+            if let Some((k, e)) = c.borrow().as_ref() {
+                if *k == key {
+                    return e.clone();
+                }
+            }
+            let e = std::rc::Rc::new(self.build_expansion());
+            *c.borrow_mut() = Some((key, e.clone()));
+            e
+        })
+    }
+
+    /// Build the tables of [`Expansion`]. Rounding: every b_{k,j} is a sum of positive terms
+    /// (≤ 3u relative per derivative), ln u± = ln q ± a is within 2u(|ln q| + a) of the truth,
+    /// and each log-sum-exp adds ≤ 4u(|S| + ln(k + 2) + 1); each ratio adds u(|ΔS| + 2).
+    fn build_expansion(&self) -> Expansion {
+        let u = UNIT_ROUNDOFF;
+        let (q, a) = (self.q, self.a);
+        let c0 = 1.0 - q;
+        let ln_c0 = (-q).ln_1p();
+        let ln_q = q.ln();
+        let ln_k0 = -2.0 * LN_2 - 0.5 * a + 0.5 * ln_q;
+        let ln_u = [ln_q - a, ln_q + a];
+        let d_ln_u = 2.0 * u * (ln_q.abs() + a + 1.0);
+        // ln B_j: via du/(c₀ + u) ≤ du/u, or ≤ du/c₀.
+        let ln_b = |j: usize| -> f64 {
+            let jf = j as f64;
+            let via_u = -(0.5 + jf) * ln_u[0] - (0.5 + jf).ln();
+            let via_c0 = if j == 0 {
+                0.5 * ln_u[1] + LN_2 - ln_c0
+            } else {
+                (0.5 - jf) * ln_u[0] - (jf - 0.5).ln() - ln_c0
+            };
+            via_u.min(via_c0) + (jf + 1.0) * d_ln_u
+        };
+        let mut b: Vec<f64> = vec![1.0, c0];
+        let mut s: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+        let mut s_abs_err = Vec::new();
+        let mut ln_d = Vec::new();
+        for k in 0..=EXP_TERMS {
+            let kf = k as f64;
+            let mut worst: f64 = 0.0;
+            for e in 0..2 {
+                let terms: Vec<f64> = b
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &v)| v > 0.0)
+                    .map(|(j, &v)| v.ln() - j as f64 * ln_u[e])
+                    .collect();
+                let sk = ln_k0 - 0.5 * ln_u[e] + logsumexp(&terms);
+                let mags = terms.iter().fold(0.0f64, |m, t| m.max(t.abs()));
+                worst = worst.max(
+                    (kf + 2.0) * (3.0 * u + d_ln_u)
+                        + 4.0 * u * (sk.abs() + mags + ln_k0.abs() + (kf + 2.0).ln() + 2.0),
+                );
+                s[e].push(sk);
+            }
+            s_abs_err.push(worst);
+            let terms: Vec<f64> = b
+                .iter()
+                .enumerate()
+                .filter(|(_, &v)| v > 0.0)
+                .map(|(j, &v)| v.ln() + ln_b(j))
+                .collect();
+            let d = ln_k0 + logsumexp(&terms);
+            ln_d.push(d + worst + 1e-9 * (1.0 + d.abs()));
+            let mut nb = vec![0.0; b.len() + 1];
+            for (j, &v) in b.iter().enumerate() {
+                let sj = 0.5 + j as f64;
+                nb[j] += sj * v;
+                nb[j + 1] += c0 * sj * v;
+            }
+            b = nb;
+        }
+        let ratio = [0, 1].map(|e| {
+            (0..EXP_TERMS)
+                .map(|k| (s[e][k + 1] - s[e][k]).exp())
+                .collect::<Vec<f64>>()
+        });
+        // e^{S_k} is e^{S_0}·Π_{i<k} ratio_i: the S errors of both ends plus each ratio's.
+        let mut s_err = Vec::with_capacity(EXP_TERMS + 1);
+        let mut acc = 0.0;
+        for k in 0..=EXP_TERMS {
+            if k > 0 {
+                let ds = (s[0][k] - s[0][k - 1])
+                    .abs()
+                    .max((s[1][k] - s[1][k - 1]).abs());
+                acc += u * (ds + 2.0) + s_abs_err[k] + s_abs_err[k - 1];
+            }
+            s_err.push(1.01 * (acc + s_abs_err[0]));
+        }
+        let (lm, lp) = self.ends();
+        Expansion {
+            ell: [lm, lp],
+            ell_err: self.atoms(false).err,
+            s0: [s[0][0], s[1][0]],
+            ratio,
+            s_err,
+            ln_d,
+        }
+    }
+
+    /// The number K of expansion terms that meets ln_target at ζ (the remainder bound alone),
+    /// and ln of that remainder bound; None when no K ≤ [`EXP_TERMS`] does.
+    fn expansion_terms(ex: &Expansion, zeta: C64, ln_target: f64) -> Option<(usize, f64)> {
+        let zn = zeta.norm();
+        if !(zn > 1.0) || !zn.is_finite() {
+            return None;
+        }
+        let ln_z = zn.ln();
+        let alpha = zeta.re;
+        let ln_e = (alpha * ex.ell[0]).max(alpha * ex.ell[1]) + ex.ell_err * alpha.abs();
+        (1..=EXP_TERMS)
+            .map(|k| (k, ex.ln_d[k] + ln_e - k as f64 * ln_z))
+            .find(|&(_, r)| r <= ln_target)
+            .map(|(k, r)| (k, r + 1e-9 * (1.0 + r.abs())))
+    }
+
+    /// C(ζ)e^{−sc} by K terms of the expansion and a bound on its absolute error (scaled
+    /// alike): the remainder, each term's rounding (ℓ's error times |ζ|, the exponent's
+    /// rounding, the S_k error, ≤ 8u(k + 2) for the k products by 1/ζ and the ratios) and the
+    /// plain sum's 2Ku relative.
+    fn cont_by_expansion(ex: &Expansion, zeta: C64, k: usize, ln_rem: f64, sc: f64) -> (C64, f64) {
+        let u = UNIT_ROUNDOFF;
+        let zn = zeta.norm();
+        let w = zeta.inv();
+        let mut sum = C64::new(0.0, 0.0);
+        let mut abs = 0.0;
+        let mut err = 0.0;
+        for e in 0..2 {
+            let sign = if e == 1 { 1.0 } else { -1.0 };
+            let x = zeta * ex.ell[e] + (ex.s0[e] - sc);
+            let common = zn * ex.ell_err
+                + 8.0 * u * (zn * ex.ell[e].abs() + ex.s0[e].abs() + sc.abs() + 4.0);
+            let mut term = x.exp() * w;
+            for kk in 0..k {
+                let tn = term.norm();
+                sum += term * sign;
+                abs += tn;
+                err += tn * (1.01 * common + ex.s_err[kk] + 8.0 * u * (kk as f64 + 2.0));
+                if kk + 1 < k {
+                    term *= w * ex.ratio[e][kk];
+                }
+            }
+        }
+        err += 2.0 * k as f64 * u * abs * 1.01 + (ln_rem - sc).exp();
+        (sum, err)
+    }
+
+    /// The exact δ(ε) of one step of one ordering, enclosed (docs/math.md §15.6.5): with
+    /// R = 1 + (e^ε − 1)/q, remove δ = q(1 − √(R e^{−a})) for R < e^a (else 0); with
+    /// R' = 1 + (e^{−ε} − 1)/q, add δ = q e^{ε−a} v(v − 1), v = √(R' e^a), for R' > e^{−a}
+    /// (else 0). Both are monotone in ln R, so the enclosure evaluates them at the ends of an
+    /// interval holding ln R: x̃ = expm1(±ε)/q is within 3u|x| of x and 1 + x̃ is rounded, so
+    /// R lies within 4.5u|x̃| + 2u of the computed 1 + x̃; the end points' subtraction and
+    /// logarithm add u(|ln R| + 2) absolute, applied outward; the final products and
+    /// exponentials add at most 8u relative, applied outward. Returns (lower, value, upper).
+    pub fn single_step_delta(&self, epsilon: f64, add: bool) -> (f64, f64, f64) {
+        let u = UNIT_ROUNDOFF;
+        let (q, a) = (self.q, self.a);
+        let x = if add { (-epsilon).exp_m1() } else { epsilon.exp_m1() } / q;
+        let r = 1.0 + x;
+        let dr = 4.5 * u * x.abs() + 2.0 * u;
+        let ln_r = |v: f64| if v > 0.0 { v.ln() } else { f64::NEG_INFINITY };
+        let ln_mid = x.ln_1p();
+        let ln_lo = ln_r(r - dr) - u * (ln_r(r - dr).abs() + 2.0);
+        let ln_hi = ln_r(r + dr) + u * (ln_r(r + dr).abs() + 2.0);
+        let f = |l: f64| -> f64 {
+            if add {
+                // w = ½(ln R' + a) ≥ 0 where δ > 0.
+                let w = 0.5 * (l + a);
+                if w.is_nan() || w <= 0.0 {
+                    0.0
+                } else {
+                    q * (epsilon - a + w).exp() * w.exp_m1()
+                }
+            } else {
+                let v = 0.5 * (l - a);
+                if v >= 0.0 {
+                    0.0
+                } else {
+                    -q * v.exp_m1()
+                }
+            }
+        };
+        let (at_lo, at_hi) = if add { (ln_lo, ln_hi) } else { (ln_hi, ln_lo) };
+        // Each f evaluation: ≤ 4 roundings of the exponent (|ε| + a + |w| ≤ 2(ε + a + |l|)
+        // absolute, times u) and 3u for the products and expm1.
+        let slack = |l: f64| {
+            let s = 4.0 * u * (epsilon + a + l.abs().min(1e300) + 1.0);
+            (1.0 + s) * (1.0 + 8.0 * u)
+        };
+        let lower = (f(at_lo) / slack(at_lo)).max(0.0);
+        let upper = (f(at_hi) * slack(at_hi)).min(1.0);
+        let value = f(ln_mid).clamp(lower, upper);
+        (lower, value, upper)
+    }
+
+    /// The number of integrand evaluations of [`SubLaplace::ln_mgf`] at ζ (N + 1, or about K/4
+    /// where the expansion serves).
     pub fn cost(&self, zeta: C64, tau: f64) -> f64 {
         let (lm, lp) = self.ends();
         let ln_a_real = logsumexp(&[zeta.re * lm - LN_2, zeta.re * lp - self.a - LN_2]);
-        let (n, _) = self.choose(zeta.re, zeta.im.abs(), tau.ln() + ln_a_real);
+        let ln_target = tau.ln() + ln_a_real;
+        // An expansion term costs about a quarter of a quadrature node.
+        if let Some((k, _)) = Self::expansion_terms(&self.expansion(), zeta, ln_target) {
+            return 1.0 + k as f64 / 4.0;
+        }
+        let (n, _) = self.choose(zeta.re, zeta.im.abs(), ln_target);
         (n + 1) as f64
     }
 
