@@ -2,7 +2,7 @@
 //! one step against an exact x-space closed form, the ε brackets against dp_accounting 0.6.0's
 //! PLD rows (tests/reference/subsampled_laplace.csv) and our PLD bracket, q = 1 against the
 //! plain Laplace contour, width ≤ 1e−6 relative, monotonicity in ε, steps, q and the scale, and
-//! the refusals.
+//! the refusals, and few-step queries at extreme parameters answering or refusing.
 
 mod common;
 
@@ -263,5 +263,49 @@ fn largest_loss_and_refusals() {
     match acc.epsilon(1e-6) {
         Err(Error::NotCertified(msg)) => assert!(msg.contains("a = 1/b"), "{msg}"),
         other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// Few steps at large a = 1/b, q near 0 and near 1, tiny δ: the continuous part's mass near ℓ₋
+/// is a spike no affordable node count resolves. Each query either answers with a bracket
+/// that holds our PLD's (where pld answers) or is refused as not certified, never another error
+/// (the short-composition work cap, docs/math.md §15.6.6, keeps each to seconds).
+#[test]
+fn few_steps_at_extreme_parameters_answer_or_refuse() {
+    // (b, q, steps, δ for an ε query, ε for a δ query).
+    type Case = (f64, f64, u64, Option<f64>, Option<f64>);
+    let cases: [Case; 6] = [
+        (0.01022, 0.003118, 39, None, Some(0.00152595)),
+        (0.05039, 3.261e-8, 81, Some(1.2163e-90), None),
+        (0.03901, 0.9997, 61, None, Some(0.681509)),
+        (0.01847, 0.4675, 57, Some(6.83827e-121), None),
+        (0.25, 1.0 - 1e-9, 3, Some(1e-5), None),
+        (100.0, 1e-9, 2, None, Some(1e-12)),
+    ];
+    for (b, q, n, delta, eps) in cases {
+        let e = event(b, q, n);
+        let acc = contour(Adjacency::AddRemove, &e);
+        let got = match (delta, eps) {
+            (Some(d), _) => acc.epsilon(d),
+            (_, Some(x)) => acc.delta(x),
+            _ => unreachable!(),
+        };
+        match got {
+            Ok(r) => {
+                let (lo, up) = ends(&r);
+                assert!(lo <= up, "b {b} q {q} n {n}: [{lo}, {up}]");
+                if let Some(x) = eps {
+                    if let Ok(p) = pld(Adjacency::AddRemove, Some(1e-3), &e).delta(x) {
+                        let (pl, pu) = ends(&p);
+                        assert!(
+                            lo <= pu && pl <= up,
+                            "b {b} q {q} n {n}: [{lo:e}, {up:e}] vs pld [{pl:e}, {pu:e}]"
+                        );
+                    }
+                }
+            }
+            Err(Error::NotCertified(_)) => {}
+            Err(other) => panic!("b {b} q {q} n {n}: {other:?}"),
+        }
     }
 }

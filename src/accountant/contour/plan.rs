@@ -592,7 +592,10 @@ impl Plan {
             }
         }
         let max_work = if self.n_total() < 100.0 {
-            MAX_WORK_SHORT
+            self.factors
+                .iter()
+                .map(|f| f.t.short_work_cap())
+                .fold(MAX_WORK_SHORT, f64::min)
         } else {
             MAX_WORK
         };

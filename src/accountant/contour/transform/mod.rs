@@ -608,6 +608,17 @@ impl Transform {
         }
     }
 
+    /// The work cap of a contour for compositions of fewer than 100 steps
+    /// (`plan::MAX_WORK_SHORT`, lowered for the subsampled Laplace to 2·10⁸, about 5·10⁷
+    /// quadrature nodes or 2–4 s per contour: its few-step compositions need far nodes that no
+    /// budget makes cheap at a = 1/b ≳ 10, and are refused instead).
+    pub fn short_work_cap(&self) -> f64 {
+        match self {
+            Transform::SubsampledLaplace { .. } => 2e8,
+            _ => f64::INFINITY,
+        }
+    }
+
     /// Estimated number of x-nodes one [`Transform::ln_mgf`] call at λ + it costs (1 for closed
     /// forms); used to cap the work of a contour.
     pub fn cost(&self, lambda: f64, t: f64) -> f64 {

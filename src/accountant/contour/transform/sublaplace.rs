@@ -12,8 +12,10 @@
 //!
 //! and M_remove(z) = F(z), M_add(z) = F(1 − z). A is a closed form; C is the (N+1)-point
 //! Clenshaw–Curtis rule with the Bernstein-ellipse bound of docs/math.md §15.4, the ellipse chosen
-//! inside the strip |Im t| < π where g is analytic (§15.6.2); the decay bound
-//! |C(α + iβ)| ≤ 2(φ(ℓ₋) + φ(ℓ₊))/|β| comes from one integration by parts (§15.6.3).
+//! inside the strip |Im t| < π where g is analytic (§15.6.2), and at |ζ| > 48 the piece of C
+//! above a split point goes to a K-term boundary expansion with a certified remainder (§15.6.6);
+//! the decay bound |C(α + iβ)| ≤ 2(ψ(ℓ₋) + ψ(ℓ₊))/|β| comes from one integration by parts
+//! (§15.6.3); one step is a closed form in x-space (§15.6.5).
 
 use super::{logsumexp, MgfValue, C64, UNIT_ROUNDOFF};
 use crate::special::quadrature::log1p_qexpm1;
@@ -36,37 +38,42 @@ const WEIGHT_ERR: f64 = 8.0 * UNIT_ROUNDOFF;
 
 /// The most boundary terms K of the large-|ζ| expansion of C (docs/math.md §15.6.6).
 const EXP_TERMS: usize = 48;
+/// The expansion serves the part of the continuous law where c₀/(u|ζ|) ≤ 1/KAPPA
+/// (u = q e^t); the rest, whose phase varies by at most about KAPPA, goes to the quadrature.
+const KAPPA: f64 = 48.0;
 
-/// The boundary-term expansion of the continuous part at large |ζ| (docs/math.md §15.6.6).
-/// In the loss variable ℓ, C(ζ) = ∫_{ℓ₋}^{ℓ₊} e^{ζℓ}φ(ℓ)dℓ with the density
-/// φ = K₀(u^{−1/2} + c₀u^{−3/2}), u = e^ℓ − c₀, c₀ = 1 − q, K₀ = ¼e^{−a/2}√q, and K
-/// integrations by parts give
-/// C(ζ) = Σ_{k<K} (−1)^k [e^{ζℓ}φ^{(k)}(ℓ)]_{ℓ₋}^{ℓ₊} ζ^{−k−1} + (−1)^K ζ^{−K}∫e^{ζℓ}φ^{(K)}dℓ.
-/// With d/dℓ = (c₀ + u)d/du, φ^{(k)} = (−1)^k K₀ Σ_j b_{k,j} u^{−1/2−j} with b_{k,j} ≥ 0, so
-/// the k-th term at an end is ±e^{ζℓ + S_k}ζ^{−k−1}, S_k = ln|φ^{(k)}(ℓ)|, and the remainder is
-/// at most |ζ|^{−K} max(e^{αℓ₋}, e^{αℓ₊}) K₀ Σ_j b_{K,j} B_j with
-/// B_j ≥ ∫_{u₋}^{u₊} u^{−1/2−j}du/(c₀ + u).
-#[derive(Debug, Clone)]
-struct Expansion {
-    /// ℓ₋, ℓ₊.
-    ell: [f64; 2],
-    /// Bound on the absolute error of each computed ℓ.
-    ell_err: f64,
-    /// S_0 at each end.
-    s0: [f64; 2],
-    /// e^{S_{k+1} − S_k} at each end, k < EXP_TERMS.
-    ratio: [Vec<f64>; 2],
-    /// Bound on the relative error of the computed e^{S_k} (built as e^{S_0}·Π ratios), k ≤
-    /// EXP_TERMS, the larger of the two ends.
-    s_err: Vec<f64>,
-    /// ln(K₀ Σ_j b_{K,j} B_j) for K ≤ EXP_TERMS, rounded up.
-    ln_d: Vec<f64>,
+/// The coefficients b̂_{k,j} (k ≤ [`EXP_TERMS`], j ≤ k + 1) of the derivatives of the
+/// continuous part's density (docs/math.md §15.6.6): b̂_0 = (1, 1) and
+/// b̂_{k+1,j} = (j + ½)b̂_{k,j} + (j − ½)b̂_{k,j−1}; all positive, each within 3(k + 1)u of its
+/// exact value (sums of positive products by half-integers).
+fn bhat() -> &'static [Vec<f64>] {
+    static T: OnceLock<Vec<Vec<f64>>> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut rows = vec![vec![1.0, 1.0]];
+        for k in 0..EXP_TERMS {
+            let b = &rows[k];
+            let mut nb = vec![0.0; b.len() + 1];
+            for (j, &v) in b.iter().enumerate() {
+                nb[j] += (j as f64 + 0.5) * v;
+                nb[j + 1] += (j as f64 + 0.5) * v;
+            }
+            rows.push(nb);
+        }
+        rows
+    })
 }
 
+/// The time of one quadrature node of this transform in units of the work cap's x-node (the
+/// subsampled Gaussian's batched node): about 4 (a node here costs log1p, expm1 and a complex
+/// exponential; measured on the dp_accounting rows of tests/reference/subsampled_laplace.csv).
+const NODE_WEIGHT: f64 = 4.0;
+
+type CostKey = (u64, u64, u64, u64, i64);
+
 thread_local! {
-    /// The last expansion built on this thread, keyed by the bits of (q, a).
-    static EXPANSION: std::cell::RefCell<Option<((u64, u64), std::rc::Rc<Expansion>)>> =
-        const { std::cell::RefCell::new(None) };
+    /// Memoised [`SubLaplace::cost`] estimates.
+    static COST_MEMO: std::cell::RefCell<std::collections::HashMap<CostKey, f64>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// The (N+1)-point Clenshaw–Curtis rule on [−1, 1].
@@ -75,9 +82,8 @@ struct CcRule {
     w: Vec<f64>,
 }
 
-const RULE_INIT: OnceLock<CcRule> = OnceLock::new();
 static RULES: [OnceLock<CcRule>; (CC_MAX_LOG2 + 1) as usize] =
-    [RULE_INIT; (CC_MAX_LOG2 + 1) as usize];
+    [const { OnceLock::new() }; (CC_MAX_LOG2 + 1) as usize];
 
 /// The rule of degree n = 2^k (cached): nodes cos(jπ/n), weights of Trefethen's `clencurt`
 /// (docs/math.md §15.4), computed from one table of cos(mπ/n), m < 2n.
@@ -186,35 +192,37 @@ impl SubLaplace {
         m + Self::g_err(m) * 2.0 + 4.0 * UNIT_ROUNDOFF * m.abs()
     }
 
-    /// ln of the prefactor of the ∫_{−1}^{1}: C(ζ) = (a/4)e^{−a/2}∫_{−1}^{1} e^{ζg(ax) − ax/2}dx.
-    fn ln_pref(&self) -> f64 {
-        (0.25 * self.a).ln() - 0.5 * self.a
+    /// ln of the prefactor of the ∫_{−1}^{1} over a piece [t0, t1] = [c − h, c + h] of the
+    /// continuous part: ¼e^{−a/2}∫_{t0}^{t1} e^{ζg(t) − t/2}dt = (h/4)e^{−a/2}∫_{−1}^{1}….
+    fn ln_pref(&self, h: f64) -> f64 {
+        (0.25 * h).ln() - 0.5 * self.a
     }
 
-    /// ln of an upper bound on sup |e^{ζg(t) − t/2}| over the rectangle [−R, R] × [−S, S],
-    /// R = √(a² + S²) (docs/math.md §15.6.2), with ρ = S/a + √(1 + (S/a)²).
-    fn ln_ellipse_max(&self, alpha: f64, beta_abs: f64, s: f64) -> (f64, f64) {
-        let a = self.a;
-        let rho = s / a + (1.0 + (s / a) * (s / a)).sqrt();
-        let r = (a * a + s * s).sqrt();
-        let (gr, gmr) = (self.g(r), self.g(-r));
-        // g'(R) = q e^R / w(R) = q e^{R − g(R)} (≤ 1).
-        let gp = (self.q * (r - gr).exp()).min(1.0);
+    /// ln of an upper bound on sup |e^{ζg(t) − t/2}| over the rectangle [c − R, c + R] × [−S, S],
+    /// R = √(h² + S²), which holds the Bernstein ellipse of [c − h, c + h] with semi-minor axis
+    /// S (docs/math.md §15.6.2), and that ellipse's ρ = S/h + √(1 + (S/h)²).
+    fn ln_ellipse_max(&self, alpha: f64, beta_abs: f64, s: f64, c: f64, h: f64) -> (f64, f64) {
+        let rho = s / h + (1.0 + (s / h) * (s / h)).sqrt();
+        let r = (h * h + s * s).sqrt();
+        let (gr, gmr) = (self.g(c + r), self.g(c - r));
+        // g'(c + R) = q e^{c+R} / w(c + R) = q e^{c + R − g(c + R)} (≤ 1), the largest g' there.
+        let gp = (self.q * (c + r - gr).exp()).min(1.0);
         let cs = (0.5 * s).cos();
         let gamma = (gp / cs).min(1.0);
         let neg = if alpha < 0.0 { -alpha * -cs.ln() } else { 0.0 };
-        let ln_m = (alpha * gr).max(alpha * gmr) + 0.5 * r + neg + beta_abs * s * gamma;
+        let ln_m = (alpha * gr).max(alpha * gmr) + 0.5 * (r - c) + neg + beta_abs * s * gamma;
         (ln_m, rho)
     }
 
-    /// ln of the Clenshaw–Curtis error bound for C at degree n and strip half-width s:
-    /// (a/4)e^{−a/2}·2M(W + 2/(n(n+2)))ρ^{−n}/(ρ − 1) (docs/math.md §15.4), W ≤ 2 + 8u(n+1),
-    /// with a relative margin 1e−6 on the logarithm for its own f64 evaluation.
-    fn ln_cc_error(&self, alpha: f64, beta_abs: f64, n: usize, s: f64) -> f64 {
-        let (ln_m, rho) = self.ln_ellipse_max(alpha, beta_abs, s);
+    /// ln of the Clenshaw–Curtis error bound for the piece [c − h, c + h] at degree n and strip
+    /// half-width s: (h/4)e^{−a/2}·2M(W + 2/(n(n+2)))ρ^{−n}/(ρ − 1) (docs/math.md §15.4),
+    /// W ≤ 2 + 8u(n+1), with a relative margin 1e−6 on the logarithm for its own f64
+    /// evaluation.
+    fn ln_cc_error(&self, alpha: f64, beta_abs: f64, n: usize, s: f64, c: f64, h: f64) -> f64 {
+        let (ln_m, rho) = self.ln_ellipse_max(alpha, beta_abs, s, c, h);
         let nf = n as f64;
         let w = 2.0 + 8.0 * UNIT_ROUNDOFF * (nf + 1.0) + 2.0 / (nf * (nf + 2.0));
-        let v = self.ln_pref() + LN_2 + ln_m + w.ln() - nf * rho.ln() - (rho - 1.0).ln();
+        let v = self.ln_pref(h) + LN_2 + ln_m + w.ln() - nf * rho.ln() - (rho - 1.0).ln();
         if v.is_nan() {
             f64::INFINITY
         } else {
@@ -228,18 +236,27 @@ impl SubLaplace {
     }
 
     /// The degree N (a power of two in [16, [`CC_MAX`]]) and ln of the certified quadrature
-    /// error at ζ = α ± iβ, aiming at ln_target (the smallest N that meets it, or [`CC_MAX`]).
-    pub fn choose(&self, alpha: f64, beta_abs: f64, ln_target: f64) -> (usize, f64) {
+    /// error over the piece [t0, t1] at ζ = α ± iβ, aiming at ln_target (the smallest N that
+    /// meets it, or [`CC_MAX`]).
+    pub fn choose(
+        &self,
+        alpha: f64,
+        beta_abs: f64,
+        ln_target: f64,
+        t0: f64,
+        t1: f64,
+    ) -> (usize, f64) {
+        let (c, h) = (0.5 * (t0 + t1), 0.5 * (t1 - t0));
         let best_at = |n: usize| {
             Self::strip_widths()
-                .map(|s| self.ln_cc_error(alpha, beta_abs, n, s))
+                .map(|s| self.ln_cc_error(alpha, beta_abs, n, s, c, h))
                 .fold(f64::INFINITY, f64::min)
         };
         // Continuous estimate of the degree for each strip (the bound is ~ K ρ^{−n}).
         let need = Self::strip_widths()
             .map(|s| {
-                let e1 = self.ln_cc_error(alpha, beta_abs, 1, s);
-                let (_, rho) = self.ln_ellipse_max(alpha, beta_abs, s);
+                let e1 = self.ln_cc_error(alpha, beta_abs, 1, s, c, h);
+                let (_, rho) = self.ln_ellipse_max(alpha, beta_abs, s, c, h);
                 1.0 + (e1 - ln_target).max(0.0) / rho.ln()
             })
             .fold(f64::INFINITY, f64::min);
@@ -276,45 +293,250 @@ impl SubLaplace {
         }
     }
 
-    /// ln F(ζ) with a bound on |F̃ − F| (docs/math.md §15.6.2); `tau` the target relative
-    /// accuracy of the continuous part (relative to the atoms' A(Re ζ)): by the boundary
-    /// expansion where K ≤ 48 terms meet it (large |ζ|, docs/math.md §15.6.6), else by the
-    /// Clenshaw–Curtis rule.
+    /// ln F(ζ) with a bound on |F̃ − F| (docs/math.md §15.6.2, §15.6.6); `tau` the target
+    /// relative accuracy of the continuous part (relative to the atoms' A(Re ζ)). At large |ζ|
+    /// the upper piece of the continuous part, t ∈ [t_s, a], goes to the boundary expansion and
+    /// the rest to the Clenshaw–Curtis rule ([`SubLaplace::split_point`]).
     pub fn ln_mgf(&self, zeta: C64, tau: f64) -> MgfValue {
         let u = UNIT_ROUNDOFF;
         let a = self.a;
-        let (alpha, beta) = (zeta.re, zeta.im);
         let (lm, lp) = self.ends();
         let atoms = self.ln_atoms(zeta);
-        let ln_a_real = logsumexp(&[alpha * lm - LN_2, alpha * lp - a - LN_2]);
-        let ln_target = tau.ln() + ln_a_real;
-        let ex = self.expansion();
-        if let Some((k, ln_rem)) = Self::expansion_terms(&ex, zeta, ln_target) {
-            let sc = atoms.ln.re.max(ln_a_real);
-            let (c, c_err) = Self::cont_by_expansion(&ex, zeta, k, ln_rem, sc);
-            let a_s = (atoms.ln - sc).exp();
-            let total = a_s + c;
-            let err_s =
-                (atoms.ln_err - sc).exp() + c_err + 4.0 * u * (a_s.norm() + c.norm());
-            return MgfValue {
-                ln: total.ln() + sc,
-                ln_err: err_s.ln() + sc,
-            };
+        let ln_a_real = logsumexp(&[zeta.re * lm - LN_2, zeta.re * lp - a - LN_2]);
+        let ln_target = tau.ln() + ln_a_real - LN_2;
+        let mut parts: Vec<(C64, f64, f64)> = Vec::with_capacity(2);
+        let mut cc_hi = a;
+        if let Some(ts) = self.split_point(zeta.norm()) {
+            if let Some((v, e, s, _)) = self.expansion_piece(zeta, ts, ln_target) {
+                parts.push((v, e, s));
+                cc_hi = ts;
+            }
         }
-        let (n, ln_qerr) = self.choose(alpha, beta.abs(), ln_target);
+        if cc_hi > -a {
+            let (v, e, s, _) = self.cc_piece(zeta, -a, cc_hi, ln_target);
+            parts.push((v, e, s));
+        }
+        let sc = parts.iter().fold(atoms.ln.re, |m, p| m.max(p.2));
+        let a_s = (atoms.ln - sc).exp();
+        let mut total = a_s;
+        let mut err_s = (atoms.ln_err - sc).exp() + 8.0 * u * a_s.norm();
+        for &(v, e, s) in &parts {
+            let f = (s - sc).exp();
+            let c_s = v * f;
+            total += c_s;
+            err_s += e * f * (1.0 + 4.0 * u) + 8.0 * u * c_s.norm();
+        }
+        MgfValue {
+            ln: total.ln() + sc,
+            ln_err: err_s.ln() + sc,
+        }
+    }
+
+    /// Where the expansion takes over at |ζ| = zn: the split point t_s with
+    /// c₀/(q e^{t_s}·zn) = 1/KAPPA, clamped to −a (the whole continuous part by the expansion);
+    /// None where t_s ≥ a (the whole part by the quadrature).
+    fn split_point(&self, zn: f64) -> Option<f64> {
+        if zn.is_nan() || zn <= KAPPA || !zn.is_finite() {
+            return None;
+        }
+        let ts = (-self.q).ln_1p() + KAPPA.ln() - zn.ln() - self.q.ln();
+        if ts >= self.a * (1.0 - 1e-3) {
+            None
+        } else {
+            Some(ts.max(-self.a))
+        }
+    }
+
+    /// The continuous part over t ∈ [t_lo, a] by K boundary terms of the expansion, K the
+    /// smallest meeting ln_target by the remainder bound (docs/math.md §15.6.6): returns
+    /// (value·e^{−s}, bound on its absolute error·e^{−s}, s, K), or None when no K ≤
+    /// [`EXP_TERMS`] meets it. Rounding: ℓ's error times |ζ|, the exponent's (8u of its
+    /// magnitudes), b̂'s 3(k + 1)u and ≤ 4u per complex product (≤ 2k + 4 of them per term) and
+    /// the plain sum; products that underflow are at most 1e−300 each, counted.
+    fn expansion_piece(
+        &self,
+        zeta: C64,
+        t_lo: f64,
+        ln_target: f64,
+    ) -> Option<(C64, f64, f64, usize)> {
+        let (kk, ln_rem) = self.expansion_terms(zeta, t_lo, ln_target)?;
+        self.expansion_sum(zeta, t_lo, kk, ln_rem)
+    }
+
+    /// The number K of expansion terms whose remainder bound meets ln_target over
+    /// [t_lo, a], and ln of that bound (see [`SubLaplace::expansion_piece`]).
+    fn expansion_terms(&self, zeta: C64, t_lo: f64, ln_target: f64) -> Option<(usize, f64)> {
+        let u = UNIT_ROUNDOFF;
+        let (q, a) = (self.q, self.a);
+        let zn = zeta.norm();
+        let alpha = zeta.re;
+        let ln_q = q.ln();
+        let ln_c0 = (-q).ln_1p();
+        let ln_k0 = -2.0 * LN_2 - 0.5 * a + 0.5 * ln_q;
+        let ln_u = [ln_q + t_lo, ln_q + a];
+        let d_ln_u = 2.0 * u * (ln_q.abs() + a + t_lo.abs() + 1.0);
+        let ell = [self.g(t_lo), self.g(a)];
+        let ell_err = [
+            2.0 * Self::g_err(ell[0]) + 4.0 * u * (a + t_lo.abs()),
+            2.0 * Self::g_err(ell[1]) + 4.0 * u * a,
+        ];
+        // ρ = y/|ζ| at the lower end, y = c₀/u.
+        let rho = (ln_c0 - ln_u[0] - zn.ln() + d_ln_u).exp() * (1.0 + 4.0 * u);
+        if rho.is_nan() || rho >= 1.0 {
+            return None;
+        }
+        let b = bhat();
+        let tiny = 1e-300;
+        // Remainder of K terms (docs/math.md §15.6.6): K₀ max(e^{αℓ}) u_lo^{−1/2} |ζ|^{−K}
+        // Σ_j b̂_{K,j} min(y^j/(j + ½), y^{j−1}/(j − ½)) (j ≥ 1), the j = 0 term
+        // min(2, 2√(u_lo u₊)/c₀); every power rounded up and floored at 1e−300.
+        let inv_z = 1.0 / zn * (1.0 + 2.0 * u);
+        let mut pr = vec![1.0f64; EXP_TERMS + 3];
+        let mut iz = vec![1.0f64; EXP_TERMS + 3];
+        for i in 1..EXP_TERMS + 3 {
+            pr[i] = (pr[i - 1] * rho * (1.0 + 2.0 * u)).max(tiny);
+            iz[i] = (iz[i - 1] * inv_z * (1.0 + 2.0 * u)).max(tiny);
+        }
+        let j0 = (2.0f64).min(2.0 * (0.5 * (ln_u[1] + ln_u[0]) - ln_c0 + d_ln_u).exp());
+        let ln_e = (alpha * ell[0]).max(alpha * ell[1]) + alpha.abs() * ell_err[0].max(ell_err[1]);
+        let ln_pre = ln_k0 - 0.5 * ln_u[0] + 0.5 * d_ln_u + ln_e;
+        let mut found = None;
+        for k in 1..=EXP_TERMS {
+            let row = &b[k];
+            let mut d = row[0] * j0 * iz[k];
+            for (j, &bj) in row.iter().enumerate().skip(1) {
+                let jf = j as f64;
+                // ρ^j|ζ|^{j−K} = pr[j]·iz[K − j] (j ≤ K) or pr[K + 1]·|ζ| (j = K + 1).
+                let via_u = if j <= k {
+                    pr[j] * iz[k - j]
+                } else {
+                    pr[j] * zn
+                } / (jf + 0.5);
+                let via_c0 = pr[j - 1] * iz[k + 1 - j] / (jf - 0.5);
+                d += bj * via_u.min(via_c0);
+            }
+            let d = d * (1.0 + 8.0 * (k as f64 + 4.0) * u);
+            let ln_rem = ln_pre + d.ln();
+            if ln_rem <= ln_target {
+                found = Some((k, ln_rem + 1e-9 * (1.0 + ln_rem.abs())));
+                break;
+            }
+        }
+        found
+    }
+
+    /// The K-term sum of [`SubLaplace::expansion_piece`] with its error bound.
+    fn expansion_sum(
+        &self,
+        zeta: C64,
+        t_lo: f64,
+        kk: usize,
+        ln_rem: f64,
+    ) -> Option<(C64, f64, f64, usize)> {
+        let u = UNIT_ROUNDOFF;
+        let (q, a) = (self.q, self.a);
+        let zn = zeta.norm();
+        let ln_q = q.ln();
+        let ln_c0 = (-q).ln_1p();
+        let ln_k0 = -2.0 * LN_2 - 0.5 * a + 0.5 * ln_q;
+        let ln_u = [ln_q + t_lo, ln_q + a];
+        let d_ln_u = 2.0 * u * (ln_q.abs() + a + t_lo.abs() + 1.0);
+        let ell = [self.g(t_lo), self.g(a)];
+        let ell_err = [
+            2.0 * Self::g_err(ell[0]) + 4.0 * u * (a + t_lo.abs()),
+            2.0 * Self::g_err(ell[1]) + 4.0 * u * a,
+        ];
+        let inv_z = 1.0 / zn * (1.0 + 2.0 * u);
+        let b = bhat();
+        let tiny = 1e-300;
+        // The terms: T_k = w Σ_j b̂_{k,j} (y w)^j w^{k−j} (j ≤ k) + w b̂_{k,k+1}(y w)^{k+1} ζ,
+        // w = 1/ζ, times e^{ζℓ}K₀u^{−1/2}, the upper end minus the lower.
+        let w = zeta.inv();
+        let mut wk = vec![C64::new(1.0, 0.0); kk + 2];
+        let mut wm = vec![1.0f64; kk + 2];
+        for i in 1..kk + 2 {
+            wk[i] = wk[i - 1] * w;
+            wm[i] = wm[i - 1] * inv_z * (1.0 + 2.0 * u);
+        }
+        let pre: Vec<C64> = (0..2)
+            .map(|e| zeta * ell[e] + (ln_k0 - 0.5 * ln_u[e]))
+            .collect();
+        let s = pre[0].re.max(pre[1].re);
+        let mut sum = C64::new(0.0, 0.0);
+        let mut err = 0.0;
+        for e in 0..2 {
+            let y = (ln_c0 - ln_u[e]).exp();
+            let yw = w * y;
+            let mut pw = vec![C64::new(1.0, 0.0); kk + 2];
+            // Moduli of the powers, rounded up (for the error bound).
+            let ywm = y / zn * (1.0 + 4.0 * u);
+            let mut pm = vec![1.0f64; kk + 2];
+            for i in 1..kk + 2 {
+                pw[i] = pw[i - 1] * yw;
+                pm[i] = pm[i - 1] * ywm * (1.0 + 2.0 * u);
+            }
+            let mut inner = C64::new(0.0, 0.0);
+            let mut mags = 0.0;
+            let mut rel_mags = 0.0;
+            for (k, row) in b.iter().enumerate().take(kk) {
+                let mut t = C64::new(0.0, 0.0);
+                let mut tm = 0.0;
+                for (j, &bj) in row.iter().enumerate() {
+                    let (v, vm) = if j <= k {
+                        (pw[j] * wk[k - j], pm[j] * wm[k - j])
+                    } else {
+                        (pw[j] * zeta, pm[j] * zn * (1.0 + 2.0 * u))
+                    };
+                    t += v * bj;
+                    tm += bj * (vm + tiny);
+                }
+                inner += t;
+                mags += tm;
+                rel_mags +=
+                    tm * (3.0 * (k as f64 + 1.0) + 8.0 * (k as f64 + 2.0) + 2.0 * kk as f64);
+            }
+            let f = (pre[e] - s).exp() * w;
+            let fa = f.norm();
+            let sign = if e == 1 { 1.0 } else { -1.0 };
+            sum += f * inner * sign;
+            // ℓ's error times |ζ|; the exponent's rounding; ln y, ln u within d_ln_u + 2u|·|,
+            // raised to powers ≤ K + 1.
+            let common = zn * ell_err[e]
+                + 8.0 * u * (zn * ell[e].abs() + ln_k0.abs() + ln_u[e].abs() + s.abs() + 4.0)
+                + (kk as f64 + 2.0) * (d_ln_u + 2.0 * u * (ln_c0 - ln_u[e]).abs());
+            err += fa * 1.01 * (mags * common + u * rel_mags + 8.0 * u * mags);
+        }
+        err += (ln_rem - s).exp();
+        Some((sum, err, s, kk))
+    }
+
+    /// The continuous part over t ∈ [t0, t1] by the (N + 1)-point Clenshaw–Curtis rule, N the
+    /// smallest meeting ln_target (or [`CC_MAX`]): returns (value·e^{−s}, bound on its absolute
+    /// error·e^{−s}, s, N) (docs/math.md §15.6.2).
+    fn cc_piece(&self, zeta: C64, t0: f64, t1: f64, ln_target: f64) -> (C64, f64, f64, usize) {
+        let u = UNIT_ROUNDOFF;
+
+        let (alpha, beta) = (zeta.re, zeta.im);
+        let (n, ln_qerr) = self.choose(alpha, beta.abs(), ln_target, t0, t1);
         let rule = cc_rule(n);
-        // The largest value of αg(t) − t/2 on [−a, a] (convex for α ≥ 0, decreasing for α < 0).
-        let m = (alpha * lm + 0.5 * a).max(alpha * lp - 0.5 * a);
+        let (c, h) = (0.5 * (t0 + t1), 0.5 * (t1 - t0));
+        let (g0, g1) = (self.g(t0), self.g(t1));
+        // The largest value of αg(t) − t/2 on [t0, t1] (convex for α ≥ 0, decreasing for α < 0).
+        let m = (alpha * g0 - 0.5 * t0).max(alpha * g1 - 0.5 * t1);
         let zn = zeta.norm();
         let (mut s_re, mut s_im) = (Neumaier::default(), Neumaier::default());
         let mut abs = 0.0;
         let mut err = 0.0;
+        // A node t̃ = c + h·x̃ is within (NODE_ERR + 2u)(h + |c|) of c + h·x.
+        let node_err = 1.01 * (NODE_ERR + 2.0 * u) * (h + c.abs());
         for (&x, &w) in rule.x.iter().zip(&rule.w) {
-            let t = a * x;
+            let t = c + h * x;
             let g = self.g(t);
             let e = zeta * g - 0.5 * t - m;
-            let f = e.exp();
-            let fa = f.norm();
+            // |e^e| = e^{Re e}: one exponential and one sincos, no hypot.
+            let fa = e.re.exp();
+            let (sn, cs) = e.im.sin_cos();
+            let f = C64::new(fa * cs, fa * sn);
             s_re.add(w * f.re);
             s_im.add(w * f.im);
             abs += w * fa;
@@ -322,176 +544,18 @@ impl SubLaplace {
             // node's position error (|f'| ≤ |f|(|ζ|g' + ½) ≤ |f|(|ζ| + 1)).
             let rel = zn * Self::g_err(g)
                 + 4.0 * u * (zn * g.abs() + t.abs() + m.abs() + 4.0)
-                + 1.01 * (NODE_ERR + u) * a * (zn + 1.0);
+                + node_err * (zn + 1.0);
             err += w * fa * rel + WEIGHT_ERR * fa;
         }
         let q = C64::new(s_re.sum(), s_im.sum());
-        let q_err = err + 3.0 * u * abs * (1.0 + 1e-6);
-        let ln_c_scale = self.ln_pref() + m;
-        let sc = atoms.ln.re.max(ln_c_scale);
-        let a_s = (atoms.ln - sc).exp();
-        let c_s = q * (ln_c_scale - sc).exp();
-        let total = a_s + c_s;
-        let err_s = (atoms.ln_err - sc).exp()
-            + q_err * (ln_c_scale - sc).exp() * (1.0 + 4.0 * u)
-            + (ln_qerr - sc).exp()
-            + 8.0 * u * (a_s.norm() + c_s.norm());
-        MgfValue {
-            ln: total.ln() + sc,
-            ln_err: err_s.ln() + sc,
-        }
-    }
-
-    /// The expansion of C for this pair (cached per thread).
-    fn expansion(&self) -> std::rc::Rc<Expansion> {
-        let key = (self.q.to_bits(), self.a.to_bits());
-        EXPANSION.with(|c| {
-            if let Some((k, e)) = c.borrow().as_ref() {
-                if *k == key {
-                    return e.clone();
-                }
-            }
-            let e = std::rc::Rc::new(self.build_expansion());
-            *c.borrow_mut() = Some((key, e.clone()));
-            e
-        })
-    }
-
-    /// Build the tables of [`Expansion`]. Rounding: every b_{k,j} is a sum of positive terms
-    /// (≤ 3u relative per derivative), ln u± = ln q ± a is within 2u(|ln q| + a) of the truth,
-    /// and each log-sum-exp adds ≤ 4u(|S| + ln(k + 2) + 1); each ratio adds u(|ΔS| + 2).
-    fn build_expansion(&self) -> Expansion {
-        let u = UNIT_ROUNDOFF;
-        let (q, a) = (self.q, self.a);
-        let c0 = 1.0 - q;
-        let ln_c0 = (-q).ln_1p();
-        let ln_q = q.ln();
-        let ln_k0 = -2.0 * LN_2 - 0.5 * a + 0.5 * ln_q;
-        let ln_u = [ln_q - a, ln_q + a];
-        let d_ln_u = 2.0 * u * (ln_q.abs() + a + 1.0);
-        // ln B_j: via du/(c₀ + u) ≤ du/u, or ≤ du/c₀.
-        let ln_b = |j: usize| -> f64 {
-            let jf = j as f64;
-            let via_u = -(0.5 + jf) * ln_u[0] - (0.5 + jf).ln();
-            let via_c0 = if j == 0 {
-                0.5 * ln_u[1] + LN_2 - ln_c0
-            } else {
-                (0.5 - jf) * ln_u[0] - (jf - 0.5).ln() - ln_c0
-            };
-            via_u.min(via_c0) + (jf + 1.0) * d_ln_u
-        };
-        let mut b: Vec<f64> = vec![1.0, c0];
-        let mut s: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-        let mut s_abs_err = Vec::new();
-        let mut ln_d = Vec::new();
-        for k in 0..=EXP_TERMS {
-            let kf = k as f64;
-            let mut worst: f64 = 0.0;
-            for e in 0..2 {
-                let terms: Vec<f64> = b
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &v)| v > 0.0)
-                    .map(|(j, &v)| v.ln() - j as f64 * ln_u[e])
-                    .collect();
-                let sk = ln_k0 - 0.5 * ln_u[e] + logsumexp(&terms);
-                let mags = terms.iter().fold(0.0f64, |m, t| m.max(t.abs()));
-                worst = worst.max(
-                    (kf + 2.0) * (3.0 * u + d_ln_u)
-                        + 4.0 * u * (sk.abs() + mags + ln_k0.abs() + (kf + 2.0).ln() + 2.0),
-                );
-                s[e].push(sk);
-            }
-            s_abs_err.push(worst);
-            let terms: Vec<f64> = b
-                .iter()
-                .enumerate()
-                .filter(|(_, &v)| v > 0.0)
-                .map(|(j, &v)| v.ln() + ln_b(j))
-                .collect();
-            let d = ln_k0 + logsumexp(&terms);
-            ln_d.push(d + worst + 1e-9 * (1.0 + d.abs()));
-            let mut nb = vec![0.0; b.len() + 1];
-            for (j, &v) in b.iter().enumerate() {
-                let sj = 0.5 + j as f64;
-                nb[j] += sj * v;
-                nb[j + 1] += c0 * sj * v;
-            }
-            b = nb;
-        }
-        let ratio = [0, 1].map(|e| {
-            (0..EXP_TERMS)
-                .map(|k| (s[e][k + 1] - s[e][k]).exp())
-                .collect::<Vec<f64>>()
-        });
-        // e^{S_k} is e^{S_0}·Π_{i<k} ratio_i: the S errors of both ends plus each ratio's.
-        let mut s_err = Vec::with_capacity(EXP_TERMS + 1);
-        let mut acc = 0.0;
-        for k in 0..=EXP_TERMS {
-            if k > 0 {
-                let ds = (s[0][k] - s[0][k - 1])
-                    .abs()
-                    .max((s[1][k] - s[1][k - 1]).abs());
-                acc += u * (ds + 2.0) + s_abs_err[k] + s_abs_err[k - 1];
-            }
-            s_err.push(1.01 * (acc + s_abs_err[0]));
-        }
-        let (lm, lp) = self.ends();
-        Expansion {
-            ell: [lm, lp],
-            ell_err: self.atoms(false).err,
-            s0: [s[0][0], s[1][0]],
-            ratio,
-            s_err,
-            ln_d,
-        }
-    }
-
-    /// The number K of expansion terms that meets ln_target at ζ (the remainder bound alone),
-    /// and ln of that remainder bound; None when no K ≤ [`EXP_TERMS`] does.
-    fn expansion_terms(ex: &Expansion, zeta: C64, ln_target: f64) -> Option<(usize, f64)> {
-        let zn = zeta.norm();
-        if !(zn > 1.0) || !zn.is_finite() {
-            return None;
-        }
-        let ln_z = zn.ln();
-        let alpha = zeta.re;
-        let ln_e = (alpha * ex.ell[0]).max(alpha * ex.ell[1]) + ex.ell_err * alpha.abs();
-        (1..=EXP_TERMS)
-            .map(|k| (k, ex.ln_d[k] + ln_e - k as f64 * ln_z))
-            .find(|&(_, r)| r <= ln_target)
-            .map(|(k, r)| (k, r + 1e-9 * (1.0 + r.abs())))
-    }
-
-    /// C(ζ)e^{−sc} by K terms of the expansion and a bound on its absolute error (scaled
-    /// alike): the remainder, each term's rounding (ℓ's error times |ζ|, the exponent's
-    /// rounding, the S_k error, ≤ 8u(k + 2) for the k products by 1/ζ and the ratios) and the
-    /// plain sum's 2Ku relative.
-    fn cont_by_expansion(ex: &Expansion, zeta: C64, k: usize, ln_rem: f64, sc: f64) -> (C64, f64) {
-        let u = UNIT_ROUNDOFF;
-        let zn = zeta.norm();
-        let w = zeta.inv();
-        let mut sum = C64::new(0.0, 0.0);
-        let mut abs = 0.0;
-        let mut err = 0.0;
-        for e in 0..2 {
-            let sign = if e == 1 { 1.0 } else { -1.0 };
-            let x = zeta * ex.ell[e] + (ex.s0[e] - sc);
-            let common = zn * ex.ell_err
-                + 8.0 * u * (zn * ex.ell[e].abs() + ex.s0[e].abs() + sc.abs() + 4.0);
-            let mut term = x.exp() * w;
-            for kk in 0..k {
-                let tn = term.norm();
-                sum += term * sign;
-                abs += tn;
-                err += tn * (1.01 * common + ex.s_err[kk] + 8.0 * u * (kk as f64 + 2.0));
-                if kk + 1 < k {
-                    term *= w * ex.ratio[e][kk];
-                }
-            }
-        }
-        err += 2.0 * k as f64 * u * abs * 1.01 + (ln_rem - sc).exp();
-        (sum, err)
+        // The sum is scaled by (h/4)e^{−a/2 + m}. The rule's end points c ± h may differ from
+        // t0, t1 by 2u(|t0| + |t1|), where |e^{ζg − t/2 − m}| ≤ 1 + 1e−6: in the scaled sum
+        // (per unit of x, t = c + hx) that is 2u(|t0| + |t1|)(1 + 1e−6)/h.
+        let s = self.ln_pref(h) + m;
+        let end_err = 2.0 * u * (t0.abs() + t1.abs()) * (1.0 + 1e-6) / h;
+        let q_err =
+            (err + 3.0 * u * abs * (1.0 + 1e-6) + end_err) * (1.0 + 4.0 * u) + (ln_qerr - s).exp();
+        (q, q_err, s, n)
     }
 
     /// The exact δ(ε) of one step of one ordering, enclosed (docs/math.md §15.6.5): with
@@ -505,7 +569,11 @@ impl SubLaplace {
     pub fn single_step_delta(&self, epsilon: f64, add: bool) -> (f64, f64, f64) {
         let u = UNIT_ROUNDOFF;
         let (q, a) = (self.q, self.a);
-        let x = if add { (-epsilon).exp_m1() } else { epsilon.exp_m1() } / q;
+        let x = if add {
+            (-epsilon).exp_m1()
+        } else {
+            epsilon.exp_m1()
+        } / q;
         let r = 1.0 + x;
         let dr = 4.5 * u * x.abs() + 2.0 * u;
         let ln_r = |v: f64| if v > 0.0 { v.ln() } else { f64::NEG_INFINITY };
@@ -543,18 +611,57 @@ impl SubLaplace {
         (lower, value, upper)
     }
 
-    /// The number of integrand evaluations of [`SubLaplace::ln_mgf`] at ζ (N + 1, or about K/4
-    /// where the expansion serves).
+    /// The work of one [`SubLaplace::ln_mgf`] at ζ in the work cap's units (quadrature nodes
+    /// times [`NODE_WEIGHT`], the expansion's products counted alike); an estimate for the
+    /// budget, never for a bound.
     pub fn cost(&self, zeta: C64, tau: f64) -> f64 {
-        let (lm, lp) = self.ends();
-        let ln_a_real = logsumexp(&[zeta.re * lm - LN_2, zeta.re * lp - self.a - LN_2]);
-        let ln_target = tau.ln() + ln_a_real;
-        // An expansion term costs about a quarter of a quadrature node.
-        if let Some((k, _)) = Self::expansion_terms(&self.expansion(), zeta, ln_target) {
-            return 1.0 + k as f64 / 4.0;
+        // |β| rounded up to a power of 1.01: nearby nodes share one estimate (memoised per
+        // thread), so the work cap's pass over every node stays cheap.
+        let bucket = (zeta.im.abs().max(1e-3).ln() / 1.01f64.ln()).ceil() as i64;
+        let key = (
+            self.q.to_bits(),
+            self.a.to_bits(),
+            zeta.re.to_bits(),
+            tau.to_bits(),
+            bucket,
+        );
+        if let Some(c) = COST_MEMO.with(|m| m.borrow().get(&key).copied()) {
+            return c;
         }
-        let (n, _) = self.choose(zeta.re, zeta.im.abs(), ln_target);
-        (n + 1) as f64
+        let beta = 1.01f64.powi(bucket as i32);
+        let c = self.cost_at(C64::new(zeta.re, beta), tau);
+        COST_MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() > 200_000 {
+                m.clear();
+            }
+            m.insert(key, c);
+        });
+        c
+    }
+
+    /// [`SubLaplace::cost`] at one ζ, in units of the subsampled Gaussian's batched x-node: a
+    /// quadrature node here (log1p, expm1 and a complex exponential) takes about
+    /// [`NODE_WEIGHT`] of those.
+    fn cost_at(&self, zeta: C64, tau: f64) -> f64 {
+        let a = self.a;
+        let (lm, lp) = self.ends();
+        let ln_a_real = logsumexp(&[zeta.re * lm - LN_2, zeta.re * lp - a - LN_2]);
+        let ln_target = tau.ln() + ln_a_real - LN_2;
+        let mut cost = 0.0;
+        let mut cc_hi = a;
+        if let Some(ts) = self.split_point(zeta.norm()) {
+            // Its K²/2 products cost about K²/16 quadrature nodes.
+            if let Some((k, _)) = self.expansion_terms(zeta, ts, ln_target) {
+                cost += 1.0 + (k * k) as f64 / 16.0;
+                cc_hi = ts;
+            }
+        }
+        if cc_hi > -a {
+            let (n, _) = self.choose(zeta.re, zeta.im.abs(), ln_target, -a, cc_hi);
+            cost += (n + 1) as f64;
+        }
+        cost * NODE_WEIGHT
     }
 
     /// f64 estimates of ln F(α) and the α-tilted moments of L (the degree-256 rule and the
@@ -564,7 +671,7 @@ impl SubLaplace {
         let (lm, lp) = self.ends();
         let rule = cc_rule(CC_REAL);
         let m = (alpha * lm + 0.5 * a).max(alpha * lp - 0.5 * a);
-        let ln_c = self.ln_pref() + m;
+        let ln_c = self.ln_pref(a) + m;
         let mut pts: Vec<(f64, f64)> = Vec::with_capacity(CC_REAL + 3);
         let p1 = alpha * lm - LN_2;
         let p2 = alpha * lp - a - LN_2;
@@ -659,6 +766,57 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The split evaluation (boundary expansion above t_s, quadrature below) against the
+    /// quadrature over the whole continuous part, at |ζ| from 60 to 3·10⁴, where both apply:
+    /// the two values differ by no more than the sum of their error bounds, the expansion's
+    /// own bound is small, and enough pairs are compared with a small quadrature bound too.
+    #[test]
+    fn boundary_expansion_agrees_with_the_quadrature() {
+        let mut used = 0;
+        let mut checked = 0;
+        for (q, b) in [
+            (0.05, 0.25),
+            (0.01, 1.0),
+            (0.3, 0.5),
+            (0.9, 2.0),
+            (0.001, 0.1),
+        ] {
+            let s = SubLaplace { q, a: 1.0 / b };
+            for alpha in [-2.0, 0.5, 3.0, 40.0] {
+                for beta in [60.0, 300.0, 2000.0, 30000.0] {
+                    let z = C64::new(alpha, beta);
+                    let (lm, lp) = s.ends();
+                    let ln_a = logsumexp(&[alpha * lm - LN_2, alpha * lp - s.a - LN_2]);
+                    let target = (1e-15f64).ln() + ln_a;
+                    if let Some(ts) = s.split_point(z.norm()) {
+                        if let Some((v, e, sc, _)) = s.expansion_piece(z, ts, target) {
+                            used += 1;
+                            let (v2, e2, sc2, _) = s.cc_piece(z, ts, s.a, target);
+                            let got = v * sc.exp();
+                            let want = v2 * sc2.exp();
+                            let tol = e * sc.exp() + e2 * sc2.exp();
+                            assert!(
+                                (got - want).norm() <= tol * 1.0000001,
+                                "q {q} b {b} z {z}: {got} vs {want}, bounds {} {}",
+                                e * sc.exp(),
+                                e2 * sc2.exp()
+                            );
+                            let own = e * sc.exp();
+                            assert!(
+                                own <= 1e-9 * (ln_a.exp() + got.norm()),
+                                "q {q} b {b} z {z}: {own:e}"
+                            );
+                            if e2 * sc2.exp() <= 1e-6 * (ln_a.exp() + want.norm()) {
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(used >= 20 && checked >= 10, "{used} {checked}");
     }
 
     /// |C(α + iβ)| ≤ 2(φ₋ + φ₊)/|β| on a grid (C = F − A from the certified values).
