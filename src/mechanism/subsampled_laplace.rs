@@ -311,7 +311,8 @@ fn laplace_rdp(l: &Laplace, alpha: f64) -> f64 {
 }
 
 /// Refuse a composition holding a subsampled Laplace with q < 1 in an accountant that needs
-/// its certified CGF at real λ or its transform (saddlepoint, contour): not implemented yet.
+/// its certified CGF at real λ (saddlepoint): not implemented yet (the contour accountant
+/// evaluates its transform instead, docs/math.md §15.6).
 ///
 /// # Errors
 /// [`Error::UnsupportedEvent`] naming the accountant, the mechanism and the accountants that do
@@ -323,7 +324,7 @@ pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) ->
                 return Err(Error::UnsupportedEvent {
                     accountant,
                     event: m.describe(),
-                    reason: "its certified CGF and transform are not implemented yet; the pld, \
+                    reason: "its certified CGF is not implemented yet; the pld, contour, \
                              rdp and edgeworth accountants support it"
                         .into(),
                 });

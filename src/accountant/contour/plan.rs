@@ -171,7 +171,15 @@ impl Plan {
             }] if *n <= MAX_LATTICE_N => Some(Lattice {
                 a: *a,
                 n: *n,
-                at_zero: false,
+                kind: LatticeKind::Laplace,
+            }),
+            [Factor {
+                t: Transform::SubsampledLaplace { law, add },
+                n,
+            }] if *n <= MAX_LATTICE_N => Some(Lattice {
+                a: law.a,
+                n: *n,
+                kind: LatticeKind::Pair(law.atoms(*add)),
             }),
             // Fixed-size batches: the atom at 0 (docs/math.md §17.11).
             [Factor {
@@ -180,7 +188,7 @@ impl Plan {
             }] => Some(Lattice {
                 a: p.atom(),
                 n: *n,
-                at_zero: true,
+                kind: LatticeKind::AtZero,
             }),
             _ => None,
         };
@@ -251,6 +259,11 @@ impl Plan {
                     ((mu * mu).is_finite(), format!("mu^2 = {:e}", mu * mu))
                 }
                 Transform::Laplace { a } => ((f.n * a).is_finite(), format!("n*a = {:e}", f.n * a)),
+                // e^{√(a² + 9)} (the quadrature's ellipse) and e^{2a} stay finite.
+                Transform::SubsampledLaplace { law, .. } => (
+                    law.a <= 300.0 && (f.n * law.a).is_finite(),
+                    format!("a = 1/b = {:e} (at most 300)", law.a),
+                ),
                 Transform::Wor(p) => (
                     (p.mu * p.mu).is_finite() && p.atom() > 0.0,
                     format!("mu^2 = {:e}, atom = {:e}", p.mu * p.mu, p.atom()),
@@ -462,6 +475,15 @@ impl Plan {
                     + n * ln_eta.exp().ln_1p()
                     - lz;
             }
+            // docs/math.md §15.6.4: |M^n − A^n| ≤ n|C|(|A| + |C|)^{n−1}.
+            if let Decay::TwoAtoms { atom, cont, k } = d {
+                let c = Decay::two_atoms_cont(cont, k, t);
+                return n.ln()
+                    + c.ln()
+                    + (n - 1.0) * (atom + c).min(1.0).ln()
+                    + n * ln_eta.exp().ln_1p()
+                    - lz;
+            }
             if let Decay::AtomAtZero { atom, cont, .. } = d {
                 // |M^n − a^n| ≤ min(n|C|(a + |C|)^{n−1}, |M|^n + a^n) (docs/math.md §17.11),
                 // with |C| ≤ min(1, cont/t) and |M| ≤ the decay bound (and the coarse grid).
@@ -500,6 +522,14 @@ impl Plan {
                     + n * ln_eta.exp().ln_1p()
                     + (n - 1.0) * (atom + cont / (2.0 * t_prime)).min(1.0).ln();
                 return k + (0.5 * cont).ln() - 2.0 * t_prime.ln() - (2.0 * PI).ln() + 0.0;
+            }
+            if let Decay::TwoAtoms { atom, k: kc, .. } = d {
+                // (1/π)∫_{T'}^∞ n(1+η)^n (k/t)(atom + k/T')^{n−1} t^{−2} dt
+                //   = n(1+η)^n k (atom + k/T')^{n−1}/(2πT'²) (docs/math.md §15.6.4).
+                let k = n.ln()
+                    + n * ln_eta.exp().ln_1p()
+                    + (n - 1.0) * (atom + kc / t_prime).min(1.0).ln();
+                return k + kc.ln() - 2.0 * t_prime.ln() - (2.0 * PI).ln();
             }
             if let Decay::AtomAtZero { atom, cont, .. } = d {
                 // (1/π)∫_{T'}^∞ n(1+η)^n (cont/t)(atom + cont/T')^{n−1} t^{−2} dt.
@@ -562,7 +592,10 @@ impl Plan {
             }
         }
         let max_work = if self.n_total() < 100.0 {
-            MAX_WORK_SHORT
+            self.factors
+                .iter()
+                .map(|f| f.t.short_work_cap())
+                .fold(MAX_WORK_SHORT, f64::min)
         } else {
             MAX_WORK
         };

@@ -65,8 +65,10 @@ pub const UNIT_ROUNDOFF: f64 = f64::EPSILON / 2.0;
 const LN_SQRT_2PI: f64 = normal::LN_SQRT_2PI;
 
 pub mod mixture;
+pub mod sublaplace;
 pub mod wor;
 pub use self::mixture::{mixture_ln_mgf, MixturePair};
+pub use self::sublaplace::{AtomPair, SubLaplace};
 pub mod upper;
 pub use self::wor::WorPair;
 pub mod union;
@@ -111,6 +113,16 @@ pub enum Decay {
         tv_hi: f64,
         /// Split bounds (p_k, C_k) (upper bounds; unused slots hold (1, 0)).
         splits: [(f64, f64); SPLITS],
+    },
+    /// Two atoms and a continuous part (Poisson-subsampled Laplace, docs/math.md §15.6.3):
+    /// |A(λ+it)| ≤ A(λ) and |C(λ+it)| ≤ min(C(λ), k/|t|); all as ratios to M(λ).
+    TwoAtoms {
+        /// Upper bound on A(λ)/M(λ).
+        atom: f64,
+        /// Upper bound on C(λ)/M(λ).
+        cont: f64,
+        /// Upper bound on 2(φ(ℓ₋) + φ(ℓ₊))/M(λ).
+        k: f64,
     },
     /// Laplace: |A(λ+it)| ≤ A(λ) and |C(λ+it)| ≤ c/|2z − 1|; both as ratios to M(λ).
     Laplace {
@@ -167,6 +179,9 @@ impl Decay {
             Decay::Laplace { atom, cont, two_l1 } => {
                 (atom + cont / (two_l1 * two_l1 + 4.0 * t * t).sqrt()).min(1.0)
             }
+            Decay::TwoAtoms { atom, cont, k } => {
+                (atom + Decay::two_atoms_cont(cont, k, t)).min(1.0)
+            }
             Decay::AtomAtZero {
                 atom,
                 cont,
@@ -196,7 +211,19 @@ impl Decay {
                     (0.0, tv_hi, 1.0)
                 }
             }
-            Decay::Laplace { .. } | Decay::AtomAtZero { .. } => (self.bound(t_min).ln(), 0.0, 0.0),
+            Decay::Laplace { .. } | Decay::TwoAtoms { .. } | Decay::AtomAtZero { .. } => {
+                (self.bound(t_min).ln(), 0.0, 0.0)
+            }
+        }
+    }
+
+    /// The continuous part's bound min(C(λ), k/|t|) of [`Decay::TwoAtoms`] (ratios to M(λ)).
+    pub fn two_atoms_cont(cont: f64, k: f64, t: f64) -> f64 {
+        let t = t.abs();
+        if t > 0.0 {
+            cont.min(k / t)
+        } else {
+            cont
         }
     }
 }
@@ -237,6 +264,14 @@ pub enum Transform {
     Laplace {
         /// a.
         a: f64,
+    },
+    /// Poisson-subsampled Laplace, q < 1 (docs/math.md §15.6): M(z) = F(z) (remove) or
+    /// F(1 − z) (add).
+    SubsampledLaplace {
+        /// The pair.
+        law: SubLaplace,
+        /// Add ordering.
+        add: bool,
     },
     /// Poisson-subsampled Gaussian, q < 1.
     Subsampled {
@@ -288,10 +323,17 @@ impl Transform {
             Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
                 Transform::Gaussian { mu: f64::NAN }
             }
-            // q = 1 is the Laplace mechanism. For q < 1 the contour accountant refuses the
-            // mechanism in its `check` (crate::mechanism::subsampled_laplace::refuse_in), so no
-            // plan is ever built for it; the Laplace transform here is never evaluated then.
-            Mechanism::SubsampledLaplace(s) => Transform::Laplace { a: s.epsilon0() },
+            // q = 1 is the Laplace mechanism exactly.
+            Mechanism::SubsampledLaplace(s) if s.sampling_rate() == 1.0 => {
+                Transform::Laplace { a: s.epsilon0() }
+            }
+            Mechanism::SubsampledLaplace(s) => Transform::SubsampledLaplace {
+                law: SubLaplace {
+                    q: s.sampling_rate(),
+                    a: s.epsilon0(),
+                },
+                add: direction == Direction::Add,
+            },
             // Never planned either: a lattice mechanism (exact lattice composition, above).
             Mechanism::DiscreteGaussian(_) => Transform::Gaussian { mu: f64::NAN },
             // Fixed-size batches: the symmetrised pair (b = n is the Gaussian at σ/2).
@@ -368,6 +410,7 @@ impl Transform {
                 subsampled_mgf(q, mu, zeta, tau)
             }
             Transform::Mixture { ref law } => MixturePair::new(law).ln_mgf(z, tau),
+            Transform::SubsampledLaplace { law, add } => law.ln_mgf(zeta_of(z, add), tau),
             Transform::Wor(ref p) => p.ln_mgf(z, tau),
             Transform::Union { ref u } => u.ln_mgf(z, tau),
         }
@@ -418,6 +461,7 @@ impl Transform {
                     ln_err: ln_mags + (UNIT_ROUNDOFF * (8.0 + 4.0 * z.norm() * a)).ln(),
                 })
             }
+            Transform::SubsampledLaplace { law, add } => Some(law.ln_atoms(zeta_of(z, add))),
             // The atom at 0: a constant, |ã − a| ≤ 16u (docs/math.md §17.11).
             Transform::Wor(ref p) => Some(MgfValue {
                 ln: C64::new(p.atom().ln(), 0.0),
@@ -449,6 +493,19 @@ impl Transform {
                 }
             }
             Transform::Mixture { ref law } => MixturePair::new(law).cgf(lambda),
+            Transform::SubsampledLaplace { law, add } => {
+                let alpha = if add { 1.0 - lambda } else { lambda };
+                let s = law.real_moments(alpha);
+                let sign = if add { -1.0 } else { 1.0 };
+                CgfValue {
+                    lambda,
+                    k: s.ln_f,
+                    mean: sign * s.mean,
+                    var: s.var,
+                    mu3: sign * s.mu3,
+                    mu4: s.mu4,
+                }
+            }
             Transform::Wor(ref p) => p.cgf(lambda),
             Transform::Union { ref u } => u.cgf(lambda),
         }
@@ -464,6 +521,7 @@ impl Transform {
                 Some(MixturePair::new(law).ln_mgf(C64::new(lambda, 0.0), 1e-17))
             }
             Transform::Wor(ref p) => Some(p.ln_mgf(C64::new(lambda, 0.0), 1e-17)),
+            Transform::SubsampledLaplace { .. } => Some(self.ln_mgf(C64::new(lambda, 0.0), 1e-17)),
             _ => None,
         };
         if let Some(v) = certified {
@@ -520,8 +578,44 @@ impl Transform {
                 }
             }
             Transform::Mixture { ref law } => MixturePair::new(law).decay(lambda),
+            Transform::SubsampledLaplace { law, add } => {
+                // Ratios to M(λ) ≥ M̃ − err (certified); A(α) exact up to its error bound;
+                // C(α) ≤ M̃ + err − (Ã − err_A) (docs/math.md §15.6.3).
+                let alpha = if add { 1.0 - lambda } else { lambda };
+                let z = C64::new(alpha, 0.0);
+                let m = law.ln_mgf(z, 1e-17);
+                let at = law.ln_atoms(z);
+                let ln_lo = m.ln.re + (-(m.ln_err - m.ln.re).exp()).ln_1p();
+                let up = |x: f64| (x - ln_lo).exp() * (1.0 + 1e-12);
+                let atom = up(logsumexp(&[at.ln.re, at.ln_err]));
+                let m_up = logsumexp(&[m.ln.re, m.ln_err]);
+                let a_lo = at.ln.re + (-(at.ln_err - at.ln.re).exp()).ln_1p();
+                let cont = (up(m_up) - (a_lo - ln_lo).exp() * (1.0 - 1e-12)).max(0.0);
+                let k = up(LN_2 + law.ln_end_densities(alpha));
+                if ln_lo.is_nan() || !(atom.is_finite() && cont.is_finite() && k.is_finite()) {
+                    // Nothing certified: the trivial bound.
+                    Decay::TwoAtoms {
+                        atom: 1.0,
+                        cont: 1.0,
+                        k: f64::INFINITY,
+                    }
+                } else {
+                    Decay::TwoAtoms { atom, cont, k }
+                }
+            }
             Transform::Wor(ref p) => p.decay(lambda),
             Transform::Union { ref u } => u.decay(lambda),
+        }
+    }
+
+    /// The work cap of a contour for compositions of fewer than 100 steps
+    /// (`plan::MAX_WORK_SHORT`, lowered for the subsampled Laplace to 2·10⁸, about 5·10⁷
+    /// quadrature nodes or 2–4 s per contour: its few-step compositions need far nodes that no
+    /// budget makes cheap at a = 1/b ≳ 10, and are refused instead).
+    pub fn short_work_cap(&self) -> f64 {
+        match self {
+            Transform::SubsampledLaplace { .. } => 2e8,
+            _ => f64::INFINITY,
         }
     }
 
@@ -549,6 +643,9 @@ impl Transform {
                 }
             }
             Transform::Mixture { ref law } => MixturePair::new(law).cost(lambda, t),
+            Transform::SubsampledLaplace { law, add } => {
+                law.cost(zeta_of(C64::new(lambda, t), add), 1e-17)
+            }
             Transform::Wor(ref p) => p.cost(lambda, t),
             Transform::Union { ref u } => u.cost(lambda, t),
             _ => 1.0,
@@ -598,6 +695,9 @@ impl Transform {
         }
         if let Transform::Union { ref u } = *self {
             return u.single_step_delta(epsilon);
+        }
+        if let Transform::SubsampledLaplace { law, add } = *self {
+            return Some(law.single_step_delta(epsilon, add));
         }
         let Transform::Subsampled { q, mu, add } = *self else {
             return None;
@@ -650,9 +750,19 @@ impl Transform {
                 Some(-(-q).ln_1p() * (1.0 + 4.0 * UNIT_ROUNDOFF))
             }
             Transform::Mixture { ref law } => MixturePair::new(law).loss_max(),
+            Transform::SubsampledLaplace { law, add } => Some(law.loss_max(add)),
             Transform::Union { ref u } => u.loss_max(),
             _ => None,
         }
+    }
+}
+
+/// ζ = z (remove) or 1 − z (add): M_add(z) = F(1 − z).
+fn zeta_of(z: C64, add: bool) -> C64 {
+    if add {
+        C64::new(1.0, 0.0) - z
+    } else {
+        z
     }
 }
 

@@ -452,7 +452,7 @@ struct DensityParams {
 
 /// A component's decay as density parameters: a Gaussian tilted law N(m, μ²) has variance μ²,
 /// E|Y − m|³ = 2√(2/π)μ³ < 1.6μ³, density TV 2/(μ√(2π)) and |φ(t)| = e^{−t²μ²/2} ≤
-/// 1/(μ√e·t) (the split pair (0, 1/(μ√e))). None for the Laplace and atom-at-zero bounds (not
+/// 1/(μ√e·t) (the split pair (0, 1/(μ√e))). None for the Laplace, two-atom and atom-at-zero bounds (not
 /// union components).
 fn density_params(d: &Decay) -> Option<DensityParams> {
     match *d {
@@ -477,7 +477,7 @@ fn density_params(d: &Decay) -> Option<DensityParams> {
                 splits: [(0.0, up / (s * std::f64::consts::E.sqrt())); SPLITS],
             })
         }
-        Decay::Laplace { .. } | Decay::AtomAtZero { .. } => None,
+        Decay::Laplace { .. } | Decay::AtomAtZero { .. } | Decay::TwoAtoms { .. } => None,
     }
 }
 
