@@ -173,12 +173,33 @@ pub fn calibrate_sigma(
     target: (f64, f64, f64),
     start: f64,
 ) -> Result<SigmaCalibration> {
+    calibrate_noise(accountant, event, steps, target, start, "sigma")
+}
+
+/// [`calibrate_sigma`] for any noise knob on which ε is non-increasing, over the same range
+/// [10⁻³, 10⁴], named `knob` in its messages: the Laplace scale b of `laplace` and
+/// `subsampled-laplace`. A larger b is Blackwell-dominated by a smaller one: the Laplace pair at
+/// scale b is the unit-scale pair (Lap(0, 1), Lap(1/b, 1)), a location family with monotone
+/// likelihood ratio, whose trade-off curves rise as the shift 1/b falls (for a pair of laws
+/// that ordering is Blackwell's), and Poisson sampling at a fixed q maps a garbling of the pair
+/// to the same garbling of the sampled pair.
+///
+/// # Errors
+/// As [`calibrate_sigma`].
+pub fn calibrate_noise(
+    accountant: &AccountantConfig,
+    event: &dyn Fn(f64) -> Result<DpEvent>,
+    steps: u64,
+    target: (f64, f64, f64),
+    start: f64,
+    knob: &'static str,
+) -> Result<SigmaCalibration> {
     use crate::calibrate::{calibration_epsilon, SIGMA_MAX, SIGMA_MIN};
     let (target_epsilon, delta, rel_tol) = target;
     crate::error::Range::above(0.0).check("target_epsilon", target_epsilon)?;
     crate::accountant::check_delta(delta)?;
     crate::error::Range::left_open(0.0, 0.1).check("rel_tol", rel_tol)?;
-    crate::error::Range::above(0.0).check("sigma", start)?;
+    crate::error::Range::above(0.0).check(knob, start)?;
     if steps == 0 {
         return Err(Error::invalid("steps", steps, "must be at least 1"));
     }
@@ -186,7 +207,7 @@ pub fn calibrate_sigma(
     let mut eval = |sigma: f64| -> Result<Option<Report>> {
         if evaluations >= 200 {
             return Err(Error::NoConvergence {
-                what: "calibration of sigma".into(),
+                what: format!("calibration of {knob}"),
                 iterations: evaluations,
                 residual: f64::NAN,
             });
@@ -227,7 +248,7 @@ pub fn calibrate_sigma(
             loop {
                 if s >= SIGMA_MAX {
                     return Err(Error::NoSolution(format!(
-                        "no sigma in [{SIGMA_MIN}, {SIGMA_MAX}] meets epsilon <= \
+                        "no {knob} in [{SIGMA_MIN}, {SIGMA_MAX}] meets epsilon <= \
                          {target_epsilon} at delta = {delta} after {steps} steps"
                     )));
                 }

@@ -837,7 +837,8 @@ fn flags_a_mechanism_or_accountant_does_not_take_are_refused_naming_them() {
                 "--steps",
                 "10",
             ],
-            &["--mechanism", "laplace"],
+            // Laplace calibrates its scale: without `--solve scale` the flag is named.
+            &["--solve", "laplace", "scale"],
         ),
     ];
     for (args, words) in cases {

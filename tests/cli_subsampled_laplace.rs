@@ -169,3 +169,85 @@ fn events_files_take_subsampled_laplace() {
     assert_eq!(from_file, flags);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `calibrate --solve scale` (subsampled-laplace by contour, laplace by pld): the returned scale
+/// meets the target on the accountant's certified upper end, the other end of the final
+/// bracket does not and lies within the relative tolerance below it; a wrong `--solve` and
+/// `--solve scale` for a Gaussian are refused naming `solve`.
+#[test]
+fn calibrate_solves_the_scale() {
+    for (mech, acc) in [
+        (
+            "--mechanism subsampled-laplace --sampling-rate 0.02",
+            "contour",
+        ),
+        ("--mechanism laplace", "pld"),
+    ] {
+        let args: Vec<String> = format!(
+            "calibrate {mech} --steps 200 --target-epsilon 2 --delta 1e-6 --solve scale \
+             --accountant {acc} --format json"
+        )
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let v = json_ok(&a);
+        let (b, other) = (
+            v["scale"].as_f64().unwrap(),
+            v["other_end"].as_f64().unwrap(),
+        );
+        assert!(
+            other < b && b / other - 1.0 <= 1.01e-4,
+            "{mech}: {b} {other}"
+        );
+        let eps_up = |scale: f64| {
+            let args: Vec<String> = format!(
+                "epsilon {mech} --scale {scale} --steps 200 --delta 1e-6 --accountant {acc} \
+                 --format json"
+            )
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            json_ok(&a)["upper"].as_f64().unwrap()
+        };
+        assert!(eps_up(b) <= 2.0, "{mech}: {}", eps_up(b));
+        assert!(eps_up(other) > 2.0, "{mech}: {}", eps_up(other));
+    }
+    fails(
+        &[
+            "calibrate",
+            "--mechanism",
+            "subsampled-laplace",
+            "--sampling-rate",
+            "0.1",
+            "--steps",
+            "10",
+            "--target-epsilon",
+            "1",
+            "--delta",
+            "1e-5",
+        ],
+        2,
+        &["solve", "scale"],
+    );
+    fails(
+        &[
+            "calibrate",
+            "--mechanism",
+            "gaussian",
+            "--sigma",
+            "1",
+            "--steps",
+            "10",
+            "--target-epsilon",
+            "1",
+            "--delta",
+            "1e-5",
+            "--solve",
+            "scale",
+        ],
+        2,
+        &["solve", "laplace"],
+    );
+}

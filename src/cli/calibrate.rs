@@ -51,28 +51,34 @@ pub enum SolveArg {
     NoiseParameter,
     /// Discrete Laplace: the largest parameter a.
     Parameter,
+    /// Laplace and Poisson-subsampled Laplace: the smallest scale b (`--scale` is the starting
+    /// point).
+    Scale,
 }
 
 impl SolveArg {
     /// The DP-SGD quantity solved for.
     ///
     /// # Errors
-    /// `noise-parameter` / `parameter`, which belong to the lattice mechanisms.
+    /// `noise-parameter` / `parameter` / `scale`, which belong to other mechanisms.
     fn dpsgd(self) -> crate::Result<Solve> {
         match self {
             SolveArg::Sigma => Ok(Solve::Sigma),
             SolveArg::Steps => Ok(Solve::Steps),
             SolveArg::SamplingRate => Ok(Solve::SamplingRate),
-            SolveArg::NoiseParameter | SolveArg::Parameter => Err(crate::Error::invalid(
-                "solve",
-                if self == SolveArg::Parameter {
-                    "parameter"
-                } else {
-                    "noise-parameter"
-                },
-                "applies to --mechanism randomized-response (noise-parameter) or \
-                 discrete-laplace (parameter)",
-            )),
+            SolveArg::NoiseParameter | SolveArg::Parameter | SolveArg::Scale => {
+                let name = match self {
+                    SolveArg::Parameter => "parameter",
+                    SolveArg::Scale => "scale",
+                    _ => "noise-parameter",
+                };
+                Err(crate::Error::invalid(
+                    "solve",
+                    name,
+                    "applies to --mechanism randomized-response (noise-parameter), \
+                     discrete-laplace (parameter), or laplace and subsampled-laplace (scale)",
+                ))
+            }
         }
     }
 }
@@ -112,7 +118,7 @@ impl CalibrateArgs {
             Mechanism::Laplace(_) => Err(crate::Error::invalid(
                 "mechanism",
                 name.cli_name(),
-                "calibrate solves DP-SGD: subsampled-gaussian, or gaussian (q = 1)",
+                "calibrate solves laplace with --solve scale",
             )),
             Mechanism::Gaussian(_) if solve == Solve::SamplingRate => Err(crate::Error::invalid(
                 "solve",
@@ -131,8 +137,7 @@ impl CalibrateArgs {
             Mechanism::SubsampledLaplace(_) => Err(crate::Error::invalid(
                 "mechanism",
                 name.cli_name(),
-                "calibrate solves DP-SGD: subsampled-gaussian, or gaussian (q = 1); \
-                 subsampled-laplace is not calibrated yet",
+                "calibrate solves subsampled-laplace with --solve scale",
             )),
             Mechanism::DiscreteGaussian(_) => Err(crate::Error::Internal(
                 "calibrate: the discrete Gaussian is calibrated by the lattice path".into(),
@@ -254,6 +259,9 @@ pub fn run(a: CalibrateArgs) -> anyhow::Result<()> {
         Some(super::args::Sampling::WithoutReplacement | super::args::Sampling::TruncatedPoisson)
     ) {
         return run_sampled(&a);
+    }
+    if a.solve == SolveArg::Scale || is_laplace(&a.mechanism) {
+        return run_scale(&a);
     }
     let info = calibrate(&a.params()?)?;
     match a.format {
@@ -471,6 +479,101 @@ fn run_sampled(a: &CalibrateArgs) -> anyhow::Result<()> {
         a,
         &Solved {
             key: "sigma",
+            value: c.sigma,
+            other_end: serde_json::json!(c.other_end),
+            fields: &fields,
+            report: &c.report,
+            evaluations: c.evaluations,
+            steps,
+        },
+    );
+    Ok(())
+}
+
+/// Whether the flags name a Laplace mechanism (`laplace`, `subsampled-laplace`, or one
+/// inferred from `--scale`).
+fn is_laplace(f: &super::args::MechanismFlags) -> bool {
+    matches!(
+        f.name(),
+        Ok(MechanismName::Laplace | MechanismName::SubsampledLaplace)
+    )
+}
+
+/// `ewtune calibrate --solve scale`: the smallest Laplace scale b (`--scale` is the starting
+/// point, default 1) at which `laplace` or its Poisson-sampled form `subsampled-laplace` meets
+/// the target after `--steps` compositions, by [`crate::calibrate_lattice::calibrate_noise`]
+/// on the accountant's certified upper end (contour and pld certify both, docs/math.md §15.5,
+/// §15.6).
+///
+/// # Errors
+/// Bad input (another `--solve` for a Laplace mechanism, `--solve scale` for another one, a
+/// missing `--steps`), or a failed computation.
+fn run_scale(a: &CalibrateArgs) -> anyhow::Result<()> {
+    use crate::event::DpEvent;
+    let f = &a.mechanism;
+    if !is_laplace(f) {
+        return Err(crate::Error::invalid(
+            "solve",
+            "scale",
+            "applies to --mechanism laplace or subsampled-laplace",
+        )
+        .into());
+    }
+    if a.solve != SolveArg::Scale {
+        return Err(crate::Error::invalid(
+            "solve",
+            format!("{:?}", a.solve).to_lowercase(),
+            "laplace and subsampled-laplace calibrate --solve scale (the Laplace scale b)",
+        )
+        .into());
+    }
+    let start = f.scale.unwrap_or(1.0);
+    // Validates every flag (and refuses those that do not apply) at the starting scale.
+    let m = super::args::MechanismFlags {
+        scale: Some(start),
+        ..f.clone()
+    }
+    .mechanism()?;
+    let steps = match a.steps {
+        Some(s) => check_steps(s)?,
+        None => return Err(crate::Error::invalid("steps", "(missing)", "is required").into()),
+    };
+    let q = match m {
+        Mechanism::Laplace(_) => None,
+        Mechanism::SubsampledLaplace(s) => Some(s.sampling_rate()),
+        other => {
+            return Err(crate::Error::Internal(format!(
+                "calibrate: {} is not a Laplace mechanism",
+                other.describe()
+            ))
+            .into())
+        }
+    };
+    let event = move |scale: f64| -> crate::Result<DpEvent> {
+        let lap = DpEvent::Laplace { scale };
+        Ok(match q {
+            Some(rate) if rate < 1.0 => DpEvent::PoissonSampled {
+                sampling_rate: rate,
+                event: Box::new(lap),
+            },
+            _ => lap,
+        })
+    };
+    let fields: Vec<(&str, String)> = q
+        .map(|rate| vec![("sampling_rate", rate.to_string())])
+        .unwrap_or_default();
+    let c = crate::calibrate_lattice::calibrate_noise(
+        &a.accountant.config()?,
+        &event,
+        steps,
+        (a.target_epsilon, a.delta, a.rel_tol),
+        start,
+        "scale",
+    )?;
+    print_solved(
+        a,
+        &Solved {
+            key: "scale",
             value: c.sigma,
             other_end: serde_json::json!(c.other_end),
             fields: &fields,
