@@ -152,41 +152,26 @@ pub struct SigmaCalibration {
     pub evaluations: usize,
 }
 
-/// The smallest noise multiplier σ ∈ [[`crate::calibrate::SIGMA_MIN`],
-/// [`crate::calibrate::SIGMA_MAX`]] at which `steps` compositions of `event(σ)` meet
-/// ε(δ) ≤ `target_epsilon`, on the accountant's certified upper end of ε
-/// ([`crate::calibrate::calibration_epsilon`]; its estimate for an uncertified accountant):
-/// σ is walked from `start` by factors of 2 until the target is bracketed, then bisected
-/// geometrically to `rel_tol`. The caller promises that ε is non-increasing in σ (a larger σ
-/// is a post-processing of a smaller one: fixed-size batches, truncated Poisson, a sweep's
-/// event template). An accountant failure other than a usage error counts as not meeting
-/// the target, so the returned σ always meets it by the accountant's own answer.
+/// The smallest noise knob x ∈ [[`crate::calibrate::SIGMA_MIN`],
+/// [`crate::calibrate::SIGMA_MAX`]] (σ, or the Laplace scale b; named `knob` in messages) at
+/// which `steps` compositions of `event(x)` meet ε(δ) ≤ `target_epsilon`, on the accountant's
+/// certified upper end of ε ([`crate::calibrate::calibration_epsilon`]; its estimate for an
+/// uncertified accountant): x is walked from `start` by factors of 2 until the target is
+/// bracketed, then bisected geometrically to `rel_tol`. The caller promises that ε is
+/// non-increasing in x: a larger σ is a post-processing of a smaller one (fixed-size batches,
+/// truncated Poisson, a sweep's event template); a larger Laplace scale b is Blackwell-dominated
+/// by a smaller one (the pair at scale b is the unit-scale pair (Lap(0, 1), Lap(1/b, 1)), a
+/// location family with monotone likelihood ratio, whose trade-off curves rise as the shift 1/b
+/// falls; for a pair of laws that ordering is Blackwell's), and Poisson sampling at a fixed q
+/// maps a garbling of the pair to the same garbling of the sampled pair. An accountant failure
+/// other than a usage error counts as not meeting the target, so the returned value always meets
+/// it by the accountant's own answer.
 ///
 /// # Errors
 /// Invalid parameters; a usage error of the accountant or of `event` (passed on);
-/// [`Error::NoSolution`] when σ = SIGMA_MAX misses the target; [`Error::NoConvergence`] past
+/// [`Error::NoSolution`] when x = SIGMA_MAX misses the target; [`Error::NoConvergence`] past
 /// 200 evaluations.
 pub fn calibrate_sigma(
-    accountant: &AccountantConfig,
-    event: &dyn Fn(f64) -> Result<DpEvent>,
-    steps: u64,
-    target: (f64, f64, f64),
-    start: f64,
-) -> Result<SigmaCalibration> {
-    calibrate_noise(accountant, event, steps, target, start, "sigma")
-}
-
-/// [`calibrate_sigma`] for any noise knob on which ε is non-increasing, over the same range
-/// [10⁻³, 10⁴], named `knob` in its messages: the Laplace scale b of `laplace` and
-/// `subsampled-laplace`. A larger b is Blackwell-dominated by a smaller one: the Laplace pair at
-/// scale b is the unit-scale pair (Lap(0, 1), Lap(1/b, 1)), a location family with monotone
-/// likelihood ratio, whose trade-off curves rise as the shift 1/b falls (for a pair of laws
-/// that ordering is Blackwell's), and Poisson sampling at a fixed q maps a garbling of the pair
-/// to the same garbling of the sampled pair.
-///
-/// # Errors
-/// As [`calibrate_sigma`].
-pub fn calibrate_noise(
     accountant: &AccountantConfig,
     event: &dyn Fn(f64) -> Result<DpEvent>,
     steps: u64,

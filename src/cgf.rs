@@ -44,6 +44,23 @@ pub struct CgfValue {
     pub mu4: f64,
 }
 
+impl CgfValue {
+    /// The value at λ of an ordering whose loss is L (remove) or −L (add, `add`), from ln F and
+    /// the tilted mean, variance, μ₃ and μ₄ of L: the odd moments change sign with the loss.
+    pub fn oriented(lambda: f64, add: bool, ln_f: f64, moments: [f64; 4]) -> CgfValue {
+        let sign = if add { -1.0 } else { 1.0 };
+        let [mean, var, mu3, mu4] = moments;
+        CgfValue {
+            lambda,
+            k: ln_f,
+            mean: sign * mean,
+            var,
+            mu3: sign * mu3,
+            mu4,
+        }
+    }
+}
+
 /// Certified enclosures of the same quantities, plus an upper bound on E_λ|L − K'|³.
 #[derive(Debug, Clone)]
 pub struct CertifiedCgf {

@@ -407,16 +407,7 @@ fn run_sampled(a: &CalibrateArgs) -> anyhow::Result<()> {
         .into());
     }
     let start = f.sigma.unwrap_or(1.0);
-    // Validates every flag (and refuses those that do not apply) at the starting σ.
-    let m = super::args::MechanismFlags {
-        sigma: Some(start),
-        ..f.clone()
-    }
-    .mechanism()?;
-    let steps = match a.steps {
-        Some(s) => check_steps(s)?,
-        None => return Err(crate::Error::invalid("steps", "(missing)", "is required").into()),
-    };
+    let (m, steps) = at_start(a, |g| g.sigma = Some(start))?;
     // The per-step event at σ and the scheme's parameters for the output.
     let (event, fields): (SigmaEvent, Vec<(&str, String)>) = match m {
         Mechanism::GaussianMixture(crate::mechanism::GaussianMixture::WithoutReplacement(w)) => {
@@ -474,20 +465,29 @@ fn run_sampled(a: &CalibrateArgs) -> anyhow::Result<()> {
         steps,
         (a.target_epsilon, a.delta, a.rel_tol),
         start,
+        "sigma",
     )?;
-    print_solved(
-        a,
-        &Solved {
-            key: "sigma",
-            value: c.sigma,
-            other_end: serde_json::json!(c.other_end),
-            fields: &fields,
-            report: &c.report,
-            evaluations: c.evaluations,
-            steps,
-        },
-    );
+    print_knob(a, "sigma", &c, &fields, steps);
     Ok(())
+}
+
+/// The mechanism with the solved knob at its starting value (`set` puts it into the flags),
+/// which validates every flag and refuses those that do not apply, and the required `--steps`.
+///
+/// # Errors
+/// Bad flags or a missing `--steps`.
+fn at_start(
+    a: &CalibrateArgs,
+    set: impl FnOnce(&mut super::args::MechanismFlags),
+) -> crate::Result<(Mechanism, u64)> {
+    let mut g = a.mechanism.clone();
+    set(&mut g);
+    let m = g.mechanism()?;
+    let steps = match a.steps {
+        Some(s) => check_steps(s)?,
+        None => return Err(crate::Error::invalid("steps", "(missing)", "is required")),
+    };
+    Ok((m, steps))
 }
 
 /// Whether the flags name a Laplace mechanism (`laplace`, `subsampled-laplace`, or one
@@ -501,7 +501,7 @@ fn is_laplace(f: &super::args::MechanismFlags) -> bool {
 
 /// `ewtune calibrate --solve scale`: the smallest Laplace scale b (`--scale` is the starting
 /// point, default 1) at which `laplace` or its Poisson-sampled form `subsampled-laplace` meets
-/// the target after `--steps` compositions, by [`crate::calibrate_lattice::calibrate_noise`]
+/// the target after `--steps` compositions, by [`crate::calibrate_lattice::calibrate_sigma`]
 /// on the accountant's certified upper end (contour and pld certify both, docs/math.md §15.5,
 /// §15.6).
 ///
@@ -528,16 +528,7 @@ fn run_scale(a: &CalibrateArgs) -> anyhow::Result<()> {
         .into());
     }
     let start = f.scale.unwrap_or(1.0);
-    // Validates every flag (and refuses those that do not apply) at the starting scale.
-    let m = super::args::MechanismFlags {
-        scale: Some(start),
-        ..f.clone()
-    }
-    .mechanism()?;
-    let steps = match a.steps {
-        Some(s) => check_steps(s)?,
-        None => return Err(crate::Error::invalid("steps", "(missing)", "is required").into()),
-    };
+    let (m, steps) = at_start(a, |g| g.scale = Some(start))?;
     let q = match m {
         Mechanism::Laplace(_) => None,
         Mechanism::SubsampledLaplace(s) => Some(s.sampling_rate()),
@@ -562,7 +553,7 @@ fn run_scale(a: &CalibrateArgs) -> anyhow::Result<()> {
     let fields: Vec<(&str, String)> = q
         .map(|rate| vec![("sampling_rate", rate.to_string())])
         .unwrap_or_default();
-    let c = crate::calibrate_lattice::calibrate_noise(
+    let c = crate::calibrate_lattice::calibrate_sigma(
         &a.accountant.config()?,
         &event,
         steps,
@@ -570,19 +561,30 @@ fn run_scale(a: &CalibrateArgs) -> anyhow::Result<()> {
         start,
         "scale",
     )?;
+    print_knob(a, "scale", &c, &fields, steps);
+    Ok(())
+}
+
+/// Print a knob solved by [`crate::calibrate_lattice::calibrate_sigma`] under the name `key`.
+fn print_knob(
+    a: &CalibrateArgs,
+    key: &str,
+    c: &crate::calibrate_lattice::SigmaCalibration,
+    fields: &[(&str, String)],
+    steps: u64,
+) {
     print_solved(
         a,
         &Solved {
-            key: "scale",
+            key,
             value: c.sigma,
             other_end: serde_json::json!(c.other_end),
-            fields: &fields,
+            fields,
             report: &c.report,
             evaluations: c.evaluations,
             steps,
         },
     );
-    Ok(())
 }
 
 /// A solved noise knob, as [`print_solved`] prints it.

@@ -370,6 +370,7 @@ fn calibrate_event_cells(
         steps,
         (target, delta, plan.rel_tol),
         job.sigma.unwrap_or(1.0),
+        "sigma",
     )?;
     let r = &cal.report;
     c.insert("sigma", num(cal.sigma));

@@ -437,37 +437,7 @@ impl MixturePair {
                 .zip(&lps)
                 .map(|(s, dl)| (s - m - dl.ln()).exp())
                 .collect();
-            // A non-finite g (L' underflowing to 0) makes TV and the split constants infinite
-            // (no bound from them), never NaN.
-            let mut suffix_var = vec![0.0; n];
-            for j in (0..n.saturating_sub(1)).rev() {
-                let d = (gs[j + 1] - gs[j]).abs();
-                suffix_var[j] = suffix_var[j + 1] + if d.is_nan() { f64::INFINITY } else { d };
-            }
-            let (first, last) = (gs[0], gs[n - 1]);
-            tv = (1.1 * suffix_var[0] + 2.0 * (first + last)) / (tot * h);
-            let mut cum = 0.0;
-            let mut k = 0;
-            for (j, w) in ws.iter().enumerate() {
-                cum += w;
-                while k < SPLITS && cum / tot >= 1.0 - 0.5f64.powi(k as i32 + 1) {
-                    let p = ((cum + 0.05 * w) / tot * (1.0 + 1e-12) + 1e-12).min(1.0);
-                    let c = (2.0 * gs[j] + 1.1 * suffix_var[j] + 2.0 * last) / (tot * h);
-                    splits[k] = (p, c);
-                    k += 1;
-                }
-                if k == SPLITS {
-                    break;
-                }
-            }
-            if !tv.is_finite() {
-                tv = f64::INFINITY;
-            }
-            for sp in splits.iter_mut() {
-                if !(sp.0.is_finite() && sp.1.is_finite()) {
-                    *sp = (1.0, 0.0);
-                }
-            }
+            (tv, splits) = super::tv_and_splits(&gs, &ws, tot, h);
         }
         RealSummary {
             ln_f,
@@ -728,17 +698,9 @@ mod tests {
                 let pair = MixturePair::of(&g, dir);
                 let lam = 4.0;
                 let d = pair.decay(lam);
-                let m0 = pair.ln_mgf(C64::new(lam, 0.0), 1e-17).ln.re;
-                for k in 1..150 {
-                    let tt = k as f64 * 0.41;
-                    let v = pair.ln_mgf(C64::new(lam, tt), 1e-17);
-                    let ratio = (v.ln.re - m0).exp();
-                    assert!(
-                        ratio <= d.bound(tt) * (1.0 + 1e-9) + 1e-15,
-                        "{g:?} {dir:?} t={tt}: {ratio} > {}",
-                        d.bound(tt)
-                    );
-                }
+                let f = |z: C64| pair.ln_mgf(z, 1e-17);
+                let what = format!("{g:?} {dir:?}");
+                super::super::tests::assert_decay_on_grid(f, &d, lam, 0.41, 150, &what);
             }
         }
     }

@@ -482,29 +482,13 @@ impl Transform {
             Transform::Subsampled { q, mu, add } => {
                 let alpha = if add { 1.0 - lambda } else { lambda };
                 let s = subsampled_real(q, mu, alpha, 0.05, false);
-                let sign = if add { -1.0 } else { 1.0 };
-                CgfValue {
-                    lambda,
-                    k: s.ln_f,
-                    mean: sign * s.mean,
-                    var: s.var,
-                    mu3: sign * s.mu3,
-                    mu4: s.mu4,
-                }
+                CgfValue::oriented(lambda, add, s.ln_f, [s.mean, s.var, s.mu3, s.mu4])
             }
             Transform::Mixture { ref law } => MixturePair::new(law).cgf(lambda),
             Transform::SubsampledLaplace { law, add } => {
                 let alpha = if add { 1.0 - lambda } else { lambda };
                 let s = law.real_moments(alpha);
-                let sign = if add { -1.0 } else { 1.0 };
-                CgfValue {
-                    lambda,
-                    k: s.ln_f,
-                    mean: sign * s.mean,
-                    var: s.var,
-                    mu3: sign * s.mu3,
-                    mu4: s.mu4,
-                }
+                CgfValue::oriented(lambda, add, s.ln_f, [s.mean, s.var, s.mu3, s.mu4])
             }
             Transform::Wor(ref p) => p.cgf(lambda),
             Transform::Union { ref u } => u.cgf(lambda),
@@ -757,6 +741,56 @@ impl Transform {
     }
 }
 
+/// The total-variation and split bounds of a tilted density from its trapezoid samples
+/// (docs/math.md §17.1, §17.9): g_j = g(x_j) relative to the mass scale, w_j the trapezoid
+/// weights (same scale), Σw_j = `tot`, step h. TV ≤ (1.1·Σ|g_{j+1} − g_j| + 2(g_first + g_last))/
+/// (tot·h). Split k (k = 1..SPLITS) is cut at the first node where the mass below reaches
+/// 1 − 2^{−k}: p, the nodes up to and including the cut node, a full cell where the trapezoid on
+/// (−∞, x_k] gives a half cell (its Euler–Maclaurin correction h²|w'|/12 is below 0.03·h·w/12
+/// under the same 3%-resolution assumption as TV), plus 0.05·w(x_k)·h and 1e−12 (the truncated
+/// range, below e^{−40}); C = (2g(x_k) + 1.1·TV_{[x_k,∞)} + 2g(last))/mass. A non-finite g (L'
+/// underflowing to 0) makes TV infinite and its splits unused ((1, 0)), never NaN.
+pub(super) fn tv_and_splits(
+    gs: &[f64],
+    ws: &[f64],
+    tot: f64,
+    h: f64,
+) -> (f64, [(f64, f64); SPLITS]) {
+    let n = gs.len();
+    let mut splits = [(1.0, 0.0); SPLITS];
+    // suffix_var[j] = Σ_{i > j} |g_i − g_{i−1}|.
+    let mut suffix_var = vec![0.0; n];
+    for j in (0..n.saturating_sub(1)).rev() {
+        let d = (gs[j + 1] - gs[j]).abs();
+        suffix_var[j] = suffix_var[j + 1] + if d.is_nan() { f64::INFINITY } else { d };
+    }
+    let (first, last) = (gs[0], gs[n - 1]);
+    let mut tv = (1.1 * suffix_var[0] + 2.0 * (first + last)) / (tot * h);
+    let mut cum = 0.0;
+    let mut k = 0;
+    for (j, w) in ws.iter().enumerate() {
+        cum += w;
+        while k < SPLITS && cum / tot >= 1.0 - 0.5f64.powi(k as i32 + 1) {
+            let p = ((cum + 0.05 * w) / tot * (1.0 + 1e-12) + 1e-12).min(1.0);
+            let c = (2.0 * gs[j] + 1.1 * suffix_var[j] + 2.0 * last) / (tot * h);
+            splits[k] = (p, c);
+            k += 1;
+        }
+        if k == SPLITS {
+            break;
+        }
+    }
+    if !tv.is_finite() {
+        tv = f64::INFINITY;
+    }
+    for sp in splits.iter_mut() {
+        if !(sp.0.is_finite() && sp.1.is_finite()) {
+            *sp = (1.0, 0.0);
+        }
+    }
+    (tv, splits)
+}
+
 /// ζ = z (remove) or 1 − z (add): M_add(z) = F(1 − z).
 fn zeta_of(z: C64, add: bool) -> C64 {
     if add {
@@ -869,34 +903,7 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
                 (sj - m - ln_lp).exp()
             })
             .collect();
-        // suffix_var[j] = Σ_{i > j} |g_i − g_{i−1}|.
-        let mut suffix_var = vec![0.0; n];
-        for j in (0..n.saturating_sub(1)).rev() {
-            suffix_var[j] = suffix_var[j + 1] + (gs[j + 1] - gs[j]).abs();
-        }
-        let first = gs[0];
-        let last = gs[n - 1];
-        tv = (1.1 * suffix_var[0] + 2.0 * (first + last)) / (tot * h);
-        // Split bounds at the nodes where the tilted mass below first exceeds 1 − 2^{−k}
-        // (k = 1..SPLITS). p: the nodes up to and including the cut node, a full cell where the
-        // trapezoid on (−∞, x_k] gives a half cell (its Euler–Maclaurin correction h²|w'|/12 is
-        // below 0.03·h·w/12 under the same 3%-resolution assumption as TV), plus 0.05·w(x_k)·h
-        // and 1e−12 (the truncated range, below e^{−40}); C: (2g(x_k) + 1.1·TV_{[x_k,∞)} +
-        // 2g(last))/mass. tot·h is the full-line trapezoid (relative error ≪ 1e−12).
-        let mut cum = 0.0;
-        let mut k = 0;
-        for (j, w) in ws.iter().enumerate() {
-            cum += w;
-            while k < SPLITS && cum / tot >= 1.0 - 0.5f64.powi(k as i32 + 1) {
-                let p = ((cum + 0.05 * w) / tot * (1.0 + 1e-12) + 1e-12).min(1.0);
-                let c = (2.0 * gs[j] + 1.1 * suffix_var[j] + 2.0 * last) / (tot * h);
-                splits[k] = (p, c);
-                k += 1;
-            }
-            if k == SPLITS {
-                break;
-            }
-        }
+        (tv, splits) = tv_and_splits(&gs, &ws, tot, h);
     }
     RealSummary {
         ln_f,
@@ -1780,6 +1787,28 @@ mod tests {
         assert!(v.ln.re.is_finite() && v.ln_err < v.ln.re - 20.0, "{v:?}");
     }
 
+    /// |M(λ + it)|/M(λ) at t = k·step, k = 1..count, stays below the decay bound (times
+    /// 1 + 1e−9, plus 1e−15): the shared check of every transform's `Decay`.
+    pub(super) fn assert_decay_on_grid(
+        ln_mgf: impl Fn(C64) -> MgfValue,
+        d: &Decay,
+        lam: f64,
+        step: f64,
+        count: usize,
+        what: &str,
+    ) {
+        let m0 = ln_mgf(C64::new(lam, 0.0)).ln.re;
+        for k in 1..count {
+            let tt = k as f64 * step;
+            let ratio = (ln_mgf(C64::new(lam, tt)).ln.re - m0).exp();
+            assert!(
+                ratio <= d.bound(tt) * (1.0 + 1e-9) + 1e-15,
+                "{what} t={tt}: {ratio} > {}",
+                d.bound(tt)
+            );
+        }
+    }
+
     #[test]
     fn decay_bounds_hold_on_a_grid() {
         let s = Mechanism::SubsampledGaussian(
@@ -1789,17 +1818,8 @@ mod tests {
             let t = Transform::new(&s, dir);
             let lam = 6.0;
             let d = t.decay(lam);
-            let m0 = t.ln_mgf(C64::new(lam, 0.0), 1e-17).ln.re;
-            for k in 1..200 {
-                let tt = k as f64 * 0.37;
-                let v = t.ln_mgf(C64::new(lam, tt), 1e-17);
-                let ratio = (v.ln.re - m0).exp();
-                assert!(
-                    ratio <= d.bound(tt) * (1.0 + 1e-9) + 1e-15,
-                    "{dir:?} t={tt}: {ratio} > {}",
-                    d.bound(tt)
-                );
-            }
+            let f = |z: C64| t.ln_mgf(z, 1e-17);
+            assert_decay_on_grid(f, &d, lam, 0.37, 200, &format!("{dir:?}"));
         }
     }
 }

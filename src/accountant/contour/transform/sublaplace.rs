@@ -76,6 +76,17 @@ thread_local! {
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
+/// The end data of one expansion piece [t_lo, a] (docs/math.md §15.6.6): ln c₀, ln K₀, ln u at
+/// both ends (u = q e^t), the bound on each ln u's error, ℓ at both ends and its error bound.
+struct PieceEnds {
+    ln_c0: f64,
+    ln_k0: f64,
+    ln_u: [f64; 2],
+    d_ln_u: f64,
+    ell: [f64; 2],
+    ell_err: [f64; 2],
+}
+
 /// The (N+1)-point Clenshaw–Curtis rule on [−1, 1].
 struct CcRule {
     x: Vec<f64>,
@@ -363,25 +374,34 @@ impl SubLaplace {
         self.expansion_sum(zeta, t_lo, kk, ln_rem)
     }
 
+    /// The end data of the expansion's piece [t_lo, a] (docs/math.md §15.6.6).
+    fn piece_ends(&self, t_lo: f64) -> PieceEnds {
+        let u = UNIT_ROUNDOFF;
+        let (q, a) = (self.q, self.a);
+        let ln_q = q.ln();
+        let ell = [self.g(t_lo), self.g(a)];
+        PieceEnds {
+            ln_c0: (-q).ln_1p(),
+            ln_k0: -2.0 * LN_2 - 0.5 * a + 0.5 * ln_q,
+            ln_u: [ln_q + t_lo, ln_q + a],
+            d_ln_u: 2.0 * u * (ln_q.abs() + a + t_lo.abs() + 1.0),
+            ell,
+            ell_err: [
+                2.0 * Self::g_err(ell[0]) + 4.0 * u * (a + t_lo.abs()),
+                2.0 * Self::g_err(ell[1]) + 4.0 * u * a,
+            ],
+        }
+    }
+
     /// The number K of expansion terms whose remainder bound meets ln_target over
     /// [t_lo, a], and ln of that bound (see [`SubLaplace::expansion_piece`]).
     fn expansion_terms(&self, zeta: C64, t_lo: f64, ln_target: f64) -> Option<(usize, f64)> {
         let u = UNIT_ROUNDOFF;
-        let (q, a) = (self.q, self.a);
         let zn = zeta.norm();
         let alpha = zeta.re;
-        let ln_q = q.ln();
-        let ln_c0 = (-q).ln_1p();
-        let ln_k0 = -2.0 * LN_2 - 0.5 * a + 0.5 * ln_q;
-        let ln_u = [ln_q + t_lo, ln_q + a];
-        let d_ln_u = 2.0 * u * (ln_q.abs() + a + t_lo.abs() + 1.0);
-        let ell = [self.g(t_lo), self.g(a)];
-        let ell_err = [
-            2.0 * Self::g_err(ell[0]) + 4.0 * u * (a + t_lo.abs()),
-            2.0 * Self::g_err(ell[1]) + 4.0 * u * a,
-        ];
+        let pe = self.piece_ends(t_lo);
         // ρ = y/|ζ| at the lower end, y = c₀/u.
-        let rho = (ln_c0 - ln_u[0] - zn.ln() + d_ln_u).exp() * (1.0 + 4.0 * u);
+        let rho = (pe.ln_c0 - pe.ln_u[0] - zn.ln() + pe.d_ln_u).exp() * (1.0 + 4.0 * u);
         if rho.is_nan() || rho >= 1.0 {
             return None;
         }
@@ -397,9 +417,10 @@ impl SubLaplace {
             pr[i] = (pr[i - 1] * rho * (1.0 + 2.0 * u)).max(tiny);
             iz[i] = (iz[i - 1] * inv_z * (1.0 + 2.0 * u)).max(tiny);
         }
-        let j0 = (2.0f64).min(2.0 * (0.5 * (ln_u[1] + ln_u[0]) - ln_c0 + d_ln_u).exp());
-        let ln_e = (alpha * ell[0]).max(alpha * ell[1]) + alpha.abs() * ell_err[0].max(ell_err[1]);
-        let ln_pre = ln_k0 - 0.5 * ln_u[0] + 0.5 * d_ln_u + ln_e;
+        let j0 = (2.0f64).min(2.0 * (0.5 * (pe.ln_u[1] + pe.ln_u[0]) - pe.ln_c0 + pe.d_ln_u).exp());
+        let ln_e = (alpha * pe.ell[0]).max(alpha * pe.ell[1])
+            + alpha.abs() * pe.ell_err[0].max(pe.ell_err[1]);
+        let ln_pre = pe.ln_k0 - 0.5 * pe.ln_u[0] + 0.5 * pe.d_ln_u + ln_e;
         let mut found = None;
         for k in 1..=EXP_TERMS {
             let row = &b[k];
@@ -434,18 +455,15 @@ impl SubLaplace {
         ln_rem: f64,
     ) -> Option<(C64, f64, f64, usize)> {
         let u = UNIT_ROUNDOFF;
-        let (q, a) = (self.q, self.a);
         let zn = zeta.norm();
-        let ln_q = q.ln();
-        let ln_c0 = (-q).ln_1p();
-        let ln_k0 = -2.0 * LN_2 - 0.5 * a + 0.5 * ln_q;
-        let ln_u = [ln_q + t_lo, ln_q + a];
-        let d_ln_u = 2.0 * u * (ln_q.abs() + a + t_lo.abs() + 1.0);
-        let ell = [self.g(t_lo), self.g(a)];
-        let ell_err = [
-            2.0 * Self::g_err(ell[0]) + 4.0 * u * (a + t_lo.abs()),
-            2.0 * Self::g_err(ell[1]) + 4.0 * u * a,
-        ];
+        let PieceEnds {
+            ln_c0,
+            ln_k0,
+            ln_u,
+            d_ln_u,
+            ell,
+            ell_err,
+        } = self.piece_ends(t_lo);
         let inv_z = 1.0 / zn * (1.0 + 2.0 * u);
         let b = bhat();
         let tiny = 1e-300;
