@@ -6,23 +6,13 @@
 
 mod common;
 
-use common::{pld, read_csv};
+use common::{pld, read_csv, subsampled_laplace_exact_delta, subsampled_laplace_steps as event};
 use ewtune::accountant::{Accountant, ContourAccountant, ContourParams};
 use ewtune::event::DpEvent;
 use ewtune::mechanism::Adjacency;
 use ewtune::Error;
 
 const TOL: f64 = 1e-7;
-
-fn event(scale: f64, q: f64, steps: u64) -> DpEvent {
-    DpEvent::SelfComposed {
-        event: Box::new(DpEvent::PoissonSampled {
-            sampling_rate: q,
-            event: Box::new(DpEvent::Laplace { scale }),
-        }),
-        count: steps,
-    }
-}
 
 fn contour(adjacency: Adjacency, e: &DpEvent) -> ContourAccountant {
     let mut a = ContourAccountant::new(ContourParams {
@@ -41,43 +31,6 @@ fn ends(r: &ewtune::accountant::Report) -> (f64, f64) {
     )
 }
 
-/// Exact single-step δ(ε) of one ordering in x-space, independent of the loss-space law the
-/// contour uses: with p the Lap(0, b) density and p1 that of Lap(1, b), m = (1 − q)p + q·p1,
-/// remove ∫(m − e^ε p)₊dx, add ∫(p − e^ε m)₊dx. m/p is constant on x ≤ 0 and x ≥ 1 and
-/// increasing on (0, 1), so every piece is a closed form (as in tests/subsampled_laplace.rs).
-fn exact_delta(b: f64, q: f64, eps: f64, add: bool) -> f64 {
-    let a = 1.0 / b;
-    let ee = eps.exp();
-    let (p_le0, p_ge1, p1_le0, p1_ge1) = (0.5, 0.5 * (-a).exp(), 0.5 * (-a).exp(), 0.5);
-    let p_0x = |x: f64| 0.5 * (1.0 - (-a * x).exp());
-    let p1_0x = |x: f64| 0.5 * ((-a * (1.0 - x)).exp() - (-a).exp());
-    let r = |x: f64| 1.0 - q + q * ((2.0 * x - 1.0) * a).exp();
-    let target = if add { 1.0 / ee } else { ee };
-    let part = |pm: f64, p1m: f64| {
-        let m = (1.0 - q) * pm + q * p1m;
-        if add {
-            (pm - ee * m).max(0.0)
-        } else {
-            (m - ee * pm).max(0.0)
-        }
-    };
-    let mut d = part(p_le0, p1_le0) + part(p_ge1, p1_ge1);
-    let xs = if target <= r(0.0) {
-        0.0
-    } else if target >= r(1.0) {
-        1.0
-    } else {
-        (((target - (1.0 - q)) / q).ln() / a + 1.0) / 2.0
-    };
-    let (pm, p1m) = if add {
-        (p_0x(xs), p1_0x(xs))
-    } else {
-        (p_0x(1.0) - p_0x(xs), p1_0x(1.0) - p1_0x(xs))
-    };
-    d += part(pm, p1m);
-    d
-}
-
 /// One step, both orderings, a grid of (b, q, ε): the certified bracket contains the exact δ
 /// (to its f64 rounding, 1e−12 relative) and is at most 1e−6 wide (relative).
 #[test]
@@ -87,7 +40,7 @@ fn one_step_brackets_contain_the_exact_delta() {
             for (adj, add) in [(Adjacency::Remove, false), (Adjacency::Add, true)] {
                 let acc = contour(adj, &event(b, q, 1));
                 for &eps in &[0.0, 0.003, 0.05, 0.3, 1.0] {
-                    let want = exact_delta(b, q, eps, add);
+                    let want = subsampled_laplace_exact_delta(b, q, eps, add);
                     let r = acc.delta(eps).expect("certified");
                     let (lo, up) = ends(&r);
                     let slack = 1e-12 * want + 1e-300;

@@ -76,3 +76,64 @@ pub fn pld(
     a.compose(e, 1).expect("test setup");
     a
 }
+
+/// Exact single-step δ(ε) of one ordering of the Poisson-subsampled Laplace (scale b, rate q),
+/// computed in x-space (independent of the loss-space laws the PLD and contour accountants use): with p(x) the Lap(0, b) density and p1 that of Lap(1, b),
+/// remove: ∫ (m(x) − e^ε p(x))₊ dx, add: ∫ (p(x) − e^ε m(x))₊ dx, m = (1 − q)p + q·p1. The ratio
+/// m/p is constant on x ≤ 0 and x ≥ 1 and monotone on (0, 1), so each piece is a closed form.
+pub fn subsampled_laplace_exact_delta(b: f64, q: f64, eps: f64, add: bool) -> f64 {
+    let a = 1.0 / b;
+    let ee = eps.exp();
+    // Masses of p and p1 on x ≤ 0, (0, x), x ≥ 1.
+    let p_le0 = 0.5;
+    let p_ge1 = 0.5 * (-a).exp();
+    let p1_le0 = 0.5 * (-a).exp();
+    let p1_ge1 = 0.5;
+    let p_0x = |x: f64| 0.5 * (1.0 - (-a * x).exp());
+    let p1_0x = |x: f64| 0.5 * ((-a * (1.0 - x)).exp() - (-a).exp());
+    // On (0, 1): r(x) = m/p = 1 − q + q e^{(2x − 1)a}, increasing.
+    let r = |x: f64| 1.0 - q + q * ((2.0 * x - 1.0) * a).exp();
+    // Region where the integrand is positive: remove r > e^ε (x > x*), add 1 > e^ε r (x < x*).
+    let (mut d, target) = (0.0, if add { 1.0 / ee } else { ee });
+    // Atoms-like regions.
+    let (r_lo, r_hi) = (r(0.0), r(1.0));
+    let part = |pm: f64, p1m: f64| {
+        let m = (1.0 - q) * pm + q * p1m;
+        if add {
+            (pm - ee * m).max(0.0)
+        } else {
+            (m - ee * pm).max(0.0)
+        }
+    };
+    d += part(p_le0, p1_le0);
+    d += part(p_ge1, p1_ge1);
+    // Crossing point of r(x) = target in (0, 1), clamped.
+    let xs = if target <= r_lo {
+        0.0
+    } else if target >= r_hi {
+        1.0
+    } else {
+        (((target - (1.0 - q)) / q).ln() / a + 1.0) / 2.0
+    };
+    // remove: integrate over (xs, 1); add: over (0, xs).
+    let (pm, p1m) = if add {
+        (p_0x(xs), p1_0x(xs))
+    } else {
+        (p_0x(1.0) - p_0x(xs), p1_0x(1.0) - p1_0x(xs))
+    };
+    let m = (1.0 - q) * pm + q * p1m;
+    d += if add { pm - ee * m } else { m - ee * pm }.max(0.0);
+    d
+}
+
+/// `steps` compositions of the Laplace mechanism (scale b) on a Poisson sample at rate q.
+pub fn subsampled_laplace_steps(scale: f64, q: f64, steps: u64) -> ewtune::event::DpEvent {
+    use ewtune::event::DpEvent;
+    DpEvent::SelfComposed {
+        event: Box::new(DpEvent::PoissonSampled {
+            sampling_rate: q,
+            event: Box::new(DpEvent::Laplace { scale }),
+        }),
+        count: steps,
+    }
+}

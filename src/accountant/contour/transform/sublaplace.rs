@@ -65,7 +65,8 @@ fn bhat() -> &'static [Vec<f64>] {
 
 /// The time of one quadrature node of this transform in units of the work cap's x-node (the
 /// subsampled Gaussian's batched node): about 4 (a node here costs log1p, expm1 and a complex
-/// exponential; measured on the dp_accounting rows of tests/reference/subsampled_laplace.csv).
+/// exponential; set from timings of the dp_accounting rows of tests/reference/subsampled_laplace.csv;
+/// an estimate for the budget, never part of a bound).
 const NODE_WEIGHT: f64 = 4.0;
 
 type CostKey = (u64, u64, u64, u64, i64);
@@ -625,7 +626,8 @@ impl SubLaplace {
         };
         let lower = (f(at_lo) / slack(at_lo)).max(0.0);
         let upper = (f(at_hi) * slack(at_hi)).min(1.0);
-        let value = f(ln_mid).clamp(lower, upper);
+        // max then min (not clamp): never panics, even on a NaN end.
+        let value = f(ln_mid).max(lower).min(upper);
         (lower, value, upper)
     }
 
