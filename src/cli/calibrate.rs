@@ -459,16 +459,7 @@ fn run_sampled(a: &CalibrateArgs) -> anyhow::Result<()> {
             .into())
         }
     };
-    let c = crate::calibrate_lattice::calibrate_sigma(
-        &a.accountant.config()?,
-        &*event,
-        steps,
-        (a.target_epsilon, a.delta, a.rel_tol),
-        start,
-        "sigma",
-    )?;
-    print_knob(a, "sigma", &c, &fields, steps);
-    Ok(())
+    solve_knob(a, "sigma", &*event, (start, steps), &fields)
 }
 
 /// The mechanism with the solved knob at its starting value (`set` puts it into the flags),
@@ -553,26 +544,26 @@ fn run_scale(a: &CalibrateArgs) -> anyhow::Result<()> {
     let fields: Vec<(&str, String)> = q
         .map(|rate| vec![("sampling_rate", rate.to_string())])
         .unwrap_or_default();
+    solve_knob(a, "scale", &event, (start, steps), &fields)
+}
+
+/// Solve the noise knob `key` of `event` by [`crate::calibrate_lattice::calibrate_sigma`] from
+/// `start` at `steps` steps, and print it with the scheme's `fields`.
+fn solve_knob(
+    a: &CalibrateArgs,
+    key: &'static str,
+    event: &dyn Fn(f64) -> crate::Result<crate::event::DpEvent>,
+    (start, steps): (f64, u64),
+    fields: &[(&str, String)],
+) -> anyhow::Result<()> {
     let c = crate::calibrate_lattice::calibrate_sigma(
         &a.accountant.config()?,
-        &event,
+        event,
         steps,
         (a.target_epsilon, a.delta, a.rel_tol),
         start,
-        "scale",
+        key,
     )?;
-    print_knob(a, "scale", &c, &fields, steps);
-    Ok(())
-}
-
-/// Print a knob solved by [`crate::calibrate_lattice::calibrate_sigma`] under the name `key`.
-fn print_knob(
-    a: &CalibrateArgs,
-    key: &str,
-    c: &crate::calibrate_lattice::SigmaCalibration,
-    fields: &[(&str, String)],
-    steps: u64,
-) {
     print_solved(
         a,
         &Solved {
@@ -585,6 +576,7 @@ fn print_knob(
             steps,
         },
     );
+    Ok(())
 }
 
 /// A solved noise knob, as [`print_solved`] prints it.

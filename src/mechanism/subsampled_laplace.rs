@@ -81,13 +81,7 @@ impl SubsampledLaplace {
         let mut s = 0.0;
         for i in 0..=SIMPSON_N {
             let t = -a + i as f64 * h;
-            let w = if i == 0 || i == SIMPSON_N {
-                1.0
-            } else if i % 2 == 1 {
-                4.0
-            } else {
-                2.0
-            };
+            let w = crate::special::quadrature::simpson_weight(i, SIMPSON_N);
             s += w * at(t) * (-0.5 * (a + t)).exp();
         }
         atoms + 0.25 * s * h / 3.0

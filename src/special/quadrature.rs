@@ -138,6 +138,19 @@ pub fn log1p_qexpm1(q: f64, w: f64) -> f64 {
     }
 }
 
+/// The weight of node i of composite Simpson's rule with n panels (n even): 1 at the ends, 4 at
+/// odd and 2 at even interior nodes (the sum times h/3 is the rule; an f64 estimate, used where
+/// no certified bound rests on it).
+pub fn simpson_weight(i: usize, n: usize) -> f64 {
+    if i == 0 || i == n {
+        1.0
+    } else if i % 2 == 1 {
+        4.0
+    } else {
+        2.0
+    }
+}
+
 /// log1p(u) − u without cancellation (series for small |u|).
 pub fn log1p_minus_id(u: f64) -> f64 {
     if u.abs() < 0.1 {

@@ -88,7 +88,7 @@
 
 use self::transform::{
     ln_expm1, ln_window_tail_bound, logsumexp, subsampled_mgf_windowed, AtomPair, Decay, MgfValue,
-    MixturePair, SmoothWindow, Transform, C64, SUM_BLOCK, UNIT_ROUNDOFF,
+    MixturePair, SmoothWindow, SumScheme, Transform, C64, SUM_BLOCK, UNIT_ROUNDOFF,
 };
 use super::invert::EPSILON_MAX;
 use super::{
@@ -275,9 +275,7 @@ impl ContourAccountant {
         direction: Direction,
         epsilon: f64,
     ) -> Result<(Bracket, Option<ContourInfo>)> {
-        check_epsilon(epsilon)?;
-        let (b, info) = self.enclosure(direction, Ask::Delta(epsilon))?;
-        Ok((b.bracket(), info))
+        self.checked_bounds(direction, Ask::Delta(epsilon))
     }
 
     /// Certified bounds on ε(δ) of one ordering (`value` the midpoint).
@@ -289,8 +287,20 @@ impl ContourAccountant {
         direction: Direction,
         delta: f64,
     ) -> Result<(Bracket, Option<ContourInfo>)> {
-        check_delta(delta)?;
-        let (b, info) = self.enclosure(direction, Ask::Epsilon(delta))?;
+        self.checked_bounds(direction, Ask::Epsilon(delta))
+    }
+
+    /// [`ContourAccountant::enclosure`]'s bracket after the range check of ε or δ.
+    fn checked_bounds(
+        &self,
+        direction: Direction,
+        ask: Ask,
+    ) -> Result<(Bracket, Option<ContourInfo>)> {
+        match ask {
+            Ask::Delta(epsilon) => check_epsilon(epsilon)?,
+            Ask::Epsilon(delta) => check_delta(delta)?,
+        };
+        let (b, info) = self.enclosure(direction, ask)?;
         Ok((b.bracket(), info))
     }
 
@@ -796,6 +806,18 @@ mod tests {
         Plan::new(&comp, Direction::Remove)
     }
 
+    /// The plain contour (no window) and the one built in `mode`, both at the saddle point of
+    /// ε and tolerance 1e−9.
+    fn plain_and(
+        plan: &Plan,
+        eps: f64,
+        mode: WindowMode,
+    ) -> (integral::Contour, integral::Contour) {
+        let lam = plan.saddle(eps).expect("test setup");
+        let build = |m| plan.build_with(lam, eps, 1e-9, m).expect("test setup");
+        (build(WindowMode::Never), build(mode))
+    }
+
     /// The analytic-window path against the plain path where both work (q = 0.004, σ = 0.8,
     /// 10 steps, remove, tolerance 1e−9; the plain contour is not capped there): the brackets
     /// overlap and the window's is at most as wide (plus 1e−3 relative slack for the different
@@ -803,14 +825,8 @@ mod tests {
     #[test]
     fn window_path_agrees_with_the_plain_path() {
         let (plan, eps) = (remove_plan(0.8, 0.004, 10), 0.3);
-        let lam = plan.saddle(eps).expect("test setup");
-        let plain = plan
-            .build_with(lam, eps, 1e-9, WindowMode::Never)
-            .expect("test setup");
+        let (plain, win) = plain_and(&plan, eps, WindowMode::Force);
         assert!(plain.window.is_none() && !plain.capped);
-        let win = plan
-            .build_with(lam, eps, 1e-9, WindowMode::Force)
-            .expect("test setup");
         assert!(win.window.is_some() && !win.capped);
         for e in [0.28, 0.3, 0.32] {
             let (p, w) = (plain.bounds(e), win.bounds(e));
@@ -849,14 +865,8 @@ mod tests {
     #[test]
     fn window_path_is_taken_where_the_plain_contour_is_capped() {
         let (plan, eps) = (remove_plan(0.6, 0.001, 10), 0.333);
-        let lam = plan.saddle(eps).expect("test setup");
-        let plain = plan
-            .build_with(lam, eps, 1e-9, WindowMode::Never)
-            .expect("test setup");
+        let (plain, win) = plain_and(&plan, eps, WindowMode::Auto);
         assert!(plain.capped && plain.window.is_none());
-        let win = plan
-            .build_with(lam, eps, 1e-9, WindowMode::Auto)
-            .expect("test setup");
         assert!(win.window.is_some() && !win.capped);
         let (p, w) = (plain.bounds(eps), win.bounds(eps));
         assert!(p.lower <= w.upper && w.lower <= p.upper, "{p:?} {w:?}");

@@ -7,6 +7,12 @@ use super::*;
 /// by rounding-level accuracy).
 pub(super) const TAU_X: f64 = 1e-17;
 /// Largest number of t-nodes evaluated directly.
+/// The coarse grids' phase-sum scheme (upper bounds only, whose propagated-phase and block-sum
+/// errors are in each value's error term): the cheapest, whatever the tolerance.
+const LOOSE: SumScheme = SumScheme {
+    rotations: 63,
+    block: SUM_BLOCK,
+};
 pub(super) const MAX_DIRECT_NODES: usize = 400_000;
 /// Largest number of t-nodes bounded one by one.
 pub(super) const MAX_SCAN_NODES: usize = 4_000_000;
@@ -850,7 +856,7 @@ impl Plan {
                 // Upper bounds only (the propagated-phase and block-sum errors are in ln_err):
                 // the cheapest evaluation, whatever the tolerance.
                 let ratios_at = |st: f64, k: usize| -> Vec<f64> {
-                    eval_grid_halves(&f.t, lambda, st, k, 63, SUM_BLOCK)
+                    eval_grid(&f.t, lambda, (st, k), LOOSE, Blocks::Halves)
                         .iter()
                         .map(|v| {
                             ((v.ln.re - b.ln.re).exp() + (v.ln_err - b.ln.re).exp()) * (1.0 + 1e-12)
@@ -926,16 +932,11 @@ impl Plan {
         tol: f64,
     ) -> Vec<Node> {
         let n_total = self.n_total();
-        let rot = rotations(tol, n_total);
-        let block = if rot > 0 {
-            summation_block(tol, n_total)
-        } else {
-            0
-        };
+        let scheme = sum_scheme(tol, n_total);
         let values: Vec<Vec<MgfValue>> = self
             .factors
             .iter()
-            .map(|f| eval_grid(&f.t, lambda, h, k_dir, rot, block))
+            .map(|f| eval_grid(&f.t, lambda, (h, k_dir), scheme, Blocks::Doubling))
             .collect();
         (0..=k_dir)
             .into_par_iter()
@@ -1014,6 +1015,19 @@ pub(super) fn rotations(tol: f64, n_total: f64) -> usize {
     }
 }
 
+/// The phase-sum scheme of the node transforms at relative tolerance `tol` on δ for a
+/// composition of `n_total` steps: [`rotations`], and [`summation_block`] where phases are
+/// propagated (plain blocks only serve equally spaced β).
+pub(super) fn sum_scheme(tol: f64, n_total: f64) -> SumScheme {
+    let rotations = rotations(tol, n_total);
+    let block = if rotations > 0 {
+        summation_block(tol, n_total)
+    } else {
+        0
+    };
+    SumScheme { rotations, block }
+}
+
 /// Run length B of the plain partial sums in the node transforms (0: compensate every term): the
 /// summation bound grows from 3u to √2(B + 2)u relative to M(λ) per step, multiplied by n in the
 /// n-th power; use B = 32 only where √2·34u·n stays below 1% of the tolerance.
@@ -1026,53 +1040,47 @@ pub(super) fn summation_block(tol: f64, n_total: f64) -> usize {
     }
 }
 
-/// M̃ at λ + i·k·step for k = 0..=k_max, in parallel blocks of consecutive nodes that share one
-/// x-grid (the step of the block's largest t): at most 512 nodes, and the last t at most
-/// r·t₀ with r = 1 + min(1, √(80·step/t₀)) (t₀ the first t, at least 5, where the x-step hardly
-/// depends on t). A block's x-nodes cost ~80 inner rotations each to set up (L, weights, seeds),
-/// and each node then costs one rotation per x-node, whose count grows like the block's last t:
-/// per node the cost is ∝ r·80·step/(r − 1) + r·t₀, least at r − 1 = √(80·step/t₀) (wide blocks
-/// for sparse nodes at large t, as in the add ordering and the coarse grid; the rule only sets
-/// the cost, never a bound).
+/// How [`eval_grid`] groups consecutive t-nodes into parallel blocks that share one x-grid (the
+/// step of the block's largest t). Each value is the same batched quadrature with its own error
+/// bound (the x-step of a block only has to resolve its largest |t|, docs/math.md §10.4), so the
+/// grouping changes the cost, never a bound (docs/math.md §10.9.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Blocks {
+    /// At most 512 nodes, and the last t at most r·t₀ with r = 1 + min(1, √(80·step/t₀)) (t₀
+    /// the first t, at least 5, where the x-step hardly depends on t). A block's x-nodes cost
+    /// ~80 inner rotations each to set up (L, weights, seeds), and each node then costs one
+    /// rotation per x-node, whose count grows like the block's last t: per node the cost is
+    /// ∝ r·80·step/(r − 1) + r·t₀, least at r − 1 = √(80·step/t₀) (wide blocks for sparse nodes
+    /// at large t, as in the add ordering).
+    Doubling,
+    /// The two halves of the index range, each one x-grid (that of its largest t; at most 512
+    /// nodes per call): for the sparse coarse grids ([`Plan::coarse_grids`]), whose nodes are
+    /// far apart in t, so that the doubling rule would set up a fresh x-grid (L(x_j), weights,
+    /// phase seeds) for a handful of nodes at a time.
+    Halves,
+}
+
+/// M̃ at λ + i·k·step for k = 0..=k_max, in the parallel blocks of `blocks`.
 pub(super) fn eval_grid(
     t: &Transform,
     lambda: f64,
-    step: f64,
-    k_max: usize,
-    rot: usize,
-    block: usize,
+    (step, k_max): (f64, usize),
+    scheme: SumScheme,
+    blocks: Blocks,
 ) -> Vec<MgfValue> {
-    eval_grid_with(step, k_max, |ts| {
-        t.ln_mgf_batch(lambda, ts, TAU_X, rot, block)
-    })
-}
-
-/// M̃ at λ + i·k·step for k = 0..=k_max in two parallel blocks, the halves of the index range,
-/// each on one x-grid (that of its largest t; at most 512 nodes per call): for the sparse coarse
-/// grids ([`Plan::coarse_grids`]), whose nodes are far apart in t, so that [`eval_grid`]'s rule
-/// (blocks at most doubling in t) sets up a fresh x-grid (L(x_j), weights, phase seeds) for a
-/// handful of nodes at a time. Each value is the same batched quadrature with its own error
-/// bound (the x-step of a block only has to resolve its largest |t|, docs/math.md §10.4), so
-/// the grouping changes the cost, never a bound (docs/math.md §10.9.1).
-pub(super) fn eval_grid_halves(
-    t: &Transform,
-    lambda: f64,
-    step: f64,
-    k_max: usize,
-    rot: usize,
-    block: usize,
-) -> Vec<MgfValue> {
-    let half = k_max / 2;
-    let parts: Vec<(usize, usize)> = if k_max >= 8 {
-        vec![(0, half), (half + 1, k_max)]
-    } else {
-        vec![(0, k_max)]
-    };
-    eval_blocks(&parts, step, |ts| {
-        ts.chunks(512)
-            .flat_map(|c| t.ln_mgf_batch(lambda, c, TAU_X, rot, block))
-            .collect()
-    })
+    let eval = |ts: &[f64]| t.ln_mgf_batch(lambda, ts, TAU_X, scheme);
+    match blocks {
+        Blocks::Doubling => eval_grid_with(step, k_max, eval),
+        Blocks::Halves => {
+            let half = k_max / 2;
+            let parts: Vec<(usize, usize)> = if k_max >= 8 {
+                vec![(0, half), (half + 1, k_max)]
+            } else {
+                vec![(0, k_max)]
+            };
+            eval_blocks(&parts, step, |ts| ts.chunks(512).flat_map(eval).collect())
+        }
+    }
 }
 
 /// [`eval_grid`] with any batch evaluator (the t-values of one block in, their values out).
@@ -1171,7 +1179,11 @@ mod tests {
                 .re
                 .exp();
             for block in [0, SUM_BLOCK] {
-                let batch = subsampled_mgf_windowed(q, mu, alpha, &betas, 1e-17, 511, block, None);
+                let scheme = SumScheme {
+                    rotations: 511,
+                    block,
+                };
+                let batch = subsampled_mgf_windowed(q, mu, alpha, &betas, 1e-17, scheme, None);
                 for (k, (b, v)) in betas.iter().zip(&batch).enumerate() {
                     if k % 31 != 0 && k != 511 {
                         continue;
@@ -1210,8 +1222,8 @@ mod tests {
                 mu: 1.0 / sigma,
                 add,
             };
-            let a = eval_grid_halves(&t, lambda, step, k_max, 63, SUM_BLOCK);
-            let b = eval_grid(&t, lambda, step, k_max, 63, SUM_BLOCK);
+            let a = eval_grid(&t, lambda, (step, k_max), LOOSE, Blocks::Halves);
+            let b = eval_grid(&t, lambda, (step, k_max), LOOSE, Blocks::Doubling);
             assert_eq!(a.len(), k_max + 1);
             assert_eq!(b.len(), k_max + 1);
             for (k, (x, y)) in a.iter().zip(&b).enumerate() {

@@ -136,9 +136,8 @@ impl Plan {
         let tl = tail(k_dir as f64 * h);
         contour.capped = false;
         contour.trunc = tl * (1.0 + 1e-12);
-        let rot = rotations(tol, n);
-        let block = if rot > 0 { summation_block(tol, n) } else { 0 };
-        let vm = eval_grid(&f.t, lambda, h, k_dir, rot, block);
+        let scheme = sum_scheme(tol, n);
+        let vm = eval_grid(&f.t, lambda, (h, k_dir), scheme, Blocks::Doubling);
         let vw = eval_grid_with(h, k_dir, |ts| {
             subsampled_mgf_windowed(
                 q,
@@ -146,8 +145,7 @@ impl Plan {
                 lambda,
                 ts,
                 TAU_X,
-                rot,
-                block,
+                scheme,
                 Some(SmoothWindow { x0, s }),
             )
         });
@@ -187,8 +185,7 @@ impl Plan {
                     lp,
                     &[0.0],
                     TAU_X,
-                    0,
-                    0,
+                    SumScheme::DIRECT,
                     Some(SmoothWindow { x0, s }),
                 )[0];
                 WindowMoment {

@@ -18,8 +18,8 @@
 //! f64 trapezoid estimates with the same margins as the subsampled Gaussian's (docs/math.md §10.5).
 
 use super::{
-    ln_expm1, logsumexp, Decay, MgfValue, RealSummary, Weights, C64, LN_SQRT_2PI, SPLITS,
-    UNIT_ROUNDOFF,
+    logsumexp, Decay, MgfValue, RealSummary, SumScheme, Trapezoid, Weights, C64, LN_SQRT_2PI,
+    SPLITS, UNIT_ROUNDOFF,
 };
 use crate::cgf::CgfValue;
 use crate::mechanism::mixture::{MixtureLaw, MAX_COMPONENTS};
@@ -135,6 +135,15 @@ pub struct MixturePair {
     span_q: f64,
     /// max(max m_Q − min m_P, max m_P − min m_Q): |Im(ℓ_P − ℓ_Q)(x + ib)| ≤ D|b|.
     d: f64,
+}
+
+/// A trapezoid's x-nodes for a mixture pair: L(x_j), the exponents s_j = ℓ_P + αL − x²/2 and
+/// their largest value m, and per node (ℓ_P, its rounding bound, L's rounding bound, L').
+struct XGrid {
+    ls: Vec<f64>,
+    ss: Vec<f64>,
+    rest: Vec<(f64, f64, f64, f64)>,
+    m: f64,
 }
 
 impl MixturePair {
@@ -279,15 +288,34 @@ impl MixturePair {
         (alpha - 1.0).max(0.0) * lc(self.span_p) + (-alpha).max(0.0) * lc(self.span_q)
     }
 
+    /// The nodes x_j = lo + jh, j < n, of a trapezoid at real part α (see [`XGrid`]).
+    fn x_grid(&self, alpha: f64, lo: f64, h: f64, n: usize) -> XGrid {
+        let mut g = XGrid {
+            ls: Vec::with_capacity(n),
+            ss: Vec::with_capacity(n),
+            rest: Vec::with_capacity(n),
+            m: f64::NEG_INFINITY,
+        };
+        for j in 0..n {
+            let x = lo + j as f64 * h;
+            let (lp, l, ep, el, dl) = self.node(x);
+            let s = lp + alpha * l - 0.5 * x * x;
+            g.m = g.m.max(s);
+            g.ls.push(l);
+            g.ss.push(s);
+            g.rest.push((lp, ep, el, dl));
+        }
+        g
+    }
+
     /// ln M̃(α + iβ_k) with certified error bounds for several β_k on one x-grid
-    /// (docs/math.md §17.9; `rotations` and `block` as in [`super::subsampled_mgf_windowed`]).
+    /// (docs/math.md §17.9; `scheme` as in [`super::subsampled_mgf_windowed`]).
     pub fn mgf_batch(
         &self,
         alpha: f64,
         betas: &[f64],
         tau: f64,
-        rotations: usize,
-        block: usize,
+        scheme: SumScheme,
     ) -> Vec<MgfValue> {
         let u = UNIT_ROUNDOFF;
         let beta_max = betas.iter().fold(0.0f64, |m, b| m.max(b.abs()));
@@ -309,24 +337,12 @@ impl MixturePair {
             ];
         }
         let n = nf as usize;
-        let mut ls = Vec::with_capacity(n);
-        let mut ss = Vec::with_capacity(n);
-        let mut errs = Vec::with_capacity(n);
-        let mut m = f64::NEG_INFINITY;
-        for j in 0..n {
-            let x = lo + j as f64 * h;
-            let (lp, l, ep, el, _) = self.node(x);
-            let s = lp + alpha * l - 0.5 * x * x;
-            m = m.max(s);
-            ls.push(l);
-            ss.push(s);
-            errs.push((lp, ep, el));
-        }
+        let XGrid { ls, ss, rest, m } = self.x_grid(alpha, lo, h, n);
         let mut weights = Weights::with_capacity(n);
         for j in 0..n {
             let x = lo + j as f64 * h;
             let e = ss[j] - m;
-            let (lp, ep, el) = errs[j];
+            let (lp, ep, el, _) = rest[j];
             let l = ls[j];
             // Exponent ℓ_P + αL − x²/2 − m and phase βL: the ζ-independent part
             // u(8 + x² + 2|ℓ_P| + |e|) + δℓ_P, and per |ζ|: 2u|L| + δL.
@@ -337,29 +353,17 @@ impl MixturePair {
                 2.0 * u * l.abs() + el,
             );
         }
-        let scale_ln = m + h.ln() - LN_SQRT_2PI;
-        let ln_f_re = weights.real_sum().ln() + scale_ln;
         let ln_trunc = self.ln_truncation(alpha, lo, lo + (n - 1) as f64 * h);
-        let ln_e = ln_expm1(2.0 * PI * a / h);
-        let sums = weights.phase_sums(&ls, alpha, betas, rotations, block);
-        betas
-            .iter()
-            .zip(sums)
-            .map(|(&beta, (sum, r))| {
-                let ln = sum.ln() + scale_ln;
-                let round = r * scale_ln.exp() + 16.0 * u * ln.re.exp();
-                // 2M/(e^{2πa/h} − 1), M = e^{a²/2 + |β|Da + c_strip}·2F(α).
-                let ln_disc =
-                    LN_2 + 0.5 * a * a + beta.abs() * self.d * a + c_strip + LN_2 + ln_f_re - ln_e;
-                let ln_err = logsumexp(&[round.ln(), ln_disc, ln_trunc]);
-                MgfValue { ln, ln_err }
-            })
-            .collect()
+        let grid = Trapezoid { m, h, a, ln_trunc };
+        // 2M/(e^{2πa/h} − 1), M = e^{a²/2 + |β|Da + c_strip}·2F(α).
+        weights.mgf_values(&ls, alpha, betas, scheme, grid, |beta, ln_f_re| {
+            LN_2 + 0.5 * a * a + beta.abs() * self.d * a + c_strip + LN_2 + ln_f_re
+        })
     }
 
     /// ln M̃(z) with a certified error bound (docs/math.md §17.9).
     pub fn ln_mgf(&self, z: C64, tau: f64) -> MgfValue {
-        self.mgf_batch(z.re, &[z.im], tau, 0, 0)[0]
+        self.mgf_batch(z.re, &[z.im], tau, SumScheme::DIRECT)[0]
     }
 
     /// Estimated x-nodes of one evaluation at α + iβ (scaled by the component count).
@@ -402,19 +406,7 @@ impl MixturePair {
         // and infinite, which the contour refuses.
         let nf = (((hi - lo) / h).ceil() + 1.0).min(MAX_NODES);
         let n = if nf.is_nan() { 2 } else { nf as usize };
-        let mut ls = Vec::with_capacity(n);
-        let mut ss = Vec::with_capacity(n);
-        let mut lps = Vec::with_capacity(n);
-        let mut m = f64::NEG_INFINITY;
-        for j in 0..n {
-            let x = lo + j as f64 * h;
-            let (lp, l, _, _, dl) = self.node(x);
-            let s = lp + alpha * l - 0.5 * x * x;
-            m = m.max(s);
-            ls.push(l);
-            ss.push(s);
-            lps.push(dl);
-        }
+        let XGrid { ls, ss, rest, m } = self.x_grid(alpha, lo, h, n);
         let ws: Vec<f64> = ss.iter().map(|s| (s - m).exp()).collect();
         let tot: f64 = ws.iter().sum();
         let mean = ws.iter().zip(&ls).map(|(w, l)| w * l).sum::<f64>() / tot;
@@ -434,8 +426,8 @@ impl MixturePair {
             // g_j relative to the mass scale e^m; L' > 0 (docs/math.md §17.1).
             let gs: Vec<f64> = ss
                 .iter()
-                .zip(&lps)
-                .map(|(s, dl)| (s - m - dl.ln()).exp())
+                .zip(&rest)
+                .map(|(s, &(_, _, _, dl))| (s - m - dl.ln()).exp())
                 .collect();
             (tv, splits) = super::tv_and_splits(&gs, &ws, tot, h);
         }

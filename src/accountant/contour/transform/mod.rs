@@ -236,8 +236,29 @@ fn third_moment(var_lo: f64, rho3_hi: f64, t: f64) -> f64 {
     (1.0 - x_lo).abs().max((1.0 - x_hi).abs()) + t * t * t * rho3_hi / 6.0
 }
 
-/// Run length of the plain partial sums of [`subsampled_mgf_windowed`] with `block` > 0.
+/// Run length of the plain partial sums of [`subsampled_mgf_windowed`] with [`SumScheme::block`] > 0.
 pub const SUM_BLOCK: usize = 32;
+
+/// How a batch of phase sums Σ_j w_j e^{iβ_k L_j} over one x-grid is run (docs/math.md §10.4,
+/// §10.9.1). The scheme changes the work and the rounding bound, which every value's error term
+/// carries; it never changes what is bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SumScheme {
+    /// Propagated phases per sin/cos seed (0: every phase by sin/cos; runs of `rotations` + 1
+    /// equally spaced β otherwise).
+    pub rotations: usize,
+    /// Plain partial sums of this many terms, compensated between them (0: every term
+    /// compensated; only [`SUM_BLOCK`] is used with propagated phases).
+    pub block: usize,
+}
+
+impl SumScheme {
+    /// Every phase by sin/cos, every term compensated.
+    pub const DIRECT: SumScheme = SumScheme {
+        rotations: 0,
+        block: 0,
+    };
+}
 
 /// Number of split bounds carried by [`Decay::Density`].
 pub const SPLITS: usize = 40;
@@ -418,15 +439,13 @@ impl Transform {
 
     /// [`Transform::ln_mgf`] at λ + it_k for several t_k (one shared x-grid for the quadrature;
     /// see [`subsampled_mgf_batch`]).
-    /// `rotations`: see [`subsampled_mgf_windowed`] (0: every phase by sin/cos).
-    /// `block`: see [`subsampled_mgf_windowed`] (0: every term compensated).
+    /// `scheme`: how the phase sums are run ([`SumScheme`]).
     pub fn ln_mgf_batch(
         &self,
         lambda: f64,
         ts: &[f64],
         tau: f64,
-        rotations: usize,
-        block: usize,
+        scheme: SumScheme,
     ) -> Vec<MgfValue> {
         match *self {
             Transform::Subsampled { q, mu, add } => {
@@ -437,13 +456,13 @@ impl Transform {
                     (lambda, 1.0)
                 };
                 let betas: Vec<f64> = ts.iter().map(|t| sign * t).collect();
-                subsampled_mgf_windowed(q, mu, alpha, &betas, tau, rotations, block, None)
+                subsampled_mgf_windowed(q, mu, alpha, &betas, tau, scheme, None)
             }
             Transform::Mixture { ref law } => {
-                MixturePair::new(law).mgf_batch(lambda, ts, tau, rotations, block)
+                MixturePair::new(law).mgf_batch(lambda, ts, tau, scheme)
             }
-            Transform::Wor(ref p) => p.mgf_batch(lambda, ts, tau, rotations, block),
-            Transform::Union { ref u } => u.ln_mgf_batch(lambda, ts, tau, rotations, block),
+            Transform::Wor(ref p) => p.mgf_batch(lambda, ts, tau, scheme),
+            Transform::Union { ref u } => u.ln_mgf_batch(lambda, ts, tau, scheme),
             _ => ts
                 .iter()
                 .map(|&t| self.ln_mgf(C64::new(lambda, t), tau))
@@ -929,13 +948,13 @@ pub fn subsampled_mgf(q: f64, mu: f64, zeta: C64, tau: f64) -> MgfValue {
 /// the step actually used); L(x_j) and the real weights are computed once, so a batch of k
 /// nearby β costs about one evaluation plus k·(sin, cos, two sums) per node.
 ///
-/// With `rotations` = R > 0 and equally spaced β_k = β_0 + kΔ, the phases e^{iβ_k L} are
+/// With [`SumScheme::rotations`] = R > 0 and equally spaced β_k = β_0 + kΔ, the phases e^{iβ_k L} are
 /// propagated by complex multiplication with e^{iΔL} and recomputed by sin/cos every R + 1
 /// values; the i-th propagated phase carries a relative error ≤ i·(5u + u|ΔL|) (rotor from
 /// sin/cos ≤ 2u + u|ΔL|, complex product ≤ 2√2u < 3u), and β_0 + iΔ differs from β_k by
 /// ≤ 4u|β_k|, a phase error ≤ 4u|β_k||L|; both are added to the rounding bound.
 pub fn subsampled_mgf_batch(q: f64, mu: f64, alpha: f64, betas: &[f64], tau: f64) -> Vec<MgfValue> {
-    subsampled_mgf_windowed(q, mu, alpha, betas, tau, 0, 0, None)
+    subsampled_mgf_windowed(q, mu, alpha, betas, tau, SumScheme::DIRECT, None)
 }
 
 /// The smooth cut-off w(x) = Φ((x₀ − x)/s) of [`subsampled_mgf_windowed`].
@@ -947,15 +966,15 @@ pub struct SmoothWindow {
     pub s: f64,
 }
 
-/// [`subsampled_mgf_batch`] with phase propagation (see there); `rotations` = 0 computes every
-/// phase by sin/cos.
+/// [`subsampled_mgf_batch`] with phase propagation (see there) run by `scheme`: `rotations` = 0
+/// computes every phase by sin/cos.
 ///
-/// `block` > 0 (used with propagated phases) sums the terms of each β in plain f64 over chunks of
-/// B = [`SUM_BLOCK`] consecutive x-nodes (four interleaved partial sums, then pairwise: any such
-/// order of B terms errs by ≤ (B − 1)u·Σ|terms|, Higham 2002, §4.2) and adds the chunk sums into
-/// the Neumaier-compensated total; the chunk's phases advance together, so the work vectorises.
-/// The summation bound 3u·Σ|terms| becomes (B + 2)u·Σ|terms|, applied with a factor √2 for the
-/// complex modulus. `block` = 0 compensates every term.
+/// `scheme.block` > 0 (used with propagated phases) sums the terms of each β in plain f64 over
+/// chunks of B = [`SUM_BLOCK`] consecutive x-nodes (four interleaved partial sums, then
+/// pairwise: any such order of B terms errs by ≤ (B − 1)u·Σ|terms|, Higham 2002, §4.2) and adds
+/// the chunk sums into the Neumaier-compensated total; the chunk's phases advance together, so
+/// the work vectorises. The summation bound 3u·Σ|terms| becomes (B + 2)u·Σ|terms|, applied with
+/// a factor √2 for the complex modulus. `scheme.block` = 0 compensates every term.
 ///
 /// `window` = Some([`SmoothWindow`] { x0: x₀, s }) transforms the windowed measure wP,
 /// w(x) = Φ((x₀ − x)/s): F_w(ζ) = ∫ Φ((x₀ − x)/s) e^{ζL(x)}φ(x)dx (None: w = 1).
@@ -979,8 +998,7 @@ pub fn subsampled_mgf_windowed(
     alpha: f64,
     betas: &[f64],
     tau: f64,
-    rotations: usize,
-    block: usize,
+    scheme: SumScheme,
     window: Option<SmoothWindow>,
 ) -> Vec<MgfValue> {
     let u = UNIT_ROUNDOFF;
@@ -1035,28 +1053,13 @@ pub fn subsampled_mgf_windowed(
             2.0 * u * l.abs() + dl,
         );
     }
-    let scale_ln = m + h.ln() - LN_SQRT_2PI;
-    let ln_f_re = weights.real_sum().ln() + scale_ln;
     // Truncation beyond the first and last nodes (independent of β).
     let ln_trunc = ln_truncation(q, mu, alpha, lo, lo + (n - 1) as f64 * h, window);
-    // ln(e^{2πa/h} − 1), also where e^{2πa/h} overflows (|β| large).
-    let ln_e = ln_expm1(2.0 * PI * a / h);
-    // Sums per β: direct sin/cos, or propagated phases in runs of `rotations` + 1.
-    let sums = weights.phase_sums(&ls, alpha, betas, rotations, block);
-    betas
-        .iter()
-        .zip(sums)
-        .map(|(&beta, (sum, r))| {
-            let ln = sum.ln() + scale_ln;
-            let round = r * scale_ln.exp() + 16.0 * u * ln.re.exp();
-            // Discretisation: 2M/(e^{2πa/h} − 1), M = e^{a²/2 + |β|μa + c_neg}·2F(α).
-            let ln_disc =
-                LN_2 + 0.5 * a * a + win_ln + beta.abs() * mu * a + ln_cneg(a) + LN_2 + ln_f_re
-                    - ln_e;
-            let ln_err = logsumexp(&[round.ln(), ln_disc, ln_trunc]);
-            MgfValue { ln, ln_err }
-        })
-        .collect()
+    let grid = Trapezoid { m, h, a, ln_trunc };
+    // Discretisation: 2M/(e^{2πa/h} − 1), M = e^{a²/2 + |β|μa + c_neg}·2F(α).
+    weights.mgf_values(&ls, alpha, betas, scheme, grid, |beta, ln_f_re| {
+        LN_2 + 0.5 * a * a + win_ln + beta.abs() * mu * a + ln_cneg(a) + LN_2 + ln_f_re
+    })
 }
 
 /// ln of the bound on the trapezoid's omitted nodes beyond x₀ = `x0` and x_n = `xn` (module
@@ -1136,6 +1139,16 @@ pub(super) struct Totals {
     pub(super) n: usize,
 }
 
+/// The x-grid of a trapezoid: its largest exponent m (the weights are e^{e_j − m}), step h,
+/// strip half-width a of the discretisation bound, and ln of its truncation bound.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Trapezoid {
+    pub(super) m: f64,
+    pub(super) h: f64,
+    pub(super) a: f64,
+    pub(super) ln_trunc: f64,
+}
+
 /// A trapezoid's weights w_j = e^{e_j − m} and the β-independent totals of its rounding bound
 /// (docs/math.md §10.4), accumulated node by node.
 pub(super) struct Weights {
@@ -1177,6 +1190,40 @@ impl Weights {
         self.real.sum()
     }
 
+    /// The trapezoid values ln M̃(α + iβ_k) = ln(h e^m/√(2π) · Σ_j w_j e^{iβ_k L_j}) with
+    /// their error bounds (docs/math.md §10.4): the phase sums' rounding scaled to M̃ plus the
+    /// final 16u|M̃|, the discretisation 2M/(e^{2πa/h} − 1), and the truncation
+    /// `grid.ln_trunc` (β-free). `ln_2m(β, ln F̃(α))` is ln 2M of the strip majorant at β, given
+    /// the trapezoid's own ln F̃(α) (the real sum).
+    pub(super) fn mgf_values(
+        self,
+        ls: &[f64],
+        alpha: f64,
+        betas: &[f64],
+        scheme: SumScheme,
+        grid: Trapezoid,
+        ln_2m: impl Fn(f64, f64) -> f64,
+    ) -> Vec<MgfValue> {
+        let u = UNIT_ROUNDOFF;
+        let Trapezoid { m, h, a, ln_trunc } = grid;
+        let scale_ln = m + h.ln() - LN_SQRT_2PI;
+        let ln_f_re = self.real_sum().ln() + scale_ln;
+        // ln(e^{2πa/h} − 1), also where e^{2πa/h} overflows (|β| large).
+        let ln_e = ln_expm1(2.0 * PI * a / h);
+        let sums = self.phase_sums(ls, alpha, betas, scheme);
+        betas
+            .iter()
+            .zip(sums)
+            .map(|(&beta, (sum, r))| {
+                let ln = sum.ln() + scale_ln;
+                let round = r * scale_ln.exp() + 16.0 * u * ln.re.exp();
+                let ln_disc = ln_2m(beta, ln_f_re) - ln_e;
+                let ln_err = logsumexp(&[round.ln(), ln_disc, ln_trunc]);
+                MgfValue { ln, ln_err }
+            })
+            .collect()
+    }
+
     /// Per β_k: Σ_j w_j e^{iβ_k L_j} and the bound on its rounding error in units of the
     /// weights ([`PhaseSums::sum_and_round`]); ζ = α + iβ_k.
     pub(super) fn phase_sums(
@@ -1184,14 +1231,13 @@ impl Weights {
         ls: &[f64],
         alpha: f64,
         betas: &[f64],
-        rotations: usize,
-        block: usize,
+        scheme: SumScheme,
     ) -> Vec<(C64, f64)> {
-        let sums = phase_sums(&self.ws, ls, self.real, betas, rotations, block);
+        let sums = phase_sums(&self.ws, ls, self.real, betas, scheme);
         betas
             .iter()
             .enumerate()
-            .map(|(k, &beta)| sums.sum_and_round(k, alpha, beta, &self.totals, rotations, block))
+            .map(|(k, &beta)| sums.sum_and_round(k, alpha, beta, &self.totals, scheme))
             .collect()
     }
 }
@@ -1208,8 +1254,7 @@ impl PhaseSums {
         alpha: f64,
         beta: f64,
         t: &Totals,
-        rotations: usize,
-        block: usize,
+        scheme: SumScheme,
     ) -> (C64, f64) {
         let u = UNIT_ROUNDOFF;
         let (re, im) = &self.sums[k];
@@ -1222,7 +1267,7 @@ impl PhaseSums {
             0.0
         };
         let sum = C64::new(re.sum(), im.sum());
-        let sum_err = if block > 0 && rotations > 0 && self.equally_spaced {
+        let sum_err = if scheme.block > 0 && scheme.rotations > 0 && self.equally_spaced {
             std::f64::consts::SQRT_2
                 * (SUM_BLOCK as f64 + 2.0)
                 * u
@@ -1242,23 +1287,16 @@ impl PhaseSums {
 /// vectorise lane by lane (each lane's operations and their order unchanged, and Rust never
 /// fuses a·b + c), so the sums are bit-identical to the baseline build's and the rounding bounds
 /// hold as stated.
-fn phase_sums(
-    ws: &[f64],
-    ls: &[f64],
-    real: Neumaier,
-    betas: &[f64],
-    rotations: usize,
-    block: usize,
-) -> PhaseSums {
+fn phase_sums(ws: &[f64], ls: &[f64], real: Neumaier, betas: &[f64], s: SumScheme) -> PhaseSums {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above), the only requirement of
             // `phase_sums_avx2`'s target feature.
-            return unsafe { phase_sums_avx2(ws, ls, real, betas, rotations, block) };
+            return unsafe { phase_sums_avx2(ws, ls, real, betas, s) };
         }
     }
-    phase_sums_impl(ws, ls, real, betas, rotations, block)
+    phase_sums_impl(ws, ls, real, betas, s)
 }
 
 /// [`phase_sums_impl`] compiled with AVX2 enabled.
@@ -1272,10 +1310,9 @@ unsafe fn phase_sums_avx2(
     ls: &[f64],
     real: Neumaier,
     betas: &[f64],
-    rotations: usize,
-    block: usize,
+    s: SumScheme,
 ) -> PhaseSums {
-    phase_sums_impl(ws, ls, real, betas, rotations, block)
+    phase_sums_impl(ws, ls, real, betas, s)
 }
 
 /// The body of [`phase_sums`] (inlined into each instruction-set variant).
@@ -1285,9 +1322,9 @@ fn phase_sums_impl(
     ls: &[f64],
     real: Neumaier,
     betas: &[f64],
-    rotations: usize,
-    block: usize,
+    scheme: SumScheme,
 ) -> PhaseSums {
+    let SumScheme { rotations, block } = scheme;
     let u = UNIT_ROUNDOFF;
     let n = ws.len();
     let nb = betas.len();
@@ -1585,13 +1622,7 @@ mod tests {
             let mut s = C64::new(0.0, 0.0);
             for j in 0..=n {
                 let x = j as f64 / n as f64;
-                let wgt = if j == 0 || j == n {
-                    1.0
-                } else if j % 2 == 1 {
-                    4.0
-                } else {
-                    2.0
-                };
+                let wgt = crate::special::quadrature::simpson_weight(j, n);
                 s += (z * (a * (2.0 * x - 1.0))).exp() * (0.5 * a * (-a * x).exp()) * wgt;
             }
             let cont = s / (3.0 * n as f64);
@@ -1624,7 +1655,11 @@ mod tests {
                 .re
                 .exp();
             for (rot, block) in [(0usize, 0usize), (16, 0), (16, 32), (63, 0), (63, 32)] {
-                let batch = subsampled_mgf_windowed(q, mu, alpha, &betas, 1e-17, rot, block, None);
+                let scheme = SumScheme {
+                    rotations: rot,
+                    block,
+                };
+                let batch = subsampled_mgf_windowed(q, mu, alpha, &betas, 1e-17, scheme, None);
                 for (b, v) in betas.iter().zip(&batch) {
                     let single = subsampled_mgf(q, mu, C64::new(alpha, *b), 1e-17);
                     let diff = (v.ln.exp() - single.ln.exp()).norm();
@@ -1707,8 +1742,7 @@ mod tests {
                 lam,
                 &[beta],
                 1e-17,
-                0,
-                0,
+                SumScheme::DIRECT,
                 Some(SmoothWindow { x0, s }),
             )[0];
             let got = v.ln.exp();
@@ -1725,8 +1759,10 @@ mod tests {
                 lam,
                 &betas,
                 1e-17,
-                2,
-                SUM_BLOCK,
+                SumScheme {
+                    rotations: 2,
+                    block: SUM_BLOCK,
+                },
                 Some(SmoothWindow { x0, s }),
             );
             let direct = subsampled_mgf_windowed(
@@ -1735,8 +1771,7 @@ mod tests {
                 lam,
                 &betas,
                 1e-17,
-                0,
-                0,
+                SumScheme::DIRECT,
                 Some(SmoothWindow { x0, s }),
             );
             for (a, b) in rot.iter().zip(&direct) {
@@ -1753,15 +1788,14 @@ mod tests {
             }
         }
         // Far right window: the windowed transform is the plain one.
-        let plain = subsampled_mgf_windowed(q, mu, lam, &[7.0], 1e-17, 0, 0, None)[0];
+        let plain = subsampled_mgf_windowed(q, mu, lam, &[7.0], 1e-17, SumScheme::DIRECT, None)[0];
         let far = subsampled_mgf_windowed(
             q,
             mu,
             lam,
             &[7.0],
             1e-17,
-            0,
-            0,
+            SumScheme::DIRECT,
             Some(SmoothWindow { x0: 60.0, s }),
         )[0];
         assert!((plain.ln.exp() - far.ln.exp()).norm() <= plain.ln_err.exp() + far.ln_err.exp());
@@ -1780,8 +1814,7 @@ mod tests {
             200.0,
             &[0.0],
             1e-17,
-            0,
-            0,
+            SumScheme::DIRECT,
             Some(SmoothWindow { x0, s }),
         )[0];
         assert!(v.ln.re.is_finite() && v.ln_err < v.ln.re - 20.0, "{v:?}");

@@ -9,7 +9,7 @@
 //! saddle point, the Chernoff bound and the largest loss all follow from the components'
 //! (docs/math.md §17.10 derives each).
 
-use super::{Decay, MgfValue, Transform, C64, SPLITS, UNIT_ROUNDOFF};
+use super::{Decay, MgfValue, SumScheme, Transform, C64, SPLITS, UNIT_ROUNDOFF};
 use crate::cgf::CgfValue;
 use crate::mechanism::truncated::{Component, TruncatedPoisson};
 use crate::mechanism::Direction;
@@ -163,12 +163,11 @@ impl Union {
         lambda: f64,
         ts: &[f64],
         tau: f64,
-        rotations: usize,
-        block: usize,
+        scheme: SumScheme,
     ) -> Vec<MgfValue> {
         let [a, b] = self.transforms();
-        let va = a.ln_mgf_batch(lambda, ts, tau, rotations, block);
-        let vb = b.ln_mgf_batch(lambda, ts, tau, rotations, block);
+        let va = a.ln_mgf_batch(lambda, ts, tau, scheme);
+        let vb = b.ln_mgf_batch(lambda, ts, tau, scheme);
         va.into_iter()
             .zip(vb)
             .map(|(x, y)| self.combine([x, y]))

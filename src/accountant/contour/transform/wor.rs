@@ -77,17 +77,9 @@ fn grid(q: f64, mu: f64, alpha: f64, beta_max: f64, tau: f64) -> (f64, f64, f64,
     (a, h, s_lo, n)
 }
 
-/// H(α + iβ_k) for the β_k of `betas` on one s-grid (docs/math.md §17.11); `rotations` and
-/// `block` as in [`subsampled_mgf_windowed`].
-fn halfline(
-    q: f64,
-    mu: f64,
-    alpha: f64,
-    betas: &[f64],
-    tau: f64,
-    rotations: usize,
-    block: usize,
-) -> HalfLine {
+/// H(α + iβ_k) for the β_k of `betas` on one s-grid (docs/math.md §17.11); `scheme` as in
+/// [`subsampled_mgf_windowed`].
+fn halfline(q: f64, mu: f64, alpha: f64, betas: &[f64], tau: f64, scheme: SumScheme) -> HalfLine {
     let u = UNIT_ROUNDOFF;
     let beta_max = betas.iter().fold(0.0f64, |m, b| m.max(b.abs()));
     let (a, h, s_lo, n) = grid(q, mu, alpha, beta_max, tau);
@@ -150,7 +142,7 @@ fn halfline(
     } - ln_sigmoid(s_n);
     let ln_trunc = logsumexp(&[ln_left, ln_right]) + 1e-12;
     let ln_e = ln_expm1(2.0 * PI * a / h);
-    let sums = weights.phase_sums(&ls, alpha, betas, rotations, block);
+    let sums = weights.phase_sums(&ls, alpha, betas, scheme);
     let ln_j = j_sum.ln() + scale;
     let mut out_sums = Vec::with_capacity(betas.len());
     let mut out_errs = Vec::with_capacity(betas.len());
@@ -191,18 +183,11 @@ impl WorPair {
     }
 
     /// ln M̃(λ + it_k) with error bounds (docs/math.md §17.11).
-    pub fn mgf_batch(
-        &self,
-        lambda: f64,
-        ts: &[f64],
-        tau: f64,
-        rotations: usize,
-        block: usize,
-    ) -> Vec<MgfValue> {
+    pub fn mgf_batch(&self, lambda: f64, ts: &[f64], tau: f64, scheme: SumScheme) -> Vec<MgfValue> {
         let u = UNIT_ROUNDOFF;
         let neg: Vec<f64> = ts.iter().map(|t| -t).collect();
-        let h1 = halfline(self.q, self.mu, lambda, ts, tau, rotations, block);
-        let h2 = halfline(self.q, self.mu, 1.0 - lambda, &neg, tau, rotations, block);
+        let h1 = halfline(self.q, self.mu, lambda, ts, tau, scheme);
+        let h2 = halfline(self.q, self.mu, 1.0 - lambda, &neg, tau, scheme);
         let at = self.atom();
         let ln_at = at.ln();
         let top = h1.scale.max(h2.scale).max(ln_at);
@@ -230,7 +215,7 @@ impl WorPair {
 
     /// ln M̃(z) with its error bound.
     pub fn ln_mgf(&self, z: C64, tau: f64) -> MgfValue {
-        self.mgf_batch(z.re, &[z.im], tau, 0, 0)[0]
+        self.mgf_batch(z.re, &[z.im], tau, SumScheme::DIRECT)[0]
     }
 
     /// Estimated node count of one evaluation at λ + it (both half-lines).
@@ -420,7 +405,7 @@ mod tests {
         for &q in &[1e-3, 0.05, 0.5] {
             for &mu in &[0.4, 1.5, 4.0] {
                 for k in 0..=5u32 {
-                    let hl = halfline(q, mu, f64::from(k), &[0.0], 1e-17, 0, 0);
+                    let hl = halfline(q, mu, f64::from(k), &[0.0], 1e-17, SumScheme::DIRECT);
                     let v = hl.sums[0].re * hl.scale.exp();
                     let err = hl.errs[0] * hl.scale.exp();
                     // H at integer real ζ = k ≥ 0 in closed form.
@@ -442,7 +427,7 @@ mod tests {
     fn halfline_matches_brute_force_at_complex_points() {
         for &(q, mu) in &[(0.01f64, 2.0f64), (0.2, 0.7), (0.5, 3.0)] {
             for &(alpha, beta) in &[(1.5f64, 3.0f64), (-0.5, -7.0), (3.0, 40.0), (0.2, 0.5)] {
-                let hl = halfline(q, mu, alpha, &[beta], 1e-17, 0, 0);
+                let hl = halfline(q, mu, alpha, &[beta], 1e-17, SumScheme::DIRECT);
                 let v = hl.sums[0] * hl.scale.exp();
                 let err = hl.errs[0] * hl.scale.exp();
                 let c = 0.5 * mu;
@@ -453,13 +438,7 @@ mod tests {
                 for i in 0..=n {
                     let x = c + i as f64 * dx;
                     let l = log1p_qexpm1(q, mu * (x - c));
-                    let w = if i == 0 || i == n {
-                        1.0
-                    } else if i % 2 == 1 {
-                        4.0
-                    } else {
-                        2.0
-                    };
+                    let w = crate::special::quadrature::simpson_weight(i, n);
                     let g = (C64::new(alpha, beta) * l).exp() * normal::pdf(x);
                     s += g * w;
                 }
