@@ -47,7 +47,8 @@
 //! Trefethen & Weideman, *The exponentially convergent trapezoidal rule*, SIAM Review 56 (2014),
 //! Thm 5.1; Higham, *Accuracy and Stability of Numerical Algorithms* (2002), §4.3 (summation).
 
-use crate::cgf::{gaussian_f64, laplace_f64, CgfValue};
+use crate::cgf::subsampled_node_range as node_range;
+use crate::cgf::{gaussian_f64, laplace_f64, CgfValue, SubsampledTrapezoid, TiltedMoments};
 use crate::mechanism::mixture::MixtureLaw;
 use crate::mechanism::{Direction, Mechanism};
 use crate::special::normal;
@@ -492,16 +493,16 @@ impl Transform {
 
     /// Estimates of K(λ) = ln M(λ) and the tilted moments at real λ: the closed forms of
     /// [`crate::cgf`] (the one f64 CGF of the Gaussian and Laplace, docs/math.md §6.1.1), and for
-    /// the subsampled Gaussian this module's trapezoid (step 0.05), whose discretisation error
-    /// [`Transform::ln_mgf_upper`] relies on.
+    /// the subsampled Gaussian the one f64 trapezoid of [`SubsampledTrapezoid`] (docs/math.md
+    /// §6.1), which [`crate::cgf::cgf_f64`] uses too.
     pub fn cgf(&self, lambda: f64) -> CgfValue {
         match *self {
             Transform::Gaussian { mu } => gaussian_f64(mu, lambda),
             Transform::Laplace { a } => laplace_f64(a, lambda),
             Transform::Subsampled { q, mu, add } => {
                 let alpha = if add { 1.0 - lambda } else { lambda };
-                let s = subsampled_real(q, mu, alpha, 0.05, false);
-                CgfValue::oriented(lambda, add, s.ln_f, [s.mean, s.var, s.mu3, s.mu4])
+                SubsampledTrapezoid::new(q, mu, alpha, SubsampledTrapezoid::step(mu))
+                    .cgf(lambda, add)
             }
             Transform::Mixture { ref law } => MixturePair::new(law).cgf(lambda),
             Transform::SubsampledLaplace { law, add } => {
@@ -854,56 +855,20 @@ struct RealSummary {
     splits: [(f64, f64); SPLITS],
 }
 
-/// Node range for the subsampled integrand at real part α.
-fn node_range(q: f64, mu: f64, alpha: f64, extra_ln: f64) -> (f64, f64) {
-    let extra = if alpha < 0.0 {
-        -alpha * -(-q).ln_1p()
-    } else {
-        (alpha - 1.0).max(0.0) * LN_2
-    };
-    let t0 = (2.0 * (extra_ln + extra + 5.0)).sqrt() + 2.0;
-    let peak = alpha.max(0.0) * mu;
-    (peak.min(0.0) - t0, peak.max(0.0) + t0)
-}
-
 /// f64 trapezoid summaries of the tilted law of L at real α (mean, variance, E|L − mean|³, TV of
 /// the tilted density normalised to mass 1, ln F(α)).
 fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSummary {
-    let (lo, hi) = node_range(q, mu, alpha, 40.0);
-    let n = ((hi - lo) / h).ceil() as usize + 1;
-    let mut ls = Vec::with_capacity(n);
-    let mut ss = Vec::with_capacity(n);
-    let mut m = f64::NEG_INFINITY;
-    for j in 0..n {
-        let x = lo + j as f64 * h;
-        let l = log1p_qexpm1(q, mu * x - 0.5 * mu * mu);
-        let s = alpha * l - 0.5 * x * x;
-        m = m.max(s);
-        ls.push(l);
-        ss.push(s);
-    }
-    let ws: Vec<f64> = ss.iter().map(|s| (s - m).exp()).collect();
-    let tot: f64 = ws.iter().sum();
-    let mean = ws.iter().zip(&ls).map(|(w, l)| w * l).sum::<f64>() / tot;
-    let mut var = 0.0;
-    let mut mu3 = 0.0;
-    let mut mu4 = 0.0;
-    let mut rho3 = 0.0;
-    let mut mean_abs = 0.0;
-    for (w, l) in ws.iter().zip(&ls) {
-        let d = l - mean;
-        var += w * d * d;
-        mu3 += w * d * d * d;
-        mu4 += w * d * d * d * d;
-        rho3 += w * (d * d).abs() * d.abs();
-        mean_abs += w * l.abs();
-    }
-    var /= tot;
-    mu3 /= tot;
-    mu4 /= tot;
-    rho3 /= tot;
-    mean_abs /= tot;
-    let ln_f = m + (tot * h).ln() - LN_SQRT_2PI;
+    let trap = SubsampledTrapezoid::new(q, mu, alpha, h);
+    let TiltedMoments {
+        mean,
+        central: [var, mu3, mu4],
+        abs3: rho3,
+        mean_abs,
+    } = trap.moments();
+    let ln_f = trap.ln_f();
+    let SubsampledTrapezoid {
+        lo, ss, m, ws, tot, ..
+    } = trap;
     let mut tv = f64::INFINITY;
     let mut splits = [(1.0, 0.0); SPLITS];
     if with_tv {
@@ -948,9 +913,9 @@ pub fn subsampled_mgf(q: f64, mu: f64, zeta: C64, tau: f64) -> MgfValue {
 /// the step actually used); L(x_j) and the real weights are computed once, so a batch of k
 /// nearby β costs about one evaluation plus k·(sin, cos, two sums) per node.
 ///
-/// With [`SumScheme::rotations`] = R > 0 and equally spaced β_k = β_0 + kΔ, the phases e^{iβ_k L} are
-/// propagated by complex multiplication with e^{iΔL} and recomputed by sin/cos every R + 1
-/// values; the i-th propagated phase carries a relative error ≤ i·(5u + u|ΔL|) (rotor from
+/// With [`SumScheme::rotations`] = R > 0 and equally spaced β_k = β_0 + kΔ, the phases
+/// e^{iβ_k L} are propagated by complex multiplication with e^{iΔL} and recomputed by sin/cos
+/// every R + 1 values; the i-th propagated phase carries a relative error ≤ i·(5u + u|ΔL|) (rotor from
 /// sin/cos ≤ 2u + u|ΔL|, complex product ≤ 2√2u < 3u), and β_0 + iΔ differs from β_k by
 /// ≤ 4u|β_k|, a phase error ≤ 4u|β_k||L|; both are added to the rounding bound.
 pub fn subsampled_mgf_batch(q: f64, mu: f64, alpha: f64, betas: &[f64], tau: f64) -> Vec<MgfValue> {
