@@ -152,6 +152,179 @@ pub struct SigmaCalibration {
     pub evaluations: usize,
 }
 
+/// The answer of [`calibrate_event`].
+#[derive(Debug, Clone)]
+pub struct KnobCalibration {
+    /// The solved knob's name, as in the event (`sigma`, `scale`, `noise_parameter`,
+    /// `parameter`, `noise_multiplier`).
+    pub knob: &'static str,
+    /// Its value: the noisiest end of the final bracket that meets the target.
+    pub value: f64,
+    /// The other end of the final bracket (where the target is not met), if any.
+    pub other_end: Option<f64>,
+    /// The accountant's report at `value`.
+    pub report: Report,
+    /// Accountant evaluations.
+    pub evaluations: usize,
+}
+
+/// Calibrates the noise knob of a per-step event: the smallest (or, for the discrete Laplace
+/// parameter a, the largest) knob at which `steps` compositions of the event meet
+/// ε(δ) ≤ `target_epsilon` on the accountant's certified upper end of ε, to relative tolerance
+/// `rel_tol` (`target` = (target ε, δ, rel_tol)). The knob is the event's noise parameter:
+/// randomized response's p, the discrete Laplace parameter a, the discrete Gaussian's and the
+/// mixture of Gaussians' σ (all by [`calibrate_lattice`]); the Gaussian σ and the Laplace scale
+/// b, also inside Poisson sampling or sampling without replacement, and the truncated Poisson
+/// Gaussian's noise multiplier (by [`calibrate_sigma`], whose docs give the monotonicity each
+/// relies on; the event's own value is the starting point). Every other parameter of the event
+/// is kept.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] (naming `event`) for an event with no noise knob here (a
+/// composition, a no-op, a non-private event; give the per-step event and `steps`), and as
+/// [`calibrate_lattice`] and [`calibrate_sigma`].
+///
+/// # Examples
+/// ```
+/// use ewtune::accountant::{AccountantConfig, AccountantKind};
+/// use ewtune::calibrate_lattice::calibrate_event;
+/// use ewtune::event::DpEvent;
+/// use ewtune::mechanism::Adjacency;
+/// let acc = AccountantConfig::default_for(AccountantKind::Contour, Adjacency::AddRemove);
+/// let step = DpEvent::PoissonSampled {
+///     sampling_rate: 0.01,
+///     event: Box::new(DpEvent::Laplace { scale: 1.0 }),
+/// };
+/// let c = calibrate_event(&acc, &step, 1000, (1.0, 1e-5, 1e-3)).unwrap();
+/// assert_eq!(c.knob, "scale");
+/// // The certified upper end of ε at the answer meets the target; just below it, it does not.
+/// assert!(c.report.upper.unwrap() <= 1.0);
+/// assert!((c.value - 1.1102).abs() < 2e-3, "{}", c.value);
+/// ```
+pub fn calibrate_event(
+    accountant: &AccountantConfig,
+    template: &DpEvent,
+    steps: u64,
+    target: (f64, f64, f64),
+) -> Result<KnobCalibration> {
+    let (target_epsilon, delta, rel_tol) = target;
+    let lattice = |knob: LatticeKnob, name: &'static str| -> Result<KnobCalibration> {
+        let c = calibrate_lattice(accountant, knob, steps, target_epsilon, delta, rel_tol)?;
+        Ok(KnobCalibration {
+            knob: name,
+            value: c.value,
+            other_end: c.other_end,
+            report: c.report,
+            evaluations: c.evaluations,
+        })
+    };
+    match template {
+        DpEvent::RandomizedResponse { buckets, .. } => lattice(
+            LatticeKnob::NoiseParameter { buckets: *buckets },
+            "noise_parameter",
+        ),
+        DpEvent::DiscreteLaplace { sensitivity, .. } => lattice(
+            LatticeKnob::Parameter {
+                sensitivity: *sensitivity,
+            },
+            "parameter",
+        ),
+        DpEvent::DiscreteGaussian { sensitivity, .. } => lattice(
+            LatticeKnob::Sigma {
+                sensitivity: *sensitivity,
+            },
+            "sigma",
+        ),
+        DpEvent::MixtureOfGaussians {
+            sigma,
+            sensitivities,
+            probabilities,
+        } => {
+            let mixture =
+                GaussianMixture::mixture_of_gaussians(*sigma, sensitivities, probabilities)?;
+            lattice(LatticeKnob::MixtureSigma { mixture }, "sigma")
+        }
+        _ => {
+            let (knob, start) = noise_knob(template)?;
+            let make = |x: f64| with_noise(template, x);
+            let c = calibrate_sigma(accountant, &make, steps, target, start, knob)?;
+            Ok(KnobCalibration {
+                knob,
+                value: c.sigma,
+                other_end: (c.other_end > 0.0).then_some(c.other_end),
+                report: c.report,
+                evaluations: c.evaluations,
+            })
+        }
+    }
+}
+
+/// The σ-like noise knob of an event (name and current value): the Gaussian σ, the Laplace
+/// scale, the truncated Poisson Gaussian's noise multiplier, also inside Poisson sampling or
+/// sampling without replacement.
+fn noise_knob(e: &DpEvent) -> Result<(&'static str, f64)> {
+    match e {
+        DpEvent::Gaussian { sigma } => Ok(("sigma", *sigma)),
+        DpEvent::Laplace { scale } => Ok(("scale", *scale)),
+        DpEvent::TruncatedSubsampledGaussian {
+            noise_multiplier, ..
+        } => Ok(("noise_multiplier", *noise_multiplier)),
+        DpEvent::PoissonSampled { event, .. }
+        | DpEvent::SampledWithoutReplacement { event, .. } => match **event {
+            DpEvent::Gaussian { .. } | DpEvent::Laplace { .. } => noise_knob(event),
+            _ => Err(no_knob(e)),
+        },
+        _ => Err(no_knob(e)),
+    }
+}
+
+/// `e` with its σ-like knob ([`noise_knob`]) set to x.
+fn with_noise(e: &DpEvent, x: f64) -> Result<DpEvent> {
+    Ok(match e {
+        DpEvent::Gaussian { .. } => DpEvent::Gaussian { sigma: x },
+        DpEvent::Laplace { .. } => DpEvent::Laplace { scale: x },
+        DpEvent::TruncatedSubsampledGaussian {
+            dataset_size,
+            sampling_probability,
+            truncated_batch_size,
+            ..
+        } => DpEvent::TruncatedSubsampledGaussian {
+            dataset_size: *dataset_size,
+            sampling_probability: *sampling_probability,
+            truncated_batch_size: *truncated_batch_size,
+            noise_multiplier: x,
+        },
+        DpEvent::PoissonSampled {
+            sampling_rate,
+            event,
+        } => DpEvent::PoissonSampled {
+            sampling_rate: *sampling_rate,
+            event: Box::new(with_noise(event, x)?),
+        },
+        DpEvent::SampledWithoutReplacement {
+            source_dataset_size,
+            sample_size,
+            event,
+        } => DpEvent::SampledWithoutReplacement {
+            source_dataset_size: *source_dataset_size,
+            sample_size: *sample_size,
+            event: Box::new(with_noise(event, x)?),
+        },
+        other => return Err(no_knob(other)),
+    })
+}
+
+fn no_knob(e: &DpEvent) -> Error {
+    Error::invalid(
+        "event",
+        e.describe(),
+        "has no noise knob to calibrate: give one per-step event (gaussian, laplace, \
+         randomized_response, discrete_laplace, discrete_gaussian, mixture_of_gaussians, \
+         truncated_subsampled_gaussian, or a gaussian or laplace inside poisson_sampled or \
+         sampled_without_replacement) and the number of steps",
+    )
+}
+
 /// The smallest noise knob x ∈ [[`crate::calibrate::SIGMA_MIN`],
 /// [`crate::calibrate::SIGMA_MAX`]] (σ, or the Laplace scale b; named `knob` in messages) at
 /// which `steps` compositions of `event(x)` meet ε(δ) ≤ `target_epsilon`, on the accountant's
@@ -431,6 +604,116 @@ mod tests {
                 .expect("setup");
             assert!(a.epsilon(1e-5).expect("eps").upper.expect("up") > 3.0);
             assert!((c.value - other).abs() <= 1e-6 * c.value.max(other));
+        }
+    }
+
+    /// Each kind of per-step event: the knob named as in the event, the solved value meets the
+    /// target by the accountant's certified upper end, the other end of the final bracket
+    /// does not; an event with no knob is refused naming `event`.
+    #[test]
+    fn calibrate_event_solves_each_kind_of_knob() {
+        let gauss = |sigma| Box::new(DpEvent::Gaussian { sigma });
+        let cases: Vec<(DpEvent, Adjacency, AccountantKind, &str)> = vec![
+            (
+                DpEvent::PoissonSampled {
+                    sampling_rate: 0.01,
+                    event: Box::new(DpEvent::Laplace { scale: 1.0 }),
+                },
+                Adjacency::AddRemove,
+                AccountantKind::Contour,
+                "scale",
+            ),
+            (
+                DpEvent::SampledWithoutReplacement {
+                    source_dataset_size: 1000,
+                    sample_size: 10,
+                    event: gauss(1.0),
+                },
+                Adjacency::ReplaceOne,
+                AccountantKind::Contour,
+                "sigma",
+            ),
+            (
+                DpEvent::TruncatedSubsampledGaussian {
+                    dataset_size: 1000,
+                    sampling_probability: 0.01,
+                    truncated_batch_size: 15,
+                    noise_multiplier: 1.0,
+                },
+                Adjacency::AddRemove,
+                AccountantKind::Contour,
+                "noise_multiplier",
+            ),
+            (
+                DpEvent::RandomizedResponse {
+                    noise_parameter: 0.5,
+                    buckets: 4,
+                },
+                Adjacency::ReplaceOne,
+                AccountantKind::Contour,
+                "noise_parameter",
+            ),
+            (
+                DpEvent::DiscreteLaplace {
+                    parameter: 1.0,
+                    sensitivity: 1,
+                },
+                Adjacency::AddRemove,
+                AccountantKind::Contour,
+                "parameter",
+            ),
+            (
+                *gauss(3.0),
+                Adjacency::AddRemove,
+                AccountantKind::Contour,
+                "sigma",
+            ),
+        ];
+        for (template, adj, kind, name) in cases {
+            let cfg = AccountantConfig::default_for(kind, adj);
+            let steps = 100;
+            let c = calibrate_event(&cfg, &template, steps, (2.0, 1e-5, 1e-4)).expect("solves");
+            assert_eq!(c.knob, name);
+            assert!(c.report.upper.expect("certified") <= 2.0, "{template:?}");
+            let other = c.other_end.expect("bisected");
+            let at_other = match &template {
+                DpEvent::RandomizedResponse { buckets, .. } => DpEvent::RandomizedResponse {
+                    noise_parameter: other,
+                    buckets: *buckets,
+                },
+                DpEvent::DiscreteLaplace { sensitivity, .. } => DpEvent::DiscreteLaplace {
+                    parameter: other,
+                    sensitivity: *sensitivity,
+                },
+                t => with_noise(t, other).expect("setup"),
+            };
+            let mut a = build(&cfg).expect("setup");
+            a.compose(&at_other, steps).expect("setup");
+            let up = a.epsilon(1e-5).expect("eps").upper.expect("up");
+            assert!(up > 2.0, "{template:?}: {name} = {other} gives {up}");
+            assert!(
+                (c.value - other).abs() <= 1e-4 * c.value.max(other),
+                "{template:?}"
+            );
+        }
+        let cfg = AccountantConfig::default_for(AccountantKind::Contour, Adjacency::AddRemove);
+        for bad in [
+            DpEvent::SelfComposed {
+                event: gauss(1.0),
+                count: 10,
+            },
+            DpEvent::NonPrivate,
+            DpEvent::PoissonSampled {
+                sampling_rate: 0.1,
+                event: Box::new(DpEvent::NoOp),
+            },
+        ] {
+            match calibrate_event(&cfg, &bad, 10, (1.0, 1e-5, 1e-4)) {
+                Err(e @ Error::InvalidParameter { .. }) => {
+                    assert!(e.to_string().contains("event"), "{e}")
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
         }
     }
 

@@ -50,7 +50,7 @@ __all__ = [
     "Composed", "ComputationError", "DiscreteLaplace", "Gaussian", "InvalidParameterError",
     "Laplace", "NoOp", "NoSolutionError", "NonPrivate", "Ordering", "PoissonSampled",
     "RandomizedResponse", "Report", "SelfComposed", "UnsupportedEventError", "calibrate",
-    "compare", "delta", "dpsgd", "epsilon",
+    "NoiseCalibration", "calibrate_noise", "compare", "delta", "dpsgd", "epsilon",
     "DiscreteGaussian", "MixtureOfGaussians",
     "SampledWithoutReplacement", "TruncatedSubsampledGaussian",
 ]
@@ -574,6 +574,56 @@ def calibrate(target_epsilon: float, delta: float, *, solve: str = "sigma",
                           solve, sigma, sampling_rate, steps, float(rel_tol),
                           int(envelope_points), int(max_evaluations))
     return Calibration._from(d)
+
+
+@dataclass(frozen=True)
+class NoiseCalibration:
+    """The answer of :func:`calibrate_noise`: the solved noise knob of a per-step event and the
+    report of the final evaluation. On a certified accountant the solved value is certified:
+    ``report.upper`` (the certified upper end of ε after ``steps`` steps) meets
+    ``target_epsilon``, and at ``other_end`` (the other end of the final bracket) it does not."""
+
+    knob: str
+    value: float
+    other_end: Optional[float]
+    steps: int
+    target_epsilon: float
+    delta: float
+    evaluations: int
+    report: Report
+    seconds: float
+
+    @classmethod
+    def _from(cls, d: Mapping[str, Any]) -> "NoiseCalibration":
+        d = dict(d)
+        d["report"] = Report._from(d["report"])
+        return cls(**d)
+
+
+def calibrate_noise(event: Event, target_epsilon: float, delta: float, *, steps: int,
+                    accountant: str = "contour", rel_tol: float = 1e-4,
+                    **options: Any) -> NoiseCalibration:
+    """Solve the noise knob of a per-step event for a target (ε, δ) after ``steps`` steps
+    (``ewtune calibrate --solve ...`` for every mechanism).
+
+    The knob is the event's noise parameter: :class:`RandomizedResponse`'s
+    ``noise_parameter`` (smallest), :class:`DiscreteLaplace`'s ``parameter`` (largest),
+    :class:`DiscreteGaussian`'s and :class:`MixtureOfGaussians`' ``sigma``, the
+    :class:`Gaussian` ``sigma`` and :class:`Laplace` ``scale`` (also inside
+    :class:`PoissonSampled` or :class:`SampledWithoutReplacement`), and
+    :class:`TruncatedSubsampledGaussian`'s ``noise_multiplier`` (smallest); every other
+    field of the event is kept, and the event's own knob value is the starting point where
+    the search has one. The search uses the accountant's certified upper end of ε (its
+    estimate for an uncertified accountant), to relative tolerance ``rel_tol``. ``options``
+    as in :func:`epsilon` (e.g. ``adjacency="replace-one"`` for randomized response and
+    fixed-size batches). Raises ``InvalidParameterError`` for an event with no knob (a
+    composition: give the per-step event and ``steps``) and ``NoSolutionError`` when even
+    the noisiest setting misses the target.
+    """
+    d = _ewtune.calibrate_event(_options(accountant, options), _event_dict(event),
+                                _count(steps), float(target_epsilon), float(delta),
+                                float(rel_tol))
+    return NoiseCalibration._from(d)
 
 
 def compare(delta: Optional[float] = None, event: Optional[Event] = None, *,

@@ -26,6 +26,14 @@ def calibrate(
     envelope_points: int,
     max_evaluations: int,
 ) -> Dict[str, Any]: ...
+def calibrate_event(
+    options: Mapping[str, Any],
+    event: Mapping[str, Any],
+    steps: int,
+    target_epsilon: float,
+    delta: float,
+    rel_tol: float,
+) -> Dict[str, Any]: ...
 def compare(
     options: Mapping[str, Any],
     event: Mapping[str, Any],

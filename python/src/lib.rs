@@ -450,6 +450,45 @@ fn calibrate<'py>(
     calibration_dict(py, &info)
 }
 
+/// Calibrate the noise knob of a per-step event (`ewtune.calibrate_noise` documents it).
+#[pyfunction]
+#[pyo3(signature = (options, event, steps, target_epsilon, delta, rel_tol))]
+fn calibrate_event<'py>(
+    py: Python<'py>,
+    options: &Bound<'py, PyDict>,
+    event: &Bound<'py, PyAny>,
+    steps: u64,
+    target_epsilon: f64,
+    delta: f64,
+    rel_tol: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let o = options_from(py, options)?;
+    let ev = event_from(py, event)?;
+    let cfg = o.settings.config(o.kind);
+    let start = Instant::now();
+    let c = py
+        .allow_threads(|| {
+            ewtune::calibrate_lattice::calibrate_event(
+                &cfg,
+                &ev,
+                steps,
+                (target_epsilon, delta, rel_tol),
+            )
+        })
+        .map_err(|e| py_err(py, e))?;
+    let d = PyDict::new(py);
+    d.set_item("knob", c.knob)?;
+    d.set_item("value", c.value)?;
+    d.set_item("other_end", c.other_end)?;
+    d.set_item("steps", steps)?;
+    d.set_item("target_epsilon", target_epsilon)?;
+    d.set_item("delta", delta)?;
+    d.set_item("evaluations", c.evaluations)?;
+    d.set_item("report", report_dict(py, &c.report)?)?;
+    d.set_item("seconds", start.elapsed().as_secs_f64())?;
+    Ok(d)
+}
+
 /// Every accountant on one event: a list of `(name, report dict or None, reason or None)`,
 /// as `ewtune compare` (an accountant that does not apply or fails gives its reason).
 #[pyfunction]
@@ -512,6 +551,7 @@ fn _ewtune(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RawAccountant>()?;
     m.add_function(wrap_pyfunction!(calibrate, m)?)?;
     m.add_function(wrap_pyfunction!(compare, m)?)?;
+    m.add_function(wrap_pyfunction!(calibrate_event, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add(
         "ACCOUNTANTS",

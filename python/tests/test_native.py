@@ -1,5 +1,6 @@
 """The native API: values equal to the Rust CLI's, errors, GIL release."""
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -98,6 +99,49 @@ def test_calibrate_equals_cli(ewtune_bin):
     assert c.epsilon <= 8
     s = ewtune.calibrate(8, 1e-5, solve="steps", sigma=c.sigma * 1.01, sampling_rate=0.029696)
     assert s.steps >= 660 and s.epsilon <= 8
+
+
+@pytest.mark.parametrize("flags,event,options", [
+    (["--mechanism", "subsampled-laplace", "--scale", 1, "--sampling-rate", 0.01,
+      "--steps", 1000, "--target-epsilon", 1, "--solve", "scale"],
+     ewtune.PoissonSampled(0.01, ewtune.Laplace(1.0)), {}),
+    (["--mechanism", "randomized-response", "--buckets", 4, "--steps", 100,
+      "--target-epsilon", 2, "--solve", "noise-parameter", "--adjacency", "replace-one"],
+     ewtune.RandomizedResponse(0.5, 4), {"adjacency": "replace-one"}),
+    (["--mechanism", "discrete-gaussian", "--sensitivity", 1, "--steps", 100,
+      "--target-epsilon", 2, "--solve", "sigma"],
+     ewtune.DiscreteGaussian(1.0, 1), {}),
+])
+def test_calibrate_noise_equals_cli(ewtune_bin, flags, event, options):
+    """The noise knob of each mechanism, solved from Python and by the CLI: the same value,
+    the certified upper end of epsilon at it meets the target, at the other end it does not."""
+    j = cli(ewtune_bin, "calibrate", *flags, "--delta", 1e-5, "--accountant", "contour")
+    steps = int(flags[flags.index("--steps") + 1])
+    target = float(flags[flags.index("--target-epsilon") + 1])
+    c = ewtune.calibrate_noise(event, target, 1e-5, steps=steps, **options)
+    assert c.knob == j["solve"]
+    assert c.value == j["value"]
+    assert c.other_end == j["other_end"]
+    assert c.report.guarantee == "bracket" and c.report.upper <= target
+    at_other = dataclasses.replace(_innermost(event), **{c.knob: c.other_end})
+    acc = ewtune.Accountant("contour", **options)
+    acc.compose(_rewrap(event, at_other), steps)
+    assert acc.epsilon(1e-5).upper > target
+
+
+def _innermost(event):
+    return event.event if isinstance(event, ewtune.PoissonSampled) else event
+
+
+def _rewrap(event, inner):
+    if isinstance(event, ewtune.PoissonSampled):
+        return dataclasses.replace(event, event=inner)
+    return inner
+
+
+def test_calibrate_noise_refuses_an_event_without_knob():
+    with pytest.raises(ewtune.InvalidParameterError, match="event"):
+        ewtune.calibrate_noise(ewtune.dpsgd(1.0, 0.01, 10), 1.0, 1e-5, steps=10)
 
 
 def test_compare_equals_cli(ewtune_bin):
