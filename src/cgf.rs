@@ -125,7 +125,11 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
         Mechanism::SubsampledLaplace(s) if s.sampling_rate() == 1.0 => {
             cgf_f64(&Mechanism::Laplace(s.laplace()), dir, lambda)
         }
-        Mechanism::SubsampledLaplace(s) => Err(subsampled_laplace_refusal(s)),
+        // The contour's f64 summaries (degree-256 Clenshaw–Curtis and the two atoms,
+        // log-scaled: finite at every λ), the one f64 CGF of this mechanism.
+        Mechanism::SubsampledLaplace(_) => {
+            Ok(crate::accountant::contour::transform::Transform::new(mech, dir).cgf(lambda))
+        }
         Mechanism::DiscreteGaussian(g) => {
             // A window around the tilted centre (docs/math.md §16.7); symmetric pair.
             Ok(cgf_value(lambda, g.tilted_f64(lambda)))
@@ -144,6 +148,30 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
             })
         }
     }
+}
+
+/// The certified CGF at λ from the moments E[e^{αL}(L − c)^k], k ≤ 4, of the remove ordering's
+/// loss about c (`flip`: the add ordering's, computed at α = 1 − λ about −c, whose odd moments
+/// change sign with the loss), `mean` the f64 tilted mean of the ordering (c, or −(−c)), and
+/// E|X|³ bounded with the ordering's support.
+fn oriented_certified(
+    mut row: Vec<Interval>,
+    flip: bool,
+    mean: f64,
+    mech: &Mechanism,
+    dir: Direction,
+    lambda: f64,
+) -> Result<CertifiedCgf> {
+    if flip {
+        for (k, v) in row.iter_mut().enumerate() {
+            if k % 2 == 1 {
+                *v = v.neg();
+            }
+        }
+    }
+    let mut c = from_moments(&row, mean, lambda)?;
+    c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
+    Ok(c)
 }
 
 /// The largest ln of a tilted term e^{αL(x) − x²/2} for which [`cgf_f64`] answers (see there).
@@ -427,17 +455,7 @@ pub fn cgf_certified(
                 ),
             };
             let m = certified_moments(&loss, &[tilt], 4, precision)?;
-            let mut row = m.values[0].clone();
-            if sign {
-                for (k, v) in row.iter_mut().enumerate() {
-                    if k % 2 == 1 {
-                        *v = v.neg();
-                    }
-                }
-            }
-            let mut c = from_moments(&row, est.mean, lambda)?;
-            c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
-            Ok(c)
+            oriented_certified(m.values[0].clone(), sign, est.mean, mech, dir, lambda)
         }
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
             // Finite sums over the atoms in interval arithmetic (docs/math.md §16.4), centred at
@@ -465,7 +483,24 @@ pub fn cgf_certified(
         Mechanism::SubsampledLaplace(s) if s.sampling_rate() == 1.0 => {
             cgf_certified(&Mechanism::Laplace(s.laplace()), dir, lambda, precision)
         }
-        Mechanism::SubsampledLaplace(s) => Err(subsampled_laplace_refusal(s)),
+        Mechanism::SubsampledLaplace(s) => {
+            // Clenshaw–Curtis panels with the ellipse bound (docs/math.md §15.5), centred at the
+            // f64 tilted mean; the add ordering as for the subsampled Gaussian:
+            // E_Q[e^{−λL}(−L − m)^k] = (−1)^k E_P[w^{1−λ}(L + m)^k].
+            let est = cgf_f64(mech, dir, lambda)?;
+            if !est.mean.is_finite() {
+                return Err(Error::NotCertified(format!(
+                    "the f64 tilted mean of {} at lambda = {lambda} is not finite",
+                    mech.describe()
+                )));
+            }
+            let (tilt, center, flip) = match dir {
+                Direction::Remove => (lambda, est.mean, false),
+                Direction::Add => (1.0 - lambda, -est.mean, true),
+            };
+            let row = s.certified_moments(tilt, center, 4, precision)?;
+            oriented_certified(row, flip, est.mean, mech, dir, lambda)
+        }
         Mechanism::DiscreteGaussian(g) => {
             // Window sum plus certified tails (docs/math.md §16.7), centred at the f64 tilted
             // mean; symmetric pair: both orderings have the same PLLR laws.
@@ -504,16 +539,6 @@ fn mixture_refusal(g: &crate::mechanism::GaussianMixture) -> Error {
 }
 
 /// Why the CGF of the subsampled Laplace (q < 1) is refused: it is not implemented yet.
-fn subsampled_laplace_refusal(s: &crate::mechanism::SubsampledLaplace) -> Error {
-    Error::NotCertified(format!(
-        "the CGF of subsampled-laplace(scale={}, sampling_rate={}) is not implemented (no \
-         certified quadrature of its continuous part yet); the pld and rdp accountants support \
-         this mechanism",
-        s.scale(),
-        s.sampling_rate()
-    ))
-}
-
 /// Certified bounds on the support of the ordering's PLLR: (lower, upper), `None` where
 /// unbounded. Subsampled Gaussian (q < 1): remove L ≥ ln(1 − q), add −L ≤ −ln(1 − q); Laplace
 /// |L| ≤ a = 1/b; Gaussian unbounded.

@@ -85,8 +85,8 @@ class PoissonSampled:
     """``event`` run on a Poisson sample with rate ``sampling_rate`` in (0, 1].
 
     A Gaussian or a Laplace mechanism can be Poisson-sampled (the latter is the
-    ``subsampled-laplace`` mechanism: certified by ``contour`` and ``pld``, bounded by ``rdp``,
-    estimated by ``edgeworth``; ``saddlepoint`` and ``gdp`` refuse it).
+    ``subsampled-laplace`` mechanism: certified by ``contour``, ``saddlepoint`` and ``pld``,
+    bounded by ``rdp``, estimated by ``edgeworth``; ``gdp`` refuses it).
     """
 
     sampling_rate: float

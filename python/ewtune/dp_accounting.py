@@ -20,7 +20,7 @@ Supported events: ``NoOpDpEvent``, ``NonPrivateDpEvent``, ``GaussianDpEvent``,
 ``SampledWithoutReplacementDpEvent`` of a Gaussian or a NoOp (``REPLACE_ONE`` only; pld and
 rdp), ``TruncatedSubsampledGaussianDpEvent`` (contour, pld, rdp, edgeworth; docs/math.md §17.8),
 ``SelfComposedDpEvent`` and ``ComposedDpEvent`` of these; an accountant that cannot handle one
-of them (e.g. contour and a Poisson-sampled Laplace, saddlepoint and a mixture of Gaussians) says so. Anything else makes ``supports()`` False and ``compose()``
+of them (e.g. gdp and a Poisson-sampled Laplace, saddlepoint and a mixture of Gaussians) says so. Anything else makes ``supports()`` False and ``compose()``
 raise dp_accounting's ``UnsupportedEventError`` naming the sub-event. The neighboring relation
 is ``ADD_OR_REMOVE_ONE`` (the maximum over both orderings; the default) or ``REPLACE_ONE``
 (randomized response is defined only under it; a Gaussian is accounted with the sum moving by

@@ -616,6 +616,78 @@ const CC_N: usize = 48;
 /// Bernstein-ellipse parameter ρ used for each panel's error bound (docs/math.md §15.4).
 const CC_RHO: f64 = 4.0;
 
+/// The certified Clenshaw–Curtis rule of [`CC_N`] + 1 points on a panel, for any integrand
+/// analytic near the panel (docs/math.md §15.4): on [lo, hi] with centre γ and half-width r the
+/// rule errs by at most r·2M(W + 2/(n(n+2)))ρ^{−n}/(ρ − 1) for any ρ > 1, W = Σ|w_j|, where M
+/// bounds |f| on the Bernstein ellipse E_ρ mapped to the panel, which lies in the rectangle
+/// [γ − rα_ρ, γ + rα_ρ] × [−rβ_ρ, rβ_ρ], α_ρ = (ρ + 1/ρ)/2, β_ρ = (ρ − 1/ρ)/2. The caller
+/// chooses ρ per panel (e.g. from the height of the strip where its integrand is analytic).
+pub struct CertifiedCc {
+    rule: ClenshawCurtis,
+    wp: Precision,
+}
+
+impl CertifiedCc {
+    /// Points per panel.
+    pub const POINTS: usize = CC_N + 1;
+
+    /// The rule with nodes and weights enclosed at working precision `wp`.
+    pub fn new(wp: Precision) -> Self {
+        CertifiedCc {
+            rule: ClenshawCurtis::new(CC_N, wp),
+            wp,
+        }
+    }
+
+    /// The ρ > 1 whose ellipse around a panel of half-width r has imaginary half-axis
+    /// rβ_ρ = `height`, and its real half-axis rα_ρ = √(height² + r²).
+    pub fn rho_for_height(r: f64, height: f64) -> (f64, f64) {
+        let beta = height / r;
+        (beta + beta.hypot(1.0), height.hypot(r))
+    }
+
+    /// ln of the error bound on a panel of half-width r, ellipse parameter ρ, for an integrand
+    /// bounded by e^{ln_m} on that ellipse.
+    pub fn ln_error(&self, r: f64, rho: f64, ln_m: f64) -> f64 {
+        let n = CC_N as f64;
+        (r * (1.0 + 1e-12)).ln()
+            + std::f64::consts::LN_2
+            + ln_m
+            + (self.rule.abs_weight_sum + 2.0 / (n * (n + 2.0))).ln()
+            - n * rho.ln()
+            - (rho - 1.0).ln()
+    }
+
+    /// Enclosures of ∫_lo^hi f_k(t)dt, k = 0..m, where `f` encloses (f_0, ..., f_m) at an
+    /// interval t, and `ln_err[k]` is [`CertifiedCc::ln_error`] for f_k on this panel
+    /// (lo < hi exact f64 ends).
+    pub fn integrate(
+        &self,
+        lo: f64,
+        hi: f64,
+        f: impl Fn(&Interval) -> Vec<Interval>,
+        ln_err: &[f64],
+    ) -> Vec<Interval> {
+        let wp = self.wp;
+        let a = Interval::from_f64(wp, lo);
+        let b = Interval::from_f64(wp, hi);
+        let half = Float::with_val(wp.0, 0.5);
+        let mid = a.add(&b).scale_nonneg(&half);
+        let rad = b.sub(&a).scale_nonneg(&half);
+        let mut acc = vec![Interval::zero(wp); ln_err.len()];
+        for (x, w) in self.rule.nodes.iter().zip(&self.rule.weights) {
+            let t = mid.add(&rad.mul(x));
+            for (slot, v) in acc.iter_mut().zip(f(&t)) {
+                slot.add_assign(&v.mul(w));
+            }
+        }
+        acc.iter()
+            .zip(ln_err)
+            .map(|(s, &le)| s.mul(&rad).widen(&up_exp(wp, le)))
+            .collect()
+    }
+}
+
 /// Certified enclosures of the absolute moments ∫ e^{λL}|L − c|^k dP for k = 1 and k = 3.
 #[derive(Debug, Clone)]
 pub struct AbsMoments {

@@ -629,11 +629,10 @@ impl SaddlePointAccountant {
 impl OrderingAccountant for SaddlePointAccountant {
     ordering_accessors!("saddlepoint", merge);
 
-    /// Subsampled Laplace with q < 1 is refused (crate::mechanism::subsampled_laplace).
+    /// Mixture pairs and truncated Poisson sampling are refused (no certified CGF of theirs).
     fn check(&self, added: &Composition) -> Result<()> {
         crate::mechanism::mixture::refuse_in(self.name(), added)?;
-        crate::mechanism::truncated::refuse_in(self.name(), added)?;
-        crate::mechanism::subsampled_laplace::refuse_in(self.name(), added)
+        crate::mechanism::truncated::refuse_in(self.name(), added)
     }
 
     fn guarantee(&self, _query: Query) -> Guarantee {
