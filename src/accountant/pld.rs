@@ -809,7 +809,7 @@ impl PldAccountant {
             certified &= b.upper().is_finite();
             if b.inf_mass > 0.0 {
                 notes.push(format!(
-                    "{} ordering: truncated tail mass {:.2e} counted at +inf",
+                    "{} ordering: truncated tail mass {:.2e} counted as an infinite privacy loss (upper bound)",
                     d.name(),
                     b.inf_mass
                 ));
@@ -821,7 +821,7 @@ impl PldAccountant {
         if !certified {
             let delta = if query == Query::Epsilon { x } else { 0.0 };
             notes.push(format!(
-                "delta = {delta:e} is below the smallest certifiable delta (about {max_err:.2e}: FFT error bound and truncated mass); the upper bound is +inf, the lower bound still holds"
+                "delta = {delta:e} is below the smallest certifiable delta (about {max_err:.2e}: FFT error bound and truncated mass); the upper bound is infinite (vacuous), the lower bound still holds"
             ));
         }
         let mut notes = Some(notes);
