@@ -254,11 +254,15 @@ impl SubsampledLaplace {
             let re_lo = (2.0 * gamma - 1.0) * a - reach;
             let re_hi = (2.0 * gamma - 1.0) * a + reach;
             let x_lo = gamma - reach / (2.0 * a);
-            let w_hi = 1.0 - q + q * re_hi.exp();
-            let w_lo = 1.0 - q + q * re_lo.exp() * height.cos();
+            // ln W_hi and ln W_lo without cancellation (q may be tiny): a few ulp relative.
+            let ln_w_hi = g(re_hi);
+            let ln_w_lo = (q * (re_lo.exp() * height.cos() - 1.0)).ln_1p();
+            let w_lo = ln_w_lo.exp();
             let arg = (q * re_hi.exp() * height.sin() / w_lo).min(std::f64::consts::FRAC_PI_2);
-            let dev = (w_hi.ln() - center).abs().max((w_lo.ln() - center).abs()) + arg;
-            let ln_w = if lambda >= 0.0 { w_hi.ln() } else { w_lo.ln() };
+            let dev = (ln_w_hi - center).abs().max((ln_w_lo - center).abs()) * (1.0 + 1e-12)
+                + arg * (1.0 + 1e-12)
+                + 1e-15 * (center.abs() + ln_w_hi.abs() + ln_w_lo.abs());
+            let ln_w = if lambda >= 0.0 { ln_w_hi } else { ln_w_lo };
             let ln_dens = (0.5 * a).ln() - a * x_lo;
             (0..=kmax)
                 .map(|k| {
