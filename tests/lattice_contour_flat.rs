@@ -142,7 +142,13 @@ fn fourier_agrees_with_exact_composition() {
         }
     }
     eprintln!("fourier answered {answered} of {total}");
-    assert!(answered * 10 >= total * 8, "answered {answered} of {total}");
+    // 204 of 210 since the complement sum and the ε search's start (docs/math.md §16.8); the
+    // refusals are 100 steps of the discrete Laplace (outer arc near a coarser lattice) and
+    // δ = 1e-300 at 10 steps of the discrete Gaussian (its tail mass).
+    assert!(
+        answered * 100 >= total * 95,
+        "answered {answered} of {total}"
+    );
 }
 
 /// n = 10³ … 10⁷ answer through the default accountant path, every grid row, ε(δ) at δ = 1e-5

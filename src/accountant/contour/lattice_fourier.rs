@@ -35,10 +35,13 @@ const EXACT_FIRST: f64 = 2e6;
 const NODE_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
 /// Most multiply-adds (atoms × evaluations of ρ) one δ evaluation may take.
 const WORK_CAP: f64 = 5e7;
-/// The tail sum is inverted at its saddle point c only where c·√(n Var_c) is at least this
-/// (ε above the bulk); nearer the pole its node count grows like 1/c and the complement is
-/// used (docs/math.md §16.8).
-const TAIL_FROM: f64 = 1.5;
+/// The tail sum is inverted at its saddle point only where i₀ lies at least this many
+/// standard deviations √(n Var_0) above the mean n·E_Q[index] (ε above the bulk); below,
+/// the saddle point nears the pole c = 0, the node count grows like 1/c and the complement
+/// is used (docs/math.md §16.8).
+const TAIL_FROM: f64 = 1.0;
+/// The tail's tilt where it backs the complement up: at least this many √(n Var_0)⁻¹.
+const TAIL_TILT: f64 = 1.5;
 /// Failed δ evaluations after which the ε search stops (and refuses).
 const MAX_FAILS: u32 = 6;
 /// Weights below this fraction of the largest are left out of ρ (their mass goes into η).
@@ -563,11 +566,11 @@ impl Fourier {
         Ok(b)
     }
 
-    /// Certified δ(ε) (docs/math.md §16.8): the tail sum at its saddle point where that lies
-    /// at least `TAIL_FROM` standard deviations of the tilted index sum from the pole c = 0
-    /// (ε above the bulk of the loss), else the complement (ε near or below the bulk), with the
-    /// tail at a tilt kept `TAIL_FROM` deviations from the pole as a second opinion where the
-    /// complement fails or is too wide (two certified brackets intersect).
+    /// Certified δ(ε) (docs/math.md §16.8): the tail sum at its saddle point where i₀ lies
+    /// `TAIL_FROM` standard deviations above the mean index sum (ε above the bulk of the
+    /// loss), else the complement (ε near or below the bulk), with the tail at a tilt of at
+    /// least `TAIL_TILT`/sd as a second opinion where the complement fails or is too wide
+    /// (two certified brackets intersect).
     fn delta_raw(&self, eps: f64) -> Result<Enclosure> {
         let only_tail = Enclosure {
             lower: 0.0,
@@ -582,8 +585,9 @@ impl Fourier {
         };
         let lo = self.side(eps, false)?;
         let c = self.saddle(&up);
-        let sd = (self.nf * self.moments(c).1).sqrt();
-        if c * sd >= TAIL_FROM {
+        let (mean0, var0) = self.moments(0.0);
+        let sd0 = (self.nf * var0).sqrt();
+        if up.i0 - self.nf * mean0 >= TAIL_FROM * sd0 {
             return self.invert(eps, c, &up, lo.as_ref());
         }
         let cu = Side {
@@ -600,7 +604,7 @@ impl Fourier {
                 return comp;
             }
         }
-        let tail = self.invert(eps, c.max(TAIL_FROM / sd), &up, lo.as_ref());
+        let tail = self.invert(eps, c.max(TAIL_TILT / sd0), &up, lo.as_ref());
         match (comp, tail) {
             (Ok(a), Ok(b)) => {
                 let (lower, upper) = (a.lower.max(b.lower), a.upper.min(b.upper));
