@@ -153,9 +153,9 @@ fn fourier_agrees_with_exact_composition() {
 
 /// n = 10³ … 10⁷ answer through the default accountant path, every grid row, ε(δ) at δ = 1e-5
 /// and 1e-300 and δ(ε) at a fixed ε (below the bulk of the loss from 10⁴ steps on: the
-/// complement sum of docs/math.md §16.8) and at ε(1e-5) of the same n (the tail): answers are
-/// ≤ 1e-6 wide, non-decreasing in n, and δ at the ε found brackets 1e-5. No refusal is
-/// accepted.
+/// complement sum of docs/math.md §16.8) and at both ends of each ε bracket (the tail): answers
+/// are ≤ 1e-6 wide, non-decreasing in n, and δ at the ε found brackets the δ asked. No refusal
+/// is accepted.
 #[test]
 fn long_compositions_answer_narrow_and_monotone_in_steps() {
     for (name, m) in grid() {
@@ -180,8 +180,8 @@ fn long_compositions_answer_narrow_and_monotone_in_steps() {
                     "{name} n={n}: epsilon upper {u} below the previous lower {pl}"
                 );
                 last_eps[slot] = (l, u);
-                if slot == 0 {
-                    // δ(ε) in the tail: at the ends of the ε bracket, δ brackets 1e-5.
+                {
+                    // δ(ε) in the tail: at the ends of the ε bracket, δ brackets the δ asked.
                     let at = |e: f64| {
                         let d = acc
                             .delta_bounds(Direction::Remove, e)
@@ -197,8 +197,8 @@ fn long_compositions_answer_narrow_and_monotone_in_steps() {
                     let (dl, _) = at(l * (1.0 - 1e-6));
                     let (_, du) = at(u);
                     assert!(
-                        du <= 1e-5 && dl >= 1e-5 * (1.0 - 1e-3),
-                        "{name} n={n}: δ(ε_upper) = {du:e}, δ(ε_lower) = {dl:e}"
+                        du <= delta && dl >= delta * (1.0 - 1e-3),
+                        "{name} n={n}: δ(ε_upper) = {du:e}, δ(ε_lower) = {dl:e} for {delta:e}"
                     );
                 }
             }
