@@ -35,11 +35,12 @@ const EXACT_FIRST: f64 = 2e6;
 const NODE_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
 /// Most multiply-adds (atoms × evaluations of ρ) one δ evaluation may take.
 const WORK_CAP: f64 = 5e7;
-/// The tail sum is inverted at its saddle point only where i₀ lies at least this many
-/// standard deviations √(n Var_0) above the mean n·E_Q[index] (ε above the bulk); below,
-/// the saddle point nears the pole c = 0, the node count grows like 1/c and the complement
-/// is used (docs/math.md §16.8).
-const TAIL_FROM: f64 = 1.0;
+/// The tail sum is inverted at its saddle point only where i₀ lies above the mean
+/// n·E_Q[index] plus this many standard deviations √(n Var_0) (a negative number: down to
+/// 1.5 sd below the mean, where the saddle point is still ≈ 0.5/sd); further below, the saddle
+/// point nears the pole c = 0, the node count grows like 1/c, and the complement is used, whose
+/// δ = mass − M is then ≥ ~0.9 and loses nothing to cancellation (docs/math.md §16.8).
+const TAIL_FROM: f64 = -1.5;
 /// The tail's tilt where it backs the complement up: at least this many √(n Var_0)⁻¹.
 const TAIL_TILT: f64 = 1.5;
 /// Failed δ evaluations after which the ε search stops (and refuses).
@@ -522,8 +523,8 @@ impl Fourier {
             let v = self.nf * (g - t.ln_s) + shift * dd
                 - shift.abs() * big_n
                 - (-(-shift.abs() * big_n).exp_m1()).ln();
-            // The shift x − c is rounded (within u|x − c|... plus u|x| when x and c differ in
-            // scale): 2u|x|(|D| + N) covers its effect on the linear terms.
+            // The shift is the rounded fl(x − c), within u|x − c| ≤ u(|x| + |c|) of the exact
+            // x − c: 2u(|x| + |c|)(|D| + N) covers its effect on the linear terms.
             let err = self.nf * (ge + 4.0 * U * (g.abs() + t.ln_s.abs() + 1.0))
                 + 8.0 * U * ((shift * dd).abs() + shift.abs() * big_n + v.abs() + 1.0)
                 + 2.0 * U * (x.abs() + t.c.abs()) * (dd.abs() + big_n);
@@ -1404,5 +1405,107 @@ fn gcd(a: usize, b: usize) -> usize {
         a
     } else {
         gcd(b, a % b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Composition, DpEvent};
+
+    /// The Fourier data of `n` steps of `event` (the contour's lattice part).
+    fn fourier(event: &DpEvent, n: u64) -> Fourier {
+        let mut comp = Composition::default();
+        comp.add_event(event, 1, "contour").expect("test setup");
+        let (law, _) = super::super::lattice_part(&comp)
+            .expect("a lattice mechanism")
+            .expect("one mechanism");
+        Fourier::new(&law, n, 1e-9).expect("test setup")
+    }
+
+    /// Both kernels are exact at any tilt in their strip: from 3 sd below to 2 sd above the
+    /// mean index sum the tail at its saddle point (at least 0.3/sd) and the complement at its
+    /// tilt give certified brackets that overlap; the complement's is ≤ 1e-6 wide wherever
+    /// δ ≥ 0.1 and the tail's wherever the dispatcher uses it (i₀ ≥ mean + TAIL_FROM·sd)
+    /// (docs/math.md §16.8).
+    #[test]
+    fn complement_and_tail_overlap_around_the_switch() {
+        let events = [
+            DpEvent::RandomizedResponse {
+                noise_parameter: 0.2,
+                buckets: 10,
+            },
+            DpEvent::DiscreteLaplace {
+                parameter: 0.3,
+                sensitivity: 2,
+            },
+            DpEvent::DiscreteGaussian {
+                sigma: 2.0,
+                sensitivity: 1,
+            },
+        ];
+        let mut compared = 0;
+        for event in &events {
+            for n in [10_000u64, 1_000_000] {
+                let f = fourier(event, n);
+                let (mean0, var0) = f.moments(0.0);
+                let sd0 = (f.nf * var0).sqrt();
+                for k in [-3.0, -2.0, -1.5, -1.0, -0.3, 0.0, 1.0, 2.0] {
+                    let i = f.nf * mean0 + k * sd0;
+                    let eps = f.h_hi * (i - 0.5 * f.nj);
+                    let up = f.side(eps, true).expect("side").expect("below the top");
+                    let lo = f.side(eps, false).expect("side");
+                    let c = f.saddle(&up).max(0.3 / sd0);
+                    let tail = f.invert(eps, c, &up, lo.as_ref());
+                    let uses_tail = up.i0 - f.nf * mean0 >= TAIL_FROM * sd0;
+                    let cu = Side {
+                        kind: Kernel::Complement,
+                        ..up
+                    };
+                    let cl = lo.map(|s| Side {
+                        kind: Kernel::Complement,
+                        ..s
+                    });
+                    let comp = f
+                        .invert(eps, f.complement_tilt(&cu), &cu, cl.as_ref())
+                        .unwrap_or_else(|e| panic!("{event:?} n={n} k={k}: complement: {e}"));
+                    assert!(comp.lower <= comp.upper && comp.lower >= 0.0 && comp.upper <= 1.0);
+                    if comp.upper >= 0.1 {
+                        assert!(
+                            comp.upper - comp.lower <= 1e-6 * comp.upper,
+                            "{event:?} n={n} k={k}: complement [{:e}, {:e}]",
+                            comp.lower,
+                            comp.upper
+                        );
+                    }
+                    if uses_tail {
+                        let t = tail
+                            .as_ref()
+                            .expect("the tail where the dispatcher uses it");
+                        assert!(
+                            t.upper - t.lower <= 1e-6 * t.upper,
+                            "{event:?} n={n} k={k}: tail [{:e}, {:e}]",
+                            t.lower,
+                            t.upper
+                        );
+                    }
+                    if let Ok(t) = tail {
+                        assert!(
+                            t.lower <= comp.upper && comp.lower <= t.upper,
+                            "{event:?} n={n} k={k}: tail [{:e}, {:e}], complement [{:e}, {:e}]",
+                            t.lower,
+                            t.upper,
+                            comp.lower,
+                            comp.upper
+                        );
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            compared >= 36,
+            "only {compared} of 48 points had both brackets"
+        );
     }
 }
