@@ -9,6 +9,11 @@
 //! k(z) = 1/(1 − e^{−z}) − b/(1 − e^{−z−h}),   b = e^{ε − s_{i0}},  any c > 0
 //! ```
 //!
+//! Below the bulk of the loss (i0 more than 1.5 standard deviations under the mean index sum)
+//! the saddle point of this integral nears the pole c = 0 and the node count grows like 1/c;
+//! there the complement M = E_Q[min(1, e^{ε−S})] = m − δ (m the total mass) is inverted, with
+//! k_M(z) = e^{z}/(1 − e^{z}) + b/(1 − e^{−z−h}) and −h < c < 0 (δ is then near 1).
+//!
 //! The N-point trapezoid rule of this periodic integrand returns δ plus *aliases* (the same
 //! sum shifted by multiples of N lattice units, weighted by e^{±c·mN}), all nonnegative: the
 //! trapezoid value is an upper bound and the aliases are bounded by Chernoff bounds of the
