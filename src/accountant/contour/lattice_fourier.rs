@@ -1428,6 +1428,28 @@ mod tests {
         Fourier::new(&law, n, 1e-9).expect("test setup")
     }
 
+    /// A window whose predicted node count is over the memory cap (or the work cap) is refused
+    /// before its node vector is allocated: N = 2⁵⁰ nodes at a small tilt would need ~10¹³
+    /// window nodes (hundreds of TiB).
+    #[test]
+    fn a_window_over_the_memory_cap_is_refused_before_allocating() {
+        let f = fourier(
+            &DpEvent::RandomizedResponse {
+                noise_parameter: 0.2,
+                buckets: 10,
+            },
+            1_000_000,
+        );
+        let t = f.tilt(1e-4).expect("tilt");
+        let mut work = 0.0;
+        let quad = f.quadratic(&t, 30.0, &mut work).expect("quadratic");
+        let r = f.window(&t, &quad, 2f64.powi(50), 30.0, &mut work);
+        match r {
+            Err(Error::NotCertified(why)) => assert!(why.contains("bytes"), "{why}"),
+            other => panic!("expected a refusal, got {:?}", other.map(|(n, _)| n.len())),
+        }
+    }
+
     /// Both kernels are exact at any tilt in their strip: from 3 sd below to 2 sd above the
     /// mean index sum the tail at its saddle point (at least 0.3/sd) and the complement at its
     /// tilt give certified brackets that overlap; the complement's is ≤ 1e-6 wide wherever
