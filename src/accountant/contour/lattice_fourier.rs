@@ -9,6 +9,11 @@
 //! k(z) = 1/(1 − e^{−z}) − b/(1 − e^{−z−h}),   b = e^{ε − s_{i0}},  any c > 0
 //! ```
 //!
+//! Below the bulk of the loss (i0 more than 1.5 standard deviations under the mean index sum)
+//! the saddle point of this integral nears the pole c = 0 and the node count grows like 1/c;
+//! there the complement M = E_Q[min(1, e^{ε−S})] = m − δ (m the total mass) is inverted, with
+//! k_M(z) = e^{z}/(1 − e^{z}) + b/(1 − e^{−z−h}) and −h < c < 0 (δ is then near 1).
+//!
 //! The N-point trapezoid rule of this periodic integrand returns δ plus *aliases* (the same
 //! sum shifted by multiples of N lattice units, weighted by e^{±c·mN}), all nonnegative: the
 //! trapezoid value is an upper bound and the aliases are bounded by Chernoff bounds of the
@@ -30,10 +35,19 @@ const TINY: f64 = f64::from_bits(1);
 /// Compositions whose exact lattice composition is predicted below this many multiply-adds
 /// are answered exactly (faster there than the Fourier path).
 const EXACT_FIRST: f64 = 2e6;
-/// Most window nodes of one evaluation.
-const NODE_CAP: f64 = 2e5;
+/// Most bytes the window nodes of one evaluation may hold (checked before allocating; at
+/// 40 bytes a node, about 1.7·10⁶ nodes).
+const NODE_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
 /// Most multiply-adds (atoms × evaluations of ρ) one δ evaluation may take.
 const WORK_CAP: f64 = 5e7;
+/// The tail sum is inverted at its saddle point only where i₀ lies above the mean
+/// n·E_Q[index] plus this many standard deviations √(n Var_0) (a negative number: down to
+/// 1.5 sd below the mean, where the saddle point is still ≈ 0.5/sd); further below, the saddle
+/// point nears the pole c = 0, the node count grows like 1/c, and the complement is used, whose
+/// δ = mass − M is then ≥ ~0.9 and loses nothing to cancellation (docs/math.md §16.8).
+const TAIL_FROM: f64 = -1.5;
+/// The tail's tilt where it backs the complement up: at least this many √(n Var_0)⁻¹.
+const TAIL_TILT: f64 = 1.5;
 /// Failed δ evaluations after which the ε search stops (and refuses).
 const MAX_FAILS: u32 = 6;
 /// Weights below this fraction of the largest are left out of ρ (their mass goes into η).
@@ -134,12 +148,23 @@ pub(super) fn lattice_enclosure(
 }
 
 /// One end's lattice data: the first index counted, b = e^{ε − s_{i0}} (rounded to the safe
-/// side) and the spacing used.
+/// side), the spacing used and which sum the inversion forms.
 #[derive(Debug, Clone, Copy)]
 struct Side {
     i0: f64,
     b: f64,
     h: f64,
+    kind: Kernel,
+}
+
+/// Which weighted sum of the composed Q-law the inversion forms (docs/math.md §16.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kernel {
+    /// δ itself: weights (1 − b e^{−hd})₊ above i₀, tilt c > 0.
+    Tail,
+    /// The complement M = E_Q[min(1, e^{ε−S})] (δ = mass − M): weight 1 below i₀ and
+    /// b e^{−hd} from i₀ on, tilt −h < c < 0.
+    Complement,
 }
 
 /// The tilted weights at c around the integer m (docs/math.md §16.8).
@@ -298,11 +323,17 @@ impl Fourier {
                     i0,
                     b: b * (1.0 - margin),
                     h,
+                    kind: Kernel::Tail,
                 }));
             }
             let b = b * (1.0 + margin);
             if b < 1.0 {
-                return Ok(Some(Side { i0, b, h }));
+                return Ok(Some(Side {
+                    i0,
+                    b,
+                    h,
+                    kind: Kernel::Tail,
+                }));
             }
             // The rounded b may reach 1: start one index later (lower weights only shrink).
             i0 += 1.0;
@@ -352,33 +383,49 @@ impl Fourier {
         (mean, var)
     }
 
-    /// The saddle point of n ln G(c) − c·i0 + ln k(c) (any c > 0 is exact; this one makes the
-    /// integrand a bump of least height).
+    /// The saddle point of n ln G(c) − c·i0 + ln k(c) on the kernel's strip (any c there is
+    /// exact; this one makes the integrand a bump of least height): c ∈ [10^{−10}, 60] for the
+    /// tail (bisection in ln c), −h < c < 0 for the complement (bisection in c). ψ below is
+    /// increasing (n ln G and ln k are convex: k is a Laplace transform of positive weights).
     fn saddle(&self, side: &Side) -> f64 {
-        let psi = |lc: f64| {
-            let c = lc.exp();
+        let psi = |c: f64| {
             let (mean, _) = self.moments(c);
-            let (t1, t2) = (1.0 / -(-c).exp_m1(), 1.0 / -(-c - side.h).exp_m1());
-            let k = t1 - side.b * t2;
-            let dk = -(-c).exp() * t1 * t1 + side.b * (-c - side.h).exp() * t2 * t2;
+            let (k, dk) = kernel_slope(c, side);
             self.nf * mean - side.i0 + dk / k
         };
-        let (mut a, mut b) = (1e-10f64.ln(), 60f64.ln());
-        if psi(b) < 0.0 {
-            return 60.0;
+        let (mut a, mut b, scale): (f64, f64, fn(f64) -> f64) = match side.kind {
+            Kernel::Tail => (1e-10f64.ln(), 60f64.ln(), f64::exp),
+            Kernel::Complement => (-side.h, 0.0, |x| x),
+        };
+        if side.kind == Kernel::Tail {
+            if psi(60.0) < 0.0 {
+                return 60.0;
+            }
+            if psi(1e-10) > 0.0 {
+                return 1e-10;
+            }
         }
-        if psi(a) > 0.0 {
-            return 1e-10;
-        }
-        for _ in 0..64 {
+        for _ in 0..80 {
             let m = 0.5 * (a + b);
-            if psi(m) > 0.0 {
+            if m <= a || m >= b {
+                break;
+            }
+            if psi(scale(m)) > 0.0 {
                 b = m;
             } else {
                 a = m;
             }
         }
-        (0.5 * (a + b)).exp()
+        scale(0.5 * (a + b))
+    }
+
+    /// The complement's tilt: its saddle point kept at least g = min(1/√(n Var_c), h/4) from
+    /// both poles (a choice of cost: N grows like 1/distance to the nearer pole).
+    fn complement_tilt(&self, side: &Side) -> f64 {
+        let c = self.saddle(side);
+        let sd = (self.nf * self.moments(c).1).sqrt();
+        let g = (1.0 / sd).min(0.25 * side.h);
+        c.max(-side.h + g).min(-g)
     }
 
     /// The weights ŵ_j = q̂_j e^{c(j−m)}/Ŝ and their error terms.
@@ -474,8 +521,6 @@ impl Fourier {
     /// N nodes, minimised over a few Chernoff parameters.
     fn alias_ln(&self, t: &Tilt, side: &Side, big_n: f64) -> f64 {
         let dd = self.nf * t.m - side.i0;
-        let (g0, _) = self.ln_g(t.c, t.m);
-        let _ = g0;
         let sig2 = (self.nf * t.var).max(1e-300);
         let base = (big_n / sig2).min(50.0);
         let term = |x: f64, shift: f64| {
@@ -483,17 +528,31 @@ impl Fourier {
             let v = self.nf * (g - t.ln_s) + shift * dd
                 - shift.abs() * big_n
                 - (-(-shift.abs() * big_n).exp_m1()).ln();
+            // The shift is the rounded fl(x − c), within u|x − c| ≤ u(|x| + |c|) of the exact
+            // x − c: 2u(|x| + |c|)(|D| + N) covers its effect on the linear terms.
             let err = self.nf * (ge + 4.0 * U * (g.abs() + t.ln_s.abs() + 1.0))
-                + 8.0 * U * ((shift * dd).abs() + shift.abs() * big_n + v.abs() + 1.0);
+                + 8.0 * U * ((shift * dd).abs() + shift.abs() * big_n + v.abs() + 1.0)
+                + 2.0 * U * (x.abs() + t.c.abs()) * (dd.abs() + big_n);
             v + err
+        };
+        // The Chernoff points x must stay where the kernel's weights are below e^{(x−c)(i−i₀)}
+        // on each family's side: x ≥ 0 (tail), x ∈ [−h, 0] (complement).
+        let (x_lo, x_hi) = match side.kind {
+            Kernel::Tail => (0.0, f64::INFINITY),
+            Kernel::Complement => (-side.h, 0.0),
         };
         let mut up = f64::INFINITY;
         let mut down = f64::INFINITY;
         for f in [0.125, 0.25, 0.5, 1.0, 2.0] {
             let s = base * f;
-            up = up.min(term(t.c + s, s));
-            let s2 = s.min(t.c);
-            down = down.min(term(t.c - s2, -s2));
+            let x = (t.c + s).min(x_hi);
+            if x > t.c {
+                up = up.min(term(x, x - t.c));
+            }
+            let x = (t.c - s).max(x_lo);
+            if x < t.c {
+                down = down.min(term(x, x - t.c));
+            }
         }
         up.max(down) + std::f64::consts::LN_2 * 1.0001
     }
@@ -513,7 +572,11 @@ impl Fourier {
         Ok(b)
     }
 
-    /// Certified δ(ε) (docs/math.md §16.8).
+    /// Certified δ(ε) (docs/math.md §16.8): the tail sum at its saddle point where i₀ lies
+    /// `TAIL_FROM` standard deviations above the mean index sum (ε above the bulk of the
+    /// loss), else the complement (ε near or below the bulk), with the tail at a tilt of at
+    /// least `TAIL_TILT`/sd as a second opinion where the complement fails or is too wide
+    /// (two certified brackets intersect).
     fn delta_raw(&self, eps: f64) -> Result<Enclosure> {
         let only_tail = Enclosure {
             lower: 0.0,
@@ -528,13 +591,64 @@ impl Fourier {
         };
         let lo = self.side(eps, false)?;
         let c = self.saddle(&up);
+        let (mean0, var0) = self.moments(0.0);
+        let sd0 = (self.nf * var0).sqrt();
+        if up.i0 - self.nf * mean0 >= TAIL_FROM * sd0 {
+            return self.invert(eps, c, &up, lo.as_ref());
+        }
+        let cu = Side {
+            kind: Kernel::Complement,
+            ..up
+        };
+        let cl = lo.map(|s| Side {
+            kind: Kernel::Complement,
+            ..s
+        });
+        let comp = self.invert(eps, self.complement_tilt(&cu), &cu, cl.as_ref());
+        if let Ok(b) = &comp {
+            if b.upper - b.lower <= self.width_limit() * b.upper {
+                return comp;
+            }
+        }
+        let tail = self.invert(eps, c.max(TAIL_TILT / sd0), &up, lo.as_ref());
+        match (comp, tail) {
+            (Ok(a), Ok(b)) => {
+                let (lower, upper) = (a.lower.max(b.lower), a.upper.min(b.upper));
+                if lower > upper {
+                    return Err(Error::NotCertified(format!(
+                        "contour: the lattice Fourier brackets on delta({eps:e}) by the tail \
+                         and the complement do not overlap ([{:e}, {:e}] and [{:e}, {:e}])",
+                        b.lower, b.upper, a.lower, a.upper
+                    )));
+                }
+                Ok(Enclosure {
+                    lower,
+                    value: a.value.clamp(lower, upper),
+                    upper,
+                })
+            }
+            (Ok(a), Err(_)) => Ok(a),
+            (Err(_), Ok(b)) => Ok(b),
+            (Err(e), Err(_)) => Err(e),
+        }
+    }
+
+    /// One inversion at the tilt c for the kernel of `up` (both sides share it): the certified
+    /// δ bracket (docs/math.md §16.8).
+    fn invert(&self, eps: f64, c: f64, up: &Side, lo: Option<&Side>) -> Result<Enclosure> {
         let t = self.tilt(c)?;
         let mut work = 0.0;
-        let (k_c, kmax_up) = kernel_real(c, &up);
-        let kmax = lo.map_or(kmax_up, |s| kernel_real(c, &s).1.max(kmax_up));
+        let (k_c, kmax_up) = kernel_real(c, up);
+        let kmax = lo.map_or(kmax_up, |s| kernel_real(c, s).1.max(kmax_up));
         let s_est = k_c / (2.0 * PI * (self.nf * t.var + 1.0)).sqrt();
-        let tau = 1e-2 * self.tol * s_est;
-        let (big_n, alias_b) = self.node_count(&t, &up, lo.as_ref(), tau)?;
+        // The complement's sum M is near its mass while δ = mass − M may be far smaller:
+        // its target is 10^{−3} finer.
+        let tau = match up.kind {
+            Kernel::Tail => 1e-2,
+            Kernel::Complement => 1e-5,
+        } * self.tol
+            * s_est;
+        let (big_n, alias_b) = self.node_count(&t, up, lo, tau)?;
         // The outer target R: R^n·kmax ≤ tau.
         let t_out = (kmax / tau).ln().max(1.0);
         let r_target = (-t_out / self.nf).exp();
@@ -548,9 +662,24 @@ impl Fourier {
             skipped,
             alias_b,
         };
-        let (upper, value) = self.end(&inv, &up, true);
-        let lower = lo.map_or(0.0, |s| self.end(&inv, &s, false).0);
-        let upper = (upper + self.tail_up).min(1.0);
+        let (lower, value, upper) = match up.kind {
+            Kernel::Tail => {
+                let (upper, value) = self.end(&inv, up, true);
+                let lower = lo.map_or(0.0, |s| self.end(&inv, s, false).0);
+                (lower, value, (upper + self.tail_up).min(1.0))
+            }
+            Kernel::Complement => {
+                // δ = mass − M, mass ∈ [1 − 2n·tail, 1]: the upper side's weights (≤ the true
+                // min(1, e^{ε−s})) bound M below, the lower side's (≥) above; no lower side
+                // (every weight 1) gives M ≤ 1. Two rounded operations: 4u(1 + |M|).
+                let (m_lo, _) = self.end(&inv, up, false);
+                let (_, m_val) = self.end(&inv, up, true);
+                let m_hi = lo.map_or(1.0, |s| self.end(&inv, s, true).0);
+                let upper = 1.0 - m_lo + self.tail_up + 4.0 * U * (1.0 + m_lo.abs());
+                let lower = 1.0 - self.tail_up - m_hi - 4.0 * U * (1.0 + m_hi.abs());
+                (lower.max(0.0), 1.0 - m_val, upper.min(1.0))
+            }
+        };
         if !(lower.is_finite() && upper.is_finite()) || lower > upper {
             return Err(Error::NotCertified(format!(
                 "contour: the lattice Fourier bracket on delta({eps:e}) is not finite or empty \
@@ -569,8 +698,14 @@ impl Fourier {
     fn node_count(&self, t: &Tilt, up: &Side, lo: Option<&Side>, tau: f64) -> Result<(f64, f64)> {
         let c = t.c;
         let sd = (self.nf * t.var).sqrt();
+        // Distance from c to the kernel's nearer pole (0 for the tail; 0 and −h for the
+        // complement): the aliases fall like e^{−N·distance}.
+        let pole = match up.kind {
+            Kernel::Tail => c,
+            Kernel::Complement => (-c).min(up.h + c),
+        };
         let mut big_n = (2.0 * (8.0 * sd + 1.0))
-            .max(2.0 * (tau.ln().abs() + 5.0) / c)
+            .max(2.0 * (tau.ln().abs() + 5.0) / pole)
             .max(16.0);
         big_n = 2f64.powi(big_n.log2().ceil() as i32);
         let alias = |n: f64| {
@@ -639,7 +774,8 @@ impl Fourier {
 
     /// The window nodes θ_k = 2πk/N, k = 0, 1, ..., with P̂_k = ρ̂(θ_k)ⁿ and its error bound
     /// (docs/math.md §16.8), up to the start of the outer arc (`None`: every node to N/2 was
-    /// taken). Counts its work and refuses a window over `NODE_CAP` nodes.
+    /// taken). Counts its work; refuses, before allocating, a predicted window over
+    /// `NODE_BYTES` of memory or `WORK_CAP` multiply-adds, and stops at either while running.
     fn window(
         &self,
         t: &Tilt,
@@ -656,11 +792,15 @@ impl Fourier {
         } else {
             (3.0 * t_out / (self.nf * t.var.max(1e-300))).sqrt().min(PI)
         };
-        if theta_w * big_n / (2.0 * PI) > NODE_CAP {
+        let cap = (NODE_BYTES / std::mem::size_of::<Node>() as f64).floor();
+        let predicted = (theta_w * big_n / (2.0 * PI)).min(big_n / 2.0) + 1.0;
+        let per = t.idx.len() as f64;
+        if predicted > cap || *work + predicted * per > WORK_CAP {
             return Err(Error::NotCertified(format!(
-                "contour: the lattice Fourier window would need about {:.2e} nodes (more than \
-                 {NODE_CAP:e}; N = {big_n:e}, c = {c:e})",
-                theta_w * big_n / (2.0 * PI)
+                "contour: the lattice Fourier window would need about {predicted:.2e} nodes \
+                 ({:.2e} multiply-adds; at most {cap:e} nodes ({NODE_BYTES:e} bytes) and \
+                 {WORK_CAP:e} multiply-adds; N = {big_n:e}, c = {c:e})",
+                predicted * per
             )));
         }
         let r_window = (-1.5 * t_out / self.nf).exp();
@@ -669,7 +809,7 @@ impl Fourier {
         let step = 2.0 * PI / big_n;
         let bits = 64 - (self.nf as u64).leading_zeros();
         let e_pow = 2.0 * bits as f64 * 3.0 * U * 1.01;
-        let mut nodes: Vec<Node> = Vec::new();
+        let mut nodes: Vec<Node> = Vec::with_capacity((1.25 * predicted).min(cap) as usize + 1);
         let mut k = 0.0f64;
         let outer_from;
         loop {
@@ -678,11 +818,16 @@ impl Fourier {
                 outer_from = Some(theta);
                 break;
             }
-            if k > NODE_CAP {
+            if k >= cap || *work > WORK_CAP {
                 return Err(Error::NotCertified(format!(
-                    "contour: the lattice Fourier window needs more than {NODE_CAP:e} nodes \
-                     (N = {big_n:e}, c = {c:e})"
+                    "contour: the lattice Fourier window needs more than {cap:e} nodes or \
+                     {WORK_CAP:e} multiply-adds (N = {big_n:e}, c = {c:e})"
                 )));
+            }
+            if nodes.len() == nodes.capacity() {
+                // Grow within the cap (never past NODE_BYTES).
+                let more = nodes.len().max(16).min(cap as usize - nodes.len());
+                nodes.reserve_exact(more);
             }
             let (r, eta) = Self::rho(t, theta);
             *work += t.idx.len() as f64;
@@ -818,8 +963,11 @@ impl Fourier {
         let guess = self.h_hi * self.nf * (mean - 0.5 * self.top as f64)
             + self.h_hi * (2.0 * self.nf * var * -delta.ln()).sqrt();
         let floor = (0.25 * self.h_lo).min(0.5 * top);
+        // The guess is kept below the midpoint between the mean loss and the largest loss
+        // (the mean may lie close to the largest: randomized response with small p).
+        let mean_loss = (self.h_hi * self.nf * (mean - 0.5 * self.top as f64)).max(0.0);
         let e = if guess.is_finite() {
-            guess.clamp(floor, 0.5 * top)
+            guess.min(0.5 * (mean_loss + top)).max(floor)
         } else {
             floor
         };
@@ -853,11 +1001,37 @@ impl Fourier {
     }
 }
 
-/// k at the real point c and its sup on the circle Re z = c (|1 − e^{−z}| ≥ 1 − e^{−Re z}),
-/// rounded up (docs/math.md §16.8).
+/// k at the real point c and its sup on the circle Re z = c, rounded up (docs/math.md
+/// §16.8): tail k = 1/(1 − e^{−z}) − b/(1 − e^{−z−h}) with |1 − e^{−z}| ≥ 1 − e^{−c};
+/// complement k = e^{z}/(1 − e^{z}) + b/(1 − e^{−z−h}) with |e^{−z} − 1| ≥ e^{−c} − 1.
 fn kernel_real(c: f64, s: &Side) -> (f64, f64) {
-    let (t1, t2) = (1.0 / -(-c).exp_m1(), 1.0 / -(-c - s.h).exp_m1());
-    (t1 - s.b * t2, (t1 + s.b * t2) * (1.0 + 8.0 * U))
+    let t2 = 1.0 / -(-c - s.h).exp_m1();
+    match s.kind {
+        Kernel::Tail => {
+            let t1 = 1.0 / -(-c).exp_m1();
+            (t1 - s.b * t2, (t1 + s.b * t2) * (1.0 + 8.0 * U))
+        }
+        Kernel::Complement => {
+            let u1 = 1.0 / (-c).exp_m1();
+            (u1 + s.b * t2, (u1 + s.b * t2) * (1.0 + 8.0 * U))
+        }
+    }
+}
+
+/// k(c) and k′(c) at the real point c (f64, for the saddle point only).
+fn kernel_slope(c: f64, s: &Side) -> (f64, f64) {
+    let t2 = 1.0 / -(-c - s.h).exp_m1();
+    let d2 = s.b * (-c - s.h).exp() * t2 * t2;
+    match s.kind {
+        Kernel::Tail => {
+            let t1 = 1.0 / -(-c).exp_m1();
+            (t1 - s.b * t2, -(-c).exp() * t1 * t1 + d2)
+        }
+        Kernel::Complement => {
+            let u1 = 1.0 / (-c).exp_m1();
+            (u1 + s.b * t2, (-c).exp() * u1 * u1 - d2)
+        }
+    }
 }
 
 /// A window node: (k, θ_k, P̂_k, a_P).
@@ -1071,10 +1245,7 @@ fn halve(lo: &mut f64, hi: &mut f64, at_or_above: impl FnOnce(f64) -> bool) {
 fn node_sum(nodes: &[Node], s: &Side, c: f64, dd: f64, big_n: f64) -> (f64, f64) {
     let nn = big_n as i128;
     let d = dd as i128;
-    let (ec, ech) = ((-c).exp(), (-c - s.h).exp());
-    let (m1, m2) = (-(-c).exp_m1(), -(-c - s.h).exp_m1());
-    let (t1r, t2r) = (1.0 / m1, 1.0 / m2);
-    let dk_bound = ec * t1r * t1r + s.b * ech * t2r * t2r;
+    let kern = NodeKernel::new(c, s);
     let (mut sum, mut err, mut abs) = (0.0, 0.0, 0.0);
     for &(k, theta, p, a_p) in nodes {
         // Phase e^{iθ_k D} with (kD mod N) exact.
@@ -1084,19 +1255,7 @@ fn node_sum(nodes: &[Node], s: &Side, c: f64, dd: f64, big_n: f64) -> (f64, f64)
         }
         let ang = 2.0 * PI * (r as f64) / big_n;
         let (ps, pc) = ang.sin_cos();
-        // k(c + iθ): 1/(1 − e^{−z}) with 1 − e^{−c}cos θ = (1 − e^{−c}) + 2e^{−c}sin²(θ/2).
-        let (sh, (sn, _)) = ((0.5 * theta).sin(), theta.sin_cos());
-        let den = |m: f64, e: f64| {
-            let re = m + 2.0 * e * sh * sh;
-            let im = e * sn;
-            let q = re * re + im * im;
-            (re / q, -im / q)
-        };
-        let t1 = den(m1, ec);
-        let t2 = den(m2, ech);
-        let kz = (t1.0 - s.b * t2.0, t1.1 - s.b * t2.1);
-        let kabs = t1.0.hypot(t1.1) + s.b * t2.0.hypot(t2.1);
-        let a_k = 32.0 * U * (1.0 + c + s.h) * kabs + 2.0 * U * theta * dk_bound;
+        let (kz, a_k) = kern.at(theta);
         let a_phi = 16.0 * U;
         let f = cmul(cmul(p, (pc, ps)), kz);
         let (x, z) = (p.0.hypot(p.1), kz.0.hypot(kz.1));
@@ -1114,6 +1273,82 @@ fn node_sum(nodes: &[Node], s: &Side, c: f64, dd: f64, big_n: f64) -> (f64, f64)
     let count = nodes.len() as f64 + 2.0;
     let err = err * (1.0 + count * U) + count * U * abs * 1.01;
     (sum / big_n, err / big_n + TINY)
+}
+
+/// The kernel k(c + iθ) at the window nodes with its error bound (docs/math.md §16.8).
+struct NodeKernel {
+    kind: Kernel,
+    b: f64,
+    /// 1 − e^{∓c} and e^{∓c} of the first term (− for the tail, + for the complement).
+    m1: f64,
+    e1: f64,
+    /// 1 − e^{−c−h} and e^{−c−h}.
+    m2: f64,
+    e2: f64,
+    /// Relative error of each term, and an upper bound on |k′| on the circle.
+    rel: f64,
+    dk: f64,
+}
+
+impl NodeKernel {
+    fn new(c: f64, s: &Side) -> Self {
+        let (e2, m2) = ((-c - s.h).exp(), -(-c - s.h).exp_m1());
+        let d2 = s.b * e2 / (m2 * m2);
+        match s.kind {
+            Kernel::Tail => {
+                let (e1, m1) = ((-c).exp(), -(-c).exp_m1());
+                NodeKernel {
+                    kind: s.kind,
+                    b: s.b,
+                    m1,
+                    e1,
+                    m2,
+                    e2,
+                    rel: 32.0 * U * (1.0 + c + s.h),
+                    dk: e1 / (m1 * m1) + d2,
+                }
+            }
+            Kernel::Complement => {
+                // |d/dz e^z/(1 − e^z)| = |e^z|/|1 − e^z|² ≤ e^c/(1 − e^c)².
+                let (e1, m1) = (c.exp(), -c.exp_m1());
+                NodeKernel {
+                    kind: s.kind,
+                    b: s.b,
+                    m1,
+                    e1,
+                    m2,
+                    e2,
+                    rel: 64.0 * U * (1.0 + c.abs() + s.h),
+                    dk: e1 / (m1 * m1) + d2,
+                }
+            }
+        }
+    }
+
+    /// k(c + iθ) and its error bound: 1/(1 − e^{∓c}e^{∓iθ}) from
+    /// (1 − e^{∓c}) + 2e^{∓c}sin²(θ/2) ± i·e^{∓c}sin θ (no cancellation), each term within
+    /// `rel` relative, plus 2uθ·|k′| for the rounded θ.
+    fn at(&self, theta: f64) -> ((f64, f64), f64) {
+        let (sh, (sn, cs)) = ((0.5 * theta).sin(), theta.sin_cos());
+        let den = |m: f64, e: f64| {
+            let re = m + 2.0 * e * sh * sh;
+            let im = e * sn;
+            let q = re * re + im * im;
+            (re / q, -im / q)
+        };
+        let t2 = den(self.m2, self.e2);
+        let (t1, sign) = match self.kind {
+            Kernel::Tail => (den(self.m1, self.e1), -1.0),
+            Kernel::Complement => {
+                // e^{z}/(1 − e^{z}): 1/(1 − e^{z}) is the conjugate of den(1 − e^c, e^c).
+                let v = den(self.m1, self.e1);
+                (cmul((self.e1 * cs, self.e1 * sn), (v.0, -v.1)), 1.0)
+            }
+        };
+        let kz = (t1.0 + sign * self.b * t2.0, t1.1 + sign * self.b * t2.1);
+        let kabs = t1.0.hypot(t1.1) + self.b * t2.0.hypot(t2.1);
+        (kz, self.rel * kabs + 2.0 * U * theta * self.dk)
+    }
 }
 
 /// A certified sup of |ρ| on [a, b] below `target`, by subdivision with the Lipschitz bound.
@@ -1175,5 +1410,129 @@ fn gcd(a: usize, b: usize) -> usize {
         a
     } else {
         gcd(b, a % b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Composition, DpEvent};
+
+    /// The Fourier data of `n` steps of `event` (the contour's lattice part).
+    fn fourier(event: &DpEvent, n: u64) -> Fourier {
+        let mut comp = Composition::default();
+        comp.add_event(event, 1, "contour").expect("test setup");
+        let (law, _) = super::super::lattice_part(&comp)
+            .expect("a lattice mechanism")
+            .expect("one mechanism");
+        Fourier::new(&law, n, 1e-9).expect("test setup")
+    }
+
+    /// A window whose predicted node count is over the memory cap (or the work cap) is refused
+    /// before its node vector is allocated: N = 2⁵⁰ nodes at a small tilt would need ~10¹³
+    /// window nodes (hundreds of TiB).
+    #[test]
+    fn a_window_over_the_memory_cap_is_refused_before_allocating() {
+        let f = fourier(
+            &DpEvent::RandomizedResponse {
+                noise_parameter: 0.2,
+                buckets: 10,
+            },
+            1_000_000,
+        );
+        let t = f.tilt(1e-4).expect("tilt");
+        let mut work = 0.0;
+        let quad = f.quadratic(&t, 30.0, &mut work).expect("quadratic");
+        let r = f.window(&t, &quad, 2f64.powi(50), 30.0, &mut work);
+        match r {
+            Err(Error::NotCertified(why)) => assert!(why.contains("bytes"), "{why}"),
+            other => panic!("expected a refusal, got {:?}", other.map(|(n, _)| n.len())),
+        }
+    }
+
+    /// Both kernels are exact at any tilt in their strip: from 3 sd below to 2 sd above the
+    /// mean index sum the tail at its saddle point (at least 0.3/sd) and the complement at its
+    /// tilt give certified brackets that overlap; the complement's is ≤ 1e-6 wide wherever
+    /// δ ≥ 0.1 and the tail's wherever the dispatcher uses it (i₀ ≥ mean + TAIL_FROM·sd)
+    /// (docs/math.md §16.8).
+    #[test]
+    fn complement_and_tail_overlap_around_the_switch() {
+        let events = [
+            DpEvent::RandomizedResponse {
+                noise_parameter: 0.2,
+                buckets: 10,
+            },
+            DpEvent::DiscreteLaplace {
+                parameter: 0.3,
+                sensitivity: 2,
+            },
+            DpEvent::DiscreteGaussian {
+                sigma: 2.0,
+                sensitivity: 1,
+            },
+        ];
+        let mut compared = 0;
+        for event in &events {
+            for n in [10_000u64, 1_000_000] {
+                let f = fourier(event, n);
+                let (mean0, var0) = f.moments(0.0);
+                let sd0 = (f.nf * var0).sqrt();
+                for k in [-3.0, -2.0, -1.5, -1.0, -0.3, 0.0, 1.0, 2.0] {
+                    let i = f.nf * mean0 + k * sd0;
+                    let eps = f.h_hi * (i - 0.5 * f.nj);
+                    let up = f.side(eps, true).expect("side").expect("below the top");
+                    let lo = f.side(eps, false).expect("side");
+                    let c = f.saddle(&up).max(0.3 / sd0);
+                    let tail = f.invert(eps, c, &up, lo.as_ref());
+                    let uses_tail = up.i0 - f.nf * mean0 >= TAIL_FROM * sd0;
+                    let cu = Side {
+                        kind: Kernel::Complement,
+                        ..up
+                    };
+                    let cl = lo.map(|s| Side {
+                        kind: Kernel::Complement,
+                        ..s
+                    });
+                    let comp = f
+                        .invert(eps, f.complement_tilt(&cu), &cu, cl.as_ref())
+                        .unwrap_or_else(|e| panic!("{event:?} n={n} k={k}: complement: {e}"));
+                    assert!(comp.lower <= comp.upper && comp.lower >= 0.0 && comp.upper <= 1.0);
+                    if comp.upper >= 0.1 {
+                        assert!(
+                            comp.upper - comp.lower <= 1e-6 * comp.upper,
+                            "{event:?} n={n} k={k}: complement [{:e}, {:e}]",
+                            comp.lower,
+                            comp.upper
+                        );
+                    }
+                    if uses_tail {
+                        let t = tail
+                            .as_ref()
+                            .expect("the tail where the dispatcher uses it");
+                        assert!(
+                            t.upper - t.lower <= 1e-6 * t.upper,
+                            "{event:?} n={n} k={k}: tail [{:e}, {:e}]",
+                            t.lower,
+                            t.upper
+                        );
+                    }
+                    if let Ok(t) = tail {
+                        assert!(
+                            t.lower <= comp.upper && comp.lower <= t.upper,
+                            "{event:?} n={n} k={k}: tail [{:e}, {:e}], complement [{:e}, {:e}]",
+                            t.lower,
+                            t.upper,
+                            comp.lower,
+                            comp.upper
+                        );
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            compared >= 36,
+            "only {compared} of 48 points had both brackets"
+        );
     }
 }
