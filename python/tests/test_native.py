@@ -198,15 +198,15 @@ def test_bad_input_raises_value_error_naming_parameter(kwargs, param):
 
 
 def test_unsupported_event_is_a_value_error_naming_it():
-    # The saddle-point accountant does not take the Poisson-subsampled Laplace (contour and pld
-    # do).
+    # The GDP accountant does not take the Poisson-subsampled Laplace (contour, saddlepoint and
+    # pld do).
     ev = ewtune.PoissonSampled(0.1, ewtune.Laplace(1.0))
     with pytest.raises(ewtune.UnsupportedEventError, match="(?i)laplace"):
-        ewtune.epsilon(1e-5, ev, accountant="saddlepoint")
+        ewtune.epsilon(1e-5, ev, accountant="gdp")
+    assert not ewtune.Accountant("gdp").supports(ev)
+    for name in ("pld", "contour", "saddlepoint"):
+        assert ewtune.Accountant(name).supports(ev)
     acc = ewtune.Accountant("saddlepoint")
-    assert not acc.supports(ev)
-    assert ewtune.Accountant("pld").supports(ev)
-    assert ewtune.Accountant("contour").supports(ev)
     assert acc.supports(ewtune.dpsgd(1.0, 0.01, 10))
     with pytest.raises(ValueError, match="event"):
         acc.compose({"type": "zcdp", "rho": 1})
