@@ -87,7 +87,8 @@ pub struct CertifiedCgf {
 /// accountant's real-λ summaries; relative accuracy ~1e−12).
 ///
 /// **Range.** Where the subsampled Gaussian's largest tilted term e^{αL(x) − x²/2} exceeds
-/// e^{[`LN_TERM_MAX`]} (tilts whose plain, unscaled moments would overflow f64), the value is
+/// e^{[`LN_TERM_MAX`]} (tilts whose plain, unscaled moments would overflow f64), or its
+/// trapezoid would need more than 4·10⁶ nodes (σ ≲ 1e−4 at large λ), the value is
 /// returned with every field +∞/NaN: the saddle-point accountant treats such tilts as beyond
 /// its range and searches below them (its certified computations are not attempted there).
 ///
@@ -104,7 +105,19 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
             let (q, mu) = (s.sampling_rate(), 1.0 / s.sigma());
             let add = dir == Direction::Add;
             let alpha = if add { 1.0 - lambda } else { lambda };
-            let t = SubsampledTrapezoid::new(q, mu, alpha, SubsampledTrapezoid::step(mu));
+            let h = SubsampledTrapezoid::step(mu);
+            let (lo, hi) = subsampled_node_range(q, mu, alpha, 40.0);
+            if (hi - lo) / h > MAX_TRAPEZOID_NODES {
+                // Out of range like an overflowing tilt: no 24-byte-per-node vectors beyond
+                // the budget (σ ≲ 1e−4 at large λ).
+                return Ok(CgfValue::oriented(
+                    lambda,
+                    add,
+                    f64::INFINITY,
+                    [f64::NAN; 4],
+                ));
+            }
+            let t = SubsampledTrapezoid::new(q, mu, alpha, h);
             if t.m > LN_TERM_MAX {
                 return Ok(CgfValue::oriented(
                     lambda,
@@ -173,6 +186,10 @@ fn oriented_certified(
     c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
     Ok(c)
 }
+
+/// Most nodes of the f64 trapezoid of [`cgf_f64`] (≈ 100 MB of node vectors); beyond it the
+/// value is reported out of range as for [`LN_TERM_MAX`].
+const MAX_TRAPEZOID_NODES: f64 = 4e6;
 
 /// The largest ln of a tilted term e^{αL(x) − x²/2} for which [`cgf_f64`] answers (see there).
 pub const LN_TERM_MAX: f64 = 700.0;
