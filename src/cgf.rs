@@ -106,8 +106,9 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
             let add = dir == Direction::Add;
             let alpha = if add { 1.0 - lambda } else { lambda };
             let h = SubsampledTrapezoid::step(mu);
-            let (lo, hi) = subsampled_node_range(q, mu, alpha, 40.0);
-            if (hi - lo) / h > MAX_TRAPEZOID_NODES {
+            if lower_peak(q, mu, alpha) > LN_TERM_MAX + 1.0
+                || SubsampledTrapezoid::nodes(q, mu, alpha, h) as f64 > MAX_TRAPEZOID_NODES
+            {
                 // Out of range like an overflowing tilt: no 24-byte-per-node vectors beyond
                 // the budget (σ ≲ 1e−4 at large λ).
                 return Ok(CgfValue::oriented(
@@ -207,19 +208,62 @@ pub(crate) fn subsampled_node_range(q: f64, mu: f64, alpha: f64, extra_ln: f64) 
     (peak.min(0.0) - t0, peak.max(0.0) + t0)
 }
 
+/// A lower bound on the largest exponent αL(x) − x²/2 (α > 0; −∞ otherwise), up to the
+/// grid's h²/8 ≤ 3.2e−4: L ≥ max(ln(1 − q), ln q + μx − μ²/2), whose two terms tilted and
+/// damped peak at x = 0 and x = αμ. Lets [`cgf_f64`] see that the trapezoid's m would pass
+/// [`LN_TERM_MAX`] without building it.
+fn lower_peak(q: f64, mu: f64, alpha: f64) -> f64 {
+    if alpha <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    let at_zero = alpha * (-q).ln_1p();
+    let at_peak = alpha * q.ln() + 0.5 * alpha * (alpha - 1.0) * mu * mu;
+    at_zero.max(at_peak)
+}
+
+/// Gaps between the trapezoid's two windows shorter than this many nodes are kept (the nodes
+/// are then one block, as they always are at σ ≳ 0.007 and α ≤ 1).
+const MIN_GAP_NODES: f64 = 65536.0;
+
+/// The node blocks of [`SubsampledTrapezoid`]: one block over [`subsampled_node_range`], or for
+/// α > 0 with a long gap, two on the same grid x = lo + jh: around 0 and around the peak αμ of
+/// the tilted hit term (docs/math.md §6.1). Each is (first index j, node count).
+fn trapezoid_blocks(q: f64, mu: f64, alpha: f64, h: f64) -> (f64, Vec<(usize, usize)>) {
+    let (lo, hi) = subsampled_node_range(q, mu, alpha, 40.0);
+    let total = ((hi - lo) / h).ceil() as usize + 1;
+    if alpha > 0.0 {
+        // lo = −t0 and hi = αμ + t0 (α > 0): e^{αL − x²/2} ≤ 2^α max(e^{α ln(1−q) − x²/2},
+        // e^{α(ln q + μx − μ²/2) − x²/2}), two Gaussian bumps at 0 and αμ, so beyond t0 of both
+        // the integrand is below e^{−40} of its largest value.
+        let t0 = -lo;
+        let first_end = ((2.0 * t0) / h).ceil() as usize + 1;
+        let second = ((alpha * mu - t0 - lo) / h).floor().max(0.0) as usize;
+        if second as f64 - first_end as f64 > MIN_GAP_NODES {
+            return (lo, vec![(0, first_end), (second, total - second)]);
+        }
+    }
+    (lo, vec![(0, total)])
+}
+
 /// The f64 trapezoid of the Poisson-subsampled Gaussian's tilted law (estimates, no
 /// certificate): nodes x_j = lo + jh over [`subsampled_node_range`] (40 nats of margin), the
 /// remove ordering's loss L(x_j) = ln(1 − q + q e^{μx_j − μ²/2}) and the exponents
 /// s_j = αL(x_j) − x_j²/2, weighted relative to their largest value m, so that no tilt
 /// overflows. The integrand is analytic in the strip |Im x| < π/μ, so the rule's relative
 /// error is ~e^{−2π²/(μh)} (Trefethen & Weideman 2014), e^{−65} at the step
-/// [`SubsampledTrapezoid::step`].
+/// [`SubsampledTrapezoid::step`]. Where the range holds a long stretch between the two bumps
+/// of the integrand (at 0 and at αμ, α > 0) on which it is below e^{−40} of its largest value,
+/// that stretch has no nodes (the vectors hold the two blocks one after the other; see
+/// [`SubsampledTrapezoid::x`]).
 #[derive(Debug, Clone)]
 pub struct SubsampledTrapezoid {
     /// The first node.
     pub lo: f64,
     /// The step.
     pub h: f64,
+    /// The blocks (first grid index j, node count), in order; the vectors below hold their
+    /// nodes one block after the other.
+    pub blocks: Vec<(usize, usize)>,
     /// L(x_j).
     pub ls: Vec<f64>,
     /// s_j = αL(x_j) − x_j²/2.
@@ -253,12 +297,12 @@ impl SubsampledTrapezoid {
 
     /// The trapezoid at tilt α with step h.
     pub fn new(q: f64, mu: f64, alpha: f64, h: f64) -> Self {
-        let (lo, hi) = subsampled_node_range(q, mu, alpha, 40.0);
-        let n = ((hi - lo) / h).ceil() as usize + 1;
+        let (lo, blocks) = trapezoid_blocks(q, mu, alpha, h);
+        let n = Self::count(&blocks);
         let mut ls = Vec::with_capacity(n);
         let mut ss = Vec::with_capacity(n);
         let mut m = f64::NEG_INFINITY;
-        for j in 0..n {
+        for j in blocks.iter().flat_map(|&(j0, len)| j0..j0 + len) {
             let x = lo + j as f64 * h;
             let l = crate::special::quadrature::log1p_qexpm1(q, mu * x - 0.5 * mu * mu);
             let s = alpha * l - 0.5 * x * x;
@@ -271,12 +315,34 @@ impl SubsampledTrapezoid {
         SubsampledTrapezoid {
             lo,
             h,
+            blocks,
             ls,
             ss,
             m,
             ws,
             tot,
         }
+    }
+
+    /// The node count of the trapezoid at tilt α with step h (without building it).
+    pub fn nodes(q: f64, mu: f64, alpha: f64, h: f64) -> usize {
+        Self::count(&trapezoid_blocks(q, mu, alpha, h).1)
+    }
+
+    fn count(blocks: &[(usize, usize)]) -> usize {
+        blocks.iter().map(|b| b.1).sum()
+    }
+
+    /// The abscissa of the i-th stored node.
+    pub fn x(&self, i: usize) -> f64 {
+        let mut i = i;
+        for &(j0, len) in &self.blocks {
+            if i < len {
+                return self.lo + (j0 + i) as f64 * self.h;
+            }
+            i -= len;
+        }
+        f64::NAN
     }
 
     /// ln F(α) = ln ∫ e^{αL}φ dx.
@@ -682,7 +748,7 @@ pub struct AbsCentralMoments {
 /// `None` for the Laplace mechanism (no closed form here; callers keep [`abs_third_bound`]).
 ///
 /// # Errors
-/// As the quadrature ([`Error::BudgetExceeded`] at σ below about 0.005).
+/// As the quadrature ([`Error::NotCertified`] at σ below about 0.005).
 pub fn certified_abs_central(
     mech: &Mechanism,
     dir: Direction,
@@ -904,6 +970,65 @@ fn laplace_moments(scale: f64, lambda: f64, precision: Precision) -> Result<Vec<
 mod tests {
     use super::*;
     use crate::mechanism::{Gaussian, Laplace, SubsampledGaussian};
+
+    #[test]
+    fn two_window_trapezoid_matches_the_whole_grid() {
+        // σ = 0.003 (μ = 333) at α = 1.5 and 3: the stretch between the bumps holds ~5e5 and
+        // ~1.1e6 nodes and is skipped; the whole grid summed here (log-scaled as the type
+        // does) agrees to rounding, and so do the mean and variance.
+        for &(q, alpha) in &[(0.01, 1.5), (0.5, 3.0), (1e-4, 1.5)] {
+            let mu = 1.0 / 0.003;
+            let h = SubsampledTrapezoid::step(mu);
+            let t = SubsampledTrapezoid::new(q, mu, alpha, h);
+            assert_eq!(t.blocks.len(), 2, "q={q} α={alpha}");
+            let (lo, hi) = subsampled_node_range(q, mu, alpha, 40.0);
+            let n = ((hi - lo) / h).ceil() as usize + 1;
+            assert!(t.ls.len() * 4 < n, "{} of {n} nodes", t.ls.len());
+            let (mut ls, mut ss) = (Vec::new(), Vec::new());
+            for j in 0..n {
+                let x = lo + j as f64 * h;
+                let l = crate::special::quadrature::log1p_qexpm1(q, mu * x - 0.5 * mu * mu);
+                ls.push(l);
+                ss.push(alpha * l - 0.5 * x * x);
+            }
+            let m = ss.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            assert_eq!(m, t.m);
+            let ws: Vec<f64> = ss.iter().map(|s| (s - m).exp()).collect();
+            let tot: f64 = ws.iter().sum();
+            let mean = ws.iter().zip(&ls).map(|(w, l)| w * l).sum::<f64>() / tot;
+            let var = ws
+                .iter()
+                .zip(&ls)
+                .map(|(w, l)| w * (l - mean) * (l - mean))
+                .sum::<f64>()
+                / tot;
+            let got = t.moments();
+            assert!((t.tot / tot - 1.0).abs() < 1e-13, "{} vs {tot}", t.tot);
+            assert!(
+                (got.mean / mean - 1.0).abs() < 1e-12,
+                "{} vs {mean}",
+                got.mean
+            );
+            assert!(
+                (got.central[0] / var - 1.0).abs() < 1e-10,
+                "{:?} vs {var}",
+                got
+            );
+            // Node abscissae follow the blocks.
+            let (j0, len) = t.blocks[1];
+            let i = t.blocks[0].1 + len / 2;
+            assert_eq!(t.x(i), lo + (j0 + len / 2) as f64 * h);
+        }
+    }
+
+    #[test]
+    fn cgf_f64_is_out_of_range_without_building_at_tiny_sigma() {
+        // σ = 1e-4, λ = 1 + 2^-10: m ≥ (λ − 1)·λ·μ²/2 ≈ 4.9e4 > 700 from the lower bound alone.
+        let m = Mechanism::SubsampledGaussian(SubsampledGaussian::new(1e-4, 0.5).unwrap());
+        let c = cgf_f64(&m, Direction::Remove, 1.0 + 1.0 / 1024.0).unwrap();
+        assert!(c.k.is_infinite() && c.mean.is_nan(), "{c:?}");
+        assert!(lower_peak(0.5, 1e4, 1.0 + 1.0 / 1024.0) > LN_TERM_MAX);
+    }
 
     #[test]
     fn k_vanishes_at_zero_and_one_and_matches_the_integer_oracle() {

@@ -1,10 +1,12 @@
 //! Issue #12 item 7: valid inputs over σ ∈ [1e-3, 1e4] × q ∈ [1e-6, 1] give finite answers or
 //! a clear refusal, never an `InvalidParameter` (bad input) for a valid query, never NaN.
 
-use ewtune::accountant::{Accountant, EdgeworthAccountant, EdgeworthParams};
+use ewtune::accountant::{
+    Accountant, EdgeworthAccountant, EdgeworthParams, SaddlePointAccountant, SaddlePointParams,
+};
 use ewtune::error::Error;
 use ewtune::event::DpEvent;
-use ewtune::mechanism::{Direction, Mechanism, SubsampledGaussian};
+use ewtune::mechanism::{Adjacency, Direction, Mechanism, SubsampledGaussian};
 use ewtune::precision::Precision;
 
 const SIGMAS: [f64; 8] = [1e-3, 3e-3, 1e-2, 0.1, 1.0, 10.0, 1e2, 1e4];
@@ -94,10 +96,9 @@ fn certified_cumulants_answer_or_refuse_on_budget() {
         let e = mech(sigma, q)
             .certified_cumulants(Direction::Remove, Precision(128))
             .expect_err("over budget");
-        assert!(
-            matches!(e, Error::BudgetExceeded { .. }),
-            "σ={sigma} q={q}: {e}"
-        );
+        // A limit of the method, not of the input: exit 1, never reported as bad input.
+        assert!(matches!(e, Error::NotCertified(_)), "σ={sigma} q={q}: {e}");
+        assert!(!e.is_usage(), "σ={sigma} q={q}: {e}");
         assert!(
             t.elapsed().as_secs_f64() < 30.0,
             "refused before the MPFR work"
@@ -143,5 +144,41 @@ fn edgeworth_with_certified_cumulants_falls_back_past_the_budget() {
             );
         }
         Err(e) => assert!(!e.is_usage(), "bad-input error {e}"),
+    }
+}
+
+#[test]
+fn saddlepoint_small_sigma_answers_or_refuses_as_a_computation_limit() {
+    // σ ≤ 1e-4: the remove ordering's f64 CGF is out of range already at the smallest tilt, so
+    // the query is refused at once (before, the add ordering ran for minutes beside it, then an
+    // internal error). σ = 1e-3, q = 0.5: the certified quadrature is over its work limit, a
+    // refusal (exit 1), not "resource budget exceeded" reported as bad input (exit 2).
+    let cases = [
+        (1e-4, 0.5, Adjacency::AddRemove),
+        (1e-4, 1e-2, Adjacency::AddRemove),
+        (1e-5, 1e-3, Adjacency::AddRemove),
+        (1e-6, 1e-6, Adjacency::Remove),
+        (1e-3, 0.5, Adjacency::Remove),
+    ];
+    for (sigma, q, adjacency) in cases {
+        let mut a = SaddlePointAccountant::new(SaddlePointParams {
+            adjacency,
+            ..SaddlePointParams::default()
+        })
+        .expect("valid");
+        a.compose(&DpEvent::dpsgd(sigma, q, 10), 1)
+            .expect("composes");
+        for r in [a.epsilon(1e-5), a.delta(10.0)] {
+            match r {
+                Ok(r) => {
+                    let (lo, hi) = (r.lower.expect("lower"), r.upper.expect("upper"));
+                    assert!(lo <= hi && lo >= 0.0, "σ={sigma} q={q}: {r:?}");
+                }
+                Err(e) => assert!(
+                    matches!(e, Error::NotCertified(_)),
+                    "σ={sigma} q={q} {adjacency:?}: {e}"
+                ),
+            }
+        }
     }
 }

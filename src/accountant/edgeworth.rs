@@ -237,7 +237,8 @@ impl EdgeworthAccountant {
     }
 
     /// The cumulants of `m` for the estimate: certified midpoints at `precision`, or the f64
-    /// quadrature when the certified one is over its budget (recorded in `fallbacks`).
+    /// quadrature when the certified one refuses, e.g. over its work limit (recorded in
+    /// `fallbacks`).
     fn estimate_cumulants(
         &mut self,
         m: &crate::mechanism::Mechanism,
@@ -248,7 +249,7 @@ impl EdgeworthAccountant {
         };
         match m.certified_cumulants(dir, p) {
             Ok(c) => Ok(c.mid()),
-            Err(e @ Error::BudgetExceeded { .. }) if !self.params.bracket => {
+            Err(e @ Error::NotCertified(_)) if !self.params.bracket => {
                 let note = format!("cumulants of {} from the f64 quadrature: {e}", m.describe());
                 if !self.fallbacks.contains(&note) {
                     self.fallbacks.push(note);
@@ -426,7 +427,7 @@ fn certified_abs_or_none(
 ) -> Result<Option<crate::cgf::AbsCentralMoments>> {
     match crate::cgf::certified_abs_central(m, dir, side, &k[0], &k[1], prec) {
         Ok(a) => Ok(a),
-        Err(Error::BudgetExceeded { .. }) => Ok(None),
+        Err(Error::NotCertified(_)) => Ok(None),
         Err(e) => Err(e),
     }
 }

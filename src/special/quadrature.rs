@@ -389,8 +389,9 @@ fn step_and_strip(
 /// # Errors
 /// [`Error::InvalidParameter`] for σ ≤ 0, q ∉ (0, 1], |λ| > 1e6 or λ < 0 with q = 1;
 /// [`Error::Internal`] for a non-finite centre (centres are the callers' estimates);
-/// [`Error::BudgetExceeded`] when the step and range need more than
-/// [`MAX_NODE_EVALUATIONS`] evaluations (σ below about 0.01).
+/// [`Error::NotCertified`] when the step and range need more than
+/// [`MAX_NODE_EVALUATIONS`] evaluations (σ below about 0.01): a limit of the method, not of
+/// the input, so never reported as bad input.
 pub fn certified_moments(
     loss: &SubsampledLoss,
     tilts: &[Tilt],
@@ -430,16 +431,10 @@ pub fn certified_moments(
     let n = (tt / h).round() as i64; // nodes j·h, |j| ≤ n, so |x| ≤ T exactly
     let work = (2 * n + 1) as f64 * tilts.len() as f64;
     if work > MAX_NODE_EVALUATIONS as f64 {
-        return Err(Error::BudgetExceeded {
-            what: format!(
-                "certified quadrature at sigma = {}, sampling_rate = {} ({} bits): the loss varies on a scale 1/mu = sigma, so the step is {h:e} over [-{tt}, {tt}]",
-                loss.sigma, q, bits
-            ),
-            needed: format!("{work:.3e} node evaluations"),
-            budget: format!(
-                "{MAX_NODE_EVALUATIONS} (use the f64 path, --precision 53, for an estimate)"
-            ),
-        });
+        return Err(Error::NotCertified(format!(
+            "certified quadrature at sigma = {}, sampling_rate = {} ({} bits): the loss varies on a scale 1/mu = sigma, so the step is {h:e} over [-{tt}, {tt}], which needs {work:.3e} node evaluations, over the work limit of {MAX_NODE_EVALUATIONS} (the f64 path, --precision 53, gives an uncertified estimate)",
+            loss.sigma, q, bits
+        )));
     }
 
     // Interval constants.
@@ -710,7 +705,7 @@ pub struct AbsMoments {
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for σ ≤ 0, q ∉ (0, 1] or λ ∉ [0, 1e6]; [`Error::Internal`] for a
-/// non-finite centre; [`Error::BudgetExceeded`] when the panels would need more than
+/// non-finite centre; [`Error::NotCertified`] when the panels would need more than
 /// [`MAX_NODE_EVALUATIONS`] evaluations (σ below about 0.005).
 pub fn certified_abs_moments(
     loss: &SubsampledLoss,
@@ -764,14 +759,10 @@ pub fn certified_abs_moments(
     }
     let work = panels.len() as f64 * (CC_N + 1) as f64;
     if work > MAX_NODE_EVALUATIONS as f64 {
-        return Err(Error::BudgetExceeded {
-            what: format!(
-                "certified absolute moments at sigma = {}, sampling_rate = {q}: panels of half-width {r_max:e} over [-{tt}, {tt}]",
-                loss.sigma
-            ),
-            needed: format!("{work:.3e} node evaluations"),
-            budget: format!("{MAX_NODE_EVALUATIONS}"),
-        });
+        return Err(Error::NotCertified(format!(
+            "certified absolute moments at sigma = {}, sampling_rate = {q}: panels of half-width {r_max:e} over [-{tt}, {tt}] need {work:.3e} node evaluations, over the work limit of {MAX_NODE_EVALUATIONS}",
+            loss.sigma
+        )));
     }
     let rule = ClenshawCurtis::new(CC_N, wp);
     let c_f = exact(wp, center);

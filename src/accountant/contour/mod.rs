@@ -201,7 +201,7 @@ pub struct ContourInfo {
 ///
 /// # Refusals
 /// Where it cannot certify a useful bracket the call returns an error instead of a number
-/// ([`Error::NotCertified`], [`Error::BudgetExceeded`]): an error term of the inversion that is
+/// ([`Error::NotCertified`], exit code 1 in the CLI): an error term of the inversion that is
 /// not finite (overflow at extreme σ), a quadrature that would need more than
 /// 4·10⁶ nodes per evaluation, a bracket capped by the work limit that is wider than
 /// [`ContourAccountant::capped_width_limit`], and ε above [`super::invert::EPSILON_MAX`] (= 10⁴).

@@ -342,7 +342,7 @@ impl Plan {
     /// (any λ > 1 gives a valid contour; off the saddle it needs more nodes or is wider).
     ///
     /// # Errors
-    /// [`Error::BudgetExceeded`] when not even λ = 1 + e^{−30} is affordable.
+    /// [`Error::NotCertified`] when not even λ = 1 + e^{−30} is affordable.
     pub(super) fn saddle(&self, epsilon: f64) -> Result<f64> {
         self.saddle_or_limit(epsilon).map(|(lambda, _)| lambda)
     }
@@ -398,11 +398,9 @@ impl Plan {
             .iter()
             .map(|f| f.t.cost(lambda, 0.0).max(f.t.real_cost(lambda)))
             .fold(0.0, f64::max);
-        Error::BudgetExceeded {
-            what: format!("contour: the transform's quadrature at lambda = {lambda:.6}"),
-            needed: format!("{need:.3e} x-nodes per evaluation"),
-            budget: format!("{MAX_CALL_NODES:e}"),
-        }
+        Error::NotCertified(format!(
+            "contour: the transform's quadrature at lambda = {lambda:.6} needs {need:.3e} x-nodes per evaluation, over the work limit of {MAX_CALL_NODES:e}"
+        ))
     }
 
     /// ln of the Chernoff bound δ(ε) ≤ min_{λ'} h_max(λ')·M(λ')·e^{−(λ'−1)ε} over

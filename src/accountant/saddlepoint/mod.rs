@@ -311,6 +311,20 @@ impl SaddlePointAccountant {
         Ok(t)
     }
 
+    /// The first step of every saddle search ([`Self::saddle`]), alone: the f64 CGF must be
+    /// finite at [`LAMBDA_MIN`]. Skipped where a δ query is answered without a search (ε at or
+    /// above the ordering's largest loss).
+    fn saddle_range_check(&self, dir: Direction, query: Query, given: f64) -> Result<()> {
+        if query == Query::Delta && self.max_loss(dir).is_some_and(|m| given >= m) {
+            return Ok(());
+        }
+        if self.totals_f64(dir, LAMBDA_MIN)?.finite() {
+            Ok(())
+        } else {
+            Err(out_of_range_at_lambda_min())
+        }
+    }
+
     /// The saddle point: Σ n_i K_i'(λ) = target within [LAMBDA_MIN, LAMBDA_MAX], and below the
     /// tilts where the f64 moments overflow (there the largest finite tilt found is used).
     fn saddle(&self, dir: Direction, target: f64) -> Result<SaddleTilt> {
@@ -324,11 +338,7 @@ impl SaddlePointAccountant {
             Ok(t.finite().then_some(t.mean - target))
         };
         match excess(LAMBDA_MIN)? {
-            None => {
-                return Err(Error::Internal(format!(
-                    "saddlepoint: the f64 cumulant generating function is not finite at lambda = {LAMBDA_MIN}"
-                )))
-            }
+            None => return Err(out_of_range_at_lambda_min()),
             Some(v) if v >= 0.0 => return Ok(at(LAMBDA_MIN)),
             Some(_) => {}
         }
@@ -677,12 +687,30 @@ impl OrderingAccountant for SaddlePointAccountant {
         };
         match self.adjacency().directions() {
             &[a, b] => {
+                // An ordering whose saddle search cannot start fails within milliseconds;
+                // the other is then not worth running beside it (at σ ≲ 1e−4 it would take
+                // minutes). Sequentially, a's answer or error comes first.
+                self.saddle_range_check(a, query, given)?;
+                if let Err(e) = self.saddle_range_check(b, query, given) {
+                    one(a)?;
+                    return Err(e);
+                }
                 let (ra, rb) = rayon::join(|| one(a), || one(b));
                 Ok(vec![(a, ra?), (b, rb?)])
             }
             dirs => dirs.iter().map(|&d| Ok((d, one(d)?))).collect(),
         }
     }
+}
+
+/// The refusal where the f64 CGF is out of range already at [`LAMBDA_MIN`]: a limit of the
+/// method's range (σ so small that the tilted terms overflow e^700 at the smallest tilt), not
+/// a bug.
+fn out_of_range_at_lambda_min() -> Error {
+    Error::NotCertified(format!(
+        "saddlepoint: the f64 cumulant generating function is out of range (tilted terms above e^{}) already at the smallest tilt lambda = {LAMBDA_MIN}, so there is no saddle point to search",
+        crate::cgf::LN_TERM_MAX
+    ))
 }
 
 /// An ordering's answer from its parts.
@@ -695,13 +723,15 @@ fn answer(p: BracketParts) -> OrderingAnswer {
 }
 
 /// The query was validated before the computation started: an invalid-parameter error from
-/// inside it is an internal failure, and a search that found no certified answer is a refusal.
+/// inside it is an internal failure, and a search that found no certified answer, or work over
+/// a limit of the method, is a refusal.
 fn refusal(e: Error) -> Error {
     match e {
         Error::InvalidParameter { .. } => Error::Internal(format!("saddlepoint: {e}")),
-        Error::NoSolution(_) | Error::NoConvergence { .. } | Error::PrecisionExhausted { .. } => {
-            Error::NotCertified(format!("saddlepoint: {e}"))
-        }
+        Error::NoSolution(_)
+        | Error::NoConvergence { .. }
+        | Error::PrecisionExhausted { .. }
+        | Error::BudgetExceeded { .. } => Error::NotCertified(format!("saddlepoint: {e}")),
         e => e,
     }
 }
@@ -786,5 +816,12 @@ mod tests {
         assert!(matches!(e, Error::Internal(_)) && !e.is_usage(), "{e}");
         let e = refusal(Error::NoSolution("x".into()));
         assert!(matches!(e, Error::NotCertified(_)), "{e}");
+        // No budget inside the saddle point is the caller's: a limit of the method.
+        let e = refusal(Error::BudgetExceeded {
+            what: "x".into(),
+            needed: "2".into(),
+            budget: "1".into(),
+        });
+        assert!(matches!(e, Error::NotCertified(_)) && !e.is_usage(), "{e}");
     }
 }

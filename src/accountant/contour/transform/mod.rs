@@ -866,9 +866,8 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
         mean_abs,
     } = trap.moments();
     let ln_f = trap.ln_f();
-    let SubsampledTrapezoid {
-        lo, ss, m, ws, tot, ..
-    } = trap;
+    let SubsampledTrapezoid { ss, m, ws, tot, .. } = &trap;
+    let (m, tot) = (*m, *tot);
     let mut tv = f64::INFINITY;
     let mut splits = [(1.0, 0.0); SPLITS];
     if with_tv {
@@ -879,7 +878,7 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
             .iter()
             .enumerate()
             .map(|(j, sj)| {
-                let x = lo + j as f64 * h;
+                let x = trap.x(j);
                 let wv = mu * x - 0.5 * mu * mu;
                 let y = -(wv + logit);
                 let softplus = if y > 30.0 { y } else { y.exp().ln_1p() };
@@ -887,7 +886,7 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
                 (sj - m - ln_lp).exp()
             })
             .collect();
-        (tv, splits) = tv_and_splits(&gs, &ws, tot, h);
+        (tv, splits) = tv_and_splits(&gs, ws, tot, h);
     }
     RealSummary {
         ln_f,
