@@ -611,6 +611,15 @@ const CC_N: usize = 48;
 /// Bernstein-ellipse parameter ρ used for each panel's error bound (docs/math.md §15.4).
 const CC_RHO: f64 = 4.0;
 
+/// Enclosures of the centre and the half-width of the panel [lo, hi] (exact f64 ends) at `wp`:
+/// t ↦ centre + half-width·t maps a rule's nodes on [−1, 1] onto the panel.
+fn panel_map(wp: Precision, lo: f64, hi: f64) -> (Interval, Interval) {
+    let a = Interval::from_f64(wp, lo);
+    let b = Interval::from_f64(wp, hi);
+    let half = Float::with_val(wp.0, 0.5);
+    (a.add(&b).scale_nonneg(&half), b.sub(&a).scale_nonneg(&half))
+}
+
 /// The certified Clenshaw–Curtis rule of [`CC_N`] + 1 points on a panel, for any integrand
 /// analytic near the panel (docs/math.md §15.4): on [lo, hi] with centre γ and half-width r the
 /// rule errs by at most r·2M(W + 2/(n(n+2)))ρ^{−n}/(ρ − 1) for any ρ > 1, W = Σ|w_j|, where M
@@ -664,11 +673,7 @@ impl CertifiedCc {
         ln_err: &[f64],
     ) -> Vec<Interval> {
         let wp = self.wp;
-        let a = Interval::from_f64(wp, lo);
-        let b = Interval::from_f64(wp, hi);
-        let half = Float::with_val(wp.0, 0.5);
-        let mid = a.add(&b).scale_nonneg(&half);
-        let rad = b.sub(&a).scale_nonneg(&half);
+        let (mid, rad) = panel_map(wp, lo, hi);
         let mut acc = vec![Interval::zero(wp); ln_err.len()];
         for (x, w) in self.rule.nodes.iter().zip(&self.rule.weights) {
             let t = mid.add(&rad.mul(x));
@@ -1030,11 +1035,7 @@ impl ClenshawCurtis {
         c: &Float,
     ) -> [Interval; 2] {
         let wp = k.wp;
-        let a = Interval::from_f64(wp, lo);
-        let b = Interval::from_f64(wp, hi);
-        let half = Float::with_val(wp.0, 0.5);
-        let mid = a.add(&b).scale_nonneg(&half);
-        let rad = b.sub(&a).scale_nonneg(&half);
+        let (mid, rad) = panel_map(wp, lo, hi);
         let cc = Interval::point(c.clone());
         let mut s1 = Interval::zero(wp);
         let mut s3 = Interval::zero(wp);

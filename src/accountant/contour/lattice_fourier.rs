@@ -157,6 +157,20 @@ struct Side {
     kind: Kernel,
 }
 
+impl Side {
+    /// The same lattice data for another kernel.
+    fn with_kernel(self, kind: Kernel) -> Side {
+        Side { kind, ..self }
+    }
+}
+
+/// Whether [`Fourier::delta_raw`] takes the tail sum at its saddle point for the upper side
+/// `up`: i₀ at least `TAIL_FROM` standard deviations `sd` above the mean index sum `mean`
+/// ([`Fourier::bulk`]); below, the complement.
+fn uses_tail(up: &Side, mean: f64, sd: f64) -> bool {
+    up.i0 - mean >= TAIL_FROM * sd
+}
+
 /// Which weighted sum of the composed Q-law the inversion forms (docs/math.md §16.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kernel {
@@ -591,20 +605,11 @@ impl Fourier {
         };
         let lo = self.side(eps, false)?;
         let c = self.saddle(&up);
-        let (mean0, var0) = self.moments(0.0);
-        let sd0 = (self.nf * var0).sqrt();
-        if up.i0 - self.nf * mean0 >= TAIL_FROM * sd0 {
+        let (mean0, sd0) = self.bulk();
+        if uses_tail(&up, mean0, sd0) {
             return self.invert(eps, c, &up, lo.as_ref());
         }
-        let cu = Side {
-            kind: Kernel::Complement,
-            ..up
-        };
-        let cl = lo.map(|s| Side {
-            kind: Kernel::Complement,
-            ..s
-        });
-        let comp = self.invert(eps, self.complement_tilt(&cu), &cu, cl.as_ref());
+        let comp = self.invert_complement(eps, &up, lo.as_ref());
         if let Ok(b) = &comp {
             if b.upper - b.lower <= self.width_limit() * b.upper {
                 return comp;
@@ -631,6 +636,21 @@ impl Fourier {
             (Err(_), Ok(b)) => Ok(b),
             (Err(e), Err(_)) => Err(e),
         }
+    }
+
+    /// The mean n·E_Q[index] and the standard deviation √(n Var_0) of the composed index sum
+    /// at tilt 0: where the bulk of the loss lies, in index units.
+    fn bulk(&self) -> (f64, f64) {
+        let (mean0, var0) = self.moments(0.0);
+        (self.nf * mean0, (self.nf * var0).sqrt())
+    }
+
+    /// The complement's certified δ bracket: both sides' lattice data with the complement's
+    /// kernel, inverted at [`Fourier::complement_tilt`].
+    fn invert_complement(&self, eps: f64, up: &Side, lo: Option<&Side>) -> Result<Enclosure> {
+        let cu = up.with_kernel(Kernel::Complement);
+        let cl = lo.map(|s| s.with_kernel(Kernel::Complement));
+        self.invert(eps, self.complement_tilt(&cu), &cu, cl.as_ref())
     }
 
     /// One inversion at the tilt c for the kernel of `up` (both sides share it): the certified
@@ -1294,34 +1314,20 @@ impl NodeKernel {
     fn new(c: f64, s: &Side) -> Self {
         let (e2, m2) = ((-c - s.h).exp(), -(-c - s.h).exp_m1());
         let d2 = s.b * e2 / (m2 * m2);
-        match s.kind {
-            Kernel::Tail => {
-                let (e1, m1) = ((-c).exp(), -(-c).exp_m1());
-                NodeKernel {
-                    kind: s.kind,
-                    b: s.b,
-                    m1,
-                    e1,
-                    m2,
-                    e2,
-                    rel: 32.0 * U * (1.0 + c + s.h),
-                    dk: e1 / (m1 * m1) + d2,
-                }
-            }
-            Kernel::Complement => {
-                // |d/dz e^z/(1 − e^z)| = |e^z|/|1 − e^z|² ≤ e^c/(1 − e^c)².
-                let (e1, m1) = (c.exp(), -c.exp_m1());
-                NodeKernel {
-                    kind: s.kind,
-                    b: s.b,
-                    m1,
-                    e1,
-                    m2,
-                    e2,
-                    rel: 64.0 * U * (1.0 + c.abs() + s.h),
-                    dk: e1 / (m1 * m1) + d2,
-                }
-            }
+        let (e1, m1, rel) = match s.kind {
+            Kernel::Tail => ((-c).exp(), -(-c).exp_m1(), 32.0 * U * (1.0 + c + s.h)),
+            // The first term's slope: |d/dz e^z/(1 − e^z)| = |e^z|/|1 − e^z|² ≤ e^c/(1 − e^c)².
+            Kernel::Complement => (c.exp(), -c.exp_m1(), 64.0 * U * (1.0 + c.abs() + s.h)),
+        };
+        NodeKernel {
+            kind: s.kind,
+            b: s.b,
+            m1,
+            e1,
+            m2,
+            e2,
+            rel,
+            dk: e1 / (m1 * m1) + d2,
         }
     }
 
@@ -1475,26 +1481,17 @@ mod tests {
         for event in &events {
             for n in [10_000u64, 1_000_000] {
                 let f = fourier(event, n);
-                let (mean0, var0) = f.moments(0.0);
-                let sd0 = (f.nf * var0).sqrt();
+                let (mean0, sd0) = f.bulk();
                 for k in [-3.0, -2.0, -1.5, -1.0, -0.3, 0.0, 1.0, 2.0] {
-                    let i = f.nf * mean0 + k * sd0;
+                    let i = mean0 + k * sd0;
                     let eps = f.h_hi * (i - 0.5 * f.nj);
                     let up = f.side(eps, true).expect("side").expect("below the top");
                     let lo = f.side(eps, false).expect("side");
                     let c = f.saddle(&up).max(0.3 / sd0);
                     let tail = f.invert(eps, c, &up, lo.as_ref());
-                    let uses_tail = up.i0 - f.nf * mean0 >= TAIL_FROM * sd0;
-                    let cu = Side {
-                        kind: Kernel::Complement,
-                        ..up
-                    };
-                    let cl = lo.map(|s| Side {
-                        kind: Kernel::Complement,
-                        ..s
-                    });
+                    let tail_used = uses_tail(&up, mean0, sd0);
                     let comp = f
-                        .invert(eps, f.complement_tilt(&cu), &cu, cl.as_ref())
+                        .invert_complement(eps, &up, lo.as_ref())
                         .unwrap_or_else(|e| panic!("{event:?} n={n} k={k}: complement: {e}"));
                     assert!(comp.lower <= comp.upper && comp.lower >= 0.0 && comp.upper <= 1.0);
                     if comp.upper >= 0.1 {
@@ -1505,7 +1502,7 @@ mod tests {
                             comp.upper
                         );
                     }
-                    if uses_tail {
+                    if tail_used {
                         let t = tail
                             .as_ref()
                             .expect("the tail where the dispatcher uses it");

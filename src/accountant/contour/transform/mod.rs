@@ -463,7 +463,10 @@ impl Transform {
                 MixturePair::new(law).mgf_batch(lambda, ts, tau, scheme)
             }
             Transform::Wor(ref p) => p.mgf_batch(lambda, ts, tau, scheme),
-            Transform::Union { ref u } => u.ln_mgf_batch(lambda, ts, tau, scheme),
+            Transform::Union { ref u } => u.combine_batch(
+                u.transforms()
+                    .map(|t| t.ln_mgf_batch(lambda, ts, tau, scheme)),
+            ),
             _ => ts
                 .iter()
                 .map(|&t| self.ln_mgf(C64::new(lambda, t), tau))

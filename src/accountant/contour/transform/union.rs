@@ -9,7 +9,7 @@
 //! saddle point, the Chernoff bound and the largest loss all follow from the components'
 //! (docs/math.md §17.10 derives each).
 
-use super::{Decay, MgfValue, SumScheme, Transform, C64, SPLITS, UNIT_ROUNDOFF};
+use super::{Decay, MgfValue, Transform, C64, SPLITS, UNIT_ROUNDOFF};
 use crate::cgf::CgfValue;
 use crate::mechanism::truncated::{Component, TruncatedPoisson};
 use crate::mechanism::Direction;
@@ -157,17 +157,9 @@ impl Union {
         self.combine([a.ln_mgf(z, tau), b.ln_mgf(z, tau)])
     }
 
-    /// [`Union::ln_mgf`] at λ + it_k for several t_k (each component batched).
-    pub fn ln_mgf_batch(
-        &self,
-        lambda: f64,
-        ts: &[f64],
-        tau: f64,
-        scheme: SumScheme,
-    ) -> Vec<MgfValue> {
-        let [a, b] = self.transforms();
-        let va = a.ln_mgf_batch(lambda, ts, tau, scheme);
-        let vb = b.ln_mgf_batch(lambda, ts, tau, scheme);
+    /// [`Union::combine`] point by point: the components' values at the same points (as
+    /// [`Transform::ln_mgf_batch`] gives them) to the union's.
+    pub fn combine_batch(&self, [va, vb]: [Vec<MgfValue>; 2]) -> Vec<MgfValue> {
         va.into_iter()
             .zip(vb)
             .map(|(x, y)| self.combine([x, y]))
