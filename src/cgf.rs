@@ -488,6 +488,52 @@ fn laplace_ln_m(a: f64, w: f64) -> [f64; 5] {
     [m.ln(), -p1, k2, -k3, k4]
 }
 
+/// The remove ordering's tilt of the subsampled Gaussian's quadrature for the CGF at λ of
+/// `dir` (α = λ, or 1 − λ with the centre negated for add), and whether to orient back.
+fn subsampled_tilt(dir: Direction, lambda: f64, mean: f64) -> (Tilt, bool) {
+    match dir {
+        Direction::Remove => (
+            Tilt {
+                lambda,
+                center: mean,
+            },
+            false,
+        ),
+        Direction::Add => (
+            Tilt {
+                lambda: 1.0 - lambda,
+                center: -mean,
+            },
+            true,
+        ),
+    }
+}
+
+/// Whether [`cgf_certified`] at λ stays within the certified quadrature's work limit, decided
+/// from f64 estimates before any MPFR work: `Err` with the refusal that call would return
+/// (the subsampled Gaussian, q < 1; every other mechanism answers `Ok`).
+///
+/// # Errors
+/// [`Error::NotCertified`] over the work limit of [`certified_moments`].
+pub fn check_certified_work(
+    mech: &Mechanism,
+    dir: Direction,
+    lambda: f64,
+    precision: Precision,
+) -> Result<()> {
+    match mech {
+        Mechanism::SubsampledGaussian(s) if s.sampling_rate() < 1.0 => {
+            let est = cgf_f64(mech, dir, lambda)?;
+            if !est.mean.is_finite() {
+                return Ok(()); // cgf_certified says why itself
+            }
+            let (tilt, _) = subsampled_tilt(dir, lambda, est.mean);
+            crate::special::quadrature::check_work(&s.loss(), &[tilt], 4, precision)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Certified values at an exact λ.
 ///
 /// # Guarantee
@@ -521,22 +567,7 @@ pub fn cgf_certified(
                 )));
             }
             let loss: SubsampledLoss = s.loss();
-            let (tilt, sign) = match dir {
-                Direction::Remove => (
-                    Tilt {
-                        lambda,
-                        center: est.mean,
-                    },
-                    false,
-                ),
-                Direction::Add => (
-                    Tilt {
-                        lambda: 1.0 - lambda,
-                        center: -est.mean,
-                    },
-                    true,
-                ),
-            };
+            let (tilt, sign) = subsampled_tilt(dir, lambda, est.mean);
             let m = certified_moments(&loss, &[tilt], 4, precision)?;
             oriented_certified(m.values[0].clone(), sign, est.mean, mech, dir, lambda)
         }

@@ -64,7 +64,11 @@ pub enum Error {
     /// The problem has no solution in the searched range (e.g. no σ reaches the target ε).
     #[error("no solution: {0}")]
     NoSolution(String),
-    /// A request would exceed a configured resource budget (memory, grid size).
+    /// A request would exceed a resource budget that the caller sets or sizes (PLD's grid
+    /// budget, a sweep's grid, the harness's data), checked before allocating. Exit code 2.
+    /// A method's own work limit (certified quadrature nodes, contour nodes per transform,
+    /// binomial tail terms) is [`Error::NotCertified`] instead: a limit of the method, not bad
+    /// input.
     #[error("resource budget exceeded: {what} needs {needed}, budget is {budget}")]
     BudgetExceeded {
         /// What was requested.

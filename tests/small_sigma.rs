@@ -153,22 +153,25 @@ fn saddlepoint_small_sigma_answers_or_refuses_as_a_computation_limit() {
     // the query is refused at once (before, the add ordering ran for minutes beside it, then an
     // internal error). σ = 1e-3, q = 0.5: the certified quadrature is over its work limit, a
     // refusal (exit 1), not "resource budget exceeded" reported as bad input (exit 2).
+    // σ ≈ 2e-3 under add-remove: the saddle tilt's certified totals are over the work limit,
+    // found in the f64 phase before either ordering's MPFR work (it used to take 100 s).
     let cases = [
-        (1e-4, 0.5, Adjacency::AddRemove),
-        (1e-4, 1e-2, Adjacency::AddRemove),
-        (1e-5, 1e-3, Adjacency::AddRemove),
-        (1e-6, 1e-6, Adjacency::Remove),
-        (1e-3, 0.5, Adjacency::Remove),
+        (1e-4, 0.5, 10, Adjacency::AddRemove),
+        (1e-4, 1e-2, 10, Adjacency::AddRemove),
+        (1e-5, 1e-3, 10, Adjacency::AddRemove),
+        (1e-6, 1e-6, 10, Adjacency::Remove),
+        (1e-3, 0.5, 10, Adjacency::Remove),
+        (1.9812e-3, 2.2445e-3, 5408, Adjacency::AddRemove),
     ];
-    for (sigma, q, adjacency) in cases {
+    for (sigma, q, steps, adjacency) in cases {
         let mut a = SaddlePointAccountant::new(SaddlePointParams {
             adjacency,
             ..SaddlePointParams::default()
         })
         .expect("valid");
-        a.compose(&DpEvent::dpsgd(sigma, q, 10), 1)
+        a.compose(&DpEvent::dpsgd(sigma, q, steps), 1)
             .expect("composes");
-        for r in [a.epsilon(1e-5), a.delta(10.0)] {
+        for r in [a.epsilon(1e-5), a.epsilon(6.24e-9), a.delta(10.0)] {
             match r {
                 Ok(r) => {
                     let (lo, hi) = (r.lower.expect("lower"), r.upper.expect("upper"));

@@ -142,7 +142,7 @@ impl TruncatedPoisson {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `dataset_size` ([1, 10¹⁵]), `max_batch_size` (≥ 1),
-    /// `sampling_rate` ((0, 1]) or `sigma` (finite, > 0); [`Error::BudgetExceeded`] when a
+    /// `sampling_rate` ((0, 1]) or `sigma` (finite, > 0); [`Error::NotCertified`] when a
     /// binomial tail would need more than [`MAX_TAIL_TERMS`] terms.
     pub fn mechanism(
         dataset_size: u64,
@@ -514,7 +514,7 @@ pub struct Weights {
 /// (docs/math.md §17.8).
 ///
 /// # Errors
-/// [`Error::BudgetExceeded`] when a tail sum would exceed [`MAX_TAIL_TERMS`] terms.
+/// [`Error::NotCertified`] when a tail sum would exceed [`MAX_TAIL_TERMS`] terms.
 pub fn weights(n: u64, q: f64, b: u64) -> Result<Weights> {
     let (t_lo, t_hi) = binomial_tail(n - 1, q, b)?;
     let (s_lo, s_hi) = binomial_tail(n, q, b + 1)?;
@@ -569,7 +569,7 @@ pub fn weights(n: u64, q: f64, b: u64) -> Result<Weights> {
 /// checked against [`MAX_TAIL_TERMS`] before the sum starts.
 ///
 /// # Errors
-/// [`Error::BudgetExceeded`] over [`MAX_TAIL_TERMS`]; [`Error::NotCertified`] if the sum does
+/// [`Error::NotCertified`] over [`MAX_TAIL_TERMS`] or if the sum does
 /// not reach its stopping rule within the budget (not expected: the terms decay
 /// geometrically past the mode).
 pub fn binomial_tail(big_n: u64, q: f64, k: u64) -> Result<(Float, Float)> {
@@ -589,11 +589,10 @@ pub fn binomial_tail(big_n: u64, q: f64, k: u64) -> Result<(Float, Float)> {
     let sd = (nf * q * (1.0 - q)).sqrt();
     let cap = 64.0 * (sd + 1.0) + 1e4;
     if cap > MAX_TAIL_TERMS {
-        return Err(Error::BudgetExceeded {
-            what: "binomial tail of the truncated-Poisson weights".into(),
-            needed: format!("about {cap:.3e} pmf terms (sd = {sd:.3e})"),
-            budget: format!("{MAX_TAIL_TERMS:e} terms"),
-        });
+        // A limit of the method (n·q(1 − q) ≳ 6e11), not of the input: exit 1.
+        return Err(Error::NotCertified(format!(
+            "the binomial tail of the truncated-Poisson weights needs about {cap:.3e} pmf terms (sd = {sd:.3e}), over the work limit of {MAX_TAIL_TERMS:e} terms (dataset_size*sampling_rate*(1-sampling_rate) up to about 6e11)"
+        )));
     }
     let cap = cap as u64;
     let upward = (k as f64) > nf * q;

@@ -421,21 +421,7 @@ pub fn certified_moments(
     let wp = Precision(bits + 32);
     let (q, mu) = (loss.q, loss.mu());
     let kmax = max_k as u32;
-
-    let ln_target = ln_targets(loss, tilts, max_k, bits);
-
-    // Step: h = 2^{-m} with every discretisation bound under target.
-    let a_max = std::f64::consts::PI / (3.0 * mu * (1.0 + 1e-15));
-    let (h, a) = step_and_strip(q, mu, tilts, kmax, a_max, &ln_target);
-    let tt = half_width(q, mu, tilts, kmax, &ln_target);
-    let n = (tt / h).round() as i64; // nodes j·h, |j| ≤ n, so |x| ≤ T exactly
-    let work = (2 * n + 1) as f64 * tilts.len() as f64;
-    if work > MAX_NODE_EVALUATIONS as f64 {
-        return Err(Error::NotCertified(format!(
-            "certified quadrature at sigma = {}, sampling_rate = {} ({} bits): the loss varies on a scale 1/mu = sigma, so the step is {h:e} over [-{tt}, {tt}], which needs {work:.3e} node evaluations, over the work limit of {MAX_NODE_EVALUATIONS} (the f64 path, --precision 53, gives an uncertified estimate)",
-            loss.sigma, q, bits
-        )));
-    }
+    let TrapezoidDesign { h, a, tt, n } = design(loss, tilts, max_k, precision)?;
 
     // Interval constants.
     let consts = LossConsts::new(loss, wp);
@@ -514,6 +500,56 @@ pub fn certified_moments(
             bits: wp.0,
         },
     })
+}
+
+/// The step h, strip half-width a, range T and node index bound n (nodes jh, |j| ≤ n) of
+/// [`certified_moments`].
+struct TrapezoidDesign {
+    h: f64,
+    a: f64,
+    tt: f64,
+    n: i64,
+}
+
+/// [`certified_moments`]'s design, from f64 estimates only (no MPFR work), with its work check.
+fn design(
+    loss: &SubsampledLoss,
+    tilts: &[Tilt],
+    max_k: usize,
+    precision: Precision,
+) -> Result<TrapezoidDesign> {
+    let bits = precision.bits();
+    let (q, mu) = (loss.q, loss.mu());
+    let kmax = max_k as u32;
+    let ln_target = ln_targets(loss, tilts, max_k, bits);
+    // Step: h = 2^{-m} with every discretisation bound under target.
+    let a_max = std::f64::consts::PI / (3.0 * mu * (1.0 + 1e-15));
+    let (h, a) = step_and_strip(q, mu, tilts, kmax, a_max, &ln_target);
+    let tt = half_width(q, mu, tilts, kmax, &ln_target);
+    let n = (tt / h).round() as i64; // nodes j·h, |j| ≤ n, so |x| ≤ T exactly
+    let work = (2 * n + 1) as f64 * tilts.len() as f64;
+    if work > MAX_NODE_EVALUATIONS as f64 {
+        return Err(Error::NotCertified(format!(
+            "certified quadrature at sigma = {}, sampling_rate = {} ({} bits): the loss varies on a scale 1/mu = sigma, so the step is {h:e} over [-{tt}, {tt}], which needs {work:.3e} node evaluations, over the work limit of {MAX_NODE_EVALUATIONS} (the f64 path, --precision 53, gives an uncertified estimate)",
+            loss.sigma, q, bits
+        )));
+    }
+    Ok(TrapezoidDesign { h, a, tt, n })
+}
+
+/// Whether [`certified_moments`] with these arguments stays within its work limit: the same
+/// [`Error::NotCertified`] it would return, found from f64 estimates before any MPFR work (a
+/// caller that needs several enclosures can refuse before computing the first).
+///
+/// # Errors
+/// As [`certified_moments`]'s work check.
+pub fn check_work(
+    loss: &SubsampledLoss,
+    tilts: &[Tilt],
+    max_k: usize,
+    precision: Precision,
+) -> Result<()> {
+    design(loss, tilts, max_k, precision).map(|_| ())
 }
 
 fn ln_disc(q: f64, mu: f64, t: &Tilt, k: u32, a: f64, h: f64) -> f64 {

@@ -79,6 +79,17 @@ impl SaddlePointAccountant {
         }
     }
 
+    /// The refusal [`Self::certified_sums`] at λ would end in for being over the certified
+    /// quadrature's work limit at [`Self::kolmogorov_precision`], found before any MPFR work
+    /// ([`crate::cgf::check_certified_work`]).
+    pub(super) fn check_certified_work(&self, dir: Direction, lambda: f64) -> Result<()> {
+        let low = self.kolmogorov_precision();
+        for (m, _) in &self.composition.parts {
+            crate::cgf::check_certified_work(m, dir, lambda, low)?;
+        }
+        Ok(())
+    }
+
     /// [`Self::certified_sums_at`] at [`Self::kolmogorov_precision`]; recomputed at the
     /// requested precision where K, K' or K'' come out wider than [`KOLMOGOROV_WIDTH`].
     fn certified_sums(&self, dir: Direction, lambda: f64) -> Result<Sums> {

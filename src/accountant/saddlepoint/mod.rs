@@ -525,6 +525,15 @@ impl SaddlePointAccountant {
     /// # Errors
     /// Failed quadrature or root finding.
     pub fn epsilon_bracket(&self, dir: Direction, delta: f64) -> Result<BracketParts> {
+        let plan = self.epsilon_plan(dir, delta)?;
+        self.epsilon_bracket_from(dir, delta, plan)
+    }
+
+    /// The f64 phase of [`Self::epsilon_bracket`]: the estimate and (with a bracket) the saddle
+    /// tilt, checked against the certified quadrature's work limit there. It fails in
+    /// milliseconds where the certified phase could not succeed, so [`Self::orderings_for`]
+    /// runs it for both orderings before starting either's MPFR work.
+    fn epsilon_plan(&self, dir: Direction, delta: f64) -> Result<EpsilonPlan> {
         let ln_delta = delta.ln();
         // Estimate.
         let k = self.totals_f64(dir, 1.0)?;
@@ -536,7 +545,32 @@ impl SaddlePointAccountant {
             1e-10 * guess.max(1.0),
             Pick::Root,
         )?;
-        let eps_hat = est.epsilon;
+        let saddle = if self.params.bracket {
+            let t = self.saddle(dir, est.epsilon.max(1e-9))?;
+            self.check_certified_work(dir, t.lambda)?;
+            Some(t)
+        } else {
+            None
+        };
+        Ok(EpsilonPlan {
+            eps_hat: est.epsilon,
+            monotone: est.monotone,
+            saddle,
+        })
+    }
+
+    /// The certified phase of [`Self::epsilon_bracket`].
+    fn epsilon_bracket_from(
+        &self,
+        dir: Direction,
+        delta: f64,
+        plan: EpsilonPlan,
+    ) -> Result<BracketParts> {
+        let EpsilonPlan {
+            eps_hat,
+            monotone,
+            saddle,
+        } = plan;
         let mut upper = self.always_valid_epsilon(dir, delta)?;
         if let Some(m) = self.max_loss(dir) {
             // δ(ε) = 0 ≤ δ at the largest loss.
@@ -548,8 +582,7 @@ impl SaddlePointAccountant {
         // whatever the tilt of its upper end; by default the other tilts are then tried only
         // where the Fourier part fails or does not set the upper end.
         let mut deferred = false;
-        if self.params.bracket {
-            let t = self.saddle(dir, eps_hat.max(1e-9))?;
+        if let Some(t) = saddle {
             let e = self.kolmogorov_epsilon(dir, delta, eps_hat, t.lambda, upper)?;
             (lower, upper, tilt) = (e.lower, e.upper, Some(t));
             deferred = self.params.fourier == FourierPart::WhenLoose
@@ -576,7 +609,7 @@ impl SaddlePointAccountant {
             kolmogorov: Bracket::certified(lower, eps_hat.clamp(lower, upper.max(lower)), upper),
             fourier: None,
             fourier_error: None,
-            monotone: est.monotone,
+            monotone,
             notes: Vec::new(),
         };
         // The inversion is skipped where the Kolmogorov bracket is already tight (e.g. exactly
@@ -678,8 +711,9 @@ impl OrderingAccountant for SaddlePointAccountant {
     }
 
     /// Both orderings of an add-remove query at once (`rayon::join`): they share nothing, so on
-    /// two cores the wall time is that of the slower one. The answers, and which error is
-    /// returned (the remove ordering's first), are those of the sequential default.
+    /// two cores the wall time is that of the slower one. The answers are those of the
+    /// sequential default; of two refusals, one found in an f64 phase (the saddle search's
+    /// range, an ε plan over the work limit) comes before the other ordering's certified one.
     fn orderings_for(&self, query: Query, given: f64) -> Result<Vec<(Direction, OrderingAnswer)>> {
         let one = |dir: Direction| match query {
             Query::Epsilon => self.epsilon_for(dir, given),
@@ -687,13 +721,22 @@ impl OrderingAccountant for SaddlePointAccountant {
         };
         match self.adjacency().directions() {
             &[a, b] => {
-                // An ordering whose saddle search cannot start fails within milliseconds;
-                // the other is then not worth running beside it (at σ ≲ 1e−4 it would take
-                // minutes). Sequentially, a's answer or error comes first.
+                // The f64 phases first, one ordering after the other: an ordering that cannot
+                // be certified is mostly refused there, within milliseconds, and the other's
+                // MPFR work (minutes at σ ≲ 2e−3) is then not started beside it.
                 self.saddle_range_check(a, query, given)?;
-                if let Err(e) = self.saddle_range_check(b, query, given) {
-                    one(a)?;
-                    return Err(e);
+                self.saddle_range_check(b, query, given)?;
+                if query == Query::Epsilon {
+                    let pa = self.epsilon_plan(a, given).map_err(refusal)?;
+                    let pb = self.epsilon_plan(b, given).map_err(refusal)?;
+                    let certify = |dir, plan| -> Result<OrderingAnswer> {
+                        let p = self
+                            .epsilon_bracket_from(dir, given, plan)
+                            .map_err(refusal)?;
+                        Ok(answer(p))
+                    };
+                    let (ra, rb) = rayon::join(|| certify(a, pa), || certify(b, pb));
+                    return Ok(vec![(a, ra?), (b, rb?)]);
                 }
                 let (ra, rb) = rayon::join(|| one(a), || one(b));
                 Ok(vec![(a, ra?), (b, rb?)])
@@ -701,6 +744,16 @@ impl OrderingAccountant for SaddlePointAccountant {
             dirs => dirs.iter().map(|&d| Ok((d, one(d)?))).collect(),
         }
     }
+}
+
+/// The f64 phase of an ε query of one ordering ([`SaddlePointAccountant::epsilon_plan`]).
+struct EpsilonPlan {
+    /// The saddle-point estimate of ε.
+    eps_hat: f64,
+    /// Whether the estimated δ curve was monotone in the search bracket.
+    monotone: bool,
+    /// The saddle tilt of the Kolmogorov part (with a bracket only).
+    saddle: Option<SaddleTilt>,
 }
 
 /// The refusal where the f64 CGF is out of range already at [`LAMBDA_MIN`]: a limit of the
