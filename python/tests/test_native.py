@@ -227,6 +227,14 @@ def test_exceptions_hierarchy():
         assert issubclass(e, ValueError)
 
 
+def test_a_methods_work_limit_is_a_certification_error_not_bad_input():
+    # sigma = 1e-3 with q < 1: the contour's transform would need more than 4e6 nodes per
+    # evaluation. The input is valid, so this is a refusal (a ComputationError), never a
+    # ValueError; BudgetExceededError is kept for budgets the caller sets (grid_budget).
+    with pytest.raises(ewtune.CertificationError, match="work limit"):
+        ewtune.epsilon(1e-5, sigma=1e-3, sampling_rate=0.01, steps=1000, accountant="contour")
+
+
 def test_budget_exceeded_is_reported_before_work():
     with pytest.raises(ewtune.BudgetExceededError):
         ewtune.epsilon(1e-5, sigma=0.5, sampling_rate=0.5, steps=10**6, accountant="pld",
