@@ -1055,8 +1055,8 @@ mod tests {
     #[test]
     fn cgf_f64_is_out_of_range_without_building_at_tiny_sigma() {
         // σ = 1e-4, λ = 1 + 2^-10: m ≥ (λ − 1)·λ·μ²/2 ≈ 4.9e4 > 700 from the lower bound alone.
-        let m = Mechanism::SubsampledGaussian(SubsampledGaussian::new(1e-4, 0.5).unwrap());
-        let c = cgf_f64(&m, Direction::Remove, 1.0 + 1.0 / 1024.0).unwrap();
+        let m = Mechanism::SubsampledGaussian(SubsampledGaussian::new(1e-4, 0.5).expect("valid"));
+        let c = cgf_f64(&m, Direction::Remove, 1.0 + 1.0 / 1024.0).expect("finite lambda");
         assert!(c.k.is_infinite() && c.mean.is_nan(), "{c:?}");
         assert!(lower_peak(0.5, 1e4, 1.0 + 1.0 / 1024.0) > LN_TERM_MAX);
     }

@@ -724,8 +724,7 @@ impl OrderingAccountant for SaddlePointAccountant {
                 // The f64 phases first, one ordering after the other: an ordering that cannot
                 // be certified is mostly refused there, within milliseconds, and the other's
                 // MPFR work (minutes at σ ≲ 2e−3) is then not started beside it.
-                self.saddle_range_check(a, query, given)?;
-                self.saddle_range_check(b, query, given)?;
+                // (An ε plan starts with the saddle search, whose range check comes first.)
                 if query == Query::Epsilon {
                     let pa = self.epsilon_plan(a, given).map_err(refusal)?;
                     let pb = self.epsilon_plan(b, given).map_err(refusal)?;
@@ -738,6 +737,8 @@ impl OrderingAccountant for SaddlePointAccountant {
                     let (ra, rb) = rayon::join(|| certify(a, pa), || certify(b, pb));
                     return Ok(vec![(a, ra?), (b, rb?)]);
                 }
+                self.saddle_range_check(a, query, given)?;
+                self.saddle_range_check(b, query, given)?;
                 let (ra, rb) = rayon::join(|| one(a), || one(b));
                 Ok(vec![(a, ra?), (b, rb?)])
             }
