@@ -21,7 +21,8 @@
 
 use crate::cumulants::cumulants_from_moments;
 use crate::error::{Error, Result};
-use crate::mechanism::{Direction, Mechanism};
+use crate::mechanism::mixture::TiltScale;
+use crate::mechanism::{Direction, GaussianMixture, Mechanism};
 use crate::precision::{exact, Interval, Precision};
 use crate::special::quadrature::{certified_moments, SubsampledLoss, Tilt};
 use rug::float::Round;
@@ -88,7 +89,9 @@ pub struct CertifiedCgf {
 ///
 /// **Range.** Where the subsampled Gaussian's largest tilted term e^{αL(x) − x²/2} exceeds
 /// e^{[`LN_TERM_MAX`]} (tilts whose plain, unscaled moments would overflow f64), or its
-/// trapezoid would need more than 4·10⁶ nodes (σ ≲ 1e−4 at large λ), the value is
+/// trapezoid would need more than 4·10⁶ nodes (σ ≲ 1e−4 at large λ; for a Gaussian-mixture
+/// pair or the truncated-Poisson union, the contour transform's estimate of its real-λ nodes,
+/// e.g. means far apart at large λ), the value is
 /// returned with every field +∞/NaN: the saddle-point accountant treats such tilts as beyond
 /// its range and searches below them (its certified computations are not attempted there).
 ///
@@ -148,8 +151,12 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
             // A window around the tilted centre (docs/math.md §16.7); symmetric pair.
             Ok(cgf_value(lambda, g.tilted_f64(lambda)))
         }
-        Mechanism::GaussianMixture(g) => Err(mixture_refusal(g)),
-        Mechanism::TruncatedPoisson(t) => Err(crate::mechanism::truncated::cgf_refusal(t)),
+        // The contour's f64 real-λ summaries (trapezoid with the mixture's margins,
+        // docs/math.md §17.9; the union's weighted sum, §17.10), the one f64 CGF of these pairs.
+        Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(w)) => Err(wor_refusal(w)),
+        Mechanism::GaussianMixture(_) | Mechanism::TruncatedPoisson(_) => {
+            Ok(mixture_cgf_f64(mech, dir, lambda))
+        }
         Mechanism::Laplace(_) => {
             let c = cgf_certified(mech, dir, lambda, Precision(96))?;
             Ok(CgfValue {
@@ -186,6 +193,38 @@ fn oriented_certified(
     let mut c = from_moments(&row, mean, lambda)?;
     c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
     Ok(c)
+}
+
+/// [`cgf_f64`] of a Gaussian-mixture pair or the truncated-Poisson union: the contour
+/// transform's real-λ summaries, out of range (+∞/NaN) over [`MAX_TRAPEZOID_NODES`] estimated
+/// nodes. The saddle-point searches ask the same λ many times (each ε probe repeats the tilt
+/// doubling), and one value costs 10³–10⁶ node evaluations here, so the last values are kept
+/// (a pure function of its arguments: a kept value is the one recomputation would give).
+fn mixture_cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> CgfValue {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Key = (String, bool, u64);
+    static CACHE: OnceLock<Mutex<HashMap<Key, CgfValue>>> = OnceLock::new();
+    let key = (format!("{mech:?}"), dir == Direction::Add, lambda.to_bits());
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(v) = cache.lock().ok().and_then(|c| c.get(&key).copied()) {
+        return v;
+    }
+    let tr = crate::accountant::contour::transform::Transform::new(mech, dir);
+    let v = if tr.real_cost(lambda) > MAX_TRAPEZOID_NODES {
+        // Out of range as for the subsampled Gaussian: no node vectors beyond the budget
+        // (means far apart at large tilts).
+        CgfValue::oriented(lambda, false, f64::INFINITY, [f64::NAN; 4])
+    } else {
+        tr.cgf(lambda)
+    };
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= 4096 {
+            c.clear();
+        }
+        c.insert(key, v);
+    }
+    v
 }
 
 /// Most nodes of the f64 trapezoid of [`cgf_f64`] (≈ 100 MB of node vectors); beyond it the
@@ -511,7 +550,8 @@ fn subsampled_tilt(dir: Direction, lambda: f64, mean: f64) -> (Tilt, bool) {
 
 /// Whether [`cgf_certified`] at λ stays within the certified quadrature's work limit, decided
 /// from f64 estimates before any MPFR work: `Err` with the refusal that call would return
-/// (the subsampled Gaussian, q < 1; every other mechanism answers `Ok`).
+/// (the subsampled Gaussian, q < 1, and the Gaussian-mixture pairs and the truncated-Poisson
+/// union, whose panel plans are f64; every other mechanism answers `Ok`).
 ///
 /// # Errors
 /// [`Error::NotCertified`] over the work limit of [`certified_moments`].
@@ -529,6 +569,28 @@ pub fn check_certified_work(
             }
             let (tilt, _) = subsampled_tilt(dir, lambda, est.mean);
             crate::special::quadrature::check_work(&s.loss(), &[tilt], 4, precision)
+        }
+        Mechanism::GaussianMixture(g) if !matches!(g, GaussianMixture::WithoutReplacement(_)) => {
+            let (est, scale) = mixture_estimate(mech, dir, lambda)?;
+            g.law_for(dir)
+                .check_tilted_work(lambda, est.mean, 4, scale, precision)
+        }
+        Mechanism::TruncatedPoisson(t) => {
+            let (est, scale) = mixture_estimate(mech, dir, lambda)?;
+            let law = t.law(dir);
+            let (w_lo, w_hi) = t.truncation_weight_bounds();
+            for (l, w) in [(&law.a, w_hi), (&law.b, 1.0 - w_lo)] {
+                if w > 0.0 {
+                    l.check_tilted_work(
+                        lambda,
+                        est.mean,
+                        4,
+                        truncated_part_scale(scale, w),
+                        precision,
+                    )?;
+                }
+            }
+            Ok(())
         }
         _ => Ok(()),
     }
@@ -625,9 +687,88 @@ pub fn cgf_certified(
             c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
             Ok(c)
         }
-        Mechanism::GaussianMixture(g) => Err(mixture_refusal(g)),
-        Mechanism::TruncatedPoisson(t) => Err(crate::mechanism::truncated::cgf_refusal(t)),
+        Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(w)) => Err(wor_refusal(w)),
+        Mechanism::GaussianMixture(g) => {
+            // Certified Clenshaw–Curtis panels on the pair of this ordering (docs/math.md
+            // §17.12), centred at the f64 tilted mean.
+            let (est, scale) = mixture_estimate(mech, dir, lambda)?;
+            let row = g
+                .law_for(dir)
+                .certified_tilted_moments(lambda, est.mean, 4, scale, precision)?;
+            oriented_certified(row, false, est.mean, mech, dir, lambda)
+        }
+        Mechanism::TruncatedPoisson(t) => {
+            // The union's moments are the weighted sums of its components' (docs/math.md
+            // §17.8), mixed with the certified weight enclosure [t_lo, t_hi]:
+            // m = m_b + t·(m_a − m_b) holds for the exact t inside it.
+            let (est, scale) = mixture_estimate(mech, dir, lambda)?;
+            let law = t.law(dir);
+            let (t_lo, t_hi) = t.truncation_weight_enclosure()?;
+            let (w_lo, w_hi) = (t_lo.to_f64_round(Round::Down), t_hi.to_f64_round(Round::Up));
+            let part = |l: &crate::mechanism::mixture::MixtureLaw, w: f64| {
+                let s = truncated_part_scale(scale, w);
+                l.certified_tilted_moments(lambda, est.mean, 4, s, precision)
+            };
+            let ra = if w_hi > 0.0 {
+                part(&law.a, w_hi)?
+            } else {
+                vec![Interval::zero(precision); 5]
+            };
+            let rb = if w_lo < 1.0 {
+                part(&law.b, 1.0 - w_lo)?
+            } else {
+                vec![Interval::zero(precision); 5]
+            };
+            let weight = Interval::new(t_lo, t_hi);
+            let row: Vec<Interval> = ra
+                .iter()
+                .zip(&rb)
+                .map(|(a, b)| b.add(&weight.mul(&a.sub(b))))
+                .collect();
+            oriented_certified(row, false, est.mean, mech, dir, lambda)
+        }
     }
+}
+
+/// The f64 tilted summaries of a mixture pair or the truncated-Poisson union at λ (the
+/// centre of the certified moments) and the scale that sizes their work.
+fn mixture_estimate(
+    mech: &Mechanism,
+    dir: Direction,
+    lambda: f64,
+) -> Result<(CgfValue, TiltScale)> {
+    let est = cgf_f64(mech, dir, lambda)?;
+    if !(est.k.is_finite() && est.mean.is_finite() && est.var.is_finite()) {
+        return Err(Error::NotCertified(format!(
+            "the f64 tilted summaries of {} at lambda = {lambda} are not finite ({} ordering); \
+             no certified moments there",
+            mech.describe(),
+            dir.name()
+        )));
+    }
+    let scale = TiltScale {
+        ln_mgf: est.k,
+        sd: est.var.max(0.0).sqrt(),
+    };
+    Ok((est, scale))
+}
+
+/// The work-sizing scale of a union component of weight w: M_part ≤ M/w.
+fn truncated_part_scale(scale: TiltScale, w: f64) -> TiltScale {
+    TiltScale {
+        ln_mgf: scale.ln_mgf - w.max(1e-300).ln(),
+        sd: scale.sd,
+    }
+}
+
+/// Why the CGF of fixed-size batches is refused: their symmetrised pair (docs/math.md §17.7)
+/// has no certified tilted quadrature here.
+fn wor_refusal(w: &crate::mechanism::without_replacement::WithoutReplacement) -> Error {
+    Error::NotCertified(format!(
+        "the CGF of {} (its symmetrised pair, docs/math.md §17.7) is not implemented; the \
+         contour, pld and rdp accountants support this mechanism",
+        w.describe()
+    ))
 }
 
 /// A [`CgfValue`] from [K, mean, variance, μ3, μ4].
@@ -643,16 +784,6 @@ fn cgf_value(lambda: f64, t: [f64; 5]) -> CgfValue {
     }
 }
 
-/// Why the CGF of a Gaussian-mixture pair is refused: not implemented (docs/math.md §17).
-fn mixture_refusal(g: &crate::mechanism::GaussianMixture) -> Error {
-    Error::NotCertified(format!(
-        "the CGF of {} is not implemented (no certified tilted quadrature for Gaussian-mixture \
-         pairs yet); the pld, rdp and edgeworth accountants support this mechanism",
-        g.describe()
-    ))
-}
-
-/// Why the CGF of the subsampled Laplace (q < 1) is refused: it is not implemented yet.
 /// Certified bounds on the support of the ordering's PLLR: (lower, upper), `None` where
 /// unbounded. Subsampled Gaussian (q < 1): remove L ≥ ln(1 − q), add −L ≤ −ln(1 − q); Laplace
 /// |L| ≤ a = 1/b; Gaussian unbounded.
@@ -705,11 +836,43 @@ pub fn loss_support(mech: &Mechanism, dir: Direction) -> (Option<f64>, Option<f6
         }
         // The discrete Gaussian's loss is unbounded both ways.
         Mechanism::DiscreteGaussian(_) => (None, None),
-        // Unbounded on at least one side (a non-constant Gaussian-mixture loss grows linearly);
-        // no finite bound is claimed.
-        Mechanism::GaussianMixture(_) => (None, None),
-        Mechanism::TruncatedPoisson(_) => (None, None),
+        Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(_)) => (None, None),
+        // L is non-decreasing in x (the ordering's law is oriented so, docs/math.md §17.1): its
+        // limits at ∓∞ are its bounds, finite where the extreme means of P and Q coincide.
+        Mechanism::GaussianMixture(g) => mixture_support(&g.law_for(dir)),
+        // The union's loss takes the values of both components' losses.
+        Mechanism::TruncatedPoisson(t) => {
+            let law = t.law(dir);
+            let (a, b) = (mixture_support(&law.a), mixture_support(&law.b));
+            let lo = a.0.zip(b.0).map(|(x, y)| x.min(y));
+            let hi = a.1.zip(b.1).map(|(x, y)| x.max(y));
+            (lo, hi)
+        }
     }
+}
+
+/// Certified (inf L, sup L) of a Gaussian-mixture ordering: ln w_Q − ln w_P of the extreme
+/// components where their means coincide (MPFR, rounded outward), `None` where unbounded.
+fn mixture_support(law: &crate::mechanism::mixture::MixtureLaw) -> (Option<f64>, Option<f64>) {
+    let (p, q) = (law.p_side(), law.q_side());
+    let end = |pm: f64, qm: f64, round: Round| -> Option<f64> {
+        if pm != qm {
+            return None;
+        }
+        let wq = q.components().find(|c| c.1 == qm)?.0;
+        let wp = p.components().find(|c| c.1 == pm)?.0;
+        let anti = crate::precision::opposite(round);
+        let mut a = Float::with_val(64, wq);
+        a.ln_round(round);
+        let mut b = Float::with_val(64, wp);
+        b.ln_round(anti);
+        a.sub_assign_round(&b, round);
+        Some(a.to_f64_round(round))
+    };
+    (
+        end(p.min_mean(), q.min_mean(), Round::Down),
+        end(p.max_mean(), q.max_mean(), Round::Up),
+    )
 }
 
 /// The lattice law of a lattice mechanism.

@@ -305,9 +305,9 @@ fn cli_flags_and_refusals() {
                 "--probabilities",
                 "0.5,0.5",
                 "--accountant",
-                "saddlepoint",
+                "gdp",
             ],
-            "pld, rdp and edgeworth",
+            "contour, pld, rdp, edgeworth and saddlepoint",
             2,
         ),
         (

@@ -125,21 +125,21 @@ fn heavy_truncation_costs_more_than_plain_poisson() {
     assert!(ours.0 > plain.1, "{ours:?} vs {plain:?}");
 }
 
-/// Saddlepoint and gdp refuse the mechanism by name, listing what works (the contour is one
-/// of them: tests/truncated_contour.rs); edgeworth gives an estimate.
+/// Gdp refuses the mechanism by name, listing what works (the contour:
+/// tests/truncated_contour.rs; the saddle point: tests/mixture_saddlepoint.rs); edgeworth
+/// gives an estimate.
 #[test]
 fn unsupported_accountants_refuse_by_name() {
     let e = event(60_000, 256.0 / 60_000.0, 270, 1.0, 100);
-    for kind in [AccountantKind::Saddlepoint, AccountantKind::Gdp] {
-        let cfg = AccountantConfig::default_for(kind, Adjacency::AddRemove);
-        let mut a = build(&cfg).expect("build");
-        let err = a.compose(&e, 1).unwrap_err();
-        let msg = err.to_string();
-        assert!(
-            msg.contains("truncated-poisson") && msg.contains("pld, rdp and edgeworth"),
-            "{kind:?}: {msg}"
-        );
-    }
+    let cfg = AccountantConfig::default_for(AccountantKind::Gdp, Adjacency::AddRemove);
+    let mut a = build(&cfg).expect("build");
+    let err = a.compose(&e, 1).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("truncated-poisson")
+            && msg.contains("contour, pld, rdp, edgeworth and saddlepoint"),
+        "{msg}"
+    );
     let cfg = AccountantConfig::default_for(AccountantKind::Edgeworth, Adjacency::AddRemove);
     let mut a = build(&cfg).expect("build");
     a.compose(&e, 1).expect("edgeworth composes");
@@ -216,13 +216,19 @@ fn cli_epsilon_delta_compare_and_refusals() {
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("pld"), "{text}");
+    // The saddle point answers with a certified bracket (docs/math.md §17.12).
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("saddlepoint") && l.contains("bracket")),
+        "{text}"
+    );
     let bad: &[(&[&str], &str, i32)] = &[
         (&["--dataset-size", "0"], "dataset-size", 2),
         (&["--max-batch-size", "0"], "max-batch-size", 2),
         (&["--sampling-rate", "1.5"], "sampling-rate", 2),
         (&["--sigma", "-1"], "sigma", 2),
         (&["--mechanism", "laplace", "--scale", "1"], "sampling", 2),
-        (&["--accountant", "saddlepoint"], "truncated-poisson", 2),
+        (&["--accountant", "gdp"], "truncated-poisson", 2),
     ];
     for (extra, needle, code) in bad {
         let mut args = vec!["epsilon"];

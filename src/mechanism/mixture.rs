@@ -20,6 +20,9 @@ use rug::float::Round;
 use rug::ops::{DivAssignRound, MulAssignRound, SubAssignRound};
 use rug::Float;
 
+mod tilted;
+pub use tilted::{Scale as TiltScale, MAX_PANELS as MAX_TILTED_PANELS};
+
 /// Most components of a `mixture-of-gaussians` (`--sensitivities`).
 pub const MAX_COMPONENTS: usize = 16;
 
@@ -952,9 +955,8 @@ impl GaussianMixture {
     }
 }
 
-/// Refuse a composition holding a Gaussian-mixture pair in an accountant that needs its
-/// certified CGF at real λ (saddlepoint) or a Gaussian limit (gdp): not implemented (the contour
-/// has its own transform, docs/math.md §17.9).
+/// Refuse a composition holding a Gaussian-mixture pair in an accountant that needs a Gaussian
+/// limit (gdp): not implemented for these pairs.
 ///
 /// # Errors
 /// [`Error::UnsupportedEvent`] naming the accountant, the mechanism and the accountants that do
@@ -965,18 +967,13 @@ pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) ->
             if let GaussianMixture::WithoutReplacement(_) = g {
                 return super::without_replacement::refuse_in(accountant, added);
             }
-            let why = if accountant == "gdp" {
-                "the GDP/CLT accountant covers Gaussian and Poisson-subsampled Gaussian \
-                 mechanisms (add/remove) only"
-            } else {
-                "its certified CGF and transform are not implemented"
-            };
             return Err(Error::UnsupportedEvent {
                 accountant,
                 event: g.describe(),
-                reason: format!(
-                    "{why}; the contour, pld, rdp and edgeworth accountants support it"
-                ),
+                reason: "the GDP/CLT accountant covers Gaussian and Poisson-subsampled Gaussian \
+                         mechanisms (add/remove) only; the contour, pld, rdp, edgeworth and \
+                         saddlepoint accountants support it"
+                    .into(),
             });
         }
     }

@@ -269,6 +269,43 @@ impl TruncatedPoisson {
         self.truncation_weight_bounds
     }
 
+    /// The enclosure of t = P(Bin(n − 1, q) ≥ B) at 256 bits (relative error ≤ 2^−150,
+    /// [`binomial_tail`]), for computations that need t narrower than an f64 interval (the
+    /// saddle point's certified CGF). Kept for the last few (n, q, B) asked, so that repeated
+    /// calls cost one sum.
+    ///
+    /// # Errors
+    /// As [`binomial_tail`].
+    pub fn truncation_weight_enclosure(&self) -> Result<(Float, Float)> {
+        use std::sync::{Mutex, OnceLock};
+        type Key = (u64, u64, u64);
+        type Kept = Vec<(Key, (Float, Float))>;
+        static CACHE: OnceLock<Mutex<Kept>> = OnceLock::new();
+        let key = (
+            self.dataset_size,
+            self.sampling_rate.to_bits(),
+            self.max_batch_size,
+        );
+        let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
+        if let Ok(c) = cache.lock() {
+            if let Some((_, v)) = c.iter().find(|(k, _)| *k == key) {
+                return Ok(v.clone());
+            }
+        }
+        let v = binomial_tail(
+            self.dataset_size - 1,
+            self.sampling_rate,
+            self.max_batch_size,
+        )?;
+        if let Ok(mut c) = cache.lock() {
+            if c.len() >= 8 {
+                c.remove(0);
+            }
+            c.push((key, v.clone()));
+        }
+        Ok(v)
+    }
+
     /// η ≥ |t − t_f|: every composed δ the accountants read is widened by (steps)·η.
     pub fn weight_error(&self) -> f64 {
         self.weight_error
@@ -694,8 +731,8 @@ fn ln_pmf(big_n: u64, q: f64, j: u64, bits: u32) -> Float {
     v
 }
 
-/// Refuse a composition holding a truncated-Poisson pair in an accountant that does not
-/// support it (contour, saddlepoint, gdp).
+/// Refuse a composition holding a truncated-Poisson pair in an accountant that needs a
+/// Gaussian limit (gdp).
 ///
 /// # Errors
 /// [`Error::UnsupportedEvent`] naming the accountant, the mechanism and those that support it.
@@ -705,24 +742,14 @@ pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) ->
             return Err(Error::UnsupportedEvent {
                 accountant,
                 event: t.describe(),
-                reason: "the truncated-Poisson pair (a weighted disjoint union, docs/math.md \
-                         §17.8) has no certified CGF here yet; the contour, pld, rdp and \
-                         edgeworth accountants support it"
+                reason: "the GDP/CLT accountant has no Gaussian limit for the truncated-Poisson \
+                         pair (a weighted disjoint union, docs/math.md §17.8); the contour, pld, \
+                         rdp, edgeworth and saddlepoint accountants support it"
                     .into(),
             });
         }
     }
     Ok(())
-}
-
-/// Why the CGF of the truncated-Poisson pair is refused.
-pub fn cgf_refusal(t: &TruncatedPoisson) -> Error {
-    Error::NotCertified(format!(
-        "the CGF of {} is not implemented (the union's MGF is the weighted sum of its \
-         components', docs/math.md §17.8, but the Gaussian-mixture component has no certified \
-         CGF yet); the contour, pld, rdp and edgeworth accountants support this mechanism",
-        t.describe()
-    ))
 }
 
 #[cfg(test)]

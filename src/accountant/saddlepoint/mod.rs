@@ -672,10 +672,9 @@ impl SaddlePointAccountant {
 impl OrderingAccountant for SaddlePointAccountant {
     ordering_accessors!("saddlepoint", merge);
 
-    /// Mixture pairs and truncated Poisson sampling are refused (no certified CGF of theirs).
+    /// Fixed-size batches are refused (their symmetrised pair has no certified CGF here).
     fn check(&self, added: &Composition) -> Result<()> {
-        crate::mechanism::mixture::refuse_in(self.name(), added)?;
-        crate::mechanism::truncated::refuse_in(self.name(), added)
+        crate::mechanism::without_replacement::refuse_in(self.name(), added)
     }
 
     fn guarantee(&self, _query: Query) -> Guarantee {
@@ -726,14 +725,17 @@ impl OrderingAccountant for SaddlePointAccountant {
                 // MPFR work (minutes at σ ≲ 2e−3) is then not started beside it.
                 // (An ε plan starts with the saddle search, whose range check comes first.)
                 if query == Query::Epsilon {
-                    let pa = self.epsilon_plan(a, given).map_err(refusal)?;
-                    let pb = self.epsilon_plan(b, given).map_err(refusal)?;
                     let certify = |dir, plan| -> Result<OrderingAnswer> {
                         let p = self
                             .epsilon_bracket_from(dir, given, plan)
                             .map_err(refusal)?;
                         Ok(answer(p))
                     };
+                    if let Some(found) = self.one_ordering_bounded(a, b, given, &certify)? {
+                        return Ok(found);
+                    }
+                    let pa = self.epsilon_plan(a, given).map_err(refusal)?;
+                    let pb = self.epsilon_plan(b, given).map_err(refusal)?;
                     let (ra, rb) = rayon::join(|| certify(a, pa), || certify(b, pb));
                     return Ok(vec![(a, ra?), (b, rb?)]);
                 }
@@ -744,6 +746,57 @@ impl OrderingAccountant for SaddlePointAccountant {
             }
             dirs => dirs.iter().map(|&d| Ok((d, one(d)?))).collect(),
         }
+    }
+}
+
+impl SaddlePointAccountant {
+    /// An ε query where exactly one ordering has a finite largest loss m (δ is exactly 0 from
+    /// there on, so its ε is at most m): when the other ordering's estimate is above m, that
+    /// ordering is certified first, and if its certified lower end is at least m the bounded
+    /// ordering is answered by [0, m] without its saddle search (which, near m, runs to large
+    /// tilts). `None` where this does not apply; the answers otherwise.
+    fn one_ordering_bounded(
+        &self,
+        a: Direction,
+        b: Direction,
+        delta: f64,
+        certify: &dyn Fn(Direction, EpsilonPlan) -> Result<OrderingAnswer>,
+    ) -> Result<Option<Vec<(Direction, OrderingAnswer)>>> {
+        let (free, bounded, m) = match (self.max_loss(a), self.max_loss(b)) {
+            (None, Some(m)) => (a, b, m),
+            (Some(m), None) => (b, a, m),
+            _ => return Ok(None),
+        };
+        let plan = self.epsilon_plan(free, delta).map_err(refusal)?;
+        // (A NaN estimate does not apply either.)
+        if plan.eps_hat.is_nan() || plan.eps_hat <= m {
+            return Ok(None);
+        }
+        let first = certify(free, plan)?;
+        let answers = if first.bracket.lower.is_some_and(|lo| lo >= m) {
+            let note = format!(
+                "{} ordering: epsilon <= {m:e}, its largest loss (delta is exactly 0 there), \
+                 below the other ordering's certified lower end {:e}; not inverted",
+                bounded.name(),
+                first.bracket.lower.unwrap_or(m)
+            );
+            let other = OrderingAnswer {
+                bracket: Bracket::certified(0.0, m, m),
+                notes: vec![note],
+                valid: true,
+            };
+            vec![(free, first), (bounded, other)]
+        } else {
+            let plan = self.epsilon_plan(bounded, delta).map_err(refusal)?;
+            let other = certify(bounded, plan)?;
+            vec![(free, first), (bounded, other)]
+        };
+        // The report lists the orderings in the adjacency's order.
+        let mut answers = answers;
+        if answers[0].0 != a {
+            answers.swap(0, 1);
+        }
+        Ok(Some(answers))
     }
 }
 
