@@ -18,14 +18,17 @@ Supported events: ``NoOpDpEvent``, ``NonPrivateDpEvent``, ``GaussianDpEvent``,
 ``LaplaceDpEvent``, ``PoissonSampledDpEvent`` of a Gaussian, a Laplace or a NoOp,
 ``RandomizedResponseDpEvent``, ``DiscreteLaplaceDpEvent``, ``MixtureOfGaussiansDpEvent``,
 ``SampledWithoutReplacementDpEvent`` of a Gaussian or a NoOp (``REPLACE_ONE`` only; pld and
-rdp), ``TruncatedSubsampledGaussianDpEvent`` (contour, pld, rdp, edgeworth; docs/math.md §17.8),
+rdp), ``TruncatedSubsampledGaussianDpEvent`` (contour, pld, saddlepoint, rdp, edgeworth;
+docs/math.md §17.8),
 ``SelfComposedDpEvent`` and ``ComposedDpEvent`` of these; an accountant that cannot handle one
-of them (e.g. gdp and a Poisson-sampled Laplace, saddlepoint and a mixture of Gaussians) says so. Anything else makes ``supports()`` False and ``compose()``
+of them (e.g. gdp and a Poisson-sampled Laplace or a mixture of Gaussians) says so. Anything
+else makes ``supports()`` False and ``compose()``
 raise dp_accounting's ``UnsupportedEventError`` naming the sub-event. The neighboring relation
 is ``ADD_OR_REMOVE_ONE`` (the maximum over both orderings; the default) or ``REPLACE_ONE``
 (randomized response is defined only under it; a Gaussian is accounted with the sum moving by
 2; a Poisson-sampled Gaussian with q < 1 as the pair q N(−1) + (1 − q) N(0) against
-q N(1) + (1 − q) N(0), as dp_accounting does, by contour, pld, rdp and edgeworth; Laplace, discrete
+q N(1) + (1 − q) N(0), as dp_accounting does, by contour, pld, saddlepoint, rdp and edgeworth;
+Laplace, discrete
 Laplace, the mixture of Gaussians and the Poisson-sampled Laplace are refused under it, as
 ewtune's Rust side does).
 

@@ -185,11 +185,11 @@ def test_sampled_without_replacement_full_batch_is_the_gaussian_at_half_sigma():
 def test_mixture_of_gaussians_is_supported_where_ewtune_certifies_or_bounds_it(cls):
     ev = dp_event.MixtureOfGaussiansDpEvent(1.0, [0.0, 1.0, 2.0], [0.6, 0.3, 0.1])
     supported = cls in (ewdp.ContourAccountant, ewdp.PldAccountant, ewdp.RdpAccountant,
-                        ewdp.EdgeworthAccountant)
+                        ewdp.EdgeworthAccountant, ewdp.SaddlePointAccountant)
     assert cls().supports(ev) == supported
     if not supported:
         details = cls()._maybe_compose(ev, 1, False)
-        assert "pld, rdp and edgeworth" in details.error_message
+        assert "contour, pld, rdp, edgeworth and saddlepoint" in details.error_message
     # Under REPLACE_ONE the mixture of Gaussians is refused (dp_accounting does too).
     rel = dp_accounting.NeighboringRelation.REPLACE_ONE
     assert not cls(rel).supports(ev)
@@ -319,11 +319,28 @@ def test_calibrate_dp_mechanism_with_ewtune_accountant():
 def test_truncated_poisson_is_supported_where_ewtune_certifies_or_bounds_it(cls):
     ev = dp_event.TruncatedSubsampledGaussianDpEvent(60000, 256 / 60000, 270, 1.0)
     supported = cls in (ewdp.ContourAccountant, ewdp.PldAccountant, ewdp.RdpAccountant,
-                        ewdp.EdgeworthAccountant)
+                        ewdp.EdgeworthAccountant, ewdp.SaddlePointAccountant)
     assert cls().supports(ev) == supported
     if not supported:
         details = cls()._maybe_compose(ev, 1, False)
-        assert "pld, rdp and edgeworth" in details.error_message
+        assert "contour, pld, rdp, edgeworth and saddlepoint" in details.error_message
+
+
+@pytest.mark.parametrize("event,relation", [
+    (dp_event.MixtureOfGaussiansDpEvent(1.0, [0.0, 1.0, 2.0], [0.6, 0.3, 0.1]),
+     "ADD_OR_REMOVE_ONE"),
+    (dp_event.PoissonSampledDpEvent(0.05, dp_event.GaussianDpEvent(1.0)), "REPLACE_ONE"),
+] + [(dp_event.TruncatedSubsampledGaussianDpEvent(60000, 256 / 60000, 270, 1.0), r)
+     for r in ("ADD_OR_REMOVE_ONE", "REPLACE_ONE")])
+def test_saddlepoint_brackets_the_gaussian_mixture_pairs_as_contour_does(event, relation):
+    # The saddle point's certified CGF of these pairs (docs/math.md §17.12): its bracket
+    # overlaps the contour's and contains its midpoint within 1e-9 relative.
+    rel = getattr(dp_accounting.NeighboringRelation, relation)
+    ev = dp_event.SelfComposedDpEvent(event, 30)
+    lo, hi = ewdp.SaddlePointAccountant(rel).compose(ev).bracket(1e-5)
+    clo, chi = ewdp.ContourAccountant(rel).compose(ev).bracket(1e-5)
+    mid = 0.5 * (clo + chi)
+    assert lo <= mid * (1 + 1e-9) and mid <= hi * (1 + 1e-9), (lo, hi, clo, chi)
 
 
 @pytest.mark.parametrize("relation", ["ADD_OR_REMOVE_ONE", "REPLACE_ONE"])
