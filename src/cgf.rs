@@ -21,7 +21,7 @@
 
 use crate::cumulants::cumulants_from_moments;
 use crate::error::{Error, Result};
-use crate::mechanism::mixture::TiltScale;
+use crate::mechanism::mixture::{TiltQuery, TiltScale};
 use crate::mechanism::{Direction, GaussianMixture, Mechanism};
 use crate::precision::{exact, Interval, Precision};
 use crate::special::quadrature::{certified_moments, SubsampledLoss, Tilt};
@@ -573,7 +573,7 @@ pub fn check_certified_work(
         Mechanism::GaussianMixture(g) if !matches!(g, GaussianMixture::WithoutReplacement(_)) => {
             let (est, scale) = mixture_estimate(mech, dir, lambda)?;
             g.law_for(dir)
-                .check_tilted_work(lambda, est.mean, 4, scale, precision)
+                .check_tilted_work(&tilt_query(lambda, est.mean, scale), precision)
         }
         Mechanism::TruncatedPoisson(t) => {
             let (est, scale) = mixture_estimate(mech, dir, lambda)?;
@@ -581,13 +581,8 @@ pub fn check_certified_work(
             let (w_lo, w_hi) = t.truncation_weight_bounds();
             for (l, w) in [(&law.a, w_hi), (&law.b, 1.0 - w_lo)] {
                 if w > 0.0 {
-                    l.check_tilted_work(
-                        lambda,
-                        est.mean,
-                        4,
-                        truncated_part_scale(scale, w),
-                        precision,
-                    )?;
+                    let s = truncated_part_scale(scale, w);
+                    l.check_tilted_work(&tilt_query(lambda, est.mean, s), precision)?;
                 }
             }
             Ok(())
@@ -694,7 +689,7 @@ pub fn cgf_certified(
             let (est, scale) = mixture_estimate(mech, dir, lambda)?;
             let row = g
                 .law_for(dir)
-                .certified_tilted_moments(lambda, est.mean, 4, scale, precision)?;
+                .certified_tilted_moments(&tilt_query(lambda, est.mean, scale), precision)?;
             oriented_certified(row, false, est.mean, mech, dir, lambda)
         }
         Mechanism::TruncatedPoisson(t) => {
@@ -707,7 +702,7 @@ pub fn cgf_certified(
             let (w_lo, w_hi) = (t_lo.to_f64_round(Round::Down), t_hi.to_f64_round(Round::Up));
             let part = |l: &crate::mechanism::mixture::MixtureLaw, w: f64| {
                 let s = truncated_part_scale(scale, w);
-                l.certified_tilted_moments(lambda, est.mean, 4, s, precision)
+                l.certified_tilted_moments(&tilt_query(lambda, est.mean, s), precision)
             };
             let ra = if w_hi > 0.0 {
                 part(&law.a, w_hi)?
@@ -751,6 +746,16 @@ fn mixture_estimate(
         sd: est.var.max(0.0).sqrt(),
     };
     Ok((est, scale))
+}
+
+/// The moments k ≤ 4 about the f64 tilted mean at λ that the saddle point needs.
+fn tilt_query(lambda: f64, center: f64, scale: TiltScale) -> TiltQuery {
+    TiltQuery {
+        lambda,
+        center,
+        kmax: 4,
+        scale,
+    }
 }
 
 /// The work-sizing scale of a union component of weight w: M_part ≤ M/w.

@@ -21,7 +21,7 @@ use rug::ops::{DivAssignRound, MulAssignRound, SubAssignRound};
 use rug::Float;
 
 mod tilted;
-pub use tilted::{Scale as TiltScale, MAX_PANELS as MAX_TILTED_PANELS};
+pub use tilted::{Scale as TiltScale, TiltQuery, MAX_PANELS as MAX_TILTED_PANELS};
 
 /// Most components of a `mixture-of-gaussians` (`--sensitivities`).
 pub const MAX_COMPONENTS: usize = 16;

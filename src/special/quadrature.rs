@@ -25,6 +25,7 @@
 
 use crate::error::{Error, Result};
 use crate::precision::{exact, pi, Interval, Precision};
+use crate::special::sum::logsumexp;
 use rayon::prelude::*;
 use rug::float::Round;
 use rug::ops::{AddAssignRound, DivAssignRound, MulAssignRound, PowAssignRound, SubAssignRound};
@@ -181,14 +182,6 @@ fn ln_abs_moment(j: u32) -> f64 {
 
 fn ln_binom(n: u32, k: u32) -> f64 {
     ln_gamma(n as f64 + 1.0) - ln_gamma(k as f64 + 1.0) - ln_gamma((n - k) as f64 + 1.0)
-}
-
-fn logsumexp(v: &[f64]) -> f64 {
-    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    if m == f64::NEG_INFINITY {
-        return m;
-    }
-    m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
 }
 
 /// The mixture components of the majorant of e^{λL}: (ln weight, shift s = iμ, i).

@@ -40,6 +40,17 @@ impl Neumaier {
     }
 }
 
+/// ln Σ e^{v_i} in f64, scaled by the largest term (a few ulp relative for finite inputs);
+/// −∞ for an empty or all −∞ input, +∞ when any term is +∞ (NaN terms are skipped by the
+/// maximum but poison the sum).
+pub fn logsumexp(v: &[f64]) -> f64 {
+    let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !m.is_finite() {
+        return m;
+    }
+    m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

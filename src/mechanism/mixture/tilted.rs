@@ -23,6 +23,7 @@ use super::{MixtureLaw, Side};
 use crate::error::{Error, Result};
 use crate::precision::{pi, Interval, Precision};
 use crate::special::quadrature::CertifiedCc;
+use crate::special::sum::logsumexp;
 use rayon::prelude::*;
 use rug::float::Round;
 use rug::Float;
@@ -47,6 +48,20 @@ pub struct Scale {
     pub ln_mgf: f64,
     /// ≈ the tilted standard deviation of L.
     pub sd: f64,
+}
+
+/// One request for tilted moments: E_P[e^{λL}(L − c)^k] for k = 0..=kmax, with the estimates
+/// that size the work.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TiltQuery {
+    /// The tilt λ (exact).
+    pub lambda: f64,
+    /// The centre c (exact).
+    pub center: f64,
+    /// The highest moment order.
+    pub kmax: usize,
+    /// Estimates of M(λ) and the tilted spread (work only).
+    pub scale: Scale,
 }
 
 impl Side {
@@ -78,7 +93,7 @@ impl Side {
                     w.ln() + e - 0.5 * m * m
                 })
                 .collect();
-            log_sum_exp(&terms)
+            logsumexp(&terms)
         };
         (ends(false), ends(true))
     }
@@ -111,13 +126,16 @@ impl MixtureLaw {
     /// enclosure.
     pub fn certified_tilted_moments(
         &self,
-        lambda: f64,
-        center: f64,
-        kmax: usize,
-        scale: Scale,
+        query: &TiltQuery,
         precision: Precision,
     ) -> Result<Vec<Interval>> {
-        let plan = self.tilted_plan(lambda, center, kmax, scale, precision)?;
+        let plan = self.tilted_plan(query, precision)?;
+        let TiltQuery {
+            lambda,
+            center,
+            kmax,
+            ..
+        } = *query;
         let wp = Precision(precision.bits() + 32);
         let lam = Interval::from_f64(wp, lambda);
         let one_minus = Interval::from_f64(wp, 1.0).sub(&lam);
@@ -179,27 +197,18 @@ impl MixtureLaw {
     ///
     /// # Errors
     /// The refusal that call would return for its plan.
-    pub fn check_tilted_work(
-        &self,
-        lambda: f64,
-        center: f64,
-        kmax: usize,
-        scale: Scale,
-        precision: Precision,
-    ) -> Result<()> {
-        self.tilted_plan(lambda, center, kmax, scale, precision)
-            .map(|_| ())
+    pub fn check_tilted_work(&self, query: &TiltQuery, precision: Precision) -> Result<()> {
+        self.tilted_plan(query, precision).map(|_| ())
     }
 
     /// The cut [X0, X1] with its tail bounds and the panels with their error bounds.
-    fn tilted_plan(
-        &self,
-        lambda: f64,
-        center: f64,
-        kmax: usize,
-        scale: Scale,
-        precision: Precision,
-    ) -> Result<TiltedPlan> {
+    fn tilted_plan(&self, query: &TiltQuery, precision: Precision) -> Result<TiltedPlan> {
+        let TiltQuery {
+            lambda,
+            center,
+            kmax,
+            scale,
+        } = *query;
         let refuse = |why: String| {
             Error::NotCertified(format!(
                 "certified tilted moments of the mixture pair at lambda = {lambda}: {why}"
@@ -436,20 +445,20 @@ struct Panel {
     ln_err: Vec<f64>,
 }
 
-/// ln Σ e^{v_i} in f64.
-fn log_sum_exp(v: &[f64]) -> f64 {
-    let top = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if top == f64::NEG_INFINITY || !top.is_finite() {
-        return top;
-    }
-    top + v.iter().map(|x| (x - top).exp()).sum::<f64>().ln()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::accountant::contour::transform::Transform;
     use crate::mechanism::{Direction, GaussianMixture, Mechanism};
+
+    fn query(lambda: f64, center: f64, kmax: usize, scale: Scale) -> TiltQuery {
+        TiltQuery {
+            lambda,
+            center,
+            kmax,
+            scale,
+        }
+    }
 
     fn mog(sigma: f64, c: &[f64], p: &[f64]) -> GaussianMixture {
         GaussianMixture::mixture_of_gaussians(sigma, c, p).expect("test setup")
@@ -514,7 +523,7 @@ mod tests {
                 let lambda = f64::from(n);
                 let (_, scale) = scale_of(&mech, Direction::Remove, lambda);
                 let row = law
-                    .certified_tilted_moments(lambda, 0.0, 2, scale, Precision(128))
+                    .certified_tilted_moments(&query(lambda, 0.0, 2, scale), Precision(128))
                     .expect("certified");
                 // The pair as stored: weights normalised by their f64 sum.
                 let (means, weights): (Vec<f64>, Vec<f64>) =
@@ -552,7 +561,7 @@ mod tests {
                     let (center, scale) = scale_of(mech, dir, lambda);
                     let row = g
                         .law_for(dir)
-                        .certified_tilted_moments(lambda, center, 4, scale, Precision(64))
+                        .certified_tilted_moments(&query(lambda, center, 4, scale), Precision(64))
                         .expect("certified");
                     let m0 = row[0].mid_f64();
                     let k = m0.ln();
@@ -595,7 +604,7 @@ mod tests {
             let (_, scale) = scale_of(&mech, Direction::Remove, lambda);
             let row = g
                 .law()
-                .certified_tilted_moments(lambda, 0.0, 0, scale, Precision(96))
+                .certified_tilted_moments(&query(lambda, 0.0, 0, scale), Precision(96))
                 .expect("certified");
             // The stored weights are normalised by their f64 sum: mass Σ w_i (≈ 1 to an ulp).
             let side = if lambda == 0.0 {
@@ -619,8 +628,8 @@ mod tests {
         let (center, scale) = scale_of(&mech, Direction::Remove, 3.0);
         let law = g.law();
         for r in [
-            law.check_tilted_work(3.0, center, 4, scale, Precision(64)),
-            law.certified_tilted_moments(3.0, center, 4, scale, Precision(64))
+            law.check_tilted_work(&query(3.0, center, 4, scale), Precision(64)),
+            law.certified_tilted_moments(&query(3.0, center, 4, scale), Precision(64))
                 .map(|_| ()),
         ] {
             match r {

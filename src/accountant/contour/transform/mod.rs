@@ -53,6 +53,7 @@ use crate::mechanism::mixture::MixtureLaw;
 use crate::mechanism::{Direction, Mechanism};
 use crate::special::normal;
 use crate::special::quadrature::log1p_qexpm1;
+pub use crate::special::sum::logsumexp;
 use crate::special::sum::Neumaier;
 use rayon::prelude::*;
 use std::f64::consts::{LN_2, PI};
@@ -1471,15 +1472,6 @@ pub fn ln_window_tail_bound(q: f64, mu: f64, lambda: f64, x0: f64, s: f64, t: f6
         .map(per_b)
         .reduce(|| f64::INFINITY, f64::min);
     best + 1e-6
-}
-
-/// ln Σ e^{v_i} (−∞ for an empty or all −∞ input).
-pub fn logsumexp(v: &[f64]) -> f64 {
-    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    if m == f64::NEG_INFINITY {
-        return m;
-    }
-    m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
 }
 
 #[cfg(test)]

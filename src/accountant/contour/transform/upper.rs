@@ -7,7 +7,7 @@
 //! Trefethen–Weideman bound on the trapezoid's relative error for a strip chosen from α and μ,
 //! plus every f64 rounding. Nothing in it is an estimate with a margin.
 
-use super::{node_range, UNIT_ROUNDOFF};
+use super::{logsumexp, node_range, UNIT_ROUNDOFF};
 use crate::special::normal;
 use crate::special::quadrature::log1p_qexpm1;
 use std::f64::consts::{LN_2, PI};
@@ -120,15 +120,6 @@ pub fn subsampled_ln_m_upper(q: f64, mu: f64, alpha: f64, max_nodes: f64) -> f64
         return f64::INFINITY;
     }
     v + 8.0 * UNIT_ROUNDOFF * (1.0 + v.abs() + ln_t.abs())
-}
-
-/// ln Σ e^{a_i} (−∞ entries allowed).
-fn logsumexp(a: &[f64]) -> f64 {
-    let m = a.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if m == f64::NEG_INFINITY || !m.is_finite() {
-        return m;
-    }
-    m + a.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
 }
 
 #[cfg(test)]
