@@ -325,8 +325,16 @@ def test_mixture_of_gaussians_equals_cli(ewtune_bin):
     with pytest.raises(ewtune.InvalidParameterError, match="probabilities"):
         ewtune.epsilon(1e-5, ewtune.MixtureOfGaussians(1.0, [0.0, 1.0], [0.5, 0.6]),
                        accountant="pld")
-    with pytest.raises(ewtune.UnsupportedEventError, match="pld, rdp and edgeworth"):
-        ewtune.epsilon(1e-5, mog, accountant="saddlepoint")
+    with pytest.raises(ewtune.UnsupportedEventError,
+                       match="contour, pld, rdp, edgeworth and saddlepoint"):
+        ewtune.epsilon(1e-5, mog, accountant="gdp")
     # The contour certifies it (docs/math.md §17.9); its bracket overlaps the PLD's.
     c = ewtune.epsilon(1e-5, mog, accountant="contour")
     assert c.lower <= r.upper and r.lower <= c.upper
+    # So does the saddle point through its certified CGF (docs/math.md §17.12), as the CLI.
+    s = ewtune.epsilon(1e-5, mog, accountant="saddlepoint")
+    j = cli(ewtune_bin, "epsilon", "--mechanism", "mixture-of-gaussians", "--sigma", 1.0,
+            "--sensitivities", "0,1,2", "--probabilities", "0.6,0.3,0.1", "--steps", 20,
+            "--delta", 1e-5, "--accountant", "saddlepoint")
+    assert (s.lower, s.upper) == (j["lower"], j["upper"])
+    assert s.lower <= c.upper and c.lower <= s.upper
