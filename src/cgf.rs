@@ -704,12 +704,14 @@ pub fn cgf_certified(
                 let s = truncated_part_scale(scale, w);
                 l.certified_tilted_moments(&tilt_query(lambda, est.mean, s), precision)
             };
-            let ra = if w_hi > 0.0 {
+            // A component is left out only where its exact weight is 0 (decided on the
+            // 256-bit ends, not on their f64 roundings, which only size the work).
+            let ra = if t_hi.is_sign_positive() && !t_hi.is_zero() {
                 part(&law.a, w_hi)?
             } else {
                 vec![Interval::zero(precision); 5]
             };
-            let rb = if w_lo < 1.0 {
+            let rb = if t_lo < 1 {
                 part(&law.b, 1.0 - w_lo)?
             } else {
                 vec![Interval::zero(precision); 5]
