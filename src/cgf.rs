@@ -285,7 +285,7 @@ fn trapezoid_blocks(q: f64, mu: f64, alpha: f64, h: f64) -> (f64, Vec<(usize, us
 }
 
 /// The f64 trapezoid of the Poisson-subsampled Gaussian's tilted law (estimates, no
-/// certificate): nodes x_j = lo + jh over [`subsampled_node_range`] (40 nats of margin), the
+/// certificate): nodes x_j = lo + jh over `subsampled_node_range` (40 nats of margin), the
 /// remove ordering's loss L(x_j) = ln(1 − q + q e^{μx_j − μ²/2}) and the exponents
 /// s_j = αL(x_j) − x_j²/2, weighted relative to their largest value m, so that no tilt
 /// overflows. The integrand is analytic in the strip |Im x| < π/μ, so the rule's relative

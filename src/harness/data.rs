@@ -381,7 +381,7 @@ pub fn distinct(snippets: &[Snippet]) -> usize {
 pub enum DataSource {
     /// [`synthetic`] (tests, smoke runs).
     Synthetic,
-    /// An embedding file ([`data::read_embeddings`]) at `path`.
+    /// An embedding file ([`read_embeddings`]) at `path`.
     Embeddings,
     /// The Rotten Tomatoes snippets embedded by all-MiniLM-L6-v2 (needs the `encoder` feature
     /// unless the cache file at `path` exists and matches).

@@ -148,7 +148,7 @@ impl SubsampledLaplace {
     ///
     /// # Errors
     /// [`Error::PrecisionExhausted`] for a non-finite enclosure; [`Error::NotCertified`] when
-    /// the panels would need more than [`CERT_NODE_BUDGET`] evaluations (very large |λ|·a).
+    /// the panels would need more than `CERT_NODE_BUDGET` evaluations (very large |λ|·a).
     pub fn certified_moments(
         &self,
         lambda: f64,

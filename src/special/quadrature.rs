@@ -649,7 +649,7 @@ fn panel_map(wp: Precision, lo: f64, hi: f64) -> (Interval, Interval) {
     (a.add(&b).scale_nonneg(&half), b.sub(&a).scale_nonneg(&half))
 }
 
-/// The certified Clenshaw–Curtis rule of [`CC_N`] + 1 points on a panel, for any integrand
+/// The certified Clenshaw–Curtis rule of `CC_N` + 1 points on a panel, for any integrand
 /// analytic near the panel (docs/math.md §15.4): on [lo, hi] with centre γ and half-width r the
 /// rule errs by at most r·2M(W + 2/(n(n+2)))ρ^{−n}/(ρ − 1) for any ρ > 1, W = Σ|w_j|, where M
 /// bounds |f| on the Bernstein ellipse E_ρ mapped to the panel, which lies in the rectangle

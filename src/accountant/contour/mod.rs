@@ -78,7 +78,7 @@
 //!
 //! All error terms are added in the safe direction: δ_low ≤ δ ≤ δ_up. ε(δ) is bracketed by
 //! the crossings of δ_up (a certified upper bound on ε) and of δ_low (a certified lower bound),
-//! proposed by Brent's method and certified by evaluating both sides ([`solve::crossing`]); the
+//! proposed by Brent's method and certified by evaluating both sides (`solve::crossing`); the
 //! contour is redesigned at the answer only where that can narrow the bracket by more than 2×
 //! (docs/math.md §10.9.1).
 //!

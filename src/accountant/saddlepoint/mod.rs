@@ -44,7 +44,7 @@
 //! deviation and absolute third moment). Their ratio ≈ 0.9·C·(ρ/σ²)·λ does not shrink with n: a
 //! uniform CDF error of the tilted sum cannot resolve the window of width ~1/λ that h_λ
 //! weighs. At QQP/MNLI (q ≈ 0.005) the tilted summand is a rare-jump variable (ρ/σ³ ≈ 60 at
-//! σ = 0.7): Δ_BE ≈ 0.32, the DGG bound is vacuous, the error term is ~4× E[h], and the upper ε
+//! σ = 0.7): Δ_BE ≈ 0.32, the DGG bound is vacuous, the error term is ~4× E(h), and the upper ε
 //! sits ln(1 + 4.4)/(λ − 1) ≈ 0.6 above the truth (+14%). The Fourier part has no such floor.
 //!
 //! Every certified number is computed in MPFR interval arithmetic with outward rounding

@@ -226,7 +226,7 @@ impl MixtureLaw {
                 scale.ln_mgf + k as f64 * spread.ln() - (f64::from(precision.bits()) + 8.0) * LN_2
             })
             .collect();
-        // The cut: tails each at most a quarter of the target.
+        // The cut: each tail at most 1/16 of the target.
         let reflected = MixtureLaw {
             p: self.p.reflected(),
             q: self.q.reflected(),
@@ -313,8 +313,8 @@ impl MixtureLaw {
         Ok(TiltedPlan { panels, ln_tails })
     }
 
-    /// The smallest X1 ≥ max(1, α + 1) on a 1/4 grid (α the tail's Gaussian shift) at which
-    /// every right-tail bound is at most a quarter of its target.
+    /// The first X1 on the grid max(α, 0) + 1 + j/4 (α the tail's Gaussian shift) at which
+    /// every right-tail bound is at most 1/16 of its target.
     fn tail_cut(&self, lambda: f64, center: f64, kmax: usize, ln_target: &[f64]) -> Result<f64> {
         let (alpha, _, _, _) = self.tail_line(lambda, center);
         let mut x = alpha.max(0.0) + 1.0;

@@ -148,9 +148,9 @@ pub struct AtomPair {
 pub struct RealMoments {
     /// ln F(α).
     pub ln_f: f64,
-    /// E_α[L].
+    /// E_α(L).
     pub mean: f64,
-    /// Var_α[L].
+    /// Var_α(L).
     pub var: f64,
     /// E_α[(L − mean)³].
     pub mu3: f64,
@@ -308,7 +308,7 @@ impl SubLaplace {
     /// ln F(ζ) with a bound on |F̃ − F| (docs/math.md §15.6.2, §15.6.6); `tau` the target
     /// relative accuracy of the continuous part (relative to the atoms' A(Re ζ)). At large |ζ|
     /// the upper piece of the continuous part, t ∈ [t_s, a], goes to the boundary expansion and
-    /// the rest to the Clenshaw–Curtis rule ([`SubLaplace::split_point`]).
+    /// the rest to the Clenshaw–Curtis rule (`SubLaplace::split_point`).
     pub fn ln_mgf(&self, zeta: C64, tau: f64) -> MgfValue {
         let u = UNIT_ROUNDOFF;
         let a = self.a;
@@ -632,7 +632,7 @@ impl SubLaplace {
     }
 
     /// The work of one [`SubLaplace::ln_mgf`] at ζ in the work cap's units (quadrature nodes
-    /// times [`NODE_WEIGHT`], the expansion's products counted alike); an estimate for the
+    /// times `NODE_WEIGHT`, the expansion's products counted alike); an estimate for the
     /// budget, never for a bound.
     pub fn cost(&self, zeta: C64, tau: f64) -> f64 {
         // |β| rounded up to a power of 1.01: nearby nodes share one estimate (memoised per
