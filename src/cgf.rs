@@ -198,8 +198,9 @@ fn oriented_certified(
 /// [`cgf_f64`] of a Gaussian-mixture pair or the truncated-Poisson union: the contour
 /// transform's real-λ summaries, out of range (+∞/NaN) over [`MAX_TRAPEZOID_NODES`] estimated
 /// nodes. The saddle-point searches ask the same λ many times (each ε probe repeats the tilt
-/// doubling), and one value costs 10³–10⁶ node evaluations here, so the last values are kept
-/// (a pure function of its arguments: a kept value is the one recomputation would give).
+/// doubling), and one value costs 10³–10⁶ node evaluations here, so values are kept, up to
+/// 4096 (emptied when full; a pure function of its arguments: a kept value is the one
+/// recomputation would give).
 fn mixture_cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> CgfValue {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
