@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::pld;
+use common::{mixture_of_gaussians_steps as mog, pld};
 use ewtune::accountant::rdp::{RdpAccountant, RdpParams};
 use ewtune::accountant::{Accountant, PldAccountant};
 use ewtune::event::DpEvent;
@@ -13,17 +13,6 @@ use ewtune::mechanism::{Adjacency, Direction, GaussianMixture, Mechanism};
 use ewtune::precision::Precision;
 use ewtune::special::normal;
 use proptest::prelude::*;
-
-fn mog(sigma: f64, c: &[f64], p: &[f64], steps: u64) -> DpEvent {
-    DpEvent::SelfComposed {
-        event: Box::new(DpEvent::MixtureOfGaussians {
-            sigma,
-            sensitivities: c.to_vec(),
-            probabilities: p.to_vec(),
-        }),
-        count: steps,
-    }
-}
 
 fn bracket(a: &PldAccountant, delta: f64) -> (f64, f64) {
     let r = a.epsilon(delta).expect("epsilon");

@@ -4,22 +4,11 @@
 
 mod common;
 
-use common::pld;
+use common::{mixture_of_gaussians_steps as mog, pld};
 use ewtune::accountant::{Accountant, ContourAccountant, ContourParams, PldAccountant};
 use ewtune::event::DpEvent;
 use ewtune::mechanism::Adjacency;
 use ewtune::special::normal;
-
-fn mog(sigma: f64, c: &[f64], p: &[f64], steps: u64) -> DpEvent {
-    DpEvent::SelfComposed {
-        event: Box::new(DpEvent::MixtureOfGaussians {
-            sigma,
-            sensitivities: c.to_vec(),
-            probabilities: p.to_vec(),
-        }),
-        count: steps,
-    }
-}
 
 fn contour(adjacency: Adjacency, tolerance: f64, e: &DpEvent) -> ContourAccountant {
     let mut a = ContourAccountant::new(ContourParams {

@@ -7,6 +7,9 @@
 
 mod common;
 
+use common::mixture_of_gaussians_steps as mog;
+use common::truncated_poisson_steps as truncated;
+
 use ewtune::accountant::{
     Accountant, ContourAccountant, ContourParams, FourierPart, Report, SaddlePointAccountant,
     SaddlePointParams,
@@ -14,29 +17,6 @@ use ewtune::accountant::{
 use ewtune::event::DpEvent;
 use ewtune::mechanism::Adjacency;
 use ewtune::Error;
-
-fn mog(sigma: f64, c: &[f64], p: &[f64], steps: u64) -> DpEvent {
-    DpEvent::SelfComposed {
-        event: Box::new(DpEvent::MixtureOfGaussians {
-            sigma,
-            sensitivities: c.to_vec(),
-            probabilities: p.to_vec(),
-        }),
-        count: steps,
-    }
-}
-
-fn truncated(n: u64, q: f64, b: u64, sigma: f64, steps: u64) -> DpEvent {
-    DpEvent::SelfComposed {
-        event: Box::new(DpEvent::TruncatedSubsampledGaussian {
-            dataset_size: n,
-            sampling_probability: q,
-            truncated_batch_size: b,
-            noise_multiplier: sigma,
-        }),
-        count: steps,
-    }
-}
 
 fn saddle(adjacency: Adjacency, fourier: FourierPart, e: &DpEvent) -> SaddlePointAccountant {
     let mut a = SaddlePointAccountant::new(SaddlePointParams {

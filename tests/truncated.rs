@@ -4,24 +4,12 @@
 
 mod common;
 
-use common::pld;
+use common::{pld, truncated_poisson_steps as event};
 use ewtune::accountant::rdp::{RdpAccountant, RdpParams};
 use ewtune::accountant::{build, Accountant, AccountantConfig, AccountantKind, PldAccountant};
 use ewtune::event::DpEvent;
 use ewtune::mechanism::{Adjacency, Mechanism, TruncatedPoisson};
 use proptest::prelude::*;
-
-fn event(n: u64, q: f64, b: u64, sigma: f64, steps: u64) -> DpEvent {
-    DpEvent::SelfComposed {
-        event: Box::new(DpEvent::TruncatedSubsampledGaussian {
-            dataset_size: n,
-            sampling_probability: q,
-            truncated_batch_size: b,
-            noise_multiplier: sigma,
-        }),
-        count: steps,
-    }
-}
 
 fn bracket(a: &PldAccountant, delta: f64) -> (f64, f64) {
     let r = a.epsilon(delta).expect("epsilon");

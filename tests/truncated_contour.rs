@@ -5,23 +5,11 @@
 
 mod common;
 
-use common::pld;
+use common::{pld, truncated_poisson_steps as event};
 use ewtune::accountant::{Accountant, ContourAccountant, ContourParams};
 use ewtune::error::Error;
 use ewtune::event::DpEvent;
 use ewtune::mechanism::{Adjacency, Mechanism, TruncatedPoisson};
-
-fn event(n: u64, q: f64, b: u64, sigma: f64, steps: u64) -> DpEvent {
-    DpEvent::SelfComposed {
-        event: Box::new(DpEvent::TruncatedSubsampledGaussian {
-            dataset_size: n,
-            sampling_probability: q,
-            truncated_batch_size: b,
-            noise_multiplier: sigma,
-        }),
-        count: steps,
-    }
-}
 
 fn contour(adjacency: Adjacency, e: &DpEvent) -> ContourAccountant {
     let mut a = ContourAccountant::new(ContourParams {

@@ -137,3 +137,43 @@ pub fn subsampled_laplace_steps(scale: f64, q: f64, steps: u64) -> ewtune::event
         count: steps,
     }
 }
+
+/// `steps` compositions of dp_accounting's mixture of Gaussians: N(0, σ²) against
+/// Σ p_i N(c_i, σ²).
+pub fn mixture_of_gaussians_steps(
+    sigma: f64,
+    c: &[f64],
+    p: &[f64],
+    steps: u64,
+) -> ewtune::event::DpEvent {
+    use ewtune::event::DpEvent;
+    DpEvent::SelfComposed {
+        event: Box::new(DpEvent::MixtureOfGaussians {
+            sigma,
+            sensitivities: c.to_vec(),
+            probabilities: p.to_vec(),
+        }),
+        count: steps,
+    }
+}
+
+/// `steps` compositions of truncated Poisson sampling of the Gaussian (dataset size n, rate q,
+/// batches cut to at most B records, noise multiplier σ).
+pub fn truncated_poisson_steps(
+    n: u64,
+    q: f64,
+    b: u64,
+    sigma: f64,
+    steps: u64,
+) -> ewtune::event::DpEvent {
+    use ewtune::event::DpEvent;
+    DpEvent::SelfComposed {
+        event: Box::new(DpEvent::TruncatedSubsampledGaussian {
+            dataset_size: n,
+            sampling_probability: q,
+            truncated_batch_size: b,
+            noise_multiplier: sigma,
+        }),
+        count: steps,
+    }
+}
