@@ -18,8 +18,8 @@
 //! f64 trapezoid estimates with the same margins as the subsampled Gaussian's (docs/math.md §10.5).
 
 use super::{
-    logsumexp, Decay, MgfValue, RealSummary, SumScheme, Trapezoid, Weights, C64, LN_SQRT_2PI,
-    SPLITS, UNIT_ROUNDOFF,
+    logsumexp, Decay, MgfValue, RealSummary, Split, SumScheme, Trapezoid, Weights, C64,
+    LN_SQRT_2PI, SPLITS, UNIT_ROUNDOFF,
 };
 use crate::cgf::CgfValue;
 use crate::mechanism::mixture::{MixtureLaw, MAX_COMPONENTS};
@@ -421,7 +421,7 @@ impl MixturePair {
         }
         let ln_f = m + (tot * h).ln() - LN_SQRT_2PI;
         let mut tv = f64::INFINITY;
-        let mut splits = [(1.0, 0.0); SPLITS];
+        let mut splits = [Split::UNUSED; SPLITS];
         if with_tv {
             // g_j relative to the mass scale e^m; L' > 0 (docs/math.md §17.1).
             let gs: Vec<f64> = ss
@@ -429,7 +429,7 @@ impl MixturePair {
                 .zip(&rest)
                 .map(|(s, &(_, _, _, dl))| (s - m - dl.ln()).exp())
                 .collect();
-            (tv, splits) = super::tv_and_splits(&gs, &ws, tot, h);
+            (tv, splits) = super::tv_and_splits(&gs, &ws, &ls, tot, h);
         }
         RealSummary {
             ln_f,
@@ -695,6 +695,41 @@ mod tests {
                 super::super::tests::assert_decay_on_grid(f, &d, lam, 0.41, 150, &what);
             }
         }
+    }
+
+    /// The split bounds with conditional moments hold for rarely sampled replace-one pairs (a
+    /// spike of width ~q below the cut) on a log grid of t up to ~2·10⁴, both orderings.
+    #[test]
+    fn split_moment_bounds_hold_for_rare_replace_one_pairs() {
+        let mut checked = 0;
+        for (sigma, q) in [(0.8, 1e-4), (1.5, 1e-4), (1.0, 1e-3)] {
+            let g = GaussianMixture::replace_one_poisson(sigma, q).expect("test setup");
+            for dir in [Direction::Remove, Direction::Add] {
+                let pair = MixturePair::of(&g, dir);
+                for lam in [3.0, 15.0] {
+                    let d = pair.decay(lam);
+                    let m0 = pair.ln_mgf(C64::new(lam, 0.0), 1e-17).ln.re;
+                    for k in (1..130).step_by(3) {
+                        let tt = 1.9f64.powf(k as f64 / 8.0) * 0.5;
+                        if pair.cost(lam, tt) > 2e6 {
+                            break;
+                        }
+                        let v = pair.ln_mgf(C64::new(lam, tt), 1e-17);
+                        let ratio = (v.ln.re - m0).exp() + (v.ln_err - m0).exp();
+                        if !ratio.is_finite() {
+                            continue;
+                        }
+                        checked += 1;
+                        assert!(
+                            ratio <= d.bound(tt) * (1.0 + 1e-9) + 1e-15,
+                            "σ={sigma} q={q} {dir:?} λ={lam} t={tt}: {ratio} > {}",
+                            d.bound(tt)
+                        );
+                    }
+                }
+            }
+        }
+        assert!(checked >= 200, "{checked} points checked");
     }
 
     /// The single-step bracket equals the subsampled Gaussian's closed form for two components.
