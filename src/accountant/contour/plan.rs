@@ -24,6 +24,12 @@ pub(super) const MAX_WORK: f64 = 6e7;
 /// integrand decays slowly (the ten-step DP-SGD rows at q = 0.004, and at q = 0.001 with
 /// σ = 0.8, need it for a bracket 1000× narrower than PRV's).
 pub(super) const MAX_WORK_SHORT: f64 = 1.2e9;
+/// The work a composition of 100 steps or more may spend to complete a contour that
+/// [`MAX_WORK`] would cap (~5 s per ordering on 2 cores), taken only where the whole node range fits:
+/// at q ≈ 10⁻⁴ one step's tilted law is a spike of width ~q whose n-fold composition decays only
+/// at t ≈ 1/(q√n), and capping that contour leaves a bracket wider than the limit (a refusal).
+/// A contour that would stay capped even so is capped at [`MAX_WORK`], as before.
+pub(super) const MAX_WORK_COMPLETE: f64 = 6e8;
 /// Most x-nodes one transform evaluation (one quadrature call) may use: each costs ~32 bytes
 /// per thread, so a call stays below ~130 MB. Real parts λ (and strip edges, R-table points)
 /// whose quadrature would need more are not evaluated (the budget is checked before allocating).
@@ -603,7 +609,7 @@ impl Plan {
         } else {
             MAX_WORK
         };
-        let k_cap = self.work_cap(lambda, h, scan.k_dir, max_work);
+        let mut k_cap = self.work_cap(lambda, h, scan.k_dir, max_work);
         contour.capped = k_cap < scan.k_dir;
         let try_window = match mode {
             WindowMode::Auto => contour.capped,
@@ -623,6 +629,13 @@ impl Plan {
                 {
                     return Ok(c);
                 }
+            }
+        }
+        if contour.capped && max_work < MAX_WORK_COMPLETE {
+            let k_full = self.work_cap(lambda, h, scan.k_dir, MAX_WORK_COMPLETE);
+            if k_full >= scan.k_dir {
+                k_cap = k_full;
+                contour.capped = false;
             }
         }
         contour.trunc =
