@@ -112,6 +112,12 @@ fn bench(c: &mut Criterion) {
     ];
     for (name, sigma, q, steps) in class {
         let acc = accountant(Adjacency::AddRemove, 1e-9, &DpEvent::dpsgd(sigma, q, steps));
+        // A class member the contour refuses (few steps at q = 1e-4: docs/math.md §10.9.2) is
+        // reported and not timed: a refusal is an answer, not a benchmark failure.
+        if let Err(e) = acc.epsilon(1e-5) {
+            eprintln!("contour_small_q_class/{name}: refused, not timed: {e}");
+            continue;
+        }
         g.bench_function(name, |b| {
             b.iter(|| black_box(acc.epsilon(1e-5).expect("epsilon")))
         });
