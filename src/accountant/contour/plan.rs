@@ -25,7 +25,8 @@ pub(super) const MAX_WORK: f64 = 6e7;
 /// σ = 0.8, need it for a bracket 1000× narrower than PRV's).
 pub(super) const MAX_WORK_SHORT: f64 = 1.2e9;
 /// The work a composition of 100 steps or more may spend to complete a contour that
-/// [`MAX_WORK`] would cap (~5 s per ordering on 2 cores), taken only where the whole node range fits:
+/// [`MAX_WORK`] would cap (~5 s per ordering on 2 cores), taken only where the whole node
+/// range fits:
 /// at q ≈ 10⁻⁴ one step's tilted law is a spike of width ~q whose n-fold composition decays only
 /// at t ≈ 1/(q√n), and capping that contour leaves a bracket wider than the limit (a refusal).
 /// A contour that would stay capped even so is capped at [`MAX_WORK`], as before.
