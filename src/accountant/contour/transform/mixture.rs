@@ -707,25 +707,15 @@ mod tests {
             for dir in [Direction::Remove, Direction::Add] {
                 let pair = MixturePair::of(&g, dir);
                 for lam in [3.0, 15.0] {
-                    let d = pair.decay(lam);
-                    let m0 = pair.ln_mgf(C64::new(lam, 0.0), 1e-17).ln.re;
-                    for k in (1..130).step_by(3) {
-                        let tt = 1.9f64.powf(k as f64 / 8.0) * 0.5;
-                        if pair.cost(lam, tt) > 2e6 {
-                            break;
-                        }
-                        let v = pair.ln_mgf(C64::new(lam, tt), 1e-17);
-                        let ratio = (v.ln.re - m0).exp() + (v.ln_err - m0).exp();
-                        if !ratio.is_finite() {
-                            continue;
-                        }
-                        checked += 1;
-                        assert!(
-                            ratio <= d.bound(tt) * (1.0 + 1e-9) + 1e-15,
-                            "σ={sigma} q={q} {dir:?} λ={lam} t={tt}: {ratio} > {}",
-                            d.bound(tt)
-                        );
-                    }
+                    checked += super::super::tests::assert_decay_on_log_grid(
+                        |z| pair.ln_mgf(z, 1e-17),
+                        |tt| pair.cost(lam, tt),
+                        &pair.decay(lam),
+                        lam,
+                        (1..130).step_by(3),
+                        &format!("σ={sigma} q={q} {dir:?}"),
+                    )
+                    .len();
                 }
             }
         }
