@@ -595,16 +595,18 @@ fn invert_contour(
         upper: eps_up,
     };
     // Redesign when the answer is far from the design point (the bounds widen off-saddle). A
-    // contour capped by the work limit is redesigned only when its own certified bracket
-    // excludes the design point: the saddle-point estimate that chose the design can be far off
-    // where one step's tilted law is a narrow spike plus a rare large loss (Poisson sampling at
-    // q = 1e-4: design 0.256, answer 0.038), and the redesigned contour, capped as well, is then
-    // far narrower; a design inside the bracket would only move within it.
+    // contour capped by the work limit is redesigned only when its bracket is wider than the
+    // width limit max(10·tol, 1e-3) of `ContourAccountant::capped_width_limit` (else it is
+    // returned as it is: another capped contour costs as much again) and its own certified
+    // bracket excludes the design point: the saddle-point estimate that chose the design can be
+    // far off where one step's tilted law is a narrow spike plus a rare large loss (Poisson
+    // sampling at q = 1e-4: design 0.256, answer 0.038), and the redesigned contour, capped as
+    // well, is then far narrower; a design inside the bracket would only move within it.
     let width = (eps_up - eps_low) / mid.max(1e-300);
     let stop = (mid - design).abs() <= 1e-3 * (1.0 + design)
         || width <= 10.0 * tol
         || lower_zero
-        || (c.capped && (eps_low..=eps_up).contains(&design));
+        || (c.capped && (width <= (10.0 * tol).max(1e-3) || (eps_low..=eps_up).contains(&design)));
     Ok((b, stop))
 }
 
