@@ -164,21 +164,20 @@ impl Decay {
                 tv_hi,
                 ref splits,
             } => {
-                let (tv, split) = if t > 0.0 {
-                    (tv_hi / t, split_bound(splits, t))
-                } else {
-                    (f64::INFINITY, 1.0)
-                };
-                let rest = tv.min(split).min(1.0);
-                // The third-moment bound is at least |t|³ρ₃/6: where that already exceeds the
-                // others it cannot be the minimum (the contour's scans evaluate ~10⁵ large t).
-                if t * t * t * rho3_hi / 6.0 >= rest {
-                    return rest;
+                if t == 0.0 {
+                    return 1.0;
                 }
-                // |E e^{itY}| ≤ |1 − t²σ²/2| + |t|³ρ₃/6 with σ² known only to lie in
-                // [var_lo, ρ₃^{2/3}] (Lyapunov: (E|Y|²)^{1/2} ≤ (E|Y|³)^{1/3}). |1 − x| is convex
-                // in x, so its supremum over the enclosure is at one of the two ends.
-                third_moment(var_lo, rho3_hi, t).min(rest)
+                let mut best = (tv_hi / t).min(1.0);
+                // The third-moment bound is at least |t|³ρ₃/6: where that already reaches the
+                // others it cannot be the minimum (the contour's scans evaluate ~10⁵ large t).
+                if t * t * t * rho3_hi / 6.0 < best {
+                    // |E e^{itY}| ≤ |1 − t²σ²/2| + |t|³ρ₃/6 with σ² known only to lie in
+                    // [var_lo, ρ₃^{2/3}] (Lyapunov: (E|Y|²)^{1/2} ≤ (E|Y|³)^{1/3}). |1 − x| is
+                    // convex in x, so its supremum over the enclosure is at one of the two ends.
+                    best = best.min(third_moment(var_lo, rho3_hi, t));
+                }
+                // The splits last: the smaller the minimum so far, the more of them are pruned.
+                split_bound(splits, t, best)
             }
             Decay::Laplace { atom, cont, two_l1 } => {
                 (atom + cont / (two_l1 * two_l1 + 4.0 * t * t).sqrt()).min(1.0)
@@ -237,7 +236,18 @@ impl Decay {
 
 /// |1 − t²σ²/2| + |t|³ρ₃/6 with σ² ∈ [var_lo, ρ₃^{2/3}] (docs/math.md §10.5), t ≥ 0.
 fn third_moment(var_lo: f64, rho3_hi: f64, t: f64) -> f64 {
-    let var_hi = rho3_hi.powf(2.0 / 3.0) * (1.0 + 1e-12);
+    third_moment_with(var_lo, lyapunov_var_hi(rho3_hi), rho3_hi, t)
+}
+
+/// ρ₃^{2/3}·(1 + 1e−12): an upper bound on the variance of a law whose third absolute central
+/// moment is at most ρ₃ (Lyapunov), rounding included.
+fn lyapunov_var_hi(rho3_hi: f64) -> f64 {
+    rho3_hi.powf(2.0 / 3.0) * (1.0 + 1e-12)
+}
+
+/// [`third_moment`] with the upper end of the variance enclosure given (`var_hi` ≥ the
+/// Lyapunov bound of `rho3_hi`, as [`lyapunov_var_hi`] computes it).
+fn third_moment_with(var_lo: f64, var_hi: f64, rho3_hi: f64, t: f64) -> f64 {
     let x_lo = 0.5 * t * t * var_lo;
     let x_hi = 0.5 * t * t * var_hi.max(var_lo);
     (1.0 - x_lo).abs().max((1.0 - x_hi).abs()) + t * t * t * rho3_hi / 6.0
@@ -286,6 +296,9 @@ pub struct Split {
     /// Upper bound on E|L − m|³ below the cut, conditionally, m its conditional mean (∞: not
     /// known).
     pub rho3_hi: f64,
+    /// Upper end of the variance enclosure, `rho3_hi`^{2/3}·(1 + 1e−12) (Lyapunov), computed
+    /// once by [`Split::new`] because the scans evaluate the bound at ~10⁵–10⁶ t.
+    var_hi: f64,
 }
 
 impl Split {
@@ -295,30 +308,48 @@ impl Split {
         c: 0.0,
         var_lo: 0.0,
         rho3_hi: f64::INFINITY,
+        var_hi: f64::INFINITY,
     };
+
+    /// A split with mass `p` below the cut, `c` for the part above, and the conditional
+    /// moment bounds `var_lo` (0: unknown) and `rho3_hi` (∞: unknown) of the part below.
+    pub fn new(p: f64, c: f64, var_lo: f64, rho3_hi: f64) -> Split {
+        Split {
+            p,
+            c,
+            var_lo,
+            rho3_hi,
+            var_hi: lyapunov_var_hi(rho3_hi),
+        }
+    }
 
     /// The bound at t > 0.
     pub fn bound(&self, t: f64) -> f64 {
-        let below = if self.p > 0.0 && t * t * t * self.rho3_hi / 6.0 < 1.0 {
-            self.p * third_moment(self.var_lo, self.rho3_hi, t).min(1.0)
+        self.below(t) + self.c / t
+    }
+
+    /// The part below the cut: p·min(1, |1 − t²σ²/2| + |t|³ρ₃/6).
+    fn below(&self, t: f64) -> f64 {
+        if self.p > 0.0 && t * t * t * self.rho3_hi / 6.0 < 1.0 {
+            let m = third_moment_with(self.var_lo, self.var_hi, self.rho3_hi, t);
+            self.p * m.min(1.0)
         } else {
             self.p
-        };
-        below + self.c / t
+        }
     }
 }
 
-/// min_k (split bound k at t) (t > 0). The scans evaluate this at ~10⁵–10⁶ t per contour, so a
-/// split is skipped where p·clamp(1 − t²σ²_lo/2, 0, 1) + c/t, a lower bound on its value in the
+/// min(`best`, min_k (split bound k at t)) (t > 0). The scans evaluate this at ~10⁵–10⁶ t per
+/// contour, so a split is skipped where p·clamp(1 − t²σ²_lo/2, 0, 1) + c/t, a lower bound on its value in the
 /// same floating-point operations (the moment factor is at least |1 − t²σ²_lo/2|), already
 /// reaches the minimum so far: the result is the same minimum, without the powers of the
 /// skipped splits.
-fn split_bound(splits: &[Split; SPLITS], t: f64) -> f64 {
-    let mut best = f64::INFINITY;
+fn split_bound(splits: &[Split; SPLITS], t: f64, mut best: f64) -> f64 {
+    let half_t2 = 0.5 * t * t;
     for s in splits {
-        let floor = s.p * (1.0 - 0.5 * t * t * s.var_lo).clamp(0.0, 1.0) + s.c / t;
-        if floor < best {
-            best = best.min(s.bound(t));
+        let above = s.c / t;
+        if s.p * (1.0 - half_t2 * s.var_lo).clamp(0.0, 1.0) + above < best {
+            best = best.min(s.below(t) + above);
         }
     }
     best
@@ -855,12 +886,8 @@ pub(super) fn tv_and_splits(
             let c = (2.0 * gs[j] + 1.1 * suffix_var[j] + 2.0 * last) / (tot * h);
             let (v_in, r_in) = conditional_moments(&ws[..=j], &ls[..=j]);
             let (v_out, r_out) = conditional_moments(&ws[..j], &ls[..j]);
-            splits[k] = Split {
-                p,
-                c,
-                var_lo: v_in.min(v_out) * (1.0 - 1e-3),
-                rho3_hi: r_in.max(r_out) * (1.0 + 1e-3),
-            };
+            let var_lo = v_in.min(v_out) * (1.0 - 1e-3);
+            splits[k] = Split::new(p, c, var_lo, r_in.max(r_out) * (1.0 + 1e-3));
             k += 1;
         }
         if k == SPLITS {
@@ -875,8 +902,7 @@ pub(super) fn tv_and_splits(
             *sp = Split::UNUSED;
         } else if !(sp.var_lo >= 0.0 && sp.rho3_hi >= 0.0) {
             // NaN moments (an empty or zero-mass part): the plain pair (p, C).
-            sp.var_lo = 0.0;
-            sp.rho3_hi = f64::INFINITY;
+            *sp = Split::new(sp.p, sp.c, 0.0, f64::INFINITY);
         }
     }
     (tv, splits)
@@ -1737,7 +1763,7 @@ mod tests {
                 let tt = 1.9f64.powf(k as f64 / 8.0) * 0.5;
                 let v = t.ln_mgf(C64::new(lam, tt), 1e-17);
                 let ratio = (v.ln.re - m0).exp();
-                let b = split_bound(&splits, tt);
+                let b = split_bound(&splits, tt, f64::INFINITY);
                 assert!(
                     ratio <= b * (1.0 + 1e-9) + 1e-15,
                     "{dir:?} t={tt}: {ratio} > split bound {b}"
@@ -1958,7 +1984,7 @@ mod tests {
                             .iter()
                             .map(|s| s.p + s.c / tt)
                             .fold(f64::INFINITY, f64::min);
-                        split_bound(&splits, tt) < 0.99 * plain.min(1.0)
+                        split_bound(&splits, tt, f64::INFINITY) < 0.99 * plain.min(1.0)
                     });
                     assert!(
                         here == 0 || sharper,

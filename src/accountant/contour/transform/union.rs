@@ -312,12 +312,7 @@ impl Union {
         // the third-moment bound with the smallest variance and the largest third moment of the
         // components that have mass below their cut is at least each m_kj (its variance
         // enclosure contains theirs).
-        let mut splits = [Split {
-            p: 0.0,
-            c: 0.0,
-            var_lo: f64::INFINITY,
-            rho3_hi: 0.0,
-        }; SPLITS];
+        let mut splits = [Split::new(0.0, 0.0, f64::INFINITY, 0.0); SPLITS];
         for (k, p, m) in &parts {
             let d = (m - mean).abs();
             var_lo += pi_lo[*k] * (p.var_lo + (1.0 - 1e-3) * d * d);
@@ -335,12 +330,14 @@ impl Union {
         for s in splits.iter_mut() {
             s.p = (s.p * (1.0 + 1e-12)).min(1.0);
             s.c *= 1.0 + 1e-12;
-            if !(s.p.is_finite() && s.c.is_finite()) {
-                *s = Split::UNUSED;
+            *s = if !(s.p.is_finite() && s.c.is_finite()) {
+                Split::UNUSED
             } else if !(s.var_lo.is_finite() && s.rho3_hi >= 0.0) {
-                s.var_lo = 0.0;
-                s.rho3_hi = f64::INFINITY;
-            }
+                Split::new(s.p, s.c, 0.0, f64::INFINITY)
+            } else {
+                // The slot's moments were combined in place: its Lyapunov end anew.
+                Split::new(s.p, s.c, s.var_lo, s.rho3_hi)
+            };
         }
         Decay::Density {
             var_lo: if var_lo.is_finite() { var_lo } else { 0.0 },
@@ -481,12 +478,12 @@ fn density_params(d: &Decay) -> Option<DensityParams> {
                 var_lo: mu2 * (1.0 - 1e-12),
                 rho3_hi: 1.6 * mu2 * s * up,
                 tv_hi: 2.0 / (s * (2.0 * std::f64::consts::PI).sqrt()) * up,
-                splits: [Split {
-                    p: 0.0,
-                    c: up / (s * std::f64::consts::E.sqrt()),
-                    var_lo: 0.0,
-                    rho3_hi: f64::INFINITY,
-                }; SPLITS],
+                splits: [Split::new(
+                    0.0,
+                    up / (s * std::f64::consts::E.sqrt()),
+                    0.0,
+                    f64::INFINITY,
+                ); SPLITS],
             })
         }
         Decay::Laplace { .. } | Decay::AtomAtZero { .. } | Decay::TwoAtoms { .. } => None,
