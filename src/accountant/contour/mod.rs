@@ -106,6 +106,7 @@ mod integral;
 mod lattice;
 mod lattice_exact;
 mod lattice_fourier;
+mod node_sums;
 mod plan;
 mod solve;
 pub mod transform;

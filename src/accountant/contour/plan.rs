@@ -1,6 +1,7 @@
 //! The plan of one ordering's contour: the composed transform, the saddle point, the step,
 //! the truncation and the direct nodes (module docs of [`super`]).
 
+use super::node_sums::NodeSums;
 use super::*;
 
 /// Target relative accuracy of each M̃ quadrature (below the rounding floor, so the step is set
@@ -93,6 +94,16 @@ pub(super) struct Coarse {
 }
 
 impl Coarse {
+    /// The largest t the grids cover: beyond it [`Coarse::bound`] is 1.
+    pub(super) fn end(&self) -> f64 {
+        let t_far = (self.ratios.len() as f64 - 1.0) * self.step;
+        if self.far.is_empty() {
+            t_far
+        } else {
+            t_far + (self.far.len() as f64 - 1.0) * self.far_step
+        }
+    }
+
     pub(super) fn bound(&self, t: f64) -> f64 {
         let t_far = (self.ratios.len() as f64 - 1.0) * self.step;
         if t >= t_far && !self.far.is_empty() {
@@ -151,8 +162,8 @@ pub(super) struct Truncation {
 pub(super) struct Scan {
     /// The last direct node the target asks for.
     pub(super) k_dir: usize,
-    /// suffix[k] = the bounds of nodes k, k + 1, …, k_tail summed.
-    pub(super) suffix: Vec<f64>,
+    /// Upper bounds on the bounds of nodes k, k + 1, …, k_tail summed.
+    pub(super) sums: NodeSums,
 }
 
 /// When [`Plan::build_with`] takes the analytic-window path.
@@ -474,6 +485,33 @@ impl Plan {
         lambda: f64,
         t: f64,
     ) -> f64 {
+        self.ln_bound_from(decays, lambda, t, |i, d| match &coarse[i] {
+            Some(c) => d.bound(t).min(c.bound(t)),
+            None => d.bound(t),
+        })
+    }
+
+    /// A bound on ln|G(t)| for every t in [`ta`, `tb`] (0 < ta ≤ tb): the decay bounds over the
+    /// interval ([`Decay::bound_over`]); the other factors, 1/|z(z − 1)| and the lattice
+    /// atoms' continuous parts, are non-increasing in t and taken at ta. No coarse grid.
+    pub(super) fn ln_run_bound(
+        &self,
+        decays: &[(Decay, f64)],
+        lambda: f64,
+        ta: f64,
+        tb: f64,
+    ) -> f64 {
+        self.ln_bound_from(decays, lambda, ta, |_, d| d.bound_over(ta, tb))
+    }
+
+    /// The node bound at `t` with `mag(i, D_i)` bounding factor i's |M(λ+it)|/M(λ).
+    fn ln_bound_from(
+        &self,
+        decays: &[(Decay, f64)],
+        lambda: f64,
+        t: f64,
+        mag: impl Fn(usize, &Decay) -> f64,
+    ) -> f64 {
         let z = C64::new(lambda, t);
         let lz = (z * (z - 1.0)).norm().ln();
         if let Some(Lattice { n, .. }) = self.lattice {
@@ -500,10 +538,7 @@ impl Plan {
                 // with |C| ≤ min(1, cont/t) and |M| ≤ the decay bound (and the coarse grid).
                 let cc = (cont / t.abs()).min(1.0);
                 let tele = n.ln() + cc.ln() + (n - 1.0) * (atom + cc).min(1.0).ln();
-                let mb = match &coarse[0] {
-                    Some(c) => d.bound(t).min(c.bound(t)),
-                    None => d.bound(t),
-                };
+                let mb = mag(0, &d);
                 let sum = logsumexp(&[n * mb.ln(), n * atom.min(1.0).ln()]);
                 return tele.min(sum) + n * ln_eta.exp().ln_1p() - lz;
             }
@@ -511,14 +546,8 @@ impl Plan {
         self.factors
             .iter()
             .zip(decays)
-            .zip(coarse)
-            .map(|((f, (d, ln_eta)), c)| {
-                let b = match c {
-                    Some(c) => d.bound(t).min(c.bound(t)),
-                    None => d.bound(t),
-                };
-                f.n * (b.ln() + ln_eta.exp().ln_1p())
-            })
+            .enumerate()
+            .map(|(i, (f, (d, ln_eta)))| f.n * (mag(i, d).ln() + ln_eta.exp().ln_1p()))
             .sum::<f64>()
             - lz
     }
@@ -639,8 +668,7 @@ impl Plan {
                 contour.capped = false;
             }
         }
-        contour.trunc =
-            (scan.suffix[(k_cap + 1).min(trunc.k_tail + 1)] + trunc.tail) * (1.0 + 1e-12);
+        contour.trunc = (scan.sums.suffix(k_cap + 1) + trunc.tail) * (1.0 + 1e-12);
         contour.nodes = self.direct_nodes(&base.values, lambda, h, k_cap, tol);
         Ok(contour)
     }
@@ -806,25 +834,31 @@ impl Plan {
         h: f64,
         target: f64,
     ) -> Scan {
-        let k_tail = trunc.k_tail;
-        let bounds: Vec<f64> = (1..=k_tail)
-            .into_par_iter()
-            .map(|k| {
-                (h / PI)
-                    * self
-                        .ln_node_bound(&trunc.decays, coarse, lambda, k as f64 * h)
-                        .exp()
-            })
-            .collect();
-        // suffix[k] = Σ_{j ≥ k} bounds[j−1], k = 1..=k_tail+1.
-        let mut suffix = vec![0.0; k_tail + 2];
-        for k in (1..=k_tail).rev() {
-            suffix[k] = suffix[k + 1] + bounds[k - 1];
+        // Runs of nodes (bounded over their whole t-interval, without the coarse grids) only
+        // beyond the coarse grids' reach, where `Coarse::bound` is 1 and they lose nothing.
+        let t_single = coarse.iter().flatten().map(Coarse::end).fold(0.0, f64::max);
+        let k_single = ((t_single / h).ceil() as usize).saturating_add(1);
+        // The run bounds' rounding: a few ulp per factor bound, times the powers n_i.
+        let margin = (1e-12 * (1.0 + self.n_total())).exp();
+        let node = |k: usize| {
+            (h / PI)
+                * self
+                    .ln_node_bound(&trunc.decays, coarse, lambda, k as f64 * h)
+                    .exp()
+        };
+        let run = |a: usize, b: usize| {
+            let (ta, tb) = (a as f64 * h, (b - 1) as f64 * h);
+            (h / PI) * self.ln_run_bound(&trunc.decays, lambda, ta, tb).exp()
+        };
+        let sums = NodeSums::new(trunc.k_tail, k_single, target, margin, node, run);
+        let k_dir = sums.first_within(trunc.tail, target);
+        if std::env::var("EWT_DBG").is_ok() {
+            eprintln!(
+                "DBG k_tail={} k_single={k_single} evals={} k_dir={k_dir}",
+                trunc.k_tail, sums.evaluations
+            );
         }
-        let k_dir = (0..=k_tail)
-            .find(|&k| suffix[k + 1] + trunc.tail <= target)
-            .unwrap_or(k_tail);
-        Scan { k_dir, suffix }
+        Scan { k_dir, sums }
     }
 
     /// Where the decay bounds leave a gap (|M| bounded only by 1 between the third-moment and

@@ -196,6 +196,45 @@ impl Decay {
         }
     }
 
+    /// An upper bound on [`Decay::bound`] over every t with `ta` ≤ |t| ≤ `tb` (0 < ta ≤ tb),
+    /// for bounding a run of nodes at once (docs/math.md §10.5, "Runs of nodes").
+    ///
+    /// Each term of the minimum is bounded by its supremum over the interval: TV/|t|,
+    /// C_k/|t|, the atoms' continuous parts and the Gaussian at ta; the third-moment terms
+    /// |1 − t²σ²/2| + |t|³ρ₃/6 by max(1 − ta²σ²_lo/2, tb²σ²_hi/2 − 1) + tb³ρ₃/6 (x = t²σ²/2 grows
+    /// with t and with σ², and |1 − x| = max(1 − x, x − 1) is the larger of a decreasing and an
+    /// increasing function of x). A minimum of upper bounds bounds the minimum.
+    pub fn bound_over(&self, ta: f64, tb: f64) -> f64 {
+        match *self {
+            Decay::Gaussian { .. } | Decay::Laplace { .. } | Decay::TwoAtoms { .. } => {
+                self.bound(ta)
+            }
+            Decay::Density {
+                var_lo,
+                rho3_hi,
+                tv_hi,
+                ref splits,
+            } => {
+                let whole = third_moment_over(var_lo, lyapunov_var_hi(rho3_hi), rho3_hi, ta, tb);
+                splits
+                    .iter()
+                    .map(|s| {
+                        let m = third_moment_over(s.var_lo, s.var_hi, s.rho3_hi, ta, tb);
+                        s.p * m.min(1.0) + s.c / ta
+                    })
+                    .fold((tv_hi / ta).min(whole).min(1.0), f64::min)
+            }
+            Decay::AtomAtZero {
+                atom,
+                cont,
+                var_lo,
+                rho3_hi,
+            } => third_moment_over(var_lo, lyapunov_var_hi(rho3_hi), rho3_hi, ta, tb)
+                .min(atom + cont / ta)
+                .min(1.0),
+        }
+    }
+
     /// A power-law envelope valid for t ≥ `c`: bound(t) ≤ k·(c/t)^p. Returns (ln k, c, p) where
     /// k may depend on `t_min` (the envelope holds for t ≥ t_min ≥ c).
     pub fn envelope(&self, t_min: f64) -> (f64, f64, f64) {
@@ -251,6 +290,14 @@ fn third_moment_with(var_lo: f64, var_hi: f64, rho3_hi: f64, t: f64) -> f64 {
     let x_lo = 0.5 * t * t * var_lo;
     let x_hi = 0.5 * t * t * var_hi.max(var_lo);
     (1.0 - x_lo).abs().max((1.0 - x_hi).abs()) + t * t * t * rho3_hi / 6.0
+}
+
+/// The supremum of |1 − t²σ²/2| + |t|³ρ₃/6 over ta ≤ t ≤ tb and σ² ∈ [var_lo, var_hi]
+/// (bounded as in [`Decay::bound_over`]); at ta = tb it is [`third_moment_with`].
+fn third_moment_over(var_lo: f64, var_hi: f64, rho3_hi: f64, ta: f64, tb: f64) -> f64 {
+    let x_lo = 0.5 * ta * ta * var_lo;
+    let x_hi = 0.5 * tb * tb * var_hi.max(var_lo);
+    (1.0 - x_lo).max(x_hi - 1.0) + tb * tb * tb * rho3_hi / 6.0
 }
 
 /// Run length of the plain partial sums of [`subsampled_mgf_windowed`] with [`SumScheme::block`] > 0.
@@ -1894,6 +1941,59 @@ mod tests {
     /// 1e−15 absolute) on the log grid t_k = 0.5·1.9^{k/8}, k in `ks`, while one evaluation costs
     /// at most 2·10⁶ x-nodes; points where the transform leaves f64 (the contour refuses there) are
     /// skipped. Returns the t checked.
+    #[test]
+    fn bound_over_bounds_the_decay_on_its_interval() {
+        use crate::mechanism::{Gaussian, GaussianMixture, SubsampledLaplace, WithoutReplacement};
+        let mut ms = vec![
+            Mechanism::Gaussian(Gaussian::new(0.7).expect("test setup")),
+            Mechanism::Laplace(Laplace::new(0.8).expect("test setup")),
+            Mechanism::SubsampledLaplace(SubsampledLaplace::new(0.5, 0.1).expect("test setup")),
+            Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(
+                WithoutReplacement::new(1.0, 100, 1000).expect("test setup"),
+            )),
+            Mechanism::GaussianMixture(
+                GaussianMixture::mixture_of_gaussians(0.9, &[0.0, 1.0, 2.0], &[0.6, 0.3, 0.1])
+                    .expect("test setup"),
+            ),
+            Mechanism::GaussianMixture(
+                GaussianMixture::replace_one_poisson(0.8, 0.01).expect("test setup"),
+            ),
+        ];
+        for q in [1e-5, 1e-3, 0.3] {
+            for sigma in [0.06, 0.8, 3.0] {
+                ms.push(Mechanism::SubsampledGaussian(
+                    SubsampledGaussian::new(sigma, q).expect("test setup"),
+                ));
+            }
+        }
+        let mut checked = 0;
+        for m in &ms {
+            for dir in [Direction::Remove, Direction::Add] {
+                for lam in [1.5, 4.0, 30.0] {
+                    let d = Transform::new(m, dir).decay(lam);
+                    // Intervals [ta, tb] from 1e-3 to 1e6, of relative widths 1e-3 to 10.
+                    for i in 0..90 {
+                        let ta = 1e-3 * 10f64.powf(i as f64 / 10.0);
+                        for w in [1e-3, 0.1, 1.0, 10.0] {
+                            let tb = ta * (1.0 + w);
+                            let over = d.bound_over(ta, tb);
+                            for j in 0..=40 {
+                                let t = ta + (tb - ta) * j as f64 / 40.0;
+                                let b = d.bound(t);
+                                assert!(
+                                    b <= over * (1.0 + 1e-12),
+                                    "{m:?} {dir:?} λ={lam} [{ta}, {tb}] t={t}: {b} > {over}"
+                                );
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100_000, "{checked}");
+    }
+
     pub(super) fn assert_decay_on_log_grid(
         ln_mgf: impl Fn(C64) -> MgfValue,
         cost: impl Fn(f64) -> f64,
