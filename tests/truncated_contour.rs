@@ -126,6 +126,59 @@ fn no_truncation_is_the_plain_subsampled_contour() {
     }
 }
 
+/// A truncation component whose weight is negligible against δ (Σ T·t_hi ≤ 1e−6·δ) is not
+/// inverted: the untruncated part's contour plus the slack S = Σ T·t_hi (docs/math.md §17.10).
+/// Rarely sampled few-step configurations, which the whole union's contour refused (its
+/// transform is dominated at large λ by the tiny-weight component at σ/2), are certified,
+/// inside our certified PLD bracket and within 1e−9 of the plain subsampled contour, with the
+/// note naming the slack; a configuration whose truncation is not negligible keeps the union.
+#[test]
+fn negligible_truncation_is_a_delta_slack_on_the_untruncated_contour() {
+    let rare = [
+        (1000u64, 0.001, 40u64, 1.0, 50u64, Adjacency::AddRemove),
+        (1000, 0.001, 40, 1.0, 50, Adjacency::ReplaceOne),
+        (5000, 0.002, 60, 1.2, 300, Adjacency::AddRemove),
+    ];
+    for &(n, q, b, sigma, steps, adj) in &rare {
+        let e = event(n, q, b, sigma, steps);
+        let a = contour(adj, &e);
+        let r = a.epsilon(1e-5).expect("certified");
+        assert!(
+            r.notes.iter().any(|x| x.contains("not inverted")),
+            "{n} {q} {b}: {:?}",
+            r.notes
+        );
+        let x = (r.lower.expect("lower"), r.upper.expect("upper"));
+        let plain = contour(adj, &DpEvent::dpsgd(sigma, q, steps));
+        let y = eps_bracket(&plain, 1e-5);
+        assert!(
+            (x.0 - y.0).abs() <= 1e-9 * y.1 && (x.1 - y.1).abs() <= 1e-9 * y.1,
+            "{n} {q} {b} {adj:?}: {x:?} vs plain {y:?}"
+        );
+        let p = eps_bracket(&pld(adj, None, &e), 1e-5);
+        assert!(
+            overlap(x, (p.0, p.1), 0.0),
+            "{n} {q} {b} {adj:?}: {x:?} vs pld {p:?}"
+        );
+        // δ at the ε found: the bracket holds δ = 1e-5 (ε's bracket is certified both ways).
+        let d = delta_bracket(&a, x.1);
+        assert!(
+            d.0 <= 1e-5 * (1.0 + 1e-6) && d.1 <= d.0 * (1.0 + 1e-6),
+            "{d:?}"
+        );
+    }
+    // The same ε through the union (t ≈ 1e-13: S = 1000·t is not ≤ 1e-6·δ): no note.
+    let e = event(1000, 0.01, 40, 1.0, 1000);
+    let r = contour(Adjacency::AddRemove, &e)
+        .epsilon(1e-5)
+        .expect("certified");
+    assert!(
+        !r.notes.iter().any(|x| x.contains("not inverted")),
+        "{:?}",
+        r.notes
+    );
+}
+
 /// δ non-increasing in ε and ε non-decreasing in steps (certified ends compared across a few
 /// points; lower ≤ upper everywhere), for a heavily and a lightly truncated configuration.
 #[test]

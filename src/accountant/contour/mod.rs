@@ -645,6 +645,9 @@ impl ContourAccountant {
     /// still decide the maximum, and `finish` refuses the report unless the combined bracket is
     /// within the width limit. A non-finite U keeps the refusal.
     fn answer(&self, direction: Direction, ask: Ask) -> Result<OrderingAnswer> {
+        if let Some(a) = self.answer_without_truncation(direction, ask) {
+            return Ok(a);
+        }
         match self.enclosure(direction, ask) {
             Ok((b, info)) => Ok(answer_with_note(b, direction, &info)),
             Err(Error::NotCertified(why))
@@ -674,6 +677,105 @@ impl ContourAccountant {
     }
 }
 
+/// Largest ratio of the truncation slack S to δ at which [`ContourAccountant`] drops the
+/// truncation component of truncated Poisson sampling (docs/math.md §17.10, "A negligible
+/// truncation component").
+const TRUNCATION_SLACK_RATIO: f64 = 1e-6;
+
+/// Whether the slack is at most [`TRUNCATION_SLACK_RATIO`] of δ (false for NaN).
+fn negligible(slack: f64, delta: f64) -> bool {
+    slack <= TRUNCATION_SLACK_RATIO * delta
+}
+
+impl ContourAccountant {
+    /// Truncated Poisson sampling whose truncation component is negligible, by the contour of
+    /// the untruncated components alone plus the δ slack S = Σ T·t_hi (docs/math.md §17.10,
+    /// "A negligible truncation component"): None where there is no such part, S exceeds
+    /// [`TRUNCATION_SLACK_RATIO`] of δ, or the contour of the rest refuses (the whole union is
+    /// then inverted as before).
+    fn answer_without_truncation(&self, direction: Direction, ask: Ask) -> Option<OrderingAnswer> {
+        if lattice_part(&self.composition).is_some() {
+            return None;
+        }
+        let (rest, slack, t_hi) = without_truncation(&self.composition)?;
+        let inner = ContourAccountant::with_composition(self.params, rest).ok()?;
+        // The untruncated part's answer (its Chernoff bracket where its contour refuses).
+        let ends = |d: Direction, ask: Ask| {
+            let a = inner.answer(d, ask).ok()?;
+            Some((a.bracket.lower?, a.bracket.upper?, a))
+        };
+        let mut a = match ask {
+            Ask::Delta(_) => {
+                let (lo, up, a) = ends(direction, ask)?;
+                // The report's δ is the largest over the orderings: S is measured against it,
+                // so an ordering with a tiny δ (ε near its largest loss) keeps the rule.
+                let mut scale = up;
+                if !negligible(slack, scale) {
+                    for &d in self.params.adjacency.directions() {
+                        if d != direction {
+                            scale = scale.max(ends(d, ask)?.1);
+                        }
+                    }
+                }
+                if !negligible(slack, scale) {
+                    return None;
+                }
+                let (lo, up) = ((lo - slack).max(0.0), (up + slack).min(1.0));
+                OrderingAnswer {
+                    bracket: Bracket::certified(lo, a.bracket.value.clamp(lo, up), up),
+                    ..a
+                }
+            }
+            Ask::Epsilon(delta) => {
+                if !negligible(slack, delta) {
+                    return None;
+                }
+                // δ_true(ε) ∈ [δ'(ε) − S, δ'(ε) + S]: ε_true(δ) ∈ [ε'(δ + S), ε'(δ − S)].
+                let (_, up, a) = ends(direction, Ask::Epsilon(delta - slack))?;
+                let (lo, _, _) = ends(direction, Ask::Epsilon(delta + slack))?;
+                let lo = lo.min(up);
+                OrderingAnswer {
+                    bracket: Bracket::certified(lo, 0.5 * (lo + up), up),
+                    ..a
+                }
+            }
+        };
+        a.notes.push(format!(
+            "{} ordering: truncation component (weight t <= {t_hi:e} per step) not inverted; \
+             the union's delta moves by at most sum(steps*t) <= {slack:e} from that of the \
+             untruncated part, added to the bracket",
+            direction.name()
+        ));
+        Some(a)
+    }
+}
+
+/// The composition with every truncated-Poisson part replaced by its untruncated component,
+/// the slack S ≥ Σ T·t_hi by which that moves any δ (docs/math.md §17.8, "The weight error": the
+/// union at weight t and at weight 0 differ in δ by at most T·t), and the largest t_hi; None
+/// without such a part.
+fn without_truncation(c: &Composition) -> Option<(Composition, f64, f64)> {
+    let mut rest = Composition {
+        parts: Vec::new(),
+        non_private: c.non_private,
+    };
+    let (mut slack, mut t_max, mut any) = (0.0, 0.0f64, false);
+    for (m, n) in &c.parts {
+        match m {
+            crate::mechanism::Mechanism::TruncatedPoisson(t) => {
+                let (_, t_hi) = t.truncation_weight_bounds();
+                slack += *n as f64 * t_hi;
+                t_max = t_max.max(t_hi);
+                rest.push(t.untruncated_component().mechanism(), *n);
+                any = true;
+            }
+            other => rest.push(*other, *n),
+        }
+    }
+    // Rounding of the products and the sum, outward.
+    any.then_some((rest, slack * (1.0 + 1e-12), t_max))
+}
+
 impl OrderingAccountant for ContourAccountant {
     ordering_accessors!("contour", merge);
 
@@ -681,7 +783,8 @@ impl OrderingAccountant for ContourAccountant {
     /// pair (docs/math.md §17.11) in homogeneous compositions only; the Poisson-subsampled
     /// Laplace by its transform (docs/math.md §15.6), the other Gaussian-mixture pairs by theirs
     /// (docs/math.md §17.9), truncated Poisson sampling by the weighted union of its
-    /// components' (docs/math.md §17.10).
+    /// components' (docs/math.md §17.10), or, where the truncation weight is negligible, by the
+    /// untruncated components plus a δ slack (§17.10 item 7).
     fn check(&self, added: &Composition) -> Result<()> {
         crate::mechanism::without_replacement::refuse_mixed_in(
             self.name(),
