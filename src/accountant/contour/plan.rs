@@ -852,12 +852,6 @@ impl Plan {
         };
         let sums = NodeSums::new(trunc.k_tail, k_single, target, margin, node, run);
         let k_dir = sums.first_within(trunc.tail, target);
-        if std::env::var("EWT_DBG").is_ok() {
-            eprintln!(
-                "DBG k_tail={} k_single={k_single} evals={} k_dir={k_dir}",
-                trunc.k_tail, sums.evaluations
-            );
-        }
         Scan { k_dir, sums }
     }
 
