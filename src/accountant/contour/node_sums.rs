@@ -65,11 +65,14 @@ impl NodeSums {
         run: impl Fn(usize, usize) -> f64 + Sync,
     ) -> NodeSums {
         let k_single = k_single.min(k_tail);
-        let mut segments = vec![Segment {
-            start: 1,
-            end: k_single + 1,
-            values: Values::Nodes((1..=k_single).into_par_iter().map(&bound).collect()),
-        }];
+        let mut segments = Vec::new();
+        if k_single > 0 {
+            segments.push(Segment {
+                start: 1,
+                end: k_single + 1,
+                values: Values::Nodes((1..=k_single).into_par_iter().map(&bound).collect()),
+            });
+        }
         let mut evaluations = k_single;
         if k_single < k_tail {
             // First nodes of the initial runs: k_single + 1, growing by RUN_GROWTH, and the
@@ -321,6 +324,21 @@ mod tests {
             }
             assert!(ns.first_within(0.0, target) >= k);
         }
+    }
+
+    #[test]
+    fn empty_and_all_run_sums() {
+        let none = NodeSums::new(0, 0, 1.0, 1.0, |_| 1.0, |_, _| 1.0);
+        assert_eq!(
+            (none.suffix(0), none.suffix(1), none.first_within(0.0, 1.0)),
+            (0.0, 0.0, 0)
+        );
+        // Everything in runs (k_single = 0): suffix(0) is the whole sum, as suffix(1).
+        let f = |k: usize| 1e-3 / (k * k) as f64;
+        let ns = NodeSums::new(10_000, 0, 1.0, 1.0, f, |a, _| f(a));
+        assert_eq!(ns.suffix(0), ns.suffix(1));
+        assert!(ns.suffix(1) >= (1..=10_000).map(f).sum::<f64>());
+        assert_eq!(ns.first_within(0.0, 1.0), 0);
     }
 
     #[test]
