@@ -682,6 +682,11 @@ impl ContourAccountant {
 /// truncation component").
 const TRUNCATION_SLACK_RATIO: f64 = 1e-6;
 
+/// `x` moved by at least one ulp up (`dir` = 1) or down (−1): a rounded sum's outward end.
+fn outward(x: f64, dir: f64) -> f64 {
+    x + dir * (x.abs() * f64::EPSILON + f64::MIN_POSITIVE)
+}
+
 /// Whether the slack is at most [`TRUNCATION_SLACK_RATIO`] of δ (false for NaN).
 fn negligible(slack: f64, delta: f64) -> bool {
     slack <= TRUNCATION_SLACK_RATIO * delta
@@ -720,7 +725,9 @@ impl ContourAccountant {
                 if !negligible(slack, scale) {
                     return None;
                 }
-                let (lo, up) = ((lo - slack).max(0.0), (up + slack).min(1.0));
+                // Rounded outward.
+                let lo = outward(lo - slack, -1.0).max(0.0);
+                let up = outward(up + slack, 1.0).min(1.0);
                 OrderingAnswer {
                     bracket: Bracket::certified(lo, a.bracket.value.clamp(lo, up), up),
                     ..a
@@ -731,8 +738,10 @@ impl ContourAccountant {
                     return None;
                 }
                 // δ_true(ε) ∈ [δ'(ε) − S, δ'(ε) + S]: ε_true(δ) ∈ [ε'(δ + S), ε'(δ − S)].
-                let (_, up, a) = ends(direction, Ask::Epsilon(delta - slack))?;
-                let (lo, _, _) = ends(direction, Ask::Epsilon(delta + slack))?;
+                // δ ± S rounded outward (a sum that rounds back to δ would lose S's direction).
+                let (lo_at, up_at) = (outward(delta + slack, 1.0), outward(delta - slack, -1.0));
+                let (_, up, a) = ends(direction, Ask::Epsilon(up_at))?;
+                let (lo, _, _) = ends(direction, Ask::Epsilon(lo_at))?;
                 let lo = lo.min(up);
                 OrderingAnswer {
                     bracket: Bracket::certified(lo, 0.5 * (lo + up), up),
