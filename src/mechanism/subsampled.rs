@@ -14,8 +14,8 @@ use crate::special::quadrature::{
     certified_moments, log1p_minus_id, moments_f64, SubsampledLoss, Tilt,
 };
 
-/// Largest E_Q[u] = q²(e^{μ²} − 1) for which the control-variate means are used: beyond it
-/// the cancellation E_Q[L − u] + E_Q[u] would cost more digits than the direct quadrature.
+/// Largest E_Q\[u\] = q²(e^{μ²} − 1) for which the control-variate means are used: beyond it
+/// the cancellation E_Q\[L − u\] + E_Q\[u\] would cost more digits than the direct quadrature.
 const CONTROL_VARIATE_MAX: f64 = 1e4;
 
 /// Poisson-subsampled Gaussian with noise multiplier σ and sampling rate q ∈ (0, 1].
@@ -92,7 +92,7 @@ impl SubsampledGaussian {
         c
     }
 
-    /// (E_P[L], E_Q[L]) with the control variate u (`control` = E_Q[u]).
+    /// (E_P\[L\], E_Q\[L\]) with the control variate u (`control` = E_Q\[u\]).
     fn means_control_variate(&self, control: f64) -> (f64, f64) {
         let (q, mu) = (self.sampling_rate, 1.0 / self.sigma);
         let a = (std::f64::consts::PI / (3.0 * mu)).min(6.0);
@@ -117,7 +117,7 @@ impl SubsampledGaussian {
         (sp * f, sq * f + control)
     }
 
-    /// (E_P[L], E_Q[L]) by the plain trapezoid (weights formed in log space).
+    /// (E_P\[L\], E_Q\[L\]) by the plain trapezoid (weights formed in log space).
     fn means_direct(&self) -> (f64, f64) {
         let tilts = Tilt::p_and_q(0.0, 0.0);
         let m = moments_f64(&self.loss(), &tilts, 1);

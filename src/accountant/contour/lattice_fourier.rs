@@ -41,7 +41,7 @@ const NODE_BYTES: f64 = 64.0 * 1024.0 * 1024.0;
 /// Most multiply-adds (atoms × evaluations of ρ) one δ evaluation may take.
 const WORK_CAP: f64 = 5e7;
 /// The tail sum is inverted at its saddle point only where i₀ lies above the mean
-/// n·E_Q[index] plus this many standard deviations √(n Var_0) (a negative number: down to
+/// n·E_Q\[index\] plus this many standard deviations √(n Var_0) (a negative number: down to
 /// 1.5 sd below the mean, where the saddle point is still ≈ 0.5/sd); further below, the saddle
 /// point nears the pole c = 0, the node count grows like 1/c, and the complement is used, whose
 /// δ = mass − M is then ≥ ~0.9 and loses nothing to cancellation (docs/math.md §16.8).
@@ -638,7 +638,7 @@ impl Fourier {
         }
     }
 
-    /// The mean n·E_Q[index] and the standard deviation √(n Var_0) of the composed index sum
+    /// The mean n·E_Q\[index\] and the standard deviation √(n Var_0) of the composed index sum
     /// at tilt 0: where the bulk of the loss lies, in index units.
     fn bulk(&self) -> (f64, f64) {
         let (mean0, var0) = self.moments(0.0);

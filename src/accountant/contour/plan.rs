@@ -89,7 +89,7 @@ pub(super) struct Coarse {
     pub(super) ratios: Vec<f64>,
     /// Step of the far grid (4·step).
     pub(super) far_step: f64,
-    /// The far grid's ratios, far[0] at t = (ratios.len() − 1)·step (empty: none).
+    /// The far grid's ratios, `far[0]` at t = (ratios.len() − 1)·step (empty: none).
     pub(super) far: Vec<f64>,
 }
 

@@ -44,8 +44,8 @@ fn ln_sigmoid(s: f64) -> f64 {
     -softplus(-s)
 }
 
-/// One half-line evaluation: H(α + iβ_k) = e^{scale}·sums[k], with absolute error bounds
-/// e^{scale}·errs[k] (already including discretisation and truncation).
+/// One half-line evaluation: H(α + iβ_k) = e^{scale}·`sums[k]`, with absolute error bounds
+/// e^{scale}·`errs[k]` (already including discretisation and truncation).
 struct HalfLine {
     scale: f64,
     sums: Vec<C64>,
