@@ -267,7 +267,9 @@ impl ContourAccountant {
     }
 
     /// Certified bounds on δ(ε) of one ordering, with the contour's diagnostics (None where
-    /// no contour was needed: δ exactly 0, or a single step's closed form).
+    /// no contour was needed: δ exactly 0, or a single step's closed form). The composition is
+    /// inverted as composed: neither the Chernoff fallback nor the truncated-Poisson slack
+    /// (docs/math.md §17.10 item 7) of the accountant's own answers is used here.
     ///
     /// # Errors
     /// Bad ε; a refusal (type docs).
@@ -643,7 +645,9 @@ impl ContourAccountant {
     /// certified Chernoff bracket [0, U] (docs/math.md §15.1.1, [`Plan::ln_chernoff`] for δ,
     /// [`Plan::chernoff_epsilon`] capped by the largest loss for ε): the other ordering may
     /// still decide the maximum, and `finish` refuses the report unless the combined bracket is
-    /// within the width limit. A non-finite U keeps the refusal.
+    /// within the width limit. A non-finite U keeps the refusal. Truncated Poisson sampling with
+    /// a negligible truncation weight is answered first by
+    /// [`ContourAccountant::answer_without_truncation`].
     fn answer(&self, direction: Direction, ask: Ask) -> Result<OrderingAnswer> {
         if let Some(a) = self.answer_without_truncation(direction, ask) {
             return Ok(a);
