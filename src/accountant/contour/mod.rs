@@ -1009,6 +1009,56 @@ mod tests {
 
     /// The coarse grid (fine part and the 4× sparser far part) bounds |M̃(λ+it)|/M̃(λ) from
     /// above at points between its nodes, for nearly atomic (small q) and ordinary tilted laws.
+    /// The truncation scans of EA S2 (σ 0.8, q 5e−4, 200 steps) and MNLI (σ 0.573, 3 920 steps)
+    /// at their answers (tolerance 1e−9, both scans, as `Plan::build`): the runs of far nodes
+    /// (docs/math.md §10.5, "Runs of nodes") evaluate under half the node bounds, and the last
+    /// direct node is that of the node-by-node scan. `--nocapture` prints the counts quoted in
+    /// docs/math.md §10.5 and §10.9.1.
+    #[test]
+    fn scan_runs_evaluate_a_fraction_of_the_node_bounds() {
+        use super::node_sums::NodeSums;
+        for (sigma, q, steps, eps) in [
+            (0.8, 5e-4, 200, 0.0760647244),
+            (0.573, 2000.0 / 392_702.0, 3920, 8.2742316755),
+        ] {
+            let plan = remove_plan(sigma, q, steps);
+            let lam = plan.saddle(eps).expect("test setup");
+            let base = plan.base(lam);
+            let w = plan.bump_width(lam);
+            let target = 1e-9 * plan.s_estimate(lam, eps, w, base.norm) / 8.0;
+            let mut c = plan.strip_contour(lam, w, &base);
+            c.choose_step(eps, target);
+            let h = c.h;
+            let trunc = plan.truncation(&base, lam, w, h, target);
+            let none = vec![None; plan.factors.len()];
+            let first = plan.scan(&trunc, &none, lam, h, target);
+            let grids = plan.coarse_grids(&base, lam, h, first.k_dir, target);
+            let second = plan.scan(&trunc, &grids, lam, h, target);
+            for (scan, coarse) in [(&first, &none), (&second, &grids)] {
+                let node = |k: usize| {
+                    (h / PI)
+                        * plan
+                            .ln_node_bound(&trunc.decays, coarse, lam, k as f64 * h)
+                            .exp()
+                };
+                let k_tail = trunc.k_tail;
+                let plain = NodeSums::new(k_tail, k_tail, target, 1.0, node, |a, _| node(a));
+                let k_plain = plain.first_within(trunc.tail, target);
+                eprintln!(
+                    "σ={sigma} q={q} steps={steps}: k_tail {k_tail}, evaluations {}, k_dir {} \
+                     (node by node {k_plain})",
+                    scan.sums.evaluations, scan.k_dir
+                );
+                assert!(
+                    2 * scan.sums.evaluations < k_tail,
+                    "{}",
+                    scan.sums.evaluations
+                );
+                assert_eq!(scan.k_dir, k_plain);
+            }
+        }
+    }
+
     #[test]
     fn coarse_grid_bounds_the_transform_between_its_nodes() {
         let mut far_seen = false;
