@@ -1009,6 +1009,40 @@ mod tests {
 
     /// The coarse grid (fine part and the 4× sparser far part) bounds |M̃(λ+it)|/M̃(λ) from
     /// above at points between its nodes, for nearly atomic (small q) and ordinary tilted laws.
+    /// The set-up of `Plan::build_with` up to its coarse grids (after the first truncation
+    /// scan), at the saddle point of ε and tolerance 1e−9.
+    struct ScanSetup {
+        lam: f64,
+        base: plan::Base,
+        h: f64,
+        target: f64,
+        trunc: plan::Truncation,
+        first: plan::Scan,
+        grids: Vec<Option<plan::Coarse>>,
+    }
+
+    fn scan_setup(plan: &Plan, eps: f64) -> ScanSetup {
+        let lam = plan.saddle(eps).expect("test setup");
+        let base = plan.base(lam);
+        let w = plan.bump_width(lam);
+        let target = 1e-9 * plan.s_estimate(lam, eps, w, base.norm) / 8.0;
+        let mut c = plan.strip_contour(lam, w, &base);
+        c.choose_step(eps, target);
+        let h = c.h;
+        let trunc = plan.truncation(&base, lam, w, h, target);
+        let first = plan.scan(&trunc, &vec![None; plan.factors.len()], lam, h, target);
+        let grids = plan.coarse_grids(&base, lam, h, first.k_dir, target);
+        ScanSetup {
+            lam,
+            base,
+            h,
+            target,
+            trunc,
+            first,
+            grids,
+        }
+    }
+
     /// The truncation scans of EA S2 (σ 0.8, q 5e−4, 200 steps) and MNLI (σ 0.573, 3 920 steps)
     /// at their answers (tolerance 1e−9, both scans, as `Plan::build`): the runs of far nodes
     /// (docs/math.md §10.5, "Runs of nodes") evaluate under half the node bounds, and the last
@@ -1022,28 +1056,17 @@ mod tests {
             (0.573, 2000.0 / 392_702.0, 3920, 8.2742316755),
         ] {
             let plan = remove_plan(sigma, q, steps);
-            let lam = plan.saddle(eps).expect("test setup");
-            let base = plan.base(lam);
-            let w = plan.bump_width(lam);
-            let target = 1e-9 * plan.s_estimate(lam, eps, w, base.norm) / 8.0;
-            let mut c = plan.strip_contour(lam, w, &base);
-            c.choose_step(eps, target);
-            let h = c.h;
-            let trunc = plan.truncation(&base, lam, w, h, target);
+            let s = scan_setup(&plan, eps);
             let none = vec![None; plan.factors.len()];
-            let first = plan.scan(&trunc, &none, lam, h, target);
-            let grids = plan.coarse_grids(&base, lam, h, first.k_dir, target);
-            let second = plan.scan(&trunc, &grids, lam, h, target);
-            for (scan, coarse) in [(&first, &none), (&second, &grids)] {
+            let second = plan.scan(&s.trunc, &s.grids, s.lam, s.h, s.target);
+            for (scan, coarse) in [(&s.first, &none), (&second, &s.grids)] {
                 let node = |k: usize| {
-                    (h / PI)
-                        * plan
-                            .ln_node_bound(&trunc.decays, coarse, lam, k as f64 * h)
-                            .exp()
+                    let t = k as f64 * s.h;
+                    (s.h / PI) * plan.ln_node_bound(&s.trunc.decays, coarse, s.lam, t).exp()
                 };
-                let k_tail = trunc.k_tail;
-                let plain = NodeSums::new(k_tail, k_tail, target, 1.0, node, |a, _| node(a));
-                let k_plain = plain.first_within(trunc.tail, target);
+                let k_tail = s.trunc.k_tail;
+                let plain = NodeSums::new(k_tail, k_tail, s.target, 1.0, node, |a, _| node(a));
+                let k_plain = plain.first_within(s.trunc.tail, s.target);
                 eprintln!(
                     "σ={sigma} q={q} steps={steps}: k_tail {k_tail}, evaluations {}, k_dir {} \
                      (node by node {k_plain})",
@@ -1068,16 +1091,9 @@ mod tests {
             (1.0, 0.01, 1000, 1.0),
         ] {
             let plan = remove_plan(sigma, q, steps);
-            let lam = plan.saddle(eps).expect("test setup");
-            let base = plan.base(lam);
-            let w = plan.bump_width(lam);
-            let target = 1e-9 * plan.s_estimate(lam, eps, w, base.norm) / 8.0;
-            let mut c = plan.strip_contour(lam, w, &base);
-            c.choose_step(eps, target);
-            let trunc = plan.truncation(&base, lam, w, c.h, target);
-            let none = vec![None; plan.factors.len()];
-            let scan = plan.scan(&trunc, &none, lam, c.h, target);
-            let grids = plan.coarse_grids(&base, lam, c.h, scan.k_dir, target);
+            let ScanSetup {
+                lam, base, grids, ..
+            } = scan_setup(&plan, eps);
             let Some(g) = &grids[0] else { continue };
             far_seen |= !g.far.is_empty();
             let reach =
