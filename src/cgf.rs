@@ -153,7 +153,6 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
         }
         // The contour's f64 real-λ summaries (trapezoid with the mixture's margins,
         // docs/math.md §17.9; the union's weighted sum, §17.10), the one f64 CGF of these pairs.
-        Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(w)) => Err(wor_refusal(w)),
         Mechanism::GaussianMixture(_) | Mechanism::TruncatedPoisson(_) => {
             Ok(mixture_cgf_f64(mech, dir, lambda))
         }
@@ -571,7 +570,11 @@ pub fn check_certified_work(
             let (tilt, _) = subsampled_tilt(dir, lambda, est.mean);
             crate::special::quadrature::check_work(&s.loss(), &[tilt], 4, precision)
         }
-        Mechanism::GaussianMixture(g) if !matches!(g, GaussianMixture::WithoutReplacement(_)) => {
+        Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(w)) => {
+            let (est, scale) = mixture_estimate(mech, dir, lambda)?;
+            w.check_tilted_work(&tilt_query(lambda, est.mean, scale), precision)
+        }
+        Mechanism::GaussianMixture(g) => {
             let (est, scale) = mixture_estimate(mech, dir, lambda)?;
             g.law_for(dir)
                 .check_tilted_work(&tilt_query(lambda, est.mean, scale), precision)
@@ -683,7 +686,14 @@ pub fn cgf_certified(
             c.abs3 = abs_third_bound(&c.mean, &c.var, &c.mu3, &c.mu4, loss_support(mech, dir));
             Ok(c)
         }
-        Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(w)) => Err(wor_refusal(w)),
+        Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(w)) => {
+            // The atom and two certified Clenshaw–Curtis integrals on [μ/2, ∞) (docs/math.md
+            // §17.13), centred at the f64 tilted mean; symmetric pair: both orderings.
+            let (est, scale) = mixture_estimate(mech, dir, lambda)?;
+            let row =
+                w.certified_tilted_moments(&tilt_query(lambda, est.mean, scale), precision)?;
+            oriented_certified(row, false, est.mean, mech, dir, lambda)
+        }
         Mechanism::GaussianMixture(g) => {
             // Certified Clenshaw–Curtis panels on the pair of this ordering (docs/math.md
             // §17.12), centred at the f64 tilted mean.
@@ -767,16 +777,6 @@ fn truncated_part_scale(scale: TiltScale, w: f64) -> TiltScale {
         ln_mgf: scale.ln_mgf - w.max(1e-300).ln(),
         sd: scale.sd,
     }
-}
-
-/// Why the CGF of fixed-size batches is refused: their symmetrised pair (docs/math.md §17.7)
-/// has no certified tilted quadrature here.
-fn wor_refusal(w: &crate::mechanism::without_replacement::WithoutReplacement) -> Error {
-    Error::NotCertified(format!(
-        "the CGF of {} (its symmetrised pair, docs/math.md §17.7) is not implemented; the \
-         contour, pld and rdp accountants support this mechanism",
-        w.describe()
-    ))
 }
 
 /// A [`CgfValue`] from [K, mean, variance, μ3, μ4].

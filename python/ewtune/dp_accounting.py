@@ -17,8 +17,8 @@ dp_accounting's own ``DpEvent`` trees::
 Supported events: ``NoOpDpEvent``, ``NonPrivateDpEvent``, ``GaussianDpEvent``,
 ``LaplaceDpEvent``, ``PoissonSampledDpEvent`` of a Gaussian, a Laplace or a NoOp,
 ``RandomizedResponseDpEvent``, ``DiscreteLaplaceDpEvent``, ``MixtureOfGaussiansDpEvent``,
-``SampledWithoutReplacementDpEvent`` of a Gaussian or a NoOp (``REPLACE_ONE`` only; pld and
-rdp), ``TruncatedSubsampledGaussianDpEvent`` (contour, pld, saddlepoint, rdp, edgeworth;
+``SampledWithoutReplacementDpEvent`` of a Gaussian or a NoOp (``REPLACE_ONE`` only; every
+accountant but gdp), ``TruncatedSubsampledGaussianDpEvent`` (contour, pld, saddlepoint, rdp, edgeworth;
 docs/math.md §17.8),
 ``SelfComposedDpEvent`` and ``ComposedDpEvent`` of these; an accountant that cannot handle one
 of them (e.g. gdp and a Poisson-sampled Laplace or a mixture of Gaussians) says so. Anything
@@ -34,7 +34,8 @@ ewtune's Rust side does).
 
 Fixed-size batches (``SampledWithoutReplacementDpEvent``) are accounted under ``REPLACE_ONE`` by
 the symmetrised pair of docs/math.md §17.7, which stays valid when the other records' gradients
-are chosen adaptively (certified by contour, docs/math.md §17.11, and pld; bounded by rdp).
+are chosen adaptively (certified by contour, docs/math.md §17.11, pld and saddlepoint,
+§17.13; bounded by rdp; estimated by edgeworth).
 Their σ follows the Gaussian's ``REPLACE_ONE`` convention above
 (replacing a record moves the sum by up to 2). dp_accounting's own RDP for this event takes σ
 relative to the replace-one sensitivity (a move of 1), so its number at σ is comparable with

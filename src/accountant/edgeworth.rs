@@ -498,12 +498,6 @@ impl SideBounds {
 impl OrderingAccountant for EdgeworthAccountant {
     ordering_accessors!("edgeworth");
 
-    /// Fixed-size batches are refused (no certified cumulants of their symmetrised pair,
-    /// docs/math.md §17.7).
-    fn check(&self, added: &Composition) -> Result<()> {
-        crate::mechanism::without_replacement::refuse_in("edgeworth", added)
-    }
-
     fn absorb(&mut self, added: Composition) -> Result<()> {
         let before = self.composition.clone();
         self.composition.merge(added);

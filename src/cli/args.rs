@@ -78,13 +78,13 @@ pub struct MechanismFlags {
     /// The lattice mechanisms' flags (randomized-response, discrete-laplace).
     #[command(flatten)]
     pub lattice: LatticeFlags,
-    /// Sampling of records before the mechanism: `none` or `poisson` (default: poisson when
+    /// Sampling of records before the mechanism (default: poisson when
     /// `--sampling-rate` is given, else none). `poisson` turns gaussian into
     /// subsampled-gaussian and laplace into subsampled-laplace. `without-replacement` runs
     /// gaussian on fixed-size batches (`--batch-size` of `--dataset-size` records), accounted
-    /// under replace-one adjacency only: give `--adjacency replace-one` (pld, rdp and
-    /// contour).
-    /// `truncated-poisson` is not yet supported.
+    /// under replace-one adjacency only: give `--adjacency replace-one` (every accountant but
+    /// gdp). `truncated-poisson` keeps Poisson batches of at most `--max-batch-size` records
+    /// (gaussian only).
     #[arg(long, value_enum)]
     pub sampling: Option<Sampling>,
     /// Number of records n ≥ 1 (`--sampling without-replacement` and

@@ -21,6 +21,7 @@ use rug::ops::{DivAssignRound, MulAssignRound, SubAssignRound};
 use rug::Float;
 
 mod tilted;
+pub(crate) use tilted::{check_symmetrised_work, symmetrised_tilted_moments};
 pub use tilted::{Scale as TiltScale, TiltQuery, MAX_PANELS as MAX_TILTED_PANELS};
 
 /// Most components of a `mixture-of-gaussians` (`--sensitivities`).
@@ -870,18 +871,14 @@ impl GaussianMixture {
         }
     }
 
-    /// Certified κ1..κ6 of the remove ordering.
+    /// Certified κ1..κ6 of the remove ordering (fixed-size batches: of the symmetrised pair,
+    /// [`WithoutReplacement::certified_cumulants`](super::without_replacement::WithoutReplacement::certified_cumulants)).
     ///
     /// # Errors
-    /// As [`MixtureLaw::certified_cumulants`]; [`Error::NotCertified`] for fixed-size batches
-    /// (not implemented for the symmetrised pair).
+    /// As [`MixtureLaw::certified_cumulants`] or the symmetrised pair's.
     pub fn certified_cumulants(&self, precision: Precision) -> Result<CertifiedCumulants> {
         match self {
-            GaussianMixture::WithoutReplacement(w) => Err(Error::NotCertified(format!(
-                "certified cumulants of {} (its symmetrised pair, docs/math.md §17.7) are not \
-                 implemented; the pld and rdp accountants support it",
-                w.describe()
-            ))),
+            GaussianMixture::WithoutReplacement(w) => w.certified_cumulants(precision),
             _ => self.law().certified_cumulants(precision),
         }
     }

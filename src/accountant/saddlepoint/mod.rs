@@ -672,11 +672,6 @@ impl SaddlePointAccountant {
 impl OrderingAccountant for SaddlePointAccountant {
     ordering_accessors!("saddlepoint", merge);
 
-    /// Fixed-size batches are refused (their symmetrised pair has no certified CGF here).
-    fn check(&self, added: &Composition) -> Result<()> {
-        crate::mechanism::without_replacement::refuse_in(self.name(), added)
-    }
-
     fn guarantee(&self, _query: Query) -> Guarantee {
         if self.params.bracket {
             Guarantee::Bracket

@@ -129,24 +129,12 @@ impl MixtureLaw {
         query: &TiltQuery,
         precision: Precision,
     ) -> Result<Vec<Interval>> {
-        let plan = self.tilted_plan(query, precision)?;
-        let TiltQuery {
-            lambda,
-            center,
-            kmax,
-            ..
-        } = *query;
+        let plan = self.tilted_plan(query, None, precision)?;
         let wp = Precision(precision.bits() + 32);
-        let lam = Interval::from_f64(wp, lambda);
+        let lam = Interval::from_f64(wp, query.lambda);
         let one_minus = Interval::from_f64(wp, 1.0).sub(&lam);
-        let c = Interval::from_f64(wp, center);
-        let mut ln_norm = Float::with_val(wp.bits(), 2);
-        ln_norm *= pi(wp, Round::Down);
-        let mut ln_norm_hi = Float::with_val(wp.bits(), 2);
-        ln_norm_hi *= pi(wp, Round::Up);
-        let ln_norm = Interval::new(ln_norm, ln_norm_hi)
-            .ln()
-            .scale_nonneg(&Float::with_val(8, 0.5));
+        let c = Interval::from_f64(wp, query.center);
+        let ln_norm = ln_sqrt_2pi(wp);
         let half = Float::with_val(8, 0.5);
         let row = |x: &Interval| -> Vec<Interval> {
             let lp = self.p.ln_ratio_interval(x, wp);
@@ -156,40 +144,16 @@ impl MixtureLaw {
                 .add(&lam.mul(&lq))
                 .sub(&x.powi(2).scale_nonneg(&half))
                 .sub(&ln_norm);
-            let d = lq.sub(&lp).sub(&c);
-            let mut p = log_f.exp();
-            let mut out = Vec::with_capacity(kmax + 1);
-            out.push(p.clone());
-            for _ in 0..kmax {
-                p = p.mul(&d);
-                out.push(p.clone());
-            }
-            out
+            powers_row(log_f.exp(), &lq.sub(&lp).sub(&c), query.kmax)
         };
-        let cc = CertifiedCc::new(wp);
-        let parts: Vec<Vec<Interval>> = plan
-            .panels
-            .par_iter()
-            .map(|p| cc.integrate(p.lo, p.hi, row, &p.ln_err))
-            .collect();
-        let mut acc = vec![Interval::zero(wp); kmax + 1];
-        for part in parts {
-            for (slot, v) in acc.iter_mut().zip(&part) {
-                slot.add_assign(v);
-            }
-        }
-        for (k, slot) in acc.iter_mut().enumerate() {
-            let mut e = Float::with_val(wp.bits(), plan.ln_tails[k]);
-            e.exp_round(Round::Up);
-            *slot = slot.widen(&e);
-        }
-        if acc.iter().any(|v| !v.lo.is_finite() || !v.hi.is_finite()) {
-            return Err(Error::PrecisionExhausted {
-                what: format!("certified tilted moments of the mixture pair at lambda = {lambda}"),
+        plan.integrate(wp, row)
+            .ok_or_else(|| Error::PrecisionExhausted {
+                what: format!(
+                    "certified tilted moments of the mixture pair at lambda = {}",
+                    query.lambda
+                ),
                 bits: precision.bits(),
-            });
-        }
-        Ok(acc)
+            })
     }
 
     /// Whether [`MixtureLaw::certified_tilted_moments`] with these arguments stays within
@@ -198,11 +162,17 @@ impl MixtureLaw {
     /// # Errors
     /// The refusal that call would return for its plan.
     pub fn check_tilted_work(&self, query: &TiltQuery, precision: Precision) -> Result<()> {
-        self.tilted_plan(query, precision).map(|_| ())
+        self.tilted_plan(query, None, precision).map(|_| ())
     }
 
-    /// The cut [X0, X1] with its tail bounds and the panels with their error bounds.
-    fn tilted_plan(&self, query: &TiltQuery, precision: Precision) -> Result<TiltedPlan> {
+    /// The cut [X0, X1] with its tail bounds and the panels with their error bounds; with
+    /// `from`, the integral over [from, ∞) only (X0 = from, no left tail).
+    fn tilted_plan(
+        &self,
+        query: &TiltQuery,
+        from: Option<f64>,
+        precision: Precision,
+    ) -> Result<TiltedPlan> {
         let TiltQuery {
             lambda,
             center,
@@ -231,13 +201,24 @@ impl MixtureLaw {
             p: self.p.reflected(),
             q: self.q.reflected(),
         };
-        let x1 = self.tail_cut(lambda, center, kmax, &ln_target)?;
-        let x0 = -reflected.tail_cut(lambda, center, kmax, &ln_target)?;
+        let mut x1 = self.tail_cut(lambda, center, kmax, &ln_target)?;
+        let x0 = match from {
+            // A later right cut only lowers its tail bound.
+            Some(a) => {
+                x1 = x1.max(a + 1.0);
+                a
+            }
+            None => -reflected.tail_cut(lambda, center, kmax, &ln_target)?,
+        };
         let ln_tails: Vec<f64> = (0..=kmax)
             .map(|k| {
                 let (r, l) = (
                     self.ln_right_tail(lambda, center, k as u32, x1),
-                    reflected.ln_right_tail(lambda, center, k as u32, -x0),
+                    if from.is_some() {
+                        f64::NEG_INFINITY
+                    } else {
+                        reflected.ln_right_tail(lambda, center, k as u32, -x0)
+                    },
                 );
                 let (hi, lo) = if r >= l { (r, l) } else { (l, r) };
                 hi + (lo - hi).exp().ln_1p()
@@ -436,6 +417,163 @@ struct TiltedPlan {
     panels: Vec<Panel>,
     /// ln of the bound on both tails together, per k.
     ln_tails: Vec<f64>,
+}
+
+impl TiltedPlan {
+    /// Σ over the panels of the certified Clenshaw–Curtis integrals of `row` (the integrands
+    /// f_0..f_kmax at an interval x), widened by the tail bounds; `None` if an enclosure is not
+    /// finite.
+    fn integrate(
+        &self,
+        wp: Precision,
+        row: impl Fn(&Interval) -> Vec<Interval> + Sync,
+    ) -> Option<Vec<Interval>> {
+        let cc = CertifiedCc::new(wp);
+        let parts: Vec<Vec<Interval>> = self
+            .panels
+            .par_iter()
+            .map(|p| cc.integrate(p.lo, p.hi, &row, &p.ln_err))
+            .collect();
+        let mut acc = vec![Interval::zero(wp); self.ln_tails.len()];
+        for part in parts {
+            for (slot, v) in acc.iter_mut().zip(&part) {
+                slot.add_assign(v);
+            }
+        }
+        for (slot, &t) in acc.iter_mut().zip(&self.ln_tails) {
+            let mut e = Float::with_val(wp.bits(), t);
+            e.exp_round(Round::Up);
+            *slot = slot.widen(&e);
+        }
+        acc.iter()
+            .all(|v| v.lo.is_finite() && v.hi.is_finite())
+            .then_some(acc)
+    }
+}
+
+/// ln √(2π) as an interval.
+fn ln_sqrt_2pi(wp: Precision) -> Interval {
+    let mut lo = Float::with_val(wp.bits(), 2);
+    lo *= pi(wp, Round::Down);
+    let mut hi = Float::with_val(wp.bits(), 2);
+    hi *= pi(wp, Round::Up);
+    Interval::new(lo, hi)
+        .ln()
+        .scale_nonneg(&Float::with_val(8, 0.5))
+}
+
+/// [p, p·d, …, p·d^kmax].
+fn powers_row(mut p: Interval, d: &Interval, kmax: usize) -> Vec<Interval> {
+    let mut out = Vec::with_capacity(kmax + 1);
+    out.push(p.clone());
+    for _ in 0..kmax {
+        p = p.mul(d);
+        out.push(p.clone());
+    }
+    out
+}
+
+/// Certified enclosures of E_{P*}[e^{λL}(L − c)^k], k = 0..=kmax, for the symmetrised pair
+/// (P*, Q*) of fixed-size batches at rate γ and shift μ (docs/math.md §17.13): with
+/// P0 = N(0, 1), Q0 = (1 − γ)N(0, 1) + γN(μ, 1), L0 = ln(dQ0/dP0) and c0 = μ/2,
+///
+/// ```text
+/// E_{P*}[e^{λL}(L − c)^k] = a·(−c)^k + ∫_{c0}^∞ φ e^{λL0}(L0 − c)^k + ∫_{c0}^∞ φ e^{(1−λ)L0}(−L0 − c)^k
+/// ```
+///
+/// with a = (1 − γ)(Φ(c0) − Φ(−c0)), the atom at L = 0. The two integrals are the (P0, Q0)
+/// pair's and the swapped (Q0, P0) pair's integrands of [`MixtureLaw::certified_tilted_moments`]
+/// on [c0, ∞), each on its own panels; the integrands are evaluated with the exact weight
+/// 1 − γ (an MPFR enclosure), the work sized by the f64 pair.
+///
+/// # Errors
+/// As [`MixtureLaw::certified_tilted_moments`].
+pub(crate) fn symmetrised_tilted_moments(
+    gamma: f64,
+    mu: f64,
+    query: &TiltQuery,
+    precision: Precision,
+) -> Result<Vec<Interval>> {
+    let wp = Precision(precision.bits() + 32);
+    let (plans, c0) = symmetrised_plans(gamma, mu, query, precision)?;
+    let lam = Interval::from_f64(wp, query.lambda);
+    let one_minus = Interval::from_f64(wp, 1.0).sub(&lam);
+    let c = Interval::from_f64(wp, query.center);
+    let ln_norm = ln_sqrt_2pi(wp);
+    let half = Float::with_val(8, 0.5);
+    let g = Interval::from_f64(wp, gamma);
+    let w0 = Interval::from_f64(wp, 1.0).sub(&g);
+    let m = Interval::from_f64(wp, mu);
+    let shift = m.mul(&m).scale_nonneg(&half);
+    // ln r_Q0(x) = ln((1 − γ) + γ e^{μx − μ²/2}) and the Gaussian weight.
+    let base = |x: &Interval| {
+        let lr = w0.add(&g.mul(&m.mul(x).sub(&shift).exp())).ln();
+        let gauss = x.powi(2).scale_nonneg(&half).add(&ln_norm);
+        (lr, gauss)
+    };
+    let fail = || Error::PrecisionExhausted {
+        what: format!(
+            "certified tilted moments of the fixed-size-batch pair at lambda = {}",
+            query.lambda
+        ),
+        bits: precision.bits(),
+    };
+    let pos = plans[0]
+        .integrate(wp, |x| {
+            let (lr, gauss) = base(x);
+            powers_row(lam.mul(&lr).sub(&gauss).exp(), &lr.sub(&c), query.kmax)
+        })
+        .ok_or_else(fail)?;
+    let neg = plans[1]
+        .integrate(wp, |x| {
+            let (lr, gauss) = base(x);
+            powers_row(
+                one_minus.mul(&lr).sub(&gauss).exp(),
+                &lr.neg().sub(&c),
+                query.kmax,
+            )
+        })
+        .ok_or_else(fail)?;
+    let unit = Side::new(&[(1.0, 0.0)]);
+    let x = Float::with_val(wp.bits(), c0);
+    let inner = super::cdf_iv(&unit, &x, wp).sub(&super::cdf_iv(&unit, &(-x.clone()), wp));
+    let atom = w0.mul(&super::nonneg(&inner));
+    let row = powers_row(atom, &c.neg(), query.kmax);
+    Ok(row
+        .iter()
+        .zip(pos.iter().zip(&neg))
+        .map(|(a, (p, n))| a.add(p).add(n))
+        .collect())
+}
+
+/// The plans of [`symmetrised_tilted_moments`] (the (P0, Q0) pair and the swapped one on
+/// [c0, ∞)) and c0 = μ/2, sized by the f64 pair.
+fn symmetrised_plans(
+    gamma: f64,
+    mu: f64,
+    query: &TiltQuery,
+    precision: Precision,
+) -> Result<([TiltedPlan; 2], f64)> {
+    let c0 = 0.5 * mu;
+    let p0 = Side::new(&[(1.0, 0.0)]);
+    let q0 = Side::new(&[(1.0 - gamma, 0.0), (gamma, mu)]);
+    let pos = MixtureLaw::new(p0, q0).tilted_plan(query, Some(c0), precision)?;
+    let neg = MixtureLaw::new(q0, p0).tilted_plan(query, Some(c0), precision)?;
+    Ok(([pos, neg], c0))
+}
+
+/// Whether [`symmetrised_tilted_moments`] stays within [`MAX_PANELS`] per integral, decided by
+/// its f64 plans alone.
+///
+/// # Errors
+/// The refusal that call would return for its plans.
+pub(crate) fn check_symmetrised_work(
+    gamma: f64,
+    mu: f64,
+    query: &TiltQuery,
+    precision: Precision,
+) -> Result<()> {
+    symmetrised_plans(gamma, mu, query, precision).map(|_| ())
 }
 
 /// A Clenshaw–Curtis panel [lo, hi] with the ln of its error bound per k.
