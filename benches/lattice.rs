@@ -12,6 +12,10 @@
 //!   (Fourier) inversion of docs/math.md §16.8 alone (`LatticePath::Fourier`), 10²…10⁶ steps:
 //!   the cost does not grow with the steps. Run one group at a time:
 //!   `cargo bench --bench lattice -- contour_lattice_fourier`.
+//!
+//! - `contour_dg_closed/STEPS`: the discrete Gaussian beyond its atom cap (σ = 5000, Δ = 1000,
+//!   add-remove, δ = 1e−5, both orderings) by the contour's closed form (docs/math.md §16.9),
+//!   10²…10⁷ steps: `cargo bench --bench lattice -- contour_dg_closed`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ewtune::accountant::contour::LatticePath;
@@ -101,5 +105,21 @@ fn bench_fourier(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, bench_fourier);
+fn bench_dg_closed(c: &mut Criterion) {
+    let mut g = c.benchmark_group("contour_dg_closed");
+    g.sample_size(10);
+    let event = DpEvent::DiscreteGaussian {
+        sigma: 5000.0,
+        sensitivity: 1000,
+    };
+    for steps in [100u64, 10_000, 1_000_000, 10_000_000] {
+        let acc = accountant(Adjacency::AddRemove, event.clone(), steps);
+        g.bench_with_input(BenchmarkId::from_parameter(steps), &steps, |b, _| {
+            b.iter(|| black_box(acc.epsilon(1e-5).expect("epsilon")))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_fourier, bench_dg_closed);
 criterion_main!(benches);

@@ -27,7 +27,7 @@ pub enum LatticeKnob {
         /// Δ.
         sensitivity: u64,
     },
-    /// Discrete Gaussian with integer `sensitivity`: the smallest σ ∈ [1e−2, 1e3].
+    /// Discrete Gaussian with integer `sensitivity`: the smallest σ ∈ [1e−2, 1e12].
     Sigma {
         /// Δ.
         sensitivity: u64,
@@ -46,22 +46,25 @@ impl LatticeKnob {
         match self {
             LatticeKnob::NoiseParameter { .. } => Shape::NoiseParameter,
             LatticeKnob::Parameter { .. } => Shape::Parameter,
-            LatticeKnob::Sigma { .. } => Shape::Sigma {
+            LatticeKnob::Sigma { sensitivity } => Shape::Sigma {
                 min: SIGMA_MIN,
                 max: SIGMA_MAX,
                 what: "the discrete Gaussian",
+                sensitivity: Some(sensitivity),
             },
             LatticeKnob::MixtureSigma { .. } => Shape::Sigma {
                 min: MIXTURE_SIGMA_MIN,
                 max: MIXTURE_SIGMA_MAX,
                 what: "the Gaussian mixture",
+                sensitivity: None,
             },
         }
     }
 }
 
 /// How a knob is searched: p ∈ (0, 1] by halving, a ∈ [1e−6, 1e3] and σ ∈ [min, max]
-/// geometrically (σ walks from 1 by factors of 2 first).
+/// geometrically (σ walks by factors of 2 first, from 1 or, for the discrete Gaussian, from the
+/// continuous Gaussian's answer Δ√n/μ*).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Shape {
     NoiseParameter,
@@ -70,6 +73,8 @@ enum Shape {
         min: f64,
         max: f64,
         what: &'static str,
+        /// The discrete Gaussian's Δ (the walk's start), `None` for a mixture.
+        sensitivity: Option<u64>,
     },
 }
 
@@ -92,8 +97,9 @@ pub const PARAMETER_MAX: f64 = 1e3;
 pub const PARAMETER_MIN: f64 = 1e-6;
 /// Smallest σ of the discrete Gaussian searched.
 pub const SIGMA_MIN: f64 = 1e-2;
-/// Largest σ searched (the law's atom cap allows about 1.3e3 at sensitivity 1).
-pub const SIGMA_MAX: f64 = 1e3;
+/// Largest σ searched (beyond the atom cap, σ ≳ 1.3e3 at sensitivity 1, the contour answers by
+/// its closed form, docs/math.md §16.9; the accountants that need the atoms refuse).
+pub const SIGMA_MAX: f64 = 1e12;
 /// Smallest σ of a Gaussian mixture searched.
 pub const MIXTURE_SIGMA_MIN: f64 = 1e-3;
 /// Largest σ of a Gaussian mixture searched.
@@ -117,6 +123,27 @@ fn event(knob: LatticeKnob, x: f64) -> Result<DpEvent> {
             DpEvent::from(Mechanism::GaussianMixture(mixture.with_sigma(x)?))
         }
     })
+}
+
+/// The continuous Gaussian's σ = Δ√n/μ* for n steps at (ε, δ), μ* solving
+/// δ_G(μ, ε) = δ by bisection on ln μ ∈ [ln 1e−12, ln 1e6] (`None` outside): only the start of the
+/// discrete Gaussian's σ walk, not an answer.
+fn gaussian_sigma(sensitivity: u64, steps: u64, epsilon: f64, delta: f64) -> Option<f64> {
+    let f = |ln_mu: f64| crate::edgeworth::gaussian_delta(ln_mu.exp(), epsilon) - delta;
+    let (mut a, mut b) = (1e-12f64.ln(), 1e6f64.ln());
+    if !(f(a) < 0.0 && f(b) > 0.0) {
+        return None;
+    }
+    for _ in 0..100 {
+        let m = 0.5 * (a + b);
+        if f(m) < 0.0 {
+            a = m;
+        } else {
+            b = m;
+        }
+    }
+    let sigma = sensitivity as f64 * (steps as f64).sqrt() / (0.5 * (a + b)).exp();
+    sigma.is_finite().then_some(sigma)
 }
 
 /// Solve for the knob (module docs).
@@ -502,14 +529,21 @@ fn solve(
             min: sigma_min,
             max: sigma_max,
             what,
+            sensitivity,
         } => {
-            // Walk from σ = 1 by factors of 2 (a large σ is costly for the exact lattice
-            // composition, so the search does not start at the largest σ).
-            let (ok1, r1) = eval(1.0)?;
+            // Walk by factors of 2 from σ = 1 or, for the discrete Gaussian, from the continuous
+            // Gaussian's σ = Δ√n/μ* (a large σ within the atom cap is costly for the exact lattice
+            // composition, and the atom paths may refuse near the cap: the search does not wander
+            // far from the answer).
+            let start = sensitivity
+                .and_then(|d| gaussian_sigma(d, steps, target_epsilon, delta))
+                .unwrap_or(1.0)
+                .clamp(sigma_min, sigma_max);
+            let (ok1, r1) = eval(start)?;
             let (mut good, mut bad, mut report) = if ok1 {
-                (1.0, f64::NAN, r1)
+                (start, f64::NAN, r1)
             } else {
-                (f64::NAN, 1.0, r1)
+                (f64::NAN, start, r1)
             };
             if ok1 {
                 while bad.is_nan() {

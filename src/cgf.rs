@@ -149,6 +149,7 @@ pub fn cgf_f64(mech: &Mechanism, dir: Direction, lambda: f64) -> Result<CgfValue
         }
         Mechanism::DiscreteGaussian(g) => {
             // A window around the tilted centre (docs/math.md §16.7); symmetric pair.
+            g.require_atom_law("the CGF")?;
             Ok(cgf_value(lambda, g.tilted_f64(lambda)))
         }
         // The contour's f64 real-λ summaries (trapezoid with the mixture's margins,
@@ -679,6 +680,7 @@ pub fn cgf_certified(
         Mechanism::DiscreteGaussian(g) => {
             // Window sum plus certified tails (docs/math.md §16.7), centred at the f64 tilted
             // mean; symmetric pair: both orderings have the same PLLR laws.
+            g.require_atom_law("the certified CGF")?;
             let center = g.tilted_f64(lambda)[1];
             let (row, shift) = g.tilted_moments(lambda, center, 4, precision)?;
             let mut c = from_moments(&row, center, lambda)?;

@@ -246,6 +246,15 @@ pub struct Composition {
 }
 
 impl Composition {
+    /// The mechanisms composed, described and joined by ", " (for messages).
+    pub fn describe_parts(&self) -> String {
+        self.parts
+            .iter()
+            .map(|(m, _)| m.describe())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Whether nothing was composed.
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty() && !self.non_private

@@ -117,6 +117,43 @@ fn large_sigma_is_close_to_the_continuous_gaussian() {
     }
 }
 
+/// Beyond the atom cap the contour answers by its closed form (docs/math.md §16.9): one step's
+/// bracket holds the direct-sum oracle, from σ = 1500 at Δ = 1 to σ = 6 at Δ = 99 990 (beyond the
+/// cap through Δ); where the Poisson-summation term is not small (σ = 2 at Δ = 99 990) the call
+/// answers within the oracle or refuses as not certified, never otherwise.
+#[test]
+fn beyond_the_atom_cap_one_step_holds_the_direct_sum() {
+    for &(sigma, d) in &[
+        (1500.0, 1u64),
+        (3000.0, 2),
+        (150.0, 99_000),
+        (6.0, 99_990),
+        (2.0, 99_990),
+    ] {
+        assert!(!DiscreteGaussian::new(sigma, d)
+            .expect("valid")
+            .has_atom_law());
+        let a = accountant(AccountantKind::Contour, &dg(sigma, d, 1));
+        for &eps in &[0.0, 0.05, 1.0, 3.0] {
+            let exact = oracle_delta(sigma, d, eps);
+            match a.delta(eps) {
+                Ok(r) => {
+                    let (lo, up) = (r.lower.expect("lower"), r.upper.expect("upper"));
+                    let slack = ORACLE_TOL * exact;
+                    assert!(
+                        lo <= exact + slack && exact <= up + slack,
+                        "σ {sigma} Δ {d} ε {eps}: [{lo:e}, {up:e}] vs {exact:e}"
+                    );
+                }
+                Err(Error::NotCertified(m)) => {
+                    assert!(sigma < 6.0, "σ {sigma} Δ {d} ε {eps}: {m}");
+                }
+                Err(e) => panic!("σ {sigma} Δ {d} ε {eps}: {e}"),
+            }
+        }
+    }
+}
+
 /// Contour, PLD and saddle-point brackets overlap over compositions; RDP is above the contour's
 /// lower end; Edgeworth is an estimate near them; GDP refuses.
 #[test]
@@ -350,7 +387,7 @@ fn cli_answers_refuses_by_flag_and_calibrates() {
         ),
         (vec!["--sigma", "2", "--sensitivity", "0"], "--sensitivity"),
         (vec!["--sigma", "-1"], "--sigma"),
-        (vec!["--sigma", "1e6"], "--sigma"),
+        (vec!["--sigma", "1e101"], "--sigma"),
         (vec!["--sensitivity", "2"], "--sigma"),
         (vec!["--sigma", "2", "--scale", "1"], "--scale"),
         (vec!["--sigma", "2", "--parameter", "1"], "--parameter"),
@@ -360,6 +397,43 @@ fn cli_answers_refuses_by_flag_and_calibrates() {
         let (rc, _, err) = run(&e);
         assert_eq!(rc, 2, "{extra:?}: {err}");
         assert!(err.contains(flag), "{extra:?}: {err}");
+    }
+    // Beyond the atom cap (σ = 10⁶): the contour answers by its closed form (docs/math.md
+    // §16.9) near the continuous Gaussian's ε, the accountants that need the atoms refuse as not
+    // certified (exit 1), naming the cap.
+    let big = contour_json(&[
+        "epsilon",
+        "--mechanism",
+        "discrete-gaussian",
+        "--steps",
+        "10",
+        "--sigma",
+        "1e6",
+        "--sensitivity",
+        "1000000",
+    ]);
+    let gauss = contour_json(&["epsilon", "--steps", "10", "--sigma", "1"]);
+    let (a, b) = (
+        big["epsilon"].as_f64().expect("eps"),
+        gauss["epsilon"].as_f64().expect("eps"),
+    );
+    assert!((a - b).abs() <= 1e-6 * b, "discrete {a} vs continuous {b}");
+    for acc in ["pld", "saddlepoint", "edgeworth"] {
+        let (rc, _, err) = run(&[
+            "--sigma",
+            "1e6",
+            "--sensitivity",
+            "1000000",
+            "--delta",
+            "1e-5",
+            "--accountant",
+            acc,
+        ]);
+        assert_eq!(rc, 1, "{acc}: {err}");
+        assert!(
+            err.contains("atoms") && err.contains("contour"),
+            "{acc}: {err}"
+        );
     }
     // GDP refuses (exit 2: an unsupported event).
     let (rc, _, err) = run(&["--sigma", "2", "--delta", "1e-5", "--accountant", "gdp"]);

@@ -498,6 +498,12 @@ impl SideBounds {
 impl OrderingAccountant for EdgeworthAccountant {
     ordering_accessors!("edgeworth");
 
+    /// A discrete Gaussian beyond its atom cap is refused (`NotCertified`): this accountant
+    /// needs its atoms (docs/math.md §16.9).
+    fn check(&self, added: &Composition) -> Result<()> {
+        crate::mechanism::lattice::refuse_large_in(self.name(), added)
+    }
+
     fn absorb(&mut self, added: Composition) -> Result<()> {
         let before = self.composition.clone();
         self.composition.merge(added);

@@ -890,6 +890,12 @@ struct GridRun<'a> {
 impl OrderingAccountant for PldAccountant {
     ordering_accessors!("pld", merge);
 
+    /// A discrete Gaussian beyond its atom cap is refused (`NotCertified`): this accountant
+    /// needs its atoms (docs/math.md §16.9).
+    fn check(&self, added: &Composition) -> Result<()> {
+        crate::mechanism::lattice::refuse_large_in(self.name(), added)
+    }
+
     fn guarantee(&self, _query: Query) -> Guarantee {
         Guarantee::Bracket
     }

@@ -153,8 +153,12 @@ impl DiscreteLaplace {
 /// beyond each end below e^{−703}·(1 + σ/37) < 1e−300 (docs/math.md §16.7).
 const DG_WIDTH: f64 = 37.5;
 
-/// Most atoms 2M + Δ + 1 of the discrete Gaussian's certified law (bounds σ for a given Δ).
+/// Most atoms 2M + Δ + 1 of the discrete Gaussian's certified law; beyond it the accountants
+/// that need the atoms refuse.
 pub const DG_MAX_ATOMS: u64 = 100_001;
+
+/// Largest σ of the discrete Gaussian (nσ² stays far inside f64's range for any step count).
+pub const DG_MAX_SIGMA: f64 = 1e100;
 
 /// The discrete Gaussian mechanism (Canonne, Kamath & Steinke 2020): P(x) ∝ e^{−x²/(2σ²)} on the
 /// integers, integer sensitivity Δ (add/remove; both orderings have the same loss laws).
@@ -170,40 +174,39 @@ pub struct DiscreteGaussian {
 
 impl DiscreteGaussian {
     /// # Errors
-    /// `sensitivity` must be an integer in [1, 10⁶]; `sigma` finite and > 0, small enough that
-    /// the law keeps at most [`DG_MAX_ATOMS`] atoms (σ ≲ (10⁵ − Δ)/75; the cap keeps every
-    /// accountant's cost, linear in the atoms, to seconds).
+    /// `sensitivity` must be an integer in [1, 10⁶]; `sigma` finite, > 0 and at most
+    /// [`DG_MAX_SIGMA`]. Beyond [`DG_MAX_ATOMS`] atoms (σ ≳ (10⁵ − Δ)/75) the law has no atom
+    /// list: the contour answers by its closed form (docs/math.md §16.9), rdp by its formula,
+    /// and the accountants that need the atoms refuse (`NotCertified`,
+    /// [`DiscreteGaussian::require_atom_law`]).
     pub fn new(sigma: f64, sensitivity: u64) -> Result<Self> {
-        crate::error::Range::above(0.0).check("sigma", sigma)?;
+        crate::error::Range::left_open(0.0, DG_MAX_SIGMA).check("sigma", sigma)?;
         check_count("sensitivity", sensitivity, MAX_SENSITIVITY, MAX_SENSITIVITY)?;
-        // The smallest half-width is M = 3 (σ → 0): above this sensitivity no σ fits the cap.
-        let max_sensitivity = DG_MAX_ATOMS - 1 - 2 * 3;
-        if sensitivity > max_sensitivity {
-            return Err(Error::invalid(
-                "sensitivity",
-                sensitivity,
-                format!(
-                    "must be an integer in [1, {max_sensitivity}] for the discrete Gaussian (the \
-                     certified law keeps 2M + sensitivity + 1 <= {DG_MAX_ATOMS} atoms, M >= 3)"
-                ),
-            ));
-        }
-        let m = Self::half_width_of(sigma);
-        if m >= DG_MAX_ATOMS as f64 || 2 * (m as u64) + sensitivity + 1 > DG_MAX_ATOMS {
-            // 2(⌈wσ⌉ + 2) + Δ + 1 ≤ N  ⇔  ⌈wσ⌉ ≤ ⌊(N − Δ − 1)/2⌋ − 2 =: k (k ≥ 1 here).
-            let k = (DG_MAX_ATOMS - 1 - sensitivity) / 2 - 2;
-            let max = k as f64 / DG_WIDTH;
-            return Err(Error::invalid(
-                "sigma",
-                sigma,
-                format!(
-                    "with sensitivity {sensitivity} must be at most {max} (the certified \
-                     law keeps 2M + sensitivity + 1 <= {DG_MAX_ATOMS} atoms, M = ceil(37.5 sigma) \
-                     + 2); the gaussian mechanism covers larger sigma"
-                ),
-            ));
-        }
         Ok(DiscreteGaussian { sigma, sensitivity })
+    }
+
+    /// Whether the certified law's atoms fit [`DG_MAX_ATOMS`] (2M + Δ + 1 of them), the
+    /// condition of every atom-based computation (certified law, window sums, cumulants).
+    pub fn has_atom_law(&self) -> bool {
+        self.atoms() <= DG_MAX_ATOMS
+    }
+
+    /// Refuse an atom-based computation beyond [`DG_MAX_ATOMS`] atoms, naming `who`.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] when [`DiscreteGaussian::has_atom_law`] is false.
+    pub fn require_atom_law(&self, who: &str) -> Result<()> {
+        if self.has_atom_law() {
+            return Ok(());
+        }
+        Err(Error::NotCertified(format!(
+            "{who}: the discrete Gaussian with sigma = {} and sensitivity = {} keeps {} atoms, \
+             more than {DG_MAX_ATOMS} (M = ceil(37.5 sigma) + 2 on each side); the contour \
+             (closed form, docs/math.md §16.9) and rdp accountants answer it",
+            self.sigma,
+            self.sensitivity,
+            self.atoms()
+        )))
     }
 
     fn half_width_of(sigma: f64) -> f64 {
@@ -225,9 +228,11 @@ impl DiscreteGaussian {
         Self::half_width_of(self.sigma) as u64
     }
 
-    /// J + 1 = 2M + Δ + 1, the certified law's number of atoms.
+    /// J + 1 = 2M + Δ + 1, the certified law's number of atoms (saturating at u64::MAX).
     pub fn atoms(&self) -> u64 {
-        2 * self.half_width() + self.sensitivity + 1
+        self.half_width()
+            .saturating_mul(2)
+            .saturating_add(self.sensitivity + 1)
     }
 
     /// 2σ² (interval).
@@ -324,6 +329,7 @@ impl DiscreteGaussian {
         kmax: usize,
         precision: Precision,
     ) -> Result<(Vec<Interval>, Interval)> {
+        self.require_atom_law("discrete-gaussian tilted moments")?;
         if !lambda.is_finite() || !center.is_finite() {
             return Err(Error::NotCertified(format!(
                 "discrete-gaussian: tilted moments at lambda = {lambda}, centre {center}"
@@ -414,6 +420,11 @@ impl DiscreteGaussian {
     /// moments in f64 (an estimate: the window of [`DiscreteGaussian::tilted_moments`], log-sum-exp
     /// weights).
     pub fn tilted_f64(&self, lambda: f64) -> [f64; 5] {
+        if !self.has_atom_law() {
+            // No window sum beyond the atom cap (its cost grows with σ); callers check
+            // [`DiscreteGaussian::require_atom_law`] first.
+            return [f64::NAN; 5];
+        }
         let (s2, dd) = (self.sigma * self.sigma, self.sensitivity as f64);
         let h = dd / s2;
         let mu = -lambda * dd;
@@ -462,6 +473,20 @@ impl DiscreteGaussian {
         let v = alpha * dd * dd / (2.0 * self.sigma * self.sigma);
         v * (1.0 + 8.0 * f64::EPSILON)
     }
+}
+
+/// Refuse every discrete Gaussian of `added` that lies beyond its atom cap, in an accountant
+/// that needs the atoms (pld, saddlepoint, edgeworth).
+///
+/// # Errors
+/// [`Error::NotCertified`] naming the accountant, σ, Δ and the atom count.
+pub fn refuse_large_in(accountant: &str, added: &crate::event::Composition) -> Result<()> {
+    for (m, _) in &added.parts {
+        if let super::Mechanism::DiscreteGaussian(g) = m {
+            g.require_atom_law(accountant)?;
+        }
+    }
+    Ok(())
 }
 
 /// A lattice mechanism (both are symmetric pairs; see the module docs).
@@ -640,24 +665,40 @@ impl Lattice {
 mod tests {
     use super::*;
 
+    /// The parameters are range-checked by name (exit 2 on the CLI); the atom cap only decides
+    /// which computations are possible (`has_atom_law`), at its exact bound
+    /// 2(⌈37.5σ⌉ + 2) + Δ + 1 ≤ 100 001, and its refusal is `NotCertified`, naming the caller.
     #[test]
-    fn discrete_gaussian_limits_name_the_parameter_that_breaks_the_atom_cap() {
-        // Above the largest sensitivity no sigma fits: the sensitivity is named, with its range.
-        let e = DiscreteGaussian::new(1.0, 1_000_000).expect_err("over the atom cap");
-        let m = e.to_string();
-        assert!(m.contains("sensitivity") && m.contains("[1, 99994]"), "{m}");
-        assert!(DiscreteGaussian::new(0.02, 99_994).is_ok());
-        // Otherwise sigma is named with its exact bound: ceil(37.5 sigma) <= k.
-        for (delta, sigma_ok, sigma_bad) in [(1u64, 1333.25, 1333.26), (99_994, 0.0266, 0.0267)] {
-            assert!(
-                DiscreteGaussian::new(sigma_ok, delta).is_ok(),
-                "{delta} {sigma_ok}"
-            );
-            let m = DiscreteGaussian::new(sigma_bad, delta)
-                .expect_err("over the atom cap")
+    fn discrete_gaussian_ranges_and_the_atom_cap() {
+        for (s, d, name) in [
+            (1.0, 1_000_001u64, "sensitivity"),
+            (1.0, 0, "sensitivity"),
+            (0.0, 1, "sigma"),
+            (f64::NAN, 1, "sigma"),
+            (1e101, 1, "sigma"),
+        ] {
+            let m = DiscreteGaussian::new(s, d)
+                .expect_err("out of range")
                 .to_string();
-            assert!(m.contains("sigma") && m.contains("must be at most"), "{m}");
+            assert!(m.contains(name), "{s} {d}: {m}");
         }
+        for (delta, sigma_ok, sigma_beyond) in [(1u64, 1333.25, 1333.26), (99_994, 0.0266, 0.0267)]
+        {
+            let ok = DiscreteGaussian::new(sigma_ok, delta).expect("in range");
+            assert!(ok.has_atom_law() && ok.atoms() <= DG_MAX_ATOMS);
+            assert!(ok.require_atom_law("test").is_ok());
+            let big = DiscreteGaussian::new(sigma_beyond, delta).expect("in range");
+            assert!(!big.has_atom_law(), "{delta} {sigma_beyond}");
+            match big.require_atom_law("pld") {
+                Err(Error::NotCertified(m)) => assert!(m.starts_with("pld") && m.contains("atoms")),
+                other => panic!("{other:?}"),
+            }
+        }
+        // The largest σ: the atom count saturates instead of overflowing.
+        let top = DiscreteGaussian::new(DG_MAX_SIGMA, 1_000_000).expect("in range");
+        assert_eq!(top.atoms(), u64::MAX);
+        assert!(top.tilted_moments(0.5, 0.0, 2, Precision(64)).is_err());
+        assert!(top.tilted_f64(0.5).iter().all(|v| v.is_nan()));
     }
 
     #[test]

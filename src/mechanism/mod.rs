@@ -217,12 +217,15 @@ impl Mechanism {
         }
     }
 
-    /// The lattice law of a lattice mechanism (docs/math.md §16), `None` for the others.
+    /// The lattice law of a lattice mechanism (docs/math.md §16), `None` for the others and
+    /// for a discrete Gaussian beyond its atom cap ([`DiscreteGaussian::has_atom_law`]).
     pub fn lattice(&self) -> Option<LatticeMechanism> {
         match self {
             Mechanism::RandomizedResponse(r) => Some(LatticeMechanism::RandomizedResponse(*r)),
             Mechanism::DiscreteLaplace(d) => Some(LatticeMechanism::DiscreteLaplace(*d)),
-            Mechanism::DiscreteGaussian(g) => Some(LatticeMechanism::DiscreteGaussian(*g)),
+            Mechanism::DiscreteGaussian(g) if g.has_atom_law() => {
+                Some(LatticeMechanism::DiscreteGaussian(*g))
+            }
             _ => None,
         }
     }
@@ -272,11 +275,22 @@ impl Mechanism {
                 lattice::Lattice::cumulants_f64(&l)
             }
             Mechanism::SubsampledLaplace(s) => s.cumulants_f64(),
+            // Beyond the atom cap: the continuous Gaussian's (μ = Δ/σ), an estimate (the
+            // discrete Gaussian's characteristic function is the continuous one's to within
+            // 2e^{−π²σ²/2}, docs/math.md §16.9).
+            Mechanism::DiscreteGaussian(g) if !g.has_atom_law() => {
+                Gaussian::new(g.sigma() / g.sensitivity() as f64)
+                    .map(|c| c.cumulants_f64())
+                    .unwrap_or(Cumulants {
+                        p: [f64::NAN; crate::cumulants::MAX_ORDER],
+                        q: [f64::NAN; crate::cumulants::MAX_ORDER],
+                    })
+            }
             Mechanism::DiscreteGaussian(g) => g
                 .cumulants(Precision(128))
                 .map(|c| c.mid())
                 .unwrap_or_else(|_| {
-                    let l = self.lattice().expect("invariant: a lattice mechanism");
+                    let l = self.lattice().expect("invariant: within the atom cap");
                     lattice::Lattice::cumulants_f64(&l)
                 }),
             Mechanism::GaussianMixture(g) => g.cumulants_f64(),

@@ -119,12 +119,7 @@ pub(super) fn lattice_part(composition: &Composition) -> Option<Result<(Certifie
             "contour: exact lattice composition covers one lattice mechanism composed with itself; \
              this composition has {} different mechanisms ({}); the pld accountant covers mixtures",
             composition.parts.len(),
-            composition
-                .parts
-                .iter()
-                .map(|(m, _)| m.describe())
-                .collect::<Vec<_>>()
-                .join(", ")
+            composition.describe_parts()
         ))),
     })
 }

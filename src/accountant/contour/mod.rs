@@ -102,6 +102,7 @@ use crate::special::roots::{bisect_bracket, brent};
 use rayon::prelude::*;
 use std::f64::consts::PI;
 
+mod dg_closed;
 mod integral;
 mod lattice;
 mod lattice_exact;
@@ -316,6 +317,13 @@ impl ContourAccountant {
         direction: Direction,
         ask: Ask,
     ) -> Result<(Enclosure, Option<ContourInfo>)> {
+        if let Some(part) = dg_closed::large_part(&self.composition) {
+            let (g, n) = part?;
+            return Ok((
+                dg_closed::enclosure(&g, n, ask, self.params.tolerance)?,
+                None,
+            ));
+        }
         if let Some(part) = lattice_part(&self.composition) {
             let (law, n) = part?;
             let b = lattice_fourier::lattice_enclosure(
@@ -803,7 +811,8 @@ impl OrderingAccountant for ContourAccountant {
             self.name(),
             &self.composition,
             added,
-        )
+        )?;
+        dg_closed::refuse_mixed_in(&self.composition, added)
     }
 
     fn guarantee(&self, _query: Query) -> Guarantee {

@@ -551,7 +551,7 @@ const MILLS_FROM: f64 = 5.0;
 const MILLS_MAX_TERMS: usize = 4096;
 
 /// Φ̄(x) = erfc(x/√2)/2 enclosed (decreasing in x).
-fn phi_bar(x: &Interval) -> Interval {
+pub(crate) fn phi_bar(x: &Interval) -> Interval {
     let lo = phi_bar_point(&x.hi);
     let hi = phi_bar_point(&x.lo);
     Interval::new(lo.lo, hi.hi)

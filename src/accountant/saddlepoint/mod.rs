@@ -83,6 +83,7 @@
 
 mod fourier;
 mod kolmogorov;
+pub(crate) use kolmogorov::phi_bar;
 
 use super::invert::{epsilon_for_delta, Pick};
 use super::{Bracket, Guarantee, OrderingAccountant, OrderingAnswer, Query, Report};
@@ -671,6 +672,12 @@ impl SaddlePointAccountant {
 
 impl OrderingAccountant for SaddlePointAccountant {
     ordering_accessors!("saddlepoint", merge);
+
+    /// A discrete Gaussian beyond its atom cap is refused (`NotCertified`): this accountant
+    /// needs its atoms (docs/math.md §16.9).
+    fn check(&self, added: &Composition) -> Result<()> {
+        crate::mechanism::lattice::refuse_large_in(self.name(), added)
+    }
 
     fn guarantee(&self, _query: Query) -> Guarantee {
         if self.params.bracket {
