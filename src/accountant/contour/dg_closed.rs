@@ -102,6 +102,22 @@ pub(super) fn large_part(composition: &Composition) -> Option<Result<(DiscreteGa
     })
 }
 
+/// From this σ on, a discrete Gaussian within the atom cap is answered by the closed form first
+/// (its error terms, e^{−π²σ²/2} and (z/(2πs))^{30}, are then far below any tolerance, and it
+/// costs ~0.1 s against the lattice paths' seconds near the cap); a refusal falls back to them.
+pub(super) const CLOSED_FORM_FROM_SIGMA: f64 = 20.0;
+
+/// The discrete Gaussian within the atom cap with σ ≥ [`CLOSED_FORM_FROM_SIGMA`] and its step
+/// count, when it is the whole composition.
+pub(super) fn tight_part(composition: &Composition) -> Option<(DiscreteGaussian, u64)> {
+    match composition.parts.as_slice() {
+        [(Mechanism::DiscreteGaussian(g), n)] if g.sigma() >= CLOSED_FORM_FROM_SIGMA => {
+            Some((*g, *n))
+        }
+        _ => None,
+    }
+}
+
 fn mixed_refusal(composition: &Composition) -> Error {
     Error::NotCertified(format!(
         "contour: a discrete Gaussian beyond {} atoms is answered by its closed form (docs/math.md \
@@ -529,7 +545,8 @@ mod tests {
     }
 
     /// n steps within the atom cap: the closed form's δ and ε brackets overlap the certified
-    /// lattice paths' (exact composition or periodic inversion, docs/math.md §16.5, §16.8).
+    /// lattice paths' (exact composition or periodic inversion, docs/math.md §16.5, §16.8), and
+    /// from σ = 20 the accountant's default ε is the closed form's.
     #[test]
     fn brackets_overlap_the_lattice_paths() {
         for &(sigma, d) in &[(5.0, 1u64), (12.0, 2), (40.0, 1)] {
@@ -571,6 +588,11 @@ mod tests {
                     let (llo, lhi) = (lat.lower.unwrap_or(0.0), lat.upper.expect("upper"));
                     let e = cf.epsilon(delta, 1e-9, 1e-6).expect("closed form");
                     let ctx = format!("σ {sigma} Δ {d} n {n} δ {delta}");
+                    // From σ = 20 the accountant's default path is the closed form.
+                    if sigma >= CLOSED_FORM_FROM_SIGMA {
+                        let r = c.epsilon(delta).expect("default path");
+                        assert_eq!((r.lower, r.upper), (Some(e.lower), Some(e.upper)), "{ctx}");
+                    }
                     assert!(
                         e.lower <= lhi && llo <= e.upper,
                         "{ctx}: [{}, {}] vs [{llo}, {lhi}]",

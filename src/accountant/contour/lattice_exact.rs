@@ -105,7 +105,7 @@ impl Pmf {
 
 /// The single lattice part of `composition`, or why the exact path cannot take it.
 pub(super) fn lattice_part(composition: &Composition) -> Option<Result<(CertifiedLattice, u64)>> {
-    if !composition.parts.iter().any(|(m, _)| m.lattice().is_some()) {
+    if !has_lattice_part(composition) {
         return None;
     }
     Some(match composition.parts.as_slice() {
@@ -122,6 +122,12 @@ pub(super) fn lattice_part(composition: &Composition) -> Option<Result<(Certifie
             composition.describe_parts()
         ))),
     })
+}
+
+/// Whether [`lattice_part`] would answer (some part is a lattice mechanism), without building
+/// the certified law.
+pub(super) fn has_lattice_part(composition: &Composition) -> bool {
+    composition.parts.iter().any(|(m, _)| m.lattice().is_some())
 }
 
 /// The predicted multiply-adds of [`LatticeSum::new`] for `n` copies of `law` (checked
