@@ -401,17 +401,7 @@ fn cli_answers_refuses_by_flag_and_calibrates() {
     // Beyond the atom cap (σ = 10⁶): the contour answers by its closed form (docs/math.md
     // §16.9) near the continuous Gaussian's ε, the accountants that need the atoms refuse as not
     // certified (exit 1), naming the cap.
-    let big = contour_json(&[
-        "epsilon",
-        "--mechanism",
-        "discrete-gaussian",
-        "--steps",
-        "10",
-        "--sigma",
-        "1e6",
-        "--sensitivity",
-        "1000000",
-    ]);
+    let big = contour_json(&[&base[..], &["--sigma", "1e6", "--sensitivity", "1000000"]].concat());
     let gauss = contour_json(&["epsilon", "--steps", "10", "--sigma", "1"]);
     let (a, b) = (
         big["epsilon"].as_f64().expect("eps"),

@@ -96,14 +96,7 @@ fn cases(steps: u64) -> Vec<(String, Adjacency, DpEvent)> {
 
 /// `steps` fixed-size batches of b drawn without replacement from n, Gaussian at σ.
 fn fixed_size(sigma: f64, b: u64, n: u64, steps: u64) -> DpEvent {
-    DpEvent::SelfComposed {
-        event: Box::new(DpEvent::SampledWithoutReplacement {
-            source_dataset_size: n,
-            sample_size: b,
-            event: Box::new(DpEvent::Gaussian { sigma }),
-        }),
-        count: steps,
-    }
+    common::fixed_size_steps(sigma, n, b, steps)
 }
 
 /// ε(δ): the saddle point's bracket (with the Fourier part on every row, the Kolmogorov part

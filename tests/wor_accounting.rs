@@ -20,16 +20,7 @@ use ewtune::pld::loss::LossLaw;
 use ewtune::special::normal;
 use proptest::prelude::*;
 
-fn wor(sigma: f64, n: u64, b: u64, steps: u64) -> DpEvent {
-    DpEvent::SelfComposed {
-        event: Box::new(DpEvent::SampledWithoutReplacement {
-            source_dataset_size: n,
-            sample_size: b,
-            event: Box::new(DpEvent::Gaussian { sigma }),
-        }),
-        count: steps,
-    }
-}
+use common::fixed_size_steps as wor;
 
 fn bracket(a: &PldAccountant, delta: f64) -> (f64, f64) {
     let r = a.epsilon(delta).expect("epsilon");

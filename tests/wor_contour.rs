@@ -10,16 +10,7 @@ use ewtune::accountant::{Accountant, ContourAccountant, ContourParams};
 use ewtune::event::DpEvent;
 use ewtune::mechanism::Adjacency;
 
-fn wor(sigma: f64, n: u64, b: u64, steps: u64) -> DpEvent {
-    DpEvent::SelfComposed {
-        event: Box::new(DpEvent::SampledWithoutReplacement {
-            source_dataset_size: n,
-            sample_size: b,
-            event: Box::new(DpEvent::Gaussian { sigma }),
-        }),
-        count: steps,
-    }
-}
+use common::fixed_size_steps as wor;
 
 fn contour(tolerance: f64, e: &DpEvent) -> ContourAccountant {
     let mut a = ContourAccountant::new(ContourParams {

@@ -177,3 +177,17 @@ pub fn truncated_poisson_steps(
         count: steps,
     }
 }
+
+/// `steps` fixed-size batches: b records drawn without replacement from n, then the Gaussian
+/// with noise multiplier σ (replace-one adjacency).
+pub fn fixed_size_steps(sigma: f64, n: u64, b: u64, steps: u64) -> ewtune::event::DpEvent {
+    use ewtune::event::DpEvent;
+    DpEvent::SelfComposed {
+        event: Box::new(DpEvent::SampledWithoutReplacement {
+            source_dataset_size: n,
+            sample_size: b,
+            event: Box::new(DpEvent::Gaussian { sigma }),
+        }),
+        count: steps,
+    }
+}
