@@ -200,8 +200,21 @@ impl ClosedForm {
 
     /// x* = nΔ/2 − σ²ε/Δ, enclosed.
     fn threshold(&self, epsilon: f64) -> Interval {
-        let wp = Precision(WP);
-        let d = Interval::point(Float::with_val(WP, self.sensitivity));
+        // Enough bits that the enclosure pins the integer below x*: WP beyond x*'s magnitude
+        // (|x*| ≤ nΔ/2 + σ²ε/Δ, up to ~2^700 at σ = 10¹⁰⁰).
+        let mag = 0.5 * self.n as f64 * self.sensitivity as f64
+            + self.sigma * self.sigma * epsilon / self.sensitivity as f64;
+        let extra = if mag.is_finite() && mag > 1.0 {
+            mag.log2().ceil() as u32 + 8
+        } else if mag.is_finite() {
+            0
+        } else {
+            // σ²ε overflows f64 (ε ≳ 10¹⁰⁸ at σ = 10¹⁰⁰): far beyond the bulk, where the
+            // sub-Gaussian tail answers; 2100 bits hold any such magnitude's integer part.
+            2100
+        };
+        let wp = Precision(WP + extra);
+        let d = Interval::point(Float::with_val(wp.bits(), self.sensitivity));
         let sig = Interval::from_f64(wp, self.sigma);
         let half = Float::with_val(8, 0.5);
         let t = sig
@@ -209,7 +222,9 @@ impl ClosedForm {
             .mul(&Interval::from_f64(wp, epsilon))
             .div(&d)
             .expect("invariant: sensitivity >= 1");
-        self.shift.scale_nonneg(&half).sub(&t)
+        // nΔ at this precision (exact: at most 84 bits), so the difference keeps all of them.
+        let shift = Interval::point(Float::with_val(wp.bits(), self.n)).mul(&d);
+        shift.scale_nonneg(&half).sub(&t)
     }
 
     /// Certified (lower, upper) on δ(ε), ε ≥ 0.
@@ -237,6 +252,12 @@ impl ClosedForm {
         // lower bound at any A bounds δ from below, and the upper bound at the true A (one of
         // the two candidates) bounds it from above.
         let cands = [below(&x.lo), below(&x.hi)];
+        let gap = Float::with_val(x.prec(), &cands[1] - &cands[0]);
+        if gap > 1 {
+            // The enclosure does not pin the integer below x* (cannot happen at the precision
+            // of `threshold`; kept as a refusal rather than an unproven bracket).
+            return (0.0, 1.0);
+        }
         let mut lo = 0.0f64;
         let mut hi = 0.0f64;
         for a in cands.iter() {
@@ -401,7 +422,9 @@ impl ClosedForm {
 
 /// The largest integer strictly below x (exact).
 fn below(x: &Float) -> Float {
-    let mut c = x.clone();
+    // Exact: ⌈x⌉ − 1 needs at most exponent(x) + 1 bits.
+    let bits = x.prec().max(x.get_exp().unwrap_or(0).max(0) as u32 + 2);
+    let mut c = Float::with_val(bits, x);
     c.ceil_mut();
     c - 1u32
 }
@@ -643,5 +666,22 @@ mod tests {
         let g = DiscreteGaussian::new(1e100, 1).expect("test setup");
         let e = enclosure(&g, 1, Ask::Epsilon(1e-5), 1e-9).expect("answers");
         assert_eq!((e.lower, e.upper), (0.0, 0.0));
+        // |x*| ≈ σ²ε/Δ far beyond 2^320 while ε/μ is of order one: the threshold's precision
+        // grows with it, so the integer below x* is pinned and the bracket holds the continuous
+        // Gaussian's δ (the lattice spacing Δ/σ² = 1e−200 is invisible at this ε). The two
+        // terms cancel to μ = 1e−100 of each other, below 320 bits: the bracket is valid but
+        // wide, and the query is refused.
+        for eps in [3e-101, 1e-100, 2e-100] {
+            let (lo, hi) = ClosedForm::new(&g, 1).delta(eps);
+            let gauss = crate::edgeworth::gaussian_delta(1e-100, eps);
+            assert!(
+                lo <= gauss && gauss <= hi,
+                "ε {eps}: [{lo:e}, {hi:e}] vs {gauss:e}"
+            );
+            assert!(matches!(
+                enclosure(&g, 1, Ask::Delta(eps), 1e-9),
+                Err(Error::NotCertified(_))
+            ));
+        }
     }
 }
