@@ -293,6 +293,31 @@ fn certified_brackets_contain_the_exact_epsilon_and_overlap_dp_accounting() {
     );
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    /// Beyond the atom cap (the contour's closed form, docs/math.md §16.9), through the
+    /// certified ends: δ non-increasing in ε, ε non-increasing in σ and non-decreasing in the
+    /// steps; lower ≤ upper.
+    #[test]
+    fn beyond_the_cap_monotone(sigma in 1400f64..1e6, d in 1u64..5000, n in 1u64..100_000,
+                               e1 in 0.01f64..3.0, de in 0.01f64..2.0) {
+        let big = |s: f64, k: u64| accountant(AccountantKind::Contour, &dg(s, d, k));
+        let a = big(sigma, n);
+        let (d1, d2) = (a.delta(e1).expect("delta"), a.delta(e1 + de).expect("delta"));
+        prop_assert!(d1.lower.expect("lower") <= d1.upper.expect("upper"));
+        prop_assert!(d2.lower.expect("lower") <= d1.upper.expect("upper"));
+        let ends = |acc: &dyn Accountant| {
+            let r = acc.epsilon(1e-6).expect("epsilon");
+            (r.lower.expect("lower"), r.upper.expect("upper"))
+        };
+        let base = ends(a.as_ref());
+        prop_assert!(base.0 <= base.1);
+        prop_assert!(ends(big(1.25 * sigma, n).as_ref()).0 <= base.1);
+        prop_assert!(base.0 <= ends(big(sigma, 2 * n).as_ref()).1);
+    }
+}
+
 fn eps(sigma: f64, d: u64, n: u64) -> (f64, f64) {
     let r = accountant(AccountantKind::Contour, &dg(sigma, d, n))
         .epsilon(1e-6)
