@@ -27,9 +27,9 @@ use rug::Float;
 
 /// Working precision (bits) of every enclosure.
 const WP: u32 = 320;
-/// Euler–Maclaurin order: derivative terms B_2 … B_{2P}, remainder through f^{(2P)} (relative
-/// size about √((2P)!)·(z/(2πs))^{2P} at a tail point z standard deviations out: 1e−12 at s = 4,
-/// z = 10).
+/// Euler–Maclaurin order: derivative terms B_2 … B_{2P}, remainder through f^{(2P)} (it falls like
+/// s^{−2P} for a fixed tail point; the tests find one-step brackets below 1e−9 relative from
+/// σ = 6 on).
 const P: usize = 15;
 /// B_2, B_4, …, B_30 as (numerator, denominator).
 const BERNOULLI: [(i64, u64); P] = [
@@ -103,7 +103,7 @@ pub(super) fn large_part(composition: &Composition) -> Option<Result<(DiscreteGa
 }
 
 /// From this σ on, a discrete Gaussian within the atom cap is answered by the closed form first
-/// (its error terms, e^{−π²σ²/2} and (z/(2πs))^{30}, are then far below any tolerance, and it
+/// (its error terms, e^{−π²σ²/2} and the s^{−30} Euler–Maclaurin remainder, are then small, and it
 /// costs ~0.1 s against the lattice paths' seconds near the cap); a refusal falls back to them.
 pub(super) const CLOSED_FORM_FROM_SIGMA: f64 = 20.0;
 
@@ -325,15 +325,19 @@ impl ClosedForm {
         if a.is_sign_negative() {
             k.add_assign_round(&(-a.clone()), Round::Up);
         }
-        let mut count = Float::with_val(WP, a + &k);
-        count += 1u32;
+        // a + K + 1 and ln C_η rounded up (upper bounds, whatever their magnitude).
+        let mut count = Float::with_val(WP, a);
+        count.add_assign_round(&k, Round::Up);
+        count.add_assign_round(1u32, Round::Up);
         let ln_ce = {
             let mut c = count.clone();
             c.ln_round(Round::Up);
             let one_e = Interval::from_f64(wp, 1.0).add(&e);
             let mut l = one_e.hi.clone();
             l.ln_round(Round::Up);
-            c + l + self.ln_eta
+            c.add_assign_round(&l, Round::Up);
+            c.add_assign_round(self.ln_eta, Round::Up);
+            c
         };
         let mut c_eta = Float::with_val(WP, &ln_ce);
         c_eta.exp_round(Round::Up);
