@@ -977,6 +977,19 @@ pub fn refuse_in(accountant: &'static str, added: &crate::event::Composition) ->
     Ok(())
 }
 
+/// Test fixture: the three-component mixture N(0, σ²) vs 0.6·N(0, σ²) + 0.3·N(1, σ²) +
+/// 0.1·N(2, σ²) at `sigma` and the replace-one Poisson pair at (σ, q) = `replace_one`.
+#[cfg(test)]
+pub(crate) fn test_mixtures(sigma: f64, replace_one: (f64, f64)) -> Vec<GaussianMixture> {
+    [
+        GaussianMixture::mixture_of_gaussians(sigma, &[0.0, 1.0, 2.0], &[0.6, 0.3, 0.1]),
+        GaussianMixture::replace_one_poisson(replace_one.0, replace_one.1),
+    ]
+    .into_iter()
+    .map(|m| m.expect("test setup"))
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1083,12 +1096,7 @@ mod tests {
 
     #[test]
     fn certified_cumulants_enclose_the_f64_estimates() {
-        let ms = [
-            GaussianMixture::mixture_of_gaussians(1.0, &[0.0, 1.0, 2.0], &[0.6, 0.3, 0.1]),
-            GaussianMixture::replace_one_poisson(0.9, 0.1),
-        ];
-        for m in ms {
-            let m = m.expect("test setup");
+        for m in super::test_mixtures(1.0, (0.9, 0.1)) {
             let law = m.law();
             let c = law.certified_cumulants(Precision(128)).expect("certified");
             c.assert_encloses(&law.cumulants_f64(), 1e-9, 1e-9, &format!("{m:?}"));

@@ -18,8 +18,8 @@
 //! f64 trapezoid estimates with the same margins as the subsampled Gaussian's (docs/math.md §10.5).
 
 use super::{
-    logsumexp, Decay, MgfValue, RealSummary, Split, SumScheme, Trapezoid, Weights, C64,
-    LN_SQRT_2PI, SPLITS, UNIT_ROUNDOFF,
+    logsumexp, Decay, DensityDecay, MgfValue, RealSummary, Split, SumScheme, Trapezoid, Weights,
+    C64, LN_SQRT_2PI, SPLITS, UNIT_ROUNDOFF,
 };
 use crate::cgf::CgfValue;
 use crate::mechanism::mixture::{MixtureLaw, MAX_COMPONENTS};
@@ -461,12 +461,12 @@ impl MixturePair {
     /// The decay bound of |M(λ + it)|/M(λ) ([`Decay::Density`], margins as docs/math.md §10.5).
     pub fn decay(&self, lambda: f64) -> Decay {
         let s = self.real(lambda, self.real_step(lambda), true);
-        Decay::Density {
+        Decay::Density(DensityDecay {
             var_lo: s.var * (1.0 - 1e-3),
             rho3_hi: s.rho3 * (1.0 + 1e-3),
             tv_hi: s.tv,
             splits: s.splits,
-        }
+        })
     }
 
     /// An upper bound on E_λ|L| (relative margin 1e−2).
@@ -638,15 +638,11 @@ mod tests {
     /// fixed step, wide range), through the public [`mixture_ln_mgf`].
     #[test]
     fn three_components_match_a_fine_reference() {
-        let ms = [
-            GaussianMixture::mixture_of_gaussians(0.9, &[0.0, 1.0, 2.0], &[0.6, 0.3, 0.1]),
-            GaussianMixture::replace_one_poisson(0.7, 0.05),
-        ];
+        let ms = crate::mechanism::mixture::test_mixtures(0.9, (0.7, 0.05));
         for (g, dir) in ms
             .iter()
             .flat_map(|g| [(g, Direction::Remove), (g, Direction::Add)])
         {
-            let g = g.as_ref().expect("test setup");
             let pair = MixturePair::of(g, dir);
             for &(lam, t) in &[(2.0, 0.0), (4.0, 3.0), (6.0, 17.0)] {
                 let z = C64::new(lam, t);
@@ -680,12 +676,7 @@ mod tests {
     /// error bound, below the bound times 1 + 1e−9).
     #[test]
     fn decay_bounds_hold_for_mixtures() {
-        let ms = [
-            GaussianMixture::mixture_of_gaussians(0.9, &[0.0, 1.0, 2.0], &[0.6, 0.3, 0.1]),
-            GaussianMixture::replace_one_poisson(0.8, 0.05),
-        ];
-        for g in ms {
-            let g = g.expect("test setup");
+        for g in crate::mechanism::mixture::test_mixtures(0.9, (0.8, 0.05)) {
             for dir in [Direction::Remove, Direction::Add] {
                 let pair = MixturePair::of(&g, dir);
                 let lam = 4.0;
@@ -701,25 +692,18 @@ mod tests {
     /// spike of width ~q below the cut) on a log grid of t up to ~2·10⁴, both orderings.
     #[test]
     fn split_moment_bounds_hold_for_rare_replace_one_pairs() {
-        let mut checked = 0;
-        for (sigma, q) in [(0.8, 1e-4), (1.5, 1e-4), (1.0, 1e-3)] {
-            let g = GaussianMixture::replace_one_poisson(sigma, q).expect("test setup");
-            for dir in [Direction::Remove, Direction::Add] {
-                let pair = MixturePair::of(&g, dir);
-                for lam in [3.0, 15.0] {
-                    checked += super::super::tests::assert_decay_on_log_grid(
-                        |z| pair.ln_mgf(z, 1e-17),
-                        |tt| pair.cost(lam, tt),
-                        &pair.decay(lam),
-                        lam,
-                        (1..130).step_by(3),
-                        &format!("σ={sigma} q={q} {dir:?}"),
-                    )
-                    .len();
-                }
-            }
-        }
-        assert!(checked >= 200, "{checked} points checked");
+        let pairs = [(0.8, 1e-4), (1.5, 1e-4), (1.0, 1e-3)]
+            .into_iter()
+            .flat_map(|(sigma, q)| {
+                let g = GaussianMixture::replace_one_poisson(sigma, q).expect("test setup");
+                [Direction::Remove, Direction::Add].map(|dir| MixturePair::of(&g, dir))
+            });
+        super::super::tests::assert_decays_on_log_grids(
+            pairs,
+            &[3.0, 15.0],
+            (1..130).step_by(3),
+            200,
+        );
     }
 
     /// The single-step bracket equals the subsampled Gaussian's closed form for two components.

@@ -108,16 +108,7 @@ pub enum Decay {
     /// a long composition needs (the n-th power of p_k < 1 is tiny). The part below the cut is
     /// bounded by p_k times the third-moment bound of its own conditional law, which sees the
     /// spike's width (~q) where p_k alone sees only its mass.
-    Density {
-        /// Lower bound on the tilted variance σ².
-        var_lo: f64,
-        /// Upper bound on the tilted E|L − mean|³.
-        rho3_hi: f64,
-        /// Upper bound on TV of the tilted density (normalised to mass 1).
-        tv_hi: f64,
-        /// Split bounds (upper bounds; unused slots hold [`Split::UNUSED`]).
-        splits: [Split; SPLITS],
-    },
+    Density(DensityDecay),
     /// Two atoms and a continuous part (Poisson-subsampled Laplace, docs/math.md §15.6.3):
     /// |A(λ+it)| ≤ A(λ) and |C(λ+it)| ≤ min(C(λ), k/|t|); all as ratios to M(λ).
     TwoAtoms {
@@ -152,33 +143,65 @@ pub enum Decay {
     },
 }
 
+/// The parameters of [`Decay::Density`] (docs/math.md §10.5), all upper or lower bounds as
+/// named: the bound at t is min(1, |1 − t²σ²/2| + |t|³ρ₃/6, TV/|t|, min_k (p_k + C_k/|t|)).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DensityDecay {
+    /// Lower bound on the tilted variance σ².
+    pub var_lo: f64,
+    /// Upper bound on the tilted E|L − mean|³.
+    pub rho3_hi: f64,
+    /// Upper bound on TV of the tilted density (normalised to mass 1).
+    pub tv_hi: f64,
+    /// Split bounds (upper bounds; unused slots hold [`Split::UNUSED`]).
+    pub splits: [Split; SPLITS],
+}
+
+impl DensityDecay {
+    /// The bound at |t| = t ≥ 0 ([`Decay::bound`]).
+    fn bound(&self, t: f64) -> f64 {
+        if t == 0.0 {
+            return 1.0;
+        }
+        let mut best = (self.tv_hi / t).min(1.0);
+        // The third-moment bound is at least |t|³ρ₃/6: where that already reaches the
+        // others it cannot be the minimum (the contour's scans evaluate ~10⁵ large t).
+        if t * t * t * self.rho3_hi / 6.0 < best {
+            // |E e^{itY}| ≤ |1 − t²σ²/2| + |t|³ρ₃/6 with σ² known only to lie in
+            // [var_lo, ρ₃^{2/3}] (Lyapunov: (E|Y|²)^{1/2} ≤ (E|Y|³)^{1/3}). |1 − x| is
+            // convex in x, so its supremum over the enclosure is at one of the two ends.
+            best = best.min(third_moment(self.var_lo, self.rho3_hi, t));
+        }
+        // The splits last: the smaller the minimum so far, the more of them are pruned.
+        split_bound(&self.splits, t, best)
+    }
+
+    /// An upper bound on the bound over ta ≤ |t| ≤ tb ([`Decay::bound_over`]).
+    fn bound_over(&self, ta: f64, tb: f64) -> f64 {
+        let whole = third_moment_over(
+            self.var_lo,
+            lyapunov_var_hi(self.rho3_hi),
+            self.rho3_hi,
+            ta,
+            tb,
+        );
+        self.splits
+            .iter()
+            .map(|s| {
+                let m = third_moment_over(s.var_lo, s.var_hi(), s.rho3_hi, ta, tb);
+                s.p * m.min(1.0) + s.c / ta
+            })
+            .fold((self.tv_hi / ta).min(whole).min(1.0), f64::min)
+    }
+}
+
 impl Decay {
     /// The bound at t.
     pub fn bound(&self, t: f64) -> f64 {
         let t = t.abs();
         match *self {
             Decay::Gaussian { mu2 } => (-0.5 * t * t * mu2).exp(),
-            Decay::Density {
-                var_lo,
-                rho3_hi,
-                tv_hi,
-                ref splits,
-            } => {
-                if t == 0.0 {
-                    return 1.0;
-                }
-                let mut best = (tv_hi / t).min(1.0);
-                // The third-moment bound is at least |t|³ρ₃/6: where that already reaches the
-                // others it cannot be the minimum (the contour's scans evaluate ~10⁵ large t).
-                if t * t * t * rho3_hi / 6.0 < best {
-                    // |E e^{itY}| ≤ |1 − t²σ²/2| + |t|³ρ₃/6 with σ² known only to lie in
-                    // [var_lo, ρ₃^{2/3}] (Lyapunov: (E|Y|²)^{1/2} ≤ (E|Y|³)^{1/3}). |1 − x| is
-                    // convex in x, so its supremum over the enclosure is at one of the two ends.
-                    best = best.min(third_moment(var_lo, rho3_hi, t));
-                }
-                // The splits last: the smaller the minimum so far, the more of them are pruned.
-                split_bound(splits, t, best)
-            }
+            Decay::Density(ref d) => d.bound(t),
             Decay::Laplace { atom, cont, two_l1 } => {
                 (atom + cont / (two_l1 * two_l1 + 4.0 * t * t).sqrt()).min(1.0)
             }
@@ -209,21 +232,7 @@ impl Decay {
             Decay::Gaussian { .. } | Decay::Laplace { .. } | Decay::TwoAtoms { .. } => {
                 self.bound(ta)
             }
-            Decay::Density {
-                var_lo,
-                rho3_hi,
-                tv_hi,
-                ref splits,
-            } => {
-                let whole = third_moment_over(var_lo, lyapunov_var_hi(rho3_hi), rho3_hi, ta, tb);
-                splits
-                    .iter()
-                    .map(|s| {
-                        let m = third_moment_over(s.var_lo, s.var_hi(), s.rho3_hi, ta, tb);
-                        s.p * m.min(1.0) + s.c / ta
-                    })
-                    .fold((tv_hi / ta).min(whole).min(1.0), f64::min)
-            }
+            Decay::Density(ref d) => d.bound_over(ta, tb),
             Decay::AtomAtZero {
                 atom,
                 cont,
@@ -243,9 +252,9 @@ impl Decay {
             Decay::Gaussian { mu2 } => (0.0, (8.0 / std::f64::consts::E).sqrt() / mu2.sqrt(), 8.0),
             // Beyond t_min the TV and split bounds are non-increasing (the third-moment bounds
             // are dropped): either the power law TV/t or the constant min_k(p_k + C_k/t_min).
-            Decay::Density {
+            Decay::Density(DensityDecay {
                 tv_hi, ref splits, ..
-            } => {
+            }) => {
                 let k = splits
                     .iter()
                     .map(|s| s.p + s.c / t_min)
@@ -721,12 +730,12 @@ impl Transform {
                 let alpha = if add { 1.0 - lambda } else { lambda };
                 let hh = (0.5 / (1.0 + alpha.abs() * mu * mu).sqrt()).min(0.02);
                 let s = subsampled_real(q, mu, alpha, hh, true);
-                Decay::Density {
+                Decay::Density(DensityDecay {
                     var_lo: s.var * (1.0 - 1e-3),
                     rho3_hi: s.rho3 * (1.0 + 1e-3),
                     tv_hi: s.tv,
                     splits: s.splits,
-                }
+                })
             }
             Transform::Mixture { ref law } => MixturePair::new(law).decay(lambda),
             Transform::SubsampledLaplace { law, add } => {
@@ -1814,7 +1823,7 @@ mod tests {
         for (dir, lam) in [(Direction::Remove, 15.0), (Direction::Add, 8.0)] {
             let t = Transform::new(&s, dir);
             let d = t.decay(lam);
-            let Decay::Density { tv_hi, splits, .. } = d else {
+            let Decay::Density(DensityDecay { tv_hi, splits, .. }) = d else {
                 panic!("subsampled Gaussian has a density");
             };
             assert!(splits.iter().any(|s| s.p < 1.0));
@@ -2004,6 +2013,57 @@ mod tests {
         assert!(checked > 100_000, "{checked}");
     }
 
+    /// A one-step transform whose decay bound the tests check ([`decay_checked_on_log_grid`]).
+    pub(super) trait Probe: std::fmt::Debug {
+        fn ln_mgf(&self, z: C64, tau: f64) -> MgfValue;
+        fn cost(&self, lambda: f64, t: f64) -> f64;
+        fn decay(&self, lambda: f64) -> Decay;
+    }
+
+    /// The [`Probe`] of a type with inherent `ln_mgf`, `cost` and `decay` of the same signatures.
+    macro_rules! probe {
+        ($t:ty) => {
+            impl Probe for $t {
+                fn ln_mgf(&self, z: C64, tau: f64) -> MgfValue {
+                    <$t>::ln_mgf(self, z, tau)
+                }
+                fn cost(&self, lambda: f64, t: f64) -> f64 {
+                    <$t>::cost(self, lambda, t)
+                }
+                fn decay(&self, lambda: f64) -> Decay {
+                    <$t>::decay(self, lambda)
+                }
+            }
+        };
+    }
+    probe!(super::mixture::MixturePair);
+    probe!(super::union::Union);
+
+    /// [`assert_decay_on_log_grid`] for each transform of `probes` at each λ of `lams`, and at
+    /// least `min_points` points checked in all.
+    pub(super) fn assert_decays_on_log_grids<P: Probe>(
+        probes: impl IntoIterator<Item = P>,
+        lams: &[f64],
+        ks: impl Iterator<Item = usize> + Clone,
+        min_points: usize,
+    ) {
+        let mut checked = 0;
+        for p in probes {
+            for &lam in lams {
+                checked += assert_decay_on_log_grid(
+                    |z| p.ln_mgf(z, 1e-17),
+                    |tt| p.cost(lam, tt),
+                    &p.decay(lam),
+                    lam,
+                    ks.clone(),
+                    &format!("{p:?}"),
+                )
+                .len();
+            }
+        }
+        assert!(checked >= min_points, "{checked} points checked");
+    }
+
     /// The certified |M(λ + it)|/M(λ) plus its error below `d.bound(t)` (1 + 1e−9 relative,
     /// 1e−15 absolute) on the log grid t_k = 0.5·1.9^{k/8}, k in `ks`, while one evaluation costs
     /// at most 2·10⁶ x-nodes; points where the transform leaves f64 (the contour refuses there) are
@@ -2081,7 +2141,7 @@ mod tests {
                 ] {
                     let t = Transform::new(&s, dir);
                     let d = t.decay(lam);
-                    let Decay::Density { splits, .. } = d else {
+                    let Decay::Density(DensityDecay { splits, .. }) = d else {
                         panic!("subsampled Gaussian has a density");
                     };
                     let ts = assert_decay_on_log_grid(
