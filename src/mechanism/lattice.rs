@@ -516,25 +516,36 @@ impl LatticeMechanism {
     }
 }
 
-/// Certified lattice loss: ℓ_j = h·(j − J/2), J = p.len() − 1, P-probabilities p_j (Q: p_{J−j}).
-#[derive(Debug, Clone)]
-pub struct CertifiedLattice {
+/// A lattice loss: ℓ_j = h·(j − J/2), J = p.len() − 1, P-probabilities p_j (Q: p_{J−j}), with
+/// the spacing and probabilities as MPFR enclosures ([`CertifiedLattice`]) or f64 midpoints
+/// ([`Lattice`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatticeLaw<T> {
     /// The spacing h > 0.
-    pub h: Interval,
+    pub h: T,
     /// P-probabilities p_0..p_J.
-    pub p: Vec<Interval>,
+    pub p: Vec<T>,
     /// Certified upper bound on the mass (under either law) beyond each end of the atoms: 0 for
     /// laws with finitely many atoms, positive for the discrete Gaussian (docs/math.md §16.7).
     /// [`CertifiedLattice::tilted_moments`] covers the atoms only; a law with a tail has its own.
     pub tail: f64,
 }
 
-impl CertifiedLattice {
+impl<T> LatticeLaw<T> {
     /// J.
     pub fn top(&self) -> usize {
         self.p.len() - 1
     }
+}
 
+/// Certified lattice loss: h and every p_j an MPFR enclosure.
+pub type CertifiedLattice = LatticeLaw<Interval>;
+
+/// f64 lattice loss: midpoints of a [`CertifiedLattice`] (relative error ≤ u where normal,
+/// absolute ≤ 2^−1074 where subnormal or 0).
+pub type Lattice = LatticeLaw<f64>;
+
+impl CertifiedLattice {
     /// ℓ_j = h·(2j − J)/2 (exact scalars).
     pub fn atom(&self, j: usize) -> Interval {
         let two_j = 2 * j as i64 - self.top() as i64;
@@ -597,24 +608,7 @@ impl CertifiedLattice {
     }
 }
 
-/// f64 lattice loss (see [`CertifiedLattice`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Lattice {
-    /// h.
-    pub h: f64,
-    /// P-probabilities (f64 midpoints: relative error ≤ u where normal, absolute ≤ 2^−1074 where
-    /// subnormal or 0).
-    pub p: Vec<f64>,
-    /// See [`CertifiedLattice::tail`].
-    pub tail: f64,
-}
-
 impl Lattice {
-    /// J.
-    pub fn top(&self) -> usize {
-        self.p.len() - 1
-    }
-
     /// ℓ_j.
     pub fn atom(&self, j: usize) -> f64 {
         self.h * (j as f64 - 0.5 * self.top() as f64)

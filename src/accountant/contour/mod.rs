@@ -219,6 +219,11 @@ pub struct ContourAccountant {
     composition: Composition,
 }
 
+/// One ordering's certified bracket and the contour's diagnostics (None where no contour was
+/// needed), as [`ContourAccountant::delta_bounds`] and [`ContourAccountant::epsilon_bounds`]
+/// return them.
+pub type OrderingBounds = (Bracket, Option<ContourInfo>);
+
 impl ContourAccountant {
     /// An accountant with nothing composed.
     ///
@@ -274,11 +279,7 @@ impl ContourAccountant {
     ///
     /// # Errors
     /// Bad ε; a refusal (type docs).
-    pub fn delta_bounds(
-        &self,
-        direction: Direction,
-        epsilon: f64,
-    ) -> Result<(Bracket, Option<ContourInfo>)> {
+    pub fn delta_bounds(&self, direction: Direction, epsilon: f64) -> Result<OrderingBounds> {
         self.checked_bounds(direction, Ask::Delta(epsilon))
     }
 
@@ -286,20 +287,12 @@ impl ContourAccountant {
     ///
     /// # Errors
     /// Bad δ; a refusal (type docs).
-    pub fn epsilon_bounds(
-        &self,
-        direction: Direction,
-        delta: f64,
-    ) -> Result<(Bracket, Option<ContourInfo>)> {
+    pub fn epsilon_bounds(&self, direction: Direction, delta: f64) -> Result<OrderingBounds> {
         self.checked_bounds(direction, Ask::Epsilon(delta))
     }
 
     /// [`ContourAccountant::enclosure`]'s bracket after the range check of ε or δ.
-    fn checked_bounds(
-        &self,
-        direction: Direction,
-        ask: Ask,
-    ) -> Result<(Bracket, Option<ContourInfo>)> {
+    fn checked_bounds(&self, direction: Direction, ask: Ask) -> Result<OrderingBounds> {
         match ask {
             Ask::Delta(epsilon) => check_epsilon(epsilon)?,
             Ask::Epsilon(delta) => check_delta(delta)?,
