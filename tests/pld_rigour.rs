@@ -135,6 +135,24 @@ fn unrepresentable_loss_is_refused() {
 
 /// ln of the Binomial(k, p) pmf at every b = 0..=k, from ln p and ln(1 − p) (p may be far
 /// below the f64 range).
+/// σ from 1e100 to the largest f64 (μ² underflows from ~1e154 on): the subsampled Gaussian's
+/// PLD answers ε = 0 or refuses (exit 1); it panicked on a 0/0 bin mass from σ ≈ 1e200.
+#[test]
+fn huge_sigma_is_answered_or_refused_never_a_panic() {
+    for sigma in [1e100, 1e160, 1e200, 1e300, f64::MAX] {
+        let mut a = pld(Adjacency::AddRemove);
+        a.compose(&DpEvent::dpsgd(sigma, 0.01, 1000), 1).unwrap();
+        match a.epsilon(1e-5) {
+            Ok(r) => {
+                let (lo, up) = ends(&r);
+                assert!(lo == 0.0 && up <= 1e-9, "sigma {sigma}: [{lo}, {up}]");
+            }
+            Err(Error::NotCertified(_)) => {}
+            Err(e) => panic!("sigma {sigma}: {e}"),
+        }
+    }
+}
+
 fn ln_binomial(k: u64, ln_p: f64, ln_1mp: f64) -> Vec<f64> {
     let mut out = Vec::with_capacity(k as usize + 1);
     let mut l = k as f64 * ln_1mp;

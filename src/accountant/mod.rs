@@ -500,7 +500,10 @@ fn answer<A: OrderingAccountant + ?Sized>(acc: &A, query: Query, given: f64) -> 
     r.guarantee = acc.guarantee(query);
     let mut combined: Option<Bracket> = None;
     for (dir, a) in acc.orderings_for(query, given)? {
-        let b = a.bracket;
+        let b = match query {
+            Query::Delta => clamp_delta(a.bracket, dir, &mut r.notes),
+            Query::Epsilon => a.bracket,
+        };
         r.orderings.push(OrderingValue {
             direction: dir,
             value: b.value,
@@ -525,6 +528,27 @@ fn answer<A: OrderingAccountant + ?Sized>(acc: &A, query: Query, given: f64) -> 
     r.vacuous = acc.vacuous(query, &c);
     acc.finish(&mut r)?;
     Ok(r)
+}
+
+/// A δ bracket within [0, 1], where every δ lies (a hockey-stick divergence of probability
+/// laws): ends and value beyond it are moved onto it, which keeps each certified end valid. A
+/// value above 1 by more than rounding (an estimate such as a truncated Edgeworth series) is
+/// noted.
+fn clamp_delta(b: Bracket, dir: Direction, notes: &mut Vec<String>) -> Bracket {
+    if b.value > 1.0 + 1e-9 {
+        notes.push(format!(
+            "{} ordering: the computed delta {:.10e} exceeds 1; every delta is at most 1, so 1 \
+             is reported",
+            dir.name(),
+            b.value
+        ));
+    }
+    let unit = |x: f64| if x.is_nan() { x } else { x.clamp(0.0, 1.0) };
+    Bracket {
+        value: unit(b.value),
+        lower: b.lower.map(unit),
+        upper: b.upper.map(unit),
+    }
 }
 
 /// The accountants the toolkit offers. Spelled in kebab case on the command line, in JSON

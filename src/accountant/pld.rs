@@ -51,6 +51,16 @@ pub enum Discretisation {
     ConnectDots,
 }
 
+/// The grid budget of a [`Error::BudgetExceeded`] message, naming the flags that size it
+/// (`extra` is appended after the count).
+pub(crate) fn grid_budget_text(points: usize, extra: &str) -> String {
+    format!(
+        "{points} grid points{extra} (set by --grid-budget, at most {}; a larger --tolerance \
+         needs fewer)",
+        GRID_BUDGET_RANGE.end()
+    )
+}
+
 /// Parameters of [`PldAccountant`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct PldParams {
@@ -356,13 +366,19 @@ impl PldAccountant {
                 return Err(Error::BudgetExceeded {
                     what: "PLD grid of one mechanism".into(),
                     needed: format!("{len:.3e} grid points"),
-                    budget: format!("{} grid points", self.params.max_grid_points),
+                    budget: grid_budget_text(self.params.max_grid_points, ""),
                 });
             }
             let one = if ctd {
-                p.law
-                    .discretise_connect_dots(h, tau)
-                    .expect("invariant: connect-the-dots is chosen only for laws without atoms")
+                // None: a law with atoms (never chosen here) or a bin mass that is not a
+                // finite number (σ ≳ 1e200, where μ² underflows).
+                p.law.discretise_connect_dots(h, tau).ok_or_else(|| {
+                    Error::NotCertified(format!(
+                        "pld: the connect-the-dots discretisation at h = {h:e} has a bin mass \
+                         that is not a finite number (sigma beyond ~1e200, where mu^2 \
+                         underflows?)"
+                    ))
+                })?
             } else {
                 p.law.discretise(h, tau, rounding)
             };
@@ -757,9 +773,9 @@ impl PldAccountant {
             return Err(Error::BudgetExceeded {
                 what: format!("PLD grid for tolerance {tol} (h = {h:.3e})"),
                 needed: format!("about {needed:.3e} grid points"),
-                budget: format!(
-                    "{} grid points; a tolerance of about {fits:.2e} fits",
-                    self.params.max_grid_points
+                budget: grid_budget_text(
+                    self.params.max_grid_points,
+                    &format!("; a tolerance of about {fits:.2e} fits"),
                 ),
             });
         }

@@ -295,8 +295,13 @@ impl OrderingAccountant for RdpAccountant {
                     .iter()
                     .map(|&(a, v)| eps_at(Conversion::Classic, a, v, r.delta))
                     .fold(f64::INFINITY, f64::min);
+                let classic = if classic.abs() < 1e6 {
+                    format!("{classic:.10}")
+                } else {
+                    format!("{classic:.10e}")
+                };
                 r.notes.push(format!(
-                    "optimal order {alpha}; {} conversion (classic: {classic:.10})",
+                    "optimal order {alpha}; {} conversion (classic: {classic})",
                     if self.params.conversion == Conversion::Improved {
                         "improved"
                     } else {
@@ -333,6 +338,10 @@ pub fn rdp(m: &Mechanism, alpha: f64) -> std::result::Result<f64, String> {
             } else {
                 log_a_frac(q, sigma, alpha)?
             };
+            if log_a.is_nan() {
+                // max(0) would turn it into an RDP of 0 (σ = 1e−200 reported ε = 0).
+                return Err(format!("ln A_alpha is not a number at sigma = {sigma:e}"));
+            }
             Ok(log_a.max(0.0) / (alpha - 1.0))
         }
         Mechanism::RandomizedResponse(_) | Mechanism::DiscreteLaplace(_) => {
@@ -386,9 +395,15 @@ pub fn log_a_int(q: f64, sigma: f64, alpha: u64) -> f64 {
             log_binom += ((alpha - k + 1) as f64).ln() - (k as f64).ln();
         }
         let kf = k as f64;
-        terms.push(log_binom + (alpha - k) as f64 * l1q + kf * lq + (kf * kf - kf) / s2);
+        // (k² − k)/(2σ²) is exactly 0 at k = 0, 1 (not 0/0 where σ² underflows).
+        let e = if k < 2 { 0.0 } else { (kf * kf - kf) / s2 };
+        terms.push(log_binom + (alpha - k) as f64 * l1q + kf * lq + e);
     }
     let m = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if m == f64::INFINITY {
+        // A term overflows (σ² ≲ 1e−308): A_α is +∞ for this order.
+        return m;
+    }
     m + terms.iter().map(|t| (t - m).exp()).sum::<f64>().ln()
 }
 
@@ -467,7 +482,28 @@ pub fn log_a_frac(q: f64, sigma: f64, alpha: f64) -> std::result::Result<f64, St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accountant::Accountant;
     use crate::mechanism::SubsampledGaussian;
+
+    /// Where σ² underflows (σ ≲ 1e−160) the subsampled Gaussian's RDP is +∞ at every order
+    /// that can be evaluated, never 0 or NaN: ε is unbounded (it was reported as 0, an upper
+    /// bound, from NaN·max(0)).
+    #[test]
+    fn underflowing_sigma_gives_an_unbounded_epsilon_not_zero() {
+        for sigma in [1e-160, 1e-200, 1e-300, 5e-324] {
+            let m = Mechanism::SubsampledGaussian(SubsampledGaussian::new(sigma, 0.01).unwrap());
+            for alpha in [1.5, 2.0, 3.0, 32.0] {
+                if let Ok(v) = rdp(&m, alpha) {
+                    assert!(v == f64::INFINITY, "sigma {sigma} alpha {alpha}: {v}");
+                }
+            }
+            let mut acc = RdpAccountant::new(RdpParams::default()).unwrap();
+            acc.compose(&crate::event::DpEvent::dpsgd(sigma, 0.01, 1000), 1)
+                .unwrap();
+            let r = acc.epsilon(1e-5).unwrap();
+            assert!(r.epsilon == f64::INFINITY, "sigma {sigma}: {}", r.epsilon);
+        }
+    }
 
     #[test]
     fn integer_order_matches_the_exact_moment_formula() {

@@ -190,8 +190,15 @@ pub fn series_pair(k: &Cumulants, order: u8) -> Result<(Series, Series)> {
 /// in log space (accurate to ~1e−13 relative for δ ≥ 1e−300).
 pub fn gaussian_delta(mu: f64, epsilon: f64) -> f64 {
     let lq = normal::ln_sf(epsilon / mu - mu / 2.0);
+    let scale = lq.exp();
+    if scale == 0.0 {
+        // 0 ≤ δ ≤ P(L > ε) = e^{lq}, which underflows: δ is 0 in f64. (Here lp and lq are
+        // ~ −ε²/(2μ²), and their difference carries an absolute rounding error far above 1,
+        // so e^{ε + lp − lq} − 1 may overflow: ∞·0 would be NaN.)
+        return 0.0;
+    }
     let lp = normal::ln_sf(epsilon / mu + mu / 2.0);
-    -lq.exp() * (epsilon + lp - lq).exp_m1()
+    -scale * (epsilon + lp - lq).exp_m1()
 }
 
 #[cfg(test)]
@@ -212,6 +219,25 @@ mod tests {
         assert!(d == f64::NEG_INFINITY, "{d}");
         let d = signed_delta_from_logs(-10.0, -2000.0, 1500.0);
         assert!(d > 0.0 && (d - (-10f64).exp()).abs() < 1e-18, "{d}");
+    }
+
+    #[test]
+    fn gaussian_delta_is_zero_not_nan_far_in_the_tail() {
+        // ε/μ ≈ 4.6e9 (compare at ε = 116746, μ = 2.5e-5 printed NaN): δ underflows to 0.
+        for (mu, eps) in [
+            (2.53148e-5, 116746.0),
+            (1e-3, 1e6),
+            (0.5, 800.0),
+            (30.0, 1e5),
+        ] {
+            let d = gaussian_delta(mu, eps);
+            assert!(d == 0.0, "mu {mu} eps {eps}: {d}");
+        }
+        // Just inside f64 the value is positive and below the tail bound e^{lq}.
+        let (mu, eps) = (1.0, 30.0);
+        let d = gaussian_delta(mu, eps);
+        let tail = normal::ln_sf(eps / mu - mu / 2.0).exp();
+        assert!(d > 0.0 && d <= tail, "{d} vs {tail}");
     }
 
     #[test]

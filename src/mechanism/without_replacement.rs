@@ -361,7 +361,9 @@ pub(crate) fn rdp_upper(q: f64, mu: f64, alpha: f64) -> f64 {
     while x < x1 {
         // Near x = c, r ~ y² ~ (x − c)²: ln r grows like 2/(x − c); elsewhere the growth of
         // the previous panel sizes the next one (validity does not depend on the choice).
-        let mut h = (RDP_PANEL_GROWTH / growth.max(1e-300)).clamp(h_min, 0.5);
+        // At most 0.5, and at least h_min (which exceeds 0.5 where αμ is large: at σ ≈ 0.007
+        // and α = 256, clamp(h_min, 0.5) panicked).
+        let mut h = (RDP_PANEL_GROWTH / growth.max(1e-300)).min(0.5).max(h_min);
         if panels > 0 && last_term < coarse - 45.0 {
             h = h.max(0.25);
         }

@@ -761,6 +761,11 @@ impl LossLaw {
             if qb == 0.0 {
                 continue;
             }
+            if !qb.is_finite() || !split.pe.is_finite() {
+                // (σ ≳ 1e200: μ² underflows and the bin's masses are 0/0.) Not this
+                // discretisation; the caller falls back as for any other None.
+                return None;
+            }
             let eta = boundary_shift(slope, lk.abs() + h);
             let d = (split.pe - (1.0 - em) * qb) / em;
             if split.rho_rel > cap {

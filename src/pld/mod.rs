@@ -582,7 +582,7 @@ impl Convolver {
             return Err(Error::BudgetExceeded {
                 what: what.to_string(),
                 needed: format!("{needed} grid points"),
-                budget: format!("{} grid points", self.limits.max_points),
+                budget: crate::accountant::pld::grid_budget_text(self.limits.max_points, ""),
             });
         }
         Ok(())

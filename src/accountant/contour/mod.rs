@@ -1054,6 +1054,15 @@ mod tests {
         }
     }
 
+    /// At σ ≈ 1.3e−3 (μ ≈ 790), q ≈ 9e−5, 985 steps, the coarse grid would need ~5e10 x-nodes:
+    /// over its cap, it is not built (it was, for 84 s, before the capped contour was refused).
+    #[test]
+    fn a_coarse_grid_over_the_work_cap_is_not_built() {
+        let plan = remove_plan(0.00126787, 8.74382e-5, 985);
+        let s = scan_setup(&plan, 4.01484);
+        assert!(s.grids.iter().all(Option::is_none), "{:?}", s.grids.len());
+    }
+
     /// The truncation scans of EA S2 (σ 0.8, q 5e−4, 200 steps) and MNLI (σ 0.573, 3 920 steps)
     /// at their answers (tolerance 1e−9, both scans, as `Plan::build`): the runs of far nodes
     /// (docs/math.md §10.5, "Runs of nodes") evaluate under half the node bounds, and the last

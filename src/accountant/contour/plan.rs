@@ -890,7 +890,10 @@ impl Plan {
                     return None;
                 }
                 let coarse_cost: f64 = (0..=count).map(|j| f.t.cost(lambda, j as f64 * step)).sum();
-                if coarse_cost * 4.0 > direct_cost {
+                // At most a quarter of the direct nodes' work, and of the most work any contour's
+                // direct nodes may take (at σ ~ 1e−3 the direct cost is ~1e13 x-nodes and capped;
+                // the coarse grid was not, and took 84 s before the contour was refused).
+                if coarse_cost * 4.0 > direct_cost.min(MAX_WORK_SHORT.max(MAX_WORK_COMPLETE)) {
                     return None;
                 }
                 // Upper bounds only (the propagated-phase and block-sum errors are in ln_err):
