@@ -285,7 +285,11 @@ fn nothing_composed_is_free_and_non_private_is_infinite() {
 fn delta_never_exceeds_one() {
     let events = [
         // Laplace, 1 060 958 steps at ε = ln 2: contour's trapezoid value was 1 + 4.3e-12.
-        (DpEvent::Laplace { scale: 22.1294 }, 1_060_958, std::f64::consts::LN_2),
+        (
+            DpEvent::Laplace { scale: 22.1294 },
+            1_060_958,
+            std::f64::consts::LN_2,
+        ),
         // Fixed-size batches at σ ≈ 0.007: the order-1 Edgeworth estimate was 1.0000235.
         (
             DpEvent::SampledWithoutReplacement {

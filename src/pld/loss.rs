@@ -721,7 +721,8 @@ impl LossLaw {
     /// accountant's lower bound uses. The value error of Q_k (64u relative) goes to `err2`.
     ///
     /// Mass below the window is lifted to its first point (recorded in `lifted`), mass above
-    /// goes to +∞. Returns `None` for laws with atoms.
+    /// goes to +∞. Returns `None` for laws with atoms, and where a bin mass is not a finite
+    /// number (σ ≳ 1e200, where μ² underflows).
     pub fn discretise_connect_dots(&self, h: f64, tau: f64) -> Option<Pmf> {
         const U: f64 = f64::EPSILON / 2.0;
         if self.has_atoms() {
@@ -762,8 +763,8 @@ impl LossLaw {
                 continue;
             }
             if !qb.is_finite() || !split.pe.is_finite() {
-                // (σ ≳ 1e200: μ² underflows and the bin's masses are 0/0.) Not this
-                // discretisation; the caller falls back as for any other None.
+                // σ ≳ 1e200: μ² underflows and the bin's masses are 0/0. No grid can be
+                // certified; the PLD accountant refuses (exit 1) on None.
                 return None;
             }
             let eta = boundary_shift(slope, lk.abs() + h);
