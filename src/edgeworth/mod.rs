@@ -187,8 +187,12 @@ pub fn series_pair(k: &Cumulants, order: u8) -> Result<(Series, Series)> {
 }
 
 /// Exact δ(ε) of a μ-GDP pair (Dong–Roth–Su): Φ(−ε/μ + μ/2) − e^ε Φ(−ε/μ − μ/2), computed
-/// in log space (accurate to ~1e−13 relative for δ ≥ 1e−300).
+/// in log space (accurate to ~1e−13 relative for δ ≥ 1e−300). μ = 0 (identical laws, e.g.
+/// where 1/σ² underflows) gives 0 for ε ≥ 0.
 pub fn gaussian_delta(mu: f64, epsilon: f64) -> f64 {
+    if mu == 0.0 && epsilon >= 0.0 {
+        return 0.0;
+    }
     let lq = normal::ln_sf(epsilon / mu - mu / 2.0);
     let scale = lq.exp();
     if scale == 0.0 {
@@ -233,6 +237,9 @@ mod tests {
             let d = gaussian_delta(mu, eps);
             assert!(d == 0.0, "mu {mu} eps {eps}: {d}");
         }
+        // μ = 0: identical laws (0/0 gave NaN, and gdp's ε search failed at σ = 1e308).
+        assert_eq!(gaussian_delta(0.0, 0.0), 0.0);
+        assert_eq!(gaussian_delta(0.0, 1.0), 0.0);
         // Just inside f64 the value is positive and below the tail bound e^{lq}.
         let (mu, eps) = (1.0, 30.0);
         let d = gaussian_delta(mu, eps);
