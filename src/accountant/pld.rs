@@ -375,8 +375,8 @@ impl PldAccountant {
                 p.law.discretise_connect_dots(h, tau).ok_or_else(|| {
                     Error::NotCertified(format!(
                         "pld: the connect-the-dots discretisation at h = {h:e} has a bin mass \
-                         that is not a finite number (sigma beyond ~1e200, where mu^2 \
-                         underflows?)"
+                         that is not a finite number (as at sigma beyond ~1e200, where mu^2 \
+                         underflows)"
                     ))
                 })?
             } else {

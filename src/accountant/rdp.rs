@@ -491,16 +491,20 @@ mod tests {
     #[test]
     fn underflowing_sigma_gives_an_unbounded_epsilon_not_zero() {
         for sigma in [1e-160, 1e-200, 1e-300, 5e-324] {
-            let m = Mechanism::SubsampledGaussian(SubsampledGaussian::new(sigma, 0.01).unwrap());
+            let m = Mechanism::SubsampledGaussian(
+                SubsampledGaussian::new(sigma, 0.01).expect("test setup"),
+            );
             for alpha in [1.5, 2.0, 3.0, 32.0] {
                 if let Ok(v) = rdp(&m, alpha) {
                     assert!(v == f64::INFINITY, "sigma {sigma} alpha {alpha}: {v}");
                 }
             }
-            let mut acc = RdpAccountant::new(RdpParams::default()).unwrap();
+            let mut acc = RdpAccountant::new(RdpParams::default()).expect("test setup");
             acc.compose(&crate::event::DpEvent::dpsgd(sigma, 0.01, 1000), 1)
-                .unwrap();
-            let r = acc.epsilon(1e-5).unwrap();
+                .expect("test setup");
+            let r = acc
+                .epsilon(1e-5)
+                .expect("an unbounded epsilon, not an error");
             assert!(r.epsilon == f64::INFINITY, "sigma {sigma}: {}", r.epsilon);
         }
     }
