@@ -409,7 +409,15 @@ fn validate(p: &CalibrationParams) -> Result<Fixed> {
 /// re-evaluated with `p.accountant` by [`certify_answer`]). `None` when the search uses
 /// `p.accountant` itself.
 fn fast_search_options(p: &CalibrationParams) -> Option<AccountantConfig> {
-    match &p.accountant {
+    fast_search_config(&p.accountant)
+}
+
+/// The accountant a calibration searches with before it re-evaluates its answer with
+/// `accountant`: the same Edgeworth accountant on the f64 cumulant path where `accountant`
+/// asks for certified cumulants (its estimate only, no bracket); `None` for every other
+/// accountant (the search then uses `accountant` itself).
+pub(crate) fn fast_search_config(accountant: &AccountantConfig) -> Option<AccountantConfig> {
+    match accountant {
         AccountantConfig::Edgeworth(e) if e.precision.is_some() && !e.bracket => Some(
             AccountantConfig::Edgeworth(crate::accountant::EdgeworthParams {
                 precision: None,

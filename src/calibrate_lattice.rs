@@ -78,6 +78,18 @@ enum Shape {
     },
 }
 
+impl Shape {
+    /// The point one bracket width past x as seen from y (arithmetic for p, geometric for a
+    /// and σ), kept in the knob's range.
+    fn beyond(self, x: f64, y: f64) -> f64 {
+        match self {
+            Shape::NoiseParameter => (2.0 * x - y).clamp(1e-12, 1.0),
+            Shape::Parameter => (x * x / y).clamp(PARAMETER_MIN, PARAMETER_MAX),
+            Shape::Sigma { min, max, .. } => (x * x / y).clamp(min, max),
+        }
+    }
+}
+
 /// The answer of [`calibrate_lattice`].
 #[derive(Debug, Clone)]
 pub struct LatticeCalibration {
@@ -388,26 +400,91 @@ pub fn calibrate_sigma(
     if steps == 0 {
         return Err(Error::invalid("steps", steps, "must be at least 1"));
     }
+    let start = start.clamp(SIGMA_MIN, SIGMA_MAX);
     let mut evaluations = 0usize;
+    if let Some(fast) = crate::calibrate::fast_search_config(accountant) {
+        match sigma_search(&fast, event, steps, target, start, knob, &mut evaluations) {
+            Err(e) if e.is_usage() => return Err(e),
+            Err(_) => {}
+            Ok(c) => {
+                let other = (c.other_end > 0.0).then_some(c.other_end);
+                let mut feasible = |x: f64| -> Result<(bool, Option<Report>)> {
+                    evaluations += 1;
+                    match sigma_epsilon(accountant, event, steps, delta, x) {
+                        Ok(r) => Ok((calibration_epsilon(&r).0 <= target_epsilon, Some(r))),
+                        Err(e) if e.is_usage() => Err(e),
+                        Err(_) => Ok((false, None)),
+                    }
+                };
+                let beyond = |x: f64, y: f64| (x * x / y).clamp(SIGMA_MIN, SIGMA_MAX);
+                if let Some(mut c) = certify_fast_bracket(&mut feasible, c.sigma, other, &beyond)? {
+                    c.report.notes.push(FAST_SEARCH_NOTE.into());
+                    return Ok(SigmaCalibration {
+                        sigma: c.good,
+                        other_end: c.bad.unwrap_or(0.0),
+                        report: c.report,
+                        evaluations,
+                    });
+                }
+            }
+        }
+    }
+    sigma_search(
+        accountant,
+        event,
+        steps,
+        target,
+        start,
+        knob,
+        &mut evaluations,
+    )
+}
+
+/// `steps` compositions of `event(sigma)` and their ε at δ by `accountant`.
+fn sigma_epsilon(
+    accountant: &AccountantConfig,
+    event: &dyn Fn(f64) -> Result<DpEvent>,
+    steps: u64,
+    delta: f64,
+    sigma: f64,
+) -> Result<Report> {
+    let e = event(sigma)?;
+    let mut a = build(accountant)?;
+    a.compose(&e, steps)?;
+    a.epsilon(delta)
+}
+
+/// The search of [`calibrate_sigma`] with `accountant` (the requested one, or the f64 path of
+/// [`crate::calibrate::fast_search_config`]); `evaluations` counts on.
+fn sigma_search(
+    accountant: &AccountantConfig,
+    event: &dyn Fn(f64) -> Result<DpEvent>,
+    steps: u64,
+    target: (f64, f64, f64),
+    start: f64,
+    knob: &'static str,
+    evaluations: &mut usize,
+) -> Result<SigmaCalibration> {
+    use crate::calibrate::{calibration_epsilon, SIGMA_MAX, SIGMA_MIN};
+    let (target_epsilon, delta, rel_tol) = target;
+    let mut budget = 200usize;
     let mut eval = |sigma: f64| -> Result<Option<Report>> {
-        if evaluations >= 200 {
+        if budget == 0 {
             return Err(Error::NoConvergence {
                 what: format!("calibration of {knob}"),
-                iterations: evaluations,
+                iterations: 200,
                 residual: f64::NAN,
             });
         }
-        evaluations += 1;
-        let e = event(sigma)?;
-        let mut a = build(accountant)?;
-        match a.compose(&e, steps).and_then(|_| a.epsilon(delta)) {
+        budget -= 1;
+        *evaluations += 1;
+        match sigma_epsilon(accountant, event, steps, delta, sigma) {
             Ok(r) if calibration_epsilon(&r).0 <= target_epsilon => Ok(Some(r)),
             Ok(_) => Ok(None),
             Err(e) if e.is_usage() => Err(e),
             Err(_) => Ok(None),
         }
     };
-    let start = start.clamp(SIGMA_MIN, SIGMA_MAX);
     // (infeasible σ, feasible σ, the report at the feasible one)
     let (mut lo, mut hi, mut best) = match eval(start)? {
         Some(r) => {
@@ -418,7 +495,7 @@ pub fn calibrate_sigma(
                         sigma: s,
                         other_end: 0.0,
                         report: best,
-                        evaluations,
+                        evaluations: *evaluations,
                     });
                 }
                 let t = (0.5 * s).max(SIGMA_MIN);
@@ -456,7 +533,7 @@ pub fn calibrate_sigma(
         sigma: hi,
         other_end: lo,
         report: best,
-        evaluations,
+        evaluations: *evaluations,
     })
 }
 
@@ -476,13 +553,65 @@ fn solve(
         return Err(Error::invalid("steps", steps, "must be at least 1"));
     }
     let mut evaluations = 0;
+    if let Some(fast) = crate::calibrate::fast_search_config(accountant) {
+        match solve_with(&fast, shape, make, steps, target, &mut evaluations) {
+            Err(e) if e.is_usage() => return Err(e),
+            Err(_) => {}
+            Ok(c) => {
+                let mut feasible = |x: f64| -> Result<(bool, Option<Report>)> {
+                    evaluations += 1;
+                    let (ok, r) = lattice_epsilon(accountant, make, steps, target, x)?;
+                    Ok((ok, Some(r)))
+                };
+                let beyond = |x: f64, y: f64| shape.beyond(x, y);
+                if let Some(mut c) =
+                    certify_fast_bracket(&mut feasible, c.value, c.other_end, &beyond)?
+                {
+                    c.report.notes.push(FAST_SEARCH_NOTE.into());
+                    return Ok(LatticeCalibration {
+                        value: c.good,
+                        other_end: c.bad,
+                        report: c.report,
+                        evaluations,
+                    });
+                }
+            }
+        }
+    }
+    solve_with(accountant, shape, make, steps, target, &mut evaluations)
+}
+
+/// Whether `steps` compositions of `make(x)` meet the target on the accountant's certified upper
+/// end of ε (its value where it certifies none), and the report.
+fn lattice_epsilon(
+    accountant: &AccountantConfig,
+    make: &dyn Fn(f64) -> Result<DpEvent>,
+    steps: u64,
+    target: (f64, f64, f64),
+    x: f64,
+) -> Result<(bool, Report)> {
+    let (target_epsilon, delta, _) = target;
+    let mut a = build(accountant)?;
+    a.compose(&make(x)?, steps)?;
+    let r = a.epsilon(delta)?;
+    let up = r.upper.unwrap_or(r.epsilon);
+    Ok((up <= target_epsilon, r))
+}
+
+/// The search of [`solve`] with `accountant` (the requested one, or the f64 path of
+/// [`crate::calibrate::fast_search_config`]); `evaluations` counts on.
+fn solve_with(
+    accountant: &AccountantConfig,
+    shape: Shape,
+    make: &dyn Fn(f64) -> Result<DpEvent>,
+    steps: u64,
+    target: (f64, f64, f64),
+    evaluations: &mut usize,
+) -> Result<LatticeCalibration> {
+    let (target_epsilon, delta, rel_tol) = target;
     let mut eval = |x: f64| -> Result<(bool, Report)> {
-        evaluations += 1;
-        let mut a = build(accountant)?;
-        a.compose(&make(x)?, steps)?;
-        let r = a.epsilon(delta)?;
-        let up = r.upper.unwrap_or(r.epsilon);
-        Ok((up <= target_epsilon, r))
+        *evaluations += 1;
+        lattice_epsilon(accountant, make, steps, target, x)
     };
     // `good` meets the target, `bad` does not; bisect (geometrically for a) until they are
     // within rel_tol of each other.
@@ -501,7 +630,7 @@ fn solve(
                     value: 1e-12,
                     other_end: None,
                     report: r0,
-                    evaluations,
+                    evaluations: *evaluations,
                 });
             }
             (1.0, 1e-12, r)
@@ -520,7 +649,7 @@ fn solve(
                     value: PARAMETER_MAX,
                     other_end: None,
                     report: r_max,
-                    evaluations,
+                    evaluations: *evaluations,
                 });
             }
             (PARAMETER_MIN, PARAMETER_MAX, r)
@@ -553,7 +682,7 @@ fn solve(
                             value: good,
                             other_end: None,
                             report,
-                            evaluations,
+                            evaluations: *evaluations,
                         });
                     }
                     let (ok, r) = eval(next)?;
@@ -606,8 +735,80 @@ fn solve(
         value: good,
         other_end: Some(bad),
         report,
-        evaluations,
+        evaluations: *evaluations,
     })
+}
+
+/// The note a calibration adds when it searched on the f64 path.
+const FAST_SEARCH_NOTE: &str = "searched with f64 cumulants; both ends of the final bracket were \
+     re-evaluated with the requested cumulant precision";
+
+/// A final bracket re-evaluated by [`certify_fast_bracket`].
+struct Certified {
+    /// Meets the target by the requested accountant.
+    good: f64,
+    /// Misses it by the requested accountant (`None`: `good` is at the end of the range).
+    bad: Option<f64>,
+    /// The requested accountant's report at `good`.
+    report: Report,
+}
+
+/// Re-evaluates the final bracket (`good`, `bad`) of a search run on the f64 cumulant path
+/// ([`crate::calibrate::fast_search_config`]) with the requested accountant (`feasible`: whether
+/// the knob meets the target, and the report). Where `good` misses the target, the bracket
+/// steps away from `bad` (`beyond(x, y)`: the point past x seen from y, one bracket width on;
+/// x itself at the end of the range), and where `bad` meets it, towards the other side; at most
+/// 32 steps each. `None` when that does not settle (the caller then searches with the requested
+/// accountant from the start): the returned ends are always ones the requested accountant
+/// evaluated, on their sides.
+fn certify_fast_bracket(
+    feasible: &mut dyn FnMut(f64) -> Result<(bool, Option<Report>)>,
+    good: f64,
+    bad: Option<f64>,
+    beyond: &dyn Fn(f64, f64) -> f64,
+) -> Result<Option<Certified>> {
+    const STEPS: usize = 32;
+    let (mut good, mut bad) = (good, bad);
+    let mut bad_checked = false;
+    let mut report = None;
+    for _ in 0..STEPS {
+        match feasible(good)? {
+            (true, Some(r)) => {
+                report = Some(r);
+                break;
+            }
+            (true, None) => return Ok(None),
+            (false, _) => {
+                let Some(b) = bad else { return Ok(None) };
+                let next = beyond(good, b);
+                if next == good {
+                    return Ok(None);
+                }
+                (bad, good, bad_checked) = (Some(good), next, true);
+            }
+        }
+    }
+    let Some(mut report) = report else {
+        return Ok(None);
+    };
+    if !bad_checked {
+        let mut steps = 0;
+        while let Some(b) = bad {
+            let (ok, r) = feasible(b)?;
+            if !ok {
+                break;
+            }
+            let Some(r) = r else { return Ok(None) };
+            steps += 1;
+            if steps == STEPS {
+                return Ok(None);
+            }
+            let next = beyond(b, good);
+            (good, report) = (b, r);
+            bad = (next != b).then_some(next);
+        }
+    }
+    Ok(Some(Certified { good, bad, report }))
 }
 
 #[cfg(test)]
@@ -772,6 +973,94 @@ mod tests {
             assert!(a.epsilon(1e-5).expect("eps").upper.expect("up") > 2.0);
             assert!(c.value > last, "sigma {} at {steps} steps", c.value);
             last = c.value;
+        }
+    }
+
+    /// A stand-in report for the bracket walk (its content is not looked at).
+    fn stand_in() -> Report {
+        Report::new(
+            "test",
+            crate::accountant::Query::Epsilon,
+            0.0,
+            1e-5,
+            Adjacency::AddRemove,
+        )
+    }
+
+    #[test]
+    fn a_fast_bracket_is_walked_onto_the_sides_the_requested_accountant_sees() {
+        // The "requested accountant" meets the target from x = 1 on; the fast brackets below
+        // are off by a few widths either way, right, or beyond repair.
+        let mut calls = 0usize;
+        let mut feasible = |x: f64| -> Result<(bool, Option<Report>)> {
+            calls += 1;
+            Ok((x >= 1.0, Some(stand_in())))
+        };
+        let beyond = |x: f64, y: f64| (x * x / y).clamp(1e-3, 1e3);
+        for (good, bad) in [(0.99, 0.98), (1.05, 1.02), (1.01, 0.995), (0.999, 0.998)] {
+            let c = certify_fast_bracket(&mut feasible, good, Some(bad), &beyond)
+                .expect("no error")
+                .expect("settles within 32 steps");
+            let b = c.bad.expect("an infeasible end");
+            assert!(
+                c.good >= 1.0 && b < 1.0,
+                "({good}, {bad}) -> ({}, {b})",
+                c.good
+            );
+            let width = good / bad;
+            assert!((c.good / b) / width - 1.0 < 1e-12, "the width is kept");
+        }
+        // 32 steps of 2% do not reach 1 from 0.5: the caller searches afresh.
+        let far = certify_fast_bracket(&mut feasible, 0.5, Some(0.49), &beyond).expect("ok");
+        assert!(far.is_none());
+        // A good end without a bad one that misses: no direction to walk in.
+        let lone = certify_fast_bracket(&mut feasible, 0.9, None, &beyond).expect("ok");
+        assert!(lone.is_none());
+        // The bad end meets the target all the way down to the end of the range.
+        let mut always =
+            |_: f64| -> Result<(bool, Option<Report>)> { Ok((true, Some(stand_in()))) };
+        let c = certify_fast_bracket(&mut always, 1.2e-3, Some(1.1e-3), &beyond)
+            .expect("ok")
+            .expect("settles");
+        assert_eq!((c.good, c.bad), (1e-3, None));
+        // An evaluation error is passed on.
+        let mut failing = |_: f64| -> Result<(bool, Option<Report>)> {
+            Err(Error::invalid("sigma", 0.0, "test"))
+        };
+        assert!(certify_fast_bracket(&mut failing, 1.0, Some(0.9), &beyond).is_err());
+    }
+
+    #[test]
+    fn certified_edgeworth_calibration_checks_both_ends_with_certified_cumulants() {
+        // Fixed-size batches (replace-one), Edgeworth with cumulants at 128 bits: searched on
+        // the f64 path, the answer and the other end re-evaluated at 128 bits.
+        let cfg = AccountantConfig::Edgeworth(crate::accountant::EdgeworthParams {
+            adjacency: Adjacency::ReplaceOne,
+            precision: Some(crate::precision::Precision(128)),
+            ..Default::default()
+        });
+        let make = |sigma: f64| -> Result<DpEvent> {
+            Ok(DpEvent::SampledWithoutReplacement {
+                source_dataset_size: 1000,
+                sample_size: 10,
+                event: Box::new(DpEvent::Gaussian { sigma }),
+            })
+        };
+        let (target, delta, steps) = (1.0, 1e-5, 100);
+        let c = calibrate_sigma(&cfg, &make, steps, (target, delta, 1e-4), 1.0, "sigma")
+            .expect("solves");
+        assert!(c.report.notes.iter().any(|n| n == FAST_SEARCH_NOTE));
+        assert!(c.report.notes.iter().any(|n| n.contains("128 bits")));
+        assert!(c.other_end < c.sigma && c.sigma / c.other_end - 1.0 <= 1e-4 * 1.0001);
+        for (x, meets) in [(c.sigma, true), (c.other_end, false)] {
+            let r = sigma_epsilon(&cfg, &make, steps, delta, x).expect("evaluates");
+            assert!(r.notes.iter().any(|n| n.contains("128 bits")));
+            assert_eq!(
+                r.epsilon <= target,
+                meets,
+                "sigma {x}: epsilon {}",
+                r.epsilon
+            );
         }
     }
 }

@@ -640,6 +640,9 @@ fn print_solved(a: &CalibrateArgs, s: &Solved) {
                 fmt_num(a.target_epsilon)
             );
             println!("evaluations     {}", s.evaluations);
+            for n in &s.report.notes {
+                println!("note            {}", super::args::plain_text(n));
+            }
         }
     }
 }
