@@ -549,6 +549,31 @@ fn subsampled_tilt(dir: Direction, lambda: f64, mean: f64) -> (Tilt, bool) {
     }
 }
 
+/// The node evaluations of [`cgf_certified`] at λ where they dominate its cost: the subsampled
+/// Gaussian's certified trapezoid (q < 1), from f64 estimates before any MPFR work; 0 for every
+/// other mechanism (closed forms, atom sums, or panel plans not counted here).
+///
+/// # Errors
+/// [`Error::NotCertified`] over the work limit of [`certified_moments`].
+pub fn certified_work(
+    mech: &Mechanism,
+    dir: Direction,
+    lambda: f64,
+    precision: Precision,
+) -> Result<f64> {
+    match mech {
+        Mechanism::SubsampledGaussian(s) if s.sampling_rate() < 1.0 => {
+            let est = cgf_f64(mech, dir, lambda)?;
+            if !est.mean.is_finite() {
+                return Ok(0.0); // cgf_certified refuses at once
+            }
+            let (tilt, _) = subsampled_tilt(dir, lambda, est.mean);
+            crate::special::quadrature::certified_work(&s.loss(), &[tilt], 4, precision)
+        }
+        _ => Ok(0.0),
+    }
+}
+
 /// Whether [`cgf_certified`] at λ stays within the certified quadrature's work limit, decided
 /// from f64 estimates before any MPFR work: `Err` with the refusal that call would return
 /// (the subsampled Gaussian, q < 1, and the Gaussian-mixture pairs and the truncated-Poisson

@@ -133,8 +133,6 @@ fn unrepresentable_loss_is_refused() {
     assert!(matches!(a.delta(1.0), Err(Error::NotCertified(_))));
 }
 
-/// ln of the Binomial(k, p) pmf at every b = 0..=k, from ln p and ln(1 − p) (p may be far
-/// below the f64 range).
 /// σ from 1e100 to the largest f64 (μ² underflows from ~1e154 on): the subsampled Gaussian's
 /// PLD answers ε = 0 or refuses (exit 1); it panicked on a 0/0 bin mass from σ ≈ 1e200.
 #[test]
@@ -153,6 +151,27 @@ fn huge_sigma_is_answered_or_refused_never_a_panic() {
     }
 }
 
+/// σ down to 1e-320 (μ² overflows from ~1e-154 on, μ itself at a subnormal σ): the PLD
+/// answers or refuses as a limit of the method, naming the window it cannot grid; at σ = 1e-320
+/// it said "the privacy loss reaches 1.005e1, beyond ±1e12" (a NaN end dropped by max).
+#[test]
+fn tiny_sigma_is_refused_with_its_reason() {
+    for sigma in [1e-160, 1e-300, 1e-320] {
+        let mut a = pld(Adjacency::AddRemove);
+        a.compose(&DpEvent::dpsgd(sigma, 0.01, 1000), 1)
+            .expect("composes");
+        match a.epsilon(1e-5) {
+            Err(Error::NotCertified(m)) => assert!(
+                m.contains("not a finite interval") || m.contains("beyond the"),
+                "sigma {sigma}: {m}"
+            ),
+            other => panic!("sigma {sigma}: expected a refusal, got {other:?}"),
+        }
+    }
+}
+
+/// ln of the Binomial(k, p) pmf at every b = 0..=k, from ln p and ln(1 − p) (p may be far
+/// below the f64 range).
 fn ln_binomial(k: u64, ln_p: f64, ln_1mp: f64) -> Vec<f64> {
     let mut out = Vec::with_capacity(k as usize + 1);
     let mut l = k as f64 * ln_1mp;

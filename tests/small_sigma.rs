@@ -185,3 +185,29 @@ fn saddlepoint_small_sigma_answers_or_refuses_as_a_computation_limit() {
         }
     }
 }
+
+/// Below the f64 cumulant quadrature's range (σ ≲ 2e-4, where its step ~σ/12 over two windows
+/// of fixed width needs more than 2e7 node evaluations) and down to σ = 1e-320 (μ = 1/σ not
+/// finite), the Edgeworth accountant refuses at once as a limit of the method, with either
+/// cumulant path (before, σ = 1e-4 ran for minutes and σ = 1e-320 never ended).
+#[test]
+fn edgeworth_refuses_below_its_quadrature_range_without_hanging() {
+    for sigma in [1e-4, 1e-7, 1e-300, 1e-320] {
+        for precision in [None, Some(Precision(256))] {
+            let mut a = EdgeworthAccountant::new(EdgeworthParams {
+                precision,
+                ..EdgeworthParams::default()
+            })
+            .expect("valid");
+            let r = a
+                .compose(&DpEvent::dpsgd(sigma, 0.01, 1000), 1)
+                .and_then(|_| a.epsilon(1e-5));
+            match r {
+                Err(Error::NotCertified(m)) => {
+                    assert!(m.contains("node evaluations"), "σ={sigma}: {m}")
+                }
+                other => panic!("σ={sigma}, {precision:?}: expected a refusal, got {other:?}"),
+            }
+        }
+    }
+}

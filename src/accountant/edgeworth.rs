@@ -244,6 +244,7 @@ impl EdgeworthAccountant {
         m: &crate::mechanism::Mechanism,
         dir: Direction,
     ) -> Result<Cumulants> {
+        m.check_f64_work()?;
         let Some(p) = self.params.precision else {
             return Ok(m.cumulants(dir));
         };

@@ -326,6 +326,14 @@ impl PldAccountant {
         let mut reach = 0.0;
         for p in parts {
             let (lo, hi) = p.law.window(1e-300);
+            if !(lo.is_finite() && hi.is_finite()) {
+                // E.g. NaN ends where 1/σ² overflows.
+                return Err(Error::NotCertified(format!(
+                    "the {} ordering's privacy-loss window (mass outside it below 1e-300) is \
+                     [{lo:e}, {hi:e}], not a finite interval: a PLD grid cannot represent it",
+                    dir.name(),
+                )));
+            }
             reach += p.count as f64 * lo.abs().max(hi.abs());
             if !(lo.is_finite() && hi.is_finite() && reach.is_finite()) || reach > MAX_LOSS {
                 let hint = match p.law {

@@ -244,6 +244,19 @@ impl Mechanism {
         }
     }
 
+    /// Whether [`Self::cumulants`] stays within its quadrature's work limit (the subsampled
+    /// Gaussian's f64 trapezoid, [`SubsampledGaussian::check_f64_work`]; every other mechanism
+    /// answers `Ok`): beyond it those cumulants are NaN, and this says why.
+    ///
+    /// # Errors
+    /// [`Error::NotCertified`] over the limit.
+    pub fn check_f64_work(&self) -> Result<()> {
+        match self {
+            Mechanism::SubsampledGaussian(s) => s.check_f64_work(),
+            _ => Ok(()),
+        }
+    }
+
     /// Certified enclosures of κ1..κ6 of the given ordering at `precision` (cached).
     ///
     /// # Guarantee

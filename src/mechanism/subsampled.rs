@@ -65,7 +65,8 @@ impl SubsampledGaussian {
     /// exactly), so κ1 keeps full relative precision even when it is 1e−11 of the integrand's
     /// size; higher cumulants come from central moments about those means. For small σ the
     /// control variate itself is huge (q²e^{μ²} overflows at σ ≈ 0.04) and the means come
-    /// from a direct two-pass quadrature instead (they are then O(qμ²), far from 0).
+    /// from a direct two-pass quadrature instead (they are then O(qμ²), far from 0). NaN over
+    /// the quadrature's work limit ([`Self::check_f64_work`]).
     pub fn cumulants_f64(&self) -> Cumulants {
         if self.sampling_rate == 1.0 {
             return self.gaussian().cumulants_f64();
@@ -124,14 +125,42 @@ impl SubsampledGaussian {
         (m[0][1] / m[0][0], m[1][1] / m[1][0])
     }
 
+    /// Whether the f64 quadrature of [`Self::cumulants_f64`] stays within its work limit
+    /// ([`crate::special::quadrature::MAX_F64_NODE_EVALUATIONS`]; beyond it those cumulants are
+    /// NaN): `Err` saying why not.
+    ///
+    /// # Errors
+    /// [`crate::Error::NotCertified`] over the limit (σ ≲ 2e−4).
+    pub fn check_f64_work(&self) -> Result<()> {
+        use crate::special::quadrature::{f64_work, MAX_F64_NODE_EVALUATIONS};
+        if self.sampling_rate == 1.0 {
+            return Ok(());
+        }
+        let work = f64_work(&self.loss(), &Tilt::p_and_q(0.0, 0.0));
+        if work <= MAX_F64_NODE_EVALUATIONS {
+            return Ok(());
+        }
+        Err(crate::Error::NotCertified(format!(
+            "the cumulants of the subsampled Gaussian at sigma = {:e}, sampling_rate = {} come \
+             from a trapezoid whose step shrinks like sigma (two windows of fixed width, \
+             around 0 and mu = 1/sigma): {work:.3e} node evaluations, over the limit of \
+             {MAX_F64_NODE_EVALUATIONS:e} (sigma below about 2e-4); the contour and pld \
+             accountants answer there",
+            self.sigma, self.sampling_rate
+        )))
+    }
+
     /// Certified cumulants of the remove ordering at `precision` (docs/math.md §13 quadrature).
     ///
     /// # Errors
-    /// [`crate::Error::PrecisionExhausted`] if the quadrature fails.
+    /// [`crate::Error::PrecisionExhausted`] if the quadrature fails;
+    /// [`crate::Error::NotCertified`] over the work limit of the f64 estimates that centre it
+    /// ([`Self::check_f64_work`]) or of the certified quadrature.
     pub fn certified_cumulants(&self, precision: Precision) -> Result<CertifiedCumulants> {
         if self.sampling_rate == 1.0 {
             return Ok(self.gaussian().certified_cumulants(precision));
         }
+        self.check_f64_work()?;
         let est = self.cumulants_f64();
         let tilts = Tilt::p_and_q(est.p[0], est.q[0]);
         let m = certified_moments(&self.loss(), &tilts, MAX_ORDER, precision)?;

@@ -273,12 +273,22 @@ fn max_shift(mu: f64, tilts: &[Tilt]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// f64 estimates of ln ∫|g| for each (tilt, k), by a plain trapezoid (used to set targets).
-fn ln_abs_estimates(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<Vec<f64>> {
-    let mu = loss.mu();
+/// Most (node × tilt) evaluations of [`ln_abs_estimates`], the f64 pass that sets the targets
+/// of a certified quadrature (about 0.5 s); checked before it runs. Where it is exceeded
+/// (σ ≲ 7e−4 at the tilts 0 and 1) the certified quadrature itself, whose step is finer still,
+/// would be far over [`MAX_NODE_EVALUATIONS`].
+const MAX_ESTIMATE_EVALUATIONS: f64 = 1.6e7;
+
+/// The step h and half-width T of [`ln_abs_estimates`].
+fn ln_abs_design(mu: f64, tilts: &[Tilt], max_k: usize) -> (f64, f64) {
     let a = (std::f64::consts::PI / (3.0 * mu)).min(8.0);
     let h = (2.0 * std::f64::consts::PI * a / 60.0).min(0.125);
-    let tt = 14.0 + max_shift(mu, tilts) + max_k as f64;
+    (h, 14.0 + max_shift(mu, tilts) + max_k as f64)
+}
+
+/// f64 estimates of ln ∫|g| for each (tilt, k), by a plain trapezoid (used to set targets).
+fn ln_abs_estimates(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<Vec<f64>> {
+    let (h, tt) = ln_abs_design(loss.mu(), tilts, max_k);
     let n = (tt / h).ceil() as i64;
     let mut acc: Vec<Vec<(f64, f64)>> =
         vec![vec![(f64::NEG_INFINITY, 0.0); max_k + 1]; tilts.len()];
@@ -313,7 +323,27 @@ fn ln_abs_estimates(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<
 
 /// ln of each (tilt, k) error target: 2^{−(bits+8)} times the integral's f64 magnitude (for
 /// k = 1 at least the centre's magnitude times the mass).
-fn ln_targets(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize, bits: u32) -> Vec<Vec<f64>> {
+///
+/// # Errors
+/// [`Error::NotCertified`] where the estimates alone would need more than
+/// [`MAX_ESTIMATE_EVALUATIONS`].
+fn ln_targets(
+    loss: &SubsampledLoss,
+    tilts: &[Tilt],
+    max_k: usize,
+    bits: u32,
+) -> Result<Vec<Vec<f64>>> {
+    let (h, tt) = ln_abs_design(loss.mu(), tilts, max_k);
+    let work = (2.0 * (tt / h).ceil() + 1.0) * tilts.len() as f64;
+    if work.is_nan() || work > MAX_ESTIMATE_EVALUATIONS {
+        return Err(Error::NotCertified(format!(
+            "certified quadrature at sigma = {:e}, sampling_rate = {} ({bits} bits): the loss \
+             varies on a scale 1/mu = sigma, so even the f64 pass that sets its error targets \
+             needs {work:.3e} node evaluations (step {h:e} over [-{tt}, {tt}]), over its limit \
+             of {MAX_ESTIMATE_EVALUATIONS:e}; the certified step is finer still",
+            loss.sigma, loss.q
+        )));
+    }
     let est = ln_abs_estimates(loss, tilts, max_k);
     let ln_rel = -((bits + 8) as f64) * std::f64::consts::LN_2;
     let mut ln_target = vec![vec![0.0; max_k + 1]; tilts.len()];
@@ -331,7 +361,7 @@ fn ln_targets(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize, bits: u32) ->
             ln_target[ti][k] = scale + ln_rel;
         }
     }
-    ln_target
+    Ok(ln_target)
 }
 
 /// Range: the smallest integer T ≤ 400 with every truncation bound under its target.
@@ -514,7 +544,7 @@ fn design(
     let bits = precision.bits();
     let (q, mu) = (loss.q, loss.mu());
     let kmax = max_k as u32;
-    let ln_target = ln_targets(loss, tilts, max_k, bits);
+    let ln_target = ln_targets(loss, tilts, max_k, bits)?;
     // Step: h = 2^{-m} with every discretisation bound under target.
     let a_max = std::f64::consts::PI / (3.0 * mu * (1.0 + 1e-15));
     let (h, a) = step_and_strip(q, mu, tilts, kmax, a_max, &ln_target);
@@ -528,6 +558,20 @@ fn design(
         )));
     }
     Ok(TrapezoidDesign { h, a, tt, n })
+}
+
+/// The (node × tilt) evaluations [`certified_moments`] with these arguments would do, from f64
+/// estimates before any MPFR work (its design pass runs).
+///
+/// # Errors
+/// As [`certified_moments`]'s work check (over the limit).
+pub fn certified_work(
+    loss: &SubsampledLoss,
+    tilts: &[Tilt],
+    max_k: usize,
+    precision: Precision,
+) -> Result<f64> {
+    design(loss, tilts, max_k, precision).map(|d| (2 * d.n + 1) as f64 * tilts.len() as f64)
 }
 
 /// Whether [`certified_moments`] with these arguments stays within its work limit: the same
@@ -760,7 +804,7 @@ pub fn certified_abs_moments(
     let wp = Precision(bits + 32);
     let (q, mu) = (loss.q, loss.mu());
     let tilt = Tilt { lambda, center };
-    let ln_target = ln_targets(loss, &[tilt], 3, bits);
+    let ln_target = ln_targets(loss, &[tilt], 3, bits)?;
     let tt = half_width(q, mu, &[tilt], 3, &ln_target);
 
     // Panels: half-width r with the ellipse's semi-minor axis r(ρ − 1/ρ)/2 inside the strip
@@ -1139,16 +1183,109 @@ fn inv_sqrt_two_pi(wp: Precision) -> Interval {
     Interval::new(lo, hi)
 }
 
-/// f64 moments ∫ e^{λL}(L − c)^k dP (plain trapezoid, no certificate; relative accuracy
-/// ~1e−13 of ∫|g| for the parameters used in practice). For fast sweeps.
-pub fn moments_f64(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<Vec<f64>> {
-    let mu = loss.mu();
+/// Most (node × tilt) evaluations of one [`moments_f64`] call (about 1 s on one core); beyond
+/// it the moments are NaN ([`f64_work`]).
+pub const MAX_F64_NODE_EVALUATIONS: f64 = 2e7;
+
+/// ln of the smallest weight e^{λL}φ-part a node of [`moments_f64`] keeps: below it the weight
+/// exp(λL − x²/2) is exactly 0 in f64 (exp underflows to 0 below −745.2), so the node adds
+/// exactly 0 and is skipped.
+const LN_WEIGHT_FLOOR: f64 = -750.0;
+
+/// The step h and the node index ranges (increasing, disjoint) of
+/// [`moments_f64`]'s trapezoid ([`F64Grid`]): the nodes jh in [−T, T] whose weight can reach
+/// e^{[`LN_WEIGHT_FLOOR`]} for some tilt. With w = μx − μ²/2 and e^{L} = 1 − q + qe^{w}:
+/// for λ < 0, λL ≤ λ ln(1 − q); for λ > 0, e^{λL} ≤ 2^λ·max(1, (qe^{w})^λ), and
+/// λ(ln q + w) − x²/2 = −(x − λμ)²/2 + λ(λ − 1)μ²/2 + λ ln q. So the live x lie in one window
+/// around 0 and, for λ > 0, one around λμ. `None` where the step is not positive (μ not
+/// finite, or node indices beyond 9e15).
+fn f64_design(q: f64, mu: f64, tilts: &[Tilt]) -> Option<F64Grid> {
     let a = (std::f64::consts::PI / (3.0 * mu)).min(6.0);
     let h = (2.0 * std::f64::consts::PI * a / 80.0).min(0.0625);
     let tt = 15.0 + max_shift(mu, tilts);
-    let n = (tt / h).ceil() as i64;
+    if !(h > 0.0 && tt.is_finite()) {
+        return None;
+    }
+    let floor = -LN_WEIGHT_FLOOR;
+    let mut windows: Vec<(f64, f64)> = Vec::new();
+    for t in tilts {
+        let l = t.lambda;
+        // Around 0: −x²/2 + (λ ln(1 − q) for λ < 0, λ ln 2 for λ > 0) ≥ LN_WEIGHT_FLOOR.
+        let lift = if l < 0.0 {
+            l * (-q).ln_1p()
+        } else {
+            l * std::f64::consts::LN_2
+        };
+        let r0 = (2.0 * (floor + lift)).sqrt();
+        windows.push((-r0, r0));
+        if l > 0.0 {
+            let height = l * std::f64::consts::LN_2 + l * q.ln() + 0.5 * l * (l - 1.0) * mu * mu;
+            let r2 = 2.0 * (floor + height);
+            if r2 >= 0.0 {
+                let r = r2.sqrt();
+                windows.push((l * mu - r, l * mu + r));
+            }
+        }
+    }
+    windows.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    for (lo, hi) in windows {
+        // One node of margin on each side; clipped to [−T, T] like the full grid.
+        let n = (tt / h).ceil();
+        let j0 = ((lo / h).floor() - 1.0).max(-n);
+        let j1 = ((hi / h).ceil() + 1.0).min(n);
+        if !(j0.abs() < 9e15 && j1.abs() < 9e15) {
+            return None; // beyond any budget
+        }
+        if j0 > j1 {
+            continue;
+        }
+        let (j0, j1) = (j0 as i64, j1 as i64);
+        match ranges.last_mut() {
+            Some(last) if j0 <= last.1 + 1 => last.1 = last.1.max(j1),
+            _ => ranges.push((j0, j1)),
+        }
+    }
+    Some(F64Grid { h, ranges })
+}
+
+/// The grid of [`moments_f64`] ([`f64_design`]).
+struct F64Grid {
+    /// Step.
+    h: f64,
+    /// The live node index ranges, increasing and disjoint.
+    ranges: Vec<(i64, i64)>,
+}
+
+/// The (node × tilt) evaluations [`moments_f64`] would do (+∞ where μ is not finite): the
+/// step shrinks like σ, and the live windows keep a width of ~80 each, so the work grows like
+/// 1/σ (σ ≳ 2e−4 at the tilts 0 and 1 stays within [`MAX_F64_NODE_EVALUATIONS`]).
+pub fn f64_work(loss: &SubsampledLoss, tilts: &[Tilt]) -> f64 {
+    match f64_design(loss.q, loss.mu(), tilts) {
+        Some(F64Grid { ranges, .. }) => {
+            let nodes: f64 = ranges.iter().map(|&(a, b)| b as f64 - a as f64 + 1.0).sum();
+            nodes * tilts.len() as f64
+        }
+        None => f64::INFINITY,
+    }
+}
+
+/// f64 moments ∫ e^{λL}(L − c)^k dP (plain trapezoid, no certificate; relative accuracy
+/// ~1e−13 of ∫|g| for the parameters used in practice). For fast sweeps. Nodes whose weight
+/// underflows to 0 for every tilt are skipped (the sums are the same to the last bit). Every
+/// value is NaN where the trapezoid would need more than [`MAX_F64_NODE_EVALUATIONS`]: no call
+/// runs unbounded.
+pub fn moments_f64(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<Vec<f64>> {
+    let nan = || vec![vec![f64::NAN; max_k + 1]; tilts.len()];
+    let work = f64_work(loss, tilts);
+    if work.is_nan() || work > MAX_F64_NODE_EVALUATIONS {
+        return nan();
+    }
+    let Some(F64Grid { h, ranges, .. }) = f64_design(loss.q, loss.mu(), tilts) else {
+        return nan();
+    };
     let mut acc = vec![vec![0.0; max_k + 1]; tilts.len()];
-    for j in -n..=n {
+    for j in ranges.iter().flat_map(|&(a, b)| a..=b) {
         let x = j as f64 * h;
         let l = loss.loss_f64(x);
         let lnphi = -0.5 * x * x;
@@ -1331,5 +1468,117 @@ mod tests {
         let u: f64 = 1e-5;
         let want = -u * u / 2.0 + u.powi(3) / 3.0 - u.powi(4) / 4.0 + u.powi(5) / 5.0;
         assert!((log1p_minus_id(u) - want).abs() < 1e-25);
+    }
+
+    /// The plain trapezoid of `moments_f64` over every node of [−T, T] (the code before the
+    /// live windows), for comparison.
+    fn moments_f64_every_node(
+        loss: &SubsampledLoss,
+        tilts: &[Tilt],
+        max_k: usize,
+    ) -> Vec<Vec<f64>> {
+        let F64Grid { h, .. } = f64_design(loss.q, loss.mu(), tilts).expect("finite design");
+        let tt = 15.0 + max_shift(loss.mu(), tilts);
+        let n = (tt / h).ceil() as i64;
+        let mut acc = vec![vec![0.0; max_k + 1]; tilts.len()];
+        for j in -n..=n {
+            let x = j as f64 * h;
+            let l = loss.loss_f64(x);
+            let lnphi = -0.5 * x * x;
+            for (ti, t) in tilts.iter().enumerate() {
+                let mut p = if t.lambda == 0.0 {
+                    lnphi.exp()
+                } else {
+                    (t.lambda * l + lnphi).exp()
+                };
+                let d = l - t.center;
+                acc[ti][0] += p;
+                for slot in acc[ti].iter_mut().take(max_k + 1).skip(1) {
+                    p *= d;
+                    *slot += p;
+                }
+            }
+        }
+        let f = h / (2.0 * std::f64::consts::PI).sqrt();
+        acc.iter_mut().flatten().for_each(|v| *v *= f);
+        acc
+    }
+
+    /// Skipping the nodes whose weight underflows changes no bit of the moments: σ from 3e−3 to
+    /// 10, q from 1e−4 to 1, tilts on both sides of 0 and beyond 1, centres at 0 and away.
+    #[test]
+    fn skipped_nodes_change_no_moment() {
+        for &sigma in &[3e-3, 0.02, 0.1, 0.8, 3.0, 10.0] {
+            for &q in &[1e-4, 0.01, 0.3, 1.0] {
+                let loss = SubsampledLoss { sigma, q };
+                let mut sets = vec![
+                    vec![Tilt::at(0.0), Tilt::at(1.0)],
+                    vec![
+                        Tilt {
+                            lambda: 1.0,
+                            center: 0.7,
+                        },
+                        Tilt::at(2.5),
+                    ],
+                ];
+                if q < 1.0 {
+                    sets.push(vec![Tilt {
+                        lambda: -0.5,
+                        center: -0.01,
+                    }]);
+                }
+                for tilts in &sets {
+                    let fast = moments_f64(&loss, tilts, 6);
+                    let every = moments_f64_every_node(&loss, tilts, 6);
+                    let bits = |m: &Vec<Vec<f64>>| -> Vec<u64> {
+                        m.iter().flatten().map(|v| (v + 0.0).to_bits()).collect()
+                    };
+                    assert_eq!(bits(&fast), bits(&every), "sigma {sigma}, q {q}, {tilts:?}");
+                }
+            }
+        }
+    }
+
+    /// Past the work limit the f64 moments are NaN at once (no unbounded loop), down to
+    /// σ = 1e−320, where μ = 1/σ is not finite; the work grows like 1/σ, not 1/σ².
+    #[test]
+    fn f64_moments_refuse_past_their_work_limit() {
+        let tilts = Tilt::p_and_q(0.0, 0.0);
+        let w = |sigma: f64| f64_work(&SubsampledLoss { sigma, q: 0.01 }, &tilts);
+        assert!(w(1e-3) <= MAX_F64_NODE_EVALUATIONS);
+        assert!(w(1e-4) > MAX_F64_NODE_EVALUATIONS);
+        assert!(
+            (w(1e-3) / w(2e-3) - 2.0).abs() < 0.05,
+            "{} {}",
+            w(1e-3),
+            w(2e-3)
+        );
+        for sigma in [1e-4, 1e-10, 1e-300, 1e-320] {
+            let m = moments_f64(&SubsampledLoss { sigma, q: 0.01 }, &tilts, 6);
+            assert!(m.iter().flatten().all(|v| v.is_nan()), "sigma {sigma}");
+        }
+        let m = moments_f64(
+            &SubsampledLoss {
+                sigma: 1e-3,
+                q: 0.01,
+            },
+            &tilts,
+            6,
+        );
+        assert!(m.iter().flatten().all(|v| v.is_finite()));
+    }
+
+    /// The certified quadrature refuses before its f64 target pass where that pass alone would be
+    /// over its limit (σ = 3e−4: ~2e8 evaluations), with the reason.
+    #[test]
+    fn certified_moments_refuse_before_an_oversized_target_pass() {
+        let loss = SubsampledLoss {
+            sigma: 3e-4,
+            q: 0.01,
+        };
+        match certified_moments(&loss, &Tilt::p_and_q(0.0, 0.0), 6, Precision(64)) {
+            Err(Error::NotCertified(m)) => assert!(m.contains("error targets"), "{m}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     }
 }

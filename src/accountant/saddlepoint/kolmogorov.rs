@@ -397,7 +397,9 @@ impl SaddlePointAccountant {
     /// The smallest certified upper ε over tilts other than the saddle point (`upper` if none is
     /// smaller): any λ > 1 gives a valid upper curve; a few multiples of (λ* − 1) are tried (at
     /// δ = 1e-5 the saddle point wins; at δ = 0.1 larger tilts do), and the tilt minimising an
-    /// f64 proxy of the certified upper end.
+    /// f64 proxy of the certified upper end. The tilts share a budget of
+    /// [`UPPER_TILTS_WORK`] certified node evaluations (tried in order; one over it is skipped):
+    /// returns the upper end and the number of tilts skipped.
     pub(super) fn kolmogorov_upper_tilts(
         &self,
         dir: Direction,
@@ -405,7 +407,7 @@ impl SaddlePointAccountant {
         eps_hat: f64,
         lambda: f64,
         upper: f64,
-    ) -> f64 {
+    ) -> (f64, usize) {
         let mut factors = UPPER_TILT_FACTORS.to_vec();
         let exact_normal = self.composition.parts.iter().all(|(m, _)| is_gaussian(m));
         if !exact_normal {
@@ -414,15 +416,43 @@ impl SaddlePointAccountant {
             }
         }
         let mut upper = upper;
+        let (mut spent, mut skipped) = (0.0, 0usize);
         for &factor in factors.iter().filter(|&&f| f != 1.0) {
             let l = (1.0 + (lambda - 1.0) * factor).min(LAMBDA_MAX);
+            // Optional tilts: each is only a chance of a lower upper end, so they share a
+            // work budget instead of each spending up to the quadrature's own limit.
+            let Ok(work) = self.certified_work(dir, l) else {
+                skipped += 1;
+                continue;
+            };
+            if spent + work > UPPER_TILTS_WORK {
+                skipped += 1;
+                continue;
+            }
+            spent += work;
             if let Ok(tt) = self.certified_totals(dir, l) {
                 upper = upper.min(self.upper_at(&tt, delta, eps_hat));
             }
         }
-        upper
+        (upper, skipped)
+    }
+
+    /// The certified quadratures' node evaluations of [`Self::certified_sums`] at λ, at
+    /// [`Self::kolmogorov_precision`] ([`crate::cgf::certified_work`] summed over the parts).
+    fn certified_work(&self, dir: Direction, lambda: f64) -> Result<f64> {
+        let low = self.kolmogorov_precision();
+        let mut work = 0.0;
+        for (m, _) in &self.composition.parts {
+            work += crate::cgf::certified_work(m, dir, lambda, low)?;
+        }
+        Ok(work)
     }
 }
+
+/// Certified node evaluations the optional tilts of
+/// [`SaddlePointAccountant::kolmogorov_upper_tilts`] may spend together (an eighth of one
+/// quadrature's limit, [`crate::special::quadrature::MAX_NODE_EVALUATIONS`]).
+const UPPER_TILTS_WORK: f64 = (crate::special::quadrature::MAX_NODE_EVALUATIONS / 8) as f64;
 
 /// Absolute ε tolerance of the certified inversions.
 fn inversion_tolerance(eps_hat: f64) -> f64 {
@@ -788,5 +818,36 @@ mod tests {
                 cf.rel_width()
             );
         }
+    }
+
+    /// The optional tilts of the certified upper end share one work budget: at σ = 0.0036
+    /// (q = 0.00215, 750 steps, add ordering) each would need more certified node evaluations
+    /// than the whole budget, so none runs (before, these five quadratures took ~30 s) and the
+    /// given upper end comes back; at σ = 1 (q = 0.01, 1000 steps) they fit and run.
+    #[test]
+    fn optional_upper_tilts_share_a_work_budget() {
+        let tilts_tried = |sigma: f64, q: f64, steps: u64, dir: Direction, eps: f64| {
+            let mut a = SaddlePointAccountant::new(SaddlePointParams::default()).expect("valid");
+            a.compose(&DpEvent::dpsgd(sigma, q, steps), 1)
+                .expect("valid event");
+            let lambda = a.saddle(dir, eps).expect("a saddle point").lambda;
+            let works: Vec<f64> = UPPER_TILT_FACTORS
+                .iter()
+                .filter(|&&f| f != 1.0)
+                .map(|f| {
+                    let l = (1.0 + (lambda - 1.0) * f).min(LAMBDA_MAX);
+                    a.certified_work(dir, l).unwrap_or(f64::INFINITY)
+                })
+                .collect();
+            let (upper, skipped) = a.kolmogorov_upper_tilts(dir, 1.94e-9, eps, lambda, 1e3);
+            assert!(upper <= 1e3);
+            (works, skipped)
+        };
+        let (works, skipped) = tilts_tried(0.00360021, 0.00214857, 750, Direction::Add, 1.6);
+        assert!(works.iter().all(|&w| w > UPPER_TILTS_WORK), "{works:?}");
+        assert!(skipped >= works.len(), "{skipped} of {works:?}");
+        let (works, skipped) = tilts_tried(1.0, 0.01, 1000, Direction::Remove, 1.0);
+        assert!(works.iter().sum::<f64>() <= UPPER_TILTS_WORK, "{works:?}");
+        assert_eq!(skipped, 0);
     }
 }

@@ -583,6 +583,7 @@ impl SaddlePointAccountant {
         // whatever the tilt of its upper end; by default the other tilts are then tried only
         // where the Fourier part fails or does not set the upper end.
         let mut deferred = false;
+        let mut skipped = 0;
         if let Some(t) = saddle {
             let e = self.kolmogorov_epsilon(dir, delta, eps_hat, t.lambda, upper)?;
             (lower, upper, tilt) = (e.lower, e.upper, Some(t));
@@ -591,7 +592,8 @@ impl SaddlePointAccountant {
                 && upper > 0.0
                 && !t.beyond;
             if !deferred {
-                upper = self.kolmogorov_upper_tilts(dir, delta, eps_hat, t.lambda, upper);
+                (upper, skipped) =
+                    self.kolmogorov_upper_tilts(dir, delta, eps_hat, t.lambda, upper);
             }
         }
         let fourier = tilt
@@ -601,7 +603,8 @@ impl SaddlePointAccountant {
             let binds = matches!(&fourier, Some(Ok(f)) if ends(f).1 <= upper);
             if !binds {
                 let t = tilt.expect("invariant: deferred only with a bracket");
-                upper = self.kolmogorov_upper_tilts(dir, delta, eps_hat, t.lambda, upper);
+                (upper, skipped) =
+                    self.kolmogorov_upper_tilts(dir, delta, eps_hat, t.lambda, upper);
             }
         }
         let mut p = BracketParts {
@@ -613,6 +616,14 @@ impl SaddlePointAccountant {
             monotone,
             notes: Vec::new(),
         };
+        if skipped > 0 {
+            p.notes.push(format!(
+                "{} ordering: {skipped} of the extra tilts for the certified upper end were not \
+                 tried (their certified quadratures would exceed the work budget they share); \
+                 the upper end is valid, perhaps not the tightest",
+                dir.name()
+            ));
+        }
         // The inversion is skipped where the Kolmogorov bracket is already tight (e.g. exactly
         // normal tilted laws), and by default where it is within FOURIER_TRIGGER.
         if let Some(f) = fourier {
