@@ -410,7 +410,7 @@ pub fn calibrate_sigma(
                 let other = (c.other_end > 0.0).then_some(c.other_end);
                 let mut feasible = |x: f64| -> Result<(bool, Option<Report>)> {
                     evaluations += 1;
-                    match sigma_epsilon(accountant, event, steps, delta, x) {
+                    match epsilon_at(accountant, event, steps, delta, x) {
                         Ok(r) => Ok((calibration_epsilon(&r).0 <= target_epsilon, Some(r))),
                         Err(e) if e.is_usage() => Err(e),
                         Err(_) => Ok((false, None)),
@@ -440,15 +440,15 @@ pub fn calibrate_sigma(
     )
 }
 
-/// `steps` compositions of `event(sigma)` and their ε at δ by `accountant`.
-fn sigma_epsilon(
+/// `steps` compositions of `event(x)` and their ε at δ by `accountant`.
+fn epsilon_at(
     accountant: &AccountantConfig,
     event: &dyn Fn(f64) -> Result<DpEvent>,
     steps: u64,
     delta: f64,
-    sigma: f64,
+    x: f64,
 ) -> Result<Report> {
-    let e = event(sigma)?;
+    let e = event(x)?;
     let mut a = build(accountant)?;
     a.compose(&e, steps)?;
     a.epsilon(delta)
@@ -478,7 +478,7 @@ fn sigma_search(
         }
         budget -= 1;
         *evaluations += 1;
-        match sigma_epsilon(accountant, event, steps, delta, sigma) {
+        match epsilon_at(accountant, event, steps, delta, sigma) {
             Ok(r) if calibration_epsilon(&r).0 <= target_epsilon => Ok(Some(r)),
             Ok(_) => Ok(None),
             Err(e) if e.is_usage() => Err(e),
@@ -591,9 +591,7 @@ fn lattice_epsilon(
     x: f64,
 ) -> Result<(bool, Report)> {
     let (target_epsilon, delta, _) = target;
-    let mut a = build(accountant)?;
-    a.compose(&make(x)?, steps)?;
-    let r = a.epsilon(delta)?;
+    let r = epsilon_at(accountant, make, steps, delta, x)?;
     let up = r.upper.unwrap_or(r.epsilon);
     Ok((up <= target_epsilon, r))
 }
@@ -1053,7 +1051,7 @@ mod tests {
         assert!(c.report.notes.iter().any(|n| n.contains("128 bits")));
         assert!(c.other_end < c.sigma && c.sigma / c.other_end - 1.0 <= 1e-4 * 1.0001);
         for (x, meets) in [(c.sigma, true), (c.other_end, false)] {
-            let r = sigma_epsilon(&cfg, &make, steps, delta, x).expect("evaluates");
+            let r = epsilon_at(&cfg, &make, steps, delta, x).expect("evaluates");
             assert!(r.notes.iter().any(|n| n.contains("128 bits")));
             assert_eq!(
                 r.epsilon <= target,
