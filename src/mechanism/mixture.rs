@@ -544,9 +544,19 @@ fn ln_ratio_iv(s: &Side, x: &Float, wp: Precision) -> Interval {
     acc.ln()
 }
 
+/// |x − m| from which [`cdf_iv`] takes Φ(x − m) = Φ̄(m − x) from the Mills ratio's continued
+/// fraction ([`crate::special::normal::phi_bar`]) instead of MPFR's erfc: at 96 bits erfc is the
+/// faster of the two below about there and far slower beyond (it goes through erf with the
+/// extra precision the tiny result needs). Measured (CPU seconds of `ewtune cumulants` for three
+/// mixtures, σ = 0.116, 0.3, 1): erfc only 28.8, 17.4, 11.0; from 5: 11.5, 14.0, 17.7; from 10:
+/// 7.7, 9.2, 8.9; from 15: 9.6, 10.8, 9.7; from 20: 19.8, 12.1, 10.0.
+const CDF_MILLS_FROM: f64 = 10.0;
+
 /// An enclosure of Σ w_i Φ(x − m_i) at an exact x, Φ(z) = erfc(−z/√2)/2 with directed
-/// rounding (Φ is increasing, erfc decreasing).
+/// rounding (Φ is increasing, erfc decreasing); Φ̄(m − x) by the Mills ratio from
+/// |x − m| = [`CDF_MILLS_FROM`] on.
 fn cdf_iv(s: &Side, x: &Float, wp: Precision) -> Interval {
+    let xf = x.to_f64();
     let bits = wp.bits();
     let mut acc = Interval::zero(wp);
     let mut r2_down = Float::with_val(bits, 2);
@@ -567,7 +577,12 @@ fn cdf_iv(s: &Side, x: &Float, wp: Precision) -> Interval {
         u
     };
     for (w, m) in s.comps() {
-        let v = Interval::new(phi(m, Round::Down), phi(m, Round::Up));
+        let v = if (m - xf).abs() >= CDF_MILLS_FROM {
+            let u = Interval::from_f64(wp, m).sub(&Interval::point(x.clone()));
+            crate::special::normal::phi_bar(&u)
+        } else {
+            Interval::new(phi(m, Round::Down), phi(m, Round::Up))
+        };
         acc.add_assign(&v.scale_nonneg(&Float::with_val(64, w)));
     }
     acc
@@ -1101,6 +1116,33 @@ mod tests {
             let c = law.certified_cumulants(Precision(128)).expect("certified");
             c.assert_encloses(&law.cumulants_f64(), 1e-9, 1e-9, &format!("{m:?}"));
             assert!(c.p[1].rel_width() < 1e-2, "{}", c.p[1].rel_width());
+        }
+    }
+
+    /// Σ w_iΦ(x − m_i) is enclosed on both sides of the switch to the Mills ratio
+    /// ([`CDF_MILLS_FROM`]) and far in both tails, against MPFR's erfc at 300 bits.
+    #[test]
+    fn cdf_enclosure_holds_on_both_sides_of_the_mills_switch() {
+        let side = Side::new(&[(0.3, 0.0), (0.7, 2.5)]);
+        let wp = Precision(CERT_BITS);
+        for x in [
+            -41.0, -20.0, -10.5, -9.5, -7.5, 0.0, 1.3, 9.5, 10.5, 12.5, 13.0, 30.0,
+        ] {
+            let got = cdf_iv(&side, &Float::with_val(wp.bits(), x), wp);
+            let mut want = Float::with_val(300, 0);
+            for (w, m) in side.comps() {
+                let z = Float::with_val(300, m - x) / Float::with_val(300, 2).sqrt();
+                want += Float::with_val(300, z.erfc()) * Float::with_val(300, w) / 2u32;
+            }
+            assert!(
+                got.lo <= want && want <= got.hi,
+                "x = {x}: {got:?} vs {want}"
+            );
+            assert!(
+                got.rel_width() < 1e-20,
+                "x = {x}: width {}",
+                got.rel_width()
+            );
         }
     }
 }

@@ -462,7 +462,7 @@ fn normal_density(u: &Interval) -> Interval {
 
 /// Φ̄(u) = erfc(u/√2)/2, enclosed.
 fn phi_bar(u: &Interval) -> Interval {
-    crate::accountant::saddlepoint::phi_bar(u)
+    crate::special::normal::phi_bar(u)
 }
 
 /// An upper bound on H(b) = ∫_{−∞}^{b}|He_m(u)|φ(u)du: √(m!) (Cauchy–Schwarz, E He_m² = m!)

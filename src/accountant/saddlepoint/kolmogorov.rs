@@ -11,7 +11,7 @@ use crate::cgf::{abs_third_bound, cgf_certified, cgf_f64, loss_support};
 use crate::error::Result;
 use crate::mechanism::{Direction, Mechanism};
 use crate::precision::{Interval, Precision};
-use rug::float::Round;
+use crate::special::normal::{exp_phi, phi_bar};
 use rug::Float;
 
 /// Certified totals of one ordering at one λ.
@@ -574,99 +574,6 @@ fn h_max(lambda: f64, wp: Precision) -> Result<Interval> {
     ratio.ln().mul(&lam).exp().div(&lm1)
 }
 
-/// |x| from which Φ̄ is evaluated by the continued fraction of the Mills ratio (MPFR's erfc
-/// takes ~1 ms per call at 128 bits for 5 ≲ |x| ≲ 15).
-const MILLS_FROM: f64 = 5.0;
-/// Most terms of the Mills-ratio continued fraction (the enclosure stays valid, only wider).
-const MILLS_MAX_TERMS: usize = 4096;
-
-/// Φ̄(x) = erfc(x/√2)/2 enclosed (decreasing in x).
-pub(crate) fn phi_bar(x: &Interval) -> Interval {
-    let lo = phi_bar_point(&x.hi);
-    let hi = phi_bar_point(&x.lo);
-    Interval::new(lo.lo, hi.hi)
-}
-
-/// Φ̄ at one point, enclosed: MPFR's erfc near 0, the Mills ratio's continued fraction in the
-/// tails.
-fn phi_bar_point(x: &Float) -> Interval {
-    let wp = x.prec();
-    let xf = x.to_f64();
-    if xf.abs() >= MILLS_FROM {
-        let ax = Interval::point(x.clone().abs());
-        let tail = exp_phi(&Interval::zero(Precision(wp)), &ax).mul(&mills_ratio(&ax));
-        return if xf > 0.0 {
-            tail
-        } else {
-            Interval::from_f64(Precision(wp), 1.0).sub(&tail)
-        };
-    }
-    let mut s2lo = Float::with_val(wp, 2);
-    s2lo.sqrt_round(Round::Down);
-    let mut s2hi = Float::with_val(wp, 2);
-    s2hi.sqrt_round(Round::Up);
-    let arg = Interval::point(x.clone())
-        .div(&Interval::new(s2lo, s2hi))
-        .expect("invariant: sqrt 2 > 0");
-    let mut lo = arg.hi.clone();
-    lo.erfc_round(Round::Down);
-    let mut hi = arg.lo.clone();
-    hi.erfc_round(Round::Up);
-    Interval::new(lo, hi).scale_nonneg(&Float::with_val(wp, 0.5))
-}
-
-/// The Mills ratio R(x) = Φ̄(x)/φ(x) for x ≥ 1, enclosed by two consecutive convergents of
-/// Laplace's continued fraction R(x) = 1/(x + 1/(x + 2/(x + 3/(x + …)))): its elements are
-/// positive, so consecutive convergents lie on either side of R (Wall, *Analytic theory of
-/// continued fractions*, Thm 10.1; Abramowitz–Stegun 26.2.14). The depth doubles until the
-/// enclosure is as narrow as the working precision allows.
-fn mills_ratio(x: &Interval) -> Interval {
-    let wp = Precision(x.prec());
-    let one = Interval::from_f64(wp, 1.0);
-    let convergent = |n: usize| -> Interval {
-        let mut d = x.clone();
-        for k in (1..=n).rev() {
-            let t = Interval::from_f64(wp, k as f64)
-                .div(&d)
-                .expect("invariant: the denominators are >= x > 0");
-            d = x.add(&t);
-        }
-        one.div(&d).expect("invariant: the denominator is >= x > 0")
-    };
-    // Relative width asked: 2^-90 (far below the f64 ends reported, even after the
-    // cancellation in E[h_λ]) or the working precision, whichever is coarser.
-    let target = Float::with_val(53, 2f64.powi(-(wp.0 as i32 - 8).min(90)));
-    let mut n = 16;
-    loop {
-        let (a, b) = (convergent(n), convergent(n + 1));
-        let lo = if a.lo < b.lo {
-            a.lo.clone()
-        } else {
-            b.lo.clone()
-        };
-        let hi = if a.hi > b.hi { a.hi } else { b.hi };
-        let hull = Interval::new(lo, hi);
-        let width = Float::with_val(wp.0, &hull.hi - &hull.lo);
-        if width <= Float::with_val(wp.0, &hull.lo * &target) || n >= MILLS_MAX_TERMS {
-            return hull;
-        }
-        n *= 2;
-    }
-}
-
-/// e^{A}·φ(t) = exp(A − t²/2)/√(2π) enclosed.
-fn exp_phi(a: &Interval, t: &Interval) -> Interval {
-    let wp = Precision(t.prec());
-    let half = Float::with_val(wp.0, 0.5);
-    let e = a.sub(&t.mul(t).scale_nonneg(&half)).exp();
-    let two_pi = Interval::new(
-        crate::precision::pi(wp, Round::Down) * 2u32,
-        crate::precision::pi(wp, Round::Up) * 2u32,
-    );
-    let s = two_pi.monotone(|v, r| v.sqrt_round(r));
-    e.div(&s).expect("invariant: sqrt(2 pi) > 0")
-}
-
 /// E[h_λ(W)] for W = μ0 + τZ, τ² = `var`, Z with density φ(z) (normal) or
 /// φ(z)(1 + γ/6·He3(z)) with γ = κ3/τ³ (order-1 Edgeworth), in closed form:
 /// E[e^{−aW}1{W>0}P(Z)] = e^{−aμ0 + a²τ²/2}∫_t^∞ P(u − aτ)φ(u)du, t = aτ − μ0/τ, with
@@ -791,33 +698,6 @@ mod tests {
             }
         }
         assert!(checked >= 30, "only {checked} comparisons");
-    }
-
-    /// The continued-fraction tail of Φ̄ against MPFR's erfc (which is slow there but exact):
-    /// the enclosures overlap and are narrow, on both tails.
-    #[test]
-    fn mills_tail_agrees_with_mpfr_erfc() {
-        for &x in &[
-            5.0, 5.5, 7.0, 10.0, 13.0, 20.0, 40.0, 300.0, -5.0, -8.0, -30.0,
-        ] {
-            let xf = Float::with_val(144, x);
-            let cf = phi_bar_point(&xf);
-            let arg = Float::with_val(200, x) / Float::with_val(200, 2).sqrt();
-            let want = Float::with_val(200, arg.erfc()) / 2u32;
-            assert!(
-                cf.lo <= want && want <= cf.hi,
-                "x = {x}: [{}, {}] vs {want}",
-                cf.lo,
-                cf.hi
-            );
-            // Tolerance: the enclosure is refined to relative width 2^-90 (see phi_bar_point);
-            // one more bit of slack for the final rounding of the ends.
-            assert!(
-                cf.rel_width() < 2f64.powi(-89),
-                "x = {x}: {}",
-                cf.rel_width()
-            );
-        }
     }
 
     /// The optional tilts of the certified upper end share one work budget: at σ = 0.0036

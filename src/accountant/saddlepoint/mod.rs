@@ -83,7 +83,6 @@
 
 mod fourier;
 mod kolmogorov;
-pub(crate) use kolmogorov::phi_bar;
 
 use super::invert::{epsilon_for_delta, Pick};
 use super::{Bracket, Guarantee, OrderingAccountant, OrderingAnswer, Query, Report};
