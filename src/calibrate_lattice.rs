@@ -402,15 +402,24 @@ pub fn calibrate_sigma(
     }
     let start = start.clamp(SIGMA_MIN, SIGMA_MAX);
     let mut evaluations = 0usize;
+    let requested = Composed {
+        accountant,
+        event,
+        steps,
+    };
     if let Some(fast) = crate::calibrate::fast_search_config(accountant) {
-        match sigma_search(&fast, event, steps, target, start, knob, &mut evaluations) {
+        let on_fast = Composed {
+            accountant: &fast,
+            ..requested
+        };
+        match sigma_search(on_fast, target, start, knob, &mut evaluations) {
             Err(e) if e.is_usage() => return Err(e),
             Err(_) => {}
             Ok(c) => {
                 let other = (c.other_end > 0.0).then_some(c.other_end);
                 let mut feasible = |x: f64| -> Result<(bool, Option<Report>)> {
                     evaluations += 1;
-                    match epsilon_at(accountant, event, steps, delta, x) {
+                    match requested.epsilon_at(delta, x) {
                         Ok(r) => Ok((calibration_epsilon(&r).0 <= target_epsilon, Some(r))),
                         Err(e) if e.is_usage() => Err(e),
                         Err(_) => Ok((false, None)),
@@ -429,37 +438,40 @@ pub fn calibrate_sigma(
             }
         }
     }
-    sigma_search(
-        accountant,
-        event,
-        steps,
-        target,
-        start,
-        knob,
-        &mut evaluations,
-    )
+    sigma_search(requested, target, start, knob, &mut evaluations)
 }
 
-/// `steps` compositions of `event(x)` and their ε at δ by `accountant`.
-fn epsilon_at(
-    accountant: &AccountantConfig,
-    event: &dyn Fn(f64) -> Result<DpEvent>,
+/// `steps` compositions of the per-step event `event(x)` (x the knob), queried by `accountant`.
+#[derive(Clone, Copy)]
+struct Composed<'a> {
+    accountant: &'a AccountantConfig,
+    event: &'a dyn Fn(f64) -> Result<DpEvent>,
     steps: u64,
-    delta: f64,
-    x: f64,
-) -> Result<Report> {
-    let e = event(x)?;
-    let mut a = build(accountant)?;
-    a.compose(&e, steps)?;
-    a.epsilon(delta)
 }
 
-/// The search of [`calibrate_sigma`] with `accountant` (the requested one, or the f64 path of
+impl Composed<'_> {
+    /// ε at δ with the knob at x.
+    fn epsilon_at(&self, delta: f64, x: f64) -> Result<Report> {
+        let e = (self.event)(x)?;
+        let mut a = build(self.accountant)?;
+        a.compose(&e, self.steps)?;
+        a.epsilon(delta)
+    }
+
+    /// Whether the knob at x meets `target` = (ε target, δ, _) on the accountant's certified
+    /// upper end of ε (its value where it certifies none), and the report.
+    fn meets(&self, target: (f64, f64, f64), x: f64) -> Result<(bool, Report)> {
+        let (target_epsilon, delta, _) = target;
+        let r = self.epsilon_at(delta, x)?;
+        let up = r.upper.unwrap_or(r.epsilon);
+        Ok((up <= target_epsilon, r))
+    }
+}
+
+/// The search of [`calibrate_sigma`] on `c` (the requested accountant, or the f64 path of
 /// [`crate::calibrate::fast_search_config`]); `evaluations` counts on.
 fn sigma_search(
-    accountant: &AccountantConfig,
-    event: &dyn Fn(f64) -> Result<DpEvent>,
-    steps: u64,
+    c: Composed,
     target: (f64, f64, f64),
     start: f64,
     knob: &'static str,
@@ -467,6 +479,7 @@ fn sigma_search(
 ) -> Result<SigmaCalibration> {
     use crate::calibrate::{calibration_epsilon, SIGMA_MAX, SIGMA_MIN};
     let (target_epsilon, delta, rel_tol) = target;
+    let steps = c.steps;
     let mut budget = 200usize;
     let mut eval = |sigma: f64| -> Result<Option<Report>> {
         if budget == 0 {
@@ -478,7 +491,7 @@ fn sigma_search(
         }
         budget -= 1;
         *evaluations += 1;
-        match epsilon_at(accountant, event, steps, delta, sigma) {
+        match c.epsilon_at(delta, sigma) {
             Ok(r) if calibration_epsilon(&r).0 <= target_epsilon => Ok(Some(r)),
             Ok(_) => Ok(None),
             Err(e) if e.is_usage() => Err(e),
@@ -553,14 +566,23 @@ fn solve(
         return Err(Error::invalid("steps", steps, "must be at least 1"));
     }
     let mut evaluations = 0;
+    let requested = Composed {
+        accountant,
+        event: make,
+        steps,
+    };
     if let Some(fast) = crate::calibrate::fast_search_config(accountant) {
-        match solve_with(&fast, shape, make, steps, target, &mut evaluations) {
+        let on_fast = Composed {
+            accountant: &fast,
+            ..requested
+        };
+        match solve_with(on_fast, shape, target, &mut evaluations) {
             Err(e) if e.is_usage() => return Err(e),
             Err(_) => {}
             Ok(c) => {
                 let mut feasible = |x: f64| -> Result<(bool, Option<Report>)> {
                     evaluations += 1;
-                    let (ok, r) = lattice_epsilon(accountant, make, steps, target, x)?;
+                    let (ok, r) = requested.meets(target, x)?;
                     Ok((ok, Some(r)))
                 };
                 let beyond = |x: f64, y: f64| shape.beyond(x, y);
@@ -578,38 +600,22 @@ fn solve(
             }
         }
     }
-    solve_with(accountant, shape, make, steps, target, &mut evaluations)
+    solve_with(requested, shape, target, &mut evaluations)
 }
 
-/// Whether `steps` compositions of `make(x)` meet the target on the accountant's certified upper
-/// end of ε (its value where it certifies none), and the report.
-fn lattice_epsilon(
-    accountant: &AccountantConfig,
-    make: &dyn Fn(f64) -> Result<DpEvent>,
-    steps: u64,
-    target: (f64, f64, f64),
-    x: f64,
-) -> Result<(bool, Report)> {
-    let (target_epsilon, delta, _) = target;
-    let r = epsilon_at(accountant, make, steps, delta, x)?;
-    let up = r.upper.unwrap_or(r.epsilon);
-    Ok((up <= target_epsilon, r))
-}
-
-/// The search of [`solve`] with `accountant` (the requested one, or the f64 path of
+/// The search of [`solve`] on `c` (the requested accountant, or the f64 path of
 /// [`crate::calibrate::fast_search_config`]); `evaluations` counts on.
 fn solve_with(
-    accountant: &AccountantConfig,
+    c: Composed,
     shape: Shape,
-    make: &dyn Fn(f64) -> Result<DpEvent>,
-    steps: u64,
     target: (f64, f64, f64),
     evaluations: &mut usize,
 ) -> Result<LatticeCalibration> {
     let (target_epsilon, delta, rel_tol) = target;
+    let steps = c.steps;
     let mut eval = |x: f64| -> Result<(bool, Report)> {
         *evaluations += 1;
-        lattice_epsilon(accountant, make, steps, target, x)
+        c.meets(target, x)
     };
     // `good` meets the target, `bad` does not; bisect (geometrically for a) until they are
     // within rel_tol of each other.
@@ -1051,7 +1057,12 @@ mod tests {
         assert!(c.report.notes.iter().any(|n| n.contains("128 bits")));
         assert!(c.other_end < c.sigma && c.sigma / c.other_end - 1.0 <= 1e-4 * 1.0001);
         for (x, meets) in [(c.sigma, true), (c.other_end, false)] {
-            let r = epsilon_at(&cfg, &make, steps, delta, x).expect("evaluates");
+            let composed = Composed {
+                accountant: &cfg,
+                event: &make,
+                steps,
+            };
+            let r = composed.epsilon_at(delta, x).expect("evaluates");
             assert!(r.notes.iter().any(|n| n.contains("128 bits")));
             assert_eq!(
                 r.epsilon <= target,
