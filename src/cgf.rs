@@ -549,12 +549,15 @@ fn subsampled_tilt(dir: Direction, lambda: f64, mean: f64) -> (Tilt, bool) {
     }
 }
 
-/// The node evaluations of [`cgf_certified`] at λ where they dominate its cost: the subsampled
-/// Gaussian's certified trapezoid (q < 1), from f64 estimates before any MPFR work; 0 for every
-/// other mechanism (closed forms, atom sums, or panel plans not counted here).
+/// The node evaluations of [`cgf_certified`] at λ where they dominate its cost, from f64
+/// estimates and plans before any MPFR work: the subsampled Gaussian's certified trapezoid
+/// (q < 1), and the Clenshaw–Curtis panels of the Gaussian-mixture pairs (fixed-size batches
+/// included) and of both components of the truncated-Poisson union; 0 for every other
+/// mechanism (closed forms and atom sums, whose cost does not grow with the tilt).
 ///
 /// # Errors
-/// [`Error::NotCertified`] over the work limit of [`certified_moments`].
+/// [`Error::NotCertified`] where [`cgf_certified`] would refuse over its work limit (the
+/// quadrature's node limit, or more than [`crate::mechanism::mixture::MAX_TILTED_PANELS`] panels).
 pub fn certified_work(
     mech: &Mechanism,
     dir: Direction,
@@ -565,60 +568,50 @@ pub fn certified_work(
         Mechanism::SubsampledGaussian(s) if s.sampling_rate() < 1.0 => {
             let est = cgf_f64(mech, dir, lambda)?;
             if !est.mean.is_finite() {
-                return Ok(0.0); // cgf_certified refuses at once
+                return Ok(0.0); // cgf_certified refuses at once, and says why
             }
             let (tilt, _) = subsampled_tilt(dir, lambda, est.mean);
             crate::special::quadrature::certified_work(&s.loss(), &[tilt], 4, precision)
+        }
+        Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(w)) => {
+            let (est, scale) = mixture_estimate(mech, dir, lambda)?;
+            w.tilted_work(&tilt_query(lambda, est.mean, scale), precision)
+        }
+        Mechanism::GaussianMixture(g) => {
+            let (est, scale) = mixture_estimate(mech, dir, lambda)?;
+            g.law_for(dir)
+                .tilted_work(&tilt_query(lambda, est.mean, scale), precision)
+        }
+        Mechanism::TruncatedPoisson(t) => {
+            let (est, scale) = mixture_estimate(mech, dir, lambda)?;
+            let law = t.law(dir);
+            let (w_lo, w_hi) = t.truncation_weight_bounds();
+            let mut work = 0.0;
+            for (l, w) in [(&law.a, w_hi), (&law.b, 1.0 - w_lo)] {
+                if w > 0.0 {
+                    let s = truncated_part_scale(scale, w);
+                    work += l.tilted_work(&tilt_query(lambda, est.mean, s), precision)?;
+                }
+            }
+            Ok(work)
         }
         _ => Ok(0.0),
     }
 }
 
-/// Whether [`cgf_certified`] at λ stays within the certified quadrature's work limit, decided
-/// from f64 estimates before any MPFR work: `Err` with the refusal that call would return
-/// (the subsampled Gaussian, q < 1, and the Gaussian-mixture pairs and the truncated-Poisson
-/// union, whose panel plans are f64; every other mechanism answers `Ok`).
+/// Whether [`cgf_certified`] at λ stays within its work limit, decided from f64 estimates
+/// before any MPFR work ([`certified_work`]): `Err` with the refusal that call would return
+/// (every mechanism without a quadrature answers `Ok`).
 ///
 /// # Errors
-/// [`Error::NotCertified`] over the work limit of [`certified_moments`].
+/// [`Error::NotCertified`] over the work limit.
 pub fn check_certified_work(
     mech: &Mechanism,
     dir: Direction,
     lambda: f64,
     precision: Precision,
 ) -> Result<()> {
-    match mech {
-        Mechanism::SubsampledGaussian(s) if s.sampling_rate() < 1.0 => {
-            let est = cgf_f64(mech, dir, lambda)?;
-            if !est.mean.is_finite() {
-                return Ok(()); // cgf_certified says why itself
-            }
-            let (tilt, _) = subsampled_tilt(dir, lambda, est.mean);
-            crate::special::quadrature::check_work(&s.loss(), &[tilt], 4, precision)
-        }
-        Mechanism::GaussianMixture(GaussianMixture::WithoutReplacement(w)) => {
-            let (est, scale) = mixture_estimate(mech, dir, lambda)?;
-            w.check_tilted_work(&tilt_query(lambda, est.mean, scale), precision)
-        }
-        Mechanism::GaussianMixture(g) => {
-            let (est, scale) = mixture_estimate(mech, dir, lambda)?;
-            g.law_for(dir)
-                .check_tilted_work(&tilt_query(lambda, est.mean, scale), precision)
-        }
-        Mechanism::TruncatedPoisson(t) => {
-            let (est, scale) = mixture_estimate(mech, dir, lambda)?;
-            let law = t.law(dir);
-            let (w_lo, w_hi) = t.truncation_weight_bounds();
-            for (l, w) in [(&law.a, w_hi), (&law.b, 1.0 - w_lo)] {
-                if w > 0.0 {
-                    let s = truncated_part_scale(scale, w);
-                    l.check_tilted_work(&tilt_query(lambda, est.mean, s), precision)?;
-                }
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
+    certified_work(mech, dir, lambda, precision).map(|_| ())
 }
 
 /// Certified values at an exact λ.

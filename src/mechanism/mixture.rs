@@ -21,7 +21,7 @@ use rug::ops::{DivAssignRound, MulAssignRound, SubAssignRound};
 use rug::Float;
 
 mod tilted;
-pub(crate) use tilted::{check_symmetrised_work, symmetrised_tilted_moments};
+pub(crate) use tilted::{symmetrised_tilted_moments, symmetrised_work};
 pub use tilted::{Scale as TiltScale, TiltQuery, MAX_PANELS as MAX_TILTED_PANELS};
 
 /// Most components of a `mixture-of-gaussians` (`--sensitivities`).

@@ -226,7 +226,20 @@ impl WithoutReplacement {
         query: &crate::mechanism::mixture::TiltQuery,
         precision: Precision,
     ) -> Result<()> {
-        crate::mechanism::mixture::check_symmetrised_work(
+        self.tilted_work(query, precision).map(|_| ())
+    }
+
+    /// The node evaluations of [`WithoutReplacement::certified_tilted_moments`], from its f64
+    /// plans alone (no MPFR work).
+    ///
+    /// # Errors
+    /// The refusal that call would return.
+    pub fn tilted_work(
+        &self,
+        query: &crate::mechanism::mixture::TiltQuery,
+        precision: Precision,
+    ) -> Result<f64> {
+        crate::mechanism::mixture::symmetrised_work(
             self.sampling_rate(),
             self.mu(),
             query,

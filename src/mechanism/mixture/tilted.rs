@@ -162,7 +162,17 @@ impl MixtureLaw {
     /// # Errors
     /// The refusal that call would return for its plan.
     pub fn check_tilted_work(&self, query: &TiltQuery, precision: Precision) -> Result<()> {
-        self.tilted_plan(query, None, precision).map(|_| ())
+        self.tilted_work(query, precision).map(|_| ())
+    }
+
+    /// The node evaluations of [`MixtureLaw::certified_tilted_moments`] with these arguments
+    /// (its panels times [`CertifiedCc::POINTS`]), from its f64 plan alone (no MPFR work).
+    ///
+    /// # Errors
+    /// The refusal that call would return for its plan.
+    pub fn tilted_work(&self, query: &TiltQuery, precision: Precision) -> Result<f64> {
+        self.tilted_plan(query, None, precision)
+            .map(|plan| plan.node_evaluations())
     }
 
     /// The cut [X0, X1] with its tail bounds and the panels with their error bounds; with
@@ -420,6 +430,11 @@ struct TiltedPlan {
 }
 
 impl TiltedPlan {
+    /// The integrand evaluations of [`TiltedPlan::integrate`].
+    fn node_evaluations(&self) -> f64 {
+        (self.panels.len() * CertifiedCc::POINTS) as f64
+    }
+
     /// Σ over the panels of the certified Clenshaw–Curtis integrals of `row` (the integrands
     /// f_0..f_kmax at an interval x), widened by the tail bounds; `None` if an enclosure is not
     /// finite.
@@ -562,18 +577,19 @@ fn symmetrised_plans(
     Ok(([pos, neg], c0))
 }
 
-/// Whether [`symmetrised_tilted_moments`] stays within [`MAX_PANELS`] per integral, decided by
-/// its f64 plans alone.
+/// The node evaluations of [`symmetrised_tilted_moments`] (both plans), from its f64 plans
+/// alone.
 ///
 /// # Errors
 /// The refusal that call would return for its plans.
-pub(crate) fn check_symmetrised_work(
+pub(crate) fn symmetrised_work(
     gamma: f64,
     mu: f64,
     query: &TiltQuery,
     precision: Precision,
-) -> Result<()> {
-    symmetrised_plans(gamma, mu, query, precision).map(|_| ())
+) -> Result<f64> {
+    symmetrised_plans(gamma, mu, query, precision)
+        .map(|(plans, _)| plans.iter().map(TiltedPlan::node_evaluations).sum())
 }
 
 /// A Clenshaw–Curtis panel [lo, hi] with the ln of its error bound per k.
