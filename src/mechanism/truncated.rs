@@ -491,12 +491,7 @@ impl TruncatedPoisson {
             let ra = value(la, &a)?;
             let rb = value(lb, &b)?;
             let (t_lo, t_hi) = self.truncation_weight_bounds;
-            let (x, y) = ((alpha - 1.0) * ra, (alpha - 1.0) * rb);
-            let v = if x >= y {
-                x + (t_lo + (1.0 - t_lo) * (y - x).exp()).ln()
-            } else {
-                y + ((1.0 - t_hi) + t_hi * (x - y).exp()).ln()
-            };
+            let v = ln_mix((alpha - 1.0) * ra, (alpha - 1.0) * rb, t_lo, t_hi);
             Ok(v.max(0.0) * (1.0 - 1e-12) / (alpha - 1.0))
         })())
     }
@@ -505,15 +500,8 @@ impl TruncatedPoisson {
     /// makes it largest, inflated by 1e−12 relative.
     fn mix_rdp(&self, alpha: f64, ra: f64, rb: f64) -> f64 {
         let (t_lo, t_hi) = self.truncation_weight_bounds;
-        let (x, y) = ((alpha - 1.0) * ra, (alpha - 1.0) * rb);
-        // ln(t e^x + (1 − t) e^y) = max + ln(w_max + w_min e^{min − max}).
-        let v = if x >= y {
-            x + (t_hi + (1.0 - t_hi) * (y - x).exp()).ln()
-        } else {
-            y + ((1.0 - t_lo) + t_lo * (x - y).exp()).ln()
-        };
-        let v = v.max(0.0);
-        v * (1.0 + 1e-12) / (alpha - 1.0)
+        let v = ln_mix((alpha - 1.0) * ra, (alpha - 1.0) * rb, t_hi, t_lo);
+        v.max(0.0) * (1.0 + 1e-12) / (alpha - 1.0)
     }
 
     /// The cumulant-cache key (tag 10, parameters interned: exact, collision-free).
@@ -526,6 +514,17 @@ impl TruncatedPoisson {
             u64::from(self.replace_one),
         ];
         (10, intern(bits), 0)
+    }
+}
+
+/// ln(t·e^x + (1 − t)·e^y), the weight t taken as `t_if_x` where x ≥ y and `t_if_y` otherwise
+/// (the end of a weight enclosure that makes the mix largest or smallest), computed as
+/// max + ln(w_max + w_min·e^{min − max}).
+fn ln_mix(x: f64, y: f64, t_if_x: f64, t_if_y: f64) -> f64 {
+    if x >= y {
+        x + (t_if_x + (1.0 - t_if_x) * (y - x).exp()).ln()
+    } else {
+        y + ((1.0 - t_if_y) + t_if_y * (x - y).exp()).ln()
     }
 }
 

@@ -729,17 +729,8 @@ mod tests {
                     "sigma {sigma}, q {q}, {steps} steps, {dir:?}: 64-bit totals too wide"
                 );
                 for eps in [0.25, 0.5, 1.0, 2.0, 4.0] {
-                    let l = a.bracket_at(&low, eps).expect("bracket");
-                    let f = a.bracket_at(&full, eps).expect("bracket");
-                    let close = |x: f64, y: f64| (x - y).abs() <= 1e-14 * x.abs().max(y.abs());
-                    assert!(
-                        l.lower <= f.upper && f.lower <= l.upper,
-                        "sigma {sigma}, q {q}, {steps} steps, {dir:?}, eps {eps}: disjoint {l:?} {f:?}"
-                    );
-                    assert!(
-                        close(l.lower, f.lower) && close(l.upper, f.upper),
-                        "sigma {sigma}, q {q}, {steps} steps, {dir:?}, eps {eps}: {l:?} vs {f:?}"
-                    );
+                    let what = format!("sigma {sigma}, q {q}, {steps} steps, {dir:?}, eps {eps}");
+                    assert_brackets_agree(&a, &low, &full, eps, &what);
                     checked += 1;
                 }
             }
@@ -776,6 +767,27 @@ mod tests {
         let (works, skipped) = tilts_tried(1.0, 0.01, 1000, Direction::Remove, 1.0);
         assert!(works.iter().sum::<f64>() <= UPPER_TILTS_WORK, "{works:?}");
         assert_eq!(skipped, 0);
+    }
+
+    /// The δ brackets of two certified totals at ε overlap and their ends agree to 1e−14.
+    fn assert_brackets_agree(
+        a: &SaddlePointAccountant,
+        low: &Totals,
+        full: &Totals,
+        eps: f64,
+        what: &str,
+    ) {
+        let l = a.bracket_at(low, eps).expect("bracket");
+        let f = a.bracket_at(full, eps).expect("bracket");
+        let close = |x: f64, y: f64| (x - y).abs() <= 1e-14 * x.abs().max(y.abs());
+        assert!(
+            l.lower <= f.upper && f.lower <= l.upper,
+            "{what}: disjoint {l:?} {f:?}"
+        );
+        assert!(
+            close(l.lower, f.lower) && close(l.upper, f.upper),
+            "{what}: {l:?} vs {f:?}"
+        );
     }
 
     fn truncated(sigma: f64, n: u64, q: f64, b: u64) -> DpEvent {
@@ -890,18 +902,8 @@ mod tests {
         let full = a
             .certified_totals_at(dir, lambda, Precision(256))
             .expect("256-bit totals");
-        let close = |x: f64, y: f64| (x - y).abs() <= 1e-14 * x.abs().max(y.abs());
         for eps in [2.0, 4.0, 6.0, 8.0] {
-            let m = a.bracket_at(&mid, eps).expect("bracket");
-            let f = a.bracket_at(&full, eps).expect("bracket");
-            assert!(
-                m.lower <= f.upper && f.lower <= m.upper,
-                "eps {eps}: {m:?} {f:?}"
-            );
-            assert!(
-                close(m.lower, f.lower) && close(m.upper, f.upper),
-                "eps {eps}: {m:?} vs {f:?}"
-            );
+            assert_brackets_agree(&a, &mid, &full, eps, &format!("eps {eps}"));
         }
         // certified_totals takes the middle rung: the same enclosures as at 128 bits.
         let chosen = a.certified_totals(dir, lambda).expect("totals");
