@@ -271,11 +271,12 @@ impl RdpAccountant {
                 .ok_or_else(no_order);
         }
         let bounds = self.bounds();
+        // A NaN at the lower bound decides nothing: such an order is visited first.
         let mut order: Vec<(f64, usize)> = bounds
             .iter()
             .enumerate()
             .filter_map(|(i, o)| o.lower.as_ref().ok().map(|&l| (value(o.alpha, l), i)))
-            .filter(|(x, _)| !x.is_nan())
+            .map(|(x, i)| (if x.is_nan() { f64::NEG_INFINITY } else { x }, i))
             .collect();
         order.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
         let batch = rayon::current_num_threads().max(1);
