@@ -492,7 +492,14 @@ impl PldAccountant {
     /// discretisation of about 2048 points; only sizes the coarse grid).
     fn window_variance(law: &LossLaw) -> f64 {
         let (lo, hi) = law.window(1e-12);
-        let h = ((hi - lo) / 2048.0).max(1e-300);
+        let h = (hi - lo) / 2048.0;
+        // A window too narrow for 2048 grid points at its distance from 0 (a law with nearly
+        // all its mass at one loss, e.g. σ = 1e-3): the variance of any law on [lo, hi] is at
+        // most ((hi − lo)/2)², which serves to size the coarse grid.
+        if !(h > 0.0 && lo.abs().max(hi.abs()) / h < 1e15) {
+            let half = 0.5 * (hi - lo);
+            return if half.is_finite() { half * half } else { 0.0 };
+        }
         let probe = law.discretise(h, 1e-12, Rounding::Pessimistic);
         let (mut m0, mut m1, mut m2) = (0.0, 0.0, 0.0);
         for (i, &p) in probe.masses.iter().enumerate() {

@@ -167,6 +167,15 @@ impl MixtureLaw {
         MixtureLaw { p, q }
     }
 
+    /// A pair whose loss need not be non-decreasing: only for the half-line integrals of the
+    /// symmetrised fixed-size-batch pair (docs/math.md §17.13, the swapped unreflected pair
+    /// (Q0, P0) on [c0, ∞)), whose plans bound each panel through the ranges of both sides'
+    /// log-ratios and their tail lines, never through the order of the means. Every other use
+    /// goes through [`MixtureLaw::new`], which checks the orientation.
+    fn unoriented(p: Side, q: Side) -> MixtureLaw {
+        MixtureLaw { p, q }
+    }
+
     /// The swapped ordering, reflected x → −x to keep the loss non-decreasing.
     pub fn swapped(&self) -> MixtureLaw {
         MixtureLaw::new(self.q.reflected(), self.p.reflected())

@@ -729,9 +729,11 @@ impl LossLaw {
             return None;
         }
         let (lo, hi) = self.window(tau);
-        let k_lo = (lo / h).floor() as i64 - 1;
-        let k_hi = (hi / h).ceil() as i64 + 1;
-        let len = (k_hi - k_lo + 1) as usize;
+        // Callers size h so that the window holds a budgeted number of points; the saturating
+        // arithmetic only keeps an out-of-contract h from wrapping around.
+        let k_lo = ((lo / h).floor() as i64).saturating_sub(1);
+        let k_hi = ((hi / h).ceil() as i64).saturating_add(1);
+        let len = usize::try_from(k_hi.saturating_sub(k_lo).saturating_add(1)).unwrap_or(1);
         let slope = self.slope();
         // Boundary i sits at ℓ_{k_lo + i}, moved down by η (the safe direction).
         let bound_l = |i: usize| {

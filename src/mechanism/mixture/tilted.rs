@@ -573,7 +573,7 @@ fn symmetrised_plans(
     let p0 = Side::new(&[(1.0, 0.0)]);
     let q0 = Side::new(&[(1.0 - gamma, 0.0), (gamma, mu)]);
     let pos = MixtureLaw::new(p0, q0).tilted_plan(query, Some(c0), precision)?;
-    let neg = MixtureLaw::new(q0, p0).tilted_plan(query, Some(c0), precision)?;
+    let neg = MixtureLaw::unoriented(q0, p0).tilted_plan(query, Some(c0), precision)?;
     Ok(([pos, neg], c0))
 }
 
