@@ -85,7 +85,6 @@ impl Solve {
 /// Inputs of [`calibrate`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CalibrationParams {
-    /// Accountant.
     /// The accountant with its parameters (adjacency, order, precision, ...).
     pub accountant: AccountantConfig,
     /// Target ε > 0.
@@ -236,6 +235,59 @@ pub fn dpsgd_epsilon(
     let mut a = build(accountant)?;
     a.compose(&DpEvent::dpsgd(sigma, sampling_rate, steps), 1)?;
     a.epsilon(delta)
+}
+
+/// Refuses a noise calibration that has no answer because no noise is needed: where every
+/// ordering `accountant` covers has a privacy loss bounded above at the least noise searched,
+/// `least_noise` (the event at [`SIGMA_MIN`]), and `steps` times that bound is at most
+/// `target_epsilon`, every σ ≥ [`SIGMA_MIN`] meets the target for every δ > 0 (docs/math.md §8,
+/// "Targets no noise level misses"): ε(δ) never exceeds the largest loss (§15.1.2), and the
+/// largest loss does not grow with the noise (a noisier pair is a post-processing of the less
+/// noisy one, and a post-processed likelihood ratio is an average of the original one). The
+/// add ordering of Poisson sampling is the case that occurs: its loss stays below
+/// ln(1/(1 − q)) per step however small σ is.
+///
+/// The check is the same for every accountant (it is a fact about the pair, not an answer of
+/// the accountant); an event the accountant would refuse is left to the search to report.
+///
+/// # Errors
+/// [`Error::NoSolution`] naming the bound, when no noise is needed.
+pub(crate) fn check_noise_needed(
+    accountant: &AccountantConfig,
+    least_noise: &DpEvent,
+    steps: u64,
+    target_epsilon: f64,
+    knob: &str,
+) -> Result<()> {
+    let adjacency = accountant.adjacency();
+    let Ok(c) = crate::event::Composition::from_event(least_noise, steps, "calibrate")
+        .and_then(|c| c.for_adjacency(adjacency, "calibrate"))
+    else {
+        return Ok(());
+    };
+    let mut ceiling = 0.0f64;
+    for &dir in adjacency.directions() {
+        match c.max_loss(dir) {
+            Some(m) => ceiling = ceiling.max(m),
+            None => return Ok(()),
+        }
+    }
+    if ceiling <= target_epsilon {
+        return Err(Error::NoSolution(format!(
+            "every {knob} meets the target: under adjacency {adjacency} the privacy loss of the \
+             {steps} composed steps is at most {ceiling:.10} at {knob} = {SIGMA_MIN} and at every \
+             larger {knob} (docs/math.md §8, §15.1.2), so epsilon(delta) <= {ceiling:.10} <= \
+             {target_epsilon} for every delta > 0 and no smallest {knob} exists{}",
+            if adjacency == crate::mechanism::Adjacency::Add {
+                " (the add ordering of Poisson sampling at rate q loses at most ln(1/(1 - q)) \
+                 per step, whatever the noise; --adjacency add-remove also covers the remove \
+                 ordering, which needs noise)"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(())
 }
 
 struct Search<'a> {
@@ -697,6 +749,16 @@ fn check_monotone(s: &mut Search) -> bool {
 pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
     let start = Instant::now();
     let Fixed { sigma, q, steps } = validate(p)?;
+    if p.solve == Solve::Sigma {
+        let least_noise = DpEvent::poisson_gaussian(SIGMA_MIN, q);
+        check_noise_needed(
+            &p.accountant,
+            &least_noise,
+            steps,
+            p.target_epsilon,
+            "sigma",
+        )?;
+    }
     let fast = fast_search_options(p);
     let mut s = Search {
         p,

@@ -401,6 +401,15 @@ pub fn calibrate_sigma(
         return Err(Error::invalid("steps", steps, "must be at least 1"));
     }
     let start = start.clamp(SIGMA_MIN, SIGMA_MAX);
+    if let Ok(least_noise) = event(SIGMA_MIN) {
+        crate::calibrate::check_noise_needed(
+            accountant,
+            &least_noise,
+            steps,
+            target_epsilon,
+            knob,
+        )?;
+    }
     let mut evaluations = 0usize;
     let requested = Composed {
         accountant,

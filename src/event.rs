@@ -6,7 +6,7 @@ use crate::mechanism::DiscreteGaussian;
 use crate::mechanism::GaussianMixture;
 use crate::mechanism::SubsampledLaplace;
 use crate::mechanism::WithoutReplacement;
-use crate::mechanism::{Adjacency, DiscreteLaplace, RandomizedResponse};
+use crate::mechanism::{Adjacency, Direction, DiscreteLaplace, RandomizedResponse};
 use crate::mechanism::{Gaussian, Laplace, Mechanism, SubsampledGaussian};
 use serde::{Deserialize, Serialize};
 
@@ -272,6 +272,35 @@ impl Composition {
             Mechanism::SubsampledGaussian(s) => s.sampling_rate() == 1.0,
             _ => false,
         })
+    }
+
+    /// The largest privacy loss of the composition under `dir`, rounded up, when every part's
+    /// loss is bounded above (`None` otherwise, and for a non-private composition): δ(ε) = 0
+    /// exactly for ε at or above it, so ε(δ) is at most it for every δ > 0 (docs/math.md
+    /// §15.1.2; per-part bounds from [`crate::cgf::loss_support`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use ewtune::event::{Composition, DpEvent};
+    /// use ewtune::mechanism::Direction;
+    /// // 12 DP-SGD steps at q = 0.18: the add ordering's loss stays below 12·ln(1/(1 − q)),
+    /// // whatever σ; the remove ordering's loss is unbounded.
+    /// let c = Composition::from_event(&DpEvent::dpsgd(0.5, 0.18, 12), 1, "doc").unwrap();
+    /// let m = c.max_loss(Direction::Add).unwrap();
+    /// assert!(m >= 12.0 * (1.0f64 / 0.82).ln() && m < 2.38142);
+    /// assert_eq!(c.max_loss(Direction::Remove), None);
+    /// ```
+    pub fn max_loss(&self, dir: Direction) -> Option<f64> {
+        if self.non_private {
+            return None;
+        }
+        let mut s = 0.0;
+        for (m, n) in &self.parts {
+            s += *n as f64 * crate::cgf::loss_support(m, dir).1?;
+        }
+        // Each product and sum rounds by ≤ 2^-53 relative (all terms positive).
+        let parts = self.parts.len() as f64;
+        Some(s * (1.0 + 4.0 * f64::EPSILON * (parts + 2.0)))
     }
 
     /// Add `count` copies of a mechanism.

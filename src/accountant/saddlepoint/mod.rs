@@ -86,7 +86,7 @@ mod kolmogorov;
 
 use super::invert::{epsilon_for_delta, Pick};
 use super::{Bracket, Guarantee, OrderingAccountant, OrderingAnswer, Query, Report};
-use crate::cgf::{cgf_f64, loss_support};
+use crate::cgf::cgf_f64;
 use crate::error::{Error, Result};
 use crate::event::Composition;
 use crate::mechanism::{Adjacency, Direction};
@@ -425,13 +425,7 @@ impl SaddlePointAccountant {
     /// The largest privacy loss of the ordering, rounded up, when every part's loss is
     /// bounded above (δ(ε) = 0 exactly for ε at or above it).
     fn max_loss(&self, dir: Direction) -> Option<f64> {
-        let mut s = 0.0;
-        for (m, n) in &self.composition.parts {
-            s += *n as f64 * loss_support(m, dir).1?;
-        }
-        // Each product and sum rounds by ≤ 2^-53 relative (all terms positive).
-        let parts = self.composition.parts.len() as f64;
-        Some(s * (1.0 + 4.0 * f64::EPSILON * (parts + 2.0)))
+        self.composition.max_loss(dir)
     }
 
     /// The certified δ-bracket of one ordering at ε with its parts and the report's notes.
