@@ -10,6 +10,10 @@ bash scripts/setup.sh
 # real-data checks run; they skip with a message if the download fails.
 bash scripts/fetch-data.sh --spam || echo "test.sh: harness data not fetched; real-data checks will skip" >&2
 cargo test --release
+# The library's unit tests once more in the test profile, where the invariants the code states
+# with debug_assert! are checked (the release run above skips them; integer overflow is checked
+# in both, see Cargo.toml).
+cargo test --lib
 bash scripts/check-library.sh
 # The Python package (python/): a venv with maturin, dp-accounting and pytest from PyPI, the
 # wheel built against the library alone, dp_accounting's own accountant contract suite.
