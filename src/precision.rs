@@ -299,6 +299,15 @@ impl Interval {
         m.to_f64()
     }
 
+    /// ln of the midpoint, computed at the interval's precision, so that a midpoint beyond the
+    /// f64 range (e^{−8192}) still has its f64 logarithm; `None` unless the midpoint is > 0.
+    pub fn ln_mid_f64(&self) -> Option<f64> {
+        let mut m = self.lo.clone();
+        m += &self.hi;
+        m /= 2;
+        (m > 0).then(|| m.ln().to_f64())
+    }
+
     /// Lower end rounded down to f64 (a certified f64 lower bound).
     pub fn lo_f64(&self) -> f64 {
         self.lo.to_f64_round(Round::Down)

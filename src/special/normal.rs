@@ -156,6 +156,18 @@ fn mills_ratio(x: &Interval) -> Interval {
     }
 }
 
+/// e^{A}·Φ̄(t) enclosed. Where t ≥ 5 on the whole interval the two factors are combined in the
+/// exponent, e^{A − t²/2}/√(2π)·R(t) with R the Mills ratio, so that A and t²/2 far beyond
+/// MPFR's exponent range (A ≈ 7·10⁸ at 10¹³ steps of the saddle-point estimate) cancel before
+/// anything is exponentiated; elsewhere e^{A} times [`phi_bar`].
+pub(crate) fn exp_phi_bar(a: &Interval, t: &Interval) -> Interval {
+    if t.lo.to_f64() >= MILLS_FROM {
+        exp_phi(a, t).mul(&mills_ratio(t))
+    } else {
+        a.exp().mul(&phi_bar(t))
+    }
+}
+
 /// e^{A}·φ(t) = exp(A − t²/2)/√(2π) enclosed.
 pub(crate) fn exp_phi(a: &Interval, t: &Interval) -> Interval {
     let wp = Precision(t.prec());

@@ -11,7 +11,7 @@ use crate::cgf::{abs_third_bound, cgf_certified, cgf_f64, loss_support};
 use crate::error::Result;
 use crate::mechanism::{Direction, Mechanism};
 use crate::precision::{Interval, Precision};
-use crate::special::normal::{exp_phi, phi_bar};
+use crate::special::normal::{exp_phi, exp_phi_bar};
 use rug::Float;
 
 /// Certified totals of one ordering at one λ.
@@ -641,7 +641,7 @@ pub(super) fn tilted_h_expectations(
         let atau = a.mul(&tau);
         let big_a = atau.mul(&atau).scale_nonneg(&half).sub(&a.mul(mu0));
         let t = atau.sub(&mu0.div(&tau)?);
-        let s0 = big_a.exp().mul(&phi_bar(&t));
+        let s0 = exp_phi_bar(&big_a, &t);
         let skewed = match kappa3 {
             Some(k3) => {
                 let e_phi = exp_phi(&big_a, &t);

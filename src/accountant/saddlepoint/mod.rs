@@ -413,13 +413,13 @@ impl SaddlePointAccountant {
         };
         let (normal, edgeworth) =
             tilted_h_expectations(lambda, &pt(t.mean - epsilon), &pt(t.var), skew.as_ref(), p)?;
+        // E[h] can lie far below the f64 range (e^{−8192} at 10¹¹ steps, where δ ≈ 1 is
+        // e^{K − (λ−1)ε}·E[h]): its logarithm is taken at the enclosure's precision.
         let i = edgeworth.unwrap_or(normal);
-        let v = i.mid_f64();
-        if v > 0.0 {
-            Ok(t.k - (lambda - 1.0) * epsilon + v.ln())
-        } else {
-            Ok(f64::NEG_INFINITY)
-        }
+        Ok(match i.ln_mid_f64() {
+            Some(ln_v) => t.k - (lambda - 1.0) * epsilon + ln_v,
+            None => f64::NEG_INFINITY,
+        })
     }
 
     /// The largest privacy loss of the ordering, rounded up, when every part's loss is
