@@ -923,9 +923,11 @@ impl LossLaw {
         const U: f64 = f64::EPSILON / 2.0;
         let (lo, hi) = self.window(tau);
         // One spare point at each end keeps atoms at the window's edges inside it.
-        let k_lo = (lo / h).floor() as i64 - 1;
-        let k_hi = (hi / h).ceil() as i64 + 1;
-        let len = (k_hi - k_lo + 1) as usize;
+        // As in `discretise_connect_dots`: saturating, so that an out-of-contract h cannot
+        // wrap the indices around.
+        let k_lo = ((lo / h).floor() as i64).saturating_sub(1);
+        let k_hi = ((hi / h).ceil() as i64).saturating_add(1);
+        let len = usize::try_from(k_hi.saturating_sub(k_lo).saturating_add(1)).unwrap_or(1);
         let slope = self.slope();
         let eta = |l: f64| boundary_shift(slope, l);
         // Boundary values: b_i for i = 0..=len: the boundary between bins.
