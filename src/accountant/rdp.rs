@@ -489,11 +489,40 @@ pub fn rdp(m: &Mechanism, alpha: f64) -> std::result::Result<f64, String> {
             // Exact finite sum (docs/math.md §16.4): D_α = K(α)/(α − 1), K(α) = ln Σ_j p_j e^{αℓ_j};
             // the f64 log-sum-exp is raised by a rounding margin 16u·(2 + max|ln p_j| + α·max|ℓ_j|
             // + ln(J + 1)) that covers its terms' and the sum's rounding.
-            let lat = m
+            // Atoms whose f64 probability is below the normal range (the discrete Laplace's
+            // p_j ∝ e^{−aj} at aΔ ≳ 700) would drop out of the sum or carry more than the
+            // margin's relative error: each is bounded by 2·MIN_POSITIVE·e^{αℓ_j} instead
+            // (a = 0.001, Δ = 10⁶ gave an RDP of 0, an invalid upper bound).
+            let cert = m
                 .lattice()
                 .ok_or_else(|| "not a lattice mechanism".to_string())?
-                .law();
-            let k = lat.tilted(alpha)[0];
+                .certified(crate::precision::Precision(128));
+            let lat = cert.mid();
+            let (mut tiny, mut tiny_top) = (0usize, f64::NEG_INFINITY);
+            let lw: Vec<f64> = (0..=lat.top())
+                .map(|j| {
+                    let p = lat.p[j];
+                    if p >= f64::MIN_POSITIVE {
+                        p.ln() + alpha * lat.atom(j)
+                    } else {
+                        if cert.p[j].hi > 0 {
+                            tiny += 1;
+                            tiny_top = tiny_top.max(alpha * lat.atom(j));
+                        }
+                        f64::NEG_INFINITY
+                    }
+                })
+                .collect();
+            let mx = lw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let mut k = mx + lw.iter().map(|x| (x - mx).exp()).sum::<f64>().ln();
+            if tiny > 0 {
+                let bound = (2.0 * tiny as f64).ln() + f64::MIN_POSITIVE.ln() + tiny_top;
+                k = if k.is_finite() {
+                    log_add(k, bound)
+                } else {
+                    bound
+                };
+            }
             let reach = lat.atom(lat.top()).abs();
             let lnp = lat
                 .p
@@ -635,6 +664,25 @@ pub fn log_a_frac(q: f64, sigma: f64, alpha: f64) -> std::result::Result<f64, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The discrete Laplace at aΔ beyond the f64 range of its probabilities (a = 0.001, Δ = 10⁶:
+    /// p_j ∝ e^{−aj} underflows for aj ≳ 708): the RDP stays above the top atom's own
+    /// contribution, K(α) ≥ ln p_Δ + α·aΔ = (α − 1)aΔ − ln(1 + e^{−a}). It was 0 (ε = 0 for 100
+    /// steps, against PLD's [99919, 99999]).
+    #[test]
+    fn lattice_rdp_counts_atoms_below_the_f64_range() {
+        let (a, d) = (0.001, 1_000_000u64);
+        let m = Mechanism::DiscreteLaplace(crate::mechanism::DiscreteLaplace::new(a, d).unwrap());
+        for alpha in [1.01, 1.5, 4.0] {
+            let r = rdp(&m, alpha).unwrap();
+            let k_low = (alpha - 1.0) * a * d as f64 - (-a).exp().ln_1p();
+            assert!(
+                r >= k_low / (alpha - 1.0),
+                "alpha {alpha}: {r} < {}",
+                k_low / (alpha - 1.0)
+            );
+        }
+    }
     use crate::accountant::Accountant;
     use crate::event::DpEvent;
     use crate::mechanism::SubsampledGaussian;
