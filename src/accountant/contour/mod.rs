@@ -1063,6 +1063,39 @@ mod tests {
         assert!(s.grids.iter().all(Option::is_none), "{:?}", s.grids.len());
     }
 
+    /// A coarse grid whose step is far above the direct nodes' reach (truncated Poisson at
+    /// σ = 32, q ≈ 8e−7, B = 3, 11 204 steps, λ ≈ 7 300: step ≈ 3.6·10⁵ against t ≈ 10) is built
+    /// only where its last node's quadrature fits the per-call budget; it asked for 4·10⁷ x-nodes
+    /// (2.8 GB) when only the cost at the direct nodes' reach was checked. The backstop in the
+    /// transforms answers such a call with no enclosure instead of allocating.
+    #[test]
+    fn a_coarse_grid_is_built_only_within_the_call_budget_at_its_last_node() {
+        let mut comp = Composition::default();
+        let event = DpEvent::TruncatedSubsampledGaussian {
+            dataset_size: 337_488,
+            sampling_probability: 7.9723e-7,
+            truncated_batch_size: 3,
+            noise_multiplier: 32.0,
+        };
+        comp.add_event(&event, 11_204, "contour")
+            .expect("test setup");
+        let plan = Plan::new(&comp, Direction::Remove);
+        let s = scan_setup(&plan, 1.2323e-4);
+        assert!(s.lam > 1e3, "{}", s.lam);
+        for (f, g) in plan.factors.iter().zip(&s.grids) {
+            let Some(g) = g else { continue };
+            let reach =
+                (g.ratios.len() - 1) as f64 * g.step + (g.far.len().max(1) - 1) as f64 * g.far_step;
+            assert!(
+                f.t.cost(s.lam, reach) <= plan::MAX_CALL_NODES,
+                "reach {reach}"
+            );
+        }
+        // The backstop: one quadrature far beyond the budget gives no enclosure, at once.
+        let far = plan.factors[0].t.ln_mgf(C64::new(s.lam, 1e12), TAU_X);
+        assert!(far.ln_err == f64::INFINITY);
+    }
+
     /// The truncation scans of EA S2 (σ 0.8, q 5e−4, 200 steps) and MNLI (σ 0.573, 3 920 steps)
     /// at their answers (tolerance 1e−9, both scans, as `Plan::build`): the runs of far nodes
     /// (docs/math.md §10.5, "Runs of nodes") evaluate under half the node bounds, and the last

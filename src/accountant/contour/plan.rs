@@ -885,8 +885,17 @@ impl Plan {
                 let m_abs = f.t.tilted_abs_mean(lambda)?;
                 let step = (slack / m_abs).max(h);
                 let count = (t_need / step).ceil() as usize + 1;
-                if count * 4 > k_dir || count > 20_000 || f.t.cost(lambda, t_need) > MAX_CALL_NODES
-                {
+                let far_step = 4.0 * step;
+                let far_count = (t_need / far_step).ceil() as usize + 1;
+                // The grid's last node, which may lie well beyond t_need when the step is coarse
+                // (at λ ≈ 7 300 in a truncated-Poisson contour the step was 3.6·10⁵ against
+                // t_need ≈ 10, and that one quadrature asked for 4·10⁷ x-nodes, 2.8 GB).
+                let reach = if far_count >= 8 {
+                    far_count as f64 * far_step
+                } else {
+                    count as f64 * step
+                };
+                if count * 4 > k_dir || count > 20_000 || f.t.cost(lambda, reach) > MAX_CALL_NODES {
                     return None;
                 }
                 let coarse_cost: f64 = (0..=count).map(|j| f.t.cost(lambda, j as f64 * step)).sum();
@@ -912,8 +921,6 @@ impl Plan {
                 // last sparse cell whose Lipschitz bound (r_j + r_{j+1} + slope·4·step)/2 exceeds
                 // r* (beyond it the ratios are far below r*: a nearly atomic tilted law needs the
                 // grid out to ~8× the direct nodes, where |M| has long decayed).
-                let far_step = 4.0 * step;
-                let far_count = (t_need / far_step).ceil() as usize + 1;
                 if far_count >= 8 {
                     let far = ratios_at(far_step, far_count);
                     let last_bad = (0..far_count)

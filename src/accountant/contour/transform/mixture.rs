@@ -19,16 +19,13 @@
 
 use super::{
     logsumexp, Decay, DensityDecay, MgfValue, RealSummary, Split, SumScheme, Trapezoid, Weights,
-    C64, LN_SQRT_2PI, SPLITS, UNIT_ROUNDOFF,
+    C64, LN_SQRT_2PI, MAX_QUADRATURE_NODES, SPLITS, UNIT_ROUNDOFF,
 };
 use crate::cgf::CgfValue;
 use crate::mechanism::mixture::{MixtureLaw, MAX_COMPONENTS};
 use crate::mechanism::{Direction, GaussianMixture};
 use crate::special::normal;
 use std::f64::consts::{LN_2, PI};
-
-/// Most x-nodes one evaluation allocates (the contour's own per-call budget is far lower).
-const MAX_NODES: f64 = 5e7;
 
 /// One side of the pair in the form the quadrature uses: ln weights and means.
 #[derive(Debug, Clone, Copy)]
@@ -325,16 +322,9 @@ impl MixturePair {
         let h = 2.0 * PI * a / denom;
         let (lo, hi) = self.node_range(alpha, c);
         let nf = ((hi - lo) / h).ceil() + 1.0;
-        if nf.is_nan() || nf > MAX_NODES {
-            // No enclosure within the node budget (the contour checks `cost` first): an
-            // infinite error bound, which every caller treats as "not certified".
-            return vec![
-                MgfValue {
-                    ln: C64::new(f64::NAN, 0.0),
-                    ln_err: f64::INFINITY,
-                };
-                betas.len()
-            ];
+        if nf.is_nan() || nf > MAX_QUADRATURE_NODES {
+            // No enclosure within the node budget (the contour checks `cost` first).
+            return super::no_enclosure(betas.len());
         }
         let n = nf as usize;
         let XGrid { ls, ss, rest, m } = self.x_grid(alpha, lo, h, n);
@@ -404,8 +394,21 @@ impl MixturePair {
         let (lo, hi) = self.node_range(alpha, 40.0);
         // Beyond the node budget (the contour checks `real_cost` first) the summaries are NaN
         // and infinite, which the contour refuses.
-        let nf = (((hi - lo) / h).ceil() + 1.0).min(MAX_NODES);
-        let n = if nf.is_nan() { 2 } else { nf as usize };
+        let nf = ((hi - lo) / h).ceil() + 1.0;
+        if nf.is_nan() || nf > MAX_QUADRATURE_NODES {
+            return RealSummary {
+                ln_f: f64::NAN,
+                mean: f64::NAN,
+                var: f64::NAN,
+                mu3: f64::NAN,
+                mu4: f64::NAN,
+                rho3: f64::NAN,
+                mean_abs: f64::NAN,
+                tv: f64::INFINITY,
+                splits: [Split::UNUSED; SPLITS],
+            };
+        }
+        let n = nf as usize;
         let XGrid { ls, ss, rest, m } = self.x_grid(alpha, lo, h, n);
         let ws: Vec<f64> = ss.iter().map(|s| (s - m).exp()).collect();
         let tot: f64 = ws.iter().sum();

@@ -66,6 +66,24 @@ pub const UNIT_ROUNDOFF: f64 = f64::EPSILON / 2.0;
 
 const LN_SQRT_2PI: f64 = normal::LN_SQRT_2PI;
 
+/// Most x-nodes one quadrature of a transform allocates, whatever its caller asks: a backstop
+/// for the contour's own per-call budget (4·10⁶, checked before each evaluation is planned).
+/// Beyond it the quadrature returns no enclosure (a NaN value with an infinite error bound,
+/// which every caller treats as not certified) instead of allocating: 10⁷ nodes are a few
+/// hundred MB of work vectors.
+pub(crate) const MAX_QUADRATURE_NODES: f64 = 1e7;
+
+/// The answer of a quadrature over [`MAX_QUADRATURE_NODES`]: no enclosure at any point.
+fn no_enclosure(points: usize) -> Vec<MgfValue> {
+    vec![
+        MgfValue {
+            ln: C64::new(f64::NAN, 0.0),
+            ln_err: f64::INFINITY,
+        };
+        points
+    ]
+}
+
 pub mod mixture;
 pub mod sublaplace;
 pub mod wor;
@@ -1176,7 +1194,11 @@ pub fn subsampled_mgf_windowed(
     let denom = 0.5 * a * a + win_ln + beta_max * mu * a + ln_cneg(a) + c;
     let h = 2.0 * PI * a / denom;
     let (lo, hi) = node_range(q, mu, alpha, c);
-    let n = ((hi - lo) / h).ceil() as usize + 1;
+    let nf = ((hi - lo) / h).ceil() + 1.0;
+    if nf.is_nan() || nf > MAX_QUADRATURE_NODES {
+        return no_enclosure(betas.len());
+    }
+    let n = nf as usize;
     // Pass 1: exponents; pass 2: weights scaled by the largest, with the β-independent parts of
     // the rounding bound: Σ w·u(8 + x²) and Σ w·(2u|L| + δL) (the latter is multiplied by |ζ|).
     let mut ls = Vec::with_capacity(n);

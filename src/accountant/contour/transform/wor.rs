@@ -83,6 +83,15 @@ fn halfline(q: f64, mu: f64, alpha: f64, betas: &[f64], tau: f64, scheme: SumSch
     let u = UNIT_ROUNDOFF;
     let beta_max = betas.iter().fold(0.0f64, |m, b| m.max(b.abs()));
     let (a, h, s_lo, n) = grid(q, mu, alpha, beta_max, tau);
+    if n as f64 > super::MAX_QUADRATURE_NODES {
+        // No enclosure within the node budget (the contour checks `cost` first): NaN sums with
+        // infinite error bounds, which every caller treats as not certified.
+        return HalfLine {
+            scale: 0.0,
+            sums: vec![C64::new(f64::NAN, 0.0); betas.len()],
+            errs: vec![f64::INFINITY; betas.len()],
+        };
+    }
     let c = 0.5 * mu;
     let kappa = -(0.5 * a).cos().ln();
     let c_alpha = if alpha < 0.0 {
