@@ -35,7 +35,7 @@
 //! the first violation; this bisection reaches the same crossing to a stated tolerance and does
 //! not fail when ε(2) ≥ target.
 
-use crate::accountant::{build, check_delta, AccountantConfig, Guarantee, Report};
+use crate::accountant::{build, check_delta, Accountant, AccountantConfig, Guarantee, Report};
 use crate::error::{Error, Result};
 use crate::event::DpEvent;
 use serde::Serialize;
@@ -237,6 +237,40 @@ pub fn dpsgd_epsilon(
     a.epsilon(delta)
 }
 
+/// A note for a calibration answered where the accountant's certified bracket on ε is more than
+/// 10% wide relative (e.g. a contour returned wide, [`build_for_calibration`]): the value meets
+/// the target on the bracket's upper end, but the least value that meets it may be far from it.
+pub(crate) fn wide_answer_note(r: &Report, name: &str) -> Option<String> {
+    let (Guarantee::Bracket, Some(lo), Some(up)) = (r.guarantee, r.lower, r.upper) else {
+        return None;
+    };
+    let width = (up - lo) / up.max(f64::MIN_POSITIVE);
+    (width > 0.1).then(|| {
+        format!(
+            "the {name} is certified but may lie well above the least {name} that meets the \
+             target: the accountant's certified bracket on epsilon there is [{lo:e}, {up:e}] \
+             ({width:.2e} wide relative)"
+        )
+    })
+}
+
+/// The accountant a calibration evaluates: `config`'s, except that the contour accountant
+/// returns certified brackets wider than its width limit instead of refusing them
+/// ([`crate::accountant::contour::ContourAccountant::accepting_wide_brackets`]): the search
+/// decides on the certified upper end alone, and a wide bracket whose upper end meets the
+/// target shows that the setting meets it (one that misses says nothing, as a refusal).
+///
+/// # Errors
+/// As [`build`].
+pub(crate) fn build_for_calibration(config: &AccountantConfig) -> Result<Box<dyn Accountant>> {
+    match config {
+        AccountantConfig::Contour(p) => Ok(Box::new(
+            crate::accountant::contour::ContourAccountant::new(*p)?.accepting_wide_brackets(),
+        )),
+        other => build(other),
+    }
+}
+
 /// Refuses a noise calibration that has no answer because no noise is needed: where every
 /// ordering `accountant` covers has a privacy loss bounded above at the least noise searched,
 /// `least_noise` (the event at [`SIGMA_MIN`]), and `steps` times that bound is at most
@@ -302,6 +336,10 @@ struct Search<'a> {
     seen: Vec<(f64, f64)>,
     notes: Vec<String>,
     first_error: Option<String>,
+    /// The last failed evaluation: (x, the accountant's error).
+    last_error: Option<(f64, String)>,
+    /// (x, lower, upper) of every evaluation answered with a certified bracket.
+    brackets: Vec<(f64, f64, f64)>,
     certified: Option<bool>,
 }
 
@@ -321,11 +359,18 @@ impl Search<'_> {
             Solve::SamplingRate => (self.sigma, x, self.steps),
             Solve::Steps => (self.sigma, self.q, x as u64),
         };
-        match dpsgd_epsilon(&self.accountant, s, q, m, self.p.delta) {
+        let answer = build_for_calibration(&self.accountant).and_then(|mut a| {
+            a.compose(&DpEvent::dpsgd(s, q, m), 1)?;
+            a.epsilon(self.p.delta)
+        });
+        match answer {
             Ok(r) => {
                 let (e, cert) = calibration_epsilon(&r);
                 self.certified.get_or_insert(cert);
                 self.seen.push((x, e));
+                if let (Guarantee::Bracket, Some(lo), Some(up)) = (r.guarantee, r.lower, r.upper) {
+                    self.brackets.push((x, lo, up));
+                }
                 if !r.valid {
                     let note = format!(
                         "the accountant's value is flagged invalid at {} = {x}",
@@ -345,6 +390,7 @@ impl Search<'_> {
                         self.p.solve.name()
                     ));
                 }
+                self.last_error = Some((x, e.to_string()));
                 self.seen.push((x, f64::INFINITY));
                 Ok((false, None))
             }
@@ -534,7 +580,7 @@ fn find_bracket(s: &mut Search, x0: f64) -> Result<Ends> {
                 return Ok(e);
             }
             return Err(Error::NoSolution(format!(
-                "the target epsilon <= {} at delta = {} is met even at {name} = {lim}, the end of the search range",
+                "the target epsilon <= {} at delta = {:e} is met even at {name} = {lim}, the end of the search range",
                 p.target_epsilon, p.delta
             )));
         }
@@ -562,13 +608,32 @@ fn no_feasible_point(s: &Search, lim: f64) -> Error {
         .find(|(x, _)| *x == lim)
         .map(|&(_, e)| e)
         .unwrap_or(f64::INFINITY);
+    if let Some((_, e)) = s.last_error.as_ref().filter(|(x, _)| *x == lim) {
+        // The accountant failed at the end of the range: that is no evidence of a miss.
+        return Error::NotCertified(format!(
+            "no {name} in the search range was certified to meet epsilon <= {} at delta = {:e}: \
+             the accountant gave no answer at {name} = {lim} ({e})",
+            p.target_epsilon, p.delta,
+        ));
+    }
+    if let Some(&(_, lo, up)) = s.brackets.iter().rev().find(|b| b.0 == lim) {
+        if lo <= p.target_epsilon {
+            // The upper end misses but the lower end does not: undecided, not a miss.
+            return Error::NotCertified(format!(
+                "no {name} in the search range was certified to meet epsilon <= {} at delta = \
+                 {:e}: at {name} = {lim} the certified bracket on epsilon is [{lo:e}, {up:e}], \
+                 which contains the target, so neither a solution nor its absence is certified",
+                p.target_epsilon, p.delta,
+            ));
+        }
+    }
     let kind = if s.certified == Some(true) {
         "the certified upper end of epsilon"
     } else {
         "epsilon"
     };
     Error::NoSolution(format!(
-        "no {name} in the search range meets epsilon <= {} at delta = {} ({name} = {lim} gives {kind} = {at_lim}){}",
+        "no {name} in the search range meets epsilon <= {} at delta = {:e} ({name} = {lim} gives {kind} = {at_lim}){}",
         p.target_epsilon,
         p.delta,
         if why.is_empty() { String::new() } else { format!("; {why}") }
@@ -740,8 +805,11 @@ fn check_monotone(s: &mut Search) -> bool {
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for a bad target, δ, tolerance or a missing/invalid fixed
-/// parameter; [`Error::NoSolution`] when no value in the search range meets the target (or
-/// the target is met even at the end of the range where it should fail, e.g. σ = 1e-3);
+/// parameter; [`Error::NoSolution`] when no value in the search range meets the target (a
+/// certified miss at the end of the range for a certified accountant; or the target is met
+/// even at the end of the range where it should fail, e.g. σ = 1e-3);
+/// [`Error::NotCertified`] when the end of the range was not decided: the accountant refused
+/// there, or its certified bracket contains the target (docs/math.md §8);
 /// [`Error::NoConvergence`] past `max_evaluations`.
 ///
 /// # References
@@ -770,6 +838,8 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
         seen: Vec::new(),
         notes: Vec::new(),
         first_error: None,
+        last_error: None,
+        brackets: Vec::new(),
         certified: None,
     };
     let (lo_lim, hi_lim) = s.limits();
@@ -823,6 +893,7 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
             "calibrated on the certified upper end of epsilon: the {name} is certified to give epsilon <= {}",
             p.target_epsilon
         ));
+        s.notes.extend(wide_answer_note(&report, name));
         Guarantee::UpperBound
     } else if report.guarantee == Guarantee::Exact {
         Guarantee::Exact

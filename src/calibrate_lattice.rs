@@ -7,7 +7,7 @@
 //! on the accountant's certified upper end of ε (its value where it certifies none) finds the
 //! answer; the returned knob is always on the side where that upper end meets the target.
 
-use crate::accountant::{build, AccountantConfig, Report};
+use crate::accountant::{AccountantConfig, Guarantee, Report};
 use crate::error::{Error, Result};
 use crate::event::DpEvent;
 use crate::mechanism::{GaussianMixture, Mechanism};
@@ -162,8 +162,9 @@ fn gaussian_sigma(sensitivity: u64, steps: u64, epsilon: f64, delta: f64) -> Opt
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for a bad target, δ, steps or tolerance;
-/// [`Error::NoSolution`] when even the noisiest setting misses the target; an accountant's
-/// refusal at an evaluated point is passed on.
+/// [`Error::NoSolution`] when even the noisiest setting misses the target (certifiably, for a
+/// certified accountant); [`Error::NotCertified`] when its certified bracket there contains the
+/// target; an accountant's refusal at an evaluated point is passed on.
 pub fn calibrate_lattice(
     accountant: &AccountantConfig,
     knob: LatticeKnob,
@@ -381,8 +382,10 @@ fn no_knob(e: &DpEvent) -> Error {
 ///
 /// # Errors
 /// Invalid parameters; a usage error of the accountant or of `event` (passed on);
-/// [`Error::NoSolution`] when x = SIGMA_MAX misses the target; [`Error::NoConvergence`] past
-/// 200 evaluations.
+/// [`Error::NoSolution`] when x = SIGMA_MAX misses the target (certifiably, for a certified
+/// accountant); [`Error::NotCertified`] when the accountant refused at SIGMA_MAX or its
+/// certified bracket there contains the target (docs/math.md §8); [`Error::NoConvergence`]
+/// past 200 evaluations.
 pub fn calibrate_sigma(
     accountant: &AccountantConfig,
     event: &dyn Fn(f64) -> Result<DpEvent>,
@@ -450,6 +453,22 @@ pub fn calibrate_sigma(
     sigma_search(requested, target, start, knob, &mut evaluations)
 }
 
+/// Why a report that misses the target on its certified upper end does not show a miss: its
+/// certified bracket on ε contains the target (a wide bracket, e.g. from a contour accepting
+/// wide brackets for calibration); `None` when the miss is certified or the report is not a
+/// bracket.
+fn undecided(r: &Report, target_epsilon: f64) -> Option<String> {
+    match (r.guarantee, r.lower, r.upper) {
+        (Guarantee::Bracket, Some(lo), Some(up)) if lo <= target_epsilon && !r.vacuous => {
+            Some(format!(
+                "the certified bracket on epsilon is [{lo:e}, {up:e}], which contains the \
+                 target, so neither a solution nor its absence is certified"
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// `steps` compositions of the per-step event `event(x)` (x the knob), queried by `accountant`.
 #[derive(Clone, Copy)]
 struct Composed<'a> {
@@ -462,7 +481,7 @@ impl Composed<'_> {
     /// ε at δ with the knob at x.
     fn epsilon_at(&self, delta: f64, x: f64) -> Result<Report> {
         let e = (self.event)(x)?;
-        let mut a = build(self.accountant)?;
+        let mut a = crate::calibrate::build_for_calibration(self.accountant)?;
         a.compose(&e, self.steps)?;
         a.epsilon(delta)
     }
@@ -490,6 +509,8 @@ fn sigma_search(
     let (target_epsilon, delta, rel_tol) = target;
     let steps = c.steps;
     let mut budget = 200usize;
+    // The last σ at which the accountant failed (not certified, no convergence, ...).
+    let failed: std::cell::RefCell<Option<(f64, Error)>> = std::cell::RefCell::new(None);
     let mut eval = |sigma: f64| -> Result<Option<Report>> {
         if budget == 0 {
             return Err(Error::NoConvergence {
@@ -502,9 +523,19 @@ fn sigma_search(
         *evaluations += 1;
         match c.epsilon_at(delta, sigma) {
             Ok(r) if calibration_epsilon(&r).0 <= target_epsilon => Ok(Some(r)),
-            Ok(_) => Ok(None),
+            Ok(r) => {
+                if let Some(why) = undecided(&r, target_epsilon) {
+                    failed.replace(Some((sigma, Error::NotCertified(why))));
+                }
+                Ok(None)
+            }
             Err(e) if e.is_usage() => Err(e),
-            Err(_) => Ok(None),
+            Err(e) => {
+                // Counted as a miss while searching; kept so that the end of the range can say
+                // it was not certified rather than missed.
+                failed.replace(Some((sigma, e)));
+                Ok(None)
+            }
         }
     };
     // (infeasible σ, feasible σ, the report at the feasible one)
@@ -531,9 +562,18 @@ fn sigma_search(
             let mut s = start;
             loop {
                 if s >= SIGMA_MAX {
+                    if let Some((at, e)) = failed.borrow_mut().take().filter(|f| f.0 == s) {
+                        // The accountant did not answer at the noisiest σ: nothing says that no
+                        // σ meets the target, only that none could be shown to.
+                        return Err(Error::NotCertified(format!(
+                            "no {knob} in [{SIGMA_MIN}, {SIGMA_MAX}] was certified to meet \
+                             epsilon <= {target_epsilon} at delta = {delta:e} after {steps} steps: \
+                             at {knob} = {at}, {e}"
+                        )));
+                    }
                     return Err(Error::NoSolution(format!(
                         "no {knob} in [{SIGMA_MIN}, {SIGMA_MAX}] meets epsilon <= \
-                         {target_epsilon} at delta = {delta} after {steps} steps"
+                         {target_epsilon} at delta = {delta:e} after {steps} steps"
                     )));
                 }
                 let t = (2.0 * s).min(SIGMA_MAX);
@@ -551,6 +591,8 @@ fn sigma_search(
             None => lo = mid,
         }
     }
+    best.notes
+        .extend(crate::calibrate::wide_answer_note(&best, knob));
     Ok(SigmaCalibration {
         sigma: hi,
         other_end: lo,
@@ -651,6 +693,13 @@ fn solve_with(
         Shape::Parameter => {
             let (ok, r) = eval(PARAMETER_MIN)?;
             if !ok {
+                if let Some(why) = undecided(&r, target_epsilon) {
+                    return Err(Error::NotCertified(format!(
+                        "no discrete Laplace parameter was certified to meet epsilon <= \
+                         {target_epsilon} at delta = {delta:e} after {steps} steps: at a = \
+                         {PARAMETER_MIN:e}, {why}"
+                    )));
+                }
                 return Err(Error::NoSolution(format!(
                     "even the discrete Laplace parameter a = {PARAMETER_MIN:e} gives epsilon above \
                      {target_epsilon} at delta = {delta:e} after {steps} steps"
@@ -706,9 +755,17 @@ fn solve_with(
                     }
                 }
             } else {
+                let mut bad_report = report.clone();
                 while good.is_nan() {
                     let next = bad * 2.0;
                     if next > sigma_max {
+                        if let Some(why) = undecided(&bad_report, target_epsilon) {
+                            return Err(Error::NotCertified(format!(
+                                "no sigma of {what} was certified to meet epsilon <= \
+                                 {target_epsilon} at delta = {delta:e} after {steps} steps: at \
+                                 sigma = {bad:e}, {why}"
+                            )));
+                        }
                         return Err(Error::NoSolution(format!(
                             "even {what} with sigma = {sigma_max:e} gives epsilon above \
                              {target_epsilon} at delta = {delta:e} after {steps} steps"
@@ -718,7 +775,7 @@ fn solve_with(
                     if ok {
                         (good, report) = (next, r);
                     } else {
-                        bad = next;
+                        (bad, bad_report) = (next, r);
                     }
                 }
             }
@@ -827,7 +884,7 @@ fn certify_fast_bracket(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accountant::AccountantKind;
+    use crate::accountant::{build, AccountantKind};
     use crate::mechanism::Adjacency;
 
     #[test]

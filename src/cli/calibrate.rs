@@ -597,6 +597,15 @@ struct Solved<'a> {
     steps: u64,
 }
 
+impl Solved<'_> {
+    /// The ε the search decided on: the certified upper end where the accountant certifies one
+    /// (the value is then the bracket's midpoint, which may be far below it when the bracket is
+    /// wide), else the accountant's value.
+    fn epsilon(&self) -> f64 {
+        crate::calibrate::calibration_epsilon(self.report).0
+    }
+}
+
 /// Print a solved noise knob in the requested format (the lattice, mixture and sampling-scheme
 /// calibrations share it).
 fn print_solved(a: &CalibrateArgs, s: &Solved) {
@@ -610,7 +619,7 @@ fn print_solved(a: &CalibrateArgs, s: &Solved) {
                 "steps": s.steps,
                 "target_epsilon": a.target_epsilon,
                 "delta": a.delta,
-                "epsilon": super::args::json_num(s.report.epsilon),
+                "epsilon": super::args::json_num(s.epsilon()),
                 "evaluations": s.evaluations,
                 "report": super::args::report_json(s.report),
             });
@@ -636,9 +645,12 @@ fn print_solved(a: &CalibrateArgs, s: &Solved) {
             println!("delta           {}", fmt_num(a.delta));
             println!(
                 "epsilon         {}  (target {})",
-                fmt_num(s.report.epsilon),
+                fmt_num(s.epsilon()),
                 fmt_num(a.target_epsilon)
             );
+            if let (Some(lo), Some(up)) = (s.report.lower, s.report.upper) {
+                println!("bracket         [{}, {}]", fmt_num(lo), fmt_num(up));
+            }
             println!("evaluations     {}", s.evaluations);
             for n in &s.report.notes {
                 println!("note            {}", super::args::plain_text(n));

@@ -217,6 +217,9 @@ pub struct ContourInfo {
 pub struct ContourAccountant {
     params: ContourParams,
     composition: Composition,
+    /// Return certified brackets wider than [`ContourAccountant::capped_width_limit`] instead
+    /// of refusing them ([`ContourAccountant::accepting_wide_brackets`]).
+    wide: bool,
 }
 
 /// One ordering's certified bracket and the contour's diagnostics (None where no contour was
@@ -262,6 +265,7 @@ impl ContourAccountant {
         Ok(ContourAccountant {
             params,
             composition,
+            wide: false,
         })
     }
 
@@ -270,6 +274,49 @@ impl ContourAccountant {
     /// returned with a note saying the cap was hit.
     pub fn capped_width_limit(&self) -> f64 {
         (10.0 * self.params.tolerance).max(1e-3)
+    }
+
+    /// The same accountant, answering with a certified bracket wider than
+    /// [`ContourAccountant::capped_width_limit`] where it would otherwise refuse it (a capped
+    /// node count, λ held below the saddle point, error terms large against δ, or one ordering
+    /// answered by the Chernoff bound alone). Both ends stay certified, and the report's notes
+    /// say the bracket is wider than the limit. For callers that use one end only: a
+    /// calibration needs a certified upper end at or below its target, however wide the
+    /// bracket. Refusals for other reasons (a non-finite error term, ε above
+    /// [`super::invert::EPSILON_MAX`], a quadrature over its budget) are unchanged.
+    ///
+    /// # Examples
+    /// ```
+    /// use ewtune::accountant::contour::{ContourAccountant, ContourParams};
+    /// use ewtune::accountant::Accountant;
+    /// use ewtune::event::DpEvent;
+    ///
+    /// // Poisson sampling at q = 1e-5, σ = 1, 30 steps: the bracket at δ = 1e-10 is
+    /// // certified but far wider than 1e-3, so the plain query refuses it.
+    /// let event = DpEvent::dpsgd(1.0, 1e-5, 30);
+    /// let mut plain = ContourAccountant::new(ContourParams::default())?;
+    /// plain.compose(&event, 1)?;
+    /// assert!(plain.epsilon(1e-10).is_err());
+    /// let mut wide = ContourAccountant::new(ContourParams::default())?.accepting_wide_brackets();
+    /// wide.compose(&event, 1)?;
+    /// let r = wide.epsilon(1e-10)?;
+    /// assert!(r.upper.unwrap() < 0.1);
+    /// assert!(r.notes.iter().any(|n| n.contains("wider than the limit")));
+    /// # Ok::<(), ewtune::Error>(())
+    /// ```
+    pub fn accepting_wide_brackets(mut self) -> Self {
+        self.wide = true;
+        self
+    }
+
+    /// The relative width above which a bracket is refused: [`Self::capped_width_limit`], or
+    /// none once [`Self::accepting_wide_brackets`] was asked for.
+    fn refusal_width(&self) -> f64 {
+        if self.wide {
+            f64::INFINITY
+        } else {
+            self.capped_width_limit()
+        }
     }
 
     /// Certified bounds on δ(ε) of one ordering, with the contour's diagnostics (None where
@@ -371,7 +418,7 @@ impl ContourAccountant {
                  was established"
             )));
         }
-        if (info.capped || limited) && b.upper - b.lower > self.capped_width_limit() * b.upper {
+        if (info.capped || limited) && b.upper - b.lower > self.refusal_width() * b.upper {
             return Err(Error::NotCertified(format!(
                 "contour: {} and the certified bracket on delta({epsilon:e}), [{:e}, {:e}], is \
                  wider than {:e} relative",
@@ -444,7 +491,7 @@ impl ContourAccountant {
         // Every ε bracket meets the width limit or is refused (docs/math.md §15.1.4), whatever
         // made it wide: the node cap, λ held below the saddle point, or error terms that are
         // large against δ at this design point.
-        if width > self.capped_width_limit() {
+        if width > self.refusal_width() {
             return Err(Error::NotCertified(format!(
                 "contour: {} and the certified bracket on epsilon, [{:e}, {:e}], is {width:.2e} \
                  wide relative (more than {:e})",
@@ -852,7 +899,7 @@ impl OrderingAccountant for ContourAccountant {
         // or where the whole bracket is below the smallest normal f64 (width ≤ limit·2.2e-308:
         // e.g. δ(10⁶) ∈ [0, 5e-324] is certified and says all there is to say).
         if report.notes.iter().any(|n| n.contains(FALLBACK_NOTE))
-            && up - lo > self.capped_width_limit() * up.max(f64::MIN_POSITIVE)
+            && up - lo > self.refusal_width() * up.max(f64::MIN_POSITIVE)
         {
             let why: Vec<&String> = report
                 .notes
@@ -872,6 +919,14 @@ impl OrderingAccountant for ContourAccountant {
             report
                 .notes
                 .push(format!("relative bracket width {:.3e}", (up - lo) / value));
+        }
+        if self.wide && up - lo > self.capped_width_limit() * up.max(f64::MIN_POSITIVE) {
+            report.notes.push(format!(
+                "the certified bracket [{lo:e}, {up:e}] is wider than the limit {:e} relative \
+                 at which a query refuses; returned because wide brackets were accepted (both \
+                 ends are certified)",
+                self.capped_width_limit()
+            ));
         }
         report.set_value(value.clamp(lo, up));
         Ok(())
