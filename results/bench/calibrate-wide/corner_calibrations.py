@@ -1,7 +1,8 @@
 # Random contour calibrations in the corners (small q*n, tiny delta): every answer must be
-# certified (report upper <= target) and not contradicted by PLD's certified lower end; every
-# refusal must be exit 1 with NotCertified or NoSolution; NoSolution from the contour must be a
-# certified miss (the message quotes a certified upper end, and PLD's upper end at 1e4 is above).
+# certified (report upper <= target) and not contradicted by PLD's certified lower end at the
+# returned sigma; every refusal must be exit 1 with "not certified" or "no solution".
+# Usage: python3 corner_calibrations.py SEED SECONDS (binary at /tmp/ewtune-cal; appends to
+# /tmp/cal/results.jsonl).
 import subprocess, json, random, math, time, sys
 BIN = "/tmp/ewtune-cal"
 rng = random.Random(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
