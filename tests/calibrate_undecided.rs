@@ -155,41 +155,25 @@ fn a_failed_end_of_the_range_is_not_a_certified_miss() {
 /// bracket itself in text.
 #[test]
 fn the_per_event_calibration_prints_the_upper_end_it_decided_on() {
-    let args = [
-        "calibrate",
-        "--mechanism",
-        "laplace",
-        "--adjacency",
-        "remove",
-        "--steps",
-        "10",
-        "--target-epsilon",
-        "1",
-        "--delta",
-        "1e-5",
-        "--accountant",
-        "contour",
-        "--solve",
-        "scale",
-    ];
+    let args: Vec<&str> = "calibrate --mechanism laplace --adjacency remove --steps 10 \
+                           --target-epsilon 1 --delta 1e-5 --accountant contour --solve scale"
+        .split_whitespace()
+        .collect();
     let out = assert_cmd::Command::cargo_bin("ewtune")
         .expect("binary")
-        .args(args)
+        .args(&args)
         .args(["--format", "json"])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let up = j["report"]["upper"].as_f64().expect("upper");
     assert_eq!(j["epsilon"].as_f64(), Some(up));
     assert!(up <= 1.0);
     let text = assert_cmd::Command::cargo_bin("ewtune")
         .expect("binary")
-        .args(args)
+        .args(&args)
         .output()
         .expect("run");
     let s = String::from_utf8_lossy(&text.stdout);
