@@ -469,6 +469,15 @@ fn undecided(r: &Report, target_epsilon: f64) -> Option<String> {
     }
 }
 
+/// The error for a search that ends on a miss `r`: not certified (`at`, then why) when the
+/// miss is [`undecided`], else no solution (`no_solution`).
+fn miss_at_end(r: &Report, target_epsilon: f64, at: String, no_solution: String) -> Error {
+    match undecided(r, target_epsilon) {
+        Some(why) => Error::NotCertified(format!("{at}, {why}")),
+        None => Error::NoSolution(no_solution),
+    }
+}
+
 /// `steps` compositions of the per-step event `event(x)` (x the knob), queried by `accountant`.
 #[derive(Clone, Copy)]
 struct Composed<'a> {
@@ -693,17 +702,13 @@ fn solve_with(
         Shape::Parameter => {
             let (ok, r) = eval(PARAMETER_MIN)?;
             if !ok {
-                if let Some(why) = undecided(&r, target_epsilon) {
-                    return Err(Error::NotCertified(format!(
-                        "no discrete Laplace parameter was certified to meet epsilon <= \
-                         {target_epsilon} at delta = {delta:e} after {steps} steps: at a = \
-                         {PARAMETER_MIN:e}, {why}"
-                    )));
-                }
-                return Err(Error::NoSolution(format!(
-                    "even the discrete Laplace parameter a = {PARAMETER_MIN:e} gives epsilon above \
-                     {target_epsilon} at delta = {delta:e} after {steps} steps"
-                )));
+                let goal = format!("{target_epsilon} at delta = {delta:e} after {steps} steps");
+                return Err(miss_at_end(
+                    &r,
+                    target_epsilon,
+                    format!("no discrete Laplace parameter was certified to meet epsilon <= {goal}: at a = {PARAMETER_MIN:e}"),
+                    format!("even the discrete Laplace parameter a = {PARAMETER_MIN:e} gives epsilon above {goal}"),
+                ));
             }
             let (ok_max, r_max) = eval(PARAMETER_MAX)?;
             if ok_max {
@@ -759,17 +764,14 @@ fn solve_with(
                 while good.is_nan() {
                     let next = bad * 2.0;
                     if next > sigma_max {
-                        if let Some(why) = undecided(&bad_report, target_epsilon) {
-                            return Err(Error::NotCertified(format!(
-                                "no sigma of {what} was certified to meet epsilon <= \
-                                 {target_epsilon} at delta = {delta:e} after {steps} steps: at \
-                                 sigma = {bad:e}, {why}"
-                            )));
-                        }
-                        return Err(Error::NoSolution(format!(
-                            "even {what} with sigma = {sigma_max:e} gives epsilon above \
-                             {target_epsilon} at delta = {delta:e} after {steps} steps"
-                        )));
+                        let goal =
+                            format!("{target_epsilon} at delta = {delta:e} after {steps} steps");
+                        return Err(miss_at_end(
+                            &bad_report,
+                            target_epsilon,
+                            format!("no sigma of {what} was certified to meet epsilon <= {goal}: at sigma = {bad:e}"),
+                            format!("even {what} with sigma = {sigma_max:e} gives epsilon above {goal}"),
+                        ));
                     }
                     let (ok, r) = eval(next)?;
                     if ok {
