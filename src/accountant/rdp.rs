@@ -786,16 +786,16 @@ mod tests {
             adjacency: crate::mechanism::Adjacency::Remove,
             ..RdpParams::default()
         })
-        .unwrap();
+        .expect("test setup");
         for (e, n) in &events {
-            acc.compose(e, *n).unwrap();
+            acc.compose(e, *n).expect("test setup");
         }
         let curve = acc.curve().clone();
         assert!(curve.failed.is_empty(), "{:?}", curve.failed);
         for &(alpha, total) in &curve.values {
             let mut fresh = 0.0;
             for (m, n) in &acc.composition.parts {
-                fresh += rdp(m, alpha).unwrap() * *n as f64;
+                fresh += rdp(m, alpha).expect("test setup") * *n as f64;
             }
             assert_eq!(total.to_bits(), fresh.to_bits(), "alpha {alpha}");
         }
@@ -807,13 +807,13 @@ mod tests {
             },
             3,
         )
-        .unwrap();
+        .expect("test setup");
         let alpha = acc.curve().values[0].0;
         let fresh: f64 = acc
             .composition
             .parts
             .iter()
-            .map(|(m, n)| rdp(m, alpha).unwrap() * *n as f64)
+            .map(|(m, n)| rdp(m, alpha).expect("test setup") * *n as f64)
             .sum();
         assert_eq!(acc.curve().values[0].1.to_bits(), fresh.to_bits());
     }
@@ -821,9 +821,11 @@ mod tests {
     #[test]
     fn lattice_rdp_counts_atoms_below_the_f64_range() {
         let (a, d) = (0.001, 1_000_000u64);
-        let m = Mechanism::DiscreteLaplace(crate::mechanism::DiscreteLaplace::new(a, d).unwrap());
+        let m = Mechanism::DiscreteLaplace(
+            crate::mechanism::DiscreteLaplace::new(a, d).expect("test setup"),
+        );
         for alpha in [1.01, 1.5, 4.0] {
-            let r = rdp(&m, alpha).unwrap();
+            let r = rdp(&m, alpha).expect("test setup");
             let k_low = (alpha - 1.0) * a * d as f64 - (-a).exp().ln_1p();
             assert!(
                 r >= k_low / (alpha - 1.0),

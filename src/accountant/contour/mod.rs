@@ -300,7 +300,7 @@ impl ContourAccountant {
     /// let mut wide = ContourAccountant::new(ContourParams::default())?.accepting_wide_brackets();
     /// wide.compose(&event, 1)?;
     /// let r = wide.epsilon(1e-10)?;
-    /// assert!(r.upper.unwrap() < 0.1);
+    /// assert!(r.upper.expect("a bracket") < 0.1);
     /// assert!(r.notes.iter().any(|n| n.contains("wider than the limit")));
     /// # Ok::<(), ewtune::Error>(())
     /// ```
