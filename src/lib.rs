@@ -11,10 +11,13 @@
 //!   exceeded, internal failure) and [`error::Range`] for parameter checks.
 //! - [`precision`]: [`precision::Precision`] (bits, passed explicitly) and MPFR
 //!   [`precision::Interval`]s with outward rounding.
-//! - [`special`]: normal tails in log space, Hermite polynomials, root finding, and the
-//!   certified (real and complex) quadrature for the subsampled Gaussian's privacy loss.
-//! - [`mechanism`]: privacy-loss variables (Gaussian, Laplace, Poisson-subsampled Gaussian) in
-//!   both adjacency orderings, with f64 and certified cumulants κ1..κ6 on both sides.
+//! - [`special`]: normal tails in log space, Hermite polynomials, root finding, compensated
+//!   summation, and the certified (MPFR) real quadrature of the privacy losses' moments (the
+//!   complex transforms of the contour live in [`accountant::contour`]).
+//! - [`mechanism`]: privacy-loss variables (Gaussian, Laplace, Poisson-subsampled Gaussian and
+//!   Laplace, randomized response, discrete Laplace and Gaussian, mixtures of Gaussians,
+//!   truncated Poisson and fixed-size batches) in their adjacency orderings, with f64 and
+//!   certified cumulants κ1..κ6 on both sides.
 //! - [`cumulants`]: per-side cumulants; composition is addition.
 //! - [`cgf`]: the cumulant generating function of the privacy loss and its tilted moments.
 //! - [`event`]: the DP-event vocabulary (as in Google's dp_accounting) and its flattening.
@@ -25,6 +28,8 @@
 //!   [`accountant::Guarantee`] label, the accountants, and [`accountant::AccountantConfig`]
 //!   (each accountant's typed parameters) for [`accountant::build`].
 //! - [`calibrate`]: the smallest σ (or largest steps / sampling rate) meeting a target (ε, δ).
+//! - [`calibrate_lattice`]: the noise knob of the other mechanisms (randomized response's p, the
+//!   discrete Laplace's a, the σ of the discrete Gaussian or a mixture of Gaussians).
 //! - [`sweep`]: parameter grids → rows (rayon) → one deterministic, resumable CSV.
 //! - [`plot`] (feature `cli`): figures (PNG and SVG) from sweep CSVs.
 //! - [`harness`] (feature `cli`): DP-SGD on a head over fixed embeddings, σ calibrated by the

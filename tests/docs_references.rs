@@ -230,3 +230,27 @@ fn every_repository_path_named_in_the_docs_exists() {
         bad.join("\n")
     );
 }
+
+#[test]
+fn the_crate_docs_list_every_module() {
+    let lib = fs::read_to_string(root().join("src/lib.rs")).expect("src/lib.rs is readable");
+    let docs: String = lib
+        .lines()
+        .filter(|l| l.starts_with("//!"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let modules: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub mod "))
+        .map(|m| m.trim_end_matches(';'))
+        .collect();
+    assert!(modules.len() >= 15, "modules read: {modules:?}");
+    let missing: Vec<&&str> = modules
+        .iter()
+        .filter(|m| !docs.contains(&format!("[`{m}`]")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "modules the crate docs do not list: {missing:?}"
+    );
+}
