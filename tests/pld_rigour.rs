@@ -151,6 +151,40 @@ fn huge_sigma_is_answered_or_refused_never_a_panic() {
     }
 }
 
+/// ε far beyond every grid (1e17 up to the largest f64): δ(ε) is answered, a bracket with
+/// lower ≤ upper and the upper end at most δ(1) of the same composition; from ε ≈ 1e18 on the
+/// grid index of ε saturated at i64::MAX and the index arithmetic overflowed (a panic, exit 101).
+#[test]
+fn epsilon_beyond_every_grid_is_answered_never_a_panic() {
+    let events = [
+        (DpEvent::Gaussian { sigma: 1.0 }, Adjacency::AddRemove),
+        (DpEvent::Laplace { scale: 1.0 }, Adjacency::AddRemove),
+        (DpEvent::dpsgd(1.0, 0.01, 1), Adjacency::AddRemove),
+        (
+            DpEvent::RandomizedResponse {
+                noise_parameter: 0.5,
+                buckets: 3,
+            },
+            Adjacency::ReplaceOne,
+        ),
+    ];
+    for (event, adjacency) in events {
+        let mut a = pld(adjacency);
+        a.compose(&event, 10).unwrap();
+        let at_one = ends(&a.delta(1.0).unwrap()).1;
+        for eps in [1e17, 1e18, 1e20, 1e300, f64::MAX] {
+            let r = a
+                .delta(eps)
+                .unwrap_or_else(|e| panic!("{event:?} eps {eps}: {e}"));
+            let (lo, up) = ends(&r);
+            assert!(
+                lo <= up && up <= at_one,
+                "{event:?} eps {eps}: [{lo}, {up}] (delta(1) <= {at_one})"
+            );
+        }
+    }
+}
+
 /// σ down to 1e-320 (μ² overflows from ~1e-154 on, μ itself at a subnormal σ): the PLD
 /// answers or refuses as a limit of the method, naming the window it cannot grid; at σ = 1e-320
 /// it said "the privacy loss reaches 1.005e1, beyond ±1e12" (a NaN end dropped by max).

@@ -141,8 +141,8 @@ fn second_order_lower(up: &Pmf, view: &Pmf, eps: f64, c: f64, v: f64, scale: f64
     let reach = c + t + K * sv;
     let h = up.h;
     let n = up.masses.len() as i64;
-    let i_lo = (((eps - reach) / h).floor() as i64 - up.offset).clamp(0, n);
-    let i_hi = (((eps + reach) / h).ceil() as i64 - up.offset + 1).clamp(0, n);
+    let i_lo = (super::grid_index(((eps - reach) / h).floor()) - up.offset).clamp(0, n);
+    let i_hi = (super::grid_index(((eps + reach) / h).ceil()) - up.offset + 1).clamp(0, n);
     let mut sum = 0.0;
     for i in i_lo as usize..i_hi as usize {
         let d = ((up.loss(i) - eps).abs() - c - t).max(0.0);

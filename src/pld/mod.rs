@@ -254,7 +254,7 @@ impl Pmf {
         }
         let idx = |s: f64, up: bool| -> i64 {
             let k = if up { (s / h).ceil() } else { (s / h).floor() };
-            k.clamp(-9e15, 9e15) as i64 - self.offset
+            grid_index(k) - self.offset
         };
         let hi = idx(s_up, true).clamp(0, n as i64 - 1) as usize;
         let lo = idx(s_dn, false).clamp(0, n as i64 - 1) as usize;
@@ -319,7 +319,7 @@ impl Pmf {
     pub fn error_bound_at(&self, epsilon: f64) -> f64 {
         let n = self.masses.len() as i64;
         // First index with loss > ε.
-        let first = ((epsilon / self.h).floor() as i64 + 1 - self.offset).clamp(0, n);
+        let first = (grid_index((epsilon / self.h).floor()) + 1 - self.offset).clamp(0, n);
         let above = (n - first).max(1);
         self.err1 + self.err2 * (above as f64).sqrt()
     }
@@ -557,6 +557,14 @@ impl std::fmt::Debug for Convolver {
 }
 
 /// Smallest even 2^a·3^b ≥ n.
+/// A grid coordinate k = x/h (already rounded) as an index, saturated at ±9·10¹⁵: an ε far beyond
+/// the grid (ε = 1e18 and up) made `as i64` saturate at i64::MAX and the index arithmetic after it
+/// overflow (a panic in the release build, whose overflow checks are on). Grid offsets and lengths
+/// stay far below the bound, so a saturated index still compares beyond every grid point.
+pub(crate) fn grid_index(k: f64) -> i64 {
+    k.clamp(-9e15, 9e15) as i64
+}
+
 fn fft_len(n: usize) -> usize {
     let mut best = n.next_power_of_two().max(2);
     let mut p3 = 1usize;
