@@ -107,8 +107,12 @@ pub enum DpEvent {
 }
 
 impl DpEvent {
-    /// A one-line description.
+    /// A one-line description (long numbers in scientific notation).
     pub fn describe(&self) -> String {
+        compact_numbers(&self.describe_plain())
+    }
+
+    fn describe_plain(&self) -> String {
         match self {
             DpEvent::Gaussian { sigma } => format!("Gaussian(sigma={sigma})"),
             DpEvent::Laplace { scale } => format!("Laplace(scale={scale})"),
@@ -561,9 +565,49 @@ impl Composition {
     }
 }
 
+/// `text` with every number longer than 20 characters (as `{}` prints 1e−300) written as
+/// [`crate::mechanism::compact`] does.
+fn compact_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut token = String::new();
+    let flush = |token: &mut String, out: &mut String| {
+        out.push_str(&crate::mechanism::compact(token));
+        token.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit()
+            || c == '.'
+            || (c == 'e' && !token.is_empty())
+            || (c == '-' && token.ends_with('e'))
+        {
+            token.push(c);
+        } else {
+            flush(&mut token, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut token, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Descriptions (in error messages) write extreme numbers in scientific notation: `{}`
+    /// printed 1e−300 as 302 characters ("laplace(scale=0.000…1)").
+    #[test]
+    fn descriptions_stay_short_for_extreme_numbers() {
+        let e = DpEvent::poisson_sampled(1e-300, DpEvent::Laplace { scale: 1e-300 });
+        let d = e.describe();
+        assert_eq!(d, "PoissonSampled(q=1e-300, Laplace(scale=1e-300))");
+        let m = crate::mechanism::Mechanism::Laplace(
+            crate::mechanism::Laplace::new(1e-300).expect("test setup"),
+        );
+        assert_eq!(m.describe(), "laplace(scale=1e-300)");
+        let plain = DpEvent::Gaussian { sigma: 0.8 }.describe();
+        assert_eq!(plain, "Gaussian(sigma=0.8)");
+    }
 
     #[test]
     fn flattens_nested_events_and_merges_counts() {

@@ -331,3 +331,49 @@ fn add_ordering_near_its_largest_loss_falls_back_to_chernoff_under_add_remove() 
         }
     }
 }
+
+/// One Laplace step, scale b from 1e−300 to 1e3: δ(ε) = 1 − e^{(ε − 1/b)/2} below 1/b (0 beyond)
+/// inside the certified bracket, and ε(δ) = 1/b + 2 ln(1 − δ) inside the ε bracket where it is
+/// at most 10⁴ (beyond, a certified refusal). At b ≤ 1e−50 the contour's saddle search said
+/// "no solution: root not bracketed" (exit 1 with a message about a root finder).
+#[test]
+fn one_laplace_step_matches_its_closed_form_at_every_scale() {
+    for b in [1e-300, 1e-50, 1e-10, 1e-3, 0.1, 0.5, 1.0, 7.0, 1e3] {
+        let a = 1.0 / b;
+        let acc = contour(Adjacency::AddRemove, &DpEvent::Laplace { scale: b });
+        for eps in [0.0, 0.01, 0.5, 1.0, 2.0, 10.0, 1e3] {
+            let want = if eps >= a {
+                0.0
+            } else {
+                -(0.5 * (eps - a)).exp_m1()
+            };
+            let r = acc.delta(eps).expect("a delta");
+            let (lo, up) = (r.lower.expect("lower"), r.upper.expect("upper"));
+            let slack = 1e-13 * want;
+            assert!(
+                lo - slack <= want && want <= up + slack,
+                "b {b} eps {eps}: [{lo}, {up}] vs {want}"
+            );
+        }
+        for delta in [1e-12f64, 1e-5, 0.1] {
+            let want = (a + 2.0 * (-delta).ln_1p()).max(0.0);
+            match acc.epsilon(delta) {
+                Ok(r) => {
+                    let (lo, up) = (r.lower.expect("lower"), r.upper.expect("upper"));
+                    let slack = 1e-12 * want.max(1.0);
+                    assert!(
+                        lo - slack <= want && want <= up + slack,
+                        "b {b} delta {delta}: [{lo}, {up}] vs {want}"
+                    );
+                }
+                Err(e) => {
+                    refusal_ok(&format!("b {b} delta {delta}"), &e);
+                    assert!(
+                        want > 1e4,
+                        "b {b} delta {delta}: refused at epsilon {want}: {e}"
+                    );
+                }
+            }
+        }
+    }
+}

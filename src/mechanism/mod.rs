@@ -348,8 +348,20 @@ impl Mechanism {
 
 /// `name(key=value, ...)`: the form of [`Mechanism::describe`].
 fn describe_call(name: &str, params: &[(&str, &dyn std::fmt::Display)]) -> String {
-    let params: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let params: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", compact(&v.to_string())))
+        .collect();
     format!("{name}({})", params.join(", "))
+}
+
+/// A number as Rust prints it, or in scientific notation where that is long: `{}` writes
+/// 1e−300 with 300 zeros (a message once named `laplace(scale=0.000…1)` over 300 characters).
+pub(crate) fn compact(text: &str) -> String {
+    match text.parse::<f64>() {
+        Ok(x) if text.len() > 20 && x.is_finite() => format!("{x:e}"),
+        _ => text.to_string(),
+    }
 }
 
 /// `value` when it is a count in [1, `max`], else [`Error::InvalidParameter`] naming `name`:

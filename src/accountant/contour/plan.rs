@@ -397,6 +397,15 @@ impl Plan {
         }
         // g is increasing (K' is, and so is −1/λ − 1/(λ − 1)), so its root lies above the last
         // point where g ≤ 0 was seen: Brent starts from that unit bracket, not from [lo, hi].
+        if g(lo)? > 0.0 {
+            // The tilted mean exceeds ε + 1/λ + 1/(λ − 1) ≈ e^30 already at λ = 1 + e^−30 (a
+            // Laplace step at scale 1e−50: mean loss ~1e50). Brent reported "root not bracketed",
+            // a "no solution" that was no statement about ε.
+            return Err(Error::NotCertified(format!(
+                "contour: no saddle point above lambda = 1 + e^-30 at epsilon = {epsilon:e}: \
+                 the mean privacy loss there exceeds epsilon by more than e^30"
+            )));
+        }
         let mut below = lo;
         while g(hi)? <= 0.0 {
             if hi + 1.0 > 1e6f64.ln() || !self.affordable(1.0 + (hi + 1.0).exp()) {

@@ -877,6 +877,9 @@ impl Transform {
         if let Transform::SubsampledLaplace { law, add } = *self {
             return Some(law.single_step_delta(epsilon, add));
         }
+        if let Transform::Laplace { a } = *self {
+            return Some(laplace_single_step_delta(a, epsilon));
+        }
         let Transform::Subsampled { q, mu, add } = *self else {
             return None;
         };
@@ -1593,6 +1596,25 @@ fn phase_sums_impl(
         equally_spaced,
         step,
     }
+}
+
+/// The exact δ(ε) of one Laplace step with a = 1/b (both orderings; docs/math.md §2.2):
+/// δ(ε) = 1 − e^{(ε − a)/2} for 0 ≤ ε < a, 0 beyond. The computed x = (ε − a)/2 is within
+/// dx = u(ε + a) of the exact one and −expm1 is decreasing, so [−expm1(x + dx), −expm1(x − dx)],
+/// widened by 4u relative for expm1, encloses δ, also where x is far below −700 (δ = 1).
+/// Returns (lower, value, upper).
+fn laplace_single_step_delta(a: f64, epsilon: f64) -> (f64, f64, f64) {
+    if epsilon >= a {
+        return (0.0, 0.0, 0.0);
+    }
+    let u = UNIT_ROUNDOFF;
+    let eps = epsilon.max(0.0);
+    let x = 0.5 * (eps - a);
+    let dx = u * (eps + a);
+    let value = -x.exp_m1();
+    let lower = (-(x + dx).exp_m1() * (1.0 - 4.0 * u)).max(0.0);
+    let upper = (-(x - dx).exp_m1() * (1.0 + 4.0 * u)).min(1.0);
+    (lower, value, upper)
 }
 
 /// ln(e^x − 1) for x > 0 without overflow (e^x − 1 overflows past x ≈ 709.8; ln of that
