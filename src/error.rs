@@ -257,6 +257,28 @@ impl std::fmt::Display for Range {
     }
 }
 
+/// `text` with each maximal run of token characters replaced by `f(run)`: a character extends
+/// the run when `in_token(run so far, c)` holds; everything else is copied as it is.
+pub(crate) fn map_tokens(
+    text: &str,
+    in_token: impl Fn(&str, char) -> bool,
+    f: impl Fn(&str) -> String,
+) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut token = String::new();
+    for c in text.chars() {
+        if in_token(&token, c) {
+            token.push(c);
+        } else {
+            out.push_str(&f(&token));
+            token.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(&f(&token));
+    out
+}
+
 fn fmt_end(x: f64) -> String {
     if x.is_infinite() {
         if x > 0.0 {

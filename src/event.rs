@@ -568,26 +568,16 @@ impl Composition {
 /// `text` with every number longer than 20 characters (as `{}` prints 1e−300) written as
 /// [`crate::mechanism::compact`] does.
 fn compact_numbers(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut token = String::new();
-    let flush = |token: &mut String, out: &mut String| {
-        out.push_str(&crate::mechanism::compact(token));
-        token.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit()
-            || c == '.'
-            || (c == 'e' && !token.is_empty())
-            || (c == '-' && token.ends_with('e'))
-        {
-            token.push(c);
-        } else {
-            flush(&mut token, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut token, &mut out);
-    out
+    crate::error::map_tokens(
+        text,
+        |token, c| {
+            c.is_ascii_digit()
+                || c == '.'
+                || (c == 'e' && !token.is_empty())
+                || (c == '-' && token.ends_with('e'))
+        },
+        crate::mechanism::compact,
+    )
 }
 
 #[cfg(test)]

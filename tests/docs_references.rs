@@ -71,6 +71,11 @@ fn files(dir: &Path, endings: &[&str], out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Fails listing `bad` unless it is empty.
+fn none(bad: &[String], what: &str) {
+    assert!(bad.is_empty(), "{what}:\n{}", bad.join("\n"));
+}
+
 fn cited_files() -> Vec<PathBuf> {
     let r = root();
     let mut out = vec![r.join("README.md"), r.join("docs/math.md")];
@@ -144,11 +149,7 @@ fn every_section_citation_names_a_heading_of_the_math_document() {
         }
     }
     assert!(checked > 300, "citations checked: {checked}");
-    assert!(
-        bad.is_empty(),
-        "citations of missing sections:\n{}",
-        bad.join("\n")
-    );
+    none(&bad, "citations of missing sections");
 }
 
 #[test]
@@ -188,11 +189,7 @@ fn every_anchor_link_into_the_math_document_resolves() {
         }
     }
     assert!(checked > 10, "links checked: {checked}");
-    assert!(
-        bad.is_empty(),
-        "links to missing anchors:\n{}",
-        bad.join("\n")
-    );
+    none(&bad, "links to missing anchors");
 }
 
 #[test]
@@ -224,11 +221,7 @@ fn every_repository_path_named_in_the_docs_exists() {
         }
     }
     assert!(checked > 30, "paths checked: {checked}");
-    assert!(
-        bad.is_empty(),
-        "paths that do not exist:\n{}",
-        bad.join("\n")
-    );
+    none(&bad, "paths that do not exist");
 }
 
 #[test]

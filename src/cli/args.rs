@@ -1165,20 +1165,9 @@ pub fn error_text(s: &str) -> String {
 
 /// Replace whole words (runs of letters, digits and `_`) by `f`'s answer.
 pub fn replace_words(s: &str, f: impl Fn(&str) -> Option<&'static str>) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        out.push_str(f(word).unwrap_or(word));
-        word.clear();
-    };
-    for ch in s.chars() {
-        if ch.is_alphanumeric() || ch == '_' {
-            word.push(ch);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(ch);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
+    crate::error::map_tokens(
+        s,
+        |_, ch| ch.is_alphanumeric() || ch == '_',
+        |w| f(w).map_or_else(|| w.to_string(), str::to_string),
+    )
 }
