@@ -773,20 +773,14 @@ fn log_a_frac_with_error(
         }
         let kf = k as f64;
         let j = alpha - kf;
-        let p0 = [
-            log_abs_binom,
-            kf * lq,
-            j * l1q,
-            (kf * kf - kf) / s2,
-            normal::ln_sf((kf - z0) / sigma),
-        ];
-        let p1 = [
-            log_abs_binom,
-            j * lq,
-            kf * l1q,
-            (j * j - j) / s2,
-            normal::ln_sf((z0 - j) / sigma),
-        ];
+        // The exponent's parts of a term C(α,k) q^a (1−q)^b e^{(a²−a)/(2σ²)} Φ̄(z): (a, b) = (k, j)
+        // in A₀ and (j, k) in A₁.
+        let parts = |a: f64, b: f64, z: f64| {
+            let e = (a * a - a) / s2;
+            [log_abs_binom, a * lq, b * l1q, e, normal::ln_sf(z)]
+        };
+        let p0 = parts(kf, j, (kf - z0) / sigma);
+        let p1 = parts(j, kf, (z0 - j) / sigma);
         let (ls0, ls1): (f64, f64) = (p0.iter().sum(), p1.iter().sum());
         let lt = log_add(ls0, ls1);
         if lt.is_nan() {
