@@ -237,8 +237,13 @@ impl RdpAccountant {
 /// is below the f64 range (a Gaussian at σ = 1e300: α/(2σ²) = 0) the floor still bounds it from
 /// above, and keeps δ(0) = TV > 0 (it was reported as 0 against the true 4e−301). Applied to the
 /// per-order lower bounds as well, so the branch and bound still prunes soundly.
+/// A NaN stays NaN (`f64::max` would return the floor and hide it; the order is then skipped).
 fn positive(total: f64) -> f64 {
-    total.max(f64::MIN_POSITIVE)
+    if total.is_nan() {
+        total
+    } else {
+        total.max(f64::MIN_POSITIVE)
+    }
 }
 
 /// ε from one order's RDP `r` at δ.
