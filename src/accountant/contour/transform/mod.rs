@@ -1600,20 +1600,20 @@ fn phase_sums_impl(
 
 /// The exact δ(ε) of one Laplace step with a = 1/b (both orderings; docs/math.md §2.2):
 /// δ(ε) = 1 − e^{(ε − a)/2} for 0 ≤ ε < a, 0 beyond. The computed x = (ε − a)/2 is within
-/// dx = u(ε + a) of the exact one and −expm1 is decreasing, so [−expm1(x + dx), −expm1(x − dx)],
-/// widened by 4u relative for expm1, encloses δ, also where x is far below −700 (δ = 1).
+/// dx = u(ε + 2a) of the exact one (the subtraction, and a = 1/b itself rounded to u/2
+/// relative) and −expm1 is decreasing, so [−expm1(x + dx), −expm1(x − dx)], widened by 4u
+/// relative for expm1 and clamped to [0, 1], encloses δ, also where x is far below −700 (δ = 1)
+/// and where ε is within rounding of a (the upper end stays positive there).
 /// Returns (lower, value, upper).
 fn laplace_single_step_delta(a: f64, epsilon: f64) -> (f64, f64, f64) {
-    if epsilon >= a {
-        return (0.0, 0.0, 0.0);
-    }
     let u = UNIT_ROUNDOFF;
     let eps = epsilon.max(0.0);
     let x = 0.5 * (eps - a);
-    let dx = u * (eps + a);
-    let value = -x.exp_m1();
-    let lower = (-(x + dx).exp_m1() * (1.0 - 4.0 * u)).max(0.0);
-    let upper = (-(x - dx).exp_m1() * (1.0 + 4.0 * u)).min(1.0);
+    let dx = u * (eps + 2.0 * a);
+    let clamp = |d: f64| d.clamp(0.0, 1.0);
+    let value = clamp(-x.exp_m1());
+    let lower = clamp(-(x + dx).exp_m1() * (1.0 - 4.0 * u));
+    let upper = clamp(-(x - dx).exp_m1() * (1.0 + 4.0 * u));
     (lower, value, upper)
 }
 
