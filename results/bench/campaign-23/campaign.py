@@ -159,12 +159,18 @@ def gauss_eps(mu, delta):
     """Solve δ(ε) = delta for ε ≥ 0 (bisection, mpmath)."""
     if gauss_delta(mu, 0) <= delta:
         return mpmath.mpf(0)
-    lo, hi = mpmath.mpf(0), mpmath.mpf(1)
+    hi = mpmath.mpf(1)
     while gauss_delta(mu, hi) > delta:
         hi *= 2
+    return bisect_crossing(lambda e: gauss_delta(mu, e), delta, hi)
+
+
+def bisect_crossing(delta_of, delta, hi):
+    """The ε in [0, hi] where the non-increasing delta_of crosses delta (200 bisections)."""
+    lo, hi = mpmath.mpf(0), mpmath.mpf(hi)
     for _ in range(200):
         m = (lo + hi) / 2
-        if gauss_delta(mu, m) > delta:
+        if delta_of(m) > delta:
             lo = m
         else:
             hi = m
@@ -184,14 +190,7 @@ def lattice_eps(pmf, delta):
     if lattice_delta(pmf, 0) <= delta:
         return mpmath.mpf(0)
     lmax = max(l for l, p in pmf if p > 0)
-    lo, hi = mpmath.mpf(0), mpmath.mpf(lmax)
-    for _ in range(200):
-        m = (lo + hi) / 2
-        if lattice_delta(pmf, m) > delta:
-            lo = m
-        else:
-            hi = m
-    return (lo + hi) / 2
+    return bisect_crossing(lambda e: lattice_delta(pmf, e), delta, lmax)
 
 
 def compose_lattice(single, k, h):

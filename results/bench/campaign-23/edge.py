@@ -25,12 +25,9 @@ if which == 'bad':
     for v in ['0', '1', '3', '64', '1e12']:
         cases.append(sub('--grid-budget', v, dbase))
     cases += [
-        ['epsilon', '--mechanism', 'randomized-response', '--noise-parameter', '1.5', '--buckets', '3', '--adjacency', 'replace-one', '--delta', '1e-5', '--accountant', 'contour'],
-        ['epsilon', '--mechanism', 'randomized-response', '--noise-parameter', '0.5', '--buckets', '0', '--adjacency', 'replace-one', '--delta', '1e-5', '--accountant', 'contour'],
-        ['epsilon', '--mechanism', 'randomized-response', '--noise-parameter', '0', '--buckets', '3', '--adjacency', 'replace-one', '--delta', '1e-5', '--accountant', 'contour'],
-        ['epsilon', '--mechanism', 'randomized-response', '--noise-parameter', '1', '--buckets', '3', '--adjacency', 'replace-one', '--delta', '1e-5', '--accountant', 'pld'],
-        ['epsilon', '--mechanism', 'randomized-response', '--noise-parameter', '0.5', '--buckets', '1', '--adjacency', 'replace-one', '--delta', '1e-5', '--accountant', 'saddlepoint'],
-        ['epsilon', '--mechanism', 'randomized-response', '--noise-parameter', '0.5', '--buckets', '3', '--adjacency', 'add-remove', '--delta', '1e-5', '--accountant', 'contour'],
+        *[['epsilon', '--mechanism', 'randomized-response', '--noise-parameter', p, '--buckets', k,
+           '--adjacency', adj, '--delta', '1e-5', '--accountant', acc]
+          for p, k, adj, acc in [('1.5', '3', 'replace-one', 'contour'), ('0.5', '0', 'replace-one', 'contour'), ('0', '3', 'replace-one', 'contour'), ('1', '3', 'replace-one', 'pld'), ('0.5', '1', 'replace-one', 'saddlepoint'), ('0.5', '3', 'add-remove', 'contour')]],
         ['epsilon', '--mechanism', 'mixture-of-gaussians', '--sigma', '1', '--sensitivities', '0,1', '--probabilities', '0.5,0.6', '--delta', '1e-5', '--accountant', 'contour'],
         ['epsilon', '--mechanism', 'mixture-of-gaussians', '--sigma', '1', '--sensitivities', '0,-1', '--probabilities', '0.5,0.5', '--delta', '1e-5', '--accountant', 'contour'],
         ['epsilon', '--mechanism', 'mixture-of-gaussians', '--sigma', '1', '--sensitivities', '0,1,2', '--probabilities', '0.5,0.5', '--delta', '1e-5', '--accountant', 'contour'],
