@@ -267,12 +267,9 @@ fn ln_delta_at(conv: Conversion, a: f64, r: f64, epsilon: f64) -> f64 {
     match conv {
         Conversion::Classic => (a - 1.0) * (r - epsilon),
         Conversion::Improved => {
-            let mut ld = if r == 0.0 {
-                f64::NEG_INFINITY
-            } else {
-                // ln √(1 − e^{−r}) with expm1: 1 − e^{−r} rounds to 0 for r ≲ 1e−16.
-                0.5 * (-(-r).exp_m1()).ln()
-            };
+            // ln √(1 − e^{−r}) with expm1 (1 − e^{−r} rounds to 0 for r ≲ 1e−16); r = 0 gives
+            // ln 0 = −∞ by itself.
+            let mut ld = 0.5 * (-(-r).exp_m1()).ln();
             if a > 1.01 {
                 ld = ld.min((a - 1.0) * (r - epsilon + (-1.0 / a).ln_1p()) - a.ln());
             }
