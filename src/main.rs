@@ -18,6 +18,14 @@ fn flag(name: &str) -> String {
 }
 
 fn main() {
+    // Rust ignores SIGPIPE, so a print to a closed pipe (`ewtune compare ... | head -3`) panicked
+    // with a backtrace (exit 101). With the default action the process ends quietly on it, as
+    // Unix filters do (status 141 in a shell).
+    #[cfg(unix)]
+    // SAFETY: called first in main, before any thread exists; SIG_DFL is a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse(); // clap exits with code 2 on usage errors
     if let Err(e) = run(cli) {
         let code = match e.downcast_ref::<Error>() {

@@ -656,6 +656,28 @@ fn text_output_never_prints_inf_or_nan() {
             "--epsilon",
             "50",
         ],
+        // Enclosures far beyond the f64 range (the Laplace's were NaN below b ≈ 7e−10; a
+        // Gaussian κ1 ≈ −5e614 printed NaN as its value).
+        vec!["cumulants", "--scale", "1e-300"],
+        vec!["cumulants", "--scale", "1e-9"],
+        vec![
+            "cumulants",
+            "--sigma",
+            "1e-300",
+            "--steps",
+            "1000000000000000",
+        ],
+        // A vacuous DGG bound reads "unbounded"; huge inputs print as 1e300, not 301 digits.
+        vec!["edgeworth-bound", "--n", "1000", "--k4", "1e300"],
+        vec![
+            "edgeworth-bound",
+            "--n",
+            "1000",
+            "--k4",
+            "9",
+            "--eta",
+            "0.3333333333",
+        ],
         // Bad input echoes: the message must not say "inf" either.
         vec!["epsilon", "--sigma", "1", "--delta", "inf"],
         vec!["epsilon", "--sigma", "NaN", "--delta", "1e-5"],
@@ -680,6 +702,19 @@ fn text_output_never_prints_inf_or_nan() {
             }
         }
     }
+    let (_, out, _) = run(&["edgeworth-bound", "--n", "1000", "--k4", "1e300"]);
+    assert!(
+        out.contains("unbounded (vacuous)") && out.contains("K4 = 1e300,"),
+        "{out}"
+    );
+    let (_, out, _) = run(&[
+        "cumulants",
+        "--sigma",
+        "1e-300",
+        "--steps",
+        "1000000000000000",
+    ]);
+    assert!(out.contains("-4.9999999999999997e614"), "{out}");
     // A vacuous bracket says so in words (PLD at δ = 1e-300: tail mass above δ).
     let (_, out, _) = run(&PLD_TAIL_ABOVE_DELTA);
     assert!(
@@ -1021,4 +1056,26 @@ fn budgets_refuse_before_allocating() {
         assert_eq!(code, 2, "{data}: {err}");
         assert!(err.contains(word), "{data}: {err} should say {word}");
     }
+}
+
+/// Output into a pipe whose reader has gone (`ewtune ... | head -3`) ends the process quietly
+/// (SIGPIPE, status 141 in a shell), never with a panic and a backtrace (exit 101).
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let bin = assert_cmd::cargo::cargo_bin("ewtune");
+    // `true` exits at once; ewtune starts 0.3 s later and writes into a pipe with no reader.
+    // Its stderr goes to fd 4, the script's stdout, with the pipeline's status after it.
+    let script = format!(
+        "exec 4>&1; (sleep 0.3; exec '{}' cumulants --sigma 1 2>&4) | true; \
+         echo \"status ${{PIPESTATUS[0]}}\"",
+        bin.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .expect("bash runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("panicked"), "{text}");
+    assert!(text.contains("status 141"), "{text}");
 }

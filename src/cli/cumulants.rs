@@ -1,6 +1,6 @@
 //! `ewtune cumulants`.
 
-use super::args::{Format, MechanismArgs};
+use super::args::{plain_text, Format, MechanismArgs};
 use crate::cumulants::MAX_ORDER;
 use crate::error::Error;
 use crate::mechanism::Adjacency;
@@ -68,6 +68,20 @@ pub fn run(a: CumulantsArgs) -> anyhow::Result<()> {
     let mut out = Vec::new();
     for &dir in adjacency.directions() {
         let c = m.certified_cumulants(dir, precision)?.times(steps);
+        if let Some(j) =
+            c.p.iter()
+                .chain(&c.q)
+                .position(|x| x.lo.is_nan() || x.hi.is_nan())
+        {
+            // An internal failure, never printed as an enclosure.
+            return Err(Error::NotCertified(format!(
+                "the certified cumulant {} of {} ({} ordering) came out undefined (NaN)",
+                j % MAX_ORDER + 1,
+                m.describe(),
+                dir.name()
+            ))
+            .into());
+        }
         let side = |v: &[crate::precision::Interval]| {
             v[..max_order]
                 .iter()
@@ -76,6 +90,7 @@ pub fn run(a: CumulantsArgs) -> anyhow::Result<()> {
                     json!({
                         "order": j + 1,
                         "value": x.mid_f64(),
+                        "value_exact": mid_text(x),
                         "lower": x.lo_f64(),
                         "upper": x.hi_f64(),
                         "lower_exact": x.lo.to_string_radix(10, Some(40)),
@@ -109,12 +124,16 @@ pub fn run(a: CumulantsArgs) -> anyhow::Result<()> {
                 println!("{} ordering", o["direction"].as_str().unwrap_or(""));
                 for side in ["P", "Q"] {
                     for k in o[side].as_array().expect("invariant: array") {
+                        let value = match k["value"].as_f64() {
+                            Some(v) if v.is_finite() => format!("{v:.16e}"),
+                            // Beyond the f64 range: the midpoint at the working precision.
+                            _ => k["value_exact"].as_str().unwrap_or("").to_string(),
+                        };
                         println!(
-                            "  {side} kappa{}  {:>24.16e}  [{}, {}]",
+                            "  {side} kappa{}  {value:>24}  [{}, {}]",
                             k["order"],
-                            k["value"].as_f64().unwrap_or(f64::NAN),
-                            k["lower_exact"].as_str().unwrap_or(""),
-                            k["upper_exact"].as_str().unwrap_or("")
+                            plain_text(k["lower_exact"].as_str().unwrap_or("")),
+                            plain_text(k["upper_exact"].as_str().unwrap_or(""))
                         );
                     }
                 }
@@ -122,4 +141,13 @@ pub fn run(a: CumulantsArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The midpoint of an enclosure at its own precision, 17 significant digits (finite wherever the
+/// ends are, also beyond the f64 range).
+fn mid_text(x: &crate::precision::Interval) -> String {
+    let mut m = x.lo.clone();
+    m += &x.hi;
+    m /= 2;
+    m.to_string_radix(10, Some(17))
 }

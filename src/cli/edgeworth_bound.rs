@@ -1,7 +1,7 @@
 //! `ewtune edgeworth-bound`: the Derumigny–Girard–Guyonvarch bound on the first-order
 //! Edgeworth error of a standardised sum (docs/math.md §5).
 
-use super::args::Format;
+use super::args::{fmt_num, Format};
 use crate::bounds::dgg::check_eta;
 use crate::bounds::{dgg_bound, dgg_bound_optimized, DggInputs, DggSetup, DEFAULT_ETA};
 use crate::error::Error;
@@ -91,21 +91,33 @@ pub fn run(a: EdgeworthBoundArgs) -> anyhow::Result<()> {
             println!("{v}");
         }
         Format::Text => {
+            let bound = |x: f64| {
+                if x.is_finite() {
+                    format!("{x:.15e}")
+                } else {
+                    fmt_num(x)
+                }
+            };
+            let input = |x: f64| crate::mechanism::compact(&x.to_string());
             println!(
-                "DGG bound on sup|P(S_n<=x) - Edgeworth_1(x)| ({}, {}, no continuity, eta = {}): {:.15e}{}",
+                "DGG bound on sup|P(S_n<=x) - Edgeworth_1(x)| ({}, {}, no continuity, eta = {}): {}{}",
                 if iid { "iid" } else { "inid" },
                 if a.unskewed { "unskewed" } else { "skewed" },
                 b.eta,
-                b.edgeworth,
+                bound(b.edgeworth),
                 if b.vacuous { " (vacuous)" } else { "" }
             );
             println!(
-                "Berry-Esseen-type bound on sup|P(S_n<=x) - Phi(x)|: {:.15e}",
-                b.berry_esseen
+                "Berry-Esseen-type bound on sup|P(S_n<=x) - Phi(x)|: {}",
+                bound(b.berry_esseen)
             );
             println!(
                 "inputs: n = {}, K4 = {}, K3 = {}, |lambda3| = {}, K3~ = {}",
-                inputs.n, inputs.k4, inputs.k3, inputs.lambda3, inputs.k3_tilde
+                input(inputs.n),
+                input(inputs.k4),
+                input(inputs.k3),
+                input(inputs.lambda3),
+                input(inputs.k3_tilde)
             );
         }
     }
