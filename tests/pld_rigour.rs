@@ -11,6 +11,8 @@ use ewtune::mechanism::Adjacency;
 use ewtune::special::normal;
 use ewtune::Error;
 
+mod common;
+
 fn pld(adjacency: Adjacency) -> PldAccountant {
     PldAccountant::new(PldParams {
         adjacency,
@@ -524,6 +526,67 @@ fn delta_near_one_brackets_hold_the_contour_value() {
                 pl <= cu && cl <= pu && pl <= 1.0,
                 "{ev:?} x {n}, eps {eps}: pld [{pl}, {pu}] vs contour [{cl}, {cu}]"
             );
+        }
+    }
+}
+
+/// Poisson-subsampled Laplace at small scales, b from 1e−2 down to 1e−300 (a = 1/b up to 1e300),
+/// q from 1e−3 to 0.99, one and two steps: the largest loss L = ln(1 − q + q·e^a) occurs with
+/// probability ≥ q/2 per step (a sampled record's x ≥ 1), so δ(ε) ≥ (q/2)ⁿ(1 − e^{ε − nL}) and
+/// ε(δ) ≥ nL + ln(1 − δ/(q/2)ⁿ), while pure DP gives ε ≤ nL. Every bracket respects both, or
+/// the call refuses. Before, the continuous part's masses overflowed to NaN for a ≳ 1400 and the
+/// grid lost them: ε(1e−5) came out in [515.1, 515.6] at b = 5e−4, q = 0.5 (truth 1999.307) and
+/// [0, 0] at b = 1e−9.
+#[test]
+fn subsampled_laplace_keeps_its_largest_loss_at_every_scale() {
+    let delta = 1e-5;
+    for b in [
+        1e-2, 5e-3, 1.4e-3, 1e-3, 5e-4, 1e-4, 1e-6, 1e-9, 1e-12, 1e-13, 1e-100, 1e-300,
+    ] {
+        let a: f64 = 1.0 / b;
+        for q in [1e-3f64, 0.1, 0.5, 0.99] {
+            // L = a + ln q + ln(1 + (1 − q)e^{−a}/q), no overflow.
+            let l_max = a + q.ln() + ((1.0 - q) * (-a).exp() / q).ln_1p();
+            for steps in [1u64, 2] {
+                let n = steps as f64;
+                let p_top = (0.5 * q).powi(steps as i32);
+                let mut acc = pld(Adjacency::AddRemove);
+                acc.compose(&common::subsampled_laplace_steps(b, q, steps), 1)
+                    .expect("composes");
+                let what = format!("b {b:e}, q {q}, {steps} steps");
+                match acc.epsilon(delta) {
+                    Ok(r) => {
+                        let (lo, up) = ends(&r);
+                        assert!(
+                            lo <= n * l_max * (1.0 + 1e-12),
+                            "{what}: lower end {lo} above the pure-DP bound {}",
+                            n * l_max
+                        );
+                        if p_top > 2.0 * delta {
+                            let floor = n * l_max + (-delta / p_top).ln_1p();
+                            assert!(
+                                up >= floor * (1.0 - 1e-12),
+                                "{what}: upper end {up} below the atom's bound {floor}"
+                            );
+                        }
+                    }
+                    Err(Error::NotCertified(_)) => {}
+                    Err(e) => panic!("{what}: {e}"),
+                }
+                let eps = 0.5 * n * l_max;
+                match acc.delta(eps) {
+                    Ok(r) => {
+                        let up = ends(&r).1;
+                        let floor = p_top * -(eps - n * l_max).exp_m1();
+                        assert!(
+                            up >= floor * (1.0 - 1e-12),
+                            "{what}: delta({eps:e}) upper end {up} below {floor}"
+                        );
+                    }
+                    Err(Error::NotCertified(_)) => {}
+                    Err(e) => panic!("{what}: delta: {e}"),
+                }
+            }
         }
     }
 }

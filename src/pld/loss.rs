@@ -154,16 +154,13 @@ fn laplace_t_of(a: f64, q: f64, l: f64) -> f64 {
 /// (F, S) of the continuous part of the plain Laplace loss t under P_t (density
 /// ¼e^{−a/2}e^{−t/2} on (−a, a)) and under Q_t (density ¼e^{−a/2}e^{t/2}), at t ∈ [−a, a].
 fn laplace_t_cont(a: f64, t: f64) -> ((f64, f64), (f64, f64)) {
-    let ea = (-a).exp();
+    // Every exponent is ≤ 0 (t ∈ [−a, a]), so nothing overflows at any a: e^{−a}(e^{(a−t)/2} − 1)
+    // is written e^{−(a+t)/2}(1 − e^{−(a−t)/2}), and likewise for Q (before, e^{−a} underflowed
+    // to 0 and e^{(a−t)/2} overflowed for a ≳ 1400, a NaN mass that the grid lost).
+    let (up, dn) = (0.5 * (a + t), 0.5 * (a - t));
     (
-        (
-            -0.5 * (-0.5 * (a + t)).exp_m1(),
-            0.5 * ea * (0.5 * (a - t)).exp_m1(),
-        ),
-        (
-            0.5 * ea * (0.5 * (a + t)).exp_m1(),
-            -0.5 * (-0.5 * (a - t)).exp_m1(),
-        ),
+        (-0.5 * (-up).exp_m1(), -0.5 * (-up).exp() * (-dn).exp_m1()),
+        (-0.5 * (-dn).exp() * (-up).exp_m1(), -0.5 * (-dn).exp_m1()),
     )
 }
 
@@ -172,10 +169,12 @@ fn laplace_t_mass(a: f64, ta: f64, tb: f64) -> (f64, f64) {
     if tb <= ta {
         return (0.0, 0.0);
     }
-    let d = (0.5 * (tb - ta)).exp_m1();
+    // ½(e^{−(a+ta)/2} − e^{−(a+tb)/2}) and ½(e^{−(a−tb)/2} − e^{−(a−ta)/2}), as a factor ≤ 1
+    // times 1 − e^{−(tb−ta)/2}: no overflow for a bin as wide as 2a.
+    let d = -(-0.5 * (tb - ta)).exp_m1();
     (
-        0.5 * (-0.5 * (a + tb)).exp() * d,
-        0.5 * (-0.5 * (a - ta)).exp() * d,
+        0.5 * (-0.5 * (a + ta)).exp() * d,
+        0.5 * (-0.5 * (a - tb)).exp() * d,
     )
 }
 
@@ -431,7 +430,8 @@ impl LossLaw {
                     return 0.0;
                 }
                 let (ta, tb) = (-(a - la) / 2.0, -(a - lb) / 2.0);
-                0.5 * ta.exp() * (tb - ta).exp_m1()
+                // ½(e^{tb} − e^{ta}) with both factors ≤ 1 (tb ≤ 0): no overflow at any a.
+                -0.5 * tb.exp() * (ta - tb).exp_m1()
             }
             LossLaw::SubsampledRemove { q, mu } => {
                 let (xa, xb) = (x_of(q, mu, la), x_of(q, mu, lb));
