@@ -113,7 +113,7 @@ impl Error {
     pub fn invalid(name: &'static str, value: impl ToString, reason: impl Into<String>) -> Self {
         Error::InvalidParameter {
             name,
-            value: value.to_string(),
+            value: short_number(&value.to_string()),
             reason: reason.into(),
         }
     }
@@ -287,7 +287,20 @@ fn fmt_end(x: f64) -> String {
             "-inf".into()
         }
     } else {
-        format!("{x}")
+        short_number(&x.to_string())
+    }
+}
+
+/// A number as a person reads it in a message: a decimal text whose value is below 1e−4 or at
+/// least 1e16 in magnitude is written in exponent form with the shortest round-trip digits
+/// (`0.000001` → `1e-6`, 1e300 → `1e300` rather than 301 digits); any other text (a smaller
+/// number, a word, a list) is kept as it is.
+pub(crate) fn short_number(text: &str) -> String {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x != 0.0 && (x.abs() < 1e-4 || x.abs() >= 1e16) => {
+            format!("{x:e}")
+        }
+        _ => text.to_string(),
     }
 }
 
@@ -303,5 +316,27 @@ mod tests {
         assert!(e.to_string().contains("finite"), "{e}");
         assert!(Range::left_open(0.0, 1.0).check("q", 1.0).is_ok());
         assert!(Range::left_open(0.0, 1.0).check("q", 0.0).is_err());
+    }
+
+    /// Tiny and huge numbers read in exponent form, in the value and in the range (before:
+    /// "--tolerance = 0.0000001: must lie in [0.000001, 0.5]", and 1e300 as 301 digits).
+    #[test]
+    fn messages_write_tiny_and_huge_numbers_in_exponent_form() {
+        let e = Range::closed(1e-6, 0.5)
+            .check("tolerance", 1e-7)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid tolerance = 1e-7: must lie in [1e-6, 0.5]"
+        );
+        let e = Range::closed(1.0, 1e100).check("sigma", 1e300).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid sigma = 1e300: must lie in [1, 1e100]"
+        );
+        assert_eq!(short_number("12345"), "12345");
+        assert_eq!(short_number("0.001"), "0.001");
+        assert_eq!(short_number("(missing)"), "(missing)");
+        assert_eq!(short_number("0.6,0.3,0.1"), "0.6,0.3,0.1");
     }
 }

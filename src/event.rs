@@ -249,6 +249,29 @@ pub struct Composition {
     pub non_private: bool,
 }
 
+/// The most copies of one mechanism a composition holds: 10¹⁵, the range of the CLI's
+/// `--steps` and of a sweep's steps. Counts of nested self-compositions multiply and repeated
+/// compositions add; a total beyond this is refused (before, it saturated at 2⁶⁴ − 1 and
+/// the accountants answered for that count).
+pub const MAX_COUNT: u64 = 1_000_000_000_000_000;
+
+/// The refusal of a count beyond [`MAX_COUNT`] (`None`: beyond 2⁶⁴ − 1).
+fn count_error(m: &Mechanism, total: Option<u64>) -> Error {
+    let value = match total {
+        Some(t) if t < u64::MAX => t.to_string(),
+        _ => "2^64 or more".to_string(),
+    };
+    Error::invalid(
+        "count",
+        value,
+        format!(
+            "the composed count of {} must be at most 10^15 (counts of nested \
+             self-compositions multiply, repeated compositions add)",
+            m.describe()
+        ),
+    )
+}
+
 impl Composition {
     /// The mechanisms composed, described and joined by ", " (for messages).
     pub fn describe_parts(&self) -> String {
@@ -308,7 +331,31 @@ impl Composition {
     }
 
     /// Add `count` copies of a mechanism.
-    pub fn push(&mut self, m: Mechanism, count: u64) {
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `count` when the mechanism's total would exceed
+    /// [`MAX_COUNT`] (the composition is then unchanged).
+    pub fn push(&mut self, m: Mechanism, count: u64) -> Result<()> {
+        if count == 0 {
+            return Ok(());
+        }
+        let idx = self.parts.iter().position(|(x, _)| *x == m);
+        let total = match idx {
+            Some(i) => self.parts[i].1.checked_add(count),
+            None => Some(count),
+        };
+        match (total, idx) {
+            (Some(t), Some(i)) if t <= MAX_COUNT => self.parts[i].1 = t,
+            (Some(t), None) if t <= MAX_COUNT => self.parts.push((m, t)),
+            _ => return Err(count_error(&m, total)),
+        }
+        Ok(())
+    }
+
+    /// Add `count` copies without the [`MAX_COUNT`] check, for compositions derived from
+    /// checked ones (a contour's truncated-Poisson parts replaced by their untruncated
+    /// components): a sum of checked counts stays far below 2^64.
+    pub(crate) fn push_derived(&mut self, m: Mechanism, count: u64) {
         if count == 0 {
             return;
         }
@@ -320,11 +367,23 @@ impl Composition {
     }
 
     /// Add every part of `other` (and its non-private flag) to `self`.
-    pub fn merge(&mut self, other: Composition) {
+    ///
+    /// # Errors
+    /// As [`Composition::push`]; checked for every part before any is added, so a refused
+    /// merge leaves `self` unchanged.
+    pub fn merge(&mut self, other: Composition) -> Result<()> {
+        for (m, c) in &other.parts {
+            let have = self.parts.iter().find(|(x, _)| x == m).map_or(0, |p| p.1);
+            let total = have.checked_add(*c);
+            if !matches!(total, Some(t) if t <= MAX_COUNT) {
+                return Err(count_error(m, total));
+            }
+        }
         for (m, c) in other.parts {
-            self.push(m, c);
+            self.push(m, c)?;
         }
         self.non_private |= other.non_private;
+        Ok(())
     }
 
     /// Flatten `count` copies of `event` into `self`, validating parameters.
@@ -341,10 +400,10 @@ impl Composition {
     ) -> Result<()> {
         match event {
             DpEvent::Gaussian { sigma } => {
-                self.push(Mechanism::Gaussian(Gaussian::new(*sigma)?), count)
+                self.push(Mechanism::Gaussian(Gaussian::new(*sigma)?), count)?
             }
             DpEvent::Laplace { scale } => {
-                self.push(Mechanism::Laplace(Laplace::new(*scale)?), count)
+                self.push(Mechanism::Laplace(Laplace::new(*scale)?), count)?
             }
             DpEvent::PoissonSampled {
                 sampling_rate,
@@ -353,12 +412,12 @@ impl Composition {
                 DpEvent::Gaussian { sigma } => self.push(
                     Mechanism::SubsampledGaussian(SubsampledGaussian::new(*sigma, *sampling_rate)?),
                     count,
-                ),
+                )?,
                 DpEvent::NoOp => {}
                 DpEvent::Laplace { scale } => self.push(
                     Mechanism::SubsampledLaplace(SubsampledLaplace::new(*scale, *sampling_rate)?),
                     count,
-                ),
+                )?,
                 other => {
                     return Err(Error::UnsupportedEvent {
                         accountant,
@@ -369,6 +428,7 @@ impl Composition {
                 }
             },
             DpEvent::SelfComposed { event, count: c } => {
+                // Saturated at 2^64 − 1 on overflow, which `push` refuses (> MAX_COUNT).
                 self.add_event(event, count.saturating_mul(*c), accountant)?
             }
             DpEvent::Composed { events } => {
@@ -390,7 +450,7 @@ impl Composition {
                 if r.is_non_private() {
                     self.non_private |= count > 0;
                 } else if !r.is_no_op() {
-                    self.push(Mechanism::RandomizedResponse(r), count)
+                    self.push(Mechanism::RandomizedResponse(r), count)?
                 }
             }
             DpEvent::DiscreteLaplace {
@@ -399,11 +459,11 @@ impl Composition {
             } => self.push(
                 Mechanism::DiscreteLaplace(DiscreteLaplace::new(*parameter, *sensitivity)?),
                 count,
-            ),
+            )?,
             DpEvent::DiscreteGaussian { sigma, sensitivity } => self.push(
                 Mechanism::DiscreteGaussian(DiscreteGaussian::new(*sigma, *sensitivity)?),
                 count,
-            ),
+            )?,
             DpEvent::MixtureOfGaussians {
                 sigma,
                 sensitivities,
@@ -415,7 +475,7 @@ impl Composition {
                     probabilities,
                 )?),
                 count,
-            ),
+            )?,
             DpEvent::SampledWithoutReplacement {
                 source_dataset_size,
                 sample_size,
@@ -426,7 +486,7 @@ impl Composition {
                         WithoutReplacement::new(*sigma, *sample_size, *source_dataset_size)?,
                     )),
                     count,
-                ),
+                )?,
                 DpEvent::NoOp => {}
                 other => {
                     return Err(Error::UnsupportedEvent {
@@ -451,7 +511,7 @@ impl Composition {
                     *noise_multiplier,
                 )?,
                 count,
-            ),
+            )?,
         }
         Ok(())
     }
@@ -549,7 +609,7 @@ impl Composition {
                 }
                 _ => m,
             };
-            out.push(mapped, n);
+            out.push(mapped, n)?;
         }
         Ok(out)
     }

@@ -149,6 +149,55 @@ fn events_file_composes_heterogeneous_steps() {
     assert!((v["epsilon"].as_f64().unwrap() - 0.218516255033342).abs() < 1e-8);
 }
 
+/// Events files: a UTF-8 byte-order mark is accepted; a count beyond 10¹⁵, or entries whose
+/// counts of one mechanism add up beyond it, exit 2 naming the count (before, counts above
+/// the `--steps` range were accepted and totals saturated at 2⁶⁴ − 1).
+#[test]
+fn events_file_counts_stay_in_range_and_a_bom_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let entry =
+        |count: &str| format!(r#"{{"mechanism": "gaussian", "sigma": 1, "count": {count}}}"#);
+    let cases = [
+        (
+            "bom.json",
+            format!("\u{feff}{{\"events\": [{}]}}", entry("3")),
+            0,
+            "",
+        ),
+        (
+            "one.json",
+            format!("{{\"events\": [{}]}}", entry("1000000000000001")),
+            2,
+            "count",
+        ),
+        (
+            "two.json",
+            format!(
+                "{{\"events\": [{}, {}]}}",
+                entry("600000000000000"),
+                entry("600000000000000")
+            ),
+            2,
+            "count",
+        ),
+    ];
+    for (name, text, code, word) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let (got, _, err) = run(&[
+            "epsilon",
+            "--events",
+            path.to_str().unwrap(),
+            "--delta",
+            "1e-5",
+            "--accountant",
+            "gdp",
+        ]);
+        assert_eq!(got, code, "{name}: {err}");
+        assert!(err.contains(word), "{name}: {err}");
+    }
+}
+
 #[test]
 fn bad_input_exits_2_with_a_one_line_message_naming_the_flag() {
     let base = ["epsilon", "--mechanism", "subsampled-gaussian"];

@@ -329,3 +329,49 @@ fn delta_never_exceeds_one() {
     }
     assert!(answered >= 6, "{answered} answers checked");
 }
+
+/// Counts of nested self-compositions multiply and repeated compositions add; a total beyond
+/// 10¹⁵ copies of one mechanism is refused by name (`count`), and a refused compose leaves the
+/// accountant as it was. Before, the counts saturated at 2⁶⁴ − 1: pld answered ε ≈ 0.0095 for
+/// 2⁸⁰ copies of a Gaussian at σ = 2⁴⁰ (μ = 1, true ε(1e−5) = 4.3772) and gdp called a wrong
+/// value exact.
+#[test]
+fn composed_counts_beyond_the_limit_are_refused_never_saturated() {
+    let g = DpEvent::Gaussian {
+        sigma: 2f64.powi(40),
+    };
+    let nested = DpEvent::SelfComposed {
+        event: Box::new(DpEvent::SelfComposed {
+            event: Box::new(g.clone()),
+            count: 1 << 40,
+        }),
+        count: 1 << 40,
+    };
+    let limit = ewtune::event::MAX_COUNT;
+    for &kind in AccountantKind::ALL {
+        let name = kind.name();
+        let mut a = fresh(kind);
+        match a.compose(&nested, 1) {
+            Err(Error::InvalidParameter { name: "count", .. }) => {}
+            other => panic!("{name}: nested 2^80 copies: {other:?}"),
+        }
+        // Repeated compositions: at the limit accepted, one more refused.
+        let mut a = fresh(kind);
+        a.compose(&g, limit - 1).unwrap();
+        a.compose(&g, 1).unwrap();
+        let before = a.epsilon(1e-5).map(|r| r.value()).ok();
+        match a.compose(&g, 1) {
+            Err(Error::InvalidParameter { name: "count", .. }) => {}
+            other => panic!("{name}: 10^15 + 1 copies: {other:?}"),
+        }
+        match a.compose(&g, u64::MAX) {
+            Err(Error::InvalidParameter { name: "count", .. }) => {}
+            other => panic!("{name}: 2^64 - 1 more copies: {other:?}"),
+        }
+        let after = a.epsilon(1e-5).map(|r| r.value()).ok();
+        assert_eq!(
+            before, after,
+            "{name}: a refused compose changed the answer"
+        );
+    }
+}

@@ -225,14 +225,11 @@ fn options_from(py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<Options> {
         Some(Precision::new(bits).map_err(e)?)
     };
     let tolerance = match get_item(d, "tolerance")? {
+        // The range is the accountant's own (contour (0, 1), pld [1e-6, 0.5]), checked when it
+        // is built.
         Some(v) => Some(
-            ewtune::error::Range::left_open(0.0, 0.1)
-                .check(
-                    "tolerance",
-                    v.extract::<f64>()
-                        .map_err(|_| e(invalid("tolerance", &v, "must be a real number")))?,
-                )
-                .map_err(e)?,
+            v.extract::<f64>()
+                .map_err(|_| e(invalid("tolerance", &v, "must be a real number")))?,
         ),
         None => None,
     };

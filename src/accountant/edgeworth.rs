@@ -507,7 +507,7 @@ impl OrderingAccountant for EdgeworthAccountant {
 
     fn absorb(&mut self, added: Composition) -> Result<()> {
         let before = self.composition.clone();
-        self.composition.merge(added);
+        self.composition.merge(added)?;
         if let Err(e) = self.resum() {
             self.composition = before;
             self.resum()?;

@@ -90,8 +90,7 @@ impl OrderingAccountant for GdpAccountant {
     }
 
     fn absorb(&mut self, added: Composition) -> Result<()> {
-        self.composition.merge(added);
-        Ok(())
+        self.composition.merge(added)
     }
 
     fn check(&self, added: &Composition) -> Result<()> {

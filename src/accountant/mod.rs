@@ -26,8 +26,7 @@ macro_rules! ordering_accessors {
         ordering_accessors!($name);
 
         fn absorb(&mut self, added: Composition) -> Result<()> {
-            self.composition.merge(added);
-            Ok(())
+            self.composition.merge(added)
         }
     };
 }

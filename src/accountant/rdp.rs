@@ -436,7 +436,7 @@ impl OrderingAccountant for RdpAccountant {
     ordering_accessors!("rdp");
 
     fn absorb(&mut self, added: Composition) -> Result<()> {
-        self.composition.merge(added);
+        self.composition.merge(added)?;
         self.curve = OnceLock::new();
         self.bounds = OnceLock::new();
         self.lattices = OnceLock::new();
@@ -1046,7 +1046,7 @@ mod tests {
                     })
                     .expect("setup");
                     for (m, n) in parts {
-                        a.composition.push(*m, *n);
+                        a.composition.push(*m, *n).expect("setup");
                     }
                     a
                 };

@@ -860,16 +860,24 @@ pub fn read_events(path: &Path) -> Result<DpEvent> {
         path: path.display().to_string(),
         message: m,
     };
+    // A UTF-8 byte-order mark (as some editors write) is not part of the document.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let file: EventsFile = if path.extension().and_then(|e| e.to_str()) == Some("toml") {
-        toml::from_str(&text).map_err(|e| parse_err(e.to_string()))?
+        toml::from_str(text).map_err(|e| parse_err(e.to_string()))?
     } else {
-        serde_json::from_str(&text).map_err(|e| parse_err(e.to_string()))?
+        serde_json::from_str(text).map_err(|e| parse_err(e.to_string()))?
     };
     if file.events.is_empty() {
         return Err(parse_err("the events list is empty".into()));
     }
     let mut events = Vec::new();
     for (i, e) in file.events.iter().enumerate() {
+        if e.count > crate::event::MAX_COUNT {
+            return Err(parse_err(format!(
+                "events[{i}]: count = {} must be at most 10^15",
+                e.count
+            )));
+        }
         if e.batch_size.is_some() || e.mechanism.replace('-', "_") == "sampled_without_replacement"
         {
             events.push(
@@ -940,7 +948,11 @@ pub fn read_events(path: &Path) -> Result<DpEvent> {
             count: e.count,
         });
     }
-    Ok(DpEvent::Composed { events })
+    let all = DpEvent::Composed { events };
+    // The entries' counts add per mechanism: the total is checked here, by file.
+    crate::event::Composition::from_event(&all, 1, "events")
+        .map_err(|err| parse_err(err.to_string()))?;
+    Ok(all)
 }
 
 /// Accountant selection and its parameters. A flag that is not a parameter of the chosen
@@ -960,9 +972,9 @@ pub struct AccountantArgs {
     /// the fast f64 path.
     #[arg(long, default_value_t = 256, allow_hyphen_values = true)]
     pub precision: i64,
-    /// Relative tolerance in (0, 0.1]: contour (on δ; default 1e-9) and pld (target width of
-    /// the ε bracket; default 5e-3). Passed on as given: pld refuses one its grid budget
-    /// cannot honour.
+    /// Relative tolerance: contour (on δ, in (0, 1); default 1e-9) and pld (target width of
+    /// the ε bracket, in [1e-6, 0.5]; default 5e-3). Passed on as given: pld refuses one its
+    /// grid budget cannot honour.
     #[arg(long, allow_hyphen_values = true)]
     pub tolerance: Option<f64>,
     /// Add the certified Edgeworth error bracket (lower/upper; edgeworth only).
@@ -999,9 +1011,8 @@ impl AccountantArgs {
             Some(o @ 0..=3) => Some(o as u8),
             Some(o) => return Err(Error::invalid("order", o, "must be 0, 1, 2 or 3")),
         };
-        if let Some(t) = self.tolerance {
-            crate::error::Range::left_open(0.0, 0.1).check("tolerance", t)?;
-        }
+        // The range is each accountant's own (contour (0, 1), pld [1e-6, 0.5]), checked when
+        // it is built, so that a message never states a range the accountant does not have.
         let grid_budget = match self.grid_budget {
             None => None,
             Some(g) if g >= 2 => Some(usize::try_from(g).unwrap_or(usize::MAX)),

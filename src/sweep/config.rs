@@ -202,7 +202,7 @@ pub const SADDLEPOINT_KOLMOGOROV: &str = "saddlepoint-kolmogorov";
 
 /// The largest step count a sweep accepts (10¹⁵, exactly representable in the f64 a TOML
 /// number arrives as); larger values are refused instead of saturating.
-pub const MAX_STEPS: u64 = 1_000_000_000_000_000;
+pub const MAX_STEPS: u64 = crate::event::MAX_COUNT;
 
 /// One method: an accountant with its parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -401,11 +401,10 @@ impl SweepConfig {
     /// The settings shared by every method.
     ///
     /// # Errors
-    /// Invalid adjacency, precision or tolerance.
+    /// Invalid adjacency or precision.
     pub fn settings(&self) -> Result<AccountantSettings> {
-        if let Some(t) = self.tolerance {
-            crate::error::Range::left_open(0.0, 0.1).check("tolerance", t)?;
-        }
+        // The tolerance's range is each accountant's own: checked in `methods` for the kinds
+        // listed, and again when each accountant is built.
         Ok(AccountantSettings {
             adjacency: Adjacency::parse(&self.adjacency)?,
             precision: if self.precision == 53 {
@@ -442,6 +441,14 @@ impl SweepConfig {
                 "[]",
                 "list at least one accountant",
             ));
+        }
+        if let Some(t) = self.tolerance {
+            if kinds.contains(&AccountantKind::Contour) {
+                crate::accountant::contour::TOLERANCE_RANGE.check("tolerance", t)?;
+            }
+            if kinds.contains(&AccountantKind::Pld) {
+                crate::accountant::pld::TOLERANCE_RANGE.check("tolerance", t)?;
+            }
         }
         let method = |label: String, kind, order, settings: AccountantSettings| Method {
             label,

@@ -134,7 +134,7 @@ fn mixed_refusal(composition: &Composition) -> Error {
 /// [`Error::NotCertified`] naming the mechanisms.
 pub(super) fn refuse_mixed_in(existing: &Composition, added: &Composition) -> Result<()> {
     let mut all = existing.clone();
-    all.merge(added.clone());
+    all.merge(added.clone())?;
     match large_part(&all) {
         Some(Err(e)) => Err(e),
         _ => Ok(()),

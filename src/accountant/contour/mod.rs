@@ -114,6 +114,9 @@ pub mod transform;
 mod window;
 
 use integral::*;
+
+/// The accepted relative tolerance on δ: (0, 1).
+pub const TOLERANCE_RANGE: crate::error::Range = crate::error::Range::open(0.0, 1.0);
 use lattice::*;
 use lattice_exact::{has_lattice_part, lattice_part};
 pub use lattice_fourier::LatticePath;
@@ -261,7 +264,7 @@ impl ContourAccountant {
     /// # Errors
     /// `tolerance` must lie in (0, 1).
     pub fn with_composition(params: ContourParams, composition: Composition) -> Result<Self> {
-        crate::error::Range::open(0.0, 1.0).check("tolerance", params.tolerance)?;
+        TOLERANCE_RANGE.check("tolerance", params.tolerance)?;
         Ok(ContourAccountant {
             params,
             composition,
@@ -836,10 +839,10 @@ fn without_truncation(c: &Composition) -> Option<(Composition, f64, f64)> {
                 let (_, t_hi) = t.truncation_weight_bounds();
                 slack += *n as f64 * t_hi;
                 t_max = t_max.max(t_hi);
-                rest.push(t.untruncated_component().mechanism(), *n);
+                rest.push_derived(t.untruncated_component().mechanism(), *n);
                 any = true;
             }
-            other => rest.push(*other, *n),
+            other => rest.push_derived(*other, *n),
         }
     }
     // Rounding of the products and the sum, outward.
