@@ -279,6 +279,21 @@ pub(crate) fn map_tokens(
     out
 }
 
+/// `text` with every number longer than 20 characters (as `{}` prints 1e−300 or 1e300) written
+/// as [`crate::mechanism::compact`] does (`1e-300`).
+pub(crate) fn compact_numbers(text: &str) -> String {
+    map_tokens(
+        text,
+        |token, c| {
+            c.is_ascii_digit()
+                || c == '.'
+                || (c == 'e' && !token.is_empty())
+                || (c == '-' && token.ends_with('e'))
+        },
+        crate::mechanism::compact,
+    )
+}
+
 fn fmt_end(x: f64) -> String {
     if x.is_infinite() {
         if x > 0.0 {

@@ -109,7 +109,7 @@ pub enum DpEvent {
 impl DpEvent {
     /// A one-line description (long numbers in scientific notation).
     pub fn describe(&self) -> String {
-        compact_numbers(&self.describe_plain())
+        crate::error::compact_numbers(&self.describe_plain())
     }
 
     fn describe_plain(&self) -> String {
@@ -623,21 +623,6 @@ impl Composition {
         c.add_event(event, count, accountant)?;
         Ok(c)
     }
-}
-
-/// `text` with every number longer than 20 characters (as `{}` prints 1e−300) written as
-/// [`crate::mechanism::compact`] does.
-fn compact_numbers(text: &str) -> String {
-    crate::error::map_tokens(
-        text,
-        |token, c| {
-            c.is_ascii_digit()
-                || c == '.'
-                || (c == 'e' && !token.is_empty())
-                || (c == '-' && token.ends_with('e'))
-        },
-        crate::mechanism::compact,
-    )
 }
 
 #[cfg(test)]

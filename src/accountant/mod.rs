@@ -564,11 +564,16 @@ fn cap_at_largest_loss(
             if !above {
                 return Ok(b);
             }
+            let gave = b.upper.unwrap_or(b.value).max(b.value);
+            let gave = if gave.abs() < 1e6 {
+                format!("{gave:.10}")
+            } else {
+                format!("{gave:.10e}")
+            };
             notes.push(format!(
                 "{} ordering: epsilon held to the ordering's largest privacy loss {m:.10} (the \
-                 accountant gave {:.10}; epsilon(delta) never exceeds it, docs/math.md §15.1.2)",
-                dir.name(),
-                b.upper.unwrap_or(b.value).max(b.value)
+                 accountant gave {gave}; epsilon(delta) never exceeds it, docs/math.md §15.1.2)",
+                dir.name()
             ));
             Ok(Bracket {
                 value: b.value.min(m),

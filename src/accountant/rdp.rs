@@ -450,7 +450,13 @@ impl OrderingAccountant for RdpAccountant {
     /// The same A_α bounds both orderings: the same value for each.
     fn delta_for(&self, _direction: Direction, epsilon: f64) -> Result<OrderingAnswer> {
         let (_, ld) = self.best_ln_delta(epsilon)?;
-        Ok(OrderingAnswer::new(Bracket::upper_bound(ld.exp().min(1.0))))
+        // A finite ln δ below the f64 range (e^{−745} underflows) still bounds a positive δ:
+        // the smallest subnormal is an upper bound on it, 0 would not be.
+        let d = match ld.exp().min(1.0) {
+            d if d == 0.0 && ld > f64::NEG_INFINITY => f64::from_bits(1),
+            d => d,
+        };
+        Ok(OrderingAnswer::new(Bracket::upper_bound(d)))
     }
 
     fn epsilon_for(&self, _direction: Direction, delta: f64) -> Result<OrderingAnswer> {
@@ -1167,6 +1173,49 @@ mod tests {
                 d > 0.0 && d >= tv,
                 "sigma {sigma}: delta(0) {d:e} below TV {tv:e}"
             );
+        }
+    }
+
+    /// A δ below the f64 range is reported as the smallest subnormal, an upper bound, never 0:
+    /// the Gaussian at σ = 1 and ε from 40 to 1e4 (true δ(40) ≈ 4e−350). Before, e^{ln δ}
+    /// underflowed to an "upper bound" of 0.
+    #[test]
+    fn a_delta_below_the_f64_range_stays_a_positive_upper_bound() {
+        use crate::event::DpEvent;
+        let mut a = RdpAccountant::new(RdpParams::default()).expect("test setup");
+        a.compose(&DpEvent::Gaussian { sigma: 1.0 }, 1)
+            .expect("test setup");
+        for eps in [40.0, 100.0, 1e4] {
+            let d = a.delta(eps).expect("a delta").delta;
+            assert!(d > 0.0, "epsilon {eps}: delta {d:e}");
+        }
+    }
+
+    /// Poisson-subsampled Laplace at scales down to 1e−310 (a = 1/b overflows f64): every RDP
+    /// order is at most the pure-DP ε₀ and never 0 or NaN, and ε(1e−5) is at least the largest
+    /// loss's bound ε₀ + ln(1 − 2δ/q) (that loss has probability ≥ q/2). Before, the panels
+    /// overflowed to NaN at b ≤ 1e−308, `max(0)` made the RDP 0 and ε came out as 0.
+    #[test]
+    fn subsampled_laplace_rdp_keeps_its_largest_loss_at_every_scale() {
+        use crate::mechanism::SubsampledLaplace;
+        for b in [1e-2, 1e-4, 1e-100, 1e-300, 1e-308, 1e-310] {
+            for q in [1e-3, 0.5] {
+                let s = SubsampledLaplace::new(b, q).expect("test setup");
+                let eps0 = s.max_abs_loss();
+                for alpha in [1.5, 2.0, 32.0, 1e3] {
+                    let r = s.rdp(alpha);
+                    assert!(r > 0.0 && r <= eps0, "b {b:e} q {q} alpha {alpha}: {r}");
+                }
+                let mut a = RdpAccountant::new(RdpParams::default()).expect("test setup");
+                a.compose(
+                    &crate::event::DpEvent::from(Mechanism::SubsampledLaplace(s)),
+                    1,
+                )
+                .expect("test setup");
+                let e = a.epsilon(1e-5).expect("an epsilon").epsilon;
+                let floor = eps0 + (-2e-5 / q).ln_1p();
+                assert!(e >= floor * (1.0 - 1e-12), "b {b:e} q {q}: {e} < {floor}");
+            }
         }
     }
 

@@ -1157,7 +1157,8 @@ pub fn fmt_num(x: f64) -> String {
 /// Text for people: the words `inf`, `-inf`, `infinity` and `NaN` (as Rust prints non-finite
 /// numbers inside library messages) become `unbounded` and `undefined`.
 pub fn plain_text(s: &str) -> String {
-    replace_words(s, |w| match w {
+    let s = crate::error::compact_numbers(s);
+    replace_words(&s, |w| match w {
         "inf" | "infinity" | "Infinity" => Some("unbounded"),
         "NaN" | "nan" => Some("undefined"),
         _ => None,

@@ -381,7 +381,25 @@ impl SubsampledLaplace {
             self.ln_moment_upper(alpha)
         };
         let add = self.ln_moment_upper(1.0 - alpha);
-        remove.max(add).max(0.0) / (alpha - 1.0)
+        // Pure DP bounds every order: D_α ≤ ε₀, the largest |loss| (docs/math.md §15.5). It is
+        // also the answer where the panels overflow (a = 1/b near the f64 range made them NaN,
+        // which `max` turned into an RDP of 0 and an ε of 0 for b = 1e−308).
+        let eps0 = self.max_abs_loss();
+        if remove.is_nan() || add.is_nan() {
+            return eps0;
+        }
+        (remove.max(add).max(0.0) / (alpha - 1.0)).min(eps0)
+    }
+
+    /// The largest |privacy loss| of either ordering, ε₀ = max(g(a), −g(−a)) with
+    /// g(t) = ln(1 − q + q·e^t): the mechanism is ε₀-DP (+∞ where a = 1/b overflows).
+    pub fn max_abs_loss(&self) -> f64 {
+        let (a, q) = (self.epsilon0(), self.sampling_rate);
+        // g(a) = a + ln q + ln(1 + (1 − q)e^{−a}/q), without overflow.
+        let top = a + q.ln() + ((1.0 - q) * (-a).exp() / q).ln_1p();
+        // −g(−a) = −ln(1 − q(1 − e^{−a})).
+        let bottom = -(-q * -(-a).exp_m1()).ln_1p();
+        top.max(bottom)
     }
 }
 
