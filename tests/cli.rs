@@ -106,6 +106,41 @@ fn cumulants_json_gives_enclosures_per_side() {
     assert!(v["orderings"][0]["Q"].is_array());
 }
 
+/// The 40-digit ends of the cumulant enclosures are rounded outward: for the Gaussian at σ = 3
+/// the Q-side κ1 = 1/18 = 0.0555…5… lies in [lower_exact, upper_exact] (rounded to nearest, both
+/// ends read 5.555…556e−2, above it). −0 is written as 0.
+#[test]
+fn cumulant_enclosure_digits_are_rounded_outward() {
+    use rug::Float;
+    let out = ewtune()
+        .args(["cumulants", "--sigma", "3", "--format", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for neg_zero in ["-0.0,", "-0.0}", "\"-0\""] {
+        assert!(!text.contains(neg_zero), "{text}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let prec = 1000;
+    let parse =
+        |s: &serde_json::Value| Float::with_val(prec, Float::parse(s.as_str().unwrap()).unwrap());
+    // κ1 of each side: ±μ²/2 = ±1/18 (the sign depends on the side), κ2 = μ² = 1/9.
+    let exact = [
+        Float::with_val(prec, 1) / 18u32,
+        Float::with_val(prec, 1) / 9u32,
+    ];
+    for o in v["orderings"].as_array().unwrap() {
+        for side in ["P", "Q"] {
+            for (j, want) in exact.iter().enumerate() {
+                let k = &o[side][j];
+                let (lo, hi) = (parse(&k["lower_exact"]), parse(&k["upper_exact"]));
+                let want = if lo < 0 { -want.clone() } else { want.clone() };
+                assert!(lo <= want && want <= hi, "{side} kappa{}: {k}", j + 1);
+            }
+        }
+    }
+}
+
 #[test]
 fn events_file_composes_heterogeneous_steps() {
     let dir = tempfile::tempdir().unwrap();

@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::mechanism::Adjacency;
 use crate::precision::Precision;
 use clap::Args;
+use rug::float::Round;
 use serde_json::json;
 
 /// Arguments of `ewtune cumulants`.
@@ -87,14 +88,17 @@ pub fn run(a: CumulantsArgs) -> anyhow::Result<()> {
                 .iter()
                 .enumerate()
                 .map(|(j, x)| {
+                    // −0 is written as 0; the 40-digit ends are rounded outward, so that
+                    // they enclose the value as the binary ends do.
+                    let z = |v: f64| if v == 0.0 { 0.0 } else { v };
                     json!({
                         "order": j + 1,
-                        "value": x.mid_f64(),
+                        "value": z(x.mid_f64()),
                         "value_exact": mid_text(x),
-                        "lower": x.lo_f64(),
-                        "upper": x.hi_f64(),
-                        "lower_exact": x.lo.to_string_radix(10, Some(40)),
-                        "upper_exact": x.hi.to_string_radix(10, Some(40)),
+                        "lower": z(x.lo_f64()),
+                        "upper": z(x.hi_f64()),
+                        "lower_exact": digits(&x.lo, Round::Down),
+                        "upper_exact": digits(&x.hi, Round::Up),
                     })
                 })
                 .collect::<Vec<_>>()
@@ -143,11 +147,29 @@ pub fn run(a: CumulantsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// 40 significant digits rounded in the direction given (0 without a sign).
+fn digits(x: &rug::Float, round: Round) -> String {
+    if x.is_zero() {
+        "0".into()
+    } else {
+        x.to_string_radix_round(10, Some(40), round)
+    }
+}
+
 /// The midpoint of an enclosure at its own precision, 17 significant digits (finite wherever the
 /// ends are, also beyond the f64 range).
 fn mid_text(x: &crate::precision::Interval) -> String {
     let mut m = x.lo.clone();
     m += &x.hi;
     m /= 2;
-    m.to_string_radix(10, Some(17))
+    digits_nearest(&m)
+}
+
+/// 17 significant digits, rounded to nearest (0 without a sign).
+fn digits_nearest(m: &rug::Float) -> String {
+    if m.is_zero() {
+        "0".into()
+    } else {
+        m.to_string_radix(10, Some(17))
+    }
 }
