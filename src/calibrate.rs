@@ -101,9 +101,11 @@ pub struct CalibrationParams {
     pub steps: Option<u64>,
     /// Relative tolerance on σ or q (default 1e-4); ignored for steps (solved exactly).
     pub rel_tol: f64,
-    /// Points of the envelope check grid (default 8; 0 disables the check).
+    /// Points of the envelope check grid (default 8; 0 disables the check; at most
+    /// [`MAX_ENVELOPE_POINTS`]).
     pub envelope_points: usize,
-    /// Most accountant evaluations allowed (default 400).
+    /// Most accountant evaluations allowed (default 400; in [[`MIN_EVALUATIONS`],
+    /// [`MAX_EVALUATIONS`]]).
     pub max_evaluations: usize,
 }
 
@@ -237,18 +239,44 @@ pub fn dpsgd_epsilon(
     a.epsilon(delta)
 }
 
+/// A note where the next value past the answer was not a certified miss: its certified bracket
+/// on ε contains the target (or is vacuous, e.g. a PLD grid over its budget). The answer meets
+/// the target; a better value may exist past it, which the accountant could not decide.
+fn undecided_neighbour_note(s: &Search, infeasible: Option<f64>, name: &str) -> Option<String> {
+    let bad = infeasible?;
+    let &(_, lo, up) = s.brackets.iter().rev().find(|b| b.0 == bad)?;
+    (lo <= s.p.target_epsilon).then(|| {
+        let (extreme, side) = match s.p.solve {
+            Solve::Sigma => ("least", "below"),
+            _ => ("largest", "above"),
+        };
+        format!(
+            "at {name} = {bad} the certified bracket on epsilon, [{lo:e}, {up:e}], contains the \
+             target, so that {name} was not decided: the {extreme} {name} that meets the target \
+             may lie {side} the answer"
+        )
+    })
+}
+
 /// A note for a calibration answered where the accountant's certified bracket on ε is more than
 /// 10% wide relative (e.g. a contour returned wide, [`build_for_calibration`]): the value meets
 /// the target on the bracket's upper end, but the least value that meets it may be far from it.
-pub(crate) fn wide_answer_note(r: &Report, name: &str) -> Option<String> {
+pub(crate) fn wide_answer_note(r: &Report, name: &str, least: bool) -> Option<String> {
     let (Guarantee::Bracket, Some(lo), Some(up)) = (r.guarantee, r.lower, r.upper) else {
         return None;
     };
     let width = (up - lo) / up.max(f64::MIN_POSITIVE);
+    // A noise parameter is solved from above (`least`: the least σ that meets the target),
+    // steps and q from below (the largest).
+    let (side, extreme) = if least {
+        ("above", "least")
+    } else {
+        ("below", "largest")
+    };
     (width > 0.1).then(|| {
         format!(
-            "the {name} is certified but may lie well above the least {name} that meets the \
-             target: the accountant's certified bracket on epsilon there is [{lo:e}, {up:e}] \
+            "the {name} is certified but may lie well {side} the {extreme} {name} that meets \
+             the target: the accountant's certified bracket on epsilon there is [{lo:e}, {up:e}] \
              ({width:.2e} wide relative)"
         )
     })
@@ -452,10 +480,33 @@ struct Fixed {
     steps: u64,
 }
 
+/// Fewest accountant evaluations a calibration may be given ([`CalibrationParams::max_evaluations`]).
+pub const MIN_EVALUATIONS: usize = 4;
+/// Most accountant evaluations a calibration may be given.
+pub const MAX_EVALUATIONS: usize = 1_000_000;
+/// Most points of the envelope check grid ([`CalibrationParams::envelope_points`]).
+pub const MAX_ENVELOPE_POINTS: usize = 1000;
+
 fn validate(p: &CalibrationParams) -> Result<Fixed> {
     crate::error::Range::above(0.0).check("target_epsilon", p.target_epsilon)?;
     check_delta(p.delta)?;
     crate::error::Range::closed(1e-12, 0.1).check("rel_tol", p.rel_tol)?;
+    // Fewer evaluations than a bracket and one bisection step cannot calibrate anything: that is
+    // bad input, not a failed computation.
+    if !(MIN_EVALUATIONS..=MAX_EVALUATIONS).contains(&p.max_evaluations) {
+        return Err(Error::invalid(
+            "max_evaluations",
+            p.max_evaluations,
+            format!("must be an integer in [{MIN_EVALUATIONS}, {MAX_EVALUATIONS}]"),
+        ));
+    }
+    if p.envelope_points > MAX_ENVELOPE_POINTS {
+        return Err(Error::invalid(
+            "envelope_points",
+            p.envelope_points,
+            format!("must be an integer in [0, {MAX_ENVELOPE_POINTS}] (0 disables the check)"),
+        ));
+    }
     let missing = |name: &'static str, solve: &str| {
         Error::invalid(
             name,
@@ -887,13 +938,16 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
     if let Some(e) = s.first_error.clone() {
         s.notes.push(e);
     }
+    s.notes
+        .extend(undecided_neighbour_note(&s, ends.infeas, name));
     let (eps, certified) = calibration_epsilon(&report);
     let guarantee = if certified {
         s.notes.push(format!(
             "calibrated on the certified upper end of epsilon: the {name} is certified to give epsilon <= {}",
             p.target_epsilon
         ));
-        s.notes.extend(wide_answer_note(&report, name));
+        s.notes
+            .extend(wide_answer_note(&report, name, p.solve == Solve::Sigma));
         Guarantee::UpperBound
     } else if report.guarantee == Guarantee::Exact {
         Guarantee::Exact

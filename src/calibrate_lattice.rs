@@ -601,7 +601,7 @@ fn sigma_search(
         }
     }
     best.notes
-        .extend(crate::calibrate::wide_answer_note(&best, knob));
+        .extend(crate::calibrate::wide_answer_note(&best, knob, true));
     Ok(SigmaCalibration {
         sigma: hi,
         other_end: lo,

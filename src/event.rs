@@ -249,6 +249,11 @@ pub struct Composition {
     pub non_private: bool,
 }
 
+/// The deepest nesting of events (self-compositions, compositions, Poisson sampling) that is
+/// flattened: the flattening recurses, and a deeper event is refused by name rather than
+/// risking the stack.
+pub const MAX_EVENT_DEPTH: usize = 256;
+
 /// The most copies of one mechanism a composition holds: 10¹⁵, the range of the CLI's
 /// `--steps` and of a sweep's steps. Counts of nested self-compositions multiply and repeated
 /// compositions add; a total beyond this is refused (before, it saturated at 2⁶⁴ − 1 and
@@ -398,6 +403,25 @@ impl Composition {
         count: u64,
         accountant: &'static str,
     ) -> Result<()> {
+        self.add_event_at(event, count, accountant, 0)
+    }
+
+    /// [`Composition::add_event`] at nesting depth `depth` (refused beyond
+    /// [`MAX_EVENT_DEPTH`]).
+    fn add_event_at(
+        &mut self,
+        event: &DpEvent,
+        count: u64,
+        accountant: &'static str,
+        depth: usize,
+    ) -> Result<()> {
+        if depth > MAX_EVENT_DEPTH {
+            return Err(Error::invalid(
+                "event",
+                "(nested events)",
+                format!("must not be nested more than {MAX_EVENT_DEPTH} levels deep"),
+            ));
+        }
         match event {
             DpEvent::Gaussian { sigma } => {
                 self.push(Mechanism::Gaussian(Gaussian::new(*sigma)?), count)?
@@ -429,11 +453,11 @@ impl Composition {
             },
             DpEvent::SelfComposed { event, count: c } => {
                 // Saturated at 2^64 − 1 on overflow, which `push` refuses (> MAX_COUNT).
-                self.add_event(event, count.saturating_mul(*c), accountant)?
+                self.add_event_at(event, count.saturating_mul(*c), accountant, depth + 1)?
             }
             DpEvent::Composed { events } => {
                 for e in events {
-                    self.add_event(e, count, accountant)?;
+                    self.add_event_at(e, count, accountant, depth + 1)?;
                 }
             }
             DpEvent::NoOp => {}

@@ -182,3 +182,34 @@ fn the_per_event_calibration_prints_the_upper_end_it_decided_on() {
         "no bracket line in\n{s}"
     );
 }
+
+/// Solving for steps with pld where the next step count's bracket is vacuous ([0.635, ∞] at 12
+/// steps: the grid's tail mass exceeds δ = 1e−12): the answer (11 steps) meets the target, and a
+/// note says that 12 steps was not decided, so the largest step count may lie above it. Before,
+/// the answer came with no note, as if 12 steps were a certified miss (contour's calibration
+/// gives 220 steps).
+#[test]
+fn an_undecided_neighbour_of_the_answer_is_said_in_the_notes() {
+    let info = calibrate(&CalibrationParams {
+        accountant: AccountantConfig::Pld(PldParams::default()),
+        target_epsilon: 2.547061173943486,
+        delta: 1.0167438876321625e-12,
+        solve: Solve::Steps,
+        sigma: Some(4.758683170852639),
+        sampling_rate: Some(0.11425706275907055),
+        steps: None,
+        ..CalibrationParams::default()
+    })
+    .expect("a calibration");
+    assert!(info.epsilon <= 2.547061173943486);
+    let (_, Some(next)) = info.bracket else {
+        panic!("an infeasible end: {:?}", info.bracket)
+    };
+    assert!(
+        info.notes
+            .iter()
+            .any(|n| n.contains(&format!("at steps = {next}")) && n.contains("may lie above")),
+        "{:?}",
+        info.notes
+    );
+}

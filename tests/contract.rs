@@ -375,3 +375,26 @@ fn composed_counts_beyond_the_limit_are_refused_never_saturated() {
         );
     }
 }
+
+/// Events nested deeper than `MAX_EVENT_DEPTH` are refused by name (the flattening recurses);
+/// 200 levels are accepted.
+#[test]
+fn deeply_nested_events_are_refused_by_name() {
+    let nest = |levels: usize| {
+        (0..levels).fold(DpEvent::Gaussian { sigma: 1.0 }, |e, _| {
+            DpEvent::SelfComposed {
+                event: Box::new(e),
+                count: 1,
+            }
+        })
+    };
+    for &kind in AccountantKind::ALL {
+        let mut a = fresh(kind);
+        match a.compose(&nest(ewtune::event::MAX_EVENT_DEPTH + 5), 1) {
+            Err(Error::InvalidParameter { name: "event", .. }) => {}
+            other => panic!("{}: {other:?}", kind.name()),
+        }
+        a.compose(&nest(200), 1)
+            .unwrap_or_else(|e| panic!("{}: 200 levels: {e}", kind.name()));
+    }
+}

@@ -29,6 +29,7 @@ answer could not be produced).
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -246,12 +247,34 @@ def dpsgd(sigma: float, sampling_rate: float, steps: int) -> SelfComposed:
     return SelfComposed(PoissonSampled(sampling_rate, Gaussian(sigma)), steps)
 
 
-def _count(count: Any) -> int:
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0 or count >= 2**64:
-        err = InvalidParameterError(f"invalid count = {count!r}: must be an integer in [0, 2^64)")
-        err.parameter = "count"
+def _int_param(name: str, value: Any, lo: int, hi: int, hi_text: str) -> int:
+    """``value`` as an int in [lo, hi] (anything with ``__index__``, e.g. a numpy integer), else
+    InvalidParameterError naming ``name``."""
+    try:
+        v = None if isinstance(value, bool) else operator.index(value)
+    except TypeError:
+        v = None
+    if v is None or not lo <= v <= hi:
+        err = InvalidParameterError(
+            f"invalid {name} = {value!r}: must be an integer in [{lo}, {hi_text}]")
+        err.parameter = name
         raise err
-    return int(count)
+    return int(v)
+
+
+def _real(name: str, value: Any) -> float:
+    """``value`` as a float (int, float, numpy scalar, ...); a string or bool is refused by
+    name (``float('0.5')`` would accept the text)."""
+    if isinstance(value, (str, bytes, bool)) or not hasattr(value, "__float__"):
+        err = InvalidParameterError(f"invalid {name} = {value!r}: must be a real number")
+        err.parameter = name
+        raise err
+    return float(value)
+
+
+def _count(count: Any) -> int:
+    # At most 10^15 copies of one mechanism (the library's MAX_COUNT, the CLI's --steps range).
+    return _int_param("count", count, 0, 10**15, "10^15")
 
 
 def _dp_accounting_dict(event: Any) -> Optional[Dict[str, Any]]:
@@ -493,11 +516,11 @@ class Accountant:
 
     def epsilon(self, delta: float) -> Report:
         """ε for δ in (0, 1), as a :class:`Report`."""
-        return Report._from(self._raw.epsilon(float(delta)))
+        return Report._from(self._raw.epsilon(_real("delta", delta)))
 
     def delta(self, epsilon: float) -> Report:
         """δ for ε ≥ 0, as a :class:`Report`."""
-        return Report._from(self._raw.delta(float(epsilon)))
+        return Report._from(self._raw.delta(_real("epsilon", epsilon)))
 
     def __repr__(self) -> str:
         return f"ewtune.Accountant({self.name!r})"
@@ -570,9 +593,11 @@ def calibrate(target_epsilon: float, delta: float, *, solve: str = "sigma",
     """
     if steps is not None:
         steps = _count(steps)
-    d = _ewtune.calibrate(_options(accountant, options), float(target_epsilon), float(delta),
-                          solve, sigma, sampling_rate, steps, float(rel_tol),
-                          int(envelope_points), int(max_evaluations))
+    envelope_points = _int_param("envelope_points", envelope_points, 0, 1000, "1000")
+    max_evaluations = _int_param("max_evaluations", max_evaluations, 4, 10**6, "10^6")
+    d = _ewtune.calibrate(_options(accountant, options), _real("target_epsilon", target_epsilon),
+                          _real("delta", delta), solve, sigma, sampling_rate, steps,
+                          _real("rel_tol", rel_tol), envelope_points, max_evaluations)
     return Calibration._from(d)
 
 
@@ -621,8 +646,8 @@ def calibrate_noise(event: Event, target_epsilon: float, delta: float, *, steps:
     the noisiest setting misses the target.
     """
     d = _ewtune.calibrate_event(_options(accountant, options), _event_dict(event),
-                                _count(steps), float(target_epsilon), float(delta),
-                                float(rel_tol))
+                                _count(steps), _real("target_epsilon", target_epsilon),
+                                _real("delta", delta), _real("rel_tol", rel_tol))
     return NoiseCalibration._from(d)
 
 
@@ -639,8 +664,8 @@ def compare(delta: Optional[float] = None, event: Optional[Event] = None, *,
     ev = _event_dict(_make_event(event, sigma, sampling_rate, steps))
     out: Dict[str, Union[Report, str]] = {}
     rows = _ewtune.compare(_options("contour", options), ev,
-                           None if delta is None else float(delta),
-                           None if epsilon is None else float(epsilon))
+                           None if delta is None else _real("delta", delta),
+                           None if epsilon is None else _real("epsilon", epsilon))
     for name, rep, reason in rows:
         out[name] = Report._from(rep) if rep is not None else reason
     return out

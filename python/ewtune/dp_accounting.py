@@ -136,6 +136,10 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
             if not isinstance(event.event, (_ev.GaussianDpEvent, _ev.LaplaceDpEvent)):
                 return (event, "ewtune can Poisson-sample only a Gaussian or a Laplace "
                                f"mechanism (not {type(event.event).__name__})")
+        elif (isinstance(event, _ev.RandomizedResponseDpEvent)
+              and self.neighboring_relation != NeighboringRelation.REPLACE_ONE):
+            # As dp_accounting: randomized response is a replace-one mechanism.
+            return (event, "randomized response is supported under REPLACE_ONE only")
         elif not isinstance(event, (_ev.GaussianDpEvent, _ev.LaplaceDpEvent,
                                     _ev.RandomizedResponseDpEvent,
                                     _ev.DiscreteLaplaceDpEvent,
@@ -260,7 +264,10 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
         """The largest privacy loss of the composition (ε at δ = 0), rounded up: the exact
         rational part to the next float at or above it; each logarithm carries a few ulps of
         rounding (covered by 1e-12 relative) and the final sum one more."""
-        x = float(self._pure_exact)
+        try:
+            x = float(self._pure_exact)
+        except OverflowError:  # beyond the largest float (a Laplace scale of 1e-320)
+            return math.inf
         if Fraction(x) < self._pure_exact:
             x = math.nextafter(x, math.inf)
         if self._pure_logs > 0.0:

@@ -98,6 +98,26 @@ fn f64_list(py: Python<'_>, d: &Bound<'_, PyDict>, key: &'static str) -> PyResul
 /// A [`DpEvent`] from its dict form (the serde shape: `{"type": "poisson_sampled",
 /// "sampling_rate": q, "event": {...}}`, ...).
 fn event_from(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<DpEvent> {
+    event_at_depth(py, obj, 0)
+}
+
+/// Deepest nesting of event dicts accepted ([`ewtune::event::MAX_EVENT_DEPTH`]): the
+/// conversion recurses, and a dict nested ~8 000 deep overflowed the stack (SIGSEGV).
+fn event_at_depth(py: Python<'_>, obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<DpEvent> {
+    if depth > ewtune::event::MAX_EVENT_DEPTH {
+        return Err(py_err(
+            py,
+            ewtune::Error::invalid(
+                "event",
+                "(nested event dicts)",
+                format!(
+                    "must not be nested more than {} levels deep",
+                    ewtune::event::MAX_EVENT_DEPTH
+                ),
+            ),
+        ));
+    }
+    let event_from = |py: Python<'_>, o: &Bound<'_, PyAny>| event_at_depth(py, o, depth + 1);
     let d = obj.downcast::<PyDict>().map_err(|_| {
         py_err(
             py,

@@ -367,3 +367,18 @@ def test_truncated_poisson_degenerate_events_follow_dp_accounting():
     assert ewdp.PldAccountant().compose(noop).get_epsilon(1e-5) == 0.0
     leak = dp_event.TruncatedSubsampledGaussianDpEvent(1000, 0.01, 10, 0.0)
     assert ewdp.PldAccountant().compose(leak).get_epsilon(1e-5) == math.inf
+
+
+def test_pure_dp_shortcut_beyond_the_float_range_is_unbounded():
+    # LaplaceDpEvent(1e-320): its largest loss 1e320 overflows a float; float(Fraction) raised
+    # OverflowError out of get_epsilon(0) and get_delta.
+    acc = ewdp.RdpAccountant().compose(dp_event.LaplaceDpEvent(1e-320))
+    assert acc.get_epsilon(0) == math.inf
+    assert acc.get_delta(5.0) > 0
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_randomized_response_is_replace_one_only_as_in_dp_accounting(cls):
+    for p, k in ((0.5, 4), (0.0, 4), (1.0, 4), (0.0, 1)):
+        ev = dp_event.RandomizedResponseDpEvent(p, k)
+        assert not cls().supports(ev)

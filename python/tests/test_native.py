@@ -186,7 +186,8 @@ def test_trivial_compositions():
     (dict(delta=1e-5, sigma=1.0, steps=10, accountant="nope"), "accountant"),
     (dict(delta=1e-5, sigma=1.0, steps=10, adjacency="replace"), "adjacency"),
     (dict(delta=1e-5, sigma=1.0, steps=10, order=7), "order"),
-    (dict(delta=1e-5, sigma=1.0, steps=10, tolerance=0.5), "tolerance"),
+    (dict(delta=1e-5, sigma=1.0, steps=10, tolerance=1.5), "tolerance"),
+    (dict(delta=1e-5, sigma=1.0, steps=10, accountant="pld", tolerance=0.7), "tolerance"),
     (dict(delta=1e-5, sigma=1.0, steps=10, precision=3), "precision"),
 ])
 def test_bad_input_raises_value_error_naming_parameter(kwargs, param):
@@ -210,6 +211,20 @@ def test_unsupported_event_is_a_value_error_naming_it():
     assert acc.supports(ewtune.dpsgd(1.0, 0.01, 10))
     with pytest.raises(ValueError, match="event"):
         acc.compose({"type": "zcdp", "rho": 1})
+
+
+def test_deeply_nested_event_dicts_are_refused_not_a_crash():
+    # ~8 000 nested dicts overflowed the Rust stack (SIGSEGV of the interpreter); beyond
+    # MAX_EVENT_DEPTH (256) levels the event is refused by name.
+    ev = {"type": "gaussian", "sigma": 1.0}
+    for _ in range(10_000):
+        ev = {"type": "self_composed", "count": 1, "event": ev}
+    with pytest.raises(ewtune.InvalidParameterError, match="nested"):
+        ewtune.Accountant().supports(ev)
+    ok = {"type": "gaussian", "sigma": 1.0}
+    for _ in range(200):
+        ok = {"type": "self_composed", "count": 1, "event": ok}
+    assert ewtune.Accountant("gdp").supports(ok)
 
 
 def test_calibration_without_solution_is_a_computation_error():
@@ -338,3 +353,29 @@ def test_mixture_of_gaussians_equals_cli(ewtune_bin):
             "--delta", 1e-5, "--accountant", "saddlepoint")
     assert (s.lower, s.upper) == (j["lower"], j["upper"])
     assert s.lower <= c.upper and c.lower <= s.upper
+
+
+class _Index:
+    """An integer-like object (as numpy's int64): it has __index__ but is not an int."""
+
+    def __init__(self, v):
+        self.v = v
+
+    def __index__(self):
+        return self.v
+
+
+def test_integer_like_counts_and_bad_numbers_are_handled_by_name():
+    a = ewtune.epsilon(1e-5, sigma=1.0, sampling_rate=0.01, steps=_Index(100))
+    b = ewtune.epsilon(1e-5, sigma=1.0, sampling_rate=0.01, steps=100)
+    assert a.epsilon == b.epsilon
+    with pytest.raises(ewtune.InvalidParameterError, match="count") as info:
+        ewtune.Accountant().compose(ewtune.Gaussian(1.0), 10**15 + 1)
+    assert "10^15" in str(info.value)
+    with pytest.raises(ewtune.InvalidParameterError, match="delta"):
+        ewtune.Accountant("gdp").compose(ewtune.Gaussian(1.0)).epsilon("0.5")
+    for kw, name in ((dict(envelope_points=-1), "envelope_points"),
+                     (dict(max_evaluations=0), "max_evaluations"),
+                     (dict(max_evaluations=1), "max_evaluations")):
+        with pytest.raises(ewtune.InvalidParameterError, match=name):
+            ewtune.calibrate(1.0, 1e-5, sampling_rate=0.01, steps=100, **kw)
