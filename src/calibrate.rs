@@ -182,8 +182,8 @@ pub const SIGMA_MIN: f64 = 1e-3;
 pub const SIGMA_MAX: f64 = 1e4;
 /// Smallest q searched.
 pub const SAMPLING_RATE_MIN: f64 = 1e-9;
-/// Largest steps searched.
-pub const STEPS_MAX: u64 = 1 << 62;
+/// Largest steps searched: the most a composition holds ([`crate::event::MAX_COUNT`], 10¹⁵).
+pub const STEPS_MAX: u64 = crate::event::MAX_COUNT;
 
 /// The ε used for calibration from a report, and whether it is certified.
 ///

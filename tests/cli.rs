@@ -1163,3 +1163,35 @@ fn a_closed_pipe_ends_the_output_quietly() {
     assert!(!text.contains("panicked"), "{text}");
     assert!(text.contains("status 141"), "{text}");
 }
+
+/// Non-finite words are rewritten in messages and text output, but not inside paths and file
+/// names: `/tmp/infinite_nancy/inf.json` read `/tmp/infinite_nancy/∞.json` in an error.
+#[test]
+fn words_inside_paths_are_not_rewritten() {
+    use ewtune::cli::args::{error_text, plain_text};
+    assert_eq!(
+        error_text("cannot parse /tmp/infinite_nancy/inf.json: x = inf"),
+        "cannot parse /tmp/infinite_nancy/inf.json: x = ∞"
+    );
+    assert_eq!(
+        error_text("nan.toml and nan."),
+        "nan.toml and not-a-number."
+    );
+    assert_eq!(error_text(r"C:\data\inf.toml"), r"C:\data\inf.toml");
+    assert_eq!(
+        plain_text("bracket [2.27, inf]; -inf"),
+        "bracket [2.27, unbounded]; -unbounded"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inf.json");
+    std::fs::write(&path, "{").unwrap();
+    let (code, _, err) = run(&[
+        "epsilon",
+        "--events",
+        path.to_str().unwrap(),
+        "--delta",
+        "1e-5",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("inf.json"), "{err}");
+}

@@ -1175,11 +1175,26 @@ pub fn error_text(s: &str) -> String {
     })
 }
 
-/// Replace whole words (runs of letters, digits and `_`) by `f`'s answer.
+/// Replace whole words (runs of letters, digits and `_`) by `f`'s answer. A word inside a
+/// path or file name is not a word of the message: runs joined by `/`, `\` or a `.` followed by
+/// a letter or digit stay whole (`/tmp/inf/nan.toml` is kept; before it read `/tmp/∞/not-a-number.toml`).
 pub fn replace_words(s: &str, f: impl Fn(&str) -> Option<&'static str>) -> String {
-    crate::error::map_tokens(
-        s,
-        |_, ch| ch.is_alphanumeric() || ch == '_',
-        |w| f(w).map_or_else(|| w.to_string(), str::to_string),
-    )
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut token = String::new();
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    for (i, &c) in chars.iter().enumerate() {
+        let joins_path = c == '/'
+            || c == '\\'
+            || (c == '.' && !token.is_empty() && chars.get(i + 1).is_some_and(|&n| word(n)));
+        if word(c) || joins_path {
+            token.push(c);
+        } else {
+            out.push_str(f(&token).unwrap_or(&token));
+            token.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(f(&token).unwrap_or(&token));
+    out
 }
