@@ -1,0 +1,56 @@
+import sys, json, subprocess; sys.path.insert(0, "/tmp/pyapi"); from pyapi_harness import run
+r = run(r'''
+import numpy as np, pickle, copy
+import ewtune.opacus as ewo
+out(have_opacus=ewo.HAVE_OPACUS)
+C = {}
+def mk(kind="ContourAccountant", **kw): return getattr(ewo, kind)(**kw)
+a = mk(); C["no steps"] = tryit(lambda: (a.get_epsilon(1e-5), len(a), a.history))
+def steps(a, seq):
+    for s, q in seq: a.step(noise_multiplier=s, sample_rate=q)
+    return a
+C["q=0 steps"] = tryit(lambda: steps(mk(), [(1.0, 0.0)]*10).get_epsilon(1e-5))
+C["q=1 steps"] = tryit(lambda: steps(mk(), [(1.0, 1.0)]*10).get_epsilon(1e-5))
+C["q=1.5"] = tryit(lambda: steps(mk(), [(1.0, 1.5)]).get_epsilon(1e-5))
+C["q=-0.1"] = tryit(lambda: steps(mk(), [(1.0, -0.1)]).get_epsilon(1e-5))
+C["sigma=0"] = tryit(lambda: steps(mk(), [(0.0, 0.01)]).get_epsilon(1e-5))
+C["sigma=-1"] = tryit(lambda: steps(mk(), [(-1.0, 0.01)]).get_epsilon(1e-5))
+C["sigma=inf"] = tryit(lambda: steps(mk(), [(float('inf'), 0.01)]).get_epsilon(1e-5))
+C["sigma=nan"] = tryit(lambda: steps(mk(), [(float('nan'), 0.01)]*3).get_epsilon(1e-5))
+C["sigma=nan history"] = tryit(lambda: steps(mk(), [(float('nan'), 0.01)]*3).history)
+C["sigma=None"] = tryit(lambda: steps(mk(), [(None, 0.01)]).get_epsilon(1e-5))
+C["sigma str"] = tryit(lambda: steps(mk(), [("1.0", 0.01)]).get_epsilon(1e-5))
+C["np scalars"] = tryit(lambda: steps(mk(), [(np.float32(1.0), np.float64(0.01))]*100).get_epsilon(1e-5))
+C["positional step"] = tryit(lambda: mk().step(1.0, 0.01))
+C["delta 0"] = tryit(lambda: steps(mk(), [(1.0, 0.01)]*10).get_epsilon(0.0))
+C["delta 1"] = tryit(lambda: steps(mk(), [(1.0, 0.01)]*10).get_epsilon(1.0))
+C["delta nan"] = tryit(lambda: steps(mk(), [(1.0, 0.01)]*10).get_epsilon(float('nan')))
+C["delta None"] = tryit(lambda: steps(mk(), [(1.0, 0.01)]*10).get_epsilon(None))
+C["delta kw"] = tryit(lambda: steps(mk(), [(1.0, 0.01)]*10).get_epsilon(delta=1e-5))
+C["get_epsilon extra kw (opacus passes e.g. alphas/eps_error)"] = tryit(lambda: steps(mk(), [(1.0, 0.01)]*10).get_epsilon(1e-5, eps_error=0.01))
+C["no steps delta 0"] = tryit(lambda: mk().get_epsilon(0.0))
+mixed = [(1.0, 0.01)]*300 + [(0.8, 0.02)]*200 + [(1.0, 0.01)]*100 + [(2.0, 0.05)]*50
+for k in ["ContourAccountant", "PldAccountant", "SaddlePointAccountant", "RdpAccountant", "EdgeworthAccountant", "GdpAccountant"]:
+    C[f"mixed {k}"] = tryit(lambda: (lambda a: (a.get_epsilon(1e-5), a.get_bracket(1e-5), len(a), a.history))(steps(mk(k), mixed)))
+nat = ewtune.Accountant("contour").compose(Composed([SelfComposed(PoissonSampled(0.01, Gaussian(1.0)), 300), SelfComposed(PoissonSampled(0.02, Gaussian(0.8)), 200), SelfComposed(PoissonSampled(0.01, Gaussian(1.0)), 100), SelfComposed(PoissonSampled(0.05, Gaussian(2.0)), 50)])).epsilon(1e-5)
+C["mixed native"] = ("ok", repr(nat.bracket))
+# state dict
+a = steps(mk(), mixed); sd = a.state_dict()
+b = mk(); b.load_state_dict(sd); C["state_dict roundtrip"] = tryit(lambda: (b.get_epsilon(1e-5) == a.get_epsilon(1e-5), len(b)))
+C["load wrong mech"] = tryit(lambda: mk("PldAccountant").load_state_dict(sd))
+C["load empty"] = tryit(lambda: mk().load_state_dict({}))
+C["pickle opacus acc"] = tryit(lambda: pickle.loads(pickle.dumps(a)).get_epsilon(1e-5))
+C["deepcopy opacus acc"] = tryit(lambda: copy.deepcopy(a).get_epsilon(1e-5))
+C["bad option"] = tryit(lambda: mk(foo=1))
+C["options tolerance"] = tryit(lambda: steps(mk(tolerance=1e-3), [(1.0, 0.01)]*10).get_epsilon(1e-5))
+C["history assign (get_noise_multiplier style)"] = tryit(lambda: (lambda a: (setattr(a, "history", [(1.0, 0.01, 1000)]), a.get_epsilon(1e-5))[1])(mk()))
+C["history assign n as float"] = tryit(lambda: (lambda a: (setattr(a, "history", [(1.0, 0.01, 1000.0)]), a.get_epsilon(1e-5))[1])(mk()))
+C["history assign n np.int64"] = tryit(lambda: (lambda a: (setattr(a, "history", [(1.0, 0.01, np.int64(1000))]), a.get_epsilon(1e-5))[1])(mk()))
+C["history negative n"] = tryit(lambda: (lambda a: (setattr(a, "history", [(1.0, 0.01, -5)]), a.get_epsilon(1e-5), len(a))[1:])(mk()))
+C["cache stale after history mutation in place"] = tryit(lambda: (lambda a: (a.get_epsilon(1e-5), a.history.__setitem__(0, (1.0, 0.01, 100000)), a.get_epsilon(1e-5))[::2])(steps(mk(), [(1.0, 0.01)]*10)))
+C["mechanism"] = tryit(lambda: [k.mechanism() for k in ewo.ALL])
+C["register"] = tryit(lambda: ewo.register())
+for k, v in C.items(): out(case=k, r=v)
+''', timeout=300)
+print(r["rc"], r["secs"], r["stderr"][-1500:])
+for o in r["out"]: print(o.get("case"), "->", str(o.get("r", o))[:400])
