@@ -215,14 +215,17 @@ fn events_file_counts_stay_in_range_and_a_bom_is_accepted() {
             2,
             "count",
         ),
+        // A malformed file whose name is a non-finite word keeps its name in the message.
+        ("inf.json", "{".to_string(), 2, "inf.json"),
     ];
     for (name, text, code, word) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
+        let p = path.to_str().unwrap();
         let (got, _, err) = run(&[
             "epsilon",
             "--events",
-            path.to_str().unwrap(),
+            p,
             "--delta",
             "1e-5",
             "--accountant",
@@ -753,15 +756,9 @@ fn text_output_never_prints_inf_or_nan() {
         ],
         // A vacuous DGG bound reads "unbounded"; huge inputs print as 1e300, not 301 digits.
         vec!["edgeworth-bound", "--n", "1000", "--k4", "1e300"],
-        vec![
-            "edgeworth-bound",
-            "--n",
-            "1000",
-            "--k4",
-            "9",
-            "--eta",
-            "0.3333333333",
-        ],
+        "edgeworth-bound --n 1000 --k4 9 --eta 0.3333333333"
+            .split(' ')
+            .collect(),
         // Bad input echoes: the message must not say "inf" either.
         vec!["epsilon", "--sigma", "1", "--delta", "inf"],
         vec!["epsilon", "--sigma", "NaN", "--delta", "1e-5"],
@@ -1182,16 +1179,6 @@ fn words_inside_paths_are_not_rewritten() {
         plain_text("bracket [2.27, inf]; -inf"),
         "bracket [2.27, unbounded]; -unbounded"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("inf.json");
-    std::fs::write(&path, "{").unwrap();
-    let (code, _, err) = run(&[
-        "epsilon",
-        "--events",
-        path.to_str().unwrap(),
-        "--delta",
-        "1e-5",
-    ]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("inf.json"), "{err}");
+    // The CLI's own message: `events_file_counts_stay_in_range_and_a_bom_is_accepted` parses
+    // a malformed `inf.json`.
 }

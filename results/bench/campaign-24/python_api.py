@@ -2,7 +2,7 @@
 
 Run:  /tmp/ci/.venv/bin/python results/bench/campaign-24/python_api.py [--slow]
 Every risky call runs in a subprocess (RLIMIT_AS 6e9, timeout) via pyapi_harness.run.
-The exploratory probes used to find these are kept next to it (pyapi_probe*.py, pyapi_values*.py,
+The exploratory probes used to find these are kept next to it (pyapi_probe*.py, pyapi_values.py,
 pyapi_dropin.py, pyapi_opacus.py, pyapi_threads.py, pyapi_deep*.py, pyapi_sched.py, pyapi_misc.py).
 Writes python_api.json (one record per check: name, class, pass, detail)."""
 import json, os, subprocess, sys, time
