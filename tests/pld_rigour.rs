@@ -590,3 +590,30 @@ fn subsampled_laplace_keeps_its_largest_loss_at_every_scale() {
         }
     }
 }
+
+/// A bracket much wider than the tolerance is said in the notes, never silent: one rarely
+/// sampled step at δ = 1.4e−12 gives [3.227, 3.427] (5.8% wide, tolerance 5e−3); DP-SGD at
+/// σ = 1, q = 0.01, 1000 steps is within it and has no such note.
+#[test]
+fn a_bracket_wider_than_the_tolerance_is_noted() {
+    let wide = |sigma: f64, q: f64, steps: u64, delta: f64| {
+        let mut a = pld(Adjacency::AddRemove);
+        a.compose(&DpEvent::dpsgd(sigma, q, steps), 1).unwrap();
+        let r = a.epsilon(delta).unwrap();
+        let (lo, up) = ends(&r);
+        let noted = r
+            .notes
+            .iter()
+            .any(|n| n.contains("wide relative, more than twice"));
+        ((up - lo) / up, noted)
+    };
+    let (w, noted) = wide(
+        0.5133664592826512,
+        0.00012079624937040779,
+        1,
+        1.4468487134167689e-12,
+    );
+    assert!(w > 0.01 && noted, "width {w}, noted {noted}");
+    let (w, noted) = wide(1.0, 0.01, 1000, 1e-5);
+    assert!(w < 0.01 && !noted, "width {w}, noted {noted}");
+}

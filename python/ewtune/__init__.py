@@ -283,14 +283,29 @@ def _dp_accounting_dict(event: Any) -> Optional[Dict[str, Any]]:
     if not mod.startswith("dp_accounting"):
         return None
     name = type(event).__name__
+    # Degenerate parameters that dp_accounting's events allow: no noise releases the data
+    # (non-private), nothing sampled or nothing sensitive is a no-op.
     if name == "GaussianDpEvent":
+        if event.noise_multiplier == 0:
+            return {"type": "non_private"}
         return {"type": "gaussian", "sigma": event.noise_multiplier}
     if name == "LaplaceDpEvent":
+        if event.noise_multiplier == 0:
+            return {"type": "non_private"}
         # dp_accounting's Laplace noise_multiplier is the scale b at sensitivity 1.
         return {"type": "laplace", "scale": event.noise_multiplier}
     if name == "PoissonSampledDpEvent":
+        if event.sampling_probability == 0:
+            return {"type": "no_op"}
+        inner = _event_dict(event.event)
+        if inner.get("type") == "non_private":
+            # A sample released without noise is (∞, q)-DP: δ(ε) = q at every ε, which is
+            # neither non-private nor a mechanism ewtune composes.
+            raise UnsupportedEventError(
+                f"ewtune does not support {event!r}: Poisson sampling of a mechanism without "
+                "noise is (inf, q)-DP")
         return {"type": "poisson_sampled", "sampling_rate": event.sampling_probability,
-                "event": _event_dict(event.event)}
+                "event": inner}
     if name == "SelfComposedDpEvent":
         return {"type": "self_composed", "event": _event_dict(event.event),
                 "count": _count(event.count)}
@@ -308,6 +323,15 @@ def _dp_accounting_dict(event: Any) -> Optional[Dict[str, Any]]:
         return {"type": "discrete_laplace", "parameter": event.noise_parameter,
                 "sensitivity": _count(event.sensitivity)}
     if name == "MixtureOfGaussiansDpEvent":
+        sensitive = any(c != 0 and p > 0
+                        for c, p in zip(event.sensitivities, event.sampling_probs))
+        probs = list(event.sampling_probs)
+        valid = (len(probs) == len(event.sensitivities) > 0 and all(p >= 0 for p in probs)
+                 and abs(sum(probs) - 1.0) <= 1e-9)
+        if valid and not sensitive:
+            return {"type": "no_op"}
+        if valid and sensitive and event.standard_deviation == 0:
+            return {"type": "non_private"}
         return {"type": "mixture_of_gaussians", "sigma": event.standard_deviation,
                 "sensitivities": [float(c) for c in event.sensitivities],
                 "probabilities": [float(p) for p in event.sampling_probs]}

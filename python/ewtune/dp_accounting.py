@@ -154,7 +154,15 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
     def _record(self, event: Any, count: int) -> None:
         if count == 0 or isinstance(event, _ev.NoOpDpEvent):
             return
-        if isinstance(event, _ev.NonPrivateDpEvent):
+        # The degenerate events the conversion maps to no-op / non-private (ewtune's
+        # _dp_accounting_dict): record them as such.
+        kind = None
+        if not isinstance(event, (_ev.SelfComposedDpEvent, _ev.ComposedDpEvent)):
+            d = _ew._dp_accounting_dict(event)
+            kind = d.get("type") if d else None
+        if kind == "no_op":
+            return
+        if isinstance(event, _ev.NonPrivateDpEvent) or kind == "non_private":
             self._non_private = True
         elif isinstance(event, _ev.SelfComposedDpEvent):
             self._record(event.event, count * event.count)

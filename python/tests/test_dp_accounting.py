@@ -382,3 +382,25 @@ def test_randomized_response_is_replace_one_only_as_in_dp_accounting(cls):
     for p, k in ((0.5, 4), (0.0, 4), (1.0, 4), (0.0, 1)):
         ev = dp_event.RandomizedResponseDpEvent(p, k)
         assert not cls().supports(ev)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_degenerate_dp_accounting_events_are_answered_as_their_limits(cls):
+    # No noise releases the data (ε = ∞), nothing sampled or nothing sensitive is a no-op
+    # (ε = 0); before, supports() raised InvalidParameterError for these.
+    non_private = [dp_event.GaussianDpEvent(0.0), dp_event.LaplaceDpEvent(0.0),
+                   dp_event.MixtureOfGaussiansDpEvent(0.0, [0.0, 1.0], [0.5, 0.5])]
+    no_op = [dp_event.PoissonSampledDpEvent(0.0, dp_event.GaussianDpEvent(1.0)),
+             dp_event.PoissonSampledDpEvent(0.0, dp_event.GaussianDpEvent(0.0)),
+             dp_event.MixtureOfGaussiansDpEvent(1.0, [0.0], [1.0])]
+    for ev in non_private:
+        acc = cls()
+        assert acc.supports(ev), ev
+        assert acc.compose(ev).get_epsilon(1e-5) == math.inf
+    for ev in no_op:
+        acc = cls()
+        assert acc.supports(ev), ev
+        assert acc.compose(ev).get_epsilon(1e-5) == 0.0
+    # A noiseless mechanism on a Poisson sample is (∞, q)-DP: not composed, said so.
+    assert not cls().supports(
+        dp_event.PoissonSampledDpEvent(0.1, dp_event.GaussianDpEvent(0.0)))

@@ -818,6 +818,27 @@ impl PldAccountant {
                 self.fine_pass(&plan, h0, coarse, &mut notes)?
             }
         };
+        if query == Query::Epsilon {
+            // The reported bracket is [max of the lower ends, max of the upper ends] over the
+            // orderings. Said, never silent: one the passes could not bring near the tolerance
+            // (e.g. a single rarely sampled step at a tiny δ, where the discretisation of the
+            // far tail dominates).
+            let tol = self.params.tolerance;
+            let (lo, up) = readings.iter().fold((0f64, 0f64), |(l, u), (_, r)| {
+                (
+                    l.max(r.bracket.lower.unwrap_or(0.0)),
+                    u.max(r.bracket.upper.unwrap_or(f64::INFINITY)),
+                )
+            });
+            let width = (up - lo) / up;
+            if up.is_finite() && up > 0.0 && width > 2.0 * tol {
+                notes.push(format!(
+                    "the epsilon bracket is {width:.2e} wide relative, more than twice the \
+                     tolerance {tol}; a smaller --tolerance or a larger --grid-budget may narrow \
+                     it, or use the contour accountant"
+                ));
+            }
+        }
         Ok(Self::answers(query, x, wanted, h, &readings, notes))
     }
 
