@@ -1182,3 +1182,26 @@ fn words_inside_paths_are_not_rewritten() {
     // The CLI's own message: `events_file_counts_stay_in_range_and_a_bom_is_accepted` parses
     // a malformed `inf.json`.
 }
+
+/// `calibrate` solves DP-SGD unless `--mechanism` says otherwise: `--sigma` without
+/// `--sampling-rate` is refused with the way to ask for the Gaussian mechanism, which then
+/// calibrates.
+#[test]
+fn calibrate_without_a_sampling_rate_says_how_to_ask_for_the_gaussian() {
+    let base = [
+        "calibrate",
+        "--sigma",
+        "1",
+        "--steps",
+        "100",
+        "--target-epsilon",
+        "1",
+    ];
+    let (code, _, err) = run(&[&base[..], &["--delta", "1e-5"]].concat());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--mechanism gaussian"), "{err}");
+    let (code, out, err) =
+        run(&[&base[..], &["--delta", "1e-5", "--mechanism", "gaussian"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("sigma"), "{out}");
+}

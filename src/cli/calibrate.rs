@@ -96,6 +96,22 @@ impl CalibrateArgs {
             None if f.scale.is_some() => MechanismName::Laplace,
             None => MechanismName::SubsampledGaussian,
         };
+        if f.mechanism.is_none()
+            && f.sampling.is_none()
+            && f.sampling_rate.is_none()
+            && name == MechanismName::SubsampledGaussian
+            && solve != Solve::SamplingRate
+        {
+            // `epsilon` infers the Gaussian from --sigma alone; calibrate solves DP-SGD unless
+            // told otherwise, so it says how to ask for the Gaussian.
+            return Err(crate::Error::invalid(
+                "sampling_rate",
+                "(missing)",
+                "is required: calibrate solves DP-SGD (the Poisson-subsampled Gaussian) unless \
+                 --mechanism says otherwise; give --mechanism gaussian for the Gaussian \
+                 mechanism (q = 1)",
+            ));
+        }
         let name = f.apply_sampling(name)?;
         if f.sampling == Some(super::args::Sampling::TruncatedPoisson) {
             return Err(crate::Error::invalid(
