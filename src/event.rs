@@ -357,9 +357,10 @@ impl Composition {
         Ok(())
     }
 
-    /// Add `count` copies without the [`MAX_COUNT`] check, for compositions derived from
-    /// checked ones (a contour's truncated-Poisson parts replaced by their untruncated
-    /// components): a sum of checked counts stays far below 2^64.
+    /// Add `count` copies without the [`MAX_COUNT`] check, for totals already checked
+    /// ([`Composition::merge`]) and compositions derived from checked ones (a contour's
+    /// truncated-Poisson parts replaced by their untruncated components): a sum of checked
+    /// counts stays far below 2^64.
     pub(crate) fn push_derived(&mut self, m: Mechanism, count: u64) {
         if count == 0 {
             return;
@@ -384,8 +385,9 @@ impl Composition {
                 return Err(count_error(m, total));
             }
         }
+        // Every total was checked above (the parts of `other` are distinct mechanisms).
         for (m, c) in other.parts {
-            self.push(m, c)?;
+            self.push_derived(m, c);
         }
         self.non_private |= other.non_private;
         Ok(())

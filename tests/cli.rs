@@ -1205,3 +1205,17 @@ fn calibrate_without_a_sampling_rate_says_how_to_ask_for_the_gaussian() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("sigma"), "{out}");
 }
+
+/// The text output keeps the 40 outward-rounded digits of each enclosure end (the long-number
+/// compaction of notes shortened them to the nearest f64, which is not outward).
+#[test]
+fn cumulant_text_keeps_the_enclosure_digits() {
+    let (code, out, err) = run(&["cumulants", "--sigma", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "[5.555555555555555555555555555555555555555e-2, 5.555555555555555555555555555555555555556e-2]"
+        ),
+        "{out}"
+    );
+}

@@ -1155,10 +1155,17 @@ pub fn fmt_num(x: f64) -> String {
 }
 
 /// Text for people: the words `inf`, `-inf`, `infinity` and `NaN` (as Rust prints non-finite
-/// numbers inside library messages) become `unbounded` and `undefined`.
+/// numbers inside library messages) become `unbounded` and `undefined`, and numbers longer than
+/// 20 characters (an f64 printed with `{}`, 1e300 as 301 digits) are written in exponent form.
+/// Not for digits that must stay as they are ([`plain_words`]).
 pub fn plain_text(s: &str) -> String {
-    let s = crate::error::compact_numbers(s);
-    replace_words(&s, |w| match w {
+    plain_words(&crate::error::compact_numbers(s))
+}
+
+/// [`plain_text`]'s word replacement alone: for text whose long numbers must keep every digit
+/// (the 40-digit ends of a certified enclosure, rounded outward).
+pub fn plain_words(s: &str) -> String {
+    replace_words(s, |w| match w {
         "inf" | "infinity" | "Infinity" => Some("unbounded"),
         "NaN" | "nan" => Some("undefined"),
         _ => None,

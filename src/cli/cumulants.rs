@@ -1,6 +1,6 @@
 //! `ewtune cumulants`.
 
-use super::args::{plain_text, Format, MechanismArgs};
+use super::args::{plain_words, Format, MechanismArgs};
 use crate::cumulants::MAX_ORDER;
 use crate::error::Error;
 use crate::mechanism::Adjacency;
@@ -97,8 +97,8 @@ pub fn run(a: CumulantsArgs) -> anyhow::Result<()> {
                         "value_exact": mid_text(x),
                         "lower": z(x.lo_f64()),
                         "upper": z(x.hi_f64()),
-                        "lower_exact": digits(&x.lo, Round::Down),
-                        "upper_exact": digits(&x.hi, Round::Up),
+                        "lower_exact": digits(&x.lo, 40, Round::Down),
+                        "upper_exact": digits(&x.hi, 40, Round::Up),
                     })
                 })
                 .collect::<Vec<_>>()
@@ -136,8 +136,8 @@ pub fn run(a: CumulantsArgs) -> anyhow::Result<()> {
                         println!(
                             "  {side} kappa{}  {value:>24}  [{}, {}]",
                             k["order"],
-                            plain_text(k["lower_exact"].as_str().unwrap_or("")),
-                            plain_text(k["upper_exact"].as_str().unwrap_or(""))
+                            plain_words(k["lower_exact"].as_str().unwrap_or("")),
+                            plain_words(k["upper_exact"].as_str().unwrap_or(""))
                         );
                     }
                 }
@@ -147,12 +147,12 @@ pub fn run(a: CumulantsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// 40 significant digits rounded in the direction given (0 without a sign).
-fn digits(x: &rug::Float, round: Round) -> String {
+/// `digits` significant digits rounded in the direction given (0 without a sign).
+fn digits(x: &rug::Float, digits: usize, round: Round) -> String {
     if x.is_zero() {
         "0".into()
     } else {
-        x.to_string_radix_round(10, Some(40), round)
+        x.to_string_radix_round(10, Some(digits), round)
     }
 }
 
@@ -162,14 +162,5 @@ fn mid_text(x: &crate::precision::Interval) -> String {
     let mut m = x.lo.clone();
     m += &x.hi;
     m /= 2;
-    digits_nearest(&m)
-}
-
-/// 17 significant digits, rounded to nearest (0 without a sign).
-fn digits_nearest(m: &rug::Float) -> String {
-    if m.is_zero() {
-        "0".into()
-    } else {
-        m.to_string_radix(10, Some(17))
-    }
+    digits(&m, 17, Round::Nearest)
 }

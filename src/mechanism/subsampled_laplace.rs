@@ -214,8 +214,8 @@ impl SubsampledLaplace {
         if acc.iter().any(|v| !v.lo.is_finite() || !v.hi.is_finite()) {
             return Err(Error::PrecisionExhausted {
                 what: format!(
-                    "certified moments of subsampled-laplace(scale={}, sampling_rate={}) at lambda = {lambda}",
-                    self.scale, self.sampling_rate
+                    "certified moments of {} at lambda = {lambda}",
+                    self.describe()
                 ),
                 bits: precision.bits(),
             });
@@ -285,8 +285,8 @@ impl SubsampledLaplace {
                 {
                     return Err(Error::PrecisionExhausted {
                         what: format!(
-                            "the quadrature error bound of subsampled-laplace(scale={}, sampling_rate={q}) at lambda = {lambda}",
-                            self.scale
+                            "the quadrature error bound of {} at lambda = {lambda}",
+                            self.describe()
                         ),
                         bits: precision.bits(),
                     });
@@ -299,10 +299,9 @@ impl SubsampledLaplace {
             }
             if done.len() + todo.len() > budget {
                 return Err(Error::NotCertified(format!(
-                    "certified moments of subsampled-laplace(scale={}, sampling_rate={q}) at \
-                     lambda = {lambda} would need more than {budget} Clenshaw-Curtis panels \
-                     ({CERT_NODE_BUDGET} node evaluations)",
-                    self.scale
+                    "certified moments of {} at lambda = {lambda} would need more than {budget} \
+                     Clenshaw-Curtis panels ({CERT_NODE_BUDGET} node evaluations)",
+                    self.describe()
                 )));
             }
         }
@@ -340,6 +339,12 @@ impl SubsampledLaplace {
             acc = ln_add(acc, term);
         }
         acc
+    }
+
+    /// The mechanism as messages name it (`subsampled-laplace(scale=1e-300, ...)`, long numbers
+    /// in exponent form: [`super::Mechanism::describe`]).
+    fn describe(&self) -> String {
+        super::Mechanism::SubsampledLaplace(*self).describe()
     }
 
     /// An upper bound on ln E_P[(dQ/dP)^λ] for real λ: the atoms exactly, the continuous part
