@@ -229,7 +229,7 @@ impl SaddlePointAccountant {
         } else {
             0.56 * rho / v3
         };
-        let eh = tilted_h_expectations(lambda, &pt(mean - eps_hat), &pt(var), None, p)?
+        let eh = tilted_h_expectations(lambda, &pt(mean - eps_hat), &pt(var), None, p, 0.0)?
             .0
             .mid_f64();
         let ln_up = k - (lambda - 1.0) * eps_hat
@@ -266,7 +266,7 @@ impl SaddlePointAccountant {
         let two_hmax = hmax.add(&hmax);
         let mu0 = t.mean.sub(&eps);
         let kappa3 = t.delta_dgg.as_ref().map(|_| &t.kappa3);
-        let (i0, i1) = tilted_h_expectations(t.lambda, &mu0, &t.var, kappa3, wp)?;
+        let (i0, i1) = tilted_h_expectations(t.lambda, &mu0, &t.var, kappa3, wp, 0.0)?;
         // Normal + Berry–Esseen.
         let e0 = two_hmax.mul(&Interval::point(t.delta_be.hi.clone()));
         let mut lo = i0.sub(&e0);
@@ -626,20 +626,28 @@ fn h_max(lambda: f64, wp: Precision) -> Result<Interval> {
 /// ∫_t^∞ φ = Φ̄(t), ∫uφ = φ(t), ∫u²φ = tφ(t) + Φ̄(t), ∫u³φ = (t² + 2)φ(t).
 ///
 /// Returns the value under the normal law and, when `kappa3` is given, under the order-1
-/// Edgeworth law too (sharing the normal tail values).
+/// Edgeworth law too (sharing the normal tail values), both times e^{−`ln_scale`}: a caller
+/// whose E[h] lies beyond MPFR's exponent range (≈ e^{±1.5·10⁹}; e^{−4.9·10⁹} at 10¹³
+/// Gaussian steps) passes an f64 estimate of its logarithm, which is subtracted from each
+/// exponent A exactly (an f64 point), before anything is exponentiated.
 pub(super) fn tilted_h_expectations(
     lambda: f64,
     mu0: &Interval,
     var: &Interval,
     kappa3: Option<&Interval>,
     wp: Precision,
+    ln_scale: f64,
 ) -> Result<(Interval, Option<Interval>)> {
     let tau = var.monotone(|v, r| v.sqrt_round(r));
     let half = Float::with_val(wp.0, 0.5);
     let term = |a_f: f64| -> Result<(Interval, Option<Interval>)> {
         let a = Interval::from_f64(wp, a_f);
         let atau = a.mul(&tau);
-        let big_a = atau.mul(&atau).scale_nonneg(&half).sub(&a.mul(mu0));
+        let big_a = atau
+            .mul(&atau)
+            .scale_nonneg(&half)
+            .sub(&a.mul(mu0))
+            .sub(&Interval::from_f64(wp, ln_scale));
         let t = atau.sub(&mu0.div(&tau)?);
         let s0 = exp_phi_bar(&big_a, &t);
         let skewed = match kappa3 {

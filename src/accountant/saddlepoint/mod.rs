@@ -91,6 +91,7 @@ use crate::error::{Error, Result};
 use crate::event::Composition;
 use crate::mechanism::{Adjacency, Direction};
 use crate::precision::{Interval, Precision};
+use crate::special::normal::ln_sf;
 use crate::special::roots::brent;
 use kolmogorov::tilted_h_expectations;
 
@@ -401,23 +402,27 @@ impl SaddlePointAccountant {
     }
 
     /// ln of the saddle-point estimate of δ(ε) for one ordering.
+    ///
+    /// E[h] = e^{A₁}Φ̄(t₁) − e^{A₂}Φ̄(t₂) (docs/math.md §11) is evaluated times e^{−s}, s the
+    /// f64 value of ln(e^{A₁}Φ̄(t₁)), so that it stays inside MPFR's exponent range: at 10¹³
+    /// Gaussian steps (ε near 0) E[h] ≈ e^{−4.9·10⁹}, which underflowed to an enclosure
+    /// [−0, 0]; the estimate was then δ = 0, and ε = 0. (E[h] far below the f64 range, e^{−8192}
+    /// at 10¹¹ steps where δ ≈ 1 is e^{K − (λ−1)ε}·E[h], has its logarithm taken at the
+    /// enclosure's precision.)
     fn ln_delta_estimate(&self, dir: Direction, epsilon: f64) -> Result<f64> {
         let lambda = self.saddle(dir, epsilon)?.lambda;
         let t = self.totals_f64(dir, lambda)?;
+        let (mu0, tau, a1) = (t.mean - epsilon, t.var.sqrt(), lambda - 1.0);
+        let scale = a1 * a1 * t.var / 2.0 - a1 * mu0 + ln_sf(a1 * tau - mu0 / tau);
+        let scale = if scale.is_finite() { scale } else { 0.0 };
         let p = Precision(64);
         let pt = |x: f64| Interval::from_f64(p, x);
-        let skew = if self.second_order() {
-            Some(pt(t.kappa3))
-        } else {
-            None
-        };
+        let skew = self.second_order().then(|| pt(t.kappa3));
         let (normal, edgeworth) =
-            tilted_h_expectations(lambda, &pt(t.mean - epsilon), &pt(t.var), skew.as_ref(), p)?;
-        // E[h] can lie far below the f64 range (e^{−8192} at 10¹¹ steps, where δ ≈ 1 is
-        // e^{K − (λ−1)ε}·E[h]): its logarithm is taken at the enclosure's precision.
+            tilted_h_expectations(lambda, &pt(mu0), &pt(t.var), skew.as_ref(), p, scale)?;
         let i = edgeworth.unwrap_or(normal);
         Ok(match i.ln_mid_f64() {
-            Some(ln_v) => t.k - (lambda - 1.0) * epsilon + ln_v,
+            Some(ln_v) => t.k - (lambda - 1.0) * epsilon + scale + ln_v,
             None => f64::NEG_INFINITY,
         })
     }
