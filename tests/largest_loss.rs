@@ -201,3 +201,44 @@ fn event_calibration_above_the_largest_loss_is_refused() {
     .unwrap();
     assert!(c.value > 1e-3 && c.report.upper.unwrap() <= 5.0);
 }
+
+/// An ordering whose answer the largest loss replaced does not make the report invalid: its
+/// answer is that bound, not the approximation. σ = 0.8, q = 0.01, 10 steps, order-1
+/// Edgeworth: the add ordering's series is invalid at its own answer 0.3146 (survival function
+/// −1.0e−6), which lies above the ordering's largest loss 0.1005; the report was marked invalid
+/// and the drop-ins refused it. An approximation that stays in force (the add ordering at
+/// σ = 1, q = 0.001, 100 steps: invalid at 0.054, below its largest loss 0.1) still marks the
+/// report invalid.
+#[test]
+fn an_ordering_held_to_its_largest_loss_does_not_invalidate_the_report() {
+    // The CLI's cumulants (certified quadrature at 256 bits).
+    let settings = |adjacency| AccountantSettings {
+        adjacency,
+        precision: Some(ewtune::precision::Precision::new(256).unwrap()),
+        ..Default::default()
+    };
+    let edgeworth = |adjacency: Adjacency, sigma: f64, q: f64, steps: u64| {
+        let mut a = build(&settings(adjacency).config(AccountantKind::Edgeworth)).unwrap();
+        a.compose(&DpEvent::dpsgd(sigma, q, steps), 1).unwrap();
+        a.epsilon(1e-5).unwrap()
+    };
+    let m = add_ceiling(0.01, 10);
+    for adjacency in [Adjacency::Add, Adjacency::AddRemove] {
+        let r = edgeworth(adjacency, 0.8, 0.01, 10);
+        let add = r
+            .orderings
+            .iter()
+            .find(|o| o.direction == Direction::Add)
+            .unwrap();
+        assert_eq!(add.value, m, "{r:?}");
+        assert!(
+            r.notes.iter().any(|n| n.contains("add ordering, at the answer")),
+            "the add series is invalid at its own answer: {r:?}"
+        );
+        assert!(r.valid, "{adjacency:?}: {r:?}");
+    }
+    for adjacency in [Adjacency::Add, Adjacency::AddRemove] {
+        let r = edgeworth(adjacency, 1.0, 0.001, 100);
+        assert!(!r.valid, "{adjacency:?}: {r:?}");
+    }
+}

@@ -134,7 +134,9 @@ pub struct Report {
     pub vacuous: bool,
     /// False when the approximation is known to be invalid at the answer (e.g. a truncated
     /// Edgeworth survival function ≤ 0 there); `notes` say where. The value is then the
-    /// formula's output, not a usable estimate.
+    /// formula's output, not a usable estimate. An ordering whose answer was replaced by its
+    /// largest privacy loss (docs/math.md §15.1.2: ε held to it, or δ = 0 beyond it) does not
+    /// make the report invalid: that answer is a bound, not the approximation.
     pub valid: bool,
     /// Per-ordering values (the reported one is their maximum).
     pub orderings: Vec<OrderingValue>,
@@ -503,9 +505,20 @@ fn answer<A: OrderingAccountant + ?Sized>(acc: &A, query: Query, given: f64) -> 
             Query::Delta => clamp_delta(a.bracket, dir, &mut r.notes),
             Query::Epsilon => a.bracket,
         };
-        let b = match acc.composition().max_loss(dir) {
-            Some(m) => cap_at_largest_loss(b, query, given, m, dir, &mut r.notes)?,
-            None => b,
+        // An ordering whose value the largest loss replaced answers with that bound (or with
+        // δ = 0 exactly), not with its own approximation: an invalid approximation there does
+        // not make the report invalid.
+        let (b, replaced) = match acc.composition().max_loss(dir) {
+            Some(m) => {
+                let value = b.value;
+                let b = cap_at_largest_loss(b, query, given, m, dir, &mut r.notes)?;
+                let replaced = match query {
+                    Query::Epsilon => value > m,
+                    Query::Delta => given >= m,
+                };
+                (b, replaced)
+            }
+            None => (b, false),
         };
         r.orderings.push(OrderingValue {
             direction: dir,
@@ -514,7 +527,7 @@ fn answer<A: OrderingAccountant + ?Sized>(acc: &A, query: Query, given: f64) -> 
             upper: b.upper,
         });
         r.notes.extend(a.notes);
-        r.valid &= a.valid;
+        r.valid &= a.valid || replaced;
         combined = Some(match combined {
             None => b,
             Some(c) => Bracket {
