@@ -28,6 +28,7 @@ answer could not be produced).
 
 from __future__ import annotations
 
+import copy
 import math
 import operator
 from dataclasses import dataclass, field
@@ -488,6 +489,21 @@ class Calibration:
         return cls(**d)
 
 
+def _drop_in_value(r: Report) -> float:
+    """What the drop-ins' ``get_epsilon``/``get_delta`` return: the certified upper end where
+    the accountant certifies one, else the estimate. An estimate that its report marks invalid
+    (an Edgeworth series with a non-positive survival function at the answer) raises
+    ``ComputationError``: a drop-in returns no number its own report disowns."""
+    if r.upper is not None:
+        return r.upper
+    if not r.valid:
+        why = "; ".join(r.notes) or "the approximation does not hold there"
+        raise ComputationError(
+            f"the {r.accountant} estimate of {r.query} is invalid at this query ({why}); "
+            f"ask for a certified bound instead (bracket=True, or the contour accountant)")
+    return r.value
+
+
 # ---------------------------------------------------------------------------------------
 # Accountants and functions
 # ---------------------------------------------------------------------------------------
@@ -511,10 +527,20 @@ class Accountant:
     CLI's flags (see the module docstring). ``compose`` returns ``self`` so calls chain.
     Queries release the GIL; one accountant's queries are serialised, different
     accountants' queries run in parallel threads.
+
+    An accountant pickles (and ``copy.deepcopy`` copies it) as its options and the events
+    composed so far, runs of the same event merged into one count; unpickling composes them
+    again, so the copy answers every query exactly as the original does.
     """
 
+    # The version of the pickled state (``__getstate__``); another version is refused.
+    _STATE_VERSION = 1
+
     def __init__(self, accountant: str = "contour", **options: Any) -> None:
-        self._raw = _ewtune.RawAccountant(_options(accountant, options))
+        self._spec = _options(accountant, options)
+        self._raw = _ewtune.RawAccountant(self._spec)
+        # (event dict, count) in composition order, a run of equal events merged.
+        self._history: List[Tuple[Dict[str, Any], int]] = []
 
     @property
     def name(self) -> str:
@@ -535,7 +561,16 @@ class Accountant:
 
     def compose(self, event: Event, count: int = 1) -> "Accountant":
         """Compose ``count`` copies of ``event``; on error nothing is composed."""
-        self._raw.compose(_event_dict(event), _count(count))
+        d = copy.deepcopy(_event_dict(event))
+        n = _count(count)
+        self._raw.compose(d, n)
+        if n == 0:
+            return self
+        if self._history and self._history[-1][0] == d:
+            # The native side accepted both, so the merged count is within its limits.
+            self._history[-1] = (d, self._history[-1][1] + n)
+        else:
+            self._history.append((d, n))
         return self
 
     def epsilon(self, delta: float) -> Report:
@@ -548,6 +583,23 @@ class Accountant:
 
     def __repr__(self) -> str:
         return f"ewtune.Accountant({self.name!r})"
+
+    def __getstate__(self) -> Dict[str, Any]:
+        return {"version": self._STATE_VERSION, "options": dict(self._spec),
+                "history": [(copy.deepcopy(d), n) for d, n in self._history]}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        version = state.get("version") if isinstance(state, Mapping) else None
+        if version != self._STATE_VERSION:
+            raise ValueError(
+                f"pickled ewtune.Accountant state version {version!r}: this ewtune reads "
+                f"version {self._STATE_VERSION}")
+        self._spec = dict(state["options"])
+        self._raw = _ewtune.RawAccountant(self._spec)
+        self._history = []
+        for d, n in state["history"]:
+            self._raw.compose(d, n)
+            self._history.append((d, n))
 
 
 def _make_event(event: Optional[Event], sigma: Optional[float], sampling_rate: Optional[float],

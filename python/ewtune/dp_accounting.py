@@ -43,7 +43,9 @@ ours at 2σ (docs/math.md §17.6).
 
 ``get_epsilon``/``get_delta`` return the certified upper end when the accountant certifies
 one (contour, pld, saddlepoint, rdp) and the estimate otherwise (edgeworth, gdp): a
-drop-in never reports less than its certificate allows. δ = 0 and δ ≥ 1 (ε = 0 and ε = ∞)
+drop-in never reports less than its certificate allows. An Edgeworth estimate that its report
+marks invalid raises ``ewtune.ComputationError`` instead (``bracket=True`` gives a certified
+upper end there). Accountants pickle and ``copy.deepcopy`` (the composed events are kept). δ = 0 and δ ≥ 1 (ε = 0 and ε = ∞)
 are answered exactly, as the base class's contract asks.
 """
 
@@ -283,20 +285,20 @@ class _EwtuneAccountant(_pa.PrivacyAccountant):
         return x
 
     def get_epsilon(self, target_delta: float) -> float:
-        """ε at ``target_delta``: the certified upper end when certified, else the estimate."""
+        """ε at ``target_delta``: the certified upper end when certified, else the estimate
+        (``ewtune.ComputationError`` where the report marks the estimate invalid)."""
         trivial = self._trivial_epsilon(target_delta)
         if trivial is not None:
             return trivial
-        r = self.report(target_delta)
-        return r.upper if r.upper is not None else r.epsilon
+        return _ew._drop_in_value(self.report(target_delta))
 
     def get_delta(self, target_epsilon: float) -> float:
-        """δ at ``target_epsilon``: the certified upper end when certified, else the estimate."""
+        """δ at ``target_epsilon``: the certified upper end when certified, else the estimate
+        (``ewtune.ComputationError`` where the report marks the estimate invalid)."""
         trivial = self._trivial_delta(target_epsilon)
         if trivial is not None:
             return trivial
-        r = self.delta_report(target_epsilon)
-        return r.upper if r.upper is not None else r.delta
+        return _ew._drop_in_value(self.delta_report(target_epsilon))
 
 
 class ContourAccountant(_EwtuneAccountant):

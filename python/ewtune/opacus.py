@@ -107,11 +107,11 @@ class _EwtuneOpacusAccountant(_Base):
         return self.get_report(delta).bracket
 
     def get_epsilon(self, delta: float, *args: Any, **kwargs: Any) -> float:
-        """ε spent so far at ``delta``: the certified upper end where certified."""
+        """ε spent so far at ``delta``: the certified upper end where certified, else the
+        estimate (``ewtune.ComputationError`` where the report marks the estimate invalid)."""
         if args or kwargs:
             raise TypeError(f"{type(self).__name__}.get_epsilon takes only delta")
-        r = self.get_report(delta)
-        return r.upper if r.upper is not None else r.epsilon
+        return _ew._drop_in_value(self.get_report(delta))
 
     def state_dict(self, destination: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         if destination is None:

@@ -138,7 +138,12 @@ def test_sampled_without_replacement_is_supported_under_replace_one_by_all_but_g
     if not supported:
         assert "saddlepoint, edgeworth and rdp" in cls(rel)._maybe_compose(ev, 1, False).error_message
     else:
-        assert cls(rel).compose(ev, 10).get_epsilon(1e-5) > 0
+        acc = cls(rel).compose(ev, 10)
+        if acc.report(1e-5).valid:
+            assert acc.get_epsilon(1e-5) > 0
+        else:  # the order-1 Edgeworth series at 10 steps: the drop-in refuses its number
+            with pytest.raises(ewtune.ComputationError, match="invalid at this query"):
+                acc.get_epsilon(1e-5)
     # Add/remove: refused, naming the relation (dp_accounting's RDP refuses it too).
     assert not cls().supports(ev)
     assert "replace-one" in cls()._maybe_compose(ev, 1, False).error_message
@@ -404,3 +409,84 @@ def test_degenerate_dp_accounting_events_are_answered_as_their_limits(cls):
     # A noiseless mechanism on a Poisson sample is (∞, q)-DP: not composed, said so.
     assert not cls().supports(
         dp_event.PoissonSampledDpEvent(0.1, dp_event.GaussianDpEvent(0.0)))
+
+
+def _heterogeneous(laplace=True):
+    return dp_event.ComposedDpEvent([
+        dp_event.SelfComposedDpEvent(
+            dp_event.PoissonSampledDpEvent(0.01, dp_event.GaussianDpEvent(1.1)), 300),
+        dp_event.SelfComposedDpEvent(
+            dp_event.LaplaceDpEvent(20.0) if laplace else dp_event.GaussianDpEvent(20.0), 3),
+        dp_event.GaussianDpEvent(6.0),
+    ])
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_accountants_pickle_and_deepcopy_with_their_state(cls):
+    import copy
+    import pickle
+
+    acc = cls()
+    acc.compose(_heterogeneous(laplace=cls is not ewdp.GdpAccountant))  # gdp: Gaussians only
+    acc.compose(dp_event.GaussianDpEvent(6.0), 2)  # merges with the last event of the history
+    clone = pickle.loads(pickle.dumps(acc))
+    twin = copy.deepcopy(acc)
+    want = acc.get_epsilon(1e-5)
+    assert want > 0
+    for other in (clone, twin):
+        assert type(other) is cls
+        assert other.neighboring_relation is acc.neighboring_relation
+        assert other.get_epsilon(1e-5) == want
+        assert other.get_delta(1.0) == acc.get_delta(1.0)
+        # The copies compose on their own: the original does not change.
+        other.compose(dp_event.GaussianDpEvent(0.5))
+        assert other.get_epsilon(1e-5) > want
+    assert acc.get_epsilon(1e-5) == want
+
+
+def test_pickled_replace_one_accountant_keeps_its_relation():
+    import pickle
+
+    acc = ewdp.ContourAccountant(dp_accounting.NeighboringRelation.REPLACE_ONE)
+    acc.compose(dp_event.RandomizedResponseDpEvent(0.5, 4), 10)
+    clone = pickle.loads(pickle.dumps(acc))
+    assert clone.neighboring_relation is dp_accounting.NeighboringRelation.REPLACE_ONE
+    assert clone.get_epsilon(1e-6) == acc.get_epsilon(1e-6)
+
+
+def test_native_accountant_pickles_and_refuses_an_unknown_state_version():
+    import pickle
+
+    acc = ewtune.Accountant("pld", tolerance=1e-3)
+    for _ in range(50):  # a run of one event is kept as one (event, count) entry
+        acc.compose(ewtune.PoissonSampled(0.01, ewtune.Gaussian(1.0)))
+    acc.compose(ewtune.Laplace(30.0), 2)
+    state = acc.__getstate__()
+    assert [n for _, n in state["history"]] == [50, 2]
+    clone = pickle.loads(pickle.dumps(acc))
+    assert clone.name == "pld"
+    assert clone.epsilon(1e-5).bracket == acc.epsilon(1e-5).bracket
+    bad = dict(state, version=99)
+    fresh = ewtune.Accountant.__new__(ewtune.Accountant)
+    with pytest.raises(ValueError, match="version 99"):
+        fresh.__setstate__(bad)
+
+
+def test_edgeworth_drop_in_refuses_an_estimate_its_report_marks_invalid():
+    # σ = 1, q = 0.001, 100 steps: the order-1 series has a non-positive survival function
+    # at its answer (the report's valid is False); order 2 is valid there.
+    event = dpsgd(1.0, 0.001, 100)
+    acc = ewdp.EdgeworthAccountant().compose(event)
+    report = acc.report(1e-5)
+    assert not report.valid and report.upper is None
+    with pytest.raises(ewtune.ComputationError, match="invalid at this query"):
+        acc.get_epsilon(1e-5)
+    # The certified bracket answers there, and so does a valid order.
+    certified = ewdp.EdgeworthAccountant(bracket=True).compose(event)
+    up = certified.get_epsilon(1e-5)
+    assert up == certified.report(1e-5).upper
+    contour = ewdp.ContourAccountant().compose(event).get_epsilon(1e-5)
+    assert up >= contour
+    valid = ewdp.EdgeworthAccountant(order=2).compose(event)
+    assert valid.report(1e-5).valid
+    assert valid.get_epsilon(1e-5) == valid.report(1e-5).epsilon

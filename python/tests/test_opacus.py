@@ -113,3 +113,20 @@ def test_registry_with_real_opacus():
                     "tested against the stand-in above")
     out = subprocess.run([sys.executable, "-c", REGISTRY_CHECK], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_opacus_edgeworth_refuses_an_invalid_estimate_and_accountants_pickle():
+    import pickle
+
+    acc = ewop.EdgeworthAccountant()
+    for _ in range(100):
+        acc.step(noise_multiplier=1.0, sample_rate=0.001)
+    assert not acc.get_report(1e-5).valid
+    with pytest.raises(ewtune.ComputationError, match="invalid at this query"):
+        acc.get_epsilon(1e-5)
+    contour = ewop.ContourAccountant()
+    for _ in range(10):
+        contour.step(noise_multiplier=0.8, sample_rate=0.01)
+    clone = pickle.loads(pickle.dumps(contour))
+    assert clone.history == contour.history
+    assert clone.get_epsilon(1e-5) == contour.get_epsilon(1e-5)
