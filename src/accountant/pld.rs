@@ -365,7 +365,7 @@ impl PldAccountant {
         let mut conv = Convolver::new(Limits {
             max_points: self.params.max_grid_points,
         });
-        let mut total: Option<Pmf> = None;
+        let mut composed_parts = Vec::with_capacity(parts.len());
         for p in parts {
             let tau = share / (2.0 * p.count as f64);
             let (lo, hi) = p.law.window(tau);
@@ -390,20 +390,33 @@ impl PldAccountant {
             } else {
                 p.law.discretise(h, tau, rounding)
             };
-            let composed = match conv.self_compose_power(&one, p.count, share / 4.0)? {
+            composed_parts.push(match conv.self_compose_power(&one, p.count, share / 4.0)? {
                 Some(c) => c,
                 None => conv.self_compose(&one, p.count, share / 4.0)?,
-            };
-            total = Some(match total {
-                None => composed,
-                Some(t) => {
-                    let mut c = conv.convolve(&t, &composed)?;
-                    c.truncate(share / parts.len() as f64);
-                    c
-                }
             });
         }
-        let mut total = total.unwrap_or_else(|| Pmf::identity(h, rounding));
+        // The parts are combined pairwise, level by level (a balanced tree): each FFT then
+        // pairs pmfs of similar length, about log2(parts) passes over the final length rather
+        // than one pass per part (docs/math.md §11.5). Each of the
+        // parts − 1 combinations truncates at most share/parts, as in a chain.
+        while composed_parts.len() > 1 {
+            let mut next = Vec::with_capacity(composed_parts.len().div_ceil(2));
+            let mut it = composed_parts.into_iter();
+            while let Some(a) = it.next() {
+                next.push(match it.next() {
+                    Some(b) => {
+                        let mut c = conv.convolve(&a, &b)?;
+                        c.truncate(share / parts.len() as f64);
+                        c
+                    }
+                    None => a,
+                });
+            }
+            composed_parts = next;
+        }
+        let mut total = composed_parts
+            .pop()
+            .unwrap_or_else(|| Pmf::identity(h, rounding));
         // Truncated-Poisson parts are evaluated at an f64 weight t_f within η of the exact
         // one: the composed δ moves by at most Σ count·η (docs/math.md §17.8), carried as
         // lumped error (added to every upper reading, subtracted from every lower one).
