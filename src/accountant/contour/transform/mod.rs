@@ -747,13 +747,7 @@ impl Transform {
             Transform::Subsampled { q, mu, add } => {
                 let alpha = if add { 1.0 - lambda } else { lambda };
                 let hh = (0.5 / (1.0 + alpha.abs() * mu * mu).sqrt()).min(0.02);
-                let s = subsampled_real(q, mu, alpha, hh, true);
-                Decay::Density(DensityDecay {
-                    var_lo: s.var * (1.0 - 1e-3),
-                    rho3_hi: s.rho3 * (1.0 + 1e-3),
-                    tv_hi: s.tv,
-                    splits: s.splits,
-                })
+                subsampled_real(q, mu, alpha, hh, true).decay()
             }
             Transform::Mixture { ref law } => MixturePair::new(law).decay(lambda),
             Transform::SubsampledLaplace { law, add } => {
@@ -912,7 +906,7 @@ impl Transform {
             Transform::Subsampled { q, mu, add } => {
                 let alpha = if add { 1.0 - lambda } else { lambda };
                 let hh = (0.5 / (1.0 + alpha.abs() * mu * mu).sqrt()).min(0.02);
-                Some(subsampled_real(q, mu, alpha, hh, false).mean_abs * 1.01)
+                Some(subsampled_real(q, mu, alpha, hh, false).moments.mean_abs * 1.01)
             }
             Transform::Mixture { ref law } => Some(MixturePair::new(law).tilted_abs_mean(lambda)),
             Transform::Wor(ref p) => Some(p.tilted_abs_mean(lambda)),
@@ -1047,27 +1041,27 @@ fn laplace_parts(a: f64, z: C64) -> (C64, C64, f64) {
 
 struct RealSummary {
     ln_f: f64,
-    mean: f64,
-    var: f64,
-    mu3: f64,
-    mu4: f64,
-    rho3: f64,
-    mean_abs: f64,
+    moments: TiltedMoments,
     tv: f64,
     splits: [Split; SPLITS],
+}
+
+impl RealSummary {
+    /// The [`Decay::Density`] bound of these summaries: σ² and ρ₃ with relative margins 1e−3.
+    fn decay(&self) -> Decay {
+        Decay::Density(DensityDecay {
+            var_lo: self.moments.central[0] * (1.0 - 1e-3),
+            rho3_hi: self.moments.abs3 * (1.0 + 1e-3),
+            tv_hi: self.tv,
+            splits: self.splits,
+        })
+    }
 }
 
 /// f64 trapezoid summaries of the tilted law of L at real α (mean, variance, E|L − mean|³, TV of
 /// the tilted density normalised to mass 1, ln F(α)).
 fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSummary {
     let trap = SubsampledTrapezoid::new(q, mu, alpha, h);
-    let TiltedMoments {
-        mean,
-        central: [var, mu3, mu4],
-        abs3: rho3,
-        mean_abs,
-    } = trap.moments();
-    let ln_f = trap.ln_f();
     let SubsampledTrapezoid {
         ss, m, ws, ls, tot, ..
     } = &trap;
@@ -1093,13 +1087,8 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
         (tv, splits) = tv_and_splits(&gs, ws, ls, tot, h);
     }
     RealSummary {
-        ln_f,
-        mean,
-        var,
-        mu3,
-        mu4,
-        rho3,
-        mean_abs,
+        ln_f: trap.ln_f(),
+        moments: trap.moments(),
         tv,
         splits,
     }
