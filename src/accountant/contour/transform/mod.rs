@@ -1287,27 +1287,28 @@ struct PhaseSums {
 /// The β-independent totals of a trapezoid's rounding bound (docs/math.md §10.4), accumulated
 /// over its weights w_j = e^{e_j − m}: Σw_j, Σw_j|L_j|, and the node terms' ζ-free and per-|ζ|
 /// parts err0, err1, for n nodes.
-pub(super) struct Totals {
+#[derive(Default)]
+struct Totals {
     /// Σ w_j.
-    pub(super) abs_sum: f64,
+    abs_sum: f64,
     /// Σ w_j |L_j|.
-    pub(super) wl: f64,
+    wl: f64,
     /// Σ w_j × (rounding of the exponent that does not scale with |ζ|).
-    pub(super) err0: f64,
+    err0: f64,
     /// Σ w_j × (rounding of the phase βL_j, per unit of |ζ|).
-    pub(super) err1: f64,
+    err1: f64,
     /// The number of nodes.
-    pub(super) n: usize,
+    n: usize,
 }
 
 /// The x-grid of a trapezoid: its largest exponent m (the weights are e^{e_j − m}), step h,
 /// strip half-width a of the discretisation bound, and ln of its truncation bound.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Trapezoid {
-    pub(super) m: f64,
-    pub(super) h: f64,
-    pub(super) a: f64,
-    pub(super) ln_trunc: f64,
+    m: f64,
+    h: f64,
+    a: f64,
+    ln_trunc: f64,
 }
 
 /// A trapezoid's weights w_j = e^{e_j − m} and the β-independent totals of its rounding bound
@@ -1324,13 +1325,7 @@ impl Weights {
         Weights {
             ws: Vec::with_capacity(n),
             real: Neumaier::default(),
-            totals: Totals {
-                abs_sum: 0.0,
-                wl: 0.0,
-                err0: 0.0,
-                err1: 0.0,
-                n: 0,
-            },
+            totals: Totals::default(),
         }
     }
 
