@@ -84,11 +84,11 @@ pub(super) struct Node {
 /// larger Lipschitz slack still meets r* ([`Plan::coarse_grids`], docs/math.md §10.9.1).
 #[derive(Debug, Clone)]
 pub(super) struct Coarse {
-    pub(super) step: f64,
-    pub(super) slope: f64,
-    pub(super) ratios: Vec<f64>,
+    step: f64,
+    slope: f64,
+    ratios: Vec<f64>,
     /// Step of the far grid (4·step).
-    pub(super) far_step: f64,
+    far_step: f64,
     /// The far grid's ratios, `far[0]` at t = (ratios.len() − 1)·step (empty: none).
     pub(super) far: Vec<f64>,
 }
