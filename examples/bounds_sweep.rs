@@ -97,6 +97,7 @@ fn saddle(adjacency: Adjacency, event: &DpEvent, delta: f64) -> Saddle {
         s.k_upper = s.k_upper.max(end(b.kolmogorov.upper));
         let (fl, fu) = b
             .fourier
+            .and_then(|f| f.ok())
             .map_or((f64::NAN, f64::NAN), |f| (end(f.lower), end(f.upper)));
         s.f_lower = s.f_lower.max(fl);
         s.f_upper = s.f_upper.max(fu);

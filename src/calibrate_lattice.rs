@@ -469,15 +469,6 @@ fn undecided(r: &Report, target_epsilon: f64) -> Option<String> {
     }
 }
 
-/// The error for a search that ends on a miss `r`: not certified (`at`, then why) when the
-/// miss is [`undecided`], else no solution (`no_solution`).
-fn miss_at_end(r: &Report, target_epsilon: f64, at: String, no_solution: String) -> Error {
-    match undecided(r, target_epsilon) {
-        Some(why) => Error::NotCertified(format!("{at}, {why}")),
-        None => Error::NoSolution(no_solution),
-    }
-}
-
 /// `steps` compositions of the per-step event `event(x)` (x the knob), queried by `accountant`.
 #[derive(Clone, Copy)]
 struct Composed<'a> {
@@ -673,6 +664,17 @@ fn solve_with(
 ) -> Result<LatticeCalibration> {
     let (target_epsilon, delta, rel_tol) = target;
     let steps = c.steps;
+    // The error of a search that ends on a miss `r`: not certified (`knob` at `at`, then why)
+    // when the miss is [`undecided`], else no solution (even `end` of the range misses).
+    let miss = |r: &Report, knob: &str, at: String, end: String| {
+        let goal = format!("{target_epsilon} at delta = {delta:e} after {steps} steps");
+        match undecided(r, target_epsilon) {
+            Some(why) => Error::NotCertified(format!(
+                "no {knob} was certified to meet epsilon <= {goal}: at {at}, {why}"
+            )),
+            None => Error::NoSolution(format!("even {end} gives epsilon above {goal}")),
+        }
+    };
     let mut eval = |x: f64| -> Result<(bool, Report)> {
         *evaluations += 1;
         c.meets(target, x)
@@ -702,12 +704,11 @@ fn solve_with(
         Shape::Parameter => {
             let (ok, r) = eval(PARAMETER_MIN)?;
             if !ok {
-                let goal = format!("{target_epsilon} at delta = {delta:e} after {steps} steps");
-                return Err(miss_at_end(
+                return Err(miss(
                     &r,
-                    target_epsilon,
-                    format!("no discrete Laplace parameter was certified to meet epsilon <= {goal}: at a = {PARAMETER_MIN:e}"),
-                    format!("even the discrete Laplace parameter a = {PARAMETER_MIN:e} gives epsilon above {goal}"),
+                    "discrete Laplace parameter",
+                    format!("a = {PARAMETER_MIN:e}"),
+                    format!("the discrete Laplace parameter a = {PARAMETER_MIN:e}"),
                 ));
             }
             let (ok_max, r_max) = eval(PARAMETER_MAX)?;
@@ -764,13 +765,11 @@ fn solve_with(
                 while good.is_nan() {
                     let next = bad * 2.0;
                     if next > sigma_max {
-                        let goal =
-                            format!("{target_epsilon} at delta = {delta:e} after {steps} steps");
-                        return Err(miss_at_end(
+                        return Err(miss(
                             &bad_report,
-                            target_epsilon,
-                            format!("no sigma of {what} was certified to meet epsilon <= {goal}: at sigma = {bad:e}"),
-                            format!("even {what} with sigma = {sigma_max:e} gives epsilon above {goal}"),
+                            &format!("sigma of {what}"),
+                            format!("sigma = {bad:e}"),
+                            format!("{what} with sigma = {sigma_max:e}"),
                         ));
                     }
                     let (ok, r) = eval(next)?;

@@ -329,6 +329,23 @@ pub struct TiltedMoments {
     pub mean_abs: f64,
 }
 
+impl TiltedMoments {
+    /// Every moment NaN (the summaries of a quadrature over its node budget).
+    pub const NAN: TiltedMoments = TiltedMoments {
+        mean: f64::NAN,
+        central: [f64::NAN; 3],
+        abs3: f64::NAN,
+        mean_abs: f64::NAN,
+    };
+
+    /// The CGF value at λ of the ordering (remove, or add with `add`) whose tilt these are,
+    /// with K(λ) = `ln_f`, the log of the tilt's normaliser.
+    pub fn cgf(&self, lambda: f64, add: bool, ln_f: f64) -> CgfValue {
+        let [var, mu3, mu4] = self.central;
+        CgfValue::oriented(lambda, add, ln_f, [self.mean, var, mu3, mu4])
+    }
+}
+
 impl SubsampledTrapezoid {
     /// The step of the CGF: 0.05, and at most 0.3/μ (relative error ≤ ~e^{−65}, see the type).
     pub fn step(mu: f64) -> f64 {
@@ -420,9 +437,7 @@ impl SubsampledTrapezoid {
     /// The CGF value at λ of the ordering (remove, or add with `add`) whose tilt this is
     /// (α = λ, or 1 − λ for add).
     pub fn cgf(&self, lambda: f64, add: bool) -> CgfValue {
-        let t = self.moments();
-        let [var, mu3, mu4] = t.central;
-        CgfValue::oriented(lambda, add, self.ln_f(), [t.mean, var, mu3, mu4])
+        self.moments().cgf(lambda, add, self.ln_f())
     }
 }
 

@@ -1,20 +1,9 @@
 //! `ewtune train`: DP-SGD on a head over fixed embeddings, from a TOML configuration.
 
-use crate::harness::run::{self, BackendChoice, Event, RunConfig, RunOptions, RunSummary};
-use clap::{Args, ValueEnum};
+use crate::harness::run::{self, Event, RunConfig, RunOptions, RunSummary};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
-
-/// Backend names on the CLI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BackendArg {
-    /// CUDA when available, else the CPU (with a message).
-    Auto,
-    /// The CPU.
-    Cpu,
-    /// CUDA or fail.
-    Cuda,
-}
 
 /// `ewtune train` arguments.
 #[derive(Debug, Clone, Args)]
@@ -22,15 +11,9 @@ pub struct TrainArgs {
     /// The run configuration (TOML; see experiments/harness-accountants/).
     #[arg(long)]
     pub config: PathBuf,
-    /// Compute backend.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub backend: BackendArg,
-    /// Continue from the checkpoint in the run directory.
-    #[arg(long)]
-    pub resume: bool,
-    /// Stop after this many steps in total, with a checkpoint (resume later with --resume).
-    #[arg(long, allow_hyphen_values = true)]
-    pub stop_after: Option<u64>,
+    /// `--backend`, `--resume` and `--stop-after`.
+    #[command(flatten)]
+    pub options: RunOptions,
     /// Override output.dir.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -64,15 +47,7 @@ pub struct TrainArgs {
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     check_overrides(&a)?;
     let mut cfg = RunConfig::from_file(&a.config)?;
-    let opts = RunOptions {
-        backend: match a.backend {
-            BackendArg::Auto => BackendChoice::Auto,
-            BackendArg::Cpu => BackendChoice::Cpu,
-            BackendArg::Cuda => BackendChoice::Cuda,
-        },
-        resume: a.resume,
-        stop_after: a.stop_after,
-    };
+    let opts = a.options.clone();
     let quiet = a.quiet;
     apply_overrides(a, &mut cfg);
     let bar = progress_bar(quiet);

@@ -260,11 +260,11 @@ impl RunConfig {
     }
 }
 
-/// Which backend to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// Which backend to use (the values of `ewtune train --backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackendChoice {
-    /// CUDA when a driver and device are found, else the CPU (with a message).
+    /// CUDA when available, else the CPU (with a message).
     #[default]
     Auto,
     /// The CPU.
@@ -273,14 +273,18 @@ pub enum BackendChoice {
     Cuda,
 }
 
-/// Options that are not part of the run's identity.
-#[derive(Debug, Clone, Default)]
+/// Options that are not part of the run's identity; also the flags of `ewtune train` that set
+/// them (the doc comments are their help).
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct RunOptions {
-    /// Backend.
+    /// Compute backend.
+    #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
-    /// Continue from `output.dir/checkpoint`.
+    /// Continue from the checkpoint in the run directory.
+    #[arg(long)]
     pub resume: bool,
-    /// Stop (with a checkpoint) after this many steps in total (simulates an interruption).
+    /// Stop after this many steps in total, with a checkpoint (resume later with --resume).
+    #[arg(long, allow_hyphen_values = true)]
     pub stop_after: Option<u64>,
 }
 

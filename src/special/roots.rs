@@ -11,12 +11,11 @@ use crate::error::{Error, Result};
 /// `max_iter` iterations.
 pub fn brent(
     mut f: impl FnMut(f64) -> Result<f64>,
-    a: f64,
-    b: f64,
+    mut a: f64,
+    mut b: f64,
     xtol: f64,
     max_iter: usize,
 ) -> Result<f64> {
-    let (mut a, mut b) = (a, b);
     let mut fa = f(a)?;
     let mut fb = f(b)?;
     if fa == 0.0 {

@@ -1142,8 +1142,7 @@ mod tests {
         assert!(s.lam > 1e3, "{}", s.lam);
         for (f, g) in plan.factors.iter().zip(&s.grids) {
             let Some(g) = g else { continue };
-            let reach =
-                (g.ratios.len() - 1) as f64 * g.step + (g.far.len().max(1) - 1) as f64 * g.far_step;
+            let reach = g.end();
             assert!(
                 f.t.cost(s.lam, reach) <= plan::MAX_CALL_NODES,
                 "reach {reach}"
@@ -1207,8 +1206,7 @@ mod tests {
             } = scan_setup(&plan, eps);
             let Some(g) = &grids[0] else { continue };
             far_seen |= !g.far.is_empty();
-            let reach =
-                (g.ratios.len() - 1) as f64 * g.step + (g.far.len().max(1) - 1) as f64 * g.far_step;
+            let reach = g.end();
             let ts: Vec<f64> = (1..400)
                 .map(|i| reach * (i as f64 + 0.37) / 400.0)
                 .collect();

@@ -557,11 +557,10 @@ fn dgg_delta(s: &Sums) -> Result<Option<Interval>> {
 /// the final interval.
 fn golden_section(
     g: impl Fn(f64) -> Result<f64>,
-    a: f64,
-    b: f64,
+    mut a: f64,
+    mut b: f64,
     iterations: usize,
 ) -> Result<f64> {
-    let (mut a, mut b) = (a, b);
     let gr = 0.5 * (5f64.sqrt() - 1.0);
     let mut c = b - gr * (b - a);
     let mut d = a + gr * (b - a);

@@ -226,11 +226,9 @@ pub struct BracketParts {
     /// The bracket from the Kolmogorov-distance bounds of the tilted sum (Berry–Esseen, DGG)
     /// and the always-valid bound alone.
     pub kolmogorov: Bracket,
-    /// The bracket from the Fourier inversion of the tilted law (None: not requested, or it
-    /// failed; the failure is then in `fourier_error`).
-    pub fourier: Option<Bracket>,
-    /// Why the Fourier inversion gave nothing, when it was requested.
-    pub fourier_error: Option<String>,
+    /// The bracket from the Fourier inversion of the tilted law, or why it gave nothing (None:
+    /// not requested).
+    pub fourier: Option<std::result::Result<Bracket, String>>,
     /// Whether the estimated δ curve was monotone in the search bracket (always true for δ).
     pub monotone: bool,
     /// The report's notes for this ordering.
@@ -450,7 +448,6 @@ impl SaddlePointAccountant {
                     estimate: 0.0,
                     kolmogorov: zero,
                     fourier: None,
-                    fourier_error: None,
                     monotone: true,
                     notes: vec![format!(
                         "{} ordering: epsilon is at or above the largest privacy loss {m:e} of this ordering, where delta is exactly 0",
@@ -465,7 +462,6 @@ impl SaddlePointAccountant {
             estimate: est,
             kolmogorov: Bracket::estimate(est),
             fourier: None,
-            fourier_error: None,
             monotone: true,
             notes: Vec::new(),
         };
@@ -478,9 +474,10 @@ impl SaddlePointAccountant {
         let (mut lower, mut upper) = (k.lower, k.upper.min(self.always_valid_delta(dir, epsilon)?));
         p.kolmogorov = Bracket::certified(lower, est.clamp(lower, upper.max(lower)), upper);
         if self.params.fourier.wanted(lower, upper) {
-            match self.fourier_part(tilt, || self.fourier_delta(dir, epsilon)) {
+            let fourier = self.fourier_part(tilt, || self.fourier_delta(dir, epsilon));
+            match &fourier {
                 Ok(f) => {
-                    let (f_lo, f_hi) = ends(&f);
+                    let (f_lo, f_hi) = ends(f);
                     p.notes.push(intersection_note(
                         dir,
                         &format!("[{lower:e}, {upper:e}]"),
@@ -488,13 +485,10 @@ impl SaddlePointAccountant {
                     ));
                     lower = lower.max(f_lo);
                     upper = upper.min(f_hi);
-                    p.fourier = Some(f);
                 }
-                Err(e) => {
-                    p.notes.push(fourier_failure_note(dir, &e));
-                    p.fourier_error = Some(e);
-                }
+                Err(e) => p.notes.push(fourier_failure_note(dir, e)),
             }
+            p.fourier = Some(fourier);
         }
         // The truth lies in the certified bracket: an estimate outside it (by f64 rounding, or
         // by the approximation's own error) is moved to its nearer end.
@@ -622,7 +616,6 @@ impl SaddlePointAccountant {
             estimate: eps_hat,
             kolmogorov: Bracket::certified(lower, eps_hat.clamp(lower, upper.max(lower)), upper),
             fourier: None,
-            fourier_error: None,
             monotone,
             notes: Vec::new(),
         };
@@ -636,10 +629,10 @@ impl SaddlePointAccountant {
         }
         // The inversion is skipped where the Kolmogorov bracket is already tight (e.g. exactly
         // normal tilted laws), and by default where it is within FOURIER_TRIGGER.
-        if let Some(f) = fourier {
-            match f {
+        if let Some(fourier) = fourier {
+            match &fourier {
                 Ok(f) => {
-                    let (f_lo, f_hi) = ends(&f);
+                    let (f_lo, f_hi) = ends(f);
                     let (k_lo, k_hi) = (lower, upper);
                     lower = lower.max(f_lo);
                     upper = upper.min(f_hi);
@@ -660,13 +653,10 @@ impl SaddlePointAccountant {
                         part(lower, k_lo),
                         part(upper, k_hi)
                     ));
-                    p.fourier = Some(f);
                 }
-                Err(e) => {
-                    p.notes.push(fourier_failure_note(dir, &e));
-                    p.fourier_error = Some(e);
-                }
+                Err(e) => p.notes.push(fourier_failure_note(dir, e)),
             }
+            p.fourier = Some(fourier);
         }
         p.bracket = if self.params.bracket {
             Bracket::certified(

@@ -18,10 +18,10 @@
 //! f64 trapezoid estimates with the same margins as the subsampled Gaussian's (docs/math.md §10.5).
 
 use super::{
-    logsumexp, Decay, DensityDecay, MgfValue, RealSummary, Split, SumScheme, Trapezoid, Weights,
-    C64, LN_SQRT_2PI, MAX_QUADRATURE_NODES, SPLITS, UNIT_ROUNDOFF,
+    logsumexp, Decay, MgfValue, RealSummary, Split, SumScheme, Trapezoid, Weights, C64,
+    LN_SQRT_2PI, MAX_QUADRATURE_NODES, SPLITS, UNIT_ROUNDOFF,
 };
-use crate::cgf::CgfValue;
+use crate::cgf::{CgfValue, TiltedMoments};
 use crate::mechanism::mixture::{MixtureLaw, MAX_COMPONENTS};
 use crate::mechanism::{Direction, GaussianMixture};
 use crate::special::normal;
@@ -398,12 +398,7 @@ impl MixturePair {
         if nf.is_nan() || nf > MAX_QUADRATURE_NODES {
             return RealSummary {
                 ln_f: f64::NAN,
-                mean: f64::NAN,
-                var: f64::NAN,
-                mu3: f64::NAN,
-                mu4: f64::NAN,
-                rho3: f64::NAN,
-                mean_abs: f64::NAN,
+                moments: TiltedMoments::NAN,
                 tv: f64::INFINITY,
                 splits: [Split::UNUSED; SPLITS],
             };
@@ -436,12 +431,12 @@ impl MixturePair {
         }
         RealSummary {
             ln_f,
-            mean,
-            var: var / tot,
-            mu3: mu3 / tot,
-            mu4: mu4 / tot,
-            rho3: rho3 / tot,
-            mean_abs: mean_abs / tot,
+            moments: TiltedMoments {
+                mean,
+                central: [var / tot, mu3 / tot, mu4 / tot],
+                abs3: rho3 / tot,
+                mean_abs: mean_abs / tot,
+            },
             tv,
             splits,
         }
@@ -451,30 +446,20 @@ impl MixturePair {
     pub fn cgf(&self, lambda: f64) -> CgfValue {
         let h = (2.5 * self.real_step(lambda)).min(0.05);
         let s = self.real(lambda, h, false);
-        CgfValue {
-            lambda,
-            k: s.ln_f,
-            mean: s.mean,
-            var: s.var,
-            mu3: s.mu3,
-            mu4: s.mu4,
-        }
+        s.moments.cgf(lambda, false, s.ln_f)
     }
 
     /// The decay bound of |M(λ + it)|/M(λ) ([`Decay::Density`], margins as docs/math.md §10.5).
     pub fn decay(&self, lambda: f64) -> Decay {
-        let s = self.real(lambda, self.real_step(lambda), true);
-        Decay::Density(DensityDecay {
-            var_lo: s.var * (1.0 - 1e-3),
-            rho3_hi: s.rho3 * (1.0 + 1e-3),
-            tv_hi: s.tv,
-            splits: s.splits,
-        })
+        self.real(lambda, self.real_step(lambda), true).decay()
     }
 
     /// An upper bound on E_λ|L| (relative margin 1e−2).
     pub fn tilted_abs_mean(&self, lambda: f64) -> f64 {
-        self.real(lambda, self.real_step(lambda), false).mean_abs * 1.01
+        self.real(lambda, self.real_step(lambda), false)
+            .moments
+            .mean_abs
+            * 1.01
     }
 
     /// sup L where finite (the largest means of P and Q coincide: sup L = ln w_Q − ln w_P of

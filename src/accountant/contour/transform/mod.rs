@@ -747,13 +747,7 @@ impl Transform {
             Transform::Subsampled { q, mu, add } => {
                 let alpha = if add { 1.0 - lambda } else { lambda };
                 let hh = (0.5 / (1.0 + alpha.abs() * mu * mu).sqrt()).min(0.02);
-                let s = subsampled_real(q, mu, alpha, hh, true);
-                Decay::Density(DensityDecay {
-                    var_lo: s.var * (1.0 - 1e-3),
-                    rho3_hi: s.rho3 * (1.0 + 1e-3),
-                    tv_hi: s.tv,
-                    splits: s.splits,
-                })
+                subsampled_real(q, mu, alpha, hh, true).decay()
             }
             Transform::Mixture { ref law } => MixturePair::new(law).decay(lambda),
             Transform::SubsampledLaplace { law, add } => {
@@ -912,7 +906,7 @@ impl Transform {
             Transform::Subsampled { q, mu, add } => {
                 let alpha = if add { 1.0 - lambda } else { lambda };
                 let hh = (0.5 / (1.0 + alpha.abs() * mu * mu).sqrt()).min(0.02);
-                Some(subsampled_real(q, mu, alpha, hh, false).mean_abs * 1.01)
+                Some(subsampled_real(q, mu, alpha, hh, false).moments.mean_abs * 1.01)
             }
             Transform::Mixture { ref law } => Some(MixturePair::new(law).tilted_abs_mean(lambda)),
             Transform::Wor(ref p) => Some(p.tilted_abs_mean(lambda)),
@@ -1047,27 +1041,27 @@ fn laplace_parts(a: f64, z: C64) -> (C64, C64, f64) {
 
 struct RealSummary {
     ln_f: f64,
-    mean: f64,
-    var: f64,
-    mu3: f64,
-    mu4: f64,
-    rho3: f64,
-    mean_abs: f64,
+    moments: TiltedMoments,
     tv: f64,
     splits: [Split; SPLITS],
+}
+
+impl RealSummary {
+    /// The [`Decay::Density`] bound of these summaries: σ² and ρ₃ with relative margins 1e−3.
+    fn decay(&self) -> Decay {
+        Decay::Density(DensityDecay {
+            var_lo: self.moments.central[0] * (1.0 - 1e-3),
+            rho3_hi: self.moments.abs3 * (1.0 + 1e-3),
+            tv_hi: self.tv,
+            splits: self.splits,
+        })
+    }
 }
 
 /// f64 trapezoid summaries of the tilted law of L at real α (mean, variance, E|L − mean|³, TV of
 /// the tilted density normalised to mass 1, ln F(α)).
 fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSummary {
     let trap = SubsampledTrapezoid::new(q, mu, alpha, h);
-    let TiltedMoments {
-        mean,
-        central: [var, mu3, mu4],
-        abs3: rho3,
-        mean_abs,
-    } = trap.moments();
-    let ln_f = trap.ln_f();
     let SubsampledTrapezoid {
         ss, m, ws, ls, tot, ..
     } = &trap;
@@ -1093,13 +1087,8 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
         (tv, splits) = tv_and_splits(&gs, ws, ls, tot, h);
     }
     RealSummary {
-        ln_f,
-        mean,
-        var,
-        mu3,
-        mu4,
-        rho3,
-        mean_abs,
+        ln_f: trap.ln_f(),
+        moments: trap.moments(),
         tv,
         splits,
     }
@@ -1109,6 +1098,38 @@ fn subsampled_real(q: f64, mu: f64, alpha: f64, h: f64, with_tv: bool) -> RealSu
 /// of the module docs; `tau` the target relative accuracy of discretisation and truncation.
 pub fn subsampled_mgf(q: f64, mu: f64, zeta: C64, tau: f64) -> MgfValue {
     subsampled_mgf_batch(q, mu, zeta.re, &[zeta.im], tau)[0]
+}
+
+/// Test support: the windowed values of `case` = (q, μ, α) at `betas` under `scheme` and the
+/// single evaluations ([`subsampled_mgf`]) are two certified enclosures of each M(α + iβ), so
+/// they overlap within the sum of their error bounds; and each windowed bound is at most
+/// `rel`·M(α) (rounding level). Compares the β whose index `check` accepts.
+#[cfg(test)]
+pub(crate) fn assert_windowed_agrees_with_single(
+    case: (f64, f64, f64),
+    betas: &[f64],
+    scheme: SumScheme,
+    rel: f64,
+    check: impl Fn(usize) -> bool,
+) {
+    let (q, mu, alpha) = case;
+    let what = format!("q={q} μ={mu} α={alpha} {scheme:?}");
+    let scale = subsampled_mgf(q, mu, C64::new(alpha, 0.0), 1e-17)
+        .ln
+        .re
+        .exp();
+    let batch = subsampled_mgf_windowed(q, mu, alpha, betas, 1e-17, scheme, None);
+    for (k, (b, v)) in betas.iter().zip(&batch).enumerate() {
+        if !check(k) {
+            continue;
+        }
+        let single = subsampled_mgf(q, mu, C64::new(alpha, *b), 1e-17);
+        let diff = (v.ln.exp() - single.ln.exp()).norm();
+        let bound = v.ln_err.exp() + single.ln_err.exp();
+        assert!(diff <= bound, "{what} β={b}: {diff:e} > {bound:e}");
+        let err = v.ln_err.exp();
+        assert!(err <= rel * scale, "{what} β={b}: {err:e}");
+    }
 }
 
 /// [`subsampled_mgf`] at ζ_k = α + iβ_k for several β_k on one x-grid: the step resolves the
@@ -1298,27 +1319,28 @@ struct PhaseSums {
 /// The β-independent totals of a trapezoid's rounding bound (docs/math.md §10.4), accumulated
 /// over its weights w_j = e^{e_j − m}: Σw_j, Σw_j|L_j|, and the node terms' ζ-free and per-|ζ|
 /// parts err0, err1, for n nodes.
-pub(super) struct Totals {
+#[derive(Default)]
+struct Totals {
     /// Σ w_j.
-    pub(super) abs_sum: f64,
+    abs_sum: f64,
     /// Σ w_j |L_j|.
-    pub(super) wl: f64,
+    wl: f64,
     /// Σ w_j × (rounding of the exponent that does not scale with |ζ|).
-    pub(super) err0: f64,
+    err0: f64,
     /// Σ w_j × (rounding of the phase βL_j, per unit of |ζ|).
-    pub(super) err1: f64,
+    err1: f64,
     /// The number of nodes.
-    pub(super) n: usize,
+    n: usize,
 }
 
 /// The x-grid of a trapezoid: its largest exponent m (the weights are e^{e_j − m}), step h,
 /// strip half-width a of the discretisation bound, and ln of its truncation bound.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Trapezoid {
-    pub(super) m: f64,
-    pub(super) h: f64,
-    pub(super) a: f64,
-    pub(super) ln_trunc: f64,
+    m: f64,
+    h: f64,
+    a: f64,
+    ln_trunc: f64,
 }
 
 /// A trapezoid's weights w_j = e^{e_j − m} and the β-independent totals of its rounding bound
@@ -1335,13 +1357,7 @@ impl Weights {
         Weights {
             ws: Vec::with_capacity(n),
             real: Neumaier::default(),
-            totals: Totals {
-                abs_sum: 0.0,
-                wl: 0.0,
-                err0: 0.0,
-                err1: 0.0,
-                n: 0,
-            },
+            totals: Totals::default(),
         }
     }
 
@@ -1832,26 +1848,12 @@ mod tests {
             (0.01, 1.0, -7.0),
         ] {
             let betas: Vec<f64> = (0..40).map(|k| 3.0 + 0.37 * k as f64).collect();
-            let scale = subsampled_mgf(q, mu, C64::new(alpha, 0.0), 1e-17)
-                .ln
-                .re
-                .exp();
             for (rot, block) in [(0usize, 0usize), (16, 0), (16, 32), (63, 0), (63, 32)] {
                 let scheme = SumScheme {
                     rotations: rot,
                     block,
                 };
-                let batch = subsampled_mgf_windowed(q, mu, alpha, &betas, 1e-17, scheme, None);
-                for (b, v) in betas.iter().zip(&batch) {
-                    let single = subsampled_mgf(q, mu, C64::new(alpha, *b), 1e-17);
-                    let diff = (v.ln.exp() - single.ln.exp()).norm();
-                    let bound = v.ln_err.exp() + single.ln_err.exp();
-                    assert!(
-                        diff <= bound,
-                        "q={q} α={alpha} β={b} rot={rot} block={block}: {diff:e} > {bound:e}"
-                    );
-                    assert!(v.ln_err.exp() <= 1e-12 * scale, "β={b} rot={rot}");
-                }
+                assert_windowed_agrees_with_single((q, mu, alpha), &betas, scheme, 1e-12, |_| true);
             }
         }
     }

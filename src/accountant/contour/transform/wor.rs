@@ -174,13 +174,10 @@ fn halfline(q: f64, mu: f64, alpha: f64, betas: &[f64], tau: f64, scheme: SumSch
 /// Real-λ summaries of the tilted symmetrised law (f64 estimates, docs/math.md §17.11).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct WorReal {
+    /// ln M(λ).
     pub(super) ln_m: f64,
-    pub(super) mean: f64,
-    pub(super) var: f64,
-    pub(super) mu3: f64,
-    pub(super) mu4: f64,
-    pub(super) rho3: f64,
-    pub(super) mean_abs: f64,
+    /// The tilted law's moments.
+    pub(super) moments: TiltedMoments,
     /// K₁ + K₂ with |H(λ + it)| ≤ K₁/|t|, |H(1 − λ − it)| ≤ K₂/|t| (absolute).
     pub(super) k_cont: f64,
 }
@@ -331,12 +328,12 @@ impl WorPair {
         };
         WorReal {
             ln_m,
-            mean,
-            var: var / tot,
-            mu3: mu3 / tot,
-            mu4: mu4 / tot,
-            rho3: rho3 / tot,
-            mean_abs: mabs / tot,
+            moments: TiltedMoments {
+                mean,
+                central: [var / tot, mu3 / tot, mu4 / tot],
+                abs3: rho3 / tot,
+                mean_abs: mabs / tot,
+            },
             k_cont,
         }
     }
@@ -349,27 +346,20 @@ impl WorPair {
         Decay::AtomAtZero {
             atom: (self.atom() + 16.0 * UNIT_ROUNDOFF) / m_lo,
             cont: r.k_cont * 1.01 / m_lo,
-            var_lo: r.var * (1.0 - 1e-3),
-            rho3_hi: r.rho3 * (1.0 + 1e-3),
+            var_lo: r.moments.central[0] * (1.0 - 1e-3),
+            rho3_hi: r.moments.abs3 * (1.0 + 1e-3),
         }
     }
 
     /// f64 estimates of K(λ) and the tilted moments.
     pub fn cgf(&self, lambda: f64) -> CgfValue {
         let r = self.real(lambda, false);
-        CgfValue {
-            lambda,
-            k: r.ln_m,
-            mean: r.mean,
-            var: r.var,
-            mu3: r.mu3,
-            mu4: r.mu4,
-        }
+        r.moments.cgf(lambda, false, r.ln_m)
     }
 
     /// An upper bound on E_λ|ℓ| (relative margin 1e−2).
     pub fn tilted_abs_mean(&self, lambda: f64) -> f64 {
-        self.real(lambda, false).mean_abs * 1.01
+        self.real(lambda, false).moments.mean_abs * 1.01
     }
 
     /// The exact one-step δ(ε): the remove ordering's for ε ≥ 0, the add ordering's below
