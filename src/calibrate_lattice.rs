@@ -736,51 +736,25 @@ fn solve_with(
                 .and_then(|d| gaussian_sigma(d, steps, target_epsilon, delta))
                 .unwrap_or(1.0)
                 .clamp(sigma_min, sigma_max);
-            let (ok1, r1) = eval(start)?;
-            let (mut good, mut bad, mut report) = if ok1 {
-                (start, f64::NAN, r1)
-            } else {
-                (f64::NAN, start, r1)
-            };
-            if ok1 {
-                while bad.is_nan() {
-                    let next = good * 0.5;
-                    if next < sigma_min {
-                        return Ok(LatticeCalibration {
-                            value: good,
-                            other_end: None,
-                            report,
-                            evaluations: *evaluations,
-                        });
-                    }
-                    let (ok, r) = eval(next)?;
-                    if ok {
-                        (good, report) = (next, r);
-                    } else {
-                        bad = next;
-                    }
+            match walk_sigma(&mut eval, start, (sigma_min, sigma_max))? {
+                Walk::Bracket(good, bad, report) => (good, bad, report),
+                Walk::AtMin(value, report) => {
+                    return Ok(LatticeCalibration {
+                        value,
+                        other_end: None,
+                        report,
+                        evaluations: *evaluations,
+                    })
                 }
-            } else {
-                let mut bad_report = report.clone();
-                while good.is_nan() {
-                    let next = bad * 2.0;
-                    if next > sigma_max {
-                        return Err(miss(
-                            &bad_report,
-                            &format!("sigma of {what}"),
-                            format!("sigma = {bad:e}"),
-                            format!("{what} with sigma = {sigma_max:e}"),
-                        ));
-                    }
-                    let (ok, r) = eval(next)?;
-                    if ok {
-                        (good, report) = (next, r);
-                    } else {
-                        (bad, bad_report) = (next, r);
-                    }
+                Walk::BeyondMax(bad, bad_report) => {
+                    return Err(miss(
+                        &bad_report,
+                        &format!("sigma of {what}"),
+                        format!("sigma = {bad:e}"),
+                        format!("{what} with sigma = {sigma_max:e}"),
+                    ))
                 }
             }
-            (good, bad, report)
         }
     };
     for _ in 0..200 {
@@ -808,6 +782,52 @@ fn solve_with(
         report,
         evaluations: *evaluations,
     })
+}
+
+/// Where [`walk_sigma`] stopped.
+enum Walk {
+    /// σ `good` meets the target, σ `bad` (a factor 2 away) does not; the report is `good`'s.
+    Bracket(f64, f64, Report),
+    /// The smallest σ of the range meets the target (halving would leave the range).
+    AtMin(f64, Report),
+    /// σ up to the largest of the range misses: the last σ tried and its report.
+    BeyondMax(f64, Report),
+}
+
+/// The walk of a σ search by factors of 2 from `start` until one σ meets the target and the
+/// next does not, or the range `(min, max)` ends.
+fn walk_sigma(
+    eval: &mut impl FnMut(f64) -> Result<(bool, Report)>,
+    start: f64,
+    (sigma_min, sigma_max): (f64, f64),
+) -> Result<Walk> {
+    let (ok, mut report) = eval(start)?;
+    if ok {
+        let mut good = start;
+        loop {
+            let next = good * 0.5;
+            if next < sigma_min {
+                return Ok(Walk::AtMin(good, report));
+            }
+            let (ok, r) = eval(next)?;
+            if !ok {
+                return Ok(Walk::Bracket(good, next, report));
+            }
+            (good, report) = (next, r);
+        }
+    }
+    let mut bad = start;
+    loop {
+        let next = bad * 2.0;
+        if next > sigma_max {
+            return Ok(Walk::BeyondMax(bad, report));
+        }
+        let (ok, r) = eval(next)?;
+        if ok {
+            return Ok(Walk::Bracket(next, bad, r));
+        }
+        (bad, report) = (next, r);
+    }
 }
 
 /// The note a calibration adds when it searched on the f64 path.

@@ -232,7 +232,9 @@ fn an_ordering_held_to_its_largest_loss_does_not_invalidate_the_report() {
             .unwrap();
         assert_eq!(add.value, m, "{r:?}");
         assert!(
-            r.notes.iter().any(|n| n.contains("add ordering, at the answer")),
+            r.notes
+                .iter()
+                .any(|n| n.contains("add ordering, at the answer")),
             "the add series is invalid at its own answer: {r:?}"
         );
         assert!(r.valid, "{adjacency:?}: {r:?}");
