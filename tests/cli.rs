@@ -1219,3 +1219,66 @@ fn cumulant_text_keeps_the_enclosure_digits() {
         "{out}"
     );
 }
+
+/// Integer flags take digits or an exact integer in exponent form (`--steps 1e3` is 1000
+/// steps, as `--delta 1e-5` is a number); a fraction or a word is refused naming the flag, and
+/// the flag's own range check still applies (`1e16` steps).
+#[test]
+fn integer_flags_take_exponent_forms_of_exact_integers() {
+    let base = ["epsilon", "--sigma", "1", "--sampling-rate", "0.1"];
+    let answer = |steps: &str, precision: &str| {
+        let mut args = base.to_vec();
+        args.extend([
+            "--steps",
+            steps,
+            "--precision",
+            precision,
+            "--delta",
+            "1e-5",
+            "--format",
+            "json",
+        ]);
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["epsilon"].as_f64().unwrap()
+    };
+    assert_eq!(answer("1e3", "1.28e2"), answer("1000", "128"));
+    assert_eq!(answer("2.5E2", "128"), answer("250", "128"));
+    for (bad, says) in [
+        ("1.5", "must be an integer"),
+        ("1e-3", "must be an integer"),
+        ("ten", "must be an integer"),
+        ("1e16", "[1, 1e15]"),
+        ("1e30", "at most"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend(["--steps", bad, "--delta", "1e-5"]);
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(
+            err.contains("--steps") && err.contains(says),
+            "{bad}: {err}"
+        );
+    }
+    let (code, _, err) = run(&[
+        "epsilon",
+        "--sigma",
+        "1",
+        "--sampling",
+        "without-replacement",
+        "--dataset-size",
+        "-5",
+        "--batch-size",
+        "2",
+        "--adjacency",
+        "replace-one",
+        "--delta",
+        "1e-5",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--dataset-size") && err.contains("non-negative"),
+        "{err}"
+    );
+}

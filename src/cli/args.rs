@@ -89,14 +89,14 @@ pub struct MechanismFlags {
     pub sampling: Option<Sampling>,
     /// Number of records n ≥ 1 (`--sampling without-replacement` and
     /// `--sampling truncated-poisson`).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<u64>, allow_hyphen_values = true)]
     pub dataset_size: Option<u64>,
     /// Fixed batch size b ∈ [1, n] (`--sampling without-replacement`: b of the n records drawn
     /// without replacement per step; requires `--adjacency replace-one`).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<u64>, allow_hyphen_values = true)]
     pub batch_size: Option<u64>,
     /// Largest batch B ≥ 1 kept by `--sampling truncated-poisson` (B ≥ n: no truncation).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<u64>, allow_hyphen_values = true)]
     pub max_batch_size: Option<u64>,
     /// The mixture-of-gaussians flags.
     #[command(flatten)]
@@ -193,6 +193,39 @@ impl LatticeFlags {
 }
 
 /// A positive integer flag (`buckets`, `sensitivity`).
+/// The value parser of the integer flags (`--steps`, `--precision`, `--dataset-size`, ...):
+/// decimal digits, or a number in exponent form whose value is an exact integer (`1e6`,
+/// `2.5e3`), so that `--steps 1e6` means a million steps; anything else is refused with a
+/// message (clap adds the flag and the value). Each flag's own range is checked afterwards and
+/// named in that message.
+pub fn integer<T: TryFrom<i128>>(text: &str) -> std::result::Result<T, String> {
+    let t = text.trim();
+    let value: i128 = match t.parse::<i128>() {
+        Ok(v) => v,
+        Err(_) => match t.parse::<f64>() {
+            // |x| < 2^63 converts exactly (an f64 with no fractional part is an integer).
+            Ok(x) if x.is_finite() && x.fract() == 0.0 && x.abs() < 9.2e18 => x as i128,
+            Ok(x) if x.is_finite() && x.fract() == 0.0 => {
+                return Err("must be an integer of at most 9223372036854775807".into())
+            }
+            _ => return Err("must be an integer (such as 1000 or 1e3)".into()),
+        },
+    };
+    T::try_from(value).map_err(|_| {
+        // The type's largest value, 2^b − 1 for the largest b that converts.
+        let max = (0..127)
+            .rev()
+            .map(|b| (1i128 << b) - 1)
+            .find(|&m| T::try_from(m).is_ok())
+            .unwrap_or(0);
+        if value < 0 && T::try_from(-1i128).is_err() {
+            "must be a non-negative integer".to_string()
+        } else {
+            format!("must be an integer of at most {max}")
+        }
+    })
+}
+
 fn integer_flag(v: f64, flag: &'static str, max: u64) -> Result<u64> {
     if v.is_finite() && v.fract() == 0.0 && v >= 1.0 && v <= max as f64 {
         Ok(v as u64)
@@ -621,7 +654,7 @@ pub struct MechanismArgs {
     #[command(flatten)]
     pub flags: MechanismFlags,
     /// Number of compositions, 1 to 10^15.
-    #[arg(long, default_value_t = 1, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<i64>, default_value_t = 1, allow_hyphen_values = true)]
     pub steps: i64,
     /// A JSON or TOML file listing (mechanism, count) entries; replaces the mechanism flags.
     #[arg(long, conflicts_with_all = ["mechanism", "sigma", "sampling_rate", "scale", "noise_parameter", "buckets", "parameter", "sensitivity", "sampling", "sensitivities", "probabilities", "dataset_size", "batch_size", "max_batch_size"])]
@@ -963,14 +996,14 @@ pub struct AccountantArgs {
     #[arg(long, value_enum)]
     pub accountant: Option<AccountantKind>,
     /// Edgeworth order 0–3 (0 = CLT) for edgeworth and saddlepoint (default 1).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<i64>, allow_hyphen_values = true)]
     pub order: Option<i64>,
     /// Adjacency: add-remove (max of both orderings), remove or add.
     #[arg(long, value_enum, default_value_t = Adjacency::AddRemove)]
     pub adjacency: Adjacency,
     /// MPFR precision in bits for certified cumulants (edgeworth, saddlepoint); 53 selects
     /// the fast f64 path.
-    #[arg(long, default_value_t = 256, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<i64>, default_value_t = 256, allow_hyphen_values = true)]
     pub precision: i64,
     /// Relative tolerance: contour (on δ, in (0, 1); default 1e-9) and pld (target width of
     /// the ε bracket, in [1e-6, 0.5]; default 5e-3). Passed on as given: pld refuses one its
@@ -982,7 +1015,7 @@ pub struct AccountantArgs {
     pub bracket: bool,
     /// Most grid points the PLD accountant may use per distribution (memory ≈ 40 bytes each;
     /// pld only; default 2^22).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<i64>, allow_hyphen_values = true)]
     pub grid_budget: Option<i64>,
     /// Saddle-point accountant: the Kolmogorov-distance (Berry–Esseen / DGG) bracket alone,
     /// without the Fourier part added where that bracket is loose.

@@ -20,7 +20,7 @@ pub struct CalibrateArgs {
     #[command(flatten)]
     pub mechanism: MechanismFlags,
     /// Number of DP-SGD steps, 1 to 10^15 (required unless --solve steps).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<i64>, allow_hyphen_values = true)]
     pub steps: Option<i64>,
     /// What to solve for: sigma (smallest), steps (largest) or sampling-rate (largest).
     #[arg(long, value_enum, default_value_t = SolveArg::Sigma)]

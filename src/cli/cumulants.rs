@@ -16,10 +16,10 @@ pub struct CumulantsArgs {
     #[command(flatten)]
     pub mechanism: MechanismArgs,
     /// Highest order (1–6).
-    #[arg(long, default_value_t = 6, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<i64>, default_value_t = 6, allow_hyphen_values = true)]
     pub max_order: i64,
     /// MPFR precision in bits.
-    #[arg(long, default_value_t = 256, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<i64>, default_value_t = 256, allow_hyphen_values = true)]
     pub precision: i64,
     /// Ordering: remove or add (add-remove prints both).
     #[arg(long, value_enum, default_value_t = Adjacency::AddRemove)]

@@ -45,10 +45,10 @@ pub struct PlotArgs {
     #[arg(long, default_value = "")]
     pub title: String,
     /// Width in pixels, 200 to 10000.
-    #[arg(long, default_value_t = 1000, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<i64>, default_value_t = 1000, allow_hyphen_values = true)]
     pub width: i64,
     /// Height in pixels, 150 to 10000.
-    #[arg(long, default_value_t = 700, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<i64>, default_value_t = 700, allow_hyphen_values = true)]
     pub height: i64,
 }
 

@@ -15,13 +15,13 @@ pub struct SweepArgs {
     #[arg(long)]
     pub shard: Option<String>,
     /// Worker threads, 1 to 1024 (default: all cores).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<i64>, allow_hyphen_values = true)]
     pub threads: Option<i64>,
     /// Output directory (default `results/<name>`).
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
     /// Compute at most this many new rows (≥ 1), then stop (the CSV stays resumable).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<i64>, allow_hyphen_values = true)]
     pub limit: Option<i64>,
     /// No progress bar.
     #[arg(long)]

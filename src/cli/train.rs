@@ -18,7 +18,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Override train.seed.
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<u64>, allow_hyphen_values = true)]
     pub seed: Option<u64>,
     /// Override privacy.target_epsilon (σ is calibrated; clears privacy.sigma).
     #[arg(long, conflicts_with = "sigma", allow_hyphen_values = true)]
@@ -33,7 +33,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub accountant: Option<String>,
     /// Override privacy.order (Edgeworth order).
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<u8>, allow_hyphen_values = true)]
     pub order: Option<u8>,
     /// No progress bar.
     #[arg(long)]
@@ -197,10 +197,10 @@ fn print_summary(s: &RunSummary) {
 #[derive(Debug, Clone, Args)]
 pub struct HarnessCheckArgs {
     /// Parity steps K (CPU vs CUDA).
-    #[arg(long, default_value_t = 50, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<u64>, default_value_t = 50, allow_hyphen_values = true)]
     pub parity_steps: u64,
     /// Timed steps per throughput measurement.
-    #[arg(long, default_value_t = 30, allow_hyphen_values = true)]
+    #[arg(long, value_parser = crate::cli::args::integer::<u64>, default_value_t = 30, allow_hyphen_values = true)]
     pub timed_steps: u64,
     /// Expected batch sizes to time.
     #[arg(
