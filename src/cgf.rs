@@ -408,6 +408,7 @@ impl SubsampledTrapezoid {
     }
 
     /// The tilted law's moments (mean first, then central moments about it).
+    #[inline]
     pub fn moments(&self) -> TiltedMoments {
         let tot = self.tot;
         let mean = self
