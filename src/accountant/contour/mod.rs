@@ -910,7 +910,8 @@ impl OrderingAccountant for ContourAccountant {
                 .filter(|n| n.contains(FALLBACK_NOTE))
                 .collect();
             return Err(Error::NotCertified(format!(
-                "contour: the combined bracket [{lo:e}, {up:e}] is wider than {:e} relative; {}",
+                "contour: the combined bracket [{lo:e}, {up:e}] is wider than {:e} relative; {} \
+                 (the pld accountant certifies a bracket in such corners, to its own tolerance)",
                 self.capped_width_limit(),
                 why.iter()
                     .map(|s| s.as_str())
