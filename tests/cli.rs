@@ -217,6 +217,46 @@ fn events_file_counts_stay_in_range_and_a_bom_is_accepted() {
         ),
         // A malformed file whose name is a non-finite word keeps its name in the message.
         ("inf.json", "{".to_string(), 2, "inf.json"),
+        // A count written as an exact integer in floating form (json.dump of a float) is that
+        // count; a fraction, a negative number, text or null is refused naming the field.
+        (
+            "float.json",
+            format!("{{\"events\": [{}]}}", entry("1e3")),
+            0,
+            "",
+        ),
+        (
+            "frac.json",
+            format!("{{\"events\": [{}]}}", entry("2.5")),
+            2,
+            "count = 2.5: must be a non-negative integer",
+        ),
+        (
+            "neg.json",
+            format!("{{\"events\": [{}]}}", entry("-4")),
+            2,
+            "count = -4",
+        ),
+        (
+            "text.json",
+            format!("{{\"events\": [{}]}}", entry("\"10\"")),
+            2,
+            "not text",
+        ),
+        (
+            "huge.json",
+            format!("{{\"events\": [{}]}}", entry("1e30")),
+            2,
+            "count = 1e30",
+        ),
+        (
+            "wor.json",
+            "{\"events\": [{\"mechanism\": \"sampled_without_replacement\", \"sigma\": 2, \
+             \"count\": 10, \"dataset_size\": 1e4, \"batch_size\": 256.5}]}"
+                .to_string(),
+            2,
+            "batch_size = 256.5",
+        ),
     ];
     for (name, text, code, word) in cases {
         let path = dir.path().join(name);

@@ -802,15 +802,24 @@ struct EventEntry {
     sampling_rate: Option<f64>,
     /// Truncated Poisson sampling (`truncated_subsampled_gaussian` entries) and fixed-size
     /// batches (`sampled_without_replacement` entries).
-    #[serde(alias = "source_dataset_size")]
+    #[serde(
+        alias = "source_dataset_size",
+        default,
+        deserialize_with = "entry_dataset_size"
+    )]
     dataset_size: Option<u64>,
     /// Fixed-size batches (`sampled_without_replacement` entries).
-    #[serde(alias = "sample_size")]
+    #[serde(alias = "sample_size", default, deserialize_with = "entry_batch_size")]
     batch_size: Option<u64>,
     /// Truncated Poisson sampling (`truncated_subsampled_gaussian` entries).
-    #[serde(alias = "truncated_batch_size")]
+    #[serde(
+        alias = "truncated_batch_size",
+        default,
+        deserialize_with = "entry_max_batch_size"
+    )]
     max_batch_size: Option<u64>,
     scale: Option<f64>,
+    #[serde(deserialize_with = "entry_count")]
     count: u64,
     noise_parameter: Option<f64>,
     buckets: Option<f64>,
@@ -818,6 +827,71 @@ struct EventEntry {
     sensitivity: Option<f64>,
     sensitivities: Option<Vec<f64>>,
     probabilities: Option<Vec<f64>>,
+}
+
+/// An integer field of an events entry: an integer, or a number whose value is an exact
+/// non-negative integer (`1e3`, `1000.0`: what `json.dump` writes for a count computed as a
+/// float); anything else is refused naming the field. Ranges are checked afterwards.
+/// A JSON `null` is `None` (an absent optional field).
+fn entry_integer<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    field: &str,
+) -> std::result::Result<Option<u64>, D::Error> {
+    use serde::de::Error as _;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Null(()),
+        Unsigned(u64),
+        Signed(i64),
+        Real(f64),
+        Text(String),
+    }
+    match Number::deserialize(d)? {
+        Number::Null(()) => Ok(None),
+        Number::Unsigned(u) => Ok(Some(u)),
+        // Below 2^64 an f64 with no fractional part converts exactly.
+        Number::Real(x) if x >= 0.0 && x.fract() == 0.0 && x < 18_446_744_073_709_551_616.0 => {
+            Ok(Some(x as u64))
+        }
+        Number::Signed(i) => Err(D::Error::custom(format!(
+            "{field} = {i}: must be a non-negative integer"
+        ))),
+        Number::Real(x) if x.fract() == 0.0 && x > 0.0 => Err(D::Error::custom(format!(
+            "{field} = {x:e}: must be an integer below 2^64 (a count at most 1e15)"
+        ))),
+        Number::Real(x) => Err(D::Error::custom(format!(
+            "{field} = {}: must be a non-negative integer",
+            crate::error::short_number(&x.to_string())
+        ))),
+        Number::Text(t) => Err(D::Error::custom(format!(
+            "{field} = {t:?}: must be a number, not text"
+        ))),
+    }
+}
+
+fn entry_count<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    use serde::de::Error as _;
+    entry_integer(d, "count")?
+        .ok_or_else(|| D::Error::custom("count = null: must be a non-negative integer"))
+}
+
+fn entry_dataset_size<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<u64>, D::Error> {
+    entry_integer(d, "dataset_size")
+}
+
+fn entry_batch_size<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<u64>, D::Error> {
+    entry_integer(d, "batch_size")
+}
+
+fn entry_max_batch_size<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<u64>, D::Error> {
+    entry_integer(d, "max_batch_size")
 }
 
 /// A `sampled_without_replacement` entry (fixed-size batches of a Gaussian, docs/math.md
