@@ -514,20 +514,33 @@ thread_local! {
     /// FFT computed with it) is a function of the length alone: a planner shared across
     /// lengths reuses the sub-FFTs it planned before, which made answers depend on which
     /// lengths a thread had planned earlier (thread scheduling in sweeps, resumed runs).
-    static PLANS: std::cell::RefCell<std::collections::HashMap<usize, Plans>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    /// The lengths are kept in the order they were planned; the oldest are dropped once the
+    /// lengths kept add up to more than [`PLAN_CACHE_POINTS`] (a plan holds twiddle tables of
+    /// about 16 bytes per point each way: before, every length a thread had ever planned was
+    /// kept, 100 distinct discrete Gaussians left ~170 MB of plans, and a long sweep or Python
+    /// session grew without bound). Dropping a plan changes no answer: a length's plan is
+    /// made anew, the same.
+    static PLANS: std::cell::RefCell<Vec<(usize, Plans)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
+
+/// The most FFT points whose plans one thread keeps ([`PLANS`]): 2²² (≈ 130 MB of twiddles).
+const PLAN_CACHE_POINTS: usize = 1 << 22;
 
 /// The plans of length m (see [`PLANS`]).
 fn plans(m: usize) -> Plans {
     PLANS.with(|p| {
-        p.borrow_mut()
-            .entry(m)
-            .or_insert_with(|| {
-                let mut planner = RealFftPlanner::<f64>::new();
-                (planner.plan_fft_forward(m), planner.plan_fft_inverse(m))
-            })
-            .clone()
+        let mut cache = p.borrow_mut();
+        if let Some((_, plans)) = cache.iter().find(|(len, _)| *len == m) {
+            return plans.clone();
+        }
+        let mut planner = RealFftPlanner::<f64>::new();
+        let plans: Plans = (planner.plan_fft_forward(m), planner.plan_fft_inverse(m));
+        let mut kept: usize = cache.iter().map(|(len, _)| len).sum::<usize>() + m;
+        while kept > PLAN_CACHE_POINTS && !cache.is_empty() {
+            kept -= cache.remove(0).0;
+        }
+        cache.push((m, plans.clone()));
+        plans
     })
 }
 
@@ -865,6 +878,33 @@ impl Convolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plan_cache_stays_bounded_and_a_replanned_length_gives_the_same_fft() {
+        let signal: Vec<f64> = (0..4096)
+            .map(|i| ((i * 7919) % 1013) as f64 / 1013.0)
+            .collect();
+        let fft = |m: usize| {
+            let (fwd, _) = plans(m);
+            let mut x = signal[..m].to_vec();
+            let mut out = fwd.make_output_vec();
+            fwd.process(&mut x, &mut out).unwrap();
+            out
+        };
+        let before = fft(4096);
+        // Lengths adding up to several times the bound: the cache keeps at most the bound
+        // (plus the newest length), and 4096 is planned anew.
+        for k in 0..40 {
+            let _ = plans(PLAN_CACHE_POINTS / 8 + 2 * k);
+            let kept: usize = PLANS.with(|p| p.borrow().iter().map(|(m, _)| m).sum());
+            assert!(
+                kept <= PLAN_CACHE_POINTS + PLAN_CACHE_POINTS / 8 + 80,
+                "{kept}"
+            );
+        }
+        assert!(PLANS.with(|p| p.borrow().iter().all(|(m, _)| *m != 4096)));
+        assert_eq!(fft(4096), before);
+    }
 
     #[test]
     fn fft_length_is_smooth_and_large_enough() {
