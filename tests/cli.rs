@@ -192,6 +192,7 @@ fn events_file_counts_stay_in_range_and_a_bom_is_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let entry =
         |count: &str| format!(r#"{{"mechanism": "gaussian", "sigma": 1, "count": {count}}}"#);
+    let one_entry = |count: &str| format!("{{\"events\": [{}]}}", entry(count));
     let cases = [
         (
             "bom.json",
@@ -199,12 +200,7 @@ fn events_file_counts_stay_in_range_and_a_bom_is_accepted() {
             0,
             "",
         ),
-        (
-            "one.json",
-            format!("{{\"events\": [{}]}}", entry("1000000000000001")),
-            2,
-            "count",
-        ),
+        ("one.json", one_entry("1000000000000001"), 2, "count"),
         (
             "two.json",
             format!(
@@ -219,36 +215,17 @@ fn events_file_counts_stay_in_range_and_a_bom_is_accepted() {
         ("inf.json", "{".to_string(), 2, "inf.json"),
         // A count written as an exact integer in floating form (json.dump of a float) is that
         // count; a fraction, a negative number, text or null is refused naming the field.
-        (
-            "float.json",
-            format!("{{\"events\": [{}]}}", entry("1e3")),
-            0,
-            "",
-        ),
+        ("float.json", one_entry("1e3"), 0, ""),
         (
             "frac.json",
-            format!("{{\"events\": [{}]}}", entry("2.5")),
+            one_entry("2.5"),
             2,
             "count = 2.5: must be a non-negative integer",
         ),
-        (
-            "neg.json",
-            format!("{{\"events\": [{}]}}", entry("-4")),
-            2,
-            "count = -4",
-        ),
-        (
-            "text.json",
-            format!("{{\"events\": [{}]}}", entry("\"10\"")),
-            2,
-            "not text",
-        ),
-        (
-            "huge.json",
-            format!("{{\"events\": [{}]}}", entry("1e30")),
-            2,
-            "count = 1e30",
-        ),
+        ("neg.json", one_entry("-4"), 2, "count = -4"),
+        ("text.json", one_entry("\"10\""), 2, "not text"),
+        ("null.json", one_entry("null"), 2, "count = null"),
+        ("huge.json", one_entry("1e30"), 2, "count = 1e30"),
         (
             "wor.json",
             "{\"events\": [{\"mechanism\": \"sampled_without_replacement\", \"sigma\": 2, \
