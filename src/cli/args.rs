@@ -858,7 +858,12 @@ fn entry_integer<'de, D: serde::Deserializer<'de>>(
             "{field} = {i}: must be a non-negative integer"
         ))),
         Number::Real(x) if x.fract() == 0.0 && x > 0.0 => Err(D::Error::custom(format!(
-            "{field} = {x:e}: must be an integer below 2^64 (a count at most 1e15)"
+            "{field} = {x:e}: must be an integer below 2^64{}",
+            if field == "count" {
+                " (a count at most 1e15)"
+            } else {
+                ""
+            }
         ))),
         Number::Real(x) => Err(D::Error::custom(format!(
             "{field} = {}: must be a non-negative integer",
