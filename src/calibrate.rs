@@ -13,14 +13,22 @@
 //!
 //! 1. Bracket: from a start value, expand geometrically (×2 or ÷2) until the bracket
 //!    [infeasible, feasible] is found (σ ∈ [1e-3, 1e4], q ∈ [1e-9, 1], steps ∈ [1, 2^62]).
-//! 2. Bisect (geometric mean for σ and q, integer midpoint for steps) until the bracket is
-//!    narrower than `rel_tol` relative (steps: adjacent integers). The feasible end is returned,
-//!    so the answer always satisfies ε(answer) ≤ target as evaluated.
-//! 3. Envelope check: ε is evaluated on a geometric grid of `envelope_points` points between
-//!    the answer and the feasible end of the initial bracket. If any violates the target, the
-//!    curve is not monotone; the search restarts above the largest violating point and the
-//!    answer's notes say so. Every evaluation is also checked for a violation of monotonicity
-//!    (beyond a relative slack of 1e-9) and reported in the notes.
+//! 2. Narrow the bracket until it is narrower than `rel_tol` relative (steps: adjacent
+//!    integers), each step evaluating one point inside it and keeping it as the new feasible or
+//!    infeasible end. The point is the secant's crossing of the target in (ln x, ln ε), moved
+//!    past it by 0.45·`rel_tol` so that the next step closes the bracket from the other side
+//!    ([`secant_point`]); a bisection step (geometric mean for σ and q, integer midpoint for
+//!    steps) where the secant is unusable or the bracket has not halved over two steps
+//!    ([`Safeguard`]). The feasible end is returned, so the answer always satisfies
+//!    ε(answer) ≤ target as evaluated, and every evaluated miss lies on the infeasible side of
+//!    every evaluated hit.
+//! 3. Envelope check (estimates only): ε is evaluated on a geometric grid of `envelope_points`
+//!    points between the answer and the feasible end of the initial bracket. If any violates
+//!    the target, the curve is not monotone; the search restarts above the largest violating
+//!    point and the answer's notes say so. A certified upper end skips it: the answer's
+//!    certificate is its own evaluation, and by step 2 no evaluated point past it misses.
+//!    Every evaluation is also checked for a violation of monotonicity (beyond a relative slack
+//!    of 1e-9) and reported in the notes.
 //!
 //! # Guarantee
 //! The returned value `x` was evaluated: ε(x) ≤ target by the accountant. With a certified
@@ -101,8 +109,9 @@ pub struct CalibrationParams {
     pub steps: Option<u64>,
     /// Relative tolerance on σ or q (default 1e-4); ignored for steps (solved exactly).
     pub rel_tol: f64,
-    /// Points of the envelope check grid (default 8; 0 disables the check; at most
-    /// [`MAX_ENVELOPE_POINTS`]).
+    /// Points of the envelope check grid of an estimate (default 8; 0 disables the check; at
+    /// most [`MAX_ENVELOPE_POINTS`]); a certified accountant's calibration needs none (module
+    /// docs, step 3).
     pub envelope_points: usize,
     /// Most accountant evaluations allowed (default 400; in [[`MIN_EVALUATIONS`],
     /// [`MAX_EVALUATIONS`]]).
@@ -440,6 +449,32 @@ impl Search<'_> {
         }
     }
 
+    /// The last evaluated ε at x (+∞ for a failed evaluation), if x was evaluated.
+    fn seen_at(&self, x: f64) -> Option<f64> {
+        self.seen.iter().rev().find(|p| p.0 == x).map(|p| p.1)
+    }
+
+    /// The next point of [`bisect`] by [`secant_point`] (for steps: rounded to the integer one
+    /// step past the predicted crossing, towards the farther end), strictly between `bad` and
+    /// `good`, or `None` where the secant is unusable.
+    fn secant_point(&self, bad: f64, good: f64) -> Option<f64> {
+        let ends = ((bad, self.seen_at(bad)?), (good, self.seen_at(good)?));
+        let target = self.p.target_epsilon;
+        let (a, b) = (bad.min(good), bad.max(good));
+        let x = match self.p.solve {
+            Solve::Steps => {
+                let rx = secant_point(ends.0, ends.1, target, true, 0.0)?;
+                if rx - a > b - rx {
+                    (rx.floor() - 1.0).max(a + 1.0)
+                } else {
+                    (rx.ceil() + 1.0).min(b - 1.0)
+                }
+            }
+            _ => secant_point(ends.0, ends.1, target, true, 0.45 * self.p.rel_tol)?,
+        };
+        (x > a && x < b).then_some(x)
+    }
+
     fn narrow_enough(&self, a: f64, b: f64) -> bool {
         match self.p.solve {
             Solve::Steps => (b - a).abs() <= 1.0,
@@ -691,14 +726,101 @@ fn no_feasible_point(s: &Search, lim: f64) -> Error {
     ))
 }
 
-/// Phase 2: bisect [infeasible, feasible] to the tolerance.
+/// The next point of a calibration's bracket search by the secant, strictly between the ends
+/// `bad` = (x, ε) (misses `target`) and `good` = (x, ε) (meets it), or `None` where the secant is
+/// unusable (an ε that is not finite and positive, or not on its expected side of the target).
+///
+/// The secant through (u, ln ε) at both ends, u = ln x (`log_x`) or x, predicts the crossing r of
+/// the target. The point returned lies past r, towards the end farther from r, by `nudge` (in
+/// units of u, and at most a quarter of the bracket's width from either end): where the
+/// prediction is good, the new end is then within `nudge` of the crossing on one side, and the
+/// next step, past the next prediction from that end, closes the bracket from the other side.
+/// A heuristic only: callers evaluate the point and keep it as the new feasible or infeasible
+/// end, as a bisection step would, so the bracket keeps its meaning; see [`Safeguard`] for the
+/// fall-back to bisection.
+pub(crate) fn secant_point(
+    bad: (f64, f64),
+    good: (f64, f64),
+    target: f64,
+    log_x: bool,
+    nudge: f64,
+) -> Option<f64> {
+    let ((xb, eb), (xg, eg)) = (bad, good);
+    let usable = |e: f64| e.is_finite() && e > 0.0;
+    if !(usable(eb) && usable(eg) && eb > target && eg <= target && target > 0.0) {
+        return None;
+    }
+    let to_u = |x: f64| if log_x { x.ln() } else { x };
+    let (ub, ug) = (to_u(xb), to_u(xg));
+    let (fb, fg) = ((eb / target).ln(), (eg / target).ln());
+    let df = fb - fg;
+    if !(df > 0.0 && df.is_finite() && ub.is_finite() && ug.is_finite()) {
+        return None;
+    }
+    let (lo, hi) = (ub.min(ug), ub.max(ug));
+    let r = (ub + (ug - ub) * (fb / df)).clamp(lo, hi);
+    let v = if r - lo > hi - r {
+        r - nudge
+    } else {
+        r + nudge
+    };
+    let margin = (0.25 * (hi - lo)).min(nudge);
+    let u = v.clamp(lo + margin, hi - margin);
+    let x = if log_x { u.exp() } else { u };
+    (x.is_finite() && x > xb.min(xg) && x < xb.max(xg)).then_some(x)
+}
+
+/// The safeguard of a secant-driven bracket search: after a secant step that did not halve the
+/// bracket, the next step bisects, so every two steps at least halve it and the search takes at
+/// most about twice the steps of plain bisection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Safeguard {
+    /// The bracket's width before the last step.
+    prev: f64,
+    /// Whether the last step was allowed the secant.
+    prev_secant: bool,
+}
+
+impl Safeguard {
+    /// No steps taken yet.
+    pub(crate) fn new() -> Self {
+        Safeguard {
+            prev: f64::INFINITY,
+            prev_secant: false,
+        }
+    }
+
+    /// Whether the step from a bracket of `width` (any fixed measure of it) may use the secant.
+    pub(crate) fn allows(&mut self, width: f64) -> bool {
+        let ok = !(self.prev_secant && width > 0.5 * self.prev);
+        self.prev = width;
+        self.prev_secant = ok;
+        ok
+    }
+}
+
+/// Phase 2: shrink [infeasible, feasible] to the tolerance by safeguarded secant steps.
+///
+/// Each step evaluates one point strictly inside the bracket and keeps it as the new feasible or
+/// infeasible end, so the bracket's meaning is that of plain bisection (both ends evaluated) and
+/// the answer is the same kind of point; only the choice of the point differs
+/// ([`Search::secant_point`]): the crossing of the secant through the two ends' ε (in ln x and
+/// ln ε), moved a little past it so that the next step can close the bracket from the other side,
+/// with a bisection step whenever the secant is unusable (an end without a finite positive ε) or
+/// the bracket has not halved over the last two steps.
 fn bisect(s: &mut Search, e: &mut Ends) -> Result<()> {
     let Some(mut bad) = e.infeas else {
         return Ok(());
     };
     let mut good = e.feas.expect("invariant: feasible end");
+    let mut guard = Safeguard::new();
     while !s.narrow_enough(bad, good) {
-        let mid = s.midpoint(bad, good);
+        let secant = if guard.allows((bad / good).ln().abs()) {
+            s.secant_point(bad, good)
+        } else {
+            None
+        };
+        let mid = secant.unwrap_or_else(|| s.midpoint(bad, good));
         if mid == bad || mid == good {
             break;
         }
@@ -724,7 +846,9 @@ fn bisect_on_envelope(s: &mut Search, e: &mut Ends, outer_feasible: f64) -> Resu
     let mut restarts = 0usize;
     loop {
         bisect(s, e)?;
-        if p.envelope_points == 0 || restarts >= 8 {
+        // A certified upper end needs no envelope: the answer's certificate rests on its own
+        // evaluation, and bisection keeps every evaluated miss below every evaluated hit.
+        if p.envelope_points == 0 || restarts >= 8 || s.certified == Some(true) {
             return Ok(restarts);
         }
         let a = e.feas.expect("invariant: feasible end");
@@ -1033,5 +1157,86 @@ mod tests {
             d(info.sigma * (1.0 - 2e-8)) > 1e-5,
             "within rel_tol 1e-8 of the root"
         );
+    }
+
+    /// On a curve whose ln ε is linear in ln x the secant predicts the crossing exactly: the
+    /// point lies 0.45·tolerance past it towards the farther end, strictly inside the bracket;
+    /// an end whose ε is not finite and positive, or on the wrong side, gives no secant point.
+    #[test]
+    fn secant_point_lands_just_past_an_exact_prediction() {
+        // ε(σ) = 2/σ², target 1: crossing σ = √2.
+        let eps = |x: f64| 2.0 / (x * x);
+        let (bad, good) = (1.0, 4.0);
+        let tol = 1e-4;
+        let x = secant_point((bad, eps(bad)), (good, eps(good)), 1.0, true, 0.45 * tol)
+            .expect("usable");
+        let r = 2f64.sqrt();
+        // The crossing is nearer bad (ln √2 vs ln 4 − ln √2): the point moves towards good.
+        assert!(x > r && x < good, "{x}");
+        assert!((x.ln() - r.ln() - 0.45 * tol).abs() < 1e-12, "{x}");
+        // Linear x (the noise parameter): ε = 3 − 2x, target 1, crossing x = 1 (ln ε is not linear:
+        // the secant through (x, ln ε) predicts 0.771).
+        let lin = |x: f64| 3.0 - 2.0 * x;
+        let y =
+            secant_point((0.5, lin(0.5)), (1.4, lin(1.4)), 1.0, false, 0.45 * tol).expect("usable");
+        assert!(y > 0.5 && y < 1.4 && (y - 0.771).abs() < 1e-3, "{y}");
+        for (eb, eg) in [
+            (f64::INFINITY, 0.5),
+            (2.0, 0.0),
+            (0.5, 0.4),
+            (2.0, 1.5),
+            (f64::NAN, 0.5),
+        ] {
+            assert!(
+                secant_point((1.0, eb), (2.0, eg), 1.0, true, 1e-5).is_none(),
+                "{eb} {eg}"
+            );
+        }
+    }
+
+    /// The safeguarded search never takes more than about twice the steps of bisection, even on
+    /// a curve that defeats the secant (a step in ε at the crossing), and closes an exactly
+    /// predicted crossing in two steps.
+    #[test]
+    fn safeguarded_secant_search_is_bounded_by_bisection() {
+        let run = |eps: &dyn Fn(f64) -> f64, target: f64| -> usize {
+            let (mut bad, mut good) = (1.0f64, 2.0f64);
+            let tol = 1e-6;
+            let mut guard = Safeguard::new();
+            let mut steps = 0;
+            while (good - bad).abs() > tol * good.max(bad) {
+                let width = (good / bad).ln().abs();
+                let x = if guard.allows(width) {
+                    secant_point((bad, eps(bad)), (good, eps(good)), target, true, 0.45 * tol)
+                } else {
+                    None
+                }
+                .unwrap_or((bad * good).sqrt());
+                assert!(x > bad.min(good) && x < bad.max(good));
+                if eps(x) <= target {
+                    good = x;
+                } else {
+                    bad = x;
+                }
+                steps += 1;
+                assert!(steps < 200);
+            }
+            steps
+        };
+        let bisection = (2f64.ln() / 1e-6).log2().ceil() as usize;
+        // A jump of ε at the crossing 1.3: the secant keeps predicting the wrong place.
+        let jump = |x: f64| {
+            if x < 1.3 {
+                1.0 + 1e-9 * (1.3 - x)
+            } else {
+                1e-3 / x
+            }
+        };
+        assert!(run(&jump, 1.0) <= 2 * bisection + 2, "{}", run(&jump, 1.0));
+        // ε = 2.2/σ²: ln ε linear in ln σ.
+        assert!(run(&|x: f64| 2.2 / (x * x), 1.0) <= 3);
+        // A smooth but curved ε: still far fewer steps than bisection.
+        let curved = |x: f64| (3.0 / x).exp() - 1.0;
+        assert!(run(&curved, 4.0) <= bisection / 2, "{}", run(&curved, 4.0));
     }
 }

@@ -511,6 +511,8 @@ fn sigma_search(
     let mut budget = 200usize;
     // The last σ at which the accountant failed (not certified, no convergence, ...).
     let failed: std::cell::RefCell<Option<(f64, Error)>> = std::cell::RefCell::new(None);
+    // (σ, ε compared with the target) of every evaluation, for the secant steps.
+    let seen: std::cell::RefCell<Vec<(f64, f64)>> = std::cell::RefCell::new(Vec::new());
     let mut eval = |sigma: f64| -> Result<Option<Report>> {
         if budget == 0 {
             return Err(Error::NoConvergence {
@@ -521,8 +523,13 @@ fn sigma_search(
         }
         budget -= 1;
         *evaluations += 1;
-        match c.epsilon_at(delta, sigma) {
-            Ok(r) if calibration_epsilon(&r).0 <= target_epsilon => Ok(Some(r)),
+        let answer = c.epsilon_at(delta, sigma);
+        let eps = answer
+            .as_ref()
+            .map_or(f64::INFINITY, |r| calibration_epsilon(r).0);
+        seen.borrow_mut().push((sigma, eps));
+        match answer {
+            Ok(r) if eps <= target_epsilon => Ok(Some(r)),
             Ok(r) => {
                 if let Some(why) = undecided(&r, target_epsilon) {
                     failed.replace(Some((sigma, Error::NotCertified(why))));
@@ -584,8 +591,23 @@ fn sigma_search(
             }
         }
     };
+    let mut guard = crate::calibrate::Safeguard::new();
     while hi / lo - 1.0 > rel_tol {
-        let mid = (lo * hi).sqrt();
+        let at = |x: f64| seen.borrow().iter().rev().find(|p| p.0 == x).map(|p| p.1);
+        let secant = match (guard.allows((hi / lo).ln()), at(lo), at(hi)) {
+            (true, Some(el), Some(eh)) => crate::calibrate::secant_point(
+                (lo, el),
+                (hi, eh),
+                target_epsilon,
+                true,
+                0.45 * rel_tol,
+            ),
+            _ => None,
+        };
+        let mid = secant.unwrap_or_else(|| (lo * hi).sqrt());
+        if mid <= lo || mid >= hi {
+            break;
+        }
         match eval(mid)? {
             Some(r) => (hi, best) = (mid, r),
             None => lo = mid,
@@ -675,9 +697,13 @@ fn solve_with(
             None => Error::NoSolution(format!("even {end} gives epsilon above {goal}")),
         }
     };
+    // (x, ε compared with the target) of every evaluation, for the secant steps.
+    let seen: std::cell::RefCell<Vec<(f64, f64)>> = std::cell::RefCell::new(Vec::new());
     let mut eval = |x: f64| -> Result<(bool, Report)> {
         *evaluations += 1;
-        c.meets(target, x)
+        let (ok, r) = c.meets(target, x)?;
+        seen.borrow_mut().push((x, r.upper.unwrap_or(r.epsilon)));
+        Ok((ok, r))
     };
     // `good` meets the target, `bad` does not; bisect (geometrically for a) until they are
     // within rel_tol of each other.
@@ -757,14 +783,35 @@ fn solve_with(
             }
         }
     };
+    // Secant steps in ln x (in x for p, searched by arithmetic midpoints), safeguarded by
+    // bisection ([`crate::calibrate::secant_point`]).
+    let log_x = !matches!(shape, Shape::NoiseParameter);
+    let mut guard = crate::calibrate::Safeguard::new();
     for _ in 0..200 {
         if (good - bad).abs() <= rel_tol * good.abs().max(bad.abs()) {
             break;
         }
-        let mid = match shape {
+        let width = if log_x {
+            (good / bad).ln().abs()
+        } else {
+            (good - bad).abs()
+        };
+        let nudge = if log_x {
+            0.45 * rel_tol
+        } else {
+            0.45 * rel_tol * good.abs().max(bad.abs())
+        };
+        let at = |x: f64| seen.borrow().iter().rev().find(|p| p.0 == x).map(|p| p.1);
+        let secant = match (guard.allows(width), at(bad), at(good)) {
+            (true, Some(eb), Some(eg)) => {
+                crate::calibrate::secant_point((bad, eb), (good, eg), target_epsilon, log_x, nudge)
+            }
+            _ => None,
+        };
+        let mid = secant.unwrap_or(match shape {
             Shape::NoiseParameter => 0.5 * (good + bad),
             Shape::Parameter | Shape::Sigma { .. } => (good * bad).sqrt(),
-        };
+        });
         if mid == good || mid == bad {
             break;
         }

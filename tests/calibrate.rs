@@ -2,7 +2,7 @@
 //! calibration, errors, and the CLI's JSON contract.
 
 use assert_cmd::Command;
-use ewtune::accountant::{AccountantKind, AccountantSettings, Guarantee};
+use ewtune::accountant::{AccountantConfig, AccountantKind, AccountantSettings, Guarantee};
 use ewtune::calibrate::{calibrate, dpsgd_epsilon, CalibrationParams, Solve};
 use ewtune::mechanism::Adjacency;
 use ewtune::Error;
@@ -360,4 +360,55 @@ fn cli_json_has_the_solved_value_under_its_name() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--target-epsilon"));
+}
+
+/// The secant steps of the bracket search (docs/math.md §8): over targets, sampling rates and
+/// two certified accountants, the calibration returns a bracket [infeasible, feasible] within
+/// the tolerance whose ends an independent evaluation puts on their sides, in at most 10
+/// evaluations (bisection and the envelope grid took 23 at these settings).
+#[test]
+fn secant_calibration_keeps_a_two_sided_bracket_in_few_evaluations() {
+    let rdp = AccountantSettings::default().config(AccountantKind::Rdp);
+    let contour = AccountantSettings::default().config(AccountantKind::Contour);
+    let mut cases: Vec<(&AccountantConfig, f64, f64, u64)> = Vec::new();
+    for &target in &[0.3, 1.0, 4.0, 12.0] {
+        for &(q, steps) in &[(0.001, 10_000u64), (0.01, 1000), (0.2, 50)] {
+            cases.push((&rdp, target, q, steps));
+        }
+    }
+    cases.push((&contour, 1.0, 2000.0 / 392_702.0, 3920));
+    cases.push((&contour, 8.0, 0.004, 10_000));
+    for (acc, target, q, steps) in cases {
+        let what = format!("{acc:?} target {target} q {q} steps {steps}");
+        let p = CalibrationParams {
+            accountant: acc.clone(),
+            target_epsilon: target,
+            delta: 1e-6,
+            sampling_rate: Some(q),
+            steps: Some(steps),
+            ..CalibrationParams::default()
+        };
+        let info = calibrate(&p).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(info.guarantee, Guarantee::UpperBound, "{what}");
+        assert!(
+            info.evaluations <= 10,
+            "{what}: {} evaluations",
+            info.evaluations
+        );
+        let (bad, good) = (
+            info.bracket.0.expect("infeasible end"),
+            info.bracket.1.expect("feasible end"),
+        );
+        assert_eq!(good, info.sigma, "{what}");
+        assert!(
+            bad < good && good / bad - 1.0 <= 1e-4,
+            "{what}: [{bad}, {good}]"
+        );
+        let up = |s: f64| {
+            let r = dpsgd_epsilon(acc, s, q, steps, 1e-6).expect("epsilon");
+            ewtune::calibrate::calibration_epsilon(&r).0
+        };
+        assert!(up(good) <= target, "{what}: feasible end {good}");
+        assert!(up(bad) > target, "{what}: infeasible end {bad}");
+    }
 }

@@ -665,6 +665,8 @@ def calibrate(target_epsilon: float, delta: float, *, solve: str = "sigma",
     certified accountant (default ``contour``) the certified upper end of ε is used, so the
     answer is certified: the smallest σ (largest steps or q) whose certified ε is at most
     ``target_epsilon``, to relative tolerance ``rel_tol`` (steps exactly).
+    ``envelope_points`` is the grid that checks an estimate's curve for non-monotonicity
+    (0 disables it); a certified accountant needs none and skips it.
     Returns a :class:`Calibration`; ``.value`` is the solved parameter.
     """
     if steps is not None:
