@@ -351,17 +351,25 @@ impl RdpAccountant {
     fn bounds(&self) -> &[OrderBounds] {
         use rayon::prelude::*;
         self.bounds.get_or_init(|| {
-            self.params
-                .orders
+            let orders = &self.params.orders;
+            // Each part's lower bounds at every order at once (shared panels).
+            let lowers: Vec<Option<Vec<std::result::Result<f64, String>>>> = self
+                .composition
+                .parts
+                .iter()
+                .map(|(m, _)| rdp_lower_many(m, orders))
+                .collect();
+            orders
                 .par_iter()
-                .map(|&a| {
+                .enumerate()
+                .map(|(k, &a)| {
                     let mut total = 0.0;
                     let mut exact = true;
                     for (i, (m, n)) in self.composition.parts.iter().enumerate() {
-                        let part = match rdp_lower(m, a) {
+                        let part = match &lowers[i] {
                             Some(lower) => {
                                 exact = false;
-                                lower
+                                lower[k].clone()
                             }
                             None => self.part_rdp(i, m, a),
                         };
@@ -643,6 +651,26 @@ impl LatticeRdp {
             return Err(format!("the order-{alpha} moment overflows"));
         }
         Ok(((k + margin) / (alpha - 1.0)).max(0.0))
+    }
+}
+
+/// [`rdp_lower`] at each order of `alphas`, for a Gaussian-mixture pair from panels shared by
+/// the orders ([`crate::mechanism::GaussianMixture::rdp_lower_many`]); `None` where the
+/// mechanism has no lower bound.
+pub fn rdp_lower_many(
+    m: &Mechanism,
+    alphas: &[f64],
+) -> Option<Vec<std::result::Result<f64, String>>> {
+    use rayon::prelude::*;
+    match m {
+        Mechanism::GaussianMixture(g) => g
+            .rdp_lower_many(alphas)
+            .map(|v| v.into_iter().map(Ok).collect()),
+        Mechanism::TruncatedPoisson(_) => alphas
+            .par_iter()
+            .map(|&a| rdp_lower(m, a))
+            .collect::<Option<Vec<_>>>(),
+        _ => None,
     }
 }
 
