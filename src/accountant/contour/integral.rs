@@ -12,6 +12,9 @@ pub(super) const PHASE_RUN: usize = 16;
 #[derive(Debug, Clone)]
 pub(super) struct Contour {
     pub(super) lambda: f64,
+    /// The saddle point of the ε it was designed for (λ itself unless moved below it for a
+    /// coarser step: [`Plan::cheaper_lambda`]).
+    pub(super) saddle: f64,
     pub(super) h: f64,
     pub(super) norm: f64,
     pub(super) norm_abs: f64,

@@ -1077,6 +1077,56 @@ mod tests {
         eprintln!("plain {p:?}\nwindow {w:?}");
     }
 
+    /// A contour moved below the saddle point for a coarser step (`Plan::cheaper_lambda`,
+    /// docs/math.md §10.9.3) at small q·n: its λ is lower, it needs at most half the t-nodes of
+    /// the contour at the saddle point, and both certified δ brackets overlap and are narrower
+    /// than 1e−6 relative (tolerance 1e−9). Where the saddle-point contour needs at most 2 000
+    /// t-nodes (MNLI, q = 0.01) the λ is not moved.
+    #[test]
+    fn a_contour_moved_below_the_saddle_point_is_cheaper_and_agrees() {
+        for (sigma, q, steps, eps) in [
+            (0.8, 5e-4, 200u64, 0.0760647),
+            (1.0, 5e-4, 200, 0.0327307),
+            (1.0, 1e-4, 1000, 0.0111857),
+        ] {
+            let plan = remove_plan(sigma, q, steps);
+            let (at, moved) = plain_and(&plan, eps, WindowMode::Auto);
+            let what = format!("σ {sigma} q {q} {steps} steps");
+            assert!(
+                moved.lambda < at.lambda,
+                "{what}: {} {}",
+                moved.lambda,
+                at.lambda
+            );
+            assert_eq!(moved.saddle, at.lambda, "{what}");
+            assert!(
+                2 * moved.nodes.len() <= at.nodes.len(),
+                "{what}: {} vs {}",
+                moved.nodes.len(),
+                at.nodes.len()
+            );
+            let (a, m) = (at.bounds(eps), moved.bounds(eps));
+            assert!(
+                a.lower <= m.upper && m.lower <= a.upper,
+                "{what}: {a:?} {m:?}"
+            );
+            for b in [a, m] {
+                assert!(b.upper - b.lower <= 1e-6 * b.upper, "{what}: {b:?}");
+            }
+        }
+        for (sigma, q, steps, eps) in [
+            (0.573, 2000.0 / 392_702.0, 3920u64, 9.5997491),
+            (1.0, 0.01, 1000, 1.8282367),
+        ] {
+            let plan = remove_plan(sigma, q, steps);
+            let (at, moved) = plain_and(&plan, eps, WindowMode::Auto);
+            assert_eq!(
+                moved.lambda, at.lambda,
+                "σ {sigma} q {q}: stays at the saddle point"
+            );
+        }
+    }
+
     /// The coarse grid (fine part and the 4× sparser far part) bounds |M̃(λ+it)|/M̃(λ) from
     /// above at points between its nodes, for nearly atomic (small q) and ordinary tilted laws.
     /// The set-up of `Plan::build_with` up to its coarse grids (after the first truncation

@@ -36,6 +36,13 @@ pub(super) const MAX_WORK_COMPLETE: f64 = 6e8;
 /// per thread, so a call stays below ~130 MB. Real parts λ (and strip edges, R-table points)
 /// whose quadrature would need more are not evaluated (the budget is checked before allocating).
 pub(super) const MAX_CALL_NODES: f64 = 4e6;
+/// A contour at the saddle point whose scan needs more t-nodes than this tries real parts
+/// below it ([`Plan::cheaper_lambda`]).
+pub(super) const MOVE_MIN_NODES: usize = 2000;
+/// The candidates of [`Plan::cheaper_lambda`]: λ = 1 + (λ* − 1)·f.
+pub(super) const MOVE_FACTORS: [f64; 3] = [0.7, 0.55, 0.4];
+/// The least S (relative to the saddle point's) a candidate of [`Plan::cheaper_lambda`] may have.
+pub(super) const MOVE_MIN_S: f64 = 1e-2;
 /// The real parts λ' of the Chernoff bound δ(ε) ≤ h_max(λ')·M(λ')·e^{−(λ'−1)ε} ([`Plan::ln_chernoff`]).
 pub(super) const CHERNOFF_LAMBDAS: [f64; 16] = [
     1.25, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0, 1e3, 1e4, 1e6, 1e9, 1e12, 1e15, 1e18,
@@ -621,18 +628,43 @@ impl Plan {
         tol: f64,
         mode: WindowMode,
     ) -> Result<Contour> {
+        self.build_at(lambda, lambda, epsilon, tol, mode)
+    }
+
+    /// [`Plan::build_with`] at real part `lambda`, for the saddle point `saddle` of ε: where
+    /// they differ, the target is set by the saddle-point estimate of δ carried to `lambda`
+    /// ([`Plan::s_moved`]), so the bracket asked for is the same.
+    fn build_at(
+        &self,
+        lambda: f64,
+        saddle: f64,
+        epsilon: f64,
+        tol: f64,
+        mode: WindowMode,
+    ) -> Result<Contour> {
         if !self.affordable(lambda) {
             return Err(self.budget_error(lambda));
         }
         let base = self.base(lambda);
         let w = self.bump_width(lambda);
-        let target = tol * self.s_estimate(lambda, epsilon, w, base.norm) / 8.0;
+        let s = if lambda == saddle {
+            self.s_estimate(lambda, epsilon, w, base.norm)
+        } else {
+            self.s_moved(saddle, lambda, epsilon)
+        };
+        let target = tol * s / 8.0;
         let mut contour = self.strip_contour(lambda, w, &base);
+        contour.saddle = saddle;
         contour.choose_step(epsilon, target);
         let h = contour.h;
         let trunc = self.truncation(&base, lambda, w, h, target);
         let none: Vec<Option<Coarse>> = vec![None; self.factors.len()];
         let mut scan = self.scan(&trunc, &none, lambda, h, target);
+        if lambda == saddle && mode == WindowMode::Auto && scan.k_dir > MOVE_MIN_NODES {
+            if let Some(moved) = self.cheaper_lambda(saddle, epsilon, tol, h) {
+                return self.build_at(moved, saddle, epsilon, tol, mode);
+            }
+        }
         let coarse = self.coarse_grids(&base, lambda, h, scan.k_dir, target);
         if coarse.iter().any(|c| c.is_some()) {
             let second = self.scan(&trunc, &coarse, lambda, h, target);
@@ -734,6 +766,62 @@ impl Plan {
         s_est
     }
 
+    /// S (δ in units of the normalisation at λ, as [`Plan::s_estimate`]) at a real part λ below
+    /// the saddle point λ* of ε: the saddle-point estimate at λ*, S* = w*/(√(2π)λ*(λ* − 1)),
+    /// carried to λ, S = S*·exp(K(λ*) − K(λ) + (λ − λ*)ε) with K = Σ n_i K_i (an estimate: it
+    /// only sets the target; the bracket is certified whatever it is).
+    pub(super) fn s_moved(&self, saddle: f64, lambda: f64, epsilon: f64) -> f64 {
+        let s_star = self.bump_width(saddle) / ((2.0 * PI).sqrt() * saddle * (saddle - 1.0));
+        s_star * (self.cgf(saddle).k - self.cgf(lambda).k + (lambda - saddle) * epsilon).exp()
+    }
+
+    /// A real part below the saddle point `saddle` of ε whose contour needs a step at least
+    /// twice `h` (the step at the saddle point), or `None` (docs/math.md §10.9.3).
+    ///
+    /// At small q the saddle point sits where the tilted law's far bump makes the away-side
+    /// strip majorant grow fast, and the step is small; a few units lower the bump is nearer
+    /// and lighter, the step several times larger, while S falls only a little. The candidates
+    /// λ = 1 + (λ* − 1)·f, f ∈ [`MOVE_FACTORS`], within the budget, whose S is at least
+    /// [`MOVE_MIN_S`] of S*, have their step chosen as [`Plan::build`] would; the one with the
+    /// largest f whose step is within 10% of the largest is taken if that step is at least 2h.
+    /// Only for plans without a lattice part or an analytic window (their S has other terms).
+    /// A heuristic choice of λ: every contour's bracket is certified at any λ > 1.
+    pub(super) fn cheaper_lambda(
+        &self,
+        saddle: f64,
+        epsilon: f64,
+        tol: f64,
+        h: f64,
+    ) -> Option<f64> {
+        if self.lattice.is_some() || self.window_params(epsilon).is_some() {
+            return None;
+        }
+        let s_star = self.s_moved(saddle, saddle, epsilon);
+        let steps: Vec<(f64, f64)> = MOVE_FACTORS
+            .iter()
+            .filter_map(|&f| {
+                let lam = 1.0 + (saddle - 1.0) * f;
+                if !self.affordable(lam) {
+                    return None;
+                }
+                let s = self.s_moved(saddle, lam, epsilon);
+                if s.is_nan() || s < MOVE_MIN_S * s_star {
+                    return None;
+                }
+                let base = self.base(lam);
+                let mut c = self.strip_contour(lam, self.bump_width(lam), &base);
+                c.choose_step(epsilon, tol * s / 8.0);
+                c.h.is_finite().then_some((lam, c.h))
+            })
+            .collect();
+        let best = steps.iter().map(|x| x.1).fold(0.0, f64::max);
+        steps
+            .into_iter()
+            .find(|&(_, hs)| hs >= 0.9 * best)
+            .filter(|&(_, hs)| hs >= 2.0 * h)
+            .map(|(lam, _)| lam)
+    }
+
     /// The contour skeleton with its strip candidates (toward the pole and away from it) for the
     /// discretisation bound; an edge whose quadrature exceeds the budget is not evaluated (+∞:
     /// the strip is unused), a non-finite majorant counts as +∞ (never as a small one).
@@ -778,6 +866,7 @@ impl Plan {
         }
         Contour {
             lambda,
+            saddle: lambda,
             h: w,
             norm: base.norm,
             norm_abs: base.norm_abs,

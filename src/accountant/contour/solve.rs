@@ -51,7 +51,9 @@ pub(super) fn redesign_cannot_pay(plan: &Plan, c: &Contour, epsilon: f64, tol: f
     if !(s > 0.0 && e_round.is_finite() && e_design.is_finite()) {
         return false;
     }
-    let lam = c.lambda;
+    // At the saddle point of the design ε (the contour's λ may lie below it, and a redesign
+    // would be moved by as much).
+    let lam = c.saddle;
     let CgfTotals { mean, var, .. } = plan.cgf(lam);
     let g = mean - epsilon - 1.0 / lam - 1.0 / (lam - 1.0);
     let phi2 = var + 1.0 / (lam * lam) + 1.0 / ((lam - 1.0) * (lam - 1.0));
