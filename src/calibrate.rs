@@ -799,6 +799,35 @@ impl Safeguard {
     }
 }
 
+/// The next point of a bracket search on a continuous knob: [`secant_point`] where `guard`
+/// allows it and both ends' ε (`eb`, `eg`, as compared with `target`) are known, else the
+/// midpoint (geometric for `log_x`, arithmetic otherwise). `rel_tol` is the search's relative
+/// tolerance (the secant's nudge is 0.45 of it).
+pub(crate) fn next_point(
+    guard: &mut Safeguard,
+    (bad, eb): (f64, Option<f64>),
+    (good, eg): (f64, Option<f64>),
+    target: f64,
+    rel_tol: f64,
+    log_x: bool,
+) -> f64 {
+    let (width, nudge, mid) = if log_x {
+        ((good / bad).ln().abs(), 0.45 * rel_tol, (good * bad).sqrt())
+    } else {
+        let scale = good.abs().max(bad.abs());
+        (
+            (good - bad).abs(),
+            0.45 * rel_tol * scale,
+            0.5 * (good + bad),
+        )
+    };
+    let secant = match (guard.allows(width), eb, eg) {
+        (true, Some(eb), Some(eg)) => secant_point((bad, eb), (good, eg), target, log_x, nudge),
+        _ => None,
+    };
+    secant.unwrap_or(mid)
+}
+
 /// Phase 2: shrink [infeasible, feasible] to the tolerance by safeguarded secant steps.
 ///
 /// Each step evaluates one point strictly inside the bracket and keeps it as the new feasible or

@@ -594,17 +594,14 @@ fn sigma_search(
     let mut guard = crate::calibrate::Safeguard::new();
     while hi / lo - 1.0 > rel_tol {
         let at = |x: f64| seen.borrow().iter().rev().find(|p| p.0 == x).map(|p| p.1);
-        let secant = match (guard.allows((hi / lo).ln()), at(lo), at(hi)) {
-            (true, Some(el), Some(eh)) => crate::calibrate::secant_point(
-                (lo, el),
-                (hi, eh),
-                target_epsilon,
-                true,
-                0.45 * rel_tol,
-            ),
-            _ => None,
-        };
-        let mid = secant.unwrap_or_else(|| (lo * hi).sqrt());
+        let mid = crate::calibrate::next_point(
+            &mut guard,
+            (lo, at(lo)),
+            (hi, at(hi)),
+            target_epsilon,
+            rel_tol,
+            true,
+        );
         if mid <= lo || mid >= hi {
             break;
         }
@@ -784,34 +781,22 @@ fn solve_with(
         }
     };
     // Secant steps in ln x (in x for p, searched by arithmetic midpoints), safeguarded by
-    // bisection ([`crate::calibrate::secant_point`]).
+    // bisection ([`crate::calibrate::next_point`]).
     let log_x = !matches!(shape, Shape::NoiseParameter);
     let mut guard = crate::calibrate::Safeguard::new();
+    let at = |x: f64| seen.borrow().iter().rev().find(|p| p.0 == x).map(|p| p.1);
     for _ in 0..200 {
         if (good - bad).abs() <= rel_tol * good.abs().max(bad.abs()) {
             break;
         }
-        let width = if log_x {
-            (good / bad).ln().abs()
-        } else {
-            (good - bad).abs()
-        };
-        let nudge = if log_x {
-            0.45 * rel_tol
-        } else {
-            0.45 * rel_tol * good.abs().max(bad.abs())
-        };
-        let at = |x: f64| seen.borrow().iter().rev().find(|p| p.0 == x).map(|p| p.1);
-        let secant = match (guard.allows(width), at(bad), at(good)) {
-            (true, Some(eb), Some(eg)) => {
-                crate::calibrate::secant_point((bad, eb), (good, eg), target_epsilon, log_x, nudge)
-            }
-            _ => None,
-        };
-        let mid = secant.unwrap_or(match shape {
-            Shape::NoiseParameter => 0.5 * (good + bad),
-            Shape::Parameter | Shape::Sigma { .. } => (good * bad).sqrt(),
-        });
+        let mid = crate::calibrate::next_point(
+            &mut guard,
+            (bad, at(bad)),
+            (good, at(good)),
+            target_epsilon,
+            rel_tol,
+            log_x,
+        );
         if mid == good || mid == bad {
             break;
         }
