@@ -18,8 +18,8 @@
 //!    infeasible end. The point is the secant's crossing of the target in (ln x, ln ε), moved
 //!    past it by 0.45·`rel_tol` so that the next step closes the bracket from the other side
 //!    ([`secant_point`]); a bisection step (geometric mean for σ and q, integer midpoint for
-//!    steps) where the secant is unusable or the bracket has not halved over two steps
-//!    ([`Safeguard`]). The feasible end is returned, so the answer always satisfies
+//!    steps) where the secant is unusable or the previous secant step did not halve the
+//!    bracket ([`Safeguard`]). The feasible end is returned, so the answer always satisfies
 //!    ε(answer) ≤ target as evaluated, and every evaluated miss lies on the infeasible side of
 //!    every evaluated hit.
 //! 3. Envelope check (estimates only): ε is evaluated on a geometric grid of `envelope_points`
@@ -836,7 +836,7 @@ pub(crate) fn next_point(
 /// ([`Search::secant_point`]): the crossing of the secant through the two ends' ε (in ln x and
 /// ln ε), moved a little past it so that the next step can close the bracket from the other side,
 /// with a bisection step whenever the secant is unusable (an end without a finite positive ε) or
-/// the bracket has not halved over the last two steps.
+/// the previous secant step did not halve the bracket.
 fn bisect(s: &mut Search, e: &mut Ends) -> Result<()> {
     let Some(mut bad) = e.infeas else {
         return Ok(());
