@@ -768,11 +768,13 @@ impl Plan {
 
     /// S (δ in units of the normalisation at λ, as [`Plan::s_estimate`]) at a real part λ below
     /// the saddle point λ* of ε: the saddle-point estimate at λ*, S* = w*/(√(2π)λ*(λ* − 1)),
-    /// carried to λ, S = S*·exp(K(λ*) − K(λ) + (λ − λ*)ε) with K = Σ n_i K_i (an estimate: it
-    /// only sets the target; the bracket is certified whatever it is).
+    /// carried to λ, S = S*·exp(K(λ*) − K(λ) + (λ − λ*)ε) with K = Σ n_i K_i, and at most S*
+    /// (an estimate: it only sets the target, and the cap keeps that target no looser than at
+    /// the saddle point; the bracket is certified whatever it is).
     pub(super) fn s_moved(&self, saddle: f64, lambda: f64, epsilon: f64) -> f64 {
         let s_star = self.bump_width(saddle) / ((2.0 * PI).sqrt() * saddle * (saddle - 1.0));
-        s_star * (self.cgf(saddle).k - self.cgf(lambda).k + (lambda - saddle) * epsilon).exp()
+        let ln_ratio = self.cgf(saddle).k - self.cgf(lambda).k + (lambda - saddle) * epsilon;
+        s_star * ln_ratio.min(0.0).exp()
     }
 
     /// A real part below the saddle point `saddle` of ε whose contour needs a step at least
