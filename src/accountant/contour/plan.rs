@@ -42,7 +42,7 @@ pub(super) const MOVE_MIN_NODES: usize = 2000;
 /// The candidates of [`Plan::cheaper_lambda`]: λ = 1 + (λ* − 1)·f.
 pub(super) const MOVE_FACTORS: [f64; 3] = [0.7, 0.55, 0.4];
 /// The least S (relative to the saddle point's) a candidate of [`Plan::cheaper_lambda`] may have.
-pub(super) const MOVE_MIN_S: f64 = 1e-2;
+pub(super) const MOVE_MIN_S: f64 = 0.2;
 /// The real parts λ' of the Chernoff bound δ(ε) ≤ h_max(λ')·M(λ')·e^{−(λ'−1)ε} ([`Plan::ln_chernoff`]).
 pub(super) const CHERNOFF_LAMBDAS: [f64; 16] = [
     1.25, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0, 1e3, 1e4, 1e6, 1e9, 1e12, 1e15, 1e18,
@@ -628,12 +628,16 @@ impl Plan {
         tol: f64,
         mode: WindowMode,
     ) -> Result<Contour> {
-        self.build_at(lambda, lambda, epsilon, tol, mode)
+        self.build_at(lambda, lambda, epsilon, tol, mode)?
+            .ok_or_else(|| Error::Internal("a contour at its saddle point was given up".into()))
     }
 
     /// [`Plan::build_with`] at real part `lambda`, for the saddle point `saddle` of ε: where
     /// they differ, the target is set by the saddle-point estimate of δ carried to `lambda`
-    /// ([`Plan::s_moved`]), so the bracket asked for is the same.
+    /// ([`Plan::s_moved`]), so the bracket asked for is the same, and the contour is given up
+    /// (`None`, before its nodes are evaluated) if its node count would be capped by the work
+    /// limit: the caller then builds at the saddle point. At the saddle point it is always
+    /// `Some`.
     fn build_at(
         &self,
         lambda: f64,
@@ -641,7 +645,7 @@ impl Plan {
         epsilon: f64,
         tol: f64,
         mode: WindowMode,
-    ) -> Result<Contour> {
+    ) -> Result<Option<Contour>> {
         if !self.affordable(lambda) {
             return Err(self.budget_error(lambda));
         }
@@ -662,7 +666,9 @@ impl Plan {
         let mut scan = self.scan(&trunc, &none, lambda, h, target);
         if lambda == saddle && mode == WindowMode::Auto && scan.k_dir > MOVE_MIN_NODES {
             if let Some(moved) = self.cheaper_lambda(saddle, epsilon, tol, h) {
-                return self.build_at(moved, saddle, epsilon, tol, mode);
+                if let Some(c) = self.build_at(moved, saddle, epsilon, tol, mode)? {
+                    return Ok(Some(c));
+                }
             }
         }
         let coarse = self.coarse_grids(&base, lambda, h, scan.k_dir, target);
@@ -698,7 +704,7 @@ impl Plan {
                 if let Some(c) =
                     self.build_window(contour.clone(), lambda, first, target, tol, wp, budget)
                 {
-                    return Ok(c);
+                    return Ok(Some(c));
                 }
             }
         }
@@ -709,9 +715,12 @@ impl Plan {
                 contour.capped = false;
             }
         }
+        if contour.capped && lambda != saddle {
+            return Ok(None);
+        }
         contour.trunc = (scan.sums.suffix(k_cap + 1) + trunc.tail) * (1.0 + 1e-12);
         contour.nodes = self.direct_nodes(&base.values, lambda, h, k_cap, tol);
-        Ok(contour)
+        Ok(Some(contour))
     }
 
     /// Total number of steps.
