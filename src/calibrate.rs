@@ -17,9 +17,9 @@
 //!    integers), each step evaluating one point inside it and keeping it as the new feasible or
 //!    infeasible end. The point is the secant's crossing of the target in (ln x, ln ε), moved
 //!    past it by 0.45·`rel_tol` so that the next step closes the bracket from the other side
-//!    ([`secant_point`]); a bisection step (geometric mean for σ and q, integer midpoint for
+//!    (`secant_point`); a bisection step (geometric mean for σ and q, integer midpoint for
 //!    steps) where the secant is unusable or the previous secant step did not halve the
-//!    bracket ([`Safeguard`]). The feasible end is returned, so the answer always satisfies
+//!    bracket (`Safeguard`). The feasible end is returned, so the answer always satisfies
 //!    ε(answer) ≤ target as evaluated, and every evaluated miss lies on the infeasible side of
 //!    every evaluated hit.
 //! 3. Envelope check (estimates only): ε is evaluated on a geometric grid of `envelope_points`

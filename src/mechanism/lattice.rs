@@ -513,7 +513,7 @@ impl LatticeMechanism {
     /// The f64 law (midpoints of a 128-bit enclosure).
     ///
     /// The law is a pure function of the mechanism, and the laws built last are kept (up to
-    /// [`LAW_CACHE_ATOMS`] atoms in all, shared by the threads): the PLD accountant asks for
+    /// `LAW_CACHE_ATOMS` atoms in all, shared by the threads): the PLD accountant asks for
     /// each part's law several times per grid run (window, atoms, slope, discretisation), in
     /// several runs, and its MPFR construction took ~60% of a composition of 100 distinct
     /// discrete Gaussians.

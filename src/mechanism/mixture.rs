@@ -650,14 +650,14 @@ fn ln_ratio_iv(s: &Side, x: &Float, wp: Precision) -> Interval {
     acc.ln()
 }
 
+/// The orders of one group of [`MixtureLaw::ln_moment_lower_many`] span at most this ratio.
+pub const LOWER_GROUP_RATIO: f64 = 1.25;
+
 /// |x − m| from which [`cdf_iv`] takes Φ(x − m) = Φ̄(m − x) from the Mills ratio's continued
 /// fraction ([`crate::special::normal::phi_bar`]) instead of MPFR's erfc: at 96 bits erfc is the
 /// faster of the two below about there and far slower beyond (it goes through erf with the
 /// extra precision the tiny result needs). Measured (CPU seconds of `ewtune cumulants` for three
 /// mixtures, σ = 0.116, 0.3, 1): erfc only 28.8, 17.4, 11.0; from 5: 11.5, 14.0, 17.7; from 10:
-/// The orders of one group of [`MixtureLaw::ln_moment_lower_many`] span at most this ratio.
-pub const LOWER_GROUP_RATIO: f64 = 1.25;
-
 /// 7.7, 9.2, 8.9; from 15: 9.6, 10.8, 9.7; from 20: 19.8, 12.1, 10.0.
 const CDF_MILLS_FROM: f64 = 10.0;
 
