@@ -3,9 +3,10 @@
 //! parameter a of the discrete Laplace mechanism, or the smallest σ of the discrete Gaussian or
 //! of a mixture of Gaussians, whose ε(δ) after `steps` compositions meets a target.
 //!
-//! ε is non-increasing in p and σ (more noise) and non-decreasing in a (less noise), so a bisection
-//! on the accountant's certified upper end of ε (its value where it certifies none) finds the
-//! answer; the returned knob is always on the side where that upper end meets the target.
+//! ε is non-increasing in p and σ (more noise) and non-decreasing in a (less noise), so a bracket
+//! search on the accountant's certified upper end of ε (its value where it certifies none) finds
+//! the answer: secant steps safeguarded by bisection, as in [`crate::calibrate`] (docs/math.md
+//! §8); the returned knob is always on the side where that upper end meets the target.
 
 use crate::accountant::{AccountantConfig, Guarantee, Report};
 use crate::error::{Error, Result};
