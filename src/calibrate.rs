@@ -451,7 +451,7 @@ impl Search<'_> {
 
     /// The last evaluated ε at x (+∞ for a failed evaluation), if x was evaluated.
     fn seen_at(&self, x: f64) -> Option<f64> {
-        self.seen.iter().rev().find(|p| p.0 == x).map(|p| p.1)
+        last_seen(&self.seen, x)
     }
 
     /// The next point of [`bisect`] by [`secant_point`] (for steps: rounded to the integer one
@@ -470,7 +470,7 @@ impl Search<'_> {
                     (rx.ceil() + 1.0).min(b - 1.0)
                 }
             }
-            _ => secant_point(ends.0, ends.1, target, true, 0.45 * self.p.rel_tol)?,
+            _ => secant_point(ends.0, ends.1, target, true, SECANT_NUDGE * self.p.rel_tol)?,
         };
         (x > a && x < b).then_some(x)
     }
@@ -726,6 +726,15 @@ fn no_feasible_point(s: &Search, lim: f64) -> Error {
     ))
 }
 
+/// The secant's point lies this fraction of the relative tolerance past its predicted crossing
+/// ([`secant_point`]).
+const SECANT_NUDGE: f64 = 0.45;
+
+/// The last ε recorded at x in a search's (x, ε) list, if x was evaluated.
+pub(crate) fn last_seen(seen: &[(f64, f64)], x: f64) -> Option<f64> {
+    seen.iter().rev().find(|p| p.0 == x).map(|p| p.1)
+}
+
 /// The next point of a calibration's bracket search by the secant, strictly between the ends
 /// `bad` = (x, ε) (misses `target`) and `good` = (x, ε) (meets it), or `None` where the secant is
 /// unusable (an ε that is not finite and positive, or not on its expected side of the target).
@@ -812,12 +821,16 @@ pub(crate) fn next_point(
     log_x: bool,
 ) -> f64 {
     let (width, nudge, mid) = if log_x {
-        ((good / bad).ln().abs(), 0.45 * rel_tol, (good * bad).sqrt())
+        (
+            (good / bad).ln().abs(),
+            SECANT_NUDGE * rel_tol,
+            (good * bad).sqrt(),
+        )
     } else {
         let scale = good.abs().max(bad.abs());
         (
             (good - bad).abs(),
-            0.45 * rel_tol * scale,
+            SECANT_NUDGE * rel_tol * scale,
             0.5 * (good + bad),
         )
     };

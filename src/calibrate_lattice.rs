@@ -594,7 +594,7 @@ fn sigma_search(
     };
     let mut guard = crate::calibrate::Safeguard::new();
     while hi / lo - 1.0 > rel_tol {
-        let at = |x: f64| seen.borrow().iter().rev().find(|p| p.0 == x).map(|p| p.1);
+        let at = |x: f64| crate::calibrate::last_seen(&seen.borrow(), x);
         let mid = crate::calibrate::next_point(
             &mut guard,
             (lo, at(lo)),
@@ -785,7 +785,7 @@ fn solve_with(
     // bisection ([`crate::calibrate::next_point`]).
     let log_x = !matches!(shape, Shape::NoiseParameter);
     let mut guard = crate::calibrate::Safeguard::new();
-    let at = |x: f64| seen.borrow().iter().rev().find(|p| p.0 == x).map(|p| p.1);
+    let at = |x: f64| crate::calibrate::last_seen(&seen.borrow(), x);
     for _ in 0..200 {
         if (good - bad).abs() <= rel_tol * good.abs().max(bad.abs()) {
             break;
