@@ -184,18 +184,27 @@ fn ln_binom(n: u32, k: u32) -> f64 {
     ln_gamma(n as f64 + 1.0) - ln_gamma(k as f64 + 1.0) - ln_gamma((n - k) as f64 + 1.0)
 }
 
-/// The mixture components of the majorant of e^{λL}: (ln weight, shift s = iμ, i).
-/// (1 − q + q e^w)^λ ≤ Σ_i C(m,i)(1−q)^{m−i} q^i e^{i w} (m = λ integer) or 1 + that (m = ⌈λ⌉);
-/// e^{i w}φ(x) = e^{i(i−1)μ²/2}φ(x − iμ).
+/// The mixture majorants of e^{λL} on the strip, each a list of components (ln weight, shift
+/// s, index i), e^{iw}φ(x) = e^{i(i−1)μ²/2}φ(x − s) with s = iμ (docs/math.md §13.1). Every list
+/// is a valid majorant on its own; the error bounds take the least of them.
+///
+/// - Binomial (every λ ≥ 0): with m = ⌈λ⌉, (1 − q + q e^w)^λ ≤ Σ_i C(m,i)(1−q)^{m−i} q^i e^{i w}
+///   (λ = m), or 1 + that (λ not an integer, since y^λ ≤ 1 + y^m for y > 0).
+/// - Power mean (λ > 0 not an integer): with y = a + b, a = 1 − q, b = q e^w,
+///   y^λ ≤ κ(a^λ + b^λ), κ = 2^{λ−1} for λ ≥ 1 (convexity of y ↦ y^λ) and κ = 1 for λ < 1
+///   (subadditivity), and b^λ = q^λ e^{λw} is one component of non-integer index λ. At large μ
+///   the binomial list's last weight e^{m(m−1)μ²/2} dwarfs e^{λ(λ−1)μ²/2} (σ = 0.04, λ = 1.03:
+///   e^{625} against e^{16}), which forced a finer step and a wider range than the integrand
+///   needs.
 ///
 /// For λ < 0 (q < 1): |1 − q + q e^{w+iθ}| ≥ Re(·) ≥ 1 − q for |θ| ≤ π/3, so
 /// |e^{λL}| ≤ (1 − q)^λ on the strip and on the real line: one unshifted component.
-fn components(q: f64, mu: f64, lambda: f64) -> Vec<(f64, f64, u32)> {
+fn majorants(q: f64, mu: f64, lambda: f64) -> Vec<Vec<(f64, f64, f64)>> {
     if lambda < 0.0 {
-        return vec![(lambda * (-q).ln_1p(), 0.0, 0)];
+        return vec![vec![(lambda * (-q).ln_1p(), 0.0, 0.0)]];
     }
     let m = lambda.ceil() as u32;
-    let mut out = Vec::with_capacity(m as usize + 2);
+    let mut binomial = Vec::with_capacity(m as usize + 2);
     for i in 0..=m {
         let lw = ln_binom(m, i)
             + if m > i {
@@ -206,31 +215,58 @@ fn components(q: f64, mu: f64, lambda: f64) -> Vec<(f64, f64, u32)> {
             + if i > 0 { i as f64 * q.ln() } else { 0.0 }
             + 0.5 * (i as f64) * (i as f64 - 1.0) * mu * mu;
         if lw.is_finite() {
-            out.push((lw, i as f64 * mu, i));
+            binomial.push((lw, i as f64 * mu, i as f64));
         }
     }
-    if (lambda - m as f64).abs() > 0.0 {
-        out.push((0.0, 0.0, 0));
+    if (lambda - m as f64).abs() == 0.0 {
+        return vec![binomial];
     }
-    out
+    binomial.push((0.0, 0.0, 0.0));
+    let ln_kappa = if lambda >= 1.0 {
+        (lambda - 1.0) * std::f64::consts::LN_2
+    } else {
+        0.0
+    };
+    let power_mean: Vec<(f64, f64, f64)> = [
+        (ln_kappa + lambda * (-q).ln_1p(), 0.0, 0.0),
+        (
+            ln_kappa + lambda * q.ln() + 0.5 * lambda * (lambda - 1.0) * mu * mu,
+            lambda * mu,
+            lambda,
+        ),
+    ]
+    .into_iter()
+    .filter(|c| c.0.is_finite())
+    .collect();
+    vec![binomial, power_mean]
 }
 
-/// ln of the strip majorant M for (λ, c, k) with strip half-width a.
+/// ln of the strip majorant M for (λ, c, k) with strip half-width a: the least over the
+/// [`majorants`].
 fn ln_strip_majorant(q: f64, mu: f64, t: &Tilt, k: u32, a: f64) -> f64 {
-    let comps = components(q, mu, t.lambda);
-    let mut terms = Vec::new();
-    for (lw, _s, i) in comps {
-        // E[(μ|Y| + D)^k] with D = |i − ½|μ² + C0 + |c|.
-        let d = (i as f64 - 0.5).abs() * mu * mu + C0 + t.center.abs();
-        let mut inner = Vec::new();
-        for j in 0..=k {
-            inner.push(
-                ln_binom(k, j) + j as f64 * mu.ln() + (k - j) as f64 * d.ln() + ln_abs_moment(j),
-            );
-        }
-        terms.push(lw + logsumexp(&inner));
-    }
-    0.5 * a * a + logsumexp(&terms)
+    majorants(q, mu, t.lambda)
+        .into_iter()
+        .map(|comps| {
+            let mut terms = Vec::new();
+            for (lw, _s, i) in comps {
+                // E[(μ|Y| + D)^k] with D = |i − ½|μ² + C0 + |c|.
+                let d = (i - 0.5).abs() * mu * mu + C0 + t.center.abs();
+                let mut inner = Vec::new();
+                for j in 0..=k {
+                    inner.push(
+                        ln_binom(k, j)
+                            + j as f64 * mu.ln()
+                            + (k - j) as f64 * d.ln()
+                            + ln_abs_moment(j),
+                    );
+                }
+                terms.push(lw + logsumexp(&inner));
+            }
+            0.5 * a * a + logsumexp(&terms)
+        })
+        .filter(|v| !v.is_nan())
+        .reduce(f64::min)
+        .unwrap_or(f64::NAN)
 }
 
 /// ln of an upper bound on ∫_{Y0}^∞ (y + A)^k φ(y) dy for Y0 > k, A ≥ 0.
@@ -249,20 +285,33 @@ fn ln_tail_poly_gauss(k: u32, a_shift: f64, y0: f64) -> f64 {
         + ln_gamma_up
 }
 
-/// ln of the truncation bound ∫_{|x| > T} G(x) dx, G the real-axis majorant.
+/// ln of the truncation bound ∫_{|x| > T} G(x) dx, G the real-axis majorant: the least over
+/// the [`majorants`].
 fn ln_truncation(q: f64, mu: f64, t: &Tilt, k: u32, tt: f64) -> f64 {
-    let mut terms = Vec::new();
-    for (lw, s, _i) in components(q, mu, t.lambda) {
-        // (|μx − μ²/2| + |c|)^k ≤ μ^k (|x| + A)^k with A = (μ²/2 + |c|)/μ.
-        let a0 = (0.5 * mu * mu + t.center.abs()) / mu;
-        let kf = k as f64;
-        // Right: y = x − s ≥ T − s, |x| = y + s.
-        let right = ln_tail_poly_gauss(k, a0 + s, tt - s);
-        // Left: y = s − x ≥ T + s, |x| = y − s ≤ y.
-        let left = ln_tail_poly_gauss(k, a0, tt + s);
-        terms.push(lw + kf * mu.ln() + logsumexp(&[right, left]));
-    }
-    logsumexp(&terms)
+    majorants(q, mu, t.lambda)
+        .into_iter()
+        .map(|comps| {
+            let mut terms = Vec::new();
+            for (lw, s, _i) in comps {
+                // (|μx − μ²/2| + |c|)^k ≤ μ^k (|x| + A)^k with A = (μ²/2 + |c|)/μ.
+                let a0 = (0.5 * mu * mu + t.center.abs()) / mu;
+                let kf = k as f64;
+                // The tail bound holds for Y0 > k only: an alternative with a component
+                // shifted past T − k is not used here (NaN, filtered out below).
+                if tt - s <= kf {
+                    return f64::NAN;
+                }
+                // Right: y = x − s ≥ T − s, |x| = y + s.
+                let right = ln_tail_poly_gauss(k, a0 + s, tt - s);
+                // Left: y = s − x ≥ T + s, |x| = y − s ≤ y.
+                let left = ln_tail_poly_gauss(k, a0, tt + s);
+                terms.push(lw + kf * mu.ln() + logsumexp(&[right, left]));
+            }
+            logsumexp(&terms)
+        })
+        .filter(|v| !v.is_nan())
+        .reduce(f64::min)
+        .unwrap_or(f64::NAN)
 }
 
 /// Largest shift of any majorant component.
@@ -298,8 +347,12 @@ fn ln_abs_estimates(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<
         let lnphi = -0.5 * x * x;
         for (ti, t) in tilts.iter().enumerate() {
             let d = (l - t.center).abs();
+            // e^{0·L} = 1 and |L − c|⁰ = 1 even where L overflows or equals c (0·∞ is NaN in
+            // f64: where c = ln(1 − q) exactly, every bulk node was skipped and the k = 0
+            // magnitude came out ~e^{−154} instead of 1, or −∞, sending T to its cap).
+            let weight = if t.lambda == 0.0 { 0.0 } else { t.lambda * l };
             for (k, slot) in acc[ti].iter_mut().enumerate().take(max_k + 1) {
-                let v = t.lambda * l + k as f64 * d.ln() + lnphi;
+                let v = weight + if k == 0 { 0.0 } else { k as f64 * d.ln() } + lnphi;
                 if v.is_finite() {
                     let (m, s) = slot;
                     if v > *m {
@@ -366,7 +419,10 @@ fn ln_targets(
 
 /// Range: the smallest integer T ≤ 400 with every truncation bound under its target.
 fn half_width(q: f64, mu: f64, tilts: &[Tilt], kmax: u32, ln_target: &[Vec<f64>]) -> f64 {
-    let mut tt = (max_shift(mu, tilts) + kmax as f64 + 2.0).max(8.0).ceil();
+    // Start past the least shift any majorant needs (λμ, the power-mean component; the
+    // binomial one, ⌈λ⌉μ, is used once T passes it).
+    let least_shift = tilts.iter().map(|t| t.lambda * mu).fold(0.0, f64::max);
+    let mut tt = (least_shift + kmax as f64 + 2.0).max(8.0).ceil();
     loop {
         let ok = (0..tilts.len()).all(|ti| {
             (0..=kmax).all(|k| ln_truncation(q, mu, &tilts[ti], k, tt) <= ln_target[ti][k as usize])
@@ -683,6 +739,74 @@ fn node(
 const CC_N: usize = 48;
 /// Bernstein-ellipse parameter ρ used for each panel's error bound (docs/math.md §15.4).
 const CC_RHO: f64 = 4.0;
+/// Largest half-width of a Clenshaw–Curtis panel.
+const CC_R_MAX: f64 = 0.5;
+/// Each panel's error bound is kept below 2^{−CC_PANEL_BITS} times the integral's f64
+/// magnitude where a panel wider than the strip's allows it (the strip-width panels are used
+/// whatever their bound, as before).
+const CC_PANEL_BITS: f64 = 90.0;
+/// Where no panel meets that target, a wide panel is used if its bound is at most this factor
+/// times the sum of the strip-width panels' bounds it replaces.
+const CC_WIDE_SLACK: f64 = 8.0;
+
+/// The adaptive panel layout of [`certified_abs_moments`] on one half-line piece.
+struct PanelLayout<'a> {
+    loss: &'a SubsampledLoss,
+    rule: &'a ClenshawCurtis,
+    lambda: f64,
+    center: f64,
+    /// ln of the per-panel error targets for k = 1 and k = 3.
+    targets: [f64; 2],
+    /// The half-width whose ellipse stays in the strip |Im x| < π/(3μ) (always admissible).
+    r_strip: f64,
+}
+
+impl PanelLayout<'_> {
+    /// Panels covering [a, b] left to right: from each start the widest half-width r =
+    /// CC_R_MAX·2^{−j} whose error bounds (k = 1, 3; +∞ where the ellipse is not admissible)
+    /// meet the targets or, where strip-width panels cannot meet them either, stay within
+    /// `CC_WIDE_SLACK` times what those panels would add up to; at least `r_strip`. `None` past `max_panels`.
+    /// A choice of panels only: every panel's own bound is added to the enclosure.
+    fn panels(&self, a: f64, b: f64, max_panels: usize) -> Option<Vec<(f64, f64)>> {
+        let mut out = Vec::new();
+        if b <= a {
+            return Some(out);
+        }
+        let mut x = a;
+        while x < b {
+            if out.len() >= max_panels {
+                return None;
+            }
+            let mut r = CC_R_MAX;
+            let hi = loop {
+                if r <= self.r_strip {
+                    break (x + 2.0 * self.r_strip).min(b);
+                }
+                let hi = (x + 2.0 * r).min(b);
+                let ok = [1u32, 3].iter().zip(self.targets).all(|(&k, t)| {
+                    let err = |lo: f64, hi: f64| {
+                        ln_cc_error(self.loss, self.rule, lo, hi, self.lambda, self.center, k)
+                    };
+                    // Where the strip panels' own bounds exceed the target, the wide panel may
+                    // have up to CC_WIDE_SLACK times what the strip panels it replaces would
+                    // (their larger end value times their count).
+                    let strip = err(x, x + 2.0 * self.r_strip)
+                        .max(err(hi - 2.0 * self.r_strip, hi))
+                        + ((hi - x) / (2.0 * self.r_strip)).max(1.0).ln()
+                        + CC_WIDE_SLACK.ln();
+                    err(x, hi) <= t.max(strip)
+                });
+                if ok {
+                    break hi;
+                }
+                r *= 0.5;
+            };
+            out.push((x, hi));
+            x = hi;
+        }
+        Some(out)
+    }
+}
 
 /// Enclosures of the centre and the half-width of the panel [lo, hi] (exact f64 ends) at `wp`:
 /// t ↦ centre + half-width·t maps a rule's nodes on [−1, 1] onto the panel.
@@ -807,42 +931,42 @@ pub fn certified_abs_moments(
     let ln_target = ln_targets(loss, &[tilt], 3, bits)?;
     let tt = half_width(q, mu, &[tilt], 3, &ln_target);
 
-    // Panels: half-width r with the ellipse's semi-minor axis r(ρ − 1/ρ)/2 inside the strip
-    // |Im x| < π/(3μ) where the complex majorants hold.
+    // Panels (docs/math.md §15.4): near the singular line Re x = x_s of L the ellipse must stay
+    // in the strip |Im x| < π/(3μ) (half-width r_strip); away from it, where |q e^w| and
+    // |(1 − q) e^{−w}| stay below half of their partner on the whole rectangle, any height is
+    // admissible, and a panel is as wide as its error bound allows ([`panel_layout`]).
     let a_max = std::f64::consts::PI / (3.0 * mu);
     let semi_minor = 0.5 * (CC_RHO - 1.0 / CC_RHO);
-    let r_max = (a_max * (1.0 - 1e-3) / semi_minor).min(0.5);
+    let r_strip = (a_max * (1.0 - 1e-3) / semi_minor).min(CC_R_MAX);
     let consts = LossConsts::new(loss, wp);
     let (s_lo, s_hi) = root_bracket(&consts, center, loss.sigma, tt);
     let pieces = [(-tt, s_lo, -1i32), (s_hi, tt, 1i32)];
+    let rule = ClenshawCurtis::new(CC_N, wp);
+    // Each panel's error bound is kept below 2^{−CC_PANEL_BITS} of the integral's f64 magnitude.
+    let ln_rel = ((bits + 8) as f64 - CC_PANEL_BITS) * std::f64::consts::LN_2;
+    let panel_target = [ln_target[0][1] + ln_rel, ln_target[0][3] + ln_rel];
+    let max_panels = MAX_NODE_EVALUATIONS / (CC_N + 1);
     let mut panels = Vec::new();
     for &(a, b, sign) in &pieces {
-        if b > a {
-            let m = ((b - a) / (2.0 * r_max)).ceil().max(1.0);
-            let count = m as usize;
-            for i in 0..count {
-                let lo = if i == 0 {
-                    a
-                } else {
-                    a + (b - a) * i as f64 / m
-                };
-                let hi = if i + 1 == count {
-                    b
-                } else {
-                    a + (b - a) * (i + 1) as f64 / m
-                };
-                panels.push((lo, hi, sign));
+        let layout = PanelLayout {
+            loss,
+            rule: &rule,
+            lambda,
+            center,
+            targets: panel_target,
+            r_strip,
+        };
+        match layout.panels(a, b, max_panels - panels.len().min(max_panels)) {
+            Some(v) => panels.extend(v.into_iter().map(|(lo, hi)| (lo, hi, sign))),
+            None => {
+                return Err(Error::NotCertified(format!(
+                    "certified absolute moments at sigma = {}, sampling_rate = {q}: panels of half-width down to {r_strip:e} over [-{tt}, {tt}] need more than {} node evaluations, the work limit",
+                    loss.sigma, MAX_NODE_EVALUATIONS
+                )))
             }
         }
     }
     let work = panels.len() as f64 * (CC_N + 1) as f64;
-    if work > MAX_NODE_EVALUATIONS as f64 {
-        return Err(Error::NotCertified(format!(
-            "certified absolute moments at sigma = {}, sampling_rate = {q}: panels of half-width {r_max:e} over [-{tt}, {tt}] need {work:.3e} node evaluations, over the work limit of {MAX_NODE_EVALUATIONS}",
-            loss.sigma
-        )));
-    }
-    let rule = ClenshawCurtis::new(CC_N, wp);
     let c_f = exact(wp, center);
     let sums: Vec<[Interval; 2]> = panels
         .par_iter()
@@ -967,12 +1091,19 @@ impl LossConsts {
     }
 
     /// Upper bounds on ∫_{s_lo}^{s_hi} e^{λL}|L − c|^k e^{−x²/2} dx, k = 1, 3: the width times
-    /// max |L − c| at the ends (L is monotone) to the k, times e^{λL(s_hi)}, times 1.
+    /// max |L − c| at the ends (L is monotone) to the k, times e^{λL(s_hi)}, times the largest
+    /// e^{−x²/2} on the sliver (at its end nearer 0; 1 if it straddles 0). Without that last
+    /// factor (it was 1) the bound at σ = 0.04, q = 0.3 was e^{λL(s_hi)} ≈ e^{93} times the
+    /// width, ten orders above the integral.
     fn sliver_bound(&self, s_lo: f64, s_hi: f64, lambda: f64, c: &Float) -> [Float; 2] {
-        let (l_lo, _, _) = self.eval(&Interval::from_f64(self.wp, s_lo));
-        let (l_hi, z_hi, _) = self.eval(&Interval::from_f64(self.wp, s_hi));
-        let one = Interval::from_f64(self.wp, 1.0);
-        let wgt = self.weight(&l_hi, &z_hi, &one, lambda);
+        let (l_lo, _, g_lo) = self.eval(&Interval::from_f64(self.wp, s_lo));
+        let (l_hi, z_hi, g_hi) = self.eval(&Interval::from_f64(self.wp, s_hi));
+        let gauss = if s_lo <= 0.0 && s_hi >= 0.0 {
+            Interval::from_f64(self.wp, 1.0)
+        } else {
+            Interval::point(if g_lo.hi > g_hi.hi { g_lo.hi } else { g_hi.hi })
+        };
+        let wgt = self.weight(&l_hi, &z_hi, &gauss, lambda);
         let cc = Interval::point(c.clone());
         let d1 = l_lo.sub(&cc).hi.abs().max(&l_lo.sub(&cc).lo.abs());
         let d2 = l_hi.sub(&cc).hi.abs().max(&l_hi.sub(&cc).lo.abs());
@@ -1153,11 +1284,27 @@ fn ln_cc_error(
     let dev = (ll - c).abs().max((lr - c).abs()) * (1.0 + 1e-9)
         + 1e-12 * (c.abs() + ll.abs().max(lr.abs()))
         + 1e-300;
+    // u = q e^{Re w} at the rectangle's right end (the largest) and at its left end.
     let u = q * (mu * xr - 0.5 * mu * mu).exp();
-    let slope = if u.is_finite() {
-        (u / (1.0 - q + 0.5 * u)).min(2.0)
+    let u_left = q * (mu * xl - 0.5 * mu * mu).exp();
+    let slope = if b_e < std::f64::consts::PI / (3.0 * mu) {
+        // In the strip |Im w| ≤ π/3: |L'| ≤ μu/(1 − q + u/2) ≤ 2μ.
+        if u.is_finite() {
+            (u / (1.0 - q + 0.5 * u)).min(2.0)
+        } else {
+            2.0
+        }
+    } else if u <= 0.5 * (1.0 - q) {
+        // Left of the singular line: |q e^w| ≤ u ≤ (1 − q)/2 on the whole rectangle, so
+        // 1 − q + q e^w ≠ 0 and |L'| ≤ μu/(1 − q − u) ≤ μ.
+        u / (1.0 - q - u)
+    } else if (1.0 - q) <= 0.5 * u_left {
+        // Right of it: |(1 − q)e^{−w}/q| ≤ v = (1 − q)/u_left ≤ 1/2, L = ln q + w + ln(1 + ·),
+        // |L'| ≤ μ/(1 − v) ≤ 2μ.
+        1.0 / (1.0 - (1.0 - q) / u_left)
     } else {
-        2.0
+        // The ellipse reaches past |Im x| = π/(3μ) near the singular line: not admissible.
+        return f64::INFINITY;
     };
     let a = dev + mu * b_e * slope * (1.0 + 1e-9);
     let xmin = if xl <= 0.0 && xr >= 0.0 {
@@ -1319,6 +1466,135 @@ pub fn moments_f64(loss: &SubsampledLoss, tilts: &[Tilt], max_k: usize) -> Vec<V
 mod tests {
     use super::*;
     use rug::ops::Pow;
+
+    type C = nalgebra::Complex<f64>;
+
+    /// |e^{λL(z)}(L(z) − c)^k φ(z)| at z = x + ib (principal log: Re(1 − q + q e^w) > 0 in the
+    /// strip |Im w| ≤ π/3 where it is used).
+    fn g_abs(q: f64, mu: f64, lambda: f64, c: f64, k: i32, x: f64, b: f64) -> f64 {
+        let z = C::new(x, b);
+        let w = z * mu - 0.5 * mu * mu;
+        // Far right, L = w + ln q + ln(1 + (1 − q)e^{−w}/q) (the same branch: the arguments
+        // of q e^w and of 1 + (1 − q)e^{−w}/q sum to less than π in modulus), in log form so
+        // that e^w never overflows.
+        let l = if w.re > 0.0 {
+            w + q.ln() + (C::new(1.0, 0.0) + (-w).exp() * ((1.0 - q) / q)).ln()
+        } else {
+            (C::new(1.0 - q, 0.0) + w.exp() * q).ln()
+        };
+        let ln_g = lambda * l.re + k as f64 * (l - c).norm().ln() + (-(z * z) * 0.5).re
+            - 0.5 * (2.0 * std::f64::consts::PI).ln();
+        if k == 0 {
+            (lambda * l.re + (-(z * z) * 0.5).re - 0.5 * (2.0 * std::f64::consts::PI).ln()).exp()
+        } else {
+            ln_g.exp()
+        }
+    }
+
+    /// ∫ over x ∈ [lo, hi] of |g(x + ib)| by a fine midpoint rule (an estimate, well below the
+    /// majorants' slack at the step used).
+    fn strip_integral(q: f64, mu: f64, t: &Tilt, k: i32, b: f64, lo: f64, hi: f64) -> f64 {
+        let n = 400_000;
+        let h = (hi - lo) / n as f64;
+        (0..n)
+            .map(|j| g_abs(q, mu, t.lambda, t.center, k, lo + (j as f64 + 0.5) * h, b))
+            .sum::<f64>()
+            * h
+    }
+
+    #[test]
+    fn power_mean_majorants_bound_the_integrand_and_beat_the_binomial_at_large_mu() {
+        for &(q, sigma) in &[(0.01, 0.5), (0.3, 0.5), (0.026, 0.1), (0.2, 2.0)] {
+            let mu = 1.0 / sigma;
+            for &lambda in &[0.4, 1.3, 2.7] {
+                let t = Tilt {
+                    lambda,
+                    center: 0.3,
+                };
+                let a = 0.9 * std::f64::consts::PI / (3.0 * mu);
+                let (lo, hi) = (-12.0, lambda.ceil() * mu + 14.0);
+                for k in [0u32, 2, 4] {
+                    let tag = format!("q={q} sigma={sigma} lambda={lambda} k={k}");
+                    // The strip majorant (the least over both lists) bounds ∫|g(x ± ia)|dx.
+                    let m = ln_strip_majorant(q, mu, &t, k, a);
+                    let got = strip_integral(q, mu, &t, k as i32, a, lo, hi);
+                    assert!(
+                        got.ln() <= m,
+                        "{tag}: ln ∫|g| = {} > majorant {m}",
+                        got.ln()
+                    );
+                    // The truncation bound covers both tails from T = λμ + k + 4 on.
+                    let tt = (lambda * mu + k as f64 + 4.0).ceil();
+                    let tail = strip_integral(q, mu, &t, k as i32, 0.0, tt, tt + 40.0)
+                        + strip_integral(q, mu, &t, k as i32, 0.0, -tt - 40.0, -tt);
+                    let tb = ln_truncation(q, mu, &t, k, tt);
+                    assert!(tail.ln() <= tb, "{tag}: ln tail {} > bound {tb}", tail.ln());
+                }
+            }
+        }
+        // σ = 0.04, λ = 1.03: the binomial list's e^{μ²} weight against e^{λ(λ−1)μ²/2}.
+        let (q, mu) = (0.026, 25.0);
+        let t = Tilt {
+            lambda: 1.03,
+            center: 0.0,
+        };
+        let lists = majorants(q, mu, t.lambda);
+        assert_eq!(lists.len(), 2);
+        let a = 0.9 * std::f64::consts::PI / (3.0 * mu);
+        let best = ln_strip_majorant(q, mu, &t, 2, a);
+        let heaviest = |l: &Vec<(f64, f64, f64)>| l.iter().map(|c| c.0).fold(f64::MIN, f64::max);
+        assert!(heaviest(&lists[0]) > 600.0 && heaviest(&lists[1]) < 30.0);
+        assert!(best < 60.0, "strip majorant {best}");
+        // Integer λ keeps the exact binomial list alone.
+        assert_eq!(majorants(q, mu, 2.0).len(), 1);
+    }
+
+    #[test]
+    fn abs_estimates_count_the_bulk_where_the_centre_is_the_bulk_loss() {
+        // σ = 0.027: L(x) = ln(1 − q) exactly in f64 over the bulk; with c = ln(1 − q) every
+        // bulk node had |L − c|⁰ = 0^0 evaluated as 0·(−∞) = NaN and was skipped.
+        let loss = SubsampledLoss {
+            sigma: 0.02724755586683181,
+            q: 0.026171099581530792,
+        };
+        let c = (-loss.q).ln_1p();
+        let est = ln_abs_estimates(
+            &loss,
+            &[Tilt {
+                lambda: 0.0,
+                center: c,
+            }],
+            3,
+        );
+        assert!(est[0][0].abs() < 1e-6, "ln ∫φ = {}", est[0][0]);
+        // |L − c|^k, k ≥ 1, vanishes on the whole estimate grid (its range stops short of the
+        // far bump): −∞, which `ln_targets` replaces by the mass's magnitude.
+        for k in 1..=3 {
+            assert!(est[0][k] < -100.0, "k={k}: {}", est[0][k]);
+        }
+    }
+
+    #[test]
+    fn wide_panels_are_admissible_only_away_from_the_singular_line() {
+        let loss = SubsampledLoss {
+            sigma: 0.04,
+            q: 0.026,
+        };
+        let mu = loss.mu();
+        let wp = Precision(96);
+        let rule = ClenshawCurtis::new(CC_N, wp);
+        // The singular line: 1 − q + q e^{μx − μ²/2} = 0 needs μx − μ²/2 = ln((1 − q)/q).
+        let xs = (((1.0 - loss.q) / loss.q).ln() + 0.5 * mu * mu) / mu;
+        let err = |lo: f64, hi: f64| ln_cc_error(&loss, &rule, lo, hi, 1.0, 0.0, 3);
+        // A unit panel far left, far right: finite. Across (or next to) the line: not admissible.
+        assert!(err(xs - 4.0, xs - 3.0).is_finite());
+        assert!(err(xs + 3.0, xs + 4.0).is_finite());
+        assert_eq!(err(xs - 0.5, xs + 0.5), f64::INFINITY);
+        assert_eq!(err(xs + 0.01, xs + 1.01), f64::INFINITY);
+        // A strip-height panel is admissible anywhere, the line included.
+        let r = 0.999 * std::f64::consts::PI / (3.0 * mu) / (0.5 * (CC_RHO - 1.0 / CC_RHO));
+        assert!(err(xs - r, xs + r).is_finite());
+    }
 
     fn oracle(q: f64, sigma: f64, j: u32, prec: u32) -> Float {
         // Σ_i C(j,i)(1−q)^{j−i} q^i e^{i(i−1)μ²/2}, at high precision.
