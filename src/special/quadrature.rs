@@ -193,9 +193,9 @@ fn ln_binom(n: u32, k: u32) -> f64 {
 /// - Power mean (λ > 0 not an integer): with y = a + b, a = 1 − q, b = q e^w,
 ///   y^λ ≤ κ(a^λ + b^λ), κ = 2^{λ−1} for λ ≥ 1 (convexity of y ↦ y^λ) and κ = 1 for λ < 1
 ///   (subadditivity), and b^λ = q^λ e^{λw} is one component of non-integer index λ. At large μ
-///   the binomial list's last weight e^{m(m−1)μ²/2} dwarfs e^{λ(λ−1)μ²/2} (σ = 0.04, λ = 1.03:
-///   e^{625} against e^{16}), which forced a finer step and a wider range than the integrand
-///   needs.
+///   the binomial list's last weight q^m e^{m(m−1)μ²/2} dwarfs κq^λe^{λ(λ−1)μ²/2} (σ = 0.04,
+///   q = 0.026, λ = 1.026: e^{618} against e^{4.6}), which forced a finer step and a wider range
+///   than the integrand needs.
 ///
 /// For λ < 0 (q < 1): |1 − q + q e^{w+iθ}| ≥ Re(·) ≥ 1 − q for |θ| ≤ π/3, so
 /// |e^{λL}| ≤ (1 − q)^λ on the strip and on the real line: one unshifted component.
