@@ -1006,6 +1006,39 @@ mod tests {
         Plan::new(&comp, Direction::Remove)
     }
 
+    /// The saddle-point guess found in λ is the Newton steps' fixed point (both orderings,
+    /// rare and frequent sampling, short and long compositions, δ from 1e−3 to 1e−12).
+    #[test]
+    fn the_guess_in_lambda_is_the_newton_fixed_point() {
+        for &(sigma, q, steps) in &[
+            (0.8, 5e-4, 200u64),
+            (0.573, 2000.0 / 392_702.0, 3920),
+            (1.0, 1e-4, 100),
+            (2.0, 0.01, 1000),
+            (0.5, 0.2, 10),
+            (5.0, 0.001, 100_000),
+        ] {
+            let mut comp = Composition::default();
+            comp.add_event(&DpEvent::dpsgd(sigma, q, steps), 1, "contour")
+                .expect("test setup");
+            for dir in [Direction::Remove, Direction::Add] {
+                let plan = Plan::new(&comp, dir);
+                for delta in [1e-3, 1e-5, 1e-8, 1e-12] {
+                    let tag = format!("sigma={sigma} q={q} n={steps} {dir:?} delta={delta}");
+                    let newton = plan.epsilon_guess_newton(delta).expect("newton");
+                    match plan.epsilon_guess_in_lambda(delta) {
+                        Some(eps) => assert!(
+                            (eps - newton).abs() <= 1e-7 * (1.0 + newton),
+                            "{tag}: {eps} vs {newton}"
+                        ),
+                        // Only where the Newton steps stop near ε = 0.
+                        None => assert!(newton < 1e-6, "{tag}: no root in lambda, newton {newton}"),
+                    }
+                }
+            }
+        }
+    }
+
     /// The plain contour (no window) and the one built in `mode`, both at the saddle point of
     /// ε and tolerance 1e−9.
     fn plain_and(

@@ -320,6 +320,15 @@ impl Plan {
     /// The saddle-point estimate of ε(δ) (Newton steps on ln δ_sp(ε), whose slope is −(λ − 1)),
     /// the design point of the first contour.
     pub(super) fn epsilon_guess(&self, delta: f64) -> Result<f64> {
+        match self.epsilon_guess_in_lambda(delta) {
+            Some(eps) => Ok(eps),
+            None => self.epsilon_guess_newton(delta),
+        }
+    }
+
+    /// [`Plan::epsilon_guess`] by Newton steps in ε, each with its own saddle-point search: the
+    /// fallback of [`Plan::epsilon_guess_in_lambda`].
+    pub(super) fn epsilon_guess_newton(&self, delta: f64) -> Result<f64> {
         let ln_delta = delta.ln();
         let CgfTotals {
             mean: k1q,
@@ -352,6 +361,73 @@ impl Plan {
             }
         }
         Ok(eps)
+    }
+
+    /// [`Plan::epsilon_guess`] as one root search over the saddle point: λ = 1 + e^v fixes
+    /// ε(λ) = K'(λ) − 1/λ − 1/(λ − 1) (the ε whose saddle point λ is) and the saddle-point
+    /// estimate ln δ_sp(ε(λ)), which falls as λ grows; Brent's method finds ln δ_sp = ln δ in v,
+    /// one CGF summary per step, where the Newton steps in ε each ran a saddle-point search
+    /// (≈ 150 summaries at EA S2). The same fixed point (an estimate: it only sets the design
+    /// point). `None` where a λ on the way is not affordable, a value is not finite, the
+    /// root is not bracketed within λ ∈ [1 + e^{−30}, 1 + 10⁶], or ε(λ) ≤ 1e−9 there: the
+    /// Newton steps then run as before.
+    pub(super) fn epsilon_guess_in_lambda(&self, delta: f64) -> Option<f64> {
+        let ln_delta = delta.ln();
+        let at = |v: f64| -> Option<(f64, f64)> {
+            let lam = 1.0 + v.exp();
+            if !self.affordable(lam) {
+                return None;
+            }
+            let CgfTotals { k, mean, var } = self.cgf(lam);
+            let eps = mean - 1.0 / lam - 1.0 / (lam - 1.0);
+            let phi = k + (1.0 - lam) * eps - lam.ln() - (lam - 1.0).ln();
+            let phi2 = var + 1.0 / (lam * lam) + 1.0 / ((lam - 1.0) * (lam - 1.0));
+            let f = phi - 0.5 * (2.0 * PI * phi2).ln() - ln_delta;
+            (f.is_finite() && eps.is_finite()).then_some((f, eps))
+        };
+        let (v_min, v_max) = (-30.0, 1e6f64.ln());
+        let mut v = 0.0;
+        let mut f = at(v)?.0;
+        // A unit bracket [v, v + 1] with f(v) > 0 ≥ f(v + 1).
+        let (lo, hi) = if f > 0.0 {
+            loop {
+                let next = at(v + 1.0)?.0;
+                if next <= 0.0 {
+                    break (v, v + 1.0);
+                }
+                v += 1.0;
+                if v + 1.0 > v_max {
+                    return None;
+                }
+            }
+        } else {
+            loop {
+                v -= 1.0;
+                if v < v_min {
+                    return None;
+                }
+                let prev = f;
+                f = at(v)?.0;
+                if f > 0.0 {
+                    debug_assert!(prev <= 0.0);
+                    break (v, v + 1.0);
+                }
+            }
+        };
+        let root = brent(
+            |v| {
+                at(v)
+                    .map(|x| x.0)
+                    .ok_or_else(|| Error::NotCertified("saddle-point guess: not finite".into()))
+            },
+            lo,
+            hi,
+            1e-12,
+            200,
+        )
+        .ok()?;
+        let eps = at(root)?.1;
+        (eps > 1e-9).then_some(eps)
     }
 
     /// Whether every transform at real part λ stays within [`MAX_CALL_NODES`] (the complex
