@@ -387,9 +387,8 @@ impl Plan {
         };
         let (v_min, v_max) = (-30.0, 1e6f64.ln());
         let mut v = 0.0;
-        let mut f = at(v)?.0;
         // A unit bracket [v, v + 1] with f(v) > 0 ≥ f(v + 1).
-        let (lo, hi) = if f > 0.0 {
+        let (lo, hi) = if at(v)?.0 > 0.0 {
             loop {
                 let next = at(v + 1.0)?.0;
                 if next <= 0.0 {
@@ -406,10 +405,7 @@ impl Plan {
                 if v < v_min {
                     return None;
                 }
-                let prev = f;
-                f = at(v)?.0;
-                if f > 0.0 {
-                    debug_assert!(prev <= 0.0);
+                if at(v)?.0 > 0.0 {
                     break (v, v + 1.0);
                 }
             }
