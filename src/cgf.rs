@@ -265,12 +265,21 @@ fn lower_peak(q: f64, mu: f64, alpha: f64) -> f64 {
 /// are then one block, as they always are at σ ≳ 0.007 and α ≤ 1).
 const MIN_GAP_NODES: f64 = 65536.0;
 
+/// 2^52: node indices below it are exact in f64 (see [`trapezoid_blocks`]).
+const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
+
 /// The node blocks of [`SubsampledTrapezoid`]: one block over [`subsampled_node_range`], or for
 /// α > 0 with a long gap, two on the same grid x = lo + jh: around 0 and around the peak αμ of
 /// the tilted hit term (docs/math.md §6.1). Each is (first index j, node count).
 fn trapezoid_blocks(q: f64, mu: f64, alpha: f64, h: f64) -> (f64, Vec<(usize, usize)>) {
     let (lo, hi) = subsampled_node_range(q, mu, alpha, 40.0);
-    let total = ((hi - lo) / h).ceil() as usize + 1;
+    let span = ((hi - lo) / h).ceil();
+    // Beyond 2^52 nodes (σ → 0) the grid is over every budget: one block of saturated length,
+    // which `nodes` reports as such, with no integer overflow on the way.
+    if span.is_nan() || span >= TWO_POW_52 {
+        return (lo, vec![(0, usize::MAX)]);
+    }
+    let total = span as usize + 1;
     if alpha > 0.0 {
         // lo = −t0 and hi = αμ + t0 (α > 0): e^{αL − x²/2} ≤ 2^α max(e^{α ln(1−q) − x²/2},
         // e^{α(ln q + μx − μ²/2) − x²/2}), two Gaussian bumps at 0 and αμ, so beyond t0 of both
@@ -387,7 +396,7 @@ impl SubsampledTrapezoid {
     }
 
     fn count(blocks: &[(usize, usize)]) -> usize {
-        blocks.iter().map(|b| b.1).sum()
+        blocks.iter().fold(0, |n, b| n.saturating_add(b.1))
     }
 
     /// The abscissa of the i-th stored node.
@@ -1208,6 +1217,25 @@ fn laplace_moments(scale: f64, lambda: f64, precision: Precision) -> Result<Vec<
 mod tests {
     use super::*;
     use crate::mechanism::{Gaussian, Laplace, SubsampledGaussian};
+
+    #[test]
+    fn node_counts_saturate_far_below_the_trapezoid_range() {
+        // σ = 1e−100: (hi − lo)/h ≈ 1e201 nodes. The count used to overflow usize (a panic in
+        // `+ 1`); it now saturates, and the CGF is reported out of range, as for any tilt over
+        // the node budget, for both orderings and tilts on both sides of 1.
+        for &sigma in &[1e-20, 1e-100, 1e-300] {
+            let mu = 1.0 / sigma;
+            let h = SubsampledTrapezoid::step(mu);
+            assert_eq!(SubsampledTrapezoid::nodes(0.01, mu, 1.5, h), usize::MAX);
+            let m = Mechanism::SubsampledGaussian(SubsampledGaussian::new(sigma, 0.01).unwrap());
+            for dir in [Direction::Remove, Direction::Add] {
+                for lambda in [1.0 + 1e-9, 2.0, 0.5] {
+                    let c = cgf_f64(&m, dir, lambda).unwrap();
+                    assert!(!c.mean.is_finite(), "σ={sigma} {dir:?} λ={lambda}: {c:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn two_window_trapezoid_matches_the_whole_grid() {

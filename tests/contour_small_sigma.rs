@@ -141,3 +141,39 @@ fn contour_calibration_target_above_its_range_is_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Far below the transform's quadrature range (σ from 1e−6 down to 1e−100, where one real-λ
+/// summary of the subsampled Gaussian would need 10¹² to 10²⁰⁰ x-nodes) every ordering and both
+/// queries refuse as a limit of the method, naming the node count, before anything is built:
+/// the ε query's fallback guess used to build that quadrature at λ = 1 and abort on the
+/// allocation (σ = 1e−10) or on an integer overflow counting its nodes (σ = 1e−100).
+#[test]
+fn far_below_the_quadrature_range_every_query_refuses_without_aborting() {
+    for &sigma in &[1e-6, 1e-10, 1e-20, 1e-100] {
+        for &q in &[1e-6, 0.01, 0.5] {
+            for adjacency in [Adjacency::Remove, Adjacency::Add, Adjacency::AddRemove] {
+                let mut a = ContourAccountant::new(ContourParams {
+                    adjacency,
+                    tolerance: 1e-9,
+                })
+                .unwrap();
+                a.compose(&DpEvent::dpsgd(sigma, q, 10), 1).unwrap();
+                for r in [a.epsilon(1e-5), a.delta(1.0)] {
+                    match r {
+                        Err(ewtune::Error::NotCertified(m)) => assert!(
+                            m.contains("x-nodes") || m.contains("largest epsilon"),
+                            "σ={sigma} q={q} {adjacency:?}: {m}"
+                        ),
+                        // A δ query may be decided without any quadrature (ε at or above the
+                        // add ordering's largest loss): then it is exact and certified.
+                        Ok(r) => assert!(
+                            r.lower.is_some() && r.upper.is_some(),
+                            "σ={sigma} q={q} {adjacency:?}: {r:?}"
+                        ),
+                        Err(e) => panic!("σ={sigma} q={q} {adjacency:?}: {e}"),
+                    }
+                }
+            }
+        }
+    }
+}

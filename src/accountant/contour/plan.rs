@@ -329,6 +329,11 @@ impl Plan {
     /// [`Plan::epsilon_guess`] by Newton steps in ε, each with its own saddle-point search: the
     /// fallback of [`Plan::epsilon_guess_in_lambda`].
     pub(super) fn epsilon_guess_newton(&self, delta: f64) -> Result<f64> {
+        // The first step's summaries are at λ = 1: refuse before building a quadrature over
+        // the budget (σ = 1e−10 with sampling: ~1e12 nodes, which used to abort on allocation).
+        if !self.affordable(1.0) {
+            return Err(self.budget_error(1.0));
+        }
         let ln_delta = delta.ln();
         let CgfTotals {
             mean: k1q,
