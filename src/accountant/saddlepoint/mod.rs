@@ -89,7 +89,7 @@ use super::{Bracket, Guarantee, OrderingAccountant, OrderingAnswer, Query, Repor
 use crate::cgf::cgf_f64;
 use crate::error::{Error, Result};
 use crate::event::Composition;
-use crate::mechanism::{Adjacency, Direction};
+use crate::mechanism::{Adjacency, Direction, Mechanism};
 use crate::precision::{Interval, Precision};
 use crate::special::normal::ln_sf;
 use crate::special::roots::brent;
@@ -168,7 +168,7 @@ pub const FOURIER_TRIGGER: f64 = 0.01;
 /// Kolmogorov-distance bracket, whose relative width is O(1) at small sampling rates).
 const FOURIER_TOLERANCE: f64 = 1e-6;
 /// Smallest tilt used (the representation needs λ > 1 for a bounded h_λ).
-const LAMBDA_MIN: f64 = 1.0 + 1.0 / 1024.0;
+const LAMBDA_MIN: f64 = 1.0 + 1.0 / 1073741824.0;
 
 /// The saddle-point accountant (see the module docs).
 ///
@@ -456,6 +456,9 @@ impl SaddlePointAccountant {
                 });
             }
         }
+        if self.params.bracket {
+            self.check_work_at_the_smallest_tilt(dir)?;
+        }
         let est = self.ln_delta_estimate(dir, epsilon)?.exp();
         let mut p = BracketParts {
             bracket: Bracket::estimate(est),
@@ -528,6 +531,9 @@ impl SaddlePointAccountant {
     /// runs it for both orderings before starting either's MPFR work.
     fn epsilon_plan(&self, dir: Direction, delta: f64) -> Result<EpsilonPlan> {
         let ln_delta = delta.ln();
+        if self.params.bracket {
+            self.check_work_at_the_smallest_tilt(dir)?;
+        }
         // Estimate.
         let k = self.totals_f64(dir, 1.0)?;
         let guess = (k.mean + (k.var * -2.0 * ln_delta).sqrt()).max(1e-3);
@@ -550,6 +556,23 @@ impl SaddlePointAccountant {
             monotone: est.monotone,
             saddle,
         })
+    }
+
+    /// The certified quadrature's work check ([`Self::check_certified_work`]) at
+    /// [`LAMBDA_MIN`] for the Poisson-subsampled Gaussian parts, before the f64 phase of an ε or
+    /// δ query. Its work does not fall as λ grows above 1 (its range and majorants grow with
+    /// the tilt; measured from σ = 10⁻⁴ to 0.1, docs/math.md §6.4), so a part over the limit
+    /// here is over it at every saddle tilt: the query is refused before that search, whose f64
+    /// trapezoids near λ = 1 cost up to ~10⁶ nodes each at σ ≈ 10⁻⁴ (20 s of searching before
+    /// the same refusal). Other mechanisms are checked at the saddle tilt only.
+    fn check_work_at_the_smallest_tilt(&self, dir: Direction) -> Result<()> {
+        let low = self.kolmogorov_precision();
+        for (m, _) in &self.composition.parts {
+            if matches!(m, Mechanism::SubsampledGaussian(s) if s.sampling_rate() < 1.0) {
+                crate::cgf::check_certified_work(m, dir, LAMBDA_MIN, low)?;
+            }
+        }
+        Ok(())
     }
 
     /// The certified phase of [`Self::epsilon_bracket`].
