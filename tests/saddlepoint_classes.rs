@@ -364,25 +364,26 @@ fn saddle_points_near_one_give_estimates_that_track_the_compound_law() {
     }
 }
 
-/// Below the certified quadrature's range the remove ordering refuses (`NotCertified`, naming
-/// the node evaluations) for ε and δ queries alike, at any q, from the work check at the smallest
-/// tilt, before the f64 search (which at σ = 1e−4, q = 0.5 ran for ~24 s before the same refusal,
-/// and at q = 1e−300 ended in "no solution" instead).
+/// Below the certified quadrature's range the remove ordering, alone or with the add ordering,
+/// refuses (`NotCertified`, naming the node evaluations) for ε and δ queries alike, at any q, from
+/// the work check at the smallest tilt, before the f64 search (which at σ = 1e−4, q = 0.5 ran for
+/// ~24 s before the same refusal, and at q = 1e−300 ended in "no solution" instead); under
+/// add-remove the checks of both orderings run before either's search.
 #[test]
 fn below_the_quadrature_range_the_remove_ordering_refuses_before_searching() {
     for &sigma in &[1e-4, 3e-4, 1e-3] {
         for &q in &[1e-300, 0.01, 0.5] {
-            let ev = DpEvent::dpsgd(sigma, q, 10);
-            let a = accountant(AccountantKind::Saddlepoint, Adjacency::Remove, &ev);
-            for (what, r) in [("epsilon", a.epsilon(1e-5)), ("delta", a.delta(1.0))] {
-                match r {
-                    Err(Error::NotCertified(m)) => {
-                        assert!(
-                            m.contains("node evaluations"),
-                            "σ={sigma} q={q} {what}: {m}"
-                        )
+            for adj in [Adjacency::Remove, Adjacency::AddRemove] {
+                let ev = DpEvent::dpsgd(sigma, q, 10);
+                let a = accountant(AccountantKind::Saddlepoint, adj, &ev);
+                for (what, r) in [("epsilon", a.epsilon(1e-5)), ("delta", a.delta(1.0))] {
+                    let at = format!("σ={sigma} q={q} {adj:?} {what}");
+                    match r {
+                        Err(Error::NotCertified(m)) => {
+                            assert!(m.contains("node evaluations"), "{at}: {m}")
+                        }
+                        other => panic!("{at}: expected a refusal, got {other:?}"),
                     }
-                    other => panic!("σ={sigma} q={q} {what}: expected a refusal, got {other:?}"),
                 }
             }
         }
