@@ -1227,10 +1227,12 @@ mod tests {
             let mu = 1.0 / sigma;
             let h = SubsampledTrapezoid::step(mu);
             assert_eq!(SubsampledTrapezoid::nodes(0.01, mu, 1.5, h), usize::MAX);
-            let m = Mechanism::SubsampledGaussian(SubsampledGaussian::new(sigma, 0.01).unwrap());
+            let m = Mechanism::SubsampledGaussian(
+                SubsampledGaussian::new(sigma, 0.01).expect("valid parameters"),
+            );
             for dir in [Direction::Remove, Direction::Add] {
                 for lambda in [1.0 + 1e-9, 2.0, 0.5] {
-                    let c = cgf_f64(&m, dir, lambda).unwrap();
+                    let c = cgf_f64(&m, dir, lambda).expect("finite lambda");
                     assert!(!c.mean.is_finite(), "σ={sigma} {dir:?} λ={lambda}: {c:?}");
                 }
             }

@@ -311,17 +311,20 @@ impl SaddlePointAccountant {
     }
 
     /// The first step of every saddle search ([`Self::saddle`]), alone: the f64 CGF must be
-    /// finite at [`LAMBDA_MIN`]. Skipped where a δ query is answered without a search (ε at or
-    /// above the ordering's largest loss).
+    /// finite at [`LAMBDA_MIN`], and with a bracket the work check there
+    /// ([`Self::check_work_at_the_smallest_tilt`]). Skipped where a δ query is answered without
+    /// a search (ε at or above the ordering's largest loss).
     fn saddle_range_check(&self, dir: Direction, query: Query, given: f64) -> Result<()> {
         if query == Query::Delta && self.max_loss(dir).is_some_and(|m| given >= m) {
             return Ok(());
         }
-        if self.totals_f64(dir, LAMBDA_MIN)?.finite() {
-            Ok(())
-        } else {
-            Err(out_of_range_at_lambda_min())
+        if !self.totals_f64(dir, LAMBDA_MIN)?.finite() {
+            return Err(out_of_range_at_lambda_min());
         }
+        if self.params.bracket {
+            self.check_work_at_the_smallest_tilt(dir).map_err(refusal)?;
+        }
+        Ok(())
     }
 
     /// The saddle point: Σ n_i K_i'(λ) = target within [LAMBDA_MIN, LAMBDA_MAX], and below the
@@ -780,17 +783,11 @@ impl OrderingAccountant for SaddlePointAccountant {
                     let (ra, rb) = rayon::join(|| certify(a, pa), || certify(b, pb));
                     return Ok(vec![(a, ra?), (b, rb?)]);
                 }
+                // Both orderings' checks before either runs: the one that fails would otherwise
+                // wait for the other's search (σ = 1e−4, q = 0.5: the add ordering's 24 s beside
+                // the remove ordering's refusal).
                 self.saddle_range_check(a, query, given)?;
                 self.saddle_range_check(b, query, given)?;
-                // Both orderings' work checks at the smallest tilt before either runs: the one
-                // that fails would otherwise wait for the other's search (σ = 1e−4, q = 0.5: the
-                // add ordering's 24 s beside the remove ordering's refusal).
-                for dir in [a, b] {
-                    let exact = self.max_loss(dir).is_some_and(|m| given >= m);
-                    if self.params.bracket && !exact {
-                        self.check_work_at_the_smallest_tilt(dir).map_err(refusal)?;
-                    }
-                }
                 let (ra, rb) = rayon::join(|| one(a), || one(b));
                 Ok(vec![(a, ra?), (b, rb?)])
             }
