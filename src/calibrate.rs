@@ -378,6 +378,11 @@ struct Search<'a> {
     /// (x, lower, upper) of every evaluation answered with a certified bracket.
     brackets: Vec<(f64, f64, f64)>,
     certified: Option<bool>,
+    /// The first grid budget exceeded, kept until some evaluation answers: a search in which
+    /// no point fits the budget ends with it (the caller's budget or tolerance, not the point).
+    first_budget: Option<Error>,
+    /// Whether some evaluation answered.
+    answered: bool,
 }
 
 impl Search<'_> {
@@ -402,6 +407,7 @@ impl Search<'_> {
         });
         match answer {
             Ok(r) => {
+                self.answered = true;
                 let (e, cert) = calibration_epsilon(&r);
                 self.certified.get_or_insert(cert);
                 self.seen.push((x, e));
@@ -419,8 +425,13 @@ impl Search<'_> {
                 }
                 Ok((e <= self.p.target_epsilon, Some(r)))
             }
-            Err(e) if e.is_usage() && self.evaluations == 1 => Err(e),
+            // A usage error at the first point is the caller's (a bad flag); a budget error
+            // depends on the point (a PLD grid too large at a small σ) and counts as a miss.
+            Err(e) if e.is_usage() && !e.is_budget() && self.evaluations == 1 => Err(e),
             Err(e) => {
+                if e.is_budget() && self.first_budget.is_none() {
+                    self.first_budget = Some(e.clone());
+                }
                 if self.first_error.is_none() {
                     self.first_error = Some(format!(
                         "the accountant failed at {} = {x} (counted as not meeting the target): {e}",
@@ -684,6 +695,10 @@ fn find_bracket(s: &mut Search, x0: f64) -> Result<Ends> {
 }
 
 fn no_feasible_point(s: &Search, lim: f64) -> Error {
+    if let (false, Some(e)) = (s.answered, &s.first_budget) {
+        // No point fitted the grid budget: the caller's budget or tolerance, with its hint.
+        return e.clone();
+    }
     let p = s.p;
     let name = p.solve.name();
     let why = s.first_error.clone().unwrap_or_default();
@@ -1058,6 +1073,8 @@ pub fn calibrate(p: &CalibrationParams) -> Result<CalibrationInfo> {
         last_error: None,
         brackets: Vec::new(),
         certified: None,
+        first_budget: None,
+        answered: false,
     };
     let (lo_lim, hi_lim) = s.limits();
     let x0 = match p.solve {

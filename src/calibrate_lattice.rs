@@ -434,7 +434,7 @@ pub fn calibrate_sigma(
                     evaluations += 1;
                     match requested.epsilon_at(delta, x) {
                         Ok(r) => Ok((calibration_epsilon(&r).0 <= target_epsilon, Some(r))),
-                        Err(e) if e.is_usage() => Err(e),
+                        Err(e) if e.is_usage() && !e.is_budget() => Err(e),
                         Err(_) => Ok((false, None)),
                     }
                 };
@@ -512,6 +512,12 @@ fn sigma_search(
     let mut budget = 200usize;
     // The last σ at which the accountant failed (not certified, no convergence, ...).
     let failed: std::cell::RefCell<Option<(f64, Error)>> = std::cell::RefCell::new(None);
+    // Every σ at which the accountant gave no answer, with why (for the answer's notes).
+    let errors: std::cell::RefCell<Vec<(f64, String)>> = std::cell::RefCell::new(Vec::new());
+    // The first grid budget exceeded, and whether any evaluation answered: a search in which
+    // no σ fits the budget ends with that error (the caller's budget or tolerance).
+    let first_budget: std::cell::RefCell<Option<Error>> = std::cell::RefCell::new(None);
+    let answered = std::cell::Cell::new(false);
     // (σ, ε compared with the target) of every evaluation, for the secant steps.
     let seen: std::cell::RefCell<Vec<(f64, f64)>> = std::cell::RefCell::new(Vec::new());
     let mut eval = |sigma: f64| -> Result<Option<Report>> {
@@ -529,6 +535,9 @@ fn sigma_search(
             .as_ref()
             .map_or(f64::INFINITY, |r| calibration_epsilon(r).0);
         seen.borrow_mut().push((sigma, eps));
+        if answer.is_ok() {
+            answered.set(true);
+        }
         match answer {
             Ok(r) if eps <= target_epsilon => Ok(Some(r)),
             Ok(r) => {
@@ -537,10 +546,16 @@ fn sigma_search(
                 }
                 Ok(None)
             }
-            Err(e) if e.is_usage() => Err(e),
+            Err(e) if e.is_usage() && !e.is_budget() => Err(e),
             Err(e) => {
-                // Counted as a miss while searching; kept so that the end of the range can say
-                // it was not certified rather than missed.
+                // Counted as a miss while searching (also a budget error: a PLD grid too large
+                // at a small σ says nothing about a larger one); kept so that the end of the
+                // range can say it was not certified rather than missed, and the answer that
+                // a smaller σ was not ruled out.
+                errors.borrow_mut().push((sigma, e.to_string()));
+                if e.is_budget() && first_budget.borrow().is_none() {
+                    first_budget.replace(Some(e.clone()));
+                }
                 failed.replace(Some((sigma, e)));
                 Ok(None)
             }
@@ -570,6 +585,9 @@ fn sigma_search(
             let mut s = start;
             loop {
                 if s >= SIGMA_MAX {
+                    if let (false, Some(e)) = (answered.get(), first_budget.borrow_mut().take()) {
+                        return Err(e);
+                    }
                     if let Some((at, e)) = failed.borrow_mut().take().filter(|f| f.0 == s) {
                         // The accountant did not answer at the noisiest σ: nothing says that no
                         // σ meets the target, only that none could be shown to.
@@ -613,6 +631,12 @@ fn sigma_search(
     }
     best.notes
         .extend(crate::calibrate::wide_answer_note(&best, knob, true));
+    if let Some((_, e)) = errors.borrow().iter().rev().find(|f| f.0 == lo) {
+        best.notes.push(format!(
+            "the accountant gave no answer at {knob} = {lo} ({e}), counted as not meeting the \
+             target: the least {knob} that meets it may lie below the answer"
+        ));
+    }
     Ok(SigmaCalibration {
         sigma: hi,
         other_end: lo,

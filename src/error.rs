@@ -118,6 +118,13 @@ impl Error {
         }
     }
 
+    /// Whether this is [`Error::BudgetExceeded`]: a usage error that depends on the point a
+    /// search evaluates (a PLD grid over its budget at a small σ), which a calibration counts
+    /// as a failure at that point, not as bad input.
+    pub fn is_budget(&self) -> bool {
+        matches!(self, Error::BudgetExceeded { .. })
+    }
+
     /// Whether the error is the caller's fault (bad input: parameters, unsupported events,
     /// unreadable or malformed files, a request over budget), as opposed to a failed
     /// computation. The CLI maps this to exit code 2 (otherwise 1).

@@ -213,3 +213,81 @@ fn an_undecided_neighbour_of_the_answer_is_said_in_the_notes() {
         info.notes
     );
 }
+
+/// A grid over its budget at a point the search chose is a failure at that point, not bad
+/// input. DP-SGD solved for steps with pld (q = 3.7e−5, σ = 0.624, add ordering, target 0.05,
+/// δ = 7e−12): the first point, 1 000 steps, needs ~5·10⁷ grid points; fewer steps fit. The
+/// calibration answers with a certified step count and says that 1 000 steps failed (it ended
+/// with the budget error, exit 2, before).
+#[test]
+fn a_grid_over_budget_at_a_searched_point_counts_as_a_miss() {
+    let (target, delta) = (0.0500094, 7.02306e-12);
+    let info = calibrate(&CalibrationParams {
+        accountant: AccountantConfig::Pld(PldParams {
+            adjacency: Adjacency::Add,
+            ..PldParams::default()
+        }),
+        target_epsilon: target,
+        delta,
+        solve: Solve::Steps,
+        sigma: Some(0.623977),
+        sampling_rate: Some(3.68165e-5),
+        steps: None,
+        ..CalibrationParams::default()
+    })
+    .expect("a certified step count");
+    assert_eq!(info.guarantee, Guarantee::UpperBound);
+    assert!(info.report.upper.expect("bracket") <= target);
+    assert!(
+        info.notes
+            .iter()
+            .any(|n| n.contains("counted as not meeting") && n.contains("budget")),
+        "{:?}",
+        info.notes
+    );
+}
+
+/// The per-event search (`calibrate_sigma`) with an event that fails on the grid budget below
+/// σ = 2, as PLD's grid does at small σ: the search answers above it, certified, and a note
+/// says that the σ below the answer gave no answer (it ended with the budget error after the
+/// points before had been evaluated). Where no σ fits, the first budget error is the answer.
+#[test]
+fn the_per_event_search_counts_a_grid_over_budget_as_a_miss() {
+    let over = |sigma: f64| Error::BudgetExceeded {
+        what: format!("test grid at sigma = {sigma}"),
+        needed: "2 points".into(),
+        budget: "1 point".into(),
+    };
+    let event = |sigma: f64| -> ewtune::Result<DpEvent> {
+        if sigma < 2.0 {
+            Err(over(sigma))
+        } else {
+            Ok(DpEvent::Gaussian { sigma })
+        }
+    };
+    // Target 10 at 10 steps: the least σ is ≈ 1.58, inside the failing range.
+    let c = calibrate_sigma(&contour(1e-9), &event, 10, (10.0, 1e-5, 1e-4), 3.0, "sigma")
+        .expect("answered above the failing range");
+    assert!(
+        c.sigma >= 2.0 && c.sigma <= 2.0 * (1.0 + 2e-4),
+        "{}",
+        c.sigma
+    );
+    assert!(c.report.upper.expect("bracket") <= 10.0);
+    assert!(
+        c.report
+            .notes
+            .iter()
+            .any(|n| n.contains("gave no answer") && n.contains("may lie below")),
+        "{:?}",
+        c.report.notes
+    );
+    let never = |sigma: f64| -> ewtune::Result<DpEvent> { Err(over(sigma)) };
+    match calibrate_sigma(&contour(1e-9), &never, 10, (10.0, 1e-5, 1e-4), 1.0, "sigma") {
+        Err(Error::BudgetExceeded { what, .. }) => assert!(what.ends_with("sigma = 1"), "{what}"),
+        other => panic!(
+            "expected the first budget error, got {:?}",
+            other.map(|c| c.sigma)
+        ),
+    }
+}
