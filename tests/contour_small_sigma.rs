@@ -177,3 +177,77 @@ fn far_below_the_quadrature_range_every_query_refuses_without_aborting() {
         }
     }
 }
+
+/// δ near 1 (ε far below the bulk of the loss: σ = 0.0052 and 0.01, q = 0.38 and 0.01, 1 000 and
+/// 31 823 steps, ε = 0.0037 and 1; docs/math.md §15.1.6): the contour and the saddle-point
+/// accountant answer with the complement bound's lower end where it is within their width, and
+/// every bracket overlaps pld's (at its finest default grid). Before, the contour refused every
+/// one ("an error term ... is not finite") and the saddle-point accountant took up to 20 s to
+/// refuse ("precision exhausted"). Where δ is within 10⁻⁹ of 1 both answer [≥ 1 − 10⁻⁹, 1], the
+/// saddle-point accountant without its tilted representation.
+#[test]
+fn near_one_delta_queries_are_answered_by_the_complement() {
+    use ewtune::accountant::{PldAccountant, PldParams, SaddlePointAccountant, SaddlePointParams};
+    let mut answered_near_one = 0;
+    for (sigma, q, steps) in [
+        (0.0052, 0.38, 31_823u64),
+        (0.0052, 0.38, 1000),
+        (0.01, 0.38, 1000),
+        (0.01, 0.01, 31_823),
+        (0.01, 0.01, 1000),
+    ] {
+        let event = DpEvent::dpsgd(sigma, q, steps);
+        let mut pld = PldAccountant::new(PldParams::default()).expect("pld");
+        pld.compose(&event, 1).expect("pld");
+        for eps in [0.0037, 1.0] {
+            let tag = format!("sigma={sigma} q={q} n={steps} eps={eps}");
+            let p = pld.delta(eps).ok();
+            let mut contour = ContourAccountant::new(ContourParams {
+                adjacency: Adjacency::AddRemove,
+                tolerance: 1e-9,
+            })
+            .expect("contour");
+            contour.compose(&event, 1).expect("contour");
+            let c = contour
+                .delta(eps)
+                .unwrap_or_else(|e| panic!("{tag}: contour {e}"));
+            let (lo, up) = (c.lower.expect("lower"), c.upper.expect("upper"));
+            assert!(
+                lo > 0.99 && up <= 1.0 && lo <= up,
+                "{tag}: contour [{lo}, {up}]"
+            );
+            if let Some(p) = &p {
+                let (plo, pup) = (p.lower.expect("pld lower"), p.upper.expect("pld upper"));
+                assert!(
+                    lo <= pup && plo <= up,
+                    "{tag}: contour [{lo}, {up}], pld [{plo}, {pup}]"
+                );
+            }
+            if q == 0.38 || steps == 31_823 {
+                assert!(lo >= 1.0 - 1e-9, "{tag}: contour lower end {lo}");
+                let mut sp = SaddlePointAccountant::new(SaddlePointParams {
+                    adjacency: Adjacency::AddRemove,
+                    bracket: true,
+                    ..SaddlePointParams::default()
+                })
+                .expect("saddlepoint");
+                sp.compose(&event, 1).expect("saddlepoint");
+                let s = sp
+                    .delta(eps)
+                    .unwrap_or_else(|e| panic!("{tag}: saddlepoint {e}"));
+                let (slo, sup) = (s.lower.expect("lower"), s.upper.expect("upper"));
+                assert!(
+                    slo >= 1.0 - 1e-9 && sup <= 1.0,
+                    "{tag}: saddlepoint [{slo}, {sup}]"
+                );
+                assert!(
+                    s.notes.iter().any(|n| n.contains("complement bound")),
+                    "{tag}: {:?}",
+                    s.notes
+                );
+                answered_near_one += 1;
+            }
+        }
+    }
+    assert!(answered_near_one >= 8);
+}

@@ -44,6 +44,18 @@ pub(super) const MOVE_FACTORS: [f64; 3] = [0.7, 0.55, 0.4];
 /// The least S (relative to the saddle point's) a candidate of [`Plan::cheaper_lambda`] may have.
 pub(super) const MOVE_MIN_S: f64 = 0.2;
 /// The real parts λ' of the Chernoff bound δ(ε) ≤ h_max(λ')·M(λ')·e^{−(λ'−1)ε} ([`Plan::ln_chernoff`]).
+/// Tilts λ ∈ (0, 1) of the complement bound ([`Plan::ln_complement`]).
+pub(super) const COMPLEMENT_LAMBDAS: [f64; 9] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+
+/// A lower bound on δ from c ≥ ln(1 − δ) ([`Plan::ln_complement`]): 1 − e^c rounded down (by
+/// 4u relative on top of expm1's error of at most 2u), 0 where c ≥ 0 or c is NaN.
+pub(super) fn lower_from_complement(c: f64) -> f64 {
+    if c.is_nan() || c >= 0.0 {
+        return 0.0;
+    }
+    (-c.exp_m1() * (1.0 - 4.0 * UNIT_ROUNDOFF)).max(0.0)
+}
+
 pub(super) const CHERNOFF_LAMBDAS: [f64; 16] = [
     1.25, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0, 1e3, 1e4, 1e6, 1e9, 1e12, 1e15, 1e18,
 ];
@@ -531,6 +543,46 @@ impl Plan {
                     * UNIT_ROUNDOFF
                     * (ln_m.abs() + ((lp - 1.0) * epsilon).abs() + ln_hmax.abs());
                 if v.is_nan() {
+                    f64::INFINITY
+                } else {
+                    v + slack
+                }
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// ln of a certified upper bound on 1 − δ(ε) (docs/math.md §15.1.6):
+    /// 1 − δ(ε) = ∫min(dQ, e^ε dP) ≤ e^{(1−λ)ε}·M(λ) for every λ ∈ [0, 1] (min(a, b) ≤
+    /// a^λ b^{1−λ}), minimised over [`COMPLEMENT_LAMBDAS`] and rounded up. +∞ where a factor has
+    /// no certified bound on M below λ = 1 (only the Gaussian and the Poisson-subsampled
+    /// Gaussian have one, [`Transform::ln_mgf_upper_below_one`]) or none is finite.
+    pub(super) fn ln_complement(&self, epsilon: f64) -> f64 {
+        if self.lattice.is_some() || epsilon.is_nan() || epsilon < 0.0 {
+            return f64::INFINITY;
+        }
+        let terms = self.factors.len() as f64 + 8.0;
+        COMPLEMENT_LAMBDAS
+            .iter()
+            .map(|&l| {
+                let (mut ln_m, mut mag) = (0.0, 0.0);
+                for f in &self.factors {
+                    match f.t.ln_mgf_upper_below_one(l) {
+                        Some(v) if !v.is_nan() => {
+                            ln_m += f.n * v;
+                            mag += (f.n * v).abs();
+                        }
+                        _ => return f64::INFINITY,
+                    }
+                }
+                let v = ln_m + (1.0 - l) * epsilon;
+                if v == f64::NEG_INFINITY {
+                    // M(λ) below the f64 range (n·μ² overflowing): e^v rounds to 0, and so
+                    // does the true bound, far below every rounding of 1 − e^v.
+                    return v;
+                }
+                // Rounding of the products and sums: (factors + 8)u of the magnitudes.
+                let slack = terms * UNIT_ROUNDOFF * (mag + ((1.0 - l) * epsilon).abs());
+                if v.is_nan() || slack.is_nan() {
                     f64::INFINITY
                 } else {
                     v + slack

@@ -723,6 +723,22 @@ impl Transform {
         k + 1e-14 * (1.0 + k.abs())
     }
 
+    /// An upper bound on ln M(λ) at real λ ∈ (0, 1), for the complement bound of docs/math.md
+    /// §15.1.6: the Gaussian's closed form and the Poisson-subsampled Gaussian's certified
+    /// trapezoid (docs/math.md §10.3.1 with α = λ or 1 − λ in (0, 1), its α ≥ 0 case; +∞ over
+    /// its node budget). `None` for every other transform (their bounds are established for
+    /// λ > 1 only) and for λ outside (0, 1).
+    pub fn ln_mgf_upper_below_one(&self, lambda: f64) -> Option<f64> {
+        match *self {
+            Transform::Gaussian { mu } | Transform::Subsampled { mu, .. }
+                if lambda > 0.0 && lambda < 1.0 && mu.is_finite() && mu > 0.0 =>
+            {
+                Some(self.ln_mgf_upper(lambda))
+            }
+            _ => None,
+        }
+    }
+
     /// A bound on |M(λ + it)|/M(λ) (see [`Decay`]); σ² and ρ₃ from an f64 trapezoid (step
     /// ≤ 0.02) with relative margins 1e−3; TV from the total variation of the tilted density
     /// g = e^{αL}φ/L' on a grid whose step keeps g's relative change from an interior extremum to
