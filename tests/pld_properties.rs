@@ -55,3 +55,56 @@ proptest! {
         prop_assert!(eps(sigma * 1.1, delta) <= e * (1.0 + 1e-12));
     }
 }
+
+/// The ε bracket where the composed loss's spread is set by rare large losses. The fine pass
+/// asked for a width of tolerance × max(ε, 0.05·spread), and the floor, far above ε there, kept
+/// grids that gave a bracket 67% wide (DP-SGD at σ = 0.5279, q = 4.52e−5, 1 229 steps,
+/// δ = 5.6e−4: [0.0048, 0.0144]) or a lower end of 0 at one σ and [3.05, 3.28] at a σ 10⁻⁴
+/// relative away (truncated Poisson, n = 21 158, q = 0.009, B = 488, 348 steps, add ordering).
+/// With the floor capped at half the coarse upper end, and a refinement that would exceed half
+/// the grid budget taken as the finest grid within it, the first is within the tolerance around
+/// the contour's value and the two σ give overlapping brackets with lower ends above 3.
+#[test]
+fn a_spread_of_rare_large_losses_does_not_keep_a_coarse_grid() {
+    use ewtune::accountant::{ContourAccountant, ContourParams};
+    let event = DpEvent::dpsgd(0.5279, 4.5202e-5, 1229);
+    let delta = 5.637e-4;
+    let mut pld = PldAccountant::new(PldParams::default()).expect("pld");
+    pld.compose(&event, 1).expect("pld");
+    let r = pld.epsilon(delta).expect("pld");
+    let (lo, up) = (r.lower.expect("lower"), r.upper.expect("upper"));
+    let mut contour = ContourAccountant::new(ContourParams::default()).expect("contour");
+    contour.compose(&event, 1).expect("contour");
+    let c = contour.epsilon(delta).expect("contour");
+    let (clo, cup) = (c.lower.expect("lower"), c.upper.expect("upper"));
+    assert!(
+        lo <= cup && clo <= up,
+        "pld [{lo}, {up}], contour [{clo}, {cup}]"
+    );
+    assert!(
+        up - lo <= 2.0 * 5e-3 * up,
+        "pld [{lo}, {up}] wider than twice the tolerance"
+    );
+
+    let mut brackets = Vec::new();
+    for sigma in [0.013620261672022122, 0.013621454174527778] {
+        let mut a = PldAccountant::new(PldParams {
+            adjacency: ewtune::mechanism::Adjacency::Add,
+            ..PldParams::default()
+        })
+        .expect("pld");
+        let e = DpEvent::TruncatedSubsampledGaussian {
+            dataset_size: 21_158,
+            sampling_probability: 0.00902416,
+            truncated_batch_size: 488,
+            noise_multiplier: sigma,
+        };
+        a.compose(&e, 348).expect("pld");
+        let r = a.epsilon(0.000147592).expect("pld");
+        let (lo, up) = (r.lower.expect("lower"), r.upper.expect("upper"));
+        assert!(lo > 3.0, "sigma = {sigma}: [{lo}, {up}]");
+        brackets.push((lo, up));
+    }
+    let ((l0, u0), (l1, u1)) = (brackets[0], brackets[1]);
+    assert!(l0 <= u1 && l1 <= u0, "{brackets:?}");
+}

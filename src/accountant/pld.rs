@@ -706,17 +706,50 @@ impl PldAccountant {
         coarse: Readings,
         notes: &mut Vec<String>,
     ) -> Result<(f64, Readings)> {
+        let sd = plan.scale / 12.0;
+        // ε query: the bracket on ε is about R·h wide, asked to be tolerance × max(ε, floor),
+        // the floor standing in for ε near 0. δ query: δ moves by a relative R·h·|d ln δ/dε|
+        // ≈ R·h·z/sd, so the scale is the spread sd (or ε if larger).
+        let loose = match plan.query {
+            Query::Epsilon => 0.05 * sd,
+            Query::Delta => sd,
+        };
+        // A spread dominated by rare large losses (truncated Poisson at σ ≈ 0.01: sd ~ 10³
+        // against ε ≈ 4) put the floor far above ε, and the coarse bracket, [0, 6.89] or 7%
+        // wide, was kept where a grid within the budget gives 0.5%: the floor is capped at half
+        // the coarse upper end (ε lies below it). Where that grid is over the budget, the loose
+        // floor's answer is returned as before.
+        let up = ends(&coarse).1;
+        let strict = match plan.query {
+            Query::Epsilon if up.is_finite() && up > 0.0 => loose.min(0.5 * up),
+            _ => loose,
+        };
+        if strict < loose {
+            let mut tried = Vec::new();
+            match self.fine_pass_at(plan, h0, coarse.clone(), &mut tried, strict) {
+                Err(e) if e.is_budget() => {}
+                other => {
+                    notes.extend(tried);
+                    return other;
+                }
+            }
+        }
+        self.fine_pass_at(plan, h0, coarse, notes, loose)
+    }
+
+    /// [`Self::fine_pass`] with the given floor of the ε scale (ε query) or spread (δ query).
+    fn fine_pass_at(
+        &self,
+        plan: &Plan,
+        h0: f64,
+        coarse: Readings,
+        notes: &mut Vec<String>,
+        floor: f64,
+    ) -> Result<(f64, Readings)> {
         let (query, x, tol) = (plan.query, plan.x, self.params.tolerance);
         let eps_ref = match query {
             Query::Epsilon => ends(&coarse).0,
             Query::Delta => x,
-        };
-        let sd = plan.scale / 12.0;
-        // ε query: the bracket on ε is about R·h wide. δ query: δ moves by a relative
-        // R·h·|d ln δ/dε| ≈ R·h·z/sd, so the scale is the spread sd (or ε if larger).
-        let floor = match query {
-            Query::Epsilon => 0.05 * sd,
-            Query::Delta => sd,
         };
         let log_inv = match query {
             Query::Epsilon => (100.0 / x).ln(),
@@ -773,7 +806,15 @@ impl PldAccountant {
             if wf.is_finite() && wf > 1.05 * w_target && w0.is_finite() && wf > 0.0 {
                 let p = ((w0 / wf).ln() / (h0 / h).ln()).clamp(1.0, 2.5);
                 let h2 = 0.9 * h * (w_target / wf).powf(1.0 / p);
-                if 1.2 * points * h / h2 <= 0.5 * budget {
+                // Over half the budget: the finest grid within it, where that is at least
+                // 1.5× finer (the bracket then narrows by ≳ 1.5^p, if not to the target).
+                let finest = 1.2 * points * h / (0.5 * budget);
+                let next = if h2 >= finest {
+                    Some(h2)
+                } else {
+                    (finest <= h / 1.5).then_some(finest)
+                };
+                if let Some(h2) = next {
                     fine = self.run(&keep_dirs, h2, query, x, tail)?;
                     h = h2;
                 }
