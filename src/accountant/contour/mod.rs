@@ -750,7 +750,14 @@ impl ContourAccountant {
                 if !up.is_finite() {
                     return Err(Error::NotCertified(why));
                 }
-                Ok(fallback_answer(direction, lower.min(up), up, &why))
+                if lower > up {
+                    // Both ends are certified bounds on the same δ: a bug, never clamped away.
+                    return Err(Error::Internal(format!(
+                        "contour: the complement bound's lower end {lower:e} exceeds the Chernoff \
+                         bound's upper end {up:e}"
+                    )));
+                }
+                Ok(fallback_answer(direction, lower, up, &why))
             }
             Err(e) => Err(e),
         }

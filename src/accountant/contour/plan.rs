@@ -43,7 +43,6 @@ pub(super) const MOVE_MIN_NODES: usize = 2000;
 pub(super) const MOVE_FACTORS: [f64; 3] = [0.7, 0.55, 0.4];
 /// The least S (relative to the saddle point's) a candidate of [`Plan::cheaper_lambda`] may have.
 pub(super) const MOVE_MIN_S: f64 = 0.2;
-/// The real parts λ' of the Chernoff bound δ(ε) ≤ h_max(λ')·M(λ')·e^{−(λ'−1)ε} ([`Plan::ln_chernoff`]).
 /// Tilts λ ∈ (0, 1) of the complement bound ([`Plan::ln_complement`]).
 pub(super) const COMPLEMENT_LAMBDAS: [f64; 9] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
@@ -56,6 +55,7 @@ pub(super) fn lower_from_complement(c: f64) -> f64 {
     (-c.exp_m1() * (1.0 - 4.0 * UNIT_ROUNDOFF)).max(0.0)
 }
 
+/// The real parts λ' of the Chernoff bound δ(ε) ≤ h_max(λ')·M(λ')·e^{−(λ'−1)ε} ([`Plan::ln_chernoff`]).
 pub(super) const CHERNOFF_LAMBDAS: [f64; 16] = [
     1.25, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0, 1e3, 1e4, 1e6, 1e9, 1e12, 1e15, 1e18,
 ];
