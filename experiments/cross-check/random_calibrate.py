@@ -11,6 +11,8 @@ Usage: random_calibrate.py BIN SEED N OUT.jsonl [EXTREME_SHARE]
 """
 import json, math, random, subprocess, sys, time
 
+import draws
+
 BIN = sys.argv[1]
 SEED = int(sys.argv[2])
 N = int(sys.argv[3])
@@ -62,22 +64,15 @@ def gen():
     elif kind == "dg":
         mech = ["--mechanism", "discrete-gaussian", "--sensitivity", str(rng.randint(1, 5))]
     elif kind == "mog":
-        k = rng.randint(2, 4)
-        cs = sorted(rng.uniform(0, 3) for _ in range(k))
-        ps = [rng.random() + 0.05 for _ in range(k)]
-        s = sum(ps); ps = [p / s for p in ps]
-        ps[-1] = 1 - sum(ps[:-1])
-        mech = ["--mechanism", "mixture-of-gaussians",
-                "--sensitivities", ",".join(f"{c:.4f}" for c in cs),
-                "--probabilities", ",".join(f"{p:.17g}" for p in ps)]
+        sens, probs = draws.mixture(rng)
+        mech = ["--mechanism", "mixture-of-gaussians"] + sens + probs
     elif kind == "wor":
         adj = "replace-one"
-        n = int(lu(10, 1e6)); b = max(1, int(lu(1, n)))
+        n, b = draws.fixed_size(rng)
         mech = ["--mechanism", "gaussian", "--sampling", "without-replacement",
                 "--dataset-size", str(n), "--batch-size", str(b)]
     elif kind == "trunc":
-        n = int(lu(100, 1e6)); q = lu(1e-4, 0.3)
-        B = max(1, int(n * q * rng.uniform(0.8, 3)))
+        n, q, B = draws.truncated(rng)
         mech = ["--mechanism", "gaussian", "--sampling", "truncated-poisson",
                 "--dataset-size", str(n), "--sampling-rate", f"{q:.6g}", "--max-batch-size", str(B)]
     if solve != "steps":

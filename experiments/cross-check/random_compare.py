@@ -7,6 +7,8 @@ Usage: random_compare.py BIN SEED N OUT.jsonl [EXTREME_SHARE] [BRACKET_SHARE]
 """
 import json, math, random, subprocess, sys, time
 
+import draws
+
 BIN = sys.argv[1]
 SEED = int(sys.argv[2])
 EXTREME = float(sys.argv[5]) if len(sys.argv) > 5 else 0.25
@@ -49,22 +51,15 @@ def gen():
         args += ["--mechanism", "discrete-gaussian", "--sigma", f"{lu(0.5, 50):.6g}",
                  "--sensitivity", str(rng.randint(1, 5))]
     elif kind == "mog":
-        k = rng.randint(2, 4)
-        cs = sorted(rng.uniform(0, 3) for _ in range(k))
-        ps = [rng.random() + 0.05 for _ in range(k)]
-        s = sum(ps); ps = [p / s for p in ps]
-        ps[-1] = 1 - sum(ps[:-1])
-        args += ["--mechanism", "mixture-of-gaussians", "--sigma", f"{lu(0.5, 20):.6g}",
-                 "--sensitivities", ",".join(f"{c:.4f}" for c in cs),
-                 "--probabilities", ",".join(f"{p:.17g}" for p in ps)]
+        sens, probs = draws.mixture(rng)
+        args += ["--mechanism", "mixture-of-gaussians", "--sigma", f"{lu(0.5, 20):.6g}"] + sens + probs
     elif kind == "wor":
         adj = "replace-one"
-        n = int(lu(10, 1e6)); b = max(1, int(lu(1, n)))
+        n, b = draws.fixed_size(rng)
         args += ["--mechanism", "gaussian", "--sampling", "without-replacement", "--sigma", f"{sig:.6g}",
                  "--dataset-size", str(n), "--batch-size", str(b)]
     elif kind == "trunc":
-        n = int(lu(100, 1e6)); q = lu(1e-4, 0.3)
-        B = max(1, int(n * q * rng.uniform(0.8, 3)))
+        n, q, B = draws.truncated(rng)
         args += ["--mechanism", "gaussian", "--sampling", "truncated-poisson", "--sigma", f"{sig:.6g}",
                  "--dataset-size", str(n), "--sampling-rate", f"{q:.6g}", "--max-batch-size", str(B)]
     args += ["--adjacency", adj]

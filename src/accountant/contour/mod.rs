@@ -721,9 +721,7 @@ impl ContourAccountant {
                 // δ near 1 (ε far below the bulk of the loss): the complement bound
                 // (docs/math.md §15.1.6) alone may meet the tolerance.
                 let lower = match ask {
-                    Ask::Delta(epsilon) => {
-                        complement_delta_lower(&self.composition, direction, epsilon)
-                    }
+                    Ask::Delta(epsilon) => plan::lower_from_complement(plan.ln_complement(epsilon)),
                     Ask::Epsilon(_) => 0.0,
                 };
                 if 1.0 - lower <= self.params.tolerance {
